@@ -1,0 +1,99 @@
+"""Where things live (data, configs, bundles) and the YAML configs, validated by pydantic.
+
+The data directory is ``HANDLEVAL_DATA`` if set, else ``../shared/data`` beside the checkout (or beside the
+working directory). Configs default to the YAML files under ``configs/`` in the checkout.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from handleval.errors import ConfigError, DataDirNotFound
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIGS_DIR = Path(os.environ.get("HANDLEVAL_CONFIGS", PROJECT_ROOT / "configs"))
+MODELS_DIR = Path(os.environ.get("HANDLEVAL_MODELS", PROJECT_ROOT / "models"))
+
+
+def data_dir(required: bool = True) -> Path:
+    """The data directory; raise ``DataDirNotFound`` with how to fix it when it is missing."""
+    env = os.environ.get("HANDLEVAL_DATA")
+    beside = [PROJECT_ROOT.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
+    candidates = [Path(env)] if env else beside
+    for path in candidates:
+        if path.is_dir():
+            return path.resolve()
+    if not required:
+        return candidates[0]
+    where = f"HANDLEVAL_DATA={env}" if env else " or ".join(str(p) for p in candidates)
+    raise DataDirNotFound(
+        f"data directory not found ({where}). Set HANDLEVAL_DATA to the folder that holds sales/, reference/ "
+        "and accounts/, e.g. `export HANDLEVAL_DATA=/path/to/shared/data`."
+    )
+
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors: a typo in a config must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CurrencyRate(StrictModel):
+    usd_per_unit: float = Field(gt=0)
+    as_of: str
+    note: str = ""
+
+
+class MarketSource(StrictModel):
+    """One sales set under ``sales/``: which platform it is a market for and its currency."""
+
+    platform: str
+    currency: str
+    venue: str | None = None
+
+
+class MarketsConfig(StrictModel):
+    rates: dict[str, CurrencyRate]
+    sources: dict[str, MarketSource]
+    proxy_market: dict[str, str] = Field(default_factory=lambda: {"x": "telegram", "instagram": "telegram"})
+
+    def usd_rate(self, currency: str) -> float:
+        try:
+            return self.rates[currency.upper()].usd_per_unit
+        except KeyError as exc:
+            raise ConfigError(f"no USD rate for currency {currency!r} in markets config") from exc
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping with a clear error for missing or malformed files."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(content, dict):
+        raise ConfigError(f"{path} must hold a mapping at the top level")
+    return content
+
+
+def load_model_config(cls: type[T], path: str | Path) -> T:
+    """Validate a YAML file against a pydantic model, turning validation errors into one readable message."""
+    try:
+        return cls.model_validate(read_yaml(path))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{path}: {problems}") from exc
+
+
+def load_markets(path: str | Path | None = None) -> MarketsConfig:
+    return load_model_config(MarketsConfig, path or CONFIGS_DIR / "markets.yaml")

@@ -1,0 +1,87 @@
+"""What is in the data directory (``handleval data list``) and whether it loads cleanly (``data check``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from handleval.config import data_dir, load_markets
+from handleval.data.report import LoadReport
+from handleval.data.sales import LOADERS, load_sales, source_note
+from handleval.errors import HandlevalError
+
+# A set is called malformed when more than this share of its rows is rejected: a few bad rows are normal in
+# scraped data, a large share means the file changed shape.
+MAX_REJECTED_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    name: str
+    kind: str
+    rows: int
+    dates: str
+    currency: str
+    licence: str
+
+
+def _date_range(values: pd.Series) -> str:
+    values = pd.to_datetime(values, errors="coerce", utc=True).dropna()
+    if values.empty:
+        return "unknown"
+    return f"{values.min():%Y-%m-%d}..{values.max():%Y-%m-%d}"
+
+
+def catalog(root: Path | None = None) -> list[DatasetEntry]:
+    """Every sales and account set with rows, date range, currency and licence note."""
+    root = root or data_dir()
+    markets = load_markets()
+    entries = []
+    for source in LOADERS:
+        table, _ = load_sales([source], markets=markets, root=root)
+        currencies = ", ".join(sorted(table["currency"].unique()))
+        note = source_note(root / "sales" / source)
+        entries.append(DatasetEntry(f"sales/{source}", "sales", len(table), _date_range(table["sold_at"]),
+                                    currencies, note["licence"]))
+    try:
+        from handleval.data.accounts import load_account_table
+    except ImportError:  # account loader not installed in this build
+        return entries
+    accounts, _ = load_account_table(root)
+    for source_set, group in accounts.groupby("source_set", sort=True):
+        note = source_note(root / "accounts" / str(source_set))
+        labels = group["label"].value_counts().to_dict()
+        entries.append(DatasetEntry(
+            f"accounts/{source_set}", "accounts (" + ", ".join(f"{k} {v:,}" for k, v in labels.items()) + ")",
+            len(group), _date_range(group["observed_at"]), "-", note["licence"]))
+    return entries
+
+
+def check_all(root: Path | None = None) -> LoadReport:
+    """Load every set; a set that cannot be read, loads nothing or rejects too much is marked malformed."""
+    root = root or data_dir()
+    markets = load_markets()
+    report = LoadReport()
+    for source in LOADERS:
+        try:
+            _, sub = load_sales([source], markets=markets, root=root)
+            report.merge(sub)
+        except HandlevalError as exc:
+            report.source(source).reject(f"unreadable: {exc}")
+    try:
+        from handleval.data.accounts import load_account_table
+    except ImportError:
+        pass
+    else:
+        try:
+            _, sub = load_account_table(root)
+            report.merge(sub)
+        except HandlevalError as exc:
+            report.source("accounts").reject(f"unreadable: {exc}")
+    for s in report.sources.values():
+        if s.rows_read and s.rows_rejected / s.rows_read > MAX_REJECTED_SHARE:
+            s.notes.append(f"more than {MAX_REJECTED_SHARE:.0%} of rows rejected")
+            s.rows_loaded = min(s.rows_loaded, 0)  # marks the set as not ok
+    return report

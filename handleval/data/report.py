@@ -1,0 +1,57 @@
+"""Load reports: every row a loader rejects is counted with its reason, per source, never dropped silently."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SourceReport:
+    """What happened to one source file/folder while loading it."""
+
+    source: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+
+    def reject(self, reason: str, count: int = 1) -> None:
+        if count:
+            self.rejected[reason] += count
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(self.rejected.values())
+
+    @property
+    def ok(self) -> bool:
+        """A source is healthy when every row it read was either loaded or rejected for a stated reason."""
+        return self.rows_read == self.rows_loaded + self.rows_rejected and self.rows_loaded > 0
+
+
+@dataclass
+class LoadReport:
+    sources: dict[str, SourceReport] = field(default_factory=dict)
+
+    def source(self, name: str) -> SourceReport:
+        return self.sources.setdefault(name, SourceReport(name))
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.sources.values())
+
+    def merge(self, other: LoadReport) -> LoadReport:
+        self.sources.update(other.sources)
+        return self
+
+    def to_rows(self) -> list[dict[str, object]]:
+        """One row per (source, reason) for printing or logging."""
+        rows: list[dict[str, object]] = []
+        for s in self.sources.values():
+            base = {"source": s.source, "read": s.rows_read, "loaded": s.rows_loaded, "rejected": s.rows_rejected}
+            if not s.rejected:
+                rows.append({**base, "reason": ""})
+            for reason, count in s.rejected.most_common():
+                rows.append({**base, "reason": f"{count} × {reason}"})
+        return rows

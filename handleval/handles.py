@@ -1,0 +1,191 @@
+"""Parse, normalise and validate handles per platform.
+
+``parse_handle("@Elon_Musk ", "x")`` returns a :class:`Handle` whose ``name`` is ``"elon_musk"``; a handle that
+breaks the platform's rules raises :class:`InvalidHandle` with a reason a person understands. Every platform
+lower-cases (X, Telegram, Instagram, domains and the common mail providers are case-insensitive), so
+normalising twice equals normalising once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from handleval.errors import InvalidHandle
+
+PLATFORMS = ("x", "telegram", "instagram", "domain", "email")
+
+# Characters that are invisible or flip text direction: never part of a handle, stripped before validation
+# so that a copy-pasted name still parses (the hostile-input corpus is full of them).
+_INVISIBLE = dict.fromkeys(
+    [0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2060, 0x2066,
+     0x2067, 0x2068, 0x2069, 0xFEFF, 0x00AD]
+)
+_URL = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\.|mobile\.)?"
+    r"(?:x\.com|twitter\.com|t\.me|telegram\.me|fragment\.com/username|instagram\.com)/+([^/?#]*)",
+    re.IGNORECASE,
+)
+_URL_PLATFORM = {"x.com": "x", "twitter.com": "x", "t.me": "telegram", "telegram.me": "telegram",
+                 "fragment.com": "telegram", "instagram.com": "instagram"}
+
+_X = re.compile(r"[a-z0-9_]+")
+_TELEGRAM = re.compile(r"[a-z][a-z0-9_]*")
+_INSTAGRAM = re.compile(r"[a-z0-9._]+")
+_LDH = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+_EMAIL_LOCAL = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+")
+
+_LIMITS = {"x": (1, 15), "telegram": (4, 32), "instagram": (1, 30)}
+_PLATFORM_LABEL = {"x": "X", "telegram": "Telegram", "instagram": "Instagram", "domain": "a domain",
+                   "email": "an e-mail address"}
+
+
+@dataclass(frozen=True, slots=True)
+class Handle:
+    """A validated handle. ``name`` is what is priced: the username, a domain's second-level label, or an
+    e-mail address's local part; ``suffix`` is the TLD (``com``) or mail provider (``163.com``)."""
+
+    name: str
+    platform: str
+    suffix: str = ""
+
+    def __str__(self) -> str:
+        if self.platform == "domain":
+            return f"{self.name}.{self.suffix}"
+        if self.platform == "email":
+            return f"{self.name}@{self.suffix}"
+        return self.name
+
+
+def clean(raw: object) -> str:
+    """NFKC, invisible characters removed, surrounding space and a leading ``@`` or profile URL stripped,
+    lower-cased. Idempotent; raises ``InvalidHandle`` only for values that are not text at all."""
+    if raw is None or (isinstance(raw, float) and raw != raw):
+        raise InvalidHandle(raw, "empty handle")
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidHandle(raw, "not valid UTF-8 text") from exc
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise InvalidHandle(raw, f"not text: {type(raw).__name__}")
+    text = str(raw)
+    # Repeat until stable: NFKC of a stripped string can expose another prefix ("＠@name").
+    for _ in range(8):
+        before = text
+        text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).strip()
+        match = _URL.match(text)
+        if match:
+            text = match.group(1)
+        text = text.lstrip("@").strip().lower()
+        if text == before:
+            break
+    return text
+
+
+def _too_long(n: int, platform: str, hi: int) -> str:
+    return f"{n} characters: {_PLATFORM_LABEL[platform]} allows at most {hi}"
+
+
+def _validate_username(text: str, platform: str) -> Handle:
+    lo, hi = _LIMITS[platform]
+    n = len(text)
+    if n == 0:
+        raise InvalidHandle(text, "empty handle", platform)
+    if n > hi:
+        raise InvalidHandle(text, _too_long(n, platform, hi), platform)
+    if n < lo:
+        raise InvalidHandle(text, f"{n} characters: {_PLATFORM_LABEL[platform]} needs at least {lo}", platform)
+    pattern = {"x": _X, "telegram": _X, "instagram": _INSTAGRAM}[platform]
+    if not pattern.fullmatch(text):
+        bad = next(c for c in text if not pattern.fullmatch(c))
+        allowed = "letters, digits and '_'" if platform != "instagram" else "letters, digits, '.' and '_'"
+        raise InvalidHandle(text, f"character {bad!r} not allowed: {_PLATFORM_LABEL[platform]} allows "
+                                  f"only {allowed}", platform)
+    if platform == "telegram":
+        if not _TELEGRAM.fullmatch(text):
+            raise InvalidHandle(text, "Telegram usernames must start with a letter", platform)
+        if text.endswith("_"):
+            raise InvalidHandle(text, "Telegram usernames cannot end with '_'", platform)
+        if "__" in text:
+            raise InvalidHandle(text, "Telegram usernames cannot contain '__'", platform)
+    if platform == "instagram" and (text.startswith(".") or text.endswith(".") or ".." in text):
+        raise InvalidHandle(text, "Instagram usernames cannot start or end with '.' or contain '..'", platform)
+    return Handle(text, platform)
+
+
+def _to_ascii_label(label: str, platform: str) -> str:
+    """IDN labels go to punycode (``münchen`` → ``xn--mnchen-3ya``) so that LDH rules apply."""
+    if label.isascii():
+        return label
+    try:
+        return "xn--" + label.encode("punycode").decode("ascii")
+    except UnicodeError as exc:
+        raise InvalidHandle(label, f"label {label!r} cannot be encoded as an international domain", platform) from exc
+
+
+def _validate_domain(text: str) -> Handle:
+    text = text.rstrip(".")
+    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text).split("/", 1)[0]
+    if text.startswith("www."):
+        text = text[4:]
+    if "." not in text:
+        raise InvalidHandle(text, "a domain needs a name and a suffix, such as 'pizza.com'", "domain")
+    labels = [_to_ascii_label(lab, "domain") for lab in text.split(".")]
+    for label in labels:
+        if not label:
+            raise InvalidHandle(text, "empty label between dots", "domain")
+        if len(label) > 63:
+            raise InvalidHandle(text, f"{len(label)} characters in one label: domains allow at most 63", "domain")
+        if not _LDH.fullmatch(label):
+            raise InvalidHandle(text, f"label {label!r} breaks the letters-digits-hyphens rule "
+                                      "(no leading/trailing '-')", "domain")
+    if len(".".join(labels)) > 253:
+        raise InvalidHandle(text, "longer than 253 characters: not a valid domain", "domain")
+    return Handle(labels[0], "domain", ".".join(labels[1:]))
+
+
+def _validate_email(text: str) -> Handle:
+    if text.count("@") != 1:
+        raise InvalidHandle(text, "an e-mail handle needs exactly one '@' between name and provider", "email")
+    local, provider = text.split("@")
+    if not local:
+        raise InvalidHandle(text, "empty name before '@'", "email")
+    if len(local) > 64:
+        raise InvalidHandle(text, f"{len(local)} characters before '@': e-mail allows at most 64", "email")
+    if not _EMAIL_LOCAL.fullmatch(local):
+        raise InvalidHandle(text, "the name before '@' has a character e-mail does not allow", "email")
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        raise InvalidHandle(text, "an e-mail name cannot start or end with '.' or contain '..'", "email")
+    domain = _validate_domain(provider)
+    return Handle(local, "email", str(domain))
+
+
+def parse_handle(raw: object, platform: str = "x") -> Handle:
+    """Normalise ``raw`` and validate it for ``platform``; raise :class:`InvalidHandle` with a reason."""
+    platform = (platform or "x").strip().lower()
+    if platform not in PLATFORMS:
+        raise InvalidHandle(raw, f"unknown platform {platform!r}: choose one of {', '.join(PLATFORMS)}", platform)
+    if platform in ("domain", "email"):
+        text = unicodedata.normalize("NFKC", str(raw) if raw is not None else "").translate(_INVISIBLE)
+        if raw is None or (isinstance(raw, float) and raw != raw):
+            raise InvalidHandle(raw, "empty handle", platform)
+        text = text.strip().lower()
+        if platform == "email":
+            text = text.removeprefix("mailto:")
+        if not text:
+            raise InvalidHandle(raw, "empty handle", platform)
+        return _validate_domain(text) if platform == "domain" else _validate_email(text)
+    return _validate_username(clean(raw), platform)
+
+
+def normalise(raw: object, platform: str = "x") -> str:
+    """The canonical string form of a valid handle (idempotent)."""
+    return str(parse_handle(raw, platform))
+
+
+def platform_from_url(raw: str) -> str | None:
+    """The platform a profile URL points at (``t.me/durov`` → ``telegram``), else ``None``."""
+    match = re.match(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\.|mobile\.)?([a-z.]+)/", raw.strip(), re.IGNORECASE)
+    return _URL_PLATFORM.get(match.group(1).lower()) if match else None

@@ -1,0 +1,142 @@
+"""Handle parsing and validation per platform, with real examples and property tests."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handleval.handles import PLATFORMS, Handle, InvalidHandle, clean, normalise, parse_handle
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("@Elon_Musk ", "elon_musk"),
+        ("https://x.com/jack", "jack"),
+        ("https://twitter.com/jack?lang=en", "jack"),
+        ("x.com/NASA/", "nasa"),
+        ("＠ｎｉｋｅ", "nike"),  # full-width @ and letters: NKFC
+        ("\u200bpizza\u200f", "pizza"),  # zero-width and RTL marks
+        ("x", "x"),  # legacy one-letter name
+        ("ab", "ab"),
+        ("a" * 15, "a" * 15),
+        ("_1_", "_1_"),
+    ],
+)
+def test_x_handles_parse(raw, expected):
+    assert parse_handle(raw, "x") == Handle(expected, "x")
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("a" * 16, "16 characters: X allows at most 15"),
+        ("", "empty handle"),
+        ("   ", "empty handle"),
+        ("elon.musk", "character '.' not allowed"),
+        ("pаypal", "character 'а' not allowed"),  # Cyrillic а
+        (None, "empty handle"),
+        (float("nan"), "empty handle"),
+    ],
+)
+def test_x_handles_rejected_with_reason(raw, reason):
+    with pytest.raises(InvalidHandle) as info:
+        parse_handle(raw, "x")
+    assert reason in str(info.value)
+
+
+@pytest.mark.parametrize("raw", ["durov", "t.me/durov", "https://t.me/durov", "@Durov", "fragment.com/username/durov"])
+def test_telegram_urls_and_prefixes(raw):
+    assert parse_handle(raw, "telegram").name == "durov"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("abc", "3 characters: Telegram needs at least 4"),
+        ("1abcd", "must start with a letter"),
+        ("abcd_", "cannot end with '_'"),
+        ("ab__cd", "cannot contain '__'"),
+        ("a" * 33, "33 characters: Telegram allows at most 32"),
+    ],
+)
+def test_telegram_rules(raw, reason):
+    with pytest.raises(InvalidHandle, match=reason):
+        parse_handle(raw, "telegram")
+
+
+def test_instagram_rules():
+    assert parse_handle("Selena.Gomez", "instagram").name == "selena.gomez"
+    assert parse_handle("https://instagram.com/cristiano/", "instagram").name == "cristiano"
+    with pytest.raises(InvalidHandle, match="at most 30"):
+        parse_handle("a" * 31, "instagram")
+    with pytest.raises(InvalidHandle, match=r"\.\."):
+        parse_handle("a..b", "instagram")
+
+
+@pytest.mark.parametrize(
+    ("raw", "name", "suffix"),
+    [
+        ("Pizza.com", "pizza", "com"),
+        ("https://www.quran.ai/", "quran", "ai"),
+        ("bbc.co.uk", "bbc", "co.uk"),
+        ("münchen.de", "xn--mnchen-3ya", "de"),  # IDN via punycode
+        ("my-shop.io", "my-shop", "io"),
+    ],
+)
+def test_domains(raw, name, suffix):
+    handle = parse_handle(raw, "domain")
+    assert (handle.name, handle.suffix) == (name, suffix)
+
+
+@pytest.mark.parametrize("raw", ["pizza", "-pizza.com", "pizza-.com", "piz_za.com", "a..com", ("a" * 64) + ".com"])
+def test_bad_domains(raw):
+    with pytest.raises(InvalidHandle):
+        parse_handle(raw, "domain")
+
+
+def test_email():
+    handle = parse_handle("88@163.com", "email")
+    assert (handle.name, handle.suffix, str(handle)) == ("88", "163.com", "88@163.com")
+    with pytest.raises(InvalidHandle, match="exactly one '@'"):
+        parse_handle("88163.com", "email")
+    with pytest.raises(InvalidHandle, match=r"'\.\.'"):
+        parse_handle("8..8@163.com", "email")
+
+
+def test_unknown_platform():
+    with pytest.raises(InvalidHandle, match="unknown platform"):
+        parse_handle("jack", "myspace")
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=st.one_of(st.text(), st.binary(), st.integers(), st.none(), st.floats()),
+       platform=st.sampled_from(PLATFORMS))
+def test_any_input_parses_or_raises_invalid_handle(raw, platform):
+    try:
+        handle = parse_handle(raw, platform)
+    except InvalidHandle as exc:
+        assert exc.reason  # a reason a person can read
+    else:
+        assert isinstance(handle, Handle) and handle.name
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=st.text(), platform=st.sampled_from(PLATFORMS))
+def test_normalising_is_idempotent(raw, platform):
+    try:
+        once = normalise(raw, platform)
+    except InvalidHandle:
+        return
+    assert normalise(once, platform) == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.text())
+def test_clean_is_idempotent(raw):
+    try:
+        once = clean(raw)
+    except InvalidHandle:
+        return
+    assert clean(once) == once
