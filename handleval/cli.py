@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -92,6 +94,220 @@ def data_check() -> None:
         err_console.print(f"[bold red]malformed:[/] {', '.join(bad)}")
         raise typer.Exit(1)
     console.print(f"[green]all {len(report.sources)} sets valid[/]")
+
+
+@train_app.command("price")
+@friendly_errors
+def train_price_command(
+    config: Annotated[Path | None, typer.Option(help="YAML config (default configs/price.yaml).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Bundle directory (default models/price).")]
+    = None,
+    track: Annotated[bool, typer.Option(help="Log the run to MLflow and register the model.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Train the price model on the sales data, evaluate it on the newest sales and write the bundle."""
+    from handleval.train import train_price
+
+    result = train_price(config, output, quiet=quiet)
+    if track:
+        from handleval.tracking import track_price_run
+
+        track_price_run(result)
+
+
+@train_app.command("accounts")
+@friendly_errors
+def train_accounts_command(
+    config: Annotated[Path | None, typer.Option(help="YAML config (default configs/accounts.yaml).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Bundle directory (default models/accounts).")]
+    = None,
+    track: Annotated[bool, typer.Option(help="Log the run to MLflow and register the model.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Train the bot and dormancy models, evaluate leave-one-dataset-out and write the bundle."""
+    from handleval.accounts.train import train_accounts
+
+    with console.status("training the account models (leave-one-dataset-out evaluation included)"):
+        result = train_accounts(config, output)
+    if not quiet:
+        console.print(result.report_markdown)
+        console.print(f"bundle written to {result.bundle_dir} in {result.seconds:.1f} s")
+    if track:
+        from handleval.tracking import track_accounts_run
+
+        track_accounts_run(result, quiet=quiet)
+
+
+# Batch options shared by predict and flag.
+EngineOpt = Annotated[str, typer.Option(help="local (streams any size on one machine) or dask.")]
+SchedulerOpt = Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler (tcp://host:8786).")]
+WorkersOpt = Annotated[int | None, typer.Option(help="Workers of the local Dask cluster (default: cores).")]
+ResumeOpt = Annotated[bool, typer.Option(help="Finish an interrupted run: keep finished parts, redo the rest.")]
+OverwriteOpt = Annotated[bool, typer.Option(help="Replace an existing output of a previous run.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+ChunkOpt = Annotated[int, typer.Option(help="Rows per chunk and output part (bounds memory).")]
+
+
+def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str, Any]], required: tuple[str, ...],
+               engine: str, scheduler: str | None, workers: int | None, resume: bool, overwrite: bool,
+               quiet: bool, chunk_rows: int) -> None:
+    from handleval.batch import run_batch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary = run_batch(input_path, output, scorer_factory=factory, required_columns=required,
+                            engine=engine, scheduler=scheduler, n_workers=workers, resume=resume,
+                            overwrite=overwrite, quiet=quiet, chunk_rows=chunk_rows)
+    for message in summary.warnings:
+        err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+    if not quiet:
+        console.print(f"{summary.rows_out:,} rows → {summary.output_path} ({summary.parts} parts, "
+                      f"{summary.errors:,} rows with error, {summary.seconds:.1f} s, "
+                      f"{summary.rows_per_second:,.0f} rows/s)")
+
+
+@app.command("predict")
+@friendly_errors
+def predict_command(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV, Parquet (file or directory) or text.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output directory of parts (.csv → CSV parts).")],
+    model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
+    platform: Annotated[str, typer.Option("--platform", "-p", help="Platform for rows without one.")] = "x",
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
+    quiet: QuietOpt = False,
+    chunk_rows: ChunkOpt = 100_000,
+) -> None:
+    """Price every handle of a file: every input column, then price_usd, price_low_usd, price_high_usd,
+    market_basis, reasons, error - same rows, same order."""
+    from handleval.predict import load
+
+    load(model)  # fail fast, with one clear message, on a missing or corrupt bundle
+    factory = ("handleval.predict", "batch_scorer", {"bundle_dir": str(model) if model else None,
+                                                     "platform": platform})
+    _run_batch(input_path, output, factory, ("handle",), engine, scheduler, workers, resume, overwrite, quiet,
+               chunk_rows)
+
+
+@app.command("flag")
+@friendly_errors
+def flag_command(
+    input_path: Annotated[Path, typer.Argument(metavar="ACCOUNTS", help="CSV or Parquet of account profiles.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output directory of parts (.csv → CSV parts).")],
+    model: Annotated[Path | None, typer.Option(help="Account bundle directory (default models/accounts).")] = None,
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
+    quiet: QuietOpt = False,
+    chunk_rows: ChunkOpt = 100_000,
+) -> None:
+    """Flag accounts as bot-controlled or dormant: every input row back, in order, with p_bot, bot,
+    days_inactive, p_dormant, dormant, status, reasons, error."""
+    from handleval.accounts import load_accounts
+
+    load_accounts(model)
+    factory = ("handleval.accounts.flag", "batch_scorer", {"bundle_dir": str(model) if model else None})
+    _run_batch(input_path, output, factory, ("screen_name",), engine, scheduler, workers, resume, overwrite,
+               quiet, chunk_rows)
+
+
+@app.command("triage")
+@friendly_errors
+def triage_command(
+    input_path: Annotated[Path, typer.Argument(metavar="ACCOUNTS", help="CSV or Parquet of account profiles.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.csv or .parquet).")],
+    model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
+    accounts_model: Annotated[Path | None, typer.Option(help="Account bundle (default models/accounts).")] = None,
+    overwrite: OverwriteOpt = False,
+    top: Annotated[int, typer.Option(help="Rows to show at the terminal.")] = 10,
+) -> None:
+    """Rank accounts by the expected value of their handle: price × probability it becomes releasable."""
+    from handleval.accounts import load_accounts, triage
+    from handleval.io import open_input
+    from handleval.predict import load
+
+    if output.exists() and not overwrite:
+        raise HandlevalError(f"{output} exists; pass --overwrite to replace it")
+    import pandas as pd
+    from pyarrow import csv as pa_csv
+
+    from handleval.io import frame_to_table, neutralise_formulas
+
+    source = open_input(input_path, ("screen_name",))
+    frame = pd.concat([chunk.frame for chunk in source.chunks(1_000_000)], ignore_index=True)
+    ranked = triage(frame, valuer=load(model), flagger=load_accounts(accounts_model))
+    if output.suffix.lower() == ".csv":
+        pa_csv.write_csv(neutralise_formulas(frame_to_table(ranked)), output)
+    else:
+        ranked.to_parquet(output, index=False)
+    table = Table(title=f"top {top} by expected value")
+    for col in ("screen_name", "price_usd", "p_releasable", "expected_value", "status", "triage_reasons"):
+        table.add_column(col, overflow="fold")
+    for row in ranked.head(top).itertuples(index=False):
+        table.add_row(str(row.screen_name), f"${row.price_usd:,.0f}" if row.price_usd == row.price_usd else "",
+                      f"{row.p_releasable:.2f}", f"${row.expected_value:,.0f}" if row.expected_value ==
+                      row.expected_value else "", str(row.status), str(row.triage_reasons))
+    console.print(table)
+    console.print(f"{len(ranked):,} accounts ranked → {output}")
+
+
+@app.command("value")
+@friendly_errors
+def value_command(
+    handles: Annotated[list[str], typer.Argument(help="One or more handles, e.g. pizza @nike x.com/jack")],
+    platform: Annotated[str, typer.Option("--platform", "-p", help="x, telegram, instagram, domain, email")] = "x",
+    model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
+) -> None:
+    """Price handles at the terminal: a table with price, interval, market basis and reasons."""
+    from handleval.predict import load
+
+    with console.status("loading the price model"):
+        valuer = load(model)
+    result = valuer.value_many(pd_frame(handles, platform))
+    table = Table(title=f"handle values ({platform})", show_lines=True)
+    for col in ("handle", "price", "10-90% interval", "market basis", "reasons"):
+        table.add_column(col, overflow="fold")
+    for row in result.itertuples(index=False):
+        if row.error:
+            table.add_row(str(row.handle), "[red]invalid[/]", "", "", f"[red]{row.error}[/]")
+            continue
+        interval = f"${row.price_low_usd:,.0f} – ${row.price_high_usd:,.0f}"
+        reasons = row.reasons.replace("; ", "\n")
+        table.add_row(str(row.handle), f"${row.price_usd:,.0f}", interval, row.market_basis, reasons)
+    console.print(table)
+
+
+@app.command("ui")
+@friendly_errors
+def ui_command(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
+    host: Annotated[str, typer.Option(help="Bind address; keep 127.0.0.1 unless behind a proxy.")] = "127.0.0.1",
+) -> None:
+    """Start the MLflow UI on the project's tracking store (sqlite:///mlflow.db unless MLFLOW_TRACKING_URI)."""
+    import os
+    import subprocess
+
+    from handleval.tracking import artifact_root, tracking_uri
+
+    uri = tracking_uri()
+    console.print(f"MLflow UI for {uri} at http://{host}:{port} (Ctrl+C to stop)")
+    cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", host,
+           "--port", str(port), "--workers", "1"]
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        cmd += ["--default-artifact-root", artifact_root()]
+    raise typer.Exit(subprocess.call(cmd))
+
+
+def pd_frame(handles: list[str], platform: str) -> Any:
+    """The value command's input table (pandas is imported lazily to keep the CLI start fast)."""
+    import pandas as pd
+
+    return pd.DataFrame({"handle": handles, "platform": platform})
 
 
 def run() -> None:  # pragma: no cover - console entry point alias

@@ -15,6 +15,10 @@ from handleval.errors import HandlevalError
 # A set is called malformed when more than this share of its rows is rejected: a few bad rows are normal in
 # scraped data, a large share means the file changed shape.
 MAX_REJECTED_SHARE = 0.05
+# Known, documented damage in the published files, with the share it costs. The check still fails when a set gets
+# worse than this. kaggle_bots_2017: a spreadsheet turned about a third of the ids into scientific notation
+# (8.41E+17), so those rows cannot be de-duplicated against the other sets and are rejected (see SOURCE.txt).
+KNOWN_DAMAGE = {"kaggle_bots_2017/": 0.40}
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,10 @@ def check_all(root: Path | None = None) -> LoadReport:
         except HandlevalError as exc:
             report.source("accounts").reject(f"unreadable: {exc}")
     for s in report.sources.values():
-        if s.rows_read and s.rows_rejected / s.rows_read > MAX_REJECTED_SHARE:
-            s.notes.append(f"more than {MAX_REJECTED_SHARE:.0%} of rows rejected")
+        # Cross-set duplicates are de-duplication, not damage: they do not count towards "malformed".
+        damaged = sum(n for reason, n in s.rejected.items() if not reason.startswith("duplicate id"))
+        limit = next((v for k, v in KNOWN_DAMAGE.items() if s.source.startswith(k)), MAX_REJECTED_SHARE)
+        if s.rows_read and damaged / s.rows_read > limit:
+            s.notes.append(f"more than {limit:.0%} of rows rejected")
             s.rows_loaded = min(s.rows_loaded, 0)  # marks the set as not ok
     return report

@@ -1,0 +1,309 @@
+"""Account features from user-object metadata only: what an account looks like at ``observed_at``.
+
+``prepare_accounts`` turns any user-object-like table (strings, API booleans, Twitter or ISO dates) into typed
+columns plus a per-row ``error`` (missing ``screen_name``, unparseable ``created_at``, non-numeric counts).
+``AccountFeaturizer`` (a scikit-learn transformer) turns prepared rows into numbers:
+
+* ``cnt__``   log counts; ``age__`` account age at ``observed_at`` (never at "today": crawls span 2010-2020);
+* ``rate__``  counts per day of age (BotometerLite-style growth rates, robust to when a set was crawled);
+* ``ratio__`` follower/friend balance, favourites per status, lists per follower;
+* ``prof__``  profile completeness (default theme/avatar, description, location, url);
+* ``desc__``  description text shape (length, hashtags, mentions, links, self-declared "bot");
+* ``sn__``    screen-name shape (length, digits, trailing digits, upper-case share, entropy, "bot");
+* ``name__``  display name shape and its similarity to the screen name.
+
+Nothing comes from the numeric ``id`` (it encodes creation time and, through it, the collection), from
+``lang``/``verified``/crawl timestamps, or from how a source encoded a value. ``FEATURE_INPUTS`` names the raw
+columns each feature needs, so a trainer can drop features whose input a training set lacks entirely (a
+feature that is always missing in one set identifies that set).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+COUNTS = ("statuses_count", "followers_count", "friends_count", "favourites_count", "listed_count")
+BOOLS = ("verified", "default_profile", "default_profile_image", "geo_enabled", "protected")
+TEXTS = ("screen_name", "name", "description", "url", "location")
+
+# feature name -> raw user-object columns it needs (created_at/observed_at are always required).
+FEATURE_INPUTS: dict[str, tuple[str, ...]] = {
+    "cnt__log_statuses": ("statuses_count",),
+    "cnt__log_followers": ("followers_count",),
+    "cnt__log_friends": ("friends_count",),
+    "cnt__log_favourites": ("favourites_count",),
+    "cnt__log_listed": ("listed_count",),
+    "age__log_days": (),
+    "rate__log_statuses_per_day": ("statuses_count",),
+    "rate__log_followers_per_day": ("followers_count",),
+    "rate__log_friends_per_day": ("friends_count",),
+    "rate__log_favourites_per_day": ("favourites_count",),
+    "ratio__followers_share": ("followers_count", "friends_count"),
+    "ratio__log_followers_per_friend": ("followers_count", "friends_count"),
+    "ratio__log_favourites_per_status": ("favourites_count", "statuses_count"),
+    "ratio__log_listed_per_follower": ("listed_count", "followers_count"),
+    "prof__default_profile": ("default_profile",),
+    "prof__default_profile_image": ("default_profile_image",),
+    "prof__has_description": ("description",),
+    "prof__has_location": ("location",),
+    "prof__has_url": ("url",),
+    "prof__completeness": ("default_profile", "default_profile_image", "description", "location"),
+    "desc__length": ("description",),
+    "desc__n_hashtags": ("description",),
+    "desc__n_mentions": ("description",),
+    "desc__has_link": ("description",),
+    "desc__says_bot": ("description",),
+    "sn__length": ("screen_name",),
+    "sn__n_digits": ("screen_name",),
+    "sn__digit_share": ("screen_name",),
+    "sn__trailing_digits": ("screen_name",),
+    "sn__upper_share": ("screen_name",),
+    "sn__n_underscores": ("screen_name",),
+    "sn__entropy": ("screen_name",),
+    "sn__says_bot": ("screen_name",),
+    "name__length": ("name",),
+    "name__n_words": ("name",),
+    "name__digit_share": ("name",),
+    "name__sim_screen_name": ("name", "screen_name"),
+    "name__says_bot": ("name",),
+}
+FEATURES = tuple(FEATURE_INPUTS)
+
+_TWITTER_FMT = "%a %b %d %H:%M:%S %z %Y"
+_BOT_WORD = re.compile(r"(?:^|[^a-z])bot(?:s|$|[^a-z])|_bot|bot_|robot", re.IGNORECASE)
+_BOT_SN = re.compile(r"bot", re.IGNORECASE)
+_LINK = re.compile(r"https?://|www\.|\.com\b", re.IGNORECASE)
+
+
+def _to_utc(values: pd.Series) -> pd.Series:
+    """Datetimes from Twitter strings, ISO strings, epoch milliseconds or datetime objects, as UTC (NaT if
+    none of these)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = pd.to_datetime(values, utc=True)
+        return out
+    s = values.astype("string").str.strip().str.strip('"')
+    out = pd.to_datetime(s, format=_TWITTER_FMT, errors="coerce", utc=True)
+    rest = out.isna() & s.notna() & (s != "")
+    if rest.any():
+        epoch = rest & s.str.fullmatch(r"\d{12,13}L?").fillna(False)
+        if epoch.any():
+            out[epoch] = pd.to_datetime(s[epoch].str.rstrip("L").astype("int64"), unit="ms", utc=True)
+        rest &= ~epoch
+        if rest.any():
+            out[rest] = pd.to_datetime(s[rest], errors="coerce", utc=True, format="mixed")
+    return out
+
+
+def _to_bool(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype("boolean")
+    low = values.astype("string").str.strip().str.lower()
+    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    out[low.isin(["true", "1", "1.0", "yes"]).fillna(False)] = True
+    out[low.isin(["false", "0", "0.0", "no"]).fillna(False)] = False
+    return out
+
+
+def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """Typed copy of ``frame`` (same index and order) and a per-row error message (``<NA>`` when fine).
+
+    ``observed_at`` defaults to ``now`` (UTC) where missing; ``last_active_at`` is optional. A row gets an
+    error for a missing ``screen_name``, an unparseable ``created_at`` or ``observed_at``, a count that is not
+    a non-negative number, or ``created_at`` after ``observed_at``."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    now = now if now is not None else pd.Timestamp.now(tz="UTC")
+    out = pd.DataFrame(index=frame.index)
+    errors: list[pd.Series] = []
+
+    def flag(mask: pd.Series, message: str) -> None:
+        errors.append(pd.Series(np.where(mask.fillna(False).to_numpy(bool), message, None), index=frame.index))
+
+    for col in TEXTS:
+        if col in frame:
+            s = frame[col].astype("string").str.replace(r"[\x00-\x1f\x7f]", " ", regex=True).str.strip()
+            out[col] = s.mask(s.isin(["", "NULL", "null", "None", "nan"]))
+        else:
+            out[col] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    out["screen_name"] = out["screen_name"].str.lstrip("@")
+    flag(out["screen_name"].isna() | (out["screen_name"] == ""), "missing screen_name")
+
+    if "created_at" in frame:
+        out["created_at"] = _to_utc(frame["created_at"])
+        flag(out["created_at"].isna(), "created_at missing or unparseable")
+    else:
+        out["created_at"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
+        flag(pd.Series(True, index=frame.index), "no created_at column")
+    if "observed_at" in frame:
+        given = frame["observed_at"]
+        parsed = _to_utc(given)
+        blank = given.isna() | (given.astype("string").str.strip() == "")
+        flag(parsed.isna() & ~blank, "observed_at unparseable")
+        out["observed_at"] = parsed.where(~blank, now)
+    else:
+        out["observed_at"] = pd.Series(now, index=frame.index)
+    if "last_active_at" in frame:
+        given = frame["last_active_at"]
+        parsed = _to_utc(given)
+        blank = given.isna() | (given.astype("string").str.strip() == "")
+        flag(parsed.isna() & ~blank, "last_active_at unparseable")
+        out["last_active_at"] = parsed
+        flag(parsed > out["observed_at"] + pd.Timedelta(days=1), "last_active_at after observed_at")
+    else:
+        out["last_active_at"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
+    flag(out["created_at"] > out["observed_at"] + pd.Timedelta(days=1), "created_at after observed_at")
+
+    for col in COUNTS:
+        if col in frame:
+            raw = frame[col]
+            num = pd.to_numeric(raw, errors="coerce").astype("float64")
+            blank = raw.isna() | (raw.astype("string").str.strip() == "")
+            flag((num.isna() & ~blank) | (num < 0), f"{col} is not a non-negative number")
+            out[col] = num.where(num >= 0)
+        else:
+            out[col] = np.nan
+    for col in BOOLS:
+        out[col] = _to_bool(frame[col]) if col in frame else pd.Series(pd.NA, index=frame.index, dtype="boolean")
+
+    error = pd.Series(pd.NA, index=frame.index, dtype="string")
+    for e in reversed(errors):  # the first failed check wins
+        error = error.mask(e.notna(), e.astype("string"))
+    return out, error
+
+
+def _entropy(text: str) -> float:
+    if not text:
+        return 0.0
+    counts = Counter(text.lower())
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def _name_similarity(names: pd.Series, screens: pd.Series) -> np.ndarray:
+    from rapidfuzz import fuzz
+
+    out = np.full(len(names), np.nan)
+    for i, (a, b) in enumerate(zip(names, screens, strict=True)):
+        if isinstance(a, str) and isinstance(b, str):
+            a2 = re.sub(r"[^0-9a-z]", "", a.lower())
+            b2 = re.sub(r"[^0-9a-z]", "", b.lower())
+            out[i] = fuzz.ratio(a2, b2) / 100.0 if a2 and b2 else 0.0
+    return out
+
+
+def _bool_num(s: pd.Series) -> np.ndarray:
+    return s.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def compute_features(p: pd.DataFrame) -> pd.DataFrame:
+    """Every feature in ``FEATURES`` for prepared rows (missing inputs give NaN, never an exception)."""
+    age = (p["observed_at"] - p["created_at"]).dt.total_seconds().to_numpy(dtype=float) / 86400.0
+    age = np.clip(age, 1.0, None)  # an account seen on its first day has lived one day
+    c = {k: p[k].to_numpy(dtype=float) for k in COUNTS}
+    f: dict[str, Any] = {}
+    f["cnt__log_statuses"] = np.log1p(c["statuses_count"])
+    f["cnt__log_followers"] = np.log1p(c["followers_count"])
+    f["cnt__log_friends"] = np.log1p(c["friends_count"])
+    f["cnt__log_favourites"] = np.log1p(c["favourites_count"])
+    f["cnt__log_listed"] = np.log1p(c["listed_count"])
+    f["age__log_days"] = np.log(age)
+    f["rate__log_statuses_per_day"] = np.log1p(c["statuses_count"] / age)
+    f["rate__log_followers_per_day"] = np.log1p(c["followers_count"] / age)
+    f["rate__log_friends_per_day"] = np.log1p(c["friends_count"] / age)
+    f["rate__log_favourites_per_day"] = np.log1p(c["favourites_count"] / age)
+    fo, fr = c["followers_count"], c["friends_count"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f["ratio__followers_share"] = np.where(fo + fr > 0, fo / (fo + fr), 0.5)
+    f["ratio__log_followers_per_friend"] = np.log1p(fo) - np.log1p(fr)
+    f["ratio__log_favourites_per_status"] = np.log1p(c["favourites_count"]) - np.log1p(c["statuses_count"])
+    f["ratio__log_listed_per_follower"] = np.log1p(c["listed_count"]) - np.log1p(fo)
+
+    desc = p["description"].fillna("")
+    f["prof__default_profile"] = _bool_num(p["default_profile"])
+    f["prof__default_profile_image"] = _bool_num(p["default_profile_image"])
+    f["prof__has_description"] = (desc.str.len() > 0).to_numpy(dtype=float)
+    f["prof__has_location"] = p["location"].notna().to_numpy(dtype=float)
+    f["prof__has_url"] = p["url"].notna().to_numpy(dtype=float)
+    f["prof__completeness"] = (
+        f["prof__has_description"] + f["prof__has_location"]
+        + (1 - np.nan_to_num(f["prof__default_profile"], nan=0.5))
+        + (1 - np.nan_to_num(f["prof__default_profile_image"], nan=0.5))
+    )
+    f["desc__length"] = desc.str.len().to_numpy(dtype=float)
+    f["desc__n_hashtags"] = desc.str.count(r"#\w").to_numpy(dtype=float)
+    f["desc__n_mentions"] = desc.str.count(r"@\w").to_numpy(dtype=float)
+    f["desc__has_link"] = desc.str.contains(_LINK).to_numpy(dtype=float)
+    f["desc__says_bot"] = desc.str.contains(_BOT_WORD).to_numpy(dtype=float)
+
+    sn = p["screen_name"].fillna("")
+    n = sn.str.len().to_numpy(dtype=float)
+    digits = sn.str.count(r"\d").to_numpy(dtype=float)
+    f["sn__length"] = n
+    f["sn__n_digits"] = digits
+    f["sn__digit_share"] = np.where(n > 0, digits / np.maximum(n, 1), 0.0)
+    f["sn__trailing_digits"] = sn.str.extract(r"(\d*)$")[0].str.len().to_numpy(dtype=float)
+    letters = sn.str.count(r"[A-Za-z]").to_numpy(dtype=float)
+    f["sn__upper_share"] = np.where(letters > 0, sn.str.count(r"[A-Z]").to_numpy(dtype=float)
+                                    / np.maximum(letters, 1), 0.0)
+    f["sn__n_underscores"] = sn.str.count("_").to_numpy(dtype=float)
+    uniq = {s: _entropy(s) for s in sn.unique()}
+    f["sn__entropy"] = sn.map(uniq).to_numpy(dtype=float)
+    f["sn__says_bot"] = sn.str.contains(_BOT_SN).to_numpy(dtype=float)
+    # TODO: reuse handleval.features.length (len__pronounce_loglik, len__pattern_class, ...) for screen names
+    # once HandleFeaturizer is published; these few shape features stand in for it until then.
+
+    name = p["name"]
+    has_name = name.notna().to_numpy()
+    nm = name.fillna("")
+    f["name__length"] = np.where(has_name, nm.str.len(), np.nan)
+    f["name__n_words"] = np.where(has_name, nm.str.split().str.len(), np.nan)
+    nlen = nm.str.len().to_numpy(dtype=float)
+    f["name__digit_share"] = np.where(has_name, nm.str.count(r"\d").to_numpy(dtype=float)
+                                      / np.maximum(nlen, 1), np.nan)
+    f["name__sim_screen_name"] = _name_similarity(name, p["screen_name"])
+    f["name__says_bot"] = np.where(has_name, nm.str.contains(_BOT_WORD).to_numpy(dtype=float), np.nan)
+    return pd.DataFrame({k: np.asarray(f[k], dtype=float) for k in FEATURES}, index=p.index)
+
+
+class AccountFeaturizer(TransformerMixin, BaseEstimator):
+    """User-object rows -> numeric feature frame (scikit-learn transformer).
+
+    ``exclude_inputs``: raw columns to ignore (features needing them are dropped, e.g. columns a training set
+    lacks); ``drop_features``: feature names to drop. ``fit`` only fixes the output columns, so the featurizer
+    is stateless with respect to the data and can be rebuilt from the manifest's feature list."""
+
+    def __init__(self, exclude_inputs: tuple[str, ...] = (), drop_features: tuple[str, ...] = ()):
+        self.exclude_inputs = exclude_inputs
+        self.drop_features = drop_features
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> AccountFeaturizer:
+        excluded = set(self.exclude_inputs)
+        unknown = set(self.drop_features) - set(FEATURES)
+        if unknown:
+            raise ValueError(f"unknown feature(s) to drop: {', '.join(sorted(unknown))}")
+        self.feature_names_out_ = [
+            name for name, inputs in FEATURE_INPUTS.items()
+            if name not in self.drop_features and not excluded.intersection(inputs)
+        ]
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        if not hasattr(self, "feature_names_out_"):
+            raise RuntimeError("AccountFeaturizer is not fitted: call fit() first")
+        prepared, _ = prepare_accounts(X, now=_fixed_now(X))
+        return compute_features(prepared)[self.feature_names_out_]
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(self.feature_names_out_, dtype=object)
+
+
+def _fixed_now(X: pd.DataFrame) -> pd.Timestamp | None:
+    """The same 'now' for a whole batch (observed_at defaults to it)."""
+    return pd.Timestamp.now(tz="UTC") if "observed_at" not in X else None

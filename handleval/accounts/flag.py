@@ -1,0 +1,264 @@
+"""Flag accounts (bot, dormant, reasons) with a trained bundle, and triage them against handle prices.
+
+``load_accounts()`` reads ``models/accounts`` (sha256-verified, no pickle) and returns an ``AccountFlagger``;
+``flag(df)`` returns every input row, in order, with ``p_bot, bot, days_inactive, p_dormant, dormant,
+dormancy_basis, status, reasons, error``. ``triage(df)`` adds each screen name's price on X and
+``expected_value = price_usd * p_releasable``, sorted, with guard rails that are never overridden: verified
+accounts and accounts known to be active within the policy window are not releasable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from handleval.accounts.features import FEATURES, compute_features, prepare_accounts
+from handleval.config import MODELS_DIR
+from handleval.errors import BundleError, DataFormatError, HandlevalError
+
+FLAG_COLUMNS = ["p_bot", "bot", "days_inactive", "p_dormant", "dormant", "dormancy_basis", "status", "reasons",
+                "error"]
+TRIAGE_COLUMNS = ["row", "screen_name", "price_usd", "p_releasable", "releasable", "expected_value",
+                  "guard_rail", "triage_reasons"]
+
+# How a feature reads in a reason: words, and how to turn the feature back into the number a person knows.
+_REASON_TEXT: dict[str, tuple[str, str]] = {
+    "cnt__log_statuses": ("tweets", "expm1"), "cnt__log_followers": ("followers", "expm1"),
+    "cnt__log_friends": ("following", "expm1"), "cnt__log_favourites": ("likes", "expm1"),
+    "cnt__log_listed": ("lists", "expm1"), "age__log_days": ("account age (days)", "exp"),
+    "rate__log_statuses_per_day": ("tweets per day", "expm1"),
+    "rate__log_followers_per_day": ("followers gained per day", "expm1"),
+    "rate__log_friends_per_day": ("accounts followed per day", "expm1"),
+    "rate__log_favourites_per_day": ("likes per day", "expm1"),
+    "ratio__followers_share": ("followers share of followers+following", "raw"),
+    "ratio__log_followers_per_friend": ("followers per followed account", "exp"),
+    "ratio__log_favourites_per_status": ("likes per tweet", "exp"),
+    "ratio__log_listed_per_follower": ("lists per follower", "exp"),
+    "prof__default_profile": ("default profile theme", "bool"),
+    "prof__default_profile_image": ("default avatar", "bool"),
+    "prof__has_description": ("has a description", "bool"), "prof__has_location": ("has a location", "bool"),
+    "prof__has_url": ("has a profile link", "bool"),
+    "prof__completeness": ("profile completeness (0-4)", "raw"),
+    "desc__length": ("description length", "raw"), "desc__n_hashtags": ("hashtags in description", "raw"),
+    "desc__n_mentions": ("mentions in description", "raw"), "desc__has_link": ("link in description", "bool"),
+    "desc__says_bot": ("description says 'bot'", "bool"), "sn__length": ("screen-name length", "raw"),
+    "sn__n_digits": ("digits in screen name", "raw"), "sn__digit_share": ("digit share of screen name", "raw"),
+    "sn__trailing_digits": ("trailing digits in screen name", "raw"),
+    "sn__upper_share": ("upper-case share of screen name", "raw"),
+    "sn__n_underscores": ("underscores in screen name", "raw"),
+    "sn__entropy": ("screen-name randomness (entropy)", "raw"), "sn__says_bot": ("screen name says 'bot'", "bool"),
+    "name__length": ("display-name length", "raw"), "name__n_words": ("words in display name", "raw"),
+    "name__digit_share": ("digit share of display name", "raw"),
+    "name__sim_screen_name": ("display name vs screen name similarity", "raw"),
+    "name__says_bot": ("display name says 'bot'", "bool"),
+}
+
+
+def _readable(feature: str, value: float) -> str:
+    words, how = _REASON_TEXT.get(feature, (feature, "raw"))
+    if np.isnan(value):
+        return f"{words} unknown"
+    if how == "bool":
+        return words if value >= 0.5 else f"not: {words}"
+    number = np.expm1(value) if how == "expm1" else np.exp(value) if how == "exp" else value
+    text = f"{number:,.0f}" if abs(number) >= 100 else f"{number:.2g}" if abs(number) < 1 else f"{number:.1f}"
+    return f"{words} {text}"
+
+
+class AccountFlagger:
+    """Bot and dormancy flags from a trained bundle (see ``load_accounts``)."""
+
+    def __init__(self, bundle_dir: Path, manifest: dict[str, Any], bot_model: Any, dormancy_model: Any):
+        self.bundle_dir = bundle_dir
+        self.manifest = manifest
+        self.bot_model = bot_model
+        self.dormancy_model = dormancy_model
+        self.features: list[str] = list(manifest["features"])
+        self.calibration: dict[str, Any] = manifest["calibration"]
+        self.threshold: float = float(manifest["threshold"]["threshold"])
+        self.policy_days: int = int(manifest["dormancy"]["policy_days"])
+        self.dormancy_calibration: dict[str, Any] = manifest["dormancy"]["calibration"]
+        self.dormancy_threshold: float = float(manifest["dormancy"].get("estimate_threshold", 0.5))
+
+    def flag(self, accounts: pd.DataFrame, now: pd.Timestamp | str | None = None) -> pd.DataFrame:
+        """Every input row back, same order and index, with the flag columns appended (an input column of the
+        same name is replaced). ``observed_at`` defaults to ``now`` (default: the current time, UTC)."""
+        from handleval.accounts.train import apply_calibration
+
+        if not isinstance(accounts, pd.DataFrame):
+            raise DataFormatError(f"flag() needs a pandas DataFrame of accounts, got {type(accounts).__name__}")
+        if "screen_name" not in accounts.columns:
+            raise DataFormatError("accounts table has no `screen_name` column (Twitter v1.1 user-object names "
+                                  "expected: screen_name, created_at, statuses_count, followers_count, ...)")
+        now_ts = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz="UTC")
+        now_ts = now_ts.tz_localize("UTC") if now_ts.tzinfo is None else now_ts.tz_convert("UTC")
+        prepared, error = prepare_accounts(accounts.reset_index(drop=True), now=now_ts)
+        n = len(prepared)
+        out = pd.DataFrame({
+            "p_bot": np.full(n, np.nan), "bot": pd.Series(pd.NA, index=range(n), dtype="boolean"),
+            "days_inactive": np.full(n, np.nan), "p_dormant": np.full(n, np.nan),
+            "dormant": pd.Series(pd.NA, index=range(n), dtype="boolean"),
+            "dormancy_basis": pd.Series(pd.NA, index=range(n), dtype="string"),
+            "status": pd.Series(pd.NA, index=range(n), dtype="string"),
+            "reasons": pd.Series("", index=range(n), dtype="string"),
+            "error": error.reset_index(drop=True),
+        })
+        ok = error.isna().to_numpy()
+        if ok.any():
+            x = compute_features(prepared[ok])[self.features]
+            raw = self.bot_model.predict(x)
+            p_bot = np.clip(apply_calibration(self.calibration, raw), 0.0, 1.0)
+            contrib = self.bot_model.predict(x, pred_contrib=True)[:, :-1]
+            p_dorm_est = np.clip(apply_calibration(self.dormancy_calibration, self.dormancy_model.predict(x)), 0, 1)
+            last = prepared.loc[ok, "last_active_at"]
+            days = ((prepared.loc[ok, "observed_at"] - last).dt.total_seconds() / 86400.0).to_numpy(dtype=float)
+            known = ~np.isnan(days)
+            dormant_known = days > self.policy_days
+            p_dormant = np.where(known, dormant_known.astype(float), p_dorm_est)
+            dormant = np.where(known, dormant_known, p_dorm_est >= self.dormancy_threshold)
+            bot = p_bot >= self.threshold
+            idx = np.flatnonzero(ok)
+            out.loc[idx, "p_bot"] = np.round(p_bot, 4)
+            out.loc[idx, "bot"] = bot
+            out.loc[idx, "days_inactive"] = np.round(days, 1)
+            out.loc[idx, "p_dormant"] = np.round(p_dormant, 4)
+            out.loc[idx, "dormant"] = dormant
+            out.loc[idx, "dormancy_basis"] = np.where(known, "last_active_at", "estimate")
+            out.loc[idx, "status"] = np.select([bot & dormant, bot, dormant], ["bot_and_dormant", "bot", "dormant"],
+                                               "active")
+            out.loc[idx, "reasons"] = self._reasons(x, contrib, p_bot, bot, days, p_dorm_est, known)
+        result = accounts.copy()
+        for col in FLAG_COLUMNS:
+            result[col] = out[col].to_numpy()
+        return result
+
+    def _reasons(self, x: pd.DataFrame, contrib: np.ndarray, p_bot: np.ndarray, bot: np.ndarray,
+                 days: np.ndarray, p_dorm: np.ndarray, known: np.ndarray) -> list[str]:
+        values = x.to_numpy(dtype=float)
+        names = list(x.columns)
+        texts = []
+        for i in range(len(x)):
+            sign = 1.0 if bot[i] else -1.0
+            order = np.argsort(-sign * contrib[i])[:3]
+            drivers = [_readable(names[j], values[i, j]) for j in order if sign * contrib[i, j] > 0]
+            verdict = "bot" if bot[i] else "not bot"
+            part = f"{verdict} (P(bot) {p_bot[i]:.2f}, threshold {self.threshold:.2f})"
+            if drivers:
+                part += ": " + "; ".join(drivers)
+            if known[i]:
+                state = "dormant" if days[i] > self.policy_days else "active"
+                dorm = f"{state}: last active {days[i]:.0f} days before observed_at (policy {self.policy_days})"
+            else:
+                dorm = (f"no last activity given: P(dormant) {p_dorm[i]:.2f} is a model ESTIMATE from the profile")
+            texts.append(f"{part} | {dorm}")
+        return texts
+
+
+def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:
+    """The account flagger from ``bundle_dir`` (default ``models/accounts``); a missing, corrupt or foreign
+    bundle raises ``BundleError`` saying what is wrong."""
+    from handleval.accounts.train import BOT_MODEL_FILE, BUNDLE_KIND, DORMANCY_MODEL_FILE
+    from handleval.bundle import load_booster, read_manifest
+
+    path = Path(bundle_dir) if bundle_dir else MODELS_DIR / "accounts"
+    manifest = read_manifest(path, BUNDLE_KIND)
+    for key in ("features", "calibration", "threshold", "dormancy"):
+        if key not in manifest:
+            raise BundleError(f"{path}/manifest.json lacks {key!r}: retrain with `handleval train accounts`")
+    unknown = [f for f in manifest["features"] if f not in FEATURES]
+    if unknown:
+        raise BundleError(f"{path} was built with features this version does not compute: {', '.join(unknown)}")
+    bot = load_booster(path / BOT_MODEL_FILE)
+    dormancy = load_booster(path / DORMANCY_MODEL_FILE)
+    for name, booster in (("bot", bot), ("dormancy", dormancy)):
+        if list(booster.feature_name()) != list(manifest["features"]):
+            raise BundleError(f"{path}: the {name} model's features differ from the manifest's feature list")
+    return AccountFlagger(path, manifest, bot, dormancy)
+
+
+def _prices(valuer: Any, names: list[str]) -> pd.DataFrame:
+    try:
+        priced = valuer.value_many(names, platform="x")
+    except TypeError:
+        priced = valuer.value_many(names)
+    if not isinstance(priced, pd.DataFrame) or "price_usd" not in priced or len(priced) != len(names):
+        raise HandlevalError("the valuer must return a DataFrame with `price_usd`, one row per screen name in order")
+    return priced.reset_index(drop=True)
+
+
+def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger | None = None,
+           now: pd.Timestamp | str | None = None) -> pd.DataFrame:
+    """Flag ``accounts``, price each screen name on X, and rank by ``expected_value = price_usd *
+    p_releasable`` (highest first; rows that cannot be priced or flagged last, with ``error``). ``row`` is
+    each account's position in the input, so nothing is lost by sorting.
+
+    ``p_releasable = 1 - (1 - p_bot) * (1 - p_dormant)``: the handle can come free if the account is removed
+    as a bot or purged as inactive (an assumption about platform policy, not a measured rate). Guard rails
+    set it to 0 for verified accounts and for accounts known to be active within the policy window."""
+    flagger = flagger or load_accounts()
+    if valuer is None:
+        from handleval.predict import load as load_valuer
+
+        valuer = load_valuer()
+    flagged = flagger.flag(accounts, now=now).reset_index(drop=True)
+    names = flagged["screen_name"].astype("string").fillna("").str.strip().str.lstrip("@").tolist()
+    priced = _prices(valuer, names)
+    price = pd.to_numeric(priced["price_usd"], errors="coerce").to_numpy(dtype=float)
+    price_error = priced["error"] if "error" in priced else pd.Series(pd.NA, index=priced.index)
+
+    p_bot = flagged["p_bot"].to_numpy(dtype=float)
+    p_dorm = flagged["p_dormant"].to_numpy(dtype=float)
+    p_rel = 1.0 - (1.0 - p_bot) * (1.0 - p_dorm)
+    verified = _verified(flagged)
+    days = flagged["days_inactive"].to_numpy(dtype=float)
+    recently_active = ~np.isnan(days) & (days <= flagger.policy_days)
+    guard = np.where(verified, "verified account: never releasable",
+                     np.where(recently_active, f"active within the {flagger.policy_days}-day policy window: "
+                                               "never releasable", ""))
+    guarded = verified | recently_active
+    p_rel = np.where(guarded & ~np.isnan(p_rel), 0.0, p_rel)
+    releasable = pd.array(np.where(np.isnan(p_rel), None, (p_rel >= 0.5) & ~guarded), dtype="boolean")
+    expected = price * p_rel
+
+    error = flagged["error"].astype("string")
+    perr = price_error.astype("string").reset_index(drop=True)
+    error = error.fillna(perr.where(perr.notna() & (perr != ""), pd.NA).map(
+        lambda e: f"price: {e}" if isinstance(e, str) else e).astype("string"))
+    why = []
+    for i in range(len(flagged)):
+        if guard[i]:
+            why.append(guard[i])
+        elif np.isnan(expected[i]):
+            why.append("")
+        else:
+            why.append(f"${price[i]:,.0f} x P(releasable) {p_rel[i]:.2f} (P(bot) {p_bot[i]:.2f}, "
+                       f"P(dormant) {p_dorm[i]:.2f}"
+                       + (" estimated" if flagged.at[i, "dormancy_basis"] == "estimate" else "") + ")")
+    out = flagged.copy()
+    out.insert(0, "row", np.arange(len(flagged)))
+    out["price_usd"] = price
+    out["p_releasable"] = np.round(p_rel, 4)
+    out["releasable"] = releasable
+    out["expected_value"] = np.round(expected, 2)
+    out["guard_rail"] = guard
+    out["triage_reasons"] = why
+    out["error"] = error
+    return out.sort_values(["expected_value", "row"], ascending=[False, True], na_position="last",
+                           kind="stable").reset_index(drop=True)
+
+
+def _verified(flagged: pd.DataFrame) -> np.ndarray:
+    if "verified" not in flagged:
+        return np.zeros(len(flagged), dtype=bool)
+    from handleval.accounts.features import _to_bool
+
+    return _to_bool(flagged["verified"]).fillna(False).to_numpy(dtype=bool)
+
+
+def batch_scorer(bundle_dir: str | None = None) -> Any:
+    """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker)."""
+    flagger = load_accounts(bundle_dir)
+    return flagger.flag

@@ -1,0 +1,709 @@
+"""Scorer-agnostic batch engine: stream any input through a scoring function into exactly-once output parts.
+
+Why: ``handleval predict`` (prices) and ``handleval flag`` (accounts) both turn a file of arbitrary size into a
+scored file, must survive being killed, must never drop or reorder a row, and must scale out. That machinery
+lives here once; a command only supplies ``score_chunk(frame) -> frame``.
+
+Output layout (``output_path`` is always a **directory**, like Spark's and Dask's writers)::
+
+    out/
+      part-00000.parquet      # rows 0 .. chunk_rows-1 of the input (local engine) or row group 0 (dask)
+      part-00001.parquet
+      _manifest.json          # finished parts, rewritten atomically after each part
+      _SUCCESS                # written last: all input rows are in the parts, exactly once
+
+Each part is written to a hidden temp file and renamed into place, so a part file is either complete or absent.
+A part counts as finished only once it is in ``_manifest.json``; with ``resume=True`` finished parts whose sha256
+still matches are kept, anything else (temp files, parts not in the manifest, parts that fail the hash) is
+redone. :func:`read_output` returns the parts concatenated in order. CSV output (``output_format="csv"`` or a
+path ending in ``.csv``) writes one CSV with a header per part and neutralises spreadsheet formulas (see
+:func:`handleval.io.neutralise_formulas`).
+
+Every output has an ``error`` column (last): null when the row was scored, else why not: a malformed input row,
+the scorer's own ``error``, or the exception the scorer raised on that row alone (the engine isolates failing rows
+by bisection, so one poisonous row costs one row, not a chunk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import importlib
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from handleval import io as hio
+from handleval.errors import DataFormatError, HandlevalError
+
+MANIFEST = "_manifest.json"
+SUCCESS = "_SUCCESS"
+MANIFEST_FORMAT = "handleval-batch/1"
+DEFAULT_CHUNK_ROWS = 100_000
+ERROR = "error"
+# After this many rows in a row that the scorer raised on, with none scored in between, the scorer is broken,
+# not the data: stop instead of bisecting a whole file one row at a time.
+MAX_CONSECUTIVE_FAILURES = 64
+
+ScoreChunk = Callable[[pd.DataFrame], pd.DataFrame]
+ScorerFactory = Callable[[], ScoreChunk] | tuple[str, str, dict[str, Any]] | str
+
+
+class OutputExistsError(HandlevalError):
+    """The output already exists and neither ``resume`` nor ``overwrite`` was asked for."""
+
+
+class ScorerError(HandlevalError):
+    """The scoring function broke its contract (wrong row count) or fails on every row."""
+
+
+class HandlevalWarning(UserWarning):
+    """Input was read with a repair (Latin-1 cells, ragged rows) or is empty: results deserve a look."""
+
+
+@dataclass
+class BatchSummary:
+    """What a run did. ``rows_in`` and ``rows_out`` are for the whole output (resumed parts included)."""
+
+    input_path: str
+    output_path: str
+    output_format: str
+    engine: str
+    rows_in: int
+    rows_out: int
+    rows_scored: int
+    parts: int
+    parts_reused: int
+    errors: int
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+    #: Dask only: seconds spent starting the cluster (or connecting) and shipping the scorer factory.
+    setup_seconds: float = 0.0
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_scored / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "rows_per_second": round(self.rows_per_second, 1)}
+
+
+# ============================================================================================ scoring a frame
+def score_frame(frame: pd.DataFrame, score_chunk: ScoreChunk,
+                input_errors: Sequence[str | None] | None = None) -> pd.DataFrame:
+    """Score ``frame`` with ``score_chunk`` and return every row, in order, with an ``error`` column last.
+
+    Rows with an ``input_errors`` entry are not sent to the scorer (their fields may be shifted); if the scorer
+    raises, the frame is split in halves until the failing rows are alone, and those rows get the exception as
+    their ``error``. Useful on its own, e.g. inside Spark's ``mapInPandas`` (see docs/distributed.md).
+    """
+    frame = frame.reset_index(drop=True)
+    n = len(frame)
+    bad = [i for i, e in enumerate(input_errors or ()) if e is not None]
+    if not bad:
+        good_frame = frame
+    else:
+        bad_set = set(bad)
+        good_positions = [i for i in range(n) if i not in bad_set]
+        good_frame = frame.iloc[good_positions].reset_index(drop=True)
+
+    if len(good_frame):
+        scored, raised = _score_isolating(good_frame, score_chunk)
+    else:
+        scored, raised = _score_empty(frame, score_chunk), {}
+
+    scorer_errors = scored[ERROR] if ERROR in scored.columns else None
+    error = pd.Series([None] * len(scored), dtype=object)
+    if scorer_errors is not None:
+        error = scorer_errors.astype(object).where(scorer_errors.notna(), None).reset_index(drop=True)
+    for pos, message in raised.items():
+        error.iat[pos] = message
+    scored = scored.drop(columns=[ERROR]) if scorer_errors is not None else scored
+
+    if bad:
+        scored.index = pd.Index(good_positions)
+        error.index = pd.Index(good_positions)
+        full = scored.reindex(range(n))
+        shared = [c for c in frame.columns if c in full.columns]
+        for c in shared:
+            if full[c].dtype != frame[c].dtype:
+                full[c] = full[c].astype(object)
+            full.loc[bad, c] = frame.loc[bad, c].to_numpy()
+        error = error.reindex(range(n)).astype(object)
+        for i in bad:
+            error.iat[i] = input_errors[i]  # type: ignore[index]
+        scored = full
+    scored = scored.reset_index(drop=True)
+    values = error.to_numpy(dtype=object, copy=True)
+    values[pd.isna(values)] = None
+    scored[ERROR] = pd.Series(values, dtype=object)
+    return scored
+
+
+def _call_scorer(score_chunk: ScoreChunk, sub: pd.DataFrame) -> pd.DataFrame:
+    out = score_chunk(sub)
+    if not isinstance(out, pd.DataFrame):
+        raise ScorerError(f"the scorer returned {type(out).__name__}, not a pandas DataFrame")
+    if len(out) != len(sub):
+        raise ScorerError(f"the scorer returned {len(out)} rows for {len(sub)}: it must keep every row in order")
+    return out.reset_index(drop=True)
+
+
+def _score_empty(frame: pd.DataFrame, score_chunk: ScoreChunk) -> pd.DataFrame:
+    """Ask the scorer for its output columns with zero rows, so that an empty output has the right columns."""
+    empty = frame.iloc[:0].reset_index(drop=True)
+    try:
+        return _call_scorer(score_chunk, empty)
+    except ScorerError:
+        raise
+    except Exception:
+        return empty
+
+
+def _score_isolating(frame: pd.DataFrame, score_chunk: ScoreChunk) -> tuple[pd.DataFrame, dict[int, str]]:
+    """Score ``frame``; on an exception bisect until the failing rows are alone. Returns the scored frame (rows
+    that raised keep their input values and nulls elsewhere) and ``{position: message}`` for those rows."""
+    try:
+        return _call_scorer(score_chunk, frame), {}
+    except ScorerError:
+        raise
+    except Exception:
+        pass
+    pieces: list[pd.DataFrame] = []
+    raised: dict[int, str] = {}
+    state = {"fail_run": 0}
+
+    def visit(lo: int, hi: int) -> None:
+        sub = frame.iloc[lo:hi].reset_index(drop=True)
+        try:
+            pieces.append(_call_scorer(score_chunk, sub))
+            state["fail_run"] = 0
+            return
+        except ScorerError:
+            raise
+        except Exception as exc:
+            if hi - lo > 1:
+                mid = (lo + hi) // 2
+                visit(lo, mid)
+                visit(mid, hi)
+                return
+            raised[lo] = f"scorer failed on this row: {type(exc).__name__}: {_short(exc)}"
+            pieces.append(sub)
+            state["fail_run"] += 1
+            if state["fail_run"] >= MAX_CONSECUTIVE_FAILURES:
+                raise ScorerError(f"the scorer raised on {MAX_CONSECUTIVE_FAILURES} rows in a row "
+                                  f"({type(exc).__name__}: {_short(exc)}); this looks like a broken scorer, "
+                                  "not bad rows, so the run stops (finished parts are kept: fix and --resume)"
+                                  ) from exc
+
+    visit(0, len(frame))
+    out = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
+    return out, raised
+
+
+def _short(exc: BaseException, limit: int = 300) -> str:
+    text = str(exc).replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ============================================================================================ scorer factories
+_SCORERS: dict[str, ScoreChunk] = {}
+_SCORERS_LOCK = threading.Lock()
+
+
+class _Fixed:
+    """A factory that returns an existing scorer (used when only ``score_chunk`` is given)."""
+
+    def __init__(self, score_chunk: ScoreChunk):
+        self.score_chunk = score_chunk
+
+    def __call__(self) -> ScoreChunk:
+        return self.score_chunk
+
+
+def factory_key(factory: ScorerFactory) -> str:
+    """A stable key for a factory: equal specs share one cached scorer per process (i.e. per Dask worker)."""
+    if isinstance(factory, str | tuple | list):
+        return "spec:" + json.dumps(_normalise_spec(factory), sort_keys=True, default=repr)
+    import cloudpickle
+
+    return "pickle:" + hashlib.sha256(cloudpickle.dumps(factory)).hexdigest()
+
+
+def _normalise_spec(spec: str | tuple | list) -> list[Any]:
+    if isinstance(spec, str):
+        module, _, func = spec.partition(":")
+        return [module, func, {}]
+    if len(spec) == 2:
+        return [spec[0], spec[1], {}]
+    if len(spec) == 3 and isinstance(spec[2], dict):
+        return [spec[0], spec[1], dict(spec[2])]
+    raise HandlevalError(f"a scorer spec is 'module:function' or (module, function, kwargs); got {spec!r}")
+
+
+def build_scorer(factory: ScorerFactory) -> ScoreChunk:
+    """Call a factory: a zero-argument callable, ``"module:function"`` or ``(module, function, kwargs)``."""
+    if callable(factory):
+        return factory()
+    module_name, func_name, kwargs = _normalise_spec(factory)
+    try:
+        func = getattr(importlib.import_module(module_name), func_name)
+    except (ImportError, AttributeError) as exc:
+        raise HandlevalError(f"cannot load scorer factory {module_name}:{func_name}: {exc}") from exc
+    return func(**kwargs)
+
+
+def cached_scorer(factory: ScorerFactory, key: str | None = None) -> ScoreChunk:
+    """The scorer for ``factory``, built at most once per process (so once per Dask worker process)."""
+    key = key or factory_key(factory)
+    with _SCORERS_LOCK:
+        scorer = _SCORERS.get(key)
+        if scorer is None:
+            scorer = _SCORERS[key] = build_scorer(factory)
+        return scorer
+
+
+# ============================================================================================ manifest / output
+def _part_name(index: int, fmt: str) -> str:
+    return f"part-{index:05d}.{fmt}"
+
+
+def _is_ours(name: str) -> bool:
+    return (name in (MANIFEST, SUCCESS) or name.startswith("part-")
+            or (name.startswith((".part-", f".{MANIFEST}", f".{SUCCESS}")) and ".tmp-" in name))
+
+
+class Manifest:
+    """``_manifest.json``: what the run is (input fingerprint, layout, format) and which parts are finished."""
+
+    def __init__(self, directory: Path, data: dict[str, Any]):
+        self.directory = directory
+        self.data = data
+
+    @property
+    def parts(self) -> dict[int, dict[str, Any]]:
+        return {p["index"]: p for p in self.data["parts"]}
+
+    @classmethod
+    def load(cls, directory: Path) -> Manifest | None:
+        path = directory / MANIFEST
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise HandlevalError(f"{path} is unreadable ({exc}); use --overwrite to start again") from exc
+        if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+            raise HandlevalError(f"{path} is not a handleval batch manifest")
+        return cls(directory, data)
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.data["parts"] = [p for p in self.data["parts"] if p["index"] != record["index"]] + [record]
+        self.data["parts"].sort(key=lambda p: p["index"])
+        self.save()
+
+    def save(self) -> None:
+        payload = json.dumps(self.data, indent=1, sort_keys=False).encode("utf-8")
+        hio.atomic_write(self.directory / MANIFEST, payload)
+
+
+def _prepare_output(out: Path, *, resume: bool, overwrite: bool, header: dict[str, Any],
+                    warn: Callable[[str], None]) -> tuple[Manifest, set[int]]:
+    """Create or reopen the output directory; return the manifest and the indices of reusable parts."""
+    if out.exists() and not out.is_dir():
+        if overwrite and not resume:
+            out.unlink()
+        else:
+            raise OutputExistsError(f"output {out} exists and is a file; the output is a directory of parts "
+                                    "(choose another path, or --overwrite to replace the file)")
+    existing = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if existing and not resume:
+        if not overwrite:
+            raise OutputExistsError(f"output {out} already exists; use --resume to finish an interrupted run or "
+                                    "--overwrite to replace it")
+        foreign = [n for n in existing if not _is_ours(n)]
+        if foreign:
+            raise OutputExistsError(f"refusing to overwrite {out}: it holds files handleval did not write "
+                                    f"(e.g. {foreign[0]!r}); choose an empty or new output directory")
+        for name in existing:
+            target = out / name
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        existing = []
+    out.mkdir(parents=True, exist_ok=True)
+
+    manifest = Manifest.load(out) if resume else None
+    if manifest is None:
+        if existing:
+            foreign = [n for n in existing if not _is_ours(n)]
+            raise OutputExistsError(f"cannot resume into {out}: it has no {MANIFEST}"
+                                    + (f" and holds other files (e.g. {foreign[0]!r})" if foreign else "")
+                                    + "; use --overwrite to start again")
+        manifest = Manifest(out, {**header, "parts": [], "complete": False})
+        manifest.save()
+        return manifest, set()
+
+    old = manifest.data
+    for key, label in (("input", "input"), ("layout", "engine/partitioning"), ("output_format", "output format"),
+                       ("columns_in", "input columns")):
+        if old.get(key) != header[key]:
+            raise HandlevalError(f"cannot resume into {out}: the {label} differs from the interrupted run "
+                                 f"({old.get(key)!r} then, {header[key]!r} now); use --overwrite to start again")
+    keep: set[int] = set()
+    names: set[str] = set()
+    for index, rec in manifest.parts.items():
+        path = out / rec["file"]
+        if path.is_file() and hio.sha256_file(path) == rec["sha256"]:
+            keep.add(index)
+            names.add(rec["file"])
+        else:
+            warn(f"{out}: part {rec['file']} is missing or damaged; scoring it again")
+    manifest.data["parts"] = [p for p in manifest.data["parts"] if p["index"] in keep]
+    manifest.data["complete"] = False
+    manifest.save()
+    for name in existing:  # unfinished temp files and parts that never reached the manifest
+        if name not in names and name != MANIFEST and _is_ours(name):
+            (out / name).unlink(missing_ok=True)
+    return manifest, keep
+
+
+def write_part(frame: pd.DataFrame, out: Path, index: int, fmt: str, **extra: Any) -> dict[str, Any]:
+    """Write one scored chunk atomically; return its manifest record."""
+    table = hio.frame_to_table(frame)
+    name = _part_name(index, fmt)
+    sha = hio.atomic_write(out / name, hio.encode_part(table, fmt))
+    errors = int(frame[ERROR].notna().sum()) if ERROR in frame.columns else 0
+    return {"index": index, "file": name, "rows": len(frame), "errors": errors, "sha256": sha, **extra}
+
+
+# ============================================================================================ progress
+class _Progress:
+    """A rich progress bar (rows, rate, ETA) when stdout is a terminal and not quiet; otherwise nothing."""
+
+    def __init__(self, enabled: bool, total: int | None, unit: str, description: str):
+        self.enabled = enabled
+        self.rows = 0
+        self.started = time.perf_counter()
+        self._bar: Any = None
+        if enabled:
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                TaskProgressColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
+                TextColumn("{task.fields[rows]:>12,} rows"), TextColumn("{task.fields[rate]:>10,.0f} rows/s"),
+                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                transient=False,
+            )
+            self._task = self._bar.add_task(description, total=total, rows=0, rate=0.0)
+            self.unit = unit
+
+    def __enter__(self) -> _Progress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def update(self, rows: int, done: int | None = None) -> None:
+        self.rows += rows
+        if self._bar is not None:
+            rate = self.rows / max(time.perf_counter() - self.started, 1e-9)
+            kwargs: dict[str, Any] = {"rows": self.rows, "rate": rate}
+            if done is not None:
+                kwargs["completed"] = done
+            self._bar.update(self._task, **kwargs)
+
+
+# ============================================================================================ the engine
+def run_batch(
+    input_path: str | os.PathLike[str],
+    output_path: str | os.PathLike[str],
+    score_chunk: ScoreChunk | None = None,
+    *,
+    required_columns: Sequence[str] = ("handle",),
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    output_format: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    quiet: bool = False,
+    engine: str = "local",
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    scorer_factory: ScorerFactory | None = None,
+    progress: bool | None = None,
+) -> BatchSummary:
+    """Score ``input_path`` into the part directory ``output_path``; every input row exactly once, in order.
+
+    ``score_chunk(frame)`` gets input rows (all input columns, CSV as text) and returns the same rows in the same
+    order with columns added. Give ``scorer_factory`` instead (or as well) when the scorer is expensive to build:
+    it is called once per process - once per worker with ``engine="dask"`` - and must be picklable: a zero-arg
+    callable, ``"module:function"`` or ``(module, function, kwargs)``.
+
+    ``chunk_rows`` bounds memory (local engine): one chunk is in memory at a time. ``engine="dask"`` needs
+    Parquet input and writes one part per row group, on a ``LocalCluster(n_workers, threads_per_worker=1,
+    processes=True)`` or on the cluster at ``scheduler``. ``progress`` forces the bar on/off (default: on when
+    stdout is a terminal and not ``quiet``).
+
+    Raises :class:`DataFormatError` for unreadable input, :class:`OutputExistsError` when the output exists and
+    neither ``resume`` nor ``overwrite`` is set, :class:`ScorerError` when the scorer breaks its contract.
+    """
+    started = time.perf_counter()
+    if engine not in ("local", "dask"):
+        raise HandlevalError(f"unknown engine {engine!r}: choose 'local' or 'dask'")
+    if score_chunk is None and scorer_factory is None:
+        raise HandlevalError("run_batch needs score_chunk or scorer_factory")
+    if chunk_rows < 1:
+        raise HandlevalError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    out = Path(output_path).expanduser()
+    fmt = (output_format or ("csv" if out.suffix.lower() in (".csv", ".tsv") else "parquet")).lower()
+    if fmt not in ("parquet", "csv"):
+        raise HandlevalError(f"unknown output format {output_format!r}: choose 'parquet' or 'csv'")
+
+    source = hio.open_input(input_path, required_columns)
+    inp = source.path.resolve()
+    if out.resolve() == inp or inp.is_relative_to(out.resolve()) or out.resolve().is_relative_to(inp):
+        raise HandlevalError(f"the output {out} must not be the input or inside it (nor the other way round)")
+    if engine == "dask" and source.kind not in ("parquet", "empty"):
+        raise DataFormatError(f"--engine dask reads Parquet (a file or a partitioned directory); {inp} is "
+                              f"{source.kind}. Convert it first, or use the local engine, which streams any size")
+
+    collected: list[str] = list(source.warnings)
+
+    def warn(message: str) -> None:
+        collected.append(message)
+        warnings.warn(message, HandlevalWarning, stacklevel=3)
+
+    for message in source.warnings:
+        warnings.warn(message, HandlevalWarning, stacklevel=2)
+    layout = {"engine": "local", "chunk_rows": chunk_rows} if engine == "local" or not source.tasks \
+        else {"engine": "dask", "unit": "row_group"}
+    header = {"format": MANIFEST_FORMAT, "input": source.fingerprint(), "layout": layout,
+              "output_format": fmt, "columns_in": source.columns, "required_columns": list(required_columns)}
+    manifest, reuse = _prepare_output(out, resume=resume, overwrite=overwrite, header=header, warn=warn)
+    show = progress if progress is not None else (not quiet and sys.stdout.isatty())
+    factory: ScorerFactory = scorer_factory if scorer_factory is not None else _Fixed(score_chunk)  # type: ignore[arg-type]
+
+    if layout["engine"] == "local":
+        scorer = score_chunk if score_chunk is not None else cached_scorer(factory)
+        rows_in, scored = _run_local(source, scorer, manifest, reuse, fmt, chunk_rows, show, warn)
+    else:
+        rows_in, scored, setup = _run_dask(source, factory, manifest, reuse, fmt, show, scheduler, n_workers)
+
+    parts = manifest.parts
+    expected_start = 0
+    for i, index in enumerate(sorted(parts)):
+        rec = parts[index]
+        if index != i or rec["row_start"] != expected_start:
+            raise HandlevalError(f"internal error: part {index} does not follow row {expected_start}")
+        expected_start += rec["rows"]
+    if expected_start != rows_in:
+        raise HandlevalError(f"internal error: {expected_start} rows written for {rows_in} read")
+    summary = BatchSummary(
+        input_path=str(inp), output_path=str(out.resolve()), output_format=fmt, engine=engine,
+        rows_in=rows_in, rows_out=expected_start, rows_scored=scored, parts=len(parts),
+        parts_reused=len(reuse & set(parts)), errors=sum(p["errors"] for p in parts.values()),
+        seconds=round(time.perf_counter() - started, 3),
+        warnings=collected + [w for w in source.warnings if w not in collected],
+    )
+    if layout["engine"] == "dask":
+        summary.setup_seconds = round(setup, 3)
+    for message in source.warnings:
+        if message not in collected:
+            warnings.warn(message, HandlevalWarning, stacklevel=2)
+    manifest.data["complete"] = True
+    manifest.data["rows"] = rows_in
+    manifest.save()
+    hio.atomic_write(out / SUCCESS, json.dumps(summary.to_dict(), indent=1).encode())
+    return summary
+
+
+def _run_local(source: hio.InputSource, scorer: ScoreChunk, manifest: Manifest, reuse: set[int], fmt: str,
+               chunk_rows: int, show: bool, warn: Callable[[str], None]) -> tuple[int, int]:
+    done = manifest.parts
+    rows_in = 0
+    scored = 0
+    with _Progress(show, source.progress_total, "rows", "scoring") as bar:
+        for chunk in source.chunks(chunk_rows):
+            rows_in = chunk.row_stop
+            if chunk.index in reuse:
+                rec = done[chunk.index]
+                if rec["rows"] != len(chunk.frame) or rec["row_start"] != chunk.row_start:
+                    raise HandlevalError(f"cannot resume: part {chunk.index} covered rows {rec['row_start']}+"
+                                         f"{rec['rows']}, the input now gives {chunk.row_start}+{len(chunk.frame)}")
+                bar.update(len(chunk.frame), source.progress_done())
+                continue
+            frame = score_frame(chunk.frame, scorer, chunk.input_errors)
+            manifest.add(write_part(frame, manifest.directory, chunk.index, fmt,
+                                    row_start=chunk.row_start, row_stop=chunk.row_stop))
+            scored += len(chunk.frame)
+            bar.update(len(chunk.frame), source.progress_done())
+    return rows_in, scored
+
+
+# ---------------------------------------------------------------------------------------------- dask
+def _dask_part(task: hio.RowGroupTask, schema: Any, factory: ScorerFactory, key: str, out: str,
+               fmt: str) -> dict[str, Any]:
+    """Runs on a Dask worker: read one row group, score it with the worker's cached scorer, write its part."""
+    frame = hio.read_row_group(task, schema)
+    scored = score_frame(frame, cached_scorer(factory, key))
+    return write_part(scored, Path(out), task.index, fmt, row_start=task.row_start,
+                      row_stop=task.row_start + task.num_rows,
+                      source={"file": task.file, "row_group": task.row_group})
+
+
+def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifest, reuse: set[int], fmt: str,
+              show: bool, scheduler: str | None, n_workers: int | None) -> tuple[int, int, float]:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    todo = [t for t in source.tasks if t.index not in reuse]
+    rows_in = source.total_rows or 0
+    if not todo:
+        return rows_in, 0, 0.0
+    started = time.perf_counter()
+    key = factory_key(factory)
+    with contextlib.ExitStack() as stack:
+        if scheduler:
+            try:
+                client = stack.enter_context(Client(scheduler, timeout="30s"))
+            except OSError as exc:
+                raise HandlevalError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+        else:
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                dashboard_address=None, silence_logs=40))
+            client = stack.enter_context(Client(cluster))
+        factory_future = client.scatter(factory, broadcast=True, hash=False)
+        setup = time.perf_counter() - started
+        futures = [
+            client.submit(_dask_part, t, source.schema, factory_future, key, str(manifest.directory), fmt,
+                          key=f"handleval-part-{t.index}-{key[-12:]}-{os.getpid()}-{time.time_ns()}", pure=False)
+            for t in todo
+        ]
+        scored = 0
+        with _Progress(show, sum(t.num_rows for t in source.tasks), "rows", "scoring (dask)") as bar:
+            bar.update(0, sum(t.num_rows for t in source.tasks if t.index in reuse))
+            done_rows = 0
+            for future in as_completed(futures):
+                rec = future.result()
+                manifest.add(rec)
+                scored += rec["rows"]
+                done_rows += rec["rows"]
+                bar.update(rec["rows"], sum(t.num_rows for t in source.tasks if t.index in reuse) + done_rows)
+    return rows_in, scored, setup
+
+
+# ============================================================================================ reading output
+def read_output(path: str | os.PathLike[str], *, allow_incomplete: bool = False, verify: bool = False
+                ) -> pd.DataFrame:
+    """The scored rows of an output directory, parts concatenated in order (a lone Parquet/CSV file also works).
+
+    Raises :class:`HandlevalError` if the run did not finish (``allow_incomplete`` reads the finished parts) or,
+    with ``verify``, if a part's sha256 does not match the manifest. CSV parts come back as text columns, with
+    the formula-neutralising ``'`` still in place.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    if p.is_file():
+        table = hio.read_csv_part(p) if p.suffix.lower() == ".csv" else pq.read_table(p)
+        return table.to_pandas()
+    manifest = Manifest.load(p)
+    if manifest is None:
+        raise HandlevalError(f"{p} is not a handleval output directory (no {MANIFEST})")
+    if not (manifest.data.get("complete") and (p / SUCCESS).exists()) and not allow_incomplete:
+        raise HandlevalError(f"{p} is incomplete ({len(manifest.parts)} parts finished); rerun with --resume")
+    tables = []
+    for _, rec in sorted(manifest.parts.items()):
+        file = p / rec["file"]
+        if verify and hio.sha256_file(file) != rec["sha256"]:
+            raise HandlevalError(f"{file} does not match its sha256 in {MANIFEST}")
+        tables.append(hio.read_csv_part(file) if rec["file"].endswith(".csv") else pq.read_table(file))
+    if not tables:
+        return pd.DataFrame()
+    table = pa.concat_tables(tables, promote_options="permissive")
+    return table.to_pandas()
+
+
+def iter_output(path: str | os.PathLike[str]) -> Iterator[pd.DataFrame]:
+    """The parts of a finished output one at a time (bounded memory), in order."""
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    manifest = Manifest.load(p)
+    if manifest is None or not manifest.data.get("complete"):
+        raise HandlevalError(f"{p} is not a finished handleval output")
+    for _, rec in sorted(manifest.parts.items()):
+        file = p / rec["file"]
+        table = hio.read_csv_part(file) if rec["file"].endswith(".csv") else pq.read_table(file)
+        yield table.to_pandas()
+
+
+# ============================================================================================ command line
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m handleval.batch IN OUT --scorer module:function``: the engine with any importable scorer.
+
+    The product commands (``handleval predict``/``flag``) wrap :func:`run_batch`; this entry point exists for
+    operators (e.g. scoring with a custom scorer on a cluster) and for the kill-and-resume test.
+    """
+    parser = argparse.ArgumentParser(prog="python -m handleval.batch", description=main.__doc__)
+    parser.add_argument("input")
+    parser.add_argument("output")
+    parser.add_argument("--scorer", required=True,
+                        help="factory 'module:function' returning score_chunk(frame) -> frame")
+    parser.add_argument("--scorer-kwargs", default="{}", help="JSON object passed to the factory")
+    parser.add_argument("--require", action="append", default=None, help="required input column (repeatable)")
+    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    parser.add_argument("--format", choices=["parquet", "csv"], default=None)
+    parser.add_argument("--engine", choices=["local", "dask"], default="local")
+    parser.add_argument("--scheduler", default=None)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        kwargs = json.loads(args.scorer_kwargs)
+        module, _, func = args.scorer.partition(":")
+        summary = run_batch(
+            args.input, args.output, None, scorer_factory=(module, func, kwargs),
+            required_columns=tuple(args.require or ("handle",)), chunk_rows=args.chunk_rows,
+            output_format=args.format, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet,
+            engine=args.engine, scheduler=args.scheduler, n_workers=args.workers,
+        )
+    except HandlevalError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as exc:
+        print(f"error: --scorer-kwargs is not JSON: {exc}", file=sys.stderr)
+        return 2
+    for message in summary.warnings:
+        print(f"warning: {message}", file=sys.stderr)
+    if not args.quiet:
+        print(json.dumps(summary.to_dict()))
+    return 0
+
+
+if __name__ == "__main__":
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HandlevalWarning)  # main() prints them once, plainly
+        sys.exit(main())

@@ -1,0 +1,98 @@
+"""Model bundles: LightGBM text models plus a JSON manifest, verified by sha256 at load.
+
+A bundle is a directory. ``manifest.json`` lists every model file with its sha256; loading checks each one,
+so a truncated, edited or foreign bundle fails with one clear message. Nothing is unpickled: LightGBM text
+models are parsed by LightGBM, everything else is JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from handleval.errors import BundleError
+
+MANIFEST = "manifest.json"
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_fingerprint(paths: list[Path], root: Path | None = None) -> list[dict[str, Any]]:
+    """Name, size and sha256 of data files, for manifests and MLflow params."""
+    out = []
+    for path in paths:
+        name = str(path.relative_to(root)) if root else path.name
+        out.append({"file": name, "bytes": path.stat().st_size, "sha256": sha256_file(path)})
+    return out
+
+
+def library_versions(*names: str) -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def write_manifest(bundle_dir: Path, manifest: dict[str, Any], model_files: list[str]) -> Path:
+    """Record each model file's sha256 and write ``manifest.json`` last, so a bundle without a manifest is
+    visibly unfinished."""
+    manifest = dict(manifest)
+    manifest["files"] = {name: sha256_file(bundle_dir / name) for name in model_files}
+    manifest.setdefault("created_at", datetime.now(UTC).isoformat(timespec="seconds"))
+    path = bundle_dir / MANIFEST
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def read_manifest(bundle_dir: str | Path, kind: str) -> dict[str, Any]:
+    """Read and verify a bundle: manifest present and parseable, of the expected kind, every file intact."""
+    bundle_dir = Path(bundle_dir)
+    if not bundle_dir.is_dir():
+        raise BundleError(f"model bundle not found: {bundle_dir} (train one with `handleval train {kind}`)")
+    path = bundle_dir / MANIFEST
+    if not path.is_file():
+        raise BundleError(f"{bundle_dir} has no {MANIFEST}: not a handleval bundle, or training did not finish")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{path} is corrupt ({exc}); retrain or restore the bundle") from exc
+    if not isinstance(manifest, dict) or manifest.get("kind") != kind:
+        found = manifest.get("kind") if isinstance(manifest, dict) else None
+        raise BundleError(f"{bundle_dir} is not a {kind} bundle (manifest kind: {found!r})")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise BundleError(f"{path} lists no model files")
+    for name, expected in files.items():
+        file = bundle_dir / name
+        if not file.is_file():
+            raise BundleError(f"bundle file missing: {file}")
+        if sha256_file(file) != expected:
+            raise BundleError(f"bundle file {file} does not match its sha256 in the manifest: "
+                              "it is truncated, edited or from another bundle")
+    return manifest
+
+
+def load_booster(path: Path) -> Any:
+    """A LightGBM booster from its text model (never pickle)."""
+    import lightgbm as lgb
+
+    try:
+        return lgb.Booster(model_file=str(path))
+    except lgb.basic.LightGBMError as exc:
+        raise BundleError(f"{path} is not a valid LightGBM text model: {exc}") from exc

@@ -1,0 +1,162 @@
+"""Metrics for the price model, per market and per slice, and the plots a reviewer looks at.
+
+All errors are in ln(USD): a market's prices span four orders of magnitude, and a ×2 miss on a $20 name is
+as wrong as a ×2 miss on a $20,000 name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+LENGTH_BINS = [0, 3, 4, 5, 6, 8, 10, 15, 1000]
+LENGTH_LABELS = ["1-3", "4", "5", "6", "7-8", "9-10", "11-15", "16+"]
+PRICE_BANDS = [0, 10, 100, 1_000, 10_000, np.inf]
+PRICE_LABELS = ["<$10", "$10-100", "$100-1k", "$1k-10k", "$10k+"]
+
+
+def regression_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, low: np.ndarray | None = None, high: np.ndarray | None = None
+) -> dict[str, float]:
+    """RMSE/MAE of ln price, R², Spearman ρ, share within 2×, and interval coverage when given."""
+    y_true = np.asarray(y_true, dtype=float)
+    y_pred = np.asarray(y_pred, dtype=float)
+    err = y_pred - y_true
+    n = len(y_true)
+    out: dict[str, float] = {"n": float(n)}
+    if n == 0:
+        return out
+    out["rmse_ln"] = float(np.sqrt(np.mean(err**2)))
+    out["mae_ln"] = float(np.mean(np.abs(err)))
+    var = float(np.var(y_true))
+    out["r2"] = float(1 - np.mean(err**2) / var) if var > 0 else float("nan")
+    rho = spearmanr(y_true, y_pred).statistic if n > 2 and np.ptp(y_pred) > 0 and np.ptp(y_true) > 0 else np.nan
+    out["spearman"] = float(rho)
+    out["within_2x"] = float(np.mean(np.abs(err) <= np.log(2)))
+    if low is not None and high is not None:
+        out["coverage_10_90"] = float(np.mean((y_true >= np.asarray(low)) & (y_true <= np.asarray(high))))
+        out["interval_width_ln"] = float(np.mean(np.asarray(high) - np.asarray(low)))
+    return out
+
+
+def per_market(frame: pd.DataFrame, pred: str, low: str | None = None, high: str | None = None,
+               market: str = "source", target: str = "y") -> dict[str, dict[str, float]]:
+    """``regression_metrics`` for each market and for all rows together."""
+    out = {}
+    for name, group in [*frame.groupby(market, sort=True), ("all", frame)]:
+        out[str(name)] = regression_metrics(
+            group[target].to_numpy(), group[pred].to_numpy(),
+            group[low].to_numpy() if low else None, group[high].to_numpy() if high else None)
+    return out
+
+
+def slices(frame: pd.DataFrame, pred: str, market: str = "source", target: str = "y") -> pd.DataFrame:
+    """RMSE ln and bias by market × name length and market × price band (of the true price)."""
+    frame = frame.assign(
+        length_bin=pd.cut(frame["handle"].str.len(), LENGTH_BINS, labels=LENGTH_LABELS),
+        price_band=pd.cut(np.exp(frame[target]), PRICE_BANDS, labels=PRICE_LABELS),
+    )
+    rows = []
+    for kind in ("length_bin", "price_band"):
+        for (mkt, value), group in frame.groupby([market, kind], observed=True):
+            err = group[pred] - group[target]
+            rows.append({"market": mkt, "slice": kind.replace("_bin", "").replace("_band", " band"),
+                         "value": str(value), "n": len(group), "rmse_ln": float(np.sqrt(np.mean(err**2))),
+                         "bias_ln": float(np.mean(err))})
+    return pd.DataFrame(rows)
+
+
+def metrics_table(metrics: dict[str, dict[str, dict[str, float]]], keys: tuple[str, ...] = (
+        "n", "rmse_ln", "mae_ln", "r2", "spearman", "within_2x", "coverage_10_90")) -> pd.DataFrame:
+    """Flatten {model: {market: metrics}} into one table for printing and the model card."""
+    rows = []
+    for model, markets in metrics.items():
+        for market, values in markets.items():
+            rows.append({"model": model, "market": market, **{k: values.get(k, np.nan) for k in keys}})
+    return pd.DataFrame(rows)
+
+
+def to_markdown(table: pd.DataFrame, floatfmt: str = ".3f") -> str:
+    """A markdown table without the optional ``tabulate`` dependency."""
+    def fmt(value: Any) -> str:
+        if isinstance(value, float):
+            return "" if np.isnan(value) else (f"{value:,.0f}" if value.is_integer() and abs(value) > 99 else
+                                               format(value, floatfmt))
+        return str(value)
+
+    head = "| " + " | ".join(table.columns) + " |"
+    sep = "|" + "|".join("---" for _ in table.columns) + "|"
+    body = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join([head, sep, *body])
+
+
+def price_plots(test: pd.DataFrame, importance: pd.Series, out_dir: Path) -> list[Path]:
+    """Predicted vs actual per market, residuals by length, interval coverage, importance, price by length."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    markets = sorted(test["source"].unique())
+
+    fig, axes = plt.subplots(1, len(markets), figsize=(5 * len(markets), 4.5), squeeze=False)
+    for ax, market in zip(axes[0], markets, strict=True):
+        g = test[test["source"] == market]
+        ax.scatter(g["y"], g["pred"], s=6, alpha=0.4)
+        lo, hi = float(min(g["y"].min(), g["pred"].min())), float(max(g["y"].max(), g["pred"].max()))
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+        ax.set(title=f"{market} (n={len(g)})", xlabel="actual ln(USD)", ylabel="predicted ln(USD)")
+    fig.tight_layout()
+    paths.append(_save(fig, out_dir / "predicted_vs_actual.png"))
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    test = test.assign(length=test["handle"].str.len().clip(upper=20), resid=test["pred"] - test["y"])
+    for market in markets:
+        g = test[test["source"] == market].groupby("length")["resid"].agg(["mean", "std"])
+        ax.errorbar(g.index, g["mean"], yerr=g["std"], label=market, capsize=2, marker="o", ms=3)
+    ax.axhline(0, color="k", lw=1)
+    ax.set(title="residual (pred - actual, ln) by name length", xlabel="length (20 = 20+)", ylabel="residual")
+    ax.legend()
+    paths.append(_save(fig, out_dir / "residuals_by_length.png"))
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    cover = test.assign(inside=(test["y"] >= test["low"]) & (test["y"] <= test["high"]))
+    rates = cover.groupby("source")["inside"].mean()
+    ax.bar(rates.index, rates.values)
+    ax.axhspan(0.7, 0.9, color="green", alpha=0.15, label="target 70-90%")
+    ax.axhline(0.8, color="k", lw=1, ls="--")
+    ax.set(ylim=(0, 1), title="10-90% interval coverage on the test split", ylabel="share of sales inside")
+    ax.legend()
+    paths.append(_save(fig, out_dir / "interval_coverage.png"))
+
+    fig, ax = plt.subplots(figsize=(7, 8))
+    top = importance.sort_values().tail(25)
+    ax.barh(top.index, top.values)
+    ax.set(title="feature importance (total gain)", xlabel="gain")
+    fig.tight_layout()
+    paths.append(_save(fig, out_dir / "feature_importance.png"))
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for market in markets:
+        g = test[test["source"] == market].groupby("length")
+        ax.plot(g["y"].median().index, np.exp(g["y"].median()), marker="o", label=f"{market} actual")
+        ax.plot(g["pred"].median().index, np.exp(g["pred"].median()), ls="--", label=f"{market} predicted")
+    ax.set_yscale("log")
+    ax.set(title="median price by name length (test split)", xlabel="length", ylabel="USD")
+    ax.legend(fontsize=7)
+    paths.append(_save(fig, out_dir / "price_by_length.png"))
+    return paths
+
+
+def _save(fig: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return path

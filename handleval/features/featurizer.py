@@ -1,0 +1,159 @@
+"""``HandleFeaturizer``: the four feature families composed into one scikit-learn transformer.
+
+    >>> fz = HandleFeaturizer().fit(sales)                       # sales = load_sales()[0]  # doctest: +SKIP
+    >>> train_X = fz.fit_transform(sales)    # training rows: cut-off = each row's sold_at, comparables masked
+    >>> fz.transform(pd.DataFrame({"handle": ["pizza"], "platform": ["x"]}))   # prediction: history up to now
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from handleval.errors import BundleError
+from handleval.features._common import Prepared, prepare
+from handleval.features.brands import MATCH_KINDS, BrandFeatures, CelebrityFeatures
+from handleval.features.length import LengthPatternFeatures
+from handleval.features.sales import SalesHistoryFeatures, mask_comparables
+from handleval.features.words import WordFeatures
+
+FAMILIES = ("length", "words", "brands", "sales")
+
+
+class HandleFeaturizer(TransformerMixin, BaseEstimator):
+    """All handle features as one float DataFrame with stable, prefixed column names.
+
+    Parameters
+    ----------
+    families:
+        Which families to compute, among ``length`` (``len__``), ``words`` (``dict__``), ``brands``
+        (``brand__`` and ``celeb__``) and ``sales`` (``sales__``).
+    data_dir:
+        Data directory with ``reference/`` (default: :func:`handleval.config.data_dir`).
+    k:
+        Nearest sold names summarised by the sales family.
+    mask_rate, random_state:
+        Share of training rows whose comparables ``fit_transform`` hides, and its seed.
+    fuzzy_min_popularity:
+        Lexicon names less popular than this are matched exactly but never fuzzily.
+    use_cache:
+        Cache built lexicons under ``~/.cache/handleval`` (``$HANDLEVAL_CACHE``).
+    """
+
+    def __init__(self, families: tuple[str, ...] = FAMILIES, data_dir: str | None = None, k: int = 5,
+                 mask_rate: float = 0.0, random_state: int | None = None, fuzzy_min_popularity: float = 0.3,
+                 use_cache: bool = True):
+        self.families = families
+        self.data_dir = data_dir
+        self.k = k
+        self.mask_rate = mask_rate
+        self.random_state = random_state
+        self.fuzzy_min_popularity = fuzzy_min_popularity
+        self.use_cache = use_cache
+
+    def _make(self) -> dict[str, Any]:
+        unknown = set(self.families) - set(FAMILIES)
+        if unknown:
+            raise ValueError(f"unknown feature families {sorted(unknown)}: choose among {', '.join(FAMILIES)}")
+        parts: dict[str, Any] = {}
+        if "length" in self.families:
+            parts["length"] = LengthPatternFeatures()
+        if "words" in self.families:
+            parts["words"] = WordFeatures()
+        if "brands" in self.families:
+            parts["brand"] = BrandFeatures(self.data_dir, self.fuzzy_min_popularity, self.use_cache)
+            parts["celeb"] = CelebrityFeatures(self.data_dir, self.fuzzy_min_popularity, self.use_cache)
+        if "sales" in self.families:
+            parts["sales"] = SalesHistoryFeatures(k=self.k, mask_rate=self.mask_rate, random_state=self.random_state)
+        return parts
+
+    def fit(self, X: Any = None, y: Any = None) -> HandleFeaturizer:
+        """Build lexicons and word models; store ``X`` (a sales table with ``price_usd``, or ``y`` = ln USD
+        price) as the sales history. Without prices the sales features are all NaN."""
+        parts = self._make()
+        prepared = prepare(X) if X is not None else prepare([])
+        for name, part in parts.items():
+            if name == "celeb" and "words" in parts:
+                part.words_ = parts["words"]  # share the fitted word model instead of loading it twice
+            if name == "sales":
+                part.fit(X if X is not None else prepared, y)
+            else:
+                part.fit()
+        self.families_ = parts
+        self.lexicon_fingerprints_ = {
+            p.lexicon_name: p.lexicon_fingerprint_ for p in parts.values() if hasattr(p, "lexicon_fingerprint_")
+        }
+        self.feature_names_out_ = np.concatenate(
+            [p.get_feature_names_out() for p in parts.values()]) if parts else np.array([], dtype=object)
+        return self
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "feature_names_out_")
+        return self.feature_names_out_.copy()
+
+    def transform_with_errors(self, X: Any) -> tuple[pd.DataFrame, pd.Series]:
+        """``(features, errors)``: a row that could not be featurised has NaN features and a reason in ``errors``
+        (``None`` for rows that are fine). Never raises for bad handle values."""
+        check_is_fitted(self, "feature_names_out_")
+        prepared: Prepared = prepare(X)
+        errors = prepared.errors.tolist()
+        frames = [part.transform_prepared(prepared, errors) for part in self.families_.values()]
+        features = pd.concat(frames, axis=1) if frames else pd.DataFrame(index=prepared.frame.index)
+        errs = pd.Series(errors, index=prepared.frame.index, dtype=object, name="error")
+        failed = errs.notna().to_numpy()
+        if failed.any():
+            features.loc[failed, :] = np.nan
+        return features, errs
+
+    def transform(self, X: Any) -> pd.DataFrame:
+        return self.transform_with_errors(X)[0]
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> pd.DataFrame:
+        """Training path: fit on the sales table, featurise its rows leak-free, mask ``mask_rate`` of comparables."""
+        features = self.fit(X, y).transform(X)
+        return mask_comparables(features, self.mask_rate, self.random_state)
+
+    def check_lexicons(self, expected: dict[str, str]) -> None:
+        """Raise :class:`BundleError` unless this featurizer's lexicons are exactly ``expected``
+        (``{name: fingerprint}``, as saved from :attr:`lexicon_fingerprints_` with a model)."""
+        check_is_fitted(self, "lexicon_fingerprints_")
+        have = self.lexicon_fingerprints_
+        problems = []
+        for name in sorted(set(expected) | set(have)):
+            if name not in have:
+                problems.append(f"lexicon {name!r} is missing here (model built with {expected[name]})")
+            elif name not in expected:
+                problems.append(f"lexicon {name!r} ({have[name]}) was not used to build the model")
+            elif expected[name] != have[name]:
+                problems.append(f"lexicon {name!r} differs: model built with {expected[name]}, "
+                                f"data gives {have[name]}")
+        if problems:
+            raise BundleError(
+                "the reference data does not match the lexicons this model was built with: " + "; ".join(problems)
+                + ". Use the reference/ data the model was trained on (HANDLEVAL_DATA) or retrain the model.")
+
+    def matches(self, X: Any) -> pd.DataFrame:
+        """The brand and celebrity each row matched (names, kinds as words, lookalike flag) for explanations."""
+        check_is_fitted(self, "families_")
+        prepared = prepare(X)
+        cols: dict[str, list[Any]] = {}
+        for prefix in ("brand", "celeb"):
+            part = self.families_.get(prefix)
+            if part is None:
+                continue
+            found = [part.match(t) if ok else None for t, ok in zip(prepared.frame["text"], prepared.ok, strict=True)]
+            cols[f"{prefix}_match"] = [part.display_name(m.key) if m and m.key else None for m in found]
+            cols[f"{prefix}_key"] = [m.key if m and m.key else None for m in found]
+            cols[f"{prefix}_kind"] = [MATCH_KINDS[m.kind] if m else None for m in found]
+            cols[f"{prefix}_homoglyph"] = [bool(m and m.homoglyph) for m in found]
+        return pd.DataFrame(cols, index=prepared.frame.index)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        return tags

@@ -1,0 +1,234 @@
+"""Brand and celebrity lexicons built from ``$HANDLEVAL_DATA/reference`` (read at run time, never copied).
+
+Each lexicon maps a slug (``nike``, ``taylorswift``) to a popularity in [0, 1] (the strongest of its sources:
+Tranco rank, Majestic referring subnets, Interbrand/Fortune/Forbes ranks, Pantheon language editions, social
+follower counts) plus a display name and the source it came from. Its fingerprint is the lexicon name, a code
+version and the sha256 of every source file, so a model bundle can refuse to run with different lexicons.
+Built lexicons are cached (pickle) under ``$HANDLEVAL_CACHE`` or ``~/.cache/handleval``, keyed by fingerprint.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import os
+import pickle
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from handleval.config import data_dir as _data_dir
+
+#: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
+LEXICON_VERSION = "1"
+
+BRAND_FILES = (
+    "tranco_100k/tranco_top_100k.csv",
+    "majestic_15k/majestic_million_top15k.csv",
+    "moz_top500/top-sites.json",
+    "interbrand_2021_2024/interbrand_best_global_brands_2021_2024.csv",
+    "simple_icons/simple-icons.json",
+    "nsi_brands/nsi_brands_flat.csv",
+    "sp500/constituents.csv",
+    "fortune1000_2024/fortune1000_2024.csv",
+    "fortune500_1955_2019/fortune500-2019.csv",
+    "forbes_global2000_2025/forbes_global2000_2025.csv",
+)
+CELEB_FILES = (
+    "pantheon_1_0/pantheon.tsv",
+    *(f"social_top1000_2022/{p}/{p}_{m}.csv" for p in ("Instagram", "TikTok", "Youtube")
+      for m in ("Sep", "Oct", "Nov", "Dec")),
+    "instagram_top200/top_insta_influencers_data.csv",
+    "youtube_top1000_2023/global_youtube_statistics_2023.csv",
+)
+LEXICON_FILES = {"brand": BRAND_FILES, "celeb": CELEB_FILES}
+
+_LEGAL = re.compile(
+    r"\b(inc|incorporated|corp|corporation|company|co|ltd|limited|plc|group|holdings?|sa|ag|nv|se|llc|lp|"
+    r"the|class [a-c]|n\.v|s\.a)\b\.?", re.IGNORECASE)
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_CC_SLD = frozenset({"co", "com", "net", "org", "ac", "gov", "edu", "ne", "or", "go", "gob", "nic"})
+
+
+def slug(name: str) -> str:
+    """``Coca-Cola`` → ``cocacola``, ``Niké`` → ``nike``: accents dropped, only ``[a-z0-9]`` kept."""
+    text = unicodedata.normalize("NFKD", name)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return _NOT_SLUG.sub("", text)
+
+
+def company_slug(name: str) -> str:
+    """A company's brand-like slug: legal words (Inc, Corp, Group, The …) and parentheses removed."""
+    return slug(_LEGAL.sub(" ", re.sub(r"\(.*?\)", " ", name)))
+
+
+def domain_label(domain: str) -> str:
+    """The registrable label of a host: ``www.google.com`` → ``google``, ``bbc.co.uk`` → ``bbc``."""
+    labels = [p for p in domain.strip().lower().split(".") if p]
+    if len(labels) < 2:
+        return ""
+    if len(labels) >= 3 and labels[-2] in _CC_SLD and len(labels[-1]) == 2:
+        return labels[-3]
+    return labels[-2]
+
+
+def parse_count(text: str) -> float:
+    """``523M`` / ``45.5K`` / ``1,234`` → a number (NaN when unreadable)."""
+    t = str(text).strip().lower().replace(",", "")
+    mult = {"k": 1e3, "m": 1e6, "b": 1e9}.get(t[-1:], 1.0)
+    try:
+        return float(t[:-1] if t[-1:] in "kmb" else t) * mult
+    except ValueError:
+        return math.nan
+
+
+@dataclass
+class Lexicon:
+    """Slug → popularity, display name and source; ``fingerprint`` identifies the exact inputs."""
+
+    name: str
+    popularity: dict[str, float] = field(default_factory=dict)
+    display: dict[str, str] = field(default_factory=dict)
+    source: dict[str, str] = field(default_factory=dict)
+    fingerprint: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+
+    def add(self, key: str, popularity: float, display: str, source: str) -> None:
+        if not key or popularity != popularity:
+            return
+        popularity = min(1.0, max(0.0, popularity))
+        if popularity > self.popularity.get(key, -1.0):
+            self.popularity[key] = popularity
+            self.display[key] = display
+            self.source[key] = source
+
+    def __len__(self) -> int:
+        return len(self.popularity)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.popularity
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fingerprint(name: str, reference: Path) -> tuple[str, dict[str, str]]:
+    """``(fingerprint, {file: sha256})`` of lexicon ``name``: name + version + sha256 of its source files."""
+    files = {rel: _sha256(reference / rel) for rel in LEXICON_FILES[name]}
+    h = hashlib.sha256(f"{name}:{LEXICON_VERSION}".encode())
+    for rel, digest in sorted(files.items()):
+        h.update(f"{rel}={digest}\n".encode())
+    return f"{name}-v{LEXICON_VERSION}-{h.hexdigest()[:32]}", files
+
+
+def _csv_rows(path: Path, delimiter: str = ",", encoding: str = "utf-8-sig") -> Iterator[dict[str, str]]:
+    with open(path, newline="", encoding=encoding) as fh:
+        yield from csv.DictReader(fh, delimiter=delimiter)
+
+
+def _build_brand(ref: Path) -> Lexicon:
+    lex = Lexicon("brand")
+    with open(ref / BRAND_FILES[0], encoding="utf-8") as fh:  # Tranco: rank = line number
+        for rank, line in enumerate(fh, start=1):
+            label = domain_label(line)
+            lex.add(label.replace("-", ""), 1 - math.log10(rank) / 5.5, line.strip(), "tranco")
+    for row in _csv_rows(ref / BRAND_FILES[1]):  # Majestic: referring subnets
+        host = row["Domain"] if row["Domain"].count(".") >= 1 and not row["Domain"].startswith(".") \
+            else row["IDN_Domain"]
+        subnets = float(row["RefSubNets"] or 0)
+        lex.add(domain_label(host).replace("-", ""), math.log10(max(subnets, 1)) / 5.7, host, "majestic")
+    for item in json.loads((ref / BRAND_FILES[2]).read_text(encoding="utf-8")):
+        lex.add(domain_label(item["rootDomain"]).replace("-", ""), 0.8 + 0.2 * (1 - item["rank"] / 500),
+                item["rootDomain"], "moz")
+    for row in _csv_rows(ref / BRAND_FILES[3]):
+        lex.add(slug(row["brand"]), 0.9 + 0.1 * (1 - int(row["rank"]) / 100), row["brand"], "interbrand")
+    for item in json.loads((ref / BRAND_FILES[4]).read_text(encoding="utf-8")):
+        lex.add(slug(item["title"]), 0.5, item["title"], "simple_icons")
+        for alias in (item.get("aliases") or {}).get("aka", []):
+            lex.add(slug(alias), 0.45, alias, "simple_icons")
+    for row in _csv_rows(ref / BRAND_FILES[5]):
+        countries = [c for c in (row["countries_include"] or "").split(";") if c]
+        pop = 0.5 if "001" in countries else 0.3 + 0.02 * min(len(countries), 10)
+        for name in {row["brand"], row["name"], row["brand_en"]}:
+            if name:
+                lex.add(slug(name), pop, name, "nsi")
+    for row in _csv_rows(ref / BRAND_FILES[6]):
+        lex.add(company_slug(row["Security"]), 0.7, row["Security"], "sp500")
+    for row in _csv_rows(ref / BRAND_FILES[7]):
+        rank = float(row["Rank"].replace(",", "") or 1000)
+        lex.add(company_slug(row["Company"]), 0.6 + 0.2 * (1 - rank / 1000), row["Company"], "fortune1000")
+    for row in _csv_rows(ref / BRAND_FILES[8]):
+        lex.add(company_slug(row["company"]), 0.45, row["company"], "fortune500")
+    for row in _csv_rows(ref / BRAND_FILES[9]):
+        rank = float(row["Rank"].replace(",", "") or 2000)
+        lex.add(company_slug(row["Company"]), 0.55 + 0.25 * (1 - rank / 2000), row["Company"], "forbes2000")
+    return lex
+
+
+def _follower_popularity(count: float) -> float:
+    """1M followers → 0.3, 1B → 1.0 (log scale)."""
+    return 0.3 + 0.7 * (math.log10(count) - 6) / 3 if count and count == count and count >= 1e6 else 0.3
+
+
+def _build_celeb(ref: Path) -> Lexicon:
+    lex = Lexicon("celeb")
+    for row in _csv_rows(ref / CELEB_FILES[0], delimiter="\t"):
+        langs = float(row["numlangs"] or 25)
+        pop = 0.4 + 0.6 * math.log(max(langs, 25) / 25) / math.log(8)
+        lex.add(slug(row["name"]), pop, row["name"], "pantheon")
+    for rel in CELEB_FILES[1:13]:
+        for row in _csv_rows(ref / rel):
+            pop = _follower_popularity(parse_count(row.get("Subscribers", "")))
+            platform = rel.split("/")[1]
+            lex.add(slug(row.get("AccountName", "")), pop, row.get("Name") or row.get("AccountName", ""), platform)
+            lex.add(slug(row.get("Name", "")), pop * 0.95, row.get("Name", ""), platform)
+    for row in _csv_rows(ref / CELEB_FILES[13]):
+        lex.add(slug(row["channel_info"]), _follower_popularity(parse_count(row["followers"])), row["channel_info"],
+                "instagram_top200")
+    for row in _csv_rows(ref / CELEB_FILES[14], encoding="latin-1"):
+        lex.add(slug(row["Youtuber"]), _follower_popularity(parse_count(row["subscribers"])), row["Youtuber"],
+                "youtube2023")
+    return lex
+
+
+_BUILDERS = {"brand": _build_brand, "celeb": _build_celeb}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("HANDLEVAL_CACHE") or Path.home() / ".cache" / "handleval")
+
+
+def load_lexicon(name: str, data_dir: str | Path | None = None, use_cache: bool = True) -> Lexicon:
+    """Build (or load from cache) lexicon ``name`` (``brand`` or ``celeb``) from the reference data."""
+    ref = Path(data_dir or _data_dir()) / "reference"
+    fp, files = fingerprint(name, ref)
+    cached = cache_dir() / f"lexicon-{fp}.pkl"
+    if use_cache and cached.is_file():
+        try:
+            with open(cached, "rb") as fh:
+                lex = pickle.load(fh)
+            if isinstance(lex, Lexicon) and lex.fingerprint == fp:
+                return lex
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            pass  # a broken cache file is rebuilt below
+    lex = _BUILDERS[name](ref)
+    lex.fingerprint, lex.files = fp, files
+    if use_cache:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".tmp{os.getpid()}")
+            with open(tmp, "wb") as fh:
+                pickle.dump(lex, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, cached)
+        except OSError:
+            pass  # a read-only home is not an error: we just rebuild next time
+    return lex

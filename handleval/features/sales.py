@@ -1,0 +1,258 @@
+"""Historical-sales comparables (``sales__…``): what the same and similar names sold for, before the valuation date.
+
+``fit`` stores a sales history (the canonical table: ``handle, platform, suffix, price_usd, sold_at``).
+``transform`` looks, for each row, only at sales of its market made strictly before its cut-off:
+
+* prediction rows carry ``as_of`` (missing = now, i.e. the whole history);
+* training rows are the sales themselves and carry ``sold_at``: the cut-off is the row's own sale time, so a
+  sale never sees itself, a same-time sale or any later sale (an undated training row gets NaN: its
+  comparables cannot be placed in time).
+
+Markets are platforms; X and Instagram, which have no public sales, use Telegram's (``proxy_market``).
+With no earlier sales the features are NaN. ``fit_transform`` (the training path in a Pipeline) additionally
+masks all comparables of a random ``mask_rate`` share of rows, so the model also learns to price without them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, prepare
+from handleval.features.length import pattern_class
+
+DEFAULT_PROXY_MARKET = {"x": "telegram", "instagram": "telegram"}
+FEATURES = (
+    "n_market", "market_median_logp", "n_prev_same", "prev_same_logp", "prev_same_age_days",
+    "knn_median_logp", "knn_max_sim", "knn_mean_sim", "n_lenpat", "lenpat_median_logp",
+    "n_suffix", "suffix_median_logp", "proxy_market",
+)
+_NEVER = np.iinfo(np.int64).max
+_UNDATED = _NEVER - 1  # undated history sales: visible to "now" queries, never before a dated cut-off
+_DAY_NS = 86_400 * 10**9
+_LEN_CAP = 16
+
+
+def _len_bucket(text: str) -> int:
+    return min(len(text), _LEN_CAP)
+
+
+def mask_comparables(features: pd.DataFrame, rate: float, random_state: Any = None) -> pd.DataFrame:
+    """Set every ``sales__`` feature of a random ``rate`` share of rows to NaN (in a copy)."""
+    if rate <= 0:
+        return features
+    rng = np.random.default_rng(random_state)
+    cols = [c for c in features.columns if str(c).startswith("sales__")]
+    out = features.copy()
+    hit = rng.random(len(out)) < rate
+    out.loc[hit, cols] = np.nan
+    return out
+
+
+class _Group:
+    """Sales of one group sorted by time, with cached prefix medians (the median of the first k)."""
+
+    __slots__ = ("logp", "medians", "times")
+
+    def __init__(self, times: np.ndarray, logp: np.ndarray):
+        order = np.argsort(times, kind="stable")
+        self.times, self.logp = times[order], logp[order]
+        self.medians: dict[int, float] = {}
+
+    def before(self, cutoff: int) -> int:
+        return int(np.searchsorted(self.times, cutoff, side="left"))
+
+    def median(self, k: int) -> float:
+        if k <= 0:
+            return math.nan
+        hit = self.medians.get(k)
+        if hit is None:
+            hit = self.medians[k] = float(np.median(self.logp[:k]))
+        return hit
+
+
+class SalesHistoryFeatures(FeatureFamily):
+    """Comparable sales strictly before each row's valuation date, within its market.
+
+    Parameters
+    ----------
+    k:
+        Number of nearest sold names (by string similarity among names of the same length) summarised.
+    mask_rate:
+        Share of rows whose comparables ``fit_transform`` hides (NaN) so that models learn to cope without.
+    random_state:
+        Seed of the masking.
+    proxy_market:
+        Platform → market whose sales stand in for it (default: X and Instagram use Telegram).
+    """
+
+    prefix = "sales"
+
+    def __init__(self, k: int = 5, mask_rate: float = 0.0, random_state: int | None = None,
+                 proxy_market: dict[str, str] | None = None):
+        self.k = k
+        self.mask_rate = mask_rate
+        self.random_state = random_state
+        self.proxy_market = proxy_market
+
+    def _feature_names(self) -> list[str]:
+        return [f"sales__{f}" for f in FEATURES]
+
+    @staticmethod
+    def _log_prices(X: Any, y: Any) -> np.ndarray | None:
+        if isinstance(X, pd.DataFrame) and "price_usd" in X.columns:
+            price = pd.to_numeric(X["price_usd"], errors="coerce").to_numpy(dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(price > 0, np.log(price), np.nan)
+        if y is not None:
+            return np.asarray(y, dtype=float)
+        return None
+
+    def _fit(self, prepared: Prepared, X: Any, y: Any) -> None:
+        """Store the history: ``X`` with ``price_usd`` (or ``y`` = ln USD price) and ``sold_at``."""
+        logp = self._log_prices(X, y)
+        frame = prepared.frame
+        if logp is None or len(frame) == 0:
+            logp = np.full(len(frame), np.nan)
+        times = frame["cutoff"].to_numpy().copy()
+        if isinstance(X, pd.DataFrame) and "as_of" not in X.columns and "sold_at" in X.columns:
+            times[~frame["cutoff_known"].to_numpy()] = _UNDATED
+        else:  # an as_of column in a history table: NaT would mean "now", treat as undated
+            times[times == _NEVER] = _UNDATED
+        keep = prepared.ok & np.isfinite(logp)
+        hist = pd.DataFrame({
+            "text": frame["text"].to_numpy()[keep], "platform": frame["platform"].to_numpy()[keep],
+            "suffix": frame["suffix"].to_numpy()[keep], "time": times[keep], "logp": logp[keep],
+        })
+        hist["text"] = pd.Series([t[:MAX_CHARS] for t in hist["text"]], index=hist.index, dtype=object)
+        hist["len"] = [_len_bucket(t) for t in hist["text"]]
+        hist["pclass"] = [pattern_class(t) for t in hist["text"]]
+        self.n_history_ = len(hist)
+        dated = hist["time"].to_numpy()[hist["time"].to_numpy() < _UNDATED]
+        self.latest_ = int(dated.max()) if len(dated) else _UNDATED
+        self.markets_ = sorted(hist["platform"].unique().tolist())
+        self.market_: dict[str, _Group] = {}
+        self.same_: dict[tuple[str, str, str], _Group] = {}
+        self.lenpat_: dict[tuple[str, int, int], _Group] = {}
+        self.suffix_: dict[tuple[str, str], _Group] = {}
+        self.bucket_: dict[tuple[str, int], tuple[list[str], np.ndarray, np.ndarray]] = {}
+        for market, g in hist.groupby("platform", sort=False):
+            self.market_[market] = _Group(g["time"].to_numpy(), g["logp"].to_numpy())
+            for (name, suffix), h in g.groupby(["text", "suffix"], sort=False):
+                self.same_[(market, name, suffix)] = _Group(h["time"].to_numpy(), h["logp"].to_numpy())
+            for (n, pc), h in g.groupby(["len", "pclass"], sort=False):
+                self.lenpat_[(market, n, pc)] = _Group(h["time"].to_numpy(), h["logp"].to_numpy())
+            for suffix, h in g.groupby("suffix", sort=False):
+                self.suffix_[(market, suffix)] = _Group(h["time"].to_numpy(), h["logp"].to_numpy())
+            for n, h in g.groupby("len", sort=False):
+                self.bucket_[(market, n)] = (h["text"].tolist(), h["time"].to_numpy(), h["logp"].to_numpy())
+
+    def market_of(self, platform: str) -> tuple[str, bool]:
+        """The market whose sales price ``platform`` and whether it is a proxy."""
+        if platform in self.market_:
+            return platform, False
+        proxy = (self.proxy_market or DEFAULT_PROXY_MARKET).get(platform)
+        return (proxy, True) if proxy in self.market_ else (platform, False)
+
+    def _knn(self, market: str, texts: list[str], cutoffs: np.ndarray, out: np.ndarray) -> None:
+        """Fill kNN columns for queries of one (market, length) bucket, vectorised per block."""
+        n = _len_bucket(texts[0])
+        bucket = self.bucket_.get((market, n))
+        if bucket is None:
+            return
+        names, times, logp = bucket
+        k = min(self.k, len(names))
+        block = max(1, 2_000_000 // max(len(names), 1))
+        for lo in range(0, len(texts), block):
+            q = texts[lo:lo + block]
+            cut = cutoffs[lo:lo + block]
+            scores = process.cdist(q, names, scorer=fuzz.ratio, dtype=np.int16, workers=1)
+            visible = times[None, :] < cut[:, None]
+            scores = np.where(visible, scores, -1)
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < len(names) else \
+                np.broadcast_to(np.arange(len(names)), (len(q), len(names)))
+            sims = np.take_along_axis(scores, top, axis=1).astype(float)
+            vals = np.where(sims >= 0, logp[top], np.nan)
+            sims = np.where(sims >= 0, sims / 100, np.nan)
+            has = ~np.isnan(sims).all(axis=1)
+            with np.errstate(all="ignore"):
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    out[lo:lo + block, 0] = np.where(has, np.nanmedian(vals, axis=1), np.nan)
+                    out[lo:lo + block, 1] = np.where(has, np.nanmax(np.where(has[:, None], sims, 0), axis=1), np.nan)
+                    out[lo:lo + block, 2] = np.where(has, np.nanmean(sims, axis=1), np.nan)
+
+    def _compute(self, prepared: Prepared, errors: list[str | None]) -> np.ndarray:
+        frame = prepared.frame
+        n_rows = len(frame)
+        out = np.full((n_rows, len(FEATURES)), np.nan)
+        if not n_rows:
+            return out
+        texts = [t[:MAX_CHARS] for t in frame["text"]]
+        platforms = frame["platform"].tolist()
+        suffixes = frame["suffix"].tolist()
+        cutoffs = frame["cutoff"].to_numpy()
+        known = frame["cutoff_known"].to_numpy() & prepared.ok
+        # One computation per distinct (text, platform, suffix, cutoff): handle lists repeat a lot.
+        index: dict[tuple[str, str, str, int], int] = {}
+        keys = zip(texts, platforms, suffixes, cutoffs.tolist(), strict=True)
+        codes = np.fromiter((index.setdefault(key, len(index)) for key in keys), dtype=np.int64, count=n_rows)
+        uniq = list(index)
+        u = np.full((len(uniq), len(FEATURES)), np.nan)
+        valid_u = np.zeros(len(uniq), dtype=bool)
+        valid_u[codes[known]] = True
+        knn_groups: dict[tuple[str, int], list[int]] = {}
+        for i, (text, platform, suffix, cutoff) in enumerate(uniq):
+            if not valid_u[i] or not text:
+                continue
+            market, proxy = self.market_of(platform)
+            mg = self.market_.get(market)
+            if mg is None:
+                continue
+            k = mg.before(cutoff)
+            row = u[i]
+            row[0], row[1], row[12] = k, mg.median(k), float(proxy)
+            same = self.same_.get((market, text, "" if proxy else suffix))
+            if same is not None:
+                ks = same.before(cutoff)
+                row[2] = ks
+                if ks:
+                    row[3] = same.logp[ks - 1]
+                    ref = cutoff if cutoff < _UNDATED else self.latest_
+                    last = same.times[ks - 1]
+                    row[4] = (ref - last) / _DAY_NS if last < _UNDATED and ref < _UNDATED else math.nan
+            else:
+                row[2] = 0
+            lp = self.lenpat_.get((market, _len_bucket(text), pattern_class(text)))
+            kl = lp.before(cutoff) if lp is not None else 0
+            row[8], row[9] = kl, lp.median(kl) if lp is not None else math.nan
+            if not proxy:
+                sg = self.suffix_.get((market, suffix))
+                ksf = sg.before(cutoff) if sg is not None else 0
+                row[10], row[11] = ksf, sg.median(ksf) if sg is not None else math.nan
+            if k:
+                knn_groups.setdefault((market, _len_bucket(text)), []).append(i)
+        for (market, _), idx in knn_groups.items():
+            idx_arr = np.asarray(idx)
+            block = np.full((len(idx), 3), np.nan)
+            self._knn(market, [uniq[i][0] for i in idx], np.asarray([uniq[i][3] for i in idx], dtype=np.int64),
+                      block)
+            u[idx_arr, 5:8] = block
+        out[:] = u[codes]
+        out[~known] = np.nan
+        return out
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> pd.DataFrame:
+        """Fit on the history, featurise its rows leak-free, then mask ``mask_rate`` of them (training path)."""
+        prepared = prepare(X)
+        self.fit(X, y)
+        return mask_comparables(self.transform_prepared(prepared), self.mask_rate, self.random_state)
+
+
+__all__ = ["FEATURES", "SalesHistoryFeatures", "mask_comparables"]

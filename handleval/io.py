@@ -1,0 +1,727 @@
+"""Read batch inputs in bounded chunks and write output parts atomically.
+
+Why this module exists: ``handleval predict`` and ``handleval flag`` must handle files far larger than memory
+and files that are broken in every way a spreadsheet export can be. Everything here streams: a reader holds at
+most one chunk (plus one CSV block or one Parquet row group) at a time, whatever the size of the file.
+
+Inputs (chosen from the path):
+
+* ``.csv`` / ``.tsv`` - pyarrow's streaming CSV reader, **every column read as text** (so ``007`` stays ``007``
+  and ``null`` stays the handle ``null``). If pyarrow refuses the file part-way (a ragged row, bytes that are not
+  UTF-8, a cell larger than a block) the reader falls back to Python's ``csv`` module from that row on: a ragged
+  row is kept (padded or cut to the header's width) and carries an ``error``; a cell that is not valid UTF-8 is
+  decoded as Latin-1 and a warning says so. Blank lines are not rows (as in every CSV reader).
+* ``.parquet`` / ``.pq`` - a Parquet file, read row group by row group; column types are kept.
+* a directory - every ``*.parquet`` file below it (names starting with ``_`` or ``.`` are skipped, as Spark and
+  pyarrow do), in natural path order (``part-2`` before ``part-10``); ``key=value`` directories (Hive
+  partitioning) become text columns. Schemas are unified; a column missing from one file is null there.
+* ``.txt`` or any other suffix - one handle per line, no header, column ``handle``. A blank line is a row (an
+  empty handle, which the scorer rejects with a reason); the newline at the end of the file is not.
+
+A 0-byte file is an empty input (no rows, the required columns) rather than an error. A file that is plainly
+not text (a picture, an archive, random bytes) raises :class:`DataFormatError` with one sentence.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import hashlib
+import io
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from handleval.errors import DataFormatError
+
+_log = logging.getLogger(__name__)
+
+CSV_SUFFIXES = {".csv": ",", ".tsv": "\t"}
+PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+_BLOCK = 16 << 20  # pyarrow CSV block: a row (and so a cell) must fit in one block, else we fall back
+_SNIFF = 64 << 10
+
+# Magic numbers of common binary formats that people rename to .csv by mistake.
+_MAGIC = {
+    b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"GIF8": "a GIF image", b"%PDF": "a PDF",
+    b"PK\x03\x04": "a ZIP archive (or an Excel .xlsx workbook)", b"\x1f\x8b": "a gzip archive",
+    b"\x7fELF": "an executable", b"MZ": "a Windows executable", b"PAR1": "a Parquet file",
+    b"SQLite format 3": "an SQLite database", b"\xd0\xcf\x11\xe0": "an old Excel/Office document",
+    b"7z\xbc\xaf": "a 7-Zip archive", b"\xfd7zXZ": "an xz archive", b"BZh": "a bzip2 archive",
+    b"\x28\xb5\x2f\xfd": "a zstd archive",
+}
+
+
+@dataclass
+class Chunk:
+    """``chunk_rows`` consecutive input rows: ``frame`` holds them as read, ``input_errors`` (when not None) a
+    reason per row that the row could not be read cleanly (such rows are not sent to the scorer)."""
+
+    index: int
+    row_start: int
+    frame: pd.DataFrame
+    input_errors: list[str | None] | None = None
+
+    @property
+    def row_stop(self) -> int:
+        return self.row_start + len(self.frame)
+
+
+@dataclass(frozen=True)
+class RowGroupTask:
+    """One Parquet row group: the unit of work of the Dask engine (one output part each)."""
+
+    index: int
+    file: str
+    row_group: int
+    row_start: int
+    num_rows: int
+    partition: tuple[tuple[str, str], ...] = ()
+
+
+class _ByteCounter(io.RawIOBase):
+    """Counts bytes handed to a reader so that the progress bar can show an ETA for CSV and text."""
+
+    def __init__(self, raw: Any):
+        super().__init__()
+        self._raw = raw
+        self.count = 0
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._raw.readinto(buffer)
+        self.count += n or 0
+        return n
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+@dataclass
+class InputSource:
+    """An opened input: its kind, its columns, and a chunk iterator. ``warnings`` fills while reading."""
+
+    path: Path
+    kind: str  # "csv" | "parquet" | "text" | "empty"
+    columns: list[str]
+    total_rows: int | None
+    size_bytes: int
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    schema: pa.Schema | None = None
+    tasks: list[RowGroupTask] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    bytes_read: int = 0
+    _counter: _ByteCounter | None = None
+
+    # ------------------------------------------------------------------ progress
+    def progress_done(self) -> int:
+        """Work done in the unit of ``progress_total`` (rows for Parquet, bytes for text formats)."""
+        if self._counter is not None:
+            return self._counter.count
+        return self.bytes_read
+
+    @property
+    def progress_total(self) -> int | None:
+        return self.total_rows if self.kind in ("parquet", "empty") else self.size_bytes
+
+    # ------------------------------------------------------------------ identity
+    def fingerprint(self) -> dict[str, Any]:
+        """Enough to tell whether a resumed run reads the same input: sizes plus hashes of each file's ends.
+        (Not the mtime: copying a file must not block a resume.)"""
+        files = [Path(t) for t in sorted({t.file for t in self.tasks})] if self.path.is_dir() else [self.path]
+        digest = hashlib.sha256()
+        for f in files:
+            size = f.stat().st_size
+            digest.update(f"{f.relative_to(self.path) if self.path.is_dir() else ''}:{size}:".encode())
+            with open(f, "rb") as fh:
+                digest.update(fh.read(1 << 20))
+                if size > 2 << 20:
+                    fh.seek(size - (1 << 20))
+                    digest.update(fh.read())
+        return {"path": str(self.path.resolve()), "kind": self.kind, "size": self.size_bytes,
+                "files": len(files), "sha256_ends": digest.hexdigest()}
+
+    # ------------------------------------------------------------------ reading
+    def chunks(self, chunk_rows: int) -> Iterator[Chunk]:
+        """Consecutive chunks of exactly ``chunk_rows`` rows (the last may be shorter). An input with no rows
+        yields one empty chunk so that the output still gets its columns."""
+        if chunk_rows < 1:
+            raise ValueError("chunk_rows must be at least 1")
+        if self.kind == "csv":
+            tables = self._csv_tables(chunk_rows)
+        elif self.kind == "parquet":
+            tables = _rebatch(self._parquet_batches(chunk_rows), chunk_rows)
+        elif self.kind == "text":
+            tables = self._text_tables(chunk_rows)
+        else:
+            tables = iter(())
+        start = 0
+        index = 0
+        for table, errors in tables:
+            yield Chunk(index, start, _to_pandas(table), errors)
+            start += table.num_rows
+            index += 1
+        if index == 0:
+            empty = pa.table({c: pa.array([], self._type_of(c)) for c in self.columns})
+            yield Chunk(0, 0, _to_pandas(empty), None)
+
+    def _type_of(self, column: str) -> pa.DataType:
+        if self.schema is not None and column in self.schema.names:
+            return self.schema.field(column).type
+        return pa.string()
+
+    # Parquet -------------------------------------------------------------------------------------------
+    def _parquet_batches(self, chunk_rows: int) -> Iterator[pa.Table]:
+        assert self.schema is not None
+        by_file: dict[str, list[RowGroupTask]] = {}
+        for task in self.tasks:
+            by_file.setdefault(task.file, []).append(task)
+        for file, tasks in by_file.items():
+            pf = _open_parquet(Path(file))
+            for task in tasks:
+                for batch in pf.iter_batches(batch_size=chunk_rows, row_groups=[task.row_group]):
+                    self.bytes_read += batch.num_rows
+                    yield conform(pa.Table.from_batches([batch]), self.schema, dict(task.partition))
+
+    # Text ----------------------------------------------------------------------------------------------
+    def _text_tables(self, chunk_rows: int) -> Iterator[tuple[pa.Table, None]]:
+        latin1 = 0
+        first_bad = 0
+        rows: list[str] = []
+        line_no = 0
+        with open(self.path, "rb", buffering=0) as raw:
+            counter = self._counter = _ByteCounter(raw)
+            pending = b""
+            first = True
+            while True:
+                block = counter.read(8 << 20)
+                if first:
+                    block = block.removeprefix(codecs.BOM_UTF8)
+                    first = False
+                if not block:
+                    break
+                data = pending + block
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    pending = data
+                    continue
+                pending = data[cut + 1:]
+                complete = data[:cut]
+                try:
+                    lines = complete.decode("utf-8").split("\n")
+                except UnicodeDecodeError:
+                    lines = []
+                    for n, piece in enumerate(complete.split(b"\n")):
+                        try:
+                            lines.append(piece.decode("utf-8"))
+                        except UnicodeDecodeError:
+                            lines.append(piece.decode("latin-1"))
+                            latin1 += 1
+                            first_bad = first_bad or line_no + n + 1
+                line_no += len(lines)
+                for line in lines:
+                    rows.append(line[:-1] if line.endswith("\r") else line)
+                    if len(rows) == chunk_rows:
+                        yield pa.table({"handle": pa.array(rows, pa.string())}), None
+                        rows = []
+            if pending:
+                line_no += 1
+                try:
+                    line = pending.decode("utf-8")
+                except UnicodeDecodeError:
+                    line = pending.decode("latin-1")
+                    latin1 += 1
+                    first_bad = first_bad or line_no
+                rows.append(line[:-1] if line.endswith("\r") else line)
+        if rows:
+            yield pa.table({"handle": pa.array(rows, pa.string())}), None
+        if latin1:
+            self.warnings.append(f"{self.path}: {latin1:,} line(s) were not valid UTF-8 and were decoded as "
+                                 f"Latin-1 (first at line {first_bad}); check the results for those rows")
+
+    # CSV -----------------------------------------------------------------------------------------------
+    def _csv_tables(self, chunk_rows: int) -> Iterator[tuple[pa.Table, list[str | None] | None]]:
+        emitted = 0
+        last_row: list[str | None] | None = None
+        if self.encoding == "utf-8":
+            try:
+                for table, _ in _rebatch(self._arrow_csv_batches(chunk_rows), chunk_rows):
+                    yield table, None
+                    emitted += table.num_rows
+                    last_row = [table.column(i)[-1].as_py() for i in range(table.num_columns)]
+                return
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
+                # Not a user-facing warning: the tolerant reader reports what it repaired (ragged rows, Latin-1).
+                _log.debug("%s: fast CSV reader stopped after %d rows (%s)", self.path, emitted, exc)
+        yield from self._python_csv_tables(chunk_rows, emitted, last_row)
+
+    def _arrow_csv_batches(self, chunk_rows: int) -> Iterator[pa.Table]:
+        raw = open(self.path, "rb", buffering=0)  # noqa: SIM115 - closed in finally; the reader streams it
+        counter = self._counter = _ByteCounter(raw)
+        try:
+            reader = pacsv.open_csv(
+                counter,
+                read_options=pacsv.ReadOptions(block_size=_BLOCK, use_threads=True),
+                parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in self._raw_names},
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False),
+            )
+            for batch in reader:
+                yield pa.Table.from_batches([batch]).rename_columns(self.columns)
+        finally:
+            raw.close()
+
+    def _python_csv_tables(self, chunk_rows: int, skip: int, last_row: list[str | None] | None
+                           ) -> Iterator[tuple[pa.Table, list[str | None] | None]]:
+        width = len(self.columns)
+        latin1 = 0
+        first_bad = 0
+        ragged = 0
+        with contextlib.ExitStack() as stack:
+            raw = stack.enter_context(open(self.path, "rb", buffering=0))
+            counter = self._counter = _ByteCounter(raw)
+            text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 20), encoding=self.encoding,
+                                    errors="surrogateescape", newline="")
+            _raise_field_limit()
+            reader = csv.reader(text, delimiter=self.delimiter)
+            next(reader, None)  # header (names already known)
+            seen = 0
+            cols: list[list[str | None]] = [[] for _ in range(width)]
+            errors: list[str | None] = []
+            any_error = False
+            try:
+                for record in reader:
+                    if not record:
+                        continue  # a blank line is not a row (pyarrow agrees)
+                    seen += 1
+                    fixed: list[str | None] = []
+                    for value in record:
+                        if not value.isascii() and _SURROGATE.search(value):
+                            value = value.encode(self.encoding, "surrogateescape").decode("latin-1")
+                            latin1 += 1
+                            first_bad = first_bad or reader.line_num
+                        fixed.append(value)
+                    if seen <= skip:
+                        if seen == skip and last_row is not None and fixed[:width] != last_row[:width] \
+                                and len(fixed) == width:
+                            raise DataFormatError(
+                                f"{self.path}: the two CSV readers disagree about where row {skip:,} ends "
+                                "(unusual quoting?); fix the file or convert it to Parquet")
+                        continue
+                    error = None
+                    if len(fixed) != width:
+                        ragged += 1
+                        error = (f"malformed CSV row at line {reader.line_num}: {len(fixed)} field(s) where the "
+                                 f"header has {width}" + (f"; extra fields {_preview(fixed[width:])} not kept"
+                                                          if len(fixed) > width else "") + "; row not scored")
+                        fixed = (fixed + [None] * width)[:width]
+                        any_error = True
+                    for i in range(width):
+                        cols[i].append(fixed[i])
+                    errors.append(error)
+                    if len(errors) == chunk_rows:
+                        yield _text_table(self.columns, cols), (errors if any_error else None)
+                        cols = [[] for _ in range(width)]
+                        errors = []
+                        any_error = False
+            except csv.Error as exc:
+                raise DataFormatError(f"{self.path}: cannot parse CSV near line {reader.line_num}: {exc}") from exc
+            if errors:
+                yield _text_table(self.columns, cols), (errors if any_error else None)
+        if latin1:
+            self.warnings.append(f"{self.path}: {latin1:,} cell(s) were not valid UTF-8 and were decoded as "
+                                 f"Latin-1 (first at line {first_bad}); check the results for those rows")
+        if ragged:
+            self.warnings.append(f"{self.path}: {ragged:,} row(s) had the wrong number of fields; they are kept "
+                                 "with an error and were not scored")
+
+    _raw_names: list[str] = field(default_factory=list)
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _preview(values: Sequence[str | None]) -> str:
+    text = ",".join(v or "" for v in values)
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _raise_field_limit() -> None:
+    """Python's csv module refuses cells over 128 KiB by default; a hostile file is allowed bigger ones."""
+    limit = sys.maxsize
+    while True:
+        try:
+            if csv.field_size_limit() < limit:
+                csv.field_size_limit(limit)
+            return
+        except OverflowError:
+            limit //= 2
+
+
+def _text_table(names: list[str], cols: list[list[str | None]]) -> pa.Table:
+    return pa.Table.from_arrays([pa.array(c, pa.string()) for c in cols], names=names)
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    # integer_object_nulls: an int column with a null stays Python ints and None (not 7.0 and NaN), "as read".
+    frame = table.to_pandas(integer_object_nulls=True)
+    frame.columns = list(table.column_names)  # keep duplicate-free, exact names
+    return frame
+
+
+def _rebatch(tables: Iterator[pa.Table], chunk_rows: int) -> Iterator[tuple[pa.Table, None]]:
+    """Turn batches of any size into tables of exactly ``chunk_rows`` rows (the last may be shorter)."""
+    buffer: list[pa.Table] = []
+    buffered = 0
+    for table in tables:
+        buffer.append(table)
+        buffered += table.num_rows
+        while buffered >= chunk_rows:
+            joined = pa.concat_tables(buffer) if len(buffer) > 1 else buffer[0]
+            yield joined.slice(0, chunk_rows).combine_chunks(), None
+            rest = joined.slice(chunk_rows)
+            buffer = [rest] if rest.num_rows else []
+            buffered = rest.num_rows
+    if buffered:
+        yield (pa.concat_tables(buffer) if len(buffer) > 1 else buffer[0]).combine_chunks(), None
+
+
+def conform(table: pa.Table, schema: pa.Schema, partition: dict[str, str]) -> pa.Table:
+    """Give one Parquet batch the dataset's unified schema: add partition and missing columns, cast types."""
+    n = table.num_rows
+    arrays = []
+    for fld in schema:
+        if fld.name in partition:
+            arrays.append(pa.array([partition[fld.name]] * n, pa.string()))
+        elif fld.name in table.column_names:
+            col = table[fld.name]
+            arrays.append(col if col.type == fld.type else col.cast(fld.type))
+        else:
+            arrays.append(pa.nulls(n, fld.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def read_row_group(task: RowGroupTask, schema: pa.Schema) -> pd.DataFrame:
+    """The rows of one row group with the dataset schema (what the Dask engine hands each worker task)."""
+    pf = _open_parquet(Path(task.file))
+    table = pf.read_row_group(task.row_group)
+    return _to_pandas(conform(table, schema, dict(task.partition)))
+
+
+# ------------------------------------------------------------------------------------------------ opening
+def open_input(path: str | os.PathLike[str], required_columns: Sequence[str] = ("handle",)) -> InputSource:
+    """Open ``path`` for chunked reading, checking that it is readable and has ``required_columns``.
+
+    Raises :class:`DataFormatError` (one sentence, no traceback needed) when the input cannot be read at all.
+    """
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise DataFormatError(f"input not found: {p}")
+    if p.is_dir():
+        source = _open_parquet_dir(p)
+    else:
+        if not os.access(p, os.R_OK):
+            raise DataFormatError(f"cannot read {p}: permission denied")
+        size = p.stat().st_size
+        suffix = p.suffix.lower()
+        if size == 0:
+            source = InputSource(p, "empty", list(required_columns) or ["handle"], 0, 0,
+                                 warnings=[f"{p} is empty (0 bytes): the output has no rows"])
+        elif suffix in PARQUET_SUFFIXES:
+            source = _open_parquet_file(p)
+        elif suffix in CSV_SUFFIXES:
+            source = _open_csv(p, CSV_SUFFIXES[suffix])
+        else:
+            _refuse_binary(p)
+            source = InputSource(p, "text", ["handle"], None, size)
+    missing = [c for c in required_columns if c not in source.columns]
+    if missing:
+        found = ", ".join(repr(c) for c in source.columns[:30]) or "none"
+        hint = ""
+        for m in missing:
+            close = [c for c in source.columns if c.strip().lower() == m.lower()]
+            if close:
+                hint = f" (did you mean {close[0]!r}? names are case-sensitive)"
+                break
+        names = ", ".join(repr(m) for m in missing)
+        raise DataFormatError(f"{p}: required column {names} not found{hint}; columns found: {found}")
+    return source
+
+
+def _refuse_binary(p: Path) -> None:
+    with open(p, "rb") as fh:
+        sample = fh.read(_SNIFF)
+    reason = looks_binary(sample)
+    if reason:
+        raise DataFormatError(f"{p} is not a text file ({reason}); expected CSV, Parquet or one handle per line")
+
+
+def looks_binary(sample: bytes) -> str | None:
+    """Why ``sample`` (the first bytes of a file) is binary rather than text, or ``None`` if it looks like text.
+
+    Lenient on purpose: NUL bytes and control characters inside a few cells are hostile *text* and must reach the
+    scorer; only a file dominated by them, or one with a known binary signature, is refused."""
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    for magic, what in _MAGIC.items():
+        if sample.startswith(magic):
+            return f"it starts like {what}"
+    if not sample:
+        return None
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3:  # a character cut by the sample's end
+            text = sample[: exc.start].decode("utf-8")
+        else:
+            text = sample.decode("latin-1")
+            odd = sum(1 for c in text if not c.isprintable() and c not in "\t\r\n")
+            if len(sample) >= 64 and odd / len(text) > 0.05:
+                return f"it is not UTF-8 and {odd / len(text):.0%} of its first bytes are control codes"
+            return None
+    # Valid UTF-8: control characters are hostile *text*; only a NUL-dominated file (UTF-16 without a BOM, a
+    # disk image) of some size is refused.
+    nul = text.count("\x00")
+    if len(sample) >= 256 and nul / len(text) > 0.3:
+        return f"{nul / len(text):.0%} of its first characters are NUL bytes (UTF-16 without a BOM?)"
+    return None
+
+
+def _open_csv(p: Path, delimiter: str) -> InputSource:
+    with open(p, "rb") as fh:
+        sample = fh.read(_SNIFF)
+    encoding = "utf-8"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        reason = looks_binary(sample)
+        if reason:
+            raise DataFormatError(f"{p} is not a CSV file ({reason})")
+    names = _read_header(p, delimiter, encoding)
+    if names is None:
+        raise DataFormatError(f"{p} has no header line: a CSV needs column names such as 'handle' on line 1")
+    source = InputSource(p, "csv", _dedupe(names), None, p.stat().st_size, delimiter=delimiter, encoding=encoding)
+    source._raw_names = names
+    return source
+
+
+def _read_header(p: Path, delimiter: str, encoding: str) -> list[str] | None:
+    _raise_field_limit()
+    with open(p, "rb") as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+                                errors="surrogateescape", newline="")
+        try:
+            for record in csv.reader(text, delimiter=delimiter):
+                if record:
+                    return [
+                        v.encode("utf-8", "surrogateescape").decode("latin-1") if _SURROGATE.search(v) else v
+                        for v in record
+                    ]
+        except (csv.Error, UnicodeError) as exc:
+            raise DataFormatError(f"{p}: cannot read the header line: {exc}") from exc
+    return None
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    """Make header names unique the way pandas does (``a``, ``a.1``); an empty name becomes ``column_N``."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        base = name if name.strip() else f"column_{i + 1}"
+        candidate, k = base, 0
+        while candidate in seen:
+            k += 1
+            candidate = f"{base}.{k}"
+        seen.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def _open_parquet(p: Path) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(p)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataFormatError(f"{p} is not a readable Parquet file: {str(exc).splitlines()[0]}") from exc
+
+
+def _open_parquet_file(p: Path) -> InputSource:
+    pf = _open_parquet(p)
+    schema = pf.schema_arrow
+    tasks = _row_group_tasks([(p, pf, ())])
+    total = sum(t.num_rows for t in tasks)
+    return InputSource(p, "parquet", list(schema.names), total, p.stat().st_size, schema=schema, tasks=tasks)
+
+
+def natural_key(text: str) -> list[Any]:
+    """Sort key where digit runs compare as numbers: ``part-2`` < ``part-10``."""
+    return [(0, int(tok), "") if tok.isdigit() else (1, 0, tok) for tok in re.split(r"(\d+)", text)]
+
+
+def _open_parquet_dir(root: Path) -> InputSource:
+    files = [
+        f for f in root.rglob("*")
+        if f.is_file() and f.suffix.lower() in PARQUET_SUFFIXES
+        and not any(part.startswith(("_", ".")) for part in f.relative_to(root).parts)
+    ]
+    if not files:
+        raise DataFormatError(f"{root} is a directory without Parquet files (*.parquet); give a file or a "
+                              "directory of Parquet parts")
+    files.sort(key=lambda f: natural_key(f.relative_to(root).as_posix()))
+    opened = []
+    schemas = []
+    part_names: list[str] = []
+    for f in files:
+        pf = _open_parquet(f)
+        partition = tuple(
+            (k, v) for k, _, v in (seg.partition("=") for seg in f.relative_to(root).parts[:-1] if "=" in seg)
+        )
+        for k, _ in partition:
+            if k not in part_names:
+                part_names.append(k)
+        opened.append((f, pf, partition))
+        schemas.append(pf.schema_arrow)
+    try:
+        schema = pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise DataFormatError(f"{root}: the Parquet files have incompatible schemas: {exc}") from exc
+    for k in part_names:
+        if k not in schema.names:
+            schema = schema.append(pa.field(k, pa.string()))
+    tasks = _row_group_tasks(opened)
+    total = sum(t.num_rows for t in tasks)
+    size = sum(f.stat().st_size for f in files)
+    return InputSource(root, "parquet", list(schema.names), total, size, schema=schema, tasks=tasks)
+
+
+def _row_group_tasks(opened: list[tuple[Path, pq.ParquetFile, tuple[tuple[str, str], ...]]]) -> list[RowGroupTask]:
+    tasks = []
+    start = 0
+    for f, pf, partition in opened:
+        for rg in range(pf.num_row_groups):
+            n = pf.metadata.row_group(rg).num_rows
+            if n == 0:
+                continue
+            tasks.append(RowGroupTask(len(tasks), str(f), rg, start, n, partition))
+            start += n
+    return tasks
+
+
+# ------------------------------------------------------------------------------------------------ writing
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA = r"^[=+\-@\t\r]"
+
+
+def neutralise_formulas(table: pa.Table) -> pa.Table:
+    """Prefix ``'`` to text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab,
+    carriage return at the start: OWASP's CSV-injection list). Numeric columns are untouched, so ``-3.5``
+    stays a number; a text cell ``-3.5`` becomes ``'-3.5``, which spreadsheets show as text."""
+    import pyarrow.compute as pc
+
+    arrays = []
+    for col in table.columns:
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            mask = pc.fill_null(pc.match_substring_regex(col, _FORMULA), False)
+            if pc.any(mask).as_py():
+                quoted = pc.binary_join_element_wise(pa.scalar("'", col.type), col, pa.scalar("", col.type))
+                col = pc.if_else(mask, quoted, col)
+        arrays.append(col)
+    return pa.Table.from_arrays(arrays, names=table.column_names)
+
+
+def frame_to_table(frame: pd.DataFrame) -> pa.Table:
+    """A DataFrame as an Arrow table; object columns that Arrow cannot type (mixed values) become text."""
+    frame = frame.reset_index(drop=True)
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
+        fixed = {}
+        for name in frame.columns:
+            col = frame[name]
+            try:
+                pa.array(col, from_pandas=True)
+                fixed[name] = col
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
+                fixed[name] = col.map(lambda v: None if _is_missing(v) else str(v)).astype(object)
+        return pa.Table.from_pandas(pd.DataFrame(fixed), preserve_index=False)
+
+
+def _is_missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def encode_part(table: pa.Table, fmt: str) -> bytes:
+    """The bytes of one output part (Parquet with zstd, or CSV with a header and formulas neutralised)."""
+    sink = pa.BufferOutputStream()
+    if fmt == "parquet":
+        pq.write_table(table, sink, compression="zstd")
+    elif fmt == "csv":
+        pacsv.write_csv(neutralise_formulas(table), sink,
+                        write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"))
+    else:
+        raise ValueError(f"unknown output format {fmt!r}")
+    return sink.getvalue().to_pybytes()
+
+
+def atomic_write(path: Path, data: bytes) -> str:
+    """Write ``data`` to ``path`` through a hidden temp file, fsync and rename, so that a reader (or a resumed
+    run) sees either the whole file or none of it. Returns the sha256 of ``data``."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_csv_part(path: Path) -> pa.Table:
+    """Read one CSV part back with every column as text (as written)."""
+    names = _read_header(path, ",", "utf-8") or []
+    if not names:
+        return pa.table({})
+    return pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=_BLOCK),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                             strings_can_be_null=True),
+    )
+
+
+ScoreFn = Callable[[pd.DataFrame], pd.DataFrame]

@@ -1,0 +1,77 @@
+"""Market context as features: platform, suffix (TLD or mail provider, bucketed) and venue class.
+
+Prices differ by orders of magnitude between markets, so the model must know where a name is sold. Platforms
+without public sales (X, Instagram) are priced as a proxy market from ``configs/markets.yaml``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+# Venue classes: wholesale auctions of expiring names price differently from retail marketplaces.
+VENUE_CLASSES = {
+    "fragment": "platform", "dash": "unknown", "ens_auction": "auction", "opensea": "marketplace",
+    "godaddy": "auction", "dropcatch": "auction", "namecheap": "auction", "dynadot": "auction",
+    "catched.com": "auction", "park.io": "auction", "sav.com": "auction", "namejet": "auction",
+    "snapnames": "auction", "domainlore.uk": "auction",
+    "sedo": "retail", "afternic": "retail", "dan.com": "retail", "buydomains": "retail", "atom.com": "retail",
+    "domainmarket.com": "retail", "daaz.com": "retail", "top.domains": "retail", "saw.com": "retail",
+    "private": "private", "webroker.vc": "private", "legalbrandmarketing": "private",
+}
+MARKET_FEATURES = ["mkt__platform", "mkt__suffix", "mkt__venue"]
+
+
+def venue_class(venue: object) -> str:
+    text = str(venue).strip().lower() if venue is not None and venue == venue else ""
+    return VENUE_CLASSES.get(text, "other" if text else "unknown")
+
+
+class MarketEncoder(TransformerMixin, BaseEstimator):
+    """Integer codes for platform, suffix bucket and venue class (LightGBM categoricals).
+
+    Suffixes seen fewer than ``min_count`` times in training fall into ``other`` so that a rare TLD does not
+    get its own leaf from a handful of sales. Unknown values at prediction time map to ``other`` too.
+    """
+
+    def __init__(self, min_count: int = 30):
+        self.min_count = min_count
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> MarketEncoder:
+        frame = self._columns(X)
+        self.categories_ = {}
+        for col in ("platform", "suffix", "venue"):
+            counts = frame[col].value_counts()
+            keep = sorted(counts[counts >= (self.min_count if col == "suffix" else 1)].index)
+            self.categories_[col] = ["other", *[k for k in keep if k != "other"]]
+        self.default_venue_ = frame.groupby("platform")["venue"].agg(lambda s: s.value_counts().index[0]).to_dict()
+        self.n_features_in_ = len(X.columns) if hasattr(X, "columns") else 3
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        frame = self._columns(X)
+        missing_venue = frame["venue"].isin(["", "unknown"])
+        frame.loc[missing_venue, "venue"] = frame.loc[missing_venue, "platform"].map(self.default_venue_).fillna(
+            "unknown")
+        out = {}
+        for col in ("platform", "suffix", "venue"):
+            lookup = {v: i for i, v in enumerate(self.categories_[col])}
+            out[f"mkt__{col}"] = frame[col].map(lookup).fillna(0).astype(np.int32).to_numpy()
+        return pd.DataFrame(out, index=X.index)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return np.array(MARKET_FEATURES, dtype=object)
+
+    @staticmethod
+    def _columns(X: pd.DataFrame) -> pd.DataFrame:
+        def col(name: str) -> pd.Series:
+            if name in X:
+                return X[name].fillna("").astype(str).str.strip().str.lower()
+            return pd.Series("", index=X.index)
+
+        platform = col("platform")
+        suffix = col("suffix")
+        venue = col("venue").map(venue_class)
+        venue = venue.where(col("venue") != "", "")
+        return pd.DataFrame({"platform": platform, "suffix": platform + ":" + suffix, "venue": venue})

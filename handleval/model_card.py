@@ -1,0 +1,76 @@
+"""Model cards: what a model was trained on, its licences, intended use, limits and measured metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from handleval.evaluate import to_markdown
+
+PUBLISHED_CONTEXT = """\
+Published context (different data and protocols, for orientation only): an open ENS appraiser (XGBoost) reports
+R² 0.31 and RMSE 1.55 in ln-USD on a time-split test; the DASH paper's domain baseline has a test MSE of about
+1.85 in ln price (RMSE ≈ 1.36)."""
+
+
+def price_model_card(manifest: dict[str, Any], metrics: pd.DataFrame, slices: pd.DataFrame) -> str:
+    cfg = manifest["config"]
+    data_rows = []
+    for source, info in manifest["training_data"].items():
+        data_rows.append({"source": source, "train rows": info["rows_train"], "test rows": info["rows_test"],
+                          "sold": " .. ".join(d[:10] for d in info["sold_at"]), "licence": info["licence"]})
+    lines = [
+        "# Model card: handleval price model",
+        "",
+        f"Trained {manifest['trained_at']} with handleval {manifest['handleval_version']}. "
+        f"LightGBM regressor on ln(price in USD), {manifest['n_rounds']} rounds, parameters "
+        f"{manifest['chosen_params']} chosen by {cfg['cv_folds']}-fold name-grouped CV (RMSE ln "
+        f"{manifest['cv_rmse_ln']:.3f}); 10%/90% quantile models widened by split-conformal offsets per platform.",
+        "",
+        "## What it was trained on",
+        "",
+        "Public name sales, **not X handles** (no public X-handle sales exist). The market (platform, suffix, venue "
+        "class) is a feature; platform `x` is priced as the proxy market "
+        f"{manifest['markets']['proxy_market'].get('x', 'telegram')!r} (Fragment sells Telegram usernames on "
+        "behalf of the platform, the closest public analogue). Users with their own X sales should retrain.",
+        "",
+        to_markdown(pd.DataFrame(data_rows)),
+        "",
+        "Several sets are licensed for research or evaluation only (NameBio, DASH): this bundle is a research "
+        "model and must not ship in a commercial product without the data owners' permission. The bundle holds "
+        "no training rows, only tree models and this metadata. Prices were converted to USD with the approximate, "
+        "dated constant rates in `configs/markets.yaml`.",
+        "",
+        "## Target and censoring",
+        "",
+        f"ln(price_usd), with prices at or above the cap (${cfg['cap_usd']:,.0f}) treated as censored: training "
+        "targets are clipped to ln(cap), predictions never exceed it, and a test sale above the cap counts as "
+        "exactly the cap. No lower clip: cheap markets (DASH's median sale is ~11 CNY) keep their real prices.",
+        "",
+        "## Evaluation",
+        "",
+        f"Test split: the newest {cfg['test_fraction']:.0%} of each market's sales, never seen in training; "
+        "comparables for a test sale come only from training sales dated strictly before it. Baselines are "
+        "computed in the same run: the market median of the training split, and a LightGBM on length-and-pattern "
+        "plus market features only.",
+        "",
+        to_markdown(metrics),
+        "",
+        PUBLISHED_CONTEXT,
+        "",
+        "### Slices (model, test split)",
+        "",
+        to_markdown(slices),
+        "",
+        "## Intended use and limits",
+        "",
+        "- A first price for a handle, with a 10–90% interval and the three largest reasons; an analyst decides.",
+        "- Not an appraisal of a specific X handle's market: the X price is a proxy from another market.",
+        "- Prices of brand and celebrity names are legally fraught (trademarks, impersonation); a high price on "
+        "  such a name is a reason to check rights, not a reason to sell.",
+        "- Fragment's sales cover a few weeks of 2025; NameBio a few weeks of 2024; DASH 2011-2021. Markets move.",
+        "- Intervals were calibrated on past data; the coverage table above is what they achieved on the newest "
+        "  sales.",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,228 @@
+"""Value handles with a trained price bundle: ``handleval.load().value("pizza", platform="x")``.
+
+Prediction rebuilds the featurizer from the manifest (the lexicons must match the fingerprints recorded at
+training time) and uses the sales in the data directory as the comparables history, strictly before each
+row's ``as_of``. Rows whose handle is invalid come back with ``error`` set and no price; no row is dropped or
+reordered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from handleval.config import MODELS_DIR, MarketsConfig
+from handleval.errors import DataFormatError, InvalidHandle
+from handleval.handles import parse_handle
+
+OUTPUT_COLUMNS = ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons", "error"]
+PLATFORM_NAMES = {"x": "X", "telegram": "Telegram", "instagram": "Instagram", "domain": "domain",
+                  "email": "e-mail"}
+MARKET_PHRASES = {"mkt__platform": "market", "mkt__suffix": "suffix", "mkt__venue": "venue"}
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """One handle's price with its 10–90% interval, the market it was priced in, and why."""
+
+    handle: str
+    platform: str
+    price_usd: float | None
+    price_low_usd: float | None
+    price_high_usd: float | None
+    market_basis: str
+    reasons: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def _money(value: float) -> str:
+    sign = "+" if value >= 0 else "−"
+    return f"{sign}${abs(value):,.0f}"
+
+
+class Valuer:
+    """A loaded price bundle. Build it with :func:`load`."""
+
+    def __init__(self, bundle_dir: Path, manifest: dict[str, Any], point: Any, low: Any, high: Any,
+                 featurizer: Any, market: Any, markets: MarketsConfig, history_basis: str):
+        self.bundle_dir = bundle_dir
+        self.manifest = manifest
+        self.point, self.low, self.high = point, low, high
+        self.featurizer = featurizer
+        self.market = market
+        self.markets = markets
+        self.history_basis = history_basis
+        self.features: list[str] = manifest["features"]
+        self.cap = float(np.log(manifest["cap_usd"]))
+        self.offsets: dict[str, float] = manifest["conformal_offsets_ln"]
+        self.trained_platforms = set(self.offsets)
+
+    # ----------------------------------------------------------------------------------------------- public
+    def value(self, handle: str, platform: str = "x", suffix: str | None = None, venue: str | None = None,
+              as_of: object = None) -> Valuation:
+        """Price one handle. An invalid handle gives a Valuation with ``error`` set, not an exception."""
+        row = self.value_many(pd.DataFrame({"handle": [handle], "platform": [platform], "suffix": [suffix],
+                                            "venue": [venue], "as_of": [as_of]})).iloc[0]
+        price = lambda c: None if pd.isna(row[c]) else float(row[c])  # noqa: E731
+        return Valuation(str(handle), platform, price("price_usd"), price("price_low_usd"),
+                         price("price_high_usd"), row["market_basis"],
+                         [r for r in str(row["reasons"]).split("; ") if r], row["error"] or None)
+
+    def value_many(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x") -> pd.DataFrame:
+        """Every input column, then ``price_usd, price_low_usd, price_high_usd, market_basis, reasons, error``
+        — same rows, same order."""
+        frame = self._as_frame(data)
+        n = len(frame)
+        out = {c: np.full(n, np.nan) for c in OUTPUT_COLUMNS[:3]}
+        basis = np.full(n, "", dtype=object)
+        reasons = np.full(n, "", dtype=object)
+        errors = np.full(n, None, dtype=object)
+
+        rows = self._parse(frame, platform)
+        ok = np.array([r is not None and not isinstance(r, str) for r in rows], dtype=bool)
+        for i in np.flatnonzero(~ok):
+            errors[i] = rows[i]
+        if ok.any():
+            valid = [rows[i] for i in np.flatnonzero(ok)]
+            market_frame = pd.DataFrame(valid, columns=["handle", "platform", "suffix", "venue", "as_of", "basis"])
+            x_h, feat_errors = self.featurizer.transform_with_errors(market_frame)
+            x = pd.concat([x_h.reset_index(drop=True), self.market.transform(market_frame).reset_index(drop=True)],
+                          axis=1)[self.features]
+            pred = np.minimum(self.point.predict(x), self.cap)
+            off = market_frame["platform"].map(self.offsets).fillna(max(self.offsets.values())).to_numpy()
+            low = np.minimum(self.low.predict(x), pred) - off
+            high = np.minimum(np.maximum(self.high.predict(x), pred) + off, self.cap)
+            contrib = self.point.predict(x, pred_contrib=True)
+            idx = np.flatnonzero(ok)
+            out["price_usd"][idx] = np.round(np.exp(pred), 2)
+            out["price_low_usd"][idx] = np.round(np.exp(low), 2)
+            out["price_high_usd"][idx] = np.round(np.exp(high), 2)
+            basis[idx] = market_frame["basis"].to_numpy()
+            reasons[idx] = self._reasons(market_frame, x, contrib, np.exp(pred))
+            feat_err = feat_errors.reset_index(drop=True)
+            for j in np.flatnonzero(feat_err.notna().to_numpy()):
+                errors[idx[j]] = str(feat_err.iloc[j])
+                for c in OUTPUT_COLUMNS[:3]:
+                    out[c][idx[j]] = np.nan
+        result = frame.copy()
+        for c in OUTPUT_COLUMNS[:3]:
+            result[c] = out[c]
+        result["market_basis"] = basis
+        result["reasons"] = reasons
+        result["error"] = errors
+        return result
+
+    # ---------------------------------------------------------------------------------------------- helpers
+    @staticmethod
+    def _as_frame(data: pd.DataFrame | list[str] | pd.Series) -> pd.DataFrame:
+        if isinstance(data, pd.DataFrame):
+            if "handle" not in data.columns:
+                raise DataFormatError(f"input has no 'handle' column; found {list(data.columns)}")
+            return data.reset_index(drop=True)
+        if isinstance(data, str):
+            data = [data]
+        return pd.DataFrame({"handle": list(data)})
+
+    def _market_for(self, platform: str) -> tuple[str, str]:
+        """The market whose sales price this platform, and the sentence that says so."""
+        if platform in self.trained_platforms:
+            return platform, f"{PLATFORM_NAMES.get(platform, platform)} sales"
+        proxy = self.markets.proxy_market.get(platform)
+        if proxy in self.trained_platforms:
+            return proxy, (f"proxy: {PLATFORM_NAMES.get(proxy, proxy)} sales ({PLATFORM_NAMES.get(platform)} has "
+                           "no public sales)")
+        raise InvalidHandle(platform, f"no market for platform {platform!r}: the bundle was trained on "
+                                      f"{', '.join(sorted(self.trained_platforms))}")
+
+    def _parse(self, frame: pd.DataFrame, default_platform: str) -> list[Any]:
+        """Per row: a tuple for the featurizer, or a string saying why the row cannot be priced."""
+        def column(name: str) -> list[Any]:
+            return frame[name].tolist() if name in frame.columns else [None] * len(frame)
+
+        now = pd.Timestamp.now("UTC").tz_localize(None)
+        rows: list[Any] = []
+        for raw, plat, suffix, venue, as_of in zip(column("handle"), column("platform"), column("suffix"),
+                                                   column("venue"), column("as_of"), strict=True):
+            try:
+                plat = default_platform if plat is None or plat != plat or str(plat).strip() == "" else str(plat)
+                plat = plat.strip().lower()
+                handle = parse_handle(raw, plat)
+                market, basis = self._market_for(plat)
+                if as_of is None or as_of != as_of or str(as_of).strip() == "":
+                    when = now
+                else:
+                    when = pd.Timestamp(as_of)
+                    when = when.tz_convert(None) if when.tzinfo else when
+                sfx = handle.suffix or (str(suffix).strip().lower() if suffix is not None and suffix == suffix
+                                        else "")
+                rows.append((handle.name, market, sfx, "" if venue is None or venue != venue else str(venue),
+                             when, basis))
+            except InvalidHandle as exc:
+                rows.append(exc.reason)
+            except (ValueError, TypeError, OverflowError):
+                rows.append(f"as_of {as_of!r} is not a date")
+        return rows
+
+    def _reasons(self, frame: pd.DataFrame, x: pd.DataFrame, contrib: np.ndarray, price: np.ndarray) -> list[str]:
+        """The three largest contributions per row, in words and dollars."""
+        from handleval.features.describe import describe_feature
+
+        values = contrib[:, :-1]
+        order = np.argsort(-np.abs(values), axis=1)[:, :3]
+        texts = []
+        for r in range(len(frame)):
+            parts = []
+            for j in order[r]:
+                c = values[r, j]
+                if abs(c) < 1e-6:
+                    continue
+                name = self.features[j]
+                dollars = price[r] - price[r] * np.exp(-c)  # what this feature adds to the price
+                if name.startswith("mkt__"):
+                    label = f"{MARKET_PHRASES[name]}: {self._market_value(name, frame.iloc[r])}"
+                else:
+                    label = describe_feature(name, x.iat[r, j], frame["handle"].iat[r])
+                parts.append(f"{label} ({_money(dollars)})")
+            texts.append("; ".join(parts))
+        return texts
+
+    @staticmethod
+    def _market_value(name: str, row: pd.Series) -> str:
+        if name == "mkt__platform":
+            return PLATFORM_NAMES.get(row["platform"], row["platform"])
+        if name == "mkt__suffix":
+            return f".{row['suffix']}" if row["platform"] == "domain" else (row["suffix"] or "none")
+        return row["venue"] or "usual venue"
+
+
+def load(bundle_dir: str | Path | None = None) -> Valuer:
+    """Load and verify a price bundle (default ``models/price``), rebuilding its featurizer on this data."""
+    from handleval.bundle import load_booster, read_manifest
+    from handleval.data import load_sales
+    from handleval.features import HandleFeaturizer
+    from handleval.market import MarketEncoder
+
+    bundle_dir = Path(bundle_dir) if bundle_dir else MODELS_DIR / "price"
+    manifest = read_manifest(bundle_dir, "price")
+    markets = MarketsConfig.model_validate(manifest["markets"])
+    params = {k: v for k, v in manifest["featurizer"].items() if k != "lexicons"}
+    featurizer = HandleFeaturizer(**params)
+    history, _ = load_sales(manifest["config"]["sources"], markets=markets)
+    featurizer.fit(history)
+    featurizer.check_lexicons(manifest["featurizer"]["lexicons"])
+    market = MarketEncoder(min_count=manifest["market_encoder"]["min_count"])
+    market.categories_ = manifest["market_encoder"]["categories"]
+    market.default_venue_ = manifest["market_encoder"]["default_venue"]
+    boosters = [load_booster(bundle_dir / f) for f in ("model.txt", "quantile_low.txt", "quantile_high.txt")]
+    return Valuer(bundle_dir, manifest, *boosters, featurizer=featurizer, market=market, markets=markets,
+                  history_basis="sales in the data directory")
+
+
+def batch_scorer(bundle_dir: str | None = None, platform: str = "x") -> Any:
+    """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker)."""
+    valuer = load(bundle_dir)
+    return lambda frame: valuer.value_many(frame, platform=platform)

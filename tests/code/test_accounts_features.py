@@ -1,0 +1,90 @@
+"""Account features: no crawl-date, id or encoding artefacts; row-level input validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from handleval.accounts.features import FEATURES, AccountFeaturizer, compute_features, prepare_accounts
+
+
+def _accounts() -> pd.DataFrame:
+    return pd.DataFrame({
+        "id": [11, 22, 33],
+        "screen_name": ["Anna_Rossi", "xq82734bot", "news_daily"],
+        "name": ["Anna Rossi", "XQ bot", "Daily News"],
+        "created_at": ["Tue Jun 11 11:20:35 +0000 2013", "2016-01-02T00:00:00Z", "1183552203000L"],
+        "observed_at": ["2015-05-01 12:00:00", "2017-03-14", "2010-11-07"],
+        "statuses_count": [2177, 15000, 40], "followers_count": [208, 3, 900], "friends_count": [332, 2000, 950],
+        "favourites_count": [265, 0, 8], "listed_count": [1, 0, 2],
+        "default_profile": ["1", "0", "0"], "default_profile_image": ["0", "1", "0"],
+        "description": ["ciao #roma", "", "news http://x.co @a @b"], "location": ["Roma", None, ""],
+    })
+
+
+def test_time_translation_invariance():
+    """Shifting every timestamp by the same amount (another crawl year) changes no feature: account age is
+    measured at observed_at, never against today or a calendar year."""
+    a = _accounts()
+    p, err = prepare_accounts(a)
+    assert err.isna().all()
+    shifted = p.copy()
+    for col in ("created_at", "observed_at"):
+        shifted[col] = shifted[col] + pd.Timedelta(days=1234)
+    pd.testing.assert_frame_equal(compute_features(p), compute_features(shifted))
+
+
+def test_no_feature_depends_on_the_numeric_id():
+    a = _accounts()
+    b = a.assign(id=[99999999999, 1, 5])
+    fz = AccountFeaturizer().fit(a)
+    pd.testing.assert_frame_equal(fz.transform(a), fz.transform(b))
+
+
+def test_boolean_encodings_give_identical_features():
+    a = _accounts()
+    b = a.assign(default_profile=["TRUE", "FALSE", "FALSE"], default_profile_image=[False, True, False])
+    c = a.assign(default_profile=[1.0, 0.0, 0.0], default_profile_image=["false", "True", "0"])
+    fz = AccountFeaturizer().fit(a)
+    pd.testing.assert_frame_equal(fz.transform(a), fz.transform(b))
+    pd.testing.assert_frame_equal(fz.transform(a), fz.transform(c))
+
+
+def test_feature_values_make_sense():
+    f = AccountFeaturizer().fit(_accounts()).transform(_accounts())
+    assert f.loc[0, "age__log_days"] == pytest.approx(np.log(689.03), abs=0.01)  # 2013-06-11 -> 2015-05-01
+    assert f.loc[1, "sn__says_bot"] == 1 and f.loc[0, "sn__says_bot"] == 0
+    assert f.loc[1, "sn__trailing_digits"] == 0 and f.loc[1, "sn__n_digits"] == 5
+    assert f.loc[2, "desc__n_mentions"] == 2 and f.loc[2, "desc__has_link"] == 1
+    assert f.loc[0, "name__sim_screen_name"] == 1.0
+    assert f.loc[1, "prof__has_location"] == 0 and f.loc[2, "prof__has_location"] == 0
+
+
+def test_exclude_inputs_and_feature_names():
+    fz = AccountFeaturizer(exclude_inputs=("name", "listed_count"), drop_features=("sn__entropy",)).fit(_accounts())
+    names = list(fz.get_feature_names_out())
+    assert not any(n.startswith("name__") for n in names)
+    assert "cnt__log_listed" not in names and "sn__entropy" not in names
+    assert set(names) < set(FEATURES)
+    assert list(fz.transform(_accounts()).columns) == names
+    with pytest.raises(ValueError, match="unknown feature"):
+        AccountFeaturizer(drop_features=("nope",)).fit(_accounts())
+
+
+def test_row_errors_are_reported_not_raised():
+    a = _accounts().astype({"statuses_count": object})
+    a.loc[0, "screen_name"] = "  "
+    a.loc[1, "created_at"] = "yesterday-ish"
+    a.loc[2, "statuses_count"] = "many"
+    p, err = prepare_accounts(a)
+    assert err.tolist() == ["missing screen_name", "created_at missing or unparseable",
+                            "statuses_count is not a non-negative number"]
+    assert len(p) == 3 and list(p.index) == list(a.index)
+
+
+def test_observed_at_defaults_to_now():
+    a = _accounts().drop(columns=["observed_at"])
+    now = pd.Timestamp("2020-01-01", tz="UTC")
+    p, err = prepare_accounts(a, now=now)
+    assert (p["observed_at"] == now).all() and err.isna().all()

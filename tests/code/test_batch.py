@@ -1,0 +1,326 @@
+"""The batch engine: exactly-once parts, resume after SIGKILL, overwrite rules, Dask == local, progress bar.
+
+Real components only: real files, the real scorer functions in ``batch_scorers.py``, real subprocesses killed
+with SIGKILL, a real dask ``LocalCluster``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from handleval.batch import (
+    MANIFEST,
+    SUCCESS,
+    OutputExistsError,
+    ScorerError,
+    read_output,
+    run_batch,
+    score_frame,
+)
+from handleval.errors import HandlevalError
+from tests.code.batch_scorers import fragile_scorer, length_scorer
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(ROOT), env.get("PYTHONPATH", "")])
+    return env
+
+
+def _handles(n: int) -> list[str]:
+    return [f"{i:07d}" if i % 3 == 0 else f"user_{i}" for i in range(n)]
+
+
+def _write_csv(path: Path, handles: list[str]) -> None:
+    path.write_text("handle,rank\n" + "".join(f"{h},{i}\n" for i, h in enumerate(handles)), encoding="utf-8")
+
+
+def test_csv_streams_in_parts_keeping_every_row_as_text_in_order(tmp_path: Path) -> None:
+    handles = _handles(2_500)
+    _write_csv(tmp_path / "in.csv", handles)
+    summary = run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, chunk_rows=1_000, quiet=True)
+    assert (summary.rows_in, summary.rows_out, summary.parts, summary.errors) == (2_500, 2_500, 3, 0)
+    out = read_output(tmp_path / "out", verify=True)
+    assert out["handle"].tolist() == handles  # '0000000' stays text, order kept
+    assert out["rank"].tolist() == [str(i) for i in range(2_500)]
+    assert list(out.columns) == ["handle", "rank", "length", "normalised", "error"]
+    manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
+    assert manifest["complete"] and manifest["rows"] == 2_500
+    assert [(p["index"], p["row_start"], p["rows"]) for p in manifest["parts"]] == [
+        (0, 0, 1000), (1, 1000, 1000), (2, 2000, 500)]
+    assert all(len(p["sha256"]) == 64 for p in manifest["parts"])
+    assert sorted(f.name for f in (tmp_path / "out").iterdir()) == sorted([
+        MANIFEST, SUCCESS, "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"])
+
+
+def test_existing_output_is_never_silently_overwritten(tmp_path: Path) -> None:
+    _write_csv(tmp_path / "in.csv", ["a", "b"])
+    run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, quiet=True)
+    with pytest.raises(OutputExistsError, match=r"--resume.*--overwrite"):
+        run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, quiet=True)
+    _write_csv(tmp_path / "in.csv", ["c"])
+    run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, quiet=True, overwrite=True)
+    assert read_output(tmp_path / "out")["handle"].tolist() == ["c"]
+    # overwrite never deletes files handleval did not write
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "thesis.docx").write_text("precious")
+    with pytest.raises(OutputExistsError, match="did not write"):
+        run_batch(tmp_path / "in.csv", foreign, length_scorer, quiet=True, overwrite=True)
+    assert (foreign / "thesis.docx").read_text() == "precious"
+
+
+def test_resume_redoes_damaged_and_unfinished_parts_only(tmp_path: Path) -> None:
+    handles = _handles(5_000)
+    _write_csv(tmp_path / "in.csv", handles)
+    out = tmp_path / "out"
+    run_batch(tmp_path / "in.csv", out, length_scorer, chunk_rows=1_000, quiet=True)
+    expected = read_output(out)
+    # Simulate a crash: part 3 never reached the manifest, part 1 got damaged, a temp file was left behind.
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["parts"] = [p for p in manifest["parts"] if p["index"] != 3]
+    manifest["complete"] = False
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    (out / SUCCESS).unlink()
+    (out / "part-00001.parquet").write_bytes(b"garbage")
+    (out / ".part-00004.parquet.tmp-999").write_bytes(b"half")
+    with pytest.raises(HandlevalError, match="incomplete"):
+        read_output(out)
+    with pytest.warns(UserWarning, match="part-00001.parquet is missing or damaged"):
+        summary = run_batch(tmp_path / "in.csv", out, length_scorer, chunk_rows=1_000, quiet=True, resume=True)
+    assert (summary.parts, summary.parts_reused, summary.rows_scored) == (5, 3, 2_000)
+    pd.testing.assert_frame_equal(read_output(out, verify=True), expected)
+    assert not list(out.glob(".*tmp*"))
+
+
+def test_resume_refuses_a_different_input(tmp_path: Path) -> None:
+    _write_csv(tmp_path / "in.csv", _handles(100))
+    run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, quiet=True)
+    _write_csv(tmp_path / "in.csv", _handles(101))
+    with pytest.raises(HandlevalError, match="input differs"):
+        run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, quiet=True, resume=True)
+
+
+def test_resume_of_a_finished_run_rescores_nothing(tmp_path: Path) -> None:
+    _write_csv(tmp_path / "in.csv", _handles(300))
+    run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, chunk_rows=100, quiet=True)
+    summary = run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, chunk_rows=100, quiet=True,
+                        resume=True)
+    assert (summary.rows_scored, summary.parts_reused, summary.rows_out) == (0, 3, 300)
+
+
+def test_a_row_the_scorer_raises_on_costs_that_row_only(tmp_path: Path) -> None:
+    handles = ["ok_1", "boom", "ok_2", "ok_3", "boom", "ok_4"]
+    _write_csv(tmp_path / "in.csv", handles)
+    summary = run_batch(tmp_path / "in.csv", tmp_path / "out", fragile_scorer, quiet=True)
+    out = read_output(tmp_path / "out")
+    assert out["handle"].tolist() == handles
+    assert summary.errors == 2
+    assert out["error"].isna().tolist() == [True, False, True, True, False, True]
+    assert "RuntimeError: boom" in out["error"][1]
+    assert out["normalised"].tolist()[2] == "ok_2"
+
+
+def test_a_scorer_that_drops_rows_or_always_fails_stops_the_run(tmp_path: Path) -> None:
+    _write_csv(tmp_path / "in.csv", _handles(200))
+    with pytest.raises(ScorerError, match="returned 1 rows for 200"):
+        run_batch(tmp_path / "in.csv", tmp_path / "a", lambda f: f.head(1), quiet=True)
+
+    def broken(frame: pd.DataFrame) -> pd.DataFrame:
+        raise KeyError("model_v2")
+
+    with pytest.raises(ScorerError, match="broken scorer"):
+        run_batch(tmp_path / "in.csv", tmp_path / "b", broken, quiet=True)
+
+
+def test_csv_output_neutralises_formulas_but_not_numbers(tmp_path: Path) -> None:
+    handles = ["=HYPERLINK(\"http://x\")", "+1", "-2", "@sum", "\tx", "plain", "a=b"]
+    pq.write_table(pa.table({"handle": handles, "score": [-1.5, 2, -3, 4, 5, 6, 7]}), tmp_path / "in.parquet")
+    run_batch(tmp_path / "in.parquet", tmp_path / "out.csv", length_scorer, quiet=True)
+    text = (tmp_path / "out.csv" / "part-00000.csv").read_text()
+    assert "-1.5" in text and "'-1.5" not in text  # numeric column untouched
+    out = read_output(tmp_path / "out.csv")
+    assert out["handle"].tolist() == ["'" + h for h in handles[:5]] + ["plain", "a=b"]
+    assert out["normalised"].isna().all() or "'" not in "".join(out["normalised"].dropna())
+
+
+def test_parquet_input_keeps_types_and_none_cells(tmp_path: Path) -> None:
+    table = pa.table({"handle": ["a", None, "c"], "n": pa.array([1, 2, None], pa.int64())})
+    pq.write_table(table, tmp_path / "in.parquet")
+    run_batch(tmp_path / "in.parquet", tmp_path / "out", length_scorer, quiet=True)
+    out = read_output(tmp_path / "out")
+    assert out["n"].isna().tolist() == [False, False, True]
+    assert out["error"].notna().tolist() == [False, True, False]
+
+
+def test_header_only_input_gives_empty_output_with_scorer_columns(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text("handle,platform\n")
+    summary = run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, quiet=True)
+    out = read_output(tmp_path / "out")
+    assert summary.rows_out == 0 and (tmp_path / "out" / SUCCESS).exists()
+    assert list(out.columns) == ["handle", "platform", "length", "normalised", "error"]
+
+
+def test_score_frame_keeps_malformed_rows_unscored_in_place() -> None:
+    frame = pd.DataFrame({"handle": ["a", "b", "c"]})
+    out = score_frame(frame, length_scorer, [None, "malformed CSV row", None])
+    assert out["handle"].tolist() == ["a", "b", "c"]
+    assert out["error"].tolist() == [None, "malformed CSV row", None]
+    assert pd.isna(out["length"][1]) and out["length"][2] == 1
+
+
+def test_output_inside_input_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    pq.write_table(pa.table({"handle": ["a"]}), tmp_path / "d" / "p.parquet")
+    with pytest.raises(HandlevalError, match="must not be the input"):
+        run_batch(tmp_path / "d", tmp_path / "d" / "out", length_scorer, quiet=True)
+
+
+# ------------------------------------------------------------------------------------------------ slow
+def _partitioned_dataset(root: Path) -> list[str]:
+    handles = []
+    for i, (platform, n) in enumerate([("x", 1_700), ("telegram", 900), ("x", 1_250)]):
+        part = [f"{platform[:2]}_{i}_{j:04d}" if j % 50 else "bad handle!" for j in range(n)]
+        d = root / f"platform={platform}"
+        d.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table({"handle": part, "n": np.arange(n)}), d / f"part-{i * 5}.parquet",
+                       row_group_size=400)
+        handles.append((f"platform={platform}/part-{i * 5}", part))
+    handles.sort(key=lambda t: t[0])
+    return [h for _, part in handles for h in part]
+
+
+@pytest.mark.slow
+def test_dask_engine_matches_local_and_builds_scorer_once_per_worker(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    expected_handles = _partitioned_dataset(tmp_path / "ds")
+    log = tmp_path / "builds.log"
+    monkeypatch.setenv("HANDLEVAL_TEST_BUILD_LOG", str(log))
+    spec = ("tests.code.batch_scorers", "make_length_scorer", {})
+    local = run_batch(tmp_path / "ds", tmp_path / "local", None, scorer_factory=spec, chunk_rows=1_000, quiet=True)
+    log.write_text("")
+    dask = run_batch(tmp_path / "ds", tmp_path / "dask", None, scorer_factory=spec, engine="dask", n_workers=2,
+                     quiet=True)
+    a, b = read_output(tmp_path / "local"), read_output(tmp_path / "dask", verify=True)
+    pd.testing.assert_frame_equal(a, b)
+    assert a["handle"].tolist() == expected_handles
+    assert set(a["platform"]) == {"x", "telegram"}
+    assert local.parts == 4 and dask.parts == 12  # one part per row group (5 + 3 + 4)
+    assert dask.errors == local.errors > 0
+    builds = log.read_text().split()
+    assert len(builds) == len(set(builds)) <= 2  # once per worker process, never per task
+    manifest = json.loads((tmp_path / "dask" / MANIFEST).read_text())
+    assert manifest["parts"][0]["source"]["row_group"] == 0
+
+    # resume with dask after losing two parts: exactly those are redone
+    m = json.loads((tmp_path / "dask" / MANIFEST).read_text())
+    m["parts"] = [p for p in m["parts"] if p["index"] not in (4, 9)]
+    (tmp_path / "dask" / MANIFEST).write_text(json.dumps(m))
+    again = run_batch(tmp_path / "ds", tmp_path / "dask", None, scorer_factory=spec, engine="dask", n_workers=2,
+                      quiet=True, resume=True)
+    assert again.parts_reused == 10 and again.rows_scored == 800
+    pd.testing.assert_frame_equal(read_output(tmp_path / "dask"), a)
+
+
+@pytest.mark.slow
+def test_dask_engine_single_file_and_plain_scorer(tmp_path: Path) -> None:
+    handles = _handles(3_000)
+    pq.write_table(pa.table({"handle": handles}), tmp_path / "in.parquet", row_group_size=1_000)
+    run_batch(tmp_path / "in.parquet", tmp_path / "local", length_scorer, quiet=True)
+    summary = run_batch(tmp_path / "in.parquet", tmp_path / "dask", length_scorer, engine="dask", n_workers=1,
+                        quiet=True)
+    assert summary.parts == 3
+    pd.testing.assert_frame_equal(read_output(tmp_path / "dask"), read_output(tmp_path / "local"))
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_resume_gives_every_row_exactly_once(tmp_path: Path) -> None:
+    handles = _handles(60_000)
+    _write_csv(tmp_path / "in.csv", handles)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "handleval.batch", str(tmp_path / "in.csv"), str(out), "--quiet",
+           "--scorer", "tests.code.batch_scorers:make_slow_scorer", "--scorer-kwargs", '{"delay": 0.08}',
+           "--chunk-rows", "1000"]
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    finished = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            finished = len(json.loads((out / MANIFEST).read_text())["parts"])
+        except (OSError, ValueError):
+            finished = 0
+        if finished >= 8:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, f"run ended before the kill: {proc.communicate()}"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (out / SUCCESS).exists()
+    partial = json.loads((out / MANIFEST).read_text())["parts"]
+    assert 8 <= len(partial) < 60
+
+    plain = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
+    assert plain.returncode == 2 and "--resume" in plain.stderr and "Traceback" not in plain.stderr
+
+    done = subprocess.run([*cmd, "--resume"], env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / SUCCESS).read_text())
+    assert summary["parts_reused"] >= len(partial) - 1 and summary["rows_out"] == 60_000
+    result = read_output(out, verify=True)
+    assert result["handle"].tolist() == handles  # every row, exactly once, in order
+    assert result["rank"].tolist() == [str(i) for i in range(60_000)]
+
+
+@pytest.mark.slow
+def test_progress_bar_on_a_terminal_and_clear_error_for_binary(tmp_path: Path) -> None:
+    _write_csv(tmp_path / "in.csv", _handles(20_000))
+    cmd = [sys.executable, "-m", "handleval.batch", str(tmp_path / "in.csv"), str(tmp_path / "out"),
+           "--scorer", "tests.code.batch_scorers:make_slow_scorer", "--scorer-kwargs", '{"delay": 0.05}',
+           "--chunk-rows", "2000"]
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(cmd, env={**_env(), "COLUMNS": "160"}, stdout=follower, stderr=follower,
+                            stdin=subprocess.DEVNULL)
+    os.close(follower)
+    screen = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 30)
+        if not ready:
+            break
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        screen += data
+    proc.wait(timeout=30)
+    os.close(leader)
+    text = screen.decode("utf-8", "replace")
+    assert proc.returncode == 0, text
+    assert "rows/s" in text and "ETA" in text and "20,000" in text and "scoring" in text
+
+    (tmp_path / "photo.csv").write_bytes(bytes(np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8)))
+    bad_cmd = [*cmd[:3], str(tmp_path / "photo.csv"), str(tmp_path / "o2"), "--scorer",
+               "tests.code.batch_scorers:make_length_scorer"]
+    bad = subprocess.run(bad_cmd, env=_env(), capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: ") and "not a CSV file" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.stderr.count("\n") == 1

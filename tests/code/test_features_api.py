@@ -1,0 +1,111 @@
+"""scikit-learn behaviour, robustness on hostile strings, lexicon fingerprints and feature phrases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from handleval.errors import BundleError
+from handleval.features import (
+    BrandFeatures,
+    HandleFeaturizer,
+    LengthPatternFeatures,
+    SalesHistoryFeatures,
+    WordFeatures,
+    describe_feature,
+)
+from tests.code._features_shared import fitted, sales_table
+
+HOSTILE = ["", " ", None, float("nan"), "🙂🙂", "\u200f\u202eabc", "\u202e", "a" * 10_000, "0" * 500, "123",
+           "@@@", "\ud800x", "x\x00y", "ｎｉｋｅ", "привет", "مرحبا", "日本語", b"bytes", 42, 3.5, ["list"], "_._-"]
+
+
+def test_every_feature_is_a_prefixed_float_with_stable_names():
+    fz = fitted()
+    names = list(fz.get_feature_names_out())
+    assert len(names) == len(set(names))
+    assert all(n.split("__")[0] in {"len", "dict", "brand", "celeb"} for n in names)
+    out = fz.transform(pd.Series(["pizza", "nike"]))
+    assert list(out.columns) == names and (out.dtypes == np.float64).all()
+    assert list(clone(fz).fit().get_feature_names_out()) == names
+
+
+def test_clone_params_and_pipeline():
+    fz = HandleFeaturizer(families=("length", "words"), k=3, mask_rate=0.2, random_state=7)
+    params = fz.get_params()
+    assert clone(fz).get_params() == params
+    assert HandleFeaturizer(**params).get_params() == params
+    pipe = Pipeline([("features", fz), ("fill", FunctionTransformer(lambda d: d.fillna(-1)))])
+    out = pipe.fit(pd.DataFrame({"handle": ["a", "b"]})).transform(pd.DataFrame({"handle": ["pizza"]}))
+    assert out.shape == (1, len(fz.get_feature_names_out()))
+    for family in (LengthPatternFeatures(), WordFeatures(), SalesHistoryFeatures(k=2)):
+        c = clone(family)
+        assert c.get_params() == family.get_params()
+        assert list(c.fit().get_feature_names_out()) == list(c.fit().get_feature_names_out())
+    with pytest.raises(Exception, match="not fitted"):
+        LengthPatternFeatures().transform(["x"])
+
+
+def test_set_output_pandas_keeps_names():
+    fam = LengthPatternFeatures().set_output(transform="pandas").fit()
+    out = fam.transform(["pizza"])
+    assert list(out.columns) == list(fam.get_feature_names_out())
+
+
+def test_hostile_corpus_never_raises_and_errors_explain_bad_rows():
+    features, errors = fitted().transform_with_errors(HOSTILE)
+    assert features.shape == (len(HOSTILE), len(fitted().get_feature_names_out()))
+    assert errors[0] == "empty handle" and "missing" in errors[2] and "not text" in errors[20]
+    bad = errors.notna().to_numpy()
+    assert features[bad].isna().all(axis=None)
+    assert features.loc[7, "len__length"] == 10_000
+    assert features.loc[13, "brand__match_kind"] == 1  # full-width 'ｎｉｋｅ' is NFKC 'nike'
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.text(max_size=40), st.none(), st.integers()), min_size=1, max_size=8))
+def test_any_text_yields_features_or_a_reason(values):
+    features, errors = fitted().transform_with_errors(values)
+    assert len(features) == len(values) == len(errors)
+    ok = errors.isna().to_numpy()
+    assert features[ok]["len__length"].notna().all()
+
+
+def test_full_featurizer_with_sales_history_in_training_and_prediction_mode():
+    sales = sales_table()
+    sample = sales[sales["platform"] == "telegram"].head(300)
+    fz = HandleFeaturizer(mask_rate=0.5, random_state=0)
+    train = fz.fit_transform(sample)
+    assert train["sales__n_market"].isna().mean() > 0.3
+    pred = fz.transform(pd.DataFrame({"handle": ["pizza"], "platform": ["x"]}))
+    assert pred["sales__n_market"].iloc[0] == len(sample)
+
+
+def test_lexicon_fingerprints_are_checked():
+    fz = fitted()
+    fps = fz.lexicon_fingerprints_
+    assert set(fps) == {"brand", "celeb"} and all(len(v) > 20 for v in fps.values())
+    fz.check_lexicons(dict(fps))
+    with pytest.raises(BundleError, match="lexicon 'brand' differs"):
+        fz.check_lexicons({**fps, "brand": "brand-v1-0000"})
+    with pytest.raises(BundleError, match="missing"):
+        fz.check_lexicons({**fps, "people": "x"})
+    assert BrandFeatures().fit().lexicon_fingerprint_ == fps["brand"]
+
+
+def test_describe_feature_phrases():
+    assert describe_feature("len__length", 4, "pizza") == "4 characters"
+    assert describe_feature("brand__match_kind", 4, "spotifyy", match="spotify") == "close to brand 'spotify'"
+    assert describe_feature("len__trailing_digits", 2, "j0hn_99") == "digits at the end"
+    assert describe_feature("dict__best_lang", 0, "pizza") == "English word 'pizza'"
+    assert describe_feature("brand__homoglyph", 1, "pаypal", match="paypal") == "lookalike of 'paypal'"
+    assert describe_feature("sales__knn_median_logp", float("nan"), "x") == "no earlier sales to compare"
+    for name in fitted().get_feature_names_out():
+        assert isinstance(describe_feature(name, 1.0, "abc", "abc"), str)
+        assert not describe_feature(name, 1.0, "abc", "abc").startswith(name)  # every feature has a phrase

@@ -1,0 +1,71 @@
+"""Historical-sales comparables on the real sales table: no leakage, NaN without history, masking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from handleval.features import SalesHistoryFeatures, mask_comparables
+from tests.code._features_shared import sales_table
+
+
+@pytest.fixture(scope="module")
+def telegram() -> pd.DataFrame:
+    df = sales_table()
+    return df[df["platform"] == "telegram"].reset_index(drop=True)
+
+
+def test_changing_own_or_later_prices_leaves_a_rows_features_unchanged(telegram):
+    base = SalesHistoryFeatures().fit(telegram).transform(telegram)
+    rng = np.random.default_rng(0)
+    for i in rng.choice(len(telegram), size=5, replace=False):
+        changed = telegram.copy()
+        cut = changed.loc[i, "sold_at"]
+        later = changed["sold_at"] >= cut
+        changed.loc[later, "price_usd"] *= rng.uniform(0.1, 50, size=later.sum())
+        changed.loc[i, "price_usd"] *= 1000
+        after = SalesHistoryFeatures().fit(changed).transform(changed)
+        pd.testing.assert_series_equal(base.loc[i], after.loc[i])
+    # ...while an EARLIER price does move the features of later rows (the test can fail):
+    first = telegram["sold_at"].idxmin()
+    changed = telegram.copy()
+    changed.loc[first, "price_usd"] *= 1000
+    after = SalesHistoryFeatures().fit(changed).transform(changed)
+    assert not base.equals(after)
+
+
+def test_features_are_nan_without_history_and_count_only_earlier_sales(telegram):
+    fam = SalesHistoryFeatures().fit(telegram)
+    out = fam.transform(telegram)
+    first = telegram["sold_at"].idxmin()
+    assert out.loc[first, "sales__n_market"] == 0
+    assert np.isnan(out.loc[first, "sales__market_median_logp"])
+    assert np.isnan(out.loc[first, "sales__knn_median_logp"])
+    earlier = (telegram["sold_at"] < telegram["sold_at"]).sum()  # noqa: F841 - clarity
+    n_before = telegram["sold_at"].apply(lambda t: (telegram["sold_at"] < t).sum())
+    assert (out["sales__n_market"].to_numpy() == n_before.to_numpy()).all()
+    empty = SalesHistoryFeatures().fit(pd.DataFrame({"handle": [], "platform": [], "price_usd": [], "sold_at": []}))
+    assert empty.transform(["pizza"]).isna().all(axis=None)
+
+
+def test_prediction_mode_sees_the_whole_history_and_proxies_x_to_telegram(telegram):
+    fam = SalesHistoryFeatures().fit(telegram)
+    name = telegram["handle"].value_counts().index[0]
+    out = fam.transform(pd.DataFrame({"handle": [name, name], "platform": ["telegram", "x"]}))
+    assert (out["sales__n_market"] == len(telegram)).all()
+    assert out["sales__n_prev_same"].iloc[0] == (telegram["handle"] == name).sum()
+    assert out["sales__proxy_market"].tolist() == [0, 1]
+    past = fam.transform(pd.DataFrame({"handle": [name], "platform": ["telegram"],
+                                       "as_of": [telegram["sold_at"].min()]}))
+    assert past["sales__n_market"].iloc[0] == 0
+
+
+def test_fit_transform_masks_a_share_of_rows_and_transform_never_does(telegram):
+    fam = SalesHistoryFeatures(mask_rate=0.3, random_state=1)
+    masked = fam.fit_transform(telegram)
+    share = masked["sales__n_market"].isna().mean()
+    assert 0.25 < share < 0.35
+    assert fam.transform(telegram)["sales__n_market"].notna().all()
+    again = mask_comparables(fam.transform(telegram), 0.3, 1)
+    pd.testing.assert_frame_equal(masked, again)

@@ -1,0 +1,230 @@
+"""Hostile input through the batch engine: each case scores, gives rows an ``error``, or (for a file that cannot be
+read at all) raises one clear :class:`DataFormatError` - never a crash, never a lost or reordered row.
+
+The reading/writing path is also checked with hypothesis over arbitrary Unicode (CSV, Parquet, text; Parquet and
+CSV output).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from handleval.batch import read_output, run_batch
+from handleval.errors import DataFormatError
+from handleval.io import looks_binary
+from tests.code.batch_scorers import length_scorer
+
+CORPUS = [
+    "", " ", "\t \u3000", "a\x00b", "\x00", "\u202eevil\u202c", "pay\u200bpal", "p\u0430ypal", "x" * 100_000,
+    "12345", "007", "-1", "NaN", "None", "null", "=1+1", "@elon", "日本語", "😀", "a,b", 'quote"d', "new\nline",
+]
+
+
+def _run(tmp_path: Path, name: str, data: bytes, **kwargs: object):
+    path = tmp_path / name
+    path.write_bytes(data)
+    out = tmp_path / f"out_{name.replace('.', '_')}"  # no .csv suffix: Parquet output, exact round trip
+    summary = run_batch(path, out, length_scorer, quiet=True, **kwargs)  # type: ignore[arg-type]
+    return summary, read_output(out)
+
+
+def _csv_bytes(handles: list[str]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow(["handle", "row"])
+    for i, h in enumerate(handles):
+        writer.writerow([h, str(i)])
+    return buf.getvalue().encode("utf-8")
+
+
+def test_corpus_through_csv_keeps_every_cell_exactly(tmp_path: Path) -> None:
+    summary, out = _run(tmp_path, "corpus.csv", _csv_bytes(CORPUS), chunk_rows=7)
+    assert out["handle"].tolist() == CORPUS
+    assert out["row"].tolist() == [str(i) for i in range(len(CORPUS))]
+    errors = dict(zip(out["handle"], out["error"], strict=True))
+    assert errors[""] == "empty handle" and errors["\t \u3000"] == "empty handle"
+    assert "not allowed" in errors["p\u0430ypal"]  # Cyrillic а is not a Latin letter
+    assert pd.isna(errors["pay\u200bpal"])  # invisible characters are stripped, the handle scores
+    assert "100000 characters" in errors["x" * 100_000]
+    assert summary.rows_out == len(CORPUS)
+
+
+def test_corpus_through_parquet_with_none_nan_and_numbers(tmp_path: Path) -> None:
+    values = [*CORPUS, None]
+    pq.write_table(pa.table({"handle": values, "score": [float("nan"), *range(len(CORPUS))]}),
+                   tmp_path / "c.parquet")
+    run_batch(tmp_path / "c.parquet", tmp_path / "out", length_scorer, quiet=True)
+    out = read_output(tmp_path / "out")
+    assert out["handle"].tolist()[:-1] == CORPUS and out["handle"].isna().tolist()[-1]
+    assert out["error"].tolist()[-1] == "empty handle"
+    pq.write_table(pa.table({"handle": [7, None, -3]}), tmp_path / "ints.parquet")
+    run_batch(tmp_path / "ints.parquet", tmp_path / "out-ints", length_scorer, quiet=True)
+    ints = read_output(tmp_path / "out-ints")
+    assert ints["normalised"].tolist()[0] == "7" and ints["error"].notna().tolist() == [False, True, True]
+
+
+def test_ragged_csv_keeps_every_row_with_an_error(tmp_path: Path) -> None:
+    data = b"handle,platform\nalice,x\nbob,x,extra,fields\ncarol\n\ndave,x\n"
+    with pytest.warns(UserWarning, match="2 row\\(s\\) had the wrong number of fields"):
+        summary, out = _run(tmp_path, "ragged.csv", data)
+    assert out["handle"].tolist() == ["alice", "bob", "carol", "dave"]
+    assert out["error"].isna().tolist() == [True, False, False, True]
+    assert "line 3: 4 field(s) where the header has 2" in out["error"][1] and "'extra,fields'" in out["error"][1]
+    assert "line 4: 1 field(s)" in out["error"][2]
+    assert summary.errors == 2 and out["normalised"].tolist()[3] == "dave"
+
+
+def test_ragged_row_after_many_clean_blocks_switches_reader_without_loss(tmp_path: Path) -> None:
+    handles = [f"user_{i}" for i in range(30_000)]
+    data = _csv_bytes(handles) + b'"late","1","2"\n"final","9"\n'
+    with pytest.warns(UserWarning, match="1 row"):
+        summary, out = _run(tmp_path, "late.csv", data, chunk_rows=4_096)
+    assert out["handle"].tolist() == [*handles, "late", "final"]
+    assert out["error"].notna().sum() == 1 and summary.rows_out == 30_002
+
+
+def test_latin1_file_is_decoded_with_a_warning(tmp_path: Path) -> None:
+    data = "handle\ncafé\nnaïve\nplain\n".encode("latin-1")
+    with pytest.warns(UserWarning, match="decoded as Latin-1"):
+        summary, out = _run(tmp_path, "latin.csv", data)
+    assert out["handle"].tolist() == ["café", "naïve", "plain"]
+    assert any("Latin-1" in w for w in summary.warnings)
+    with pytest.warns(UserWarning, match="Latin-1"):
+        _, txt = _run(tmp_path, "latin.txt", "café\nok\n".encode("latin-1"))
+    assert txt["handle"].tolist() == ["café", "ok"]
+
+
+@pytest.mark.parametrize("payload", [
+    b"\x89PNG\r\n\x1a\n" + bytes(200),
+    bytes(np.random.default_rng(7).integers(0, 256, 5000, dtype=np.uint8)),
+    b"PK\x03\x04" + b"xl/workbook.xml" * 20,
+])
+def test_binary_file_named_csv_gives_one_clear_message(tmp_path: Path, payload: bytes) -> None:
+    (tmp_path / "data.csv").write_bytes(payload)
+    with pytest.raises(DataFormatError, match=r"data\.csv is not a CSV file \(") as info:
+        run_batch(tmp_path / "data.csv", tmp_path / "out", length_scorer, quiet=True)
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_text_with_a_few_nul_and_control_bytes_is_not_called_binary() -> None:
+    assert looks_binary(b"handle\na\x00b\n\x07bell\n") is None
+    assert looks_binary("handle\ncafé\n".encode("latin-1")) is None
+    assert looks_binary(bytes(range(256)) * 4) is not None
+    assert looks_binary(b"\x1f\n") is None
+    assert looks_binary("handle\npizza\n".encode("utf-16-le") * 20) is not None
+
+
+@pytest.mark.parametrize("name", ["empty.csv", "empty.txt", "empty.parquet"])
+def test_zero_byte_file_is_an_empty_output_with_a_warning(tmp_path: Path, name: str) -> None:
+    with pytest.warns(UserWarning, match="empty"):
+        summary, out = _run(tmp_path, name, b"")
+    assert summary.rows_out == 0 and list(out.columns) == ["handle", "length", "normalised", "error"]
+
+
+def test_header_without_rows_and_whitespace_only_csv(tmp_path: Path) -> None:
+    _, out = _run(tmp_path, "header.csv", b"handle,platform\r\n")
+    assert len(out) == 0 and list(out.columns)[:2] == ["handle", "platform"]
+    with pytest.raises(DataFormatError, match="no header line"):
+        _run(tmp_path, "blank.csv", b"\n\n  \n"[:2])
+
+
+def test_missing_column_names_the_column_and_the_columns_found(tmp_path: Path) -> None:
+    with pytest.raises(DataFormatError, match=r"required column 'handle' not found \(did you mean 'Handle'\?.*"
+                                              r"columns found: 'Handle', 'price'"):
+        _run(tmp_path, "cols.csv", b"Handle,price\na,1\n")
+
+
+def test_unreadable_paths(tmp_path: Path) -> None:
+    with pytest.raises(DataFormatError, match="input not found"):
+        run_batch(tmp_path / "nope.csv", tmp_path / "out", length_scorer, quiet=True)
+    (tmp_path / "emptydir").mkdir()
+    with pytest.raises(DataFormatError, match="without Parquet files"):
+        run_batch(tmp_path / "emptydir", tmp_path / "out", length_scorer, quiet=True)
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(DataFormatError, match="not a readable Parquet file"):
+        run_batch(tmp_path / "bad.parquet", tmp_path / "out", length_scorer, quiet=True)
+
+
+def test_odd_but_valid_csv_shapes(tmp_path: Path) -> None:
+    # BOM, CRLF, duplicate and empty header names, quoted newlines, a 200 KB cell (larger than Python's csv limit)
+    big = "y" * 200_000
+    data = ("\ufeffhandle,handle,,note\r\n" f'a,b,c,"multi\r\nline"\r\n{big},e,f,g\r\n').encode()
+    _, out = _run(tmp_path, "odd.csv", data)
+    assert list(out.columns)[:4] == ["handle", "handle.1", "column_3", "note"]
+    assert out["handle"].tolist() == ["a", big] and out["note"].tolist() == ["multi\r\nline", "g"]
+    _, tsv = _run(tmp_path, "t.tsv", b"handle\tx\na\t1\n")
+    assert tsv["x"].tolist() == ["1"]
+    _, utf16 = _run(tmp_path, "u16.csv", "handle\nälpha\n".encode("utf-16"))
+    assert utf16["handle"].tolist() == ["älpha"]
+
+
+def test_text_file_one_handle_per_line(tmp_path: Path) -> None:
+    _, out = _run(tmp_path, "list", b"\xef\xbb\xbfalice\r\n\n  \nbob\x00\ncarol")
+    assert out["handle"].tolist() == ["alice", "", "  ", "bob\x00", "carol"]
+    assert out["error"].isna().tolist() == [True, False, False, False, True]
+
+
+# ------------------------------------------------------------------------------------------------ hypothesis
+_cells = st.lists(st.text(max_size=40), min_size=0, max_size=30)
+_settings = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@_settings
+@given(handles=_cells)
+def test_any_unicode_roundtrips_through_csv(tmp_path_factory: pytest.TempPathFactory, handles: list[str]) -> None:
+    tmp = tmp_path_factory.mktemp("h")
+    (tmp / "in.csv").write_bytes(_csv_bytes(handles))
+    summary = run_batch(tmp / "in.csv", tmp / "out", length_scorer, quiet=True, chunk_rows=7)
+    out = read_output(tmp / "out")
+    assert summary.rows_out == len(handles)
+    assert out["handle"].fillna("").tolist() == handles
+    assert out["row"].tolist() == [str(i) for i in range(len(handles))]
+
+
+@_settings
+@given(handles=st.lists(st.one_of(st.none(), st.text(max_size=40)), max_size=30))
+def test_any_unicode_roundtrips_through_parquet_and_csv_output(tmp_path_factory: pytest.TempPathFactory,
+                                                               handles: list[str | None]) -> None:
+    tmp = tmp_path_factory.mktemp("h")
+    pq.write_table(pa.table({"handle": pa.array(handles, pa.string())}), tmp / "in.parquet")
+    run_batch(tmp / "in.parquet", tmp / "out", length_scorer, quiet=True, chunk_rows=5)
+    assert read_output(tmp / "out")["handle"].tolist() == [h if h is not None else None for h in handles] or \
+        read_output(tmp / "out")["handle"].isna().tolist() == [h is None for h in handles]
+    run_batch(tmp / "in.parquet", tmp / "out.csv", length_scorer, quiet=True, chunk_rows=5)
+    back = read_output(tmp / "out.csv")["handle"].tolist()
+    assert len(back) == len(handles)
+    for original, written in zip(handles, back, strict=True):
+        if not original:  # None and "" are both an empty CSV cell
+            assert written is None or written == "" or written != written
+        elif original[0] in "=+-@\t\r":
+            assert written == "'" + original
+        else:
+            assert written == original
+
+
+@pytest.mark.filterwarnings("ignore:.*is empty")
+@_settings
+@given(handles=st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=40), max_size=30))
+def test_any_unicode_roundtrips_through_text_files(tmp_path_factory: pytest.TempPathFactory,
+                                                  handles: list[str]) -> None:
+    tmp = tmp_path_factory.mktemp("h")
+    data = "".join(h + "\n" for h in handles).encode("utf-8")
+    (tmp / "in.txt").write_bytes(data)
+    if looks_binary(data):  # mostly NUL bytes: refused with one clear message, which is the other allowed outcome
+        with pytest.raises(DataFormatError, match="NUL bytes"):
+            run_batch(tmp / "in.txt", tmp / "out", length_scorer, quiet=True)
+        return
+    run_batch(tmp / "in.txt", tmp / "out", length_scorer, quiet=True, chunk_rows=4)
+    assert read_output(tmp / "out")["handle"].fillna("").tolist() == [h.removeprefix("\ufeff") if i == 0 else h
+                                                                       for i, h in enumerate(handles)]

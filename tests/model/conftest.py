@@ -1,0 +1,52 @@
+"""A small price model trained once per session on the real data (a subsample, fewer rounds)."""
+
+from __future__ import annotations
+
+import pytest
+
+from handleval.train import PriceConfig, load_price_config
+
+
+def small_price_config(**overrides) -> PriceConfig:
+    base = load_price_config().model_dump()
+    base.update(max_rows_per_source=1500, cv_folds=2, max_rounds=300, early_stopping_rounds=30,
+                search=[{"num_leaves": 15, "min_child_samples": 20}])
+    base.update(overrides)
+    return PriceConfig.model_validate(base)
+
+
+@pytest.fixture(scope="session")
+def small_price(tmp_path_factory):
+    from handleval.train import train_price
+
+    out = tmp_path_factory.mktemp("bundles") / "price"
+    return train_price(small_price_config(), out, quiet=True)
+
+
+@pytest.fixture(scope="session")
+def small_valuer(small_price):
+    from handleval.predict import load
+
+    return load(small_price.bundle_dir)
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory, small_price):
+    """A fresh SQLite MLflow store in a temp dir holding one tracked price run (env points at it)."""
+    import os
+
+    from handleval import tracking
+
+    root = tmp_path_factory.mktemp("mlflow")
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "HANDLEVAL_ARTIFACT_ROOT")}
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
+    os.environ["HANDLEVAL_ARTIFACT_ROOT"] = (root / "mlartifacts").as_uri()
+    try:
+        run_id, decision = tracking.track_price_run(small_price, quiet=True)
+        yield {"root": root, "uri": os.environ["MLFLOW_TRACKING_URI"], "run_id": run_id, "decision": decision}
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

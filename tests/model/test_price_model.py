@@ -1,0 +1,143 @@
+"""The price model trained end to end on real sales: metrics vs baselines, intervals, reasons, bundle."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from handleval.errors import BundleError
+
+pytestmark = pytest.mark.slow
+MARKETS = ("fragment_telegram", "namebio_domains", "dash_email")
+
+
+def test_report_has_every_market_and_both_baselines(small_price):
+    for model in ("model", "baseline_market_median", "baseline_length_pattern"):
+        assert set(MARKETS) | {"all"} <= set(small_price.metrics[model])
+    for market in MARKETS:
+        values = small_price.metrics["model"][market]
+        assert values["n"] >= 30
+        assert {"rmse_ln", "mae_ln", "r2", "spearman", "within_2x", "coverage_10_90"} <= set(values)
+    assert "baseline_market_median" in small_price.report_markdown
+
+
+def test_model_beats_market_median_where_signal_is_strong(small_price):
+    """Even the small model must clearly beat 'predict the market median' on Fragment and DASH."""
+    m = small_price.metrics
+    for market in ("fragment_telegram", "dash_email"):
+        assert m["model"][market]["rmse_ln"] < 0.9 * m["baseline_market_median"][market]["rmse_ln"], market
+        assert m["model"][market]["spearman"] > 0.3
+
+
+def test_test_split_is_the_newest_sales_and_disjoint_in_time(small_price):
+    test = small_price.test_predictions
+    for market, start in small_price.manifest["split"]["test_from"].items():
+        assert (test.loc[test["source"] == market, "sold_at"] >= pd.Timestamp(start)).all()
+    rows = small_price.manifest["training_data"]
+    for market in MARKETS:
+        share = rows[market]["rows_test"] / (rows[market]["rows_test"] + rows[market]["rows_train"])
+        assert 0.08 < share < 0.35, (market, share)
+
+
+def test_intervals_cover_roughly_their_nominal_share(small_price):
+    test = small_price.test_predictions
+    assert (test["low"] <= test["pred"]).all() and (test["pred"] <= test["high"]).all()
+    coverage = ((test["y"] >= test["low"]) & (test["y"] <= test["high"])).mean()
+    assert 0.6 <= coverage <= 0.97
+
+
+def test_predictions_never_exceed_the_cap(small_price, small_valuer):
+    cap = np.log(small_price.manifest["cap_usd"])
+    assert small_price.test_predictions["pred"].max() <= cap + 1e-9
+    out = small_valuer.value_many(["a", "x", "google", "pizza"])
+    assert (out["price_high_usd"] <= small_price.manifest["cap_usd"] + 0.01).all()
+
+
+def test_bundle_files_and_manifest(small_price):
+    bundle = small_price.bundle_dir
+    for name in ("model.txt", "quantile_low.txt", "quantile_high.txt", "manifest.json", "MODEL_CARD.md"):
+        assert (bundle / name).is_file()
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["kind"] == "price" and set(manifest["files"]) == {"model.txt", "quantile_low.txt",
+                                                                      "quantile_high.txt"}
+    assert all(len(f["sha256"]) == 64 for s in manifest["training_data"].values() for f in s["files"])
+    assert manifest["featurizer"]["lexicons"]
+    card = (bundle / "MODEL_CARD.md").read_text()
+    assert "not X handles" in card and "research" in card and "rmse_ln" in card
+    # The bundle holds no training rows: no file mentions a sold name's price table.
+    assert not list(bundle.glob("*.csv")) and not list(bundle.glob("*.parquet"))
+
+
+def test_same_config_and_seed_give_same_metrics(small_price, tmp_path):
+    from handleval.train import train_price
+    from tests.model.conftest import small_price_config
+
+    again = train_price(small_price_config(), tmp_path / "price", quiet=True)
+    assert again.metrics == small_price.metrics
+
+
+def test_value_one_handle_with_reasons(small_valuer):
+    v = small_valuer.value("pizza", platform="x")
+    assert v.error is None and v.price_usd > 0
+    assert v.price_low_usd <= v.price_usd <= v.price_high_usd
+    assert "proxy" in v.market_basis and "Telegram" in v.market_basis
+    assert 1 <= len(v.reasons) <= 3
+    assert all(("(+$" in r) or ("(−$" in r) for r in v.reasons)
+
+
+def test_short_names_priced_above_random_long_ones(small_valuer):
+    out = small_valuer.value_many(pd.DataFrame({"handle": ["pizza", "jdk_19927xq"], "platform": "telegram"}))
+    assert out.loc[0, "price_usd"] > out.loc[1, "price_usd"]
+
+
+def test_value_many_is_row_exact_with_errors(small_valuer):
+    frame = pd.DataFrame({
+        "handle": ["pizza", "a" * 16, None, "@Nike", "bbc.co.uk", "88@163.com", "   "],
+        "platform": ["x", "x", "x", "x", "domain", "email", "x"],
+        "note": list("abcdefg"),
+    })
+    out = small_valuer.value_many(frame)
+    assert list(out.columns) == ["handle", "platform", "note", "price_usd", "price_low_usd", "price_high_usd",
+                                 "market_basis", "reasons", "error"]
+    assert out["note"].tolist() == list("abcdefg")
+    assert out["error"].isna().tolist() == [True, False, False, True, True, True, False]
+    assert "16 characters: X allows at most 15" in out.loc[1, "error"]
+    assert out.loc[out["error"].notna(), "price_usd"].isna().all()
+    assert out.loc[out["error"].isna(), "price_usd"].gt(0).all()
+
+
+def test_missing_bundle_and_corrupt_bundle(small_price, tmp_path):
+    import shutil
+
+    from handleval.predict import load
+
+    with pytest.raises(BundleError, match="not found"):
+        load(tmp_path / "nowhere")
+    broken = tmp_path / "broken"
+    shutil.copytree(small_price.bundle_dir, broken)
+    model = broken / "model.txt"
+    model.write_text(model.read_text()[: len(model.read_text()) // 2])
+    with pytest.raises(BundleError, match="sha256"):
+        load(broken)
+    (broken / "manifest.json").write_text("{not json")
+    with pytest.raises(BundleError, match="corrupt"):
+        load(broken)
+
+
+def test_bundle_with_other_lexicons_is_refused(small_price, tmp_path):
+    import shutil
+
+    from handleval.predict import load
+
+    other = tmp_path / "other"
+    shutil.copytree(small_price.bundle_dir, other)
+    manifest = json.loads((other / "manifest.json").read_text())
+    lexicons = manifest["featurizer"]["lexicons"]
+    first = next(iter(lexicons))
+    lexicons[first] = "0" * 64 if isinstance(lexicons[first], str) else {**lexicons[first], "sha256": "0" * 64}
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="lexicon"):
+        load(other)

@@ -1,0 +1,113 @@
+"""MLflow tracking with a real SQLite store: run contents, registry, champion rule, pyfunc parity, serving."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 90) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def test_run_has_params_metrics_tags_and_artifacts(store, small_price):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(store["uri"])
+    run = client.get_run(store["run_id"])
+    params, metrics, tags = run.data.params, run.data.metrics, run.data.tags
+    assert params["config.seed"] == str(small_price.manifest["config"]["seed"])
+    assert params["data.fragment_telegram.rows_train"] == str(
+        small_price.manifest["training_data"]["fragment_telegram"]["rows_train"])
+    assert any(k.endswith(".sha256") for k in params)
+    for market in ("fragment_telegram", "namebio_domains", "dash_email"):
+        assert metrics[f"test.{market}.rmse_ln"] == pytest.approx(small_price.metrics["model"][market]["rmse_ln"])
+        assert f"baseline_market_median.{market}.rmse_ln" in metrics
+        assert f"baseline_length_pattern.{market}.spearman" in metrics
+    assert "primary.mean_rmse_ln" in metrics
+    assert len(tags["git_commit"]) >= 7 and tags["git_dirty"] in ("true", "false")
+    assert tags["champion_decision"] == "promoted"
+    names = {a.path for a in client.list_artifacts(store["run_id"])}
+    assert {"plots", "bundle", "MODEL_CARD.md"} <= names
+    plots = {a.path for a in client.list_artifacts(store["run_id"], "plots")}
+    assert {"plots/predicted_vs_actual.png", "plots/residuals_by_length.png", "plots/feature_importance.png",
+            "plots/interval_coverage.png"} <= plots
+
+
+def test_worse_model_does_not_become_champion(store):
+    from mlflow import MlflowClient
+
+    from handleval.tracking import decide_champion
+
+    client = MlflowClient(store["uri"])
+    champion = client.get_model_version_by_alias("handleval-price", "champion")
+    best = client.get_run(champion.run_id).data.metrics["primary.mean_rmse_ln"]
+    worse = decide_champion(client, "handleval-price", champion.version, "primary.mean_rmse_ln", best + 0.5, False)
+    assert not worse.promoted
+    assert client.get_model_version_by_alias("handleval-price", "champion").version == champion.version
+
+
+def test_pyfunc_from_registry_matches_cli_predict(store, small_price, tmp_path):
+    import mlflow
+
+    mlflow.set_tracking_uri(store["uri"])
+    model = mlflow.pyfunc.load_model("models:/handleval-price@champion")
+    handles = ["pizza", "nike", "jdk_19927", "a" * 20]
+    via_pyfunc = model.predict(pd.DataFrame({"handle": handles}))
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"handle": handles}).to_csv(source, index=False)
+    out = tmp_path / "out.csv"
+    subprocess.run([sys.executable, "-m", "handleval", "predict", str(source), "-o", str(out), "--model",
+                    str(small_price.bundle_dir), "--quiet"], check=True, timeout=300)
+    from handleval.batch import read_output
+
+    via_cli = read_output(out)
+    pd.testing.assert_series_equal(via_pyfunc["price_usd"].reset_index(drop=True),
+                                   pd.to_numeric(via_cli["price_usd"]).reset_index(drop=True), check_names=False)
+
+
+def test_served_model_answers_over_http(store):
+    port = free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": store["uri"]}
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m",
+                               "models:/handleval-price@champion", "--env-manager", "local", "--host", "127.0.0.1",
+                               "--port", str(port)], env=env, cwd=store["root"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/ping", timeout=120)
+        body = json.dumps({"dataframe_split": {"columns": ["handle", "platform"],
+                                               "data": [["pizza", "x"], ["bad handle!", "x"]]}}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answer = json.loads(response.read())
+        rows = answer["predictions"]
+        assert rows[0]["price_usd"] > 0 and rows[0]["error"] is None
+        assert rows[1]["error"] and rows[1]["price_usd"] is None
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
