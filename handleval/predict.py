@@ -217,6 +217,7 @@ def load(bundle_dir: str | Path | None = None) -> Valuer:
     market = MarketEncoder(min_count=manifest["market_encoder"]["min_count"])
     market.categories_ = manifest["market_encoder"]["categories"]
     market.default_venue_ = manifest["market_encoder"]["default_venue"]
+    market.rare_ = manifest["market_encoder"]["rare"]
     boosters = [load_booster(bundle_dir / f) for f in ("model.txt", "quantile_low.txt", "quantile_high.txt")]
     return Valuer(bundle_dir, manifest, *boosters, featurizer=featurizer, market=market, markets=markets,
                   history_basis="sales in the data directory")

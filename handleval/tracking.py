@@ -137,19 +137,20 @@ def log_training_run(
     experiment_id = _experiment(mlflow, kind)
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.set_tags({**git_tags(), "kind": kind, **(extra_tags or {})})
-        clean = {k: (str(v)[:6000] if v is not None else "null") for k, v in params.items()}
+        clean = {_metric_key(k): (str(v)[:6000] if v is not None else "null") for k, v in params.items()}
         items = list(clean.items())
         for i in range(0, len(items), 100):
             mlflow.log_params(dict(items[i:i + 100]))
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)})
-        for path in artifacts:
+        for path in dict.fromkeys(artifacts):
             mlflow.log_artifact(str(path), artifact_path="plots" if path.suffix == ".png" else None)
         mlflow.log_artifacts(str(bundle_dir), artifact_path="bundle")
 
         from handleval.mlflow_pyfunc import HandlevalModel  # noqa: F401 - proves the code file imports
 
         sample_output = _predict_with_bundle(kind, bundle_dir, input_example)
-        signature = infer_signature(input_example, sample_output)
+        signature = _optional_inputs(infer_signature(input_example, sample_output),
+                                     "handle" if kind == "price" else "screen_name")
         info = mlflow.pyfunc.log_model(
             name="model", python_model=str(PYFUNC_CODE), artifacts={"bundle": str(bundle_dir)},
             model_config={"kind": kind}, signature=signature, input_example=input_example,
@@ -165,6 +166,15 @@ def log_training_run(
                          "registered_version": version})
     console.print(f"MLflow run {run.info.run_id} in {tracking_uri()}: {decision.sentence()}")
     return run.info.run_id, decision
+
+
+def _optional_inputs(signature: Any, required: str) -> Any:
+    """Only the key column is required in the served schema; the others are optional, as in the CLI."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema
+
+    inputs = Schema([ColSpec(c.type, c.name, required=c.name == required) for c in signature.inputs.inputs])
+    return ModelSignature(inputs=inputs, outputs=signature.outputs)
 
 
 def _predict_with_bundle(kind: str, bundle_dir: Path, frame: pd.DataFrame) -> pd.DataFrame:
@@ -207,7 +217,61 @@ def track_price_run(result: Any, quiet: bool = False) -> tuple[str, ChampionDeci
     params["model.chosen_params"] = manifest["chosen_params"]
     flat, _ = price_metrics(result.metrics)
     flat["train_seconds"] = result.seconds
-    example = pd.DataFrame({"handle": ["pizza", "nike", "jdk_19927"], "platform": ["x", "x", "x"]})
+    example = pd.DataFrame({"handle": ["pizza", "nike", "jdk_19927"], "platform": ["x", "x", "x"],
+                            "suffix": ["", "", ""], "venue": ["", "", ""], "as_of": ["", "", ""]})
     artifacts = [*result.plots, result.bundle_dir / "MODEL_CARD.md"]
     return log_training_run("price", params, flat, "primary.mean_rmse_ln", False, result.bundle_dir, artifacts,
                             example, quiet=quiet)
+
+
+def _metric_key(text: str) -> str:
+    """MLflow metric names allow letters, digits, ``_ - . / `` and spaces."""
+    return "".join(c if c.isalnum() or c in "_-./ :" else "_" for c in text).replace("  ", " ").strip()
+
+
+def accounts_metrics(metrics: dict[str, Any]) -> tuple[dict[str, float], float]:
+    """``lodo.<held-out set>.auc`` etc., out-of-fold and calibration numbers; primary: mean LODO AUC."""
+    flat: dict[str, float] = {}
+    aucs = []
+    for row in metrics["lodo"]:
+        unit = _metric_key(str(row["held_out"]))
+        for key, value in row.items():
+            if isinstance(value, int | float) and key != "held_out":
+                flat[f"lodo.{unit}.{_metric_key(key).replace('@', '_at_')}"] = float(value)
+        if row.get("auc") == row.get("auc"):
+            aucs.append(float(row["auc"]))
+    for key, value in metrics.get("out_of_fold", {}).items():
+        flat[f"out_of_fold.{key}"] = float(value)
+    for key in ("ece_uncalibrated", "ece_calibrated", "lodo_min_auc"):
+        if key in metrics:
+            flat[key] = float(metrics[key])
+    for row in metrics.get("dormancy", []):
+        unit = _metric_key(str(row.get("held_out", row.get("set", "all"))))
+        for key, value in row.items():
+            if isinstance(value, int | float):
+                flat[f"dormancy.{unit}.{_metric_key(key)}"] = float(value)
+    primary = float(np.mean(aucs)) if aucs else float("nan")
+    flat["primary.mean_lodo_auc"] = primary
+    return flat, primary
+
+
+def track_accounts_run(result: Any, quiet: bool = False) -> tuple[str, ChampionDecision]:
+    """Log a :class:`handleval.accounts.train.AccountsTrainResult`."""
+    manifest = result.manifest
+    params = flatten("config", manifest["config"])
+    for name, info in manifest.get("data", {}).items():
+        if isinstance(info, dict):
+            for key, value in flatten("", info).items():
+                params[f"data.{name}.{key}"] = value
+    params["threshold"] = manifest["threshold"]["threshold"]
+    params["calibration.method"] = manifest["calibration"].get("method")
+    flat, _ = accounts_metrics(result.metrics)
+    flat["train_seconds"] = result.seconds
+    example = pd.DataFrame({
+        "screen_name": ["jack", "crypto_bot_48213"], "created_at": ["2006-03-21", "2019-05-01"],
+        "statuses_count": [29000, 120000], "followers_count": [6_400_000, 12], "friends_count": [4500, 4900],
+        "favourites_count": [35000, 0], "verified": [True, False], "observed_at": ["2020-08-01", "2020-08-01"],
+    })
+    artifacts = [*result.figures, result.bundle_dir / "MODEL_CARD.md"]
+    return log_training_run("accounts", params, flat, "primary.mean_lodo_auc", True, result.bundle_dir,
+                            artifacts, example, quiet=quiet)

@@ -31,8 +31,11 @@ class PriceConfig(StrictModel):
     cv_folds: int = Field(4, ge=2, le=10)
     cap_usd: float = Field(50_000, gt=0)
     mask_comparables: float = Field(0.3, ge=0, le=1)
+    comparables_k: int = Field(15, ge=1, le=100)
+    drop_features: list[str] = Field(default_factory=list)
     min_suffix_count: int = Field(30, ge=1)
     interval: tuple[float, float] = (0.1, 0.9)
+    interval_calibration: float = Field(0.8, gt=0, lt=1)
     max_rounds: int = Field(1500, ge=10)
     early_stopping_rounds: int = Field(80, ge=5)
     params: dict[str, Any] = Field(default_factory=dict)
@@ -117,8 +120,8 @@ def train_price(
     with console.status("loading sales"):
         sales, load_report = load_sales(cfg.sources, markets=markets, root=root)
     if cfg.max_rows_per_source:
-        sales = (sales.groupby("source", group_keys=False)
-                 .apply(lambda g: g.sample(min(len(g), cfg.max_rows_per_source), random_state=cfg.seed)))
+        sales = pd.concat([g.sample(min(len(g), cfg.max_rows_per_source), random_state=cfg.seed)
+                           for _, g in sales.groupby("source", sort=True)])
     sales = sales.sort_values(["source", "sold_at"], kind="stable").reset_index(drop=True)
     cap = np.log(cfg.cap_usd)
     sales["y"] = np.minimum(np.log(sales["price_usd"].to_numpy()), cap)
@@ -129,13 +132,20 @@ def train_price(
 
     with console.status("featurising"):
         # Training rows: comparables strictly before each sale's own date, never itself; a random share hidden.
-        featurizer = HandleFeaturizer(random_state=cfg.seed, mask_rate=cfg.mask_comparables)
+        featurizer = HandleFeaturizer(random_state=cfg.seed, mask_rate=cfg.mask_comparables,
+                                      k=cfg.comparables_k)
         x_train_h = featurizer.fit_transform(train)
         # Test rows: comparables from training sales strictly before each test sale.
         x_test_h = featurizer.transform(test.assign(as_of=test["sold_at"]))
         market = MarketEncoder(min_count=cfg.min_suffix_count).fit(train)
         x_train = pd.concat([x_train_h.reset_index(drop=True), market.transform(train)], axis=1)
         x_test = pd.concat([x_test_h.reset_index(drop=True), market.transform(test)], axis=1)
+    unknown = sorted(set(cfg.drop_features) - set(x_train.columns))
+    if unknown:
+        from handleval.errors import ConfigError
+
+        raise ConfigError(f"drop_features names unknown features: {unknown}")
+    x_train, x_test = x_train.drop(columns=cfg.drop_features), x_test.drop(columns=cfg.drop_features)
     features = list(x_train.columns)
     categorical = [c for c in features if c.startswith("mkt__")]
     y_train, groups = train["y"].to_numpy(), train["handle"].to_numpy()
@@ -180,7 +190,7 @@ def train_price(
     for _, val_idx in folds[:2]:
         scored[val_idx] = True
     cqr = np.maximum(oof_lo - y_train, y_train - oof_hi)
-    offsets = {p: _conformal_offset(cqr[scored & (train["platform"] == p).to_numpy()], hi_q - lo_q)
+    offsets = {p: _conformal_offset(cqr[scored & (train["platform"] == p).to_numpy()], cfg.interval_calibration)
                for p in sorted(train["platform"].unique())}
 
     with console.status("fitting final models"):
@@ -222,7 +232,7 @@ def train_price(
         "categorical_features": categorical,
         "featurizer": featurizer.get_params(deep=False) | {"lexicons": featurizer.lexicon_fingerprints_},
         "market_encoder": {"min_count": market.min_count, "categories": market.categories_,
-                           "default_venue": market.default_venue_},
+                           "rare": market.rare_, "default_venue": market.default_venue_},
         "n_rounds": n_rounds,
         "chosen_params": best_extra,
         "cv_rmse_ln": cv_rmse,

@@ -426,7 +426,7 @@ def train_accounts(config_path: str | Path | None = None, output_dir: str | Path
     w = sample_weights(sets, y, cfg.balancing)
 
     units = cfg.lodo or {s: [s] for s in cfg.sets if table.loc[table["source_set"] == s, "label"].nunique() == 2}
-    lodo, _ = lodo_evaluate(x, y, sets, units, cfg)
+    lodo, lodo_scores = lodo_evaluate(x, y, sets, units, cfg)
 
     oof = out_of_fold_scores(x, y, sets, cfg)
     calibration = fit_calibration(oof, y, w, cfg.calibration)
@@ -481,6 +481,7 @@ def train_accounts(config_path: str | Path | None = None, output_dir: str | Path
         "excluded_inputs": list(featurizer.exclude_inputs),
         "config": cfg.model_dump(),
         "calibration": calibration,
+        "calibration_curve": curve.to_dict(orient="records"),
         "threshold": threshold,
         "dormancy": {"policy_days": cfg.dormancy.policy_days, "calibration": dorm_cal,
                      "estimate_threshold": 0.5},
@@ -492,6 +493,7 @@ def train_accounts(config_path: str | Path | None = None, output_dir: str | Path
         "feature_importance_gain": importance,
     }
     figures = _plots(bundle_dir, curve, curve_raw)
+    figures += _lodo_plots(bundle_dir, units, sets, y, lodo_scores, calibration)
     report = accounts_report(manifest, lodo, curve, dorm_eval, predictability, time.perf_counter() - start)
     (bundle_dir / "MODEL_CARD.md").write_text(model_card(manifest, report), encoding="utf-8")
     write_manifest(bundle_dir, manifest, [BOT_MODEL_FILE, DORMANCY_MODEL_FILE])
@@ -534,6 +536,42 @@ def _plots(bundle_dir: Path, curve: pd.DataFrame, curve_raw: pd.DataFrame) -> li
     fig.savefig(path)
     plt.close(fig)
     return [path]
+
+
+def _lodo_plots(bundle_dir: Path, units: dict[str, list[str]], sets: np.ndarray, y: np.ndarray,
+                scores: dict[str, np.ndarray], calibration: dict[str, Any]) -> list[Path]:
+    """ROC and calibration per held-out set (what a reviewer checks in MLflow), under ``plots/``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    out = bundle_dir / "plots"
+    out.mkdir(exist_ok=True)
+    fig_roc, ax_roc = plt.subplots(figsize=(5.5, 5), dpi=80)
+    fig_cal, ax_cal = plt.subplots(figsize=(5.5, 5), dpi=80)
+    for unit, p in scores.items():
+        truth = y[np.isin(sets, units[unit])]
+        if len(np.unique(truth)) < 2:
+            continue
+        fpr, tpr, _ = roc_curve(truth, p)
+        ax_roc.plot(fpr, tpr, label=f"{unit} (AUC {roc_auc_score(truth, p):.2f})")
+        curve = reliability_table(apply_calibration(calibration, p), truth, np.ones(len(truth)))
+        ax_cal.plot(curve["mean_predicted"], curve["observed_bot_share"], "o-", ms=3, label=unit)
+    for ax, title, xlabel, ylabel in ((ax_roc, "ROC, each set held out", "false positive rate",
+                                       "true positive rate"),
+                                      (ax_cal, "calibration, each set held out", "predicted P(bot)",
+                                       "observed bot share")):
+        ax.plot([0, 1], [0, 1], ":", color="grey")
+        ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+        ax.legend(fontsize=7, loc="lower right")
+    paths = [out / "roc_by_held_out_set.png", out / "calibration_by_held_out_set.png"]
+    for fig, path in zip((fig_roc, fig_cal), paths, strict=True):
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
+    return paths
 
 
 def _md_table(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:

@@ -31,7 +31,25 @@ def small_valuer(small_price):
 
 
 @pytest.fixture(scope="session")
-def store(tmp_path_factory, small_price):
+def small_accounts(tmp_path_factory):
+    """A reduced account training run (subsampled sets, fewer trees) into a temp bundle."""
+    import yaml
+
+    from handleval.accounts import train_accounts
+    from handleval.config import CONFIGS_DIR
+
+    root = tmp_path_factory.mktemp("accounts")
+    cfg = yaml.safe_load((CONFIGS_DIR / "accounts.yaml").read_text(encoding="utf-8"))
+    cfg["max_rows_per_set"] = 700
+    cfg["lgbm"]["num_boost_round"] = 80
+    cfg["dormancy"]["num_boost_round"] = 60
+    path = root / "small.yaml"
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    return train_accounts(path, root / "bundle")
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory, small_price, small_accounts):
     """A fresh SQLite MLflow store in a temp dir holding one tracked price run (env points at it)."""
     import os
 
@@ -43,7 +61,9 @@ def store(tmp_path_factory, small_price):
     os.environ["HANDLEVAL_ARTIFACT_ROOT"] = (root / "mlartifacts").as_uri()
     try:
         run_id, decision = tracking.track_price_run(small_price, quiet=True)
-        yield {"root": root, "uri": os.environ["MLFLOW_TRACKING_URI"], "run_id": run_id, "decision": decision}
+        accounts_run_id, _ = tracking.track_accounts_run(small_accounts, quiet=True)
+        yield {"root": root, "uri": os.environ["MLFLOW_TRACKING_URI"], "run_id": run_id, "decision": decision,
+               "accounts_run_id": accounts_run_id}
     finally:
         for key, value in saved.items():
             if value is None:

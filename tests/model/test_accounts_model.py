@@ -17,7 +17,6 @@ from handleval.accounts.train import (
     leakage_checks,
     load_accounts_config,
     sample_weights,
-    train_accounts,
     usable_inputs_excluded,
 )
 from handleval.config import CONFIGS_DIR, MODELS_DIR
@@ -104,15 +103,10 @@ def test_config_is_validated(tmp_path):
 
 
 @pytest.mark.slow
-def test_small_training_run_end_to_end(tmp_path):
+def test_small_training_run_end_to_end(small_accounts):
     """A reduced run (subsampled sets, fewer trees) through LODO, calibration, dormancy and the bundle."""
     cfg = yaml.safe_load((CONFIGS_DIR / "accounts.yaml").read_text(encoding="utf-8"))
-    cfg["max_rows_per_set"] = 700
-    cfg["lgbm"]["num_boost_round"] = 80
-    cfg["dormancy"]["num_boost_round"] = 60
-    path = tmp_path / "small.yaml"
-    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
-    result = train_accounts(path, tmp_path / "bundle")
+    result = small_accounts
     lodo = result.lodo.set_index("held_out")
     assert set(lodo.index) == set(cfg["lodo"])
     assert lodo["auc"].between(0.6, 1.0).all(), lodo["auc"]  # far above chance (0.5) even on small samples

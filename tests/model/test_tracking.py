@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -106,8 +107,50 @@ def test_served_model_answers_over_http(store):
         with urllib.request.urlopen(request, timeout=60) as response:
             answer = json.loads(response.read())
         rows = answer["predictions"]
-        assert rows[0]["price_usd"] > 0 and rows[0]["error"] is None
-        assert rows[1]["error"] and rows[1]["price_usd"] is None
+        def null(value: object) -> bool:  # JSON null, or NaN as MLflow's serializer writes missing values
+            return value is None or value != value
+
+        assert rows[0]["price_usd"] > 0 and null(rows[0]["error"])
+        assert isinstance(rows[1]["error"], str) and "not allowed" in rows[1]["error"] and null(rows[1]["price_usd"])
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_accounts_run_has_lodo_metrics_plots_and_champion(store, small_accounts):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(store["uri"])
+    run = client.get_run(store["accounts_run_id"])
+    metrics = run.data.metrics
+    lodo = small_accounts.lodo.set_index("held_out")
+    assert metrics["lodo.cresci2017.auc"] == pytest.approx(lodo.loc["cresci2017", "auc"])
+    assert metrics["primary.mean_lodo_auc"] == pytest.approx(lodo["auc"].mean())
+    assert run.data.params["config.precision_target"] == str(small_accounts.manifest["config"]["precision_target"])
+    assert run.data.tags["champion_decision"] == "promoted"
+    plots = {a.path for a in client.list_artifacts(store["accounts_run_id"], "plots")}
+    assert {"plots/roc_by_held_out_set.png", "plots/calibration_by_held_out_set.png"} <= plots
+    assert client.get_model_version_by_alias("handleval-accounts", "champion").run_id == store["accounts_run_id"]
+
+
+def test_accounts_pyfunc_matches_flag_command(store, small_accounts, tmp_path):
+    import mlflow
+
+    mlflow.set_tracking_uri(store["uri"])
+    model = mlflow.pyfunc.load_model("models:/handleval-accounts@champion")
+    accounts = pd.DataFrame({
+        "screen_name": ["jack", "crypto_bot_48213", ""], "created_at": ["2006-03-21", "2019-05-01", "2019-05-01"],
+        "statuses_count": [29000, 120000, 5], "followers_count": [6_400_000, 12, 1],
+        "friends_count": [4500, 4900, 1], "favourites_count": [35000, 0, 0], "observed_at": ["2020-08-01"] * 3,
+    })
+    via_pyfunc = model.predict(accounts)
+    source = tmp_path / "accounts.csv"
+    accounts.to_csv(source, index=False)
+    out = tmp_path / "flags"
+    subprocess.run([sys.executable, "-m", "handleval", "flag", str(source), "-o", str(out), "--model",
+                    str(small_accounts.bundle_dir), "--quiet"], check=True, timeout=300)
+    from handleval.batch import read_output
+
+    via_cli = read_output(out)
+    assert via_cli["error"].notna().tolist() == via_pyfunc["error"].notna().tolist() == [False, False, True]
+    np.testing.assert_allclose(pd.to_numeric(via_cli["p_bot"]), via_pyfunc["p_bot"].astype(float), equal_nan=True)
