@@ -74,8 +74,10 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     unique = handles["handle"].nunique()
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"features: {features.shape[1]}, rows: {len(handles):,} ({unique:,} distinct), "
-          f"errors: {int(errors.notna().sum())}, history: {len(sales):,} sales, fit {fit_s:.1f} s")
+          f"errors: {int(errors.notna().sum())}, history: {len(sales):,} sales, fit {fit_s:.1f} s, "
+          f"load average {load}")
     print("| date | machine | handles | distinct | seconds | handles/s | peak RSS (MB) | fit (s) |")
     print("|---|---|---|---|---|---|---|---|")
     print(f"| {dt.date.today().isoformat()} | {machine} | {len(handles):,} | {unique:,} | {seconds:.1f} | "

@@ -7,10 +7,12 @@ frame once, so that ``HandleFeaturizer`` cleans each string only once for all fa
 
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -34,6 +36,9 @@ def clean_text(raw: object) -> tuple[str, str | None]:
     the featurizer must describe raw strings, including the ones a platform would reject. Returns
     ``(text, error)``; ``error`` is a human-readable reason when the value cannot be featurised at all.
     """
+    if type(raw) is str and raw.isascii():  # fast path: NFKC and the invisible marks leave ASCII unchanged
+        text = raw.strip().lstrip("@").strip().lower()
+        return (text, None) if text else ("", "empty handle")
     if raw is None or (isinstance(raw, float) and raw != raw) or raw is pd.NA or raw is pd.NaT:
         return "", "missing handle (None/NaN)"
     if isinstance(raw, bytes):
@@ -57,10 +62,27 @@ class Prepared:
 
     frame: pd.DataFrame
     errors: pd.Series  # str reason or None per row
+    #: Per-call work shared between families (distinct texts, their cores, segmentations, match candidates…).
+    shared: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> np.ndarray:
         return self.errors.isna().to_numpy()
+
+    def unique_texts(self) -> tuple[np.ndarray, list[str]]:
+        """``(codes, uniques)``: each row's index into the distinct texts (first-seen order), computed once."""
+        hit = self.shared.get("unique_texts")
+        if hit is None:
+            codes, uniques = pd.factorize(self.frame["text"].to_numpy(dtype=object), use_na_sentinel=False)
+            hit = self.shared["unique_texts"] = (codes, list(uniques))
+        return hit
+
+    def cores(self) -> list[str]:
+        """Per distinct text: its first :data:`MAX_CHARS` characters with everything but ``[a-z0-9]`` removed."""
+        hit = self.shared.get("cores")
+        if hit is None:
+            hit = self.shared["cores"] = [core_of(t) for t in self.unique_texts()[1]]
+        return hit
 
 
 def _as_frame(X: Any) -> pd.DataFrame:
@@ -86,19 +108,59 @@ def _timestamps_ns(values: pd.Series) -> np.ndarray:
 NAT = np.iinfo(np.int64).min
 
 
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_ALNUM = re.compile(r"[a-z0-9]+")
+
+
+def core_of(text: str) -> str:
+    """``text[:MAX_CHARS]`` with everything but ``[a-z0-9]`` removed (the key words and lexicons look up)."""
+    t = text[:MAX_CHARS]
+    return t if _ALNUM.fullmatch(t) else _NON_ALNUM.sub("", t)
+
+
+def _clean_all(values: list[Any]) -> list[tuple[str, str | None]]:
+    """:func:`clean_text` of every value, computed once per distinct string (handle lists repeat a lot)."""
+    memo: dict[str, tuple[str, str | None]] = {}
+    out = []
+    for v in values:
+        if type(v) is str:
+            hit = memo.get(v)
+            if hit is None:
+                hit = memo[v] = clean_text(v)
+            out.append(hit)
+        else:
+            out.append(clean_text(v))
+    return out
+
+
+def _lower_all(values: list[Any]) -> list[str]:
+    """``str(v).strip().lower()`` of every value, once per distinct string."""
+    memo: dict[str, str] = {}
+    out = []
+    for v in values:
+        if type(v) is str:
+            hit = memo.get(v)
+            if hit is None:
+                hit = memo[v] = v.strip().lower()
+            out.append(hit)
+        else:
+            out.append(str(v).strip().lower())
+    return out
+
+
 def prepare(X: Any) -> Prepared:
     """Coerce any accepted input into a :class:`Prepared` frame (never raises for bad handle values)."""
     if isinstance(X, Prepared):
         return X
     df = _as_frame(X)
-    cleaned = [clean_text(v) for v in df["handle"].tolist()]
+    cleaned = _clean_all(df["handle"].tolist())
     out = pd.DataFrame(index=df.index)
     out["text"] = pd.Series([t for t, _ in cleaned], index=df.index, dtype=object)
     for col in PLATFORM_COLUMNS:
         default = DEFAULT_PLATFORM if col == "platform" else ""
         if col in df.columns:
             vals = df[col].astype(object).where(df[col].notna(), default)
-            out[col] = [str(v).strip().lower() for v in vals]
+            out[col] = _lower_all(vals.tolist())
         else:
             out[col] = default
     # Valuation cut-off: ``as_of`` (prediction: NaT = now) or, for training rows, ``sold_at`` (NaT = unknown).
@@ -117,6 +179,45 @@ def prepare(X: Any) -> Prepared:
     return Prepared(out, errors)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while featurising a batch.
+
+    A batch creates and keeps hundreds of thousands of small containers (per-distinct-string results and
+    shared caches) and no reference cycles; with the collector on, its repeated full passes over them cost
+    more than the features. Collection resumes (with its usual thresholds) when the batch is done.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def fill_rows(table: np.ndarray, rows: Sequence[int], texts: Sequence[str], func: Callable[[str], Sequence[float]],
+              failed: dict[int, str], family: str) -> None:
+    """``table[i] = func(texts[i])`` for ``i`` in ``rows``; a string on which ``func`` raises keeps NaN features
+    and gets a reason in ``failed``."""
+    for i in rows:
+        try:
+            table[i] = func(texts[i])
+        except Exception as exc:  # a feature bug must not take down a whole batch
+            table[i] = np.nan
+            failed[i] = f"{family}: {type(exc).__name__}: {exc}"
+
+
+def _broadcast(table: np.ndarray, codes: np.ndarray, failed: dict[int, str],
+               errors: list[str | None] | None) -> np.ndarray:
+    if failed and errors is not None:
+        for row, code in enumerate(codes.tolist()):
+            if code in failed and errors[row] is None:
+                errors[row] = failed[code]
+    return table[codes]
+
+
 def per_unique(texts: Sequence[str], func: Callable[[str], Sequence[float]], width: int,
                errors: list[str | None] | None = None, family: str = "") -> np.ndarray:
     """Apply ``func`` once per distinct string and broadcast: handle lists repeat names a lot.
@@ -126,16 +227,27 @@ def per_unique(texts: Sequence[str], func: Callable[[str], Sequence[float]], wid
     codes, uniques = pd.factorize(pd.Series(texts, dtype=object), use_na_sentinel=False)
     table = np.full((len(uniques), width), np.nan)
     failed: dict[int, str] = {}
-    for i, text in enumerate(uniques):
-        try:
-            table[i] = func(text)
-        except Exception as exc:  # a feature bug must not take down a whole batch
-            failed[i] = f"{family}: {type(exc).__name__}: {exc}"
-    if failed and errors is not None:
-        for row, code in enumerate(codes):
-            if code in failed and errors[row] is None:
-                errors[row] = failed[code]
-    return table[codes]
+    fill_rows(table, range(len(uniques)), uniques, func, failed, family)
+    return _broadcast(table, codes, failed, errors)
+
+
+def per_unique_batch(prepared: Prepared, batch: Callable[[list[str], dict[int, str]], np.ndarray],
+                     func: Callable[[str], Sequence[float]], width: int, errors: list[str | None] | None = None,
+                     family: str = "") -> np.ndarray:
+    """Like :func:`per_unique`, but ``batch(uniques, failed)`` computes the whole table of distinct texts at once
+    (vectorised; it calls :func:`fill_rows` for the strings it cannot vectorise). ``func`` is the one-string
+    reference: if ``batch`` itself fails, every distinct text falls back to it."""
+    codes, uniques = prepared.unique_texts()
+    failed: dict[int, str] = {}
+    try:
+        table = np.asarray(batch(uniques, failed), dtype=np.float64)
+        if table.shape != (len(uniques), width):
+            raise ValueError(f"{family}: batch table has shape {table.shape}")
+    except Exception:  # a bug in the fast path must not take down a whole batch: redo it string by string
+        failed.clear()
+        table = np.full((len(uniques), width), np.nan)
+        fill_rows(table, range(len(uniques)), uniques, func, failed, family)
+    return _broadcast(table, codes, failed, errors)
 
 
 class FeatureFamily(TransformerMixin, BaseEstimator):
@@ -167,7 +279,8 @@ class FeatureFamily(TransformerMixin, BaseEstimator):
         """Features for already-cleaned rows; rows with an input error are NaN."""
         check_is_fitted(self, "feature_names_out_")
         errs = errors if errors is not None else prepared.errors.tolist()
-        values = np.asarray(self._compute(prepared, errs), dtype=np.float64)
+        with gc_paused():
+            values = np.asarray(self._compute(prepared, errs), dtype=np.float64)
         values[~prepared.ok] = np.nan
         return pd.DataFrame(values, index=prepared.frame.index, columns=list(self.feature_names_out_))
 

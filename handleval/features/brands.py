@@ -15,6 +15,7 @@ names never match by accident (``j0hn_99`` is not ``ejohn``).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -22,7 +23,7 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, per_unique
+from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, per_unique_batch
 from handleval.features.lexicons import Lexicon, load_lexicon
 
 #: Integer codes of ``brand__match_kind`` / ``celeb__match_kind``.
@@ -37,14 +38,13 @@ SUFFIXES = ("official", "offical", "officiel", "hq", "app", "apps", "tv", "inc",
             "team", "ig", "x", "hd", "daily", "updates", "official1", "brasil", "br", "de", "fr", "es", "jp")
 LEET_MAP = {"0": "o", "1": "il", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "6": "g", "2": "z"}
 _DROP_LEET = str.maketrans("", "", "".join(LEET_MAP))
-_PREFIX_SET = frozenset(PREFIXES)
-_PREFIX_LENS = sorted({len(p) for p in PREFIXES})
-_SUFFIX_SET = frozenset(SUFFIXES)
-_SUFFIX_LENS = sorted({len(s) for s in SUFFIXES})
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
-_LEAD_DIGITS = re.compile(r"^\d+")
-_TRAIL_DIGITS = re.compile(r"\d+$")
 _MIN_AFFIX_REST = 4
+_DIGITS = "0123456789"
+_PREFIXES_BY_FIRST: dict[str, tuple[str, ...]] = {
+    c: tuple(p for p in PREFIXES if p[0] == c) for c in {p[0] for p in PREFIXES}}
+_SUFFIXES_BY_LAST: dict[str, tuple[str, ...]] = {
+    c: tuple(x for x in SUFFIXES if x[-1] == c) for c in {x[-1] for x in SUFFIXES}}
 
 
 def max_edits(n: int) -> int:
@@ -102,6 +102,72 @@ def skeleton(text: str) -> tuple[str, bool]:
     return out, True
 
 
+def affix_variants(core: str) -> frozenset[str]:
+    """Names ``core`` (``[a-z0-9]`` only) may hide behind affixes: leading/trailing digits, one prefix
+    (``thereal``, ``im`` …) and one suffix (``official``, ``hq`` …) stripped; only the ones of 4+ characters."""
+    stripped = core.strip(_DIGITS)
+    bases = {core, stripped}
+    for base in (core, stripped):
+        for p in _PREFIXES_BY_FIRST.get(base[:1], ()):
+            if base.startswith(p):
+                bases.add(base[len(p):])
+    out: set[str] = set()
+    for base in bases:
+        out.add(base)
+        for x in _SUFFIXES_BY_LAST.get(base[-1:], ()):
+            if len(base) > len(x) and base.endswith(x):
+                out.add(base[:-len(x)].rstrip(_DIGITS))
+    out.discard(core)
+    return frozenset(v for v in out if len(v) >= _MIN_AFFIX_REST)
+
+
+def leet_variants(core: str) -> list[str]:
+    """Up to four readings of ``core`` with leetspeak digits undone (``g00gle`` → ``google``)."""
+    if core.isalpha():  # no digit at all (every leetspeak character is a digit)
+        return []
+    n_leet = len(core) - len(core.translate(_DROP_LEET))
+    if not n_leet or n_leet > 4 or n_leet == len(core) or core.isdigit():
+        return []
+    variants = [""]
+    for c in core:
+        subs = LEET_MAP.get(c, c)
+        variants = [v + s for v in variants for s in subs][:4]
+    return variants
+
+
+_Cands = tuple[frozenset[str], list[str], frozenset[str]]
+
+
+def candidates(core: str) -> _Cands:
+    """Lexicon-independent candidates of a core: its affix variants, its leetspeak readings and the affix
+    variants of the first reading (computed once per core for both lexicons)."""
+    leets = leet_variants(core)
+    return affix_variants(core), leets, affix_variants(leets[0]) if leets else frozenset()
+
+
+def deletion_variants(core: str) -> frozenset[str]:
+    """``core`` and every string one deletion away (keys of the deletion-neighbourhood index)."""
+    return frozenset((core, *(core[:i] + core[i + 1:] for i in range(len(core)))))
+
+
+_HASH_BASE = 0x100000001B3  # polynomial string hash mod 2**64 (a prefilter only: every hit is checked exactly)
+_BITMAP_BITS = 24
+_HASH_POWERS = np.array([pow(_HASH_BASE, i, 1 << 64) for i in range(MAX_CHARS + 2)], dtype=np.uint64)
+
+
+def _hash_rows(codes: np.ndarray) -> np.ndarray:
+    """Polynomial hash (mod 2**64) of each row of a byte matrix: ``sum(b[j] * BASE**(n-1-j))``."""
+    h = np.zeros(len(codes), dtype=np.uint64)
+    base = np.uint64(_HASH_BASE)
+    for j in range(codes.shape[1]):
+        h = h * base + codes[:, j]
+    return h
+
+
+def _byte_matrix(strings: list[bytes], width: int) -> np.ndarray:
+    return np.array(strings, dtype=f"S{width}").view(np.uint8).reshape(len(strings), width).astype(np.uint64)
+
+
 class LexiconMatcher:
     """Exact, affix, leetspeak and fuzzy matching of handles against one :class:`Lexicon`."""
 
@@ -114,76 +180,174 @@ class LexiconMatcher:
                 for variant in {key, *(key[:i] + key[i + 1:] for i in range(len(key)))}:
                     index.setdefault(variant, []).append(key)
         self.index = index
+        self._index_hashes: np.ndarray | None = None
 
-    def _best(self, keys: Any) -> str | None:
-        found = [k for k in keys if k in self.pop]
-        return max(found, key=lambda k: (self.pop[k], len(k))) if found else None
+    def index_hashes(self) -> np.ndarray:
+        """Bitmap over the top :data:`_BITMAP_BITS` bits of the hashes of the deletion-index keys: the vectorised
+        candidate prefilter of :meth:`match_many` (a set bit is only a maybe; the index itself decides)."""
+        if self._index_hashes is None:
+            by_len: dict[int, list[bytes]] = {}
+            for key in self.index:
+                raw = key.encode("utf-8", errors="surrogatepass")
+                by_len.setdefault(len(raw), []).append(raw)
+            bitmap = np.zeros(1 << _BITMAP_BITS, dtype=bool)
+            for n, keys in by_len.items():
+                if n:
+                    bitmap[_hash_rows(_byte_matrix(keys, n)) >> np.uint64(64 - _BITMAP_BITS)] = True
+            self._index_hashes = bitmap
+        return self._index_hashes
 
-    def _affix_variants(self, core: str) -> set[str]:
-        out: set[str] = set()
-        stripped = _TRAIL_DIGITS.sub("", _LEAD_DIGITS.sub("", core))
-        bases = {core, stripped}
-        for base in list(bases):
-            for n in _PREFIX_LENS:
-                if base[:n] in _PREFIX_SET:
-                    bases.add(base[n:])
-        for base in bases:
-            out.add(base)
-            for n in _SUFFIX_LENS:
-                if len(base) > n and base[-n:] in _SUFFIX_SET:
-                    out.add(_TRAIL_DIGITS.sub("", base[:-n]))
-        out.discard(core)
-        return {v for v in out if len(v) >= _MIN_AFFIX_REST}
+    def _best(self, keys: Iterable[str]) -> str | None:
+        """The most popular (then longest) of ``keys`` in the lexicon. Among equals, the first in ``keys`` when
+        it is a list, the alphabetically first when it is a set (so the result never depends on set order)."""
+        pop = self.pop
+        found = [k for k in keys if k in pop]
+        if not found:
+            return None
+        if len(found) > 1 and not isinstance(keys, list):
+            found.sort()
+        return max(found, key=lambda k: (pop[k], len(k)))
 
-    @staticmethod
-    def _leet_variants(core: str) -> list[str]:
-        n_leet = len(core) - len(core.translate(_DROP_LEET))
-        if not n_leet or n_leet > 4 or n_leet == len(core) or core.isdigit():
-            return []
-        variants = [""]
-        for c in core:
-            subs = LEET_MAP.get(c, c)
-            variants = [v + s for v in variants for s in subs][:4]
-        return variants
-
-    def _fuzzy(self, core: str) -> tuple[str, int] | None:
+    def _fuzzy(self, core: str, cands: set[str] | None = None) -> tuple[str, int] | None:
+        """Closest popular name within :func:`max_edits` (then the most popular, then alphabetical) among the
+        names indexed under ``core`` or one of its one-character deletions (``cands`` if already looked up)."""
         edits = max_edits(len(core))
         if not edits:
             return None
-        cands: set[str] = set()
-        for variant in {core, *(core[:i] + core[i + 1:] for i in range(len(core)))}:
-            hit = self.index.get(variant)
-            if hit:
-                cands.update(hit)
+        if cands is None:
+            index = self.index
+            cands = set()
+            for variant in deletion_variants(core):
+                hit = index.get(variant)
+                if hit:
+                    cands.update(hit)
+        if not cands:
+            return None
+        pop = self.pop
+        n = len(core)
+        shortest = max(4, n - edits)
         best: tuple[int, float, str] | None = None
         for cand in cands:
-            if cand == core or abs(len(cand) - len(core)) > edits or len(cand) < max(4, len(core) - edits):
+            m = len(cand)
+            if cand == core or abs(m - n) > edits or m < shortest:
                 continue
             d = Levenshtein.distance(core, cand, score_cutoff=edits)
-            if d <= edits and (best is None or (d, -self.pop[cand]) < (best[0], -best[1])):
-                best = (d, self.pop[cand], cand)
+            if d <= edits:
+                option = (d, -pop[cand], cand)
+                if best is None or option < best:
+                    best = option
         return (best[2], best[0]) if best else None
+
+    def _fuzzy_candidates(self, cores: list[str]) -> list[set[str]]:
+        """The index entries under each core or its one-character deletions, for many ASCII cores at once.
+
+        Hashes of all deletions of all cores of one length come from prefix and suffix hashes (numpy), and
+        only the few that hit a hash of an index key are rebuilt as strings and looked up in the index.
+        """
+        out: list[set[str]] = [set() for _ in cores]
+        table = self.index_hashes()
+        index = self.index
+        by_len: dict[int, list[int]] = {}
+        for i, c in enumerate(cores):
+            by_len.setdefault(len(c), []).append(i)
+        base = np.uint64(_HASH_BASE)
+        for n, rows in by_len.items():
+            codes = _byte_matrix([cores[i].encode() for i in rows], n)
+            pre = np.zeros((len(rows), n + 1), dtype=np.uint64)  # pre[:, i] = hash(core[:i])
+            suf = np.zeros((len(rows), n + 1), dtype=np.uint64)  # suf[:, i] = hash(core[i:])
+            for i in range(n):
+                pre[:, i + 1] = pre[:, i] * base + codes[:, i]
+            for i in range(n - 1, -1, -1):
+                suf[:, i] = codes[:, i] * _HASH_POWERS[n - 1 - i] + suf[:, i + 1]
+            hashes = np.empty((len(rows), n + 1), dtype=np.uint64)
+            hashes[:, :n] = pre[:, :n] * _HASH_POWERS[n - 1 - np.arange(n)] + suf[:, 1:]  # core minus char i
+            hashes[:, n] = pre[:, n]  # the core itself
+            maybe = table[hashes >> np.uint64(64 - _BITMAP_BITS)]
+            for r, i in zip(*np.nonzero(maybe), strict=True):
+                core = cores[rows[r]]
+                hit = index.get(core if i == n else core[:i] + core[i + 1:])
+                if hit:
+                    out[rows[r]].update(hit)
+        return out
 
     def match(self, text: str) -> Match:
         skel, changed = skeleton(text[:MAX_CHARS])
         core = _NON_ALNUM.sub("", skel)
-        if not core:
-            return _NO_MATCH
         homo = changed and core != _NON_ALNUM.sub("", text[:MAX_CHARS])
-        pop = self.pop
-        if core in pop:
-            return Match(EXACT, core, 1.0, pop[core], homo)
-        key = self._best(self._affix_variants(core))
-        if key:
-            return Match(AFFIX, key, len(key) / len(core), pop[key], homo)
-        leets = self._leet_variants(core)
-        key = self._best(leets) or (self._best(self._affix_variants(leets[0])) if leets else None)
-        if key:
-            return Match(LEET, key, fuzz.ratio(core, key) / 100, pop[key], homo)
+        return self.match_core(core, homo)
+
+    def match_core(self, core: str, homo: bool) -> Match:
+        """Exact, then affix, then leetspeak, then fuzzy match of a core (``[a-z0-9]`` of the skeleton)."""
+        m = self._match_strict(core, homo)
+        if m is not None:
+            return m
         hit = self._fuzzy(core)
         if hit:
-            return Match(FUZZY, hit[0], fuzz.ratio(core, hit[0]) / 100, pop[hit[0]], homo)
+            return Match(FUZZY, hit[0], fuzz.ratio(core, hit[0]) / 100, self.pop[hit[0]], homo)
         return _NO_MATCH
+
+    def _match_strict(self, core: str, homo: bool, cands: _Cands | None = None) -> Match | None:
+        """Exact, affix or leetspeak match; ``_NO_MATCH`` when fuzzy matching cannot apply, None when it may.
+        ``cands``: the core's :func:`candidates`, if already computed."""
+        if not core:
+            return _NO_MATCH
+        pop = self.pop
+        p = pop.get(core)
+        if p is not None:
+            return Match(EXACT, core, 1.0, p, homo)
+        affixes, leets, leet_affixes = cands if cands is not None else candidates(core)
+        key = self._best(affixes)
+        if key:
+            return Match(AFFIX, key, len(key) / len(core), pop[key], homo)
+        key = self._best(leets) or (self._best(leet_affixes) if leets else None)
+        if key:
+            return Match(LEET, key, fuzz.ratio(core, key) / 100, pop[key], homo)
+        return None if max_edits(len(core)) else _NO_MATCH
+
+    def match_many(self, keys: list[tuple[str, bool]], shared: list[_Cands | None]) -> list[Match]:
+        """:meth:`match_core` of many ``(core, homoglyph)`` pairs; ``shared`` caches :func:`candidates` per
+        position (for the other lexicon of the same call)."""
+        out: list[Match] = []
+        fuzzy: list[int] = []
+        pop = self.pop
+        strict = self._match_strict
+        for i, (core, homo) in enumerate(keys):
+            p = pop.get(core)
+            if p is not None:
+                out.append(Match(EXACT, core, 1.0, p, homo))
+                continue
+            c = shared[i]
+            if c is None and core:
+                c = shared[i] = candidates(core)
+            m = strict(core, homo, c)
+            if m is None:
+                fuzzy.append(i)
+                m = _NO_MATCH
+            out.append(m)
+        cores = [keys[i][0] for i in fuzzy]
+        for i, core, cands in zip(fuzzy, cores, self._fuzzy_candidates(cores), strict=True):
+            hit = self._fuzzy(core, cands) if cands else None
+            if hit:
+                out[i] = Match(FUZZY, hit[0], fuzz.ratio(core, hit[0]) / 100, pop[hit[0]], keys[i][1])
+        return out
+
+
+def skeleton_cores(prepared: Prepared) -> list[tuple[str, bool]]:
+    """Per distinct text of ``prepared``: the core of its skeleton and whether confusables changed it
+    (what :meth:`LexiconMatcher.match` computes first), computed once per call."""
+    hit = prepared.shared.get("skeleton_cores")
+    if hit is None:
+        hit = []
+        for text, core in zip(prepared.unique_texts()[1], prepared.cores(), strict=True):
+            t = text[:MAX_CHARS]
+            if t.isascii():
+                hit.append((core, False))
+            else:
+                skel, changed = skeleton(t)
+                skel_core = _NON_ALNUM.sub("", skel)
+                hit.append((skel_core, changed and skel_core != core))
+        prepared.shared["skeleton_cores"] = hit
+    return hit
 
 
 def _features(m: Match) -> tuple[float, ...]:
@@ -208,6 +372,7 @@ class _LexiconFeatures(FeatureFamily):
     def _fit(self, prepared: Prepared, X: Any, y: Any) -> None:
         lexicon = load_lexicon(self.lexicon_name, self.data_dir, self.use_cache)
         self.matcher_ = LexiconMatcher(lexicon, self.fuzzy_min_popularity)
+        self.matcher_.index_hashes()  # build the batch prefilter now rather than in the first transform
         self.lexicon_fingerprint_ = lexicon.fingerprint
 
     def match(self, text: str) -> Match:
@@ -216,8 +381,19 @@ class _LexiconFeatures(FeatureFamily):
     def _one(self, text: str) -> tuple[float, ...]:
         return _features(self.match(text))
 
+    def _matches(self, prepared: Prepared) -> list[Match]:
+        keys = skeleton_cores(prepared)
+        shared = prepared.shared.setdefault("lexicon_candidates", [None] * len(keys))
+        return self.matcher_.match_many(keys, shared)
+
+    def _batch(self, prepared: Prepared, failed: dict[int, str]) -> np.ndarray:
+        """Features of every distinct text (affix variants are shared with the other lexicon family)."""
+        rows = [_features(m) for m in self._matches(prepared)]
+        return np.array(rows, dtype=np.float64).reshape(len(rows), len(self.FEATURES))
+
     def _compute(self, prepared: Prepared, errors: list[str | None]) -> np.ndarray:
-        return per_unique(prepared.frame["text"].tolist(), self._one, len(self.FEATURES), errors, self.prefix)
+        return per_unique_batch(prepared, lambda texts, failed: self._batch(prepared, failed), self._one,
+                                len(self.FEATURES), errors, self.prefix)
 
     def display_name(self, key: str) -> str:
         return self.matcher_.lexicon.display.get(key, key)
@@ -253,22 +429,35 @@ class CelebrityFeatures(_LexiconFeatures):
         m = self.matcher_.match(text)
         if m.kind != NONE:
             return m
-        core = _NON_ALNUM.sub("", text[:MAX_CHARS])
+        return self._compound(_NON_ALNUM.sub("", text[:MAX_CHARS]), None) or m
+
+    def _matches(self, prepared: Prepared) -> list[Match]:
+        found = super()._matches(prepared)
+        cores = prepared.cores()
+        segments = prepared.shared.setdefault("segments", {})
+        for i, m in enumerate(found):
+            if m.kind == NONE:
+                found[i] = self._compound(cores[i], segments) or m
+        return found
+
+    def _compound(self, core: str, segments: dict[str, list[str]] | None) -> Match | None:
+        """A run-together name wordfreq knows as one rare-ish token, made of name-like parts (``elonmusk``)."""
         words = self.words_
         z = words.zipf_["en"].get(core, 0.0)
         if not 1.0 <= z < 3.0 or not core.isalpha():
-            return m
-        parts = words.segment(core)
+            return None
+        parts = words.segment_cached(core, segments)
         if not 2 <= len(parts) <= 3 or any(len(p) < 3 or p not in words.vocab_cost_ for p in parts):
-            return m
+            return None
         named = parts[0] in words.first_names_ or parts[-1] in words.surnames_
         rare = all(words.zipf_["en"].get(p, 0.0) < 4.0 for p in parts)
         if named or rare:
             return Match(COMPOUND, core, 1.0, min(1.0, 0.3 + 0.1 * z), False)
-        return m
+        return None
 
     def display_name(self, key: str) -> str:
         return self.matcher_.lexicon.display.get(key, key)
 
 
-__all__ = ["MATCH_KINDS", "BrandFeatures", "CelebrityFeatures", "LexiconMatcher", "Match", "max_edits", "skeleton"]
+__all__ = ["MATCH_KINDS", "BrandFeatures", "CelebrityFeatures", "LexiconMatcher", "Match",
+           "affix_variants", "deletion_variants", "leet_variants", "max_edits", "skeleton"]

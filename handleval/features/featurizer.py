@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from handleval.errors import BundleError
-from handleval.features._common import Prepared, prepare
+from handleval.features._common import Prepared, gc_paused, prepare
 from handleval.features.brands import MATCH_KINDS, BrandFeatures, CelebrityFeatures
 from handleval.features.length import LengthPatternFeatures
 from handleval.features.sales import SalesHistoryFeatures, mask_comparables
@@ -99,9 +99,11 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
         """``(features, errors)``: a row that could not be featurised has NaN features and a reason in ``errors``
         (``None`` for rows that are fine). Never raises for bad handle values."""
         check_is_fitted(self, "feature_names_out_")
-        prepared: Prepared = prepare(X)
-        errors = prepared.errors.tolist()
-        frames = [part.transform_prepared(prepared, errors) for part in self.families_.values()]
+        with gc_paused():
+            prepared: Prepared = prepare(X)
+            errors = prepared.errors.tolist()
+            frames = [part.transform_prepared(prepared, errors) for part in self.families_.values()]
+            prepared.shared.clear()  # per-call caches
         features = pd.concat(frames, axis=1) if frames else pd.DataFrame(index=prepared.frame.index)
         errs = pd.Series(errors, index=prepared.frame.index, dtype=object, name="error")
         failed = errs.notna().to_numpy()

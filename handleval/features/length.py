@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, per_unique
+from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, fill_rows, per_unique_batch
 
 #: Integer codes of ``len__pattern_class`` (LightGBM reads them as a categorical feature).
 PATTERN_CLASSES: dict[int, str] = {
@@ -130,6 +130,116 @@ def _key_step(a: str, b: str) -> int:
     return 0
 
 
+# -- vectorised twin of ``LengthPatternFeatures._one`` for plain ASCII strings ------------------------------
+# A distinct string of 1..MAX_CHARS characters, all ASCII, no upper case (cleaned text is lower-cased) and no
+# newline (which ``.`` and ``$`` treat specially) is described by its bytes: on those, the regular expressions
+# above reduce to byte classes ([a-z], [0-9], [_.-]) and every feature to numpy array work over a byte matrix.
+# Any other string goes through ``_one``; ``tests/code/test_features_fastpaths.py`` checks the two agree.
+_CODE_OF = np.full(256, 27, dtype=np.intp)  # trigram-model symbol of a byte: a-z → 0..25, '^' → 26, '$' → 27
+_CODE_OF[97:123] = np.arange(26)
+_CODE_OF[ord("^")] = 26
+_KEY_ROW = np.full(256, -1, dtype=np.int16)
+_KEY_COL = np.zeros(256, dtype=np.int16)
+for _c, (_r, _i) in _KEY_POS.items():
+    _KEY_ROW[ord(_c)], _KEY_COL[ord(_c)] = _r, _i
+_IS_VOWEL = np.zeros(256, dtype=bool)
+_IS_VOWEL[[ord(c) for c in VOWELS]] = True
+_NOT_AZ = bytes(c for c in range(128) if not 97 <= c <= 122)
+_CLASS = {name: np.int64(code) for code, name in PATTERN_CLASSES.items()}
+_PATTERN_COLUMN = FEATURES.index("pattern_class")
+#: 1..MAX_CHARS ASCII characters, none of them upper case or a newline.
+_PLAIN = re.compile(f"[\\x00-\\x09\\x0b-\\x40\\x5b-\\x7f]{{1,{MAX_CHARS}}}")
+
+
+def _step_runs(step: np.ndarray) -> np.ndarray:
+    """Per row, ``_max_step_run`` from the matrix of steps between neighbours (0 = no step)."""
+    n = len(step)
+    best = np.ones(n, dtype=np.int64)
+    run = np.ones(n, dtype=np.int64)
+    prev = np.zeros(n, dtype=step.dtype)
+    for j in range(step.shape[1]):
+        d = step[:, j]
+        moved = d != 0
+        run = np.where(moved & ((run == 1) | (d == prev)), run + 1, np.where(moved, 2, 1))
+        prev = d
+        np.maximum(best, run, out=best)
+    return np.where(best >= 3, best, 0)
+
+
+def _longest_run(flags: np.ndarray) -> np.ndarray:
+    """Per row, the longest run of True."""
+    run = np.zeros(len(flags), dtype=np.int64)
+    best = np.zeros(len(flags), dtype=np.int64)
+    for j in range(flags.shape[1]):
+        run = np.where(flags[:, j], run + 1, 0)
+        np.maximum(best, run, out=best)
+    return best
+
+
+def _ascii_matrix(texts: list[str], width: int) -> np.ndarray:
+    """The bytes of ASCII ``texts`` as a zero-padded ``(n, width)`` uint8 matrix."""
+    if not texts:
+        return np.zeros((0, width), dtype=np.uint8)
+    return np.array(texts, dtype=f"S{width}").view(np.uint8).reshape(len(texts), width)
+
+
+def _pattern_classes(m: np.ndarray, n: np.ndarray, pos: np.ndarray, valid: np.ndarray, is_l: np.ndarray,
+                     is_d: np.ndarray, is_sep: np.ndarray) -> np.ndarray:
+    """``pattern_class`` of each row of the byte matrix (rows: ASCII, no upper case, 1..MAX_CHARS long)."""
+    rows = np.arange(len(m))
+    n_l, n_d = is_l.sum(axis=1), is_d.sum(axis=1)
+    all_l, all_d = n_l == n, n_d == n
+    lead_l = np.argmin(is_l, axis=1)  # the matrix has a padding column, so a non-letter always exists
+    lead_d = np.argmin(is_d, axis=1)
+    last = np.where(valid & ~is_d, pos, -1).max(axis=1)
+    trail_d = n - 1 - last
+    trail_l = n - 1 - np.where(valid & ~is_l, pos, -1).max(axis=1)
+    vowel = _IS_VOWEL[m]
+    cv = ~vowel[:, 0] & vowel[:, 1] & ~vowel[:, 2] & vowel[:, 3]
+    cvcvc = cv & ~vowel[:, 4]
+    letters = np.where((n == 4) & cv, _CLASS["CVCV"], np.where((n == 5) & cvcvc, _CLASS["CVCVC"],
+                                                                  np.where(n <= 5, n, _CLASS["letters (6+)"])))
+    digits = np.where(n <= 5, 5 + n, _CLASS["digits (6+)"])
+    alnum = is_l | is_d
+    only_word_chars = ((alnum | is_sep) | ~valid).all(axis=1)
+    first_ok = alnum[:, 0]
+    last_ok = alnum[rows, n - 1]
+    separated = only_word_chars & first_ok & last_ok & is_sep.any(axis=1)
+    return np.select(
+        [all_l, all_d, (lead_l > 0) & (trail_d > 0) & (lead_l + trail_d == n),
+         (lead_d > 0) & (trail_l > 0) & (lead_d + trail_l == n), separated],
+        [letters, digits, _CLASS["letters then digits"], _CLASS["digits then letters"],
+         _CLASS["words with separators"]], default=_CLASS["mixed"])
+
+
+def _plain(texts: list[str]) -> list[int]:
+    """Indices of the strings the byte-matrix path handles exactly (see above)."""
+    plain = _PLAIN.fullmatch
+    return [i for i, t in enumerate(texts) if plain(t)]
+
+
+def pattern_classes(texts: list[str]) -> np.ndarray:
+    """:func:`pattern_class` of many strings at once (vectorised for plain ASCII strings)."""
+    out = np.zeros(len(texts), dtype=np.int64)
+    plain = _plain(texts)
+    if plain:
+        sub = [texts[i] for i in plain]
+        width = max(max(map(len, sub)) + 1, 6)  # padding column; CVCV(C) reads 5 columns
+        m = _ascii_matrix(sub, width)
+        n = np.fromiter(map(len, sub), dtype=np.int64, count=len(sub))
+        pos = np.arange(width)
+        valid = pos < n[:, None]
+        is_l = (m >= 97) & (m <= 122)
+        is_d = (m >= 48) & (m <= 57)
+        is_sep = (m == 95) | (m == 46) | (m == 45)
+        out[plain] = _pattern_classes(m, n, pos, valid, is_l, is_d, is_sep)
+    done = set(plain)
+    for i, t in enumerate(texts):
+        if i not in done:
+            out[i] = pattern_class(t)
+    return out
+
+
 class LengthPatternFeatures(FeatureFamily):
     """Length, character mix, shape, repeats, sequences, number meanings and pronounceability.
 
@@ -162,6 +272,8 @@ class LengthPatternFeatures(FeatureFamily):
         self.trigram_logp_ = {g: math.log((c + 1) / (bi[g[:2]] + 27)) for g, c in tri.items()}
         self.context_logp_ = {g: math.log(1 / (c + 27)) for g, c in bi.items()}
         self.unseen_logp_ = math.log(1 / 27)
+        self.trigram_table_ = None
+        self._trigram_table()
 
     def pronounce_loglik(self, letters: str) -> float:
         """Mean log-probability per character of ``letters`` under the trigram model (higher = more word-like)."""
@@ -217,5 +329,140 @@ class LengthPatternFeatures(FeatureFamily):
             max(map(len, clusters), default=0),
         )
 
+    def _trigram_table(self) -> np.ndarray:
+        """``pronounce_loglik``'s per-trigram log-probabilities as a (28, 28, 28) array over symbols a-z ^ $."""
+        table = getattr(self, "trigram_table_", None)
+        if table is None:
+            symbols = [chr(97 + i) for i in range(26)] + ["^", "$"]
+            tri, ctx, unseen = self.trigram_logp_, self.context_logp_, self.unseen_logp_
+            table = np.empty((28, 28, 28))
+            for a, ca in enumerate(symbols):
+                for b, cb in enumerate(symbols):
+                    fallback = ctx.get(ca + cb, unseen)
+                    for c, cc in enumerate(symbols):
+                        lp = tri.get(ca + cb + cc)
+                        table[a, b, c] = lp if lp is not None else fallback
+            self.trigram_table_ = table
+        return table
+
+    def _batch(self, texts: list[str], failed: dict[int, str]) -> np.ndarray:
+        """``_one`` of every distinct text: numpy over a byte matrix for plain ASCII strings, ``_one`` for others."""
+        table = np.full((len(texts), len(FEATURES)), np.nan)
+        plain = _plain(texts)
+        if plain:
+            table[plain] = self._plain_table([texts[i] for i in plain])
+        done = np.zeros(len(texts), dtype=bool)
+        done[plain] = True
+        fill_rows(table, np.flatnonzero(~done).tolist(), texts, self._one, failed, "length")
+        return table
+
+    def _plain_table(self, texts: list[str]) -> np.ndarray:
+        """Rows of ``_one`` for plain strings, computed per length so that the byte matrices have no padding."""
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        table = np.empty((len(texts), len(FEATURES)))
+        for size in np.unique(lengths).tolist():
+            idx = np.flatnonzero(lengths == size)
+            table[idx] = self._plain_group([texts[i] for i in idx.tolist()])
+        return table
+
+    def _plain_group(self, texts: list[str]) -> np.ndarray:
+        count = len(texts)
+        width = max(max(map(len, texts)) + 1, 6)  # padding column; CVCV(C) reads 5 columns
+        m = _ascii_matrix(texts, width)
+        n = np.fromiter(map(len, texts), dtype=np.int64, count=count)
+        rows = np.arange(count)
+        pos = np.arange(width)
+        valid = pos < n[:, None]
+        is_l = (m >= 97) & (m <= 122)
+        is_d = (m >= 48) & (m <= 57)
+        is_us, is_dot, is_hy = m == 95, m == 46, m == 45
+        is_sep = is_us | is_dot | is_hy
+        n_l, n_d = is_l.sum(axis=1), is_d.sum(axis=1)
+        n_us, n_dot, n_hy = is_us.sum(axis=1), is_dot.sum(axis=1), is_hy.sum(axis=1)
+        seen = np.zeros((count, 128), dtype=bool)
+        seen[np.repeat(rows, n), m[valid]] = True
+        n_unique = seen.sum(axis=1)
+        same_as_prev = np.zeros_like(valid)
+        same_as_prev[:, 1:] = (m[:, 1:] == m[:, :-1]) & valid[:, 1:]
+        max_run = _longest_run(same_as_prev) + 1
+        # repeats: only strings with few distinct characters can be periodic; palindromes start and end alike
+        periodic = np.zeros(count, dtype=bool)
+        for i in np.flatnonzero((n >= 2) & (2 * n_unique <= n)).tolist():
+            t = texts[i]
+            periodic[i] = (t + t).find(t, 1) < len(t)
+        palindrome = np.zeros(count, dtype=bool)
+        for i in np.flatnonzero((n >= 2) & (m[:, 0] == m[rows, n - 1])).tolist():
+            t = texts[i]
+            palindrome[i] = t == t[::-1]
+        # sequences (abc, 321) and keyboard walks (qwerty): steps of ±1 between neighbours of one class / row
+        d = m[:, 1:].astype(np.int16) - m[:, :-1].astype(np.int16)
+        pair_ok = valid[:, 1:]
+        same_class = (is_l[:, 1:] & is_l[:, :-1]) | (is_d[:, 1:] & is_d[:, :-1])
+        seq = np.where(pair_ok & same_class & ((d == 1) | (d == -1)), d, 0).astype(np.int8)
+        krow = _KEY_ROW[m]
+        kd = _KEY_COL[m[:, 1:]] - _KEY_COL[m[:, :-1]]
+        key = np.where(pair_ok & (krow[:, 1:] >= 0) & (krow[:, 1:] == krow[:, :-1]) & ((kd == 1) | (kd == -1)),
+                       kd, 0).astype(np.int8)
+        # numbers: digit runs in Python, only for the strings that have digits
+        year = np.full(count, np.nan)
+        lucky = np.zeros(count, dtype=bool)
+        meme = np.zeros(count, dtype=bool)
+        for i in np.flatnonzero(n_d).tolist():
+            t = texts[i]
+            digit_runs = _DIGIT_RUN.findall(t)
+            for run in digit_runs:
+                if len(run) == 4 and 1950 <= int(run) <= 2035:
+                    year[i] = float(run)
+                    break
+            all_digits = n_d[i] == n[i]
+            lucky[i] = any((r in LUCKY_NUMBERS and (len(r) >= 2 or all_digits)) or (len(r) >= 2 and not r.strip("689"))
+                           for r in digit_runs)
+            meme[i] = any(r in MEME_NUMBERS for r in digit_runs)
+        lucky_digits = ((m == 54) | (m == 56) | (m == 57)).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lucky_share = np.where(n_d > 0, lucky_digits / np.maximum(n_d, 1), 0.0)
+        lead_d = np.argmin(is_d, axis=1)
+        trail_d = n - 1 - np.where(valid & ~is_d, pos, -1).max(axis=1)
+        word_char = valid & ~is_sep
+        n_parts = (word_char & ~np.concatenate([np.zeros((count, 1), dtype=bool), word_char[:, :-1]], axis=1)).sum(1)
+        # pronounceability on the letters only, summed left to right exactly as pronounce_loglik does
+        letters = [t.encode().translate(None, _NOT_AZ) for t in texts]
+        n_a = np.fromiter(map(len, letters), dtype=np.int64, count=count)
+        a_width = int(n_a.max()) + 3
+        sym = np.full((count, a_width), 27, dtype=np.intp)
+        sym[:, :2] = 26
+        if n_a.max():
+            a = _ascii_matrix(letters, int(n_a.max()))
+            a_valid = np.arange(a.shape[1]) < n_a[:, None]
+            sym[:, 2:2 + a.shape[1]] = np.where(a_valid, _CODE_OF[a], 27)
+            consonant_run = _longest_run(a_valid & ~_IS_VOWEL[a])
+        else:
+            consonant_run = np.zeros(count, dtype=np.int64)
+        tri = self._trigram_table()
+        total = np.zeros(count)
+        for i in range(a_width - 2):
+            lp = tri[sym[:, i], sym[:, i + 1], sym[:, i + 2]]
+            total = total + np.where(i <= n_a, lp, 0.0)
+        vowels = _IS_VOWEL[m].sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            loglik = np.where(n_a > 0, total / (n_a + 1), np.nan)
+            vowel_ratio = np.where(n_a > 0, vowels / np.maximum(n_a, 1), np.nan)
+        cols = [
+            n, n_l, n_d, n_us, n_dot, n_hy, n - n_l - n_d - n_us - n_dot - n_hy,
+            n_l / n, n_d / n, n_unique, np.zeros(count), _pattern_classes(m, n, pos, valid, is_l, is_d, is_sep),
+            n_l == n, n_d == n, max_run,
+            (n >= 2) & (n_unique == 1), periodic, palindrome,
+            _step_runs(seq), _step_runs(key), year,
+            lucky, lucky_share, meme,
+            lead_d, trail_d, m[:, 0] == 95, m[rows, n - 1] == 95, n_parts,
+            loglik, vowel_ratio, consonant_run,
+        ]
+        return np.column_stack([np.asarray(c, dtype=np.float64) for c in cols])
+
     def _compute(self, prepared: Prepared, errors: list[str | None]) -> np.ndarray:
-        return per_unique(prepared.frame["text"].tolist(), self._one, len(FEATURES), errors, "length")
+        def batch(texts: list[str], failed: dict[int, str]) -> np.ndarray:
+            table = self._batch(texts, failed)
+            prepared.shared["pattern_class"] = table[:, _PATTERN_COLUMN]  # the sales family needs it too
+            return table
+
+        return per_unique_batch(prepared, batch, self._one, len(FEATURES), errors, "length")

@@ -23,7 +23,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, prepare
-from handleval.features.length import pattern_class
+from handleval.features.length import PATTERN_CLASSES, pattern_class, pattern_classes
 
 DEFAULT_PROXY_MARKET = {"x": "telegram", "instagram": "telegram"}
 FEATURES = (
@@ -35,6 +35,7 @@ _NEVER = np.iinfo(np.int64).max
 _UNDATED = _NEVER - 1  # undated history sales: visible to "now" queries, never before a dated cut-off
 _DAY_NS = 86_400 * 10**9
 _LEN_CAP = 16
+PATTERN_CODES = tuple(PATTERN_CLASSES)
 
 
 def _len_bucket(text: str) -> int:
@@ -171,8 +172,8 @@ class SalesHistoryFeatures(FeatureFamily):
             q = texts[lo:lo + block]
             cut = cutoffs[lo:lo + block]
             scores = process.cdist(q, names, scorer=fuzz.ratio, dtype=np.int16, workers=1)
-            visible = times[None, :] < cut[:, None]
-            scores = np.where(visible, scores, -1)
+            if not cut.min() > times.max():  # else every sale is visible to every query
+                scores = np.where(times[None, :] < cut[:, None], scores, np.int16(-1))
             top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < len(names) else \
                 np.broadcast_to(np.arange(len(names)), (len(q), len(names)))
             sims = np.take_along_axis(scores, top, axis=1).astype(float)
@@ -189,64 +190,111 @@ class SalesHistoryFeatures(FeatureFamily):
                     out[lo:lo + block, 2] = np.where(has, np.nanmean(sims, axis=1), np.nan)
 
     def _compute(self, prepared: Prepared, errors: list[str | None]) -> np.ndarray:
+        """All rows at once: group look-ups by (market, key) and ``searchsorted`` the cut-offs of each group."""
         frame = prepared.frame
         n_rows = len(frame)
         out = np.full((n_rows, len(FEATURES)), np.nan)
-        if not n_rows:
+        if not n_rows or not self.market_:
             return out
-        texts = [t[:MAX_CHARS] for t in frame["text"]]
+        codes, uniq = prepared.unique_texts()
+        texts_u = [t[:MAX_CHARS] for t in uniq]
+        pclass_u = prepared.shared.get("pattern_class")
+        if pclass_u is None or len(pclass_u) != len(uniq) or np.isnan(pclass_u).any():
+            pclass_u = pattern_classes(texts_u)
+        pclass_u = np.asarray(pclass_u, dtype=np.int64)
+        len_u = np.fromiter((min(len(t), _LEN_CAP) for t in texts_u), dtype=np.int64, count=len(texts_u))
         platforms = frame["platform"].tolist()
         suffixes = frame["suffix"].tolist()
-        cutoffs = frame["cutoff"].to_numpy()
+        cutoffs = frame["cutoff"].to_numpy().astype(np.int64)
         known = frame["cutoff_known"].to_numpy() & prepared.ok
-        # One computation per distinct (text, platform, suffix, cutoff): handle lists repeat a lot.
-        index: dict[tuple[str, str, str, int], int] = {}
-        keys = zip(texts, platforms, suffixes, cutoffs.tolist(), strict=True)
-        codes = np.fromiter((index.setdefault(key, len(index)) for key in keys), dtype=np.int64, count=n_rows)
-        uniq = list(index)
-        u = np.full((len(uniq), len(FEATURES)), np.nan)
-        valid_u = np.zeros(len(uniq), dtype=bool)
-        valid_u[codes[known]] = True
-        knn_groups: dict[tuple[str, int], list[int]] = {}
-        for i, (text, platform, suffix, cutoff) in enumerate(uniq):
-            if not valid_u[i] or not text:
-                continue
-            market, proxy = self.market_of(platform)
-            mg = self.market_.get(market)
-            if mg is None:
-                continue
-            k = mg.before(cutoff)
-            row = u[i]
-            row[0], row[1], row[12] = k, mg.median(k), float(proxy)
-            same = self.same_.get((market, text, "" if proxy else suffix))
+        markets = sorted(self.market_)
+        market_code = {m: j for j, m in enumerate(markets)}
+        route = {p: self.market_of(p) for p in set(platforms)}
+        row_market = np.fromiter((market_code.get(route[p][0], -1) for p in platforms), dtype=np.int64,
+                                 count=n_rows)
+        proxy = np.fromiter((route[p][1] for p in platforms), dtype=bool, count=n_rows)
+        nonempty_u = np.fromiter(map(bool, texts_u), dtype=bool, count=len(texts_u))
+        rows = np.flatnonzero(known & nonempty_u[codes] & (row_market >= 0))
+        if not len(rows):
+            return out
+        tcode = codes[rows]
+        mk = row_market[rows]
+        cut = cutoffs[rows]
+        px = proxy[rows]
+        res = np.full((len(rows), len(FEATURES)), np.nan)
+        res[:, 12] = px
+        # market: sales before the cut-off and their median
+        k_all = np.zeros(len(rows), dtype=np.int64)
+        for j, market in enumerate(markets):
+            sel = np.flatnonzero(mk == j)
+            if len(sel):
+                k_all[sel] = self._count_and_median(self.market_[market], cut[sel], res, sel, 0, 1)
+        # the same name sold before (market, name, suffix; proxied markets ignore the suffix)
+        res[:, 2] = 0
+        same_get = self.same_.get
+        for r, (row, t, j) in enumerate(zip(rows.tolist(), tcode.tolist(), mk.tolist(), strict=True)):
+            same = same_get((markets[j], texts_u[t], "" if proxy[row] else suffixes[row]))
             if same is not None:
+                cutoff = int(cutoffs[row])
                 ks = same.before(cutoff)
-                row[2] = ks
+                res[r, 2] = ks
                 if ks:
-                    row[3] = same.logp[ks - 1]
+                    res[r, 3] = same.logp[ks - 1]
                     ref = cutoff if cutoff < _UNDATED else self.latest_
                     last = same.times[ks - 1]
-                    row[4] = (ref - last) / _DAY_NS if last < _UNDATED and ref < _UNDATED else math.nan
-            else:
-                row[2] = 0
-            lp = self.lenpat_.get((market, _len_bucket(text), pattern_class(text)))
-            kl = lp.before(cutoff) if lp is not None else 0
-            row[8], row[9] = kl, lp.median(kl) if lp is not None else math.nan
-            if not proxy:
-                sg = self.suffix_.get((market, suffix))
-                ksf = sg.before(cutoff) if sg is not None else 0
-                row[10], row[11] = ksf, sg.median(ksf) if sg is not None else math.nan
-            if k:
-                knn_groups.setdefault((market, _len_bucket(text)), []).append(i)
-        for (market, _), idx in knn_groups.items():
-            idx_arr = np.asarray(idx)
-            block = np.full((len(idx), 3), np.nan)
-            self._knn(market, [uniq[i][0] for i in idx], np.asarray([uniq[i][3] for i in idx], dtype=np.int64),
-                      block)
-            u[idx_arr, 5:8] = block
-        out[:] = u[codes]
-        out[~known] = np.nan
+                    res[r, 4] = (ref - last) / _DAY_NS if last < _UNDATED and ref < _UNDATED else math.nan
+        # same length bucket and pattern class
+        res[:, 8] = 0
+        lp_key = (mk * (_LEN_CAP + 1) + len_u[tcode]) * (max(PATTERN_CODES) + 1) + pclass_u[tcode]
+        for key in np.unique(lp_key).tolist():
+            sel = np.flatnonzero(lp_key == key)
+            j, rest = divmod(key, (_LEN_CAP + 1) * (max(PATTERN_CODES) + 1))
+            n, pc = divmod(rest, max(PATTERN_CODES) + 1)
+            group = self.lenpat_.get((markets[j], n, pc))
+            if group is not None:
+                self._count_and_median(group, cut[sel], res, sel, 8, 9)
+        # same suffix (own market only)
+        own = np.flatnonzero(~px)
+        if len(own):
+            own_suffixes = np.asarray([suffixes[r] for r in rows[own].tolist()], dtype=object)
+            suffix_codes, suffix_names = pd.factorize(own_suffixes)
+            sf_key = mk[own] * (len(suffix_names) + 1) + suffix_codes
+            res[own, 10] = 0
+            for key in np.unique(sf_key).tolist():
+                sel = own[sf_key == key]
+                j, sc = divmod(key, len(suffix_names) + 1)
+                group = self.suffix_.get((markets[j], suffix_names[sc]))
+                if group is not None:
+                    self._count_and_median(group, cut[sel], res, sel, 10, 11)
+        # k nearest sold names of the same length: once per (market, name, cut-off)
+        has = np.flatnonzero(k_all > 0)
+        if len(has):
+            cut_codes, _ = pd.factorize(cut[has])
+            inverse, _ = pd.factorize((cut_codes * len(markets) + mk[has]) * len(uniq) + tcode[has])
+            first_row = np.unique(inverse, return_index=True)[1]  # first row of each (market, name, cut-off)
+            distinct = np.stack([mk[has][first_row], tcode[has][first_row], cut[has][first_row]], axis=1)
+            knn = np.full((len(distinct), 3), np.nan)
+            bucket = len_u[distinct[:, 1]]
+            for key in np.unique(distinct[:, 0] * (_LEN_CAP + 1) + bucket).tolist():
+                j, n = divmod(key, _LEN_CAP + 1)
+                sel = np.flatnonzero((distinct[:, 0] == j) & (bucket == n))
+                block = np.full((len(sel), 3), np.nan)
+                self._knn(markets[j], [texts_u[t] for t in distinct[sel, 1].tolist()], distinct[sel, 2], block)
+                knn[sel] = block
+            res[has, 5:8] = knn[inverse]
+        out[rows] = res
         return out
+
+    @staticmethod
+    def _count_and_median(group: _Group, cut: np.ndarray, res: np.ndarray, sel: np.ndarray, count_col: int,
+                          median_col: int) -> np.ndarray:
+        """Sales of ``group`` before each cut-off (into ``count_col``) and their median (into ``median_col``)."""
+        k = np.searchsorted(group.times, cut, side="left")
+        res[sel, count_col] = k
+        values, inverse = np.unique(k, return_inverse=True)
+        medians = np.array([group.median(int(v)) for v in values.tolist()])
+        res[sel, median_col] = medians[inverse.reshape(-1)]
+        return k
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> pd.DataFrame:
         """Fit on the history, featurise its rows leak-free, then mask ``mask_rate`` of them (training path)."""

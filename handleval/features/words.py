@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, per_unique
+from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, per_unique_batch
 
 #: Latin-script languages wordfreq carries that handles are commonly made of; ``dict__best_lang`` is an index here.
 LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl", "tr", "id", "pl", "sv")
@@ -28,6 +28,9 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _LETTER_RUNS = re.compile(r"[a-z]+")
 _UNKNOWN_COST = 12.0  # ln-cost of one character no word covers (≈ a word of Zipf 3.8)
 _MAX_WORD = 18
+_EXACT_KEY_LEN = 13  # 27**13 < 2**64: words up to 13 letters have exact integer keys
+_MIN_VECTOR_GROUP = 48  # fewer runs of one length are segmented one by one
+_AZ = re.compile(r"[a-z]+")
 
 
 def _census_names() -> tuple[dict[str, float], dict[str, float]]:
@@ -88,6 +91,8 @@ class WordFeatures(FeatureFamily):
             if (n == 1 and w in ("a", "i")) or (n == 2 and z >= 4.0) or (n >= 3 and z >= self.word_zipf):
                 vocab[w] = -(z - 9) * math.log(10)
         self.vocab_cost_ = vocab
+        self.word_index_ = None
+        self._word_index()
         self.first_names_, self.surnames_ = _census_names()
 
     # -- segmentation -------------------------------------------------------------------------------------
@@ -114,27 +119,131 @@ class WordFeatures(FeatureFamily):
             end = back[end]
         return parts[::-1]
 
+    def _word_index(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Vocabulary words of up to 13 letters by length: sorted base-27 keys (exact in uint64) and costs."""
+        index = getattr(self, "word_index_", None)
+        if index is None:
+            by_len: dict[int, list[tuple[int, float]]] = {}
+            for w, c in self.vocab_cost_.items():
+                if len(w) <= _EXACT_KEY_LEN and _AZ.fullmatch(w):
+                    key = 0
+                    for ch in w.encode():
+                        key = key * 27 + ch - 96
+                    by_len.setdefault(len(w), []).append((key, c))
+            index = {}
+            for n, items in by_len.items():
+                items.sort()
+                index[n] = (np.array([k for k, _ in items], dtype=np.uint64), np.array([c for _, c in items]))
+            self.word_index_ = index
+        return index
+
+    def segment_many(self, runs: list[str]) -> list[list[str]]:
+        """:meth:`segment` of many runs of ``[a-z]`` letters at once (the same splits, bit for bit).
+
+        Runs of one length are segmented together: the cost of every vocabulary word at every position comes
+        from exact base-27 integer keys and ``searchsorted`` (words of 14+ letters by dict look-up), and the
+        Viterbi recursion runs over all runs at once, comparing options in the same order with the same float
+        arithmetic as :meth:`segment`. Small groups go through :meth:`segment`.
+        """
+        out: list[list[str]] = [[] for _ in runs]
+        groups: dict[int, list[int]] = {}
+        for i, r in enumerate(runs):
+            groups.setdefault(len(r), []).append(i)
+        for n, idx in groups.items():
+            group = [runs[i] for i in idx]
+            if len(group) < _MIN_VECTOR_GROUP or n == 0:
+                for i, r in zip(idx, group, strict=True):
+                    out[i] = self.segment(r)
+                continue
+            for i, parts in zip(idx, self._segment_group(group, n), strict=True):
+                out[i] = parts
+        return out
+
+    def _segment_group(self, group: list[str], n: int) -> list[list[str]]:
+        index = self._word_index()
+        vocab = self.vocab_cost_
+        g = len(group)
+        codes = np.array(group, dtype=f"S{n}").view(np.uint8).reshape(g, n).astype(np.uint64) - np.uint64(96)
+        # word_cost[l][:, s]: cost of the vocabulary word letters[s:s+l], inf when there is none
+        word_cost: dict[int, np.ndarray] = {}
+        keys = np.zeros((g, n), dtype=np.uint64)
+        for length in range(1, min(n, _MAX_WORD) + 1):
+            width = n - length + 1
+            if length <= _EXACT_KEY_LEN:
+                keys = keys[:, :width] * np.uint64(27) + codes[:, length - 1:]
+                found = index.get(length)
+                if found is None:
+                    word_cost[length] = np.full((g, width), math.inf)
+                    continue
+                sorted_keys, costs = found
+                pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+                word_cost[length] = np.where(sorted_keys[pos] == keys, costs[pos], math.inf)
+            else:
+                word_cost[length] = np.array([[vocab.get(r[s:s + length], math.inf) for s in range(width)]
+                                              for r in group], dtype=np.float64).reshape(g, width)
+        cost = np.zeros((g, n + 1))
+        back = np.zeros((g, n + 1), dtype=np.int64)
+        for end in range(1, n + 1):
+            best = cost[:, end - 1] + _UNKNOWN_COST
+            arg = np.full(g, end - 1, dtype=np.int64)
+            for start in [*range(max(0, end - _MAX_WORD), end - 1), end - 1]:
+                cand = cost[:, start] + word_cost[end - start][:, start]
+                better = cand < best
+                if better.any():
+                    best = np.where(better, cand, best)
+                    arg = np.where(better, start, arg)
+            cost[:, end] = best
+            back[:, end] = arg
+        result = []
+        for r, b in zip(group, back.tolist(), strict=True):
+            parts: list[str] = []
+            end = n
+            while end > 0:
+                parts.append(r[b[end]:end])
+                end = b[end]
+            result.append(parts[::-1])
+        return result
+
+    def segment_cached(self, letters: str, cache: dict[str, list[str]] | None) -> list[str]:
+        """:meth:`segment`, remembered in ``cache`` (shared by the word and celebrity families of one call)."""
+        if cache is None:
+            return self.segment(letters)
+        hit = cache.get(letters)
+        if hit is None:
+            hit = cache[letters] = self.segment(letters)
+        return hit
+
     def words_of(self, text: str) -> list[str]:
         """The dictionary words found in ``text`` (letters only, in order)."""
         core = _NON_ALNUM.sub("", text[:MAX_CHARS])
         return [p for run in _LETTER_RUNS.findall(core) for p in self.segment(run) if p in self.vocab_cost_]
 
     def _one(self, text: str) -> tuple[float, ...]:
-        core = _NON_ALNUM.sub("", text[:MAX_CHARS])
+        return self._features(text, _NON_ALNUM.sub("", text[:MAX_CHARS]), None)
+
+    def _features(self, text: str, core: str, cache: dict[str, list[str]] | None,
+                  whole: tuple[float, float, int] | None = None) -> tuple[float, ...]:
+        """Features of ``text`` from its core (``[a-z0-9]`` of the first MAX_CHARS characters); ``whole`` = the
+        core's precomputed ``(zipf_en, zipf_best, best_lang)``."""
         if not core:
             return (0.0, 0.0, math.nan, 0.0, 0.0, 0.0, math.nan, math.nan, float(len(text)), 0.0, 0.0, 0.0, 0.0, 0.0)
         en = self.zipf_["en"]
-        z_en = en.get(core, 0.0)
-        best, best_lang = z_en, (0 if z_en > 0 else -1)
-        for i, lang in enumerate(self.languages[1:], start=1):
-            z = self.zipf_[lang].get(core, 0.0)
-            if z > best:
-                best, best_lang = z, i
+        if whole is None:
+            z_en = en.get(core, 0.0)
+            best, best_lang = z_en, (0 if z_en > 0 else -1)
+            for i, lang in enumerate(self.languages[1:], start=1):
+                z = self.zipf_[lang].get(core, 0.0)
+                if z > best:
+                    best, best_lang = z, i
+        else:
+            z_en, best, best_lang = whole
+        vocab = self.vocab_cost_
         parts: list[str] = []
         junk = len(core)
-        for run in _LETTER_RUNS.findall(core):
-            for p in self.segment(run) if len(run) > 1 or run in self.vocab_cost_ else (run,):
-                if p in self.vocab_cost_:
+        runs = [core] if core.isalpha() else _LETTER_RUNS.findall(core)
+        for run in runs:
+            for p in self.segment_cached(run, cache) if len(run) > 1 or run in vocab else (run,):
+                if p in vocab:
                     parts.append(p)
                     junk -= len(p)
         covered = len(core) - junk
@@ -153,5 +262,52 @@ class WordFeatures(FeatureFamily):
             compound, first_name, surname, full_name,
         )
 
+    def _whole_words(self, cores: list[str]) -> tuple[list[float], np.ndarray, np.ndarray]:
+        """Per core: English Zipf, best Zipf over the languages, and the index of the first language reaching it
+        (-1 when no language knows the core), exactly as the per-language loop of :meth:`_features`."""
+        z_en = [self.zipf_["en"].get(c, 0.0) for c in cores]
+        table = np.empty((len(cores), len(self.languages)))
+        table[:, 0] = z_en
+        for j, lang in enumerate(self.languages[1:], start=1):
+            get = self.zipf_[lang].get
+            table[:, j] = [get(c, 0.0) for c in cores]
+        first = np.argmax(table, axis=1)  # first language with the highest Zipf: the strict '>' of the loop
+        best = table[np.arange(len(cores)), first]
+        first = np.where((first == 0) & ~(table[:, 0] > 0), -1, first)
+        return z_en, best, first
+
+    def _batch(self, texts: list[str], cores: list[str], failed: dict[int, str],
+               cache: dict[str, list[str]]) -> np.ndarray:
+        """``_one`` of every distinct text, with the whole-word lookups done column by column."""
+        z_en, best, lang = self._whole_words(cores)
+        features = self._features
+        nan_row = (math.nan,) * len(FEATURES)
+        rows = []
+        for i, (text, core, z, b, la) in enumerate(zip(texts, cores, z_en, best.tolist(), lang.tolist(),
+                                                        strict=True)):
+            try:
+                rows.append(features(text, core, cache, (z, b, la)))
+            except Exception as exc:  # a feature bug must not take down a whole batch
+                rows.append(nan_row)
+                failed[i] = f"words: {type(exc).__name__}: {exc}"
+        return np.array(rows, dtype=np.float64).reshape(len(cores), len(FEATURES))
+    def segments_for(self, prepared: Prepared) -> dict[str, list[str]]:
+        """Segmentation of every letter run of every distinct core of ``prepared`` (computed once per call and
+        shared with the celebrity family's known-compound check)."""
+        cache = prepared.shared.setdefault("segments", {})
+        if not prepared.shared.get("segmented"):
+            runs = {r for c in prepared.cores() for r in ([c] if c.isalpha() else _LETTER_RUNS.findall(c))
+                    if len(r) > 1 and r not in cache}
+            todo = sorted(runs)
+            cache.update(zip(todo, self.segment_many(todo), strict=True))
+            prepared.shared["segmented"] = True
+        return cache
+
     def _compute(self, prepared: Prepared, errors: list[str | None]) -> np.ndarray:
-        return per_unique(prepared.frame["text"].tolist(), self._one, len(FEATURES), errors, "words")
+        cache = self.segments_for(prepared)
+        cores = prepared.cores()
+
+        def batch(texts: list[str], failed: dict[int, str]) -> np.ndarray:
+            return self._batch(texts, cores, failed, cache)
+
+        return per_unique_batch(prepared, batch, self._one, len(FEATURES), errors, "words")
