@@ -173,6 +173,8 @@ def predict_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output directory of parts (.csv → CSV parts).")],
     model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
     platform: Annotated[str, typer.Option("--platform", "-p", help="Platform for rows without one.")] = "x",
+    reasons: Annotated[bool, typer.Option(help="Explain each price (exact TreeSHAP: most of the run time).")]
+    = True,
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
@@ -187,7 +189,7 @@ def predict_command(
 
     load(model)  # fail fast, with one clear message, on a missing or corrupt bundle
     factory = ("handleval.predict", "batch_scorer", {"bundle_dir": str(model) if model else None,
-                                                     "platform": platform})
+                                                     "platform": platform, "reasons": reasons})
     _run_batch(input_path, output, factory, ("handle",), engine, scheduler, workers, resume, overwrite, quiet,
                chunk_rows)
 

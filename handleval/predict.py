@@ -22,7 +22,6 @@ from handleval.handles import parse_handle
 OUTPUT_COLUMNS = ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons", "error"]
 PLATFORM_NAMES = {"x": "X", "telegram": "Telegram", "instagram": "Instagram", "domain": "domain",
                   "email": "e-mail"}
-MARKET_PHRASES = {"mkt__platform": "market", "mkt__suffix": "suffix", "mkt__venue": "venue"}
 
 
 @dataclass(frozen=True)
@@ -47,11 +46,11 @@ def _money(value: float) -> str:
 class Valuer:
     """A loaded price bundle. Build it with :func:`load`."""
 
-    def __init__(self, bundle_dir: Path, manifest: dict[str, Any], point: Any, low: Any, high: Any,
+    def __init__(self, bundle_dir: Path, manifest: dict[str, Any], points: list[Any], low: Any, high: Any,
                  featurizer: Any, market: Any, markets: MarketsConfig, history_basis: str):
         self.bundle_dir = bundle_dir
         self.manifest = manifest
-        self.point, self.low, self.high = point, low, high
+        self.points, self.low, self.high = points, low, high
         self.featurizer = featurizer
         self.market = market
         self.markets = markets
@@ -68,41 +67,48 @@ class Valuer:
         row = self.value_many(pd.DataFrame({"handle": [handle], "platform": [platform], "suffix": [suffix],
                                             "venue": [venue], "as_of": [as_of]})).iloc[0]
         price = lambda c: None if pd.isna(row[c]) else float(row[c])  # noqa: E731
+        error = None if pd.isna(row["error"]) else str(row["error"])
         return Valuation(str(handle), platform, price("price_usd"), price("price_low_usd"),
                          price("price_high_usd"), row["market_basis"],
-                         [r for r in str(row["reasons"]).split("; ") if r], row["error"] or None)
+                         [r for r in str(row["reasons"]).split("; ") if r], error)
 
-    def value_many(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x") -> pd.DataFrame:
+    def value_many(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x",
+                   reasons: bool = True) -> pd.DataFrame:
         """Every input column, then ``price_usd, price_low_usd, price_high_usd, market_basis, reasons, error``
-        — same rows, same order."""
+        — same rows, same order. ``reasons=False`` leaves ``reasons`` empty and skips the exact per-row
+        contributions (TreeSHAP), which cost far more than the price itself (see the README's benchmarks)."""
         frame = self._as_frame(data)
         n = len(frame)
         out = {c: np.full(n, np.nan) for c in OUTPUT_COLUMNS[:3]}
         basis = np.full(n, "", dtype=object)
-        reasons = np.full(n, "", dtype=object)
+        reason_text = np.full(n, "", dtype=object)
         errors = np.full(n, None, dtype=object)
 
         rows = self._parse(frame, platform)
         ok = np.array([r is not None and not isinstance(r, str) for r in rows], dtype=bool)
         for i in np.flatnonzero(~ok):
             errors[i] = rows[i]
+        if (~ok).any():
+            self._flag_lookalikes(frame, np.flatnonzero(~ok), errors)
         if ok.any():
             valid = [rows[i] for i in np.flatnonzero(ok)]
             market_frame = pd.DataFrame(valid, columns=["handle", "platform", "suffix", "venue", "as_of", "basis"])
             x_h, feat_errors = self.featurizer.transform_with_errors(market_frame)
             x = pd.concat([x_h.reset_index(drop=True), self.market.transform(market_frame).reset_index(drop=True)],
                           axis=1)[self.features]
-            pred = np.minimum(self.point.predict(x), self.cap)
+            pred = np.minimum(np.mean([m.predict(x) for m in self.points], axis=0), self.cap)
             off = market_frame["platform"].map(self.offsets).fillna(max(self.offsets.values())).to_numpy()
             low = np.minimum(self.low.predict(x), pred) - off
             high = np.minimum(np.maximum(self.high.predict(x), pred) + off, self.cap)
-            contrib = self.point.predict(x, pred_contrib=True)
+            # Contributions are additive, so those of the averaged model are the average of the models'.
+            contrib = np.mean([m.predict(x, pred_contrib=True) for m in self.points], axis=0) if reasons else None
             idx = np.flatnonzero(ok)
             out["price_usd"][idx] = np.round(np.exp(pred), 2)
             out["price_low_usd"][idx] = np.round(np.exp(low), 2)
             out["price_high_usd"][idx] = np.round(np.exp(high), 2)
             basis[idx] = market_frame["basis"].to_numpy()
-            reasons[idx] = self._reasons(market_frame, x, contrib, np.exp(pred))
+            if contrib is not None:
+                reason_text[idx] = self._reasons(market_frame, x, contrib, np.exp(pred))
             feat_err = feat_errors.reset_index(drop=True)
             for j in np.flatnonzero(feat_err.notna().to_numpy()):
                 errors[idx[j]] = str(feat_err.iloc[j])
@@ -112,11 +118,25 @@ class Valuer:
         for c in OUTPUT_COLUMNS[:3]:
             result[c] = out[c]
         result["market_basis"] = basis
-        result["reasons"] = reasons
+        result["reasons"] = reason_text
         result["error"] = errors
         return result
 
     # ---------------------------------------------------------------------------------------------- helpers
+    def _flag_lookalikes(self, frame: pd.DataFrame, rows: np.ndarray, errors: np.ndarray) -> None:
+        """A handle rejected for a confusable character (Cyrillic 'а' in 'pаypal') says what it imitates."""
+        raw = frame["handle"].iloc[rows]
+        text = raw.where(raw.map(lambda v: isinstance(v, str)), "")
+        suspects = text.map(lambda v: any(ord(c) > 127 for c in v)).to_numpy()
+        if not suspects.any():
+            return
+        found = self.featurizer.matches(pd.DataFrame({"handle": text[suspects].tolist()}))
+        for pos, (_, match) in zip(rows[suspects], found.iterrows(), strict=True):
+            for family in ("brand", "celeb"):
+                if bool(match[f"{family}_homoglyph"]) and isinstance(match[f"{family}_key"], str):
+                    errors[pos] = f"{errors[pos]}; lookalike of '{match[f'{family}_key']}' (confusable characters)"
+                    break
+
     @staticmethod
     def _as_frame(data: pd.DataFrame | list[str] | pd.Series) -> pd.DataFrame:
         if isinstance(data, pd.DataFrame):
@@ -171,7 +191,11 @@ class Valuer:
         """The three largest contributions per row, in words and dollars."""
         from handleval.features.describe import describe_feature
 
-        values = contrib[:, :-1]
+        # Market features set the baseline the name is priced against (market_basis says which); the reasons
+        # are about the name, so they are ranked without them.
+        values = contrib[:, :-1].copy()
+        market_cols = [j for j, name in enumerate(self.features) if name.startswith("mkt__")]
+        values[:, market_cols] = 0.0
         order = np.argsort(-np.abs(values), axis=1)[:, :3]
         texts = []
         for r in range(len(frame)):
@@ -182,21 +206,10 @@ class Valuer:
                     continue
                 name = self.features[j]
                 dollars = price[r] - price[r] * np.exp(-c)  # what this feature adds to the price
-                if name.startswith("mkt__"):
-                    label = f"{MARKET_PHRASES[name]}: {self._market_value(name, frame.iloc[r])}"
-                else:
-                    label = describe_feature(name, x.iat[r, j], frame["handle"].iat[r])
+                label = describe_feature(name, x.iat[r, j], frame["handle"].iat[r])
                 parts.append(f"{label} ({_money(dollars)})")
             texts.append("; ".join(parts))
         return texts
-
-    @staticmethod
-    def _market_value(name: str, row: pd.Series) -> str:
-        if name == "mkt__platform":
-            return PLATFORM_NAMES.get(row["platform"], row["platform"])
-        if name == "mkt__suffix":
-            return f".{row['suffix']}" if row["platform"] == "domain" else (row["suffix"] or "none")
-        return row["venue"] or "usual venue"
 
 
 def load(bundle_dir: str | Path | None = None) -> Valuer:
@@ -218,12 +231,13 @@ def load(bundle_dir: str | Path | None = None) -> Valuer:
     market.categories_ = manifest["market_encoder"]["categories"]
     market.default_venue_ = manifest["market_encoder"]["default_venue"]
     market.rare_ = manifest["market_encoder"]["rare"]
-    boosters = [load_booster(bundle_dir / f) for f in ("model.txt", "quantile_low.txt", "quantile_high.txt")]
-    return Valuer(bundle_dir, manifest, *boosters, featurizer=featurizer, market=market, markets=markets,
+    points = [load_booster(bundle_dir / f) for f in manifest.get("point_models", ["model.txt"])]
+    low, high = (load_booster(bundle_dir / f) for f in ("quantile_low.txt", "quantile_high.txt"))
+    return Valuer(bundle_dir, manifest, points, low, high, featurizer=featurizer, market=market, markets=markets,
                   history_basis="sales in the data directory")
 
 
-def batch_scorer(bundle_dir: str | None = None, platform: str = "x") -> Any:
+def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True) -> Any:
     """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker)."""
     valuer = load(bundle_dir)
-    return lambda frame: valuer.value_many(frame, platform=platform)
+    return lambda frame: valuer.value_many(frame, platform=platform, reasons=reasons)

@@ -61,8 +61,9 @@ def test_bundle_files_and_manifest(small_price):
     for name in ("model.txt", "quantile_low.txt", "quantile_high.txt", "manifest.json", "MODEL_CARD.md"):
         assert (bundle / name).is_file()
     manifest = json.loads((bundle / "manifest.json").read_text())
-    assert manifest["kind"] == "price" and set(manifest["files"]) == {"model.txt", "quantile_low.txt",
-                                                                      "quantile_high.txt"}
+    assert manifest["kind"] == "price"
+    assert set(manifest["files"]) == {*manifest["point_models"], "quantile_low.txt", "quantile_high.txt"}
+    assert len(manifest["point_models"]) == manifest["config"]["point_seeds"]
     assert all(len(f["sha256"]) == 64 for s in manifest["training_data"].values() for f in s["files"])
     assert manifest["featurizer"]["lexicons"]
     card = (bundle / "MODEL_CARD.md").read_text()
@@ -141,3 +142,11 @@ def test_bundle_with_other_lexicons_is_refused(small_price, tmp_path):
     (other / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="lexicon"):
         load(other)
+
+
+def test_homoglyph_handles_are_named_as_lookalikes(small_valuer):
+    out = small_valuer.value_many(["pаypal", "gооgle", "pay!pal", "paypal"])  # Cyrillic а and о in the first two
+    assert "lookalike of 'paypal'" in out.loc[0, "error"]
+    assert "lookalike of 'google'" in out.loc[1, "error"]
+    assert "lookalike" not in out.loc[2, "error"]
+    assert pd.isna(out.loc[3, "error"]) and out.loc[3, "price_usd"] > 0
