@@ -45,6 +45,7 @@ from typing import Any
 import pandas as pd
 
 from handleval import io as hio
+from handleval.bundle import sha256_file
 from handleval.errors import DataFormatError, HandlevalError
 
 MANIFEST = "_manifest.json"
@@ -363,7 +364,7 @@ def _prepare_output(out: Path, *, resume: bool, overwrite: bool, header: dict[st
     names: set[str] = set()
     for index, rec in manifest.parts.items():
         path = out / rec["file"]
-        if path.is_file() and hio.sha256_file(path) == rec["sha256"]:
+        if path.is_file() and sha256_file(path) == rec["sha256"]:
             keep.add(index)
             names.add(rec["file"])
         else:
@@ -635,7 +636,7 @@ def read_output(path: str | os.PathLike[str], *, allow_incomplete: bool = False,
     tables = []
     for _, rec in sorted(manifest.parts.items()):
         file = p / rec["file"]
-        if verify and hio.sha256_file(file) != rec["sha256"]:
+        if verify and sha256_file(file) != rec["sha256"]:
             raise HandlevalError(f"{file} does not match its sha256 in {MANIFEST}")
         tables.append(hio.read_csv_part(file) if rec["file"].endswith(".csv") else pq.read_table(file))
     if not tables:

@@ -702,12 +702,6 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_csv_part(path: Path) -> pa.Table:

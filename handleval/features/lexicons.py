@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from handleval.bundle import sha256_file
 from handleval.config import data_dir as _data_dir
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
@@ -113,17 +114,9 @@ class Lexicon:
         return key in self.popularity
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def fingerprint(name: str, reference: Path) -> tuple[str, dict[str, str]]:
     """``(fingerprint, {file: sha256})`` of lexicon ``name``: name + version + sha256 of its source files."""
-    files = {rel: _sha256(reference / rel) for rel in LEXICON_FILES[name]}
+    files = {rel: sha256_file(reference / rel) for rel in LEXICON_FILES[name]}
     h = hashlib.sha256(f"{name}:{LEXICON_VERSION}".encode())
     for rel, digest in sorted(files.items()):
         h.update(f"{rel}={digest}\n".encode())
