@@ -275,7 +275,7 @@ def value_command(
     for col in ("handle", "price", "10-90% interval", "market basis", "reasons"):
         table.add_column(col, overflow="fold")
     for row in result.itertuples(index=False):
-        if row.error:
+        if isinstance(row.error, str) and row.error:
             table.add_row(str(row.handle), "[red]invalid[/]", "", "", f"[red]{row.error}[/]")
             continue
         interval = f"${row.price_low_usd:,.0f} – ${row.price_high_usd:,.0f}"

@@ -119,7 +119,7 @@ class Valuer:
             result[c] = out[c]
         result["market_basis"] = basis
         result["reasons"] = reason_text
-        result["error"] = errors
+        result["error"] = pd.Series(errors, index=result.index, dtype=object)
         return result
 
     # ---------------------------------------------------------------------------------------------- helpers

@@ -1,0 +1,92 @@
+"""The model commands as a user runs them (real subprocesses, committed bundles): outputs and error paths."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from handleval.batch import read_output
+
+pytestmark = pytest.mark.slow
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "handleval", *args], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "COLUMNS": "200", **(env or {})})
+
+
+def test_predict_csv_row_exact_and_refuses_to_overwrite(tmp_path):
+    source = tmp_path / "handles.csv"
+    pd.DataFrame({"handle": ["pizza", "@Nike", "a" * 16, "", "jdk_19927"], "id": [1, 2, 3, 4, 5]}).to_csv(
+        source, index=False)
+    out = tmp_path / "scores.csv"
+    result = run("predict", str(source), "-o", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    scored = read_output(out)
+    assert scored["id"].astype(int).tolist() == [1, 2, 3, 4, 5]
+    assert list(scored.columns[-6:]) == ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons",
+                                         "error"]
+    assert scored["error"].isna().tolist() == [True, True, False, False, True]
+    again = run("predict", str(source), "-o", str(out), "--quiet")
+    assert again.returncode == 2 and "--resume" in again.stderr and "Traceback" not in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"name,price\npizza,1\n", "handle"),                      # wrong columns
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20, "not a CSV"),  # a binary file named .csv
+    ],
+)
+def test_predict_bad_files_give_one_clear_message(tmp_path, content, message):
+    source = tmp_path / "input.csv"
+    source.write_bytes(content)
+    result = run("predict", str(source), "-o", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_predict_with_missing_or_corrupt_bundle(tmp_path):
+    source = tmp_path / "h.txt"
+    source.write_text("pizza\n")
+    missing = run("predict", str(source), "-o", str(tmp_path / "o1"), "--model", str(tmp_path / "none"))
+    assert missing.returncode == 2 and "not found" in missing.stderr and "Traceback" not in missing.stderr
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{")
+    corrupt = run("predict", str(source), "-o", str(tmp_path / "o2"), "--model", str(broken))
+    assert corrupt.returncode == 2 and "corrupt" in corrupt.stderr
+
+
+def test_value_command_prints_a_table():
+    result = run("value", "pizza", "jdk_19927", "a" * 16)
+    assert result.returncode == 0, result.stderr
+    assert "pizza" in result.stdout and "$" in result.stdout and "at most 15" in result.stdout
+
+
+def test_triage_ranks_by_expected_value_with_guard_rails(tmp_path):
+    accounts = pd.DataFrame({
+        "screen_name": ["pizza", "crypto_king_88213", "nike", "jdk_19927"],
+        "created_at": ["2009-01-01", "2019-05-01", "2009-01-01", "2015-01-01"],
+        "statuses_count": [10, 90000, 5000, 3], "followers_count": [3, 10, 9_000_000, 0],
+        "friends_count": [1, 4900, 100, 2], "favourites_count": [0, 0, 100, 0],
+        "verified": [False, False, True, False], "observed_at": ["2024-06-01"] * 4,
+        "last_active_at": ["2015-01-01", "2024-05-30", "2024-05-31", None],
+    })
+    source = tmp_path / "accounts.csv"
+    accounts.to_csv(source, index=False)
+    out = tmp_path / "ranked.csv"
+    result = run("triage", str(source), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    ranked = pd.read_csv(out)
+    assert sorted(ranked["screen_name"]) == sorted(accounts["screen_name"])
+    ev = ranked["expected_value"].fillna(-1).to_numpy()
+    assert (ev[:-1] >= ev[1:]).all()
+    by_name = ranked.set_index("screen_name")
+    assert not by_name.loc["nike", "releasable"] and by_name.loc["nike", "p_releasable"] == 0  # verified
+    assert not by_name.loc["crypto_king_88213", "releasable"]  # active two days before observed_at
+    assert by_name.loc["pizza", "dormant"]  # nine years without activity
