@@ -41,6 +41,14 @@ def make_predict_scorer() -> object:
     return lambda frame: valuer.value_many(frame)
 
 
+def make_predict_noreasons_scorer() -> object:
+    """The price model without reasons (``handleval predict --no-reasons``): price and interval only."""
+    from handleval.predict import load
+
+    valuer = load()
+    return lambda frame: valuer.value_many(frame, reasons=False)
+
+
 def make_engine_scorer() -> object:
     from tests.code.batch_scorers import length_scorer
 
@@ -120,7 +128,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=HERE / "out")
     parser.add_argument("--out", type=Path, default=HERE / "out" / "bench_predict.md")
     parser.add_argument("--skip-dask", action="store_true")
-    parser.add_argument("--scorer", choices=["auto", "predict", "engine"], default="auto")
+    parser.add_argument("--scorer", choices=["auto", "predict", "predict_noreasons", "engine"], default="auto")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--factory", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
@@ -137,7 +145,7 @@ def main() -> None:
     csv_path, pq_path = _inputs(args.rows, args.work)
     have_model = (ROOT / "models" / "price" / "manifest.json").exists()
     scorers = {"auto": ["engine", "predict"] if have_model else ["engine"], "predict": ["predict"],
-               "engine": ["engine"]}[args.scorer]
+               "predict_noreasons": ["predict_noreasons"], "engine": ["engine"]}[args.scorer]
     results = []
     for name in scorers:
         factory = f"make_{name}_scorer"
