@@ -89,11 +89,15 @@ def data_check() -> None:
     for row in report.to_rows():
         table.add_row(*(str(row[c]) for c in ("source", "read", "loaded", "rejected", "reason")))
     console.print(table)
-    bad = [s.source for s in report.sources.values() if not s.ok]
+    bad = [f"{s.source} ({s.malformed or 'nothing loaded'})" for s in report.sources.values() if not s.ok]
     if bad:
         err_console.print(f"[bold red]malformed:[/] {', '.join(bad)}")
         raise typer.Exit(1)
     console.print(f"[green]all {len(report.sources)} sets valid[/]")
+
+
+TrackOpt = Annotated[bool, typer.Option(help="Log the run to MLflow and register the model.")]
+TrainQuietOpt = Annotated[bool, typer.Option("--quiet", "-q")]
 
 
 @train_app.command("price")
@@ -102,8 +106,8 @@ def train_price_command(
     config: Annotated[Path | None, typer.Option(help="YAML config (default configs/price.yaml).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Bundle directory (default models/price).")]
     = None,
-    track: Annotated[bool, typer.Option(help="Log the run to MLflow and register the model.")] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    track: TrackOpt = True,
+    quiet: TrainQuietOpt = False,
 ) -> None:
     """Train the price model on the sales data, evaluate it on the newest sales and write the bundle."""
     from handleval.train import train_price
@@ -121,8 +125,8 @@ def train_accounts_command(
     config: Annotated[Path | None, typer.Option(help="YAML config (default configs/accounts.yaml).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Bundle directory (default models/accounts).")]
     = None,
-    track: Annotated[bool, typer.Option(help="Log the run to MLflow and register the model.")] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    track: TrackOpt = True,
+    quiet: TrainQuietOpt = False,
 ) -> None:
     """Train the bot and dormancy models, evaluate leave-one-dataset-out and write the bundle."""
     from handleval.accounts.train import train_accounts

@@ -47,14 +47,13 @@ class Valuer:
     """A loaded price bundle. Build it with :func:`load`."""
 
     def __init__(self, bundle_dir: Path, manifest: dict[str, Any], points: list[Any], low: Any, high: Any,
-                 featurizer: Any, market: Any, markets: MarketsConfig, history_basis: str):
+                 featurizer: Any, market: Any, markets: MarketsConfig):
         self.bundle_dir = bundle_dir
         self.manifest = manifest
         self.points, self.low, self.high = points, low, high
         self.featurizer = featurizer
         self.market = market
         self.markets = markets
-        self.history_basis = history_basis
         self.features: list[str] = manifest["features"]
         self.cap = float(np.log(manifest["cap_usd"]))
         self.offsets: dict[str, float] = manifest["conformal_offsets_ln"]
@@ -233,8 +232,7 @@ def load(bundle_dir: str | Path | None = None) -> Valuer:
     market.rare_ = manifest["market_encoder"]["rare"]
     points = [load_booster(bundle_dir / f) for f in manifest.get("point_models", ["model.txt"])]
     low, high = (load_booster(bundle_dir / f) for f in ("quantile_low.txt", "quantile_high.txt"))
-    return Valuer(bundle_dir, manifest, points, low, high, featurizer=featurizer, market=market, markets=markets,
-                  history_basis="sales in the data directory")
+    return Valuer(bundle_dir, manifest, points, low, high, featurizer=featurizer, market=market, markets=markets)
 
 
 def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True) -> Any:

@@ -135,8 +135,9 @@ def log_training_run(
 
     console = Console(quiet=quiet)
     experiment_id = _experiment(mlflow, kind)
+    tags = git_tags()
     with mlflow.start_run(experiment_id=experiment_id) as run:
-        mlflow.set_tags({**git_tags(), "kind": kind, **(extra_tags or {})})
+        mlflow.set_tags({**tags, "kind": kind, **(extra_tags or {})})
         clean = {_metric_key(k): (str(v)[:6000] if v is not None else "null") for k, v in params.items()}
         items = list(clean.items())
         for i in range(0, len(items), 100):
@@ -146,15 +147,13 @@ def log_training_run(
             mlflow.log_artifact(str(path), artifact_path="plots" if path.suffix == ".png" else None)
         mlflow.log_artifacts(str(bundle_dir), artifact_path="bundle")
 
-        from handleval.mlflow_pyfunc import HandlevalModel  # noqa: F401 - proves the code file imports
-
         sample_output = _predict_with_bundle(kind, bundle_dir, input_example)
         signature = _optional_inputs(infer_signature(input_example, sample_output),
                                      "handle" if kind == "price" else "screen_name")
         info = mlflow.pyfunc.log_model(
             name="model", python_model=str(PYFUNC_CODE), artifacts={"bundle": str(bundle_dir)},
             model_config={"kind": kind}, signature=signature, input_example=input_example,
-            registered_model_name=REGISTERED[kind], pip_requirements=[f"handleval=={git_tags()['handleval_version']}"],
+            registered_model_name=REGISTERED[kind], pip_requirements=[f"handleval=={tags['handleval_version']}"],
         )
         client = MlflowClient()
         version = str(info.registered_model_version)

@@ -19,6 +19,7 @@ import pandas as pd
 from pydantic import Field
 
 from handleval.config import CONFIGS_DIR, MODELS_DIR, StrictModel, data_dir, load_markets, load_model_config
+from handleval.errors import ConfigError
 
 LENGTH_ONLY_PREFIXES = ("len__", "mkt__")
 
@@ -143,8 +144,6 @@ def train_price(
         x_test = pd.concat([x_test_h.reset_index(drop=True), market.transform(test)], axis=1)
     unknown = sorted(set(cfg.drop_features) - set(x_train.columns))
     if unknown:
-        from handleval.errors import ConfigError
-
         raise ConfigError(f"drop_features names unknown features: {unknown}")
     x_train, x_test = x_train.drop(columns=cfg.drop_features), x_test.drop(columns=cfg.drop_features)
     features = list(x_train.columns)

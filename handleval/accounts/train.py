@@ -26,6 +26,7 @@ from handleval.config import CONFIGS_DIR, MODELS_DIR, StrictModel, load_model_co
 from handleval.config import data_dir as default_data_dir
 from handleval.data.accounts import SOURCE_PRIORITY, UNAVAILABLE_COLUMNS, load_account_table
 from handleval.errors import ConfigError
+from handleval.evaluate import to_markdown
 
 BUNDLE_KIND = "accounts"
 BOT_MODEL_FILE = "model.txt"
@@ -574,15 +575,6 @@ def _lodo_plots(bundle_dir: Path, units: dict[str, list[str]], sets: np.ndarray,
     return paths
 
 
-def _md_table(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
-    cols = list(frame.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in frame.iterrows():
-        cells = [format(v, floatfmt) if isinstance(v, float) else str(v) for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def accounts_report(manifest: dict[str, Any], lodo: pd.DataFrame, curve: pd.DataFrame, dorm: pd.DataFrame,
                     predictability: pd.DataFrame, seconds: float) -> str:
     thr = manifest["threshold"]
@@ -600,7 +592,7 @@ def accounts_report(manifest: dict[str, Any], lodo: pd.DataFrame, curve: pd.Data
         "the deployed calibrated threshold (chosen on pooled out-of-fold scores). Published numbers are "
         "in-dataset unless stated: an upper bound, not a like-for-like comparison.",
         "",
-        _md_table(lodo_view),
+        to_markdown(lodo_view),
         "",
         f"Target LODO AUC >= 0.80 on every held-out unit: **{target_met}** (min {m['lodo_min_auc']:.3f}).",
         "",
@@ -612,7 +604,7 @@ def accounts_report(manifest: dict[str, Any], lodo: pd.DataFrame, curve: pd.Data
         f"Threshold for precision >= {thr['target']:.2f}: **{thr['threshold']:.3f}** (validation precision "
         f"{thr['precision']:.3f}, recall {thr['recall']:.3f}{'' if thr['met'] else '; TARGET NOT REACHED'}).",
         "",
-        _md_table(curve),
+        to_markdown(curve),
         "",
         "## Dormancy estimate (p_dormant when last activity is unknown)",
         "",
@@ -621,7 +613,7 @@ def accounts_report(manifest: dict[str, Any], lodo: pd.DataFrame, curve: pd.Data
         "Repository probe tweets, ASSUMED to be the latest tweet), evaluated leave-one-set-out. It is an "
         "estimate and is labelled as one in every output.",
         "",
-        _md_table(dorm),
+        to_markdown(dorm),
         "",
         "## Leakage guard",
         "",
@@ -635,7 +627,7 @@ def accounts_report(manifest: dict[str, Any], lodo: pd.DataFrame, curve: pd.Data
         "For context, all features together tell sets apart within a class far above chance (collections differ "
         "in behaviour, which is exactly why LODO is hard):",
         "",
-        _md_table(predictability),
+        to_markdown(predictability),
         "",
         f"Training time: {seconds:.0f} s.",
     ])

@@ -89,6 +89,5 @@ def check_all(root: Path | None = None) -> LoadReport:
         damaged = sum(n for reason, n in s.rejected.items() if not reason.startswith("duplicate id"))
         limit = next((v for k, v in KNOWN_DAMAGE.items() if s.source.startswith(k)), MAX_REJECTED_SHARE)
         if s.rows_read and damaged / s.rows_read > limit:
-            s.notes.append(f"more than {limit:.0%} of rows rejected")
-            s.rows_loaded = min(s.rows_loaded, 0)  # marks the set as not ok
+            s.malformed = f"more than {limit:.0%} of rows rejected"
     return report

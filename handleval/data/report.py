@@ -15,6 +15,7 @@ class SourceReport:
     rows_loaded: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    malformed: str | None = None  # set by a check that finds the set damaged beyond its tolerance
 
     def reject(self, reason: str, count: int = 1) -> None:
         if count:
@@ -27,7 +28,8 @@ class SourceReport:
     @property
     def ok(self) -> bool:
         """A source is healthy when every row it read was either loaded or rejected for a stated reason."""
-        return self.rows_read == self.rows_loaded + self.rows_rejected and self.rows_loaded > 0
+        return (self.malformed is None and self.rows_loaded > 0
+                and self.rows_read == self.rows_loaded + self.rows_rejected)
 
 
 @dataclass
