@@ -23,7 +23,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, prepare
-from handleval.features.length import PATTERN_CLASSES, pattern_class, pattern_classes
+from handleval.features.length import PATTERN_CLASSES, pattern_classes
 
 DEFAULT_PROXY_MARKET = {"x": "telegram", "instagram": "telegram"}
 FEATURES = (
@@ -64,6 +64,13 @@ class _Group:
         self.times, self.logp = times[order], logp[order]
         self.medians: dict[int, float] = {}
 
+    @classmethod
+    def presorted(cls, times: np.ndarray, logp: np.ndarray) -> _Group:
+        """A group from sales already sorted by time (stable)."""
+        group = cls.__new__(cls)
+        group.times, group.logp, group.medians = times, logp, {}
+        return group
+
     def before(self, cutoff: int) -> int:
         return int(np.searchsorted(self.times, cutoff, side="left"))
 
@@ -74,6 +81,37 @@ class _Group:
         if hit is None:
             hit = self.medians[k] = float(np.median(self.logp[:k]))
         return hit
+
+
+def _group_rows(columns: list[np.ndarray], order: np.ndarray) -> dict[Any, np.ndarray]:
+    """Rows of each distinct key (a tuple over ``columns``, or the value for one column) in the order they
+    have in ``order``: one stable sort and ``np.unique``-style boundaries instead of a pandas groupby loop."""
+    if not len(order):
+        return {}
+    code = np.zeros(len(order), dtype=np.int64)
+    uniques = []
+    for col in columns:
+        c, u = pd.factorize(col, use_na_sentinel=False)
+        code = code * len(u) + c
+        uniques.append(u)
+    code = code[order]
+    perm = np.argsort(code, kind="stable")
+    order, code = order[perm], code[perm]
+    starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    ends = np.r_[starts[1:], len(code)]
+    firsts = order[starts]
+    keys = zip(*(np.asarray(col, dtype=object)[firsts].tolist() for col in columns), strict=True)
+    out: dict[Any, np.ndarray] = {}
+    for key, lo, hi in zip(keys, starts.tolist(), ends.tolist(), strict=True):
+        out[key if len(columns) > 1 else key[0]] = order[lo:hi]
+    return out
+
+
+def _groups(columns: list[np.ndarray], times: np.ndarray, logp: np.ndarray,
+            by_time: np.ndarray) -> dict[Any, _Group]:
+    """A :class:`_Group` per distinct key; ``by_time`` is the stable time order of all rows, so each group's
+    rows come out sorted by time with ties in row order (what ``_Group`` sorts them into)."""
+    return {key: _Group.presorted(times[rows], logp[rows]) for key, rows in _group_rows(columns, by_time).items()}
 
 
 class SalesHistoryFeatures(FeatureFamily):
@@ -125,32 +163,25 @@ class SalesHistoryFeatures(FeatureFamily):
         else:  # an as_of column in a history table: NaT would mean "now", treat as undated
             times[times == _NEVER] = _UNDATED
         keep = prepared.ok & np.isfinite(logp)
-        hist = pd.DataFrame({
-            "text": frame["text"].to_numpy()[keep], "platform": frame["platform"].to_numpy()[keep],
-            "suffix": frame["suffix"].to_numpy()[keep], "time": times[keep], "logp": logp[keep],
-        })
-        hist["text"] = pd.Series([t[:MAX_CHARS] for t in hist["text"]], index=hist.index, dtype=object)
-        hist["len"] = [_len_bucket(t) for t in hist["text"]]
-        hist["pclass"] = [pattern_class(t) for t in hist["text"]]
-        self.n_history_ = len(hist)
-        dated = hist["time"].to_numpy()[hist["time"].to_numpy() < _UNDATED]
+        texts = [t[:MAX_CHARS] for t in frame["text"].to_numpy()[keep].tolist()]
+        platform = frame["platform"].to_numpy()[keep]
+        suffix = frame["suffix"].to_numpy()[keep]
+        time, logp = times[keep], logp[keep]
+        length = np.fromiter((_len_bucket(t) for t in texts), dtype=np.int64, count=len(texts))
+        pclass = pattern_classes(texts)
+        self.n_history_ = len(texts)
+        dated = time[time < _UNDATED]
         self.latest_ = int(dated.max()) if len(dated) else _UNDATED
-        self.markets_ = sorted(hist["platform"].unique().tolist())
-        self.market_: dict[str, _Group] = {}
-        self.same_: dict[tuple[str, str, str], _Group] = {}
-        self.lenpat_: dict[tuple[str, int, int], _Group] = {}
-        self.suffix_: dict[tuple[str, str], _Group] = {}
-        self.bucket_: dict[tuple[str, int], tuple[list[str], np.ndarray, np.ndarray]] = {}
-        for market, g in hist.groupby("platform", sort=False):
-            self.market_[market] = _Group(g["time"].to_numpy(), g["logp"].to_numpy())
-            for (name, suffix), h in g.groupby(["text", "suffix"], sort=False):
-                self.same_[(market, name, suffix)] = _Group(h["time"].to_numpy(), h["logp"].to_numpy())
-            for (n, pc), h in g.groupby(["len", "pclass"], sort=False):
-                self.lenpat_[(market, n, pc)] = _Group(h["time"].to_numpy(), h["logp"].to_numpy())
-            for suffix, h in g.groupby("suffix", sort=False):
-                self.suffix_[(market, suffix)] = _Group(h["time"].to_numpy(), h["logp"].to_numpy())
-            for n, h in g.groupby("len", sort=False):
-                self.bucket_[(market, n)] = (h["text"].tolist(), h["time"].to_numpy(), h["logp"].to_numpy())
+        self.markets_ = sorted(pd.unique(platform).tolist())
+        texts_arr = np.asarray(texts, dtype=object)
+        by_time = np.argsort(time, kind="stable")
+        self.market_ = _groups([platform], time, logp, by_time)
+        self.same_ = _groups([platform, texts_arr, suffix], time, logp, by_time)
+        self.lenpat_ = _groups([platform, length, pclass], time, logp, by_time)
+        self.suffix_ = _groups([platform, suffix], time, logp, by_time)
+        # k-NN buckets keep the history's row order: ties among the k nearest are broken by position
+        self.bucket_ = {key: (texts_arr[rows].tolist(), time[rows], logp[rows])
+                        for key, rows in _group_rows([platform, length], np.arange(len(texts))).items()}
 
     def market_of(self, platform: str) -> tuple[str, bool]:
         """The market whose sales price ``platform`` and whether it is a proxy."""
