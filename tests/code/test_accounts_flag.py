@@ -137,3 +137,24 @@ def test_missing_or_corrupt_bundle_raises_bundle_error(tmp_path):
     (copy / "manifest.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(BundleError, match="corrupt"):
         load_accounts(copy)
+
+
+def test_vectorised_reason_text_matches_the_per_value_text():
+    """_readable_many (arrays) must give _readable's text for every feature kind, NaN, 0/1, huge and tiny."""
+    from handleval.accounts.flag import _REASON_TEXT, _readable, _readable_many
+
+    features = [*_REASON_TEXT, "some_unknown_feature"]
+    grid = np.array([np.nan, 0.0, -0.0, 0.4999, 0.5, 1.0, -1.0, 4.605, 4.6052, 6.9, 0.0099, -3.2, 12.5, 800.0,
+                     1e-12, 710.0])
+    idx = np.repeat(np.arange(len(features)), len(grid))
+    values = np.tile(grid, len(features))
+    with np.errstate(over="ignore"):
+        expected = [_readable(features[j], v) for j, v in zip(idx, values, strict=True)]
+    assert _readable_many(features, idx, values) == expected
+
+
+def test_flag_without_reasons_changes_nothing_else(flagger):
+    full = flagger.flag(_accounts(), now=NOW)
+    bare = flagger.flag(_accounts(), now=NOW, reasons=False)
+    pd.testing.assert_frame_equal(full.drop(columns="reasons"), bare.drop(columns="reasons"))
+    assert (bare["reasons"] == "").all() and (full.loc[full["error"].isna(), "reasons"] != "").all()
