@@ -168,32 +168,118 @@ def _byte_matrix(strings: list[bytes], width: int) -> np.ndarray:
     return np.array(strings, dtype=f"S{width}").view(np.uint8).reshape(len(strings), width).astype(np.uint64)
 
 
+_MASK = (1 << 64) - 1
+
+
+def _hash_bytes(raw: bytes) -> int:
+    """:func:`_hash_rows` of one byte string, in Python."""
+    h = 0
+    for b in raw:
+        h = (h * _HASH_BASE + b) & _MASK
+    return h
+
+
+def _deletion_hashes(codes: np.ndarray, powers: np.ndarray) -> np.ndarray:
+    """Hashes of every one-character deletion of each row of an ``(rows, n)`` byte matrix (column ``i`` = row
+    minus byte ``i``) and, in column ``n``, of the row itself; from prefix and suffix hashes."""
+    rows, n = codes.shape
+    base = np.uint64(_HASH_BASE)
+    pre = np.zeros((rows, n + 1), dtype=np.uint64)  # pre[:, i] = hash(row[:i])
+    suf = np.zeros((rows, n + 1), dtype=np.uint64)  # suf[:, i] = hash(row[i:])
+    for i in range(n):
+        pre[:, i + 1] = pre[:, i] * base + codes[:, i]
+    for i in range(n - 1, -1, -1):
+        suf[:, i] = codes[:, i] * powers[n - 1 - i] + suf[:, i + 1]
+    hashes = np.empty((rows, n + 1), dtype=np.uint64)
+    hashes[:, :n] = pre[:, :n] * powers[n - 1 - np.arange(n)] + suf[:, 1:]
+    hashes[:, n] = pre[:, n]
+    return hashes
+
+
+class DeletionIndex:
+    """Lexicon names under their own spelling and each of their one-character deletions (SymSpell's index).
+
+    ``get(variant)`` is what a ``{variant: [names]}`` dict would give, but the index is three numpy arrays
+    (64-bit hashes of the variants, sorted, with the name and the deleted position of each): built with numpy in
+    a fraction of the time and memory of a dict of a million lists, which every process pays at ``fit``.
+    A hash only finds candidates; each is checked by rebuilding its variant, so collisions cannot add a name.
+    """
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        hashes: list[np.ndarray] = []
+        owners: list[np.ndarray] = []
+        cuts: list[np.ndarray] = []
+        by_len: dict[int, list[int]] = {}
+        other: list[int] = []
+        for j, name in enumerate(names):
+            if name.isascii():
+                by_len.setdefault(len(name), []).append(j)
+            else:
+                other.append(j)
+        longest = max(by_len, default=0)
+        powers = np.array([pow(_HASH_BASE, i, 1 << 64) for i in range(longest + 1)], dtype=np.uint64)
+        for n, ids in by_len.items():
+            h = _deletion_hashes(_byte_matrix([names[j].encode() for j in ids], n), powers)
+            hashes.append(h.ravel())
+            owners.append(np.repeat(np.asarray(ids, dtype=np.int64), n + 1))
+            cuts.append(np.tile(np.r_[np.arange(n), -1], len(ids)))  # -1: the name itself
+        for j in other:  # names with non-ASCII characters: deletions are of characters, hashes of UTF-8 bytes
+            name = names[j]
+            variants = [name[:i] + name[i + 1:] for i in range(len(name))] + [name]
+            hashes.append(np.array([_hash_bytes(v.encode("utf-8", errors="surrogatepass")) for v in variants],
+                                   dtype=np.uint64))
+            owners.append(np.full(len(variants), j, dtype=np.int64))
+            cuts.append(np.r_[np.arange(len(name)), -1])
+        h = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
+        order = np.argsort(h, kind="stable")
+        self.hashes = h[order]
+        self.owner = (np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64))[order].astype(np.int32)
+        self.cut = (np.concatenate(cuts) if cuts else np.zeros(0, dtype=np.int64))[order].astype(np.int16)
+
+    def __len__(self) -> int:
+        """Number of (name, variant) entries (a variant repeated within a name counts more than once)."""
+        return len(self.hashes)
+
+    def _found(self, variant: str, lo: int, hi: int) -> list[str]:
+        """The names of entries ``lo:hi`` (equal hashes) whose variant really is ``variant``, each once."""
+        names = self.names
+        out: list[str] = []
+        for j, c in zip(self.owner[lo:hi].tolist(), self.cut[lo:hi].tolist(), strict=True):
+            name = names[j]
+            if (name if c < 0 else name[:c] + name[c + 1:]) == variant and name not in out:
+                out.append(name)
+        return out
+
+    def get(self, variant: str) -> list[str] | None:
+        """Names equal to ``variant`` or one deletion away from it (None when there is none)."""
+        h = np.uint64(_hash_bytes(variant.encode("utf-8", errors="surrogatepass")))
+        lo = int(np.searchsorted(self.hashes, h, side="left"))
+        hi = int(np.searchsorted(self.hashes, h, side="right"))
+        return (self._found(variant, lo, hi) or None) if hi > lo else None
+
+    def get_many(self, variants: list[str], hashes: np.ndarray) -> list[list[str] | None]:
+        """:meth:`get` of many variants whose hashes (:func:`_hash_rows` of their bytes) are known."""
+        lo = np.searchsorted(self.hashes, hashes, side="left").tolist()
+        hi = np.searchsorted(self.hashes, hashes, side="right").tolist()
+        return [(self._found(v, a, b) or None) if b > a else None for v, a, b in zip(variants, lo, hi, strict=True)]
+
+
 class LexiconMatcher:
     """Exact, affix, leetspeak and fuzzy matching of handles against one :class:`Lexicon`."""
 
     def __init__(self, lexicon: Lexicon, fuzzy_min_popularity: float = 0.3):
         self.lexicon = lexicon
         self.pop = lexicon.popularity
-        index: dict[str, list[str]] = {}
-        for key, p in self.pop.items():
-            if len(key) >= 4 and p >= fuzzy_min_popularity:
-                for variant in {key, *(key[:i] + key[i + 1:] for i in range(len(key)))}:
-                    index.setdefault(variant, []).append(key)
-        self.index = index
+        self.index = DeletionIndex([key for key, p in self.pop.items() if len(key) >= 4 and p >= fuzzy_min_popularity])
         self._index_hashes: np.ndarray | None = None
 
     def index_hashes(self) -> np.ndarray:
         """Bitmap over the top :data:`_BITMAP_BITS` bits of the hashes of the deletion-index keys: the vectorised
         candidate prefilter of :meth:`match_many` (a set bit is only a maybe; the index itself decides)."""
         if self._index_hashes is None:
-            by_len: dict[int, list[bytes]] = {}
-            for key in self.index:
-                raw = key.encode("utf-8", errors="surrogatepass")
-                by_len.setdefault(len(raw), []).append(raw)
             bitmap = np.zeros(1 << _BITMAP_BITS, dtype=bool)
-            for n, keys in by_len.items():
-                if n:
-                    bitmap[_hash_rows(_byte_matrix(keys, n)) >> np.uint64(64 - _BITMAP_BITS)] = True
+            bitmap[self.index.hashes >> np.uint64(64 - _BITMAP_BITS)] = True
             self._index_hashes = bitmap
         return self._index_hashes
 
@@ -241,33 +327,24 @@ class LexiconMatcher:
     def _fuzzy_candidates(self, cores: list[str]) -> list[set[str]]:
         """The index entries under each core or its one-character deletions, for many ASCII cores at once.
 
-        Hashes of all deletions of all cores of one length come from prefix and suffix hashes (numpy), and
-        only the few that hit a hash of an index key are rebuilt as strings and looked up in the index.
+        Hashes of all deletions of all cores of one length come from prefix and suffix hashes (numpy); only the
+        few that hit the bitmap of index hashes are looked up in the index (and checked there exactly).
         """
         out: list[set[str]] = [set() for _ in cores]
         table = self.index_hashes()
-        index = self.index
         by_len: dict[int, list[int]] = {}
         for i, c in enumerate(cores):
             by_len.setdefault(len(c), []).append(i)
-        base = np.uint64(_HASH_BASE)
         for n, rows in by_len.items():
-            codes = _byte_matrix([cores[i].encode() for i in rows], n)
-            pre = np.zeros((len(rows), n + 1), dtype=np.uint64)  # pre[:, i] = hash(core[:i])
-            suf = np.zeros((len(rows), n + 1), dtype=np.uint64)  # suf[:, i] = hash(core[i:])
-            for i in range(n):
-                pre[:, i + 1] = pre[:, i] * base + codes[:, i]
-            for i in range(n - 1, -1, -1):
-                suf[:, i] = codes[:, i] * _HASH_POWERS[n - 1 - i] + suf[:, i + 1]
-            hashes = np.empty((len(rows), n + 1), dtype=np.uint64)
-            hashes[:, :n] = pre[:, :n] * _HASH_POWERS[n - 1 - np.arange(n)] + suf[:, 1:]  # core minus char i
-            hashes[:, n] = pre[:, n]  # the core itself
-            maybe = table[hashes >> np.uint64(64 - _BITMAP_BITS)]
-            for r, i in zip(*np.nonzero(maybe), strict=True):
-                core = cores[rows[r]]
-                hit = index.get(core if i == n else core[:i] + core[i + 1:])
+            hashes = _deletion_hashes(_byte_matrix([cores[i].encode() for i in rows], n), _HASH_POWERS)
+            r, i = np.nonzero(table[hashes >> np.uint64(64 - _BITMAP_BITS)])
+            if not len(r):
+                continue
+            variants = [core if j == n else core[:j] + core[j + 1:]
+                        for core, j in zip([cores[rows[k]] for k in r.tolist()], i.tolist(), strict=True)]
+            for k, hit in zip(r.tolist(), self.index.get_many(variants, hashes[r, i]), strict=True):
                 if hit:
-                    out[rows[r]].update(hit)
+                    out[rows[k]].update(hit)
         return out
 
     def match(self, text: str) -> Match:

@@ -74,11 +74,18 @@ class WordFeatures(FeatureFamily):
         return [f"dict__{f}" for f in FEATURES]
 
     def _fit(self, prepared: Prepared, X: Any, y: Any) -> None:
-        from wordfreq import get_frequency_dict
+        from wordfreq import cB_to_freq, get_frequency_list
 
         def zipf_table(lang: str) -> dict[str, float]:
-            freqs = get_frequency_dict(lang, wordlist="best" if lang == "en" else "small")
-            return {w: math.log10(f) + 9 for w, f in freqs.items() if w.isascii() and w.isalnum()}
+            """``get_frequency_dict`` turned into Zipf values, computed once per frequency bucket (not per word)."""
+            out: dict[str, float] = {}
+            for index, bucket in enumerate(get_frequency_list(lang, wordlist="best" if lang == "en" else "small")):
+                if bucket:
+                    z = math.log10(cB_to_freq(-index)) + 9
+                    for w in bucket:
+                        if w.isascii() and w.isalnum():
+                            out[w] = z
+            return out
 
         self.zipf_ = {lang: zipf_table(lang) for lang in self.languages}
         en = self.zipf_.get("en") or zipf_table("en")
