@@ -1,0 +1,70 @@
+"""Path attributions (handleval.forest): the same predictions as LightGBM, additive, exact on hand-made trees."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+
+from handleval.forest import LeafPaths
+
+BASE = {"objective": "regression", "verbosity": -1, "num_leaves": 15, "seed": 1, "num_threads": 1}
+
+
+def _data(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame({
+        "a": rng.normal(size=n),
+        "b": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),  # missing values
+        "c": np.where(rng.random(n) < 0.3, 0.0, rng.exponential(size=n)),  # many zeros
+        "cat": rng.integers(0, 40, n).astype(float),  # categorical codes, some above 31 (second bitset word)
+    })
+    y = 2 * x["a"] + np.nan_to_num(x["b"], nan=3.0) + (x["cat"] % 7 == 0) * 4 + np.sqrt(x["c"]) + rng.normal(0, .1, n)
+    return x, y.to_numpy()
+
+
+@pytest.mark.parametrize("params", [
+    {},
+    {"zero_as_missing": True},
+    {"use_missing": False},
+    {"num_leaves": 63, "min_data_in_leaf": 5},
+])
+def test_predictions_equal_lightgbm_and_attributions_add_up(params):
+    x, y = _data()
+    booster = lgb.train({**BASE, **params}, lgb.Dataset(x, y, categorical_feature=["cat"]), num_boost_round=60)
+    paths = LeafPaths.from_booster(booster)
+    probe, _ = _data(2000, seed=1)
+    probe.loc[::7, "a"] = np.nan  # missing where training had none
+    probe.loc[::11, "cat"] = np.nan
+    probe.loc[::13, "cat"] = 77.0  # a category never seen
+    probe.loc[::17, "cat"] = -1.0
+    prediction, attributions = paths.predict(probe)
+    np.testing.assert_allclose(prediction, booster.predict(probe), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(paths.bias + attributions.sum(axis=1), prediction, rtol=0, atol=1e-9)
+    assert attributions.shape == (len(probe), 4)
+
+
+def test_attributions_on_a_stump_are_the_change_from_the_root():
+    """One split on 'a' at 0: rows left of it get (left value - root value), all on 'a'."""
+    x = pd.DataFrame({"a": np.r_[np.zeros(50), np.ones(50)], "b": np.zeros(100)})
+    y = np.r_[np.zeros(50), np.full(50, 10.0)]
+    booster = lgb.train({**BASE, "num_leaves": 2, "learning_rate": 1.0, "min_data_in_leaf": 1},
+                        lgb.Dataset(x, y), num_boost_round=1)
+    paths = LeafPaths.from_booster(booster)
+    prediction, attributions = paths.predict(pd.DataFrame({"a": [0.0, 1.0], "b": [0.0, 0.0]}))
+    np.testing.assert_allclose(prediction, [0.0, 10.0], atol=1e-6)
+    assert paths.bias == pytest.approx(5.0)
+    np.testing.assert_allclose(attributions[:, 0], [-5.0, 5.0], atol=1e-6)
+    np.testing.assert_allclose(attributions[:, 1], 0.0)
+
+
+def test_top_feature_mostly_agrees_with_treeshap():
+    """Saabas and SHAP differ by design; on a smooth additive target the top feature should still agree."""
+    x, y = _data()
+    booster = lgb.train(BASE, lgb.Dataset(x, y, categorical_feature=["cat"]), num_boost_round=100)
+    probe, _ = _data(1000, seed=2)
+    _, attributions = LeafPaths.from_booster(booster).predict(probe)
+    shap = booster.predict(probe, pred_contrib=True)[:, :-1]
+    agree = (np.abs(attributions).argmax(axis=1) == np.abs(shap).argmax(axis=1)).mean()
+    assert agree > 0.8, agree
