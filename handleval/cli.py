@@ -177,7 +177,7 @@ def predict_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output directory of parts (.csv → CSV parts).")],
     model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
     platform: Annotated[str, typer.Option("--platform", "-p", help="Platform for rows without one.")] = "x",
-    reasons: Annotated[bool, typer.Option(help="Explain each price (exact TreeSHAP: most of the run time).")]
+    reasons: Annotated[bool, typer.Option(help="Explain each price (three largest path attributions, in dollars).")]
     = True,
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,

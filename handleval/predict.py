@@ -17,7 +17,7 @@ import pandas as pd
 
 from handleval.config import MODELS_DIR, MarketsConfig
 from handleval.errors import DataFormatError, InvalidHandle
-from handleval.handles import parse_handle
+from handleval.handles import canonical_mask, parse_handle
 
 OUTPUT_COLUMNS = ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons", "error"]
 PLATFORM_NAMES = {"x": "X", "telegram": "Telegram", "instagram": "Instagram", "domain": "domain",
@@ -48,9 +48,12 @@ class Valuer:
 
     def __init__(self, bundle_dir: Path, manifest: dict[str, Any], points: list[Any], low: Any, high: Any,
                  featurizer: Any, market: Any, markets: MarketsConfig):
+        from handleval.forest import LeafPaths
+
         self.bundle_dir = bundle_dir
         self.manifest = manifest
         self.points, self.low, self.high = points, low, high
+        self.point_paths = [LeafPaths.from_booster(m) for m in points]
         self.featurizer = featurizer
         self.market = market
         self.markets = markets
@@ -74,33 +77,34 @@ class Valuer:
     def value_many(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x",
                    reasons: bool = True) -> pd.DataFrame:
         """Every input column, then ``price_usd, price_low_usd, price_high_usd, market_basis, reasons, error``
-        — same rows, same order. ``reasons=False`` leaves ``reasons`` empty and skips the exact per-row
-        contributions (TreeSHAP), which cost far more than the price itself (see the README's benchmarks)."""
+        — same rows, same order. Reasons come from path attributions (:mod:`handleval.forest`), computed in
+        the same pass as the price; ``reasons=False`` leaves ``reasons`` empty and skips writing them."""
         frame = self._as_frame(data)
         n = len(frame)
         out = {c: np.full(n, np.nan) for c in OUTPUT_COLUMNS[:3]}
         basis = np.full(n, "", dtype=object)
         reason_text = np.full(n, "", dtype=object)
-        errors = np.full(n, None, dtype=object)
 
-        rows = self._parse(frame, platform)
-        ok = np.array([r is not None and not isinstance(r, str) for r in rows], dtype=bool)
-        for i in np.flatnonzero(~ok):
-            errors[i] = rows[i]
+        parsed, errors = self._parse(frame, platform)
+        ok = np.array([e is None for e in errors], dtype=bool)
         if (~ok).any():
             self._flag_lookalikes(frame, np.flatnonzero(~ok), errors)
         if ok.any():
-            valid = [rows[i] for i in np.flatnonzero(ok)]
-            market_frame = pd.DataFrame(valid, columns=["handle", "platform", "suffix", "venue", "as_of", "basis"])
+            market_frame = parsed[ok].reset_index(drop=True)
             x_h, feat_errors = self.featurizer.transform_with_errors(market_frame)
             x = pd.concat([x_h.reset_index(drop=True), self.market.transform(market_frame).reset_index(drop=True)],
                           axis=1)[self.features]
-            pred = np.minimum(np.mean([m.predict(x) for m in self.points], axis=0), self.cap)
+            if reasons:
+                # Attributions are additive, so those of the averaged model are the average of the models'.
+                scored = [paths.predict(x) for paths in self.point_paths]
+                raw = np.mean([p for p, _ in scored], axis=0)
+                contrib = np.mean([c for _, c in scored], axis=0)
+            else:
+                raw, contrib = np.mean([m.predict(x) for m in self.points], axis=0), None
+            pred = np.minimum(raw, self.cap)
             off = market_frame["platform"].map(self.offsets).fillna(max(self.offsets.values())).to_numpy()
             low = np.minimum(self.low.predict(x), pred) - off
             high = np.minimum(np.maximum(self.high.predict(x), pred) + off, self.cap)
-            # Contributions are additive, so those of the averaged model are the average of the models'.
-            contrib = np.mean([m.predict(x, pred_contrib=True) for m in self.points], axis=0) if reasons else None
             idx = np.flatnonzero(ok)
             out["price_usd"][idx] = np.round(np.exp(pred), 2)
             out["price_low_usd"][idx] = np.round(np.exp(low), 2)
@@ -157,58 +161,121 @@ class Valuer:
         raise InvalidHandle(platform, f"no market for platform {platform!r}: the bundle was trained on "
                                       f"{', '.join(sorted(self.trained_platforms))}")
 
-    def _parse(self, frame: pd.DataFrame, default_platform: str) -> list[Any]:
-        """Per row: a tuple for the featurizer, or a string saying why the row cannot be priced."""
-        def column(name: str) -> list[Any]:
-            return frame[name].tolist() if name in frame.columns else [None] * len(frame)
+    def _parse(self, frame: pd.DataFrame, default_platform: str) -> tuple[pd.DataFrame, np.ndarray]:
+        """``(parsed, errors)``: per input row the featurizer's columns (``handle, platform, suffix, venue, as_of,
+        basis``; platform is the market priced in), or in ``errors`` why the row cannot be priced (else None).
 
+        Rows whose handle is already canonical for its platform and that set no suffix, venue or as_of take a
+        column-wise path; the rest go through :func:`parse_handle` one by one, with the same result."""
+        n = len(frame)
         now = pd.Timestamp.now("UTC").tz_localize(None)
-        rows: list[Any] = []
-        for raw, plat, suffix, venue, as_of in zip(column("handle"), column("platform"), column("suffix"),
-                                                   column("venue"), column("as_of"), strict=True):
+
+        def column(name: str) -> pd.Series:
+            return frame[name] if name in frame.columns else pd.Series([None] * n, dtype=object)
+
+        platforms = column("platform").astype(object)
+        blank = platforms.isna().to_numpy() | (platforms.map(lambda p: str(p).strip()) == "").to_numpy()
+        platforms = platforms.where(~blank, default_platform).map(lambda p: str(p).strip().lower())
+        plain = np.ones(n, dtype=bool)  # no per-row suffix, venue or as_of: blank ones mean none, as below
+        for name in ("suffix", "venue", "as_of"):
+            values = column(name)
+            if values.isna().all():
+                continue
+            text = values.map(str if name == "venue" else lambda v: str(v).strip(), na_action="ignore")
+            plain &= (values.isna() | (text == "")).to_numpy(dtype=bool)
+        parsed = {"handle": np.full(n, None, dtype=object), "platform": np.full(n, None, dtype=object),
+                  "suffix": np.full(n, "", dtype=object), "venue": np.full(n, "", dtype=object),
+                  "as_of": np.full(n, now.to_datetime64()), "basis": np.full(n, None, dtype=object)}
+        errors = np.full(n, None, dtype=object)
+        fast = np.zeros(n, dtype=bool)
+        for plat in platforms.unique():
+            rows = (platforms == plat).to_numpy() & plain
             try:
-                plat = default_platform if plat is None or plat != plat or str(plat).strip() == "" else str(plat)
-                plat = plat.strip().lower()
-                handle = parse_handle(raw, plat)
                 market, basis = self._market_for(plat)
-                if as_of is None or as_of != as_of or str(as_of).strip() == "":
-                    when = now
-                else:
-                    when = pd.Timestamp(as_of)
-                    when = when.tz_convert(None) if when.tzinfo else when
-                sfx = handle.suffix or (str(suffix).strip().lower() if suffix is not None and suffix == suffix
-                                        else "")
-                rows.append((handle.name, market, sfx, "" if venue is None or venue != venue else str(venue),
-                             when, basis))
-            except InvalidHandle as exc:
-                rows.append(exc.reason)
-            except (ValueError, TypeError, OverflowError):
-                rows.append(f"as_of {as_of!r} is not a date")
-        return rows
+            except InvalidHandle:
+                continue  # the row-by-row path words the error
+            rows &= canonical_mask(frame["handle"], plat)
+            parsed["handle"][rows] = frame["handle"].to_numpy(dtype=object)[rows]
+            parsed["platform"][rows], parsed["basis"][rows] = market, basis
+            fast |= rows
+        columns = {name: column(name).to_numpy(dtype=object) for name in ("handle", "suffix", "venue", "as_of")}
+        plat_values = platforms.to_numpy(dtype=object)
+        for i in np.flatnonzero(~fast):
+            one = self._parse_one(columns["handle"][i], plat_values[i], columns["suffix"][i], columns["venue"][i],
+                                  columns["as_of"][i], now)
+            if isinstance(one, str):
+                errors[i] = one
+            else:
+                for name, value in zip(("handle", "platform", "suffix", "venue", "as_of", "basis"), one,
+                                       strict=True):
+                    parsed[name][i] = value
+        return pd.DataFrame(parsed), errors
+
+    def _parse_one(self, raw: Any, plat: str, suffix: Any, venue: Any, as_of: Any, now: pd.Timestamp
+                   ) -> tuple[Any, ...] | str:
+        """One row: a tuple for the featurizer, or a string saying why the row cannot be priced."""
+        try:
+            handle = parse_handle(raw, plat)
+            market, basis = self._market_for(plat)
+            if as_of is None or as_of != as_of or str(as_of).strip() == "":
+                when = now
+            else:
+                when = pd.Timestamp(as_of)
+                when = when.tz_convert(None) if when.tzinfo else when
+            sfx = handle.suffix or (str(suffix).strip().lower() if suffix is not None and suffix == suffix else "")
+            return (handle.name, market, sfx, "" if venue is None or venue != venue else str(venue),
+                    when.to_datetime64(), basis)
+        except InvalidHandle as exc:
+            return exc.reason
+        except (ValueError, TypeError, OverflowError):
+            return f"as_of {as_of!r} is not a date"
 
     def _reasons(self, frame: pd.DataFrame, x: pd.DataFrame, contrib: np.ndarray, price: np.ndarray) -> list[str]:
-        """The three largest contributions per row, in words and dollars."""
+        """The three largest contributions per row, in words and dollars.
+
+        Features that read the same (``dict__zipf_en`` and ``dict__best_lang`` both say "English word 'pizza'")
+        are one reason with their contributions summed; brand and celebrity reasons name the matched name."""
         from handleval.features.describe import describe_feature
 
         # Market features set the baseline the name is priced against (market_basis says which); the reasons
         # are about the name, so they are ranked without them.
-        values = contrib[:, :-1].copy()
+        values = contrib.copy()
         market_cols = [j for j, name in enumerate(self.features) if name.startswith("mkt__")]
         values[:, market_cols] = 0.0
-        order = np.argsort(-np.abs(values), axis=1)[:, :3]
+        n_candidates = min(6, values.shape[1])
+        order = np.argsort(-np.abs(values), axis=1)[:, :n_candidates]
+        handles = frame["handle"].to_numpy(dtype=object)
+        x_values = x.to_numpy(dtype=float)
+        matched = self._matched_names(handles, order)
         texts = []
         for r in range(len(frame)):
-            parts = []
+            summed: dict[str, float] = {}
             for j in order[r]:
                 c = values[r, j]
                 if abs(c) < 1e-6:
                     continue
                 name = self.features[j]
-                dollars = price[r] - price[r] * np.exp(-c)  # what this feature adds to the price
-                label = describe_feature(name, x.iat[r, j], frame["handle"].iat[r])
-                parts.append(f"{label} ({_money(dollars)})")
-            texts.append("; ".join(parts))
+                label = describe_feature(name, x_values[r, j], handles[r], matched.get((r, name[:5])))
+                summed[label] = summed.get(label, 0.0) + c
+            top = sorted(summed.items(), key=lambda item: -abs(item[1]))[:3]
+            # What these features add to the price: the price minus the price without them.
+            texts.append("; ".join(f"{label} ({_money(price[r] - price[r] * np.exp(-c))})" for label, c in top))
         return texts
+
+    def _matched_names(self, handles: np.ndarray, order: np.ndarray) -> dict[tuple[int, str], str]:
+        """``(row, 'brand' or 'celeb') -> matched name`` for the rows whose candidate reasons need one."""
+        family = np.array([name[:5] if name[:5] in ("brand", "celeb") else "" for name in self.features])
+        rows = np.flatnonzero((family[order] != "").any(axis=1))
+        if not len(rows):
+            return {}
+        found = self.featurizer.matches(pd.DataFrame({"handle": handles[rows]}))
+        named: dict[tuple[int, str], str] = {}
+        for prefix in ("brand", "celeb"):
+            if f"{prefix}_match" in found.columns:
+                for r, match in zip(rows, found[f"{prefix}_match"].to_numpy(dtype=object), strict=True):
+                    if isinstance(match, str):
+                        named[(int(r), prefix)] = match
+        return named
 
 
 def load(bundle_dir: str | Path | None = None) -> Valuer:

@@ -150,3 +150,30 @@ def test_homoglyph_handles_are_named_as_lookalikes(small_valuer):
     assert "lookalike of 'google'" in out.loc[1, "error"]
     assert "lookalike" not in out.loc[2, "error"]
     assert pd.isna(out.loc[3, "error"]) and out.loc[3, "price_usd"] > 0
+
+
+def test_column_wise_parsing_equals_row_by_row(small_valuer):
+    """Batch parsing sends canonical handles down a column-wise path: it must agree with parse_handle per row."""
+    handles = ["pizza", "Pizza", "@pizza", " pizza", "pi__zza", "abc_", "_abc", "a" * 15, "a" * 16, "abc", "ab1",
+               "1abc", "x.com/jack", "pаypal", "", None, float("nan"), 42, "pizza.com", "jo@163.com", "ok_name"]
+    n = len(handles)
+    frame = pd.DataFrame({
+        "handle": handles * 4,
+        "platform": [None] * n + ["telegram"] * n + [" X "] * n + ["domain", "email", "nope", ""] * (n // 4) + ["x"],
+        "suffix": [None, "", "  ", "COM"] * n,
+        "venue": [None, "", " ", "auction"] * n,
+        "as_of": [None, "", "2024-05-01", "not a date"] * n,
+    })
+    now = pd.Timestamp.now("UTC").tz_localize(None)
+    parsed, errors = small_valuer._parse(frame, "x")
+    for i, row in enumerate(frame.itertuples(index=False)):
+        plat = "x" if row.platform is None or str(row.platform).strip() == "" else str(row.platform).strip().lower()
+        one = small_valuer._parse_one(row.handle, plat, row.suffix, row.venue, row.as_of, now)
+        if isinstance(one, str):
+            assert errors[i] == one, i
+            continue
+        assert errors[i] is None, (i, errors[i])
+        got = tuple(parsed.iloc[i])
+        assert got[:4] == one[:4] and got[5] == one[5], (i, got, one)
+        # "now" is taken once per call: allow the few milliseconds between the two calls
+        assert abs(pd.Timestamp(got[4]) - pd.Timestamp(one[4])) < pd.Timedelta(seconds=5), i
