@@ -250,6 +250,36 @@ def test_dask_engine_single_file_and_plain_scorer(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(read_output(tmp_path / "dask"), read_output(tmp_path / "local"))
 
 
+def thread_pool_scorer(frame: pd.DataFrame) -> pd.DataFrame:
+    """Records, per row, the thread-pool settings of the process that scored it (a Dask worker)."""
+    out = frame.copy()
+    out["omp"] = os.environ.get("OMP_NUM_THREADS")
+    out["numexpr"] = os.environ.get("NUMEXPR_NUM_THREADS")
+    out["arrow_threads"] = pa.cpu_count()
+    out["pid"] = os.getpid()
+    return out
+
+
+@pytest.mark.slow
+def test_dask_workers_are_one_thread_each_and_warm_up_is_timed_apart(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"handle": _handles(4_000)}), tmp_path / "in.parquet", row_group_size=250)
+    summary = run_batch(tmp_path / "in.parquet", tmp_path / "dask", None, engine="dask", n_workers=2, quiet=True,
+                        scorer_factory=("tests.code.test_batch", "_thread_pool_factory", {}))
+    out = read_output(tmp_path / "dask")
+    assert len(out) == 4_000 and out["pid"].nunique() <= 2
+    assert set(out["omp"]) == {"1"} and set(out["numexpr"]) == {"1"} and set(out["arrow_threads"]) == {1}
+    assert summary.dask_timings is not None
+    assert set(summary.dask_timings) == {"setup", "warmup", "scoring", "teardown"}
+    assert summary.dask_timings["setup"] == summary.setup_seconds
+    assert "dask_timings" in json.loads((tmp_path / "dask" / SUCCESS).read_text())
+    local = run_batch(tmp_path / "in.parquet", tmp_path / "local", thread_pool_scorer, quiet=True)
+    assert local.dask_timings is None and "dask_timings" not in json.loads((tmp_path / "local" / SUCCESS).read_text())
+
+
+def _thread_pool_factory() -> object:
+    return thread_pool_scorer
+
+
 @pytest.mark.slow
 def test_sigkill_mid_run_then_resume_gives_every_row_exactly_once(tmp_path: Path) -> None:
     handles = _handles(60_000)
