@@ -235,7 +235,7 @@ class Valuer:
 
         Features that read the same (``dict__zipf_en`` and ``dict__best_lang`` both say "English word 'pizza'")
         are one reason with their contributions summed; brand and celebrity reasons name the matched name."""
-        from handleval.features.describe import describe_feature
+        from handleval.features.describe import HANDLE_PHRASES, describe_feature
 
         # Market features set the baseline the name is priced against (market_basis says which); the reasons
         # are about the name, so they are ranked without them.
@@ -247,6 +247,9 @@ class Valuer:
         handles = frame["handle"].to_numpy(dtype=object)
         x_values = x.to_numpy(dtype=float)
         matched = self._matched_names(handles, order)
+        names = self.features
+        per_handle = [name in HANDLE_PHRASES or name[:5] in ("brand", "celeb") for name in names]
+        labels: dict[tuple[Any, ...], str] = {}  # most phrases depend on the value alone: describe each once
         texts = []
         for r in range(len(frame)):
             summed: dict[str, float] = {}
@@ -254,8 +257,12 @@ class Valuer:
                 c = values[r, j]
                 if abs(c) < 1e-6:
                     continue
-                name = self.features[j]
-                label = describe_feature(name, x_values[r, j], handles[r], matched.get((r, name[:5])))
+                value = x_values[r, j]
+                key = (j, value, handles[r], matched.get((r, names[j][:5]))) if per_handle[j] else (j, value)
+                label = labels.get(key)
+                if label is None:
+                    label = labels[key] = describe_feature(names[j], value, handles[r],
+                                                           matched.get((r, names[j][:5])))
                 summed[label] = summed.get(label, 0.0) + c
             top = sorted(summed.items(), key=lambda item: -abs(item[1]))[:3]
             # What these features add to the price: the price minus the price without them.

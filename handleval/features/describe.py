@@ -108,6 +108,10 @@ PHRASES: dict[str, Callable[[float, str, str | None], str]] = {
     "sales__suffix_median_logp": lambda v, h, m: f"same suffix sold for about {_usd(v)}",
     "sales__proxy_market": lambda v, h, m: "priced from Telegram sales" if v else "priced from its own market",
 }
+#: Phrases that quote the handle; every other phrase depends on the value (and matched name) alone.
+HANDLE_PHRASES = frozenset({"dict__zipf_en", "dict__zipf_best", "dict__best_lang", "dict__is_word",
+                            "dict__known_compound"})
+
 for _family in ("brand", "celeb"):
     _what = "brand" if _family == "brand" else "famous name"
     PHRASES[f"{_family}__match_kind"] = (lambda fam: lambda v, h, m: _kind_phrase(fam, v, m))(_family)

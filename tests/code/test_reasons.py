@@ -1,0 +1,16 @@
+"""Reason phrases: the predictor describes each (feature, value) once unless the phrase quotes the handle."""
+
+from __future__ import annotations
+
+from handleval.features.describe import HANDLE_PHRASES, PHRASES, describe_feature
+
+
+def test_only_declared_phrases_depend_on_the_handle():
+    for name in sorted(set(PHRASES) - HANDLE_PHRASES):
+        for value in (0.0, 1.0, 3.5, 7.0):
+            assert describe_feature(name, value, "pizza", "pizza hut") == \
+                describe_feature(name, value, "zzqx_42", "pizza hut"), (name, value)
+
+
+def test_declared_handle_phrases_do_quote_it():
+    assert all("pizza" in describe_feature(name, 5.0, "pizza") for name in HANDLE_PHRASES)
