@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain, product
 from typing import Any, ClassVar
 
 import numpy as np
@@ -41,6 +42,11 @@ _DROP_LEET = str.maketrans("", "", "".join(LEET_MAP))
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _MIN_AFFIX_REST = 4
 _DIGITS = "0123456789"
+_DIGIT_SET = frozenset(_DIGITS)
+_NO_VARIANTS: frozenset[str] = frozenset()
+_LEET_SINGLE = str.maketrans({d: v for d, v in LEET_MAP.items() if len(v) == 1})
+#: The first four i/l combinations (product order) for 1..4 occurrences of '1'.
+_ONE_READINGS = {k: list(product("il", repeat=k))[:4] for k in range(1, 5)}
 _PREFIXES_BY_FIRST: dict[str, tuple[str, ...]] = {
     c: tuple(p for p in PREFIXES if p[0] == c) for c in {p[0] for p in PREFIXES}}
 _SUFFIXES_BY_LAST: dict[str, tuple[str, ...]] = {
@@ -105,18 +111,23 @@ def skeleton(text: str) -> tuple[str, bool]:
 def affix_variants(core: str) -> frozenset[str]:
     """Names ``core`` (``[a-z0-9]`` only) may hide behind affixes: leading/trailing digits, one prefix
     (``thereal``, ``im`` …) and one suffix (``official``, ``hq`` …) stripped; only the ones of 4+ characters."""
+    if not (core[:1] in _DIGIT_SET or core[-1:] in _DIGIT_SET or core.startswith(PREFIXES)
+            or core.endswith(SUFFIXES)):  # most cores: nothing to strip (checked in C, no sets built)
+        return _NO_VARIANTS
     stripped = core.strip(_DIGITS)
     bases = {core, stripped}
     for base in (core, stripped):
-        for p in _PREFIXES_BY_FIRST.get(base[:1], ()):
-            if base.startswith(p):
-                bases.add(base[len(p):])
+        if base.startswith(PREFIXES):
+            for p in _PREFIXES_BY_FIRST[base[0]]:
+                if base.startswith(p):
+                    bases.add(base[len(p):])
     out: set[str] = set()
     for base in bases:
         out.add(base)
-        for x in _SUFFIXES_BY_LAST.get(base[-1:], ()):
-            if len(base) > len(x) and base.endswith(x):
-                out.add(base[:-len(x)].rstrip(_DIGITS))
+        if base.endswith(SUFFIXES):
+            for x in _SUFFIXES_BY_LAST[base[-1]]:
+                if len(base) > len(x) and base.endswith(x):
+                    out.add(base[:-len(x)].rstrip(_DIGITS))
     out.discard(core)
     return frozenset(v for v in out if len(v) >= _MIN_AFFIX_REST)
 
@@ -128,11 +139,13 @@ def leet_variants(core: str) -> list[str]:
     n_leet = len(core) - len(core.translate(_DROP_LEET))
     if not n_leet or n_leet > 4 or n_leet == len(core) or core.isdigit():
         return []
-    variants = [""]
-    for c in core:
-        subs = LEET_MAP.get(c, c)
-        variants = [v + s for v in variants for s in subs][:4]
-    return variants
+    # Every leetspeak digit has one reading but '1' (i or l): the first four readings in the order of the
+    # product over the characters are the first four combinations of i/l over the 1s, the others translated.
+    parts = core.translate(_LEET_SINGLE).split("1")
+    if len(parts) == 1:
+        return parts
+    return ["".join(chain.from_iterable(zip(parts, (*combo, ""), strict=True)))
+            for combo in _ONE_READINGS[len(parts) - 1]]
 
 
 _Cands = tuple[frozenset[str], list[str], frozenset[str]]
@@ -143,6 +156,53 @@ def candidates(core: str) -> _Cands:
     variants of the first reading (computed once per core for both lexicons)."""
     leets = leet_variants(core)
     return affix_variants(core), leets, affix_variants(leets[0]) if leets else frozenset()
+
+
+_NO_CANDIDATES: _Cands = (_NO_VARIANTS, [], _NO_VARIANTS)
+
+
+def _affix_keys(affixes: tuple[str, ...]) -> dict[int, np.ndarray]:
+    """Affixes by length as little-endian integers of their bytes (``_edge_keys`` compares against them); an
+    affix longer than 8 bytes is cut to its first 8 (a looser screen, never a missed one)."""
+    by_len: dict[int, list[int]] = {}
+    for a in affixes:
+        raw = a.encode()[:8]
+        by_len.setdefault(len(raw), []).append(int.from_bytes(raw, "little"))
+    return {n: np.array(sorted(keys), dtype=np.uint64) for n, keys in by_len.items()}
+
+
+_PREFIX_KEYS = _affix_keys(PREFIXES)
+_SUFFIX_KEYS = _affix_keys(tuple(x[::-1] for x in SUFFIXES))
+
+
+def _edge_keys(m: np.ndarray, keys: dict[int, np.ndarray]) -> np.ndarray:
+    """Rows of byte matrix ``m`` whose first ``n`` bytes are one of ``keys[n]`` (zero padding never matches)."""
+    hit = np.zeros(len(m), dtype=bool)
+    key = np.zeros(len(m), dtype=np.uint64)
+    for j in range(min(max(keys), m.shape[1])):
+        key |= m[:, j].astype(np.uint64) << np.uint64(8 * j)
+        found = keys.get(j + 1)
+        if found is not None:
+            hit |= np.isin(key, found)
+    return hit
+
+
+def candidates_many(cores: list[str]) -> list[_Cands]:
+    """:func:`candidates` of many cores. A core with no digit (hence no leetspeak and no digits to strip), no
+    prefix and no suffix has none; numpy finds those (most) on byte matrices, Python does the rest."""
+    out = [_NO_CANDIDATES] * len(cores)
+    todo = np.ones(len(cores), dtype=bool)
+    plain = [i for i, c in enumerate(cores) if c and c.isascii() and "\0" not in c]
+    if plain:
+        texts = [cores[i].encode() for i in plain]
+        width = max(map(len, texts))
+        left = np.array(texts, dtype=f"S{width}").view(np.uint8).reshape(len(texts), width)
+        right = np.array([t[::-1] for t in texts], dtype=f"S{width}").view(np.uint8).reshape(len(texts), width)
+        todo[plain] = (((left >= 48) & (left <= 57)).any(axis=1) | _edge_keys(left, _PREFIX_KEYS)
+                       | _edge_keys(right, _SUFFIX_KEYS))
+    for i in np.flatnonzero(todo).tolist():
+        out[i] = candidates(cores[i])
+    return out
 
 
 def deletion_variants(core: str) -> frozenset[str]:
@@ -396,6 +456,11 @@ class LexiconMatcher:
             c = shared[i]
             if c is None and core:
                 c = shared[i] = candidates(core)
+            if c is _NO_CANDIDATES:  # what _match_strict gives without candidates, without the call
+                if max_edits(len(core)):
+                    fuzzy.append(i)
+                out.append(_NO_MATCH)
+                continue
             m = strict(core, homo, c)
             if m is None:
                 fuzzy.append(i)
@@ -460,7 +525,9 @@ class _LexiconFeatures(FeatureFamily):
 
     def _matches(self, prepared: Prepared) -> list[Match]:
         keys = skeleton_cores(prepared)
-        shared = prepared.shared.setdefault("lexicon_candidates", [None] * len(keys))
+        shared = prepared.shared.get("lexicon_candidates")
+        if shared is None:
+            shared = prepared.shared["lexicon_candidates"] = candidates_many([core for core, _ in keys])
         return self.matcher_.match_many(keys, shared)
 
     def _batch(self, prepared: Prepared, failed: dict[int, str]) -> np.ndarray:
