@@ -318,7 +318,7 @@ def update_readme(readme: Path, block: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="handles for the local scenarios")
-    parser.add_argument("--flag-rows", type=int, default=200_000, help="accounts for the flag scenarios")
+    parser.add_argument("--flag-rows", type=int, default=100_000, help="accounts for the flag scenarios")
     parser.add_argument("--dask-rows", type=int, default=200_000, help="rows for the Dask speed-up runs")
     parser.add_argument("--dask-repeat", type=int, default=3, help="1-worker/2-worker pairs per scorer")
     parser.add_argument("--scorer", action="append", choices=[*HANDLE_SCORERS, *ACCOUNT_SCORERS],
