@@ -142,12 +142,14 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
         """The brand and celebrity each row matched (names, kinds as words, lookalike flag) for explanations."""
         check_is_fitted(self, "families_")
         prepared = prepare(X)
+        codes, _ = prepared.unique_texts()
         cols: dict[str, list[Any]] = {}
         for prefix in ("brand", "celeb"):
             part = self.families_.get(prefix)
             if part is None:
                 continue
-            found = [part.match(t) if ok else None for t, ok in zip(prepared.frame["text"], prepared.ok, strict=True)]
+            per_text = part._matches(prepared)  # the batch matcher transform uses, once per distinct text
+            found = [per_text[c] if ok else None for c, ok in zip(codes, prepared.ok, strict=True)]
             cols[f"{prefix}_match"] = [part.display_name(m.key) if m and m.key else None for m in found]
             cols[f"{prefix}_key"] = [m.key if m and m.key else None for m in found]
             cols[f"{prefix}_kind"] = [MATCH_KINDS[m.kind] if m else None for m in found]
