@@ -148,19 +148,44 @@ def _lower_all(values: list[Any]) -> list[str]:
     return out
 
 
+def _all_str(values: np.ndarray) -> bool:
+    """Whether every value is a ``str`` (checked in C), so that equal values are equal strings."""
+    return len(values) > 0 and pd.api.types.infer_dtype(values, skipna=False) == "string"
+
+
+def _per_distinct(values: np.ndarray, func: Callable[[str], Any]) -> np.ndarray:
+    """``func`` of each distinct string of an all-``str`` array, broadcast back (object array)."""
+    codes, uniques = pd.factorize(values)
+    table = np.empty(len(uniques), dtype=object)
+    table[:] = [func(u) for u in uniques]
+    return table[codes]
+
+
 def prepare(X: Any) -> Prepared:
     """Coerce any accepted input into a :class:`Prepared` frame (never raises for bad handle values)."""
     if isinstance(X, Prepared):
         return X
     df = _as_frame(X)
-    cleaned = _clean_all(df["handle"].tolist())
+    handles = df["handle"].to_numpy(dtype=object)
+    if _all_str(handles):  # the usual case: clean each distinct string once, broadcast with numpy
+        codes, uniques = pd.factorize(handles)
+        cleaned = [clean_text(u) for u in uniques]
+        texts = np.empty(len(uniques), dtype=object)
+        texts[:] = [t for t, _ in cleaned]
+        reasons = np.empty(len(uniques), dtype=object)
+        reasons[:] = [e for _, e in cleaned]
+        text_col, error_col = texts[codes], reasons[codes]
+    else:
+        cleaned = _clean_all(df["handle"].tolist())
+        text_col, error_col = [t for t, _ in cleaned], [e for _, e in cleaned]
     out = pd.DataFrame(index=df.index)
-    out["text"] = pd.Series([t for t, _ in cleaned], index=df.index, dtype=object)
+    out["text"] = pd.Series(text_col, index=df.index, dtype=object)
     for col in PLATFORM_COLUMNS:
         default = DEFAULT_PLATFORM if col == "platform" else ""
         if col in df.columns:
-            vals = df[col].astype(object).where(df[col].notna(), default)
-            out[col] = _lower_all(vals.tolist())
+            vals = df[col].astype(object).where(df[col].notna(), default).to_numpy(dtype=object)
+            out[col] = _per_distinct(vals, lambda v: v.strip().lower()) if _all_str(vals) else \
+                _lower_all(vals.tolist())
         else:
             out[col] = default
     # Valuation cut-off: ``as_of`` (prediction: NaT = now) or, for training rows, ``sold_at`` (NaT = unknown).
@@ -175,7 +200,7 @@ def prepare(X: Any) -> Prepared:
     else:
         out["cutoff"] = np.iinfo(np.int64).max
         out["cutoff_known"] = True
-    errors = pd.Series([e for _, e in cleaned], index=df.index, dtype=object)
+    errors = pd.Series(error_col, index=df.index, dtype=object)
     return Prepared(out, errors)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ _LETTER_RUNS = re.compile(r"[a-z]+")
 _UNKNOWN_COST = 12.0  # ln-cost of one character no word covers (≈ a word of Zipf 3.8)
 _MAX_WORD = 18
 _EXACT_KEY_LEN = 13  # 27**13 < 2**64: words up to 13 letters have exact integer keys
+_DENSE_LEN = 4  # words of up to 4 letters: dense cost tables (27**4 entries)
 _MIN_VECTOR_GROUP = 48  # fewer runs of one length are segmented one by one
 _AZ = re.compile(r"[a-z]+")
 
@@ -99,7 +101,9 @@ class WordFeatures(FeatureFamily):
                 vocab[w] = -(z - 9) * math.log(10)
         self.vocab_cost_ = vocab
         self.word_index_ = None
+        self.dense_costs_ = None
         self._word_index()
+        self._dense_costs(1)
         self.first_names_, self.surnames_ = _census_names()
 
     # -- segmentation -------------------------------------------------------------------------------------
@@ -144,6 +148,21 @@ class WordFeatures(FeatureFamily):
             self.word_index_ = index
         return index
 
+    def _dense_costs(self, length: int) -> np.ndarray | None:
+        """For words of up to :data:`_DENSE_LEN` letters, the cost of every base-27 key (inf for non-words): a
+        direct look-up instead of a binary search, for the short words that every position of every run tries."""
+        if length > _DENSE_LEN:
+            return None
+        tables = getattr(self, "dense_costs_", None)
+        if tables is None:
+            tables = self.dense_costs_ = {}
+            for n in range(1, _DENSE_LEN + 1):
+                table = tables[n] = np.full(27 ** n, math.inf)
+                found = self._word_index().get(n)
+                if found is not None:
+                    table[found[0].astype(np.int64)] = found[1]
+        return tables[length]
+
     def segment_many(self, runs: list[str]) -> list[list[str]]:
         """:meth:`segment` of many runs of ``[a-z]`` letters at once (the same splits, bit for bit).
 
@@ -181,6 +200,10 @@ class WordFeatures(FeatureFamily):
                 found = index.get(length)
                 if found is None:
                     word_cost[length] = np.full((g, width), math.inf)
+                    continue
+                dense = self._dense_costs(length)
+                if dense is not None:
+                    word_cost[length] = dense[keys]
                     continue
                 sorted_keys, costs = found
                 pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
@@ -272,12 +295,12 @@ class WordFeatures(FeatureFamily):
     def _whole_words(self, cores: list[str]) -> tuple[list[float], np.ndarray, np.ndarray]:
         """Per core: English Zipf, best Zipf over the languages, and the index of the first language reaching it
         (-1 when no language knows the core), exactly as the per-language loop of :meth:`_features`."""
-        z_en = [self.zipf_["en"].get(c, 0.0) for c in cores]
+        zero = repeat(0.0)
+        z_en = list(map(self.zipf_["en"].get, cores, zero))
         table = np.empty((len(cores), len(self.languages)))
         table[:, 0] = z_en
         for j, lang in enumerate(self.languages[1:], start=1):
-            get = self.zipf_[lang].get
-            table[:, j] = [get(c, 0.0) for c in cores]
+            table[:, j] = np.fromiter(map(self.zipf_[lang].get, cores, zero), dtype=np.float64, count=len(cores))
         first = np.argmax(table, axis=1)  # first language with the highest Zipf: the strict '>' of the loop
         best = table[np.arange(len(cores)), first]
         first = np.where((first == 0) & ~(table[:, 0] > 0), -1, first)
@@ -285,19 +308,75 @@ class WordFeatures(FeatureFamily):
 
     def _batch(self, texts: list[str], cores: list[str], failed: dict[int, str],
                cache: dict[str, list[str]]) -> np.ndarray:
-        """``_one`` of every distinct text, with the whole-word lookups done column by column."""
+        """``_one`` of every distinct text: Python only finds each core's dictionary words (once per letter run);
+        the features are then computed with numpy over the flattened words.
+
+        Same values bit for bit as :meth:`_features`: counts, minima and maxima do not depend on the order, and the
+        mean Zipf adds each core's words left to right, as ``sum`` does, before dividing by their number.
+        """
         z_en, best, lang = self._whole_words(cores)
-        features = self._features
-        nan_row = (math.nan,) * len(FEATURES)
-        rows = []
-        for i, (text, core, z, b, la) in enumerate(zip(texts, cores, z_en, best.tolist(), lang.tolist(),
-                                                        strict=True)):
-            try:
-                rows.append(features(text, core, cache, (z, b, la)))
-            except Exception as exc:  # a feature bug must not take down a whole batch
-                rows.append(nan_row)
-                failed[i] = f"words: {type(exc).__name__}: {exc}"
-        return np.array(rows, dtype=np.float64).reshape(len(cores), len(FEATURES))
+        n = len(cores)
+        vocab = self.vocab_cost_
+        kept_of: dict[str, list[str]] = {}
+        segment = self.segment_cached
+        findall = _LETTER_RUNS.findall
+        core_parts: list[list[str]] = []
+        for core in cores:
+            parts: list[str] = []
+            for run in (core,) if core.isalpha() else findall(core):
+                kept = kept_of.get(run)
+                if kept is None:
+                    if len(run) > 1:
+                        kept = [p for p in segment(run, cache) if p in vocab]
+                    else:
+                        kept = [run] if run in vocab else []
+                    kept_of[run] = kept
+                parts = kept if not parts else parts + kept
+            core_parts.append(parts)
+        en = self.zipf_["en"]
+        flat = list(chain.from_iterable(core_parts))
+        count = np.fromiter(map(len, core_parts), dtype=np.int64, count=n)
+        z = np.fromiter(map(en.get, flat, repeat(0.0)), dtype=np.float64, count=len(flat))
+        size = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
+        owner = np.repeat(np.arange(n), count)
+        start = np.cumsum(count) - count
+        rank = np.arange(len(flat)) - start[owner]  # position of each word within its core
+        has = count > 0
+        starts = start[has]  # words of one core are contiguous: reduce each core's slice
+        covered = np.zeros(n, dtype=np.int64)
+        lo = np.full(n, np.nan)
+        longest = np.zeros(n, dtype=np.int64)
+        if len(starts):
+            covered[has] = np.add.reduceat(size, starts)
+            lo[has] = np.minimum.reduceat(z, starts)
+            longest[has] = np.maximum.reduceat(size, starts)
+        total = np.zeros(n)
+        for j in range(int(count.max(initial=0))):  # left to right, as sum(zs)
+            at = rank == j
+            total[owner[at]] += z[at]
+        length = np.fromiter(map(len, cores), dtype=np.int64, count=n)
+        first, sur = self.first_names_, self.surnames_
+        first_name = [first.get(c, 0.0) or (first.get(ps[0], 0.0) if ps else 0.0)
+                      for c, ps in zip(cores, core_parts, strict=True)]
+        surname = [sur.get(c, 0.0) or (sur.get(ps[-1], 0.0) if len(ps) > 1 else 0.0)
+                   for c, ps in zip(cores, core_parts, strict=True)]
+        whole = (count >= 2) & (covered == length)
+        full_name = np.zeros(n)
+        for i in np.flatnonzero(whole).tolist():
+            ps = core_parts[i]
+            full_name[i] = float(ps[0] in first and "".join(ps[1:]) in sur)
+        z_en_arr = np.asarray(z_en, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            table = np.column_stack([
+                z_en_arr, best, np.where(lang >= 0, lang, np.nan), best >= 3.0,
+                count, covered / length, lo,
+                np.where(has, total / count, np.nan), length - covered, longest,
+                np.where(whole & (z_en_arr > 0), z_en_arr, 0.0), first_name, surname, full_name,
+            ]).astype(np.float64)
+        for i in np.flatnonzero(length == 0).tolist():
+            table[i] = self._features(texts[i], "", None)
+        return table
+
     def segments_for(self, prepared: Prepared) -> dict[str, list[str]]:
         """Segmentation of every letter run of every distinct core of ``prepared`` (computed once per call and
         shared with the celebrity family's known-compound check)."""
