@@ -244,30 +244,33 @@ class Valuer:
         values[:, market_cols] = 0.0
         n_candidates = min(6, values.shape[1])
         order = np.argsort(-np.abs(values), axis=1)[:, :n_candidates]
+        rows = np.arange(len(order))[:, None]
+        amounts = values[rows, order]
         handles = frame["handle"].to_numpy(dtype=object)
         x_values = x.to_numpy(dtype=float)
         matched = self._matched_names(handles, order)
-        names = self.features
-        per_handle = [name in HANDLE_PHRASES or name[:5] in ("brand", "celeb") for name in names]
-        labels: dict[tuple[Any, ...], str] = {}  # most phrases depend on the value alone: describe each once
-        texts = []
-        for r in range(len(frame)):
-            summed: dict[str, float] = {}
-            for j in order[r]:
-                c = values[r, j]
-                if abs(c) < 1e-6:
-                    continue
-                value = x_values[r, j]
-                key = (j, value, handles[r], matched.get((r, names[j][:5]))) if per_handle[j] else (j, value)
-                label = labels.get(key)
-                if label is None:
-                    label = labels[key] = describe_feature(names[j], value, handles[r],
-                                                           matched.get((r, names[j][:5])))
-                summed[label] = summed.get(label, 0.0) + c
-            top = sorted(summed.items(), key=lambda item: -abs(item[1]))[:3]
-            # What these features add to the price: the price minus the price without them.
-            texts.append("; ".join(f"{label} ({_money(price[r] - price[r] * np.exp(-c))})" for label, c in top))
-        return texts
+        labels = np.full(order.shape, "", dtype=object)
+        for j in np.unique(order):
+            r, k = np.nonzero(order == j)
+            name, column = self.features[j], x_values[r, j]
+            if name in HANDLE_PHRASES or name[:5] in ("brand", "celeb"):
+                labels[r, k] = [describe_feature(name, v, handles[i], matched.get((i, name[:5])))
+                                for i, v in zip(r.tolist(), column.tolist(), strict=True)]
+            else:  # the phrase depends on the value alone: describe each distinct value once
+                distinct, inverse = np.unique(column, return_inverse=True)
+                labels[r, k] = np.array([describe_feature(name, v) for v in distinct.tolist()], dtype=object)[inverse]
+        amounts[np.abs(amounts) < 1e-6] = 0.0
+        for k in range(1, n_candidates):  # a label seen earlier in the row takes this amount too
+            for earlier in range(k):
+                same = (labels[:, k] == labels[:, earlier]) & (amounts[:, k] != 0) & (amounts[:, earlier] != 0)
+                amounts[same, earlier] += amounts[same, k]
+                amounts[same, k] = 0.0
+        top = np.argsort(-np.abs(amounts), axis=1, kind="stable")[:, :3]
+        top_amounts, top_labels = amounts[rows, top], labels[rows, top]
+        # What these features add to the price: the price minus the price without them.
+        dollars = price[:, None] - price[:, None] * np.exp(-top_amounts)
+        return ["; ".join(f"{label} ({_money(d)})" for label, d, c in zip(ls, ds, cs, strict=True) if c != 0)
+                for ls, ds, cs in zip(top_labels.tolist(), dollars.tolist(), top_amounts.tolist(), strict=True)]
 
     def _matched_names(self, handles: np.ndarray, order: np.ndarray) -> dict[tuple[int, str], str]:
         """``(row, 'brand' or 'celeb') -> matched name`` for the rows whose candidate reasons need one."""
