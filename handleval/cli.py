@@ -204,6 +204,8 @@ def flag_command(
     input_path: Annotated[Path, typer.Argument(metavar="ACCOUNTS", help="CSV or Parquet of account profiles.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output directory of parts (.csv → CSV parts).")],
     model: Annotated[Path | None, typer.Option(help="Account bundle directory (default models/accounts).")] = None,
+    reasons: Annotated[bool, typer.Option(help="Explain each bot score (its three largest path attributions).")]
+    = True,
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
@@ -217,7 +219,8 @@ def flag_command(
     from handleval.accounts import load_accounts
 
     load_accounts(model)
-    factory = ("handleval.accounts.flag", "batch_scorer", {"bundle_dir": str(model) if model else None})
+    factory = ("handleval.accounts.flag", "batch_scorer",
+               {"bundle_dir": str(model) if model else None, "reasons": reasons})
     _run_batch(input_path, output, factory, ("screen_name",), engine, scheduler, workers, resume, overwrite,
                quiet, chunk_rows)
 

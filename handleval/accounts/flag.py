@@ -100,7 +100,10 @@ class AccountFlagger:
     def __init__(self, bundle_dir: Path, manifest: dict[str, Any], bot_model: Any, dormancy_model: Any):
         self.bundle_dir = bundle_dir
         self.manifest = manifest
+        from handleval.forest import LeafPaths
+
         self.bot_model = bot_model
+        self.bot_paths = LeafPaths.from_booster(bot_model)
         self.dormancy_model = dormancy_model
         self.features: list[str] = list(manifest["features"])
         self.calibration: dict[str, Any] = manifest["calibration"]
@@ -114,8 +117,8 @@ class AccountFlagger:
         """Every input row back, same order and index, with the flag columns appended (an input column of the
         same name is replaced). ``observed_at`` defaults to ``now`` (default: the current time, UTC).
 
-        ``reasons=False`` leaves ``reasons`` empty and skips the TreeSHAP contributions behind them, which are
-        most of the run time (as ``handleval predict --no-reasons``); every other column is unchanged."""
+        ``reasons=False`` leaves ``reasons`` empty and skips the path attributions behind them (as
+        ``handleval predict --no-reasons``); every other column is unchanged."""
         from handleval.accounts.train import apply_calibration
 
         if not isinstance(accounts, pd.DataFrame):
@@ -139,9 +142,13 @@ class AccountFlagger:
         ok = error.isna().to_numpy()
         if ok.any():
             x = compute_features(prepared[ok])[self.features]
-            raw = self.bot_model.predict(x)
+            # Reasons: path attributions on the log-odds, from the same pass that scores (handleval.forest).
+            if reasons:
+                margin, contrib = self.bot_paths.predict(x)
+                raw = 1.0 / (1.0 + np.exp(-margin))  # the binary objective's sigmoid, as Booster.predict gives
+            else:
+                raw, contrib = self.bot_model.predict(x), None
             p_bot = np.clip(apply_calibration(self.calibration, raw), 0.0, 1.0)
-            contrib = self.bot_model.predict(x, pred_contrib=True)[:, :-1] if reasons else None
             p_dorm_est = np.clip(apply_calibration(self.dormancy_calibration, self.dormancy_model.predict(x)), 0, 1)
             last = prepared.loc[ok, "last_active_at"]
             days = ((prepared.loc[ok, "observed_at"] - last).dt.total_seconds() / 86400.0).to_numpy(dtype=float)

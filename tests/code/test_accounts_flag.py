@@ -158,3 +158,20 @@ def test_flag_without_reasons_changes_nothing_else(flagger):
     bare = flagger.flag(_accounts(), now=NOW, reasons=False)
     pd.testing.assert_frame_equal(full.drop(columns="reasons"), bare.drop(columns="reasons"))
     assert (bare["reasons"] == "").all() and (full.loc[full["error"].isna(), "reasons"] != "").all()
+
+
+def test_cli_flag_no_reasons(flagger, tmp_path):
+    import subprocess
+    import sys
+
+    from handleval.batch import read_output
+
+    source = tmp_path / "accounts.csv"
+    _accounts().to_csv(source, index=False)
+    subprocess.run([sys.executable, "-m", "handleval", "flag", str(source), "-o", str(tmp_path / "out"),
+                    "--no-reasons", "--quiet"], check=True, timeout=300)
+    via_cli = read_output(tmp_path / "out")
+    assert len(via_cli) == len(_accounts()) and via_cli["reasons"].fillna("").eq("").all()
+    # observed_at defaults to now in both: compare the columns that do not depend on it
+    library = flagger.flag(_accounts())
+    np.testing.assert_allclose(pd.to_numeric(via_cli["p_bot"]), library["p_bot"].astype(float), equal_nan=True)
