@@ -80,14 +80,14 @@ def make_engine_scorer() -> object:
 
 
 def make_flag_scorer() -> object:
-    """The account flagger as ``handleval flag`` runs it (bot, dormancy, reasons from TreeSHAP)."""
+    """The account flagger as ``handleval flag`` runs it (bot, dormancy, reasons from path attributions)."""
     from handleval.accounts.flag import batch_scorer
 
     return batch_scorer()
 
 
 def make_flag_noreasons_scorer() -> object:
-    """The account flagger without reasons (no TreeSHAP): every other column as ``flag``."""
+    """The account flagger without reasons: every other column as ``flag``."""
     from handleval.accounts.flag import batch_scorer
 
     return batch_scorer(reasons=False)

@@ -175,7 +175,7 @@ class AccountFlagger:
 
     def _reasons(self, x: pd.DataFrame, contrib: np.ndarray, p_bot: np.ndarray, bot: np.ndarray,
                  days: np.ndarray, p_dorm: np.ndarray, known: np.ndarray) -> list[str]:
-        """Per row: the verdict, up to three features pushing towards it (largest TreeSHAP contribution
+        """Per row: the verdict, up to three features pushing towards it (largest path attribution
         first), and the dormancy basis. Sorting and number transforms run on whole arrays; only the
         formatting is per row."""
         values = x.to_numpy(dtype=float)
