@@ -96,7 +96,8 @@ def _as_frame(X: Any) -> pd.DataFrame:
     if isinstance(X, np.ndarray) and X.ndim == 2:
         X = X[:, 0]
     index = X.index if isinstance(X, pd.Series) else None
-    return pd.DataFrame({"handle": list(X)}, index=index)
+    # object dtype: pandas 3 would infer its string dtype, which cannot hold a lone surrogate ('\ud800') and raised
+    return pd.DataFrame({"handle": pd.Series(list(X), index=index, dtype=object)})
 
 
 def _timestamps_ns(values: pd.Series) -> np.ndarray:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import chain, product
+from itertools import chain, product, repeat
 from typing import Any, ClassVar
 
 import numpy as np
@@ -444,28 +444,32 @@ class LexiconMatcher:
     def match_many(self, keys: list[tuple[str, bool]], shared: list[_Cands | None]) -> list[Match]:
         """:meth:`match_core` of many ``(core, homoglyph)`` pairs; ``shared`` caches :func:`candidates` per
         position (for the other lexicon of the same call)."""
-        out: list[Match] = []
-        fuzzy: list[int] = []
+        n = len(keys)
         pop = self.pop
         strict = self._match_strict
-        for i, (core, homo) in enumerate(keys):
-            p = pop.get(core)
+        cores = [core for core, _ in keys]
+        exact = list(map(pop.get, cores))
+        for i in range(n):  # candidates the other lexicon did not need yet
+            if shared[i] is None and exact[i] is None and cores[i]:
+                shared[i] = candidates(cores[i])
+        out: list[Match] = [_NO_MATCH] * n
+        # no exact match and nothing to strip or undo: fuzzy matching decides (numpy finds them)
+        plain = np.fromiter((c is _NO_CANDIDATES and p is None for c, p in zip(shared, exact, strict=True)),
+                            dtype=bool, count=n)
+        long_enough = np.fromiter(map(len, cores), dtype=np.int64, count=n) >= 5  # max_edits(len) > 0
+        fuzzy_mask = plain & long_enough
+        for i in np.flatnonzero(~plain).tolist():
+            core, homo = keys[i]
+            p = exact[i]
             if p is not None:
-                out.append(Match(EXACT, core, 1.0, p, homo))
+                out[i] = Match(EXACT, core, 1.0, p, homo)
                 continue
-            c = shared[i]
-            if c is None and core:
-                c = shared[i] = candidates(core)
-            if c is _NO_CANDIDATES:  # what _match_strict gives without candidates, without the call
-                if max_edits(len(core)):
-                    fuzzy.append(i)
-                out.append(_NO_MATCH)
-                continue
-            m = strict(core, homo, c)
+            m = strict(core, homo, shared[i])
             if m is None:
-                fuzzy.append(i)
-                m = _NO_MATCH
-            out.append(m)
+                fuzzy_mask[i] = True
+            else:
+                out[i] = m
+        fuzzy = np.flatnonzero(fuzzy_mask).tolist()
         cores = [keys[i][0] for i in fuzzy]
         for i, core, cands in zip(fuzzy, cores, self._fuzzy_candidates(cores), strict=True):
             hit = self._fuzzy(core, cands) if cands else None
@@ -532,8 +536,12 @@ class _LexiconFeatures(FeatureFamily):
 
     def _batch(self, prepared: Prepared, failed: dict[int, str]) -> np.ndarray:
         """Features of every distinct text (affix variants are shared with the other lexicon family)."""
-        rows = [_features(m) for m in self._matches(prepared)]
-        return np.array(rows, dtype=np.float64).reshape(len(rows), len(self.FEATURES))
+        found = self._matches(prepared)
+        table = np.zeros((len(found), len(self.FEATURES)))  # the features of no match are all 0
+        hits = [i for i, m in enumerate(found) if m is not _NO_MATCH]
+        if hits:
+            table[hits] = [_features(found[i]) for i in hits]
+        return table
 
     def _compute(self, prepared: Prepared, errors: list[str | None]) -> np.ndarray:
         return per_unique_batch(prepared, lambda texts, failed: self._batch(prepared, failed), self._one,
@@ -579,9 +587,11 @@ class CelebrityFeatures(_LexiconFeatures):
         found = super()._matches(prepared)
         cores = prepared.cores()
         segments = prepared.shared.setdefault("segments", {})
-        for i, m in enumerate(found):
-            if m.kind == NONE:
-                found[i] = self._compound(cores[i], segments) or m
+        unmatched = [i for i, m in enumerate(found) if m.kind == NONE]
+        zipf = map(self.words_.zipf_["en"].get, [cores[i] for i in unmatched], repeat(0.0))
+        for i, z in zip(unmatched, zipf, strict=True):
+            if 1.0 <= z < 3.0:  # _compound's first test, without the call for the many that fail it
+                found[i] = self._compound(cores[i], segments) or found[i]
         return found
 
     def _compound(self, core: str, segments: dict[str, list[str]] | None) -> Match | None:

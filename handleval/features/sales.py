@@ -234,16 +234,15 @@ class SalesHistoryFeatures(FeatureFamily):
             pclass_u = pattern_classes(texts_u)
         pclass_u = np.asarray(pclass_u, dtype=np.int64)
         len_u = np.fromiter((min(len(t), _LEN_CAP) for t in texts_u), dtype=np.int64, count=len(texts_u))
-        platforms = frame["platform"].tolist()
         suffixes = frame["suffix"].tolist()
         cutoffs = frame["cutoff"].to_numpy().astype(np.int64)
         known = frame["cutoff_known"].to_numpy() & prepared.ok
         markets = sorted(self.market_)
         market_code = {m: j for j, m in enumerate(markets)}
-        route = {p: self.market_of(p) for p in set(platforms)}
-        row_market = np.fromiter((market_code.get(route[p][0], -1) for p in platforms), dtype=np.int64,
-                                 count=n_rows)
-        proxy = np.fromiter((route[p][1] for p in platforms), dtype=bool, count=n_rows)
+        platform_codes, platforms = pd.factorize(frame["platform"].to_numpy(dtype=object), use_na_sentinel=False)
+        route = [self.market_of(p) for p in platforms]
+        row_market = np.array([market_code.get(m, -1) for m, _ in route], dtype=np.int64)[platform_codes]
+        proxy = np.array([px for _, px in route], dtype=bool)[platform_codes]
         nonempty_u = np.fromiter(map(bool, texts_u), dtype=bool, count=len(texts_u))
         rows = np.flatnonzero(known & nonempty_u[codes] & (row_market >= 0))
         if not len(rows):
@@ -263,7 +262,10 @@ class SalesHistoryFeatures(FeatureFamily):
         # the same name sold before (market, name, suffix; proxied markets ignore the suffix)
         res[:, 2] = 0
         same_get = self.same_.get
-        for r, (row, t, j) in enumerate(zip(rows.tolist(), tcode.tolist(), mk.tolist(), strict=True)):
+        sold_u = pd.Series(texts_u, dtype=object).isin({name for _, name, _ in self.same_}).to_numpy()
+        candidates = np.flatnonzero(sold_u[tcode])  # only names sold before can have a previous sale
+        for r, row, t, j in zip(candidates.tolist(), rows[candidates].tolist(), tcode[candidates].tolist(),
+                                mk[candidates].tolist(), strict=True):
             same = same_get((markets[j], texts_u[t], "" if proxy[row] else suffixes[row]))
             if same is not None:
                 cutoff = int(cutoffs[row])

@@ -83,3 +83,117 @@ def test_repeated_and_shuffled_rows_get_the_same_features():
     a = fz.transform(rows)
     b = fz.transform(shuffled).iloc[::-1].reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_deletion_index_finds_exactly_what_a_dict_of_variants_holds():
+    from handleval.features.brands import DeletionIndex
+
+    names = ["pinko", "pink", "pinky", "aaab", "abab", "café", "naïve", "x" * 70, "ab\u00e9c", "book", "boook"]
+    index = DeletionIndex(names)
+    reference: dict[str, set[str]] = {}
+    for name in names:
+        for v in {name, *(name[:i] + name[i + 1:] for i in range(len(name)))}:
+            reference.setdefault(v, set()).add(name)
+    for variant, owners in reference.items():
+        found = index.get(variant)
+        assert found is not None and len(found) == len(set(found)) and set(found) == owners, variant
+    for missing in ("", "zzzz", "pi", "caf\u00e9x", "x" * 68):
+        assert index.get(missing) is None
+
+
+def _leet_reference(core: str) -> list[str]:
+    """The original one-character-at-a-time definition of leet_variants."""
+    from handleval.features.brands import _DROP_LEET, LEET_MAP
+
+    if core.isalpha():
+        return []
+    n_leet = len(core) - len(core.translate(_DROP_LEET))
+    if not n_leet or n_leet > 4 or n_leet == len(core) or core.isdigit():
+        return []
+    variants = [""]
+    for c in core:
+        variants = [v + s for v in variants for s in LEET_MAP.get(c, c)][:4]
+    return variants
+
+
+def _affix_reference(core: str) -> frozenset[str]:
+    """The original definition of affix_variants (no screening)."""
+    from handleval.features.brands import PREFIXES, SUFFIXES
+
+    stripped = core.strip(string.digits)
+    bases = {core, stripped}
+    for base in (core, stripped):
+        bases |= {base[len(p):] for p in PREFIXES if base.startswith(p)}
+    out: set[str] = set()
+    for base in bases:
+        out.add(base)
+        out |= {base[:-len(x)].rstrip(string.digits) for x in SUFFIXES if len(base) > len(x) and base.endswith(x)}
+    out.discard(core)
+    return frozenset(v for v in out if len(v) >= 4)
+
+
+def _tricky_cores() -> list[str]:
+    from handleval.features.brands import PREFIXES, SUFFIXES
+
+    rng = random.Random(3)
+    pieces = [*PREFIXES, *SUFFIXES, "nike", "google", "1", "11", "111", "0", "é", "\x00", "²", "a" * 70]
+    made = ["".join(rng.choice(pieces) if rng.random() < 0.5 else
+                    "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(rng.randint(0, 4)))
+                    for _ in range(rng.randint(0, 4))) for _ in range(3000)]
+    return [*CORPUS, *made, "", "official1", "xofficial1", "1111nike1111", "n1k3", "11i1", "ǅ1", "a\x00"]
+
+
+def test_leet_affix_and_candidate_screens_equal_the_plain_definitions():
+    from handleval.features.brands import affix_variants, candidates, candidates_many, leet_variants
+
+    cores = _tricky_cores()
+    assert [leet_variants(c) for c in cores] == [_leet_reference(c) for c in cores]
+    assert [affix_variants(c) for c in cores] == [_affix_reference(c) for c in cores]
+    assert candidates_many(cores) == [candidates(c) for c in cores]
+
+
+def test_prepare_fast_path_equals_the_general_path():
+    values = [*CORPUS, " @Nike ", "NIKE", "pay\u200bpal", "\ud800x", "ｎｉｋｅ"]
+    plats = [" X ", "telegram", "Domain", "", "x\u00e9"] * (len(values) // 5 + 1)
+    frame = pd.DataFrame({"handle": pd.Series(values, dtype=object), "platform": plats[:len(values)],
+                          "suffix": ["com" if i % 3 else " IO" for i in range(len(values))]})
+    fast = prepare(frame)
+    mixed = prepare(pd.concat([frame, pd.DataFrame({"handle": [7], "platform": [3], "suffix": [None]})],
+                              ignore_index=True))  # not all strings: the general path
+    pd.testing.assert_frame_equal(fast.frame, mixed.frame.iloc[:len(frame)])
+    pd.testing.assert_series_equal(fast.errors, mixed.errors.iloc[:len(frame)])
+    listed = prepare(values)  # a plain list, lone surrogate included, must not raise
+    assert listed.frame["text"].tolist() == fast.frame["text"].tolist()
+
+
+def test_sales_history_groups_equal_a_pandas_groupby():
+    from handleval.features import SalesHistoryFeatures
+
+    rng = np.random.default_rng(5)
+    n = 400
+    days = pd.to_datetime("2022-01-01") + pd.to_timedelta(rng.integers(0, 30, n), unit="D")  # many time ties
+    history = pd.DataFrame({
+        "handle": rng.choice(["pizza", "nike", "abc", "abd", "x" * 70, "a_b", "@Pizza", "zz9"], n),
+        "platform": rng.choice(["telegram", "domain", "ens"], n),
+        "suffix": rng.choice(["", "com", "io"], n),
+        "price_usd": rng.uniform(1, 1000, n).round(2),
+        "sold_at": pd.Series(days).where(rng.random(n) > 0.1),
+    })
+    fam = SalesHistoryFeatures().fit(history)
+    p = prepare(history)
+    keep = p.ok
+    hist = pd.DataFrame({"market": p.frame["platform"][keep], "name": [t[:64] for t in p.frame["text"][keep]],
+                         "suffix": p.frame["suffix"][keep], "logp": np.log(history["price_usd"][keep]),
+                         "time": np.where(p.frame["cutoff_known"][keep], p.frame["cutoff"][keep],
+                                          np.iinfo(np.int64).max - 1)})
+    for key, g in hist.groupby(["market", "name", "suffix"], sort=False):
+        order = np.argsort(g["time"].to_numpy(), kind="stable")
+        group = fam.same_[key]
+        assert (group.times == g["time"].to_numpy()[order]).all()
+        assert (group.logp == g["logp"].to_numpy()[order]).all()
+    assert len(fam.same_) == hist.groupby(["market", "name", "suffix"]).ngroups
+    hist["len"] = [min(len(t), 16) for t in hist["name"]]
+    for (market, length), g in hist.groupby(["market", "len"], sort=False):
+        names, times, logp = fam.bucket_[(market, length)]
+        assert names == g["name"].tolist() and (times == g["time"].to_numpy()).all()
+        assert (logp == g["logp"].to_numpy()).all()
