@@ -177,3 +177,14 @@ def test_column_wise_parsing_equals_row_by_row(small_valuer):
         assert got[:4] == one[:4] and got[5] == one[5], (i, got, one)
         # "now" is taken once per call: allow the few milliseconds between the two calls
         assert abs(pd.Timestamp(got[4]) - pd.Timestamp(one[4])) < pd.Timedelta(seconds=5), i
+
+
+def test_both_attributions_price_alike_and_explain(small_valuer):
+    handles = ["pizza", "nike", "jdk_19927", "crypto_king", "bad name"]
+    paths = small_valuer.value_many(handles)
+    shap = small_valuer.value_many(handles, attribution="shap")
+    pd.testing.assert_frame_equal(paths.drop(columns="reasons"), shap.drop(columns="reasons"), rtol=1e-9)
+    ok = paths["error"].isna()
+    assert (paths.loc[ok, "reasons"] != "").all() and (shap.loc[ok, "reasons"] != "").all()
+    with pytest.raises(ValueError, match="attribution"):
+        small_valuer.value_many(handles, attribution="lime")
