@@ -42,6 +42,9 @@ class PriceConfig(StrictModel):
     early_stopping_rounds: int = Field(80, ge=5)
     params: dict[str, Any] = Field(default_factory=dict)
     search: list[dict[str, Any]] = Field(default_factory=lambda: [{"num_leaves": 31}])
+    quantile_params: dict[str, Any] = Field(
+        default_factory=dict, description="overrides for the two quantile models (their rounds scale with the "
+                                          "learning rate); conformal offsets correct their calibration")
     max_rows_per_source: int | None = Field(None, ge=50, description="subsample for quick runs and tests")
 
 
@@ -173,8 +176,13 @@ def train_price(
     cv_rmse, best_extra, n_rounds = best
 
     def fit(x: pd.DataFrame, y: np.ndarray, objective: str = "regression", alpha: float | None = None,
-            rounds: int = n_rounds, seed_offset: int = 0) -> lgb.Booster:
-        return lgb.train(_lgb_params(cfg, best_extra, objective, alpha, seed_offset),
+            seed_offset: int = 0) -> lgb.Booster:
+        extra, rounds = best_extra, n_rounds
+        if objective == "quantile" and cfg.quantile_params:
+            extra = {**best_extra, **cfg.quantile_params}
+            point_rate = _lgb_params(cfg, best_extra).get("learning_rate", 0.1)
+            rounds = max(10, round(n_rounds * point_rate / _lgb_params(cfg, extra).get("learning_rate", 0.1)))
+        return lgb.train(_lgb_params(cfg, extra, objective, alpha, seed_offset),
                          lgb.Dataset(x, y, categorical_feature=[c for c in categorical if c in x.columns]),
                          num_boost_round=rounds)
 
