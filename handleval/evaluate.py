@@ -80,6 +80,18 @@ def metrics_table(metrics: dict[str, dict[str, dict[str, float]]], keys: tuple[s
     return pd.DataFrame(rows)
 
 
+def attribution_agreement(paths: np.ndarray, shap: np.ndarray, ignore: list[int]) -> dict[str, float]:
+    """How often path attributions rank the features as exact TreeSHAP does (``ignore``: columns reasons leave
+    out): the same top feature, the path top feature within SHAP's top three, and the overlap of the top threes."""
+    a, b = np.abs(paths).astype(float), np.abs(shap).astype(float)
+    a[:, ignore] = b[:, ignore] = -1.0
+    top_a, top_b = np.argsort(-a, axis=1)[:, :3], np.argsort(-b, axis=1)[:, :3]
+    overlap = (top_a[:, :, None] == top_b[:, None, :]).any(axis=2)
+    return {"top1_same": float((top_a[:, 0] == top_b[:, 0]).mean()),
+            "top1_in_shap_top3": float(overlap[:, 0].mean()),
+            "top3_overlap": float(overlap.mean())}
+
+
 def to_markdown(table: pd.DataFrame, floatfmt: str = ".3f") -> str:
     """A markdown table without the optional ``tabulate`` dependency."""
     def fmt(value: Any) -> str:

@@ -110,8 +110,9 @@ def train_price(
     from handleval.bundle import file_fingerprint, library_versions, write_manifest
     from handleval.data import load_sales
     from handleval.data.sales import source_files, source_note
-    from handleval.evaluate import metrics_table, per_market, price_plots, slices, to_markdown
+    from handleval.evaluate import attribution_agreement, metrics_table, per_market, price_plots, slices, to_markdown
     from handleval.features import HandleFeaturizer
+    from handleval.forest import LeafPaths
     from handleval.market import MarketEncoder
 
     started = time.perf_counter()
@@ -227,6 +228,10 @@ def train_price(
     }
     slice_table = slices(test, "pred")
     importance = pd.Series(np.mean([p.feature_importance("gain") for p in points], axis=0), index=features)
+    # Reasons rank path attributions (one pass); say how often they rank features as exact TreeSHAP would.
+    paths = np.mean([LeafPaths.from_booster(p).predict(x_test)[1] for p in points], axis=0)
+    shap = np.mean([p.predict(x_test, pred_contrib=True)[:, :-1] for p in points], axis=0)
+    agreement = attribution_agreement(paths, shap, [j for j, c in enumerate(features) if c in categorical])
 
     # Bundle: text models, manifest with everything needed to rebuild features, model card.
     point_files = ["model.txt", *[f"model_seed{i}.txt" for i in range(1, len(points))]]
@@ -263,6 +268,7 @@ def train_price(
         "split": {"test_fraction": cfg.test_fraction, "test_from": {
             s: str(g["sold_at"].min()) for s, g in test.groupby("source")}},
         "metrics": metrics,
+        "reasons_vs_treeshap": agreement,
         "libraries": library_versions("lightgbm", "scikit-learn", "pandas", "numpy", "rapidfuzz", "wordfreq"),
     }
     table = metrics_table(metrics)

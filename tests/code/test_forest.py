@@ -68,3 +68,16 @@ def test_top_feature_mostly_agrees_with_treeshap():
     shap = booster.predict(probe, pred_contrib=True)[:, :-1]
     agree = (np.abs(attributions).argmax(axis=1) == np.abs(shap).argmax(axis=1)).mean()
     assert agree > 0.8, agree
+
+
+def test_attribution_agreement_on_hand_made_rankings():
+    from handleval.evaluate import attribution_agreement
+
+    paths = np.array([[5.0, -4.0, 3.0, 0.1, 9.0], [1.0, 2.0, 3.0, 4.0, 0.0]])
+    same = attribution_agreement(paths, paths * 2, ignore=[4])  # column 4 is ignored despite its size
+    assert same == {"top1_same": 1.0, "top1_in_shap_top3": 1.0, "top3_overlap": 1.0}
+    shap = np.array([[0.5, 0.0, 1.0, 2.0, 3.0], [4.0, 3.0, 2.0, 1.0, 0.0]])
+    # row 0: paths top three (0, 1, 2), SHAP's (3, 2, 0); row 1: (3, 2, 1) against (0, 1, 2)
+    other = attribution_agreement(paths, shap, ignore=[4])
+    assert other["top1_same"] == 0.0 and other["top1_in_shap_top3"] == 0.5
+    assert other["top3_overlap"] == pytest.approx(2 / 3)

@@ -188,3 +188,12 @@ def test_both_attributions_price_alike_and_explain(small_valuer):
     assert (paths.loc[ok, "reasons"] != "").all() and (shap.loc[ok, "reasons"] != "").all()
     with pytest.raises(ValueError, match="attribution"):
         small_valuer.value_many(handles, attribution="lime")
+
+
+def test_reasons_agreement_with_treeshap_is_measured(small_price):
+    agree = small_price.manifest["reasons_vs_treeshap"]
+    assert set(agree) == {"top1_same", "top1_in_shap_top3", "top3_overlap"}
+    assert 0 <= agree["top1_same"] <= agree["top1_in_shap_top3"] <= 1
+    # on the committed model: 46% / 72% / 58%; path attributions must at least mostly find SHAP's top three
+    assert agree["top1_in_shap_top3"] > 0.5, agree
+    assert "TreeSHAP" in (small_price.bundle_dir / "MODEL_CARD.md").read_text(encoding="utf-8")
