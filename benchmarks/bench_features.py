@@ -2,7 +2,7 @@
 
 One process, one core (thread pools pinned to 1). Handles: top-site labels (Tranco), English words (wordfreq),
 first+last name combinations (US Census names) with the usual separators and digits, and random strings; 80% X,
-10% Telegram, 10% .com domains. Prints a markdown table row; the target is >= 20,000 handles/s.
+10% Telegram, 10% .com domains. Prints a markdown table row; the target is >= 40,000 handles/s.
 
     python benchmarks/bench_features.py [--n 200000] [--seed 0]
 """
@@ -64,27 +64,28 @@ def main() -> None:
 
     handles = real_looking_handles(args.n, args.seed)
     sales, _ = load_sales()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     featurizer = HandleFeaturizer().fit(sales)
-    fit_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
     features, errors = featurizer.transform_with_errors(handles)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     rate = len(handles) / seconds
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     unique = handles["handle"].nunique()
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"features: {features.shape[1]}, rows: {len(handles):,} ({unique:,} distinct), "
-          f"errors: {int(errors.notna().sum())}, history: {len(sales):,} sales, fit {fit_s:.1f} s, "
-          f"load average {load}")
-    print("| date | machine | handles | distinct | seconds | handles/s | peak RSS (MB) | fit (s) |")
-    print("|---|---|---|---|---|---|---|---|")
+          f"errors: {int(errors.notna().sum())}, history: {len(sales):,} sales, fit {fit_s:.1f} s "
+          f"({fit_cpu:.1f} s CPU), load average {load}")
+    # CPU seconds of this process are the steadier measure on a shared machine (wall time includes waiting)
+    print("| date | machine | handles | distinct | seconds | handles/s | CPU s | handles/CPU-s | peak RSS (MB) "
+          "| fit (s) | fit CPU (s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     print(f"| {dt.date.today().isoformat()} | {machine} | {len(handles):,} | {unique:,} | {seconds:.1f} | "
-          f"{rate:,.0f} | {peak_mb:,.0f} | {fit_s:.1f} |")
-    if rate < 20_000:
-        print(f"below the 20,000 handles/s target ({rate:,.0f})")
-
+          f"{rate:,.0f} | {cpu:.2f} | {len(handles) / cpu:,.0f} | {peak_mb:,.0f} | {fit_s:.1f} | {fit_cpu:.2f} |")
+    if rate < 40_000:
+        print(f"below the 40,000 handles/s target ({rate:,.0f})")
 
 if __name__ == "__main__":
     main()

@@ -307,7 +307,7 @@ class WordFeatures(FeatureFamily):
         return z_en, best, first
 
     def _batch(self, texts: list[str], cores: list[str], failed: dict[int, str],
-               cache: dict[str, list[str]]) -> np.ndarray:
+               cache: dict[str, list[str]], runs_of: list[tuple[str, ...]] | None = None) -> np.ndarray:
         """``_one`` of every distinct text: Python only finds each core's dictionary words (once per letter run);
         the features are then computed with numpy over the flattened words.
 
@@ -319,15 +319,17 @@ class WordFeatures(FeatureFamily):
         vocab = self.vocab_cost_
         kept_of: dict[str, list[str]] = {}
         segment = self.segment_cached
-        findall = _LETTER_RUNS.findall
+        if runs_of is None:
+            findall = _LETTER_RUNS.findall
+            runs_of = [(c,) if c.isalpha() else tuple(findall(c)) for c in cores]
         core_parts: list[list[str]] = []
-        for core in cores:
+        for runs in runs_of:
             parts: list[str] = []
-            for run in (core,) if core.isalpha() else findall(core):
+            for run in runs:
                 kept = kept_of.get(run)
                 if kept is None:
                     if len(run) > 1:
-                        kept = [p for p in segment(run, cache) if p in vocab]
+                        kept = [p for p in (cache.get(run) or segment(run, cache)) if p in vocab]
                     else:
                         kept = [run] if run in vocab else []
                     kept_of[run] = kept
@@ -356,10 +358,20 @@ class WordFeatures(FeatureFamily):
             total[owner[at]] += z[at]
         length = np.fromiter(map(len, cores), dtype=np.int64, count=n)
         first, sur = self.first_names_, self.surnames_
-        first_name = [first.get(c, 0.0) or (first.get(ps[0], 0.0) if ps else 0.0)
-                      for c, ps in zip(cores, core_parts, strict=True)]
-        surname = [sur.get(c, 0.0) or (sur.get(ps[-1], 0.0) if len(ps) > 1 else 0.0)
-                   for c, ps in zip(cores, core_parts, strict=True)]
+        zero = repeat(0.0)
+        words = np.empty(len(flat), dtype=object)
+        words[:] = flat
+        # ``a or b`` of floats: b when a == 0.0
+        first_name = np.fromiter(map(first.get, cores, zero), dtype=np.float64, count=n)
+        first_word = np.zeros(n)
+        first_word[has] = np.fromiter(map(first.get, words[starts], zero), dtype=np.float64, count=len(starts))
+        first_name = np.where(first_name != 0.0, first_name, first_word)
+        surname = np.fromiter(map(sur.get, cores, zero), dtype=np.float64, count=n)
+        several = count > 1
+        last_word = np.zeros(n)
+        last_word[several] = np.fromiter(map(sur.get, words[(start + count - 1)[several]], zero),
+                                         dtype=np.float64, count=int(several.sum()))
+        surname = np.where(surname != 0.0, surname, last_word)
         whole = (count >= 2) & (covered == length)
         full_name = np.zeros(n)
         for i in np.flatnonzero(whole).tolist():
@@ -377,14 +389,23 @@ class WordFeatures(FeatureFamily):
             table[i] = self._features(texts[i], "", None)
         return table
 
+    @staticmethod
+    def _runs_of(prepared: Prepared) -> list[tuple[str, ...]]:
+        """Per distinct core of ``prepared``: its runs of letters (computed once per call)."""
+        hit = prepared.shared.get("letter_runs")
+        if hit is None:
+            findall = _LETTER_RUNS.findall
+            hit = prepared.shared["letter_runs"] = [(c,) if c.isalpha() else tuple(findall(c))
+                                                    for c in prepared.cores()]
+        return hit
+
     def segments_for(self, prepared: Prepared) -> dict[str, list[str]]:
         """Segmentation of every letter run of every distinct core of ``prepared`` (computed once per call and
         shared with the celebrity family's known-compound check)."""
         cache = prepared.shared.setdefault("segments", {})
         if not prepared.shared.get("segmented"):
-            runs = {r for c in prepared.cores() for r in ([c] if c.isalpha() else _LETTER_RUNS.findall(c))
-                    if len(r) > 1 and r not in cache}
-            todo = sorted(runs)
+            todo = [r for r in dict.fromkeys(chain.from_iterable(self._runs_of(prepared)))
+                    if len(r) > 1 and r not in cache]
             cache.update(zip(todo, self.segment_many(todo), strict=True))
             prepared.shared["segmented"] = True
         return cache
@@ -394,6 +415,6 @@ class WordFeatures(FeatureFamily):
         cores = prepared.cores()
 
         def batch(texts: list[str], failed: dict[int, str]) -> np.ndarray:
-            return self._batch(texts, cores, failed, cache)
+            return self._batch(texts, cores, failed, cache, self._runs_of(prepared))
 
         return per_unique_batch(prepared, batch, self._one, len(FEATURES), errors, "words")
