@@ -85,6 +85,15 @@ class Valuer:
         theory, at about 0.5 ms per row (fine for a few handles, not for a batch of millions)."""
         if attribution not in ("paths", "shap"):
             raise ValueError(f"attribution must be 'paths' or 'shap', not {attribution!r}")
+        from handleval.features._common import gc_paused
+
+        # A chunk allocates millions of small, acyclic objects (parsed rows, labels, reason strings) next to the
+        # featurizer's large lexicons: with the cyclic collector on, its full passes cost more than the work.
+        with gc_paused():
+            return self._value_many(data, platform, reasons, attribution)
+
+    def _value_many(self, data: pd.DataFrame | list[str] | pd.Series, platform: str, reasons: bool,
+                    attribution: Attribution) -> pd.DataFrame:
         frame = self._as_frame(data)
         n = len(frame)
         out = {c: np.full(n, np.nan) for c in OUTPUT_COLUMNS[:3]}
@@ -256,17 +265,20 @@ class Valuer:
         amounts = values[rows, order]
         handles = frame["handle"].to_numpy(dtype=object)
         x_values = x.to_numpy(dtype=float)
-        matched = self._matched_names(handles, order)
+        family = np.array([name[:5] if name[:5] in ("brand", "celeb") else "" for name in self.features])
+
+        def describe(j: int, r: np.ndarray, matched: dict[tuple[int, str], str]) -> np.ndarray:
+            name, column = self.features[j], x_values[r, j]
+            if name in HANDLE_PHRASES or family[j]:
+                return np.array([describe_feature(name, v, handles[i], matched.get((i, family[j])))
+                                 for i, v in zip(r.tolist(), column.tolist(), strict=True)] + [None])[:-1]
+            distinct, inverse = np.unique(column, return_inverse=True)  # value-only phrase: once per value
+            return np.array([describe_feature(name, v) for v in distinct.tolist()], dtype=object)[inverse]
+
         labels = np.full(order.shape, "", dtype=object)
         for j in np.unique(order):
             r, k = np.nonzero(order == j)
-            name, column = self.features[j], x_values[r, j]
-            if name in HANDLE_PHRASES or name[:5] in ("brand", "celeb"):
-                labels[r, k] = [describe_feature(name, v, handles[i], matched.get((i, name[:5])))
-                                for i, v in zip(r.tolist(), column.tolist(), strict=True)]
-            else:  # the phrase depends on the value alone: describe each distinct value once
-                distinct, inverse = np.unique(column, return_inverse=True)
-                labels[r, k] = np.array([describe_feature(name, v) for v in distinct.tolist()], dtype=object)[inverse]
+            labels[r, k] = describe(j, r, {})
         amounts[np.abs(amounts) < 1e-6] = 0.0
         for k in range(1, n_candidates):  # a label seen earlier in the row takes this amount too
             for earlier in range(k):
@@ -274,18 +286,22 @@ class Valuer:
                 amounts[same, earlier] += amounts[same, k]
                 amounts[same, k] = 0.0
         top = np.argsort(-np.abs(amounts), axis=1, kind="stable")[:, :3]
-        top_amounts, top_labels = amounts[rows, top], labels[rows, top]
+        top_amounts, top_labels, top_features = amounts[rows, top], labels[rows, top], order[rows, top]
+        # Brand and celebrity phrases name the match, for the rows that show one. Their phrases always say
+        # "brand" or "famous name", so naming the match cannot change which labels were merged above.
+        shown = (family[top_features] != "") & (top_amounts != 0)
+        if shown.any():
+            matched = self._matched_names(handles, np.flatnonzero(shown.any(axis=1)))
+            for j in np.unique(top_features[shown]):
+                r, k = np.nonzero((top_features == j) & shown)
+                top_labels[r, k] = describe(j, r, matched)
         # What these features add to the price: the price minus the price without them.
         dollars = price[:, None] - price[:, None] * np.exp(-top_amounts)
         return ["; ".join(f"{label} ({_money(d)})" for label, d, c in zip(ls, ds, cs, strict=True) if c != 0)
                 for ls, ds, cs in zip(top_labels.tolist(), dollars.tolist(), top_amounts.tolist(), strict=True)]
 
-    def _matched_names(self, handles: np.ndarray, order: np.ndarray) -> dict[tuple[int, str], str]:
-        """``(row, 'brand' or 'celeb') -> matched name`` for the rows whose candidate reasons need one."""
-        family = np.array([name[:5] if name[:5] in ("brand", "celeb") else "" for name in self.features])
-        rows = np.flatnonzero((family[order] != "").any(axis=1))
-        if not len(rows):
-            return {}
+    def _matched_names(self, handles: np.ndarray, rows: np.ndarray) -> dict[tuple[int, str], str]:
+        """``(row, 'brand' or 'celeb') -> matched name`` for ``rows``."""
         found = self.featurizer.matches(pd.DataFrame({"handle": handles[rows]}))
         named: dict[tuple[int, str], str] = {}
         for prefix in ("brand", "celeb"):

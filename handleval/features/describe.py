@@ -119,11 +119,15 @@ for _family in ("brand", "celeb"):
                                          else f"{v:.0%} similar to a {w}")(_what)
     PHRASES[f"{_family}__popularity"] = (lambda w: lambda v, h, m: f"{w} '{m}' popularity {v:.2f}" if m
                                          else f"{w} popularity {v:.2f}")(_what)
-    PHRASES[f"{_family}__match_len"] = lambda v, h, m: f"matched name has {int(v)} characters"
+    # Every phrase names its family ("brand" or "famous name"), so a brand reason never reads like a celebrity one
+    # (the predictor merges reasons that read the same).
+    PHRASES[f"{_family}__match_len"] = (lambda w: lambda v, h, m: f"matched {w} has {int(v)} characters")(_what)
     PHRASES[f"{_family}__impersonation"] = (lambda w: lambda v, h, m: f"could impersonate {w} '{m}'" if v and m
-                                            else ("impersonation risk" if v else "no impersonation risk"))(_what)
-    PHRASES[f"{_family}__homoglyph"] = (lambda w: lambda v, h, m: f"lookalike of '{m}'" if v and m
-                                        else ("uses lookalike characters" if v else "no lookalike characters"))(_what)
+                                            else (f"{w} impersonation risk" if v else f"no {w} impersonation risk")
+                                            )(_what)
+    PHRASES[f"{_family}__homoglyph"] = (lambda w: lambda v, h, m: f"lookalike of {w} '{m}'" if v and m
+                                        else (f"{w} lookalike characters" if v else f"no {w} lookalike characters")
+                                        )(_what)
 
 
 def describe_feature(name: str, value: float, handle: str = "", match: str | None = None) -> str:

@@ -104,7 +104,7 @@ def test_describe_feature_phrases():
     assert describe_feature("brand__match_kind", 4, "spotifyy", match="spotify") == "close to brand 'spotify'"
     assert describe_feature("len__trailing_digits", 2, "j0hn_99") == "digits at the end"
     assert describe_feature("dict__best_lang", 0, "pizza") == "English word 'pizza'"
-    assert describe_feature("brand__homoglyph", 1, "pаypal", match="paypal") == "lookalike of 'paypal'"
+    assert describe_feature("brand__homoglyph", 1, "pаypal", match="paypal") == "lookalike of brand 'paypal'"
     assert describe_feature("sales__knn_median_logp", float("nan"), "x") == "no earlier sales to compare"
     for name in fitted().get_feature_names_out():
         assert isinstance(describe_feature(name, 1.0, "abc", "abc"), str)

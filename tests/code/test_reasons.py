@@ -14,3 +14,12 @@ def test_only_declared_phrases_depend_on_the_handle():
 
 def test_declared_handle_phrases_do_quote_it():
     assert all("pizza" in describe_feature(name, 5.0, "pizza") for name in HANDLE_PHRASES)
+
+
+def test_brand_and_celebrity_phrases_never_read_alike():
+    """The predictor merges reasons that read the same: a brand reason must not merge with a celebrity one."""
+    for feature in ("match_kind", "similarity", "popularity", "match_len", "impersonation", "homoglyph"):
+        for value in (0.0, 1.0, 4.0):
+            for match in (None, "nike"):
+                assert describe_feature(f"brand__{feature}", value, "nike", match) != \
+                    describe_feature(f"celeb__{feature}", value, "nike", match), (feature, value, match)
