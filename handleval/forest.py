@@ -63,15 +63,19 @@ class LeafPaths:
         paths = sparse.csr_matrix((data, (rows, cols)), shape=(len(values), n_features))
         return cls(booster, np.asarray(offsets, dtype=np.int64), np.asarray(values), paths, bias)
 
-    def predict(self, X: Any, num_threads: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, X: Any, num_threads: int = 0, block_rows: int = 16_384) -> tuple[np.ndarray, np.ndarray]:
         """``(prediction, attributions)`` with one attribution column per feature; per row
-        ``bias + attributions.sum() == prediction`` (to rounding)."""
-        leaves = self.booster.predict(X, pred_leaf=True, num_threads=num_threads)
-        leaves = np.ascontiguousarray(leaves.reshape(len(leaves), -1), dtype=np.int32)
-        prediction = np.zeros(len(leaves))
-        attributions = np.zeros((len(leaves), self.paths.shape[1]))
-        _accumulate()(leaves, self.leaf_offset, self.paths.indptr, self.paths.indices, self.paths.data,
-                      self.leaf_value, prediction, attributions)
+        ``bias + attributions.sum() == prediction`` (to rounding). Rows go through in blocks so that the leaf
+        matrix (rows x trees) stays small whatever the size of ``X``."""
+        n = X.shape[0]
+        prediction = np.zeros(n)
+        attributions = np.zeros((n, self.paths.shape[1]))
+        for lo in range(0, n, block_rows):
+            block = X.iloc[lo:lo + block_rows] if hasattr(X, "iloc") else X[lo:lo + block_rows]
+            leaves = self.booster.predict(block, pred_leaf=True, num_threads=num_threads)
+            leaves = np.ascontiguousarray(leaves.reshape(len(leaves), -1), dtype=np.int32)
+            _accumulate()(leaves, self.leaf_offset, self.paths.indptr, self.paths.indices, self.paths.data,
+                          self.leaf_value, prediction[lo:lo + block_rows], attributions[lo:lo + block_rows])
         return prediction, attributions
 
 

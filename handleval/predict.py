@@ -260,7 +260,7 @@ class Valuer:
         market_cols = [j for j, name in enumerate(self.features) if name.startswith("mkt__")]
         values[:, market_cols] = 0.0
         n_candidates = min(6, values.shape[1])
-        order = np.argsort(-np.abs(values), axis=1)[:, :n_candidates]
+        order = np.argsort(-np.abs(values), axis=1)[:, :n_candidates].copy()  # not a view of rows x features
         rows = np.arange(len(order))[:, None]
         amounts = values[rows, order]
         handles = frame["handle"].to_numpy(dtype=object)

@@ -39,7 +39,7 @@ def test_predictions_equal_lightgbm_and_attributions_add_up(params):
     probe.loc[::11, "cat"] = np.nan
     probe.loc[::13, "cat"] = 77.0  # a category never seen
     probe.loc[::17, "cat"] = -1.0
-    prediction, attributions = paths.predict(probe)
+    prediction, attributions = paths.predict(probe, block_rows=333)  # several blocks, one ragged
     np.testing.assert_allclose(prediction, booster.predict(probe), rtol=0, atol=1e-9)
     np.testing.assert_allclose(paths.bias + attributions.sum(axis=1), prediction, rtol=0, atol=1e-9)
     assert attributions.shape == (len(probe), 4)
