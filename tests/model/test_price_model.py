@@ -167,7 +167,7 @@ def test_column_wise_parsing_equals_row_by_row(small_valuer):
     now = pd.Timestamp.now("UTC").tz_localize(None)
     parsed, errors = small_valuer._parse(frame, "x")
     for i, row in enumerate(frame.itertuples(index=False)):
-        plat = "x" if row.platform is None or str(row.platform).strip() == "" else str(row.platform).strip().lower()
+        plat = "x" if pd.isna(row.platform) or str(row.platform).strip() == "" else str(row.platform).strip().lower()
         one = small_valuer._parse_one(row.handle, plat, row.suffix, row.venue, row.as_of, now)
         if isinstance(one, str):
             assert errors[i] == one, i
