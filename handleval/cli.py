@@ -312,7 +312,6 @@ def ui_command(
 ) -> None:
     """Start the MLflow UI on the project's tracking store (sqlite:///mlflow.db unless MLFLOW_TRACKING_URI)."""
     import os
-    import subprocess
 
     from handleval.tracking import artifact_root, tracking_uri
 
@@ -322,7 +321,10 @@ def ui_command(
            "--port", str(port), "--workers", "1"]
     if not os.environ.get("MLFLOW_TRACKING_URI"):
         cmd += ["--default-artifact-root", artifact_root()]
-    raise typer.Exit(subprocess.call(cmd))
+    sys.stdout.flush()
+    # Become the MLflow server (no wrapper process): Ctrl+C and SIGTERM reach it directly, and stopping
+    # `handleval ui` never leaves an orphaned server with its workers behind.
+    os.execv(sys.executable, cmd)
 
 
 def pd_frame(handles: list[str], platform: str) -> Any:

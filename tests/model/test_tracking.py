@@ -23,6 +23,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_group(server: subprocess.Popen) -> None:
+    """Stop a server started with ``start_new_session=True`` and every process it started (MLflow's servers
+    fork workers that outlive a plain ``terminate()`` of their parent)."""
+    import signal
+
+    for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            server.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+        time.sleep(1)  # let the group's other members exit before checking it again
+
+
 def wait_for(url: str, timeout: float = 90) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -97,7 +114,7 @@ def test_served_model_answers_over_http(store):
     server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m",
                                "models:/handleval-price@champion", "--env-manager", "local", "--host", "127.0.0.1",
                                "--port", str(port)], env=env, cwd=store["root"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                              stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_for(f"http://127.0.0.1:{port}/ping", timeout=120)
         body = json.dumps({"dataframe_split": {"columns": ["handle", "platform"],
@@ -113,8 +130,9 @@ def test_served_model_answers_over_http(store):
         assert rows[0]["price_usd"] > 0 and null(rows[0]["error"])
         assert isinstance(rows[1]["error"], str) and "not allowed" in rows[1]["error"] and null(rows[1]["price_usd"])
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_group(server)
+    with pytest.raises(ProcessLookupError):  # nothing of the server's process group is left
+        os.killpg(server.pid, 0)
 
 
 def test_accounts_run_has_lodo_metrics_plots_and_champion(store, small_accounts):

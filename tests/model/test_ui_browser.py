@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.model.test_tracking import free_port, wait_for
+from tests.model.test_tracking import free_port, stop_group, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SCREENSHOT_DIR = Path(os.environ.get("HANDLEVAL_SCREENSHOTS", Path(__file__).resolve().parents[2] / "artifacts"))
@@ -48,7 +48,8 @@ def test_ui_shows_run_metrics_and_registered_model(store):
     port = free_port()
     env = {**os.environ, "MLFLOW_TRACKING_URI": store["uri"]}
     server = subprocess.Popen([sys.executable, "-m", "handleval", "ui", "--port", str(port)], env=env,
-                              cwd=store["root"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              cwd=store["root"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)  # its own process group: the server's workers too
     browser = None
     try:
         wait_for(f"http://127.0.0.1:{port}/health", timeout=120)
@@ -69,5 +70,6 @@ def test_ui_shows_run_metrics_and_registered_model(store):
     finally:
         if browser is not None:
             browser.quit()
-        server.terminate()
-        server.wait(timeout=30)
+        stop_group(server)
+    with pytest.raises(ProcessLookupError):  # nothing of the server's process group is left
+        os.killpg(server.pid, 0)
