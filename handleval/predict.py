@@ -85,15 +85,6 @@ class Valuer:
         theory, at about 0.5 ms per row (fine for a few handles, not for a batch of millions)."""
         if attribution not in ("paths", "shap"):
             raise ValueError(f"attribution must be 'paths' or 'shap', not {attribution!r}")
-        from handleval.features._common import gc_paused
-
-        # A chunk allocates millions of small, acyclic objects (parsed rows, labels, reason strings) next to the
-        # featurizer's large lexicons: with the cyclic collector on, its full passes cost more than the work.
-        with gc_paused():
-            return self._value_many(data, platform, reasons, attribution)
-
-    def _value_many(self, data: pd.DataFrame | list[str] | pd.Series, platform: str, reasons: bool,
-                    attribution: Attribution) -> pd.DataFrame:
         frame = self._as_frame(data)
         n = len(frame)
         out = {c: np.full(n, np.nan) for c in OUTPUT_COLUMNS[:3]}
