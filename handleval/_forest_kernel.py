@@ -5,6 +5,8 @@ import numba
 
 @numba.njit(cache=True, nogil=True)
 def accumulate(leaves, leaf_offset, indptr, indices, data, leaf_value, prediction, attributions):  # pragma: no cover
+    """Per row: the sum of its leaves' values into ``prediction`` and of their path vectors (CSR rows
+    ``indptr``/``indices``/``data``) into ``attributions``, both written in place."""
     for r in range(leaves.shape[0]):
         total = 0.0
         for t in range(leaves.shape[1]):

@@ -6,7 +6,8 @@ fifty times the prediction itself, which kept batch scoring with reasons near 17
 along the path the row takes. They depend on the leaf alone, so they are computed once per leaf from the
 booster's own JSON dump; a row's attributions are then the sum of its leaves' vectors, found from
 ``pred_leaf``. Like SHAP values they are additive: ``bias`` plus a row's attributions is its prediction. Unlike
-SHAP they favour features split near the root; ``tests/model`` measures how often the top reason agrees.
+SHAP they favour features split near the root; training records how often their top reason is
+TreeSHAP's (``reasons_vs_treeshap`` in the price manifest).
 """
 
 from __future__ import annotations
