@@ -206,7 +206,7 @@ def _one(args: argparse.Namespace) -> None:
 
 def _run(scenario: str, scorer: str, inp: Path, out: Path, engine: str = "local", workers: int = 1,
          chunk_rows: int = 100_000) -> dict[str, Any]:
-    env = {**os.environ, **_PINNED,
+    env = {**os.environ,  # pinned thread pools (_PINNED) included
            "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE), os.environ.get("PYTHONPATH", "")])}
     require = "screen_name" if scorer in ACCOUNT_SCORERS else "handle"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--one", "--factory", f"make_{scorer}_scorer",
@@ -278,7 +278,7 @@ def report(local: list[dict[str, Any]], pairs: dict[str, list[tuple[dict[str, An
             f"Dask `LocalCluster`, 1 then 2 workers (1 thread each), {args.dask_rows:,} rows of Parquet in 16 row "
             "groups (16 parts). *Scoring* = first part submitted to last part recorded; *warm-up* = imports and "
             "building the scorer once per worker (in parallel); cluster start-up and teardown are excluded from "
-            "both speed-ups. Peak RSS is the client's.",
+            "both speed-ups.",
             "",
             "| scorer | run | load before (1 w / 2 w) | 1 worker: scoring + warm-up (s) | 2 workers: scoring + "
             "warm-up (s) | speed-up, scoring only | speed-up incl. warm-up |",

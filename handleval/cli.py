@@ -158,7 +158,7 @@ class AttributionChoice(StrEnum):
 
 
 AttributionOpt = Annotated[AttributionChoice, typer.Option(
-    help="How reasons are ranked: path attributions (one pass, the default) or exact TreeSHAP (~0.5 ms/row).")]
+    help="How reasons are ranked: path attributions (one pass, the default) or exact TreeSHAP (~1 ms/row).")]
 ChunkOpt = Annotated[int, typer.Option(help="Rows per chunk and output part (bounds memory).")]
 
 

@@ -702,8 +702,6 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-
-
 def read_csv_part(path: Path) -> pa.Table:
     """Read one CSV part back with every column as text (as written)."""
     names = _read_header(path, ",", "utf-8") or []

@@ -21,7 +21,7 @@ def _reasons_note(manifest: dict[str, Any]) -> list[str]:
     return [f"- Reasons are path attributions (one pass over the trees). On the test split their top reason is "
             f"exact TreeSHAP's top reason for {agree['top1_same']:.0%} of sales and among TreeSHAP's top three for "
             f"{agree['top1_in_shap_top3']:.0%}; the top threes share {agree['top3_overlap']:.0%} of their "
-            "features. `attribution=\"shap\"` (`--attribution shap`) gives exact TreeSHAP reasons, at ~0.5 ms per row."]
+            "features. `attribution=\"shap\"` (`--attribution shap`) gives exact TreeSHAP reasons, at ~1 ms per row."]
 
 
 def price_model_card(manifest: dict[str, Any], metrics: pd.DataFrame, slices: pd.DataFrame) -> str:

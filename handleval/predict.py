@@ -9,6 +9,7 @@ reordered.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,12 +50,9 @@ class Valuer:
 
     def __init__(self, bundle_dir: Path, manifest: dict[str, Any], points: list[Any], low: Any, high: Any,
                  featurizer: Any, market: Any, markets: MarketsConfig):
-        from handleval.forest import LeafPaths
-
         self.bundle_dir = bundle_dir
         self.manifest = manifest
         self.points, self.low, self.high = points, low, high
-        self.point_paths = [LeafPaths.from_booster(m) for m in points]
         self.featurizer = featurizer
         self.market = market
         self.markets = markets
@@ -62,6 +60,14 @@ class Valuer:
         self.cap = float(np.log(manifest["cap_usd"]))
         self.offsets: dict[str, float] = manifest["conformal_offsets_ln"]
         self.trained_platforms = set(self.offsets)
+
+    @cached_property
+    def point_paths(self) -> list[Any]:
+        """Per point model, its leaves' path attributions: built on first use (~0.8 s), so that runs without
+        reasons never pay for them."""
+        from handleval.forest import LeafPaths
+
+        return [LeafPaths.from_booster(m) for m in self.points]
 
     # ----------------------------------------------------------------------------------------------- public
     def value(self, handle: str, platform: str = "x", suffix: str | None = None, venue: str | None = None,
@@ -82,7 +88,7 @@ class Valuer:
 
         ``attribution="paths"`` (default) ranks reasons by path attributions (:mod:`handleval.forest`), computed
         in the same pass as the price; ``"shap"`` by LightGBM's exact TreeSHAP, the standard with the better
-        theory, at about 0.5 ms per row (fine for a few handles, not for a batch of millions)."""
+        theory, at about 1 ms per row (fine for a few handles, not for a batch of millions)."""
         if attribution not in ("paths", "shap"):
             raise ValueError(f"attribution must be 'paths' or 'shap', not {attribution!r}")
         frame = self._as_frame(data)

@@ -58,23 +58,13 @@ _REASON_TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-def _readable(feature: str, value: float) -> str:
-    words, how = _REASON_TEXT.get(feature, (feature, "raw"))
-    if np.isnan(value):
-        return f"{words} unknown"
-    if how == "bool":
-        return words if value >= 0.5 else f"not: {words}"
-    number = np.expm1(value) if how == "expm1" else np.exp(value) if how == "exp" else value
-    text = f"{number:,.0f}" if abs(number) >= 100 else f"{number:.2g}" if abs(number) < 1 else f"{number:.1f}"
-    return f"{words} {text}"
-
-
 _HOW_CODE = {"raw": 0, "expm1": 1, "exp": 2, "bool": 3}
 
 
 def _readable_many(features: list[str], idx: np.ndarray, values: np.ndarray) -> list[str]:
-    """``[_readable(features[j], v) for j, v in zip(idx, values)]`` with the number transforms done as arrays
-    (the per-value Python was most of the time spent on reasons). Same text, value for value."""
+    """Per ``(features[idx[i]], values[i])``: the feature in words and its value, transformed back (``expm1``,
+    ``exp``) and rounded for reading, or yes/no for a flag. Number transforms run as arrays (per-value Python
+    was most of the time spent on reasons); tests check the text against a per-value reference."""
     words = [_REASON_TEXT.get(f, (f, "raw"))[0] for f in features]
     codes = np.array([_HOW_CODE[_REASON_TEXT.get(f, (f, "raw"))[1]] for f in features], dtype=np.int8)[idx]
     with np.errstate(over="ignore", invalid="ignore"):
@@ -100,10 +90,7 @@ class AccountFlagger:
     def __init__(self, bundle_dir: Path, manifest: dict[str, Any], bot_model: Any, dormancy_model: Any):
         self.bundle_dir = bundle_dir
         self.manifest = manifest
-        from handleval.forest import LeafPaths
-
         self.bot_model = bot_model
-        self.bot_paths = LeafPaths.from_booster(bot_model)
         self.dormancy_model = dormancy_model
         self.features: list[str] = list(manifest["features"])
         self.calibration: dict[str, Any] = manifest["calibration"]
@@ -111,6 +98,13 @@ class AccountFlagger:
         self.policy_days: int = int(manifest["dormancy"]["policy_days"])
         self.dormancy_calibration: dict[str, Any] = manifest["dormancy"]["calibration"]
         self.dormancy_threshold: float = float(manifest["dormancy"].get("estimate_threshold", 0.5))
+
+    @functools.cached_property
+    def bot_paths(self) -> Any:
+        """The bot model's leaves with their path attributions, built on first use (flags with reasons)."""
+        from handleval.forest import LeafPaths
+
+        return LeafPaths.from_booster(self.bot_model)
 
     def flag(self, accounts: pd.DataFrame, now: pd.Timestamp | str | None = None, reasons: bool = True
              ) -> pd.DataFrame:

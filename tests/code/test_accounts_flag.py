@@ -139,9 +139,23 @@ def test_missing_or_corrupt_bundle_raises_bundle_error(tmp_path):
         load_accounts(copy)
 
 
+def _readable(feature: str, value: float) -> str:
+    """Per-value reference for the reason text (what the flagger computed before it worked on arrays)."""
+    from handleval.accounts.flag import _REASON_TEXT
+
+    words, how = _REASON_TEXT.get(feature, (feature, "raw"))
+    if np.isnan(value):
+        return f"{words} unknown"
+    if how == "bool":
+        return words if value >= 0.5 else f"not: {words}"
+    number = np.expm1(value) if how == "expm1" else np.exp(value) if how == "exp" else value
+    text = f"{number:,.0f}" if abs(number) >= 100 else f"{number:.2g}" if abs(number) < 1 else f"{number:.1f}"
+    return f"{words} {text}"
+
+
 def test_vectorised_reason_text_matches_the_per_value_text():
-    """_readable_many (arrays) must give _readable's text for every feature kind, NaN, 0/1, huge and tiny."""
-    from handleval.accounts.flag import _REASON_TEXT, _readable, _readable_many
+    """_readable_many (arrays) must give the per-value text for every feature kind, NaN, 0/1, huge and tiny."""
+    from handleval.accounts.flag import _REASON_TEXT, _readable_many
 
     features = [*_REASON_TEXT, "some_unknown_feature"]
     grid = np.array([np.nan, 0.0, -0.0, 0.4999, 0.5, 1.0, -1.0, 4.605, 4.6052, 6.9, 0.0099, -3.2, 12.5, 800.0,
@@ -167,11 +181,11 @@ def test_cli_flag_no_reasons(flagger, tmp_path):
     from handleval.batch import read_output
 
     source = tmp_path / "accounts.csv"
-    _accounts().to_csv(source, index=False)
+    accounts = _accounts().assign(observed_at=NOW.isoformat())  # the same "now" for the CLI and the library
+    accounts.to_csv(source, index=False)
     subprocess.run([sys.executable, "-m", "handleval", "flag", str(source), "-o", str(tmp_path / "out"),
                     "--no-reasons", "--quiet"], check=True, timeout=300)
     via_cli = read_output(tmp_path / "out")
-    assert len(via_cli) == len(_accounts()) and via_cli["reasons"].fillna("").eq("").all()
-    # observed_at defaults to now in both: compare the columns that do not depend on it
-    library = flagger.flag(_accounts())
+    assert len(via_cli) == len(accounts) and via_cli["reasons"].fillna("").eq("").all()
+    library = flagger.flag(accounts)
     np.testing.assert_allclose(pd.to_numeric(via_cli["p_bot"]), library["p_bot"].astype(float), equal_nan=True)

@@ -266,11 +266,11 @@ def test_dask_workers_are_one_thread_each_and_warm_up_is_timed_apart(tmp_path: P
     summary = run_batch(tmp_path / "in.parquet", tmp_path / "dask", None, engine="dask", n_workers=2, quiet=True,
                         scorer_factory=("tests.code.test_batch", "_thread_pool_factory", {}))
     out = read_output(tmp_path / "dask")
-    assert len(out) == 4_000 and out["pid"].nunique() <= 2
+    assert len(out) == 4_000
     assert set(out["omp"]) == {"1"} and set(out["numexpr"]) == {"1"} and set(out["arrow_threads"]) == {1}
     assert summary.dask_timings is not None
     assert set(summary.dask_timings) == {"setup", "warmup", "scoring", "teardown"}
-    assert summary.dask_timings["setup"] == summary.setup_seconds
+    assert summary.dask_timings["warmup"] > 0 and summary.dask_timings["scoring"] > 0
     assert "dask_timings" in json.loads((tmp_path / "dask" / SUCCESS).read_text())
     local = run_batch(tmp_path / "in.parquet", tmp_path / "local", thread_pool_scorer, quiet=True)
     assert local.dask_timings is None and "dask_timings" not in json.loads((tmp_path / "local" / SUCCESS).read_text())

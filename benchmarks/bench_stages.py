@@ -1,0 +1,97 @@
+"""Where one core's time goes in ``Valuer.value_many``: CPU µs per handle for each stage (issue 7).
+
+    python benchmarks/bench_stages.py [--rows 40000] [--bundle models/price]
+
+Real-looking handles (``bench_features.real_looking_handles``), thread pools pinned to one thread, CPU time of
+this process (``time.process_time``, best of two), in process: no file reading or writing (``bench_predict.py``
+measures end to end). Also prints exact TreeSHAP per handle, and how two copies of a pure-Python loop scale
+on this machine (the ceiling for a 1 -> 2 worker speed-up).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]
+
+LOOP = "s = 0\nfor i in range(30_000_000):\n    s += i * i % 7\n"
+
+
+def cpu_us(n: int, work: Callable[[], Any]) -> tuple[Any, float]:
+    """``(result, best CPU µs per row of two runs)``."""
+    best, result = float("inf"), None
+    for _ in range(2):
+        start = time.process_time()
+        result = work()
+        best = min(best, time.process_time() - start)
+    return result, best / n * 1e6
+
+
+def two_process_scaling() -> float:
+    """Throughput of two concurrent copies of a CPU-bound loop relative to one copy (wall clock)."""
+    def run(copies: int) -> float:
+        start = time.perf_counter()
+        procs = [subprocess.Popen([sys.executable, "-c", LOOP], stdout=subprocess.DEVNULL) for _ in range(copies)]
+        for p in procs:
+            p.wait()
+        return time.perf_counter() - start
+    return 2 * run(1) / run(2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=40_000)
+    parser.add_argument("--bundle", default=None)
+    args = parser.parse_args()
+    from bench_features import real_looking_handles
+
+    from handleval.predict import load
+
+    started = time.perf_counter()
+    valuer = load(args.bundle)
+    print(f"load: {time.perf_counter() - started:.1f} s wall")
+    frame = real_looking_handles(args.rows, 3)
+    n = len(frame)
+    (parsed, errors), parse = cpu_us(n, lambda: valuer._parse(frame, "x"))
+    ok = np.array([e is None for e in errors])
+    rows = parsed[ok].reset_index(drop=True)
+    (x_h, _), features = cpu_us(n, lambda: valuer.featurizer.transform_with_errors(rows))
+    x, market = cpu_us(n, lambda: pd.concat([x_h.reset_index(drop=True), valuer.market.transform(rows)
+                                             .reset_index(drop=True)], axis=1)[valuer.features])
+    _, point = cpu_us(n, lambda: [m.predict(x) for m in valuer.points])
+    scored, paths = cpu_us(n, lambda: [p.predict(x) for p in valuer.point_paths])
+    _, quantiles = cpu_us(n, lambda: (valuer.low.predict(x), valuer.high.predict(x)))
+    price = np.exp(np.mean([p for p, _ in scored], axis=0))
+    contrib = np.mean([c for _, c in scored], axis=0)
+    _, text = cpu_us(n, lambda: valuer._reasons(rows, x, contrib, price))
+    _, total = cpu_us(n, lambda: valuer.value_many(frame))
+    _, bare = cpu_us(n, lambda: valuer.value_many(frame, reasons=False))
+    sample = x.iloc[:2000]
+    _, shap = cpu_us(len(sample), lambda: [m.predict(sample, pred_contrib=True) for m in valuer.points])
+    print(f"{n:,} handles ({ok.sum():,} valid), CPU µs per handle, best of 2:")
+    for name, value in (("parse", parse), ("features", features), ("market codes", market),
+                        ("point model(s)", point), ("point model(s) with path attributions", paths),
+                        ("quantile models", quantiles), ("reason text", text),
+                        ("value_many with reasons", total), ("value_many without reasons", bare),
+                        ("exact TreeSHAP (per valid handle)", shap)):
+        print(f"  {name:<40} {value:8.1f}")
+    print(f"two copies of a CPU loop vs one: {two_process_scaling():.2f}x")
+
+
+if __name__ == "__main__":
+    main()
