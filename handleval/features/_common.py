@@ -244,24 +244,12 @@ def _broadcast(table: np.ndarray, codes: np.ndarray, failed: dict[int, str],
     return table[codes]
 
 
-def per_unique(texts: Sequence[str], func: Callable[[str], Sequence[float]], width: int,
-               errors: list[str | None] | None = None, family: str = "") -> np.ndarray:
-    """Apply ``func`` once per distinct string and broadcast: handle lists repeat names a lot.
-
-    A string on which ``func`` raises gets NaN features and, if ``errors`` is given, a reason at its rows.
-    """
-    codes, uniques = pd.factorize(pd.Series(texts, dtype=object), use_na_sentinel=False)
-    table = np.full((len(uniques), width), np.nan)
-    failed: dict[int, str] = {}
-    fill_rows(table, range(len(uniques)), uniques, func, failed, family)
-    return _broadcast(table, codes, failed, errors)
-
-
 def per_unique_batch(prepared: Prepared, batch: Callable[[list[str], dict[int, str]], np.ndarray],
                      func: Callable[[str], Sequence[float]], width: int, errors: list[str | None] | None = None,
                      family: str = "") -> np.ndarray:
-    """Like :func:`per_unique`, but ``batch(uniques, failed)`` computes the whole table of distinct texts at once
-    (vectorised; it calls :func:`fill_rows` for the strings it cannot vectorise). ``func`` is the one-string
+    """Compute a family once per distinct string (handle lists repeat names a lot) and broadcast to the rows:
+    ``batch(uniques, failed)`` computes the whole table of distinct texts at once (vectorised; it calls
+    :func:`fill_rows` for the strings it cannot vectorise). ``func`` is the one-string
     reference: if ``batch`` itself fails, every distinct text falls back to it."""
     codes, uniques = prepared.unique_texts()
     failed: dict[int, str] = {}

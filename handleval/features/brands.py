@@ -58,6 +58,10 @@ def max_edits(n: int) -> int:
     return 0 if n < 5 else 1 if n <= 8 else 2
 
 
+#: The shortest handle :func:`max_edits` allows any edit for (the batch matcher screens lengths with it).
+_MIN_FUZZY_LEN = next(n for n in range(1, 64) if max_edits(n) > 0)
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     kind: int = NONE
@@ -456,7 +460,7 @@ class LexiconMatcher:
         # no exact match and nothing to strip or undo: fuzzy matching decides (numpy finds them)
         plain = np.fromiter((c is _NO_CANDIDATES and p is None for c, p in zip(shared, exact, strict=True)),
                             dtype=bool, count=n)
-        long_enough = np.fromiter(map(len, cores), dtype=np.int64, count=n) >= 5  # max_edits(len) > 0
+        long_enough = np.fromiter(map(len, cores), dtype=np.int64, count=n) >= _MIN_FUZZY_LEN
         fuzzy_mask = plain & long_enough
         for i in np.flatnonzero(~plain).tolist():
             core, homo = keys[i]

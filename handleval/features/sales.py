@@ -177,6 +177,7 @@ class SalesHistoryFeatures(FeatureFamily):
         by_time = np.argsort(time, kind="stable")
         self.market_ = _groups([platform], time, logp, by_time)
         self.same_ = _groups([platform, texts_arr, suffix], time, logp, by_time)
+        self.sold_names_ = frozenset(name for _, name, _ in self.same_)  # names that ever sold
         self.lenpat_ = _groups([platform, length, pclass], time, logp, by_time)
         self.suffix_ = _groups([platform, suffix], time, logp, by_time)
         # k-NN buckets keep the history's row order: ties among the k nearest are broken by position
@@ -233,7 +234,7 @@ class SalesHistoryFeatures(FeatureFamily):
         if pclass_u is None or len(pclass_u) != len(uniq) or np.isnan(pclass_u).any():
             pclass_u = pattern_classes(texts_u)
         pclass_u = np.asarray(pclass_u, dtype=np.int64)
-        len_u = np.fromiter((min(len(t), _LEN_CAP) for t in texts_u), dtype=np.int64, count=len(texts_u))
+        len_u = np.fromiter(map(_len_bucket, texts_u), dtype=np.int64, count=len(texts_u))
         suffixes = frame["suffix"].tolist()
         cutoffs = frame["cutoff"].to_numpy().astype(np.int64)
         known = frame["cutoff_known"].to_numpy() & prepared.ok
@@ -262,7 +263,7 @@ class SalesHistoryFeatures(FeatureFamily):
         # the same name sold before (market, name, suffix; proxied markets ignore the suffix)
         res[:, 2] = 0
         same_get = self.same_.get
-        sold_u = pd.Series(texts_u, dtype=object).isin({name for _, name, _ in self.same_}).to_numpy()
+        sold_u = pd.Series(texts_u, dtype=object).isin(self.sold_names_).to_numpy()
         candidates = np.flatnonzero(sold_u[tcode])  # only names sold before can have a previous sale
         for r, row, t, j in zip(candidates.tolist(), rows[candidates].tolist(), tcode[candidates].tolist(),
                                 mk[candidates].tolist(), strict=True):
