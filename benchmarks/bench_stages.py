@@ -70,7 +70,7 @@ def main() -> None:
     (parsed, errors), parse = cpu_us(n, lambda: valuer._parse(frame, "x"))
     ok = np.array([e is None for e in errors])
     rows = parsed[ok].reset_index(drop=True)
-    (x_h, _), features = cpu_us(n, lambda: valuer.featurizer.transform_with_errors(rows))
+    (x_h, _, matches), features = cpu_us(n, lambda: valuer.featurizer.transform_with_matches(rows))
     x, market = cpu_us(n, lambda: pd.concat([x_h.reset_index(drop=True), valuer.market.transform(rows)
                                              .reset_index(drop=True)], axis=1)[valuer.features])
     _, point = cpu_us(n, lambda: [m.predict(x) for m in valuer.points])
@@ -78,13 +78,13 @@ def main() -> None:
     _, quantiles = cpu_us(n, lambda: (valuer.low.predict(x), valuer.high.predict(x)))
     price = np.exp(np.mean([p for p, _ in scored], axis=0))
     contrib = np.mean([c for _, c in scored], axis=0)
-    _, text = cpu_us(n, lambda: valuer._reasons(rows, x, contrib, price))
+    _, text = cpu_us(n, lambda: valuer._reasons(rows, x, contrib, price, matches))
     _, total = cpu_us(n, lambda: valuer.value_many(frame))
     _, bare = cpu_us(n, lambda: valuer.value_many(frame, reasons=False))
     sample = x.iloc[:2000]
     _, shap = cpu_us(len(sample), lambda: [m.predict(sample, pred_contrib=True) for m in valuer.points])
     print(f"{n:,} handles ({ok.sum():,} valid), CPU µs per handle, best of 2:")
-    for name, value in (("parse", parse), ("features", features), ("market codes", market),
+    for name, value in (("parse", parse), ("features (with matches kept)", features), ("market codes", market),
                         ("point model(s)", point), ("point model(s) with path attributions", paths),
                         ("quantile models", quantiles), ("reason text", text),
                         ("value_many with reasons", total), ("value_many without reasons", bare),

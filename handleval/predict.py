@@ -40,9 +40,23 @@ class Valuation:
     error: str | None = None
 
 
-def _money(value: float) -> str:
-    sign = "+" if value >= 0 else "−"
-    return f"{sign}${abs(value):,.0f}"
+#: Stands for the handle in reason phrases until the end of :meth:`Valuer._reasons` (no valid handle has it).
+_HANDLE = "\x00"
+
+
+def _money_column(values: np.ndarray) -> np.ndarray:
+    """Signed whole dollars (``+$1,234``, ``−$56``) for every cell, formatting each distinct amount once."""
+    whole = np.rint(np.abs(values))
+    distinct, inverse = np.unique(whole, return_inverse=True)
+    text = np.array([f"{d:,.0f}" for d in distinct.tolist()], dtype=object)[inverse.reshape(values.shape)]
+    return np.where(values >= 0, "+$", "−$").astype(object) + text
+
+
+def _distinct_rows(frame: pd.DataFrame) -> tuple[list[tuple[Any, ...]], np.ndarray]:
+    """``(distinct rows as tuples, each row's index into them)``; NaN counts as one value."""
+    ids = frame.groupby(list(frame.columns), dropna=False, sort=False).ngroup().to_numpy()
+    _, first = np.unique(ids, return_index=True)
+    return list(frame.iloc[first].itertuples(index=False, name=None)), ids
 
 
 class Valuer:
@@ -103,7 +117,8 @@ class Valuer:
             self._flag_lookalikes(frame, np.flatnonzero(~ok), errors)
         if ok.any():
             market_frame = parsed[ok].reset_index(drop=True)
-            x_h, feat_errors = self.featurizer.transform_with_errors(market_frame)
+            x_h, feat_errors, matches = self.featurizer.transform_with_matches(market_frame) if reasons else \
+                (*self.featurizer.transform_with_errors(market_frame), None)
             x = pd.concat([x_h.reset_index(drop=True), self.market.transform(market_frame).reset_index(drop=True)],
                           axis=1)[self.features]
             # Attributions are additive, so those of the averaged model are the average of the models'.
@@ -125,7 +140,7 @@ class Valuer:
             out["price_high_usd"][idx] = np.round(np.exp(high), 2)
             basis[idx] = market_frame["basis"].to_numpy()
             if contrib is not None:
-                reason_text[idx] = self._reasons(market_frame, x, contrib, np.exp(pred))
+                reason_text[idx] = self._reasons(market_frame, x, contrib, np.exp(pred), matches)
             feat_err = feat_errors.reset_index(drop=True)
             for j in np.flatnonzero(feat_err.notna().to_numpy()):
                 errors[idx[j]] = str(feat_err.iloc[j])
@@ -244,69 +259,74 @@ class Valuer:
         except (ValueError, TypeError, OverflowError):
             return f"as_of {as_of!r} is not a date"
 
-    def _reasons(self, frame: pd.DataFrame, x: pd.DataFrame, contrib: np.ndarray, price: np.ndarray) -> list[str]:
+    def _reasons(self, frame: pd.DataFrame, x: pd.DataFrame, contrib: np.ndarray, price: np.ndarray,
+                 matches: pd.DataFrame) -> np.ndarray:
         """The three largest contributions per row, in words and dollars.
 
         Features that read the same (``dict__zipf_en`` and ``dict__best_lang`` both say "English word 'pizza'")
-        are one reason with their contributions summed; brand and celebrity reasons name the matched name."""
-        from handleval.features.describe import HANDLE_PHRASES, describe_feature
+        are one reason with their contributions summed; brand and celebrity reasons name the matched name
+        (``matches``: :meth:`HandleFeaturizer.matches` of the rows).
+        Each distinct (feature, value) is described once, with a placeholder for the handle that is filled in
+        at the end, so that the per-row work is array operations on label ids rather than string building."""
+        from handleval.features.describe import describe_feature
 
         # Market features set the baseline the name is priced against (market_basis says which); the reasons
         # are about the name, so they are ranked without them.
         values = contrib.copy()
-        market_cols = [j for j, name in enumerate(self.features) if name.startswith("mkt__")]
-        values[:, market_cols] = 0.0
-        n_candidates = min(6, values.shape[1])
-        order = np.argsort(-np.abs(values), axis=1)[:, :n_candidates].copy()  # not a view of rows x features
-        rows = np.arange(len(order))[:, None]
+        values[:, [j for j, name in enumerate(self.features) if name.startswith("mkt__")]] = 0.0
+        n, n_features = values.shape
+        n_candidates = min(6, n_features)
+        magnitude = np.abs(values)
+        order = np.argpartition(-magnitude, n_candidates - 1, axis=1)[:, :n_candidates] \
+            if n_candidates < n_features else np.tile(np.arange(n_features), (n, 1))
+        rows = np.arange(n)[:, None]
+        order = order[rows, np.argsort(-magnitude[rows, order], axis=1, kind="stable")]
         amounts = values[rows, order]
-        handles = frame["handle"].to_numpy(dtype=object)
-        x_values = x.to_numpy(dtype=float)
-        family = np.array([name[:5] if name[:5] in ("brand", "celeb") else "" for name in self.features])
-
-        def describe(j: int, r: np.ndarray, matched: dict[tuple[int, str], str]) -> np.ndarray:
-            name, column = self.features[j], x_values[r, j]
-            if name in HANDLE_PHRASES or family[j]:
-                return np.array([describe_feature(name, v, handles[i], matched.get((i, family[j])))
-                                 for i, v in zip(r.tolist(), column.tolist(), strict=True)] + [None])[:-1]
-            distinct, inverse = np.unique(column, return_inverse=True)  # value-only phrase: once per value
-            return np.array([describe_feature(name, v) for v in distinct.tolist()], dtype=object)[inverse]
-
-        labels = np.full(order.shape, "", dtype=object)
-        for j in np.unique(order):
-            r, k = np.nonzero(order == j)
-            labels[r, k] = describe(j, r, {})
         amounts[np.abs(amounts) < 1e-6] = 0.0
+
+        # Label ids: one describe_feature call per distinct (feature, value), the handle left as a placeholder.
+        cells = x.to_numpy(dtype=float)[rows, order]
+        pairs = pd.DataFrame({"feature": order.ravel(), "value": cells.ravel()})
+        distinct, label_of_cell = _distinct_rows(pairs)
+        texts: dict[str, int] = {}
+        label_id = np.array([texts.setdefault(describe_feature(self.features[f], v, _HANDLE), len(texts))
+                             for f, v in distinct], dtype=np.int64)
+        labels = label_id[label_of_cell].reshape(order.shape)
         for k in range(1, n_candidates):  # a label seen earlier in the row takes this amount too
             for earlier in range(k):
                 same = (labels[:, k] == labels[:, earlier]) & (amounts[:, k] != 0) & (amounts[:, earlier] != 0)
                 amounts[same, earlier] += amounts[same, k]
                 amounts[same, k] = 0.0
-        top = np.argsort(-np.abs(amounts), axis=1, kind="stable")[:, :3]
-        top_amounts, top_labels, top_features = amounts[rows, top], labels[rows, top], order[rows, top]
+        top = np.argsort(-np.abs(amounts), axis=1, kind="stable")[:, :3]  # zeros last: shown reasons lead
+        top_amounts, top_features = amounts[rows, top], order[rows, top]
+        label_text = np.array(list(texts), dtype=object)
+        top_labels = label_text[labels[rows, top]]
+
         # Brand and celebrity phrases name the match, for the rows that show one. Their phrases always say
         # "brand" or "famous name", so naming the match cannot change which labels were merged above.
+        family = np.array([name[:5] if name[:5] in ("brand", "celeb") else "" for name in self.features])
         shown = (family[top_features] != "") & (top_amounts != 0)
         if shown.any():
-            matched = self._matched_names(handles, np.flatnonzero(shown.any(axis=1)))
-            for j in np.unique(top_features[shown]):
-                r, k = np.nonzero((top_features == j) & shown)
-                top_labels[r, k] = describe(j, r, matched)
+            matched = {prefix: matches[f"{prefix}_match"].to_numpy(dtype=object) for prefix in ("brand", "celeb")
+                       if f"{prefix}_match" in matches.columns}
+            for r, k in zip(*np.nonzero(shown), strict=True):
+                j = top_features[r, k]
+                name = matched[family[j]][r]
+                if name is not None:
+                    top_labels[r, k] = describe_feature(self.features[j], cells[r, top[r, k]], _HANDLE, name)
+
         # What these features add to the price: the price minus the price without them.
         dollars = price[:, None] - price[:, None] * np.exp(-top_amounts)
-        return ["; ".join(f"{label} ({_money(d)})" for label, d, c in zip(ls, ds, cs, strict=True) if c != 0)
-                for ls, ds, cs in zip(top_labels.tolist(), dollars.tolist(), top_amounts.tolist(), strict=True)]
-
-    def _matched_names(self, handles: np.ndarray, rows: np.ndarray) -> dict[tuple[int, str], str]:
-        """``(row, 'brand' or 'celeb') -> matched name`` for ``rows``."""
-        found = self.featurizer.matches(pd.DataFrame({"handle": handles[rows]}))
-        named: dict[tuple[int, str], str] = {}
-        for prefix in ("brand", "celeb"):
-            if f"{prefix}_match" in found.columns:
-                for r, match in zip(rows, found[f"{prefix}_match"].to_numpy(dtype=object), strict=True):
-                    if isinstance(match, str):
-                        named[(int(r), prefix)] = match
-        return named
+        pieces = top_labels + " (" + _money_column(dollars) + ")"
+        text = np.where(top_amounts[:, 0] != 0, pieces[:, 0], "").astype(object)
+        for k in range(1, top.shape[1]):
+            more = top_amounts[:, k] != 0
+            text[more] = text[more] + "; " + pieces[more, k]
+        quotes = np.array([_HANDLE in t for t in texts])[labels[rows, top]] & (top_amounts != 0)
+        handles = frame["handle"].to_numpy(dtype=object)
+        for i in np.flatnonzero(quotes.any(axis=1)).tolist():
+            text[i] = text[i].replace(_HANDLE, handles[i])
+        return text
 
 
 def load(bundle_dir: str | Path | None = None) -> Valuer:

@@ -540,7 +540,7 @@ class _LexiconFeatures(FeatureFamily):
 
     def _batch(self, prepared: Prepared, failed: dict[int, str]) -> np.ndarray:
         """Features of every distinct text (affix variants are shared with the other lexicon family)."""
-        found = self._matches(prepared)
+        found = prepared.shared[f"matches:{self.prefix}"] = self._matches(prepared)  # kept for explanations
         table = np.zeros((len(found), len(self.FEATURES)))  # the features of no match are all 0
         hits = [i for i, m in enumerate(found) if m is not _NO_MATCH]
         if hits:

@@ -98,18 +98,28 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
     def transform_with_errors(self, X: Any) -> tuple[pd.DataFrame, pd.Series]:
         """``(features, errors)``: a row that could not be featurised has NaN features and a reason in ``errors``
         (``None`` for rows that are fine). Never raises for bad handle values."""
+        features, errors, _ = self._transform(X, with_matches=False)
+        return features, errors
+
+    def transform_with_matches(self, X: Any) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+        """``(features, errors, matches)``: :meth:`transform_with_errors` plus :meth:`matches` of the same rows,
+        from the matching the features were computed with (the predictor names the match in its reasons)."""
+        return self._transform(X, with_matches=True)
+
+    def _transform(self, X: Any, with_matches: bool) -> tuple[pd.DataFrame, pd.Series, Any]:
         check_is_fitted(self, "feature_names_out_")
         with gc_paused():
             prepared: Prepared = prepare(X)
             errors = prepared.errors.tolist()
             frames = [part.transform_prepared(prepared, errors) for part in self.families_.values()]
+            matches = self._match_frame(prepared) if with_matches else None
             prepared.shared.clear()  # per-call caches
         features = pd.concat(frames, axis=1) if frames else pd.DataFrame(index=prepared.frame.index)
         errs = pd.Series(errors, index=prepared.frame.index, dtype=object, name="error")
         failed = errs.notna().to_numpy()
         if failed.any():
             features.loc[failed, :] = np.nan
-        return features, errs
+        return features, errs, matches
 
     def transform(self, X: Any) -> pd.DataFrame:
         return self.transform_with_errors(X)[0]
@@ -141,19 +151,28 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
     def matches(self, X: Any) -> pd.DataFrame:
         """The brand and celebrity each row matched (names, kinds as words, lookalike flag) for explanations."""
         check_is_fitted(self, "families_")
-        prepared = prepare(X)
+        return self._match_frame(prepare(X))
+
+    def _match_frame(self, prepared: Prepared) -> pd.DataFrame:
+        """:meth:`matches` of prepared rows: the matches a transform of them kept, else matched now."""
         codes, _ = prepared.unique_texts()
-        cols: dict[str, list[Any]] = {}
+        cols: dict[str, Any] = {}
         for prefix in ("brand", "celeb"):
             part = self.families_.get(prefix)
             if part is None:
                 continue
-            per_text = part._matches(prepared)  # the batch matcher transform uses, once per distinct text
-            found = [per_text[c] if ok else None for c, ok in zip(codes, prepared.ok, strict=True)]
-            cols[f"{prefix}_match"] = [part.display_name(m.key) if m and m.key else None for m in found]
-            cols[f"{prefix}_key"] = [m.key if m and m.key else None for m in found]
-            cols[f"{prefix}_kind"] = [MATCH_KINDS[m.kind] if m else None for m in found]
-            cols[f"{prefix}_homoglyph"] = [bool(m and m.homoglyph) for m in found]
+            per_text = prepared.shared.get(f"matches:{prefix}")
+            if per_text is None:
+                per_text = part._matches(prepared)  # the batch matcher transform uses, once per distinct text
+            columns = {  # per distinct text, then the no-match row used for rows that failed to parse
+                "match": [part.display_name(m.key) if m.key else None for m in per_text] + [None],
+                "key": [m.key or None for m in per_text] + [None],
+                "kind": [MATCH_KINDS[m.kind] for m in per_text] + [None],
+                "homoglyph": [bool(m.homoglyph) for m in per_text] + [False],
+            }
+            rows = np.where(prepared.ok, codes, len(per_text))
+            for name, values in columns.items():
+                cols[f"{prefix}_{name}"] = np.array(values, dtype=bool if name == "homoglyph" else object)[rows]
         return pd.DataFrame(cols, index=prepared.frame.index)
 
     def __sklearn_tags__(self):

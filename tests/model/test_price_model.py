@@ -190,6 +190,64 @@ def test_both_attributions_price_alike_and_explain(small_valuer):
         small_valuer.value_many(handles, attribution="lime")
 
 
+def _reasons_of_one_row(features: list[str], handle: str, x: np.ndarray, contrib: np.ndarray, price: float,
+                        names: dict[str, str | None]) -> str:
+    """One row's reason text written the plain way: the reference for the vectorised ``Valuer._reasons``."""
+    from handleval.features.describe import describe_feature
+
+    ranked = sorted((j for j, f in enumerate(features) if not f.startswith("mkt__")), key=lambda j: -abs(contrib[j]))
+    merged: dict[str, list[float]] = {}  # label -> [summed amount, feature]; insertion order = rank order
+    for j in ranked[:6]:
+        if abs(contrib[j]) < 1e-6:
+            continue
+        label = describe_feature(features[j], x[j], handle)
+        if label in merged:
+            merged[label][0] += contrib[j]
+        else:
+            merged[label] = [contrib[j], j]
+    parts = []
+    for label, (amount, j) in sorted(merged.items(), key=lambda item: -abs(item[1][0]))[:3]:
+        family = features[j][:5]
+        if names.get(family):
+            label = describe_feature(features[j], x[j], handle, names[family])
+        dollars = price - price * np.exp(-amount)
+        parts.append(f"{label} ({'+' if dollars >= 0 else '−'}${abs(dollars):,.0f})")
+    return "; ".join(parts)
+
+
+def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
+    """Each distinct (feature, value) is described once, with the handle filled in at the end, and matched names
+    come from the transform's own matching: the text must still be exactly what the per-row recipe writes."""
+    from handleval.data import load_sales
+
+    sales, _ = load_sales()
+    names = sales.sample(1500, random_state=3).reset_index(drop=True)
+    join = names["platform"].map({"domain": ".", "email": "@"})
+    names = pd.DataFrame({"handle": names["handle"].where(join.isna(), names["handle"] + join + names["suffix"]),
+                          "platform": names["platform"]})
+    extra = pd.DataFrame({"handle": ["pizza", "nike", "n1ke", "spotifyy", "elonmusk", "taylorswift", "crypto",
+                                     "realmadrid", "jdk_19927", "pizza_hut", "888", "xx"], "platform": "x"})
+    frame = pd.concat([names, extra], ignore_index=True)
+    out = small_valuer.value_many(frame)
+    parsed, errors = small_valuer._parse(frame, "x")
+    ok = np.array([e is None for e in errors])
+    rows = parsed[ok].reset_index(drop=True)
+    x = pd.concat([small_valuer.featurizer.transform(rows), small_valuer.market.transform(rows)],
+                  axis=1)[small_valuer.features]
+    scored = [paths.predict(x) for paths in small_valuer.point_paths]
+    contrib = np.mean([c for _, c in scored], axis=0)
+    price = np.exp(np.minimum(np.mean([p for p, _ in scored], axis=0), small_valuer.cap))
+    matches = small_valuer.featurizer.matches(rows)  # matched afresh, not the transform's kept matches
+    x_values = x.to_numpy(dtype=float)
+    expected = [_reasons_of_one_row(small_valuer.features, rows["handle"][i], x_values[i], contrib[i], price[i],
+                                    {"brand": matches["brand_match"][i], "celeb": matches["celeb_match"][i]})
+                for i in range(len(rows))]
+    got = out.loc[ok, "reasons"].tolist()
+    assert len(got) > 1400
+    assert [i for i in range(len(got)) if got[i] != expected[i]] == []
+    assert any("brand '" in r for r in got) and any("'pizza'" in r for r in got)  # named matches, quoted handles
+
+
 def test_reasons_agreement_with_treeshap_is_measured(small_price):
     agree = small_price.manifest["reasons_vs_treeshap"]
     assert set(agree) == {"top1_same", "top1_in_shap_top3", "top3_overlap"}
