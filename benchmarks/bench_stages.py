@@ -72,7 +72,8 @@ def main() -> None:
     rows = parsed[ok].reset_index(drop=True)
     (x_h, _, matches), features = cpu_us(n, lambda: valuer.featurizer.transform_with_matches(rows))
     x, market = cpu_us(n, lambda: pd.concat([x_h.reset_index(drop=True), valuer.market.transform(rows)
-                                             .reset_index(drop=True)], axis=1)[valuer.features])
+                                             .reset_index(drop=True)], axis=1)[valuer.features]
+                       .to_numpy(dtype=np.float64))
     _, point = cpu_us(n, lambda: [m.predict(x) for m in valuer.points])
     scored, paths = cpu_us(n, lambda: [p.predict(x) for p in valuer.point_paths])
     _, quantiles = cpu_us(n, lambda: (valuer.low.predict(x), valuer.high.predict(x)))

@@ -121,6 +121,7 @@ class Valuer:
                 (*self.featurizer.transform_with_errors(market_frame), None)
             x = pd.concat([x_h.reset_index(drop=True), self.market.transform(market_frame).reset_index(drop=True)],
                           axis=1)[self.features]
+            x = x.to_numpy(dtype=np.float64)  # once for every model (each would convert a DataFrame again)
             # Attributions are additive, so those of the averaged model are the average of the models'.
             if reasons and attribution == "paths":
                 scored = [paths.predict(x) for paths in self.point_paths]
@@ -259,7 +260,7 @@ class Valuer:
         except (ValueError, TypeError, OverflowError):
             return f"as_of {as_of!r} is not a date"
 
-    def _reasons(self, frame: pd.DataFrame, x: pd.DataFrame, contrib: np.ndarray, price: np.ndarray,
+    def _reasons(self, frame: pd.DataFrame, x: np.ndarray, contrib: np.ndarray, price: np.ndarray,
                  matches: pd.DataFrame) -> np.ndarray:
         """The three largest contributions per row, in words and dollars.
 
@@ -285,7 +286,7 @@ class Valuer:
         amounts[np.abs(amounts) < 1e-6] = 0.0
 
         # Label ids: one describe_feature call per distinct (feature, value), the handle left as a placeholder.
-        cells = x.to_numpy(dtype=float)[rows, order]
+        cells = np.asarray(x, dtype=float)[rows, order]
         pairs = pd.DataFrame({"feature": order.ravel(), "value": cells.ravel()})
         distinct, label_of_cell = _distinct_rows(pairs)
         texts: dict[str, int] = {}
