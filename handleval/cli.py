@@ -200,12 +200,12 @@ def predict_command(
 ) -> None:
     """Price every handle of a file: every input column, then price_usd, price_low_usd, price_high_usd,
     market_basis, reasons, error - same rows, same order."""
-    from handleval.predict import load
+    from handleval.batch import cached_scorer
 
-    load(model)  # fail fast, with one clear message, on a missing or corrupt bundle
     factory = ("handleval.predict", "batch_scorer", {"bundle_dir": str(model) if model else None,
                                                      "platform": platform, "reasons": reasons,
                                                      "attribution": attribution.value})
+    cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one
     _run_batch(input_path, output, factory, ("handle",), engine, scheduler, workers, resume, overwrite, quiet,
                chunk_rows)
 
@@ -228,11 +228,11 @@ def flag_command(
 ) -> None:
     """Flag accounts as bot-controlled or dormant: every input row back, in order, with p_bot, bot,
     days_inactive, p_dormant, dormant, status, reasons, error."""
-    from handleval.accounts import load_accounts
+    from handleval.batch import cached_scorer
 
-    load_accounts(model)
     factory = ("handleval.accounts.flag", "batch_scorer",
                {"bundle_dir": str(model) if model else None, "reasons": reasons})
+    cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one
     _run_batch(input_path, output, factory, ("screen_name",), engine, scheduler, workers, resume, overwrite,
                quiet, chunk_rows)
 

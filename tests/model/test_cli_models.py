@@ -90,3 +90,30 @@ def test_triage_ranks_by_expected_value_with_guard_rails(tmp_path):
     assert not by_name.loc["nike", "releasable"] and by_name.loc["nike", "p_releasable"] == 0  # verified
     assert not by_name.loc["crypto_king_88213", "releasable"]  # active two days before observed_at
     assert by_name.loc["pizza", "dormant"]  # nine years without activity
+
+
+@pytest.mark.parametrize(("command", "module", "loader", "table"), [
+    ("predict", "handleval.predict", "load", pd.DataFrame({"handle": ["pizza", "nike"]})),
+    ("flag", "handleval.accounts.flag", "load_accounts",
+     pd.DataFrame({"screen_name": ["pizza_fan", "bot12345"], "created_at": ["2015-01-01", "2023-05-01"],
+                   "last_active_at": ["2024-01-01", None]})),
+])
+def test_batch_commands_load_the_bundle_once(tmp_path, monkeypatch, command, module, loader, table):
+    """The up-front bundle check is the scorer the local engine then uses (a second load cost ~5 s per run)."""
+    import importlib
+
+    from typer.testing import CliRunner
+
+    from handleval import batch
+    from handleval.cli import app
+
+    target = importlib.import_module(module)
+    real, calls = getattr(target, loader), []
+    monkeypatch.setattr(target, loader, lambda *a, **k: calls.append(a) or real(*a, **k))
+    monkeypatch.setattr(batch, "_SCORERS", {})
+    source = tmp_path / "in.csv"
+    table.to_csv(source, index=False)
+    result = CliRunner().invoke(app, [command, str(source), "-o", str(tmp_path / "out"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert len(read_output(tmp_path / "out")) == len(table)
+    assert len(calls) == 1
