@@ -92,13 +92,13 @@ def test_triage_ranks_by_expected_value_with_guard_rails(tmp_path):
     assert by_name.loc["pizza", "dormant"]  # nine years without activity
 
 
-@pytest.mark.parametrize(("command", "module", "loader", "table"), [
-    ("predict", "handleval.predict", "load", pd.DataFrame({"handle": ["pizza", "nike"]})),
-    ("flag", "handleval.accounts.flag", "load_accounts",
+@pytest.mark.parametrize(("command", "modules", "loader", "table"), [
+    ("predict", ["handleval.predict"], "load", pd.DataFrame({"handle": ["pizza", "nike"]})),
+    ("flag", ["handleval.accounts", "handleval.accounts.flag"], "load_accounts",
      pd.DataFrame({"screen_name": ["pizza_fan", "bot12345"], "created_at": ["2015-01-01", "2023-05-01"],
                    "last_active_at": ["2024-01-01", None]})),
 ])
-def test_batch_commands_load_the_bundle_once(tmp_path, monkeypatch, command, module, loader, table):
+def test_batch_commands_load_the_bundle_once(tmp_path, monkeypatch, command, modules, loader, table):
     """The up-front bundle check is the scorer the local engine then uses (a second load cost ~5 s per run)."""
     import importlib
 
@@ -107,9 +107,11 @@ def test_batch_commands_load_the_bundle_once(tmp_path, monkeypatch, command, mod
     from handleval import batch
     from handleval.cli import app
 
-    target = importlib.import_module(module)
-    real, calls = getattr(target, loader), []
-    monkeypatch.setattr(target, loader, lambda *a, **k: calls.append(a) or real(*a, **k))
+    calls: list[tuple] = []
+    for module in modules:  # every module that binds the loader's name
+        target = importlib.import_module(module)
+        real = getattr(target, loader)
+        monkeypatch.setattr(target, loader, lambda *a, real=real, **k: calls.append(a) or real(*a, **k))
     monkeypatch.setattr(batch, "_SCORERS", {})
     source = tmp_path / "in.csv"
     table.to_csv(source, index=False)
