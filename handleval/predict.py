@@ -203,9 +203,11 @@ class Valuer:
         def column(name: str) -> pd.Series:
             return frame[name] if name in frame.columns else pd.Series([None] * n, dtype=object)
 
-        platforms = column("platform").astype(object)
-        blank = platforms.isna().to_numpy() | (platforms.map(lambda p: str(p).strip()) == "").to_numpy()
-        platforms = platforms.where(~blank, default_platform).map(lambda p: str(p).strip().lower())
+        given = column("platform").astype(object)
+        codes, named = pd.factorize(given.where(given.notna(), "").astype(str))  # few distinct: clean each once
+        fallback = str(default_platform).strip().lower()
+        platforms = pd.Series(np.array([str(p).strip().lower() or fallback for p in named], dtype=object)[codes],
+                              index=given.index)
         plain = np.ones(n, dtype=bool)  # no per-row suffix, venue or as_of: blank ones mean none, as below
         for name in ("suffix", "venue", "as_of"):
             values = column(name)
