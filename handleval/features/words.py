@@ -106,6 +106,7 @@ class WordFeatures(FeatureFamily):
         self.dense_costs_ = None
         self._word_index()
         self._dense_costs(1)
+        self._prefix_screens()
         self.first_names_, self.surnames_ = _census_names()
         self._core_table()
 
@@ -166,6 +167,19 @@ class WordFeatures(FeatureFamily):
                     table[found[0].astype(np.int64)] = found[1]
         return tables[length]
 
+    def _prefix_screens(self) -> dict[int, np.ndarray]:
+        """For words of :data:`_DENSE_LEN` + 1 to :data:`_EXACT_KEY_LEN` letters: whether some vocabulary word of
+        that length starts with each base-27 key of :data:`_DENSE_LEN` letters. Most positions of a run start no
+        word of a given length; only the others need the binary search."""
+        screens = getattr(self, "prefix_screens_", None)
+        if screens is None:
+            screens = self.prefix_screens_ = {}
+            for n, (keys, _) in self._word_index().items():
+                if n > _DENSE_LEN:
+                    screen = screens[n] = np.zeros(27 ** _DENSE_LEN, dtype=bool)
+                    screen[(keys // np.uint64(27 ** (n - _DENSE_LEN))).astype(np.int64)] = True
+        return screens
+
     def segment_many(self, runs: list[str]) -> list[list[str]]:
         """:meth:`segment` of many runs of ``[a-z]`` letters at once (the same splits, bit for bit).
 
@@ -200,6 +214,8 @@ class WordFeatures(FeatureFamily):
             width = n - length + 1
             if length <= _EXACT_KEY_LEN:
                 keys = keys[:, :width] * np.uint64(27) + codes[:, length - 1:]
+                if length == _DENSE_LEN:
+                    first_keys = keys  # the first _DENSE_LEN letters at each position: the prefix screens' keys
                 found = index.get(length)
                 if found is None:
                     word_cost[length] = np.full((g, width), math.inf)
@@ -209,8 +225,11 @@ class WordFeatures(FeatureFamily):
                     word_cost[length] = dense[keys]
                     continue
                 sorted_keys, costs = found
-                pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-                word_cost[length] = np.where(sorted_keys[pos] == keys, costs[pos], math.inf)
+                rows, starts = np.nonzero(self._prefix_screens()[length][first_keys[:, :width]])
+                found_keys = keys[rows, starts]
+                pos = np.minimum(np.searchsorted(sorted_keys, found_keys), len(sorted_keys) - 1)
+                cost = word_cost[length] = np.full((g, width), math.inf)
+                cost[rows, starts] = np.where(sorted_keys[pos] == found_keys, costs[pos], math.inf)
             else:
                 word_cost[length] = np.array([[vocab.get(r[s:s + length], math.inf) for s in range(width)]
                                               for r in group], dtype=np.float64).reshape(g, width)
