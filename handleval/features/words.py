@@ -206,48 +206,49 @@ class WordFeatures(FeatureFamily):
         index = self._word_index()
         vocab = self.vocab_cost_
         g = len(group)
-        codes = np.array(group, dtype=f"S{n}").view(np.uint8).reshape(g, n).astype(np.uint64) - np.uint64(96)
-        # word_cost[l][:, s]: cost of the vocabulary word letters[s:s+l], inf when there is none
+        # by position, then run (as the whole recursion below): each position's values are contiguous
+        codes = np.array(group, dtype=f"S{n}").view(np.uint8).reshape(g, n).T.astype(np.uint64) - np.uint64(96)
+        # word_cost[l][s]: per run, the cost of the vocabulary word letters[s:s+l], inf when there is none
         word_cost: dict[int, np.ndarray] = {}
-        keys = np.zeros((g, n), dtype=np.uint64)
+        keys = np.zeros((n, g), dtype=np.uint64)
         for length in range(1, min(n, _MAX_WORD) + 1):
             width = n - length + 1
             if length <= _EXACT_KEY_LEN:
-                keys = keys[:, :width] * np.uint64(27) + codes[:, length - 1:]
+                keys = keys[:width] * np.uint64(27) + codes[length - 1:]
                 if length == _DENSE_LEN:
                     first_keys = keys  # the first _DENSE_LEN letters at each position: the prefix screens' keys
                 found = index.get(length)
                 if found is None:
-                    word_cost[length] = np.full((g, width), math.inf)
+                    word_cost[length] = np.full((width, g), math.inf)
                     continue
                 dense = self._dense_costs(length)
                 if dense is not None:
                     word_cost[length] = dense[keys]
                     continue
                 sorted_keys, costs = found
-                rows, starts = np.nonzero(self._prefix_screens()[length][first_keys[:, :width]])
-                found_keys = keys[rows, starts]
+                starts, rows = np.nonzero(self._prefix_screens()[length][first_keys[:width]])
+                found_keys = keys[starts, rows]
                 pos = np.minimum(np.searchsorted(sorted_keys, found_keys), len(sorted_keys) - 1)
-                cost = word_cost[length] = np.full((g, width), math.inf)
-                cost[rows, starts] = np.where(sorted_keys[pos] == found_keys, costs[pos], math.inf)
+                cost = word_cost[length] = np.full((width, g), math.inf)
+                cost[starts, rows] = np.where(sorted_keys[pos] == found_keys, costs[pos], math.inf)
             else:
-                word_cost[length] = np.array([[vocab.get(r[s:s + length], math.inf) for s in range(width)]
-                                              for r in group], dtype=np.float64).reshape(g, width)
-        cost = np.zeros((g, n + 1))
-        back = np.zeros((g, n + 1), dtype=np.int64)
+                word_cost[length] = np.array([[vocab.get(r[s:s + length], math.inf) for r in group]
+                                              for s in range(width)], dtype=np.float64).reshape(width, g)
+        cost = np.zeros((n + 1, g))
+        back = np.zeros((n + 1, g), dtype=np.int64)
         for end in range(1, n + 1):
-            best = cost[:, end - 1] + _UNKNOWN_COST
+            best = cost[end - 1] + _UNKNOWN_COST
             arg = np.full(g, end - 1, dtype=np.int64)
             for start in [*range(max(0, end - _MAX_WORD), end - 1), end - 1]:
-                cand = cost[:, start] + word_cost[end - start][:, start]
+                cand = cost[start] + word_cost[end - start][start]
                 better = cand < best
                 if better.any():
                     best = np.where(better, cand, best)
                     arg = np.where(better, start, arg)
-            cost[:, end] = best
-            back[:, end] = arg
+            cost[end] = best
+            back[end] = arg
         result = []
-        for r, b in zip(group, back.tolist(), strict=True):
+        for r, b in zip(group, back.T.tolist(), strict=True):
             parts: list[str] = []
             end = n
             while end > 0:
