@@ -45,6 +45,9 @@ _DIGITS = "0123456789"
 _DIGIT_SET = frozenset(_DIGITS)
 _NO_VARIANTS: frozenset[str] = frozenset()
 _LEET_SINGLE = str.maketrans({d: v for d, v in LEET_MAP.items() if len(v) == 1})
+_LEET_BYTES_SINGLE = bytes.maketrans("".join(d for d, v in LEET_MAP.items() if len(v) == 1).encode(),
+                                     "".join(v for v in LEET_MAP.values() if len(v) == 1).encode())
+_LEET_BYTES_DROP = "".join(LEET_MAP).encode()
 #: The first four i/l combinations (product order) for 1..4 occurrences of '1'.
 _ONE_READINGS = {k: list(product("il", repeat=k))[:4] for k in range(1, 5)}
 _PREFIXES_BY_FIRST: dict[str, tuple[str, ...]] = {
@@ -115,23 +118,20 @@ def skeleton(text: str) -> tuple[str, bool]:
 def affix_variants(core: str) -> frozenset[str]:
     """Names ``core`` (``[a-z0-9]`` only) may hide behind affixes: leading/trailing digits, one prefix
     (``thereal``, ``im`` …) and one suffix (``official``, ``hq`` …) stripped; only the ones of 4+ characters."""
-    if not (core[:1] in _DIGIT_SET or core[-1:] in _DIGIT_SET or core.startswith(PREFIXES)
-            or core.endswith(SUFFIXES)):  # most cores: nothing to strip (checked in C, no sets built)
+    if not (core[:1] in _DIGIT_SET or core[-1:] in _DIGIT_SET or core.startswith(_PREFIXES_BY_FIRST.get(core[:1], ()))
+            or core.endswith(_SUFFIXES_BY_LAST.get(core[-1:], ()))):  # most cores: nothing to strip, no sets built
         return _NO_VARIANTS
     stripped = core.strip(_DIGITS)
     bases = {core, stripped}
-    for base in (core, stripped):
-        if base.startswith(PREFIXES):
-            for p in _PREFIXES_BY_FIRST[base[0]]:
-                if base.startswith(p):
-                    bases.add(base[len(p):])
-    out: set[str] = set()
+    for base in (core, stripped) if stripped != core else (core,):
+        for p in _PREFIXES_BY_FIRST.get(base[:1], ()):  # only the affixes that can match: by first/last character
+            if base.startswith(p):
+                bases.add(base[len(p):])
+    out = set(bases)
     for base in bases:
-        out.add(base)
-        if base.endswith(SUFFIXES):
-            for x in _SUFFIXES_BY_LAST[base[-1]]:
-                if len(base) > len(x) and base.endswith(x):
-                    out.add(base[:-len(x)].rstrip(_DIGITS))
+        for x in _SUFFIXES_BY_LAST.get(base[-1:], ()):
+            if len(base) > len(x) and base.endswith(x):
+                out.add(base[:-len(x)].rstrip(_DIGITS))
     out.discard(core)
     return frozenset(v for v in out if len(v) >= _MIN_AFFIX_REST)
 
@@ -140,12 +140,15 @@ def leet_variants(core: str) -> list[str]:
     """Up to four readings of ``core`` with leetspeak digits undone (``g00gle`` → ``google``)."""
     if core.isalpha():  # no digit at all (every leetspeak character is a digit)
         return []
-    n_leet = len(core) - len(core.translate(_DROP_LEET))
+    ascii_ = core.isascii()  # the usual case: bytes.translate is several times faster than str.translate
+    raw = core.encode() if ascii_ else b""
+    n_leet = len(core) - (len(raw.translate(None, _LEET_BYTES_DROP)) if ascii_ else len(core.translate(_DROP_LEET)))
     if not n_leet or n_leet > 4 or n_leet == len(core) or core.isdigit():
         return []
     # Every leetspeak digit has one reading but '1' (i or l): the first four readings in the order of the
     # product over the characters are the first four combinations of i/l over the 1s, the others translated.
-    parts = core.translate(_LEET_SINGLE).split("1")
+    single = raw.translate(_LEET_BYTES_SINGLE).decode() if ascii_ else core.translate(_LEET_SINGLE)
+    parts = single.split("1")
     if len(parts) == 1:
         return parts
     return ["".join(chain.from_iterable(zip(parts, (*combo, ""), strict=True)))

@@ -15,8 +15,9 @@ from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, per_unique_batch
+from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, gc_paused, per_unique_batch
 
 #: Latin-script languages wordfreq carries that handles are commonly made of; ``dict__best_lang`` is an index here.
 LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl", "tr", "id", "pl", "sv")
@@ -33,6 +34,7 @@ _EXACT_KEY_LEN = 13  # 27**13 < 2**64: words up to 13 letters have exact integer
 _DENSE_LEN = 4  # words of up to 4 letters: dense cost tables (27**4 entries)
 _MIN_VECTOR_GROUP = 48  # fewer runs of one length are segmented one by one
 _AZ = re.compile(r"[a-z]+")
+_UNKNOWN_CORE = (0.0, 0.0, -1.0, 0.0, 0.0)  # a core no word or name table knows (see WordFeatures._core_table)
 
 
 def _census_names() -> tuple[dict[str, float], dict[str, float]]:
@@ -104,7 +106,9 @@ class WordFeatures(FeatureFamily):
         self.dense_costs_ = None
         self._word_index()
         self._dense_costs(1)
+        self._prefix_screens()
         self.first_names_, self.surnames_ = _census_names()
+        self._core_table()
 
     # -- segmentation -------------------------------------------------------------------------------------
     def segment(self, letters: str) -> list[str]:
@@ -163,6 +167,19 @@ class WordFeatures(FeatureFamily):
                     table[found[0].astype(np.int64)] = found[1]
         return tables[length]
 
+    def _prefix_screens(self) -> dict[int, np.ndarray]:
+        """For words of :data:`_DENSE_LEN` + 1 to :data:`_EXACT_KEY_LEN` letters: whether some vocabulary word of
+        that length starts with each base-27 key of :data:`_DENSE_LEN` letters. Most positions of a run start no
+        word of a given length; only the others need the binary search."""
+        screens = getattr(self, "prefix_screens_", None)
+        if screens is None:
+            screens = self.prefix_screens_ = {}
+            for n, (keys, _) in self._word_index().items():
+                if n > _DENSE_LEN:
+                    screen = screens[n] = np.zeros(27 ** _DENSE_LEN, dtype=bool)
+                    screen[(keys // np.uint64(27 ** (n - _DENSE_LEN))).astype(np.int64)] = True
+        return screens
+
     def segment_many(self, runs: list[str]) -> list[list[str]]:
         """:meth:`segment` of many runs of ``[a-z]`` letters at once (the same splits, bit for bit).
 
@@ -189,43 +206,49 @@ class WordFeatures(FeatureFamily):
         index = self._word_index()
         vocab = self.vocab_cost_
         g = len(group)
-        codes = np.array(group, dtype=f"S{n}").view(np.uint8).reshape(g, n).astype(np.uint64) - np.uint64(96)
-        # word_cost[l][:, s]: cost of the vocabulary word letters[s:s+l], inf when there is none
+        # by position, then run (as the whole recursion below): each position's values are contiguous
+        codes = np.array(group, dtype=f"S{n}").view(np.uint8).reshape(g, n).T.astype(np.uint64) - np.uint64(96)
+        # word_cost[l][s]: per run, the cost of the vocabulary word letters[s:s+l], inf when there is none
         word_cost: dict[int, np.ndarray] = {}
-        keys = np.zeros((g, n), dtype=np.uint64)
+        keys = np.zeros((n, g), dtype=np.uint64)
         for length in range(1, min(n, _MAX_WORD) + 1):
             width = n - length + 1
             if length <= _EXACT_KEY_LEN:
-                keys = keys[:, :width] * np.uint64(27) + codes[:, length - 1:]
+                keys = keys[:width] * np.uint64(27) + codes[length - 1:]
+                if length == _DENSE_LEN:
+                    first_keys = keys  # the first _DENSE_LEN letters at each position: the prefix screens' keys
                 found = index.get(length)
                 if found is None:
-                    word_cost[length] = np.full((g, width), math.inf)
+                    word_cost[length] = np.full((width, g), math.inf)
                     continue
                 dense = self._dense_costs(length)
                 if dense is not None:
                     word_cost[length] = dense[keys]
                     continue
                 sorted_keys, costs = found
-                pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-                word_cost[length] = np.where(sorted_keys[pos] == keys, costs[pos], math.inf)
+                starts, rows = np.nonzero(self._prefix_screens()[length][first_keys[:width]])
+                found_keys = keys[starts, rows]
+                pos = np.minimum(np.searchsorted(sorted_keys, found_keys), len(sorted_keys) - 1)
+                cost = word_cost[length] = np.full((width, g), math.inf)
+                cost[starts, rows] = np.where(sorted_keys[pos] == found_keys, costs[pos], math.inf)
             else:
-                word_cost[length] = np.array([[vocab.get(r[s:s + length], math.inf) for s in range(width)]
-                                              for r in group], dtype=np.float64).reshape(g, width)
-        cost = np.zeros((g, n + 1))
-        back = np.zeros((g, n + 1), dtype=np.int64)
+                word_cost[length] = np.array([[vocab.get(r[s:s + length], math.inf) for r in group]
+                                              for s in range(width)], dtype=np.float64).reshape(width, g)
+        cost = np.zeros((n + 1, g))
+        back = np.zeros((n + 1, g), dtype=np.int64)
         for end in range(1, n + 1):
-            best = cost[:, end - 1] + _UNKNOWN_COST
+            best = cost[end - 1] + _UNKNOWN_COST
             arg = np.full(g, end - 1, dtype=np.int64)
             for start in [*range(max(0, end - _MAX_WORD), end - 1), end - 1]:
-                cand = cost[:, start] + word_cost[end - start][:, start]
+                cand = cost[start] + word_cost[end - start][start]
                 better = cand < best
                 if better.any():
                     best = np.where(better, cand, best)
                     arg = np.where(better, start, arg)
-            cost[:, end] = best
-            back[:, end] = arg
+            cost[end] = best
+            back[end] = arg
         result = []
-        for r, b in zip(group, back.tolist(), strict=True):
+        for r, b in zip(group, back.T.tolist(), strict=True):
             parts: list[str] = []
             end = n
             while end > 0:
@@ -292,19 +315,36 @@ class WordFeatures(FeatureFamily):
             compound, first_name, surname, full_name,
         )
 
-    def _whole_words(self, cores: list[str]) -> tuple[list[float], np.ndarray, np.ndarray]:
-        """Per core: English Zipf, best Zipf over the languages, and the index of the first language reaching it
-        (-1 when no language knows the core), exactly as the per-language loop of :meth:`_features`."""
-        zero = repeat(0.0)
-        z_en = list(map(self.zipf_["en"].get, cores, zero))
-        table = np.empty((len(cores), len(self.languages)))
-        table[:, 0] = z_en
-        for j, lang in enumerate(self.languages[1:], start=1):
-            table[:, j] = np.fromiter(map(self.zipf_[lang].get, cores, zero), dtype=np.float64, count=len(cores))
-        first = np.argmax(table, axis=1)  # first language with the highest Zipf: the strict '>' of the loop
-        best = table[np.arange(len(cores)), first]
-        first = np.where((first == 0) & ~(table[:, 0] > 0), -1, first)
-        return z_en, best, first
+    def _core_table(self) -> tuple[dict[str, int], np.ndarray]:
+        """``(row of each string, rows)``: every string a Zipf or name table knows → its row of ``(zipf_en,
+        zipf_best, best_lang, first-name %, surname %)`` as :meth:`_features` computes them (best_lang -1: no
+        language); row 0 is :data:`_UNKNOWN_CORE`, for strings no table knows. :meth:`core_rows` then costs one
+        dict look-up per core instead of one per language and name table."""
+        table = getattr(self, "core_table_", None)
+        if table is not None:
+            return table
+        langs = [self.zipf_["en"], *(self.zipf_[lang] for lang in self.languages[1:])]
+        names = [self.first_names_, self.surnames_]
+        known = pd.Index(list(dict.fromkeys(chain(*langs, *names))), dtype=object)
+        values = np.zeros((len(known), len(langs) + len(names)))  # 0.0 where a table lacks the string, as get(w, 0.0)
+        for j, found in enumerate([*langs, *names]):
+            values[known.get_indexer(list(found)), j] = list(found.values())
+        zipf = values[:, :len(langs)]
+        first = np.argmax(zipf, axis=1)  # first language with the highest Zipf: the strict '>' of the loop
+        best = zipf[np.arange(len(known)), first]
+        lang = np.where((first == 0) & ~(zipf[:, 0] > 0), -1, first)
+        rows = np.column_stack([zipf[:, 0], best, lang, values[:, len(langs):]])
+        distinct: dict[tuple[float, ...], int] = {_UNKNOWN_CORE: 0}  # ~10x fewer distinct rows than strings
+        with gc_paused():  # half a million new objects: collector passes would cost more than building them
+            ids = {w: distinct.setdefault(r, len(distinct)) for w, r in zip(known, map(tuple, rows.tolist()),
+                                                                             strict=True)}
+        table = self.core_table_ = (ids, np.array(list(distinct), dtype=np.float64))
+        return table
+
+    def core_rows(self, cores: list[str]) -> np.ndarray:
+        """``(len(cores), 5)`` array: each core's row of :meth:`_core_table`."""
+        ids, rows = self._core_table()
+        return rows[np.fromiter(map(ids.get, cores, repeat(0)), dtype=np.intp, count=len(cores))]
 
     def _batch(self, texts: list[str], cores: list[str], failed: dict[int, str],
                cache: dict[str, list[str]], runs_of: list[tuple[str, ...]] | None = None) -> np.ndarray:
@@ -314,8 +354,9 @@ class WordFeatures(FeatureFamily):
         Same values bit for bit as :meth:`_features`: counts, minima and maxima do not depend on the order, and the
         mean Zipf adds each core's words left to right, as ``sum`` does, before dividing by their number.
         """
-        z_en, best, lang = self._whole_words(cores)
         n = len(cores)
+        known = self.core_rows(cores)
+        z_en_arr, best, lang = known[:, 0], known[:, 1], known[:, 2]
         vocab = self.vocab_cost_
         kept_of: dict[str, list[str]] = {}
         segment = self.segment_cached
@@ -362,11 +403,11 @@ class WordFeatures(FeatureFamily):
         words = np.empty(len(flat), dtype=object)
         words[:] = flat
         # ``a or b`` of floats: b when a == 0.0
-        first_name = np.fromiter(map(first.get, cores, zero), dtype=np.float64, count=n)
+        first_name = known[:, 3]
         first_word = np.zeros(n)
         first_word[has] = np.fromiter(map(first.get, words[starts], zero), dtype=np.float64, count=len(starts))
         first_name = np.where(first_name != 0.0, first_name, first_word)
-        surname = np.fromiter(map(sur.get, cores, zero), dtype=np.float64, count=n)
+        surname = known[:, 4]
         several = count > 1
         last_word = np.zeros(n)
         last_word[several] = np.fromiter(map(sur.get, words[(start + count - 1)[several]], zero),
@@ -377,7 +418,6 @@ class WordFeatures(FeatureFamily):
         for i in np.flatnonzero(whole).tolist():
             ps = core_parts[i]
             full_name[i] = float(ps[0] in first and "".join(ps[1:]) in sur)
-        z_en_arr = np.asarray(z_en, dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             table = np.column_stack([
                 z_en_arr, best, np.where(lang >= 0, lang, np.nan), best >= 3.0,
