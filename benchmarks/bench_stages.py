@@ -82,7 +82,7 @@ def main() -> None:
     _, text = cpu_us(n, lambda: valuer._reasons(rows, x, contrib, price, matches))
     _, total = cpu_us(n, lambda: valuer.value_many(frame))
     _, bare = cpu_us(n, lambda: valuer.value_many(frame, reasons=False))
-    sample = x.iloc[:2000]
+    sample = x[:2000]
     _, shap = cpu_us(len(sample), lambda: [m.predict(sample, pred_contrib=True) for m in valuer.points])
     print(f"{n:,} handles ({ok.sum():,} valid), CPU µs per handle, best of 2:")
     for name, value in (("parse", parse), ("features (with matches kept)", features), ("market codes", market),
