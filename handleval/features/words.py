@@ -315,11 +315,10 @@ class WordFeatures(FeatureFamily):
             compound, first_name, surname, full_name,
         )
 
-    def _core_table(self) -> tuple[dict[str, int], np.ndarray]:
-        """``(row of each string, rows)``: every string a Zipf or name table knows → its row of ``(zipf_en,
-        zipf_best, best_lang, first-name %, surname %)`` as :meth:`_features` computes them (best_lang -1: no
-        language); row 0 is :data:`_UNKNOWN_CORE`, for strings no table knows. :meth:`core_rows` then costs one
-        dict look-up per core instead of one per language and name table."""
+    def _core_table(self) -> dict[str, tuple[float, ...]]:
+        """Every string a Zipf or name table knows → ``(zipf_en, zipf_best, best_lang, first-name %, surname %)``
+        as :meth:`_features` computes them (best_lang -1: no language), so that :meth:`_batch` does one dict
+        look-up per core instead of one per language and name table; other strings get :data:`_UNKNOWN_CORE`."""
         table = getattr(self, "core_table_", None)
         if table is not None:
             return table
@@ -334,17 +333,11 @@ class WordFeatures(FeatureFamily):
         best = zipf[np.arange(len(known)), first]
         lang = np.where((first == 0) & ~(zipf[:, 0] > 0), -1, first)
         rows = np.column_stack([zipf[:, 0], best, lang, values[:, len(langs):]])
-        distinct: dict[tuple[float, ...], int] = {_UNKNOWN_CORE: 0}  # ~10x fewer distinct rows than strings
-        with gc_paused():  # half a million new objects: collector passes would cost more than building them
-            ids = {w: distinct.setdefault(r, len(distinct)) for w, r in zip(known, map(tuple, rows.tolist()),
-                                                                             strict=True)}
-        table = self.core_table_ = (ids, np.array(list(distinct), dtype=np.float64))
+        distinct: dict[tuple[float, ...], tuple[float, ...]] = {}  # ~10x fewer distinct rows: share their tuples
+        with gc_paused():  # half a million new tuples: collector passes would cost more than building them
+            table = self.core_table_ = {w: distinct.setdefault(r, r)
+                                        for w, r in zip(known, map(tuple, rows.tolist()), strict=True)}
         return table
-
-    def core_rows(self, cores: list[str]) -> np.ndarray:
-        """``(len(cores), 5)`` array: each core's row of :meth:`_core_table`."""
-        ids, rows = self._core_table()
-        return rows[np.fromiter(map(ids.get, cores, repeat(0)), dtype=np.intp, count=len(cores))]
 
     def _batch(self, texts: list[str], cores: list[str], failed: dict[int, str],
                cache: dict[str, list[str]], runs_of: list[tuple[str, ...]] | None = None) -> np.ndarray:
@@ -355,7 +348,8 @@ class WordFeatures(FeatureFamily):
         mean Zipf adds each core's words left to right, as ``sum`` does, before dividing by their number.
         """
         n = len(cores)
-        known = self.core_rows(cores)
+        known = np.array(list(map(self._core_table().get, cores, repeat(_UNKNOWN_CORE))), dtype=np.float64)
+        known = known.reshape(n, len(_UNKNOWN_CORE))
         z_en_arr, best, lang = known[:, 0], known[:, 1], known[:, 2]
         vocab = self.vocab_cost_
         kept_of: dict[str, list[str]] = {}
