@@ -15,9 +15,8 @@ from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, gc_paused, per_unique_batch
+from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, per_unique_batch
 
 #: Latin-script languages wordfreq carries that handles are commonly made of; ``dict__best_lang`` is an index here.
 LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl", "tr", "id", "pl", "sv")
@@ -34,7 +33,6 @@ _EXACT_KEY_LEN = 13  # 27**13 < 2**64: words up to 13 letters have exact integer
 _DENSE_LEN = 4  # words of up to 4 letters: dense cost tables (27**4 entries)
 _MIN_VECTOR_GROUP = 48  # fewer runs of one length are segmented one by one
 _AZ = re.compile(r"[a-z]+")
-_UNKNOWN_CORE = (0.0, 0.0, -1.0, 0.0, 0.0)  # a core no word or name table knows (see WordFeatures._core_table)
 
 
 def _census_names() -> tuple[dict[str, float], dict[str, float]]:
@@ -108,7 +106,6 @@ class WordFeatures(FeatureFamily):
         self._dense_costs(1)
         self._prefix_screens()
         self.first_names_, self.surnames_ = _census_names()
-        self._core_table()
 
     # -- segmentation -------------------------------------------------------------------------------------
     def segment(self, letters: str) -> list[str]:
@@ -315,29 +312,19 @@ class WordFeatures(FeatureFamily):
             compound, first_name, surname, full_name,
         )
 
-    def _core_table(self) -> dict[str, tuple[float, ...]]:
-        """Every string a Zipf or name table knows → ``(zipf_en, zipf_best, best_lang, first-name %, surname %)``
-        as :meth:`_features` computes them (best_lang -1: no language), so that :meth:`_batch` does one dict
-        look-up per core instead of one per language and name table; other strings get :data:`_UNKNOWN_CORE`."""
-        table = getattr(self, "core_table_", None)
-        if table is not None:
-            return table
-        langs = [self.zipf_["en"], *(self.zipf_[lang] for lang in self.languages[1:])]
-        names = [self.first_names_, self.surnames_]
-        known = pd.Index(list(dict.fromkeys(chain(*langs, *names))), dtype=object)
-        values = np.zeros((len(known), len(langs) + len(names)))  # 0.0 where a table lacks the string, as get(w, 0.0)
-        for j, found in enumerate([*langs, *names]):
-            values[known.get_indexer(list(found)), j] = list(found.values())
-        zipf = values[:, :len(langs)]
-        first = np.argmax(zipf, axis=1)  # first language with the highest Zipf: the strict '>' of the loop
-        best = zipf[np.arange(len(known)), first]
-        lang = np.where((first == 0) & ~(zipf[:, 0] > 0), -1, first)
-        rows = np.column_stack([zipf[:, 0], best, lang, values[:, len(langs):]])
-        distinct: dict[tuple[float, ...], tuple[float, ...]] = {}  # ~10x fewer distinct rows: share their tuples
-        with gc_paused():  # half a million new tuples: collector passes would cost more than building them
-            table = self.core_table_ = {w: distinct.setdefault(r, r)
-                                        for w, r in zip(known, map(tuple, rows.tolist()), strict=True)}
-        return table
+    def _whole_words(self, cores: list[str]) -> tuple[list[float], np.ndarray, np.ndarray]:
+        """Per core: English Zipf, best Zipf over the languages, and the index of the first language reaching it
+        (-1 when no language knows the core), exactly as the per-language loop of :meth:`_features`."""
+        zero = repeat(0.0)
+        z_en = list(map(self.zipf_["en"].get, cores, zero))
+        table = np.empty((len(cores), len(self.languages)))
+        table[:, 0] = z_en
+        for j, lang in enumerate(self.languages[1:], start=1):
+            table[:, j] = np.fromiter(map(self.zipf_[lang].get, cores, zero), dtype=np.float64, count=len(cores))
+        first = np.argmax(table, axis=1)  # first language with the highest Zipf: the strict '>' of the loop
+        best = table[np.arange(len(cores)), first]
+        first = np.where((first == 0) & ~(table[:, 0] > 0), -1, first)
+        return z_en, best, first
 
     def _batch(self, texts: list[str], cores: list[str], failed: dict[int, str],
                cache: dict[str, list[str]], runs_of: list[tuple[str, ...]] | None = None) -> np.ndarray:
@@ -347,10 +334,8 @@ class WordFeatures(FeatureFamily):
         Same values bit for bit as :meth:`_features`: counts, minima and maxima do not depend on the order, and the
         mean Zipf adds each core's words left to right, as ``sum`` does, before dividing by their number.
         """
+        z_en, best, lang = self._whole_words(cores)
         n = len(cores)
-        known = np.array(list(map(self._core_table().get, cores, repeat(_UNKNOWN_CORE))), dtype=np.float64)
-        known = known.reshape(n, len(_UNKNOWN_CORE))
-        z_en_arr, best, lang = known[:, 0], known[:, 1], known[:, 2]
         vocab = self.vocab_cost_
         kept_of: dict[str, list[str]] = {}
         segment = self.segment_cached
@@ -397,11 +382,11 @@ class WordFeatures(FeatureFamily):
         words = np.empty(len(flat), dtype=object)
         words[:] = flat
         # ``a or b`` of floats: b when a == 0.0
-        first_name = known[:, 3]
+        first_name = np.fromiter(map(first.get, cores, zero), dtype=np.float64, count=n)
         first_word = np.zeros(n)
         first_word[has] = np.fromiter(map(first.get, words[starts], zero), dtype=np.float64, count=len(starts))
         first_name = np.where(first_name != 0.0, first_name, first_word)
-        surname = known[:, 4]
+        surname = np.fromiter(map(sur.get, cores, zero), dtype=np.float64, count=n)
         several = count > 1
         last_word = np.zeros(n)
         last_word[several] = np.fromiter(map(sur.get, words[(start + count - 1)[several]], zero),
@@ -412,6 +397,7 @@ class WordFeatures(FeatureFamily):
         for i in np.flatnonzero(whole).tolist():
             ps = core_parts[i]
             full_name[i] = float(ps[0] in first and "".join(ps[1:]) in sur)
+        z_en_arr = np.asarray(z_en, dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             table = np.column_stack([
                 z_en_arr, best, np.where(lang >= 0, lang, np.nan), best >= 3.0,

@@ -56,25 +56,6 @@ def test_word_batch_and_vectorised_segmentation_equal_the_reference():
     assert _same(out[ok], one[ok])
 
 
-def test_core_table_equals_the_per_language_loop():
-    from handleval.features.words import _UNKNOWN_CORE
-
-    words = fitted().families_["words"]
-    rng = random.Random(11)
-    tables = [*words.zipf_.values(), words.first_names_, words.surnames_]
-    sample = [w for t in tables for w in rng.sample(sorted(t), min(len(t), 300))] + CORPUS
-    table = words._core_table()
-    for w in sample:
-        z_en = words.zipf_["en"].get(w, 0.0)
-        best, lang = z_en, (0 if z_en > 0 else -1)
-        for i, code in enumerate(words.languages[1:], start=1):
-            z = words.zipf_[code].get(w, 0.0)
-            if z > best:
-                best, lang = z, i
-        expected = (z_en, best, float(lang), words.first_names_.get(w, 0.0), words.surnames_.get(w, 0.0))
-        assert table.get(w, _UNKNOWN_CORE) == expected, w
-
-
 def test_lexicon_batch_matching_equals_match_per_string():
     for name in ("brand", "celeb"):
         fam = fitted().families_[name]
