@@ -703,7 +703,8 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def read_csv_part(path: Path) -> pa.Table:
-    """Read one CSV part back with every column as text (as written)."""
+    """Read one CSV part back with every column as text (as written): only an unquoted empty cell is missing,
+    so that handles such as ``null``, ``NA`` or ``nan`` come back as themselves."""
     names = _read_header(path, ",", "utf-8") or []
     if not names:
         return pa.table({})
@@ -711,8 +712,8 @@ def read_csv_part(path: Path) -> pa.Table:
         path,
         read_options=pacsv.ReadOptions(block_size=_BLOCK),
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                             strings_can_be_null=True),
+        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), null_values=[""],
+                                             strings_can_be_null=True, quoted_strings_can_be_null=False),
     )
 
 

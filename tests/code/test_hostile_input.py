@@ -213,6 +213,17 @@ def test_any_unicode_roundtrips_through_parquet_and_csv_output(tmp_path_factory:
             assert written == original
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_handles_that_spell_missing_values_come_back_as_text(tmp_path: Path, fmt: str) -> None:
+    """``null``, ``NA``, ``nan``… are names people own; reading the output back must not turn them into NaN."""
+    handles = ["null", "NULL", "NA", "N/A", "nan", "NaN", "None", "#N/A", "1.#IND", "", None]
+    pq.write_table(pa.table({"handle": pa.array(handles, pa.string())}), tmp_path / "in.parquet")
+    run_batch(tmp_path / "in.parquet", tmp_path / f"out.{fmt}", length_scorer, quiet=True)
+    back = read_output(tmp_path / f"out.{fmt}")["handle"].tolist()
+    assert back[:-2] == handles[:-2]
+    assert back[-2] == "" and pd.isna(back[-1])
+
+
 @pytest.mark.filterwarnings("ignore:.*is empty")
 @_settings
 @given(handles=st.lists(st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=40),
