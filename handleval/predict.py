@@ -40,6 +40,8 @@ class Valuation:
     error: str | None = None
 
 
+#: What joins a name to its suffix column on the platforms whose handles include one (``pizza`` + ``com``).
+_SUFFIX_SEPARATOR = {"domain": ".", "email": "@"}
 #: Stands for the handle in reason phrases until the end of :meth:`Valuer._reasons` (no valid handle has it).
 _HANDLE = "\x00"
 
@@ -247,6 +249,10 @@ class Valuer:
                    ) -> tuple[Any, ...] | str:
         """One row: a tuple for the featurizer, or a string saying why the row cannot be priced."""
         try:
+            given = str(suffix).strip().lower() if suffix is not None and suffix == suffix else ""
+            separator = _SUFFIX_SEPARATOR.get(plat)
+            if separator and given and isinstance(raw, str) and separator not in raw:
+                raw = f"{raw.strip()}{separator}{given.lstrip(separator)}"  # name and suffix in two columns
             handle = parse_handle(raw, plat)
             market, basis = self._market_for(plat)
             if as_of is None or as_of != as_of or str(as_of).strip() == "":
@@ -254,7 +260,7 @@ class Valuer:
             else:
                 when = pd.Timestamp(as_of)
                 when = when.tz_convert(None) if when.tzinfo else when
-            sfx = handle.suffix or (str(suffix).strip().lower() if suffix is not None and suffix == suffix else "")
+            sfx = handle.suffix or given
             return (handle.name, market, sfx, "" if venue is None or venue != venue else str(venue),
                     when.to_datetime64(), basis)
         except InvalidHandle as exc:

@@ -152,6 +152,18 @@ def test_homoglyph_handles_are_named_as_lookalikes(small_valuer):
     assert pd.isna(out.loc[3, "error"]) and out.loc[3, "price_usd"] > 0
 
 
+def test_domain_and_email_names_with_the_suffix_in_its_own_column(small_valuer):
+    """The sales tables' shape (name, suffix) prices like the joined handle; a handle with a suffix keeps it."""
+    split = pd.DataFrame({"handle": ["freemind", "63866", "pizza.net", " waaves "],
+                          "platform": ["domain", "email", "domain", "domain"],
+                          "suffix": [".io", "163.com", "com", "com"]})
+    joined = pd.DataFrame({"handle": ["freemind.io", "63866@163.com", "pizza.net", "waaves.com"],
+                           "platform": ["domain", "email", "domain", "domain"]})
+    a, b = small_valuer.value_many(split), small_valuer.value_many(joined)
+    assert a["error"].isna().all(), a["error"].tolist()
+    pd.testing.assert_frame_equal(a.drop(columns=["handle", "suffix"]), b.drop(columns="handle"))
+
+
 def test_column_wise_parsing_equals_row_by_row(small_valuer):
     """Batch parsing sends canonical handles down a column-wise path: it must agree with parse_handle per row."""
     handles = ["pizza", "Pizza", "@pizza", " pizza", "pi__zza", "abc_", "_abc", "a" * 15, "a" * 16, "abc", "ab1",
