@@ -281,16 +281,17 @@ class Valuer:
 
         # Market features set the baseline the name is priced against (market_basis says which); the reasons
         # are about the name, so they are ranked without them.
-        values = contrib.copy()
-        values[:, [j for j, name in enumerate(self.features) if name.startswith("mkt__")]] = 0.0
-        n, n_features = values.shape
+        market = np.array([name.startswith("mkt__") for name in self.features])
+        n, n_features = contrib.shape
         n_candidates = min(6, n_features)
-        magnitude = np.abs(values)
-        order = np.argpartition(-magnitude, n_candidates - 1, axis=1)[:, :n_candidates] \
+        magnitude = np.abs(contrib)  # the only rows x features temporary: this runs on 100,000-row chunks
+        magnitude[:, market] = 0.0
+        order = np.argpartition(magnitude, n_features - n_candidates, axis=1)[:, n_features - n_candidates:] \
             if n_candidates < n_features else np.tile(np.arange(n_features), (n, 1))
         rows = np.arange(n)[:, None]
         order = order[rows, np.argsort(-magnitude[rows, order], axis=1, kind="stable")]
-        amounts = values[rows, order]
+        del magnitude
+        amounts = np.where(market[order], 0.0, contrib[rows, order])
         amounts[np.abs(amounts) < 1e-6] = 0.0
 
         # Label ids: one describe_feature call per distinct (feature, value), the handle left as a placeholder.
