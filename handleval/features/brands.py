@@ -541,9 +541,15 @@ class _LexiconFeatures(FeatureFamily):
             shared = prepared.shared["lexicon_candidates"] = candidates_many([core for core, _ in keys])
         return self.matcher_.match_many(keys, shared)
 
+    def matches_of(self, prepared: Prepared) -> list[Match]:
+        """The match of every distinct text: the one this family's transform of ``prepared`` kept, else found now
+        (the same batch matcher)."""
+        kept = prepared.shared.get(f"matches:{self.prefix}")
+        return kept if kept is not None else self._matches(prepared)
+
     def _batch(self, prepared: Prepared, failed: dict[int, str]) -> np.ndarray:
         """Features of every distinct text (affix variants are shared with the other lexicon family)."""
-        found = prepared.shared[f"matches:{self.prefix}"] = self._matches(prepared)  # kept for explanations
+        found = prepared.shared[f"matches:{self.prefix}"] = self._matches(prepared)  # kept for matches_of
         table = np.zeros((len(found), len(self.FEATURES)))  # the features of no match are all 0
         hits = [i for i, m in enumerate(found) if m is not _NO_MATCH]
         if hits:

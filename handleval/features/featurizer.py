@@ -154,16 +154,14 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
         return self._match_frame(prepare(X))
 
     def _match_frame(self, prepared: Prepared) -> pd.DataFrame:
-        """:meth:`matches` of prepared rows: the matches a transform of them kept, else matched now."""
+        """:meth:`matches` of prepared rows (the matches a transform of them kept, else found now)."""
         codes, _ = prepared.unique_texts()
         cols: dict[str, Any] = {}
         for prefix in ("brand", "celeb"):
             part = self.families_.get(prefix)
             if part is None:
                 continue
-            per_text = prepared.shared.get(f"matches:{prefix}")
-            if per_text is None:
-                per_text = part._matches(prepared)  # the batch matcher transform uses, once per distinct text
+            per_text = part.matches_of(prepared)
             columns = {  # per distinct text, then the no-match row used for rows that failed to parse
                 "match": [part.display_name(m.key) if m.key else None for m in per_text] + [None],
                 "key": [m.key or None for m in per_text] + [None],
