@@ -74,11 +74,13 @@ def main() -> None:
     x, market = cpu_us(n, lambda: pd.concat([x_h.reset_index(drop=True), valuer.market.transform(rows)
                                              .reset_index(drop=True)], axis=1)[valuer.features]
                        .to_numpy(dtype=np.float64))
-    _, point = cpu_us(n, lambda: [m.predict(x) for m in valuer.points])
-    scored, paths = cpu_us(n, lambda: [p.predict(x) for p in valuer.point_paths])
-    _, quantiles = cpu_us(n, lambda: (valuer.low.predict(x), valuer.high.predict(x)))
-    price = np.exp(np.mean([p for p, _ in scored], axis=0))
-    contrib = np.mean([c for _, c in scored], axis=0)
+    k = len(valuer.points)
+    _, lightgbm = cpu_us(n, lambda: ([m.predict(x) for m in valuer.points], valuer.low.predict(x),
+                                     valuer.high.predict(x)))
+    _, plain = cpu_us(n, lambda: valuer.forest.predict(x, explain=False))
+    (scores, summed), paths = cpu_us(n, lambda: valuer.forest.predict(x))
+    price = np.exp(scores[:, :k].mean(axis=1))
+    contrib = summed / k
     _, text = cpu_us(n, lambda: valuer._reasons(rows, x, contrib, price, matches))
     _, total = cpu_us(n, lambda: valuer.value_many(frame))
     _, bare = cpu_us(n, lambda: valuer.value_many(frame, reasons=False))
@@ -86,8 +88,9 @@ def main() -> None:
     _, shap = cpu_us(len(sample), lambda: [m.predict(sample, pred_contrib=True) for m in valuer.points])
     print(f"{n:,} handles ({ok.sum():,} valid), CPU µs per handle, best of 2:")
     for name, value in (("parse", parse), ("features (with matches kept)", features), ("market codes", market),
-                        ("point model(s)", point), ("point model(s) with path attributions", paths),
-                        ("quantile models", quantiles), ("reason text", text),
+                        ("point + quantile models, LightGBM predict", lightgbm),
+                        ("point + quantile models, compiled forest", plain),
+                        ("... with path attributions", paths), ("reason text", text),
                         ("value_many with reasons", total), ("value_many without reasons", bare),
                         ("exact TreeSHAP (per valid handle)", shap)):
         print(f"  {name:<40} {value:8.1f}")

@@ -112,7 +112,7 @@ def train_price(
     from handleval.data.sales import source_files, source_note
     from handleval.evaluate import attribution_agreement, metrics_table, per_market, price_plots, slices, to_markdown
     from handleval.features import HandleFeaturizer
-    from handleval.forest import LeafPaths
+    from handleval.forest import Forest
     from handleval.market import MarketEncoder
 
     started = time.perf_counter()
@@ -229,7 +229,7 @@ def train_price(
     slice_table = slices(test, "pred")
     importance = pd.Series(np.mean([p.feature_importance("gain") for p in points], axis=0), index=features)
     # Reasons rank path attributions (one pass); say how often they rank features as exact TreeSHAP would.
-    paths = np.mean([LeafPaths.from_booster(p).predict(x_test)[1] for p in points], axis=0)
+    paths = Forest.from_boosters(points, n_explained=len(points)).predict(x_test)[1] / len(points)
     shap = np.mean([p.predict(x_test, pred_contrib=True)[:, :-1] for p in points], axis=0)
     agreement = attribution_agreement(paths, shap, [j for j, c in enumerate(features) if c in categorical])
 

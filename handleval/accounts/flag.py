@@ -101,10 +101,10 @@ class AccountFlagger:
 
     @functools.cached_property
     def bot_paths(self) -> Any:
-        """The bot model's leaves with their path attributions, built on first use (flags with reasons)."""
-        from handleval.forest import LeafPaths
+        """The bot model as a compiled forest with path attributions, built on first use (flags with reasons)."""
+        from handleval.forest import Forest
 
-        return LeafPaths.from_booster(self.bot_model)
+        return Forest.from_boosters([self.bot_model], n_explained=1)
 
     def flag(self, accounts: pd.DataFrame, now: pd.Timestamp | str | None = None, reasons: bool = True
              ) -> pd.DataFrame:
@@ -138,7 +138,8 @@ class AccountFlagger:
             x = compute_features(prepared[ok])[self.features]
             # Reasons: path attributions on the log-odds, from the same pass that scores (handleval.forest).
             if reasons:
-                margin, contrib = self.bot_paths.predict(x)
+                margins, contrib = self.bot_paths.predict(x)
+                margin = margins[:, 0]
                 raw = 1.0 / (1.0 + np.exp(-margin))  # the binary objective's sigmoid, as Booster.predict gives
             else:
                 raw, contrib = self.bot_model.predict(x), None

@@ -1,4 +1,5 @@
-"""Path attributions (handleval.forest): the same predictions as LightGBM, additive, exact on hand-made trees."""
+"""The compiled forest (handleval.forest): LightGBM's leaves and predictions to the bit, additive path attributions,
+exact on hand-made trees."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from handleval.forest import LeafPaths
+from handleval.forest import Forest
 
 BASE = {"objective": "regression", "verbosity": -1, "num_leaves": 15, "seed": 1, "num_threads": 1}
 
@@ -37,18 +38,78 @@ def test_predictions_equal_lightgbm_and_attributions_add_up(params):
     if params.get("objective") == "binary":
         y = (y > np.median(y)).astype(float)
     booster = lgb.train({**BASE, **params}, lgb.Dataset(x, y, categorical_feature=["cat"]), num_boost_round=60)
-    paths = LeafPaths.from_booster(booster)
+    forest = Forest.from_boosters([booster], n_explained=1)
+    probe = _on_thresholds(_probe(), booster)
+    np.testing.assert_array_equal(forest.leaves(probe), booster.predict(probe, pred_leaf=True))
+    raw, attributions = forest.predict(probe)
+    prediction = raw[:, 0]
+    np.testing.assert_array_equal(prediction, booster.predict(probe, raw_score=True))  # same sum, same order
+    np.testing.assert_allclose(forest.biases[0] + attributions.sum(axis=1), prediction, rtol=0, atol=1e-9)
+    assert attributions.shape == (len(probe), 4)
+
+
+def _probe() -> pd.DataFrame:
+    """Rows that take every path LightGBM's predictor has for an odd value."""
     probe, _ = _data(2000, seed=1)
     probe.loc[::7, "a"] = np.nan  # missing where training had none
     probe.loc[::11, "cat"] = np.nan
     probe.loc[::13, "cat"] = 77.0  # a category never seen
     probe.loc[::17, "cat"] = -1.0
     probe.loc[::19, "cat"] = 7.6  # LightGBM truncates a fractional category
+    probe.loc[::23, "cat"] = -0.5  # ... towards zero: category 0
+    probe.loc[::31, "cat"] = 3e9  # beyond an int
     probe.loc[::29, "c"] = 1e-36  # zero to LightGBM's kZeroThreshold
-    prediction, attributions = paths.predict(probe, block_rows=333)  # several blocks, one ragged
-    np.testing.assert_array_equal(prediction, booster.predict(probe, raw_score=True))  # same sum, same order
-    np.testing.assert_allclose(paths.bias + attributions.sum(axis=1), prediction, rtol=0, atol=1e-9)
-    assert attributions.shape == (len(probe), 4)
+    probe.loc[::37, "c"] = -1e-36
+    probe.loc[::41, "a"] = np.inf
+    return probe
+
+
+def _on_thresholds(probe: pd.DataFrame, booster: lgb.Booster) -> pd.DataFrame:
+    """Some rows exactly on a numeric split's threshold (LightGBM sends them left)."""
+    thresholds: dict[int, list[float]] = {}
+    stack = [t["tree_structure"] for t in booster.dump_model()["tree_info"]]
+    while stack:
+        node = stack.pop()
+        if "split_feature" in node:
+            if node["decision_type"] == "<=":
+                thresholds.setdefault(node["split_feature"], []).append(node["threshold"])
+            stack += [node["left_child"], node["right_child"]]
+    for feature, values in thresholds.items():
+        rows = np.arange(feature, len(probe), 43)[:len(values)]
+        probe.iloc[rows, feature] = values[:len(rows)]
+    return probe
+
+
+def test_one_pass_scores_several_boosters_and_explains_the_first():
+    """The price model's layout: the point model explained, two quantile models only scored, one pass."""
+    x, y = _data()
+    data = lgb.Dataset(x, y, categorical_feature=["cat"], free_raw_data=False)
+    point = lgb.train(BASE, data, num_boost_round=40)
+    low = lgb.train({**BASE, "objective": "quantile", "alpha": 0.1, "zero_as_missing": True}, data,
+                    num_boost_round=25)
+    high = lgb.train({**BASE, "objective": "quantile", "alpha": 0.9, "num_leaves": 7}, data, num_boost_round=30)
+    forest = Forest.from_boosters([point, low, high], n_explained=1)
+    probe = _probe()
+    raw, attributions = forest.predict(probe)
+    for j, booster in enumerate((point, low, high)):
+        np.testing.assert_array_equal(raw[:, j], booster.predict(probe, raw_score=True))
+    alone = Forest.from_boosters([point], n_explained=1).predict(probe)[1]
+    np.testing.assert_array_equal(attributions, alone)  # the quantile trees add nothing to the reasons
+    plain, none = forest.predict(probe, explain=False)
+    np.testing.assert_array_equal(plain, raw)
+    assert none.shape == (len(probe), 0)
+
+
+def test_trees_too_big_for_quickscorer_use_lightgbm_leaves():
+    x, y = _data()
+    booster = lgb.train({**BASE, "num_leaves": 100, "min_data_in_leaf": 3}, lgb.Dataset(x, y), num_boost_round=5)
+    assert max(t["num_leaves"] for t in booster.dump_model()["tree_info"]) > 64
+    forest = Forest.from_boosters([booster], n_explained=1)
+    assert forest.arrays is None
+    probe = _probe()
+    raw, attributions = forest.predict(probe, block_rows=333)  # several blocks, one ragged
+    np.testing.assert_array_equal(raw[:, 0], booster.predict(probe, raw_score=True))
+    np.testing.assert_allclose(forest.biases[0] + attributions.sum(axis=1), raw[:, 0], rtol=0, atol=1e-9)
 
 
 def test_attributions_on_a_stump_are_the_change_from_the_root():
@@ -57,10 +118,10 @@ def test_attributions_on_a_stump_are_the_change_from_the_root():
     y = np.r_[np.zeros(50), np.full(50, 10.0)]
     booster = lgb.train({**BASE, "num_leaves": 2, "learning_rate": 1.0, "min_data_in_leaf": 1},
                         lgb.Dataset(x, y), num_boost_round=1)
-    paths = LeafPaths.from_booster(booster)
-    prediction, attributions = paths.predict(pd.DataFrame({"a": [0.0, 1.0], "b": [0.0, 0.0]}))
-    np.testing.assert_allclose(prediction, [0.0, 10.0], atol=1e-6)
-    assert paths.bias == pytest.approx(5.0)
+    forest = Forest.from_boosters([booster], n_explained=1)
+    raw, attributions = forest.predict(pd.DataFrame({"a": [0.0, 1.0], "b": [0.0, 0.0]}))
+    np.testing.assert_allclose(raw[:, 0], [0.0, 10.0], atol=1e-6)
+    assert forest.biases[0] == pytest.approx(5.0)
     np.testing.assert_allclose(attributions[:, 0], [-5.0, 5.0], atol=1e-6)
     np.testing.assert_allclose(attributions[:, 1], 0.0)
 
@@ -70,7 +131,7 @@ def test_top_feature_mostly_agrees_with_treeshap():
     x, y = _data()
     booster = lgb.train(BASE, lgb.Dataset(x, y, categorical_feature=["cat"]), num_boost_round=100)
     probe, _ = _data(1000, seed=2)
-    _, attributions = LeafPaths.from_booster(booster).predict(probe)
+    _, attributions = Forest.from_boosters([booster], n_explained=1).predict(probe)
     shap = booster.predict(probe, pred_contrib=True)[:, :-1]
     agree = (np.abs(attributions).argmax(axis=1) == np.abs(shap).argmax(axis=1)).mean()
     assert agree > 0.8, agree

@@ -246,9 +246,10 @@ def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
     rows = parsed[ok].reset_index(drop=True)
     x = pd.concat([small_valuer.featurizer.transform(rows), small_valuer.market.transform(rows)],
                   axis=1)[small_valuer.features]
-    scored = [paths.predict(x) for paths in small_valuer.point_paths]
-    contrib = np.mean([c for _, c in scored], axis=0)
-    price = np.exp(np.minimum(np.mean([p for p, _ in scored], axis=0), small_valuer.cap))
+    scores, summed = small_valuer.forest.predict(x)
+    k = len(small_valuer.points)
+    contrib = summed / k
+    price = np.exp(np.minimum(scores[:, :k].mean(axis=1), small_valuer.cap))
     matches = small_valuer.featurizer.matches(rows)  # matched afresh, not the transform's kept matches
     x_values = x.to_numpy(dtype=float)
     expected = [_reasons_of_one_row(small_valuer.features, rows["handle"][i], x_values[i], contrib[i], price[i],
