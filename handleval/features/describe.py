@@ -137,7 +137,9 @@ def describe_feature(name: str, value: float, handle: str = "", match: str | Non
     Missing values say so; unknown features fall back to ``name = value``.
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "no earlier sales to compare" if name.startswith("sales__") else f"{name.split('__')[-1]} unknown"
+        if name.startswith("sales__"):
+            return "no earlier sales with the same suffix" if "suffix" in name else "no earlier sales to compare"
+        return f"{name.split('__')[-1]} unknown"
     phrase = PHRASES.get(name)
     if phrase is None:
         return f"{name} = {value:g}"

@@ -300,10 +300,12 @@ class SalesHistoryFeatures(FeatureFamily):
             group = self.lenpat_.get((markets[j], n, pc))
             if group is not None:
                 self._count_and_median(group, cut[sel], res, sel, 8, 9)
-        # same suffix (own market only)
-        own = np.flatnonzero(~px)
+        # same suffix (own market only, and only names that have one: a Telegram username's "same suffix" would
+        # be every Telegram sale, the market count again)
+        row_suffixes = np.asarray([suffixes[r] for r in rows.tolist()], dtype=object)
+        own = np.flatnonzero(~px & (row_suffixes != ""))
         if len(own):
-            own_suffixes = np.asarray([suffixes[r] for r in rows[own].tolist()], dtype=object)
+            own_suffixes = row_suffixes[own]
             suffix_codes, suffix_names = pd.factorize(own_suffixes)
             sf_key = mk[own] * (len(suffix_names) + 1) + suffix_codes
             res[own, 10] = 0

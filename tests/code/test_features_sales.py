@@ -61,6 +61,23 @@ def test_prediction_mode_sees_the_whole_history_and_proxies_x_to_telegram(telegr
     assert past["sales__n_market"].iloc[0] == 0
 
 
+def test_same_suffix_features_only_for_names_with_a_suffix():
+    """A Telegram username has no suffix: its "same suffix" sales would be every Telegram sale (the market count
+    again), which reasons then read out as "3403 earlier sales with the same suffix"."""
+    from handleval.features.describe import describe_feature
+
+    table = sales_table()
+    fam = SalesHistoryFeatures().fit(table)
+    out = fam.transform(pd.DataFrame({"handle": ["pizza", "pizza", "pizza"], "suffix": ["", "com", "qq.com"],
+                                      "platform": ["telegram", "domain", "email"]}))
+    assert out["sales__n_market"].iloc[0] > 0
+    assert out[["sales__n_suffix", "sales__suffix_median_logp"]].iloc[0].isna().all()
+    dotcom = ((table["platform"] == "domain") & (table["suffix"] == "com")).sum()
+    assert out["sales__n_suffix"].iloc[1] == dotcom
+    assert 0 < out["sales__n_suffix"].iloc[2] < out["sales__n_market"].iloc[2]
+    assert describe_feature("sales__n_suffix", np.nan) == "no earlier sales with the same suffix"
+
+
 def test_fit_transform_masks_a_share_of_rows_and_transform_never_does(telegram):
     fam = SalesHistoryFeatures(mask_rate=0.3, random_state=1)
     masked = fam.fit_transform(telegram)
