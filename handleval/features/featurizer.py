@@ -75,12 +75,11 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
         """Build lexicons and word models; store ``X`` (a sales table with ``price_usd``, or ``y`` = ln USD
         price) as the sales history. Without prices the sales features are all NaN."""
         parts = self._make()
-        prepared = prepare(X) if X is not None else prepare([])
         for name, part in parts.items():
             if name == "celeb" and "words" in parts:
                 part.words_ = parts["words"]  # share the fitted word model instead of loading it twice
             if name == "sales":
-                part.fit(X if X is not None else prepared, y)
+                part.fit(X, y)  # the only family that reads X (it cleans the history once, itself)
             else:
                 part.fit()
         self.families_ = parts

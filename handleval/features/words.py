@@ -81,7 +81,9 @@ class WordFeatures(FeatureFamily):
         def zipf_table(lang: str) -> dict[str, float]:
             """``get_frequency_dict`` turned into Zipf values, computed once per frequency bucket (not per word)."""
             out: dict[str, float] = {}
-            for index, bucket in enumerate(get_frequency_list(lang, wordlist="best" if lang == "en" else "small")):
+            # positional, as wordfreq's own top_n_list calls it: one lru_cache entry, so the English list that
+            # the length family read is not read again
+            for index, bucket in enumerate(get_frequency_list(lang, "best" if lang == "en" else "small")):
                 if bucket:
                     z = math.log10(cB_to_freq(-index)) + 9
                     for w in bucket:
