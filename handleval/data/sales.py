@@ -19,7 +19,7 @@ import pandas as pd
 from handleval.config import MarketsConfig, data_dir, load_markets
 from handleval.data.report import LoadReport, SourceReport
 from handleval.errors import DataFormatError, InvalidHandle
-from handleval.handles import parse_handle
+from handleval.handles import parse_handle, split_canonical
 
 SALES_COLUMNS = ["handle", "platform", "suffix", "venue", "price", "currency", "price_usd", "sold_at", "source"]
 
@@ -90,7 +90,7 @@ DEFAULT_SOURCES = ("fragment_telegram", "namebio_domains", "dash_email")
 
 
 def _canonicalise(raw: pd.DataFrame, source: str, markets: MarketsConfig, report: SourceReport) -> pd.DataFrame:
-    """Validate names, prices and dates row by row; count every rejection."""
+    """Validate names, prices and dates; count every rejection."""
     spec = markets.sources[source]
     report.rows_read = len(raw)
     price = pd.to_numeric(raw["price"].str.replace(",", "", regex=False), errors="coerce")
@@ -107,22 +107,17 @@ def _canonicalise(raw: pd.DataFrame, source: str, markets: MarketsConfig, report
     if source == "ens_legacy_auction":
         report.notes.append("sold_at unknown: the file's date is an expiry deadline, not the auction date")
 
-    names, suffixes = [], []
-    for i, (value, ok) in enumerate(zip(raw["raw"], keep, strict=True)):
-        if not ok:
-            names.append("")
-            suffixes.append("")
-            continue
+    # Names already in canonical form are only split; the rest go through the parser, which words the rejections.
+    values = raw["raw"].tolist()
+    canonical, names, suffixes = split_canonical(values, spec.platform)
+    for i in np.flatnonzero(keep & ~canonical).tolist():
         try:
-            handle = parse_handle(value, spec.platform)
+            handle = parse_handle(values[i], spec.platform)
         except InvalidHandle as exc:
             report.reject(f"invalid {spec.platform} handle: {exc.reason}")
             keep[i] = False
-            names.append("")
-            suffixes.append("")
             continue
-        names.append(handle.name)
-        suffixes.append(handle.suffix)
+        names[i], suffixes[i] = handle.name, handle.suffix
 
     rates = currency.str.upper().map({k: v.usd_per_unit for k, v in markets.rates.items()})
     unknown = rates.isna() & keep

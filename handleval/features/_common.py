@@ -8,11 +8,15 @@ frame once, so that ``HandleFeaturizer`` cleans each string only once for all fa
 from __future__ import annotations
 
 import gc
+import hashlib
+import os
+import pickle
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -203,6 +207,54 @@ def prepare(X: Any) -> Prepared:
         out["cutoff_known"] = True
     errors = pd.Series(error_col, index=df.index, dtype=object)
     return Prepared(out, errors)
+
+
+def package_files(package: str, folder: str = "") -> tuple[str, tuple[tuple[str, int, int], ...]]:
+    """``(version, files)`` of an installed package, found without importing it: its version and the name, size
+    and mtime of each file in ``folder`` (for cache keys of state fitted from a package's data)."""
+    from importlib.metadata import version
+    from importlib.util import find_spec
+
+    spec = find_spec(package)
+    root = Path(spec.origin).parent / folder if spec and spec.origin else None
+    files = sorted(p for p in root.iterdir() if p.is_file()) if root and root.is_dir() else []
+    stats = [(p.name, p.stat()) for p in files]
+    return version(package), tuple((name, st.st_size, st.st_mtime_ns) for name, st in stats)
+
+
+def cached(name: str, key: Any, build: Callable[[], dict[str, Any]], use_cache: bool = True) -> dict[str, Any]:
+    """``build()`` (a family's fitted attributes), pickled under ``$HANDLEVAL_CACHE`` or ``~/.cache/handleval``
+    as ``{name}-{hash of repr(key)}.pkl`` and read from there next time.
+
+    For state that depends on nothing but ``key``: the parameters, the fitting code and what :func:`package_files`
+    says of the data it reads. A missing, broken or unwritable cache only means building."""
+    from handleval.features.lexicons import cache_dir
+
+    if not use_cache:
+        return build()
+    path = cache_dir() / f"{name}-{hashlib.sha256(repr(key).encode()).hexdigest()[:32]}.pkl"
+    try:
+        with open(path, "rb") as fh:
+            state = pickle.load(fh)
+        if isinstance(state, dict):
+            return state
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, ValueError):
+        pass  # absent or unreadable: built below
+    state = build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        with open(tmp, "wb") as fh:
+            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)  # atomic: processes starting together never read half a file
+    except OSError:
+        pass  # a read-only home is not an error: we just build again next time
+    return state
+
+
+def source_digest(module_file: str) -> str:
+    """sha256 of a module's source: part of the cache key of the state its ``fit`` builds."""
+    return hashlib.sha256(Path(module_file).read_bytes()).hexdigest()
 
 
 @contextmanager

@@ -588,7 +588,7 @@ class CelebrityFeatures(_LexiconFeatures):
         if getattr(self, "words_", None) is None:
             from handleval.features.words import WordFeatures
 
-            self.words_ = WordFeatures(languages=("en",)).fit()
+            self.words_ = WordFeatures(languages=("en",), use_cache=self.use_cache).fit()
 
     def match(self, text: str) -> Match:
         m = self.matcher_.match(text)

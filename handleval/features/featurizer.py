@@ -41,7 +41,7 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
     fuzzy_min_popularity:
         Lexicon names less popular than this are matched exactly but never fuzzily.
     use_cache:
-        Cache built lexicons under ``~/.cache/handleval`` (``$HANDLEVAL_CACHE``).
+        Cache built lexicons and word models under ``~/.cache/handleval`` (``$HANDLEVAL_CACHE``).
     """
 
     def __init__(self, families: tuple[str, ...] = FAMILIES, data_dir: str | None = None, k: int = 5,
@@ -61,9 +61,9 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
             raise ValueError(f"unknown feature families {sorted(unknown)}: choose among {', '.join(FAMILIES)}")
         parts: dict[str, Any] = {}
         if "length" in self.families:
-            parts["length"] = LengthPatternFeatures()
+            parts["length"] = LengthPatternFeatures(use_cache=self.use_cache)
         if "words" in self.families:
-            parts["words"] = WordFeatures()
+            parts["words"] = WordFeatures(use_cache=self.use_cache)
         if "brands" in self.families:
             parts["brand"] = BrandFeatures(self.data_dir, self.fuzzy_min_popularity, self.use_cache)
             parts["celeb"] = CelebrityFeatures(self.data_dir, self.fuzzy_min_popularity, self.use_cache)
@@ -75,12 +75,11 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
         """Build lexicons and word models; store ``X`` (a sales table with ``price_usd``, or ``y`` = ln USD
         price) as the sales history. Without prices the sales features are all NaN."""
         parts = self._make()
-        prepared = prepare(X) if X is not None else prepare([])
         for name, part in parts.items():
             if name == "celeb" and "words" in parts:
                 part.words_ = parts["words"]  # share the fitted word model instead of loading it twice
             if name == "sales":
-                part.fit(X if X is not None else prepared, y)
+                part.fit(X, y)  # the only family that reads X (it cleans the history once, itself)
             else:
                 part.fit()
         self.families_ = parts

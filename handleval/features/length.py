@@ -15,7 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, fill_rows, per_unique_batch
+from handleval.features._common import (
+    MAX_CHARS,
+    FeatureFamily,
+    Prepared,
+    cached,
+    fill_rows,
+    package_files,
+    per_unique_batch,
+    source_digest,
+)
 
 #: Integer codes of ``len__pattern_class`` (LightGBM reads them as a categorical feature).
 PATTERN_CLASSES: dict[int, str] = {
@@ -247,17 +256,27 @@ class LengthPatternFeatures(FeatureFamily):
     ----------
     n_train_words:
         How many of wordfreq's most frequent English words train the trigram pronounceability model.
+    use_cache:
+        Cache the trained model under ``~/.cache/handleval`` (``$HANDLEVAL_CACHE``), which spares importing
+        wordfreq and counting trigrams at every fit.
     """
 
     prefix = "len"
 
-    def __init__(self, n_train_words: int = 30000):
+    def __init__(self, n_train_words: int = 30000, use_cache: bool = True):
         self.n_train_words = n_train_words
+        self.use_cache = use_cache
 
     def _feature_names(self) -> list[str]:
         return [f"len__{f}" for f in FEATURES]
 
     def _fit(self, prepared: Prepared, X: Any, y: Any) -> None:
+        key = (source_digest(__file__), self.n_train_words, package_files("wordfreq", "data"))
+        for name, value in cached("length", key, self._build, self.use_cache).items():
+            setattr(self, name, value)
+
+    def _build(self) -> dict[str, Any]:
+        """The fitted attributes, from wordfreq's English list (what :meth:`_fit` caches)."""
         from wordfreq import top_n_list
 
         words = [w for w in top_n_list("en", self.n_train_words) if w.isascii() and w.isalpha()]
@@ -274,6 +293,8 @@ class LengthPatternFeatures(FeatureFamily):
         self.unseen_logp_ = math.log(1 / 27)
         self.trigram_table_ = None
         self._trigram_table()
+        return {name: getattr(self, name) for name in ("trigram_logp_", "context_logp_", "unseen_logp_",
+                                                        "trigram_table_")}
 
     def pronounce_loglik(self, letters: str) -> float:
         """Mean log-probability per character of ``letters`` under the trigram model (higher = more word-like)."""

@@ -99,6 +99,39 @@ def test_lexicon_fingerprints_are_checked():
     assert BrandFeatures().fit().lexicon_fingerprint_ == fps["brand"]
 
 
+def _same_state(a, b) -> bool:
+    """Equal values, dict keys in the same order, arrays of the same dtype (what a model's behaviour rests on)."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and list(a) == list(b) and all(_same_state(a[k], b[k]) for k in a)
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+    if isinstance(a, tuple | list):
+        return type(a) is type(b) and len(a) == len(b) and all(_same_state(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+@pytest.mark.parametrize("family", [WordFeatures, LengthPatternFeatures])
+def test_cached_word_models_are_the_built_ones(family, tmp_path, monkeypatch):
+    """The word and length models read back from the cache equal what fit builds; a broken cache file is built
+    again, and a cache that cannot be written only means building."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("HANDLEVAL_CACHE", str(cache))
+    built = family(use_cache=False).fit()
+    fitted_attrs = [k for k in vars(built) if k.endswith("_")]
+    assert not cache.exists()
+    for _ in range(2):  # writes the cache, then reads it
+        model = family().fit()
+        assert len(list(cache.iterdir())) == 1
+        assert all(_same_state(getattr(built, k), getattr(model, k)) for k in fitted_attrs)
+    (path,) = cache.iterdir()
+    path.write_bytes(b"not a pickle")
+    assert all(_same_state(getattr(built, k), getattr(family().fit(), k)) for k in fitted_attrs)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("HANDLEVAL_CACHE", str(blocked))
+    assert all(_same_state(getattr(built, k), getattr(family().fit(), k)) for k in fitted_attrs)
+
+
 def test_describe_feature_phrases():
     assert describe_feature("len__length", 4, "pizza") == "4 characters"
     assert describe_feature("brand__match_kind", 4, "spotifyy", match="spotify") == "close to brand 'spotify'"

@@ -108,3 +108,19 @@ def test_missing_column_is_one_clear_error(tmp_path):
 
 def test_every_loader_has_a_market_entry():
     assert set(LOADERS) <= set(load_markets().sources)
+
+
+def test_canonical_fast_path_loads_what_the_parser_loads(monkeypatch):
+    """Sales names already canonical skip parse_handle; every table and report must equal the row-by-row load."""
+    import handleval.data.sales as sales
+
+    sources = list(LOADERS)
+    fast = [load_sales([s]) for s in sources]
+    monkeypatch.setattr(sales, "split_canonical",
+                        lambda values, platform: (np.zeros(len(values), dtype=bool), [""] * len(values),
+                                                  [""] * len(values)))
+    for source, (table, report) in zip(sources, fast, strict=True):
+        slow_table, slow_report = load_sales([source])
+        pd.testing.assert_frame_equal(table, slow_table, check_exact=True)
+        assert report == slow_report
+        assert list(report.sources[source].rejected.items()) == list(slow_report.sources[source].rejected.items())
