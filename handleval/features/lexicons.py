@@ -14,7 +14,6 @@ import hashlib
 import json
 import math
 import os
-import pickle
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -202,26 +201,17 @@ def cache_dir() -> Path:
 
 def load_lexicon(name: str, data_dir: str | Path | None = None, use_cache: bool = True) -> Lexicon:
     """Build (or load from cache) lexicon ``name`` (``brand`` or ``celeb``) from the reference data."""
+    from handleval.features._common import cached
+
     ref = Path(data_dir or _data_dir()) / "reference"
     fp, files = fingerprint(name, ref)
-    cached = cache_dir() / f"lexicon-{fp}.pkl"
-    if use_cache and cached.is_file():
-        try:
-            with open(cached, "rb") as fh:
-                lex = pickle.load(fh)
-            if isinstance(lex, Lexicon) and lex.fingerprint == fp:
-                return lex
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-            pass  # a broken cache file is rebuilt below
-    lex = _BUILDERS[name](ref)
-    lex.fingerprint, lex.files = fp, files
-    if use_cache:
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(f".tmp{os.getpid()}")
-            with open(tmp, "wb") as fh:
-                pickle.dump(lex, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, cached)
-        except OSError:
-            pass  # a read-only home is not an error: we just rebuild next time
+
+    def build() -> dict[str, Lexicon]:
+        lex = _BUILDERS[name](ref)
+        lex.fingerprint, lex.files = fp, files
+        return {"lexicon": lex}
+
+    lex = cached(f"lexicon-{name}", fp, build, use_cache)["lexicon"]
+    if not isinstance(lex, Lexicon) or lex.fingerprint != fp:  # a foreign file under our name: build afresh
+        lex = build()["lexicon"]
     return lex

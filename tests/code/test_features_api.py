@@ -132,6 +132,19 @@ def test_cached_word_models_are_the_built_ones(family, tmp_path, monkeypatch):
     assert all(_same_state(getattr(built, k), getattr(family().fit(), k)) for k in fitted_attrs)
 
 
+def test_cached_lexicon_is_the_built_one(tmp_path, monkeypatch):
+    """Lexicons go through the same cache: written once, read back equal, rebuilt from a broken file."""
+    from handleval.features.lexicons import load_lexicon
+
+    monkeypatch.setenv("HANDLEVAL_CACHE", str(tmp_path))
+    built = load_lexicon("celeb", use_cache=False)
+    for _ in range(2):
+        assert vars(load_lexicon("celeb")) == vars(built)
+    (path,) = tmp_path.iterdir()
+    path.write_bytes(b"not a pickle")
+    assert vars(load_lexicon("celeb")) == vars(built)
+
+
 def test_describe_feature_phrases():
     assert describe_feature("len__length", 4, "pizza") == "4 characters"
     assert describe_feature("brand__match_kind", 4, "spotifyy", match="spotify") == "close to brand 'spotify'"
