@@ -1,7 +1,8 @@
 """The compiled loops of :mod:`handleval.forest`, in a module of their own so numba loads only when it is used."""
 
-import numba
 import numpy as np
+
+from handleval._jit import njit
 
 _DE_BRUIJN = np.uint64(0x03F79D71B4CB0A89)
 _DE_BRUIJN_POSITION = np.zeros(64, dtype=np.int64)  # lowest set bit of v = table[(v & -v) * DE_BRUIJN >> 58]
@@ -9,13 +10,13 @@ for _bit in range(64):
     _DE_BRUIJN_POSITION[((1 << _bit) * 0x03F79D71B4CB0A89 % 2**64) >> 58] = _bit
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(inline="always")
 def _switch_off(live, trees, masks, lo, hi):  # pragma: no cover
     for i in range(lo, hi):
         live[trees[i]] &= masks[i]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(inline="always")
 def _scan(live, x, thresholds, trees, masks, lo, hi):  # pragma: no cover
     """Switch off the left subtrees of the splits that send ``x`` right (thresholds sorted, so stop at the first
     one ``x`` does not exceed)."""
@@ -25,7 +26,7 @@ def _scan(live, x, thresholds, trees, masks, lo, hi):  # pragma: no cover
         live[trees[i]] &= masks[i]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(inline="always")
 def _exit_leaves(X, r, live, leaf_row, full, position_base, leaf_index, is_cat, k_zero,
                  num_ptr, num_thr, num_tree, num_mask, zero_ptr, zero_thr, zero_tree, zero_mask,
                  zdef_ptr, zdef_tree, zdef_mask, nan_ptr, nan_tree, nan_mask,
@@ -59,7 +60,7 @@ def _exit_leaves(X, r, live, leaf_row, full, position_base, leaf_index, is_cat, 
                                                                          >> np.uint64(58)]]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@njit(inline="always")
 def _add_up(r, leaf_row, first_tree, leaf_offset, leaf_value, indptr, indices, data, n_explained_trees,
             raw, attributions):  # pragma: no cover
     """Row ``r``: each booster's leaf values summed tree by tree (LightGBM's order, so its rounding), and the
@@ -75,7 +76,7 @@ def _add_up(r, leaf_row, first_tree, leaf_offset, leaf_value, indptr, indices, d
         raw[r, m] = total
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def exit_leaves(X, full, position_base, leaf_index, is_cat, k_zero, num_ptr, num_thr, num_tree, num_mask,
                 zero_ptr, zero_thr, zero_tree, zero_mask, zdef_ptr, zdef_tree, zdef_mask, nan_ptr, nan_tree,
                 nan_mask, cat_base, n_categories, cat_ptr, cat_tree, cat_mask, leaves):  # pragma: no cover
@@ -88,7 +89,7 @@ def exit_leaves(X, full, position_base, leaf_index, is_cat, k_zero, num_ptr, num
                      cat_base, n_categories, cat_ptr, cat_tree, cat_mask)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def score(X, full, position_base, leaf_index, is_cat, k_zero, num_ptr, num_thr, num_tree, num_mask,
           zero_ptr, zero_thr, zero_tree, zero_mask, zdef_ptr, zdef_tree, zdef_mask, nan_ptr, nan_tree, nan_mask,
           cat_base, n_categories, cat_ptr, cat_tree, cat_mask,
@@ -106,7 +107,7 @@ def score(X, full, position_base, leaf_index, is_cat, k_zero, num_ptr, num_thr, 
                 raw, attributions)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def score_leaves(leaves, first_tree, leaf_offset, leaf_value, indptr, indices, data, n_explained_trees,
                  raw, attributions):  # pragma: no cover
     """:func:`score` from leaves found elsewhere (LightGBM's ``pred_leaf``, for trees too big for QuickScorer)."""

@@ -1,13 +1,14 @@
 """The compiled k-NN summary loop of :mod:`handleval.features.sales`, in a module of its own so numba loads only
 when it is used (``import handleval`` stays light)."""
 
-import numba
 import numpy as np
+
+from handleval._jit import njit
 
 MAX_SCORE = 100  # fuzz.ratio similarities are integers 0..100 (cdist with an integer dtype)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _block_sum(a, lo, n):  # pragma: no cover - compiled
     """NumPy's pairwise sum of a run of at most 128 (its block): a plain loop below 8, else 8 accumulators."""
     if n < 8:
@@ -35,7 +36,7 @@ def _block_sum(a, lo, n):  # pragma: no cover - compiled
     return res
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def pairwise_sum(a, lo, n):  # pragma: no cover - compiled; tested against np.sum
     """``a[lo:lo + n].sum()`` added in NumPy's order (its pairwise summation of a contiguous float64 run), so that
     a mean computed with it is ``np.mean``'s / ``np.nanmean``'s to the last bit. Above 128 values NumPy recurses
@@ -77,7 +78,7 @@ def pairwise_sum(a, lo, n):  # pragma: no cover - compiled; tested against np.su
     return result
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def knn_summaries(scores, starts, logp, k, out):  # pragma: no cover - compiled; tested against a reference
     """For each query row ``r`` of ``scores`` (integer similarities 0..``MAX_SCORE``, one column per sale):
     choose the ``k`` highest scores among columns ``starts[r]:`` (all of them if fewer), the LOWEST column

@@ -148,3 +148,35 @@ def test_attribution_agreement_on_hand_made_rankings():
     other = attribution_agreement(paths, shap, ignore=[4])
     assert other["top1_same"] == 0.0 and other["top1_in_shap_top3"] == 0.5
     assert other["top3_overlap"] == pytest.approx(2 / 3)
+
+
+_SCORE_ONE_FOREST = """
+import lightgbm as lgb, numpy as np
+from handleval.forest import Forest
+x = np.random.default_rng(0).normal(size=(300, 3))
+booster = lgb.train({"verbosity": -1, "num_leaves": 4, "num_threads": 1}, lgb.Dataset(x, x[:, 0]), 3)
+raw, _ = Forest.from_boosters([booster], n_explained=1).predict(x)
+assert (raw[:, 0] == booster.predict(x, raw_score=True)).all()
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("writable", [True, False])
+def test_compiled_code_is_cached_in_our_cache_dir_or_not_at_all(tmp_path, writable):
+    """numba caches beside the source or in a user cache and fails at import when it can write neither (a read-only
+    install with a read-only home): the cache goes under $HANDLEVAL_CACHE, and an unwritable one only means
+    compiling in every process."""
+    import os
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    if not writable:
+        cache.write_text("a file where the cache folder would be")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["HANDLEVAL_CACHE"] = str(cache)
+    done = subprocess.run([sys.executable, "-c", _SCORE_ONE_FOREST], env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+    if writable:
+        assert any(p.suffix == ".nbi" for p in (cache / "numba").rglob("*")), list(cache.rglob("*"))
