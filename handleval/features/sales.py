@@ -8,10 +8,6 @@
   sale never sees itself, a same-time sale or any later sale (an undated training row gets NaN: its
   comparables cannot be placed in time).
 
-The k-NN features summarise the ``k`` sold names of the same market and length most similar to the row's name
-(``fuzz.ratio``) among those sales; among equal similarity the most recent sale is chosen, then the earlier row of
-the history.
-
 Markets are platforms; X and Instagram, which have no public sales, use Telegram's (``proxy_market``).
 With no earlier sales the features are NaN. ``fit_transform`` (the training path in a Pipeline) additionally
 masks all comparables of a random ``mask_rate`` share of rows, so the model also learns to price without them.
@@ -55,6 +51,19 @@ def mask_comparables(features: pd.DataFrame, rate: float, random_state: Any = No
     out = features.copy()
     hit = rng.random(len(out)) < rate
     out.loc[hit, cols] = np.nan
+    return out
+
+
+def _nanmedian_rows(values: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(values, axis=1)``, with ``np.median`` for the rows without NaN: the same numbers (the middle
+    value, or the two middle ones added and halved, either way), without the masked-array sort nanmedian uses
+    for small rows."""
+    complete = ~np.isnan(values).any(axis=1)
+    if complete.all():
+        return np.median(values, axis=1)
+    out = np.empty(len(values))
+    out[complete] = np.median(values[complete], axis=1)
+    out[~complete] = np.nanmedian(values[~complete], axis=1)
     return out
 
 
@@ -124,8 +133,7 @@ class SalesHistoryFeatures(FeatureFamily):
     Parameters
     ----------
     k:
-        Number of nearest sold names (by string similarity among names of the same length) summarised; among
-        equal similarity the more recent sale is preferred (see ``_knn``).
+        Number of nearest sold names (by string similarity among names of the same length) summarised.
     mask_rate:
         Share of rows whose comparables ``fit_transform`` hides (NaN) so that models learn to cope without.
     random_state:
@@ -185,13 +193,11 @@ class SalesHistoryFeatures(FeatureFamily):
         self.sold_names_ = frozenset(name for _, name, _ in self.same_)  # names that ever sold
         self.lenpat_ = _groups([platform, length, pclass], time, logp, by_time)
         self.suffix_ = _groups([platform, suffix], time, logp, by_time)
-        # k-NN buckets: most recent sale first (time descending; ``~`` reverses int64 order without overflow),
-        # equal times in history order. So the sales visible before a cut-off are a suffix of the bucket, and
-        # "the lowest position wins among equal similarity" is the tie rule of ``_knn``.
-        self.bucket_ = {}
-        for key, rows in _group_rows([platform, length], np.arange(len(texts))).items():
-            rows = rows[np.argsort(~time[rows], kind="stable")]
-            self.bucket_[key] = (texts_arr[rows].tolist(), time[rows], logp[rows])
+        # k-NN buckets keep the history's row order. Which of several sales tied at the k-th similarity are kept
+        # is np.argpartition's choice (implementation-defined, not by position): a deliberate rule changes the
+        # comparables' median for about a third of rows and needs choosing by CV (benchmarks/RESULTS.md, round 4)
+        self.bucket_ = {key: (texts_arr[rows].tolist(), time[rows], logp[rows])
+                        for key, rows in _group_rows([platform, length], np.arange(len(texts))).items()}
 
     def market_of(self, platform: str) -> tuple[str, bool]:
         """The market whose sales price ``platform`` and whether it is a proxy."""
@@ -201,29 +207,34 @@ class SalesHistoryFeatures(FeatureFamily):
         return (proxy, True) if proxy in self.market_ else (platform, False)
 
     def _knn(self, market: str, texts: list[str], cutoffs: np.ndarray, out: np.ndarray) -> None:
-        """Fill kNN columns for queries of one (market, length) bucket, scored per block.
-
-        Chosen per query: the ``k`` sales with the highest similarity (``fuzz.ratio``) among those strictly before
-        its cut-off (all of them if fewer); among equal similarity the most recent sale (larger time; undated
-        sales, visible only to undated queries, count as the most recent), then the earlier history row. The
-        bucket is stored in that order (``_fit``), so the compiled loop keeps the lowest column among ties."""
+        """Fill kNN columns for queries of one (market, length) bucket, vectorised per block."""
         n = _len_bucket(texts[0])
         bucket = self.bucket_.get((market, n))
-        if bucket is None or self.k < 1:
+        if bucket is None:
             return
-        from handleval.features._knn_kernel import knn_summaries
-
         names, times, logp = bucket
-        # times descend: the sales before a cut-off are the last (number of times < cut-off) columns
-        visible = np.searchsorted(times[::-1], np.asarray(cutoffs, dtype=np.int64), side="left")
-        starts = (len(names) - visible).astype(np.int64)
+        k = min(self.k, len(names))
         block = max(1, 2_000_000 // max(len(names), 1))
         for lo in range(0, len(texts), block):
-            if visible[lo:lo + block].max() == 0:  # nothing before any cut-off of this block: no scoring
-                out[lo:lo + block] = np.nan
-                continue
-            scores = process.cdist(texts[lo:lo + block], names, scorer=fuzz.ratio, dtype=np.int16, workers=1)
-            knn_summaries(scores, starts[lo:lo + block], logp, self.k, out[lo:lo + block])
+            q = texts[lo:lo + block]
+            cut = cutoffs[lo:lo + block]
+            scores = process.cdist(q, names, scorer=fuzz.ratio, dtype=np.int16, workers=1)
+            if not cut.min() > times.max():  # else every sale is visible to every query
+                scores = np.where(times[None, :] < cut[:, None], scores, np.int16(-1))
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < len(names) else \
+                np.broadcast_to(np.arange(len(names)), (len(q), len(names)))
+            sims = np.take_along_axis(scores, top, axis=1).astype(float)
+            vals = np.where(sims >= 0, logp[top], np.nan)
+            sims = np.where(sims >= 0, sims / 100, np.nan)
+            has = ~np.isnan(sims).all(axis=1)
+            with np.errstate(all="ignore"):
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    out[lo:lo + block, 0] = np.where(has, _nanmedian_rows(vals), np.nan)
+                    out[lo:lo + block, 1] = np.where(has, np.nanmax(np.where(has[:, None], sims, 0), axis=1), np.nan)
+                    out[lo:lo + block, 2] = np.where(has, np.nanmean(sims, axis=1), np.nan)
 
     def _compute(self, prepared: Prepared, errors: list[str | None]) -> np.ndarray:
         """All rows at once: group look-ups by (market, key) and ``searchsorted`` the cut-offs of each group."""

@@ -194,6 +194,5 @@ def test_sales_history_groups_equal_a_pandas_groupby():
     hist["len"] = [min(len(t), 16) for t in hist["name"]]
     for (market, length), g in hist.groupby(["market", "len"], sort=False):
         names, times, logp = fam.bucket_[(market, length)]
-        g = g.iloc[np.lexsort((np.arange(len(g)), -g["time"].to_numpy()))]  # most recent first, then row order
         assert names == g["name"].tolist() and (times == g["time"].to_numpy()).all()
         assert (logp == g["logp"].to_numpy()).all()
