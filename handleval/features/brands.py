@@ -170,47 +170,6 @@ def candidates(core: str) -> _Cands:
 _NO_CANDIDATES: _Cands = (_NO_VARIANTS, [], _NO_VARIANTS)
 
 
-def _affix_keys(affixes: tuple[str, ...]) -> dict[int, np.ndarray]:
-    """Affixes by length as little-endian integers of their bytes (``_edge_keys`` compares against them); an
-    affix longer than 8 bytes is cut to its first 8 (a looser screen, never a missed one)."""
-    by_len: dict[int, list[int]] = {}
-    for a in affixes:
-        raw = a.encode()[:8]
-        by_len.setdefault(len(raw), []).append(int.from_bytes(raw, "little"))
-    return {n: np.array(sorted(keys), dtype=np.uint64) for n, keys in by_len.items()}
-
-
-_PREFIX_KEYS = _affix_keys(PREFIXES)
-_SUFFIX_KEYS = _affix_keys(tuple(x[::-1] for x in SUFFIXES))
-
-
-def _edge_keys(m: np.ndarray, keys: dict[int, np.ndarray]) -> np.ndarray:
-    """Rows of byte matrix ``m`` whose first ``n`` bytes are one of ``keys[n]`` (zero padding never matches)."""
-    hit = np.zeros(len(m), dtype=bool)
-    key = np.zeros(len(m), dtype=np.uint64)
-    for j in range(min(max(keys), m.shape[1])):
-        key |= m[:, j].astype(np.uint64) << np.uint64(8 * j)
-        found = keys.get(j + 1)
-        if found is not None:
-            hit |= np.isin(key, found)
-    return hit
-
-
-def _candidate_rows(cores: list[str]) -> np.ndarray:
-    """Positions of the cores that may have :func:`candidates`. A core with no digit (hence no leetspeak and no
-    digits to strip), no prefix and no suffix has none; numpy finds those (most) on byte matrices."""
-    todo = np.ones(len(cores), dtype=bool)
-    plain = [i for i, c in enumerate(cores) if c and c.isascii() and "\0" not in c]
-    if plain:
-        texts = [cores[i].encode() for i in plain]
-        width = max(map(len, texts))
-        left = np.array(texts, dtype=f"S{width}").view(np.uint8).reshape(len(texts), width)
-        right = np.array([t[::-1] for t in texts], dtype=f"S{width}").view(np.uint8).reshape(len(texts), width)
-        todo[plain] = (((left >= 48) & (left <= 57)).any(axis=1) | _edge_keys(left, _PREFIX_KEYS)
-                       | _edge_keys(right, _SUFFIX_KEYS))
-    return np.flatnonzero(todo)
-
-
 def deletion_variants(core: str) -> frozenset[str]:
     """``core`` and every string one deletion away (keys of the deletion-neighbourhood index)."""
     return frozenset((core, *(core[:i] + core[i + 1:] for i in range(len(core)))))
@@ -359,29 +318,163 @@ class DeletionIndex:
         return [(self._found(v, a, b) or None) if b > a else None for v, a, b in zip(variants, lo, hi, strict=True)]
 
 
+_AFFIX_WINDOW = 1 + max(map(len, (*PREFIXES, *SUFFIXES)))  # bytes an affix screen reads: an affix and the next
+_FIRST_READING = np.arange(256, dtype=np.uint8)  # each leetspeak digit to its first reading ('1' → 'i')
+_FIRST_READING[[ord(d) for d in LEET_MAP]] = [ord(v[0]) for v in LEET_MAP.values()]
+
+
+def _affix_hashes(affixes: tuple[str, ...]) -> dict[int, np.ndarray]:
+    """:func:`_hash_bytes` of the affixes, by length."""
+    by_len: dict[int, list[int]] = {}
+    for a in affixes:
+        by_len.setdefault(len(a), []).append(_hash_bytes(a.encode()))
+    return {n: np.array(sorted(h), dtype=np.uint64) for n, h in sorted(by_len.items())}
+
+
+_PREFIX_HASHES = _affix_hashes(PREFIXES)
+_SUFFIX_HASHES = _affix_hashes(tuple(x[::-1] for x in SUFFIXES))
+
+
+def _byte_rows(strings: list[bytes] | list[str], width: int) -> np.ndarray:
+    """The first ``width`` bytes of each (ASCII) string as the rows of a zero-padded uint8 matrix."""
+    return np.array(strings, dtype=f"S{width}").view(np.uint8).reshape(len(strings), width)
+
+
+def _is_digit(m: np.ndarray) -> np.ndarray:
+    return m - np.uint8(48) < 10
+
+
+def _affix_hits(window: np.ndarray, hashes: dict[int, np.ndarray]) -> list[tuple[int, np.ndarray]]:
+    """``(length, rows)``: the rows of a byte matrix that begin with an affix of that length. By hash: a
+    collision can only add a span to the screen, never drop one."""
+    h = np.zeros(len(window), dtype=np.uint64)
+    out = []
+    for j in range(max(hashes)):
+        h = h * np.uint64(_HASH_BASE) + window[:, j]
+        if j + 1 in hashes:
+            out.append((j + 1, np.flatnonzero(np.isin(h, hashes[j + 1]))))
+    return out
+
+
+def _row_pairs(a_rows: np.ndarray, a: np.ndarray, b_rows: np.ndarray, b: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every ``(row, a, b)`` with an ``a`` and a ``b`` of the same row."""
+    order = np.argsort(b_rows, kind="stable")
+    b_rows, b = b_rows[order], b[order]
+    first = np.searchsorted(b_rows, a_rows, "left")
+    counts = np.searchsorted(b_rows, a_rows, "right") - first
+    pick = np.repeat(np.arange(len(a_rows)), counts)
+    within = np.arange(len(pick)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return a_rows[pick], a[pick], b[first[pick] + within]
+
+
+def _affix_spans(raw: list[bytes], n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, starts, ends)``: spans of each byte string (ASCII, no NUL; lengths ``n``) that include every
+    :func:`affix_variants` string of it, and more: every start that leading digits or one prefix leave, with every
+    end that trailing digits or one suffix (then digits) leave; 4+ characters, never the whole string."""
+    digits = _DIGITS.encode()
+    rows = np.arange(len(raw))
+    rev = [t[::-1] for t in raw]
+    head, tail = _byte_rows(raw, _AFFIX_WINDOW), _byte_rows(rev, _AFFIX_WINDOW)
+    lead, trail = np.flatnonzero(_is_digit(head[:, 0])), np.flatnonzero(_is_digit(tail[:, 0]))
+    d0 = np.array([len(raw[i]) - len(raw[i].lstrip(digits)) for i in lead.tolist()], dtype=np.int64)
+    d1 = np.array([len(raw[i]) - len(raw[i].rstrip(digits)) for i in trail.tolist()], dtype=np.int64)
+    start_rows, starts = [rows, lead], [np.zeros(len(raw), dtype=np.int64), d0]
+    after_digits = _byte_rows([raw[i][k:] for i, k in zip(lead.tolist(), d0.tolist(), strict=True)], _AFFIX_WINDOW)
+    for at_rows, at, window in ((rows, starts[0], head), (lead, d0, after_digits)):
+        for length, hit in _affix_hits(window.astype(np.uint64), _PREFIX_HASHES):
+            start_rows.append(at_rows[hit])
+            starts.append(at[hit] + length)
+    end_rows, ends = [rows, trail], [n, n[trail] - d1]
+    before_digits = _byte_rows([rev[i][k:] for i, k in zip(trail.tolist(), d1.tolist(), strict=True)], _AFFIX_WINDOW)
+    for at_rows, at, window in ((rows, n, tail), (trail, n[trail] - d1, before_digits)):
+        for length, hit in _affix_hits(window.astype(np.uint64), _SUFFIX_HASHES):
+            r, e = at_rows[hit], at[hit] - length
+            strip = np.flatnonzero(_is_digit(window[hit, length]))  # digits before the suffix go too
+            e[strip] = [len(raw[i][:k].rstrip(digits)) for i, k in zip(r[strip].tolist(), e[strip].tolist(),
+                                                                        strict=True)]
+            end_rows.append(r)
+            ends.append(e)
+    r, a, b = _row_pairs(np.concatenate(start_rows), np.concatenate(starts), np.concatenate(end_rows),
+                         np.concatenate(ends))
+    keep = (b - a >= _MIN_AFFIX_REST) & ((a > 0) | (b < n[r]))
+    return r[keep], a[keep], b[keep]
+
+
+def _as_str(m: np.ndarray) -> list[str]:
+    """The rows of a zero-padded byte matrix as strings."""
+    return np.ascontiguousarray(m, dtype=np.uint32).view(f"<U{m.shape[1]}").ravel().tolist()
+
+
+def _screen_ascii(cores: list[str]) -> tuple[list[str], np.ndarray]:
+    """:func:`candidate_superset` of ASCII cores without NUL, with numpy."""
+    n = np.fromiter(map(len, cores), dtype=np.int64, count=len(cores))
+    raw = _byte_rows(cores, int(n.max()) + 1)
+    r, a, b = _affix_spans(raw.view(f"S{raw.shape[1]}").ravel().tolist(), n)
+    strings = [cores[i][s:e] for i, s, e in zip(r.tolist(), a.tolist(), b.tolist(), strict=True)]
+    owners = [r]
+    # leetspeak readings (every digit is a leetspeak one): the first reading, then i/l over the last two 1s
+    n_leet = _is_digit(raw).sum(axis=1)
+    leet = np.flatnonzero((n_leet >= 1) & (n_leet <= 4) & (n_leet < n))
+    first = _FIRST_READING[raw[leet]]
+    ones = raw[leet] == ord("1")
+    from_end = np.cumsum(ones[:, ::-1], axis=1)[:, ::-1]  # 1s at or after each position
+    last, second = ones & (from_end == 1), ones & (from_end == 2)
+    one, two = np.flatnonzero(from_end[:, 0] >= 1), np.flatnonzero(from_end[:, 0] >= 2)
+    readings = _as_str(first)
+    strings += readings
+    strings += _as_str(np.where(last[one], ord("l"), first[one]))
+    strings += _as_str(np.where(second[two], ord("l"), first[two]))
+    strings += _as_str(np.where(last[two] | second[two], ord("l"), first[two]))
+    owners += [leet, leet[one], leet[two], leet[two]]
+    r, a, b = _affix_spans(first.view(f"S{first.shape[1]}").ravel().tolist(), n[leet])  # of the first reading
+    strings += [readings[i][s:e] for i, s, e in zip(r.tolist(), a.tolist(), b.tolist(), strict=True)]
+    owners.append(leet[r])
+    return strings, np.concatenate(owners)
+
+
+def candidate_superset(cores: list[str]) -> tuple[list[str], np.ndarray]:
+    """``(strings, owners)``: every :func:`candidates` string of every core and a few more, each with the
+    position of its core. A screen: only a core with one of them in a lexicon can match by affix or leetspeak,
+    and :func:`candidates` then runs for that core alone. Vectorised for ASCII cores (all of them in practice)."""
+    plain = [i for i, c in enumerate(cores) if c.isascii() and "\0" not in c]
+    strings, owners = _screen_ascii([cores[i] for i in plain]) if plain else ([], np.zeros(0, dtype=np.int64))
+    owners = np.asarray(plain, dtype=np.int64)[owners]
+    others = sorted(set(range(len(cores))) - set(plain)) if len(plain) < len(cores) else []
+    for i in others:
+        found = list(chain.from_iterable(candidates(cores[i])))
+        strings += found
+        owners = np.r_[owners, np.full(len(found), i, dtype=np.int64)]
+    return strings, owners
+
+
 class CoreBatch:
     """Many ``(core, homoglyph)`` keys (cores are ``[a-z0-9]``) and the lexicon-independent work on them, done
-    once for the brand and the celebrity matcher of a call: each core's :func:`candidates`, also as one flat list
-    (so that a lexicon screens them all in one C-level pass of dict look-ups and calls Python per core only for
-    the few with a hit), and the hashes of the one-character deletions of the cores fuzzy matching applies to."""
+    once for the brand and the celebrity matcher of a call: the :func:`candidate_superset` of the cores (which a
+    lexicon screens in one C-level pass of dict look-ups, so that Python builds :func:`candidates` only for the
+    few cores with a hit), those candidates, and the hashes of the one-character deletions of the cores fuzzy
+    matching applies to."""
 
     def __init__(self, keys: list[tuple[str, bool]]):
         self.keys = keys
         self.cores = [core for core, _ in keys]
-        self.candidates: list[_Cands] = [_NO_CANDIDATES] * len(keys)
-        rows = _candidate_rows(self.cores)
-        found = [candidates(self.cores[i]) for i in rows.tolist()]
-        for i, cands in zip(rows.tolist(), found, strict=True):
-            self.candidates[i] = cands
-        self.variants = list(chain.from_iterable(chain.from_iterable(found)))
-        self.variant_owner = np.repeat(rows, [len(a) + len(b) + len(c) for a, b, c in found])
+        self.screen, self.screen_owner = candidate_superset(self.cores)
         self.long_enough = np.fromiter(map(len, self.cores), dtype=np.int64, count=len(keys)) >= _MIN_FUZZY_LEN
+        self._candidates: dict[int, _Cands] = {}
         self._deletions: list[tuple[int, np.ndarray, np.ndarray]] | None = None
 
     def with_candidate_in(self, names: dict[str, Any]) -> np.ndarray:
-        """Positions of the cores with a candidate among ``names``: no other core can match by affix or leetspeak."""
-        hit = np.fromiter(map(names.__contains__, self.variants), dtype=bool, count=len(self.variants))
-        return np.unique(self.variant_owner[hit])
+        """Positions of the cores with a screened string among ``names``: no other core can match by affix or
+        leetspeak."""
+        hit = np.fromiter(map(names.__contains__, self.screen), dtype=bool, count=len(self.screen))
+        return np.unique(self.screen_owner[hit])
+
+    def candidates(self, i: int) -> _Cands:
+        """:func:`candidates` of core ``i``, computed once for both lexicons."""
+        found = self._candidates.get(i)
+        if found is None:
+            found = self._candidates[i] = candidates(self.cores[i])
+        return found
 
     def deletion_hashes(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """``(n, rows, hashes)`` per length ``n`` of the cores long enough for fuzzy matching: their positions and
@@ -514,7 +607,7 @@ class LexiconMatcher:
             out[i] = Match(EXACT, cores[i], 1.0, exact[i], keys[i][1])
         for i in batch.with_candidate_in(pop).tolist():
             if not matched[i]:
-                m = self._match_strict(cores[i], keys[i][1], batch.candidates[i])
+                m = self._match_strict(cores[i], keys[i][1], batch.candidates(i))
                 if m is not None:  # else no affix or leetspeak match: fuzzy matching decides
                     out[i] = m
                     matched[i] = True

@@ -151,12 +151,21 @@ def test_leet_affix_and_candidate_screens_equal_the_plain_definitions():
     assert [leet_variants(c) for c in cores] == [_leet_reference(c) for c in cores]
     assert [affix_variants(c) for c in cores] == [_affix_reference(c) for c in cores]
     batch = CoreBatch([(c, False) for c in cores])
-    assert batch.candidates == [candidates(c) for c in cores]
-    flat: dict[int, list[str]] = {}  # the flat list the lexicons screen holds exactly the candidates of each core
-    for variant, i in zip(batch.variants, batch.variant_owner.tolist(), strict=True):
-        flat.setdefault(i, []).append(variant)
-    assert [sorted(flat.get(i, [])) for i in range(len(cores))] == \
-        [sorted(chain.from_iterable(candidates(c))) for c in cores]
+    assert [batch.candidates(i) for i in range(len(cores))] == [candidates(c) for c in cores]
+
+
+def test_candidate_superset_holds_every_candidate():
+    """The vectorised screen may hold more strings than :func:`candidates`, never fewer (else a match is lost)."""
+    from handleval.features.brands import candidate_superset, candidates
+
+    rng = random.Random(5)
+    digits_around = [f"{rng.randint(0, 10 ** rng.randint(1, 12))}{c}{rng.randint(0, 999)}" for c in CORPUS[:300]]
+    for cores in (_tricky_cores(), digits_around, ["1" * k + "official1" + "1" * k for k in range(12)], [], [""]):
+        screened: dict[int, set[str]] = {}
+        for s, i in zip(*candidate_superset(cores), strict=True):
+            screened.setdefault(int(i), set()).add(s)
+        for i, core in enumerate(cores):
+            assert set(chain.from_iterable(candidates(core))) <= screened.get(i, set()), core
 
 
 def test_batch_matcher_equals_the_one_core_path_near_lexicon_names():
