@@ -335,11 +335,6 @@ _PREFIX_HASHES = _affix_hashes(PREFIXES)
 _SUFFIX_HASHES = _affix_hashes(tuple(x[::-1] for x in SUFFIXES))
 
 
-def _byte_rows(strings: list[bytes] | list[str], width: int) -> np.ndarray:
-    """The first ``width`` bytes of each (ASCII) string as the rows of a zero-padded uint8 matrix."""
-    return np.array(strings, dtype=f"S{width}").view(np.uint8).reshape(len(strings), width)
-
-
 def _is_digit(m: np.ndarray) -> np.ndarray:
     return m - np.uint8(48) < 10
 
@@ -348,6 +343,7 @@ def _affix_hits(window: np.ndarray, hashes: dict[int, np.ndarray]) -> list[tuple
     """``(length, rows)``: the rows of a byte matrix that begin with an affix of that length. By hash: a
     collision can only add a span to the screen, never drop one."""
     h = np.zeros(len(window), dtype=np.uint64)
+    window = window.astype(np.uint64)
     out = []
     for j in range(max(hashes)):
         h = h * np.uint64(_HASH_BASE) + window[:, j]
@@ -368,31 +364,32 @@ def _row_pairs(a_rows: np.ndarray, a: np.ndarray, b_rows: np.ndarray, b: np.ndar
     return a_rows[pick], a[pick], b[first[pick] + within]
 
 
-def _affix_spans(raw: list[bytes], n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(rows, starts, ends)``: spans of each byte string (ASCII, no NUL; lengths ``n``) that include every
-    :func:`affix_variants` string of it, and more: every start that leading digits or one prefix leave, with every
-    end that trailing digits or one suffix (then digits) leave; 4+ characters, never the whole string."""
-    digits = _DIGITS.encode()
-    rows = np.arange(len(raw))
-    rev = [t[::-1] for t in raw]
-    head, tail = _byte_rows(raw, _AFFIX_WINDOW), _byte_rows(rev, _AFFIX_WINDOW)
-    lead, trail = np.flatnonzero(_is_digit(head[:, 0])), np.flatnonzero(_is_digit(tail[:, 0]))
-    d0 = np.array([len(raw[i]) - len(raw[i].lstrip(digits)) for i in lead.tolist()], dtype=np.int64)
-    d1 = np.array([len(raw[i]) - len(raw[i].rstrip(digits)) for i in trail.tolist()], dtype=np.int64)
-    start_rows, starts = [rows, lead], [np.zeros(len(raw), dtype=np.int64), d0]
-    after_digits = _byte_rows([raw[i][k:] for i, k in zip(lead.tolist(), d0.tolist(), strict=True)], _AFFIX_WINDOW)
-    for at_rows, at, window in ((rows, starts[0], head), (lead, d0, after_digits)):
-        for length, hit in _affix_hits(window.astype(np.uint64), _PREFIX_HASHES):
+def _affix_spans(m: np.ndarray, n: np.ndarray, digit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, starts, ends)``: spans of each row of byte matrix ``m`` (lengths ``n``, then at least
+    :data:`_AFFIX_WINDOW` zeros; ``digit`` marks its digits) that include every :func:`affix_variants` string of
+    it, and more: every start that leading digits or one prefix leave, with every end that trailing digits or
+    one suffix (then digits) leave; 4+ characters, never the whole string."""
+    rows = np.arange(len(m))
+    back = np.arange(_AFFIX_WINDOW)
+    lead = np.flatnonzero(digit[:, 0])
+    trail = np.flatnonzero(digit[rows, n - 1] & (n > 0))
+    d0 = np.argmin(digit[lead], axis=1)  # the zero padding is no digit
+    before_trail = np.where(~digit[trail] & (np.arange(m.shape[1]) < n[trail, None]), np.arange(m.shape[1]), -1)
+    d1 = n[trail] - 1 - before_trail.max(axis=1)
+    start_rows, starts = [rows, lead], [np.zeros(len(m), dtype=np.int64), d0]
+    after_lead = m[lead[:, None], d0[:, None] + back]
+    for at_rows, at, window in ((rows, starts[0], m[:, :_AFFIX_WINDOW]), (lead, d0, after_lead)):
+        for length, hit in _affix_hits(window, _PREFIX_HASHES):
             start_rows.append(at_rows[hit])
             starts.append(at[hit] + length)
     end_rows, ends = [rows, trail], [n, n[trail] - d1]
-    before_digits = _byte_rows([rev[i][k:] for i, k in zip(trail.tolist(), d1.tolist(), strict=True)], _AFFIX_WINDOW)
-    for at_rows, at, window in ((rows, n, tail), (trail, n[trail] - d1, before_digits)):
-        for length, hit in _affix_hits(window.astype(np.uint64), _SUFFIX_HASHES):
+    for at_rows, at in ((rows, n), (trail, n[trail] - d1)):
+        window = m[at_rows[:, None], at[:, None] - 1 - back]  # reversed; before the row: its zero padding
+        for length, hit in _affix_hits(window, _SUFFIX_HASHES):
             r, e = at_rows[hit], at[hit] - length
             strip = np.flatnonzero(_is_digit(window[hit, length]))  # digits before the suffix go too
-            e[strip] = [len(raw[i][:k].rstrip(digits)) for i, k in zip(r[strip].tolist(), e[strip].tolist(),
-                                                                        strict=True)]
+            e[strip] = [len(m[i, :k].tobytes().rstrip(b"0123456789"))
+                        for i, k in zip(r[strip].tolist(), e[strip].tolist(), strict=True)]
             end_rows.append(r)
             ends.append(e)
     r, a, b = _row_pairs(np.concatenate(start_rows), np.concatenate(starts), np.concatenate(end_rows),
@@ -409,15 +406,17 @@ def _as_str(m: np.ndarray) -> list[str]:
 def _screen_ascii(cores: list[str]) -> tuple[list[str], np.ndarray]:
     """:func:`candidate_superset` of ASCII cores without NUL, with numpy."""
     n = np.fromiter(map(len, cores), dtype=np.int64, count=len(cores))
-    raw = _byte_rows(cores, int(n.max()) + 1)
-    r, a, b = _affix_spans(raw.view(f"S{raw.shape[1]}").ravel().tolist(), n)
+    width = int(n.max()) + _AFFIX_WINDOW
+    m = np.array(cores, dtype=f"S{width}").view(np.uint8).reshape(len(cores), width)
+    digit = _is_digit(m)
+    r, a, b = _affix_spans(m, n, digit)
     strings = [cores[i][s:e] for i, s, e in zip(r.tolist(), a.tolist(), b.tolist(), strict=True)]
     owners = [r]
     # leetspeak readings (every digit is a leetspeak one): the first reading, then i/l over the last two 1s
-    n_leet = _is_digit(raw).sum(axis=1)
+    n_leet = np.count_nonzero(digit, axis=1)
     leet = np.flatnonzero((n_leet >= 1) & (n_leet <= 4) & (n_leet < n))
-    first = _FIRST_READING[raw[leet]]
-    ones = raw[leet] == ord("1")
+    first = _FIRST_READING[m[leet]]
+    ones = m[leet] == ord("1")
     from_end = np.cumsum(ones[:, ::-1], axis=1)[:, ::-1]  # 1s at or after each position
     last, second = ones & (from_end == 1), ones & (from_end == 2)
     one, two = np.flatnonzero(from_end[:, 0] >= 1), np.flatnonzero(from_end[:, 0] >= 2)
@@ -427,7 +426,7 @@ def _screen_ascii(cores: list[str]) -> tuple[list[str], np.ndarray]:
     strings += _as_str(np.where(second[two], ord("l"), first[two]))
     strings += _as_str(np.where(last[two] | second[two], ord("l"), first[two]))
     owners += [leet, leet[one], leet[two], leet[two]]
-    r, a, b = _affix_spans(first.view(f"S{first.shape[1]}").ravel().tolist(), n[leet])  # of the first reading
+    r, a, b = _affix_spans(first, n[leet], np.zeros(first.shape, dtype=bool))  # of the first reading: no digits
     strings += [readings[i][s:e] for i, s, e in zip(r.tolist(), a.tolist(), b.tolist(), strict=True)]
     owners.append(leet[r])
     return strings, np.concatenate(owners)
@@ -437,11 +436,13 @@ def candidate_superset(cores: list[str]) -> tuple[list[str], np.ndarray]:
     """``(strings, owners)``: every :func:`candidates` string of every core and a few more, each with the
     position of its core. A screen: only a core with one of them in a lexicon can match by affix or leetspeak,
     and :func:`candidates` then runs for that core alone. Vectorised for ASCII cores (all of them in practice)."""
+    joined = "".join(cores)
+    if cores and joined.isascii() and "\0" not in joined:
+        return _screen_ascii(cores)
     plain = [i for i, c in enumerate(cores) if c.isascii() and "\0" not in c]
     strings, owners = _screen_ascii([cores[i] for i in plain]) if plain else ([], np.zeros(0, dtype=np.int64))
     owners = np.asarray(plain, dtype=np.int64)[owners]
-    others = sorted(set(range(len(cores))) - set(plain)) if len(plain) < len(cores) else []
-    for i in others:
+    for i in sorted(set(range(len(cores))) - set(plain)):
         found = list(chain.from_iterable(candidates(cores[i])))
         strings += found
         owners = np.r_[owners, np.full(len(found), i, dtype=np.int64)]
@@ -744,10 +745,9 @@ class CelebrityFeatures(_LexiconFeatures):
         found = super()._matches(prepared)
         cores = prepared.cores()
         segments = prepared.shared.setdefault("segments", {})
-        unmatched = [i for i, m in enumerate(found) if m.kind == NONE]
-        zipf = map(self.words_.zipf_["en"].get, [cores[i] for i in unmatched], repeat(0.0))
-        for i, z in zip(unmatched, zipf, strict=True):
-            if 1.0 <= z < 3.0:  # _compound's first test, without the call for the many that fail it
+        zipf = np.fromiter(map(self.words_.zipf_["en"].get, cores, repeat(0.0)), dtype=np.float64, count=len(cores))
+        for i in np.flatnonzero((zipf >= 1.0) & (zipf < 3.0)).tolist():  # _compound's first test, for all at once
+            if found[i].kind == NONE:
                 found[i] = self._compound(cores[i], segments) or found[i]
         return found
 
