@@ -624,6 +624,8 @@ def skeleton_cores(prepared: Prepared) -> list[tuple[str, bool]]:
     """Per distinct text of ``prepared``: the core of its skeleton and whether confusables changed it
     (what :meth:`LexiconMatcher.match` computes first), computed once per call."""
     hit = prepared.shared.get("skeleton_cores")
+    if hit is None and "".join(prepared.unique_texts()[1]).isascii():  # the usual case: no confusables at all
+        hit = prepared.shared["skeleton_cores"] = list(zip(prepared.cores(), repeat(False)))
     if hit is None:
         hit = []
         for text, core in zip(prepared.unique_texts()[1], prepared.cores(), strict=True):
