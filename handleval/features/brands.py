@@ -9,7 +9,9 @@ Speed: instead of scoring every handle against ~100k names (``extractOne`` does 
 candidates come from a deletion-neighbourhood index (SymSpell's idea): every lexicon name and its one-character
 deletions are dict keys, so a handle's own deletions find all names within one edit — and most within two —
 by exact lookups; rapidfuzz then scores only those few candidates. Thresholds grow with length, so short
-names never match by accident (``j0hn_99`` is not ``ejohn``).
+names never match by accident (``j0hn_99`` is not ``ejohn``). In a batch, the lexicon-independent work (affix
+and leetspeak candidates, deletion hashes) is done once per call for both lexicons (:class:`CoreBatch`), with
+numpy, and Python runs per core only where a lexicon may hold something.
 """
 
 from __future__ import annotations
@@ -319,6 +321,7 @@ class DeletionIndex:
 
 
 _AFFIX_WINDOW = 1 + max(map(len, (*PREFIXES, *SUFFIXES)))  # bytes an affix screen reads: an affix and the next
+_DIGIT_BYTES = _DIGITS.encode()
 _FIRST_READING = np.arange(256, dtype=np.uint8)  # each leetspeak digit to its first reading ('1' → 'i')
 _FIRST_READING[[ord(d) for d in LEET_MAP]] = [ord(v[0]) for v in LEET_MAP.values()]
 
@@ -336,6 +339,7 @@ _SUFFIX_HASHES = _affix_hashes(tuple(x[::-1] for x in SUFFIXES))
 
 
 def _is_digit(m: np.ndarray) -> np.ndarray:
+    """Which bytes of a uint8 array are ASCII digits (one unsigned comparison: below '0' wraps around)."""
     return m - np.uint8(48) < 10
 
 
@@ -388,7 +392,7 @@ def _affix_spans(m: np.ndarray, n: np.ndarray, digit: np.ndarray) -> tuple[np.nd
         for length, hit in _affix_hits(window, _SUFFIX_HASHES):
             r, e = at_rows[hit], at[hit] - length
             strip = np.flatnonzero(_is_digit(window[hit, length]))  # digits before the suffix go too
-            e[strip] = [len(m[i, :k].tobytes().rstrip(b"0123456789"))
+            e[strip] = [len(m[i, :k].tobytes().rstrip(_DIGIT_BYTES))
                         for i, k in zip(r[strip].tolist(), e[strip].tolist(), strict=True)]
             end_rows.append(r)
             ends.append(e)
