@@ -9,16 +9,18 @@ Speed: instead of scoring every handle against ~100k names (``extractOne`` does 
 candidates come from a deletion-neighbourhood index (SymSpell's idea): every lexicon name and its one-character
 deletions are dict keys, so a handle's own deletions find all names within one edit — and most within two —
 by exact lookups; rapidfuzz then scores only those few candidates. Thresholds grow with length, so short
-names never match by accident (``j0hn_99`` is not ``ejohn``).
+names never match by accident (``j0hn_99`` is not ``ejohn``). In a batch, the lexicon-independent work (affix
+and leetspeak candidates, deletion hashes) is done once per call for both lexicons (:class:`CoreBatch`), with
+numpy, and Python runs per core only where a lexicon may hold something.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from itertools import chain, product, repeat
-from typing import Any, ClassVar
+from operator import is_not
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -65,8 +67,10 @@ def max_edits(n: int) -> int:
 _MIN_FUZZY_LEN = next(n for n in range(1, 64) if max_edits(n) > 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
+    """What a handle matched (a named tuple rather than a frozen dataclass: a batch builds tens of thousands,
+    about three times faster, and their fields transpose with ``zip``)."""
+
     kind: int = NONE
     key: str = ""
     similarity: float = 0.0
@@ -168,57 +172,16 @@ def candidates(core: str) -> _Cands:
 _NO_CANDIDATES: _Cands = (_NO_VARIANTS, [], _NO_VARIANTS)
 
 
-def _affix_keys(affixes: tuple[str, ...]) -> dict[int, np.ndarray]:
-    """Affixes by length as little-endian integers of their bytes (``_edge_keys`` compares against them); an
-    affix longer than 8 bytes is cut to its first 8 (a looser screen, never a missed one)."""
-    by_len: dict[int, list[int]] = {}
-    for a in affixes:
-        raw = a.encode()[:8]
-        by_len.setdefault(len(raw), []).append(int.from_bytes(raw, "little"))
-    return {n: np.array(sorted(keys), dtype=np.uint64) for n, keys in by_len.items()}
-
-
-_PREFIX_KEYS = _affix_keys(PREFIXES)
-_SUFFIX_KEYS = _affix_keys(tuple(x[::-1] for x in SUFFIXES))
-
-
-def _edge_keys(m: np.ndarray, keys: dict[int, np.ndarray]) -> np.ndarray:
-    """Rows of byte matrix ``m`` whose first ``n`` bytes are one of ``keys[n]`` (zero padding never matches)."""
-    hit = np.zeros(len(m), dtype=bool)
-    key = np.zeros(len(m), dtype=np.uint64)
-    for j in range(min(max(keys), m.shape[1])):
-        key |= m[:, j].astype(np.uint64) << np.uint64(8 * j)
-        found = keys.get(j + 1)
-        if found is not None:
-            hit |= np.isin(key, found)
-    return hit
-
-
-def candidates_many(cores: list[str]) -> list[_Cands]:
-    """:func:`candidates` of many cores. A core with no digit (hence no leetspeak and no digits to strip), no
-    prefix and no suffix has none; numpy finds those (most) on byte matrices, Python does the rest."""
-    out = [_NO_CANDIDATES] * len(cores)
-    todo = np.ones(len(cores), dtype=bool)
-    plain = [i for i, c in enumerate(cores) if c and c.isascii() and "\0" not in c]
-    if plain:
-        texts = [cores[i].encode() for i in plain]
-        width = max(map(len, texts))
-        left = np.array(texts, dtype=f"S{width}").view(np.uint8).reshape(len(texts), width)
-        right = np.array([t[::-1] for t in texts], dtype=f"S{width}").view(np.uint8).reshape(len(texts), width)
-        todo[plain] = (((left >= 48) & (left <= 57)).any(axis=1) | _edge_keys(left, _PREFIX_KEYS)
-                       | _edge_keys(right, _SUFFIX_KEYS))
-    for i in np.flatnonzero(todo).tolist():
-        out[i] = candidates(cores[i])
-    return out
-
-
 def deletion_variants(core: str) -> frozenset[str]:
     """``core`` and every string one deletion away (keys of the deletion-neighbourhood index)."""
     return frozenset((core, *(core[:i] + core[i + 1:] for i in range(len(core)))))
 
 
 _HASH_BASE = 0x100000001B3  # polynomial string hash mod 2**64 (a prefilter only: every hit is checked exactly)
-_BITMAP_BITS = 24
+#: The index keeps hashes times this odd constant (a bijection mod 2**64, so the same collisions): strings that
+#: differ only in their last bytes have plain hashes that differ only in their low bits, mixed ones do not.
+_HASH_MIX = 0x9E3779B97F4A7C15
+_BITMAP_BITS = 27  # a bit per value of the top 27 bits of the mixed hashes: 16 MB, ~0.3% set per lexicon
 _HASH_POWERS = np.array([pow(_HASH_BASE, i, 1 << 64) for i in range(MAX_CHARS + 2)], dtype=np.uint64)
 
 
@@ -246,6 +209,28 @@ def _hash_bytes(raw: bytes) -> int:
     return h
 
 
+def _mixed(hashes: np.ndarray) -> np.ndarray:
+    """The hashes the deletion index keys on (see :data:`_HASH_MIX`); numpy wraps around mod 2**64."""
+    return hashes * np.uint64(_HASH_MIX)
+
+
+def _bitmap(hashes: np.ndarray) -> np.ndarray:
+    """Bit-packed set of the top :data:`_BITMAP_BITS` bits of sorted hashes (set bits of one byte are or-ed)."""
+    table = np.zeros(1 << (_BITMAP_BITS - 3), dtype=np.uint8)
+    if len(hashes):
+        top = hashes >> np.uint64(64 - _BITMAP_BITS)
+        byte = top >> np.uint64(3)
+        first = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
+        table[byte[first]] = np.bitwise_or.reduceat(np.left_shift(1, top & np.uint64(7)).astype(np.uint8), first)
+    return table
+
+
+def _in_bitmap(table: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+    """Whether the bit of each hash is set in a :func:`_bitmap` (a maybe: only the index decides)."""
+    top = hashes >> np.uint64(64 - _BITMAP_BITS)
+    return ((table[top >> np.uint64(3)] >> (top & np.uint64(7)).astype(np.uint8)) & 1) != 0
+
+
 def _deletion_hashes(codes: np.ndarray, powers: np.ndarray) -> np.ndarray:
     """Hashes of every one-character deletion of each row of an ``(rows, n)`` byte matrix (column ``i`` = row
     minus byte ``i``) and, in column ``n``, of the row itself; from prefix and suffix hashes."""
@@ -267,9 +252,10 @@ class DeletionIndex:
     """Lexicon names under their own spelling and each of their one-character deletions (SymSpell's index).
 
     ``get(variant)`` is what a ``{variant: [names]}`` dict would give, but the index is three numpy arrays
-    (64-bit hashes of the variants, sorted, with the name and the deleted position of each): built with numpy in
-    a fraction of the time and memory of a dict of a million lists, which every process pays at ``fit``.
-    A hash only finds candidates; each is checked by rebuilding its variant, so collisions cannot add a name.
+    (:func:`_mixed` 64-bit hashes of the variants, sorted, with the name and the deleted position of each): built
+    with numpy in a fraction of the time and memory of a dict of a million lists, which every process pays at
+    ``fit``. A hash only finds candidates; each is checked by rebuilding its variant, so collisions cannot add a
+    name. :attr:`bitmap` screens many hashes at once before any look-up.
     """
 
     def __init__(self, names: list[str]):
@@ -298,11 +284,12 @@ class DeletionIndex:
                                    dtype=np.uint64))
             owners.append(np.full(len(variants), j, dtype=np.int64))
             cuts.append(np.r_[np.arange(len(name)), -1])
-        h = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
+        h = _mixed(np.concatenate(hashes)) if hashes else np.zeros(0, dtype=np.uint64)
         order = np.argsort(h, kind="stable")
         self.hashes = h[order]
         self.owner = (np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64))[order].astype(np.int32)
         self.cut = (np.concatenate(cuts) if cuts else np.zeros(0, dtype=np.int64))[order].astype(np.int16)
+        self.bitmap = _bitmap(self.hashes)
 
     def __len__(self) -> int:
         """Number of (name, variant) entries (a variant repeated within a name counts more than once)."""
@@ -320,16 +307,193 @@ class DeletionIndex:
 
     def get(self, variant: str) -> list[str] | None:
         """Names equal to ``variant`` or one deletion away from it (None when there is none)."""
-        h = np.uint64(_hash_bytes(variant.encode("utf-8", errors="surrogatepass")))
+        h = np.uint64(_hash_bytes(variant.encode("utf-8", errors="surrogatepass")) * _HASH_MIX & _MASK)
         lo = int(np.searchsorted(self.hashes, h, side="left"))
         hi = int(np.searchsorted(self.hashes, h, side="right"))
         return (self._found(variant, lo, hi) or None) if hi > lo else None
 
     def get_many(self, variants: list[str], hashes: np.ndarray) -> list[list[str] | None]:
-        """:meth:`get` of many variants whose hashes (:func:`_hash_rows` of their bytes) are known."""
+        """:meth:`get` of many variants whose :func:`_mixed` hashes (of :func:`_hash_rows` of their bytes) are
+        known."""
         lo = np.searchsorted(self.hashes, hashes, side="left").tolist()
         hi = np.searchsorted(self.hashes, hashes, side="right").tolist()
         return [(self._found(v, a, b) or None) if b > a else None for v, a, b in zip(variants, lo, hi, strict=True)]
+
+
+_AFFIX_WINDOW = 1 + max(map(len, (*PREFIXES, *SUFFIXES)))  # bytes an affix screen reads: an affix and the next
+_DIGIT_BYTES = _DIGITS.encode()
+_FIRST_READING = np.arange(256, dtype=np.uint8)  # each leetspeak digit to its first reading ('1' → 'i')
+_FIRST_READING[[ord(d) for d in LEET_MAP]] = [ord(v[0]) for v in LEET_MAP.values()]
+
+
+def _affix_hashes(affixes: tuple[str, ...]) -> dict[int, np.ndarray]:
+    """:func:`_hash_bytes` of the affixes, by length."""
+    by_len: dict[int, list[int]] = {}
+    for a in affixes:
+        by_len.setdefault(len(a), []).append(_hash_bytes(a.encode()))
+    return {n: np.array(sorted(h), dtype=np.uint64) for n, h in sorted(by_len.items())}
+
+
+_PREFIX_HASHES = _affix_hashes(PREFIXES)
+_SUFFIX_HASHES = _affix_hashes(tuple(x[::-1] for x in SUFFIXES))
+
+
+def _is_digit(m: np.ndarray) -> np.ndarray:
+    """Which bytes of a uint8 array are ASCII digits (one unsigned comparison: below '0' wraps around)."""
+    return m - np.uint8(48) < 10
+
+
+def _affix_hits(window: np.ndarray, hashes: dict[int, np.ndarray]) -> list[tuple[int, np.ndarray]]:
+    """``(length, rows)``: the rows of a byte matrix that begin with an affix of that length. By hash: a
+    collision can only add a span to the screen, never drop one."""
+    h = np.zeros(len(window), dtype=np.uint64)
+    window = window.astype(np.uint64)
+    out = []
+    for j in range(max(hashes)):
+        h = h * np.uint64(_HASH_BASE) + window[:, j]
+        if j + 1 in hashes:
+            out.append((j + 1, np.flatnonzero(np.isin(h, hashes[j + 1]))))
+    return out
+
+
+def _row_pairs(a_rows: np.ndarray, a: np.ndarray, b_rows: np.ndarray, b: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every ``(row, a, b)`` with an ``a`` and a ``b`` of the same row."""
+    order = np.argsort(b_rows, kind="stable")
+    b_rows, b = b_rows[order], b[order]
+    first = np.searchsorted(b_rows, a_rows, "left")
+    counts = np.searchsorted(b_rows, a_rows, "right") - first
+    pick = np.repeat(np.arange(len(a_rows)), counts)
+    within = np.arange(len(pick)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return a_rows[pick], a[pick], b[first[pick] + within]
+
+
+def _affix_spans(m: np.ndarray, n: np.ndarray, digit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, starts, ends)``: spans of each row of byte matrix ``m`` (lengths ``n``, then at least
+    :data:`_AFFIX_WINDOW` zeros; ``digit`` marks its digits) that include every :func:`affix_variants` string of
+    it, and more: every start that leading digits or one prefix leave, with every end that trailing digits or
+    one suffix (then digits) leave; 4+ characters, never the whole string."""
+    rows = np.arange(len(m))
+    back = np.arange(_AFFIX_WINDOW)
+    lead = np.flatnonzero(digit[:, 0])
+    trail = np.flatnonzero(digit[rows, n - 1] & (n > 0))
+    d0 = np.argmin(digit[lead], axis=1)  # the zero padding is no digit
+    before_trail = np.where(~digit[trail] & (np.arange(m.shape[1]) < n[trail, None]), np.arange(m.shape[1]), -1)
+    d1 = n[trail] - 1 - before_trail.max(axis=1)
+    start_rows, starts = [rows, lead], [np.zeros(len(m), dtype=np.int64), d0]
+    after_lead = m[lead[:, None], d0[:, None] + back]
+    for at_rows, at, window in ((rows, starts[0], m[:, :_AFFIX_WINDOW]), (lead, d0, after_lead)):
+        for length, hit in _affix_hits(window, _PREFIX_HASHES):
+            start_rows.append(at_rows[hit])
+            starts.append(at[hit] + length)
+    end_rows, ends = [rows, trail], [n, n[trail] - d1]
+    for at_rows, at in ((rows, n), (trail, n[trail] - d1)):
+        window = m[at_rows[:, None], at[:, None] - 1 - back]  # reversed; before the row: its zero padding
+        for length, hit in _affix_hits(window, _SUFFIX_HASHES):
+            r, e = at_rows[hit], at[hit] - length
+            strip = np.flatnonzero(_is_digit(window[hit, length]))  # digits before the suffix go too
+            e[strip] = [len(m[i, :k].tobytes().rstrip(_DIGIT_BYTES))
+                        for i, k in zip(r[strip].tolist(), e[strip].tolist(), strict=True)]
+            end_rows.append(r)
+            ends.append(e)
+    r, a, b = _row_pairs(np.concatenate(start_rows), np.concatenate(starts), np.concatenate(end_rows),
+                         np.concatenate(ends))
+    keep = (b - a >= _MIN_AFFIX_REST) & ((a > 0) | (b < n[r]))
+    return r[keep], a[keep], b[keep]
+
+
+def _as_str(m: np.ndarray) -> list[str]:
+    """The rows of a zero-padded byte matrix as strings."""
+    return np.ascontiguousarray(m, dtype=np.uint32).view(f"<U{m.shape[1]}").ravel().tolist()
+
+
+def _screen_ascii(cores: list[str]) -> tuple[list[str], np.ndarray]:
+    """:func:`candidate_superset` of ASCII cores without NUL, with numpy."""
+    n = np.fromiter(map(len, cores), dtype=np.int64, count=len(cores))
+    width = int(n.max()) + _AFFIX_WINDOW
+    m = np.array(cores, dtype=f"S{width}").view(np.uint8).reshape(len(cores), width)
+    digit = _is_digit(m)
+    r, a, b = _affix_spans(m, n, digit)
+    strings = [cores[i][s:e] for i, s, e in zip(r.tolist(), a.tolist(), b.tolist(), strict=True)]
+    owners = [r]
+    # leetspeak readings (every digit is a leetspeak one): the first reading, then i/l over the last two 1s
+    n_leet = np.count_nonzero(digit, axis=1)
+    leet = np.flatnonzero((n_leet >= 1) & (n_leet <= 4) & (n_leet < n))
+    first = _FIRST_READING[m[leet]]
+    ones = m[leet] == ord("1")
+    from_end = np.cumsum(ones[:, ::-1], axis=1)[:, ::-1]  # 1s at or after each position
+    last, second = ones & (from_end == 1), ones & (from_end == 2)
+    one, two = np.flatnonzero(from_end[:, 0] >= 1), np.flatnonzero(from_end[:, 0] >= 2)
+    readings = _as_str(first)
+    strings += readings
+    strings += _as_str(np.where(last[one], ord("l"), first[one]))
+    strings += _as_str(np.where(second[two], ord("l"), first[two]))
+    strings += _as_str(np.where(last[two] | second[two], ord("l"), first[two]))
+    owners += [leet, leet[one], leet[two], leet[two]]
+    r, a, b = _affix_spans(first, n[leet], np.zeros(first.shape, dtype=bool))  # of the first reading: no digits
+    strings += [readings[i][s:e] for i, s, e in zip(r.tolist(), a.tolist(), b.tolist(), strict=True)]
+    owners.append(leet[r])
+    return strings, np.concatenate(owners)
+
+
+def candidate_superset(cores: list[str]) -> tuple[list[str], np.ndarray]:
+    """``(strings, owners)``: every :func:`candidates` string of every core and a few more, each with the
+    position of its core. A screen: only a core with one of them in a lexicon can match by affix or leetspeak,
+    and :func:`candidates` then runs for that core alone. Vectorised for ASCII cores (all of them in practice)."""
+    joined = "".join(cores)
+    if cores and joined.isascii() and "\0" not in joined:
+        return _screen_ascii(cores)
+    plain = [i for i, c in enumerate(cores) if c.isascii() and "\0" not in c]
+    strings, owners = _screen_ascii([cores[i] for i in plain]) if plain else ([], np.zeros(0, dtype=np.int64))
+    owners = np.asarray(plain, dtype=np.int64)[owners]
+    for i in sorted(set(range(len(cores))) - set(plain)):
+        found = list(chain.from_iterable(candidates(cores[i])))
+        strings += found
+        owners = np.r_[owners, np.full(len(found), i, dtype=np.int64)]
+    return strings, owners
+
+
+class CoreBatch:
+    """Many ``(core, homoglyph)`` keys (cores are ``[a-z0-9]``) and the lexicon-independent work on them, done
+    once for the brand and the celebrity matcher of a call: the :func:`candidate_superset` of the cores (which a
+    lexicon screens in one C-level pass of dict look-ups, so that Python builds :func:`candidates` only for the
+    few cores with a hit), those candidates, and the hashes of the one-character deletions of the cores fuzzy
+    matching applies to."""
+
+    def __init__(self, keys: list[tuple[str, bool]]):
+        self.keys = keys
+        self.cores = [core for core, _ in keys]
+        self.screen, self.screen_owner = candidate_superset(self.cores)
+        self.long_enough = np.fromiter(map(len, self.cores), dtype=np.int64, count=len(keys)) >= _MIN_FUZZY_LEN
+        self._candidates: dict[int, _Cands] = {}
+        self._deletions: list[tuple[int, np.ndarray, np.ndarray]] | None = None
+
+    def with_candidate_in(self, names: dict[str, Any]) -> np.ndarray:
+        """Positions of the cores with a screened string among ``names``: no other core can match by affix or
+        leetspeak."""
+        hit = np.fromiter(map(names.__contains__, self.screen), dtype=bool, count=len(self.screen))
+        return np.unique(self.screen_owner[hit])
+
+    def candidates(self, i: int) -> _Cands:
+        """:func:`candidates` of core ``i``, computed once for both lexicons."""
+        found = self._candidates.get(i)
+        if found is None:
+            found = self._candidates[i] = candidates(self.cores[i])
+        return found
+
+    def deletion_hashes(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """``(n, rows, hashes)`` per length ``n`` of the cores long enough for fuzzy matching: their positions and
+        the :func:`_mixed` hashes of each one-character deletion (column ``i``: byte ``i`` deleted) and, in column
+        ``n``, of the core itself. Computed on first use, from prefix and suffix hashes (numpy)."""
+        if self._deletions is None:
+            by_len: dict[int, list[int]] = {}
+            for i in np.flatnonzero(self.long_enough).tolist():
+                by_len.setdefault(len(self.cores[i]), []).append(i)
+            self._deletions = [
+                (n, np.array(rows), _mixed(_deletion_hashes(
+                    _byte_matrix([self.cores[i].encode() for i in rows], n), _HASH_POWERS)))
+                for n, rows in by_len.items()]
+        return self._deletions
 
 
 class LexiconMatcher:
@@ -339,16 +503,6 @@ class LexiconMatcher:
         self.lexicon = lexicon
         self.pop = lexicon.popularity
         self.index = DeletionIndex([key for key, p in self.pop.items() if len(key) >= 4 and p >= fuzzy_min_popularity])
-        self._index_hashes: np.ndarray | None = None
-
-    def index_hashes(self) -> np.ndarray:
-        """Bitmap over the top :data:`_BITMAP_BITS` bits of the hashes of the deletion-index keys: the vectorised
-        candidate prefilter of :meth:`match_many` (a set bit is only a maybe; the index itself decides)."""
-        if self._index_hashes is None:
-            bitmap = np.zeros(1 << _BITMAP_BITS, dtype=bool)
-            bitmap[self.index.hashes >> np.uint64(64 - _BITMAP_BITS)] = True
-            self._index_hashes = bitmap
-        return self._index_hashes
 
     def _best(self, keys: Iterable[str]) -> str | None:
         """The most popular (then longest) of ``keys`` in the lexicon. Among equals, the first in ``keys`` when
@@ -391,27 +545,25 @@ class LexiconMatcher:
                     best = option
         return (best[2], best[0]) if best else None
 
-    def _fuzzy_candidates(self, cores: list[str]) -> list[set[str]]:
-        """The index entries under each core or its one-character deletions, for many ASCII cores at once.
-
-        Hashes of all deletions of all cores of one length come from prefix and suffix hashes (numpy); only the
-        few that hit the bitmap of index hashes are looked up in the index (and checked there exactly).
-        """
-        out: list[set[str]] = [set() for _ in cores]
-        table = self.index_hashes()
-        by_len: dict[int, list[int]] = {}
-        for i, c in enumerate(cores):
-            by_len.setdefault(len(c), []).append(i)
-        for n, rows in by_len.items():
-            hashes = _deletion_hashes(_byte_matrix([cores[i].encode() for i in rows], n), _HASH_POWERS)
-            r, i = np.nonzero(table[hashes >> np.uint64(64 - _BITMAP_BITS)])
+    def _fuzzy_candidates(self, batch: CoreBatch, todo: np.ndarray) -> dict[int, set[str]]:
+        """The index entries under each core of ``batch`` that ``todo`` selects or under one of its one-character
+        deletions, by position (cores with none are left out). Of the shared deletion hashes only the few that
+        hit the index bitmap are looked up in the index (and checked there exactly)."""
+        index = self.index
+        cores = batch.cores
+        out: dict[int, set[str]] = {}
+        for n, rows, hashes in batch.deletion_hashes():
+            keep = todo[rows]
+            rows, hashes = rows[keep], hashes[keep]
+            r, i = np.nonzero(_in_bitmap(index.bitmap, hashes))
             if not len(r):
                 continue
+            hit_rows = rows[r].tolist()
             variants = [core if j == n else core[:j] + core[j + 1:]
-                        for core, j in zip([cores[rows[k]] for k in r.tolist()], i.tolist(), strict=True)]
-            for k, hit in zip(r.tolist(), self.index.get_many(variants, hashes[r, i]), strict=True):
-                if hit:
-                    out[rows[k]].update(hit)
+                        for core, j in zip([cores[k] for k in hit_rows], i.tolist(), strict=True)]
+            for k, names in zip(hit_rows, index.get_many(variants, hashes[r, i]), strict=True):
+                if names:
+                    out.setdefault(k, set()).update(names)
         return out
 
     def match(self, text: str) -> Match:
@@ -448,38 +600,25 @@ class LexiconMatcher:
             return Match(LEET, key, fuzz.ratio(core, key) / 100, pop[key], homo)
         return None if max_edits(len(core)) else _NO_MATCH
 
-    def match_many(self, keys: list[tuple[str, bool]], shared: list[_Cands | None]) -> list[Match]:
-        """:meth:`match_core` of many ``(core, homoglyph)`` pairs; ``shared`` caches :func:`candidates` per
-        position (for the other lexicon of the same call)."""
-        n = len(keys)
+    def match_many(self, batch: CoreBatch) -> list[Match]:
+        """:meth:`match_core` of every key of ``batch`` (whose candidates and hashes the other lexicon shares)."""
         pop = self.pop
-        strict = self._match_strict
-        cores = [core for core, _ in keys]
-        exact = list(map(pop.get, cores))
-        for i in range(n):  # candidates the other lexicon did not need yet
-            if shared[i] is None and exact[i] is None and cores[i]:
-                shared[i] = candidates(cores[i])
+        keys, cores = batch.keys, batch.cores
+        n = len(keys)
         out: list[Match] = [_NO_MATCH] * n
-        # no exact match and nothing to strip or undo: fuzzy matching decides (numpy finds them)
-        plain = np.fromiter((c is _NO_CANDIDATES and p is None for c, p in zip(shared, exact, strict=True)),
-                            dtype=bool, count=n)
-        long_enough = np.fromiter(map(len, cores), dtype=np.int64, count=n) >= _MIN_FUZZY_LEN
-        fuzzy_mask = plain & long_enough
-        for i in np.flatnonzero(~plain).tolist():
-            core, homo = keys[i]
-            p = exact[i]
-            if p is not None:
-                out[i] = Match(EXACT, core, 1.0, p, homo)
-                continue
-            m = strict(core, homo, shared[i])
-            if m is None:
-                fuzzy_mask[i] = True
-            else:
-                out[i] = m
-        fuzzy = np.flatnonzero(fuzzy_mask).tolist()
-        cores = [keys[i][0] for i in fuzzy]
-        for i, core, cands in zip(fuzzy, cores, self._fuzzy_candidates(cores), strict=True):
-            hit = self._fuzzy(core, cands) if cands else None
+        exact = list(map(pop.get, cores))
+        matched = np.fromiter(map(is_not, exact, repeat(None)), dtype=bool, count=n)
+        for i in np.flatnonzero(matched).tolist():
+            out[i] = Match(EXACT, cores[i], 1.0, exact[i], keys[i][1])
+        for i in batch.with_candidate_in(pop).tolist():
+            if not matched[i]:
+                m = self._match_strict(cores[i], keys[i][1], batch.candidates(i))
+                if m is not None:  # else no affix or leetspeak match: fuzzy matching decides
+                    out[i] = m
+                    matched[i] = True
+        for i, cands in self._fuzzy_candidates(batch, batch.long_enough & ~matched).items():
+            core = cores[i]
+            hit = self._fuzzy(core, cands)
             if hit:
                 out[i] = Match(FUZZY, hit[0], fuzz.ratio(core, hit[0]) / 100, pop[hit[0]], keys[i][1])
         return out
@@ -489,6 +628,8 @@ def skeleton_cores(prepared: Prepared) -> list[tuple[str, bool]]:
     """Per distinct text of ``prepared``: the core of its skeleton and whether confusables changed it
     (what :meth:`LexiconMatcher.match` computes first), computed once per call."""
     hit = prepared.shared.get("skeleton_cores")
+    if hit is None and "".join(prepared.unique_texts()[1]).isascii():  # the usual case: no confusables at all
+        hit = prepared.shared["skeleton_cores"] = list(zip(prepared.cores(), repeat(False)))
     if hit is None:
         hit = []
         for text, core in zip(prepared.unique_texts()[1], prepared.cores(), strict=True):
@@ -509,6 +650,22 @@ def _features(m: Match) -> tuple[float, ...]:
             m.popularity * m.similarity if lookalike else 0.0, float(m.homoglyph))
 
 
+def _feature_table(found: list[Match]) -> np.ndarray:
+    """:func:`_features` of many matches, column by column (the features of no match are all 0)."""
+    table = np.zeros((len(found), 6))
+    hits = [i for i, m in enumerate(found) if m is not _NO_MATCH]
+    if hits:
+        kinds, keys, similarities, popularities, homoglyphs = zip(*map(found.__getitem__, hits), strict=True)
+        kind = np.array(kinds)
+        similarity = np.array(similarities, dtype=np.float64)
+        popularity = np.array(popularities, dtype=np.float64)
+        homoglyph = np.array(homoglyphs, dtype=bool)
+        lookalike = np.isin(kind, (AFFIX, LEET, FUZZY)) | ((kind == EXACT) & homoglyph)
+        table[hits] = np.column_stack([kind, similarity, popularity, np.fromiter(map(len, keys), np.float64, len(hits)),
+                                       np.where(lookalike, popularity * similarity, 0.0), homoglyph])
+    return table
+
+
 class _LexiconFeatures(FeatureFamily):
     lexicon_name: ClassVar[str] = ""
     FEATURES: ClassVar[tuple[str, ...]] = ("match_kind", "similarity", "popularity", "match_len", "impersonation",
@@ -525,7 +682,6 @@ class _LexiconFeatures(FeatureFamily):
     def _fit(self, prepared: Prepared, X: Any, y: Any) -> None:
         lexicon = load_lexicon(self.lexicon_name, self.data_dir, self.use_cache)
         self.matcher_ = LexiconMatcher(lexicon, self.fuzzy_min_popularity)
-        self.matcher_.index_hashes()  # build the batch prefilter now rather than in the first transform
         self.lexicon_fingerprint_ = lexicon.fingerprint
 
     def match(self, text: str) -> Match:
@@ -535,11 +691,10 @@ class _LexiconFeatures(FeatureFamily):
         return _features(self.match(text))
 
     def _matches(self, prepared: Prepared) -> list[Match]:
-        keys = skeleton_cores(prepared)
-        shared = prepared.shared.get("lexicon_candidates")
-        if shared is None:
-            shared = prepared.shared["lexicon_candidates"] = candidates_many([core for core, _ in keys])
-        return self.matcher_.match_many(keys, shared)
+        batch = prepared.shared.get("lexicon_cores")
+        if batch is None:  # the other lexicon family's, when it ran first
+            batch = prepared.shared["lexicon_cores"] = CoreBatch(skeleton_cores(prepared))
+        return self.matcher_.match_many(batch)
 
     def matches_of(self, prepared: Prepared) -> list[Match]:
         """The match of every distinct text: the one this family's transform of ``prepared`` kept, else found now
@@ -550,11 +705,7 @@ class _LexiconFeatures(FeatureFamily):
     def _batch(self, prepared: Prepared, failed: dict[int, str]) -> np.ndarray:
         """Features of every distinct text (affix variants are shared with the other lexicon family)."""
         found = prepared.shared[f"matches:{self.prefix}"] = self._matches(prepared)  # kept for matches_of
-        table = np.zeros((len(found), len(self.FEATURES)))  # the features of no match are all 0
-        hits = [i for i, m in enumerate(found) if m is not _NO_MATCH]
-        if hits:
-            table[hits] = [_features(found[i]) for i in hits]
-        return table
+        return _feature_table(found)
 
     def _compute(self, prepared: Prepared, errors: list[str | None]) -> np.ndarray:
         return per_unique_batch(prepared, lambda texts, failed: self._batch(prepared, failed), self._one,
@@ -600,10 +751,9 @@ class CelebrityFeatures(_LexiconFeatures):
         found = super()._matches(prepared)
         cores = prepared.cores()
         segments = prepared.shared.setdefault("segments", {})
-        unmatched = [i for i, m in enumerate(found) if m.kind == NONE]
-        zipf = map(self.words_.zipf_["en"].get, [cores[i] for i in unmatched], repeat(0.0))
-        for i, z in zip(unmatched, zipf, strict=True):
-            if 1.0 <= z < 3.0:  # _compound's first test, without the call for the many that fail it
+        zipf = np.fromiter(map(self.words_.zipf_["en"].get, cores, repeat(0.0)), dtype=np.float64, count=len(cores))
+        for i in np.flatnonzero((zipf >= 1.0) & (zipf < 3.0)).tolist():  # _compound's first test, for all at once
+            if found[i].kind == NONE:
                 found[i] = self._compound(cores[i], segments) or found[i]
         return found
 

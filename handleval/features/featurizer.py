@@ -22,6 +22,8 @@ from handleval.features.sales import SalesHistoryFeatures, mask_comparables
 from handleval.features.words import WordFeatures
 
 FAMILIES = ("length", "words", "brands", "sales")
+#: Kind names by code, then None (code -1: the row of texts that failed to parse).
+_KIND_NAMES = np.array([*(MATCH_KINDS[k] for k in range(len(MATCH_KINDS))), None], dtype=object)
 
 
 class HandleFeaturizer(TransformerMixin, BaseEstimator):
@@ -161,15 +163,18 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
             if part is None:
                 continue
             per_text = part.matches_of(prepared)
-            columns = {  # per distinct text, then the no-match row used for rows that failed to parse
-                "match": [part.display_name(m.key) if m.key else None for m in per_text] + [None],
-                "key": [m.key or None for m in per_text] + [None],
-                "kind": [MATCH_KINDS[m.kind] for m in per_text] + [None],
-                "homoglyph": [bool(m.homoglyph) for m in per_text] + [False],
-            }
+            kinds, keys, _, _, homoglyphs = zip(*per_text, strict=True) if per_text else ((),) * 5
+            # per distinct text, then the no-match row used for rows that failed to parse
+            key = np.array([*keys, ""], dtype=object)
+            found = np.flatnonzero(key != "")
+            match = np.full(len(key), None, dtype=object)
+            match[found] = [part.display_name(k) for k in key[found]]
+            key[key == ""] = None
+            columns = {"match": match, "key": key, "kind": _KIND_NAMES[np.array([*kinds, -1], dtype=np.int64)],
+                       "homoglyph": np.array([*homoglyphs, False], dtype=bool)}
             rows = np.where(prepared.ok, codes, len(per_text))
             for name, values in columns.items():
-                cols[f"{prefix}_{name}"] = np.array(values, dtype=bool if name == "homoglyph" else object)[rows]
+                cols[f"{prefix}_{name}"] = values[rows]
         return pd.DataFrame(cols, index=prepared.frame.index)
 
     def __sklearn_tags__(self):

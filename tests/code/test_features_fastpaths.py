@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import random
 import string
+from itertools import chain
 
 import numpy as np
 import pandas as pd
 
 from handleval.features import LengthPatternFeatures
 from handleval.features._common import prepare
-from handleval.features.brands import LexiconMatcher, Match
+from handleval.features.brands import CoreBatch, LexiconMatcher, Match
 from handleval.features.length import pattern_class, pattern_classes
 from handleval.features.lexicons import Lexicon
 from tests.code._features_shared import fitted
@@ -71,7 +72,7 @@ def test_fuzzy_ties_are_broken_the_same_way_in_every_process():
     m = LexiconMatcher(lex)
     # 'pinks' is one edit from all three, equally popular: the alphabetically first wins, whatever the set order
     assert m.match("pinks") == Match(4, "pink", m.match("pinks").similarity, 0.5, False)
-    assert m.match_many([("pinks", False)], [None]) == [m.match("pinks")]
+    assert m.match_many(CoreBatch([("pinks", False)])) == [m.match("pinks")]
 
 
 def test_repeated_and_shuffled_rows_get_the_same_features():
@@ -85,7 +86,7 @@ def test_repeated_and_shuffled_rows_get_the_same_features():
 
 
 def test_deletion_index_finds_exactly_what_a_dict_of_variants_holds():
-    from handleval.features.brands import DeletionIndex
+    from handleval.features.brands import DeletionIndex, _in_bitmap
 
     names = ["pinko", "pink", "pinky", "aaab", "abab", "café", "naïve", "x" * 70, "ab\u00e9c", "book", "boook"]
     index = DeletionIndex(names)
@@ -98,6 +99,7 @@ def test_deletion_index_finds_exactly_what_a_dict_of_variants_holds():
         assert found is not None and len(found) == len(set(found)) and set(found) == owners, variant
     for missing in ("", "zzzz", "pi", "caf\u00e9x", "x" * 68):
         assert index.get(missing) is None
+    assert _in_bitmap(index.bitmap, index.hashes).all()  # the batch prefilter never drops an indexed variant
 
 
 def _leet_reference(core: str) -> list[str]:
@@ -143,12 +145,45 @@ def _tricky_cores() -> list[str]:
 
 
 def test_leet_affix_and_candidate_screens_equal_the_plain_definitions():
-    from handleval.features.brands import affix_variants, candidates, candidates_many, leet_variants
+    from handleval.features.brands import affix_variants, candidates, leet_variants
 
     cores = _tricky_cores()
     assert [leet_variants(c) for c in cores] == [_leet_reference(c) for c in cores]
     assert [affix_variants(c) for c in cores] == [_affix_reference(c) for c in cores]
-    assert candidates_many(cores) == [candidates(c) for c in cores]
+    batch = CoreBatch([(c, False) for c in cores])
+    assert [batch.candidates(i) for i in range(len(cores))] == [candidates(c) for c in cores]
+
+
+def test_candidate_superset_holds_every_candidate():
+    """The vectorised screen may hold more strings than :func:`candidates`, never fewer (else a match is lost)."""
+    from handleval.features.brands import candidate_superset, candidates
+
+    rng = random.Random(5)
+    digits_around = [f"{rng.randint(0, 10 ** rng.randint(1, 12))}{c}{rng.randint(0, 999)}" for c in CORPUS[:300]]
+    for cores in (_tricky_cores(), digits_around, ["1" * k + "official1" + "1" * k for k in range(12)], [], [""]):
+        screened: dict[int, set[str]] = {}
+        for s, i in zip(*candidate_superset(cores), strict=True):
+            screened.setdefault(int(i), set()).add(s)
+        for i, core in enumerate(cores):
+            assert set(chain.from_iterable(candidates(core))) <= screened.get(i, set()), core
+
+
+def test_batch_matcher_equals_the_one_core_path_near_lexicon_names():
+    """Shared candidates and deletion hashes, the flat candidate screen and the index bitmap must find what
+    ``match_core`` finds, on cores one or two edits, an affix or a leetspeak digit away from real names."""
+    rng = random.Random(11)
+    letters = string.ascii_lowercase + string.digits
+    for name in ("brand", "celeb"):
+        matcher = fitted().families_[name].matcher_
+        cores: set[str] = set()
+        for key in rng.sample(sorted(matcher.index.names), 400):
+            i, j = rng.randrange(len(key)), rng.randrange(len(key))
+            cores |= {key, key[:i] + key[i + 1:], key[:i] + rng.choice(letters) + key[i:],
+                      key[:i] + rng.choice(letters) + key[i + 1:], key[:i] + key[i + 1:j] + key[j + 1:],
+                      "the" + key, key + "official", key + "2024", key.replace("o", "0").replace("e", "3"),
+                      "i" + key[:i] + key[i + 1:] + "hq"}
+        keys = [(c, rng.random() < 0.1) for c in sorted(cores)]
+        assert matcher.match_many(CoreBatch(keys)) == [matcher.match_core(c, h) for c, h in keys]
 
 
 def test_prepare_fast_path_equals_the_general_path():
