@@ -125,15 +125,23 @@ def test_pyfunc_from_registry_matches_cli_predict(store, small_price, tmp_path):
                                    pd.to_numeric(via_cli["price_usd"]).reset_index(drop=True), check_names=False)
 
 
-def test_served_model_answers_over_http(store):
+def test_served_model_answers_over_http(store, tmp_path):
     port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": store["uri"]}
-    server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m",
-                               "models:/handleval-price@champion", "--env-manager", "local", "--host", "127.0.0.1",
-                               "--port", str(port)], env=env, cwd=store["root"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+    # mlflow starts its web server (uvicorn) by name: the interpreter's own bin/ must be on PATH even when the
+    # environment was not activated (`.venv/bin/python -m pytest`)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": store["uri"],
+           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as sink:
+        server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m",
+                                   "models:/handleval-price@champion", "--env-manager", "local", "--host",
+                                   "127.0.0.1", "--port", str(port)], env=env, cwd=store["root"],
+                                  stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_for(f"http://127.0.0.1:{port}/ping", timeout=120)
+        try:
+            wait_for(f"http://127.0.0.1:{port}/ping", timeout=120)
+        except Exception as exc:
+            raise AssertionError(f"the model server did not answer; its log ends:\n{log.read_text()[-3000:]}") from exc
         body = json.dumps({"dataframe_split": {"columns": ["handle", "platform"],
                                                "data": [["pizza", "x"], ["bad handle!", "x"]]}}).encode()
         request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
