@@ -20,6 +20,28 @@ from handleval.accounts.features import FEATURES, compute_features, prepare_acco
 from handleval.config import MODELS_DIR
 from handleval.errors import BundleError, DataFormatError, HandlevalError
 
+#: The accounts bundle: its manifest kind and model files (written by :mod:`handleval.accounts.train`).
+BUNDLE_KIND = "accounts"
+BOT_MODEL_FILE = "model.txt"
+DORMANCY_MODEL_FILE = "dormancy.txt"
+
+
+def apply_calibration(cal: dict[str, Any], p: np.ndarray) -> np.ndarray:
+    """A manifest's calibration (Platt on the logit, or isotonic knots) applied to raw scores: here, so that
+    flagging reads a bundle without importing the training module that wrote it."""
+    p = np.asarray(p, dtype=float)
+    if cal["method"] == "platt":
+        return 1.0 / (1.0 + np.exp(-(cal["a"] * logit(p) + cal["b"])))
+    if cal["method"] == "isotonic":
+        return np.interp(p, np.asarray(cal["x"]), np.asarray(cal["y"]))
+    raise ValueError(f"unknown calibration method {cal['method']!r}")
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
 FLAG_COLUMNS = ["p_bot", "bot", "days_inactive", "p_dormant", "dormant", "dormancy_basis", "status", "reasons",
                 "error"]
 TRIAGE_COLUMNS = ["row", "screen_name", "price_usd", "p_releasable", "releasable", "expected_value",
@@ -113,8 +135,6 @@ class AccountFlagger:
 
         ``reasons=False`` leaves ``reasons`` empty and skips the path attributions behind them (as
         ``handleval predict --no-reasons``); every other column is unchanged."""
-        from handleval.accounts.train import apply_calibration
-
         if not isinstance(accounts, pd.DataFrame):
             raise DataFormatError(f"flag() needs a pandas DataFrame of accounts, got {type(accounts).__name__}")
         if "screen_name" not in accounts.columns:
@@ -207,7 +227,6 @@ class AccountFlagger:
 def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:
     """The account flagger from ``bundle_dir`` (default ``models/accounts``); a missing, corrupt or foreign
     bundle raises ``BundleError`` saying what is wrong."""
-    from handleval.accounts.train import BOT_MODEL_FILE, BUNDLE_KIND, DORMANCY_MODEL_FILE
     from handleval.bundle import load_booster, read_manifest
 
     path = Path(bundle_dir) if bundle_dir else MODELS_DIR / "accounts"

@@ -22,15 +22,18 @@ import pandas as pd
 from pydantic import Field
 
 from handleval.accounts.features import FEATURE_INPUTS, AccountFeaturizer, compute_features, prepare_accounts
+from handleval.accounts.flag import (  # what a bundle holds and how its scores are read: the flagger's side
+    BOT_MODEL_FILE,
+    BUNDLE_KIND,
+    DORMANCY_MODEL_FILE,
+    apply_calibration,
+    logit,
+)
 from handleval.config import CONFIGS_DIR, MODELS_DIR, StrictModel, load_model_config
 from handleval.config import data_dir as default_data_dir
 from handleval.data.accounts import SOURCE_PRIORITY, UNAVAILABLE_COLUMNS, load_account_table
 from handleval.errors import ConfigError
 from handleval.evaluate import to_markdown
-
-BUNDLE_KIND = "accounts"
-BOT_MODEL_FILE = "model.txt"
-DORMANCY_MODEL_FILE = "dormancy.txt"
 
 # Published numbers to read the LODO results against (accounts/_baselines/BASELINES.md). All but the
 # BotometerLite row are IN-DATASET numbers (random splits / CV on the same collection): an upper bound that
@@ -199,7 +202,7 @@ def fit_calibration(p: np.ndarray, y: np.ndarray, w: np.ndarray, method: str) ->
     if method == "platt":
         from sklearn.linear_model import LogisticRegression
 
-        z = _logit(p).reshape(-1, 1)
+        z = logit(p).reshape(-1, 1)
         lr = LogisticRegression(C=1e6).fit(z, y, sample_weight=w)
         return {"method": "platt", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
     from sklearn.isotonic import IsotonicRegression
@@ -207,20 +210,6 @@ def fit_calibration(p: np.ndarray, y: np.ndarray, w: np.ndarray, method: str) ->
     iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(p, y, sample_weight=w)
     return {"method": "isotonic", "x": [float(v) for v in iso.X_thresholds_],
             "y": [float(v) for v in iso.y_thresholds_]}
-
-
-def apply_calibration(cal: dict[str, Any], p: np.ndarray) -> np.ndarray:
-    p = np.asarray(p, dtype=float)
-    if cal["method"] == "platt":
-        return 1.0 / (1.0 + np.exp(-(cal["a"] * _logit(p) + cal["b"])))
-    if cal["method"] == "isotonic":
-        return np.interp(p, np.asarray(cal["x"]), np.asarray(cal["y"]))
-    raise ValueError(f"unknown calibration method {cal['method']!r}")
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
 
 
 def choose_threshold(p: np.ndarray, y: np.ndarray, w: np.ndarray, target: float) -> dict[str, float]:
