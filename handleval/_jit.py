@@ -18,7 +18,7 @@ import numba
 
 def _cache_writable() -> bool:
     if not os.environ.get("NUMBA_CACHE_DIR"):
-        from handleval.features.lexicons import cache_dir
+        from handleval.config import cache_dir
 
         numba.config.CACHE_DIR = str(cache_dir() / "numba")
     folder = Path(numba.config.CACHE_DIR)

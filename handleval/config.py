@@ -20,6 +20,12 @@ CONFIGS_DIR = Path(os.environ.get("HANDLEVAL_CONFIGS", PROJECT_ROOT / "configs")
 MODELS_DIR = Path(os.environ.get("HANDLEVAL_MODELS", PROJECT_ROOT / "models"))
 
 
+def cache_dir() -> Path:
+    """Where built lexicons, word models and compiled kernels are cached: ``$HANDLEVAL_CACHE``, else
+    ``~/.cache/handleval``."""
+    return Path(os.environ.get("HANDLEVAL_CACHE") or Path.home() / ".cache" / "handleval")
+
+
 def data_dir(required: bool = True) -> Path:
     """The data directory; raise ``DataDirNotFound`` with how to fix it when it is missing."""
     env = os.environ.get("HANDLEVAL_DATA")

@@ -80,7 +80,7 @@ class Valuer:
     @cached_property
     def forest(self) -> Any:
         """The point and quantile models as one compiled forest (:mod:`handleval.forest`), with path attributions
-        for the point models: one pass finds every tree's leaf. Built on first use (~1 s)."""
+        for the point models: one pass finds every tree's leaf. Built on first use (~0.5 s)."""
         from handleval.forest import Forest
 
         return Forest.from_boosters([*self.points, self.low, self.high], n_explained=len(self.points))

@@ -209,6 +209,14 @@ def prepare(X: Any) -> Prepared:
     return Prepared(out, errors)
 
 
+def ascii_matrix(texts: Sequence[str] | Sequence[bytes], width: int) -> np.ndarray:
+    """The bytes of ASCII ``texts`` as a zero-padded ``(n, width)`` uint8 matrix (longer texts are cut): how the
+    families vectorise work over characters."""
+    if not len(texts):
+        return np.zeros((0, width), dtype=np.uint8)
+    return np.array(texts, dtype=f"S{width}").view(np.uint8).reshape(len(texts), width)
+
+
 def package_files(package: str, folder: str = "") -> tuple[str, tuple[tuple[str, int, int], ...]]:
     """``(version, files)`` of an installed package, found without importing it: its version and the name, size
     and mtime of each file in ``folder`` (for cache keys of state fitted from a package's data)."""
@@ -228,7 +236,7 @@ def cached(name: str, key: Any, build: Callable[[], dict[str, Any]], use_cache: 
 
     For state that depends on nothing but ``key``: the parameters, the fitting code and what :func:`package_files`
     says of the data it reads. A missing, broken or unwritable cache only means building."""
-    from handleval.features.lexicons import cache_dir
+    from handleval.config import cache_dir
 
     if not use_cache:
         return build()

@@ -26,7 +26,7 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, per_unique_batch
+from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, ascii_matrix, per_unique_batch
 from handleval.features.lexicons import Lexicon, load_lexicon
 
 #: Integer codes of ``brand__match_kind`` / ``celeb__match_kind``.
@@ -195,7 +195,7 @@ def _hash_rows(codes: np.ndarray) -> np.ndarray:
 
 
 def _byte_matrix(strings: list[bytes], width: int) -> np.ndarray:
-    return np.array(strings, dtype=f"S{width}").view(np.uint8).reshape(len(strings), width).astype(np.uint64)
+    return ascii_matrix(strings, width).astype(np.uint64)
 
 
 _MASK = (1 << 64) - 1
@@ -411,7 +411,7 @@ def _screen_ascii(cores: list[str]) -> tuple[list[str], np.ndarray]:
     """:func:`candidate_superset` of ASCII cores without NUL, with numpy."""
     n = np.fromiter(map(len, cores), dtype=np.int64, count=len(cores))
     width = int(n.max()) + _AFFIX_WINDOW
-    m = np.array(cores, dtype=f"S{width}").view(np.uint8).reshape(len(cores), width)
+    m = ascii_matrix(cores, width)
     digit = _is_digit(m)
     r, a, b = _affix_spans(m, n, digit)
     strings = [cores[i][s:e] for i, s, e in zip(r.tolist(), a.tolist(), b.tolist(), strict=True)]

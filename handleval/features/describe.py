@@ -129,6 +129,12 @@ for _family in ("brand", "celeb"):
                                         else (f"{w} lookalike characters" if v else f"no {w} lookalike characters")
                                         )(_what)
 
+#: Phrases for a missing value where the family's general one ("no earlier sales to compare") would mislead.
+MISSING_PHRASES: dict[str, str] = {
+    "sales__n_suffix": "no earlier sales with the same suffix",
+    "sales__suffix_median_logp": "no earlier sales with the same suffix",
+}
+
 
 def describe_feature(name: str, value: float, handle: str = "", match: str | None = None) -> str:
     """A short phrase for feature ``name`` at ``value`` for ``handle`` (``match``: the matched brand or
@@ -137,9 +143,8 @@ def describe_feature(name: str, value: float, handle: str = "", match: str | Non
     Missing values say so; unknown features fall back to ``name = value``.
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        if name.startswith("sales__"):
-            return "no earlier sales with the same suffix" if "suffix" in name else "no earlier sales to compare"
-        return f"{name.split('__')[-1]} unknown"
+        return MISSING_PHRASES.get(name) or ("no earlier sales to compare" if name.startswith("sales__")
+                                             else f"{name.split('__')[-1]} unknown")
     phrase = PHRASES.get(name)
     if phrase is None:
         return f"{name} = {value:g}"

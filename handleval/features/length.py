@@ -19,6 +19,7 @@ from handleval.features._common import (
     MAX_CHARS,
     FeatureFamily,
     Prepared,
+    ascii_matrix,
     cached,
     fill_rows,
     package_files,
@@ -185,13 +186,6 @@ def _longest_run(flags: np.ndarray) -> np.ndarray:
     return best
 
 
-def _ascii_matrix(texts: list[str], width: int) -> np.ndarray:
-    """The bytes of ASCII ``texts`` as a zero-padded ``(n, width)`` uint8 matrix."""
-    if not texts:
-        return np.zeros((0, width), dtype=np.uint8)
-    return np.array(texts, dtype=f"S{width}").view(np.uint8).reshape(len(texts), width)
-
-
 def _pattern_classes(m: np.ndarray, n: np.ndarray, pos: np.ndarray, valid: np.ndarray, is_l: np.ndarray,
                      is_d: np.ndarray, is_sep: np.ndarray) -> np.ndarray:
     """``pattern_class`` of each row of the byte matrix (rows: ASCII, no upper case, 1..MAX_CHARS long)."""
@@ -234,7 +228,7 @@ def pattern_classes(texts: list[str]) -> np.ndarray:
     if plain:
         sub = [texts[i] for i in plain]
         width = max(max(map(len, sub)) + 1, 6)  # padding column; CVCV(C) reads 5 columns
-        m = _ascii_matrix(sub, width)
+        m = ascii_matrix(sub, width)
         n = np.fromiter(map(len, sub), dtype=np.int64, count=len(sub))
         pos = np.arange(width)
         valid = pos < n[:, None]
@@ -389,7 +383,7 @@ class LengthPatternFeatures(FeatureFamily):
     def _plain_group(self, texts: list[str]) -> np.ndarray:
         count = len(texts)
         width = max(max(map(len, texts)) + 1, 6)  # padding column; CVCV(C) reads 5 columns
-        m = _ascii_matrix(texts, width)
+        m = ascii_matrix(texts, width)
         n = np.fromiter(map(len, texts), dtype=np.int64, count=count)
         rows = np.arange(count)
         pos = np.arange(width)
@@ -453,7 +447,7 @@ class LengthPatternFeatures(FeatureFamily):
         sym = np.full((count, a_width), 27, dtype=np.intp)
         sym[:, :2] = 26
         if n_a.max():
-            a = _ascii_matrix(letters, int(n_a.max()))
+            a = ascii_matrix(letters, int(n_a.max()))
             a_valid = np.arange(a.shape[1]) < n_a[:, None]
             sym[:, 2:2 + a.shape[1]] = np.where(a_valid, _CODE_OF[a], 27)
             consonant_run = _longest_run(a_valid & ~_IS_VOWEL[a])

@@ -13,7 +13,6 @@ import csv
 import hashlib
 import json
 import math
-import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -193,10 +192,6 @@ def _build_celeb(ref: Path) -> Lexicon:
 
 
 _BUILDERS = {"brand": _build_brand, "celeb": _build_celeb}
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("HANDLEVAL_CACHE") or Path.home() / ".cache" / "handleval")
 
 
 def load_lexicon(name: str, data_dir: str | Path | None = None, use_cache: bool = True) -> Lexicon:

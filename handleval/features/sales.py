@@ -304,7 +304,7 @@ class SalesHistoryFeatures(FeatureFamily):
                 self._count_and_median(group, cut[sel], res, sel, 8, 9)
         # same suffix (own market only, and only names that have one: a Telegram username's "same suffix" would
         # be every Telegram sale, the market count again)
-        row_suffixes = np.asarray([suffixes[r] for r in rows.tolist()], dtype=object)
+        row_suffixes = frame["suffix"].to_numpy(dtype=object)[rows]
         own = np.flatnonzero(~px & (row_suffixes != ""))
         if len(own):
             own_suffixes = row_suffixes[own]

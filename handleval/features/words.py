@@ -20,6 +20,7 @@ from handleval.features._common import (
     MAX_CHARS,
     FeatureFamily,
     Prepared,
+    ascii_matrix,
     cached,
     package_files,
     per_unique_batch,
@@ -227,7 +228,7 @@ class WordFeatures(FeatureFamily):
         vocab = self.vocab_cost_
         g = len(group)
         # by position, then run (as the whole recursion below): each position's values are contiguous
-        codes = np.array(group, dtype=f"S{n}").view(np.uint8).reshape(g, n).T.astype(np.uint64) - np.uint64(96)
+        codes = ascii_matrix(group, n).T.astype(np.uint64) - np.uint64(96)
         # word_cost[l][s]: per run, the cost of the vocabulary word letters[s:s+l], inf when there is none
         word_cost: dict[int, np.ndarray] = {}
         keys = np.zeros((n, g), dtype=np.uint64)
