@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from itertools import chain, repeat
+from itertools import chain, pairwise, repeat
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,6 @@ from handleval.features._common import (
     MAX_CHARS,
     FeatureFamily,
     Prepared,
-    ascii_matrix,
     cached,
     package_files,
     per_unique_batch,
@@ -38,11 +37,8 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _LETTER_RUNS = re.compile(r"[a-z]+")
 _UNKNOWN_COST = 12.0  # ln-cost of one character no word covers (≈ a word of Zipf 3.8)
 _MAX_WORD = 18
-_EXACT_KEY_LEN = 13  # 27**13 < 2**64: words up to 13 letters have exact integer keys
-_DENSE_LEN = 4  # words of up to 4 letters: dense cost tables (27**4 entries)
-_MIN_VECTOR_GROUP = 48  # fewer runs of one length are segmented one by one
 _AZ = re.compile(r"[a-z]+")
-_FITTED = ("zipf_", "vocab_cost_", "word_index_", "dense_costs_", "prefix_screens_", "first_names_", "surnames_")
+_FITTED = ("zipf_", "whole_index_", "whole_", "vocab_cost_", "trie_", "first_names_", "surnames_")
 
 
 def _census_names() -> tuple[dict[str, float], dict[str, float]]:
@@ -113,6 +109,7 @@ class WordFeatures(FeatureFamily):
             return out
 
         self.zipf_ = {lang: zipf_table(lang) for lang in self.languages}
+        self.whole_index_, self.whole_ = self._whole_table()
         en = self.zipf_.get("en") or zipf_table("en")
         # Segmentation vocabulary: ln-cost per word, from the same English frequencies.
         vocab: dict[str, float] = {}
@@ -123,160 +120,64 @@ class WordFeatures(FeatureFamily):
             if (n == 1 and w in ("a", "i")) or (n == 2 and z >= 4.0) or (n >= 3 and z >= self.word_zipf):
                 vocab[w] = -(z - 9) * math.log(10)
         self.vocab_cost_ = vocab
-        self.word_index_ = None
-        self.dense_costs_ = None
-        self._word_index()
-        self._dense_costs(1)
-        self._prefix_screens()
+        self.trie_ = self._trie()
         self.first_names_, self.surnames_ = _census_names()
         return {name: getattr(self, name) for name in _FITTED}
 
     # -- segmentation -------------------------------------------------------------------------------------
+    def _trie(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ``[a-z]`` vocabulary as a breadth-first trie (``first_child, letters, word_cost`` per node; see
+        :mod:`handleval.features._segment_kernel`): what the compiled segmentation walks."""
+        children: list[dict[int, int]] = [{}]
+        ends: list[float] = [math.inf]
+        for word, word_cost in self.vocab_cost_.items():
+            if not _AZ.fullmatch(word):
+                continue  # accented words: a run of a-z letters never contains them
+            node = 0
+            for letter in word.encode():
+                child = children[node].get(letter)
+                if child is None:
+                    child = children[node][letter] = len(children)
+                    children.append({})
+                    ends.append(math.inf)
+                node = child
+            ends[node] = word_cost
+        order = [0]  # old ids, breadth first; a node's children get consecutive new ids
+        first_child, letters = [], []
+        for old in order:  # grows while iterated
+            first_child.append(len(order))
+            mask = 0
+            for letter in sorted(children[old]):
+                mask |= 1 << (letter - 97)
+                order.append(children[old][letter])
+            letters.append(mask)
+        return (np.array(first_child, dtype=np.int64), np.array(letters, dtype=np.int64),
+                np.array([ends[old] for old in order], dtype=np.float64))
+
     def segment(self, letters: str) -> list[str]:
-        """Most probable split of a run of letters into words; characters no word covers stay single."""
-        n = len(letters)
-        cost = [0.0] + [math.inf] * n
-        back = [0] * (n + 1)
-        vocab = self.vocab_cost_
-        for end in range(1, n + 1):
-            best, arg = cost[end - 1] + _UNKNOWN_COST, end - 1
-            for start in range(max(0, end - _MAX_WORD), end - 1):
-                c = vocab.get(letters[start:end])
-                if c is not None and cost[start] + c < best:
-                    best, arg = cost[start] + c, start
-            c = vocab.get(letters[end - 1])
-            if c is not None and cost[end - 1] + c < best:
-                best, arg = cost[end - 1] + c, end - 1
-            cost[end], back[end] = best, arg
-        parts: list[str] = []
-        end = n
-        while end > 0:
-            parts.append(letters[back[end]:end])
-            end = back[end]
-        return parts[::-1]
+        """Most probable split of a run of ``[a-z]`` letters into words; characters no word covers stay single.
 
-    def _word_index(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """Vocabulary words of up to 13 letters by length: sorted base-27 keys (exact in uint64) and costs."""
-        index = getattr(self, "word_index_", None)
-        if index is None:
-            by_len: dict[int, list[tuple[int, float]]] = {}
-            for w, c in self.vocab_cost_.items():
-                if len(w) <= _EXACT_KEY_LEN and _AZ.fullmatch(w):
-                    key = 0
-                    for ch in w.encode():
-                        key = key * 27 + ch - 96
-                    by_len.setdefault(len(w), []).append((key, c))
-            index = {}
-            for n, items in by_len.items():
-                items.sort()
-                index[n] = (np.array([k for k, _ in items], dtype=np.uint64), np.array([c for _, c in items]))
-            self.word_index_ = index
-        return index
-
-    def _dense_costs(self, length: int) -> np.ndarray | None:
-        """For words of up to :data:`_DENSE_LEN` letters, the cost of every base-27 key (inf for non-words): a
-        direct look-up instead of a binary search, for the short words that every position of every run tries."""
-        if length > _DENSE_LEN:
-            return None
-        tables = getattr(self, "dense_costs_", None)
-        if tables is None:
-            tables = self.dense_costs_ = {}
-            for n in range(1, _DENSE_LEN + 1):
-                table = tables[n] = np.full(27 ** n, math.inf)
-                found = self._word_index().get(n)
-                if found is not None:
-                    table[found[0].astype(np.int64)] = found[1]
-        return tables[length]
-
-    def _prefix_screens(self) -> dict[int, np.ndarray]:
-        """For words of :data:`_DENSE_LEN` + 1 to :data:`_EXACT_KEY_LEN` letters: whether some vocabulary word of
-        that length starts with each base-27 key of :data:`_DENSE_LEN` letters. Most positions of a run start no
-        word of a given length; only the others need the binary search."""
-        screens = getattr(self, "prefix_screens_", None)
-        if screens is None:
-            screens = self.prefix_screens_ = {}
-            for n, (keys, _) in self._word_index().items():
-                if n > _DENSE_LEN:
-                    screen = screens[n] = np.zeros(27 ** _DENSE_LEN, dtype=bool)
-                    screen[(keys // np.uint64(27 ** (n - _DENSE_LEN))).astype(np.int64)] = True
-        return screens
+        Viterbi over ln-costs: at each end position the options are compared in a fixed order — "the last
+        character is not covered" (:data:`_UNKNOWN_COST`), then each vocabulary word ending there, longest first —
+        and a later option wins only if strictly cheaper."""
+        return self.segment_many([letters])[0]
 
     def segment_many(self, runs: list[str]) -> list[list[str]]:
-        """:meth:`segment` of many runs of ``[a-z]`` letters at once (the same splits, bit for bit).
+        """:meth:`segment` of many runs of ``[a-z]`` letters, in one compiled pass."""
+        from handleval.features._segment_kernel import segment_runs
 
-        Runs of one length are segmented together: the cost of every vocabulary word at every position comes
-        from exact base-27 integer keys and ``searchsorted`` (words of 14+ letters by dict look-up), and the
-        Viterbi recursion runs over all runs at once, comparing options in the same order with the same float
-        arithmetic as :meth:`segment`. Small groups go through :meth:`segment`.
-        """
-        out: list[list[str]] = [[] for _ in runs]
-        groups: dict[int, list[int]] = {}
-        for i, r in enumerate(runs):
-            groups.setdefault(len(r), []).append(i)
-        for n, idx in groups.items():
-            group = [runs[i] for i in idx]
-            if len(group) < _MIN_VECTOR_GROUP or n == 0:
-                for i, r in zip(idx, group, strict=True):
-                    out[i] = self.segment(r)
-                continue
-            for i, parts in zip(idx, self._segment_group(group, n), strict=True):
-                out[i] = parts
-        return out
-
-    def _segment_group(self, group: list[str], n: int) -> list[list[str]]:
-        index = self._word_index()
-        vocab = self.vocab_cost_
-        g = len(group)
-        # by position, then run (as the whole recursion below): each position's values are contiguous
-        codes = ascii_matrix(group, n).T.astype(np.uint64) - np.uint64(96)
-        # word_cost[l][s]: per run, the cost of the vocabulary word letters[s:s+l], inf when there is none
-        word_cost: dict[int, np.ndarray] = {}
-        keys = np.zeros((n, g), dtype=np.uint64)
-        for length in range(1, min(n, _MAX_WORD) + 1):
-            width = n - length + 1
-            if length <= _EXACT_KEY_LEN:
-                keys = keys[:width] * np.uint64(27) + codes[length - 1:]
-                if length == _DENSE_LEN:
-                    first_keys = keys  # the first _DENSE_LEN letters at each position: the prefix screens' keys
-                found = index.get(length)
-                if found is None:
-                    word_cost[length] = np.full((width, g), math.inf)
-                    continue
-                dense = self._dense_costs(length)
-                if dense is not None:
-                    word_cost[length] = dense[keys]
-                    continue
-                sorted_keys, costs = found
-                starts, rows = np.nonzero(self._prefix_screens()[length][first_keys[:width]])
-                found_keys = keys[starts, rows]
-                pos = np.minimum(np.searchsorted(sorted_keys, found_keys), len(sorted_keys) - 1)
-                cost = word_cost[length] = np.full((width, g), math.inf)
-                cost[starts, rows] = np.where(sorted_keys[pos] == found_keys, costs[pos], math.inf)
-            else:
-                word_cost[length] = np.array([[vocab.get(r[s:s + length], math.inf) for r in group]
-                                              for s in range(width)], dtype=np.float64).reshape(width, g)
-        cost = np.zeros((n + 1, g))
-        back = np.zeros((n + 1, g), dtype=np.int64)
-        for end in range(1, n + 1):
-            best = cost[end - 1] + _UNKNOWN_COST
-            arg = np.full(g, end - 1, dtype=np.int64)
-            for start in [*range(max(0, end - _MAX_WORD), end - 1), end - 1]:
-                cand = cost[start] + word_cost[end - start][start]
-                better = cand < best
-                if better.any():
-                    best = np.where(better, cand, best)
-                    arg = np.where(better, start, arg)
-            cost[end] = best
-            back[end] = arg
-        result = []
-        for r, b in zip(group, back.T.tolist(), strict=True):
-            parts: list[str] = []
-            end = n
-            while end > 0:
-                parts.append(r[b[end]:end])
-                end = b[end]
-            result.append(parts[::-1])
-        return result
+        if not runs:
+            return []
+        lengths = np.fromiter(map(len, runs), dtype=np.int64, count=len(runs))
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        joined = "".join(runs)
+        part_start, part_end = np.empty(len(joined), dtype=np.int64), np.empty(len(joined), dtype=np.int64)
+        n_parts = np.empty(len(runs), dtype=np.int64)
+        segment_runs(np.frombuffer(joined.encode("ascii"), dtype=np.uint8), offsets, *self.trie_, _MAX_WORD,
+                     _UNKNOWN_COST, part_start, part_end, n_parts)
+        total = int(n_parts.sum())
+        parts = [joined[a:b] for a, b in zip(part_start[:total].tolist(), part_end[:total].tolist(), strict=True)]
+        return [parts[a:b] for a, b in pairwise(np.concatenate([[0], np.cumsum(n_parts)]).tolist())]
 
     def segment_cached(self, letters: str, cache: dict[str, list[str]] | None) -> list[str]:
         """:meth:`segment`, remembered in ``cache`` (shared by the word and celebrity families of one call)."""
@@ -336,19 +237,28 @@ class WordFeatures(FeatureFamily):
             compound, first_name, surname, full_name,
         )
 
-    def _whole_words(self, cores: list[str]) -> tuple[list[float], np.ndarray, np.ndarray]:
+    def _whole_table(self) -> tuple[dict[str, int], np.ndarray]:
+        """``(row of each word, rows)``: per word some language knows, its English Zipf, best Zipf over the
+        languages and the index of the first language reaching it (the strict '>' of :meth:`_features`' loop);
+        a last row ``(0, 0, -1)`` stands for the unknown. One dict look-up per core instead of one per language."""
+        words = list(dict.fromkeys(chain.from_iterable(self.zipf_[lang] for lang in self.languages)))
+        table = np.zeros((len(words) + 1, len(self.languages)))
+        table[:-1, 0] = np.fromiter(map(self.zipf_["en"].get, words, repeat(0.0)), dtype=np.float64,
+                                    count=len(words))
+        for j, lang in enumerate(self.languages[1:], start=1):
+            table[:-1, j] = np.fromiter(map(self.zipf_[lang].get, words, repeat(0.0)), dtype=np.float64,
+                                        count=len(words))
+        first = np.argmax(table, axis=1)
+        best = table[np.arange(len(table)), first]
+        first = np.where((first == 0) & ~(table[:, 0] > 0), -1, first)
+        return {w: i for i, w in enumerate(words)}, np.column_stack([table[:, 0], best, first])
+
+    def _whole_words(self, cores: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per core: English Zipf, best Zipf over the languages, and the index of the first language reaching it
         (-1 when no language knows the core), exactly as the per-language loop of :meth:`_features`."""
-        zero = repeat(0.0)
-        z_en = list(map(self.zipf_["en"].get, cores, zero))
-        table = np.empty((len(cores), len(self.languages)))
-        table[:, 0] = z_en
-        for j, lang in enumerate(self.languages[1:], start=1):
-            table[:, j] = np.fromiter(map(self.zipf_[lang].get, cores, zero), dtype=np.float64, count=len(cores))
-        first = np.argmax(table, axis=1)  # first language with the highest Zipf: the strict '>' of the loop
-        best = table[np.arange(len(cores)), first]
-        first = np.where((first == 0) & ~(table[:, 0] > 0), -1, first)
-        return z_en, best, first
+        rows = self.whole_[np.fromiter(map(self.whole_index_.get, cores, repeat(len(self.whole_) - 1)),
+                                       dtype=np.int64, count=len(cores))]
+        return rows[:, 0], rows[:, 1], rows[:, 2].astype(np.int64)
 
     def _batch(self, texts: list[str], cores: list[str], failed: dict[int, str],
                cache: dict[str, list[str]], runs_of: list[tuple[str, ...]] | None = None) -> np.ndarray:
@@ -421,13 +331,12 @@ class WordFeatures(FeatureFamily):
         for i in np.flatnonzero(whole).tolist():
             ps = core_parts[i]
             full_name[i] = float(ps[0] in first and "".join(ps[1:]) in sur)
-        z_en_arr = np.asarray(z_en, dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             table = np.column_stack([
-                z_en_arr, best, np.where(lang >= 0, lang, np.nan), best >= 3.0,
+                z_en, best, np.where(lang >= 0, lang, np.nan), best >= 3.0,
                 count, covered / length, lo,
                 np.where(has, total / count, np.nan), length - covered, longest,
-                np.where(whole & (z_en_arr > 0), z_en_arr, 0.0), first_name, surname, full_name,
+                np.where(whole & (z_en > 0), z_en, 0.0), first_name, surname, full_name,
             ]).astype(np.float64)
         for i in np.flatnonzero(length == 0).tolist():
             table[i] = self._features(texts[i], "", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import string
 from itertools import chain
@@ -14,6 +15,7 @@ from handleval.features._common import prepare
 from handleval.features.brands import CoreBatch, LexiconMatcher, Match
 from handleval.features.length import pattern_class, pattern_classes
 from handleval.features.lexicons import Lexicon
+from handleval.features.words import _MAX_WORD, _UNKNOWN_COST
 from tests.code._features_shared import fitted
 
 _RNG = random.Random(7)
@@ -42,13 +44,37 @@ def test_length_batch_equals_one_string_path():
     assert isinstance(LengthPatternFeatures().fit().trigram_table_, np.ndarray)
 
 
-def test_word_batch_and_vectorised_segmentation_equal_the_reference():
+def _viterbi(words: object, letters: str) -> list[str]:
+    """The segmentation :meth:`WordFeatures.segment` documents, written plainly with a dict look-up per substring:
+    the reference the compiled trie walk must reproduce (same option order, same float arithmetic)."""
+    n = len(letters)
+    cost, back = [0.0] + [math.inf] * n, [0] * (n + 1)
+    for end in range(1, n + 1):
+        best, arg = cost[end - 1] + _UNKNOWN_COST, end - 1
+        for start in range(max(0, end - _MAX_WORD), end):
+            c = words.vocab_cost_.get(letters[start:end])
+            if c is not None and cost[start] + c < best:
+                best, arg = cost[start] + c, start
+        cost[end], back[end] = best, arg
+    parts, end = [], n
+    while end > 0:
+        parts.append(letters[back[end]:end])
+        end = back[end]
+    return parts[::-1]
+
+
+def test_word_batch_and_compiled_segmentation_equal_the_reference():
     words = fitted().families_["words"]
     runs = sorted({r for t in CORPUS for r in "".join(c if c.isascii() and c.isalpha() else " " for c in t.lower())
-                   .split() if len(r) > 1} | {"iloveny", "bestpizza"} | {"abcdefghij" * k for k in range(1, 7)})
+                   .split()} | {"iloveny", "bestpizza", "a", "i", "q", "supercalifragilisticexpialidocious",
+                     "responsibilitiesandtelecommunications"}
+                  | {"abcdefghij" * k for k in range(1, 7)})
     runs = [r for r in runs if r.isascii() and r.islower()]
-    many = words.segment_many(runs * 60)  # large enough groups for the vectorised path
-    assert many[:len(runs)] == [words.segment(r) for r in runs]
+    reference = [_viterbi(words, r) for r in runs]
+    assert words.segment_many(runs) == reference
+    assert [words.segment(r) for r in runs] == reference
+    assert words.segment_many([]) == [] and words.segment("") == []
+    assert any(len(p) > 12 for parts in reference for p in parts)  # the long-word end of the trie is exercised
     prepared = prepare(CORPUS)
     out = words.transform_prepared(prepared).to_numpy()
     codes, uniq = prepared.unique_texts()
