@@ -14,7 +14,7 @@ import pickle
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -230,21 +230,33 @@ def package_files(package: str, folder: str = "") -> tuple[str, tuple[tuple[str,
     return version(package), tuple((name, st.st_size, st.st_mtime_ns) for name, st in stats)
 
 
+def cache_path(name: str, key: Any) -> Path:
+    """Where :func:`cached` keeps the state of ``name`` built for ``key``."""
+    from handleval.config import cache_dir
+
+    return cache_dir() / f"{name}-{hashlib.sha256(repr(key).encode()).hexdigest()[:32]}.pkl"
+
+
+#: Cache files kept per name (the newest by last use): old package versions and parameters do not pile up.
+CACHE_VERSIONS_KEPT = 3
+
+
 def cached(name: str, key: Any, build: Callable[[], dict[str, Any]], use_cache: bool = True) -> dict[str, Any]:
     """``build()`` (a family's fitted attributes), pickled under ``$HANDLEVAL_CACHE`` or ``~/.cache/handleval``
     as ``{name}-{hash of repr(key)}.pkl`` and read from there next time.
 
     For state that depends on nothing but ``key``: the parameters, the fitting code and what :func:`package_files`
-    says of the data it reads. A missing, broken or unwritable cache only means building."""
-    from handleval.config import cache_dir
-
+    says of the data it reads. A missing, broken or unwritable cache only means building. A read marks the file
+    as used; writing one removes the files of the same name beyond the :data:`CACHE_VERSIONS_KEPT` last used."""
     if not use_cache:
         return build()
-    path = cache_dir() / f"{name}-{hashlib.sha256(repr(key).encode()).hexdigest()[:32]}.pkl"
+    path = cache_path(name, key)
     try:
         with open(path, "rb") as fh:
             state = pickle.load(fh)
         if isinstance(state, dict):
+            with suppress(OSError):
+                os.utime(path)  # last use, for the pruning below
             return state
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, ValueError):
         pass  # absent or unreadable: built below
@@ -256,7 +268,14 @@ def cached(name: str, key: Any, build: Callable[[], dict[str, Any]], use_cache: 
             pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)  # atomic: processes starting together never read half a file
     except OSError:
-        pass  # a read-only home is not an error: we just build again next time
+        return state  # a read-only home is not an error: we just build again next time
+    versions = []
+    for other in path.parent.glob(f"{name}-*.pkl"):
+        with suppress(OSError):
+            versions.append((other.stat().st_mtime, other))
+    for _, stale in sorted(versions, reverse=True)[CACHE_VERSIONS_KEPT:]:
+        with suppress(OSError):
+            stale.unlink()
     return state
 
 

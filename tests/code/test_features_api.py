@@ -145,6 +145,25 @@ def test_cached_lexicon_is_the_built_one(tmp_path, monkeypatch):
     assert vars(load_lexicon("celeb")) == vars(built)
 
 
+def test_cache_keeps_the_last_used_versions_per_name(tmp_path, monkeypatch):
+    """A new version of a cached model removes the least recently used ones of its name beyond the few kept; a read
+    counts as a use."""
+    import os
+
+    from handleval.features._common import CACHE_VERSIONS_KEPT, cache_path, cached
+
+    monkeypatch.setenv("HANDLEVAL_CACHE", str(tmp_path))
+    (tmp_path / "other-0.pkl").write_bytes(b"")  # another name's file is never touched
+    versions = range(CACHE_VERSIONS_KEPT + 1)
+    for version in versions[:-1]:  # written in turn, each used a day after the one before
+        cached("model", version, lambda v=version: {"v": v})
+        os.utime(cache_path("model", version), (1_000_000 + 86_400 * version,) * 2)
+    assert cached("model", 0, lambda: {"v": "rebuilt"}) == {"v": 0}  # read back: version 0 is the last used now
+    cached("model", versions[-1], lambda: {"v": versions[-1]})  # one version more: the least recently used goes
+    assert [cache_path("model", v).exists() for v in versions] == [True, False, *[True] * (len(versions) - 2)]
+    assert (tmp_path / "other-0.pkl").exists()
+
+
 def test_describe_feature_phrases():
     assert describe_feature("len__length", 4, "pizza") == "4 characters"
     assert describe_feature("brand__match_kind", 4, "spotifyy", match="spotify") == "close to brand 'spotify'"
