@@ -24,6 +24,7 @@ import numpy as np
 
 K_ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold: its predictor reads |x| at or below it as 0
 _MAX_LEAVES = 64  # one uint64 of live-leaf bits per tree
+BLOCK = 8  # rows the kernel takes together
 _ALL_LEAVES = (1 << _MAX_LEAVES) - 1
 _Node = tuple[int, float, int, int]  # (group: a feature or a category slot, threshold, tree, mask)
 
@@ -34,7 +35,9 @@ class Forest:
     ``n_explained`` of them. Build it with :meth:`from_boosters`.
 
     ``arrays`` are the QuickScorer kernel's model arguments (:func:`handleval._forest_kernel.score`); ``None`` when
-    a tree has more than 64 leaves, and then LightGBM's ``pred_leaf`` finds the leaves instead."""
+    a tree has more than 64 leaves, and then LightGBM's ``pred_leaf`` finds the leaves instead. ``by_exit`` are
+    ``leaf_value`` and the rows of ``paths`` (as CSR arrays) in the order the kernel finds leaves: per tree left to
+    right with QuickScorer, else by leaf index."""
 
     boosters: tuple[Any, ...]
     first_tree: np.ndarray  # per booster, the index of its first tree; then the number of trees
@@ -44,6 +47,7 @@ class Forest:
     biases: np.ndarray  # per explained booster: the sum of its trees' root values (its prediction before any split)
     n_features: int
     arrays: tuple[Any, ...] | None
+    by_exit: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
     @classmethod
     def from_boosters(cls, boosters: list[Any], n_explained: int = 0) -> Forest:
@@ -77,9 +81,15 @@ class Forest:
                 biases[booster] += float(root["leaf_value"] if "leaf_index" in root else root["internal_value"])
         paths = sparse.csr_matrix((data, (rows, cols)), shape=(int(leaf_offset[first_tree[n_explained]]), n_features))
         arrays = _quickscorer_arrays(trees, n_features)
-        return cls(tuple(boosters), first_tree, leaf_offset, leaf_value, paths, biases, n_features, arrays)
+        tree_base = np.repeat(leaf_offset[:-1], np.diff(leaf_offset))
+        in_tree = arrays[2] if arrays is not None else np.arange(leaf_offset[-1]) - tree_base
+        leaf = tree_base + in_tree  # per exit position, its index in leaf_value
+        explained = paths[leaf[:paths.shape[0]]]
+        by_exit = (leaf_value[leaf], explained.indptr.astype(np.intp), explained.indices.astype(np.intp),
+                   explained.data)
+        return cls(tuple(boosters), first_tree, leaf_offset, leaf_value, paths, biases, n_features, arrays, by_exit)
 
-    def leaves(self, X: Any) -> np.ndarray:
+    def leaves(self, X: Any, block: int = BLOCK) -> np.ndarray:
         """Each row's leaf per tree, numbered as ``pred_leaf=True`` numbers them (int32, rows x trees)."""
         X = np.ascontiguousarray(X, dtype=np.float64)
         if self.arrays is None:
@@ -88,10 +98,11 @@ class Forest:
         from handleval._forest_kernel import exit_leaves
 
         leaves = np.empty((X.shape[0], int(self.first_tree[-1])), dtype=np.int32)
-        exit_leaves(X, *self.arrays, leaves)
+        exit_leaves(X, *self.arrays, block, leaves)
         return leaves
 
-    def predict(self, X: Any, explain: bool = True, block_rows: int = 16_384) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, X: Any, explain: bool = True, block_rows: int = 16_384,
+                block: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
         """``(raw, attributions)``: each booster's raw prediction (rows x boosters, bit for bit
         ``Booster.predict(raw_score=True)``) and the explained boosters' path attributions, summed (rows x
         features; per row and explained booster ``bias + attributions == prediction`` to rounding). With
@@ -103,13 +114,12 @@ class Forest:
         explain = explain and len(self.biases) > 0
         raw = np.zeros((n, len(self.boosters)))
         attributions = np.zeros((n, self.n_features if explain else 0))
-        paths = (self.first_tree, self.leaf_offset, self.leaf_value, self.paths.indptr, self.paths.indices,
-                 self.paths.data, int(self.first_tree[len(self.biases)]) if explain else 0)
+        paths = (block, self.first_tree, *self.by_exit, int(self.first_tree[len(self.biases)]) if explain else 0)
         if self.arrays is not None:
             score(X, *self.arrays, *paths, raw, attributions)
             return raw, attributions
         for lo in range(0, n, block_rows):  # LightGBM's leaves, a block at a time to bound the leaf matrix
-            score_leaves(self.leaves(X[lo:lo + block_rows]), *paths, raw[lo:lo + block_rows],
+            score_leaves(self.leaves(X[lo:lo + block_rows]), self.leaf_offset, *paths, raw[lo:lo + block_rows],
                          attributions[lo:lo + block_rows])
         return raw, attributions
 
@@ -181,19 +191,34 @@ def _quickscorer_arrays(trees: list[dict[str, Any]], n_features: int) -> tuple[A
     cat_base = np.concatenate([[0], np.cumsum(n_categories)[:-1]]).astype(np.int64)
     per_category = [(int(cat_base[f]) + c, 0.0, t, mask)
                     for f, left, t, mask in categorical for c in range(int(n_categories[f])) if c not in left]
-    num, zero = _grouped(groups["num"], n_features), _grouped(groups["zero"], n_features)
-    zero_default, nan = _grouped(groups["zero_default"], n_features), _grouped(groups["nan"], n_features)
-    cat = _grouped(per_category, int(n_categories.sum()))
-    return (np.asarray(full, dtype=np.uint64), np.asarray(position_base, dtype=np.int64),
-            np.asarray(leaf_index, dtype=np.int32), is_cat, K_ZERO, *num, *zero,
-            zero_default[0], *zero_default[2:], nan[0], *nan[2:], cat_base, n_categories, cat[0], *cat[2:])
+    bits = next(b for b in (16, 32, 64) if max(int(t["num_leaves"]) for t in trees) <= b)
+    mask_type = np.dtype(f"uint{bits}")  # the smallest that holds every tree's leaves: fewer bytes to touch
+    num = _grouped(groups["num"], n_features, mask_type)
+    zero = _grouped(groups["zero"], n_features, mask_type)
+    zero_default = _merged(groups["zero_default"], n_features, mask_type)
+    nan = _merged(groups["nan"], n_features, mask_type)
+    cat = _merged(per_category, int(n_categories.sum()), mask_type)
+    return (np.asarray(full, dtype=mask_type), np.asarray(position_base, dtype=np.intp),
+            np.asarray(leaf_index, dtype=np.int32), is_cat, K_ZERO, *num, *zero, *zero_default, *nan,
+            cat_base, n_categories, *cat)
 
 
-def _grouped(nodes: list[_Node], n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _grouped(nodes: list[_Node], n_groups: int,
+             mask_type: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(ptr, thresholds, trees, masks)``: nodes grouped by their first field (CSR), sorted by threshold."""
     nodes = sorted(nodes, key=lambda node: (node[0], node[1]))
     counts = np.bincount(np.array([node[0] for node in nodes], dtype=np.int64), minlength=n_groups)
-    return (np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+    return (np.concatenate([[0], np.cumsum(counts)]).astype(np.uintp),
             np.array([node[1] for node in nodes], dtype=np.float64),
-            np.array([node[2] for node in nodes], dtype=np.int32),
-            np.array([node[3] for node in nodes], dtype=np.uint64))
+            np.array([node[2] for node in nodes], dtype=np.uint32),
+            np.array([node[3] & _ALL_LEAVES >> (64 - mask_type.itemsize * 8) for node in nodes], dtype=mask_type))
+
+
+def _merged(nodes: list[_Node], n_groups: int, mask_type: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ptr, trees, masks)`` of splits applied unconditionally (a missing value, a category): per group one mask per
+    tree, the AND of its splits' masks, in tree order."""
+    merged: dict[tuple[int, int], int] = {}
+    for group, _, tree, mask in nodes:
+        merged[group, tree] = merged.get((group, tree), _ALL_LEAVES) & mask
+    ptr, _, trees, masks = _grouped([(g, float(t), t, m) for (g, t), m in merged.items()], n_groups, mask_type)
+    return ptr, trees, masks
