@@ -69,11 +69,18 @@ def _exits(live, b, position_base, exits):  # pragma: no cover
 
 
 @njit(inline="always")
-def _add_up(r0, b, exits, first_tree, value, indptr, indices, data, n_explained_trees, total,
-            raw, attributions):  # pragma: no cover
+def _add_up(r0, b, exits, first_tree, value, columns, credits, over_ptr, over_columns, over_credits,
+            n_explained_trees, total, acc, raw, attributions):  # pragma: no cover
     """Rows ``r0 .. r0 + b``: each booster's leaf values summed tree by tree (LightGBM's order, so its rounding),
-    and the explained trees' leaf path vectors (CSR rows ``indptr``/``indices``/``data``, by exit position) into
-    ``attributions``; tree by tree across the block, so each row's adds are in tree order."""
+    and the explained trees' leaf path vectors into ``attributions``; tree by tree across the block, so each row's
+    adds are in tree order. A leaf's vector is a fixed-width row of ``columns``/``credits`` (padded with zero credits
+    to scratch columns past the features, so the loop has no data-dependent trip count to mispredict), and the rare
+    longer ones go on in CSR ``over_*``."""
+    n_features = attributions.shape[1]
+    if n_explained_trees > 0:
+        for r in range(b):
+            for j in range(acc.shape[1]):
+                acc[r, j] = 0.0
     for m in range(first_tree.shape[0] - 1):
         for r in range(b):
             total[r] = 0.0
@@ -83,10 +90,16 @@ def _add_up(r0, b, exits, first_tree, value, indptr, indices, data, n_explained_
             if t < n_explained_trees:
                 for r in range(b):
                     leaf = exits[r, t]
-                    for k in range(indptr[leaf], indptr[leaf + 1]):
-                        attributions[r0 + r, indices[k]] += data[k]
+                    for k in range(columns.shape[1]):
+                        acc[r, columns[leaf, k]] += credits[leaf, k]
+                    for k in range(over_ptr[leaf], over_ptr[leaf + 1]):
+                        acc[r, over_columns[k]] += over_credits[k]
         for r in range(b):
             raw[r0 + r, m] = total[r]
+    if n_explained_trees > 0:
+        for r in range(b):
+            for j in range(n_features):
+                attributions[r0 + r, j] = acc[r, j]
 
 
 @njit
@@ -95,7 +108,7 @@ def exit_leaves(X, full, position_base, leaf_index, is_cat, k_zero, num_ptr, num
                 nan_mask, cat_base, n_categories, cat_ptr, cat_tree, cat_mask, block, leaves):  # pragma: no cover
     """Every row's leaf per tree into ``leaves`` (rows x trees), as LightGBM's ``pred_leaf``."""
     live = np.empty((block, full.shape[0]), dtype=full.dtype)
-    exits = np.empty((block, full.shape[0]), dtype=np.intp)
+    exits = np.empty((block, full.shape[0]), dtype=np.uintp)
     for r0 in range(0, X.shape[0], block):
         b = min(block, X.shape[0] - r0)
         _exit_block(X, r0, b, live, full, is_cat, k_zero,
@@ -112,12 +125,14 @@ def exit_leaves(X, full, position_base, leaf_index, is_cat, k_zero, num_ptr, num
 def score(X, full, position_base, leaf_index, is_cat, k_zero, num_ptr, num_thr, num_tree, num_mask,
           zero_ptr, zero_thr, zero_tree, zero_mask, zdef_ptr, zdef_tree, zdef_mask, nan_ptr, nan_tree, nan_mask,
           cat_base, n_categories, cat_ptr, cat_tree, cat_mask, block,
-          first_tree, value, indptr, indices, data, n_explained_trees, raw, attributions):  # pragma: no cover
+          first_tree, value, columns, credits, over_ptr, over_columns, over_credits, n_explained_trees, raw,
+          attributions):  # pragma: no cover
     """Per block of rows: their leaves, then the boosters' raw predictions and the explained trees' attributions
     (``value`` and the CSR rows by exit position)."""
     live = np.empty((block, full.shape[0]), dtype=full.dtype)
-    exits = np.empty((block, full.shape[0]), dtype=np.intp)
+    exits = np.empty((block, full.shape[0]), dtype=np.uintp)
     total = np.empty(block)
+    acc = np.empty((block, attributions.shape[1] + columns.shape[1]))
     for r0 in range(0, X.shape[0], block):
         b = min(block, X.shape[0] - r0)
         _exit_block(X, r0, b, live, full, is_cat, k_zero,
@@ -125,19 +140,23 @@ def score(X, full, position_base, leaf_index, is_cat, k_zero, num_ptr, num_thr, 
                     zdef_ptr, zdef_tree, zdef_mask, nan_ptr, nan_tree, nan_mask,
                     cat_base, n_categories, cat_ptr, cat_tree, cat_mask)
         _exits(live, b, position_base, exits)
-        _add_up(r0, b, exits, first_tree, value, indptr, indices, data, n_explained_trees, total, raw, attributions)
+        _add_up(r0, b, exits, first_tree, value, columns, credits, over_ptr, over_columns, over_credits,
+                n_explained_trees, total, acc, raw, attributions)
 
 
 @njit
-def score_leaves(leaves, leaf_offset, block, first_tree, value, indptr, indices, data, n_explained_trees,
+def score_leaves(leaves, leaf_offset, block, first_tree, value, columns, credits, over_ptr, over_columns, over_credits,
+                 n_explained_trees,
                  raw, attributions):  # pragma: no cover
     """:func:`score` from leaves found elsewhere (LightGBM's ``pred_leaf``, for trees too big for QuickScorer;
     then a tree's leaves are in index order, ``leaf_offset[t] + leaf``)."""
-    exits = np.empty((block, leaves.shape[1]), dtype=np.intp)
+    exits = np.empty((block, leaves.shape[1]), dtype=np.uintp)
     total = np.empty(block)
+    acc = np.empty((block, attributions.shape[1] + columns.shape[1]))
     for r0 in range(0, leaves.shape[0], block):
         b = min(block, leaves.shape[0] - r0)
         for r in range(b):
             for t in range(leaves.shape[1]):
                 exits[r, t] = leaf_offset[t] + leaves[r0 + r, t]
-        _add_up(r0, b, exits, first_tree, value, indptr, indices, data, n_explained_trees, total, raw, attributions)
+        _add_up(r0, b, exits, first_tree, value, columns, credits, over_ptr, over_columns, over_credits,
+                n_explained_trees, total, acc, raw, attributions)
