@@ -1,13 +1,16 @@
 """The compiled loops of :mod:`handleval.forest`, in a module of their own so numba loads only when it is used.
 
-Rows go through in blocks of ``block`` rows: each feature's sorted splits are scanned for every row of the block in
-turn, so the splits stay in L1 between rows, and the leaf values and attributions are added tree by tree across the
-block, so the rows' sums are independent chains that overlap instead of one long chain of dependent adds."""
+Rows go through in blocks of ``block``: each row's leaves are found, then the leaf values and attributions are added
+tree by tree across the block, so that the rows' sums are independent chains that overlap instead of one long chain
+of dependent adds."""
 
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from handleval._jit import njit
+
+_ZERO, _ONE = np.uint64(0), np.uint64(1)  # split indices are unsigned (no negative-index code); numba makes uint64
+# plus a plain int a float
 
 
 @njit(inline="always")
@@ -17,13 +20,19 @@ def _switch_off(live, r, trees, masks, lo, hi):  # pragma: no cover
 
 
 @njit(inline="always")
-def _scan(live, r, x, thresholds, trees, masks, lo, hi):  # pragma: no cover
-    """Switch off the left subtrees of the splits that send ``x`` right (thresholds sorted, so stop at the first
-    one ``x`` does not exceed)."""
-    for i in range(lo, hi):
-        if x <= thresholds[i]:
-            break
-        live[r, trees[i]] &= masks[i]
+def _below(x, thresholds, lo, hi):  # pragma: no cover
+    """The end of the thresholds below ``x`` in the sorted ``thresholds[lo:hi]``: the splits that send ``x`` right.
+    A binary search without branches on the data (its steps are coin flips that a predictor would miss), so that
+    the switch-off loop after it has no compare. ``thresholds[hi]`` must exist (the arrays end with a spare one):
+    it is read, not used, when ``lo == hi``. (Branch-free also because a branch here makes numba count references
+    to the arrays on every call.)"""
+    base = lo
+    n = hi - lo
+    while n > _ONE:  # thresholds[lo:base] < x <= thresholds[base + n:hi]
+        half = n >> _ONE
+        base += half & (_ZERO - np.uint64(thresholds[base + half - _ONE] < x))
+        n -= half
+    return base + (n & np.uint64(thresholds[base] < x))  # n is 1, or 0 for no thresholds
 
 
 @njit(inline="always")
@@ -32,12 +41,11 @@ def _exit_block(X, r0, b, live, full, is_cat, k_zero,
                 zdef_ptr, zdef_tree, zdef_mask, nan_ptr, nan_tree, nan_mask,
                 cat_base, n_categories, cat_ptr, cat_tree, cat_mask):  # pragma: no cover
     """Rows ``r0 .. r0 + b``: the live leaves of every tree into ``live[:b]`` (QuickScorer; see
-    :func:`handleval.forest._quickscorer_arrays`), feature by feature, each feature for the whole block."""
+    :func:`handleval.forest._quickscorer_arrays`)."""
     for r in range(b):
         for t in range(full.shape[0]):
             live[r, t] = full[t]
-    for f in range(is_cat.shape[0]):
-        for r in range(b):
+        for f in range(is_cat.shape[0]):
             x = X[r0 + r, f]
             if np.isnan(x):
                 _switch_off(live, r, nan_tree, nan_mask, nan_ptr[f], nan_ptr[f + 1])
@@ -52,11 +60,12 @@ def _exit_block(X, r0, b, live, full, is_cat, k_zero,
                 else:  # negative or never in a split: right at every split on the feature, as NaN
                     _switch_off(live, r, nan_tree, nan_mask, nan_ptr[f], nan_ptr[f + 1])
                 continue
-            _scan(live, r, x, num_thr, num_tree, num_mask, num_ptr[f], num_ptr[f + 1])
+            _switch_off(live, r, num_tree, num_mask, num_ptr[f], _below(x, num_thr, num_ptr[f], num_ptr[f + 1]))
             if x == 0.0:
                 _switch_off(live, r, zdef_tree, zdef_mask, zdef_ptr[f], zdef_ptr[f + 1])
             else:
-                _scan(live, r, x, zero_thr, zero_tree, zero_mask, zero_ptr[f], zero_ptr[f + 1])
+                _switch_off(live, r, zero_tree, zero_mask, zero_ptr[f],
+                            _below(x, zero_thr, zero_ptr[f], zero_ptr[f + 1]))
 
 
 @njit(inline="always")

@@ -225,11 +225,12 @@ def _quickscorer_arrays(trees: list[dict[str, Any]], n_features: int) -> tuple[A
 
 def _grouped(nodes: list[_Node], n_groups: int,
              mask_type: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(ptr, thresholds, trees, masks)``: nodes grouped by their first field (CSR), sorted by threshold."""
+    """``(ptr, thresholds, trees, masks)``: nodes grouped by their first field (CSR), sorted by threshold; the
+    thresholds end with a spare +inf (the kernel's search reads one past an empty group)."""
     nodes = sorted(nodes, key=lambda node: (node[0], node[1]))
     counts = np.bincount(np.array([node[0] for node in nodes], dtype=np.int64), minlength=n_groups)
     return (np.concatenate([[0], np.cumsum(counts)]).astype(np.uintp),
-            np.array([node[1] for node in nodes], dtype=np.float64),
+            np.array([node[1] for node in nodes] + [np.inf], dtype=np.float64),
             np.array([node[2] for node in nodes], dtype=np.uint32),
             np.array([node[3] & _ALL_LEAVES >> (64 - mask_type.itemsize * 8) for node in nodes], dtype=mask_type))
 
