@@ -20,6 +20,12 @@ def _switch_off(live, r, trees, masks, lo, hi):  # pragma: no cover
 
 
 @njit(inline="always")
+def _and_row(live, r, dense, d):  # pragma: no cover
+    for t in range(dense.shape[1]):
+        live[r, t] &= dense[d, t]
+
+
+@njit(inline="always")
 def _below(x, thresholds, lo, hi):  # pragma: no cover
     """The end of the thresholds below ``x`` in the sorted ``thresholds[lo:hi]``: the splits that send ``x`` right.
     A binary search without branches on the data (its steps are coin flips that a predictor would miss), so that
@@ -38,8 +44,8 @@ def _below(x, thresholds, lo, hi):  # pragma: no cover
 @njit(inline="always")
 def _exit_block(X, r0, b, live, full, is_cat, k_zero,
                 num_ptr, num_thr, num_tree, num_mask, zero_ptr, zero_thr, zero_tree, zero_mask,
-                zdef_ptr, zdef_tree, zdef_mask, nan_ptr, nan_tree, nan_mask,
-                cat_base, n_categories, cat_ptr, cat_tree, cat_mask):  # pragma: no cover
+                zdef_ptr, zdef_tree, zdef_mask, zdef_dense, nan_ptr, nan_tree, nan_mask, nan_dense,
+                cat_base, n_categories, cat_ptr, cat_tree, cat_mask, cat_dense, dense):  # pragma: no cover
     """Rows ``r0 .. r0 + b``: the live leaves of every tree into ``live[:b]`` (QuickScorer; see
     :func:`handleval.forest._quickscorer_arrays`)."""
     for r in range(b):
@@ -48,7 +54,10 @@ def _exit_block(X, r0, b, live, full, is_cat, k_zero,
         for f in range(is_cat.shape[0]):
             x = X[r0 + r, f]
             if np.isnan(x):
-                _switch_off(live, r, nan_tree, nan_mask, nan_ptr[f], nan_ptr[f + 1])
+                if nan_dense[f] >= 0:
+                    _and_row(live, r, dense, nan_dense[f])
+                else:
+                    _switch_off(live, r, nan_tree, nan_mask, nan_ptr[f], nan_ptr[f + 1])
                 continue
             if abs(x) <= k_zero:
                 x = 0.0
@@ -56,13 +65,21 @@ def _exit_block(X, r0, b, live, full, is_cat, k_zero,
                 c = int(x) if abs(x) < 2.0 ** 31 else -1
                 if 0 <= c < n_categories[f]:
                     j = cat_base[f] + c
-                    _switch_off(live, r, cat_tree, cat_mask, cat_ptr[j], cat_ptr[j + 1])
-                else:  # negative or never in a split: right at every split on the feature, as NaN
+                    if cat_dense[j] >= 0:
+                        _and_row(live, r, dense, cat_dense[j])
+                    else:
+                        _switch_off(live, r, cat_tree, cat_mask, cat_ptr[j], cat_ptr[j + 1])
+                elif nan_dense[f] >= 0:  # negative or never in a split: right at every split on the feature, as NaN
+                    _and_row(live, r, dense, nan_dense[f])
+                else:
                     _switch_off(live, r, nan_tree, nan_mask, nan_ptr[f], nan_ptr[f + 1])
                 continue
             _switch_off(live, r, num_tree, num_mask, num_ptr[f], _below(x, num_thr, num_ptr[f], num_ptr[f + 1]))
             if x == 0.0:
-                _switch_off(live, r, zdef_tree, zdef_mask, zdef_ptr[f], zdef_ptr[f + 1])
+                if zdef_dense[f] >= 0:
+                    _and_row(live, r, dense, zdef_dense[f])
+                else:
+                    _switch_off(live, r, zdef_tree, zdef_mask, zdef_ptr[f], zdef_ptr[f + 1])
             else:
                 _switch_off(live, r, zero_tree, zero_mask, zero_ptr[f],
                             _below(x, zero_thr, zero_ptr[f], zero_ptr[f + 1]))
@@ -113,8 +130,9 @@ def _add_up(r0, b, exits, first_tree, value, columns, credits, over_ptr, over_co
 
 @njit
 def exit_leaves(X, full, position_base, leaf_index, is_cat, k_zero, num_ptr, num_thr, num_tree, num_mask,
-                zero_ptr, zero_thr, zero_tree, zero_mask, zdef_ptr, zdef_tree, zdef_mask, nan_ptr, nan_tree,
-                nan_mask, cat_base, n_categories, cat_ptr, cat_tree, cat_mask, block, leaves):  # pragma: no cover
+                zero_ptr, zero_thr, zero_tree, zero_mask, zdef_ptr, zdef_tree, zdef_mask, zdef_dense, nan_ptr,
+                nan_tree, nan_mask, nan_dense, cat_base, n_categories, cat_ptr, cat_tree, cat_mask, cat_dense, dense,
+                block, leaves):  # pragma: no cover
     """Every row's leaf per tree into ``leaves`` (rows x trees), as LightGBM's ``pred_leaf``."""
     live = np.empty((block, full.shape[0]), dtype=full.dtype)
     exits = np.empty((block, full.shape[0]), dtype=np.uintp)
@@ -122,8 +140,8 @@ def exit_leaves(X, full, position_base, leaf_index, is_cat, k_zero, num_ptr, num
         b = min(block, X.shape[0] - r0)
         _exit_block(X, r0, b, live, full, is_cat, k_zero,
                     num_ptr, num_thr, num_tree, num_mask, zero_ptr, zero_thr, zero_tree, zero_mask,
-                    zdef_ptr, zdef_tree, zdef_mask, nan_ptr, nan_tree, nan_mask,
-                    cat_base, n_categories, cat_ptr, cat_tree, cat_mask)
+                    zdef_ptr, zdef_tree, zdef_mask, zdef_dense, nan_ptr, nan_tree, nan_mask, nan_dense,
+                    cat_base, n_categories, cat_ptr, cat_tree, cat_mask, cat_dense, dense)
         _exits(live, b, position_base, exits)
         for r in range(b):
             for t in range(full.shape[0]):
@@ -132,8 +150,8 @@ def exit_leaves(X, full, position_base, leaf_index, is_cat, k_zero, num_ptr, num
 
 @njit
 def score(X, full, position_base, leaf_index, is_cat, k_zero, num_ptr, num_thr, num_tree, num_mask,
-          zero_ptr, zero_thr, zero_tree, zero_mask, zdef_ptr, zdef_tree, zdef_mask, nan_ptr, nan_tree, nan_mask,
-          cat_base, n_categories, cat_ptr, cat_tree, cat_mask, block,
+          zero_ptr, zero_thr, zero_tree, zero_mask, zdef_ptr, zdef_tree, zdef_mask, zdef_dense, nan_ptr, nan_tree,
+          nan_mask, nan_dense, cat_base, n_categories, cat_ptr, cat_tree, cat_mask, cat_dense, dense, block,
           first_tree, value, columns, credits, over_ptr, over_columns, over_credits, n_explained_trees, raw,
           attributions):  # pragma: no cover
     """Per block of rows: their leaves, then the boosters' raw predictions and the explained trees' attributions
@@ -146,8 +164,8 @@ def score(X, full, position_base, leaf_index, is_cat, k_zero, num_ptr, num_thr, 
         b = min(block, X.shape[0] - r0)
         _exit_block(X, r0, b, live, full, is_cat, k_zero,
                     num_ptr, num_thr, num_tree, num_mask, zero_ptr, zero_thr, zero_tree, zero_mask,
-                    zdef_ptr, zdef_tree, zdef_mask, nan_ptr, nan_tree, nan_mask,
-                    cat_base, n_categories, cat_ptr, cat_tree, cat_mask)
+                    zdef_ptr, zdef_tree, zdef_mask, zdef_dense, nan_ptr, nan_tree, nan_mask, nan_dense,
+                    cat_base, n_categories, cat_ptr, cat_tree, cat_mask, cat_dense, dense)
         _exits(live, b, position_base, exits)
         _add_up(r0, b, exits, first_tree, value, columns, credits, over_ptr, over_columns, over_credits,
                 n_explained_trees, total, acc, raw, attributions)

@@ -25,6 +25,7 @@ import numpy as np
 K_ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold: its predictor reads |x| at or below it as 0
 _MAX_LEAVES = 64  # one uint64 of live-leaf bits per tree
 BLOCK = 16  # rows the kernel takes together
+DENSE_SHARE = 16  # a missing value or category that switches off leaves in 1/16 of the trees or more: a dense row
 _ALL_LEAVES = (1 << _MAX_LEAVES) - 1
 _Node = tuple[int, float, int, int]  # (group: a feature or a category slot, threshold, tree, mask)
 
@@ -215,12 +216,14 @@ def _quickscorer_arrays(trees: list[dict[str, Any]], n_features: int) -> tuple[A
     mask_type = np.dtype(f"uint{bits}")  # the smallest that holds every tree's leaves: fewer bytes to touch
     num = _grouped(groups["num"], n_features, mask_type)
     zero = _grouped(groups["zero"], n_features, mask_type)
-    zero_default = _merged(groups["zero_default"], n_features, mask_type)
-    nan = _merged(groups["nan"], n_features, mask_type)
-    cat = _merged(per_category, int(n_categories.sum()), mask_type)
+    dense: list[np.ndarray] = []
+    zero_default = _merged(groups["zero_default"], n_features, mask_type, full, dense)
+    nan = _merged(groups["nan"], n_features, mask_type, full, dense)
+    cat = _merged(per_category, int(n_categories.sum()), mask_type, full, dense)
+    dense_masks = np.array(dense, dtype=mask_type).reshape(len(dense), len(trees))
     return (np.asarray(full, dtype=mask_type), np.asarray(position_base, dtype=np.uintp),
             np.asarray(leaf_index, dtype=np.int32), is_cat, K_ZERO, *num, *zero, *zero_default, *nan,
-            cat_base, n_categories, *cat)
+            cat_base, n_categories, *cat, dense_masks)
 
 
 def _grouped(nodes: list[_Node], n_groups: int,
@@ -235,11 +238,21 @@ def _grouped(nodes: list[_Node], n_groups: int,
             np.array([node[3] & _ALL_LEAVES >> (64 - mask_type.itemsize * 8) for node in nodes], dtype=mask_type))
 
 
-def _merged(nodes: list[_Node], n_groups: int, mask_type: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(ptr, trees, masks)`` of splits applied unconditionally (a missing value, a category): per group one mask per
-    tree, the AND of its splits' masks, in tree order."""
+def _merged(nodes: list[_Node], n_groups: int, mask_type: np.dtype, full: list[int],
+            dense: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """``(ptr, trees, masks, dense_row)`` of splits applied unconditionally (a missing value, a category): per group
+    one mask per tree, the AND of its splits' masks, in tree order. A group that switches off leaves in more than
+    1/16 of the trees is also a row of masks for every tree appended to ``dense`` (``dense_row`` is its index, else
+    -1): ANDing a whole row is a vectorised loop, cheaper than that many scattered switch-offs."""
     merged: dict[tuple[int, int], int] = {}
     for group, _, tree, mask in nodes:
         merged[group, tree] = merged.get((group, tree), _ALL_LEAVES) & mask
     ptr, _, trees, masks = _grouped([(g, float(t), t, m) for (g, t), m in merged.items()], n_groups, mask_type)
-    return ptr, trees, masks
+    dense_row = np.full(n_groups, -1, dtype=np.int64)
+    for g in range(n_groups):
+        if (ptr[g + 1] - ptr[g]) * DENSE_SHARE >= len(full):
+            row = np.array(full, dtype=mask_type)
+            row[trees[ptr[g]:ptr[g + 1]]] = masks[ptr[g]:ptr[g + 1]]
+            dense_row[g] = len(dense)
+            dense.append(row)
+    return ptr, trees, masks, dense_row
