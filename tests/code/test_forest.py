@@ -29,7 +29,8 @@ def _data(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     {},
     {"zero_as_missing": True},
     {"use_missing": False},
-    {"num_leaves": 63, "min_data_in_leaf": 5},
+    {"num_leaves": 31, "min_data_in_leaf": 5},  # 32-bit leaf masks
+    {"num_leaves": 63, "min_data_in_leaf": 5},  # 64-bit
     {"objective": "quantile", "alpha": 0.9},
     {"objective": "binary"},
 ])
@@ -98,6 +99,33 @@ def test_one_pass_scores_several_boosters_and_explains_the_first():
     plain, none = forest.predict(probe, explain=False)
     np.testing.assert_array_equal(plain, raw)
     assert none.shape == (len(probe), 0)
+
+
+@pytest.mark.parametrize("dense_share", [0, 10**9])  # every missing value and category as a list; as a dense row
+def test_blocks_of_rows_and_dense_rows_change_nothing(monkeypatch, dense_share):
+    """The kernel takes rows in blocks: any number of rows (none, one, a ragged last block) and any block size give
+    the same bits, and so do the two ways of applying a missing value or a category."""
+    import handleval.forest
+
+    x, y = _data()
+    data = lgb.Dataset(x, y, categorical_feature=["cat"], free_raw_data=False)
+    boosters = [lgb.train(BASE, data, num_boost_round=30),
+                lgb.train({**BASE, "objective": "quantile", "alpha": 0.9, "num_leaves": 7}, data, num_boost_round=20)]
+    reference = Forest.from_boosters(boosters, n_explained=1)
+    monkeypatch.setattr(handleval.forest, "DENSE_SHARE", dense_share)
+    forest = Forest.from_boosters(boosters, n_explained=1)
+    assert (len(forest.arrays[-1]) > 0) == (dense_share > 0)  # the dense rows
+    probe = _probe().to_numpy()
+    raw, attributions = reference.predict(probe, block=1)
+    leaves = reference.leaves(probe, block=1)
+    np.testing.assert_array_equal(leaves, np.concatenate([b.predict(probe, pred_leaf=True) for b in boosters], 1))
+    for n in (0, 1, 2, 17, len(probe)):
+        for block in (1, 3, 16):
+            r, a = forest.predict(probe[:n], block=block)
+            assert r.tobytes() == raw[:n].tobytes() and a.tobytes() == attributions[:n].tobytes()
+            np.testing.assert_array_equal(forest.leaves(probe[:n], block=block), leaves[:n])
+            plain, none = forest.predict(probe[:n], explain=False, block=block)
+            assert plain.tobytes() == raw[:n].tobytes() and none.shape == (n, 0)
 
 
 def test_trees_too_big_for_quickscorer_use_lightgbm_leaves():
