@@ -10,11 +10,23 @@ the feature loop (atomic calls that took 40% of the time); split, leaf and colum
 for negative indices; leaf masks are the smallest unsigned type that holds a tree's leaves."""
 
 import numpy as np
-from numba.cpython.unsafe.numbers import trailing_zeros
 
 from handleval._jit import njit
 
 _ZERO, _ONE = np.uint64(0), np.uint64(1)  # for arithmetic on the unsigned indices: numba makes uint64 + int a float
+
+try:  # numba's count-trailing-zeros intrinsic (one instruction), from a module that is not numba's public API
+    from numba.cpython.unsafe.numbers import trailing_zeros
+except ImportError:  # pragma: no cover - a numba that moved it: de Bruijn multiplication, a few instructions more
+    _DE_BRUIJN = np.uint64(0x03F79D71B4CB0A89)
+    _DE_BRUIJN_POSITION = np.zeros(64, dtype=np.uint64)  # lowest set bit of v = table[(v & -v) * DE_BRUIJN >> 58]
+    for _bit in range(64):
+        _DE_BRUIJN_POSITION[((1 << _bit) * 0x03F79D71B4CB0A89 % 2**64) >> 58] = _bit
+
+    @njit
+    def trailing_zeros(v):
+        v = np.uint64(v)
+        return _DE_BRUIJN_POSITION[((v & (~v + _ONE)) * _DE_BRUIJN) >> np.uint64(58)]
 
 
 @njit

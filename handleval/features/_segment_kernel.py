@@ -12,7 +12,7 @@ import numpy as np
 from handleval._jit import njit
 
 
-@njit(inline="always")
+@njit
 def _popcount(v):  # pragma: no cover
     """Set bits of a 26-bit letter mask."""
     v = v - ((v >> 1) & 0x55555555)

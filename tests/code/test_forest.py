@@ -209,3 +209,38 @@ def test_compiled_code_is_cached_in_our_cache_dir_or_not_at_all(tmp_path, writab
     assert done.returncode == 0 and done.stdout.strip() == f"ok {writable}", (done.stdout, done.stderr[-2000:])
     if writable:  # compiled code saved under our cache; else numba was told not to cache at all
         assert any(p.suffix == ".nbi" for p in (cache / "numba").rglob("*")), list(cache.rglob("*"))
+
+
+def test_lowest_live_leaf_without_numbas_trailing_zeros():
+    """The kernel's fallback for a numba without the (non-public) ``trailing_zeros`` intrinsic finds the same lowest
+    set bit for every mask width (run in a fresh process where importing the intrinsic fails)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import builtins, numpy as np
+        real_import = builtins.__import__
+        def blocked(name, *args, **kwargs):
+            if name == "numba.cpython.unsafe.numbers":
+                raise ImportError(name)
+            return real_import(name, *args, **kwargs)
+        builtins.__import__ = blocked
+        import handleval._forest_kernel as kernel
+        builtins.__import__ = real_import
+        assert kernel.trailing_zeros.__module__ == "handleval._forest_kernel"
+        from numba import njit
+        @njit
+        def lowest(values, out):
+            for i in range(values.shape[0]):
+                out[i] = kernel.trailing_zeros(values[i])
+        for dtype in (np.uint16, np.uint32, np.uint64):
+            bits = np.dtype(dtype).itemsize * 8
+            values = np.array([1 << b for b in range(bits)] + [3, 6, 12, (1 << (bits - 1)) | 1], dtype=dtype)
+            out = np.empty(len(values), dtype=np.int64)
+            lowest(values, out)
+            assert out.tolist() == [*range(bits), 0, 1, 2, 0], (dtype, out)
+        print("ok")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
