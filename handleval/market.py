@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from handleval.features._common import first_occurrences
+
 # Venue classes: wholesale auctions of expiring names price differently from retail marketplaces.
 VENUE_CLASSES = {
     "fragment": "platform", "dash": "unknown", "ens_auction": "auction", "opensea": "marketplace",
@@ -56,6 +58,19 @@ class MarketEncoder(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The codes of every row. Columns of strings (the usual input) are read once per distinct (platform,
+        suffix, venue): cleaning and looking up every row cost ~2 µs per scored handle."""
+        given = [X[col] for col in ("platform", "suffix", "venue") if col in X]
+        if not all(pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty") for values in given):
+            return pd.DataFrame(self._encode(X), index=X.index)  # other types: equal values may read differently
+        ids = np.zeros(len(X), dtype=np.int64)
+        for values in given:  # missing values are one code (-1), as they all read ""
+            codes, _ = pd.factorize(values)
+            ids, _ = pd.factorize(ids * (int(codes.max(initial=-1)) + 2) + codes + 1)
+        codes = self._encode(X.iloc[first_occurrences(ids)])
+        return pd.DataFrame({name: column[ids] for name, column in codes.items()}, index=X.index)
+
+    def _encode(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
         frame = self._columns(X)
         missing_venue = frame["venue"].isin(["", "unknown"])
         frame.loc[missing_venue, "venue"] = frame.loc[missing_venue, "platform"].map(self.default_venue_).fillna(
@@ -66,7 +81,7 @@ class MarketEncoder(TransformerMixin, BaseEstimator):
             lookup.update(dict.fromkeys(self.rare_.get(col, []), 0))
             unseen = len(self.categories_[col])
             out[f"mkt__{col}"] = frame[col].map(lookup).fillna(unseen).astype(np.int32).to_numpy()
-        return pd.DataFrame(out, index=X.index)
+        return out
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.array(MARKET_FEATURES, dtype=object)

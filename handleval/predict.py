@@ -18,6 +18,7 @@ import pandas as pd
 
 from handleval.config import MODELS_DIR, MarketsConfig
 from handleval.errors import DataFormatError, InvalidHandle
+from handleval.features._common import first_occurrences
 from handleval.handles import canonical_mask, parse_handle, split_canonical
 
 Attribution = Literal["paths", "shap"]
@@ -58,10 +59,20 @@ def _money_column(values: np.ndarray) -> np.ndarray:
     return text[codes].reshape(values.shape)
 
 
-def _first_of_each(ids: np.ndarray) -> np.ndarray:
-    """Position of the first occurrence of each id, for ids numbered in order of first appearance."""
-    seen = np.maximum.accumulate(ids)
-    return np.flatnonzero(np.concatenate([[True], seen[1:] > seen[:-1]])) if len(ids) else np.zeros(0, np.int64)
+def _largest(contrib: np.ndarray, excluded: np.ndarray, k: int, block: int = 1024) -> np.ndarray:
+    """Per row the columns of the ``k`` largest ``|contrib|``, largest first (ties in partition order), the
+    ``excluded`` columns counted as zero. In blocks of rows: the rows x features temporaries of a 100,000-row
+    chunk stay in cache (~30% less time than in one go)."""
+    n, width = contrib.shape
+    order = np.empty((n, k), dtype=np.intp)
+    for start in range(0, n, block):
+        magnitude = np.abs(contrib[start:start + block])
+        magnitude[:, excluded] = 0.0
+        top = np.argpartition(magnitude, width - k, axis=1)[:, width - k:] if k < width \
+            else np.tile(np.arange(width), (len(magnitude), 1))
+        rows = np.arange(len(magnitude))[:, None]
+        order[start:start + block] = top[rows, np.argsort(-magnitude[rows, top], axis=1, kind="stable")]
+    return order
 
 
 def _distinct_pairs(features: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -71,13 +82,14 @@ def _distinct_pairs(features: np.ndarray, values: np.ndarray) -> tuple[np.ndarra
     Two hash factorizations of flat arrays: a groupby over the pair columns cost ~2 µs per scored row."""
     value_codes, _ = pd.factorize(values, use_na_sentinel=False)
     ids, _ = pd.factorize(value_codes.astype(np.int64) * (int(features.max(initial=0)) + 1) + features)
-    first = _first_of_each(ids)
+    first = first_occurrences(ids)
     return features[first], values[first], ids
 
 
 def _join_reasons(labels: np.ndarray, money: np.ndarray, shown: np.ndarray) -> np.ndarray:
     """Per row ``label (money)`` of the shown cells, each after the first cell prefixed with ``"; "``: one
-    ``str.format`` per row, rows grouped by which cells they show (the pattern decides the format)."""
+    ``%`` format per row, rows grouped by which cells they show (the pattern decides the template).
+    Concatenating object arrays cell by cell took three times as long."""
     n, width = labels.shape
     text = np.full(n, "", dtype=object)
     patterns = (shown * (1 << np.arange(width))).sum(axis=1)
@@ -86,9 +98,9 @@ def _join_reasons(labels: np.ndarray, money: np.ndarray, shown: np.ndarray) -> n
         if not columns:
             continue
         rows = np.flatnonzero(patterns == pattern)
-        form = "".join("{} ({})" if k == 0 else "; {} ({})" for k in columns).format
+        form = "".join("%s (%s)" if k == 0 else "; %s (%s)" for k in columns)
         cells = [part for k in columns for part in (labels[rows, k].tolist(), money[rows, k].tolist())]
-        text[rows] = [form(*row) for row in zip(*cells, strict=True)]
+        text[rows] = [form % row for row in zip(*cells, strict=True)]
     return text
 
 
@@ -357,13 +369,8 @@ class Valuer:
         market = np.array([name.startswith("mkt__") for name in self.features])
         n, n_features = contrib.shape
         n_candidates = min(6, n_features)
-        magnitude = np.abs(contrib)  # the only rows x features temporary: this runs on 100,000-row chunks
-        magnitude[:, market] = 0.0
-        order = np.argpartition(magnitude, n_features - n_candidates, axis=1)[:, n_features - n_candidates:] \
-            if n_candidates < n_features else np.tile(np.arange(n_features), (n, 1))
+        order = _largest(contrib, market, n_candidates)
         rows = np.arange(n)[:, None]
-        order = order[rows, np.argsort(-magnitude[rows, order], axis=1, kind="stable")]
-        del magnitude
         amounts = np.where(market[order], 0.0, contrib[rows, order])
         amounts[np.abs(amounts) < 1e-6] = 0.0
 
@@ -397,17 +404,12 @@ class Valuer:
                 names[mine] = matches[f"{prefix}_match"].to_numpy(dtype=object)[r[mine]]
             named = np.fromiter((name is not None for name in names), dtype=bool, count=len(names))
             r, k, j, names = r[named], k[named], j[named], names[named]
-            # One describe_feature per distinct (feature, exact value, name): many rows match the same brand.
-            value = cells[r, top[r, k]]
-            value_codes, _ = pd.factorize(value.view(np.int64))
-            name_codes, _ = pd.factorize(names, use_na_sentinel=False)
-            ids, _ = pd.factorize((value_codes.astype(np.int64) * (int(name_codes.max(initial=0)) + 1)
-                                   + name_codes) * n_features + j)
-            first = _first_of_each(ids)
-            phrases = np.array([describe_feature(self.features[f], v, _HANDLE, m) for f, v, m
-                                in zip(j[first].tolist(), value[first].tolist(), names[first].tolist(),
-                                       strict=True)], dtype=object)
-            top_labels[r, k] = phrases[ids]
+            # Most of these cells are distinct (the similarity and popularity of each row's own match): describing
+            # each beats finding the few repeats.
+            phrases = np.empty(len(r), dtype=object)
+            phrases[:] = [describe_feature(self.features[f], v, _HANDLE, m) for f, v, m
+                          in zip(j.tolist(), cells[r, top[r, k]].tolist(), names.tolist(), strict=True)]
+            top_labels[r, k] = phrases
 
         # What these features add to the price: the price minus the price without them.
         dollars = price[:, None] - price[:, None] * np.exp(-top_amounts)
