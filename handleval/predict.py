@@ -218,7 +218,7 @@ class Valuer:
         """A handle rejected for a confusable character (Cyrillic 'а' in 'pаypal') says what it imitates."""
         raw = frame["handle"].iloc[rows]
         text = raw.where(raw.map(lambda v: isinstance(v, str)), "")
-        suspects = text.map(lambda v: any(ord(c) > 127 for c in v)).to_numpy()
+        suspects = text.map(lambda v: not v.isascii()).to_numpy()
         if not suspects.any():
             return
         found = self.featurizer.matches(pd.DataFrame({"handle": text[suspects].tolist()}))
@@ -254,7 +254,8 @@ class Valuer:
         basis``; platform is the market priced in), or in ``errors`` why the row cannot be priced (else None).
 
         Rows whose handle is already canonical for its platform and that set no suffix, venue or as_of take a
-        column-wise path; the rest go through :func:`parse_handle` one by one, with the same result."""
+        column-wise path (domains and e-mail: no venue or as_of, see :meth:`_split_plain`); the rest go through
+        :func:`parse_handle` one by one, with the same result."""
         n = len(frame)
         now = pd.Timestamp.now("UTC").tz_localize(None)
 
@@ -266,7 +267,8 @@ class Valuer:
         fallback = str(default_platform).strip().lower()
         cleaned = [str(p).strip().lower() or fallback for p in named]
         plat_values = np.array(cleaned, dtype=object)[codes]
-        plat_ids = np.array([cleaned.index(p) for p in cleaned], dtype=np.int64)[codes]
+        first: dict[str, int] = {}  # each cleaned platform's first index in ``cleaned``
+        plat_ids = np.array([first.setdefault(p, i) for i, p in enumerate(cleaned)], dtype=np.int64)[codes]
         # No per-row suffix, venue or as_of: blank ones mean none, as in _parse_one.
         blank = {name: _blank(column(name), strip=name != "venue") for name in ("suffix", "venue", "as_of")}
         plain = blank["suffix"] & blank["venue"] & blank["as_of"]

@@ -191,6 +191,29 @@ def test_column_wise_parsing_equals_row_by_row(small_valuer):
         assert abs(pd.Timestamp(got[4]) - pd.Timestamp(one[4])) < pd.Timedelta(seconds=5), i
 
 
+def test_domain_and_email_rows_with_a_suffix_column_parse_as_row_by_row(small_valuer):
+    """Domains and e-mail names with the suffix in its own column take a split-by-pattern path: same result as
+    parse_handle per row, including the odd suffixes, venues and as_of values it leaves to the row-by-row path."""
+    names = ["pizza", "Pizza", " pizza ", "pizza.com", "pi--zza", "-pizza", "jo", "jo.smith", "jo..smith", "a" * 70,
+             "münchen", "www.pizza", "jo@163.com", "", None, 42]
+    suffixes = ["com", " COM ", ".com", "co.uk", "163.com", "", None, float("nan"), 7, pd.NA]
+    rows = [(name, plat, sfx, venue, as_of) for name in names for plat in ("domain", "email")
+            for sfx in suffixes for venue, as_of in ((None, None), ("", " "), (pd.NA, None), (None, pd.NA),
+                                                     ("sedo", None), (None, "2024-05-01"))]
+    frame = pd.DataFrame(rows, columns=["handle", "platform", "suffix", "venue", "as_of"], dtype=object)
+    now = pd.Timestamp.now("UTC").tz_localize(None)
+    parsed, errors = small_valuer._parse(frame, "x")
+    assert (errors == None).sum() > 100  # noqa: E711 - many rows do parse
+    for i, (handle, plat, sfx, venue, as_of) in enumerate(rows):
+        one = small_valuer._parse_one(handle, plat, sfx, venue, as_of, now)
+        if isinstance(one, str):
+            assert errors[i] == one, i
+            continue
+        got = tuple(parsed.iloc[i])
+        assert errors[i] is None and got[:4] == one[:4] and got[5] == one[5], (i, got, one)
+        assert abs(pd.Timestamp(got[4]) - pd.Timestamp(one[4])) < pd.Timedelta(seconds=5), i
+
+
 def test_both_attributions_price_alike_and_explain(small_valuer):
     handles = ["pizza", "nike", "jdk_19927", "crypto_king", "bad name"]
     paths = small_valuer.value_many(handles)
