@@ -154,8 +154,18 @@ for _c, (_r, _i) in _KEY_POS.items():
     _KEY_ROW[ord(_c)], _KEY_COL[ord(_c)] = _r, _i
 _IS_VOWEL = np.zeros(256, dtype=bool)
 _IS_VOWEL[[ord(c) for c in VOWELS]] = True
-_NOT_AZ = bytes(c for c in range(128) if not 97 <= c <= 122)
 _CLASS = {name: np.int64(code) for code, name in PATTERN_CLASSES.items()}
+_MAX_KEYED_DIGITS = 7  # the longest number listed above
+
+
+def _number_keys(numbers: frozenset[str]) -> np.ndarray:
+    """Sorted keys ``value * 8 + length`` of listed numbers, as the compiled digit-run scan looks them up (the
+    length keeps leading zeros apart: '007' is not '7')."""
+    assert all(s.isdigit() and len(s) <= _MAX_KEYED_DIGITS for s in numbers)
+    return np.array(sorted(int(s) * 8 + len(s) for s in numbers), dtype=np.int64)
+
+
+_LUCKY_KEYS, _MEME_KEYS = _number_keys(LUCKY_NUMBERS), _number_keys(MEME_NUMBERS)
 _PATTERN_COLUMN = FEATURES.index("pattern_class")
 #: 1..MAX_CHARS ASCII characters, none of them upper case or a newline.
 _PLAIN = re.compile(f"[\\x00-\\x09\\x0b-\\x40\\x5b-\\x7f]{{1,{MAX_CHARS}}}")
@@ -381,6 +391,8 @@ class LengthPatternFeatures(FeatureFamily):
         return table
 
     def _plain_group(self, texts: list[str]) -> np.ndarray:
+        from handleval.features._length_kernel import digit_runs
+
         count = len(texts)
         width = max(max(map(len, texts)) + 1, 6)  # padding column; CVCV(C) reads 5 columns
         m = ascii_matrix(texts, width)
@@ -418,21 +430,11 @@ class LengthPatternFeatures(FeatureFamily):
         kd = _KEY_COL[m[:, 1:]] - _KEY_COL[m[:, :-1]]
         key = np.where(pair_ok & (krow[:, 1:] >= 0) & (krow[:, 1:] == krow[:, :-1]) & ((kd == 1) | (kd == -1)),
                        kd, 0).astype(np.int8)
-        # numbers: digit runs in Python, only for the strings that have digits
+        # numbers: one compiled scan of each row's digit runs
         year = np.full(count, np.nan)
         lucky = np.zeros(count, dtype=bool)
         meme = np.zeros(count, dtype=bool)
-        for i in np.flatnonzero(n_d).tolist():
-            t = texts[i]
-            digit_runs = _DIGIT_RUN.findall(t)
-            for run in digit_runs:
-                if len(run) == 4 and 1950 <= int(run) <= 2035:
-                    year[i] = float(run)
-                    break
-            all_digits = n_d[i] == n[i]
-            lucky[i] = any((r in LUCKY_NUMBERS and (len(r) >= 2 or all_digits)) or (len(r) >= 2 and not r.strip("689"))
-                           for r in digit_runs)
-            meme[i] = any(r in MEME_NUMBERS for r in digit_runs)
+        digit_runs(m, n, n_d, _LUCKY_KEYS, _MEME_KEYS, _MAX_KEYED_DIGITS, year, lucky, meme)
         lucky_digits = ((m == 54) | (m == 56) | (m == 57)).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             lucky_share = np.where(n_d > 0, lucky_digits / np.maximum(n_d, 1), 0.0)
@@ -441,13 +443,14 @@ class LengthPatternFeatures(FeatureFamily):
         word_char = valid & ~is_sep
         n_parts = (word_char & ~np.concatenate([np.zeros((count, 1), dtype=bool), word_char[:, :-1]], axis=1)).sum(1)
         # pronounceability on the letters only, summed left to right exactly as pronounce_loglik does
-        letters = [t.encode().translate(None, _NOT_AZ) for t in texts]
-        n_a = np.fromiter(map(len, letters), dtype=np.int64, count=count)
+        n_a = n_l  # plain strings: every letter is a-z
         a_width = int(n_a.max()) + 3
         sym = np.full((count, a_width), 27, dtype=np.intp)
         sym[:, :2] = 26
         if n_a.max():
-            a = ascii_matrix(letters, int(n_a.max()))
+            a = np.zeros((count, int(n_a.max())), dtype=np.uint8)  # each row's letters, moved to the left
+            at_row, at_col = np.nonzero(is_l)
+            a[at_row, np.cumsum(is_l, axis=1)[at_row, at_col] - 1] = m[at_row, at_col]
             a_valid = np.arange(a.shape[1]) < n_a[:, None]
             sym[:, 2:2 + a.shape[1]] = np.where(a_valid, _CODE_OF[a], 27)
             consonant_run = _longest_run(a_valid & ~_IS_VOWEL[a])

@@ -24,6 +24,9 @@ CORPUS = list(dict.fromkeys([
     "", "a", "1", "_", "aa", "ab", "abab", "aaaa", "baba", "babab", "888", "1988", "abc123", "321cba", "qwerty",
     "j0hn_99", "xq7z9", "bestpizza", "iloveny", "elonmusk", "nikeofficial", "g00gle", "spotifyy", "p\u0430ypal",
     "therealtaylorswift", "a_b.c-d", "_x_", "x" * 64, "x" * 65, "ab" * 40, "thequickbrownfoxjumpsoverthelazydog",
+    # digit runs: lucky and meme numbers (with leading zeros, alone and inside names), years at the range's edges
+    "8", "0", "00", "007", "x007", "7x", "x7", "69", "420blaze", "5201314", "05201314", "a6688b", "689", "66a99",
+    "x_1949_1950", "2035y2036", "1999x2001", "12345678901234567890123", "1314x520", "666999", "9x9",
     *("".join(_RNG.choice(_ALPHABET) for _ in range(_RNG.randint(1, 70))) for _ in range(400)),
     *("".join(_RNG.choice("ab12_.-qwe") for _ in range(_RNG.randint(1, 12))) for _ in range(400)),
     *("".join(_RNG.choice(string.ascii_lowercase) for _ in range(_RNG.randint(2, 24))) for _ in range(400)),
