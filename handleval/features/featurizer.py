@@ -173,8 +173,8 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
             columns = {"match": match, "key": key, "kind": _KIND_NAMES[np.array([*kinds, -1], dtype=np.int64)],
                        "homoglyph": np.array([*homoglyphs, False], dtype=bool)}
             rows = np.where(prepared.ok, codes, len(per_text))
-            for name, values in columns.items():
-                cols[f"{prefix}_{name}"] = values[rows]
+            for name, values in columns.items():  # text columns stay object: pandas' str dtype costs ~1 µs a row
+                cols[f"{prefix}_{name}"] = pd.Series(values[rows], index=prepared.frame.index, dtype=values.dtype)
         return pd.DataFrame(cols, index=prepared.frame.index)
 
     def __sklearn_tags__(self):
