@@ -274,13 +274,37 @@ def build_scorer(factory: ScorerFactory) -> ScoreChunk:
 
 
 def cached_scorer(factory: ScorerFactory, key: str | None = None) -> ScoreChunk:
-    """The scorer for ``factory``, built at most once per process (so once per Dask worker process)."""
+    """The scorer for ``factory``, built at most once per process (so once per Dask worker process). The process
+    is a batch process from then on: see :func:`keep_freed_memory`."""
     key = key or factory_key(factory)
     with _SCORERS_LOCK:
         scorer = _SCORERS.get(key)
         if scorer is None:
+            keep_freed_memory()
             scorer = _SCORERS[key] = build_scorer(factory)
         return scorer
+
+
+def keep_freed_memory() -> bool:
+    """Have glibc's allocator keep freed memory for the next chunk instead of handing it back to the system.
+
+    Scoring allocates the same large arrays chunk after chunk. By default glibc unmaps freed blocks above a few
+    MB and gives back the top of the heap, and the next chunk faults the pages in again: about 1.5 s of system
+    time per million handles, 3% of a ``predict`` run. Here blocks below 1 GB come from the heap, which keeps up to
+    1 GB free at its top and grows by 256 MB at a time (``benchmarks/RESULTS.md``, round 5). Peak memory does not
+    change, as the next chunk needs as much again. The setting is process-wide, so only batch processes make it
+    (:func:`cached_scorer`: the local engine and each Dask worker). Returns whether it was applied (glibc only)."""
+    import ctypes
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3  # <malloc.h>
+    return all([mallopt(m_mmap_threshold, 1 << 30), mallopt(m_trim_threshold, 1 << 30), mallopt(m_top_pad, 256 << 20)])
 
 
 # ============================================================================================ manifest / output
