@@ -361,7 +361,7 @@ def test_batch_processes_keep_freed_memory_on_glibc() -> None:
     glibc (and is a no-op elsewhere); checked in a fresh process, as the setting is process-wide."""
     import platform
 
-    probe = ("import handleval.batch as b, ctypes\n"
+    probe = ("import handleval.batch as b\n"
              "print(b.keep_freed_memory())\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
