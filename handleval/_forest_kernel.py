@@ -57,12 +57,12 @@ def _below(x, thresholds, lo, hi):  # pragma: no cover
 
 
 @njit
-def _exit_block(X, r0, b, live, full, is_cat, k_zero,
-                num_ptr, num_thr, num_tree, num_mask, zero_ptr, zero_thr, zero_tree, zero_mask,
-                zdef_ptr, zdef_tree, zdef_mask, zdef_dense, nan_ptr, nan_tree, nan_mask, nan_dense,
-                cat_base, n_categories, cat_ptr, cat_tree, cat_mask, cat_dense, dense):  # pragma: no cover
-    """Rows ``r0 .. r0 + b``: the live leaves of every tree into ``live[:b]`` (QuickScorer; see
-    :func:`handleval.forest._quickscorer_arrays`)."""
+def _exit_block(X, r0, b, live, exits, model):  # pragma: no cover
+    """Rows ``r0 .. r0 + b``: the live leaves of every tree into ``live[:b]`` (QuickScorer; ``model`` is
+    :func:`handleval.forest._quickscorer_arrays`), then each row's exit leaf per tree into ``exits[:b]``."""
+    (full, position_base, _, is_cat, k_zero, num_ptr, num_thr, num_tree, num_mask, zero_ptr, zero_thr, zero_tree,
+     zero_mask, zdef_ptr, zdef_tree, zdef_mask, zdef_dense, nan_ptr, nan_tree, nan_mask, nan_dense, cat_base,
+     n_categories, cat_ptr, cat_tree, cat_mask, cat_dense, dense) = model
     for r in range(b):
         for t in range(full.shape[0]):
             live[r, t] = full[t]
@@ -98,6 +98,7 @@ def _exit_block(X, r0, b, live, full, is_cat, k_zero,
             else:
                 _switch_off(live, r, zero_tree, zero_mask, zero_ptr[f],
                             _below(x, zero_thr, zero_ptr[f], zero_ptr[f + 1]))
+    _exits(live, b, position_base, exits)
 
 
 @njit
@@ -144,44 +145,32 @@ def _add_up(r0, b, exits, first_tree, value, columns, credits, over_ptr, over_co
 
 
 @njit
-def exit_leaves(X, full, position_base, leaf_index, is_cat, k_zero, num_ptr, num_thr, num_tree, num_mask,
-                zero_ptr, zero_thr, zero_tree, zero_mask, zdef_ptr, zdef_tree, zdef_mask, zdef_dense, nan_ptr,
-                nan_tree, nan_mask, nan_dense, cat_base, n_categories, cat_ptr, cat_tree, cat_mask, cat_dense, dense,
-                block, leaves):  # pragma: no cover
+def exit_leaves(X, model, block, leaves):  # pragma: no cover
     """Every row's leaf per tree into ``leaves`` (rows x trees), as LightGBM's ``pred_leaf``."""
+    full, leaf_index = model[0], model[2]
     live = np.empty((block, full.shape[0]), dtype=full.dtype)
     exits = np.empty((block, full.shape[0]), dtype=np.uint32)
     for r0 in range(0, X.shape[0], block):
         b = min(block, X.shape[0] - r0)
-        _exit_block(X, r0, b, live, full, is_cat, k_zero,
-                    num_ptr, num_thr, num_tree, num_mask, zero_ptr, zero_thr, zero_tree, zero_mask,
-                    zdef_ptr, zdef_tree, zdef_mask, zdef_dense, nan_ptr, nan_tree, nan_mask, nan_dense,
-                    cat_base, n_categories, cat_ptr, cat_tree, cat_mask, cat_dense, dense)
-        _exits(live, b, position_base, exits)
+        _exit_block(X, r0, b, live, exits, model)
         for r in range(b):
             for t in range(full.shape[0]):
                 leaves[r0 + r, t] = leaf_index[exits[r, t]]
 
 
 @njit
-def score(X, full, position_base, leaf_index, is_cat, k_zero, num_ptr, num_thr, num_tree, num_mask,
-          zero_ptr, zero_thr, zero_tree, zero_mask, zdef_ptr, zdef_tree, zdef_mask, zdef_dense, nan_ptr, nan_tree,
-          nan_mask, nan_dense, cat_base, n_categories, cat_ptr, cat_tree, cat_mask, cat_dense, dense, block,
-          first_tree, value, columns, credits, over_ptr, over_columns, over_credits, n_explained_trees, raw,
-          attributions):  # pragma: no cover
+def score(X, model, block, first_tree, value, columns, credits, over_ptr, over_columns, over_credits,
+          n_explained_trees, raw, attributions):  # pragma: no cover
     """Per block of rows: their leaves, then the boosters' raw predictions and the explained trees' attributions
     (``value`` and the CSR rows by exit position)."""
+    full = model[0]
     live = np.empty((block, full.shape[0]), dtype=full.dtype)
     exits = np.empty((block, full.shape[0]), dtype=np.uint32)
     total = np.empty(block)
     acc = np.empty((block, attributions.shape[1] + columns.shape[1]))
     for r0 in range(0, X.shape[0], block):
         b = min(block, X.shape[0] - r0)
-        _exit_block(X, r0, b, live, full, is_cat, k_zero,
-                    num_ptr, num_thr, num_tree, num_mask, zero_ptr, zero_thr, zero_tree, zero_mask,
-                    zdef_ptr, zdef_tree, zdef_mask, zdef_dense, nan_ptr, nan_tree, nan_mask, nan_dense,
-                    cat_base, n_categories, cat_ptr, cat_tree, cat_mask, cat_dense, dense)
-        _exits(live, b, position_base, exits)
+        _exit_block(X, r0, b, live, exits, model)
         _add_up(r0, b, exits, first_tree, value, columns, credits, over_ptr, over_columns, over_credits,
                 n_explained_trees, total, acc, raw, attributions)
 

@@ -98,7 +98,7 @@ class Forest:
         from handleval._forest_kernel import exit_leaves
 
         leaves = np.empty((X.shape[0], int(self.first_tree[-1])), dtype=np.int32)
-        exit_leaves(X, *self.arrays, block, leaves)
+        exit_leaves(X, self.arrays, block, leaves)
         return leaves
 
     def predict(self, X: Any, explain: bool = True, block_rows: int = 16_384,
@@ -116,7 +116,7 @@ class Forest:
         attributions = np.zeros((n, self.n_features if explain else 0))
         paths = (block, self.first_tree, *self.by_exit, int(self.first_tree[len(self.biases)]) if explain else 0)
         if self.arrays is not None:
-            score(X, *self.arrays, *paths, raw, attributions)
+            score(X, self.arrays, *paths, raw, attributions)
             return raw, attributions
         for lo in range(0, n, block_rows):  # LightGBM's leaves, a block at a time to bound the leaf matrix
             score_leaves(self.leaves(X[lo:lo + block_rows]), self.leaf_offset, *paths, raw[lo:lo + block_rows],
