@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from handleval.features._common import first_occurrences
+from handleval._arrays import first_occurrences, group_ids
 
 # Venue classes: wholesale auctions of expiring names price differently from retail marketplaces.
 VENUE_CLASSES = {
@@ -63,10 +63,7 @@ class MarketEncoder(TransformerMixin, BaseEstimator):
         given = [X[col] for col in ("platform", "suffix", "venue") if col in X]
         if not all(pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty") for values in given):
             return pd.DataFrame(self._encode(X), index=X.index)  # other types: equal values may read differently
-        ids = np.zeros(len(X), dtype=np.int64)
-        for values in given:  # missing values are one code (-1), as they all read ""
-            codes, _ = pd.factorize(values)
-            ids, _ = pd.factorize(ids * (int(codes.max(initial=-1)) + 2) + codes + 1)
+        ids = group_ids(*given) if given else np.zeros(len(X), dtype=np.int64)  # missing values all read ""
         codes = self._encode(X.iloc[first_occurrences(ids)])
         return pd.DataFrame({name: column[ids] for name, column in codes.items()}, index=X.index)
 

@@ -16,9 +16,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from handleval._arrays import first_occurrences, group_ids
 from handleval.config import MODELS_DIR, MarketsConfig
 from handleval.errors import DataFormatError, InvalidHandle
-from handleval.features._common import first_occurrences
 from handleval.handles import canonical_mask, parse_handle, split_canonical
 
 Attribution = Literal["paths", "shap"]
@@ -79,9 +79,8 @@ def _distinct_pairs(features: np.ndarray, values: np.ndarray) -> tuple[np.ndarra
     """``(feature, value)`` of each distinct pair in order of appearance (a pair's first cell stands for it),
     and each cell's index into them. Values compare as pandas groups them (NaN is one value, -0.0 == 0.0).
 
-    Two hash factorizations of flat arrays: a groupby over the pair columns cost ~2 µs per scored row."""
-    value_codes, _ = pd.factorize(values, use_na_sentinel=False)
-    ids, _ = pd.factorize(value_codes.astype(np.int64) * (int(features.max(initial=0)) + 1) + features)
+    Hash factorizations (:func:`group_ids`): a groupby over the pair columns cost ~2 µs per scored row."""
+    ids = group_ids(values, features)
     first = first_occurrences(ids)
     return features[first], values[first], ids
 

@@ -166,14 +166,6 @@ def _per_distinct(values: np.ndarray, func: Callable[[str], Any]) -> np.ndarray:
     return table[codes]
 
 
-def first_occurrences(ids: np.ndarray) -> np.ndarray:
-    """Position of each id's first row, for ids numbered in order of first appearance (``pd.factorize``)."""
-    if len(ids) == 0:
-        return np.zeros(0, dtype=np.int64)
-    seen = np.maximum.accumulate(ids)
-    return np.flatnonzero(np.concatenate([[True], seen[1:] > seen[:-1]]))
-
-
 def prepare(X: Any) -> Prepared:
     """Coerce any accepted input into a :class:`Prepared` frame (never raises for bad handle values)."""
     if isinstance(X, Prepared):

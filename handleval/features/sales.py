@@ -16,12 +16,14 @@ masks all comparables of a random ``mask_rate`` share of rows, so the model also
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from handleval._arrays import group_ids
 from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, prepare
 from handleval.features.length import PATTERN_CLASSES, pattern_classes
 
@@ -101,13 +103,7 @@ def _group_rows(columns: list[np.ndarray], order: np.ndarray) -> dict[Any, np.nd
     have in ``order``: one stable sort and ``np.unique``-style boundaries instead of a pandas groupby loop."""
     if not len(order):
         return {}
-    code = np.zeros(len(order), dtype=np.int64)
-    uniques = []
-    for col in columns:
-        c, u = pd.factorize(col, use_na_sentinel=False)
-        code = code * len(u) + c
-        uniques.append(u)
-    code = code[order]
+    code = group_ids(*columns)[order]
     perm = np.argsort(code, kind="stable")
     order, code = order[perm], code[perm]
     starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
@@ -227,14 +223,11 @@ class SalesHistoryFeatures(FeatureFamily):
             vals = np.where(sims >= 0, logp[top], np.nan)
             sims = np.where(sims >= 0, sims / 100, np.nan)
             has = ~np.isnan(sims).all(axis=1)
-            with np.errstate(all="ignore"):
-                import warnings
-
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    out[lo:lo + block, 0] = np.where(has, _nanmedian_rows(vals), np.nan)
-                    out[lo:lo + block, 1] = np.where(has, np.nanmax(np.where(has[:, None], sims, 0), axis=1), np.nan)
-                    out[lo:lo + block, 2] = np.where(has, np.nanmean(sims, axis=1), np.nan)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out[lo:lo + block, 0] = np.where(has, _nanmedian_rows(vals), np.nan)
+                out[lo:lo + block, 1] = np.where(has, np.nanmax(np.where(has[:, None], sims, 0), axis=1), np.nan)
+                out[lo:lo + block, 2] = np.where(has, np.nanmean(sims, axis=1), np.nan)
 
     def _compute(self, prepared: Prepared, errors: list[str | None]) -> np.ndarray:
         """All rows at once: group look-ups by (market, key) and ``searchsorted`` the cut-offs of each group."""

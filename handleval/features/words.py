@@ -196,22 +196,18 @@ class WordFeatures(FeatureFamily):
     def _one(self, text: str) -> tuple[float, ...]:
         return self._features(text, _NON_ALNUM.sub("", text[:MAX_CHARS]), None)
 
-    def _features(self, text: str, core: str, cache: dict[str, list[str]] | None,
-                  whole: tuple[float, float, int] | None = None) -> tuple[float, ...]:
-        """Features of ``text`` from its core (``[a-z0-9]`` of the first MAX_CHARS characters); ``whole`` = the
-        core's precomputed ``(zipf_en, zipf_best, best_lang)``."""
+    def _features(self, text: str, core: str, cache: dict[str, list[str]] | None) -> tuple[float, ...]:
+        """Features of ``text`` from its core (``[a-z0-9]`` of the first MAX_CHARS characters), one string at a
+        time: the reference :meth:`_batch` must reproduce."""
         if not core:
             return (0.0, 0.0, math.nan, 0.0, 0.0, 0.0, math.nan, math.nan, float(len(text)), 0.0, 0.0, 0.0, 0.0, 0.0)
         en = self.zipf_["en"]
-        if whole is None:
-            z_en = en.get(core, 0.0)
-            best, best_lang = z_en, (0 if z_en > 0 else -1)
-            for i, lang in enumerate(self.languages[1:], start=1):
-                z = self.zipf_[lang].get(core, 0.0)
-                if z > best:
-                    best, best_lang = z, i
-        else:
-            z_en, best, best_lang = whole
+        z_en = en.get(core, 0.0)
+        best, best_lang = z_en, (0 if z_en > 0 else -1)
+        for i, lang in enumerate(self.languages[1:], start=1):
+            z = self.zipf_[lang].get(core, 0.0)
+            if z > best:
+                best, best_lang = z, i
         vocab = self.vocab_cost_
         parts: list[str] = []
         junk = len(core)

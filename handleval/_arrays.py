@@ -1,0 +1,27 @@
+"""Grouping helpers shared by the stages, on numpy and pandas only (cheap to import: ``handleval.predict`` uses
+them at import time, before any model is loaded)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def group_ids(*columns: object) -> np.ndarray:
+    """Per row, the id of its combination of values over ``columns``, numbered in order of first appearance;
+    missing values (None, NaN) are one value of their column. Hash factorizations of flat arrays: a pandas
+    groupby over the same columns costs several times more."""
+    n = len(columns[0])  # type: ignore[arg-type]
+    ids = np.zeros(n, dtype=np.int64)
+    for column in columns:
+        codes, _ = pd.factorize(column, use_na_sentinel=False)  # type: ignore[call-overload]
+        ids, _ = pd.factorize(ids * (int(codes.max(initial=-1)) + 1) + codes)
+    return ids
+
+
+def first_occurrences(ids: np.ndarray) -> np.ndarray:
+    """Position of each id's first row, for ids numbered in order of first appearance (:func:`group_ids`)."""
+    if len(ids) == 0:
+        return np.zeros(0, dtype=np.int64)
+    seen = np.maximum.accumulate(ids)
+    return np.flatnonzero(np.concatenate([[True], seen[1:] > seen[:-1]]))
