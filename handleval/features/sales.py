@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import math
 import warnings
+from functools import cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import LCSseq
 
 from handleval._arrays import group_ids
 from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, prepare
@@ -42,6 +44,23 @@ PATTERN_CODES = tuple(PATTERN_CLASSES)
 
 def _len_bucket(text: str) -> int:
     return min(len(text), _LEN_CAP)
+
+
+@cache
+def _negated_ratios() -> np.ndarray:
+    """``-fuzz.ratio`` as ``cdist(..., dtype=np.int16)`` gives it, by ``[len(a) + len(b), LCS(a, b)]``.
+
+    ``fuzz.ratio`` is ``100 * 2 * LCS / (len(a) + len(b))``, so the k-NN computes the LCS (``cdist`` with
+    ``LCSseq.similarity`` into ``uint8`` is 2-3x faster than ``fuzz.ratio`` into ``int16``) and looks the score up.
+    The table is rapidfuzz's own rounding, read off one constructed pair per cell, so the scores stay identical."""
+    table = np.zeros((2 * MAX_CHARS + 1, MAX_CHARS + 1), dtype=np.int16)
+    for total in range(2, 2 * MAX_CHARS + 1):
+        short = total // 2
+        pairs = [("a" * common + "b" * (short - common), "a" * common + "c" * (total - short - common))
+                 for common in range(short + 1)]
+        scores = process.cdist([a for a, _ in pairs], [b for _, b in pairs], scorer=fuzz.ratio, dtype=np.int16)
+        table[total, :short + 1] = -np.diagonal(scores)
+    return table
 
 
 def mask_comparables(features: pd.DataFrame, rate: float, random_state: Any = None) -> pd.DataFrame:
@@ -211,15 +230,22 @@ class SalesHistoryFeatures(FeatureFamily):
         names, times, logp = bucket
         k = min(self.k, len(names))
         block = max(1, 2_000_000 // max(len(names), 1))
+        ratios = _negated_ratios()
+        name_lengths = np.fromiter(map(len, names), dtype=np.int64, count=len(names)) if n >= _LEN_CAP else None
         for lo in range(0, len(texts), block):
             q = texts[lo:lo + block]
             cut = cutoffs[lo:lo + block]
-            scores = process.cdist(q, names, scorer=fuzz.ratio, dtype=np.int16, workers=1)
+            common = process.cdist(q, names, scorer=LCSseq.similarity, dtype=np.uint8, workers=1)
+            if n < _LEN_CAP:  # every query and name has n characters
+                negated = ratios[2 * n].take(common)
+            else:
+                lengths = np.fromiter(map(len, q), dtype=np.int64, count=len(q))[:, None] + name_lengths
+                negated = ratios.take(lengths * ratios.shape[1] + common)
             if not cut.min() > times.max():  # else every sale is visible to every query
-                scores = np.where(times[None, :] < cut[:, None], scores, np.int16(-1))
-            top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < len(names) else \
+                np.putmask(negated, times[None, :] >= cut[:, None], np.int16(1))  # a score of -1: never kept
+            top = np.argpartition(negated, k - 1, axis=1)[:, :k] if k < len(names) else \
                 np.broadcast_to(np.arange(len(names)), (len(q), len(names)))
-            sims = np.take_along_axis(scores, top, axis=1).astype(float)
+            sims = (-np.take_along_axis(negated, top, axis=1)).astype(float)
             vals = np.where(sims >= 0, logp[top], np.nan)
             sims = np.where(sims >= 0, sims / 100, np.nan)
             has = ~np.isnan(sims).all(axis=1)

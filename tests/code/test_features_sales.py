@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from handleval.features import SalesHistoryFeatures, mask_comparables
+from handleval.features._common import prepare
 from tests.code._features_shared import sales_table
 
 
@@ -103,3 +104,64 @@ def test_row_medians_equal_nanmedian_bit_for_bit():
                 expected = np.nanmedian(values, axis=1)
                 got = _nanmedian_rows(values)
             assert np.array_equal(got, expected, equal_nan=True), (width, nan_share)
+
+
+def test_knn_scores_from_the_lcs_table_equal_rapidfuzz_ratio():
+    """The k-NN reads ``fuzz.ratio`` off a table by (length sum, LCS): every cell agrees with rapidfuzz's own
+    ``int16`` scores, on random pairs of every length up to MAX_CHARS (non-ASCII included)."""
+    from rapidfuzz import fuzz, process
+    from rapidfuzz.distance import LCSseq
+
+    from handleval.features.sales import _negated_ratios
+
+    rng = np.random.default_rng(8)
+    alphabet = np.array([*"abcde_0", "\u0430", "é", "😀"])
+    pairs = [("".join(rng.choice(alphabet[:k], size=a)), "".join(rng.choice(alphabet[:k], size=b)))
+             for a, b, k in zip(rng.integers(1, 65, 3000), rng.integers(1, 65, 3000), rng.integers(2, 11, 3000),
+                                strict=True)]
+    pairs += [("a" * 64, "a" * 64), ("ab", "ba"), ("x", "y")]
+    table = _negated_ratios()
+    for a, b in pairs:
+        expected = process.cdist([a], [b], scorer=fuzz.ratio, dtype=np.int16)[0, 0]
+        assert -table[len(a) + len(b), LCSseq.similarity(a, b)] == expected, (a, b)
+
+
+def test_knn_features_equal_a_per_query_reference():
+    """k nearest earlier sales of the same market and length bucket: the batch path against one query at a time
+    with ``fuzz.ratio`` and the same ``np.argpartition`` (the tie choice is part of the model)."""
+    import warnings
+
+    from rapidfuzz import fuzz, process
+
+    sales = sales_table()
+    history = pd.concat([sales[sales["platform"] == "telegram"].sample(1500, random_state=1),
+                         sales[sales["platform"] == "domain"].sample(1500, random_state=2)], ignore_index=True)
+    fam = SalesHistoryFeatures(k=15).fit(history)
+    rng = np.random.default_rng(3)
+    queries = history.sample(300, random_state=4).reset_index(drop=True)[["handle", "platform", "suffix"]]
+    queries["handle"] = [h if rng.random() < 0.5 else h[::-1] + "x" * int(rng.integers(0, 20))
+                         for h in queries["handle"]]
+    times = history["sold_at"].dropna()
+    queries["as_of"] = np.where(rng.random(len(queries)) < 0.3, pd.NaT,
+                                times.sample(len(queries), replace=True, random_state=5).to_numpy())
+    got = fam.transform(queries)[["sales__knn_median_logp", "sales__knn_max_sim", "sales__knn_mean_sim"]]
+    long_buckets = 0
+    for i in range(len(queries)):
+        q = prepare(queries.iloc[[i]]).frame.iloc[0]
+        text = q["text"][:64]
+        names, sold, logp = fam.bucket_.get((q["platform"], min(len(text), 16)), ([], None, None))
+        long_buckets += len(text) >= 16 and len(names) > 0
+        if not len(names) or not (sold < q["cutoff"]).any():
+            assert got.iloc[i].isna().all(), (i, text)
+            continue
+        scores = process.cdist([text], names, scorer=fuzz.ratio, dtype=np.int16)[0]
+        scores = np.where(sold < q["cutoff"], scores, np.int16(-1))
+        k = min(15, len(names))
+        top = np.argpartition(-scores[None, :], k - 1, axis=1)[0, :k] if k < len(names) else np.arange(len(names))
+        visible = scores[top] >= 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            expected = [np.nanmedian(logp[top][visible]), scores[top][visible].max() / 100,
+                        np.nanmean(scores[top][visible] / 100)]
+        np.testing.assert_allclose(got.iloc[i].to_numpy(), expected, rtol=0, atol=1e-12, err_msg=text)
+    assert long_buckets >= 20  # names of 16+ characters (lengths differ within the bucket) were exercised
