@@ -16,7 +16,6 @@ masks all comparables of a random ``mask_rate`` share of rows, so the model also
 from __future__ import annotations
 
 import math
-import warnings
 from functools import cache
 from typing import Any
 
@@ -72,19 +71,6 @@ def mask_comparables(features: pd.DataFrame, rate: float, random_state: Any = No
     out = features.copy()
     hit = rng.random(len(out)) < rate
     out.loc[hit, cols] = np.nan
-    return out
-
-
-def _nanmedian_rows(values: np.ndarray) -> np.ndarray:
-    """``np.nanmedian(values, axis=1)``, with ``np.median`` for the rows without NaN: the same numbers (the middle
-    value, or the two middle ones added and halved, either way), without the masked-array sort nanmedian uses
-    for small rows."""
-    complete = ~np.isnan(values).any(axis=1)
-    if complete.all():
-        return np.median(values, axis=1)
-    out = np.empty(len(values))
-    out[complete] = np.median(values[complete], axis=1)
-    out[~complete] = np.nanmedian(values[~complete], axis=1)
     return out
 
 
@@ -181,6 +167,8 @@ class SalesHistoryFeatures(FeatureFamily):
 
     def _fit(self, prepared: Prepared, X: Any, y: Any) -> None:
         """Store the history: ``X`` with ``price_usd`` (or ``y`` = ln USD price) and ``sold_at``."""
+        if not 1 <= self.k <= 128:  # the compiled k-NN sums like numpy only up to 128 values
+            raise ValueError(f"k must be between 1 and 128, got {self.k}")
         logp = self._log_prices(X, y)
         frame = prepared.frame
         if logp is None or len(frame) == 0:
@@ -209,8 +197,9 @@ class SalesHistoryFeatures(FeatureFamily):
         self.lenpat_ = _groups([platform, length, pclass], time, logp, by_time)
         self.suffix_ = _groups([platform, suffix], time, logp, by_time)
         # k-NN buckets keep the history's row order. Which of several sales tied at the k-th similarity are kept
-        # is np.argpartition's choice (implementation-defined, not by position): a deliberate rule changes the
-        # comparables' median for about a third of rows and needs choosing by CV (benchmarks/RESULTS.md, round 4)
+        # is np.argpartition's choice for int16 (implementation-defined, not by position; _knn_kernel replays it):
+        # a deliberate rule changes the comparables' median for about a third of rows and needs choosing by CV
+        # (benchmarks/RESULTS.md, round 4)
         self.bucket_ = {key: (texts_arr[rows].tolist(), time[rows], logp[rows])
                         for key, rows in _group_rows([platform, length], np.arange(len(texts))).items()}
 
@@ -222,7 +211,9 @@ class SalesHistoryFeatures(FeatureFamily):
         return (proxy, True) if proxy in self.market_ else (platform, False)
 
     def _knn(self, market: str, texts: list[str], cutoffs: np.ndarray, out: np.ndarray) -> None:
-        """Fill kNN columns for queries of one (market, length) bucket, vectorised per block."""
+        """Fill kNN columns for queries of one (market, length) bucket, per block of queries."""
+        from handleval.features._knn_kernel import knn_summary
+
         n = _len_bucket(texts[0])
         bucket = self.bucket_.get((market, n))
         if bucket is None:
@@ -243,17 +234,7 @@ class SalesHistoryFeatures(FeatureFamily):
                 negated = ratios.take(lengths * ratios.shape[1] + common)
             if not cut.min() > times.max():  # else every sale is visible to every query
                 np.putmask(negated, times[None, :] >= cut[:, None], np.int16(1))  # a score of -1: never kept
-            top = np.argpartition(negated, k - 1, axis=1)[:, :k] if k < len(names) else \
-                np.broadcast_to(np.arange(len(names)), (len(q), len(names)))
-            sims = (-np.take_along_axis(negated, top, axis=1)).astype(float)
-            vals = np.where(sims >= 0, logp[top], np.nan)
-            sims = np.where(sims >= 0, sims / 100, np.nan)
-            has = ~np.isnan(sims).all(axis=1)
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                out[lo:lo + block, 0] = np.where(has, _nanmedian_rows(vals), np.nan)
-                out[lo:lo + block, 1] = np.where(has, np.nanmax(np.where(has[:, None], sims, 0), axis=1), np.nan)
-                out[lo:lo + block, 2] = np.where(has, np.nanmean(sims, axis=1), np.nan)
+            knn_summary(negated, logp, k, out[lo:lo + block])
 
     def _compute(self, prepared: Prepared, errors: list[str | None]) -> np.ndarray:
         """All rows at once: group look-ups by (market, key) and ``searchsorted`` the cut-offs of each group."""

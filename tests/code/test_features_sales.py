@@ -89,23 +89,6 @@ def test_fit_transform_masks_a_share_of_rows_and_transform_never_does(telegram):
     pd.testing.assert_frame_equal(masked, again)
 
 
-def test_row_medians_equal_nanmedian_bit_for_bit():
-    import warnings
-
-    from handleval.features.sales import _nanmedian_rows
-
-    rng = np.random.default_rng(4)
-    for width in (1, 2, 3, 4, 14, 15):
-        for nan_share in (0.0, 0.2, 1.0):
-            values = rng.normal(size=(500, width)) * rng.choice([1e-3, 1.0, 1e8], size=(500, 1))
-            values[rng.random(values.shape) < nan_share] = np.nan
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
-                expected = np.nanmedian(values, axis=1)
-                got = _nanmedian_rows(values)
-            assert np.array_equal(got, expected, equal_nan=True), (width, nan_share)
-
-
 def test_knn_scores_from_the_lcs_table_equal_rapidfuzz_ratio():
     """The k-NN reads ``fuzz.ratio`` off a table by (length sum, LCS): every cell agrees with rapidfuzz's own
     ``int16`` scores, on random pairs of every length up to MAX_CHARS (non-ASCII included)."""
