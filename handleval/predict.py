@@ -303,7 +303,9 @@ class Valuer:
                 for name, value in zip(("handle", "platform", "suffix", "venue", "as_of", "basis"), one,
                                        strict=True):
                     parsed[name][i] = value
-        return pd.DataFrame(parsed), errors
+        # object columns, not pandas' inferred Arrow strings: the featurizer reads them back as Python strings
+        as_series = {name: pd.Series(values, dtype=values.dtype, copy=False) for name, values in parsed.items()}
+        return pd.DataFrame(as_series), errors
 
     @staticmethod
     def _split_plain(rows: np.ndarray, plat: str, columns: dict[str, np.ndarray], plain: np.ndarray
