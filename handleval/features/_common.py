@@ -189,10 +189,11 @@ def prepare(X: Any) -> Prepared:
         default = DEFAULT_PLATFORM if col == "platform" else ""
         if col in df.columns:
             vals = df[col].astype(object).where(df[col].notna(), default).to_numpy(dtype=object)
-            out[col] = _per_distinct(vals, lambda v: v.strip().lower()) if _all_str(vals) else \
+            lowered = _per_distinct(vals, lambda v: v.strip().lower()) if _all_str(vals) else \
                 _lower_all(vals.tolist())
         else:
-            out[col] = default
+            lowered = np.full(len(df), default, dtype=object)
+        out[col] = pd.Series(lowered, index=df.index, dtype=object)  # not inferred Arrow strings: read back as str
     # Valuation cut-off: ``as_of`` (prediction: NaT = now) or, for training rows, ``sold_at`` (NaT = unknown).
     if "as_of" in df.columns:
         ns = _timestamps_ns(df["as_of"])
