@@ -140,11 +140,12 @@ def _key_step(a: str, b: str) -> int:
     return 0
 
 
-# -- vectorised twin of ``LengthPatternFeatures._one`` for plain ASCII strings ------------------------------
+# -- compiled twin of ``LengthPatternFeatures._one`` for plain ASCII strings -------------------------------
 # A distinct string of 1..MAX_CHARS characters, all ASCII, no upper case (cleaned text is lower-cased) and no
 # newline (which ``.`` and ``$`` treat specially) is described by its bytes: on those, the regular expressions
-# above reduce to byte classes ([a-z], [0-9], [_.-]) and every feature to numpy array work over a byte matrix.
-# Any other string goes through ``_one``; ``tests/code/test_features_fastpaths.py`` checks the two agree.
+# above reduce to byte classes ([a-z], [0-9], [_.-]) and every feature to one walk over a row of a byte matrix
+# (``_length_kernel.plain_features``; ``pattern_classes`` below stays numpy array work). Any other string goes
+# through ``_one``; ``tests/code/test_features_fastpaths.py`` checks the two agree.
 _CODE_OF = np.full(256, 27, dtype=np.intp)  # trigram-model symbol of a byte: a-z → 0..25, '^' → 26, '$' → 27
 _CODE_OF[97:123] = np.arange(26)
 _CODE_OF[ord("^")] = 26
@@ -169,31 +170,6 @@ _LUCKY_KEYS, _MEME_KEYS = _number_keys(LUCKY_NUMBERS), _number_keys(MEME_NUMBERS
 _PATTERN_COLUMN = FEATURES.index("pattern_class")
 #: 1..MAX_CHARS ASCII characters, none of them upper case or a newline.
 _PLAIN = re.compile(f"[\\x00-\\x09\\x0b-\\x40\\x5b-\\x7f]{{1,{MAX_CHARS}}}")
-
-
-def _step_runs(step: np.ndarray) -> np.ndarray:
-    """Per row, ``_max_step_run`` from the matrix of steps between neighbours (0 = no step)."""
-    n = len(step)
-    best = np.ones(n, dtype=np.int64)
-    run = np.ones(n, dtype=np.int64)
-    prev = np.zeros(n, dtype=step.dtype)
-    for j in range(step.shape[1]):
-        d = step[:, j]
-        moved = d != 0
-        run = np.where(moved & ((run == 1) | (d == prev)), run + 1, np.where(moved, 2, 1))
-        prev = d
-        np.maximum(best, run, out=best)
-    return np.where(best >= 3, best, 0)
-
-
-def _longest_run(flags: np.ndarray) -> np.ndarray:
-    """Per row, the longest run of True."""
-    run = np.zeros(len(flags), dtype=np.int64)
-    best = np.zeros(len(flags), dtype=np.int64)
-    for j in range(flags.shape[1]):
-        run = np.where(flags[:, j], run + 1, 0)
-        np.maximum(best, run, out=best)
-    return best
 
 
 def _pattern_classes(m: np.ndarray, n: np.ndarray, pos: np.ndarray, valid: np.ndarray, is_l: np.ndarray,
@@ -371,7 +347,7 @@ class LengthPatternFeatures(FeatureFamily):
         return table
 
     def _batch(self, texts: list[str], failed: dict[int, str]) -> np.ndarray:
-        """``_one`` of every distinct text: numpy over a byte matrix for plain ASCII strings, ``_one`` for others."""
+        """``_one`` of every distinct text: a compiled byte scan for plain ASCII strings, ``_one`` for others."""
         table = np.full((len(texts), len(FEATURES)), np.nan)
         plain = _plain(texts)
         if plain:
@@ -391,91 +367,15 @@ class LengthPatternFeatures(FeatureFamily):
         return table
 
     def _plain_group(self, texts: list[str]) -> np.ndarray:
-        from handleval.features._length_kernel import digit_runs
+        """Rows of ``_one`` for plain strings (see :func:`_plain`): one compiled walk over each row's bytes."""
+        from handleval.features._length_kernel import plain_features
 
-        count = len(texts)
-        width = max(max(map(len, texts)) + 1, 6)  # padding column; CVCV(C) reads 5 columns
-        m = ascii_matrix(texts, width)
-        n = np.fromiter(map(len, texts), dtype=np.int64, count=count)
-        rows = np.arange(count)
-        pos = np.arange(width)
-        valid = pos < n[:, None]
-        is_l = (m >= 97) & (m <= 122)
-        is_d = (m >= 48) & (m <= 57)
-        is_us, is_dot, is_hy = m == 95, m == 46, m == 45
-        is_sep = is_us | is_dot | is_hy
-        n_l, n_d = is_l.sum(axis=1), is_d.sum(axis=1)
-        n_us, n_dot, n_hy = is_us.sum(axis=1), is_dot.sum(axis=1), is_hy.sum(axis=1)
-        seen = np.zeros((count, 128), dtype=bool)
-        seen[np.repeat(rows, n), m[valid]] = True
-        n_unique = seen.sum(axis=1)
-        same_as_prev = np.zeros_like(valid)
-        same_as_prev[:, 1:] = (m[:, 1:] == m[:, :-1]) & valid[:, 1:]
-        max_run = _longest_run(same_as_prev) + 1
-        # repeats: only strings with few distinct characters can be periodic; palindromes start and end alike
-        periodic = np.zeros(count, dtype=bool)
-        for i in np.flatnonzero((n >= 2) & (2 * n_unique <= n)).tolist():
-            t = texts[i]
-            periodic[i] = (t + t).find(t, 1) < len(t)
-        palindrome = np.zeros(count, dtype=bool)
-        for i in np.flatnonzero((n >= 2) & (m[:, 0] == m[rows, n - 1])).tolist():
-            t = texts[i]
-            palindrome[i] = t == t[::-1]
-        # sequences (abc, 321) and keyboard walks (qwerty): steps of ±1 between neighbours of one class / row
-        d = m[:, 1:].astype(np.int16) - m[:, :-1].astype(np.int16)
-        pair_ok = valid[:, 1:]
-        same_class = (is_l[:, 1:] & is_l[:, :-1]) | (is_d[:, 1:] & is_d[:, :-1])
-        seq = np.where(pair_ok & same_class & ((d == 1) | (d == -1)), d, 0).astype(np.int8)
-        krow = _KEY_ROW[m]
-        kd = _KEY_COL[m[:, 1:]] - _KEY_COL[m[:, :-1]]
-        key = np.where(pair_ok & (krow[:, 1:] >= 0) & (krow[:, 1:] == krow[:, :-1]) & ((kd == 1) | (kd == -1)),
-                       kd, 0).astype(np.int8)
-        # numbers: one compiled scan of each row's digit runs
-        year = np.full(count, np.nan)
-        lucky = np.zeros(count, dtype=bool)
-        meme = np.zeros(count, dtype=bool)
-        digit_runs(m, n, n_d, _LUCKY_KEYS, _MEME_KEYS, _MAX_KEYED_DIGITS, year, lucky, meme)
-        lucky_digits = ((m == 54) | (m == 56) | (m == 57)).sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lucky_share = np.where(n_d > 0, lucky_digits / np.maximum(n_d, 1), 0.0)
-        lead_d = np.argmin(is_d, axis=1)
-        trail_d = n - 1 - np.where(valid & ~is_d, pos, -1).max(axis=1)
-        word_char = valid & ~is_sep
-        n_parts = (word_char & ~np.concatenate([np.zeros((count, 1), dtype=bool), word_char[:, :-1]], axis=1)).sum(1)
-        # pronounceability on the letters only, summed left to right exactly as pronounce_loglik does
-        n_a = n_l  # plain strings: every letter is a-z
-        a_width = int(n_a.max()) + 3
-        sym = np.full((count, a_width), 27, dtype=np.intp)
-        sym[:, :2] = 26
-        if n_a.max():
-            a = np.zeros((count, int(n_a.max())), dtype=np.uint8)  # each row's letters, moved to the left
-            at_row, at_col = np.nonzero(is_l)
-            a[at_row, np.cumsum(is_l, axis=1)[at_row, at_col] - 1] = m[at_row, at_col]
-            a_valid = np.arange(a.shape[1]) < n_a[:, None]
-            sym[:, 2:2 + a.shape[1]] = np.where(a_valid, _CODE_OF[a], 27)
-            consonant_run = _longest_run(a_valid & ~_IS_VOWEL[a])
-        else:
-            consonant_run = np.zeros(count, dtype=np.int64)
-        tri = self._trigram_table()
-        total = np.zeros(count)
-        for i in range(a_width - 2):
-            lp = tri[sym[:, i], sym[:, i + 1], sym[:, i + 2]]
-            total = total + np.where(i <= n_a, lp, 0.0)
-        vowels = _IS_VOWEL[m].sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            loglik = np.where(n_a > 0, total / (n_a + 1), np.nan)
-            vowel_ratio = np.where(n_a > 0, vowels / np.maximum(n_a, 1), np.nan)
-        cols = [
-            n, n_l, n_d, n_us, n_dot, n_hy, n - n_l - n_d - n_us - n_dot - n_hy,
-            n_l / n, n_d / n, n_unique, np.zeros(count), _pattern_classes(m, n, pos, valid, is_l, is_d, is_sep),
-            n_l == n, n_d == n, max_run,
-            (n >= 2) & (n_unique == 1), periodic, palindrome,
-            _step_runs(seq), _step_runs(key), year,
-            lucky, lucky_share, meme,
-            lead_d, trail_d, m[:, 0] == 95, m[rows, n - 1] == 95, n_parts,
-            loglik, vowel_ratio, consonant_run,
-        ]
-        return np.column_stack([np.asarray(c, dtype=np.float64) for c in cols])
+        n = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        m = ascii_matrix(texts, int(n.max()))
+        table = np.empty((len(texts), len(FEATURES)))
+        plain_features(m, n, _KEY_ROW, _KEY_COL, _CODE_OF, _IS_VOWEL, self._trigram_table(), _LUCKY_KEYS, _MEME_KEYS,
+                       _MAX_KEYED_DIGITS, table)
+        return table
 
     def _compute(self, prepared: Prepared, errors: list[str | None]) -> np.ndarray:
         def batch(texts: list[str], failed: dict[int, str]) -> np.ndarray:
