@@ -13,7 +13,7 @@ import pandas as pd
 from handleval.features import LengthPatternFeatures
 from handleval.features._common import prepare
 from handleval.features.brands import CoreBatch, LexiconMatcher, Match
-from handleval.features.length import pattern_class, pattern_classes
+from handleval.features.length import LUCKY_NUMBERS, MEME_NUMBERS, pattern_class, pattern_classes
 from handleval.features.lexicons import Lexicon
 from handleval.features.words import _MAX_WORD, _UNKNOWN_COST
 from tests.code._features_shared import fitted
@@ -33,13 +33,52 @@ CORPUS = list(dict.fromkeys([
 ]))
 
 
+def _plain_handle(rng: random.Random) -> str:
+    """A plain ASCII handle (1..64 characters of a-z0-9_.-) built from the pieces the length features look for:
+    repeats, years, lucky and meme numbers, keyboard walks and sequences both ways; at times a palindrome or a
+    repeated (periodic) string."""
+    def piece() -> str:
+        kind = rng.randrange(6)
+        if kind == 0:
+            return "".join(rng.choice(string.ascii_lowercase + string.digits + "_.-") for _ in range(rng.randint(1, 8)))
+        if kind == 1:
+            return rng.choice(string.ascii_lowercase + string.digits + "_") * rng.randint(2, 6)
+        if kind == 2:
+            return str(rng.randint(1945, 2040))
+        if kind == 3:
+            return rng.choice(sorted(LUCKY_NUMBERS | MEME_NUMBERS))
+        row = rng.choice(("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm") if kind == 4
+                         else (string.ascii_lowercase, string.digits))
+        start = rng.randrange(len(row) - 1)
+        walk = row[start:start + rng.randint(2, 7)]
+        return walk[::-1] if rng.random() < 0.5 else walk
+
+    text = "".join(piece() for _ in range(rng.randint(1, 4)))
+    shape = rng.random()
+    if shape < 0.15:
+        text = text + text[::-1][rng.randint(0, 1):]
+    elif shape < 0.3:
+        text = text[:rng.randint(1, 6)] * rng.randint(2, 8)
+    return text[:64]
+
+
+#: Plain strings for the length features' compiled path: pieces, runs that turn back (abcba, 43234, poiop) and
+#: random strings with few distinct characters (runs, periods, palindromes).
+PLAIN_CORPUS = list(dict.fromkeys([
+    "abc", "321", "asdf", "qwerty", "cbabcd", "4321234", "abcba", "dcbabcde", "poiuiop", "lkjhjkl", "mnbvbnm",
+    "zyxyz", "01210", "987898", "abab", "abcabc", "aabaab", "1950", "2035", "1949x2036",
+    *(_plain_handle(_RNG) for _ in range(1500)),
+    *("".join(_RNG.choice("abc123") for _ in range(_RNG.randint(1, 64))) for _ in range(300)),
+]))
+
+
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(((a == b) | (np.isnan(a) & np.isnan(b))).all())
 
 
 def test_length_batch_equals_one_string_path():
     fam = fitted().families_["length"]
-    texts = prepare(CORPUS).unique_texts()[1]
+    texts = prepare(CORPUS + PLAIN_CORPUS).unique_texts()[1]
     batch = fam._batch(texts, {})
     one = np.array([fam._one(t) if t else [np.nan] * batch.shape[1] for t in texts], dtype=float)
     assert _same(batch[[bool(t) for t in texts]], one[[bool(t) for t in texts]])
