@@ -348,26 +348,20 @@ class LengthPatternFeatures(FeatureFamily):
 
     def _batch(self, texts: list[str], failed: dict[int, str]) -> np.ndarray:
         """``_one`` of every distinct text: a compiled byte scan for plain ASCII strings, ``_one`` for others."""
-        table = np.full((len(texts), len(FEATURES)), np.nan)
         plain = _plain(texts)
+        if plain and len(plain) == len(texts):  # the usual case
+            return self._plain_group(texts)
+        table = np.full((len(texts), len(FEATURES)), np.nan)
         if plain:
-            table[plain] = self._plain_table([texts[i] for i in plain])
+            table[plain] = self._plain_group([texts[i] for i in plain])
         done = np.zeros(len(texts), dtype=bool)
         done[plain] = True
         fill_rows(table, np.flatnonzero(~done).tolist(), texts, self._one, failed, "length")
         return table
 
-    def _plain_table(self, texts: list[str]) -> np.ndarray:
-        """Rows of ``_one`` for plain strings, computed per length so that the byte matrices have no padding."""
-        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        table = np.empty((len(texts), len(FEATURES)))
-        for size in np.unique(lengths).tolist():
-            idx = np.flatnonzero(lengths == size)
-            table[idx] = self._plain_group([texts[i] for i in idx.tolist()])
-        return table
-
     def _plain_group(self, texts: list[str]) -> np.ndarray:
-        """Rows of ``_one`` for plain strings (see :func:`_plain`): one compiled walk over each row's bytes."""
+        """Rows of ``_one`` for plain strings (see :func:`_plain`) of any lengths: one compiled walk over each row's
+        bytes (the matrix's zero padding is never read)."""
         from handleval.features._length_kernel import plain_features
 
         n = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
