@@ -229,7 +229,9 @@ def plain_features(m, n, key_row, key_col, code_of, is_vowel, tri, lucky_keys, m
         o[26] = first == 95
         o[27] = last == 95
         o[28] = n_parts
-        # pronounceability: the closing trigram (…, '$'), then the mean over the n_l + 1 trigrams
+        # pronounceability: the closing trigram (…, '$'), then the mean over the n_l + 1 trigrams. (The numpy version
+        # this replaces also added 0.0 for each column past a row's letters: a no-op, as a sum of log-probabilities
+        # started at 0.0 is never -0.0.)
         total = total + tri[c0, c1, 27]
         o[29] = total / (n_l + 1) if n_l > 0 else np.nan
         o[30] = vowels / n_l if n_l > 0 else np.nan
