@@ -226,6 +226,19 @@ def _one(args: argparse.Namespace) -> None:
     print(json.dumps({**summary.to_dict(), "peak_rss_mb": int(hwm.split()[1]) / 1024}))
 
 
+REFERENCE_LOOP = "s = 0\nfor i in range(6_000_000):\n    s += i * i % 7\n"
+
+
+def machine_reference() -> float:
+    """Seconds a fixed CPU-bound pure-Python loop (:data:`REFERENCE_LOOP`) takes right now, in its own process.
+
+    This VM's speed drifts by 20% or more within an hour, on identical work; each scenario records this
+    reference just before it runs, so that two runs of the table can be compared."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", REFERENCE_LOOP], check=True)
+    return time.perf_counter() - started
+
+
 def _run(scenario: str, scorer: str, inp: Path, out: Path, engine: str = "local", workers: int = 1,
          chunk_rows: int = 100_000) -> dict[str, Any]:
     env = {**os.environ,  # pinned thread pools (_PINNED) included
@@ -234,6 +247,7 @@ def _run(scenario: str, scorer: str, inp: Path, out: Path, engine: str = "local"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--one", "--factory", f"make_{scorer}_scorer",
            "--input", str(inp), "--output", str(out), "--engine", engine, "--workers", str(workers),
            "--chunk-rows", str(chunk_rows), "--require", require]
+    reference = machine_reference()
     load = os.getloadavg()[0]
     started = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
@@ -241,7 +255,7 @@ def _run(scenario: str, scorer: str, inp: Path, out: Path, engine: str = "local"
         raise SystemExit(f"{scenario} failed:\n{proc.stderr[-3000:]}")
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     summary.update(scenario=scenario, scorer=scorer, engine=engine, workers=workers, load_before=load,
-                   wall=time.perf_counter() - started)
+                   wall=time.perf_counter() - started, reference_seconds=reference)
     extra = ""
     if summary.get("dask_timings"):
         t = summary["dask_timings"]
@@ -249,7 +263,7 @@ def _run(scenario: str, scorer: str, inp: Path, out: Path, engine: str = "local"
                  f"teardown {t['teardown']:.1f}s]")
     print(f"{scenario:<42} {summary['rows_scored']:>10,} rows {summary['seconds']:8.1f}s "
           f"{summary['rows_per_second']:>9,.0f} rows/s  peak RSS {summary['peak_rss_mb']:,.0f} MB  "
-          f"load {load:.2f}{extra}", flush=True)
+          f"load {load:.2f}  CPU reference {reference:.2f}s{extra}", flush=True)
     return summary
 
 
@@ -285,7 +299,9 @@ def report(local: list[dict[str, Any]], pairs: dict[str, list[tuple[dict[str, An
         f"load average at start {started_load[0]:.2f} / {started_load[1]:.2f} / {started_load[2]:.2f} "
         "(1/5/15 min). Each scenario is its own process with OpenMP/BLAS/Arrow pinned to one thread; handles are "
         "`bench_features.real_looking_handles`, accounts are synthetic user objects; seconds include reading "
-        "the input, loading the model and writing the output.",
+        "the input, loading the model and writing the output. *CPU ref.* is the seconds a fixed pure-Python "
+        "loop (`REFERENCE_LOOP`, 6 million iterations) took just before the scenario: the VM's speed drifts by "
+        "20% or more within an hour, and a larger reference means a slower moment.",
         "",
     ]
     inputs = sorted({(r["input_path"], r["rows_in"]) for r in local if "handles" in Path(r["input_path"]).name})
@@ -293,11 +309,12 @@ def report(local: list[dict[str, Any]], pairs: dict[str, list[tuple[dict[str, An
         lines += ["Distinct handles per input (a chunk featurises each distinct handle once): " + "; ".join(
             f"`{Path(p).name}` {distinct_count(Path(p)):,} of {n:,}" for p, n in inputs) + ".", ""]
     if local:
-        lines += ["| scenario | rows | seconds | rows/s (1 core) | peak RSS | load before |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        lines += ["| scenario | rows | seconds | rows/s (1 core) | peak RSS | load before | CPU ref. (s) |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for r in local:
             lines.append(f"| {r['scenario']} | {r['rows_scored']:,} | {r['seconds']:.1f} | "
-                         f"{r['rows_per_second']:,.0f} | {r['peak_rss_mb']:,.0f} MB | {r['load_before']:.2f} |")
+                         f"{r['rows_per_second']:,.0f} | {r['peak_rss_mb']:,.0f} MB | {r['load_before']:.2f} | "
+                         f"{r['reference_seconds']:.2f} |")
         lines.append("")
     if pairs:
         lines += [
@@ -306,14 +323,15 @@ def report(local: list[dict[str, Any]], pairs: dict[str, list[tuple[dict[str, An
             "building the scorer once per worker (in parallel); cluster start-up and teardown are excluded from "
             "both speed-ups.",
             "",
-            "| scorer | run | load before (1 w / 2 w) | 1 worker: scoring + warm-up (s) | 2 workers: scoring + "
-            "warm-up (s) | speed-up, scoring only | speed-up incl. warm-up |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| scorer | run | load before (1 w / 2 w) | CPU ref. (s, 1 w / 2 w) | 1 worker: scoring + warm-up (s) "
+            "| 2 workers: scoring + warm-up (s) | speed-up, scoring only | speed-up incl. warm-up |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for scorer, runs in pairs.items():
             for i, (one, two) in enumerate(runs, 1):
                 lines.append(
                     f"| {scorer} | {i} | {one['load_before']:.2f} / {two['load_before']:.2f} | "
+                    f"{one['reference_seconds']:.2f} / {two['reference_seconds']:.2f} | "
                     f"{_scoring(one):.1f} + {one['dask_timings']['warmup']:.1f} | "
                     f"{_scoring(two):.1f} + {two['dask_timings']['warmup']:.1f} | "
                     f"**{_scoring(one) / _scoring(two):.2f}x** | {_with_warmup(one) / _with_warmup(two):.2f}x |")
