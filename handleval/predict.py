@@ -135,10 +135,15 @@ class Valuer:
     @cached_property
     def forest(self) -> Any:
         """The point and quantile models as one compiled forest (:mod:`handleval.forest`), with path attributions
-        for the point models: one pass finds every tree's leaf. Built on first use (~0.5 s)."""
+        for the point models: one pass finds every tree's leaf. Built on first use (~0.5 s), then cached."""
         from handleval.forest import Forest
 
-        return Forest.from_boosters([*self.points, self.low, self.high], n_explained=len(self.points))
+        boosters = [*self.points, self.low, self.high]
+        files = [*self.manifest.get("point_models", ["model.txt"]), "quantile_low.txt", "quantile_high.txt"]
+        digests = [self.manifest.get("files", {}).get(name) for name in files]
+        if None in digests:  # not from a verified bundle
+            return Forest.from_boosters(boosters, n_explained=len(self.points))
+        return Forest.from_bundle(boosters, len(self.points), digests)
 
     # ----------------------------------------------------------------------------------------------- public
     def value(self, handle: str, platform: str = "x", suffix: str | None = None, venue: str | None = None,
