@@ -752,9 +752,13 @@ class CelebrityFeatures(_LexiconFeatures):
         cores = prepared.cores()
         segments = prepared.shared.setdefault("segments", {})
         zipf = np.fromiter(map(self.words_.zipf_["en"].get, cores, repeat(0.0)), dtype=np.float64, count=len(cores))
-        for i in np.flatnonzero((zipf >= 1.0) & (zipf < 3.0)).tolist():  # _compound's first test, for all at once
-            if found[i].kind == NONE:
-                found[i] = self._compound(cores[i], segments) or found[i]
+        todo = [i for i in np.flatnonzero((zipf >= 1.0) & (zipf < 3.0)).tolist()  # _compound's first test
+                if found[i].kind == NONE]
+        # the segmentations _compound reads, in one compiled pass (the word family no longer fills the cache)
+        fresh = [c for c in dict.fromkeys(cores[i] for i in todo) if c.isalpha() and c not in segments]
+        segments.update(zip(fresh, self.words_.segment_many(fresh), strict=True))
+        for i in todo:
+            found[i] = self._compound(cores[i], segments) or found[i]
         return found
 
     def _compound(self, core: str, segments: dict[str, list[str]] | None) -> Match | None:
