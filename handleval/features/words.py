@@ -38,7 +38,7 @@ _LETTER_RUNS = re.compile(r"[a-z]+")
 _UNKNOWN_COST = 12.0  # ln-cost of one character no word covers (≈ a word of Zipf 3.8)
 _MAX_WORD = 18
 _AZ = re.compile(r"[a-z]+")
-_FITTED = ("zipf_", "whole_index_", "whole_", "vocab_cost_", "trie_", "first_names_", "surnames_")
+_FITTED = ("zipf_", "whole_index_", "whole_", "vocab_cost_", "trie_", "node_values_", "first_names_", "surnames_")
 
 
 def _census_names() -> tuple[dict[str, float], dict[str, float]]:
@@ -120,16 +120,20 @@ class WordFeatures(FeatureFamily):
             if (n == 1 and w in ("a", "i")) or (n == 2 and z >= 4.0) or (n >= 3 and z >= self.word_zipf):
                 vocab[w] = -(z - 9) * math.log(10)
         self.vocab_cost_ = vocab
-        self.trie_ = self._trie()
+        *self.trie_, node_words = self._trie()
+        self.trie_ = tuple(self.trie_)
         self.first_names_, self.surnames_ = _census_names()
+        self.node_values_ = self._node_values(node_words)
         return {name: getattr(self, name) for name in _FITTED}
 
     # -- segmentation -------------------------------------------------------------------------------------
-    def _trie(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _trie(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
         """The ``[a-z]`` vocabulary as a breadth-first trie (``first_child, letters, word_cost`` per node; see
-        :mod:`handleval.features._segment_kernel`): what the compiled segmentation walks."""
+        :mod:`handleval.features._segment_kernel`): what the compiled segmentation walks; and the word each node
+        ends (None for the nodes that end none)."""
         children: list[dict[int, int]] = [{}]
         ends: list[float] = [math.inf]
+        word_at: dict[int, str] = {}
         for word, word_cost in self.vocab_cost_.items():
             if not _AZ.fullmatch(word):
                 continue  # accented words: a run of a-z letters never contains them
@@ -142,6 +146,7 @@ class WordFeatures(FeatureFamily):
                     ends.append(math.inf)
                 node = child
             ends[node] = word_cost
+            word_at[node] = word
         order = [0]  # old ids, breadth first; a node's children get consecutive new ids
         first_child, letters = [], []
         for old in order:  # grows while iterated
@@ -152,7 +157,16 @@ class WordFeatures(FeatureFamily):
                 order.append(children[old][letter])
             letters.append(mask)
         return (np.array(first_child, dtype=np.int64), np.array(letters, dtype=np.int64),
-                np.array([ends[old] for old in order], dtype=np.float64))
+                np.array([ends[old] for old in order], dtype=np.float64), [word_at.get(old) for old in order])
+
+    def _node_values(self, node_words: list[str | None]) -> np.ndarray:
+        """Per trie node, what :meth:`_features` looks up for the word it ends: English Zipf, first-name and
+        surname frequencies (0.0 when not one), and whether the word is a first name (1.0) — a name's frequency
+        may be 0.0. Zeros for the nodes that end no word (never read)."""
+        en = self.zipf_.get("en", {})
+        first, sur = self.first_names_, self.surnames_
+        return np.array([(en.get(w, 0.0), first.get(w, 0.0), sur.get(w, 0.0), float(w in first))
+                         if w is not None else (0.0, 0.0, 0.0, 0.0) for w in node_words], dtype=np.float64).T.copy()
 
     def segment(self, letters: str) -> list[str]:
         """Most probable split of a run of ``[a-z]`` letters into words; characters no word covers stay single.
@@ -256,77 +270,42 @@ class WordFeatures(FeatureFamily):
                                        dtype=np.int64, count=len(cores))]
         return rows[:, 0], rows[:, 1], rows[:, 2].astype(np.int64)
 
-    def _batch(self, texts: list[str], cores: list[str], failed: dict[int, str],
-               cache: dict[str, list[str]], runs_of: list[tuple[str, ...]] | None = None) -> np.ndarray:
-        """``_one`` of every distinct text: Python only finds each core's dictionary words (once per letter run);
-        the features are then computed with numpy over the flattened words.
+    def _batch(self, texts: list[str], cores: list[str], failed: dict[int, str]) -> np.ndarray:
+        """``_one`` of every distinct text: one compiled pass (:func:`~handleval.features._segment_kernel.word_stats`)
+        splits the runs of letters of every core and sums up its dictionary words; per-word values come from
+        arrays indexed by trie node (:attr:`node_values_`), the rest is numpy over the cores.
 
-        Same values bit for bit as :meth:`_features`: counts, minima and maxima do not depend on the order, and the
-        mean Zipf adds each core's words left to right, as ``sum`` does, before dividing by their number.
-        """
+        Same values bit for bit as :meth:`_features`: the kernel keeps the parts that are vocabulary words, in
+        order, and adds their Zipf values left to right, as ``sum`` does, before the division by their number.
+        Cores are ``[a-z0-9]`` (anything else would fail the ASCII encoding, and the batch fall back to
+        :meth:`_one`)."""
+        from handleval.features._segment_kernel import word_stats
+
         z_en, best, lang = self._whole_words(cores)
         n = len(cores)
-        vocab = self.vocab_cost_
-        kept_of: dict[str, list[str]] = {}
-        segment = self.segment_cached
-        if runs_of is None:
-            findall = _LETTER_RUNS.findall
-            runs_of = [(c,) if c.isalpha() else tuple(findall(c)) for c in cores]
-        core_parts: list[list[str]] = []
-        for runs in runs_of:
-            parts: list[str] = []
-            for run in runs:
-                kept = kept_of.get(run)
-                if kept is None:
-                    if len(run) > 1:
-                        kept = [p for p in (cache.get(run) or segment(run, cache)) if p in vocab]
-                    else:
-                        kept = [run] if run in vocab else []
-                    kept_of[run] = kept
-                parts = kept if not parts else parts + kept
-            core_parts.append(parts)
-        en = self.zipf_["en"]
-        flat = list(chain.from_iterable(core_parts))
-        count = np.fromiter(map(len, core_parts), dtype=np.int64, count=n)
-        z = np.fromiter(map(en.get, flat, repeat(0.0)), dtype=np.float64, count=len(flat))
-        size = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
-        owner = np.repeat(np.arange(n), count)
-        start = np.cumsum(count) - count
-        rank = np.arange(len(flat)) - start[owner]  # position of each word within its core
-        has = count > 0
-        starts = start[has]  # words of one core are contiguous: reduce each core's slice
-        covered = np.zeros(n, dtype=np.int64)
-        lo = np.full(n, np.nan)
-        longest = np.zeros(n, dtype=np.int64)
-        if len(starts):
-            covered[has] = np.add.reduceat(size, starts)
-            lo[has] = np.minimum.reduceat(z, starts)
-            longest[has] = np.maximum.reduceat(size, starts)
-        total = np.zeros(n)
-        for j in range(int(count.max(initial=0))):  # left to right, as sum(zs)
-            at = rank == j
-            total[owner[at]] += z[at]
         length = np.fromiter(map(len, cores), dtype=np.int64, count=n)
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(length, out=offsets[1:])
+        count, covered, longest = (np.empty(n, dtype=np.int64) for _ in range(3))
+        first_node, last_node, first_length = (np.empty(n, dtype=np.int64) for _ in range(3))
+        lo, total = np.empty(n), np.empty(n)
+        zipf_of, first_of, surname_of, is_first = self.node_values_
+        word_stats(np.frombuffer("".join(cores).encode("ascii"), dtype=np.uint8), offsets, *self.trie_, zipf_of,
+                   _MAX_WORD, _UNKNOWN_COST, count, covered, lo, total, longest, first_node, last_node, first_length)
+        has = count > 0
+        several = count > 1
         first, sur = self.first_names_, self.surnames_
         zero = repeat(0.0)
-        words = np.empty(len(flat), dtype=object)
-        words[:] = flat
         # ``a or b`` of floats: b when a == 0.0
         first_name = np.fromiter(map(first.get, cores, zero), dtype=np.float64, count=n)
-        first_word = np.zeros(n)
-        first_word[has] = np.fromiter(map(first.get, words[starts], zero), dtype=np.float64, count=len(starts))
-        first_name = np.where(first_name != 0.0, first_name, first_word)
+        first_name = np.where(first_name != 0.0, first_name, np.where(has, first_of[first_node], 0.0))
         surname = np.fromiter(map(sur.get, cores, zero), dtype=np.float64, count=n)
-        several = count > 1
-        last_word = np.zeros(n)
-        last_word[several] = np.fromiter(map(sur.get, words[(start + count - 1)[several]], zero),
-                                         dtype=np.float64, count=int(several.sum()))
-        surname = np.where(surname != 0.0, surname, last_word)
+        surname = np.where(surname != 0.0, surname, np.where(several, surname_of[last_node], 0.0))
         whole = (count >= 2) & (covered == length)
         full_name = np.zeros(n)
-        for i in np.flatnonzero(whole).tolist():
-            ps = core_parts[i]
-            full_name[i] = float(ps[0] in first and "".join(ps[1:]) in sur)
+        # a whole core is one run of letters split into words: the words after the first are the rest of the core
+        for i in np.flatnonzero(whole & (is_first[first_node] == 1.0)).tolist():
+            full_name[i] = float(cores[i][first_length[i]:] in sur)
         with np.errstate(divide="ignore", invalid="ignore"):
             table = np.column_stack([
                 z_en, best, np.where(lang >= 0, lang, np.nan), best >= 3.0,
@@ -360,10 +339,9 @@ class WordFeatures(FeatureFamily):
         return cache
 
     def _compute(self, prepared: Prepared, errors: list[str | None]) -> np.ndarray:
-        cache = self.segments_for(prepared)
         cores = prepared.cores()
 
         def batch(texts: list[str], failed: dict[int, str]) -> np.ndarray:
-            return self._batch(texts, cores, failed, cache, self._runs_of(prepared))
+            return self._batch(texts, cores, failed)
 
         return per_unique_batch(prepared, batch, self._one, len(FEATURES), errors, "words")
