@@ -117,12 +117,21 @@ def test_word_batch_and_compiled_segmentation_equal_the_reference():
     assert [words.segment(r) for r in runs] == reference
     assert words.segment_many([]) == [] and words.segment("") == []
     assert any(len(p) > 12 for parts in reference for p in parts)  # the long-word end of the trie is exercised
-    prepared = prepare(CORPUS)
+    # full names (first name + a surname of one or more words), alone, with digits and run together with words
+    rng = random.Random(11)
+    firsts = sorted(words.first_names_, key=words.first_names_.get)[-300:]
+    surnames = sorted(words.surnames_, key=words.surnames_.get)[-600:]
+    names = [rng.choice(firsts) + rng.choice(surnames) for _ in range(600)]
+    texts = [*CORPUS, *names, *(n + "99" for n in names[:100]), *(n[::-1] for n in names[:100]),
+             *("the" + n for n in names[:100]), *("_".join(names[i:i + 2]) for i in range(0, 100, 2))]
+    prepared = prepare(texts)
     out = words.transform_prepared(prepared).to_numpy()
     codes, uniq = prepared.unique_texts()
     one = np.array([words._one(t) for t in uniq])[codes]
     ok = prepared.ok
     assert _same(out[ok], one[ok])
+    full = list(words.feature_names_out_).index("dict__full_name")
+    assert 100 < one[:, full].sum() < len(names)  # full names found, and some near misses
 
 
 def test_lexicon_batch_matching_equals_match_per_string():
