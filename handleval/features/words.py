@@ -109,6 +109,7 @@ class WordFeatures(FeatureFamily):
             return out
 
         self.zipf_ = {lang: zipf_table(lang) for lang in self.languages}
+        self.first_names_, self.surnames_ = _census_names()
         self.whole_index_, self.whole_ = self._whole_table()
         en = self.zipf_.get("en") or zipf_table("en")
         # Segmentation vocabulary: ln-cost per word, from the same English frequencies.
@@ -122,7 +123,6 @@ class WordFeatures(FeatureFamily):
         self.vocab_cost_ = vocab
         *self.trie_, node_words = self._trie()
         self.trie_ = tuple(self.trie_)
-        self.first_names_, self.surnames_ = _census_names()
         self.node_values_ = self._node_values(node_words)
         return {name: getattr(self, name) for name in _FITTED}
 
@@ -248,27 +248,35 @@ class WordFeatures(FeatureFamily):
         )
 
     def _whole_table(self) -> tuple[dict[str, int], np.ndarray]:
-        """``(row of each word, rows)``: per word some language knows, its English Zipf, best Zipf over the
-        languages and the index of the first language reaching it (the strict '>' of :meth:`_features`' loop);
-        a last row ``(0, 0, -1)`` stands for the unknown. One dict look-up per core instead of one per language."""
-        words = list(dict.fromkeys(chain.from_iterable(self.zipf_[lang] for lang in self.languages)))
+        """``(row of each word, rows)``: per word some language knows or census name, its English Zipf, best Zipf
+        over the languages and the index of the first language reaching it (the strict '>' of :meth:`_features`'
+        loop; -1 when none), its first-name and surname frequencies (0.0 when not one); a last row
+        ``(0, 0, -1, 0, 0)`` stands for the unknown. One dict look-up per core instead of one per language and
+        one per name list."""
+        first, sur = self.first_names_, self.surnames_
+        words = list(dict.fromkeys(chain(chain.from_iterable(self.zipf_[lang] for lang in self.languages), first,
+                                         sur)))
         table = np.zeros((len(words) + 1, len(self.languages)))
         table[:-1, 0] = np.fromiter(map(self.zipf_["en"].get, words, repeat(0.0)), dtype=np.float64,
                                     count=len(words))
         for j, lang in enumerate(self.languages[1:], start=1):
             table[:-1, j] = np.fromiter(map(self.zipf_[lang].get, words, repeat(0.0)), dtype=np.float64,
                                         count=len(words))
-        first = np.argmax(table, axis=1)
-        best = table[np.arange(len(table)), first]
-        first = np.where((first == 0) & ~(table[:, 0] > 0), -1, first)
-        return {w: i for i, w in enumerate(words)}, np.column_stack([table[:, 0], best, first])
+        reach = np.argmax(table, axis=1)
+        best = table[np.arange(len(table)), reach]
+        reach = np.where((reach == 0) & ~(table[:, 0] > 0), -1, reach)
+        names = np.zeros((len(words) + 1, 2))
+        names[:-1, 0] = np.fromiter(map(first.get, words, repeat(0.0)), dtype=np.float64, count=len(words))
+        names[:-1, 1] = np.fromiter(map(sur.get, words, repeat(0.0)), dtype=np.float64, count=len(words))
+        return {w: i for i, w in enumerate(words)}, np.column_stack([table[:, 0], best, reach, names])
 
-    def _whole_words(self, cores: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per core: English Zipf, best Zipf over the languages, and the index of the first language reaching it
-        (-1 when no language knows the core), exactly as the per-language loop of :meth:`_features`."""
+    def _whole_words(self, cores: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per core: English Zipf, best Zipf over the languages, the index of the first language reaching it
+        (-1 when no language knows the core), exactly as the per-language loop of :meth:`_features`, and its
+        first-name and surname frequencies (0.0 when not a name)."""
         rows = self.whole_[np.fromiter(map(self.whole_index_.get, cores, repeat(len(self.whole_) - 1)),
                                        dtype=np.int64, count=len(cores))]
-        return rows[:, 0], rows[:, 1], rows[:, 2].astype(np.int64)
+        return rows[:, 0], rows[:, 1], rows[:, 2].astype(np.int64), rows[:, 3], rows[:, 4]
 
     def _batch(self, texts: list[str], cores: list[str], failed: dict[int, str]) -> np.ndarray:
         """``_one`` of every distinct text: one compiled pass (:func:`~handleval.features._segment_kernel.word_stats`)
@@ -281,7 +289,7 @@ class WordFeatures(FeatureFamily):
         :meth:`_one`)."""
         from handleval.features._segment_kernel import word_stats
 
-        z_en, best, lang = self._whole_words(cores)
+        z_en, best, lang, first_name, surname = self._whole_words(cores)
         n = len(cores)
         length = np.fromiter(map(len, cores), dtype=np.int64, count=n)
         offsets = np.zeros(n + 1, dtype=np.int64)
@@ -294,12 +302,9 @@ class WordFeatures(FeatureFamily):
                    _MAX_WORD, _UNKNOWN_COST, count, covered, lo, total, longest, first_node, last_node, first_length)
         has = count > 0
         several = count > 1
-        first, sur = self.first_names_, self.surnames_
-        zero = repeat(0.0)
+        sur = self.surnames_
         # ``a or b`` of floats: b when a == 0.0
-        first_name = np.fromiter(map(first.get, cores, zero), dtype=np.float64, count=n)
         first_name = np.where(first_name != 0.0, first_name, np.where(has, first_of[first_node], 0.0))
-        surname = np.fromiter(map(sur.get, cores, zero), dtype=np.float64, count=n)
         surname = np.where(surname != 0.0, surname, np.where(several, surname_of[last_node], 0.0))
         whole = (count >= 2) & (covered == length)
         full_name = np.zeros(n)
