@@ -114,6 +114,26 @@ def _scan_listed(vals, idx, pivot, ll, hh, lefts, rights):  # pragma: no cover
 
 
 @njit
+def _narrow(vals, idx, base, low, high, ll, hh, k):  # pragma: no cover
+    """Put the pivot (at ``low``) in its place ``hh`` and return the ``(low, high)`` of the part holding ``k``."""
+    _swap(vals, idx, base + low, base + hh)
+    if hh >= k:
+        high = hh - 1
+    if hh <= k:
+        low = ll
+    return low, high
+
+
+@njit
+def _around_median_of_medians(vals, idx, base, low, high, ll, hh, n_medians, k):  # pragma: no cover
+    """numpy's partition step around the median of the medians of five (at ``ll + n_medians // 2``): it goes to
+    ``low``, the scan covers ``ll..hh`` itself (no sentinels), then :func:`_narrow`."""
+    _swap(vals, idx, base + ll + n_medians // 2, base + low)
+    ll, hh = _scan(vals, idx, vals[base + low], base + ll - 1, base + hh + 1)
+    return _narrow(vals, idx, base, low, high, ll - base, hh - base, k)
+
+
+@njit
 def introselect(vals, idx, num, kth, lefts, rights):  # pragma: no cover
     """Reorder ``vals[:num]`` and ``idx[:num]`` together so that entry ``kth`` holds the kth smallest value and
     the ones before it no larger values, exactly as numpy's ``introselect_`` (arg variant, no pivot cache).
@@ -156,8 +176,7 @@ def introselect(vals, idx, num, kth, lefts, rights):  # pragma: no cover
                     ll, hh = _scan_listed(vals, idx, vals[base + low], base + ll, base + hh, lefts, rights)
                 else:
                     ll, hh = _scan(vals, idx, vals[base + low], base + ll, base + hh)
-                ll -= base
-                hh -= base
+                low, high = _narrow(vals, idx, base, low, high, ll - base, hh - base, k)
             else:  # median of medians of 5, for a linear worst case
                 n_medians = (hh - ll) // 5
                 for i in range(n_medians):
@@ -169,16 +188,8 @@ def introselect(vals, idx, num, kth, lefts, rights):  # pragma: no cover
                     base, n, k = base + ll, n_medians, n_medians // 2
                     entering = True
                     break
-                _swap(vals, idx, base + ll + n_medians // 2, base + low)
                 depth -= 1
-                ll, hh = _scan(vals, idx, vals[base + low], base + ll - 1, base + hh + 1)
-                ll -= base
-                hh -= base
-            _swap(vals, idx, base + low, base + hh)
-            if hh >= k:
-                high = hh - 1
-            if hh <= k:
-                low = ll
+                low, high = _around_median_of_medians(vals, idx, base, low, high, ll, hh, n_medians, k)
         if entering:
             continue
         if high == low + 1 and vals[base + high] < vals[base + low]:
@@ -187,16 +198,8 @@ def introselect(vals, idx, num, kth, lefts, rights):  # pragma: no cover
             return
         n_callers -= 1  # back in the caller: the median of its medians is its pivot
         base, n, k, low, high, depth, ll, hh, n_medians = callers[n_callers]
-        _swap(vals, idx, base + ll + n_medians // 2, base + low)
         depth -= 1
-        ll, hh = _scan(vals, idx, vals[base + low], base + ll - 1, base + hh + 1)
-        ll -= base
-        hh -= base
-        _swap(vals, idx, base + low, base + hh)
-        if hh >= k:
-            high = hh - 1
-        if hh <= k:
-            low = ll
+        low, high = _around_median_of_medians(vals, idx, base, low, high, ll, hh, n_medians, k)
 
 
 @njit
