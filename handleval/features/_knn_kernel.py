@@ -183,7 +183,9 @@ def introselect(vals, idx, num, kth, lefts, rights):  # pragma: no cover
                     m = _median5(vals, idx, base + ll + 5 * i)
                     _swap(vals, idx, base + ll + 5 * i + m, base + ll + i)
                 if n_medians > 2:  # first select the median of the medians: "call", resume below
-                    callers[n_callers] = (base, n, k, low, high, depth, ll, hh, n_medians)
+                    saved = callers[n_callers]  # element by element: a tuple here took seconds to compile
+                    saved[0], saved[1], saved[2], saved[3], saved[4] = base, n, k, low, high
+                    saved[5], saved[6], saved[7], saved[8] = depth, ll, hh, n_medians
                     n_callers += 1
                     base, n, k = base + ll, n_medians, n_medians // 2
                     entering = True
@@ -197,7 +199,9 @@ def introselect(vals, idx, num, kth, lefts, rights):  # pragma: no cover
         if n_callers == 0:
             return
         n_callers -= 1  # back in the caller: the median of its medians is its pivot
-        base, n, k, low, high, depth, ll, hh, n_medians = callers[n_callers]
+        saved = callers[n_callers]
+        base, n, k, low, high = saved[0], saved[1], saved[2], saved[3], saved[4]
+        depth, ll, hh, n_medians = saved[5], saved[6], saved[7], saved[8]
         depth -= 1
         low, high = _around_median_of_medians(vals, idx, base, low, high, ll, hh, n_medians, k)
 
@@ -229,6 +233,18 @@ def _pairwise_sum(values, n):  # pragma: no cover
         total += values[i]
         i += 1
     return 0.0 + total
+
+
+@njit
+def _insertion_sort(values, n):  # pragma: no cover
+    """Sort ``values[:n]`` in place (no NaN here: the history keeps finite prices only)."""
+    for i in range(1, n):
+        value = values[i]
+        j = i - 1
+        while j >= 0 and values[j] > value:
+            values[j + 1] = values[j]
+            j -= 1
+        values[j + 1] = value
 
 
 @njit
@@ -265,8 +281,8 @@ def knn_summary(negated, logp, k, out):  # pragma: no cover
         if count == 0:
             out[r, 0] = out[r, 1] = out[r, 2] = np.nan
             continue
-        ordered = np.sort(visible[:count])
+        _insertion_sort(visible, count)  # (np.sort compiles a whole quicksort; these are at most k values)
         half = count // 2
-        out[r, 0] = ordered[half] if count % 2 else (ordered[half - 1] + ordered[half]) / 2
+        out[r, 0] = visible[half] if count % 2 else (visible[half - 1] + visible[half]) / 2
         out[r, 1] = best
         out[r, 2] = _pairwise_sum(sims, k) / count
