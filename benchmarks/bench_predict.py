@@ -226,16 +226,20 @@ def _one(args: argparse.Namespace) -> None:
     print(json.dumps({**summary.to_dict(), "peak_rss_mb": int(hwm.split()[1]) / 1024}))
 
 
-REFERENCE_LOOP = "s = 0\nfor i in range(6_000_000):\n    s += i * i % 7\n"
+REFERENCE_ITERATIONS = 6_000_000
 
 
 def machine_reference() -> float:
-    """Seconds a fixed CPU-bound pure-Python loop (:data:`REFERENCE_LOOP`) takes right now, in its own process.
+    """Seconds ``bench_stages.cpu_loop(REFERENCE_ITERATIONS)`` (a fixed pure-Python loop) takes right now, in its
+    own process.
 
     This VM's speed drifts by 20% or more within an hour, on identical work; each scenario records this
-    reference just before it runs, so that two runs of the table can be compared."""
+    reference just before it runs. It follows only part of the drift: slow moments hit the memory-heavy scoring
+    harder than this loop (``benchmarks/RESULTS.md``, round 6)."""
+    from bench_stages import cpu_loop
+
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", REFERENCE_LOOP], check=True)
+    subprocess.run([sys.executable, "-c", cpu_loop(REFERENCE_ITERATIONS)], check=True)
     return time.perf_counter() - started
 
 
@@ -300,7 +304,7 @@ def report(local: list[dict[str, Any]], pairs: dict[str, list[tuple[dict[str, An
         "(1/5/15 min). Each scenario is its own process with OpenMP/BLAS/Arrow pinned to one thread; handles are "
         "`bench_features.real_looking_handles`, accounts are synthetic user objects; seconds include reading "
         "the input, loading the model and writing the output. *CPU ref.* is the seconds a fixed pure-Python "
-        "loop (`REFERENCE_LOOP`, 6 million iterations) took just before the scenario: the VM's speed drifts by "
+        "loop (`bench_stages.cpu_loop`, 6 million iterations) took just before the scenario: the VM's speed drifts by "
         "20% or more within an hour, and a larger reference means a slower moment.",
         "",
     ]

@@ -29,7 +29,12 @@ import pandas as pd  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
-LOOP = "s = 0\nfor i in range(30_000_000):\n    s += i * i % 7\n"
+def cpu_loop(iterations: int) -> str:
+    """A fixed CPU-bound pure-Python program (for ``python -c``): the machine-speed yardstick of the benchmarks."""
+    return f"s = 0\nfor i in range({iterations}):\n    s += i * i % 7\n"
+
+
+LOOP = cpu_loop(30_000_000)
 
 
 def cpu_us(n: int, work: Callable[[], Any]) -> tuple[Any, float]:

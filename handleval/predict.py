@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from handleval._arrays import first_occurrences, group_ids
+from handleval._arrays import first_occurrences, frame_of, group_ids
 from handleval.config import MODELS_DIR, MarketsConfig
 from handleval.errors import DataFormatError, InvalidHandle
 from handleval.handles import canonical_mask, parse_handle, split_canonical
@@ -139,8 +139,7 @@ class Valuer:
         from handleval.forest import Forest
 
         boosters = [*self.points, self.low, self.high]
-        files = [*self.manifest.get("point_models", ["model.txt"]), "quantile_low.txt", "quantile_high.txt"]
-        digests = [self.manifest.get("files", {}).get(name) for name in files]
+        digests = [self.manifest.get("files", {}).get(name) for name in _model_files(self.manifest)]
         if None in digests:  # not from a verified bundle
             return Forest.from_boosters(boosters, n_explained=len(self.points))
         return Forest.from_bundle(boosters, len(self.points), digests)
@@ -308,9 +307,7 @@ class Valuer:
                 for name, value in zip(("handle", "platform", "suffix", "venue", "as_of", "basis"), one,
                                        strict=True):
                     parsed[name][i] = value
-        # object columns, not pandas' inferred Arrow strings: the featurizer reads them back as Python strings
-        as_series = {name: pd.Series(values, dtype=values.dtype, copy=False) for name, values in parsed.items()}
-        return pd.DataFrame(as_series), errors
+        return frame_of(parsed), errors
 
     @staticmethod
     def _split_plain(rows: np.ndarray, plat: str, columns: dict[str, np.ndarray], plain: np.ndarray
@@ -429,6 +426,11 @@ class Valuer:
         return text
 
 
+def _model_files(manifest: dict[str, Any]) -> list[str]:
+    """A price bundle's model files in the Valuer's order: the point models, then the low and high quantiles."""
+    return [*manifest.get("point_models", ["model.txt"]), "quantile_low.txt", "quantile_high.txt"]
+
+
 def load(bundle_dir: str | Path | None = None) -> Valuer:
     """Load and verify a price bundle (default ``models/price``), rebuilding its featurizer on this data."""
     from handleval.bundle import load_booster, read_manifest
@@ -448,8 +450,7 @@ def load(bundle_dir: str | Path | None = None) -> Valuer:
     market.categories_ = manifest["market_encoder"]["categories"]
     market.default_venue_ = manifest["market_encoder"]["default_venue"]
     market.rare_ = manifest["market_encoder"]["rare"]
-    points = [load_booster(bundle_dir / f) for f in manifest.get("point_models", ["model.txt"])]
-    low, high = (load_booster(bundle_dir / f) for f in ("quantile_low.txt", "quantile_high.txt"))
+    *points, low, high = (load_booster(bundle_dir / f) for f in _model_files(manifest))
     return Valuer(bundle_dir, manifest, points, low, high, featurizer=featurizer, market=market, markets=markets)
 
 

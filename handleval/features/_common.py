@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from handleval._arrays import frame_of
 from handleval.handles import _INVISIBLE
 
 #: Text features (words, brands, comparables) look at most this many characters; length features see all.
@@ -183,29 +184,26 @@ def prepare(X: Any) -> Prepared:
     else:
         cleaned = _clean_all(df["handle"].tolist())
         text_col, error_col = [t for t, _ in cleaned], [e for _, e in cleaned]
-    out = pd.DataFrame(index=df.index)
-    out["text"] = pd.Series(text_col, index=df.index, dtype=object)
+    columns = {"text": np.asarray(text_col, dtype=object)}
     for col in PLATFORM_COLUMNS:
         default = DEFAULT_PLATFORM if col == "platform" else ""
         if col in df.columns:
             vals = df[col].astype(object).where(df[col].notna(), default).to_numpy(dtype=object)
-            lowered = _per_distinct(vals, lambda v: v.strip().lower()) if _all_str(vals) else \
-                _lower_all(vals.tolist())
+            columns[col] = _per_distinct(vals, lambda v: v.strip().lower()) if _all_str(vals) else \
+                np.asarray(_lower_all(vals.tolist()), dtype=object)
         else:
-            lowered = np.full(len(df), default, dtype=object)
-        out[col] = pd.Series(lowered, index=df.index, dtype=object)  # not inferred Arrow strings: read back as str
+            columns[col] = np.full(len(df), default, dtype=object)
     # Valuation cut-off: ``as_of`` (prediction: NaT = now) or, for training rows, ``sold_at`` (NaT = unknown).
+    never = np.iinfo(np.int64).max
     if "as_of" in df.columns:
         ns = _timestamps_ns(df["as_of"])
-        out["cutoff"] = np.where(ns == NAT, np.iinfo(np.int64).max, ns)
-        out["cutoff_known"] = True
+        columns["cutoff"], columns["cutoff_known"] = np.where(ns == NAT, never, ns), np.ones(len(df), dtype=bool)
     elif "sold_at" in df.columns:
         ns = _timestamps_ns(df["sold_at"])
-        out["cutoff"] = ns
-        out["cutoff_known"] = ns != NAT
+        columns["cutoff"], columns["cutoff_known"] = ns, ns != NAT
     else:
-        out["cutoff"] = np.iinfo(np.int64).max
-        out["cutoff_known"] = True
+        columns["cutoff"], columns["cutoff_known"] = np.full(len(df), never), np.ones(len(df), dtype=bool)
+    out = frame_of(columns, df.index)
     errors = pd.Series(error_col, index=df.index, dtype=object)
     return Prepared(out, errors)
 

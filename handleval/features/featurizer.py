@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from handleval._arrays import frame_of
 from handleval.errors import BundleError
 from handleval.features._common import Prepared, gc_paused, prepare
 from handleval.features.brands import MATCH_KINDS, BrandFeatures, CelebrityFeatures
@@ -157,7 +158,7 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
     def _match_frame(self, prepared: Prepared) -> pd.DataFrame:
         """:meth:`matches` of prepared rows (the matches a transform of them kept, else found now)."""
         codes, _ = prepared.unique_texts()
-        cols: dict[str, Any] = {}
+        cols: dict[str, np.ndarray] = {}
         for prefix in ("brand", "celeb"):
             part = self.families_.get(prefix)
             if part is None:
@@ -173,9 +174,9 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
             columns = {"match": match, "key": key, "kind": _KIND_NAMES[np.array([*kinds, -1], dtype=np.int64)],
                        "homoglyph": np.array([*homoglyphs, False], dtype=bool)}
             rows = np.where(prepared.ok, codes, len(per_text))
-            for name, values in columns.items():  # text columns stay object: pandas' str dtype costs ~1 µs a row
-                cols[f"{prefix}_{name}"] = pd.Series(values[rows], index=prepared.frame.index, dtype=values.dtype)
-        return pd.DataFrame(cols, index=prepared.frame.index)
+            for name, values in columns.items():
+                cols[f"{prefix}_{name}"] = values[rows]
+        return frame_of(cols, prepared.frame.index)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -322,27 +322,6 @@ class WordFeatures(FeatureFamily):
             table[i] = self._features(texts[i], "", None)
         return table
 
-    @staticmethod
-    def _runs_of(prepared: Prepared) -> list[tuple[str, ...]]:
-        """Per distinct core of ``prepared``: its runs of letters (computed once per call)."""
-        hit = prepared.shared.get("letter_runs")
-        if hit is None:
-            findall = _LETTER_RUNS.findall
-            hit = prepared.shared["letter_runs"] = [(c,) if c.isalpha() else tuple(findall(c))
-                                                    for c in prepared.cores()]
-        return hit
-
-    def segments_for(self, prepared: Prepared) -> dict[str, list[str]]:
-        """Segmentation of every letter run of every distinct core of ``prepared`` (computed once per call and
-        shared with the celebrity family's known-compound check)."""
-        cache = prepared.shared.setdefault("segments", {})
-        if not prepared.shared.get("segmented"):
-            todo = [r for r in dict.fromkeys(chain.from_iterable(self._runs_of(prepared)))
-                    if len(r) > 1 and r not in cache]
-            cache.update(zip(todo, self.segment_many(todo), strict=True))
-            prepared.shared["segmented"] = True
-        return cache
-
     def _compute(self, prepared: Prepared, errors: list[str | None]) -> np.ndarray:
         cores = prepared.cores()
 
