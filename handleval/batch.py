@@ -9,15 +9,16 @@ Output layout (``output_path`` is always a **directory**, like Spark's and Dask'
     out/
       part-00000.parquet      # rows 0 .. chunk_rows-1 of the input (local engine) or row group 0 (dask)
       part-00001.parquet
-      _manifest.json          # finished parts, rewritten atomically after each part
+      _manifest.json          # what the run is; the finished parts once the run ends (or is resumed)
+      _manifest.parts.jsonl   # while it runs: one fsynced line per finished part (see Manifest)
       _SUCCESS                # written last: all input rows are in the parts, exactly once
 
 Each part is written to a hidden temp file and renamed into place, so a part file is either complete or absent.
-A part counts as finished only once it is in ``_manifest.json``; with ``resume=True`` finished parts whose sha256
-still matches are kept, anything else (temp files, parts not in the manifest, parts that fail the hash) is
-redone. :func:`read_output` returns the parts concatenated in order. CSV output (``output_format="csv"`` or a
-path ending in ``.csv``) writes one CSV with a header per part and neutralises spreadsheet formulas (see
-:func:`handleval.io.neutralise_formulas`).
+A part counts as finished only once it is recorded (a journal line, or ``_manifest.json``); with ``resume=True``
+finished parts whose sha256 still matches are kept, anything else (temp files, parts not recorded, parts that fail
+the hash) is redone. :func:`read_output` returns the parts concatenated in order. CSV output
+(``output_format="csv"`` or a path ending in ``.csv``) writes one CSV with a header per part and neutralises
+spreadsheet formulas (see :func:`handleval.io.neutralise_formulas`).
 
 Every output has an ``error`` column (last): null when the row was scored, else why not: a malformed input row,
 the scorer's own ``error``, or the exception the scorer raised on that row alone (the engine isolates failing rows
@@ -49,6 +50,7 @@ from handleval.bundle import sha256_file
 from handleval.errors import DataFormatError, HandlevalError
 
 MANIFEST = "_manifest.json"
+JOURNAL = "_manifest.parts.jsonl"
 SUCCESS = "_SUCCESS"
 MANIFEST_FORMAT = "handleval-batch/1"
 DEFAULT_CHUNK_ROWS = 100_000
@@ -313,20 +315,31 @@ def _part_name(index: int, fmt: str) -> str:
 
 
 def _is_ours(name: str) -> bool:
-    return (name in (MANIFEST, SUCCESS) or name.startswith("part-")
+    return (name in (MANIFEST, JOURNAL, SUCCESS) or name.startswith("part-")
             or (name.startswith((".part-", f".{MANIFEST}", f".{SUCCESS}")) and ".tmp-" in name))
 
 
 class Manifest:
-    """``_manifest.json``: what the run is (input fingerprint, layout, format) and which parts are finished."""
+    """What the run is (input fingerprint, layout, format) and which parts are finished.
+
+    Two files: ``_manifest.json`` (the header, the parts known when it was last written, ``complete``) and the
+    journal ``_manifest.parts.jsonl``, to which each finished part appends one fsynced line. Appending costs the
+    same for the 100,000th part as for the first; rewriting the whole manifest after every part cost time in
+    proportion to the parts so far (38 ms a part at 3,000 parts, ``benchmarks/bench_manifest.py``), enough to make
+    the Dask client the bottleneck of a large cluster. :meth:`save` folds the journal into ``_manifest.json`` and
+    then removes it: at the start of a run, on resume, and at the end, so a finished output has no journal. A kill
+    can tear only the journal's last line; that line is ignored, and its part, not recorded, is scored again.
+    """
 
     def __init__(self, directory: Path, data: dict[str, Any]):
         self.directory = directory
-        self.data = data
+        self.data = {k: v for k, v in data.items() if k != "parts"}
+        self._parts: dict[int, dict[str, Any]] = {p["index"]: p for p in data.get("parts", [])}
 
     @property
     def parts(self) -> dict[int, dict[str, Any]]:
-        return {p["index"]: p for p in self.data["parts"]}
+        """The finished parts' records by part index, in index order."""
+        return dict(sorted(self._parts.items()))
 
     @classmethod
     def load(cls, directory: Path) -> Manifest | None:
@@ -339,16 +352,33 @@ class Manifest:
             raise HandlevalError(f"{path} is unreadable ({exc}); use --overwrite to start again") from exc
         if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
             raise HandlevalError(f"{path} is not a handleval batch manifest")
-        return cls(directory, data)
+        manifest = cls(directory, data)
+        journal = directory / JOURNAL
+        if journal.exists():
+            *lines, _torn = journal.read_bytes().split(b"\n")  # ``torn``: after the last newline, normally empty
+            for number, line in enumerate(lines, 1):
+                try:
+                    record = json.loads(line)
+                    manifest._parts[int(record["index"])] = record
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise HandlevalError(f"{journal} line {number} is damaged ({exc}); use --overwrite to start "
+                                         "again") from exc
+        return manifest
 
     def add(self, record: dict[str, Any]) -> None:
-        self.data["parts"] = [p for p in self.data["parts"] if p["index"] != record["index"]] + [record]
-        self.data["parts"].sort(key=lambda p: p["index"])
-        self.save()
+        """Record a finished part (its file already renamed into place): one durable journal line."""
+        line = json.dumps(record, separators=(",", ":")) + "\n"
+        hio.append_durably(self.directory / JOURNAL, line.encode("utf-8"))
+        self._parts[record["index"]] = record
+
+    def keep_only(self, indices: set[int]) -> None:
+        self._parts = {i: rec for i, rec in self._parts.items() if i in indices}
 
     def save(self) -> None:
-        payload = json.dumps(self.data, indent=1, sort_keys=False).encode("utf-8")
+        """Write ``_manifest.json`` with every part known, atomically, then drop the journal it now contains."""
+        payload = json.dumps({**self.data, "parts": list(self.parts.values())}, indent=1).encode("utf-8")
         hio.atomic_write(self.directory / MANIFEST, payload)
+        (self.directory / JOURNAL).unlink(missing_ok=True)
 
 
 def _prepare_output(out: Path, *, resume: bool, overwrite: bool, header: dict[str, Any],
@@ -401,22 +431,26 @@ def _prepare_output(out: Path, *, resume: bool, overwrite: bool, header: dict[st
             names.add(rec["file"])
         else:
             warn(f"{out}: part {rec['file']} is missing or damaged; scoring it again")
-    manifest.data["parts"] = [p for p in manifest.data["parts"] if p["index"] in keep]
+    manifest.keep_only(keep)
     manifest.data["complete"] = False
     manifest.save()
     for name in existing:  # unfinished temp files and parts that never reached the manifest
-        if name not in names and name != MANIFEST and _is_ours(name):
+        if name not in names and name not in (MANIFEST, JOURNAL) and _is_ours(name):
             (out / name).unlink(missing_ok=True)
     return manifest, keep
 
 
-def write_part(frame: pd.DataFrame, out: Path, index: int, fmt: str, **extra: Any) -> dict[str, Any]:
-    """Write one scored chunk atomically; return its manifest record."""
+def write_part(frame: pd.DataFrame, out: Path, index: int, fmt: str, started: float, **extra: Any
+               ) -> dict[str, Any]:
+    """Write one scored chunk atomically; return its manifest record. ``seconds`` is the part's own cost, from
+    ``started`` (a ``time.perf_counter()`` taken before scoring it) until its file is on disk: operators see slow
+    parts, and the benchmark sees how busy the Dask workers were."""
     table = hio.frame_to_table(frame)
     name = _part_name(index, fmt)
     sha = hio.atomic_write(out / name, hio.encode_part(table, fmt))
     errors = int(frame[ERROR].notna().sum()) if ERROR in frame.columns else 0
-    return {"index": index, "file": name, "rows": len(frame), "errors": errors, "sha256": sha, **extra}
+    return {"index": index, "file": name, "rows": len(frame), "errors": errors, "sha256": sha,
+            "seconds": round(time.perf_counter() - started, 4), **extra}
 
 
 # ============================================================================================ progress
@@ -585,8 +619,9 @@ def _run_local(source: hio.InputSource, scorer: ScoreChunk, manifest: Manifest, 
                                          f"{rec['rows']}, the input now gives {chunk.row_start}+{len(chunk.frame)}")
                 bar.update(len(chunk.frame), source.progress_done())
                 continue
+            part_started = time.perf_counter()
             frame = score_frame(chunk.frame, scorer, chunk.input_errors)
-            manifest.add(write_part(frame, manifest.directory, chunk.index, fmt,
+            manifest.add(write_part(frame, manifest.directory, chunk.index, fmt, started=part_started,
                                     row_start=chunk.row_start, row_stop=chunk.row_stop))
             scored += len(chunk.frame)
             bar.update(len(chunk.frame), source.progress_done())
@@ -599,6 +634,14 @@ def _run_local(source: hio.InputSource, scorer: ScoreChunk, manifest: Manifest, 
 #: instead of oversubscribing them (and a 1-worker run does not borrow a second core).
 _WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
+
+#: Dask settings for the ``LocalCluster`` handleval starts (not for an existing cluster at ``--scheduler``). A worker
+#: here is one core and nobody watches a dashboard, so the worker's own bookkeeping is turned down: the
+#: statistical profiler (samples the task thread every 10 ms), the event-loop health tick (every 20 ms) and the
+#: system monitor (every 0.5 s) took 4-5% of each worker's CPU on 2 workers, CPU the second worker then lacks
+#: (``benchmarks/RESULTS.md``, round 7).
+_LOCAL_CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "200ms",
+                         "distributed.admin.system-monitor.interval": "2s"}
 
 
 def _dask_warm(factory: ScorerFactory, key: str) -> dict[str, Any]:
@@ -618,9 +661,10 @@ def _dask_part(task: hio.RowGroupTask, schema: Any, factory: ScorerFactory, key:
     """Runs on a Dask worker: read one row group, score it with the worker's cached scorer, write its part
     (atomic rename in the output directory). Only the small manifest record goes back to the client, which is
     the manifest's single writer (so a part counts only once it is recorded, as with the local engine)."""
+    started = time.perf_counter()
     frame = hio.read_row_group(task, schema)
     scored = score_frame(frame, cached_scorer(factory, key))
-    return write_part(scored, Path(out), task.index, fmt, row_start=task.row_start,
+    return write_part(scored, Path(out), task.index, fmt, started, row_start=task.row_start,
                       row_stop=task.row_start + task.num_rows,
                       source={"file": task.file, "row_group": task.row_group})
 
@@ -644,9 +688,12 @@ def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifes
             except OSError as exc:
                 raise HandlevalError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
         else:
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=40, env=_WORKER_ENV))
+            import dask
+
+            with dask.config.set(_LOCAL_CLUSTER_CONFIG):  # the nannies hand this config to their workers
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                    dashboard_address=None, silence_logs=40, env=_WORKER_ENV))
             client = stack.enter_context(Client(cluster))
         factory_future = client.scatter(factory, broadcast=True, hash=False)
         timings["setup"] = time.perf_counter() - started

@@ -693,6 +693,18 @@ def atomic_write(path: Path, data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def append_durably(path: Path, data: bytes) -> None:
+    """Append ``data`` to ``path`` and fsync it (and, when the file is new, its directory): the journal write of
+    :class:`handleval.batch.Manifest`. A kill can leave only the last append torn, never an earlier one."""
+    new = not path.exists()
+    with open(path, "ab") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    if new:
+        _fsync_dir(path.parent)
+
+
 def _fsync_dir(directory: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY)

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import dask
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -23,8 +24,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from handleval.batch import (
+    JOURNAL,
     MANIFEST,
     SUCCESS,
+    Manifest,
     OutputExistsError,
     ScorerError,
     read_output,
@@ -65,7 +68,7 @@ def test_csv_streams_in_parts_keeping_every_row_as_text_in_order(tmp_path: Path)
     assert manifest["complete"] and manifest["rows"] == 2_500
     assert [(p["index"], p["row_start"], p["rows"]) for p in manifest["parts"]] == [
         (0, 0, 1000), (1, 1000, 1000), (2, 2000, 500)]
-    assert all(len(p["sha256"]) == 64 for p in manifest["parts"])
+    assert all(len(p["sha256"]) == 64 and 0 < p["seconds"] < summary.seconds for p in manifest["parts"])
     assert sorted(f.name for f in (tmp_path / "out").iterdir()) == sorted([
         MANIFEST, SUCCESS, "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"])
 
@@ -108,6 +111,39 @@ def test_resume_redoes_damaged_and_unfinished_parts_only(tmp_path: Path) -> None
     assert (summary.parts, summary.parts_reused, summary.rows_scored) == (5, 3, 2_000)
     pd.testing.assert_frame_equal(read_output(out, verify=True), expected)
     assert not list(out.glob(".*tmp*"))
+
+
+def test_a_torn_last_journal_line_is_redone_and_a_damaged_one_stops_the_resume(tmp_path: Path) -> None:
+    handles = _handles(5_000)
+    _write_csv(tmp_path / "in.csv", handles)
+    out = tmp_path / "out"
+    run_batch(tmp_path / "in.csv", out, length_scorer, chunk_rows=1_000, quiet=True)
+    expected = read_output(out)
+    assert not (out / JOURNAL).exists()  # folded into the manifest at the end
+    # A kill during a run: parts 0-1 in the manifest, 2-3 journal lines, part 4's line torn by the kill.
+    manifest = json.loads((out / MANIFEST).read_text())
+    records = manifest["parts"]
+    manifest.update(parts=records[:2], complete=False)
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    lines = [json.dumps(r) + "\n" for r in records[2:]]
+    (out / JOURNAL).write_text(lines[0] + lines[1] + lines[2][:40])
+    (out / SUCCESS).unlink()
+    assert sorted(Manifest.load(out).parts) == [0, 1, 2, 3]  # type: ignore[union-attr]
+    assert sorted(read_output(out, allow_incomplete=True)["rank"].astype(int)) == list(range(4_000))
+
+    summary = run_batch(tmp_path / "in.csv", out, length_scorer, chunk_rows=1_000, quiet=True, resume=True)
+    assert (summary.parts, summary.parts_reused, summary.rows_scored) == (5, 4, 1_000)
+    pd.testing.assert_frame_equal(read_output(out, verify=True), expected)
+    assert not (out / JOURNAL).exists()
+    assert [p["index"] for p in json.loads((out / MANIFEST).read_text())["parts"]] == [0, 1, 2, 3, 4]
+
+    # A line in the middle cannot be torn by a kill: damage there is an error, not a silent redo.
+    manifest.update(parts=records[:2])
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    (out / JOURNAL).write_text(lines[0][:-9] + "\n" + lines[1])
+    (out / SUCCESS).unlink()
+    with pytest.raises(HandlevalError, match=r"manifest.parts.jsonl line 1 is damaged.*--overwrite"):
+        run_batch(tmp_path / "in.csv", out, length_scorer, chunk_rows=1_000, quiet=True, resume=True)
 
 
 def test_resume_refuses_a_different_input(tmp_path: Path) -> None:
@@ -257,6 +293,8 @@ def thread_pool_scorer(frame: pd.DataFrame) -> pd.DataFrame:
     out["numexpr"] = os.environ.get("NUMEXPR_NUM_THREADS")
     out["arrow_threads"] = pa.cpu_count()
     out["pid"] = os.getpid()
+    out["profiler"] = dask.config.get("distributed.worker.profile.enabled")
+    out["tick"] = dask.config.get("distributed.admin.tick.interval")
     return out
 
 
@@ -268,6 +306,10 @@ def test_dask_workers_are_one_thread_each_and_warm_up_is_timed_apart(tmp_path: P
     out = read_output(tmp_path / "dask")
     assert len(out) == 4_000
     assert set(out["omp"]) == {"1"} and set(out["numexpr"]) == {"1"} and set(out["arrow_threads"]) == {1}
+    assert set(out["profiler"]) == {False} and set(out["tick"]) == {"200ms"}  # bookkeeping turned down
+    assert dask.config.get("distributed.worker.profile.enabled") is True  # ... on the workers only
+    parts = json.loads((tmp_path / "dask" / MANIFEST).read_text())["parts"]
+    assert all(0 < p["seconds"] < summary.seconds for p in parts)
     assert summary.dask_timings is not None
     assert set(summary.dask_timings) == {"setup", "warmup", "scoring", "teardown"}
     assert summary.dask_timings["warmup"] > 0 and summary.dask_timings["scoring"] > 0
@@ -293,8 +335,8 @@ def test_sigkill_mid_run_then_resume_gives_every_row_exactly_once(tmp_path: Path
     finished = 0
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            finished = len(json.loads((out / MANIFEST).read_text())["parts"])
-        except (OSError, ValueError):
+            finished = len(Manifest.load(out).parts)  # type: ignore[union-attr]
+        except (OSError, AttributeError, HandlevalError):  # not written yet, or a journal line half written
             finished = 0
         if finished >= 8:
             break
@@ -304,7 +346,9 @@ def test_sigkill_mid_run_then_resume_gives_every_row_exactly_once(tmp_path: Path
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
     assert not (out / SUCCESS).exists()
-    partial = json.loads((out / MANIFEST).read_text())["parts"]
+    assert (out / JOURNAL).exists()  # parts finished since the start are journal lines, not yet in the manifest
+    assert json.loads((out / MANIFEST).read_text())["parts"] == []
+    partial = Manifest.load(out).parts  # type: ignore[union-attr]
     assert 8 <= len(partial) < 60
 
     plain = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
