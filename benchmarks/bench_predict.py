@@ -24,7 +24,9 @@ Dask: every run starts its own ``LocalCluster``; its ``dask_timings`` split the 
 (``setup``), worker warm-up (imports plus building the scorer once per worker, in parallel: ``warmup``),
 ``scoring`` (first part submitted to last part recorded) and ``teardown``. The speed-up is stated twice:
 scoring only, and scoring plus warm-up; cluster start-up and teardown are excluded from both. 1-worker and
-2-worker runs go back to back, ``--dask-repeat`` times, with the load average before each (a shared machine).
+2-worker runs go back to back, ``--dask-repeat`` times, alternating which goes first, with the load average before
+each (a shared machine). Each pair's speed-up is split into the workers' busy share (the engine) and the cost of
+the same parts in each window (the machine), from the seconds each part records in the manifest.
 Speed lives here, never in timed tests.
 """
 
@@ -40,6 +42,7 @@ import datetime as dt  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
+import statistics  # noqa: E402
 import string  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -215,7 +218,7 @@ def _inputs(kind: str, rows: int, work: Path) -> tuple[Path, Path]:
 
 # ============================================================================================ one scenario
 def _one(args: argparse.Namespace) -> None:
-    from handleval.batch import run_batch
+    from handleval.batch import Manifest, run_batch
 
     summary = run_batch(args.input, args.output, None, scorer_factory=("bench_predict", args.factory, {}),
                         required_columns=(args.require,), chunk_rows=args.chunk_rows, overwrite=True, quiet=True,
@@ -223,7 +226,9 @@ def _one(args: argparse.Namespace) -> None:
     # VmHWM, not wait4's ru_maxrss: Linux carries ru_maxrss across fork+exec, so the child would inherit the
     # parent's peak (the parent holds the generated inputs); VmHWM belongs to this process image alone.
     hwm = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM"))
-    print(json.dumps({**summary.to_dict(), "peak_rss_mb": int(hwm.split()[1]) / 1024}))
+    parts = Manifest.load(Path(args.output)).parts  # type: ignore[union-attr]
+    print(json.dumps({**summary.to_dict(), "peak_rss_mb": int(hwm.split()[1]) / 1024,
+                      "part_seconds": sum(p["seconds"] for p in parts.values())}))
 
 
 REFERENCE_ITERATIONS = 6_000_000
@@ -279,6 +284,11 @@ def _with_warmup(r: dict[str, Any]) -> float:
     return r["dask_timings"]["scoring"] + r["dask_timings"]["warmup"]
 
 
+def _busy(r: dict[str, Any]) -> float:
+    """Share of the scoring window the workers spent inside parts: what the engine controls."""
+    return r["part_seconds"] / (r["workers"] * _scoring(r))
+
+
 # ============================================================================================ report
 def machine() -> str:
     """CPU model, cores, memory and Python, for the table header."""
@@ -322,14 +332,20 @@ def report(local: list[dict[str, Any]], pairs: dict[str, list[tuple[dict[str, An
         lines.append("")
     if pairs:
         lines += [
-            f"Dask `LocalCluster`, 1 then 2 workers (1 thread each), {args.dask_rows:,} rows of Parquet in 16 row "
-            "groups (16 parts). *Scoring* = first part submitted to last part recorded; *warm-up* = imports and "
-            "building the scorer once per worker (in parallel); cluster start-up and teardown are excluded from "
-            "both speed-ups.",
+            f"Dask `LocalCluster`, 1 and 2 workers (1 thread each), {args.dask_rows:,} rows of Parquet in 16 row "
+            "groups (16 parts); pairs alternate which runs first (1 w then 2 w, then 2 w then 1 w, ...) so that a "
+            "steady drift of the VM's speed does not favour one side. *Scoring* = first part submitted to last "
+            "part recorded; *warm-up* = imports and building the scorer once per worker (in parallel); cluster "
+            "start-up and teardown are excluded from both speed-ups. The scoring speed-up splits into what the "
+            "engine controls and what the machine does: speed-up = 2 × (busy, 2 w / busy, 1 w) × (part-seconds, "
+            "1 w / part-seconds, 2 w). *Busy* is the share of the scoring window the workers spent inside parts "
+            "(each part records its own seconds in the manifest); *part-seconds* is what the same 16 parts cost "
+            "in all, which moves only with the machine's speed in that window.",
             "",
             "| scorer | run | load before (1 w / 2 w) | CPU ref. (s, 1 w / 2 w) | 1 worker: scoring + warm-up (s) "
-            "| 2 workers: scoring + warm-up (s) | speed-up, scoring only | speed-up incl. warm-up |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| 2 workers: scoring + warm-up (s) | busy (1 w / 2 w) | part-seconds (1 w / 2 w) "
+            "| speed-up, scoring only | speed-up incl. warm-up |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for scorer, runs in pairs.items():
             for i, (one, two) in enumerate(runs, 1):
@@ -338,7 +354,15 @@ def report(local: list[dict[str, Any]], pairs: dict[str, list[tuple[dict[str, An
                     f"{one['reference_seconds']:.2f} / {two['reference_seconds']:.2f} | "
                     f"{_scoring(one):.1f} + {one['dask_timings']['warmup']:.1f} | "
                     f"{_scoring(two):.1f} + {two['dask_timings']['warmup']:.1f} | "
+                    f"{_busy(one):.1%} / {_busy(two):.1%} | {one['part_seconds']:.1f} / {two['part_seconds']:.1f} | "
                     f"**{_scoring(one) / _scoring(two):.2f}x** | {_with_warmup(one) / _with_warmup(two):.2f}x |")
+        lines.append("")
+        for scorer, runs in pairs.items():
+            ratios = sorted(_scoring(one) / _scoring(two) for one, two in runs)
+            busy = sorted(_busy(two) for _, two in runs)
+            lines.append(f"{scorer}: scoring speed-up over {len(runs)} pairs: median {statistics.median(ratios):.2f}x "
+                         f"(lowest {ratios[0]:.2f}x, highest {ratios[-1]:.2f}x); 2 workers busy "
+                         f"{statistics.median(busy):.1%} of the window (median).  ")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -419,10 +443,11 @@ def main() -> None:
             kind = "accounts" if scorer in ACCOUNT_SCORERS else "handles-real"
             _, pq_path = _inputs(kind, args.dask_rows, args.work)
             for i in range(args.dask_repeat):
-                one = _run(f"{scorer}: dask, 1 worker (run {i + 1})", scorer, pq_path, args.work / "o-d1",
-                           "dask", 1)
-                two = _run(f"{scorer}: dask, 2 workers (run {i + 1})", scorer, pq_path, args.work / "o-d2",
-                           "dask", 2)
+                runs = {}
+                for workers in ((1, 2) if i % 2 == 0 else (2, 1)):  # alternate: a drift favours neither side
+                    runs[workers] = _run(f"{scorer}: dask, {workers} worker{'s' * (workers > 1)} (run {i + 1})",
+                                         scorer, pq_path, args.work / f"o-d{workers}", "dask", workers)
+                one, two = runs[1], runs[2]
                 pairs.setdefault(scorer, []).append((one, two))
                 print(f"{scorer}: speed-up 1 -> 2 workers {_scoring(one) / _scoring(two):.2f}x scoring only, "
                       f"{_with_warmup(one) / _with_warmup(two):.2f}x including warm-up", flush=True)
