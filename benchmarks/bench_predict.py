@@ -285,6 +285,12 @@ def _with_warmup(r: dict[str, Any]) -> float:
     return r["dask_timings"]["scoring"] + r["dask_timings"]["warmup"]
 
 
+def _equal_speed(one: dict[str, Any], two: dict[str, Any]) -> float:
+    """The scoring speed-up had the same parts taken as much CPU time in both windows: the VM's speed drift
+    between the two runs taken out, everything the engine and Dask cost left in."""
+    return _scoring(one) / _scoring(two) * two["part_cpu_seconds"] / one["part_cpu_seconds"]
+
+
 def _busy(r: dict[str, Any]) -> float:
     """Share of the scoring window the workers spent inside parts: what the engine controls."""
     return r["part_seconds"] / (r["workers"] * _scoring(r))
@@ -343,12 +349,16 @@ def report(local: list[dict[str, Any]], pairs: dict[str, list[tuple[dict[str, An
             "the workers spent inside parts (what the engine's scheduling controls). *Part wall-seconds* is what "
             "the same 16 parts cost in all; its *CPU-seconds* growing in the 2-worker window means the same work "
             "took more CPU time, i.e. each core ran slower while both were busy (the machine); wall above CPU is "
-            "time the scoring thread waited (disk, or other processes on its core).",
+            "time the scoring thread waited (disk, or other processes on its core). *At equal CPU speed* = the "
+            "scoring speed-up × (part CPU-seconds, 2 w / 1 w): what it would be had the same parts taken as much "
+            "CPU time in both windows. It takes out the VM's speed drift and keeps every cost of the engine and "
+            "Dask (scheduling, waiting); it would also take out the two workers slowing each other down through "
+            "shared caches, which would show as CPU-seconds higher in every 2-worker run.",
             "",
             "| scorer | run | load before (1 w / 2 w) | CPU ref. (s, 1 w / 2 w) | 1 worker: scoring + warm-up (s) "
             "| 2 workers: scoring + warm-up (s) | busy (1 w / 2 w) | part wall-seconds (1 w / 2 w) "
-            "| part CPU-seconds (1 w / 2 w) | speed-up, scoring only | speed-up incl. warm-up |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| part CPU-seconds (1 w / 2 w) | speed-up, scoring only | at equal CPU speed | speed-up incl. warm-up |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for scorer, runs in pairs.items():
             for i, (one, two) in enumerate(runs, 1):
@@ -359,14 +369,17 @@ def report(local: list[dict[str, Any]], pairs: dict[str, list[tuple[dict[str, An
                     f"{_scoring(two):.1f} + {two['dask_timings']['warmup']:.1f} | "
                     f"{_busy(one):.1%} / {_busy(two):.1%} | {one['part_seconds']:.1f} / {two['part_seconds']:.1f} | "
                     f"{one['part_cpu_seconds']:.1f} / {two['part_cpu_seconds']:.1f} | "
-                    f"**{_scoring(one) / _scoring(two):.2f}x** | {_with_warmup(one) / _with_warmup(two):.2f}x |")
+                    f"**{_scoring(one) / _scoring(two):.2f}x** | {_equal_speed(one, two):.2f}x | "
+                    f"{_with_warmup(one) / _with_warmup(two):.2f}x |")
         lines.append("")
         for scorer, runs in pairs.items():
             ratios = sorted(_scoring(one) / _scoring(two) for one, two in runs)
             busy = sorted(_busy(two) for _, two in runs)
+            equal = sorted(_equal_speed(one, two) for one, two in runs)
             lines.append(f"{scorer}: scoring speed-up over {len(runs)} pairs: median {statistics.median(ratios):.2f}x "
-                         f"(lowest {ratios[0]:.2f}x, highest {ratios[-1]:.2f}x); 2 workers busy "
-                         f"{statistics.median(busy):.1%} of the window (median).  ")
+                         f"(lowest {ratios[0]:.2f}x, highest {ratios[-1]:.2f}x); at equal CPU speed "
+                         f"{equal[0]:.2f}-{equal[-1]:.2f}x; 2 workers busy {statistics.median(busy):.1%} of the "
+                         "window (median).  ")
     return "\n".join(lines).rstrip() + "\n"
 
 
