@@ -91,12 +91,16 @@ def test_existing_output_is_never_silently_overwritten(tmp_path: Path) -> None:
     assert (foreign / "thesis.docx").read_text() == "precious"
 
 
-def test_resume_redoes_damaged_and_unfinished_parts_only(tmp_path: Path) -> None:
-    handles = _handles(5_000)
-    _write_csv(tmp_path / "in.csv", handles)
+def _finished_five_parts(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
+    """A finished run of 5,000 handles in 5 parts (``tmp_path/in.csv`` into ``tmp_path/out``) and its output."""
+    _write_csv(tmp_path / "in.csv", _handles(5_000))
     out = tmp_path / "out"
     run_batch(tmp_path / "in.csv", out, length_scorer, chunk_rows=1_000, quiet=True)
-    expected = read_output(out)
+    return out, read_output(out)
+
+
+def test_resume_redoes_damaged_and_unfinished_parts_only(tmp_path: Path) -> None:
+    out, expected = _finished_five_parts(tmp_path)
     # Simulate a crash: part 3 never reached the manifest, part 1 got damaged, a temp file was left behind.
     manifest = json.loads((out / MANIFEST).read_text())
     manifest["parts"] = [p for p in manifest["parts"] if p["index"] != 3]
@@ -115,11 +119,7 @@ def test_resume_redoes_damaged_and_unfinished_parts_only(tmp_path: Path) -> None
 
 
 def test_a_torn_last_journal_line_is_redone_and_a_damaged_one_stops_the_resume(tmp_path: Path) -> None:
-    handles = _handles(5_000)
-    _write_csv(tmp_path / "in.csv", handles)
-    out = tmp_path / "out"
-    run_batch(tmp_path / "in.csv", out, length_scorer, chunk_rows=1_000, quiet=True)
-    expected = read_output(out)
+    out, expected = _finished_five_parts(tmp_path)
     assert not (out / JOURNAL).exists()  # folded into the manifest at the end
     # A kill during a run: parts 0-1 in the manifest, 2-3 journal lines, part 4's line torn by the kill.
     manifest = json.loads((out / MANIFEST).read_text())
