@@ -1,12 +1,15 @@
 """Where things live (data, configs, bundles) and the YAML configs, validated by pydantic.
 
 The data directory is ``HANDLEVAL_DATA`` if set, else ``../shared/data`` beside the checkout (or beside the
-working directory). Configs default to the YAML files under ``configs/`` in the checkout.
+working directory). Configs and model bundles default to ``configs/`` and ``models/`` in the checkout, or to the
+copies a regular install ships (:func:`shipped`).
 """
 
 from __future__ import annotations
 
 import os
+import site
+import sysconfig
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,8 +19,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from handleval.errors import ConfigError, DataDirNotFound
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-CONFIGS_DIR = Path(os.environ.get("HANDLEVAL_CONFIGS", PROJECT_ROOT / "configs"))
-MODELS_DIR = Path(os.environ.get("HANDLEVAL_MODELS", PROJECT_ROOT / "models"))
+
+
+def shipped(name: str) -> Path:
+    """``configs`` or ``models`` as shipped: the checkout's folder (a source tree or an editable install), else
+    the copy a regular ``pip install`` puts under ``<prefix>/share/handleval/`` (``data-files`` in
+    pyproject.toml), so that a wheel install finds the default configs and bundles too."""
+    checkout = PROJECT_ROOT / name
+    if checkout.is_dir():
+        return checkout
+    for prefix in (sysconfig.get_path("data"), site.getuserbase()):
+        installed = Path(prefix) / "share" / "handleval" / name
+        if installed.is_dir():
+            return installed
+    return checkout
+
+
+CONFIGS_DIR = Path(os.environ.get("HANDLEVAL_CONFIGS") or shipped("configs"))
+MODELS_DIR = Path(os.environ.get("HANDLEVAL_MODELS") or shipped("models"))
 
 
 def cache_dir() -> Path:
