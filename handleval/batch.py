@@ -319,6 +319,16 @@ def _is_ours(name: str) -> bool:
             or (name.startswith((".part-", f".{MANIFEST}", f".{SUCCESS}")) and ".tmp-" in name))
 
 
+def _valid_record(record: Any) -> bool:
+    """A finished part's record as :func:`write_part` makes it (what resume and :func:`read_output` rely on)."""
+    if not isinstance(record, dict) or type(record.get("index")) is not int or record["index"] < 0:
+        return False
+    sha = record.get("sha256")
+    return (record.get("file") in (_part_name(record["index"], "parquet"), _part_name(record["index"], "csv"))
+            and isinstance(sha, str) and len(sha) == 64
+            and all(type(record.get(k)) is int and record[k] >= 0 for k in ("rows", "errors", "row_start")))
+
+
 class Manifest:
     """What the run is (input fingerprint, layout, format) and which parts are finished.
 
@@ -343,7 +353,15 @@ class Manifest:
 
     @classmethod
     def load(cls, directory: Path) -> Manifest | None:
+        """The manifest with its journal's parts, or None when ``directory`` has no manifest. The journal is read
+        first: a run that folds it in meanwhile writes the manifest before removing the journal, so no part can
+        slip between the two reads."""
         path = directory / MANIFEST
+        journal = directory / JOURNAL
+        try:
+            lines = journal.read_bytes().split(b"\n")
+        except FileNotFoundError:
+            lines = []
         if not path.exists():
             return None
         try:
@@ -352,17 +370,25 @@ class Manifest:
             raise HandlevalError(f"{path} is unreadable ({exc}); use --overwrite to start again") from exc
         if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
             raise HandlevalError(f"{path} is not a handleval batch manifest")
+        parts = data.get("parts")
+        if not isinstance(parts, list) or not all(_valid_record(p) for p in parts):
+            raise HandlevalError(f"{path} has a damaged part record; use --overwrite to start again")
         manifest = cls(directory, data)
-        journal = directory / JOURNAL
-        if journal.exists():
-            *lines, _torn = journal.read_bytes().split(b"\n")  # ``torn``: after the last newline, normally empty
-            for number, line in enumerate(lines, 1):
-                try:
-                    record = json.loads(line)
-                    manifest._parts[int(record["index"])] = record
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise HandlevalError(f"{journal} line {number} is damaged ({exc}); use --overwrite to start "
-                                         "again") from exc
+        records = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            records.append(record if _valid_record(record) else None)
+        # A kill or a power cut can damage only the end of an append-only file: bad lines after the last good one
+        # are ignored (those parts are scored again); a bad line before a good one is damage, not a crash.
+        good = [i for i, r in enumerate(records) if r is not None]
+        bad = [i for i, r in enumerate(records) if r is None and lines[i].strip()]
+        if good and bad and bad[0] < good[-1]:
+            raise HandlevalError(f"{journal} line {bad[0] + 1} is damaged; use --overwrite to start again")
+        for i in good:
+            manifest._parts[records[i]["index"]] = records[i]
         return manifest
 
     def add(self, record: dict[str, Any]) -> None:

@@ -8,8 +8,6 @@ copies a regular install ships (:func:`shipped`).
 from __future__ import annotations
 
 import os
-import site
-import sysconfig
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,22 +19,54 @@ from handleval.errors import ConfigError, DataDirNotFound
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def _checkout() -> Path | None:
+    """The source tree this package runs from (a clone, or an editable install of one), if any."""
+    return PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").is_file() else None
+
+
+def installed_copy(name: str) -> Path | None:
+    """``<prefix>/share/handleval/<name>`` as listed in the RECORD of the installed distribution that owns this
+    very package (not whichever prefix the interpreter prefers), or None."""
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution("handleval")
+        files = list(dist.files or ())
+    except metadata.PackageNotFoundError:
+        return None
+    owns = any(f.parts == ("handleval", "__init__.py") and Path(str(f.locate())).resolve() == Path(__file__)
+               .resolve().parent / "__init__.py" for f in files)
+    if not owns:
+        return None
+    for f in files:
+        parts = f.parts
+        for i in range(len(parts) - 3):
+            if parts[i:i + 3] == ("share", "handleval", name):
+                return Path(str(f.locate())).resolve().parents[len(parts) - i - 4]
+    return None
+
+
 def shipped(name: str) -> Path:
-    """``configs`` or ``models`` as shipped: the checkout's folder (a source tree or an editable install), else
-    the copy a regular ``pip install`` puts under ``<prefix>/share/handleval/`` (``data-files`` in
-    pyproject.toml), so that a wheel install finds the default configs and bundles too."""
-    checkout = PROJECT_ROOT / name
-    if checkout.is_dir():
-        return checkout
-    for prefix in (sysconfig.get_path("data"), site.getuserbase()):
-        installed = Path(prefix) / "share" / "handleval" / name
-        if installed.is_dir():
-            return installed
-    return checkout
+    """``configs`` or ``models`` as shipped: the checkout's folder (a clone or an editable install), else the copy a
+    regular ``pip install`` puts under ``<prefix>/share/handleval/`` (``data-files`` in pyproject.toml). When
+    neither exists, the checkout path, so that the error names where the folder was expected."""
+    checkout = _checkout()
+    if checkout is not None and (checkout / name).is_dir():
+        return checkout / name
+    return installed_copy(name) or PROJECT_ROOT / name
 
 
 CONFIGS_DIR = Path(os.environ.get("HANDLEVAL_CONFIGS") or shipped("configs"))
 MODELS_DIR = Path(os.environ.get("HANDLEVAL_MODELS") or shipped("models"))
+
+
+def training_output(kind: str) -> Path:
+    """Where ``handleval train <kind>`` writes when not told: ``MODELS_DIR/<kind>``, except into the copy a pip
+    install manages (an upgrade would replace the model, an uninstall delete it, a system prefix refuse it)."""
+    if installed_copy("models") == MODELS_DIR:
+        raise ConfigError(f"{MODELS_DIR} holds the bundles shipped with the installed package; train into a folder "
+                          "of your own with --output, or set HANDLEVAL_MODELS to one (predict and flag read it too)")
+    return MODELS_DIR / kind
 
 
 def cache_dir() -> Path:

@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from handleval.config import CONFIGS_DIR, MODELS_DIR, StrictModel, data_dir, load_markets, load_model_config
+from handleval.config import (
+    CONFIGS_DIR,
+    StrictModel,
+    data_dir,
+    load_markets,
+    load_model_config,
+    training_output,
+)
 from handleval.errors import ConfigError
 
 LENGTH_ONLY_PREFIXES = ("len__", "mkt__")
@@ -118,7 +125,7 @@ def train_price(
     started = time.perf_counter()
     console = Console(quiet=quiet)
     cfg = config if isinstance(config, PriceConfig) else load_price_config(config)
-    out = Path(output_dir) if output_dir else MODELS_DIR / "price"
+    out = Path(output_dir) if output_dir else training_output("price")
     out.mkdir(parents=True, exist_ok=True)
     markets = load_markets(cfg.markets_config)
     root = data_dir()

@@ -29,7 +29,7 @@ from handleval.accounts.flag import (  # what a bundle holds and how its scores 
     apply_calibration,
     logit,
 )
-from handleval.config import CONFIGS_DIR, MODELS_DIR, StrictModel, load_model_config
+from handleval.config import CONFIGS_DIR, StrictModel, load_model_config, training_output
 from handleval.config import data_dir as default_data_dir
 from handleval.data.accounts import SOURCE_PRIORITY, UNAVAILABLE_COLUMNS, load_account_table
 from handleval.errors import ConfigError
@@ -399,7 +399,7 @@ def train_accounts(config_path: str | Path | None = None, output_dir: str | Path
     """Train, evaluate and write the account bundle (default ``models/accounts``); see the module docstring."""
     start = time.perf_counter()
     cfg = load_accounts_config(config_path)
-    bundle_dir = Path(output_dir) if output_dir else MODELS_DIR / "accounts"
+    bundle_dir = Path(output_dir) if output_dir else training_output("accounts")
     root = Path(data_dir) if data_dir else default_data_dir()
     table, load_report = load_account_table(root, sets=cfg.sets)
     table = _subsample(table, cfg.max_rows_per_set, cfg.seed).reset_index(drop=True)

@@ -68,8 +68,8 @@ def test_csv_streams_in_parts_keeping_every_row_as_text_in_order(tmp_path: Path)
     assert manifest["complete"] and manifest["rows"] == 2_500
     assert [(p["index"], p["row_start"], p["rows"]) for p in manifest["parts"]] == [
         (0, 0, 1000), (1, 1000, 1000), (2, 2000, 500)]
-    assert all(len(p["sha256"]) == 64 and 0 < p["cpu_seconds"] <= p["seconds"] * 1.05 + 0.01 < summary.seconds
-               for p in manifest["parts"])
+    assert all(len(p["sha256"]) == 64 and 0 < p["cpu_seconds"] <= p["seconds"] + 0.01 for p in manifest["parts"])
+    assert sum(p["seconds"] for p in manifest["parts"]) <= summary.seconds
     assert sorted(f.name for f in (tmp_path / "out").iterdir()) == sorted([
         MANIFEST, SUCCESS, "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"])
 
@@ -138,13 +138,29 @@ def test_a_torn_last_journal_line_is_redone_and_a_damaged_one_stops_the_resume(t
     assert not (out / JOURNAL).exists()
     assert [p["index"] for p in json.loads((out / MANIFEST).read_text())["parts"]] == [0, 1, 2, 3, 4]
 
-    # A line in the middle cannot be torn by a kill: damage there is an error, not a silent redo.
+    # A power cut can also leave whole lines of zeros at the end: ignored like a torn line.
     manifest.update(parts=records[:2])
     (out / MANIFEST).write_text(json.dumps(manifest))
-    (out / JOURNAL).write_text(lines[0][:-9] + "\n" + lines[1])
+    (out / JOURNAL).write_text(lines[0] + lines[1] + "\0" * 30 + "\n" + "\0" * 5 + "\n")
     (out / SUCCESS).unlink()
-    with pytest.raises(HandlevalError, match=r"manifest.parts.jsonl line 1 is damaged.*--overwrite"):
-        run_batch(tmp_path / "in.csv", out, length_scorer, chunk_rows=1_000, quiet=True, resume=True)
+    summary = run_batch(tmp_path / "in.csv", out, length_scorer, chunk_rows=1_000, quiet=True, resume=True)
+    assert (summary.parts_reused, summary.rows_scored) == (4, 1_000)
+    pd.testing.assert_frame_equal(read_output(out, verify=True), expected)
+
+    # Damage before a good line cannot come from a crash: an error, not a silent redo. So is a record that
+    # parses but is not a part record, and a damaged record in the manifest itself.
+    wrong_shape = json.dumps({**records[2], "index": "2"}) + "\n"
+    for journal, damaged in ((lines[0][:-9] + "\n" + lines[1], "line 1"), (wrong_shape + lines[1], "line 1"),
+                             (lines[0] + wrong_shape + lines[2], "line 2")):
+        (out / MANIFEST).write_text(json.dumps(manifest))
+        (out / JOURNAL).write_text(journal)
+        (out / SUCCESS).unlink(missing_ok=True)
+        with pytest.raises(HandlevalError, match=rf"manifest.parts.jsonl {damaged} is damaged.*--overwrite"):
+            run_batch(tmp_path / "in.csv", out, length_scorer, chunk_rows=1_000, quiet=True, resume=True)
+    (out / JOURNAL).unlink()
+    (out / MANIFEST).write_text(json.dumps({**manifest, "parts": [records[0], {**records[1], "sha256": None}]}))
+    with pytest.raises(HandlevalError, match=r"_manifest.json has a damaged part record.*--overwrite"):
+        read_output(out, allow_incomplete=True)
 
 
 def test_resume_refuses_a_different_input(tmp_path: Path) -> None:
@@ -302,15 +318,17 @@ def thread_pool_scorer(frame: pd.DataFrame) -> pd.DataFrame:
 @pytest.mark.slow
 def test_dask_workers_are_one_thread_each_and_warm_up_is_timed_apart(tmp_path: Path) -> None:
     pq.write_table(pa.table({"handle": _handles(4_000)}), tmp_path / "in.parquet", row_group_size=250)
+    client_profiler = dask.config.get("distributed.worker.profile.enabled")
     summary = run_batch(tmp_path / "in.parquet", tmp_path / "dask", None, engine="dask", n_workers=2, quiet=True,
                         scorer_factory=("tests.code.test_batch", "_thread_pool_factory", {}))
     out = read_output(tmp_path / "dask")
     assert len(out) == 4_000
     assert set(out["omp"]) == {"1"} and set(out["numexpr"]) == {"1"} and set(out["arrow_threads"]) == {1}
     assert set(out["profiler"]) == {False} and set(out["tick"]) == {"200ms"}  # bookkeeping turned down
-    assert dask.config.get("distributed.worker.profile.enabled") is True  # ... on the workers only
+    assert dask.config.get("distributed.worker.profile.enabled") == client_profiler  # ... on the workers only
     parts = json.loads((tmp_path / "dask" / MANIFEST).read_text())["parts"]
-    assert all(0 < p["cpu_seconds"] <= p["seconds"] * 1.05 + 0.01 < summary.seconds for p in parts)
+    assert all(0 < p["cpu_seconds"] <= p["seconds"] + 0.01 for p in parts)
+    assert max(p["seconds"] for p in parts) <= summary.seconds
     assert summary.dask_timings is not None
     assert set(summary.dask_timings) == {"setup", "warmup", "scoring", "teardown"}
     assert summary.dask_timings["warmup"] > 0 and summary.dask_timings["scoring"] > 0
@@ -358,7 +376,7 @@ def test_sigkill_mid_run_then_resume_gives_every_row_exactly_once(tmp_path: Path
     done = subprocess.run([*cmd, "--resume"], env=_env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     summary = json.loads((out / SUCCESS).read_text())
-    assert summary["parts_reused"] >= len(partial) - 1 and summary["rows_out"] == 60_000
+    assert summary["parts_reused"] == len(partial) and summary["rows_out"] == 60_000
     result = read_output(out, verify=True)
     assert result["handle"].tolist() == handles  # every row, exactly once, in order
     assert result["rank"].tolist() == [str(i) for i in range(60_000)]
