@@ -144,8 +144,8 @@ def _key_step(a: str, b: str) -> int:
 # A distinct string of 1..MAX_CHARS characters, all ASCII, no upper case (cleaned text is lower-cased) and no
 # newline (which ``.`` and ``$`` treat specially) is described by its bytes: on those, the regular expressions
 # above reduce to byte classes ([a-z], [0-9], [_.-]) and every feature to one walk over a row of a byte matrix
-# (``_length_kernel.plain_features``; ``pattern_classes`` below stays numpy array work). Any other string goes
-# through ``_one``; ``tests/code/test_features_fastpaths.py`` checks the two agree.
+# (``_length_kernel.plain_features``, which ``pattern_classes`` uses too). Any other string goes through
+# ``_one``; ``tests/code/test_features_fastpaths.py`` checks the two agree.
 _CODE_OF = np.full(256, 27, dtype=np.intp)  # trigram-model symbol of a byte: a-z → 0..25, '^' → 26, '$' → 27
 _CODE_OF[97:123] = np.arange(26)
 _CODE_OF[ord("^")] = 26
@@ -155,7 +155,6 @@ for _c, (_r, _i) in _KEY_POS.items():
     _KEY_ROW[ord(_c)], _KEY_COL[ord(_c)] = _r, _i
 _IS_VOWEL = np.zeros(256, dtype=bool)
 _IS_VOWEL[[ord(c) for c in VOWELS]] = True
-_CLASS = {name: np.int64(code) for code, name in PATTERN_CLASSES.items()}
 _MAX_KEYED_DIGITS = 7  # the longest number listed above
 
 
@@ -168,37 +167,9 @@ def _number_keys(numbers: frozenset[str]) -> np.ndarray:
 
 _LUCKY_KEYS, _MEME_KEYS = _number_keys(LUCKY_NUMBERS), _number_keys(MEME_NUMBERS)
 _PATTERN_COLUMN = FEATURES.index("pattern_class")
+_NO_TRIGRAMS = np.zeros((28, 28, 28))  # for pattern_classes: the walk's pronounceability columns go unused
 #: 1..MAX_CHARS ASCII characters, none of them upper case or a newline.
 _PLAIN = re.compile(f"[\\x00-\\x09\\x0b-\\x40\\x5b-\\x7f]{{1,{MAX_CHARS}}}")
-
-
-def _pattern_classes(m: np.ndarray, n: np.ndarray, pos: np.ndarray, valid: np.ndarray, is_l: np.ndarray,
-                     is_d: np.ndarray, is_sep: np.ndarray) -> np.ndarray:
-    """``pattern_class`` of each row of the byte matrix (rows: ASCII, no upper case, 1..MAX_CHARS long)."""
-    rows = np.arange(len(m))
-    n_l, n_d = is_l.sum(axis=1), is_d.sum(axis=1)
-    all_l, all_d = n_l == n, n_d == n
-    lead_l = np.argmin(is_l, axis=1)  # the matrix has a padding column, so a non-letter always exists
-    lead_d = np.argmin(is_d, axis=1)
-    last = np.where(valid & ~is_d, pos, -1).max(axis=1)
-    trail_d = n - 1 - last
-    trail_l = n - 1 - np.where(valid & ~is_l, pos, -1).max(axis=1)
-    vowel = _IS_VOWEL[m]
-    cv = ~vowel[:, 0] & vowel[:, 1] & ~vowel[:, 2] & vowel[:, 3]
-    cvcvc = cv & ~vowel[:, 4]
-    letters = np.where((n == 4) & cv, _CLASS["CVCV"], np.where((n == 5) & cvcvc, _CLASS["CVCVC"],
-                                                                  np.where(n <= 5, n, _CLASS["letters (6+)"])))
-    digits = np.where(n <= 5, 5 + n, _CLASS["digits (6+)"])
-    alnum = is_l | is_d
-    only_word_chars = ((alnum | is_sep) | ~valid).all(axis=1)
-    first_ok = alnum[:, 0]
-    last_ok = alnum[rows, n - 1]
-    separated = only_word_chars & first_ok & last_ok & is_sep.any(axis=1)
-    return np.select(
-        [all_l, all_d, (lead_l > 0) & (trail_d > 0) & (lead_l + trail_d == n),
-         (lead_d > 0) & (trail_l > 0) & (lead_d + trail_l == n), separated],
-        [letters, digits, _CLASS["letters then digits"], _CLASS["digits then letters"],
-         _CLASS["words with separators"]], default=_CLASS["mixed"])
 
 
 def _plain(texts: list[str]) -> list[int]:
@@ -208,25 +179,32 @@ def _plain(texts: list[str]) -> list[int]:
 
 
 def pattern_classes(texts: list[str]) -> np.ndarray:
-    """:func:`pattern_class` of many strings at once (vectorised for plain ASCII strings)."""
+    """:func:`pattern_class` of many strings at once: the compiled walk of :func:`_plain_rows` for plain ASCII
+    strings (the class does not read the pronounceability model, so no fitted family is needed), the regular
+    expressions for others."""
     out = np.zeros(len(texts), dtype=np.int64)
     plain = _plain(texts)
     if plain:
-        sub = [texts[i] for i in plain]
-        width = max(max(map(len, sub)) + 1, 6)  # padding column; CVCV(C) reads 5 columns
-        m = ascii_matrix(sub, width)
-        n = np.fromiter(map(len, sub), dtype=np.int64, count=len(sub))
-        pos = np.arange(width)
-        valid = pos < n[:, None]
-        is_l = (m >= 97) & (m <= 122)
-        is_d = (m >= 48) & (m <= 57)
-        is_sep = (m == 95) | (m == 46) | (m == 45)
-        out[plain] = _pattern_classes(m, n, pos, valid, is_l, is_d, is_sep)
+        out[plain] = _plain_rows([texts[i] for i in plain], _NO_TRIGRAMS)[:, _PATTERN_COLUMN]
     done = set(plain)
     for i, t in enumerate(texts):
         if i not in done:
             out[i] = pattern_class(t)
     return out
+
+
+def _plain_rows(texts: list[str], tri: np.ndarray) -> np.ndarray:
+    """Rows of ``LengthPatternFeatures._one`` for plain strings (see :func:`_plain`) of any lengths, given the
+    trigram log-probabilities ``tri``: one compiled walk over each row's bytes (the matrix's zero padding is
+    never read)."""
+    from handleval.features._length_kernel import plain_features
+
+    n = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    m = ascii_matrix(texts, int(n.max()))
+    table = np.empty((len(texts), len(FEATURES)))
+    plain_features(m, n, _KEY_ROW, _KEY_COL, _CODE_OF, _IS_VOWEL, tri, _LUCKY_KEYS, _MEME_KEYS, _MAX_KEYED_DIGITS,
+                   table)
+    return table
 
 
 class LengthPatternFeatures(FeatureFamily):
@@ -350,25 +328,13 @@ class LengthPatternFeatures(FeatureFamily):
         """``_one`` of every distinct text: a compiled byte scan for plain ASCII strings, ``_one`` for others."""
         plain = _plain(texts)
         if plain and len(plain) == len(texts):  # the usual case
-            return self._plain_group(texts)
+            return _plain_rows(texts, self._trigram_table())
         table = np.full((len(texts), len(FEATURES)), np.nan)
         if plain:
-            table[plain] = self._plain_group([texts[i] for i in plain])
+            table[plain] = _plain_rows([texts[i] for i in plain], self._trigram_table())
         done = np.zeros(len(texts), dtype=bool)
         done[plain] = True
         fill_rows(table, np.flatnonzero(~done).tolist(), texts, self._one, failed, "length")
-        return table
-
-    def _plain_group(self, texts: list[str]) -> np.ndarray:
-        """Rows of ``_one`` for plain strings (see :func:`_plain`) of any lengths: one compiled walk over each row's
-        bytes (the matrix's zero padding is never read)."""
-        from handleval.features._length_kernel import plain_features
-
-        n = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        m = ascii_matrix(texts, int(n.max()))
-        table = np.empty((len(texts), len(FEATURES)))
-        plain_features(m, n, _KEY_ROW, _KEY_COL, _CODE_OF, _IS_VOWEL, self._trigram_table(), _LUCKY_KEYS, _MEME_KEYS,
-                       _MAX_KEYED_DIGITS, table)
         return table
 
     def _compute(self, prepared: Prepared, errors: list[str | None]) -> np.ndarray:

@@ -37,7 +37,6 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _LETTER_RUNS = re.compile(r"[a-z]+")
 _UNKNOWN_COST = 12.0  # ln-cost of one character no word covers (≈ a word of Zipf 3.8)
 _MAX_WORD = 18
-_AZ = re.compile(r"[a-z]+")
 _FITTED = ("zipf_", "whole_index_", "whole_", "vocab_cost_", "trie_", "node_values_", "first_names_", "surnames_")
 
 
@@ -135,7 +134,7 @@ class WordFeatures(FeatureFamily):
         ends: list[float] = [math.inf]
         word_at: dict[int, str] = {}
         for word, word_cost in self.vocab_cost_.items():
-            if not _AZ.fullmatch(word):
+            if not _LETTER_RUNS.fullmatch(word):
                 continue  # accented words: a run of a-z letters never contains them
             node = 0
             for letter in word.encode():
