@@ -199,7 +199,7 @@ def predict_command(
     chunk_rows: ChunkOpt = 100_000,
 ) -> None:
     """Price every handle of a file: every input column, then price_usd, price_low_usd, price_high_usd,
-    market_basis, reasons, error - same rows, same order."""
+    market_basis, reasons, risk, error - same rows, same order."""
     from handleval.batch import cached_scorer
 
     factory = ("handleval.predict", "batch_scorer", {"bundle_dir": str(model) if model else None,
@@ -292,15 +292,17 @@ def value_command(
         valuer = load(model)
     result = valuer.value_many(pd_frame(handles, platform), attribution=attribution.value)
     table = Table(title=f"handle values ({platform})", show_lines=True)
-    for col in ("handle", "price", "10-90% interval", "market basis", "reasons"):
+    for col in ("handle", "price", "10-90% interval", "market basis", "reasons", "risk"):
         table.add_column(col, overflow="fold")
     for row in result.itertuples(index=False):
         if isinstance(row.error, str) and row.error:
-            table.add_row(str(row.handle), "[red]invalid[/]", "", "", f"[red]{row.error}[/]")
+            table.add_row(str(row.handle), "[red]invalid[/]", "", "", f"[red]{row.error}[/]", "")
             continue
         interval = f"${row.price_low_usd:,.0f} – ${row.price_high_usd:,.0f}"
         reasons = row.reasons.replace("; ", "\n")
-        table.add_row(str(row.handle), f"${row.price_usd:,.0f}", interval, row.market_basis, reasons)
+        risk = f"[yellow]{row.risk}[/]" if isinstance(row.risk, str) else ""
+        table.add_row(str(row.handle), f"${row.price_usd:,.0f}", interval, row.market_basis.replace("; ", "\n"),
+                      reasons, risk)
     console.print(table)
 
 

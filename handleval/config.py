@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handleval.errors import ConfigError, DataDirNotFound
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,10 +119,68 @@ class MarketSource(StrictModel):
     venue: str | None = None
 
 
+class Floor(StrictModel):
+    """A venue's minimum price for names of some lengths: market mechanics, not a name's value.
+
+    ``sets_price``: the minimum decides what such names sell for (Fragment's 4-character minimum), so the price
+    model does not learn from these sales and the market prices such names at no less than the minimum.
+    ``lower_bound``: sales at the minimum (within 5%) say the name is worth at least that; the price config's
+    ``floor_sales`` says whether the model learns from them. Either way a floor stays in its own market: platforms
+    priced by proxy (X) never get it."""
+
+    platform: str
+    currency: str
+    min_price: float = Field(gt=0)
+    min_length: int = Field(1, ge=1)
+    max_length: int = Field(64, ge=1)
+    rule: Literal["sets_price", "lower_bound"]
+    note: str = ""
+
+    def applies(self, platform: pd.Series, length: pd.Series) -> np.ndarray:
+        return ((platform == self.platform) & length.between(self.min_length, self.max_length)).to_numpy()
+
+
+class PricePoint(StrictModel):
+    """A public price point: the amount and where it was reported."""
+
+    usd: float = Field(gt=0)
+    source: str
+
+
+class RareHandlePricing(StrictModel):
+    """A platform's own published pricing of rare handles, as a formula over the three factors it names
+    (cultural significance, word popularity, length), never a price list:
+
+    ``rare price = from × (top / from) ** score``, ``score`` the strongest of
+    fame (exact famous name, popularity above ``fame_from``, scaled to 0..1),
+    ``word_weight`` × word popularity (a single dictionary word, Zipf frequency scaled from ``word_zipf``), and
+    ``short_letters[n]`` for a letters-only handle of ``n`` characters. A name with none of them is not rare and
+    keeps its learned price; a rare name is priced at the larger of the two."""
+
+    rare_from: PricePoint
+    top: PricePoint
+    fame_from: float = Field(0.5, ge=0, lt=1)
+    word_zipf: tuple[float, float] = (3.0, 6.0)
+    word_weight: float = Field(0.8, ge=0, le=1)
+    short_letters: dict[int, float] = Field(default_factory=dict)
+
+
+class OwnSaleRule(StrictModel):
+    """A name's own last sale anchors its price: ``ln price = w ln(last sale) + (1 - w) ln(learned price)`` with
+    ``w = 0.5 ** (age / half_life_years)``; an undated sale counts as ``undated_age_years`` old."""
+
+    half_life_years: float = Field(3.0, gt=0)
+    undated_age_years: float = Field(3.0, ge=0)
+
+
 class MarketsConfig(StrictModel):
     rates: dict[str, CurrencyRate]
     sources: dict[str, MarketSource]
     proxy_market: dict[str, str] = Field(default_factory=lambda: {"x": "telegram", "instagram": "telegram"})
+    floors: list[Floor] = Field(default_factory=list)
+    rare_handles: dict[str, RareHandlePricing] = Field(
+        default_factory=dict, description="platform -> its published rare-handle pricing (a calibration)")
+    own_sale: OwnSaleRule = Field(default_factory=OwnSaleRule)
 
     def usd_rate(self, currency: str) -> float:
         try:

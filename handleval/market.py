@@ -21,6 +21,7 @@ VENUE_CLASSES = {
     "sedo": "retail", "afternic": "retail", "dan.com": "retail", "buydomains": "retail", "atom.com": "retail",
     "domainmarket.com": "retail", "daaz.com": "retail", "top.domains": "retail", "saw.com": "retail",
     "private": "private", "webroker.vc": "private", "legalbrandmarketing": "private",
+    "reported": "reported",
 }
 MARKET_FEATURES = ["mkt__platform", "mkt__suffix", "mkt__venue"]
 

@@ -24,6 +24,62 @@ def _reasons_note(manifest: dict[str, Any]) -> list[str]:
             "features. `attribution=\"shap\"` (`--attribution shap`) gives exact TreeSHAP reasons, at ~1 ms per row."]
 
 
+def _premium_section(manifest: dict[str, Any]) -> list[str]:
+    """How the high end, floors, fame, own sales and X are handled, and the checks that say whether it worked."""
+    from handleval.evaluate import checks_text
+
+    markets = manifest["markets"]
+    checks = manifest.get("checks", {})
+    rare = markets.get("rare_handles", {}).get("x")
+    lines = [
+        "## Premium names: the high end, floors, fame, own sales and X",
+        "",
+        "- **The high end.** `dnjournal_domains` (reported sales, most undated) is its own venue (`reported`): its "
+        "top-heavy selection sets that venue's level and does not lift venue auctions; its undated rows train and "
+        "serve as comparables but are never test rows. `namebio_2015_2020` is weighted back to its market (its "
+        "$5,000+ tail is complete, the rest a uniform sample: tail rows weigh the sample's rate in that range). A "
+        "sale two sources list (same name, suffix, USD price) is loaded once. Domains are priced at venue-auction "
+        "(wholesale) level by default; `venue=reported` gives the end-user level of reported sales.",
+        "- **Floors are market mechanics.** " + " ".join(
+            f"{f['platform']} names of {f['min_length']}-{f['max_length']} characters: minimum {f['min_price']:,.0f} "
+            f"{f['currency']} ({f['rule'].replace('_', ' ')})." for f in markets.get("floors", [])) +
+        " A minimum that sets the price is not learnt from and holds only in its own market (never in X, priced "
+        f"by proxy); sales at a lower-bound minimum are "
+        f"{'learnt' if manifest['config'].get('floor_sales') == 'keep' else 'left out'}.",
+        "- **Fame and word popularity only raise a price.** The model reads fame only from exact famous names "
+        "(`brand__fame`, `celeb__fame`) and is monotone increasing in "
+        f"{', '.join(manifest.get('monotone_increasing', [])) or 'nothing'} (LightGBM monotone constraints). "
+        "Lookalikes (`n1ke`, `nikeofficial`) borrow no fame: they get a `risk` column instead.",
+        f"- **Own sales anchor.** A name's own last sale in the market that prices it pulls the price towards it: "
+        f"weight 0.5 ** (age / {markets['own_sale']['half_life_years']} years); undated sales count as "
+        f"{markets['own_sale']['undated_age_years']} years old.",
+    ]
+    if rare:
+        lines.append(
+            f"- **X is a calibration, not Telegram.** X publishes no sales. X's own marketplace prices rare handles "
+            f"(short, generic, culturally significant) from ${rare['rare_from']['usd']:,.0f}; the cap "
+            f"${rare['top']['usd']:,.0f} is the fee X's handle team quoted. A rare handle on X is priced at least "
+            f"rare_from × (top / rare_from) ** score, score the strongest of fame (popularity above "
+            f"{rare['fame_from']}), {rare['word_weight']} × word popularity and shortness; the rest keep the learned "
+            "(Telegram-proxy) price. The weights are a judgement anchored at the two public price points, not fitted "
+            "to X sales (there are none). Sources: " + rare["rare_from"]["source"] + " " + rare["top"]["source"])
+    if checks:
+        lines += ["", "Checks (targets from the issue; the tier set is built by code from the same reference lists "
+                      "the fame features use, so it tests that fame reaches the price, not that fame was learnt; our "
+                      "own split is easier than new data):", "", "```", checks_text(checks), "```", ""]
+        tiers = checks.get("tiers", {})
+        if tiers:
+            lines += ["Tier medians on X: " + " · ".join(f"{t} ${tiers.get('median_' + t, float('nan')):,.0f}"
+                                                        for t in "ABCDE") +
+                      f"; inversions {tiers.get('inversions', float('nan')):.1%} of cross-tier pairs. "
+                      "Plot: `plots/tiers_on_x.png`.", ""]
+        rep = checks.get("repeat_sales", {})
+        if rep.get("n"):
+            lines += [f"Repeat sales (n={rep['n']:.0f}): within 2x {rep['within_2x']:.0%} with the own-sale anchor, "
+                      f"{rep.get('within_2x_learned_only', float('nan')):.0%} from the learned price alone.", ""]
+    return [*lines, ""]
+
+
 def price_model_card(manifest: dict[str, Any], metrics: pd.DataFrame, slices: pd.DataFrame) -> str:
     cfg = manifest["config"]
     data_rows = []
@@ -47,7 +103,9 @@ def price_model_card(manifest: dict[str, Any], metrics: pd.DataFrame, slices: pd
         "",
         to_markdown(pd.DataFrame(data_rows)),
         "",
-        "Several sets are licensed for research or evaluation only (NameBio, DASH): this bundle is a research "
+        "Several sets are licensed for research or evaluation only (NameBio, DASH, and the high-end sets "
+        "namebio_2015_2020 and dnjournal_domains, whose compilations' rights are not cleared): this bundle is a "
+        "research "
         "model and must not ship in a commercial product without the data owners' permission. The bundle holds "
         "no training rows, only tree models and this metadata. Prices were converted to USD with the approximate, "
         "dated constant rates in `configs/markets.yaml`.",
@@ -58,6 +116,7 @@ def price_model_card(manifest: dict[str, Any], metrics: pd.DataFrame, slices: pd
         "targets are clipped to ln(cap), predictions never exceed it, and a test sale above the cap counts as "
         "exactly the cap. No lower clip: cheap markets (DASH's median sale is ~11 CNY) keep their real prices.",
         "",
+        *_premium_section(manifest),
         "## Evaluation",
         "",
         f"Test split: the newest {cfg['test_fraction']:.0%} of each market's sales, never seen in training; "

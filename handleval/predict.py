@@ -20,9 +20,10 @@ from handleval._arrays import first_occurrences, frame_of, group_ids
 from handleval.config import MODELS_DIR, MarketsConfig
 from handleval.errors import DataFormatError, InvalidHandle
 from handleval.handles import canonical_mask, parse_handle, split_canonical
+from handleval.premium import RuledPrices, apply_rules, lookalike_risk
 
 Attribution = Literal["paths", "shap"]
-OUTPUT_COLUMNS = ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons", "error"]
+OUTPUT_COLUMNS = ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons", "risk", "error"]
 PLATFORM_NAMES = {"x": "X", "telegram": "Telegram", "instagram": "Instagram", "domain": "domain",
                   "email": "e-mail"}
 
@@ -39,6 +40,7 @@ class Valuation:
     market_basis: str
     reasons: list[str] = field(default_factory=list)
     error: str | None = None
+    risk: str | None = None
 
 
 #: What joins a name to its suffix column on the platforms whose handles include one (``pizza`` + ``com``).
@@ -154,7 +156,8 @@ class Valuer:
         error = None if pd.isna(row["error"]) else str(row["error"])
         return Valuation(str(handle), platform, price("price_usd"), price("price_low_usd"),
                          price("price_high_usd"), row["market_basis"],
-                         [r for r in str(row["reasons"]).split("; ") if r], error)
+                         [r for r in str(row["reasons"]).split("; ") if r], error,
+                         None if pd.isna(row["risk"]) else str(row["risk"]))
 
     def value_many(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x",
                    reasons: bool = True, attribution: Attribution = "paths") -> pd.DataFrame:
@@ -173,6 +176,7 @@ class Valuer:
         reason_text = np.full(n, "", dtype=object)
 
         parsed, errors = self._parse(frame, platform)
+        risk = np.full(n, None, dtype=object)
         ok = np.array([e is None for e in errors], dtype=bool)
         if (~ok).any():
             self._flag_lookalikes(frame, np.flatnonzero(~ok), errors)
@@ -180,8 +184,8 @@ class Valuer:
             market_frame = parsed[ok].reset_index(drop=True)
             x_h, feat_errors, matches = self.featurizer.transform_with_matches(market_frame) if reasons else \
                 (*self.featurizer.transform_with_errors(market_frame), None)
-            x = pd.concat([x_h.reset_index(drop=True), self.market.transform(market_frame).reset_index(drop=True)],
-                          axis=1)[self.features]
+            x_h = x_h.reset_index(drop=True)
+            x = pd.concat([x_h, self.market.transform(market_frame).reset_index(drop=True)], axis=1)[self.features]
             x = x.to_numpy(dtype=np.float64)  # once for every model (each would convert a DataFrame again)
             # Attributions are additive, so those of the averaged model are the average of the models'.
             k = len(self.points)
@@ -192,20 +196,35 @@ class Valuer:
             else:
                 contrib = np.mean([m.predict(x, pred_contrib=True)[:, :-1] for m in self.points], axis=0) \
                     if reasons else None
-            pred = np.minimum(raw, self.cap)
+            ruled = apply_rules(market_frame, x_h, raw, self.markets, self.cap, matches)
+            pred = ruled.ln
+            shift = pred - ruled.learned_ln  # the market rules move the interval with the price
             off = market_frame["platform"].map(self.offsets).fillna(max(self.offsets.values())).to_numpy()
-            low = np.minimum(scores[:, k], pred) - off
-            high = np.minimum(np.maximum(scores[:, k + 1], pred) + off, self.cap)
+            low = np.minimum(scores[:, k], ruled.learned_ln) - off + shift
+            high = np.minimum(np.maximum(scores[:, k + 1], ruled.learned_ln) + off + shift, self.cap)
             idx = np.flatnonzero(ok)
             out["price_usd"][idx] = np.round(np.exp(pred), 2)
             out["price_low_usd"][idx] = np.round(np.exp(low), 2)
             out["price_high_usd"][idx] = np.round(np.exp(high), 2)
             basis[idx] = market_frame["basis"].to_numpy()
+            rests_on = np.flatnonzero(ruled.basis != "")
+            basis[idx[rests_on]] = [f"{b}; {r}" for b, r in zip(basis[idx[rests_on]], ruled.basis[rests_on],
+                                                                  strict=True)]
+            risky = self._risk_rows(x_h)
+            if risky.any():
+                found = matches if matches is not None else None
+                if found is None:
+                    found = self.featurizer.matches(market_frame.iloc[np.flatnonzero(risky)])
+                    risk[idx[risky]] = lookalike_risk(x_h[risky].reset_index(drop=True), found.reset_index(drop=True),
+                                                      self._risk_popularity)
+                else:
+                    risk[idx] = lookalike_risk(x_h, matches, self._risk_popularity)
             if contrib is not None:
-                reason_text[idx] = self._reasons(market_frame, x, contrib, np.exp(pred), matches)
+                reason_text[idx] = self._reasons(market_frame, x, contrib, raw, ruled, matches)
             feat_err = feat_errors.reset_index(drop=True)
             for j in np.flatnonzero(feat_err.notna().to_numpy()):
                 errors[idx[j]] = str(feat_err.iloc[j])
+                risk[idx[j]] = None
                 for c in OUTPUT_COLUMNS[:3]:
                     out[c][idx[j]] = np.nan
         result = frame.copy()
@@ -213,8 +232,25 @@ class Valuer:
             result[c] = out[c]
         result["market_basis"] = basis
         result["reasons"] = reason_text
+        result["risk"] = pd.Series(risk, index=result.index, dtype=object)
         result["error"] = pd.Series(errors, index=result.index, dtype=object)
         return result
+
+    @property
+    def _risk_popularity(self) -> float:
+        """Lookalikes of names at least this popular carry a risk: the fame threshold of the rare-handle pricing."""
+        pricing = next(iter(self.markets.rare_handles.values()), None)
+        return pricing.fame_from if pricing is not None else 0.5
+
+    def _risk_rows(self, x_h: pd.DataFrame) -> np.ndarray:
+        """Rows that imitate a popular brand or person (cheap screen on the features before naming the match)."""
+        rows = np.zeros(len(x_h), dtype=bool)
+        for prefix in ("brand", "celeb"):
+            kind = x_h[f"{prefix}__match_kind"].to_numpy(dtype=np.float64)
+            glyph = x_h[f"{prefix}__homoglyph"].to_numpy(dtype=np.float64) > 0
+            popular = x_h[f"{prefix}__popularity"].to_numpy(dtype=np.float64) >= self._risk_popularity
+            rows |= (np.isin(kind, (2.0, 3.0, 4.0)) | glyph) & popular
+        return rows
 
     # ---------------------------------------------------------------------------------------------- helpers
     def _flag_lookalikes(self, frame: pd.DataFrame, rows: np.ndarray, errors: np.ndarray) -> None:
@@ -254,7 +290,8 @@ class Valuer:
 
     def _parse(self, frame: pd.DataFrame, default_platform: str) -> tuple[pd.DataFrame, np.ndarray]:
         """``(parsed, errors)``: per input row the featurizer's columns (``handle, platform, suffix, venue, as_of,
-        basis``; platform is the market priced in), or in ``errors`` why the row cannot be priced (else None).
+        basis, requested``; platform is the market priced in, requested the platform asked for), or in ``errors``
+        why the row cannot be priced (else None).
 
         Rows whose handle is already canonical for its platform and that set no suffix, venue or as_of take a
         column-wise path (domains and e-mail: no venue or as_of, see :meth:`_split_plain`); the rest go through
@@ -277,7 +314,8 @@ class Valuer:
         plain = blank["suffix"] & blank["venue"] & blank["as_of"]
         parsed = {"handle": np.full(n, None, dtype=object), "platform": np.full(n, None, dtype=object),
                   "suffix": np.full(n, "", dtype=object), "venue": np.full(n, "", dtype=object),
-                  "as_of": np.full(n, now.to_datetime64()), "basis": np.full(n, None, dtype=object)}
+                  "as_of": np.full(n, now.to_datetime64()), "basis": np.full(n, None, dtype=object),
+                  "requested": np.full(n, None, dtype=object)}
         errors = np.full(n, None, dtype=object)
         columns = {name: column(name).to_numpy(dtype=object) for name in ("handle", "suffix", "venue", "as_of")}
         fast = np.zeros(n, dtype=bool)
@@ -296,7 +334,7 @@ class Valuer:
                 rows = rows[canonical_mask(frame["handle"].iloc[rows], plat)]
                 names = columns["handle"][rows]
             parsed["handle"][rows] = names
-            parsed["platform"][rows], parsed["basis"][rows] = market, basis
+            parsed["platform"][rows], parsed["basis"][rows], parsed["requested"][rows] = market, basis, plat
             fast[rows] = True
         for i in np.flatnonzero(~fast):
             one = self._parse_one(columns["handle"][i], plat_values[i], columns["suffix"][i], columns["venue"][i],
@@ -304,8 +342,8 @@ class Valuer:
             if isinstance(one, str):
                 errors[i] = one
             else:
-                for name, value in zip(("handle", "platform", "suffix", "venue", "as_of", "basis"), one,
-                                       strict=True):
+                for name, value in zip(("handle", "platform", "suffix", "venue", "as_of", "basis", "requested"),
+                                       one, strict=True):
                     parsed[name][i] = value
         return frame_of(parsed), errors
 
@@ -352,15 +390,20 @@ class Valuer:
                 when = when.tz_convert(None) if when.tzinfo else when
             sfx = handle.suffix or given
             return (handle.name, market, sfx, "" if venue is None or venue != venue else str(venue),
-                    when.to_datetime64(), basis)
+                    when.to_datetime64(), basis, plat)
         except InvalidHandle as exc:
             return exc.reason
         except (ValueError, TypeError, OverflowError):
             return f"as_of {as_of!r} is not a date"
 
-    def _reasons(self, frame: pd.DataFrame, x: np.ndarray, contrib: np.ndarray, price: np.ndarray,
-                 matches: pd.DataFrame) -> np.ndarray:
-        """The three largest contributions per row, in words and dollars.
+    def _reasons(self, frame: pd.DataFrame, x: np.ndarray, contrib: np.ndarray, raw: np.ndarray,
+                 ruled: RuledPrices, matches: pd.DataFrame) -> np.ndarray:
+        """The three largest contributions per row, in words and dollars, then the rest and the baseline, so that
+        the amounts add up to the price.
+
+        The market's baseline is the price the model gives before any of the name's own features; the learned
+        premium over it (learned price minus baseline) is shared among the name's features in proportion to their
+        path attributions (ln); each market rule (own sale, minimum, rare-handle pricing) adds what it moved.
 
         Features that read the same (``dict__zipf_en`` and ``dict__best_lang`` both say "English word 'pizza'")
         are one reason with their contributions summed; brand and celebrity reasons name the matched name
@@ -416,12 +459,31 @@ class Valuer:
                           in zip(j.tolist(), cells[r, top[r, k]].tolist(), names.tolist(), strict=True)]
             top_labels[r, k] = phrases
 
-        # What these features add to the price: the price minus the price without them.
-        dollars = price[:, None] - price[:, None] * np.exp(-top_amounts)
-        text = _join_reasons(top_labels, _money_column(dollars), top_amounts != 0)
-        quotes = np.array([_HANDLE in t for t in texts])[labels[rows, top]] & (top_amounts != 0)
+        # Shares of the learned premium over the market's baseline, then what each market rule moved.
+        name_total = np.where(market, 0.0, contrib).sum(axis=1)
+        baseline = np.exp(raw - name_total)
+        learned = np.exp(ruled.learned_ln)
+        scale = np.divide(learned - baseline, name_total, out=np.zeros(n), where=np.abs(name_total) > 1e-9)
+        cand_labels, cand_dollars = [top_labels], [top_amounts * scale[:, None]]
+        before = ruled.learned_ln
+        for step in ruled.steps:
+            after = before + step.delta_ln
+            cand_dollars.append((np.exp(after) - np.exp(before))[:, None])
+            cand_labels.append(step.phrase[:, None])
+            before = after
+        all_labels, all_dollars = np.hstack(cand_labels), np.hstack(cand_dollars)
+        all_dollars[np.abs(all_dollars) < 0.5] = 0.0
+        pick = np.argsort(-np.abs(all_dollars), axis=1, kind="stable")[:, :3]
+        dollars = all_dollars[rows, pick]
+        price = np.exp(ruled.ln)
+        other = price - baseline - dollars.sum(axis=1)
+        labels_out = np.column_stack([all_labels[rows, pick], np.full(n, "other features", dtype=object),
+                                      np.full(n, "market baseline", dtype=object)])
+        money = np.column_stack([dollars, other, baseline])
+        shown = np.column_stack([dollars != 0, np.abs(other) >= 0.5, np.ones(n, dtype=bool)])
+        text = _join_reasons(labels_out, _money_column(money), shown)
         handles = frame["handle"].to_numpy(dtype=object)
-        for i in np.flatnonzero(quotes.any(axis=1)).tolist():
+        for i in np.flatnonzero([_HANDLE in t for t in text.tolist()]).tolist():
             text[i] = text[i].replace(_HANDLE, handles[i])
         return text
 
@@ -437,6 +499,7 @@ def load(bundle_dir: str | Path | None = None) -> Valuer:
     from handleval.data import load_sales
     from handleval.features import HandleFeaturizer
     from handleval.market import MarketEncoder
+    from handleval.premium import price_set_by_rule
 
     bundle_dir = Path(bundle_dir) if bundle_dir else MODELS_DIR / "price"
     manifest = read_manifest(bundle_dir, "price")
@@ -444,7 +507,7 @@ def load(bundle_dir: str | Path | None = None) -> Valuer:
     params = {k: v for k, v in manifest["featurizer"].items() if k != "lexicons"}
     featurizer = HandleFeaturizer(**params)
     history, _ = load_sales(manifest["config"]["sources"], markets=markets)
-    featurizer.fit(history)
+    featurizer.fit(history[~price_set_by_rule(history, markets)])  # as in training: not evidence of value
     featurizer.check_lexicons(manifest["featurizer"]["lexicons"])
     market = MarketEncoder(min_count=manifest["market_encoder"]["min_count"])
     market.categories_ = manifest["market_encoder"]["categories"]

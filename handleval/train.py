@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,8 @@ LENGTH_ONLY_PREFIXES = ("len__", "mkt__")
 
 
 class PriceConfig(StrictModel):
-    sources: list[str] = Field(default_factory=lambda: ["fragment_telegram", "namebio_domains", "dash_email"])
+    sources: list[str] = Field(default_factory=lambda: ["fragment_telegram", "namebio_domains", "dash_email",
+                                                        "namebio_2015_2020", "dnjournal_domains"])
     markets_config: str | None = None
     seed: int = 42
     test_fraction: float = Field(0.15, gt=0, lt=0.5)
@@ -53,6 +54,14 @@ class PriceConfig(StrictModel):
         default_factory=dict, description="overrides for the two quantile models (their rounds scale with the "
                                           "learning rate); conformal offsets correct their calibration")
     max_rows_per_source: int | None = Field(None, ge=50, description="subsample for quick runs and tests")
+    floor_sales: Literal["keep", "drop"] = Field(
+        "keep", description="sales at a lower_bound venue minimum (markets config): learned as the market's price "
+                            "of such names (keep) or left out of what the model learns (drop)")
+    monotone_increasing: list[str] = Field(
+        default_factory=list, description="features whose increase never lowers the price, all else equal")
+    tiers_per_tier: int = Field(40, ge=5, le=500, description="handles per tier in the common-sense tier set")
+    source_weights: dict[str, float] = Field(
+        default_factory=dict, description="multiplier of a source's sample weights (default 1)")
 
 
 def load_price_config(path: str | Path | None = None) -> PriceConfig:
@@ -71,6 +80,7 @@ class PriceTrainResult:
     report_markdown: str
     plots: list[Path] = field(default_factory=list)
     seconds: float = 0.0
+    tiers: pd.DataFrame | None = None
 
 
 def time_split(sales: pd.DataFrame, test_fraction: float) -> pd.Series:
@@ -86,9 +96,12 @@ def time_split(sales: pd.DataFrame, test_fraction: float) -> pd.Series:
 
 
 def _lgb_params(cfg: PriceConfig, extra: dict[str, Any], objective: str = "regression",
-                alpha: float | None = None, seed_offset: int = 0) -> dict[str, Any]:
+                alpha: float | None = None, seed_offset: int = 0, monotone: list[int] | None = None
+                ) -> dict[str, Any]:
     params = {"objective": objective, "verbosity": -1, "seed": cfg.seed + seed_offset, "deterministic": True,
               "force_row_wise": True, "num_threads": 2, **cfg.params, **extra}
+    if monotone:
+        params["monotone_constraints"] = monotone
     if alpha is not None:
         params["alpha"] = alpha
     return params
@@ -117,10 +130,21 @@ def train_price(
     from handleval.bundle import file_fingerprint, library_versions, write_manifest
     from handleval.data import load_sales
     from handleval.data.sales import source_files, source_note
-    from handleval.evaluate import attribution_agreement, metrics_table, per_market, price_plots, slices, to_markdown
+    from handleval.evaluate import (
+        attribution_agreement,
+        checks_text,
+        high_end_metrics,
+        metrics_table,
+        per_market,
+        price_plots,
+        repeat_sale_metrics,
+        slices,
+        to_markdown,
+    )
     from handleval.features import HandleFeaturizer
     from handleval.forest import Forest
     from handleval.market import MarketEncoder
+    from handleval.premium import apply_rules, at_floor, price_set_by_rule
 
     started = time.perf_counter()
     console = Console(quiet=quiet)
@@ -138,10 +162,18 @@ def train_price(
     sales = sales.sort_values(["source", "sold_at"], kind="stable").reset_index(drop=True)
     cap = np.log(cfg.cap_usd)
     sales["y"] = np.minimum(np.log(sales["price_usd"].to_numpy()), cap)
+    sales["requested"] = sales["platform"]
+    sales["weight"] = sales["weight"] * sales["source"].map(cfg.source_weights).fillna(1.0)
+    sales["learn"] = ~at_floor(sales, markets) if cfg.floor_sales == "drop" else True
     is_test = time_split(sales, cfg.test_fraction)
-    train, test = sales[~is_test].reset_index(drop=True), sales[is_test].reset_index(drop=True)
+    # Sales whose price a venue's minimum set (Fragment's 4-character minimum) teach nothing about names: they are
+    # neither learnt from nor comparables (the rule prices such names in their own market), but stay test rows.
+    set_aside = price_set_by_rule(sales, markets)
+    train = sales[~is_test & ~set_aside].reset_index(drop=True)
+    test = sales[is_test].reset_index(drop=True)
     console.print(f"sales: {len(sales):,} rows; train {len(train):,}, test {len(test):,} (newest "
-                  f"{cfg.test_fraction:.0%} per market)")
+                  f"{cfg.test_fraction:.0%} per market); {int((set_aside & ~is_test).sum()):,} priced by a market "
+                  f"minimum left out of training; {int((~train['learn']).sum()):,} floor sales not learnt from")
 
     with console.status("featurising"):
         # Training rows: comparables strictly before each sale's own date, never itself; a random share hidden.
@@ -149,32 +181,41 @@ def train_price(
                                       k=cfg.comparables_k)
         x_train_h = featurizer.fit_transform(train)
         # Test rows: comparables from training sales strictly before each test sale.
-        x_test_h = featurizer.transform(test.assign(as_of=test["sold_at"]))
+        x_test_h = featurizer.transform(test.assign(as_of=test["sold_at"])).reset_index(drop=True)
         market = MarketEncoder(min_count=cfg.min_suffix_count).fit(train)
         x_train = pd.concat([x_train_h.reset_index(drop=True), market.transform(train)], axis=1)
-        x_test = pd.concat([x_test_h.reset_index(drop=True), market.transform(test)], axis=1)
-    unknown = sorted(set(cfg.drop_features) - set(x_train.columns))
+        x_test = pd.concat([x_test_h, market.transform(test)], axis=1)
+    unknown = sorted((set(cfg.drop_features) | set(cfg.monotone_increasing)) - set(x_train.columns))
     if unknown:
-        raise ConfigError(f"drop_features names unknown features: {unknown}")
+        raise ConfigError(f"drop_features or monotone_increasing name unknown features: {unknown}")
     x_train, x_test = x_train.drop(columns=cfg.drop_features), x_test.drop(columns=cfg.drop_features)
     features = list(x_train.columns)
     categorical = [c for c in features if c.startswith("mkt__")]
-    y_train, groups = train["y"].to_numpy(), train["handle"].to_numpy()
+    monotone = [1 if f in cfg.monotone_increasing else 0 for f in features] if cfg.monotone_increasing else None
+    learn = train["learn"].to_numpy(dtype=bool)
+    fit_frame = train[learn].reset_index(drop=True)
+    x_fit = x_train[learn].reset_index(drop=True)
+    y_fit, w_fit = fit_frame["y"].to_numpy(), fit_frame["weight"].to_numpy(dtype=float)
+    groups = fit_frame["handle"].to_numpy()
+
+    def dataset(x: pd.DataFrame, y: np.ndarray, w: np.ndarray) -> lgb.Dataset:
+        return lgb.Dataset(x, y, weight=w, categorical_feature=[c for c in categorical if c in x.columns])
 
     # Parameter search by name-grouped CV: a name never sits in both the fitting and the scoring fold.
-    folds = list(GroupKFold(n_splits=cfg.cv_folds).split(x_train, y_train, groups))
+    folds = list(GroupKFold(n_splits=cfg.cv_folds).split(x_fit, y_fit, groups))
     best: tuple[float, dict[str, Any], int] | None = None
     for extra in cfg.search:
         scores, rounds = [], []
         for fit_idx, val_idx in folds:
             booster = lgb.train(
-                _lgb_params(cfg, extra), lgb.Dataset(x_train.iloc[fit_idx], y_train[fit_idx],
-                                                     categorical_feature=categorical),
+                _lgb_params(cfg, extra, monotone=monotone), dataset(x_fit.iloc[fit_idx], y_fit[fit_idx],
+                                                                    w_fit[fit_idx]),
                 num_boost_round=cfg.max_rounds,
-                valid_sets=[lgb.Dataset(x_train.iloc[val_idx], y_train[val_idx], categorical_feature=categorical)],
+                valid_sets=[dataset(x_fit.iloc[val_idx], y_fit[val_idx], w_fit[val_idx])],
                 callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)])
-            pred = booster.predict(x_train.iloc[val_idx], num_iteration=booster.best_iteration)
-            scores.append(float(np.sqrt(np.mean((pred - y_train[val_idx]) ** 2))))
+            pred = booster.predict(x_fit.iloc[val_idx], num_iteration=booster.best_iteration)
+            err2 = (pred - y_fit[val_idx]) ** 2
+            scores.append(float(np.sqrt(np.average(err2, weights=w_fit[val_idx]))))
             rounds.append(booster.best_iteration)
         mean_score = float(np.mean(scores))
         console.print(f"  cv {extra}: rmse_ln {mean_score:.4f} ({int(np.mean(rounds))} rounds)")
@@ -183,56 +224,63 @@ def train_price(
     assert best is not None
     cv_rmse, best_extra, n_rounds = best
 
-    def fit(x: pd.DataFrame, y: np.ndarray, objective: str = "regression", alpha: float | None = None,
-            seed_offset: int = 0) -> lgb.Booster:
+    def fit(x: pd.DataFrame, y: np.ndarray, w: np.ndarray, objective: str = "regression",
+            alpha: float | None = None, seed_offset: int = 0) -> lgb.Booster:
         extra, rounds = best_extra, n_rounds
         if objective == "quantile" and cfg.quantile_params:
             extra = {**best_extra, **cfg.quantile_params}
             point_rate = _lgb_params(cfg, best_extra).get("learning_rate", 0.1)
             rounds = max(10, round(n_rounds * point_rate / _lgb_params(cfg, extra).get("learning_rate", 0.1)))
-        return lgb.train(_lgb_params(cfg, extra, objective, alpha, seed_offset),
-                         lgb.Dataset(x, y, categorical_feature=[c for c in categorical if c in x.columns]),
+        # LightGBM has no monotone quantile models; the interval moves with the (monotone) point price anyway.
+        mono = [m for m, f in zip(monotone, features, strict=True) if f in x.columns] \
+            if monotone and objective != "quantile" else None
+        return lgb.train(_lgb_params(cfg, extra, objective, alpha, seed_offset, mono), dataset(x, y, w),
                          num_boost_round=rounds)
 
     # Conformal offsets per platform from out-of-fold quantile predictions (CQR).
     lo_q, hi_q = cfg.interval
-    oof_lo, oof_hi = np.zeros(len(train)), np.zeros(len(train))
+    oof_lo, oof_hi = np.zeros(len(fit_frame)), np.zeros(len(fit_frame))
     with console.status("fitting quantile models for conformal offsets"):
         for fit_idx, val_idx in folds[:2]:
-            xv = x_train.iloc[val_idx]
-            oof_lo[val_idx] = fit(x_train.iloc[fit_idx], y_train[fit_idx], "quantile", lo_q).predict(xv)
-            oof_hi[val_idx] = fit(x_train.iloc[fit_idx], y_train[fit_idx], "quantile", hi_q).predict(xv)
-    scored = np.zeros(len(train), dtype=bool)
+            xv, xf, yf, wf = x_fit.iloc[val_idx], x_fit.iloc[fit_idx], y_fit[fit_idx], w_fit[fit_idx]
+            oof_lo[val_idx] = fit(xf, yf, wf, "quantile", lo_q).predict(xv)
+            oof_hi[val_idx] = fit(xf, yf, wf, "quantile", hi_q).predict(xv)
+    scored = np.zeros(len(fit_frame), dtype=bool)
     for _, val_idx in folds[:2]:
         scored[val_idx] = True
-    cqr = np.maximum(oof_lo - y_train, y_train - oof_hi)
-    offsets = {p: _conformal_offset(cqr[scored & (train["platform"] == p).to_numpy()], cfg.interval_calibration)
-               for p in sorted(train["platform"].unique())}
+    cqr = np.maximum(oof_lo - y_fit, y_fit - oof_hi)
+    offsets = {p: _conformal_offset(cqr[scored & (fit_frame["platform"] == p).to_numpy()], cfg.interval_calibration)
+               for p in sorted(fit_frame["platform"].unique())}
 
     with console.status("fitting final models"):
         # The point price averages a few models that differ only in their bagging seed: on a single time split
         # the metrics of one model move by about +-0.01 with the seed; the average is steadier.
-        points = [fit(x_train, y_train, seed_offset=i) for i in range(cfg.point_seeds)]
-        low_model = fit(x_train, y_train, "quantile", lo_q)
-        high_model = fit(x_train, y_train, "quantile", hi_q)
+        points = [fit(x_fit, y_fit, w_fit, seed_offset=i) for i in range(cfg.point_seeds)]
+        low_model = fit(x_fit, y_fit, w_fit, "quantile", lo_q)
+        high_model = fit(x_fit, y_fit, w_fit, "quantile", hi_q)
         length_cols = [c for c in features if c.startswith(LENGTH_ONLY_PREFIXES)]
-        length_only = fit(x_train[length_cols], y_train)
+        length_only = fit(x_fit[length_cols], y_fit, w_fit)
 
     test = test.copy()
-    test["pred"] = np.minimum(np.mean([p.predict(x_test) for p in points], axis=0), cap)
+    learned = np.minimum(np.mean([p.predict(x_test) for p in points], axis=0), cap)
+    ruled = apply_rules(test, x_test_h, learned, markets, cap)
+    test["learned"], test["pred"] = learned, ruled.ln
+    shift = ruled.ln - learned  # the rules move the interval with the price
     off = test["platform"].map(offsets).fillna(max(offsets.values())).to_numpy()
-    low = np.minimum(low_model.predict(x_test), test["pred"])
-    high = np.maximum(high_model.predict(x_test), test["pred"])
-    test["low"], test["high"] = low - off, np.minimum(high + off, cap)
+    low = np.minimum(low_model.predict(x_test), learned)
+    high = np.maximum(high_model.predict(x_test), learned)
+    test["low"], test["high"] = low - off + shift, np.minimum(high + off + shift, cap)
     medians = train.groupby("source")["y"].median()
     test["baseline_median"] = test["source"].map(medians)
     test["baseline_length"] = np.minimum(length_only.predict(x_test[length_cols]), cap)
+    test["own_sale"] = np.isfinite(x_test_h["sales__prev_same_logp"].to_numpy(dtype=float))
 
     metrics = {
         "model": per_market(test, "pred", "low", "high"),
         "baseline_market_median": per_market(test, "baseline_median"),
         "baseline_length_pattern": per_market(test, "baseline_length"),
     }
+    checks = {"high_end": high_end_metrics(test, cfg.cap_usd), "repeat_sales": repeat_sale_metrics(test)}
     slice_table = slices(test, "pred")
     importance = pd.Series(np.mean([p.feature_importance("gain") for p in points], axis=0), index=features)
     # Reasons rank path attributions (one pass); say how often they rank features as exact TreeSHAP would.
@@ -268,6 +316,9 @@ def train_price(
         "training_data": {
             s: {"rows_loaded": load_report.sources[s].rows_loaded, "rows_train": int((train["source"] == s).sum()),
                 "rows_test": int((test["source"] == s).sum()), "files": fingerprints[s],
+                "rows_learnt": int((fit_frame["source"] == s).sum()),
+                "weight_learnt": float(fit_frame.loc[fit_frame["source"] == s, "weight"].sum()),
+                "rows_priced_by_market_minimum": int((set_aside & (sales["source"] == s).to_numpy()).sum()),
                 "licence": source_note(root / "sales" / s)["licence_full"],
                 "sold_at": [str(sales.loc[sales["source"] == s, "sold_at"].min()),
                             str(sales.loc[sales["source"] == s, "sold_at"].max())]}
@@ -275,17 +326,32 @@ def train_price(
         "split": {"test_fraction": cfg.test_fraction, "test_from": {
             s: str(g["sold_at"].min()) for s, g in test.groupby("source")}},
         "metrics": metrics,
+        "checks": checks,
+        "monotone_increasing": [f for f in cfg.monotone_increasing if f in features],
         "reasons_vs_treeshap": agreement,
         "libraries": library_versions("lightgbm", "scikit-learn", "pandas", "numpy", "rapidfuzz", "wordfreq"),
     }
+    model_files = [*point_files, "quantile_low.txt", "quantile_high.txt"]
+    write_manifest(out, manifest, model_files)
+    # The common-sense tier set is priced as a user would (on X, with the whole sales history): load the bundle.
+    with console.status("pricing the common-sense tier set"):
+        from handleval.predict import load
+        from handleval.tiers import tier_metrics, tier_set
+
+        tiers = tier_set(cfg.tiers_per_tier, seed=cfg.seed, root=root)
+        priced = load(out).value_many(tiers[["handle"]], platform="x", reasons=False)
+        tiers["price_usd"] = priced["price_usd"].to_numpy()
+        checks["tiers"] = tier_metrics(tiers, tiers["price_usd"].to_numpy())
+        test_tiers = tiers
     table = metrics_table(metrics)
     report = to_markdown(table)
-    plots = price_plots(test, importance, out / "plots")
+    plots = price_plots(test, importance, out / "plots", tiers=test_tiers)
     from handleval.model_card import price_model_card
 
     (out / "MODEL_CARD.md").write_text(price_model_card(manifest, table, slice_table), encoding="utf-8")
-    write_manifest(out, manifest, [*point_files, "quantile_low.txt", "quantile_high.txt"])
+    write_manifest(out, manifest, model_files)
     seconds = time.perf_counter() - started
     console.print(report)
+    console.print(checks_text(checks))
     console.print(f"bundle written to {out} in {seconds:.1f} s")
-    return PriceTrainResult(out, manifest, metrics, slice_table, test, report, plots, seconds)
+    return PriceTrainResult(out, manifest, metrics, slice_table, test, report, plots, seconds, test_tiers)

@@ -2,8 +2,9 @@
 
 Canonical columns: ``handle, platform, suffix, venue, price, currency, price_usd, sold_at, source``.
 ``handle`` is the bare name that is priced (username, a domain's second-level label, an e-mail local part);
-``suffix`` is the TLD or mail provider; ``sold_at`` is a naive timestamp (source time zones are unknown, and a
-day of error does not matter for a time split). Each row is validated with the platform's handle rules;
+``suffix`` is the TLD or mail provider; ``weight`` is the row's sampling weight (1 except in sets that
+over-sample the top, see :func:`_namebio_2015_2020`); ``sold_at`` is a naive timestamp (source time zones are
+unknown, and a day of error does not matter for a time split). Each row is validated with the platform's handle rules;
 rows that fail are counted with a reason in the :class:`LoadReport`, never dropped silently.
 """
 
@@ -21,7 +22,8 @@ from handleval.data.report import LoadReport, SourceReport
 from handleval.errors import DataFormatError, InvalidHandle
 from handleval.handles import parse_handle, split_canonical
 
-SALES_COLUMNS = ["handle", "platform", "suffix", "venue", "price", "currency", "price_usd", "sold_at", "source"]
+SALES_COLUMNS = ["handle", "platform", "suffix", "venue", "price", "currency", "price_usd", "sold_at", "source",
+                 "weight"]
 
 
 def _read_csv(path: Path, **kwargs: object) -> pd.DataFrame:
@@ -79,14 +81,50 @@ def _web3(folder: Path) -> pd.DataFrame:
                          "currency": df["token_symbol"]})
 
 
+def _dnjournal(folder: Path) -> pd.DataFrame:
+    """DN Journal's reported sales (the high end). Year-end charts and the 2015 list are dated by year only: the
+    year's last day is taken, as for Fragment's windows; the bi-weekly reports are undated (training only)."""
+    path = folder / "dnjournal_sales.csv"
+    df = _read_csv(path)
+    _require(df, path, ["domain", "price", "date", "list"])
+    year_only = df["date"].str.fullmatch(r"\d{4}")
+    sold_at = df["date"].where(~year_only, df["date"] + "-12-31")
+    return pd.DataFrame({"raw": df["domain"], "price": df["price"], "sold_at": sold_at, "venue": "reported"})
+
+
+#: namebio_2015_2020 stacks the complete tail of sales at or above this price on a uniform random sample.
+NAMEBIO_TAIL_USD = 5000.0
+
+
+def _namebio_2015_2020(folder: Path) -> pd.DataFrame:
+    """Domain sales 2015-2020: the complete tail of $5,000+ sales stacked on a uniform random sample.
+
+    Weighted like the market they came from: a random-sample row stands for itself (weight 1); the tail is
+    complete, so its rows get the sampling rate the random sample has in that range (random rows of $5,000+ over
+    tail rows, ~0.05), and random rows of $5,000+ are already in the tail (rejected as such in the load report)."""
+    path = folder / "namebio_2015_2020.csv"
+    df = _read_csv(path)
+    _require(df, path, ["date", "domain", "price", "venue", "sample"])
+    price = pd.to_numeric(df["price"].str.replace(",", "", regex=False), errors="coerce")
+    tail = df["sample"] == "all_at_least_5000"
+    random_top = (df["sample"] == "random_15000") & (price >= NAMEBIO_TAIL_USD)
+    weight = np.where(tail, random_top.sum() / max(int(tail.sum()), 1), 1.0)
+    out = pd.DataFrame({"raw": df["domain"], "price": df["price"], "sold_at": df["date"], "venue": df["venue"],
+                        "weight": weight})
+    out["reject"] = np.where(random_top, "random-sample sale of $5,000+: already in the complete tail", None)
+    return out
+
+
 LOADERS: dict[str, Callable[[Path], pd.DataFrame]] = {
     "fragment_telegram": _fragment,
     "namebio_domains": _namebio,
     "dash_email": _dash,
     "ens_legacy_auction": _ens,
     "web3_names_small": _web3,
+    "dnjournal_domains": _dnjournal,
+    "namebio_2015_2020": _namebio_2015_2020,
 }
-DEFAULT_SOURCES = ("fragment_telegram", "namebio_domains", "dash_email")
+DEFAULT_SOURCES = ("fragment_telegram", "namebio_domains", "dash_email", "namebio_2015_2020", "dnjournal_domains")
 
 
 def _canonicalise(raw: pd.DataFrame, source: str, markets: MarketsConfig, report: SourceReport) -> pd.DataFrame:
@@ -98,6 +136,10 @@ def _canonicalise(raw: pd.DataFrame, source: str, markets: MarketsConfig, report
     currency = raw["currency"] if "currency" in raw else pd.Series(spec.currency, index=raw.index)
 
     keep = np.ones(len(raw), dtype=bool)
+    if "reject" in raw:  # rows the loader itself set aside, with its reason
+        for reason, count in raw["reject"].dropna().value_counts().items():
+            report.reject(str(reason), int(count))
+        keep &= raw["reject"].isna().to_numpy()
     bad_price = ~(np.isfinite(price) & (price > 0))
     report.reject("price missing, not a number or not positive", int(bad_price.sum()))
     keep &= ~bad_price.to_numpy()
@@ -134,6 +176,7 @@ def _canonicalise(raw: pd.DataFrame, source: str, markets: MarketsConfig, report
         "price_usd": price * rates,
         "sold_at": sold_at,
         "source": source,
+        "weight": pd.to_numeric(raw["weight"]) if "weight" in raw else 1.0,
     })[keep].reset_index(drop=True)
     report.rows_loaded = len(out)
     return out
@@ -161,7 +204,20 @@ def load_sales(
         frames.append(_canonicalise(LOADERS[source](folder), source, markets, report.source(source)))
     table = pd.concat(frames, ignore_index=True)
     table["sold_at"] = pd.to_datetime(table["sold_at"])
+    table = _one_row_per_sale(table, report)
     return table[SALES_COLUMNS], report
+
+
+def _one_row_per_sale(table: pd.DataFrame, report: LoadReport) -> pd.DataFrame:
+    """A sale that several sources list (same platform, name, suffix and USD price) is loaded once, from the first
+    source listed: the reported-sales set repeats venue sales, and a repeat would pose as a resale."""
+    key = table[["platform", "handle", "suffix"]].assign(usd=table["price_usd"].round(0))
+    first_source = table.groupby([*key.columns.drop("usd"), key["usd"]], sort=False)["source"].transform("first")
+    again = (table["source"] != first_source).to_numpy()
+    for (source, first), count in table[again].groupby(["source", first_source[again]]).size().items():
+        report.sources[source].reject(f"same sale already loaded from {first}", int(count))
+        report.sources[source].rows_loaded -= int(count)
+    return table[~again].reset_index(drop=True)
 
 
 def source_files(source: str, root: Path | None = None) -> list[Path]:

@@ -644,15 +644,20 @@ def skeleton_cores(prepared: Prepared) -> list[tuple[str, bool]]:
     return hit
 
 
+#: Match kinds that are the famous name itself (not a lookalike): only these lend a name fame.
+FAME_KINDS = (EXACT, COMPOUND)
+
+
 def _features(m: Match) -> tuple[float, ...]:
     lookalike = m.kind in (AFFIX, LEET, FUZZY) or (m.kind == EXACT and m.homoglyph)
+    fame = m.popularity if m.kind in FAME_KINDS and not m.homoglyph else 0.0
     return (float(m.kind), m.similarity, m.popularity, float(len(m.key)),
-            m.popularity * m.similarity if lookalike else 0.0, float(m.homoglyph))
+            m.popularity * m.similarity if lookalike else 0.0, float(m.homoglyph), fame)
 
 
 def _feature_table(found: list[Match]) -> np.ndarray:
     """:func:`_features` of many matches, column by column (the features of no match are all 0)."""
-    table = np.zeros((len(found), 6))
+    table = np.zeros((len(found), 7))
     hits = [i for i, m in enumerate(found) if m is not _NO_MATCH]
     if hits:
         kinds, keys, similarities, popularities, homoglyphs = zip(*map(found.__getitem__, hits), strict=True)
@@ -661,15 +666,18 @@ def _feature_table(found: list[Match]) -> np.ndarray:
         popularity = np.array(popularities, dtype=np.float64)
         homoglyph = np.array(homoglyphs, dtype=bool)
         lookalike = np.isin(kind, (AFFIX, LEET, FUZZY)) | ((kind == EXACT) & homoglyph)
+        fame = np.where(np.isin(kind, FAME_KINDS) & ~homoglyph, popularity, 0.0)
         table[hits] = np.column_stack([kind, similarity, popularity, np.fromiter(map(len, keys), np.float64, len(hits)),
-                                       np.where(lookalike, popularity * similarity, 0.0), homoglyph])
+                                       np.where(lookalike, popularity * similarity, 0.0), homoglyph, fame])
     return table
 
 
 class _LexiconFeatures(FeatureFamily):
     lexicon_name: ClassVar[str] = ""
+    #: ``fame`` is the popularity of the famous name the handle *is* (exact or known full name), 0 for a
+    #: lookalike or no match: the one brand/celebrity signal the price model may read (lookalikes are a risk).
     FEATURES: ClassVar[tuple[str, ...]] = ("match_kind", "similarity", "popularity", "match_len", "impersonation",
-                                           "homoglyph")
+                                           "homoglyph", "fame")
 
     def __init__(self, data_dir: str | None = None, fuzzy_min_popularity: float = 0.3, use_cache: bool = True):
         self.data_dir = data_dir

@@ -128,6 +128,9 @@ for _family in ("brand", "celeb"):
     PHRASES[f"{_family}__homoglyph"] = (lambda w: lambda v, h, m: f"lookalike of {w} '{m}'" if v and m
                                         else (f"{w} lookalike characters" if v else f"no {w} lookalike characters")
                                         )(_what)
+    _famous = "famous brand" if _family == "brand" else "famous name"
+    PHRASES[f"{_family}__fame"] = (lambda w: lambda v, h, m: f"{w} '{m}'" if v and m
+                                   else (w if v else f"not a {w}"))(_famous)
 
 #: Phrases for a missing value where the family's general one ("no earlier sales to compare") would mislead.
 MISSING_PHRASES: dict[str, str] = {

@@ -18,7 +18,8 @@ def _csv_rows(path) -> int:
 def test_default_table_has_canonical_columns_and_markets(sales_table):
     table, report = sales_table
     assert list(table.columns) == SALES_COLUMNS
-    assert set(table["source"]) == {"fragment_telegram", "namebio_domains", "dash_email"}
+    assert set(table["source"]) == {"fragment_telegram", "namebio_domains", "dash_email", "namebio_2015_2020",
+                                    "dnjournal_domains"}
     assert set(table["platform"]) == {"telegram", "domain", "email"}
     assert report.ok
 
@@ -55,7 +56,8 @@ def test_usd_conversion_uses_markets_config(sales_table):
 
 def test_dates_parsed_and_within_documented_windows(sales_table):
     table, _ = sales_table
-    assert table["sold_at"].notna().all()
+    undated = table["sold_at"].isna()
+    assert set(table.loc[undated, "source"]) == {"dnjournal_domains"}  # DN Journal's bi-weekly reports only
     ranges = table.groupby("source")["sold_at"].agg(["min", "max"])
     assert ranges.loc["fragment_telegram", "min"] >= pd.Timestamp("2022-11-27")
     assert ranges.loc["fragment_telegram", "max"] < pd.Timestamp("2025-03-14")  # sealed from 03-14 on
@@ -124,3 +126,29 @@ def test_canonical_fast_path_loads_what_the_parser_loads(monkeypatch):
         pd.testing.assert_frame_equal(table, slow_table, check_exact=True)
         assert report == slow_report
         assert list(report.sources[source].rejected.items()) == list(slow_report.sources[source].rejected.items())
+
+
+def test_high_end_sets_load_with_venue_weights_and_one_row_per_sale(sales_table, data_root):
+    table, report = sales_table
+    raw = pd.read_csv(data_root / "sales/namebio_2015_2020/namebio_2015_2020.csv")
+    tail = (raw["sample"] == "all_at_least_5000").sum()
+    random_top = ((raw["sample"] == "random_15000") & (raw["price"] >= 5000)).sum()
+    nb = table[table["source"] == "namebio_2015_2020"]
+    rep = report.sources["namebio_2015_2020"]
+    assert rep.rows_read == len(raw) and rep.rows_loaded + rep.rows_rejected == len(raw)
+    assert rep.rejected["random-sample sale of $5,000+: already in the complete tail"] == random_top
+    np.testing.assert_allclose(nb.loc[nb["price_usd"] >= 5000, "weight"], random_top / tail)
+    assert (nb.loc[nb["price_usd"] < 5000, "weight"] == 1).all()
+    dn = table[table["source"] == "dnjournal_domains"]
+    assert (dn["venue"] == "reported").all() and (dn["weight"] == 1).all()
+    assert dn["sold_at"].isna().sum() > 10_000  # bi-weekly reports: undated
+    dated = dn["sold_at"].dropna()
+    assert dated.dt.month.eq(12).all() and dated.dt.day.eq(31).all()  # year-end charts, the 2015 list
+    # A sale listed by two sources is loaded once (and counted where it was left out).
+    domains = table[table["platform"] == "domain"].assign(usd=lambda d: d["price_usd"].round(0))
+    same = domains[domains.duplicated(["handle", "suffix", "usd"], keep=False)]
+    assert same.groupby(["handle", "suffix", "usd"])["source"].nunique().max() == 1
+    again = sum(count for r in report.sources.values() for reason, count in r.rejected.items()
+                if reason.startswith("same sale already loaded"))
+    assert again > 0
+    assert report.ok

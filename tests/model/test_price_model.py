@@ -85,7 +85,8 @@ def test_value_one_handle_with_reasons(small_valuer):
     assert v.error is None and v.price_usd > 0
     assert v.price_low_usd <= v.price_usd <= v.price_high_usd
     assert "proxy" in v.market_basis and "Telegram" in v.market_basis
-    assert 1 <= len(v.reasons) <= 3
+    assert 2 <= len(v.reasons) <= 5  # at most three, the other features, the market baseline
+    assert v.reasons[-1].startswith("market baseline (+$")
     assert all(("(+$" in r) or ("(−$" in r) for r in v.reasons)
 
 
@@ -102,7 +103,7 @@ def test_value_many_is_row_exact_with_errors(small_valuer):
     })
     out = small_valuer.value_many(frame)
     assert list(out.columns) == ["handle", "platform", "note", "price_usd", "price_low_usd", "price_high_usd",
-                                 "market_basis", "reasons", "error"]
+                                 "market_basis", "reasons", "risk", "error"]
     assert out["note"].tolist() == list("abcdefg")
     assert out["error"].isna().tolist() == [True, False, False, True, True, True, False]
     assert "16 characters: X allows at most 15" in out.loc[1, "error"]
@@ -225,12 +226,19 @@ def test_both_attributions_price_alike_and_explain(small_valuer):
         small_valuer.value_many(handles, attribution="lime")
 
 
-def _reasons_of_one_row(features: list[str], handle: str, x: np.ndarray, contrib: np.ndarray, price: float,
+def _money(dollars: float) -> str:
+    return f"{'+' if dollars >= 0 else '−'}${abs(dollars):,.0f}"
+
+
+def _reasons_of_one_row(features: list[str], handle: str, x: np.ndarray, contrib: np.ndarray, raw: float,
+                        learned_ln: float, steps: list[tuple[str, float]], final_ln: float,
                         names: dict[str, str | None]) -> str:
-    """One row's reason text written the plain way: the reference for the vectorised ``Valuer._reasons``."""
+    """One row's reason text written the plain way: the reference for the vectorised ``Valuer._reasons``.
+    ``steps``: each market rule's (phrase, ln change), in order."""
     from handleval.features.describe import describe_feature
 
-    ranked = sorted((j for j, f in enumerate(features) if not f.startswith("mkt__")), key=lambda j: -abs(contrib[j]))
+    name_features = [j for j, f in enumerate(features) if not f.startswith("mkt__")]
+    ranked = sorted(name_features, key=lambda j: -abs(contrib[j]))
     merged: dict[str, list[float]] = {}  # label -> [summed amount, feature]; insertion order = rank order
     for j in ranked[:6]:
         if abs(contrib[j]) < 1e-6:
@@ -240,14 +248,26 @@ def _reasons_of_one_row(features: list[str], handle: str, x: np.ndarray, contrib
             merged[label][0] += contrib[j]
         else:
             merged[label] = [contrib[j], j]
-    parts = []
+    total = sum(contrib[j] for j in name_features)
+    baseline = np.exp(raw - total)
+    share = (np.exp(learned_ln) - baseline) / total if abs(total) > 1e-9 else 0.0
+    items = []
     for label, (amount, j) in sorted(merged.items(), key=lambda item: -abs(item[1][0]))[:3]:
         family = features[j][:5]
         if names.get(family):
             label = describe_feature(features[j], x[j], handle, names[family])
-        dollars = price - price * np.exp(-amount)
-        parts.append(f"{label} ({'+' if dollars >= 0 else '−'}${abs(dollars):,.0f})")
-    return "; ".join(parts)
+        items.append((label, amount * share))
+    level = learned_ln
+    for phrase, delta in steps:
+        items.append((phrase, np.exp(level + delta) - np.exp(level)))
+        level += delta
+    items = sorted([i for i in items if abs(i[1]) >= 0.5], key=lambda i: -abs(i[1]))[:3]
+    other = np.exp(final_ln) - baseline - sum(d for _, d in items)
+    parts = [f"{label} ({_money(d)})" for label, d in items]
+    if abs(other) >= 0.5:
+        parts.append(f"other features ({_money(other)})")
+    parts.append(f"market baseline ({_money(baseline)})")
+    return "; ".join(parts).replace("\x00", handle)
 
 
 def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
@@ -269,19 +289,26 @@ def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
     rows = parsed[ok].reset_index(drop=True)
     x = pd.concat([small_valuer.featurizer.transform(rows), small_valuer.market.transform(rows)],
                   axis=1)[small_valuer.features]
+    from handleval.premium import apply_rules
+
     scores, summed = small_valuer.forest.predict(x)
     k = len(small_valuer.points)
     contrib = summed / k
-    price = np.exp(np.minimum(scores[:, :k].mean(axis=1), small_valuer.cap))
+    raw = scores[:, :k].mean(axis=1)
     matches = small_valuer.featurizer.matches(rows)  # matched afresh, not the transform's kept matches
+    ruled = apply_rules(rows, small_valuer.featurizer.transform(rows), raw, small_valuer.markets, small_valuer.cap,
+                        matches)
     x_values = x.to_numpy(dtype=float)
-    expected = [_reasons_of_one_row(small_valuer.features, rows["handle"][i], x_values[i], contrib[i], price[i],
+    expected = [_reasons_of_one_row(small_valuer.features, rows["handle"][i], x_values[i], contrib[i], raw[i],
+                                    ruled.learned_ln[i], [(s.phrase[i], s.delta_ln[i]) for s in ruled.steps],
+                                    ruled.ln[i],
                                     {"brand": matches["brand_match"][i], "celeb": matches["celeb_match"][i]})
                 for i in range(len(rows))]
     got = out.loc[ok, "reasons"].tolist()
     assert len(got) > 1400
     assert [i for i in range(len(got)) if got[i] != expected[i]] == []
-    assert any("brand '" in r for r in got) and any("'pizza'" in r for r in got)  # named matches, quoted handles
+    assert any("famous name '" in r for r in got) and any("'pizza'" in r for r in got)  # named matches, handles
+    assert any("own sale" in r for r in got)
 
 
 def test_reasons_agreement_with_treeshap_is_measured(small_price):

@@ -1,0 +1,196 @@
+"""Market rules applied to the learned price, each one sentence in ``configs/markets.yaml``.
+
+In order: a name's own last sale anchors its price (a blend by the sale's age); a venue's minimum price holds in
+its own market only (Fragment's 4-character minimum never reaches X); a platform's published rare-handle pricing
+(X: short, generic or culturally significant names from $2,500) lifts rare names to it; the cap bounds it all.
+Every rule returns how much it moved each price, so that the reasons can show it. Lookalikes of famous names get a
+``risk`` and no fame: the price model reads fame only from exact matches (``brand__fame``, ``celeb__fame``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from handleval.config import MarketsConfig, RareHandlePricing
+
+#: Match kinds that imitate a name rather than being it (``handleval.features.brands``: affix, leetspeak, fuzzy).
+_LOOKALIKE_KINDS = (2.0, 3.0, 4.0)
+_DAYS_PER_YEAR = 365.25
+
+
+@dataclass
+class Step:
+    """One rule's effect: ``delta_ln`` per row (0 where it did not apply) and a phrase for the rows it moved."""
+
+    name: str
+    delta_ln: np.ndarray
+    phrase: np.ndarray
+
+
+@dataclass
+class RuledPrices:
+    """The learned ln price after the market rules, with each rule's step (in order) for the reasons."""
+
+    learned_ln: np.ndarray
+    ln: np.ndarray
+    steps: list[Step] = field(default_factory=list)
+    basis: np.ndarray | None = None  # per row: what the price rests on beyond the market ("own sale", …)
+
+
+def _col(features: pd.DataFrame, name: str) -> np.ndarray:
+    if name in features.columns:
+        return features[name].to_numpy(dtype=np.float64)
+    return np.full(len(features), np.nan)
+
+
+def own_sale_weight(age_days: np.ndarray, markets: MarketsConfig) -> np.ndarray:
+    """``0.5 ** (age / half-life)``; an undated last sale counts as ``undated_age_years`` old."""
+    rule = markets.own_sale
+    years = np.where(np.isfinite(age_days), np.maximum(age_days, 0.0) / _DAYS_PER_YEAR, rule.undated_age_years)
+    return 0.5 ** (years / rule.half_life_years)
+
+
+def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(score, factor)`` per row: the strongest of fame, word popularity and shortness (0 when not rare), and
+    which one it was (0 none, 1 fame, 2 word, 3 length)."""
+    fame = np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame")))
+    fame = np.clip((fame - pricing.fame_from) / (1 - pricing.fame_from), 0, 1)
+    lo, hi = pricing.word_zipf
+    is_word = np.nan_to_num(_col(features, "dict__is_word")) > 0
+    word = np.where(is_word, np.clip((np.nan_to_num(_col(features, "dict__zipf_en")) - lo) / (hi - lo), 0, 1), 0)
+    word = word * pricing.word_weight
+    length = np.nan_to_num(_col(features, "len__length")).astype(np.int64)
+    letters = np.nan_to_num(_col(features, "len__is_all_letters")) > 0
+    by_length = np.zeros(max(pricing.short_letters, default=0) + 2)
+    for n_chars, value in pricing.short_letters.items():
+        by_length[n_chars] = value
+    short = by_length[np.clip(length, 0, len(by_length) - 1)] * letters
+    factors = np.column_stack([fame, word, short])
+    factor = np.where(factors.max(axis=1) > 0, factors.argmax(axis=1) + 1, 0)
+    return factors.max(axis=1), factor
+
+
+def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndarray, markets: MarketsConfig,
+                cap_ln: float, matches: pd.DataFrame | None = None) -> RuledPrices:
+    """The market rules on top of the learned ln prices of ``frame``'s rows.
+
+    ``frame`` has ``handle``, ``platform`` (the market that prices the row) and ``requested`` (the platform asked
+    for, e.g. ``x`` priced by proxy as ``telegram``); ``features`` are the featurizer's columns of the same rows;
+    ``matches`` (optional) names the famous name a rare handle matched."""
+    n = len(frame)
+    ln = np.minimum(np.asarray(learned_ln, dtype=np.float64), cap_ln)
+    out = RuledPrices(learned_ln=ln.copy(), ln=ln, basis=np.full(n, "", dtype=object))
+    market = frame["platform"].astype(str).reset_index(drop=True)
+    requested = (frame["requested"] if "requested" in frame else frame["platform"]).astype(str).reset_index(drop=True)
+    handles = frame["handle"].astype(str).reset_index(drop=True)
+
+    # 1. The name's own last sale in the market that prices it.
+    last = _col(features, "sales__prev_same_logp")
+    has_sale = np.isfinite(last)
+    if has_sale.any():
+        age = _col(features, "sales__prev_same_age_days")
+        weight = own_sale_weight(age, markets)
+        anchored = np.minimum(weight * np.minimum(last, cap_ln) + (1 - weight) * ln, cap_ln)
+        delta = np.where(has_sale, anchored - ln, 0.0)
+        phrase = np.full(n, "", dtype=object)
+        for i in np.flatnonzero(has_sale).tolist():
+            when = f", {age[i]:,.0f} days before" if np.isfinite(age[i]) else " (undated)"
+            phrase[i] = f"own sale for ${np.exp(last[i]):,.0f}{when}, weight {weight[i]:.2f}"
+            out.basis[i] = f"own sale ${np.exp(last[i]):,.0f}"
+        out.ln = ln = ln + delta
+        out.steps.append(Step("own_sale", delta, phrase))
+
+    # 2. Venue minimums that set the price, in their own market only.
+    length = handles.str.len()
+    for floor in markets.floors:
+        if floor.rule != "sets_price":
+            continue
+        hit = floor.applies(market, length) & (requested == market).to_numpy()
+        if not hit.any():
+            continue
+        floor_ln = float(np.log(floor.min_price * markets.usd_rate(floor.currency)))
+        delta = np.where(hit, np.maximum(ln, min(floor_ln, cap_ln)) - ln, 0.0)
+        phrase = np.where(delta > 0, f"{floor.platform} minimum for {floor.min_length}-{floor.max_length} characters "
+                                     f"(${np.exp(floor_ln):,.0f})", "")
+        out.ln = ln = ln + delta
+        out.steps.append(Step("floor", delta, phrase.astype(object)))
+
+    # 3. A platform's published rare-handle pricing.
+    for platform, pricing in markets.rare_handles.items():
+        rows = (requested == platform).to_numpy()
+        if not rows.any():
+            continue
+        score, factor = rare_scores(pricing, features)
+        rare = rows & (factor > 0)
+        if not rare.any():
+            continue
+        price_ln = np.log(pricing.rare_from.usd) + score * np.log(pricing.top.usd / pricing.rare_from.usd)
+        delta = np.where(rare, np.maximum(ln, np.minimum(price_ln, cap_ln)) - ln, 0.0)
+        phrase = np.full(n, "", dtype=object)
+        famous = _famous_names(matches, n)
+        for i in np.flatnonzero(rare).tolist():
+            what = {1: f"famous name '{famous[i]}'" if famous[i] else "famous name",
+                    2: f"common word '{handles[i]}'", 3: f"{len(handles[i])} letters"}[int(factor[i])]
+            phrase[i] = f"{platform.upper() if len(platform) < 3 else platform} rare handle: {what}"
+            if delta[i] > 0:
+                out.basis[i] = (out.basis[i] + "; " if out.basis[i] else "") + \
+                    f"{platform.upper() if len(platform) < 3 else platform} rare-handle pricing"
+        out.ln = ln = ln + delta
+        out.steps.append(Step("rare", delta, phrase))
+    return out
+
+
+def price_set_by_rule(sales: pd.DataFrame, markets: MarketsConfig) -> np.ndarray:
+    """Sales of names whose price a venue's minimum sets (``sets_price`` floors): not evidence of value."""
+    hit = np.zeros(len(sales), dtype=bool)
+    for floor in markets.floors:
+        if floor.rule == "sets_price":
+            hit |= floor.applies(sales["platform"], sales["handle"].str.len())
+    return hit
+
+
+def at_floor(sales: pd.DataFrame, markets: MarketsConfig) -> np.ndarray:
+    """Sales within 5% of a ``lower_bound`` venue minimum for their name's length: "at least" observations."""
+    hit = np.zeros(len(sales), dtype=bool)
+    for floor in markets.floors:
+        if floor.rule == "lower_bound":
+            usd = floor.min_price * markets.usd_rate(floor.currency)
+            hit |= floor.applies(sales["platform"], sales["handle"].str.len()) & \
+                (sales["price_usd"].to_numpy() <= usd * 1.05)
+    return hit
+
+
+def _famous_names(matches: pd.DataFrame | None, n: int) -> list[str | None]:
+    """The exact famous name of each row (brand first, then person), when ``matches`` are known."""
+    if matches is None:
+        return [None] * n
+    names: list[str | None] = [None] * n
+    for prefix in ("celeb", "brand"):
+        kinds = matches[f"{prefix}_kind"].to_numpy(dtype=object)
+        shown = matches[f"{prefix}_match"].to_numpy(dtype=object)
+        for i in np.flatnonzero(np.isin(kinds, ("exact", "known compound"))).tolist():
+            names[i] = shown[i]
+    return names
+
+
+def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_popularity: float) -> np.ndarray:
+    """``could impersonate 'Nike'`` for a handle that imitates (affix, leetspeak, near spelling or confusable
+    characters) a brand or famous person at least ``min_popularity`` popular; None otherwise."""
+    n = len(features)
+    risk = np.full(n, None, dtype=object)
+    for prefix, what in (("celeb", "famous name"), ("brand", "brand")):
+        kind = _col(features, f"{prefix}__match_kind")
+        homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
+        popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= min_popularity
+        hit = (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular
+        names = matches[f"{prefix}_match"].to_numpy(dtype=object) if matches is not None else np.full(n, None)
+        for i in np.flatnonzero(hit).tolist():
+            risk[i] = f"could impersonate {what} '{names[i]}'" if names[i] else f"could impersonate a {what}"
+    return risk
+
+
+__all__ = ["RuledPrices", "Step", "apply_rules", "at_floor", "lookalike_risk", "own_sale_weight",
+           "price_set_by_rule", "rare_scores"]

@@ -1,0 +1,138 @@
+"""Premium and famous names on a model trained in the tests: tiers, the high end, repeat sales, monotonicity,
+lookalikes, floors that stay in their market, the X calibration and reasons that add up."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_common_sense_tiers_rank_on_x(small_price):
+    tiers = small_price.manifest["checks"]["tiers"]
+    assert tiers["n"] == 5 * small_price.manifest["config"]["tiers_per_tier"]
+    assert tiers["spearman"] >= 0.70, tiers
+    assert tiers["median_A"] >= 5000 and tiers["median_E"] <= 60, tiers
+    assert tiers["median_A"] > tiers["median_B"] > tiers["median_D"] > tiers["median_E"], tiers
+
+
+def test_tier_set_is_built_by_code_from_the_reference_lists():
+    from handleval.tiers import tier_set
+
+    one, two = tier_set(20, seed=1), tier_set(20, seed=1)
+    pd.testing.assert_frame_equal(one, two)
+    assert one.groupby("tier").size().tolist() == [20] * 5
+    assert one["handle"].is_unique and one["handle"].str.fullmatch(r"[a-z0-9_]{1,15}").all()
+    famous = set(one.loc[one["tier"] == "A", "handle"])
+    assert {"apple", "google", "cristiano"} <= famous
+    assert one.loc[one["tier"] == "C", "handle"].str.len().between(3, 4).all()
+
+
+def test_high_end_is_held_out_by_time_and_priced_near_its_level(small_price):
+    high = small_price.manifest["checks"]["high_end"]
+    test = small_price.test_predictions
+    top = test[test["source"] == "dnjournal_domains"]
+    assert len(top) == high["n"] >= 20 and top["sold_at"].notna().all()
+    train_latest = small_price.manifest["training_data"]["dnjournal_domains"]
+    assert train_latest["rows_test"] == len(top)
+    assert high["spearman"] >= 0.30, high  # the committed bundle's target is 0.40 (small data here)
+    assert 0.4 <= high["median_ratio"] <= 2.5, high
+
+
+def test_repeat_sales_anchor_on_the_names_own_sale(small_price):
+    rep = small_price.manifest["checks"]["repeat_sales"]
+    assert rep["n"] >= 20, rep
+    assert rep["within_2x"] >= 0.60, rep
+    assert rep["within_2x"] >= rep["within_2x_learned_only"], rep
+
+
+def test_fame_and_word_popularity_never_lower_the_learned_price(small_valuer):
+    """LightGBM's monotone constraints: raise a constrained feature, all else equal, and no point model falls."""
+    from handleval.tiers import tier_set
+
+    frame = tier_set(20, seed=3).assign(platform="telegram")
+    parsed, errors = small_valuer._parse(frame[["handle", "platform"]], "x")
+    rows = parsed[[e is None for e in errors]].reset_index(drop=True)
+    x = pd.concat([small_valuer.featurizer.transform(rows), small_valuer.market.transform(rows)],
+                  axis=1)[small_valuer.features].to_numpy(dtype=float)
+    k = len(small_valuer.points)
+    base = small_valuer.forest.predict(x, explain=False)[0][:, :k]
+    constrained = small_valuer.manifest["monotone_increasing"]
+    assert {"brand__fame", "celeb__fame", "dict__zipf_en"} <= set(constrained)
+    for name in constrained:
+        j = small_valuer.features.index(name)
+        for bump in (0.05, 0.3, 2.0):
+            raised = x.copy()
+            raised[:, j] = np.nan_to_num(raised[:, j]) + bump
+            after = small_valuer.forest.predict(raised, explain=False)[0][:, :k]
+            assert (after >= base - 1e-9).all(), (name, bump)
+
+
+def test_rare_handle_score_rises_with_fame_and_word_popularity(small_valuer):
+    from handleval.premium import rare_scores
+
+    pricing = small_valuer.markets.rare_handles["x"]
+    grid = np.linspace(0, 1, 11)
+    frame = pd.DataFrame({"brand__fame": grid, "celeb__fame": 0.0, "dict__is_word": 1.0,
+                          "dict__zipf_en": np.linspace(2, 7, 11), "len__length": 8, "len__is_all_letters": 1.0})
+    score, _ = rare_scores(pricing, frame)
+    assert (np.diff(score) >= 0).all() and score[-1] == 1.0
+
+
+def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
+    out = small_valuer.value_many(["nike", "n1ke", "nikeofficial", "therealnike", "pizza"])
+    nike, *lookalikes = out["price_usd"].tolist()[:4]
+    assert out.loc[0, "risk"] is None and out.loc[4, "risk"] is None
+    for i in (1, 2, 3):
+        assert "could impersonate" in out.loc[i, "risk"] and "Nike" in out.loc[i, "risk"], out.loc[i]
+        assert "Nike" not in out.loc[i, "reasons"] and "famous" not in out.loc[i, "reasons"], out.loc[i, "reasons"]
+    assert max(lookalikes) < nike / 5
+
+
+def test_a_market_minimum_stays_in_its_own_market(small_valuer, small_price):
+    usd = small_price.manifest["markets"]["rates"]["TON"]["usd_per_unit"] * 5000
+    out = small_valuer.value_many(pd.DataFrame({"handle": ["xq7t", "xq7t"], "platform": ["telegram", "x"]}))
+    assert out.loc[0, "price_usd"] >= usd - 0.01 and "minimum" in out.loc[0, "reasons"]
+    assert out.loc[1, "price_usd"] < 2500 and "minimum" not in out.loc[1, "reasons"]
+
+
+def test_x_prices_rare_handles_by_its_published_rule(small_valuer):
+    out = small_valuer.value_many(["google", "okay", "xyz", "jdk_19927", "bluefrog77"])
+    google, okay, three, junk, combo = out["price_usd"].tolist()
+    assert google > okay > 2500 and three >= 2500 and junk < 100 and combo < 2500
+    assert "rare-handle pricing" in out.loc[0, "market_basis"]
+    assert out.loc[0, "reasons"].startswith("X rare handle: famous name 'Google'"), out.loc[0, "reasons"]
+    assert "common word 'okay'" in out.loc[1, "reasons"]
+    assert "rare" not in out.loc[3, "market_basis"] and "proxy" in out.loc[3, "market_basis"]
+
+
+def test_own_sale_is_the_top_reason_of_a_name_that_sold(small_valuer):
+    from handleval.data import load_sales
+
+    sales, _ = load_sales(["fragment_telegram"])
+    elon = sales.loc[sales["handle"] == "elonmusk", "price_usd"]
+    assert len(elon) == 1
+    v = small_valuer.value("elonmusk", platform="x")
+    assert v.reasons[0].startswith("own sale for $"), v.reasons
+    assert "own sale" in v.market_basis
+    assert v.price_usd >= 0.5 * float(elon.iloc[0])
+
+
+def _amounts(text: str) -> list[float]:
+    return [float(sign.replace("−", "-") + "1") * float(value.replace(",", ""))
+            for sign, value in re.findall(r"\(([+−])\$([\d,]+)\)", text)]
+
+
+def test_reasons_add_up_to_the_price(small_valuer):
+    handles = ["google", "nike", "pizza", "okay", "elonmusk", "jdk_19927", "n1ke", "taylorswift", "bluefrog",
+               "cryptoking", "zz", "88888888"]
+    for platform in ("x", "telegram"):
+        out = small_valuer.value_many(pd.DataFrame({"handle": handles, "platform": platform}))
+        for row in out[out["error"].isna()].itertuples():
+            amounts = _amounts(row.reasons)
+            assert "market baseline" in row.reasons
+            assert abs(sum(amounts) - row.price_usd) <= 0.5 * len(amounts) + 0.01, (row.handle, row.reasons)
