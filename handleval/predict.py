@@ -450,7 +450,7 @@ def load(bundle_dir: str | Path | None = None) -> Valuer:
     market.categories_ = manifest["market_encoder"]["categories"]
     market.default_venue_ = manifest["market_encoder"]["default_venue"]
     market.rare_ = manifest["market_encoder"]["rare"]
-    *points, low, high = (load_booster(bundle_dir / f) for f in _model_files(manifest))
+    *points, low, high = (load_booster(bundle_dir, manifest, f) for f in _model_files(manifest))
     return Valuer(bundle_dir, manifest, points, low, high, featurizer=featurizer, market=market, markets=markets)
 
 

@@ -237,8 +237,8 @@ def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:
     unknown = [f for f in manifest["features"] if f not in FEATURES]
     if unknown:
         raise BundleError(f"{path} was built with features this version does not compute: {', '.join(unknown)}")
-    bot = load_booster(path / BOT_MODEL_FILE)
-    dormancy = load_booster(path / DORMANCY_MODEL_FILE)
+    bot = load_booster(path, manifest, BOT_MODEL_FILE)
+    dormancy = load_booster(path, manifest, DORMANCY_MODEL_FILE)
     for name, booster in (("bot", bot), ("dormancy", dormancy)):
         if list(booster.feature_name()) != list(manifest["features"]):
             raise BundleError(f"{path}: the {name} model's features differ from the manifest's feature list")
