@@ -777,11 +777,15 @@ def atomic_write(path: Path, data: bytes) -> str:
     """Write ``data`` to ``path`` through a hidden temp file, fsync and rename, so that a reader (or a resumed
     run) sees either the whole file or none of it. Returns the sha256 of ``data``."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written temp file behind
+        raise
     _fsync_dir(path.parent)
     return hashlib.sha256(data).hexdigest()
 
