@@ -442,10 +442,36 @@ def conform(table: pa.Table, schema: pa.Schema, partition: dict[str, str]) -> pa
             arrays.append(pa.array([partition[fld.name]] * n, pa.string()))
         elif fld.name in table.column_names:
             col = table[fld.name]
+            if _is_binary(col.type) and not _is_binary(fld.type):
+                col = _binary_as_text(col)
             arrays.append(col if col.type == fld.type else col.cast(fld.type))
         else:
             arrays.append(pa.nulls(n, fld.type))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _is_binary(t: pa.DataType) -> bool:
+    return pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t)
+
+
+def text_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with binary columns as text: bytes are read as UTF-8 (else Latin-1), as CSV cells are."""
+    for i, fld in enumerate(schema):
+        if _is_binary(fld.type):
+            schema = schema.set(i, pa.field(fld.name, pa.string()))
+    return schema
+
+
+def _binary_as_text(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    def decode(value: bytes | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value.decode("latin-1")
+
+    return pa.array([decode(v) for v in col.to_pylist()], pa.string())
 
 
 def read_row_group(task: RowGroupTask, schema: pa.Schema) -> pd.DataFrame:
@@ -653,7 +679,7 @@ def _open_parquet(p: Path) -> pq.ParquetFile:
 
 def _open_parquet_file(p: Path) -> InputSource:
     pf = _open_parquet(p)
-    schema = pf.schema_arrow
+    schema = text_schema(pf.schema_arrow)
     tasks = _row_group_tasks([(p, pf, ())])
     total = sum(t.num_rows for t in tasks)
     return InputSource(p, "parquet", list(schema.names), total, p.stat().st_size, schema=schema, tasks=tasks)
@@ -688,7 +714,7 @@ def _open_parquet_dir(root: Path) -> InputSource:
         opened.append((f, pf, partition))
         schemas.append(pf.schema_arrow)
     try:
-        schema = pa.unify_schemas(schemas, promote_options="permissive")
+        schema = text_schema(pa.unify_schemas(schemas, promote_options="permissive"))
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise DataFormatError(f"{root}: the Parquet files have incompatible schemas: {exc}") from exc
     for k in part_names:

@@ -131,3 +131,28 @@ def test_predict_command_never_overwrites_input_columns(tmp_path):
     out = read_output(tmp_path / "o2")
     assert out["error"].tolist() == ["mine", "also mine"] and out["price_usd"].tolist() == ["7", "8"]
     assert out["hv_price_usd"].notna().tolist() == [True, False] and out["hv_error"].notna().tolist() == [False, True]
+
+
+@pytest.mark.slow
+def test_parquet_handles_of_integers_with_nulls_or_bytes_are_priced_or_row_errors(tmp_path):
+    """A Parquet ``handle`` column of integers with a null, or of binary type (some bytes not UTF-8), is read as
+    text: numbers are priced as the handles they spell, the null is an empty handle, bad bytes a row error;
+    never "a broken scorer"."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from handleval.batch import run_batch
+
+    n = 200
+    ints = pa.array([None if i == 50 else 1000 + i for i in range(n)], pa.int64())
+    raw = pa.array([b"\xff\xfe" + str(i).encode() if i % 2 else f"name{i}".encode() for i in range(n)], pa.binary())
+    factory = ("handleval.predict", "batch_scorer", {"reasons": False})
+    for name, column in (("ints", ints), ("bytes", raw)):
+        pq.write_table(pa.table({"handle": column}), tmp_path / f"{name}.parquet")
+        run_batch(tmp_path / f"{name}.parquet", tmp_path / f"out-{name}", scorer_factory=factory, quiet=True)
+        out = read_output(tmp_path / f"out-{name}")
+        assert len(out) == n
+        if name == "ints":
+            assert out["price_usd"].notna().sum() == n - 1 and out["error"][50] == "empty handle"
+        else:
+            assert out["price_usd"][::2].notna().all() and out["error"][1::2].str.contains("not allowed").all()
