@@ -67,6 +67,14 @@ class OutputExistsError(HandlevalError):
     """The output already exists and neither ``resume`` nor ``overwrite`` was asked for."""
 
 
+class OutputColumnsError(HandlevalError):
+    """Output columns would overwrite input columns of the same name."""
+
+
+class OutputLockedError(HandlevalError):
+    """Another run is writing to the same output directory."""
+
+
 class ScorerError(HandlevalError):
     """The scoring function broke its contract (wrong row count) or fails on every row."""
 
@@ -112,7 +120,7 @@ class BatchSummary:
 
 # ============================================================================================ scoring a frame
 def score_frame(frame: pd.DataFrame, score_chunk: ScoreChunk,
-                input_errors: Sequence[str | None] | None = None) -> pd.DataFrame:
+                input_errors: Sequence[str | None] | None = None, *, fill_from_input: bool = True) -> pd.DataFrame:
     """Score ``frame`` with ``score_chunk`` and return every row, in order, with an ``error`` column last.
 
     Rows with an ``input_errors`` entry are not sent to the scorer (their fields may be shifted); if the scorer
@@ -130,7 +138,7 @@ def score_frame(frame: pd.DataFrame, score_chunk: ScoreChunk,
         good_frame = frame.iloc[good_positions].reset_index(drop=True)
 
     if len(good_frame):
-        scored, raised = _score_isolating(good_frame, score_chunk)
+        scored, raised = _score_isolating(good_frame, score_chunk, fill_from_input)
     else:
         scored, raised = _score_empty(frame, score_chunk), {}
 
@@ -146,7 +154,7 @@ def score_frame(frame: pd.DataFrame, score_chunk: ScoreChunk,
         scored.index = pd.Index(good_positions)
         error.index = pd.Index(good_positions)
         full = scored.reindex(range(n))
-        shared = [c for c in frame.columns if c in full.columns]
+        shared = [c for c in frame.columns if c in full.columns] if fill_from_input else []
         for c in shared:
             if full[c].dtype != frame[c].dtype:
                 full[c] = full[c].astype(object)
@@ -160,6 +168,38 @@ def score_frame(frame: pd.DataFrame, score_chunk: ScoreChunk,
     values[pd.isna(values)] = None
     scored[ERROR] = pd.Series(values, dtype=object)
     return scored
+
+
+def score_rows(frame: pd.DataFrame, score_chunk: ScoreChunk, input_errors: Sequence[str | None] | None = None,
+               output_columns: Sequence[str] | None = None, prefix: str = "") -> pd.DataFrame:
+    """:func:`score_frame`, with the input columns kept exactly as read when ``output_columns`` (the columns the
+    scorer adds, ``error`` aside) are declared: only those are taken from the scorer, named ``prefix + name``,
+    after every input column; the error column is ``prefix + "error"``. Without ``output_columns`` the scorer's
+    frame is used as it is (its ``error`` renamed when there is a prefix)."""
+    if output_columns is None:
+        scored = score_frame(frame, score_chunk, input_errors)
+        return scored.rename(columns={ERROR: prefix + ERROR}) if prefix else scored
+    wanted = [c for c in output_columns if c != ERROR]
+
+    def outputs_only(sub: pd.DataFrame) -> pd.DataFrame:
+        result = _call_scorer(score_chunk, sub)
+        missing = [c for c in wanted if c not in result.columns]
+        if missing:
+            raise ScorerError(f"the scorer did not return its output column(s) {', '.join(map(repr, missing))}")
+        return result[wanted + ([ERROR] if ERROR in result.columns else [])]
+
+    scored = score_frame(frame, outputs_only, input_errors, fill_from_input=False).reindex(columns=[*wanted, ERROR])
+    scored.columns = [prefix + c for c in scored.columns]
+    base = frame.reset_index(drop=True)
+    return pd.concat([base, scored], axis=1)
+
+
+def output_collisions(input_columns: Sequence[str], output_columns: Sequence[str] | None, prefix: str = ""
+                      ) -> list[str]:
+    """The input columns an output column (or the engine's ``error``) would overwrite."""
+    names = [prefix + c for c in [*(output_columns or ()), ERROR]]
+    present = set(input_columns)
+    return list(dict.fromkeys(n for n in names if n in present))
 
 
 def _call_scorer(score_chunk: ScoreChunk, sub: pd.DataFrame) -> pd.DataFrame:
@@ -182,7 +222,8 @@ def _score_empty(frame: pd.DataFrame, score_chunk: ScoreChunk) -> pd.DataFrame:
         return empty
 
 
-def _score_isolating(frame: pd.DataFrame, score_chunk: ScoreChunk) -> tuple[pd.DataFrame, dict[int, str]]:
+def _score_isolating(frame: pd.DataFrame, score_chunk: ScoreChunk, fill_from_input: bool = True
+                     ) -> tuple[pd.DataFrame, dict[int, str]]:
     """Score ``frame``; on an exception bisect until the failing rows are alone. Returns the scored frame (rows
     that raised keep their input values and nulls elsewhere) and ``{position: message}`` for those rows."""
     try:
@@ -210,7 +251,7 @@ def _score_isolating(frame: pd.DataFrame, score_chunk: ScoreChunk) -> tuple[pd.D
                 visit(mid, hi)
                 return
             raised[lo] = f"scorer failed on this row: {type(exc).__name__}: {_short(exc)}"
-            pieces.append(sub)
+            pieces.append(sub if fill_from_input else pd.DataFrame(index=range(len(sub))))
             state["fail_run"] += 1
             if state["fail_run"] >= MAX_CONSECUTIVE_FAILURES:
                 raise ScorerError(f"the scorer raised on {MAX_CONSECUTIVE_FAILURES} rows in a row "
@@ -407,9 +448,33 @@ class Manifest:
         (self.directory / JOURNAL).unlink(missing_ok=True)
 
 
+def lock_directory(directory: Path) -> int:
+    """Hold an exclusive lock on ``directory`` (``flock`` on the directory itself, so that no lock file can be
+    deleted by ``--overwrite``) until the returned descriptor is closed; :class:`OutputLockedError` at once when
+    another process holds it. Advisory: handleval runs respect it; on filesystems without ``flock`` (some network
+    mounts) it may not hold."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise OutputLockedError(f"another handleval run is writing to {directory} right now; wait for it to "
+                                "finish, or choose another output") from None
+    except OSError:
+        pass  # a filesystem without locks: carry on unlocked
+    return fd
+
+
 def _prepare_output(out: Path, *, resume: bool, overwrite: bool, header: dict[str, Any],
-                    warn: Callable[[str], None]) -> tuple[Manifest, set[int]]:
-    """Create or reopen the output directory; return the manifest and the indices of reusable parts."""
+                    warn: Callable[[str], None], locks: list[int]) -> tuple[Manifest, set[int]]:
+    """Create or reopen the output directory, locked (its descriptor appended to ``locks``); return the
+    manifest and the indices of reusable parts."""
+    if out.is_dir():
+        locks.append(lock_directory(out))
     if out.exists() and not out.is_dir():
         if overwrite and not resume:
             out.unlink()
@@ -430,6 +495,11 @@ def _prepare_output(out: Path, *, resume: bool, overwrite: bool, header: dict[st
             shutil.rmtree(target) if target.is_dir() else target.unlink()
         existing = []
     out.mkdir(parents=True, exist_ok=True)
+    if not locks:
+        locks.append(lock_directory(out))
+        existing = sorted(p.name for p in out.iterdir())
+        if existing and not resume:  # another run created it between our look and our lock
+            raise OutputExistsError(f"output {out} appeared while starting (another run?); try again")
 
     manifest = Manifest.load(out) if resume else None
     if manifest is None:
@@ -444,7 +514,7 @@ def _prepare_output(out: Path, *, resume: bool, overwrite: bool, header: dict[st
 
     old = manifest.data
     for key, label in (("input", "input"), ("layout", "engine/partitioning"), ("output_format", "output format"),
-                       ("columns_in", "input columns")):
+                       ("columns_in", "input columns"), ("naming", "output column names")):
         if old.get(key) != header[key]:
             raise HandlevalError(f"cannot resume into {out}: the {label} differs from the interrupted run "
                                  f"({old.get(key)!r} then, {header[key]!r} now); use --overwrite to start again")
@@ -552,6 +622,8 @@ def run_batch(
     n_workers: int | None = None,
     scorer_factory: ScorerFactory | None = None,
     progress: bool | None = None,
+    output_columns: Sequence[str] | None = None,
+    prefix: str = "",
 ) -> BatchSummary:
     """Score ``input_path`` into the part directory ``output_path``; every input row exactly once, in order.
 
@@ -564,6 +636,11 @@ def run_batch(
     Parquet input and writes one part per row group, on a ``LocalCluster(n_workers, threads_per_worker=1,
     processes=True)`` or on the cluster at ``scheduler``. ``progress`` forces the bar on/off (default: on when
     stdout is a terminal and not ``quiet``).
+
+    Input columns are never overwritten: declare the scorer's ``output_columns`` and they are taken from it
+    alone, named ``prefix + name`` after the input's columns. When an output name (or ``error``) is already an
+    input column the run stops at once with :class:`OutputColumnsError` naming them (choose a ``prefix``). The
+    output directory is locked for the run (:func:`lock_directory`); a second run on it stops at once.
 
     Raises :class:`DataFormatError` for unreadable input, :class:`OutputExistsError` when the output exists and
     neither ``resume`` nor ``overwrite`` is set, :class:`ScorerError` when the scorer breaks its contract.
@@ -581,6 +658,12 @@ def run_batch(
         raise HandlevalError(f"unknown output format {output_format!r}: choose 'parquet' or 'csv'")
 
     source = hio.open_input(input_path, required_columns)
+    collisions = output_collisions(source.columns, output_columns, prefix)
+    if collisions:
+        names = ", ".join(repr(c) for c in collisions)
+        raise OutputColumnsError(f"{source.path}: the input already has column(s) {names}, which the output would "
+                                 "overwrite; give a prefix for the output columns (--prefix, e.g. --prefix hv_) or "
+                                 "rename those input columns")
     inp = source.path.resolve()
     if out.resolve() == inp or inp.is_relative_to(out.resolve()) or out.resolve().is_relative_to(inp):
         raise HandlevalError(f"the output {out} must not be the input or inside it (nor the other way round)")
@@ -599,16 +682,52 @@ def run_batch(
     layout = {"engine": "local", "chunk_rows": chunk_rows} if engine == "local" or not source.tasks \
         else {"engine": "dask", "unit": "row_group"}
     header = {"format": MANIFEST_FORMAT, "input": source.fingerprint(), "layout": layout,
-              "output_format": fmt, "columns_in": source.columns, "required_columns": list(required_columns)}
-    manifest, reuse = _prepare_output(out, resume=resume, overwrite=overwrite, header=header, warn=warn)
+              "output_format": fmt, "columns_in": source.columns, "required_columns": list(required_columns),
+              "naming": {"prefix": prefix, "output_columns": None if output_columns is None else list(output_columns)}}
+    locks: list[int] = []
+    try:
+        return _run_prepared(source, out, inp, header, fmt, engine, chunk_rows, score_chunk, scorer_factory, resume,
+                             overwrite, quiet, progress, scheduler, n_workers, output_columns, prefix, started,
+                             collected, warn, locks)
+    except OSError as exc:
+        raise _output_error(exc, out) from exc
+    finally:
+        for fd in locks:
+            os.close(fd)
+
+
+def _output_error(exc: OSError, out: Path) -> HandlevalError:
+    """One sentence for a failed write (full disk, read-only or forbidden output)."""
+    import errno
+
+    where = exc.filename or out
+    if exc.filename and not Path(str(exc.filename)).resolve().is_relative_to(out.resolve()):
+        return HandlevalError(f"{exc.filename}: {exc.strerror or exc}")
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return HandlevalError(f"no space left writing {where} ({exc.strerror}); the parts finished so far are kept: "
+                              "free some space and rerun with --resume")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return HandlevalError(f"cannot write the output {where}: {exc.strerror} (choose a writable output)")
+    return HandlevalError(f"cannot write the output {where}: {exc.strerror or exc}")
+
+
+def _run_prepared(source: hio.InputSource, out: Path, inp: Path, header: dict[str, Any], fmt: str, engine: str,
+                  chunk_rows: int, score_chunk: ScoreChunk | None, scorer_factory: ScorerFactory | None,
+                  resume: bool, overwrite: bool, quiet: bool, progress: bool | None, scheduler: str | None,
+                  n_workers: int | None, output_columns: Sequence[str] | None, prefix: str, started: float,
+                  collected: list[str], warn: Callable[[str], None], locks: list[int]) -> BatchSummary:
+    layout = header["layout"]
+    manifest, reuse = _prepare_output(out, resume=resume, overwrite=overwrite, header=header, warn=warn,
+                                      locks=locks)
     show = progress if progress is not None else (not quiet and sys.stdout.isatty())
     factory: ScorerFactory = scorer_factory if scorer_factory is not None else _Fixed(score_chunk)  # type: ignore[arg-type]
 
     if layout["engine"] == "local":
         scorer = score_chunk if score_chunk is not None else cached_scorer(factory)
-        rows_in, scored = _run_local(source, scorer, manifest, reuse, fmt, chunk_rows, show, warn)
+        rows_in, scored = _run_local(source, scorer, manifest, reuse, fmt, chunk_rows, show, output_columns, prefix)
     else:
-        rows_in, scored, timings = _run_dask(source, factory, manifest, reuse, fmt, show, scheduler, n_workers)
+        rows_in, scored, timings = _run_dask(source, factory, manifest, reuse, fmt, show, scheduler, n_workers,
+                                             output_columns, prefix)
 
     parts = manifest.parts
     expected_start = 0
@@ -640,7 +759,7 @@ def run_batch(
 
 
 def _run_local(source: hio.InputSource, scorer: ScoreChunk, manifest: Manifest, reuse: set[int], fmt: str,
-               chunk_rows: int, show: bool, warn: Callable[[str], None]) -> tuple[int, int]:
+               chunk_rows: int, show: bool, output_columns: Sequence[str] | None, prefix: str) -> tuple[int, int]:
     done = manifest.parts
     rows_in = 0
     scored = 0
@@ -655,7 +774,7 @@ def _run_local(source: hio.InputSource, scorer: ScoreChunk, manifest: Manifest, 
                 bar.update(len(chunk.frame), source.progress_done())
                 continue
             started = part_clock()
-            frame = score_frame(chunk.frame, scorer, chunk.input_errors)
+            frame = score_rows(chunk.frame, scorer, chunk.input_errors, output_columns, prefix)
             manifest.add(write_part(frame, manifest.directory, chunk.index, fmt, started,
                                     row_start=chunk.row_start, row_stop=chunk.row_stop))
             scored += len(chunk.frame)
@@ -692,20 +811,21 @@ def _dask_warm(factory: ScorerFactory, key: str) -> dict[str, Any]:
 
 
 def _dask_part(task: hio.RowGroupTask, schema: Any, factory: ScorerFactory, key: str, out: str,
-               fmt: str) -> dict[str, Any]:
+               fmt: str, output_columns: Sequence[str] | None = None, prefix: str = "") -> dict[str, Any]:
     """Runs on a Dask worker: read one row group, score it with the worker's cached scorer, write its part
     (atomic rename in the output directory). Only the small manifest record goes back to the client, which is
     the manifest's single writer (so a part counts only once it is recorded, as with the local engine)."""
     started = part_clock()
     frame = hio.read_row_group(task, schema)
-    scored = score_frame(frame, cached_scorer(factory, key))
+    scored = score_rows(frame, cached_scorer(factory, key), None, output_columns, prefix)
     return write_part(scored, Path(out), task.index, fmt, started, row_start=task.row_start,
                       row_stop=task.row_start + task.num_rows,
                       source={"file": task.file, "row_group": task.row_group})
 
 
 def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifest, reuse: set[int], fmt: str,
-              show: bool, scheduler: str | None, n_workers: int | None) -> tuple[int, int, dict[str, float]]:
+              show: bool, scheduler: str | None, n_workers: int | None, output_columns: Sequence[str] | None = None,
+              prefix: str = "") -> tuple[int, int, dict[str, float]]:
     from dask.distributed import Client, LocalCluster, as_completed, wait
 
     todo = [t for t in source.tasks if t.index not in reuse]
@@ -748,6 +868,7 @@ def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifes
         mark = time.perf_counter()
         futures = [
             client.submit(_dask_part, t, source.schema, factory_future, key, str(manifest.directory), fmt,
+                          None if output_columns is None else list(output_columns), prefix,
                           key=f"handleval-part-{t.index}-{key[-12:]}-{os.getpid()}-{time.time_ns()}", pure=False,
                           priority=-t.index)
             for t in todo

@@ -79,20 +79,45 @@ def read_manifest(bundle_dir: str | Path, kind: str) -> dict[str, Any]:
     if not isinstance(files, dict) or not files:
         raise BundleError(f"{path} lists no model files")
     for name, expected in files.items():
-        file = bundle_dir / name
-        if not file.is_file():
-            raise BundleError(f"bundle file missing: {file}")
-        if sha256_file(file) != expected:
+        file = bundle_path(bundle_dir, name)
+        if not isinstance(expected, str) or sha256_file(file) != expected:
             raise BundleError(f"bundle file {file} does not match its sha256 in the manifest: "
                               "it is truncated, edited or from another bundle")
     return manifest
 
 
-def load_booster(path: Path) -> Any:
-    """A LightGBM booster from its text model (never pickle)."""
+def bundle_path(bundle_dir: Path, name: object) -> Path:
+    """``bundle_dir / name`` for a file name a manifest gives, refused unless it is a plain relative path whose
+    file (symlinks resolved) lies inside the bundle: a manifest cannot point a loader elsewhere."""
+    if not isinstance(name, str) or not name or "\\" in name or "\x00" in name:
+        raise BundleError(f"{bundle_dir}: the manifest names a file {name!r} that is not a plain relative path")
+    rel = Path(name)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise BundleError(f"{bundle_dir}: the manifest names {name!r}, outside the bundle directory")
+    file = bundle_dir / rel
+    if not file.is_file():
+        raise BundleError(f"bundle file missing: {file}")
+    if not file.resolve().is_relative_to(bundle_dir.resolve()):
+        raise BundleError(f"{bundle_dir}: {name!r} is a link to a file outside the bundle directory")
+    return file
+
+
+def load_booster(bundle_dir: Path, manifest: dict[str, Any], name: str) -> Any:
+    """A LightGBM booster from the bundle's text model ``name`` (never pickle). The file must be listed in the
+    manifest's ``files`` and lie inside the bundle; its bytes are checked against the listed sha256 and then
+    handed to LightGBM, so LightGBM parses exactly what was verified (a file changed meanwhile is refused)."""
     import lightgbm as lgb
 
+    files = manifest.get("files")
+    if not isinstance(files, dict) or name not in files:
+        raise BundleError(f"{bundle_dir}: the model file {name!r} is not listed in {MANIFEST}'s files, so it is "
+                          "not loaded")
+    path = bundle_path(Path(bundle_dir), name)
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != files[name]:
+        raise BundleError(f"bundle file {path} does not match its sha256 in the manifest: "
+                          "it is truncated, edited or from another bundle")
     try:
-        return lgb.Booster(model_file=str(path))
-    except lgb.basic.LightGBMError as exc:
+        return lgb.Booster(model_str=data.decode("utf-8"))
+    except (lgb.basic.LightGBMError, UnicodeDecodeError) as exc:
         raise BundleError(f"{path} is not a valid LightGBM text model: {exc}") from exc

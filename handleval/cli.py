@@ -42,6 +42,9 @@ def friendly_errors(func: F) -> F:
         except HandlevalError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(2) from None
+        except OSError as exc:  # a read-only or full filesystem not caught closer to the write
+            err_console.print(f"[bold red]error:[/] {exc.filename or ''}: {exc.strerror or exc}", highlight=False)
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")
             raise typer.Exit(130) from None
@@ -160,18 +163,22 @@ class AttributionChoice(StrEnum):
 AttributionOpt = Annotated[AttributionChoice, typer.Option(
     help="How reasons are ranked: path attributions (one pass, the default) or exact TreeSHAP (~1 ms/row).")]
 ChunkOpt = Annotated[int, typer.Option(help="Rows per chunk and output part (bounds memory).")]
+PrefixOpt = Annotated[str, typer.Option(help="Prefix for the output column names, e.g. hv_ (needed when the input "
+                                             "already has a column of an output's name: input columns are never "
+                                             "overwritten).")]
 
 
 def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str, Any]], required: tuple[str, ...],
                engine: str, scheduler: str | None, workers: int | None, resume: bool, overwrite: bool,
-               quiet: bool, chunk_rows: int) -> None:
+               quiet: bool, chunk_rows: int, output_columns: list[str] | None = None, prefix: str = "") -> None:
     from handleval.batch import run_batch
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         summary = run_batch(input_path, output, scorer_factory=factory, required_columns=required,
                             engine=engine, scheduler=scheduler, n_workers=workers, resume=resume,
-                            overwrite=overwrite, quiet=quiet, chunk_rows=chunk_rows)
+                            overwrite=overwrite, quiet=quiet, chunk_rows=chunk_rows,
+                            output_columns=output_columns, prefix=prefix)
     for message in summary.warnings:
         err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
     if not quiet:
@@ -197,17 +204,19 @@ def predict_command(
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     chunk_rows: ChunkOpt = 100_000,
+    prefix: PrefixOpt = "",
 ) -> None:
-    """Price every handle of a file: every input column, then price_usd, price_low_usd, price_high_usd,
-    market_basis, reasons, risk, error - same rows, same order."""
+    """Price every handle of a file: every input column unchanged, then price_usd, price_low_usd, price_high_usd,
+    market_basis, reasons, risk, error (each with --prefix) - same rows, same order."""
     from handleval.batch import cached_scorer
+    from handleval.predict import OUTPUT_COLUMNS
 
     factory = ("handleval.predict", "batch_scorer", {"bundle_dir": str(model) if model else None,
                                                      "platform": platform, "reasons": reasons,
                                                      "attribution": attribution.value})
     cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one
     _run_batch(input_path, output, factory, ("handle",), engine, scheduler, workers, resume, overwrite, quiet,
-               chunk_rows)
+               chunk_rows, OUTPUT_COLUMNS, prefix)
 
 
 @app.command("flag")
@@ -245,36 +254,69 @@ def triage_command(
     model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
     accounts_model: Annotated[Path | None, typer.Option(help="Account bundle (default models/accounts).")] = None,
     overwrite: OverwriteOpt = False,
+    prefix: PrefixOpt = "",
     top: Annotated[int, typer.Option(help="Rows to show at the terminal.")] = 10,
 ) -> None:
-    """Rank accounts by the expected value of their handle: price × probability it becomes releasable."""
+    """Rank accounts by the expected value of their handle: price × probability it becomes releasable. Every
+    input column comes back unchanged, then row, the flag columns, price_usd, p_releasable, releasable,
+    expected_value, guard_rail, triage_reasons, error."""
     from handleval.accounts import load_accounts, triage
+    from handleval.accounts.flag import triage_collisions
     from handleval.io import open_input
     from handleval.predict import load
 
+    if output.is_dir():
+        raise HandlevalError(f"{output} is a directory; triage writes one file (.csv or .parquet): give a file name")
     if output.exists() and not overwrite:
         raise HandlevalError(f"{output} exists; pass --overwrite to replace it")
     import pandas as pd
-    from pyarrow import csv as pa_csv
-
-    from handleval.io import frame_to_table, neutralise_formulas
 
     source = open_input(input_path, ("screen_name",))
-    frame = pd.concat([chunk.frame for chunk in source.chunks(1_000_000)], ignore_index=True)
-    ranked = triage(frame, valuer=load(model), flagger=load_accounts(accounts_model))
-    if output.suffix.lower() == ".csv":
-        pa_csv.write_csv(neutralise_formulas(frame_to_table(ranked)), output)
-    else:
-        ranked.to_parquet(output, index=False)
+    collisions = triage_collisions(source.columns, prefix)
+    if collisions:
+        triage(pd.DataFrame(columns=source.columns), prefix=prefix)  # raises the collision message
+    frames, errors = [], []
+    for chunk in source.chunks(1_000_000):
+        frames.append(chunk.frame)
+        errors += chunk.input_errors or [None] * len(chunk.frame)
+    frame = pd.concat(frames, ignore_index=True)
+    ranked = triage(frame, valuer=load(model), flagger=load_accounts(accounts_model), prefix=prefix,
+                    input_errors=errors if any(e is not None for e in errors) else None)
+    _write_atomically(ranked, output)
+    for message in source.warnings:
+        err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
     table = Table(title=f"top {top} by expected value")
-    for col in ("screen_name", "price_usd", "p_releasable", "expected_value", "status", "triage_reasons"):
+    shown = ("screen_name", "price_usd", "p_releasable", "expected_value", "status", "triage_reasons")
+    for col in shown:
         table.add_column(col, overflow="fold")
-    for row in ranked.head(top).itertuples(index=False):
-        table.add_row(str(row.screen_name), f"${row.price_usd:,.0f}" if row.price_usd == row.price_usd else "",
-                      f"{row.p_releasable:.2f}", f"${row.expected_value:,.0f}" if row.expected_value ==
-                      row.expected_value else "", str(row.status), str(row.triage_reasons))
+    for _, row in ranked.head(top).iterrows():
+        screen, price, p_rel, value, status, why = (row[c if c == "screen_name" else prefix + c] for c in shown)
+        table.add_row(str(screen), f"${price:,.0f}" if price == price else "",
+                      f"{p_rel:.2f}" if p_rel == p_rel else "", f"${value:,.0f}" if value == value else "",
+                      str(status), str(why))
     console.print(table)
     console.print(f"{len(ranked):,} accounts ranked → {output}")
+
+
+def _write_atomically(frame: Any, output: Path) -> None:
+    """Write ``frame`` to ``output`` (CSV with formulas neutralised, else Parquet) through a temp file renamed
+    into place: a full disk or a kill leaves the old file (or none), never half a file."""
+    from handleval.io import atomic_write, encode_part, frame_to_table
+
+    table = frame_to_table(frame)
+    data = encode_part(table, "csv" if output.suffix.lower() == ".csv" else "parquet")
+    try:
+        atomic_write(output, data)
+    except OSError as exc:
+        raise _write_error(exc, output) from exc
+
+
+def _write_error(exc: OSError, output: Path) -> HandlevalError:
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return HandlevalError(f"no space left writing {output} ({exc.strerror}); nothing was written")
+    return HandlevalError(f"cannot write {output}: {exc.strerror or exc}")
 
 
 @app.command("value")

@@ -126,6 +126,10 @@ class InputSource:
     tasks: list[RowGroupTask] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     bytes_read: int = 0
+    #: the path the user gave when ``path`` is a spooled copy of a pipe
+    origin: str | None = None
+    #: ``"\r"`` when a text file's lines end in a lone carriage return (old Mac files)
+    newline: str = "\n"
     _counter: _ByteCounter | None = None
 
     # ------------------------------------------------------------------ progress
@@ -141,20 +145,20 @@ class InputSource:
 
     # ------------------------------------------------------------------ identity
     def fingerprint(self) -> dict[str, Any]:
-        """Enough to tell whether a resumed run reads the same input: sizes plus hashes of each file's ends.
-        (Not the mtime: copying a file must not block a resume.)"""
+        """Enough to tell whether a resumed run reads the same input: the sha256 of every byte of every input file
+        (a change anywhere refuses the resume; about 1 s per GB). Not the mtime: copying a file must not block a
+        resume."""
         files = [Path(t) for t in sorted({t.file for t in self.tasks})] if self.path.is_dir() else [self.path]
         digest = hashlib.sha256()
         for f in files:
+            if self.kind == "empty" and not f.is_file():
+                continue
             size = f.stat().st_size
             digest.update(f"{f.relative_to(self.path) if self.path.is_dir() else ''}:{size}:".encode())
             with open(f, "rb") as fh:
-                digest.update(fh.read(1 << 20))
-                if size > 2 << 20:
-                    fh.seek(size - (1 << 20))
-                    digest.update(fh.read())
-        return {"path": str(self.path.resolve()), "kind": self.kind, "size": self.size_bytes,
-                "files": len(files), "sha256_ends": digest.hexdigest()}
+                digest.update(hashlib.file_digest(fh, "sha256").digest())
+        return {"path": str(self.origin or self.path.resolve()), "kind": self.kind, "size": self.size_bytes,
+                "files": len(files), "sha256": digest.hexdigest()}
 
     # ------------------------------------------------------------------ reading
     def chunks(self, chunk_rows: int) -> Iterator[Chunk]:
@@ -200,6 +204,9 @@ class InputSource:
 
     # Text ----------------------------------------------------------------------------------------------
     def _text_tables(self, chunk_rows: int) -> Iterator[tuple[pa.Table, None]]:
+        if self.encoding != "utf-8" or self.newline == "\r":
+            yield from self._decoded_text_tables(chunk_rows)
+            return
         latin1 = 0
         first_bad = 0
         rows: list[str] = []
@@ -254,6 +261,29 @@ class InputSource:
             self.warnings.append(f"{self.path}: {latin1:,} line(s) were not valid UTF-8 and were decoded as "
                                  f"Latin-1 (first at line {first_bad}); check the results for those rows")
 
+    def _decoded_text_tables(self, chunk_rows: int) -> Iterator[tuple[pa.Table, None]]:
+        """One handle per line for UTF-16 files and files whose lines end in a lone CR: Python's decoder with
+        universal newlines (``\r``, ``\r\n`` and ``\n`` all end a line); slower than the UTF-8 path, and rare."""
+        rows: list[str] = []
+        bad = 0
+        with open(self.path, "rb", buffering=0) as raw:
+            counter = self._counter = _ByteCounter(raw)
+            text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 20), encoding=self.encoding, errors="replace",
+                                    newline=None)
+            for n, line in enumerate(text):
+                if n == 0:
+                    line = line.removeprefix("\ufeff")
+                bad += "\ufffd" in line
+                rows.append(line[:-1] if line.endswith("\n") else line)
+                if len(rows) == chunk_rows:
+                    yield pa.table({"handle": pa.array(rows, pa.string())}), None
+                    rows = []
+        if rows:
+            yield pa.table({"handle": pa.array(rows, pa.string())}), None
+        if bad:
+            self.warnings.append(f"{self.path}: {bad:,} line(s) hold characters that are not valid {self.encoding} "
+                                 "(shown as \ufffd); check the results for those rows")
+
     # CSV -----------------------------------------------------------------------------------------------
     def _csv_tables(self, chunk_rows: int) -> Iterator[tuple[pa.Table, list[str | None] | None]]:
         emitted = 0
@@ -299,7 +329,9 @@ class InputSource:
                                     errors="surrogateescape", newline="")
             _raise_field_limit()
             reader = csv.reader(text, delimiter=self.delimiter)
-            next(reader, None)  # header (names already known)
+            for header in reader:  # the header (names already known), after any blank lines before it
+                if header:
+                    break
             seen = 0
             cols: list[list[str | None]] = [[] for _ in range(width)]
             errors: list[str | None] = []
@@ -410,10 +442,36 @@ def conform(table: pa.Table, schema: pa.Schema, partition: dict[str, str]) -> pa
             arrays.append(pa.array([partition[fld.name]] * n, pa.string()))
         elif fld.name in table.column_names:
             col = table[fld.name]
+            if _is_binary(col.type) and not _is_binary(fld.type):
+                col = _binary_as_text(col)
             arrays.append(col if col.type == fld.type else col.cast(fld.type))
         else:
             arrays.append(pa.nulls(n, fld.type))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _is_binary(t: pa.DataType) -> bool:
+    return pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t)
+
+
+def text_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with binary columns as text: bytes are read as UTF-8 (else Latin-1), as CSV cells are."""
+    for i, fld in enumerate(schema):
+        if _is_binary(fld.type):
+            schema = schema.set(i, pa.field(fld.name, pa.string()))
+    return schema
+
+
+def _binary_as_text(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    def decode(value: bytes | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value.decode("latin-1")
+
+    return pa.array([decode(v) for v in col.to_pylist()], pa.string())
 
 
 def read_row_group(task: RowGroupTask, schema: pa.Schema) -> pd.DataFrame:
@@ -432,6 +490,10 @@ def open_input(path: str | os.PathLike[str], required_columns: Sequence[str] = (
     p = Path(path).expanduser()
     if not p.exists():
         raise DataFormatError(f"input not found: {p}")
+    origin = None
+    if (not p.is_dir() and not p.is_file()) or str(p).startswith(("/dev/", "/proc/")):
+        # a pipe (/dev/stdin, <(...)), a device or a descriptor: read once, into a file whose format is known
+        origin, p = str(p), _spool(p, required_columns)
     if p.is_dir():
         source = _open_parquet_dir(p)
     else:
@@ -447,8 +509,9 @@ def open_input(path: str | os.PathLike[str], required_columns: Sequence[str] = (
         elif suffix in CSV_SUFFIXES:
             source = _open_csv(p, CSV_SUFFIXES[suffix])
         else:
-            _refuse_binary(p)
-            source = InputSource(p, "text", ["handle"], None, size)
+            encoding, newline = _text_encoding(p)
+            source = InputSource(p, "text", ["handle"], None, size, encoding=encoding, newline=newline)
+    source.origin = origin
     missing = [c for c in required_columns if c not in source.columns]
     if missing:
         found = ", ".join(repr(c) for c in source.columns[:30]) or "none"
@@ -463,12 +526,69 @@ def open_input(path: str | os.PathLike[str], required_columns: Sequence[str] = (
     return source
 
 
-def _refuse_binary(p: Path) -> None:
+def _text_encoding(p: Path) -> tuple[str, str]:
+    """``(encoding, newline)`` of a one-handle-per-line file; :class:`DataFormatError` when it is binary."""
     with open(p, "rb") as fh:
         sample = fh.read(_SNIFF)
+    encoding = _utf16(sample)
+    if encoding:
+        return encoding, "\n"
     reason = looks_binary(sample)
     if reason:
         raise DataFormatError(f"{p} is not a text file ({reason}); expected CSV, Parquet or one handle per line")
+    return "utf-8", "\r" if b"\r" in sample and b"\n" not in sample else "\n"
+
+
+def _utf16(sample: bytes) -> str | None:
+    """The UTF-16 codec of ``sample`` (the first bytes of a file): ``utf-16`` with a byte-order mark, else
+    ``utf-16-le``/``-be`` when nearly every other byte is NUL (ASCII text in UTF-16); None for anything else."""
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = sample[: len(sample) // 2 * 2]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    for zeros, text, codec in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) >= 0.9 * len(zeros) and text.count(0) <= 0.1 * len(text):
+            return codec
+    return None
+
+
+def _spool(p: Path, required_columns: Sequence[str]) -> Path:
+    """Copy a pipe's bytes to a private temporary file (removed at exit), named so that its format is known: the
+    pipe's own suffix if it has one, else Parquet by its magic number, CSV/TSV when the first line names the
+    required columns, else one handle per line."""
+    import atexit
+    import shutil
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix="handleval-input-")
+    spooled = Path(name)
+    atexit.register(spooled.unlink, missing_ok=True)
+    try:
+        with open(p, "rb") as src, os.fdopen(fd, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    except OSError as exc:
+        raise DataFormatError(f"cannot read {p}: {exc.strerror or exc}") from exc
+    suffix = p.suffix.lower()
+    if suffix not in CSV_SUFFIXES and suffix not in PARQUET_SUFFIXES:
+        with open(spooled, "rb") as fh:
+            sample = fh.read(_SNIFF)
+        suffix = ".txt"
+        if sample.startswith(b"PAR1"):
+            suffix = ".parquet"
+        else:
+            text = sample.decode(_utf16(sample) or "utf-8", "replace").lstrip("\ufeff\r\n")
+            first = text.splitlines()[0] if text else ""
+            for sep, ext in ((",", ".csv"), ("\t", ".tsv")):
+                cells = [c.strip().strip('"') for c in first.split(sep)]
+                if len(cells) > 1 and all(c in cells for c in required_columns):
+                    suffix = ext
+                    break
+    target = spooled.with_name(spooled.name + suffix)
+    spooled.rename(target)
+    atexit.register(target.unlink, missing_ok=True)
+    return target
 
 
 def looks_binary(sample: bytes) -> str | None:
@@ -505,10 +625,8 @@ def looks_binary(sample: bytes) -> str | None:
 def _open_csv(p: Path, delimiter: str) -> InputSource:
     with open(p, "rb") as fh:
         sample = fh.read(_SNIFF)
-    encoding = "utf-8"
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    else:
+    encoding = _utf16(sample) or "utf-8"
+    if encoding == "utf-8":
         reason = looks_binary(sample)
         if reason:
             raise DataFormatError(f"{p} is not a CSV file ({reason})")
@@ -561,7 +679,7 @@ def _open_parquet(p: Path) -> pq.ParquetFile:
 
 def _open_parquet_file(p: Path) -> InputSource:
     pf = _open_parquet(p)
-    schema = pf.schema_arrow
+    schema = text_schema(pf.schema_arrow)
     tasks = _row_group_tasks([(p, pf, ())])
     total = sum(t.num_rows for t in tasks)
     return InputSource(p, "parquet", list(schema.names), total, p.stat().st_size, schema=schema, tasks=tasks)
@@ -596,7 +714,7 @@ def _open_parquet_dir(root: Path) -> InputSource:
         opened.append((f, pf, partition))
         schemas.append(pf.schema_arrow)
     try:
-        schema = pa.unify_schemas(schemas, promote_options="permissive")
+        schema = text_schema(pa.unify_schemas(schemas, promote_options="permissive"))
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise DataFormatError(f"{root}: the Parquet files have incompatible schemas: {exc}") from exc
     for k in part_names:
@@ -673,7 +791,8 @@ def encode_part(table: pa.Table, fmt: str) -> bytes:
     if fmt == "parquet":
         pq.write_table(table, sink, compression="zstd")
     elif fmt == "csv":
-        pacsv.write_csv(neutralise_formulas(table), sink,
+        names = ["'" + n if n.startswith(FORMULA_PREFIXES) else n for n in table.column_names]
+        pacsv.write_csv(neutralise_formulas(table).rename_columns(names), sink,
                         write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"))
     else:
         raise ValueError(f"unknown output format {fmt!r}")
@@ -684,11 +803,15 @@ def atomic_write(path: Path, data: bytes) -> str:
     """Write ``data`` to ``path`` through a hidden temp file, fsync and rename, so that a reader (or a resumed
     run) sees either the whole file or none of it. Returns the sha256 of ``data``."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written temp file behind
+        raise
     _fsync_dir(path.parent)
     return hashlib.sha256(data).hexdigest()
 

@@ -513,8 +513,27 @@ def load(bundle_dir: str | Path | None = None) -> Valuer:
     market.categories_ = manifest["market_encoder"]["categories"]
     market.default_venue_ = manifest["market_encoder"]["default_venue"]
     market.rare_ = manifest["market_encoder"]["rare"]
-    *points, low, high = (load_booster(bundle_dir / f) for f in _model_files(manifest))
+    *points, low, high = (load_booster(bundle_dir, manifest, f) for f in _model_files(manifest))
     return Valuer(bundle_dir, manifest, points, low, high, featurizer=featurizer, market=market, markets=markets)
+
+
+def _text_handles(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a typed ``handle`` column (Parquet integers, say) as text: ``7`` is the handle ``"7"``, a
+    missing value stays missing (an "empty handle" error), so no row reaches the model as a non-string."""
+    col = frame["handle"]
+    if pd.api.types.is_string_dtype(col) and all(isinstance(v, str) or v is None for v in col.tolist()):
+        return frame
+
+    def text(value: Any) -> str | None:
+        if isinstance(value, str):
+            return value
+        if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+    return frame.assign(handle=pd.Series([text(v) for v in col.tolist()], index=frame.index, dtype=object))
 
 
 def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,
@@ -525,7 +544,7 @@ def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bo
     valuer = load(bundle_dir)
 
     def score(frame: pd.DataFrame) -> pd.DataFrame:
-        return valuer.value_many(frame, platform=platform, reasons=reasons, attribution=attribution)
+        return valuer.value_many(_text_handles(frame), platform=platform, reasons=reasons, attribution=attribution)
 
     score(pd.DataFrame({"handle": ["pizza", "jdk_19927"]}))
     return score

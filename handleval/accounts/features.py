@@ -82,9 +82,18 @@ _BOT_SN = re.compile(r"bot", re.IGNORECASE)
 _LINK = re.compile(r"https?://|www\.|\.com\b", re.IGNORECASE)
 
 
+#: Times outside these bounds (year 1, year 9999) are not a plausible account time: read as unparseable.
+_EARLIEST, _LATEST = pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2200-01-01", tz="UTC")
+
+
 def _to_utc(values: pd.Series) -> pd.Series:
-    """Datetimes from Twitter strings, ISO strings, epoch milliseconds or datetime objects, as UTC (NaT if
-    none of these)."""
+    """Datetimes from Twitter strings, ISO strings, epoch milliseconds or datetime objects, as UTC nanoseconds
+    (NaT if none of these, or outside 1970-2200)."""
+    out = _parse_utc(values)
+    return out.where((out >= _EARLIEST) & (out < _LATEST)).astype("datetime64[ns, UTC]")
+
+
+def _parse_utc(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         out = pd.to_datetime(values, utc=True)
         return out
@@ -106,14 +115,29 @@ def _to_utc(values: pd.Series) -> pd.Series:
     return out
 
 
+TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0", "on")
+FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0", "off")
+
+
 def _to_bool(values: pd.Series) -> pd.Series:
+    """The one way handleval reads a yes/no column: ``TRUE_WORDS``/``FALSE_WORDS`` in any case, blank is
+    unknown (<NA>); anything else is <NA> too, and :func:`unreadable_bool` tells those apart."""
     if pd.api.types.is_bool_dtype(values):
         return values.astype("boolean")
     low = values.astype("string").str.strip().str.lower()
     out = pd.Series(pd.NA, index=values.index, dtype="boolean")
-    out[low.isin(["true", "1", "1.0", "yes"]).fillna(False)] = True
-    out[low.isin(["false", "0", "0.0", "no"]).fillna(False)] = False
+    out[low.isin(TRUE_WORDS).fillna(False)] = True
+    out[low.isin(FALSE_WORDS).fillna(False)] = False
     return out
+
+
+def unreadable_bool(values: pd.Series) -> pd.Series:
+    """True where a yes/no cell holds something :func:`_to_bool` cannot read (not blank, not a known word)."""
+    if pd.api.types.is_bool_dtype(values):
+        return pd.Series(False, index=values.index)
+    low = values.astype("string").str.strip().str.lower()
+    blank = low.isna() | low.isin(["", "nan", "none", "null", "<na>"])
+    return ~blank & ~low.isin(TRUE_WORDS + FALSE_WORDS)
 
 
 def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tuple[pd.DataFrame, pd.Series]:
@@ -170,12 +194,14 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
             raw = frame[col]
             num = pd.to_numeric(raw, errors="coerce").astype("float64")
             blank = raw.isna() | (raw.astype("string").str.strip() == "")
-            flag((num.isna() & ~blank) | (num < 0), f"{col} is not a non-negative number")
-            out[col] = num.where(num >= 0)
+            flag((num.isna() & ~blank) | (num < 0) | np.isinf(num), f"{col} is not a non-negative number")
+            out[col] = num.where((num >= 0) & ~np.isinf(num))
         else:
             out[col] = np.nan
     for col in BOOLS:
         out[col] = _to_bool(frame[col]) if col in frame else pd.Series(pd.NA, index=frame.index, dtype="boolean")
+        if col in frame:
+            flag(unreadable_bool(frame[col]), f"{col} is not a yes/no value (true/false, t/f, yes/no, y/n, 1/0)")
 
     error = pd.Series(pd.NA, index=frame.index, dtype="string")
     for e in reversed(errors):  # the first failed check wins

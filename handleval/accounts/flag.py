@@ -237,8 +237,8 @@ def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:
     unknown = [f for f in manifest["features"] if f not in FEATURES]
     if unknown:
         raise BundleError(f"{path} was built with features this version does not compute: {', '.join(unknown)}")
-    bot = load_booster(path / BOT_MODEL_FILE)
-    dormancy = load_booster(path / DORMANCY_MODEL_FILE)
+    bot = load_booster(path, manifest, BOT_MODEL_FILE)
+    dormancy = load_booster(path, manifest, DORMANCY_MODEL_FILE)
     for name, booster in (("bot", bot), ("dormancy", dormancy)):
         if list(booster.feature_name()) != list(manifest["features"]):
             raise BundleError(f"{path}: the {name} model's features differ from the manifest's feature list")
@@ -255,30 +255,58 @@ def _prices(valuer: Any, names: list[str]) -> pd.DataFrame:
     return priced.reset_index(drop=True)
 
 
+def triage_collisions(columns: list[str], prefix: str = "") -> list[str]:
+    """The input columns that triage's output columns (named ``prefix + name``) would overwrite."""
+    present = set(columns)
+    return [prefix + c for c in ["row", *FLAG_COLUMNS, *TRIAGE_COLUMNS[2:]] if prefix + c in present]
+
+
 def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger | None = None,
-           now: pd.Timestamp | str | None = None) -> pd.DataFrame:
+           now: pd.Timestamp | str | None = None, *, prefix: str = "",
+           input_errors: list[str | None] | None = None) -> pd.DataFrame:
     """Flag ``accounts``, price each screen name on X, and rank by ``expected_value = price_usd *
     p_releasable`` (highest first; rows that cannot be priced or flagged last, with ``error``). ``row`` is
     each account's position in the input, so nothing is lost by sorting.
 
     ``p_releasable = 1 - (1 - p_bot) * (1 - p_dormant)``: the handle can come free if the account is removed
     as a bot or purged as inactive (an assumption about platform policy, not a measured rate). Guard rails
-    set it to 0 for verified accounts and for accounts known to be active within the policy window."""
+    set it to 0 for verified accounts and for accounts known to be active within the policy window.
+
+    The input's columns come back unchanged; the output columns are named ``prefix + name`` after them, and
+    :class:`OutputColumnsError` names any input column they would overwrite. Rows with an ``input_errors``
+    entry (a ragged CSV row) are not scored: they carry that error."""
+    from handleval.batch import OutputColumnsError
+
+    collisions = triage_collisions([str(c) for c in accounts.columns], prefix)
+    if collisions:
+        raise OutputColumnsError(f"the input already has column(s) {', '.join(map(repr, collisions))}, which "
+                                 "triage's output would overwrite; give a prefix for the output columns (--prefix, "
+                                 "e.g. --prefix hv_) or rename those input columns")
     flagger = flagger or load_accounts()
     if valuer is None:
         from handleval.predict import load as load_valuer
 
         valuer = load_valuer()
+    accounts = accounts.reset_index(drop=True)
     flagged = flagger.flag(accounts, now=now).reset_index(drop=True)
-    names = flagged["screen_name"].astype("string").fillna("").str.strip().str.lstrip("@").tolist()
+    bad = np.zeros(len(accounts), dtype=bool)
+    if input_errors is not None:
+        bad = np.array([e is not None for e in input_errors], dtype=bool)
+        for col in ("p_bot", "p_dormant", "days_inactive"):
+            flagged.loc[bad, col] = np.nan
+        for col in ("bot", "dormant", "dormancy_basis", "status", "reasons"):
+            flagged[col] = flagged[col].astype(object).where(~bad, None)
+        flagged.loc[bad, "error"] = [e for e in input_errors if e is not None]
+    names = accounts["screen_name"].astype("string").fillna("").str.strip().str.lstrip("@").tolist()
     priced = _prices(valuer, names)
-    price = pd.to_numeric(priced["price_usd"], errors="coerce").to_numpy(dtype=float)
+    price = pd.to_numeric(priced["price_usd"], errors="coerce").to_numpy(dtype=float, copy=True)
+    price[bad] = np.nan
     price_error = priced["error"] if "error" in priced else pd.Series(pd.NA, index=priced.index)
 
     p_bot = flagged["p_bot"].to_numpy(dtype=float)
     p_dorm = flagged["p_dormant"].to_numpy(dtype=float)
     p_rel = 1.0 - (1.0 - p_bot) * (1.0 - p_dorm)
-    verified = _verified(flagged)
+    verified = _verified(accounts)
     days = flagged["days_inactive"].to_numpy(dtype=float)
     recently_active = ~np.isnan(days) & (days <= flagger.policy_days)
     guard = np.where(verified, "verified account: never releasable",
@@ -303,17 +331,16 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
             why.append(f"${price[i]:,.0f} x P(releasable) {p_rel[i]:.2f} (P(bot) {p_bot[i]:.2f}, "
                        f"P(dormant) {p_dorm[i]:.2f}"
                        + (" estimated" if flagged.at[i, "dormancy_basis"] == "estimate" else "") + ")")
-    out = flagged.copy()
-    out.insert(0, "row", np.arange(len(flagged)))
-    out["price_usd"] = price
-    out["p_releasable"] = np.round(p_rel, 4)
-    out["releasable"] = releasable
-    out["expected_value"] = np.round(expected, 2)
-    out["guard_rail"] = guard
-    out["triage_reasons"] = why
-    out["error"] = error
-    return out.sort_values(["expected_value", "row"], ascending=[False, True], na_position="last",
-                           kind="stable").reset_index(drop=True)
+    outputs = {c: flagged[c].to_numpy() for c in FLAG_COLUMNS if c != "error"}
+    outputs.update({"price_usd": price, "p_releasable": np.round(p_rel, 4), "releasable": releasable,
+                    "expected_value": np.round(expected, 2), "guard_rail": guard, "triage_reasons": why,
+                    "error": error.to_numpy()})
+    out = accounts.copy()
+    out.insert(0, prefix + "row", np.arange(len(accounts)))
+    for name, values in outputs.items():
+        out[prefix + name] = values
+    return out.sort_values([prefix + "expected_value", prefix + "row"], ascending=[False, True],
+                           na_position="last", kind="stable").reset_index(drop=True)
 
 
 def _verified(flagged: pd.DataFrame) -> np.ndarray:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-import pickle
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
@@ -233,7 +232,11 @@ def cache_path(name: str, key: Any) -> Path:
     """Where :func:`cached` keeps the state of ``name`` built for ``key``."""
     from handleval.config import cache_dir
 
-    return cache_dir() / f"{name}-{hashlib.sha256(repr(key).encode()).hexdigest()[:32]}.pkl"
+    return cache_dir() / f"{name}-{_key_digest(key)[:32]}.cache"
+
+
+def _key_digest(key: Any) -> str:
+    return hashlib.sha256(repr(key).encode()).hexdigest()
 
 
 #: Cache files kept per name (the newest by last use): old package versions and parameters do not pile up.
@@ -241,35 +244,47 @@ CACHE_VERSIONS_KEPT = 3
 
 
 def cached(name: str, key: Any, build: Callable[[], dict[str, Any]], use_cache: bool = True) -> dict[str, Any]:
-    """``build()`` (a family's fitted attributes), pickled under ``$HANDLEVAL_CACHE`` or ``~/.cache/handleval``
-    as ``{name}-{hash of repr(key)}.pkl`` and read from there next time.
+    """``build()`` (a family's fitted attributes), kept under ``$HANDLEVAL_CACHE`` or ``~/.cache/handleval``
+    as ``{name}-{hash of repr(key)}.cache`` and read from there next time.
 
     For state that depends on nothing but ``key``: the parameters, the fitting code and what :func:`package_files`
-    says of the data it reads. A missing, broken or unwritable cache only means building. A read marks the file
-    as used; writing one removes the files of the same name beyond the :data:`CACHE_VERSIONS_KEPT` last used."""
+    says of the data it reads. The file holds data only, never pickle, and is checked against the sha256 and key
+    recorded in it when written (:mod:`handleval._cache`); the directory must be private to this user. A missing,
+    broken, foreign or unwritable cache only means building. A read marks the file as used; writing one removes
+    the files of the same name beyond the :data:`CACHE_VERSIONS_KEPT` last used (and old pickle files)."""
+    from handleval import _cache
+
     if not use_cache:
         return build()
     path = cache_path(name, key)
+    digest = _key_digest(key)
+    if _cache.private_dir(path.parent) is None:
+        return build()
     try:
-        with open(path, "rb") as fh:
-            state = pickle.load(fh)
-        if isinstance(state, dict):
-            with suppress(OSError):
-                os.utime(path)  # last use, for the pruning below
-            return state
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, ValueError):
-        pass  # absent or unreadable: built below
+        state = _cache.loads(path.read_bytes(), digest)
+        with suppress(OSError):
+            os.utime(path)  # last use, for the pruning below
+        return state
+    except (OSError, _cache.CacheFormatError):
+        pass  # absent, damaged or foreign: built below
     state = build()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        with open(tmp, "wb") as fh:
-            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        data = _cache.dumps(state, digest)
+    except TypeError:
+        return state  # not plain data: never cached
+    try:
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, path)  # atomic: processes starting together never read half a file
     except OSError:
         return state  # a read-only home is not an error: we just build again next time
     versions = []
-    for other in path.parent.glob(f"{name}-*.pkl"):
+    for other in path.parent.glob(f"{name}-*.pkl"):  # written by older versions, never read
+        with suppress(OSError):
+            other.unlink()
+    for other in path.parent.glob(f"{name}-*{_cache.SUFFIX}"):
         with suppress(OSError):
             versions.append((other.stat().st_mtime, other))
     for _, stale in sorted(versions, reverse=True)[CACHE_VERSIONS_KEPT:]:

@@ -4,7 +4,8 @@ Each lexicon maps a slug (``nike``, ``taylorswift``) to a popularity in [0, 1] (
 Tranco rank, Majestic referring subnets, Interbrand/Fortune/Forbes ranks, Pantheon language editions, social
 follower counts) plus a display name and the source it came from. Its fingerprint is the lexicon name, a code
 version and the sha256 of every source file, so a model bundle can refuse to run with different lexicons.
-Built lexicons are cached (pickle) under ``$HANDLEVAL_CACHE`` or ``~/.cache/handleval``, keyed by fingerprint.
+Built lexicons are cached as data (no pickle, :mod:`handleval._cache`) under ``$HANDLEVAL_CACHE`` or
+``~/.cache/handleval``, keyed by fingerprint.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from handleval.bundle import sha256_file
 from handleval.config import data_dir as _data_dir
@@ -201,12 +203,16 @@ def load_lexicon(name: str, data_dir: str | Path | None = None, use_cache: bool 
     ref = Path(data_dir or _data_dir()) / "reference"
     fp, files = fingerprint(name, ref)
 
-    def build() -> dict[str, Lexicon]:
+    def build() -> dict[str, Any]:
         lex = _BUILDERS[name](ref)
         lex.fingerprint, lex.files = fp, files
-        return {"lexicon": lex}
+        return dict(vars(lex))  # plain data: the cache holds no objects
 
-    lex = cached(f"lexicon-{name}", fp, build, use_cache)["lexicon"]
-    if not isinstance(lex, Lexicon) or lex.fingerprint != fp:  # a foreign file under our name: build afresh
-        lex = build()["lexicon"]
+    state = cached(f"lexicon-{name}", fp, build, use_cache)
+    try:
+        lex = Lexicon(**state)
+    except TypeError:
+        lex = None
+    if lex is None or lex.fingerprint != fp:  # a foreign file under our name: build afresh
+        lex = Lexicon(**build())
     return lex

@@ -112,7 +112,7 @@ def test_a_bundles_forest_is_cached_under_its_files_digests(tmp_path, monkeypatc
     probe = _probe()
     expected = Forest.from_boosters([point, high], n_explained=1).predict(probe)
     built = Forest.from_bundle([point, high], 1, ["a" * 64, "b" * 64])
-    assert len(list(tmp_path.glob("forest-*.pkl"))) == 1
+    assert len(list(tmp_path.glob("forest-*.cache"))) == 1
     with monkeypatch.context() as patched:  # read back, not rebuilt
         patched.setattr(Forest, "from_boosters", classmethod(lambda *a, **k: pytest.fail("rebuilt")))
         read = Forest.from_bundle([point, high], 1, ["a" * 64, "b" * 64])
@@ -121,7 +121,7 @@ def test_a_bundles_forest_is_cached_under_its_files_digests(tmp_path, monkeypatc
             np.testing.assert_array_equal(got, want)
     assert read.boosters == (point, high)
     Forest.from_bundle([point, high], 1, ["a" * 64, "c" * 64])
-    assert len(list(tmp_path.glob("forest-*.pkl"))) == 2
+    assert len(list(tmp_path.glob("forest-*.cache"))) == 2
     with pytest.raises(ValueError, match="digests"):
         Forest.from_bundle([point, high], 1, ["a" * 64])
 

@@ -1,0 +1,87 @@
+"""Bundles load only what the manifest vouches for (issue 20): every model file read is listed in ``files`` with its
+sha256 and lies inside the bundle directory, checked before LightGBM sees it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from handleval.accounts import load_accounts
+from handleval.bundle import sha256_file
+from handleval.config import MODELS_DIR
+from handleval.errors import BundleError
+
+
+def _copy(tmp_path: Path, kind: str) -> Path:
+    copy = tmp_path / "bundles" / kind
+    shutil.copytree(MODELS_DIR / kind, copy, ignore=shutil.ignore_patterns("plots", "*.png"))
+    return copy
+
+
+def _edit(bundle: Path, change) -> None:
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    change(manifest)
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_an_accounts_model_file_the_manifest_does_not_list_is_not_loaded(tmp_path):
+    bundle = _copy(tmp_path, "accounts")
+    _edit(bundle, lambda m: m["files"].pop("dormancy.txt"))
+    with pytest.raises(BundleError, match="not listed"):
+        load_accounts(bundle)
+
+
+def test_a_manifest_cannot_point_outside_the_bundle(tmp_path):
+    """A ``files`` entry with ``..``, an absolute path, or a symlink to a file outside, each with the right
+    sha256, is refused."""
+    bundle = _copy(tmp_path, "accounts")
+    outside = tmp_path / "bundles" / "dormancy.txt"
+    shutil.copy(bundle / "dormancy.txt", outside)
+    digest = sha256_file(outside)
+    for name in ("../dormancy.txt", str(outside)):
+        _edit(bundle, lambda m, n=name: m["files"].update({n: digest}))
+        with pytest.raises(BundleError, match="outside"):
+            load_accounts(bundle)
+        _edit(bundle, lambda m, n=name: m["files"].pop(n))
+    load_accounts(bundle)  # the copy itself is fine
+    (bundle / "dormancy.txt").unlink()
+    (bundle / "dormancy.txt").symlink_to(outside)
+    with pytest.raises(BundleError, match="outside"):
+        load_accounts(bundle)
+
+
+def test_a_malformed_unlisted_model_is_a_message_not_an_abort(tmp_path):
+    """LightGBM aborts the process on some malformed model text; an unlisted file never reaches it (run in a
+    child process, as an abort would end the test run)."""
+    bundle = _copy(tmp_path, "accounts")
+    _edit(bundle, lambda m: m["files"].pop("dormancy.txt"))
+    text = (bundle / "dormancy.txt").read_text()
+    (bundle / "dormancy.txt").write_text(text.replace("num_leaves=", "num_leaves=-7\nnum_leaves_x=", 1)
+                                         .replace("split_feature=", "split_feature=999999 ", 1))
+    code = ("import sys\nfrom handleval.accounts import load_accounts\nfrom handleval.errors import BundleError\n"
+            f"try:\n    load_accounts({str(bundle)!r})\nexcept BundleError as e:\n    print('refused', e)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0 and done.stdout.startswith("refused"), (done.returncode, done.stderr[-1500:])
+
+
+def test_price_bundle_files_must_be_listed_and_inside(tmp_path):
+    """The price bundle: a quantile model omitted from ``files`` is not loaded; ``point_models`` naming a file
+    outside the bundle is refused."""
+    from handleval.predict import load
+
+    bundle = _copy(tmp_path, "price")
+    _edit(bundle, lambda m: m["files"].pop("quantile_low.txt"))
+    with pytest.raises(BundleError, match="not listed"):
+        load(bundle)
+    bundle = _copy(tmp_path / "second", "price")
+    outside = tmp_path / "model.txt"
+    shutil.copy(bundle / "model.txt", outside)
+    _edit(bundle, lambda m: (m.update({"point_models": ["../../../model.txt"]}),
+                             m["files"].update({"../../../model.txt": sha256_file(outside)})))
+    with pytest.raises(BundleError, match="outside"):
+        load(bundle)

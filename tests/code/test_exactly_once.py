@@ -1,0 +1,213 @@
+"""Nothing lost, nothing mixed (issue 20): the batch engine's holes found by the hostile-input review.
+
+Resume after an edit in the middle of the input, two runs on one output, piped input, blank lines before a CSV
+header, UTF-16 and CR-only text, an input column named ``error``, formulas in column names, a read-only output
+and a full disk: each ends with every row exactly once, or with one clear message and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from handleval.batch import read_output, run_batch
+from handleval.errors import HandlevalError
+from tests.code.batch_scorers import length_scorer
+
+ROOT = Path(__file__).resolve().parents[2]
+SCORER = "tests.code.batch_scorers:make_slow_scorer"
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    return env
+
+
+def _batch(*args: str, stdin=None, piped: str | None = None, preexec=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "handleval.batch", *args], cwd=ROOT, env=_env(), stdin=stdin,
+                          input=piped, capture_output=True, text=True, timeout=300, check=False,
+                          preexec_fn=preexec)
+
+
+def _handles(n: int) -> list[str]:
+    return [f"name_{i:06d}" for i in range(n)]
+
+
+def test_resume_refuses_an_input_changed_in_the_middle(tmp_path: Path) -> None:
+    """Same size, same first and last MiB, one byte changed in the middle: the resume is refused."""
+    path = tmp_path / "big.txt"
+    handles = _handles(400_000)  # ~4.8 MB: the middle is far from both ends
+    path.write_text("\n".join(handles) + "\n")
+    out = tmp_path / "out"
+    run_batch(path, out, length_scorer, chunk_rows=100_000, quiet=True)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle] = ord("x") if data[middle] != ord("x") else ord("y")
+    path.write_bytes(bytes(data))
+    with pytest.raises(HandlevalError, match="input differs"):
+        run_batch(path, out, length_scorer, chunk_rows=100_000, resume=True, quiet=True)
+
+
+def test_a_second_run_on_the_same_output_stops_at_once(tmp_path: Path) -> None:
+    """While one run writes to an output, another (even with --overwrite) stops with a message; the first
+    finishes with every row exactly once."""
+    source = tmp_path / "h.txt"
+    handles = _handles(3000)
+    source.write_text("\n".join(handles) + "\n")
+    out = tmp_path / "out"
+    first = subprocess.Popen([sys.executable, "-m", "handleval.batch", str(source), str(out), "--scorer", SCORER,
+                              "--scorer-kwargs", '{"delay": 0.2}', "--chunk-rows", "200", "--quiet"],
+                             cwd=ROOT, env=_env(), stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "_manifest.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (out / "_manifest.json").exists()
+        with pytest.raises(HandlevalError, match="another handleval run"):
+            run_batch(source, out, length_scorer, overwrite=True, quiet=True)
+        second = _batch(str(source), str(out), "--scorer", SCORER, "--overwrite", "--quiet")
+        assert second.returncode == 2 and "another handleval run" in second.stderr
+        assert first.wait(timeout=300) == 0, first.stderr.read()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            first.kill()
+        first.wait()
+    assert read_output(out)["handle"].tolist() == handles
+
+
+def test_piped_input_is_read(tmp_path: Path) -> None:
+    """``cat x | ... /dev/stdin`` (a real pipe) and ``/dev/stdin`` redirected from a file: text and CSV
+    (recognised by a header naming the required column) arrive whole."""
+    handles = _handles(2500)
+    text = "\n".join(handles) + "\n"
+    table = pd.DataFrame({"id": range(len(handles)), "handle": handles}).to_csv(index=False)
+    scorer = ["--scorer", "tests.code.batch_scorers:make_length_scorer", "--quiet"]
+    for n, data in enumerate((text, table)):
+        done = _batch("/dev/stdin", str(tmp_path / f"pipe{n}"), *scorer, piped=data)
+        assert done.returncode == 0, done.stderr
+        (tmp_path / f"file{n}").write_text(data)
+        with open(tmp_path / f"file{n}", "rb") as stdin:
+            done = _batch("/dev/stdin", str(tmp_path / f"redirect{n}"), *scorer, stdin=stdin)
+        assert done.returncode == 0, done.stderr
+        for name in (f"pipe{n}", f"redirect{n}"):
+            out = read_output(tmp_path / name)
+            assert out["handle"].tolist() == handles
+            if n:
+                assert out["id"].tolist() == [str(i) for i in range(len(handles))]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_blank_lines_before_the_header_and_a_ragged_row(tmp_path: Path, encoding: str) -> None:
+    """A CSV starting with blank lines, with a ragged row later: every row once, the header never a row."""
+    rows = [f"h{i},{i}" for i in range(3000)]
+    rows[2500] = "ragged,1,2"
+    path = tmp_path / "blank.csv"
+    path.write_bytes(("\n\nhandle,n\n" + "\n".join(rows) + "\n").encode(encoding))
+    out = tmp_path / "out"
+    summary = run_batch(path, out, length_scorer, chunk_rows=700, quiet=True)
+    got = read_output(out)
+    assert summary.rows_out == 3000 and len(got) == 3000
+    assert got["handle"].tolist()[:3] == ["h0", "h1", "h2"] and "handle" not in got["handle"].tolist()
+    assert got["error"].notna().sum() == 1 and "malformed" in got["error"][2500]
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_text_with_or_without_bom(tmp_path: Path, codec: str) -> None:
+    handles = ["pizza", "nike", "straße", "", *_handles(50)]
+    path = tmp_path / "h.txt"
+    path.write_bytes(("\n".join(handles) + "\n").encode(codec))
+    if codec == "utf-16":
+        assert path.read_bytes()[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    run_batch(path, tmp_path / "out", length_scorer, quiet=True)
+    assert read_output(tmp_path / "out")["handle"].tolist() == handles
+
+
+def test_cr_only_line_endings(tmp_path: Path) -> None:
+    handles = _handles(500)
+    path = tmp_path / "mac.txt"
+    path.write_bytes(("\r".join(handles) + "\r").encode())
+    run_batch(path, tmp_path / "out", length_scorer, quiet=True)
+    assert read_output(tmp_path / "out")["handle"].tolist() == handles
+
+
+def test_an_input_column_named_error_survives(tmp_path: Path) -> None:
+    """The engine's ``error`` never replaces an input's ``error``: the run is refused with the collision named,
+    and with a prefix both columns are kept; declared outputs never touch the input's columns."""
+    path = tmp_path / "in.csv"
+    pd.DataFrame({"handle": ["pizza", "a b", "nike"], "error": ["mine 1", "mine 2", ""],
+                  "length": ["x", "y", "z"]}).to_csv(path, index=False)
+    with pytest.raises(HandlevalError, match=r"'error'.*--prefix"):
+        run_batch(path, tmp_path / "o1", length_scorer, quiet=True)
+    with pytest.raises(HandlevalError, match="'length', 'error'"):
+        run_batch(path, tmp_path / "o2", length_scorer, output_columns=["length", "normalised"], quiet=True)
+    run_batch(path, tmp_path / "o3", length_scorer, output_columns=["length", "normalised"], prefix="hv_",
+              quiet=True)
+    got = read_output(tmp_path / "o3")
+    assert list(got.columns) == ["handle", "error", "length", "hv_length", "hv_normalised", "hv_error"]
+    assert got["error"].tolist() == ["mine 1", "mine 2", ""] and got["length"].tolist() == ["x", "y", "z"]
+    assert got["hv_length"].tolist() == [5, 3, 4] and pd.isna(got["hv_error"][0]) and got["hv_error"][1]
+
+
+def test_formulas_in_column_names_are_neutralised_in_csv(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text('handle,"=HYPERLINK(""http://x"",""y"")",@sum\npizza,1,2\n')
+    out = tmp_path / "out.csv"
+    run_batch(path, out, length_scorer, quiet=True)
+    header = next(p for p in sorted(out.iterdir()) if p.name.startswith("part-")).read_text().splitlines()[0]
+    assert "\"'=HYPERLINK" in header and "\"'@sum\"" in header and ",\"=" not in header
+
+
+def test_a_read_only_output_is_one_clear_message(tmp_path: Path) -> None:
+    source = tmp_path / "h.txt"
+    source.write_text("pizza\nnike\n")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    mounted = False
+    if os.geteuid() == 0:  # root ignores permissions: a read-only filesystem instead
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(locked)],
+                                 capture_output=True, check=False).returncode == 0
+        if not mounted:
+            pytest.skip("running as root without mount: cannot make a read-only directory")
+    else:
+        locked.chmod(0o555)
+    try:
+        done = _batch(str(source), str(locked / "out"), "--scorer", "tests.code.batch_scorers:make_length_scorer")
+        assert done.returncode == 2 and "cannot write the output" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(locked)], check=False)
+        locked.chmod(0o755)
+
+
+def _limit_file_size() -> None:
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of a kill
+    resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+
+
+def test_a_full_disk_is_one_message_and_the_run_resumes(tmp_path: Path) -> None:
+    """Writing a part past the file-size limit (a full disk, as the process sees it) stops the run with one
+    message; the finished parts are kept and ``--resume`` completes it exactly once."""
+    source = tmp_path / "h.txt"
+    handles = _handles(20_000)
+    source.write_text("\n".join(handles) + "\n")
+    out = tmp_path / "out"
+    args = [str(source), str(out), "--scorer", "tests.code.batch_scorers:make_length_scorer", "--chunk-rows",
+            "2000", "--format", "csv"]
+    full = _batch(*args, preexec=_limit_file_size)
+    assert full.returncode == 2 and "no space left" in full.stderr and "Traceback" not in full.stderr, full.stderr
+    done = _batch(*args, "--resume", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert read_output(out)["handle"].tolist() == handles

@@ -1,0 +1,158 @@
+"""``triage`` and ``predict`` never touch input columns, read booleans one way, and write atomically; ``flag``
+turns impossible numbers and times into row errors (issues 18 and 20)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from handleval.accounts import AccountFlagger, load_accounts, triage
+from handleval.batch import read_output
+from handleval.errors import HandlevalError
+
+NOW = pd.Timestamp("2024-06-01", tz="UTC")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def flagger() -> AccountFlagger:
+    return load_accounts()
+
+
+class PriceByLength:
+    """A stand-in valuer with the Valuer.value_many contract."""
+
+    def value_many(self, names, platform="x"):
+        return pd.DataFrame({"price_usd": [1000.0 / max(len(n), 1) for n in names],
+                             "error": [None if n else "empty handle" for n in names]})
+
+
+def _bot_like(n: int, **columns) -> pd.DataFrame:
+    """Accounts that look as bot-like and dormant as possible (so only a guard rail keeps them unreleasable)."""
+    frame = pd.DataFrame({"screen_name": [f"zx{i}81923" for i in range(n)], "created_at": ["2019-05-05"] * n,
+                          "statuses_count": [90000] * n, "followers_count": [0] * n, "friends_count": [5000] * n,
+                          "favourites_count": [0] * n})
+    for name, values in columns.items():
+        frame[name] = values
+    return frame
+
+
+def test_verified_reads_every_common_spelling_and_refuses_the_rest(flagger):
+    spellings = ["t", "Y", "yes", "TRUE", "1", "on", "f", "N", "no", "0", "", None, "maybe"]
+    out = triage(_bot_like(len(spellings), verified=spellings), valuer=PriceByLength(), flagger=flagger, now=NOW)
+    by = {s: r for s, r in zip(spellings, out.sort_values("row").itertuples(index=False), strict=True)}
+    for word in ("t", "Y", "yes", "TRUE", "1", "on"):
+        assert by[word].p_releasable == 0.0 and by[word].guard_rail.startswith("verified"), word
+    for word in ("f", "N", "no", "0", "", None):
+        assert by[word].p_releasable > 0 and by[word].guard_rail == "", word
+    assert np.isnan(by["maybe"].p_releasable) and "not a yes/no value" in by["maybe"].error
+
+
+def test_flag_turns_impossible_numbers_and_times_into_row_errors(flagger):
+    frame = _bot_like(6)
+    frame["followers_count"] = ["inf", "1e309", "-inf", "5", "5", "5"]
+    frame["created_at"] = ["2019-05-05"] * 4 + ["0001-01-01", "2019-05-05"]
+    frame["observed_at"] = ["2024-01-01"] * 5 + ["9999-12-31"]
+    out = flagger.flag(frame, now=NOW)
+    assert out["p_bot"].isna().tolist() == [True, True, True, False, True, True]  # row 3 is the control
+    assert out["error"].tolist()[:3] == ["followers_count is not a non-negative number"] * 3
+    assert "created_at" in out["error"][4] and "observed_at" in out["error"][5]
+
+
+def test_triage_never_overwrites_input_columns(flagger):
+    """An input with the flag's and triage's names (``bot``, ``status``, ``error``, ``price_usd``) is refused
+    with the collisions named; with a prefix every input column comes back unchanged."""
+    frame = _bot_like(3, bot=["label1", "label2", "label3"], status=["s1", "s2", "s3"], error=["e1", "e2", "e3"],
+                      price_usd=["p1", "p2", "p3"])
+    with pytest.raises(HandlevalError, match=r"'bot', 'status', 'error', 'price_usd'.*--prefix"):
+        triage(frame, valuer=PriceByLength(), flagger=flagger, now=NOW)
+    out = triage(frame, valuer=PriceByLength(), flagger=flagger, now=NOW, prefix="hv_").sort_values("hv_row")
+    for col in frame.columns:
+        assert out[col].tolist() == frame[col].tolist(), col
+    assert out["hv_status"].notna().all() and out["hv_price_usd"].notna().all()
+
+
+def _cli(*args: str, preexec=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "handleval", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, check=False, preexec_fn=preexec, env={**os.environ, "COLUMNS": "200"})
+
+
+def _limit_file_size() -> None:
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of a kill
+    resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))
+
+
+@pytest.mark.slow
+def test_triage_command_ragged_rows_full_disk_and_prefix(tmp_path):
+    """The command (real bundles): a ragged row is an error, not scored with padded fields; a full disk leaves no
+    file (not half of one) and one message, and the rerun then succeeds; input columns named like outputs need
+    --prefix and come back unchanged; an existing directory as output is one message."""
+    source = tmp_path / "accounts.csv"
+    rows = [f"acct_{i},2015-01-01,{i},{i * 3},{i * 2},orig{i}" for i in range(1500)]
+    rows[7] = "ragged_one,2015-01-01,1,2"
+    source.write_text("screen_name,created_at,statuses_count,followers_count,friends_count,status\n"
+                      + "\n".join(rows) + "\n")
+    out = tmp_path / "ranked.csv"
+    refused = _cli("triage", str(source), "-o", str(out))
+    assert refused.returncode == 2 and "'status'" in refused.stderr and "--prefix" in refused.stderr
+    full = _cli("triage", str(source), "-o", str(out), "--prefix", "hv_", preexec=_limit_file_size)
+    assert full.returncode == 2 and "no space left" in full.stderr and "Traceback" not in full.stderr, full.stderr
+    assert not out.exists() and not list(tmp_path.glob(".ranked.csv.tmp*"))
+    done = _cli("triage", str(source), "-o", str(out), "--prefix", "hv_")
+    assert done.returncode == 0, done.stderr
+    ranked = pd.read_csv(out, dtype=str, keep_default_na=False).sort_values("hv_row", key=lambda s: s.astype(int))
+    assert len(ranked) == 1500
+    assert ranked["status"].tolist()[:7] == [f"orig{i}" for i in range(7)]
+    ragged = ranked[ranked["screen_name"] == "ragged_one"].iloc[0]
+    assert "malformed CSV row" in ragged["hv_error"] and ragged["hv_p_releasable"] == ""
+    (tmp_path / "folder").mkdir()
+    folder = _cli("triage", str(source), "-o", str(tmp_path / "folder"), "--overwrite", "--prefix", "hv_")
+    assert folder.returncode == 2 and "is a directory" in folder.stderr and "Traceback" not in folder.stderr
+
+
+@pytest.mark.slow
+def test_predict_command_never_overwrites_input_columns(tmp_path):
+    source = tmp_path / "handles.csv"
+    pd.DataFrame({"handle": ["pizza", "a b"], "error": ["mine", "also mine"], "price_usd": ["7", "8"]}).to_csv(
+        source, index=False)
+    refused = _cli("predict", str(source), "-o", str(tmp_path / "o1"), "--quiet")
+    assert refused.returncode == 2 and "'price_usd', 'error'" in refused.stderr and "--prefix" in refused.stderr
+    done = _cli("predict", str(source), "-o", str(tmp_path / "o2"), "--quiet", "--prefix", "hv_")
+    assert done.returncode == 0, done.stderr
+    out = read_output(tmp_path / "o2")
+    assert out["error"].tolist() == ["mine", "also mine"] and out["price_usd"].tolist() == ["7", "8"]
+    assert out["hv_price_usd"].notna().tolist() == [True, False] and out["hv_error"].notna().tolist() == [False, True]
+
+
+@pytest.mark.slow
+def test_parquet_handles_of_integers_with_nulls_or_bytes_are_priced_or_row_errors(tmp_path):
+    """A Parquet ``handle`` column of integers with a null, or of binary type (some bytes not UTF-8), is read as
+    text: numbers are priced as the handles they spell, the null is an empty handle, bad bytes a row error;
+    never "a broken scorer"."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from handleval.batch import run_batch
+
+    n = 200
+    ints = pa.array([None if i == 50 else 1000 + i for i in range(n)], pa.int64())
+    raw = pa.array([b"\xff\xfe" + str(i).encode() if i % 2 else f"name{i}".encode() for i in range(n)], pa.binary())
+    factory = ("handleval.predict", "batch_scorer", {"reasons": False})
+    for name, column in (("ints", ints), ("bytes", raw)):
+        pq.write_table(pa.table({"handle": column}), tmp_path / f"{name}.parquet")
+        run_batch(tmp_path / f"{name}.parquet", tmp_path / f"out-{name}", scorer_factory=factory, quiet=True)
+        out = read_output(tmp_path / f"out-{name}")
+        assert len(out) == n
+        if name == "ints":
+            assert out["price_usd"].notna().sum() == n - 1 and out["error"][50] == "empty handle"
+        else:
+            assert out["price_usd"][::2].notna().all() and out["error"][1::2].str.contains("not allowed").all()
