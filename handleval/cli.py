@@ -222,11 +222,14 @@ def predict_command(
 @app.command("flag")
 @friendly_errors
 def flag_command(
-    input_path: Annotated[Path, typer.Argument(metavar="ACCOUNTS", help="CSV or Parquet of account profiles.")],
+    input_path: Annotated[Path, typer.Argument(metavar="ACCOUNTS", help="CSV, Parquet or NDJSON (.ndjson/.jsonl) of "
+                                               "account profiles (Twitter v1.1 or X API v2 user objects).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output directory of parts (.csv → CSV parts).")],
     model: Annotated[Path | None, typer.Option(help="Account bundle directory (default models/accounts).")] = None,
     reasons: Annotated[bool, typer.Option(help="Explain each bot score (its three largest path attributions).")]
     = True,
+    prefix: Annotated[str, typer.Option(help="Put this before every output column name but `error` (e.g. flag_), "
+                                        "when the input already has columns named like the outputs.")] = "",
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
@@ -235,14 +238,51 @@ def flag_command(
     quiet: QuietOpt = False,
     chunk_rows: ChunkOpt = 100_000,
 ) -> None:
-    """Flag accounts as bot-controlled or dormant: every input row back, in order, with p_bot, bot,
-    days_inactive, p_dormant, dormant, status, reasons, error."""
-    from handleval.batch import cached_scorer
+    """Flag accounts as bot-controlled or dormant: every input row back, in order, with new columns.
 
+    \b
+    Required columns (a file without one fails at once):
+      screen_name       or username (X API v2)
+      created_at        Twitter date or ISO 8601
+      statuses_count    or public_metrics.tweet_count, tweet_count
+      followers_count   or public_metrics.followers_count
+      friends_count     or public_metrics.following_count, following_count
+      favourites_count  or favorites_count, public_metrics.like_count,
+                        like_count
+    Optional (missing = unknown):
+      observed_at       when the profile was seen; or probe_created_at
+                        (Bot Repository). Default: now - give it, or age
+                        and inactivity are measured against today
+      last_active_at    latest activity: dormancy from dates, not estimated
+      listed_count      or public_metrics.listed_count, listedcount
+      description, location, url, name, verified, protected, geo_enabled,
+      default_profile, default_profile_image (v2: from profile_image_url)
+    v2 objects may be nested (NDJSON lines, or a public_metrics column
+    holding the object) or flattened with dots (public_metrics.tweet_count).
+
+    \b
+    Output columns (an input column is never overwritten: a clash stops
+    the run before scoring; --prefix renames the outputs):
+      p_bot, bot, bot_type, p_fake_follower, p_spam, p_amplifier,
+      p_self_declared, days_inactive, p_dormant, dormant, dormancy_basis,
+      measured_at, measured_at_basis, status, reasons, error
+    measured_at: the time each account was measured at; measured_at_basis:
+    observed_at, probe_created_at, or "now (no observed_at given)".
+    """
+    from handleval.accounts.flag import check_columns
+    from handleval.batch import cached_scorer
+    from handleval.io import open_input
+
+    source = open_input(input_path, ())
+    if source.kind != "empty":
+        check_columns(source.columns, prefix)  # a missing column or a name clash fails the run at once
+        if not {"observed_at", "probe_created_at"} & set(source.columns):
+            err_console.print("[yellow]warning:[/] no observed_at (or probe_created_at) column: account age and "
+                              "inactivity are measured at the time of this run (see measured_at)", highlight=False)
     factory = ("handleval.accounts.flag", "batch_scorer",
-               {"bundle_dir": str(model) if model else None, "reasons": reasons})
+               {"bundle_dir": str(model) if model else None, "reasons": reasons, "prefix": prefix})
     cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one
-    _run_batch(input_path, output, factory, ("screen_name",), engine, scheduler, workers, resume, overwrite,
+    _run_batch(input_path, output, factory, (), engine, scheduler, workers, resume, overwrite,
                quiet, chunk_rows)
 
 

@@ -15,6 +15,10 @@ Inputs (chosen from the path):
 * a directory - every ``*.parquet`` file below it (names starting with ``_`` or ``.`` are skipped, as Spark and
   pyarrow do), in natural path order (``part-2`` before ``part-10``); ``key=value`` directories (Hive
   partitioning) become text columns. Schemas are unified; a column missing from one file is null there.
+* ``.ndjson`` / ``.jsonl`` - one JSON object per line (e.g. Twitter v1.1 or X API v2 user objects; a line
+  ``{"data": {...}}`` is unwrapped). Nested objects become dotted columns (``public_metrics.followers_count``),
+  every value is read as text (lists as JSON). The columns are the union over the file (one streaming pass at
+  open); a line that is not a JSON object is kept as a row with an ``error``. Blank lines are not rows.
 * ``.txt`` or any other suffix - one handle per line, no header, column ``handle``. A blank line is a row (an
   empty handle, which the scorer rejects with a reason); the newline at the end of the file is not.
 
@@ -48,6 +52,7 @@ from handleval.errors import DataFormatError
 _log = logging.getLogger(__name__)
 
 CSV_SUFFIXES = {".csv": ",", ".tsv": "\t"}
+NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 _BLOCK = 16 << 20  # pyarrow CSV block: a row (and so a cell) must fit in one block, else we fall back
 _SNIFF = 64 << 10
@@ -116,7 +121,7 @@ class InputSource:
     """An opened input: its kind, its columns, and a chunk iterator. ``warnings`` fills while reading."""
 
     path: Path
-    kind: str  # "csv" | "parquet" | "text" | "empty"
+    kind: str  # "csv" | "parquet" | "ndjson" | "text" | "empty"
     columns: list[str]
     total_rows: int | None
     size_bytes: int
@@ -172,6 +177,8 @@ class InputSource:
             tables = _rebatch(self._parquet_batches(chunk_rows), chunk_rows)
         elif self.kind == "text":
             tables = self._text_tables(chunk_rows)
+        elif self.kind == "ndjson":
+            tables = self._ndjson_tables(chunk_rows)
         else:
             tables = iter(())
         start = 0
@@ -283,6 +290,26 @@ class InputSource:
         if bad:
             self.warnings.append(f"{self.path}: {bad:,} line(s) hold characters that are not valid {self.encoding} "
                                  "(shown as \ufffd); check the results for those rows")
+
+    # NDJSON --------------------------------------------------------------------------------------------
+    def _ndjson_tables(self, chunk_rows: int) -> Iterator[tuple[pa.Table, list[str | None] | None]]:
+        rows: list[dict[str, str | None]] = []
+        errors: list[str | None] = []
+
+        def table() -> tuple[pa.Table, list[str | None] | None]:
+            cols = [[r.get(c) for r in rows] for c in self.columns]
+            return _text_table(self.columns, cols), (list(errors) if any(errors) else None)
+
+        with open(self.path, "rb", buffering=0) as raw:
+            counter = self._counter = _ByteCounter(raw)
+            for record, error in _ndjson_records(io.BufferedReader(counter, 1 << 20)):
+                rows.append(record)
+                errors.append(error)
+                if len(rows) == chunk_rows:
+                    yield table()
+                    rows, errors = [], []
+        if rows:
+            yield table()
 
     # CSV -----------------------------------------------------------------------------------------------
     def _csv_tables(self, chunk_rows: int) -> Iterator[tuple[pa.Table, list[str | None] | None]]:
@@ -508,6 +535,8 @@ def open_input(path: str | os.PathLike[str], required_columns: Sequence[str] = (
             source = _open_parquet_file(p)
         elif suffix in CSV_SUFFIXES:
             source = _open_csv(p, CSV_SUFFIXES[suffix])
+        elif suffix in NDJSON_SUFFIXES:
+            source = _open_ndjson(p)
         else:
             encoding, newline = _text_encoding(p)
             source = InputSource(p, "text", ["handle"], None, size, encoding=encoding, newline=newline)
@@ -636,6 +665,63 @@ def _open_csv(p: Path, delimiter: str) -> InputSource:
     source = InputSource(p, "csv", _dedupe(names), None, p.stat().st_size, delimiter=delimiter, encoding=encoding)
     source._raw_names = names
     return source
+
+
+def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, str | None]:
+    """Nested objects as dotted keys; every value as text (lists as JSON, null as None)."""
+    import json
+
+    out: dict[str, str | None] = {}
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{name}."))
+        elif value is None:
+            out[name] = None
+        elif isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        elif isinstance(value, str):
+            out[name] = value
+        elif isinstance(value, list):
+            out[name] = json.dumps(value, ensure_ascii=False)
+        else:
+            out[name] = str(value)
+    return out
+
+
+def _ndjson_records(stream: Any) -> Iterator[tuple[dict[str, str | None], str | None]]:
+    """(flattened record, error) per non-blank line; a line that is not a JSON object gives ({}, why)."""
+    import json
+
+    for n, line in enumerate(stream, start=1):
+        text = line.decode("utf-8", errors="replace").strip()
+        if n == 1:
+            text = text.removeprefix("\ufeff")
+        if not text:
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield {}, f"line {n} is not valid JSON ({exc.msg})"
+            continue
+        if isinstance(obj, dict) and set(obj) <= {"data", "includes", "errors"} and isinstance(obj.get("data"),
+                                                                                                 dict):
+            obj = obj["data"]  # an API v2 single-user response
+        if not isinstance(obj, dict):
+            yield {}, f"line {n} is not a JSON object (one object per line expected)"
+            continue
+        yield _flatten(obj), None
+
+
+def _open_ndjson(p: Path) -> InputSource:
+    """Columns = the union of the flattened keys of every line, in order of first appearance."""
+    _refuse_binary(p)
+    names: dict[str, None] = {}
+    with open(p, "rb") as fh:
+        for record, _ in _ndjson_records(fh):
+            for key in record:
+                names.setdefault(key)
+    return InputSource(p, "ndjson", list(names), None, p.stat().st_size)
 
 
 def _read_header(p: Path, delimiter: str, encoding: str) -> list[str] | None:

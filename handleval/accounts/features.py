@@ -8,8 +8,10 @@ columns plus a per-row ``error`` (missing ``screen_name``, unparseable ``created
 * ``rate__``  counts per day of age (BotometerLite-style growth rates, robust to when a set was crawled);
 * ``ratio__`` follower/friend balance, favourites per status, lists per follower;
 * ``prof__``  profile completeness (default theme/avatar, description, location, url);
-* ``desc__``  description text shape (length, hashtags, mentions, links, self-declared "bot");
-* ``sn__``    screen-name shape (length, digits, trailing digits, upper-case share, entropy, "bot");
+* ``desc__``  description text shape (length, words, hashtags, mentions, links, emoji, case, "follow",
+  self-declared "bot");
+* ``sn__``    screen-name shape (length, digits, trailing digits, upper-case share, entropy, pronounceability,
+  "bot");
 * ``name__``  display name shape and its similarity to the screen name.
 
 Nothing comes from the numeric ``id`` (it encodes creation time and, through it, the collection), from
@@ -20,6 +22,7 @@ feature that is always missing in one set identifies that set).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -60,6 +63,12 @@ FEATURE_INPUTS: dict[str, tuple[str, ...]] = {
     "desc__n_mentions": ("description",),
     "desc__has_link": ("description",),
     "desc__says_bot": ("description",),
+    "desc__n_words": ("description",),
+    "desc__upper_share": ("description",),
+    "desc__non_ascii_share": ("description",),
+    "desc__n_emoji": ("description",),
+    "desc__says_follow": ("description",),
+    "desc__n_digits": ("description",),
     "sn__length": ("screen_name",),
     "sn__n_digits": ("screen_name",),
     "sn__digit_share": ("screen_name",),
@@ -68,6 +77,11 @@ FEATURE_INPUTS: dict[str, tuple[str, ...]] = {
     "sn__n_underscores": ("screen_name",),
     "sn__entropy": ("screen_name",),
     "sn__says_bot": ("screen_name",),
+    "sn__pronounceability": ("screen_name",),
+    "sn__consonant_cluster": ("screen_name",),
+    "sn__vowel_share": ("screen_name",),
+    "sn__has_year": ("screen_name",),
+    "cnt__friends_at_follow_cap": ("friends_count",),
     "name__length": ("name",),
     "name__n_words": ("name",),
     "name__digit_share": ("name",),
@@ -76,10 +90,88 @@ FEATURE_INPUTS: dict[str, tuple[str, ...]] = {
 }
 FEATURES = tuple(FEATURE_INPUTS)
 
+#: Input names accepted for each column the flagger reads, first match wins: the Twitter v1.1 user-object name,
+#: then X API v2 names (flattened ``public_metrics.*``, or a ``public_metrics`` column holding the object) and
+#: a few spellings in circulation (the Bot Repository's ``probe_created_at`` is when the profile was seen).
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "screen_name": ("screen_name", "username"),
+    "created_at": ("created_at",),
+    "statuses_count": ("statuses_count", "public_metrics.tweet_count", "tweet_count"),
+    "followers_count": ("followers_count", "public_metrics.followers_count"),
+    "friends_count": ("friends_count", "public_metrics.following_count", "following_count"),
+    "favourites_count": ("favourites_count", "favorites_count", "public_metrics.like_count", "like_count"),
+    "listed_count": ("listed_count", "public_metrics.listed_count", "listedcount"),
+    "observed_at": ("observed_at", "probe_created_at"),
+    "last_active_at": ("last_active_at",),
+    **{c: (c,) for c in ("name", "description", "location", "url", "default_profile", "default_profile_image",
+                         "verified", "geo_enabled", "protected", "profile_image_url")},
+}
+#: Columns the bot model cannot do without: a file lacking one fails as a whole, before any row is scored.
+REQUIRED_COLUMNS = ("screen_name", "created_at", "statuses_count", "followers_count", "friends_count",
+                    "favourites_count")
+_NESTED = ("public_metrics",)  # v2 objects a column may hold as a dict or JSON text
+
+
+def resolve_columns(columns: Any) -> dict[str, str]:
+    """canonical column -> the input column that provides it (first accepted name present)."""
+    present = set(columns)
+    for nest in _NESTED:
+        if nest in present:  # its keys are looked up as nest.key once expanded
+            present |= {a for names in COLUMN_ALIASES.values() for a in names if a.startswith(f"{nest}.")}
+    return {canon: next(a for a in names if a in present) for canon, names in COLUMN_ALIASES.items()
+            if any(a in present for a in names)}
+
+
+def missing_required(columns: Any) -> list[str]:
+    """The required columns no accepted name provides, each with the names that would (for the message)."""
+    found = resolve_columns(columns)
+    return [f"{c} (or {' / '.join(COLUMN_ALIASES[c][1:])})" if len(COLUMN_ALIASES[c]) > 1 else c
+            for c in REQUIRED_COLUMNS if c not in found]
+
+
+def _expand_nested(frame: pd.DataFrame) -> pd.DataFrame:
+    """A ``public_metrics`` column of dicts or JSON text as ``public_metrics.<key>`` columns (a new frame)."""
+    import json
+
+    extra = {}
+    for nest in _NESTED:
+        if nest not in frame:
+            continue
+
+        def as_dict(v: Any) -> dict[str, Any]:
+            if isinstance(v, dict):
+                return v
+            if isinstance(v, str) and v.strip().startswith("{"):
+                try:
+                    d = json.loads(v)
+                    return d if isinstance(d, dict) else {}
+                except ValueError:
+                    return {}
+            return {}
+
+        dicts = frame[nest].map(as_dict)
+        for key in {k for d in dicts for k in d}:
+            extra[f"{nest}.{key}"] = dicts.map(lambda d, k=key: d.get(k))
+    return frame.assign(**extra) if extra else frame
+
+
+def canonical_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The input under canonical (v1.1) names - only the columns the flagger reads - and where each came from.
+    The caller's frame is not changed."""
+    expanded = _expand_nested(frame)
+    found = resolve_columns(expanded.columns)
+    out = pd.DataFrame({canon: expanded[src] for canon, src in found.items() if src in expanded},
+                       index=frame.index)
+    if "default_profile_image" not in out and "profile_image_url" in out:  # v2 has only the image URL
+        url = out["profile_image_url"].astype("string")
+        out["default_profile_image"] = url.str.contains("default_profile_images").where(url.notna())
+    return out, found
+
 _TWITTER_FMT = "%a %b %d %H:%M:%S %z %Y"
 _BOT_WORD = re.compile(r"(?:^|[^a-z])bot(?:s|$|[^a-z])|_bot|bot_|robot", re.IGNORECASE)
 _BOT_SN = re.compile(r"bot", re.IGNORECASE)
 _LINK = re.compile(r"https?://|www\.|\.com\b", re.IGNORECASE)
+_EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 
 
 #: Times outside these bounds (year 1, year 9999) are not a plausible account time: read as unparseable.
@@ -141,14 +233,17 @@ def unreadable_bool(values: pd.Series) -> pd.Series:
 
 
 def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tuple[pd.DataFrame, pd.Series]:
-    """Typed copy of ``frame`` (same index and order) and a per-row error message (``<NA>`` when fine).
+    """Typed copy of ``frame`` (same index and order) under canonical names (``COLUMN_ALIASES``) and a per-row
+    error message (``<NA>`` when fine).
 
-    ``observed_at`` defaults to ``now`` (UTC) where missing; ``last_active_at`` is optional. A row gets an
-    error for a missing ``screen_name``, an unparseable ``created_at`` or ``observed_at``, a count that is not
+    ``observed_at`` defaults to ``now`` (UTC) where missing; ``observed_basis`` says which time each row was
+    measured at (``observed_at``, ``probe_created_at`` or ``now``). ``last_active_at`` is optional. A row gets
+    an error for a missing ``screen_name``, an unparseable ``created_at`` or ``observed_at``, a count that is not
     a non-negative number, or ``created_at`` after ``observed_at``."""
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
+    frame, found = canonical_columns(frame)
     out = pd.DataFrame(index=frame.index)
     errors: list[pd.Series] = []
 
@@ -174,10 +269,12 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
         given = frame["observed_at"]
         parsed = _to_utc(given)
         blank = given.isna() | (given.astype("string").str.strip() == "")
-        flag(parsed.isna() & ~blank, "observed_at unparseable")
+        flag(parsed.isna() & ~blank, f"{found['observed_at']} unparseable")
         out["observed_at"] = parsed.where(~blank, now)
+        out["observed_basis"] = pd.Series(found["observed_at"], index=frame.index, dtype="string").where(~blank, "now")
     else:
         out["observed_at"] = pd.Series(now, index=frame.index)
+        out["observed_basis"] = pd.Series("now", index=frame.index, dtype="string")
     if "last_active_at" in frame:
         given = frame["last_active_at"]
         parsed = _to_utc(given)
@@ -207,6 +304,14 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
     for e in reversed(errors):  # the first failed check wins
         error = error.mask(e.notna(), e.astype("string"))
     return out, error
+
+
+@functools.cache
+def _length_family() -> Any:
+    """The handle model's length/pattern family, fitted once per process (its trigram model is cached on disk)."""
+    from handleval.features.length import LengthPatternFeatures
+
+    return LengthPatternFeatures().fit(["a"])
 
 
 def _entropy(text: str) -> float:
@@ -312,8 +417,28 @@ def compute_features(p: pd.DataFrame) -> pd.DataFrame:
     uniq = {s: _entropy(s) for s in sn.unique()}
     f["sn__entropy"] = sn.map(uniq).to_numpy(dtype=float)
     f["sn__says_bot"] = sn.str.contains(_BOT_SN).to_numpy(dtype=float)
-    # TODO: reuse handleval.features.length (len__pronounce_loglik, len__pattern_class, ...) for screen names
-    # once HandleFeaturizer is published; these few shape features stand in for it until then.
+    # Random-looking generated names (the handle price model's length family, on the lower-cased name).
+    shape = _length_family().transform(sn.str.lower().tolist())
+    # A name without letters has no pronounceability: it gets the floor of the scale rather than NaN (a missing
+    # value pattern that only some collections have would help identify them).
+    f["sn__pronounceability"] = np.nan_to_num(shape["len__pronounce_loglik"].to_numpy(dtype=float), nan=-6.0)
+    f["sn__consonant_cluster"] = np.nan_to_num(shape["len__max_consonant_cluster"].to_numpy(dtype=float))
+    f["sn__vowel_share"] = np.nan_to_num(shape["len__vowel_ratio"].to_numpy(dtype=float))
+    f["sn__has_year"] = shape["len__year"].notna().to_numpy(dtype=float)
+
+    has_desc = f["prof__has_description"] > 0
+    letters_d = desc.str.count(r"[A-Za-z]").to_numpy(dtype=float)
+    f["desc__n_words"] = desc.str.split().str.len().fillna(0).to_numpy(dtype=float)
+    f["desc__upper_share"] = np.where(letters_d > 0, desc.str.count(r"[A-Z]").to_numpy(dtype=float)
+                                      / np.maximum(letters_d, 1), 0.0)
+    f["desc__non_ascii_share"] = np.where(has_desc, desc.str.count(r"[^\x00-\x7f]").to_numpy(dtype=float)
+                                          / np.maximum(f["desc__length"], 1), 0.0)
+    f["desc__n_emoji"] = desc.str.count(_EMOJI).to_numpy(dtype=float)
+    f["desc__says_follow"] = desc.str.contains("follow", case=False).to_numpy(dtype=float)
+    f["desc__n_digits"] = desc.str.count(r"\d").to_numpy(dtype=float)
+    # Twitter stopped new follows at 2,000 until an account had enough followers: farms pile up there.
+    f["cnt__friends_at_follow_cap"] = np.where(np.isnan(c["friends_count"]), np.nan,
+                                               ((c["friends_count"] >= 1990) & (c["friends_count"] <= 2010)))
 
     name = p["name"]
     has_name = name.notna().to_numpy()

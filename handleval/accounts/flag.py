@@ -1,10 +1,12 @@
 """Flag accounts (bot, dormant, reasons) with a trained bundle, and triage them against handle prices.
 
 ``load_accounts()`` reads ``models/accounts`` (sha256-verified, no pickle) and returns an ``AccountFlagger``;
-``flag(df)`` returns every input row, in order, with ``p_bot, bot, days_inactive, p_dormant, dormant,
-dormancy_basis, status, reasons, error``. ``triage(df)`` adds each screen name's price on X and
-``expected_value = price_usd * p_releasable``, sorted, with guard rails that are never overridden: verified
-accounts and accounts known to be active within the policy window are not releasable.
+``flag(df)`` returns every input row, in order, with the ``FLAG_COLUMNS`` appended (a bot type and per-type
+scores, the bot and dormancy flags, the time each account was measured at, reasons, error). Input columns are
+never overwritten: a name clash is refused with the list of clashes, and ``prefix`` renames the outputs.
+``triage(df)`` adds each screen name's price on X and ``expected_value = price_usd * p_releasable``, sorted, with
+guard rails that are never overridden: verified accounts and accounts known to be active within the policy
+window are not releasable, and a self-declared bot is never releasable for being a bot.
 """
 
 from __future__ import annotations
@@ -16,14 +18,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from handleval.accounts.features import FEATURES, compute_features, prepare_accounts
+from handleval.accounts.features import (
+    FEATURES,
+    REQUIRED_COLUMNS,
+    compute_features,
+    missing_required,
+    prepare_accounts,
+)
 from handleval.config import MODELS_DIR
+from handleval.data.accounts import BOT_TYPES  # the type model's class order
 from handleval.errors import BundleError, DataFormatError, HandlevalError
 
 #: The accounts bundle: its manifest kind and model files (written by :mod:`handleval.accounts.train`).
 BUNDLE_KIND = "accounts"
 BOT_MODEL_FILE = "model.txt"
 DORMANCY_MODEL_FILE = "dormancy.txt"
+TYPE_MODEL_FILE = "types.txt"
 
 
 def apply_calibration(cal: dict[str, Any], p: np.ndarray) -> np.ndarray:
@@ -42,8 +52,45 @@ def logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-FLAG_COLUMNS = ["p_bot", "bot", "days_inactive", "p_dormant", "dormant", "dormancy_basis", "status", "reasons",
-                "error"]
+FLAG_COLUMNS = ["p_bot", "bot", "bot_type", *(f"p_{t}" for t in BOT_TYPES), "days_inactive", "p_dormant", "dormant",
+                "dormancy_basis", "measured_at", "measured_at_basis", "status", "reasons", "error"]
+
+
+class ColumnCollisionError(DataFormatError):
+    """Input columns that flag's outputs would overwrite (``collisions``)."""
+
+    def __init__(self, collisions: list[str], prefix: str):
+        self.collisions = collisions
+        hints = []
+        if "error" in collisions:
+            hints.append("rename the input's `error` column (the error column of every output keeps that name)")
+        if set(collisions) - {"error"}:
+            hints.append(f"choose another prefix than {prefix!r}" if prefix else "give the outputs a prefix "
+                         "(--prefix flag_ on the command line, prefix='flag_' in Python)")
+        hint = "; ".join(hints)
+        super().__init__(f"the input already has column(s) {', '.join(collisions)}, which flag would overwrite; "
+                         f"{hint}. Input columns are never overwritten")
+
+
+def output_names(prefix: str = "") -> list[str]:
+    """flag's output column names with ``prefix``; ``error`` keeps its name (every batch output's last column)."""
+    return [c if c == "error" else f"{prefix}{c}" for c in FLAG_COLUMNS]
+
+
+def check_columns(columns: Any, prefix: str = "") -> None:
+    """Raise (one message, before any row is scored) when a required column is missing or an output would
+    overwrite an input column."""
+    missing = missing_required(columns)
+    if missing:
+        raise DataFormatError(
+            f"the accounts input lacks required column(s) {'; '.join(missing)}. Required: "
+            f"{', '.join(REQUIRED_COLUMNS)} (Twitter v1.1 user-object names, or the X API v2 names; "
+            "`handleval flag --help` lists every accepted column)")
+    taken = [c for c in output_names(prefix) if c in set(columns)]
+    if taken:
+        raise ColumnCollisionError(taken, prefix)
+
+
 TRIAGE_COLUMNS = ["row", "screen_name", "price_usd", "p_releasable", "releasable", "expected_value",
                   "guard_rail", "triage_reasons"]
 
@@ -77,6 +124,15 @@ _REASON_TEXT: dict[str, tuple[str, str]] = {
     "name__digit_share": ("digit share of display name", "raw"),
     "name__sim_screen_name": ("display name vs screen name similarity", "raw"),
     "name__says_bot": ("display name says 'bot'", "bool"),
+    "desc__n_words": ("words in description", "raw"),
+    "desc__upper_share": ("upper-case share of description", "raw"),
+    "desc__non_ascii_share": ("non-ASCII share of description", "raw"),
+    "desc__n_emoji": ("emoji in description", "raw"),
+    "desc__says_follow": ("description says 'follow'", "bool"), "desc__n_digits": ("digits in description", "raw"),
+    "sn__pronounceability": ("screen-name pronounceability (log-likelihood)", "raw"),
+    "sn__consonant_cluster": ("longest consonant run in screen name", "raw"),
+    "sn__vowel_share": ("vowel share of screen name", "raw"), "sn__has_year": ("screen name holds a year", "bool"),
+    "cnt__friends_at_follow_cap": ("following count at the 2,000 follow cap", "bool"),
 }
 
 
@@ -109,7 +165,8 @@ def _readable_many(features: list[str], idx: np.ndarray, values: np.ndarray) -> 
 class AccountFlagger:
     """Bot and dormancy flags from a trained bundle (see ``load_accounts``)."""
 
-    def __init__(self, bundle_dir: Path, manifest: dict[str, Any], bot_model: Any, dormancy_model: Any):
+    def __init__(self, bundle_dir: Path, manifest: dict[str, Any], bot_model: Any, dormancy_model: Any,
+                 type_model: Any):
         self.bundle_dir = bundle_dir
         self.manifest = manifest
         self.bot_model = bot_model
@@ -120,6 +177,8 @@ class AccountFlagger:
         self.policy_days: int = int(manifest["dormancy"]["policy_days"])
         self.dormancy_calibration: dict[str, Any] = manifest["dormancy"]["calibration"]
         self.dormancy_threshold: float = float(manifest["dormancy"].get("estimate_threshold", 0.5))
+        self.type_model = type_model
+        self.bot_types: list[str] = list(manifest["types"]["classes"])
 
     @functools.cached_property
     def bot_paths(self) -> Any:
@@ -128,28 +187,34 @@ class AccountFlagger:
 
         return Forest.from_boosters([self.bot_model], n_explained=1)
 
-    def flag(self, accounts: pd.DataFrame, now: pd.Timestamp | str | None = None, reasons: bool = True
-             ) -> pd.DataFrame:
-        """Every input row back, same order and index, with the flag columns appended (an input column of the
-        same name is replaced). ``observed_at`` defaults to ``now`` (default: the current time, UTC).
+    def flag(self, accounts: pd.DataFrame, now: pd.Timestamp | str | None = None, reasons: bool = True,
+             prefix: str = "") -> pd.DataFrame:
+        """Every input row back, same order and index, with the ``FLAG_COLUMNS`` appended; ``prefix`` goes in
+        front of each output name but ``error``. An output that would overwrite an input column, or a missing
+        required column, raises ``DataFormatError`` before any row is scored. ``observed_at`` (or
+        ``probe_created_at``) defaults to ``now`` (default: the current time, UTC); ``measured_at`` and
+        ``measured_at_basis`` say which time each row was measured at.
 
         ``reasons=False`` leaves ``reasons`` empty and skips the path attributions behind them (as
         ``handleval predict --no-reasons``); every other column is unchanged."""
         if not isinstance(accounts, pd.DataFrame):
             raise DataFormatError(f"flag() needs a pandas DataFrame of accounts, got {type(accounts).__name__}")
-        if "screen_name" not in accounts.columns:
-            raise DataFormatError("accounts table has no `screen_name` column (Twitter v1.1 user-object names "
-                                  "expected: screen_name, created_at, statuses_count, followers_count, ...)")
+        check_columns(accounts.columns, prefix)
         now_ts = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz="UTC")
         now_ts = now_ts.tz_localize("UTC") if now_ts.tzinfo is None else now_ts.tz_convert("UTC")
         prepared, error = prepare_accounts(accounts.reset_index(drop=True), now=now_ts)
         n = len(prepared)
+        na_str = pd.Series(pd.NA, index=range(n), dtype="string")
         out = pd.DataFrame({
             "p_bot": np.full(n, np.nan), "bot": pd.Series(pd.NA, index=range(n), dtype="boolean"),
+            "bot_type": na_str, **{f"p_{t}": np.full(n, np.nan) for t in BOT_TYPES},
             "days_inactive": np.full(n, np.nan), "p_dormant": np.full(n, np.nan),
             "dormant": pd.Series(pd.NA, index=range(n), dtype="boolean"),
-            "dormancy_basis": pd.Series(pd.NA, index=range(n), dtype="string"),
-            "status": pd.Series(pd.NA, index=range(n), dtype="string"),
+            "dormancy_basis": na_str.copy(),
+            "measured_at": prepared["observed_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype("string"),
+            "measured_at_basis": prepared["observed_basis"].map(
+                lambda b: "now (no observed_at given)" if b == "now" else b).astype("string"),
+            "status": na_str.copy(),
             "reasons": pd.Series("", index=range(n), dtype="string"),
             "error": error.reset_index(drop=True),
         })
@@ -175,6 +240,12 @@ class AccountFlagger:
             idx = np.flatnonzero(ok)
             out.loc[idx, "p_bot"] = np.round(p_bot, 4)
             out.loc[idx, "bot"] = bot
+            # Per-type scores: P(type | bot) from the type model times P(bot); they add up to p_bot.
+            p_type = np.asarray(self.type_model.predict(x), dtype=float).reshape(len(x), -1)
+            for j, t in enumerate(self.bot_types):
+                out.loc[idx, f"p_{t}"] = np.round(p_bot * p_type[:, j], 4)
+            out.loc[idx, "bot_type"] = pd.array(np.where(bot, np.asarray(self.bot_types)[p_type.argmax(axis=1)],
+                                                         None), dtype="string")
             out.loc[idx, "days_inactive"] = np.round(days, 1)
             out.loc[idx, "p_dormant"] = np.round(p_dormant, 4)
             out.loc[idx, "dormant"] = dormant
@@ -184,8 +255,8 @@ class AccountFlagger:
             if contrib is not None:
                 out.loc[idx, "reasons"] = self._reasons(x, contrib, p_bot, bot, days, p_dorm_est, known)
         result = accounts.copy()
-        for col in FLAG_COLUMNS:
-            result[col] = out[col].to_numpy()
+        for col, name in zip(FLAG_COLUMNS, output_names(prefix), strict=True):
+            result[name] = out[col].to_numpy()
         return result
 
     def _reasons(self, x: pd.DataFrame, contrib: np.ndarray, p_bot: np.ndarray, bot: np.ndarray,
@@ -231,7 +302,7 @@ def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:
 
     path = Path(bundle_dir) if bundle_dir else MODELS_DIR / "accounts"
     manifest = read_manifest(path, BUNDLE_KIND)
-    for key in ("features", "calibration", "threshold", "dormancy"):
+    for key in ("features", "calibration", "threshold", "dormancy", "types"):
         if key not in manifest:
             raise BundleError(f"{path}/manifest.json lacks {key!r}: retrain with `handleval train accounts`")
     unknown = [f for f in manifest["features"] if f not in FEATURES]
@@ -239,10 +310,11 @@ def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:
         raise BundleError(f"{path} was built with features this version does not compute: {', '.join(unknown)}")
     bot = load_booster(path, manifest, BOT_MODEL_FILE)
     dormancy = load_booster(path, manifest, DORMANCY_MODEL_FILE)
-    for name, booster in (("bot", bot), ("dormancy", dormancy)):
+    types = load_booster(path, manifest, TYPE_MODEL_FILE)
+    for name, booster in (("bot", bot), ("dormancy", dormancy), ("type", types)):
         if list(booster.feature_name()) != list(manifest["features"]):
             raise BundleError(f"{path}: the {name} model's features differ from the manifest's feature list")
-    return AccountFlagger(path, manifest, bot, dormancy)
+    return AccountFlagger(path, manifest, bot, dormancy, types)
 
 
 def _prices(valuer: Any, names: list[str]) -> pd.DataFrame:
@@ -288,7 +360,10 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
 
         valuer = load_valuer()
     accounts = accounts.reset_index(drop=True)
-    flagged = flagger.flag(accounts, now=now).reset_index(drop=True)
+    # flag's outputs under a private prefix, so that input columns named like them (a v1.1 `status`) stay inputs.
+    internal = "\x00flag:"
+    scored = flagger.flag(accounts.drop(columns=["error"], errors="ignore"), now=now, prefix=internal)
+    flagged = pd.DataFrame({c: scored[c if c == "error" else internal + c].to_numpy() for c in FLAG_COLUMNS})
     bad = np.zeros(len(accounts), dtype=bool)
     if input_errors is not None:
         bad = np.array([e is not None for e in input_errors], dtype=bool)
@@ -305,7 +380,10 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
 
     p_bot = flagged["p_bot"].to_numpy(dtype=float)
     p_dorm = flagged["p_dormant"].to_numpy(dtype=float)
-    p_rel = 1.0 - (1.0 - p_bot) * (1.0 - p_dorm)
+    # A self-declared (benign) bot is never releasable for being a bot: only the other bot types count.
+    p_bot_release = np.clip(p_bot - flagged["p_self_declared"].to_numpy(dtype=float), 0.0, 1.0)
+    p_bot_release[(flagged["bot_type"] == "self_declared").fillna(False).to_numpy(dtype=bool)] = 0.0
+    p_rel = 1.0 - (1.0 - p_bot_release) * (1.0 - p_dorm)
     verified = _verified(accounts)
     days = flagged["days_inactive"].to_numpy(dtype=float)
     recently_active = ~np.isnan(days) & (days <= flagger.policy_days)
@@ -328,7 +406,9 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
         elif np.isnan(expected[i]):
             why.append("")
         else:
-            why.append(f"${price[i]:,.0f} x P(releasable) {p_rel[i]:.2f} (P(bot) {p_bot[i]:.2f}, "
+            why.append(f"${price[i]:,.0f} x P(releasable) {p_rel[i]:.2f} (P(bot) {p_bot[i]:.2f}"
+                       + (f", counted {p_bot_release[i]:.2f}: self-declared bots are not released"
+                          if p_bot_release[i] < p_bot[i] - 0.005 else "") + ", "
                        f"P(dormant) {p_dorm[i]:.2f}"
                        + (" estimated" if flagged.at[i, "dormancy_basis"] == "estimate" else "") + ")")
     outputs = {c: flagged[c].to_numpy() for c in FLAG_COLUMNS if c != "error"}
@@ -351,10 +431,8 @@ def _verified(flagged: pd.DataFrame) -> np.ndarray:
     return _to_bool(flagged["verified"]).fillna(False).to_numpy(dtype=bool)
 
 
-def batch_scorer(bundle_dir: str | None = None, reasons: bool = True) -> Any:
+def batch_scorer(bundle_dir: str | None = None, reasons: bool = True, prefix: str = "") -> Any:
     """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker);
-    ``reasons=False`` as in :meth:`AccountFlagger.flag`."""
+    ``reasons`` and ``prefix`` as in :meth:`AccountFlagger.flag`."""
     flagger = load_accounts(bundle_dir)
-    if reasons:
-        return flagger.flag
-    return functools.partial(flagger.flag, reasons=False)
+    return functools.partial(flagger.flag, reasons=reasons, prefix=prefix)

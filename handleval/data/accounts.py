@@ -13,6 +13,8 @@ account with the API's column names, plus:
   verify it). ``last_active_kind`` says which.
 * ``label`` (``bot``/``human``), ``source`` (e.g. ``cresci2017/social_spambots_1``) and ``source_set`` (the
   folder under ``accounts/``: the unit of leave-one-dataset-out evaluation).
+* ``bot_type`` - for bots whose group says what they do (``BOT_TYPES``, see ``bot_type_of``): fake follower,
+  spam, amplifier (retweet/political), self-declared; missing for humans and for bots of unknown kind.
 
 Encoding quirks are normalised here so no model can learn them: Cresci booleans are ``1``/blank (the MySQL
 dump wrote API ``false`` as blank), so blank means False, while the literal ``NULL`` of the 2010 crawl means
@@ -45,8 +47,39 @@ TEXT_COLUMNS = ["screen_name", "name", "description", "url", "location", "lang",
 ACCOUNT_COLUMNS = [
     "id", "screen_name", "name", "created_at", *COUNT_COLUMNS, *BOOL_COLUMNS, "description", "url", "location",
     "lang", "profile_image_url", "observed_at", "last_active_at", "last_active_kind", "label", "source",
-    "source_set",
+    "source_set", "bot_type",
 ]
+
+#: Bot types (like Botometer's sub-scores), from the group labels the sets carry.
+BOT_TYPES = ("fake_follower", "spam", "amplifier", "self_declared")
+
+# source (or its group prefix) -> bot type. Why each: Cresci-2017 social_spambots_1 retweeted a political
+# candidate (amplifier), _2/_3 and the traditional spambots advertised apps, products, links (spam), fake_followers
+# and the Cresci-2015 FSF/INT/TWT groups were bought followers; the Bot Repository lists are named for what they
+# hold; in the 2020 re-hydration the per-id provenance names the list (midterm-2018 and political: political
+# bots; cresci-stock-2018: cashtag spam). Gilani, Varol, feedback and Kaggle-2017 bots are of no single kind.
+_TYPE_BY_SOURCE = {
+    "cresci2017/social_spambots_1": "amplifier", "cresci2017/social_spambots_2": "spam",
+    "cresci2017/social_spambots_3": "spam", "cresci2017/traditional_spambots": "spam",
+    "cresci2017/fake_followers": "fake_follower", "cresci2015_bas/FSF": "fake_follower",
+    "cresci2015_bas/INT": "fake_follower", "cresci2015_bas/TWT": "fake_follower",
+    "botrepo_botwiki2019": "self_declared", "botrepo_vendor2019": "fake_follower", "botrepo_pronbots2019": "spam",
+    "botrepo_political2019": "amplifier",
+    "twitter_human_bots_2020_subset/botwiki-2019": "self_declared",
+    "twitter_human_bots_2020_subset/vendor-purchased-2019": "fake_follower",
+    "twitter_human_bots_2020_subset/pronbots-2019": "spam",
+    "twitter_human_bots_2020_subset/cresci-stock-2018": "spam",
+    "twitter_human_bots_2020_subset/midterm-2018": "amplifier",
+    "twitter_human_bots_2020_subset/political-bots-2019": "amplifier",
+}
+
+
+def bot_type_of(source: str, label: str) -> str | None:
+    """The bot type of a bot from ``source`` (exact source, or its group before a trailing ``_<n>``); None for
+    humans and for bots of unknown kind."""
+    if label != "bot":
+        return None
+    return _TYPE_BY_SOURCE.get(source) or _TYPE_BY_SOURCE.get(re.sub(r"_\d+$", "", source))
 
 # De-duplication rule. An id that occurs in several sets keeps the row of the set listed first here; the
 # other rows are rejected as "duplicate id". Why this order: the Bot Repository 2019 sets come first because
@@ -56,8 +89,8 @@ ACCOUNT_COLUMNS = [
 # overlaps are a small share of it. If the labels of one id disagree (between table rows, or with a Bot
 # Repository label list), every row of that id is rejected: neither label can be trusted.
 SOURCE_PRIORITY = [
-    "botrepo_verified2019", "botrepo_botwiki2019", "botrepo_vendor2019", "cresci2015_bas", "cresci2017",
-    "kaggle_bots_2017", "twitter_human_bots_2020_subset",
+    "botrepo_verified2019", "botrepo_botwiki2019", "botrepo_vendor2019", "botrepo_political2019",
+    "botrepo_pronbots2019", "cresci2015_bas", "cresci2017", "kaggle_bots_2017", "twitter_human_bots_2020_subset",
 ]
 
 # Columns a set does not provide at all (absent from its files, or present but never filled: the Bot
@@ -70,6 +103,8 @@ UNAVAILABLE_COLUMNS: dict[str, frozenset[str]] = {
     "botrepo_verified2019": frozenset({"lang"}),
     "botrepo_botwiki2019": frozenset({"lang"}),
     "botrepo_vendor2019": frozenset(),
+    "botrepo_political2019": frozenset(),
+    "botrepo_pronbots2019": frozenset(),
     "kaggle_bots_2017": frozenset({"geo_enabled", "protected"}),
     "twitter_human_bots_2020_subset": frozenset({"name", "url", "listed_count", "protected"}),
 }
@@ -445,6 +480,8 @@ _LOADERS: dict[str, Callable[[Path, LoadReport], list[pd.DataFrame]]] = {
     "botrepo_verified2019": lambda r, rep: _load_botrepo(r, rep, "botrepo_verified2019"),
     "botrepo_botwiki2019": lambda r, rep: _load_botrepo(r, rep, "botrepo_botwiki2019"),
     "botrepo_vendor2019": lambda r, rep: _load_botrepo(r, rep, "botrepo_vendor2019"),
+    "botrepo_political2019": lambda r, rep: _load_botrepo(r, rep, "botrepo_political2019"),
+    "botrepo_pronbots2019": lambda r, rep: _load_botrepo(r, rep, "botrepo_pronbots2019"),
     "kaggle_bots_2017": _load_kaggle2017,
     "twitter_human_bots_2020_subset": _load_thb2020,
 }
@@ -515,6 +552,8 @@ def load_account_table(data_dir: str | Path | None = None, sets: list[str] | Non
     for col in ("created_at", "observed_at", "last_active_at"):
         table[col] = pd.to_datetime(table[col], utc=True)
     table["id"] = table["id"].astype("int64")
+    table["bot_type"] = pd.Series([bot_type_of(s, lb) for s, lb in zip(table["source"], table["label"], strict=True)],
+                                  index=table.index, dtype="string")
     table = table[ACCOUNT_COLUMNS].reset_index(drop=True)
     table.attrs["excluded_sets"] = dict(EXCLUDED_SETS)
     return table, report

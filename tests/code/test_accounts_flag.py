@@ -189,3 +189,203 @@ def test_cli_flag_no_reasons(flagger, tmp_path):
     assert len(via_cli) == len(accounts) and via_cli["reasons"].fillna("").eq("").all()
     library = flagger.flag(accounts)
     np.testing.assert_allclose(pd.to_numeric(via_cli["p_bot"]), library["p_bot"].astype(float), equal_nan=True)
+
+
+# ------------------------------------------------------------------------------------ column safety and inputs
+def _kaggle_like() -> pd.DataFrame:
+    """The shape a new user brought: the Kaggle-2017 file's own `bot` label and `status` (last tweet) columns."""
+    return _accounts().loc[[10, 12, 14]].assign(bot=[0, 1, 0], status=["{'text': 'hi'}", "", "{}"])
+
+
+def test_flag_refuses_to_overwrite_input_columns_and_prefix_keeps_them(flagger):
+    from handleval.accounts.flag import ColumnCollisionError, output_names
+
+    df = _kaggle_like()
+    with pytest.raises(ColumnCollisionError, match="bot, status") as caught:
+        flagger.flag(df, now=NOW)
+    assert caught.value.collisions == ["bot", "status"]
+    assert "prefix" in str(caught.value)
+    out = flagger.flag(df, now=NOW, prefix="flag_")
+    pd.testing.assert_frame_equal(out[df.columns], df)  # every input column exactly as given
+    assert list(out.columns) == [*df.columns, *output_names("flag_")]
+    assert out["flag_p_bot"].between(0, 1).all()
+    with pytest.raises(ColumnCollisionError, match="rename the input's `error`"):
+        flagger.flag(_accounts().assign(error="x"), now=NOW, prefix="flag_")
+
+
+def test_probe_created_at_is_the_observation_time(flagger):
+    """The Bot Repository's probe time is when the profile was seen: ages and inactivity are measured there."""
+    probe = "Sat Mar 10 16:25:03 +0000 2018"
+    base = _accounts().loc[[10, 12, 14]].drop(columns=["last_active_at"])
+    via_probe = flagger.flag(base.assign(probe_created_at=probe), now=NOW)
+    via_observed = flagger.flag(base.assign(observed_at=probe), now=NOW)
+    assert (via_probe["measured_at"] == "2018-03-10T16:25:03Z").all()
+    assert (via_probe["measured_at_basis"] == "probe_created_at").all()
+    np.testing.assert_allclose(via_probe["p_bot"].astype(float), via_observed["p_bot"].astype(float))
+    today = flagger.flag(base, now=NOW)
+    assert (today["measured_at_basis"] == "now (no observed_at given)").all()
+    assert (today["measured_at"] == "2024-06-01T00:00:00Z").all()
+
+
+def test_measured_at_says_which_rows_fell_back_to_now(flagger):
+    df = _accounts().assign(observed_at=["2024-05-30", None, "", "2024-05-30", "2024-05-30", None, "2024-05-30"])
+    out = flagger.flag(df, now=NOW)
+    assert out.loc[[10, 14], "measured_at_basis"].eq("observed_at").all()
+    assert out.loc[[12, 15], "measured_at_basis"].eq("now (no observed_at given)").all()
+    assert out.loc[12, "measured_at"] == "2024-06-01T00:00:00Z"
+    assert out.loc[10, "days_inactive"] == pytest.approx(8.0)  # 2024-05-22 -> 2024-05-30, not -> today
+
+
+def _v2(df: pd.DataFrame) -> list[dict]:
+    """The same accounts as X API v2 user objects."""
+    return [{"username": r.screen_name, "created_at": pd.Timestamp(r.created_at, tz="UTC").strftime(
+        "%Y-%m-%dT%H:%M:%S.000Z"), "verified": bool(r.verified),
+        "public_metrics": {"followers_count": int(r.followers_count), "following_count": int(r.friends_count),
+                           "tweet_count": int(r.statuses_count), "listed_count": 0,
+                           "like_count": int(r.favourites_count)}} for r in df.itertuples()]
+
+
+def test_v2_user_objects_nested_json_or_dotted_give_the_v1_scores(flagger):
+    import json
+
+    v1 = _accounts().loc[[10, 12, 14, 15, 16]].drop(columns=["last_active_at"]).reset_index(drop=True)
+    v1["created_at"] = ["2010-03-21", "2019-05-05", "2015-02-01", "2011-07-07", "2014-01-01"]
+    expected = flagger.flag(v1, now=NOW)["p_bot"].astype(float)
+    objects = _v2(v1)
+    nested = pd.DataFrame(objects)  # a public_metrics column of dicts
+    as_text = nested.assign(public_metrics=[json.dumps(o["public_metrics"]) for o in objects])
+    dotted = pd.json_normalize(objects)  # public_metrics.followers_count, ...
+    for frame in (nested, as_text, dotted):
+        got = flagger.flag(frame, now=NOW)
+        np.testing.assert_allclose(got["p_bot"].astype(float), expected)
+        assert got["error"].isna().all()
+        assert "screen_name" not in got.columns  # nothing is added under the v1.1 names
+
+
+def test_missing_required_column_fails_the_whole_call_with_every_missing_name(flagger):
+    df = _accounts().drop(columns=["created_at", "favourites_count"])
+    with pytest.raises(DataFormatError) as caught:
+        flagger.flag(df, now=NOW)
+    message = str(caught.value)
+    assert "created_at" in message and "favourites_count" in message and "like_count" in message
+
+
+def _cli(*args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "handleval", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_flag_collision_refused_then_prefix_keeps_the_input(flagger, tmp_path):
+    from handleval.batch import read_output
+
+    source = tmp_path / "kaggle.csv"
+    _kaggle_like().to_csv(source, index=False)
+    refused = _cli("flag", str(source), "-o", str(tmp_path / "out"), "--quiet")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "bot, status" in refused.stderr and "--prefix" in refused.stderr
+    assert not (tmp_path / "out").exists()
+    done = _cli("flag", str(source), "-o", str(tmp_path / "out"), "--prefix", "hv_", "--quiet")
+    assert done.returncode == 0, done.stderr
+    out = read_output(tmp_path / "out")
+    assert out["bot"].astype(str).tolist() == ["0", "1", "0"] and out["status"].fillna("").tolist()[0] == \
+        "{'text': 'hi'}"
+    assert {"hv_p_bot", "hv_bot", "hv_status", "error"} <= set(out.columns)
+
+
+def test_cli_flag_missing_required_column_fails_at_once(tmp_path):
+    source = tmp_path / "accounts.csv"
+    _accounts().drop(columns=["created_at"]).to_csv(source, index=False)
+    result = _cli("flag", str(source), "-o", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "created_at" in result.stderr and "required" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_flag_reads_ndjson_of_v1_and_v2_user_objects(flagger, tmp_path):
+    import json
+
+    from handleval.batch import read_output
+
+    v1 = _accounts().loc[[10, 12, 14]].drop(columns=["last_active_at"]).reset_index(drop=True)
+    v1["created_at"] = ["2010-03-21", "2019-05-05", "2015-02-01"]
+    v1["observed_at"] = "2024-06-01T00:00:00Z"
+    expected = flagger.flag(v1)["p_bot"].astype(float).to_numpy()
+    v2 = [{**o, "observed_at": "2024-06-01T00:00:00Z"} for o in _v2(v1)]
+    v1_lines = [json.dumps({k: (bool(v) if k == "verified" else v) for k, v in r.items()})
+                for r in v1.astype(object).to_dict(orient="records")]
+    (tmp_path / "v1.ndjson").write_text("\n".join(v1_lines) + "\n", encoding="utf-8")
+    # a v2 API response per line ({"data": {...}}), a blank line, and a broken line that must stay a row
+    v2_lines = [json.dumps({"data": v2[0]}), "", json.dumps(v2[1]), "{not json", json.dumps(v2[2])]
+    (tmp_path / "v2.jsonl").write_text("\n".join(v2_lines) + "\n", encoding="utf-8")
+    for name in ("v1.ndjson", "v2.jsonl"):
+        result = _cli("flag", str(tmp_path / name), "-o", str(tmp_path / f"out_{name}"), "--quiet")
+        assert result.returncode == 0, result.stderr
+        out = read_output(tmp_path / f"out_{name}")
+        scored = out[out["error"].isna()]
+        np.testing.assert_allclose(pd.to_numeric(scored["p_bot"]).to_numpy(), expected, atol=1e-4)
+        if name == "v2.jsonl":
+            assert len(out) == 4 and "not valid JSON" in out.loc[2, "error"]
+            assert out.loc[0, "username"] == v1.loc[0, "screen_name"]
+
+
+def test_flag_help_documents_every_accepted_column():
+    from handleval.accounts.features import COLUMN_ALIASES
+
+    result = _cli("flag", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for canonical, names in COLUMN_ALIASES.items():
+        for name in (canonical, *names):
+            if name != "profile_image_url":
+                assert name in text, name
+    assert "profile_image_url" in text
+    from handleval.accounts.flag import FLAG_COLUMNS
+
+    for col in FLAG_COLUMNS:
+        assert col in text, col
+
+
+# ------------------------------------------------------------------------------------------------ bot types
+def test_type_scores_add_up_to_p_bot_and_type_only_for_bots(flagger):
+    from handleval.accounts.flag import BOT_TYPES
+
+    out = flagger.flag(_accounts(), now=NOW).dropna(subset=["p_bot"])
+    parts = out[[f"p_{t}" for t in BOT_TYPES]].astype(float).sum(axis=1)
+    np.testing.assert_allclose(parts, out["p_bot"].astype(float), atol=5e-4)
+    bots = out["bot"].astype(bool)
+    assert out.loc[~bots, "bot_type"].isna().all()
+    for i in out.index[bots]:
+        scores = {t: out.at[i, f"p_{t}"] for t in BOT_TYPES}
+        assert out.at[i, "bot_type"] == max(scores, key=scores.get)
+
+
+class SelfDeclaredFlagger(AccountFlagger):
+    """The real flagger, with its type output pinned to 'self-declared bot' to test triage's rule."""
+
+    def __init__(self, real: AccountFlagger):
+        self.__dict__.update(real.__dict__)
+
+    def flag(self, accounts, now=None, reasons=True, prefix=""):
+        out = super().flag(accounts, now=now, reasons=reasons, prefix=prefix)
+        scored = out["p_bot"].notna()
+        out.loc[scored, "p_bot"] = 0.97
+        out.loc[scored, "bot"] = True
+        out.loc[scored, "bot_type"] = "self_declared"
+        out.loc[scored, "p_self_declared"] = 0.9
+        out.loc[scored, "p_spam"] = 0.07
+        out.loc[scored, ["p_fake_follower", "p_amplifier"]] = 0.0
+        out.loc[scored, "p_dormant"] = 0.2
+        return out
+
+
+def test_triage_never_releases_a_self_declared_bot_for_being_a_bot(flagger):
+    out = triage(_accounts(), valuer=PriceByLength(), flagger=SelfDeclaredFlagger(flagger), now=NOW)
+    scored = out.dropna(subset=["expected_value"])
+    assert len(scored) >= 4
+    # P(bot) 0.97 would make every row releasable; as a self-declared bot only the dormancy part counts
+    assert (scored["p_releasable"] <= 0.2 + 1e-9).all()
+    assert not scored["releasable"].astype(bool).any()
+    free = scored[scored["guard_rail"] == ""]
+    assert free["triage_reasons"].str.contains("self-declared").all()

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from handleval.data.accounts import ACCOUNT_COLUMNS, SOURCE_PRIORITY, deduplicate, load_account_table
+from handleval.data.accounts import (
+    ACCOUNT_COLUMNS,
+    BOT_TYPES,
+    SOURCE_PRIORITY,
+    bot_type_of,
+    deduplicate,
+    load_account_table,
+)
 from handleval.data.report import LoadReport
 
 
@@ -24,7 +31,8 @@ def test_rows_read_match_source_txt(loaded):
         "cresci2017/traditional_spambots_1": 1000, "cresci2017/traditional_spambots_2": 100,
         "cresci2017/traditional_spambots_3": 403, "cresci2017/traditional_spambots_4": 1128,
         "cresci2017/fake_followers": 3351, "cresci2015_bas": 3900, "botrepo_verified2019": 1987,
-        "botrepo_botwiki2019": 698, "botrepo_vendor2019": 1088, "kaggle_bots_2017/bots_data.csv": 1056,
+        "botrepo_botwiki2019": 698, "botrepo_vendor2019": 1088, "botrepo_pronbots2019": 17882,
+        "botrepo_political2019": 62, "kaggle_bots_2017/bots_data.csv": 1056,
         "kaggle_bots_2017/nonbots_data.csv": 1176, "kaggle_bots_2017/test.csv": 100,
     }
     for name, n in expected.items():
@@ -71,7 +79,8 @@ def test_columns_types_and_dates(loaded):
 def test_last_activity_only_where_a_set_records_it(loaded):
     table, _ = loaded
     has = table.groupby("source_set")["last_active_at"].apply(lambda s: s.notna().mean())
-    assert has[["botrepo_verified2019", "botrepo_botwiki2019", "botrepo_vendor2019"]].min() == 1.0
+    assert has[["botrepo_verified2019", "botrepo_botwiki2019", "botrepo_vendor2019", "botrepo_pronbots2019",
+                "botrepo_political2019"]].min() == 1.0
     assert 0.7 < has["kaggle_bots_2017"] < 1.0
     assert has[["cresci2017", "cresci2015_bas", "twitter_human_bots_2020_subset"]].max() == 0.0
     known = table.dropna(subset=["last_active_at"])
@@ -117,3 +126,35 @@ def test_dedup_rule_on_hand_made_rows():
         report.sources["a"].rows_rejected
     assert report.sources["a"].rejected["label conflict: the same id is bot in one set and human in another"] == 1
     assert report.sources["b"].rejected["label conflict with a Bot Repository label list"] == 1
+
+
+def test_new_bot_sets_are_loaded_bots_only_and_deduplicated_by_id(loaded):
+    """pronbots-2019 and political-2019 (bots only) are in the table; their ids also occur in the 2020
+    re-hydration (pronbots-2019 is one of its lists): each id is kept once, in the Bot Repository set."""
+    table, report = loaded
+    for name, n in (("botrepo_pronbots2019", 17882), ("botrepo_political2019", 62)):
+        rows = table[table["source_set"] == name]
+        assert len(rows) == n and set(rows["label"]) == {"bot"}, name
+        assert rows["observed_at"].nunique() == 1  # the collection date, not each probe
+    assert not table["id"].duplicated().any()
+    thb = [s for n, s in report.sources.items() if n.startswith("twitter_human_bots_2020_subset")]
+    moved = sum(s.rejected.get("duplicate id (same label): kept the row from botrepo_pronbots2019", 0) for s in thb)
+    assert moved > 300  # ~2% of the 2020 subset came from the pronbots list
+    assert not (table["source"] == "twitter_human_bots_2020_subset/pronbots-2019").sum() > 50
+
+
+def test_bot_types_from_group_labels(loaded):
+    table, _ = loaded
+    assert set(table["bot_type"].dropna()) == set(BOT_TYPES)
+    assert table.loc[table["label"] == "human", "bot_type"].isna().all()
+    typed = table.dropna(subset=["bot_type"])
+    by_set = {s: set(g) for s, g in typed.groupby("source_set")["bot_type"]}
+    assert by_set["botrepo_botwiki2019"] == {"self_declared"}
+    assert by_set["botrepo_vendor2019"] == {"fake_follower"}
+    assert by_set["botrepo_pronbots2019"] == {"spam"}
+    assert by_set["botrepo_political2019"] == {"amplifier"}
+    assert by_set["cresci2017"] == {"amplifier", "spam", "fake_follower"}
+    assert table.loc[table["source_set"] == "kaggle_bots_2017", "bot_type"].isna().all()  # kind unknown
+    assert bot_type_of("cresci2017/traditional_spambots_3", "bot") == "spam"
+    assert bot_type_of("cresci2017/traditional_spambots_3", "human") is None
+    assert bot_type_of("twitter_human_bots_2020_subset/gilani-2017", "bot") is None

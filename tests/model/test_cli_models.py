@@ -96,7 +96,8 @@ def test_triage_ranks_by_expected_value_with_guard_rails(tmp_path):
     ("predict", ["handleval.predict"], "load", pd.DataFrame({"handle": ["pizza", "nike"]})),
     ("flag", ["handleval.accounts", "handleval.accounts.flag"], "load_accounts",
      pd.DataFrame({"screen_name": ["pizza_fan", "bot12345"], "created_at": ["2015-01-01", "2023-05-01"],
-                   "last_active_at": ["2024-01-01", None]})),
+                   "statuses_count": [40, 9000], "followers_count": [12, 1], "friends_count": [30, 1990],
+                   "favourites_count": [5, 0], "last_active_at": ["2024-01-01", None]})),
 ])
 def test_batch_commands_load_the_bundle_once(tmp_path, monkeypatch, command, modules, loader, table):
     """The up-front bundle check is the scorer the local engine then uses (a second load cost ~5 s per run)."""
