@@ -715,7 +715,10 @@ def _ndjson_records(stream: Any) -> Iterator[tuple[dict[str, str | None], str | 
 
 def _open_ndjson(p: Path) -> InputSource:
     """Columns = the union of the flattened keys of every line, in order of first appearance."""
-    _refuse_binary(p)
+    with open(p, "rb") as fh:
+        reason = looks_binary(fh.read(_SNIFF))
+    if reason:
+        raise DataFormatError(f"{p} is not a text file ({reason}); expected one JSON object per line")
     names: dict[str, None] = {}
     with open(p, "rb") as fh:
         for record, _ in _ndjson_records(fh):

@@ -97,9 +97,9 @@ def test_triage_command_ragged_rows_full_disk_and_prefix(tmp_path):
     file (not half of one) and one message, and the rerun then succeeds; input columns named like outputs need
     --prefix and come back unchanged; an existing directory as output is one message."""
     source = tmp_path / "accounts.csv"
-    rows = [f"acct_{i},2015-01-01,{i},{i * 3},{i * 2},orig{i}" for i in range(1500)]
+    rows = [f"acct_{i},2015-01-01,{i},{i * 3},{i * 2},{i},orig{i}" for i in range(1500)]
     rows[7] = "ragged_one,2015-01-01,1,2"
-    source.write_text("screen_name,created_at,statuses_count,followers_count,friends_count,status\n"
+    source.write_text("screen_name,created_at,statuses_count,followers_count,friends_count,favourites_count,status\n"
                       + "\n".join(rows) + "\n")
     out = tmp_path / "ranked.csv"
     refused = _cli("triage", str(source), "-o", str(out))
