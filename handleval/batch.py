@@ -106,6 +106,8 @@ class BatchSummary:
     #: speed-up can be stated for scoring alone and with the warm-up. ``None`` (and absent from
     #: :meth:`to_dict`) for the local engine.
     dask_timings: dict[str, float] | None = None
+    #: A resumed run that found the output already finished: nothing was scored or rewritten.
+    already_complete: bool = False
 
     @property
     def rows_per_second(self) -> float:
@@ -612,7 +614,7 @@ def run_batch(
     score_chunk: ScoreChunk | None = None,
     *,
     required_columns: Sequence[str] = ("handle",),
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    chunk_rows: int | None = None,
     output_format: str | None = None,
     resume: bool = False,
     overwrite: bool = False,
@@ -632,7 +634,8 @@ def run_batch(
     it is called once per process - once per worker with ``engine="dask"`` - and must be picklable: a zero-arg
     callable, ``"module:function"`` or ``(module, function, kwargs)``.
 
-    ``chunk_rows`` bounds memory (local engine): one chunk is in memory at a time. ``engine="dask"`` needs
+    ``chunk_rows`` bounds memory (local engine): one chunk is in memory at a time. Default
+    :data:`DEFAULT_CHUNK_ROWS`, or on ``resume`` the interrupted run's (from its manifest). ``engine="dask"`` needs
     Parquet input and writes one part per row group, on a ``LocalCluster(n_workers, threads_per_worker=1,
     processes=True)`` or on the cluster at ``scheduler``. ``progress`` forces the bar on/off (default: on when
     stdout is a terminal and not ``quiet``).
@@ -650,9 +653,11 @@ def run_batch(
         raise HandlevalError(f"unknown engine {engine!r}: choose 'local' or 'dask'")
     if score_chunk is None and scorer_factory is None:
         raise HandlevalError("run_batch needs score_chunk or scorer_factory")
+    out = Path(output_path).expanduser()
+    if chunk_rows is None:
+        chunk_rows = _resumed_chunk_rows(out) if resume else DEFAULT_CHUNK_ROWS
     if chunk_rows < 1:
         raise HandlevalError(f"chunk_rows must be at least 1, got {chunk_rows}")
-    out = Path(output_path).expanduser()
     fmt = (output_format or ("csv" if out.suffix.lower() in (".csv", ".tsv") else "parquet")).lower()
     if fmt not in ("parquet", "csv"):
         raise HandlevalError(f"unknown output format {output_format!r}: choose 'parquet' or 'csv'")
@@ -696,6 +701,13 @@ def run_batch(
             os.close(fd)
 
 
+def _resumed_chunk_rows(out: Path) -> int:
+    """The chunk size of the run in ``out`` (what resuming it needs), else :data:`DEFAULT_CHUNK_ROWS`."""
+    manifest = Manifest.load(out) if out.is_dir() else None
+    rows = manifest.data.get("layout", {}).get("chunk_rows") if manifest is not None else None
+    return rows if type(rows) is int and rows >= 1 else DEFAULT_CHUNK_ROWS
+
+
 def _output_error(exc: OSError, out: Path) -> HandlevalError:
     """One sentence for a failed write (full disk, read-only or forbidden output)."""
     import errno
@@ -717,6 +729,8 @@ def _run_prepared(source: hio.InputSource, out: Path, inp: Path, header: dict[st
                   n_workers: int | None, output_columns: Sequence[str] | None, prefix: str, started: float,
                   collected: list[str], warn: Callable[[str], None], locks: list[int]) -> BatchSummary:
     layout = header["layout"]
+    previous = Manifest.load(out) if resume and out.is_dir() else None
+    was_complete = previous is not None and previous.data.get("complete") is True
     manifest, reuse = _prepare_output(out, resume=resume, overwrite=overwrite, header=header, warn=warn,
                                       locks=locks)
     show = progress if progress is not None else (not quiet and sys.stdout.isatty())
@@ -744,6 +758,7 @@ def _run_prepared(source: hio.InputSource, out: Path, inp: Path, header: dict[st
         parts_reused=len(reuse & set(parts)), errors=sum(p["errors"] for p in parts.values()),
         seconds=round(time.perf_counter() - started, 3),
         warnings=collected + [w for w in source.warnings if w not in collected],
+        already_complete=was_complete and scored == 0,
     )
     if layout["engine"] == "dask":
         summary.setup_seconds = round(timings.get("setup", 0.0), 3)
@@ -754,7 +769,8 @@ def _run_prepared(source: hio.InputSource, out: Path, inp: Path, header: dict[st
     manifest.data["complete"] = True
     manifest.data["rows"] = rows_in
     manifest.save()
-    hio.atomic_write(out / SUCCESS, json.dumps(summary.to_dict(), indent=1).encode())
+    if not summary.already_complete or not (out / SUCCESS).is_file():  # keep the finished run's own summary
+        hio.atomic_write(out / SUCCESS, json.dumps(summary.to_dict(), indent=1).encode())
     return summary
 
 
@@ -949,7 +965,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="factory 'module:function' returning score_chunk(frame) -> frame")
     parser.add_argument("--scorer-kwargs", default="{}", help="JSON object passed to the factory")
     parser.add_argument("--require", action="append", default=None, help="required input column (repeatable)")
-    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    parser.add_argument("--chunk-rows", type=int, default=None,
+                        help=f"rows per part (default {DEFAULT_CHUNK_ROWS:,}, or the interrupted run's with --resume)")
     parser.add_argument("--format", choices=["parquet", "csv"], default=None)
     parser.add_argument("--engine", choices=["local", "dask"], default="local")
     parser.add_argument("--scheduler", default=None)
