@@ -486,6 +486,7 @@ def train_accounts(config_path: str | Path | None = None, output_dir: str | Path
     figures += _lodo_plots(bundle_dir, units, sets, y, lodo_scores, calibration)
     report = accounts_report(manifest, lodo, curve, dorm_eval, predictability, time.perf_counter() - start)
     (bundle_dir / "MODEL_CARD.md").write_text(model_card(manifest, report), encoding="utf-8")
+    manifest["training_seconds"] = round(time.perf_counter() - start, 1)  # for training/README.md
     write_manifest(bundle_dir, manifest, [BOT_MODEL_FILE, DORMANCY_MODEL_FILE])
     from handleval.bundle import read_manifest
 
