@@ -937,6 +937,57 @@ def read_output(path: str | os.PathLike[str], *, allow_incomplete: bool = False,
     return table.to_pandas()
 
 
+def join_output(directory: str | os.PathLike[str], path: str | os.PathLike[str]) -> int:
+    """Write the parts of the finished output ``directory`` as the one file ``path`` (CSV or Parquet, as the
+    parts), streamed a part at a time and renamed into place at the end (a kill leaves no half file). Returns the
+    rows written. What ``-o name.csv`` of predict and flag ends with."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    d, target = Path(directory), Path(path)
+    manifest = Manifest.load(d)
+    if manifest is None or not manifest.data.get("complete"):
+        raise HandlevalError(f"{d} is not a finished handleval output")
+    files = [d / rec["file"] for _, rec in sorted(manifest.parts.items())]
+    rows = sum(rec["rows"] for rec in manifest.parts.values())
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        if manifest.data.get("output_format") == "csv":
+            with open(tmp, "wb") as fh:
+                header = b""
+                for i, file in enumerate(files):
+                    data = file.read_bytes()
+                    if i == 0:
+                        header = _csv_header(data)
+                    elif not data.startswith(header):
+                        raise HandlevalError(f"{file} does not have the columns of the first part")
+                    fh.write(data if i == 0 else data[len(header):])
+                fh.flush()
+                os.fsync(fh.fileno())
+        else:
+            schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive") \
+                if files else pa.schema([])
+            with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+                for file in files:
+                    writer.write_table(pq.read_table(file).cast(schema))
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return rows
+
+
+def _csv_header(data: bytes) -> bytes:
+    """The header line of a CSV part, its newline included (a quoted column name may hold a newline)."""
+    end = -1
+    while True:
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            return data
+        if data[:end].count(b'"') % 2 == 0:
+            return data[:end + 1]
+
+
 def iter_output(path: str | os.PathLike[str]) -> Iterator[pd.DataFrame]:
     """The parts of a finished output one at a time (bounded memory), in order."""
     import pyarrow.parquet as pq

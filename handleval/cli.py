@@ -196,10 +196,11 @@ def train_accounts_command(
 
 
 #: The one rule of -o, said in the --help of predict, flag and triage.
-OUTPUT_RULE = "Where the output goes; a name ending .csv means CSV, any other Parquet."
+OUTPUT_RULE = "A name ending .csv or .parquet is one file of that format; any other name a directory of Parquet parts."
 # Batch options shared by predict and flag.
-BatchOutputOpt = Annotated[Path, typer.Option("--output", "-o", help=OUTPUT_RULE + " predict and flag write a "
-                                              "directory of parts there (streamed, resumable), never one file.")]
+BatchOutputOpt = Annotated[Path, typer.Option("--output", "-o", help=OUTPUT_RULE + " Either way the rows are "
+                                              "scored in parts (a file is joined from them at the end), so "
+                                              "--resume finishes an interrupted run.")]
 EngineOpt = Annotated[str, typer.Option(help="local (streams any size on one machine) or dask.")]
 SchedulerOpt = Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler (tcp://host:8786).")]
 WorkersOpt = Annotated[int | None, typer.Option(help="Workers of the local Dask cluster (default: cores).")]
@@ -223,27 +224,55 @@ PrefixOpt = Annotated[str, typer.Option(help="Prefix for the output column names
                                              "overwritten).")]
 
 
+def _one_file(output: Path) -> str | None:
+    """The format when ``output`` names one file (``.csv``/``.parquet``: the -o rule), else None (a directory)."""
+    suffix = output.suffix.lower()
+    return suffix[1:] if suffix in (".csv", ".parquet") else None
+
+
 def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str, Any]], required: tuple[str, ...],
                engine: str, scheduler: str | None, workers: int | None, resume: bool, overwrite: bool,
                quiet: bool, chunk_rows: int | None, output_columns: list[str] | None = None, prefix: str = "") -> None:
-    from handleval.batch import run_batch
+    """Score into a directory of parts; for a one-file ``output`` the parts are kept in a hidden directory beside
+    it (what --resume finishes) and joined into the file at the end."""
+    import shutil
 
+    from handleval.batch import OutputExistsError, join_output, run_batch
+
+    fmt = _one_file(output)
+    parts = output.with_name(f".{output.name}.parts") if fmt else output
+    if fmt:
+        if output.is_dir():
+            raise HandlevalError(f"{output} is a directory, but a name ending {output.suffix} means one file: choose "
+                                 "another name (a name without .csv/.parquet gives a directory of parts)")
+        if output.exists() and not parts.exists():
+            if resume:
+                if not quiet:
+                    console.print(f"{output} is already complete: nothing to resume")
+                return
+            if not overwrite:
+                raise OutputExistsError(f"output {output} already exists; use --overwrite to replace it (--resume "
+                                        "finishes only an interrupted run)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        summary = run_batch(input_path, output, scorer_factory=factory, required_columns=required,
+        summary = run_batch(input_path, parts, scorer_factory=factory, required_columns=required,
                             engine=engine, scheduler=scheduler, n_workers=workers, resume=resume,
-                            overwrite=overwrite, quiet=quiet, chunk_rows=chunk_rows,
+                            overwrite=overwrite, quiet=quiet, chunk_rows=chunk_rows, output_format=fmt or "parquet",
                             output_columns=output_columns, prefix=prefix)
+    if fmt:
+        join_output(parts, output)
+        shutil.rmtree(parts)
     for message in summary.warnings:
         err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
-    if summary.already_complete:
+    where = output if fmt else summary.output_path
+    if summary.already_complete and not fmt:
         if not quiet:
-            console.print(f"{summary.output_path} is already complete ({summary.rows_out:,} rows, {summary.parts} "
-                          "parts): nothing to resume")
+            console.print(f"{where} is already complete ({summary.rows_out:,} rows, {summary.parts} parts): "
+                          "nothing to resume")
     elif not quiet:
-        console.print(f"{summary.rows_out:,} rows → {summary.output_path} ({summary.parts} parts, "
-                      f"{summary.errors:,} rows with error, {summary.seconds:.1f} s, "
-                      f"{summary.rows_per_second:,.0f} rows/s)")
+        layout = "one file" if fmt else f"{summary.parts} parts"
+        console.print(f"{summary.rows_out:,} rows → {where} ({layout}, {summary.errors:,} rows with error, "
+                      f"{summary.seconds:.1f} s, {summary.rows_per_second:,.0f} rows/s)")
 
 
 @app.command("predict")
@@ -309,8 +338,8 @@ def flag_command(
 @friendly_errors
 def triage_command(
     input_path: Annotated[Path, typer.Argument(metavar="ACCOUNTS", help="CSV or Parquet of account profiles.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help=OUTPUT_RULE + " triage writes one file (it ranks "
-                                         "every row at once), never into a directory.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help=OUTPUT_RULE + " triage ranks every row at once, "
+                                         "so it needs a file name.")],
     model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
     accounts_model: Annotated[Path | None, typer.Option(help="Account bundle (default models/accounts).")] = None,
     overwrite: OverwriteOpt = False,
@@ -325,8 +354,9 @@ def triage_command(
     from handleval.io import open_input
     from handleval.predict import load
 
-    if output.is_dir():
-        raise HandlevalError(f"{output} is a directory; triage writes one file (.csv or .parquet): give a file name")
+    if output.is_dir() or _one_file(output) is None:
+        raise HandlevalError(f"{output} is a directory or not a .csv/.parquet name; triage writes one file "
+                             "(.csv or .parquet): give a file name")
     if output.exists() and not overwrite:
         raise HandlevalError(f"{output} exists; pass --overwrite to replace it")
     import pandas as pd

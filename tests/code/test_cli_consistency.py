@@ -181,27 +181,74 @@ def test_data_list_json_is_the_catalog():
 @pytest.mark.parametrize("command", ["predict", "flag", "triage"])
 def test_each_command_states_the_output_rule_in_its_help(command):
     result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "1000"})
-    flat = " ".join(result.output.split())
-    assert " ".join(OUTPUT_RULE.split()) in flat
-    assert ("one file" in flat) if command == "triage" else ("directory of parts" in flat)
+    assert " ".join(OUTPUT_RULE.split()) in " ".join(result.output.split())
 
 
-def test_the_output_rule_holds_for_predict_and_triage(tmp_path):
-    """.csv means CSV for both; predict writes a directory of parts at -o, triage one file."""
-    accounts = tmp_path / "accounts.csv"
+def _accounts_csv(path: Path) -> Path:
     pd.DataFrame({"screen_name": ["pizza", "jdk_19927"], "created_at": ["2009-01-01", "2015-01-01"],
                   "statuses_count": [10, 3], "followers_count": [3, 0], "friends_count": [1, 2],
                   "favourites_count": [0, 0], "verified": [False, False], "observed_at": ["2024-06-01"] * 2,
-                  "last_active_at": ["2015-01-01", None]}).to_csv(accounts, index=False)
+                  "last_active_at": ["2015-01-01", None]}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_csv_or_parquet_name_is_one_file_for_every_command(tmp_path, suffix):
+    accounts = _accounts_csv(tmp_path / "accounts.csv")
     handles = tmp_path / "h.csv"
-    _handles_csv(handles, 3)
-    predicted = tmp_path / "p.csv"
-    result = runner.invoke(app, ["predict", str(handles), "-o", str(predicted), "--quiet"])
+    _handles_csv(handles, 5)
+    results = {}
+    for command, source in (("predict", handles), ("flag", accounts), ("triage", accounts)):
+        out = tmp_path / f"{command}{suffix}"
+        result = runner.invoke(app, [command, str(source), "-o", str(out), *(["--chunk-rows", "2"] if command ==
+                                                                              "predict" else [])],
+                               env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        assert out.is_file(), command
+        results[command] = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["accounts.csv", "h.csv", *(f"{c}{suffix}" for c in ("predict", "flag", "triage"))])  # no parts left
+    assert results["predict"]["handle"].tolist() == [f"user_{i}" for i in range(5)]  # 3 parts joined in order
+    assert results["predict"]["price_usd"].notna().all()
+    assert results["flag"]["screen_name"].tolist() == ["pizza", "jdk_19927"]
+    assert set(results["triage"]["screen_name"]) == {"pizza", "jdk_19927"}
+
+
+def test_any_other_name_is_a_directory_of_parts_and_triage_refuses_it(tmp_path):
+    accounts = _accounts_csv(tmp_path / "accounts.csv")
+    out = tmp_path / "flags"
+    result = runner.invoke(app, ["flag", str(accounts), "-o", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
-    assert predicted.is_dir() and [p.suffix for p in predicted.glob("part-*")] == [".csv"]
-    ranked = tmp_path / "t.csv"
-    result = runner.invoke(app, ["triage", str(accounts), "-o", str(ranked)], env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    assert ranked.is_file() and pd.read_csv(ranked)["screen_name"].notna().all()
-    refused = runner.invoke(app, ["triage", str(accounts), "-o", str(predicted)])
-    assert refused.exit_code == 2 and "directory" in refused.output
+    assert out.is_dir() and [p.suffix for p in out.glob("part-*")] == [".parquet"]
+    assert read_output(out)["screen_name"].tolist() == ["pizza", "jdk_19927"]
+    for name in ("flags", "ranked"):  # an existing directory, and a name that would be one
+        refused = runner.invoke(app, ["triage", str(accounts), "-o", str(tmp_path / name)])
+        assert refused.exit_code == 2 and "give a file name" in refused.output
+        assert not (tmp_path / "ranked").exists()
+
+
+def test_a_one_file_output_is_resumed_from_its_parts_and_never_silently_replaced(tmp_path):
+    handles = tmp_path / "h.csv"
+    _handles_csv(handles, 5)
+    out = tmp_path / "scores.csv"
+    args = ["predict", str(handles), "-o", str(out), "--quiet", "--chunk-rows", "2"]
+    assert runner.invoke(app, args).exit_code == 0
+    expected = pd.read_csv(out)
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "--overwrite" in again.output
+    done = runner.invoke(app, [*args[:-3], "--resume"])
+    assert done.exit_code == 0 and "already complete" in done.output
+    # An interrupted run: the parts wait beside the file's name; --resume finishes them into the file.
+    out.unlink()
+    from handleval.predict import OUTPUT_COLUMNS, batch_scorer
+
+    run_batch(handles, tmp_path / ".scores.csv.parts", batch_scorer(), chunk_rows=2, output_format="csv",
+              quiet=True, output_columns=OUTPUT_COLUMNS)
+    _forget_last_part(tmp_path / ".scores.csv.parts")
+    with pytest.raises(Exception, match="incomplete"):
+        read_output(tmp_path / ".scores.csv.parts")
+    resumed = runner.invoke(app, ["predict", str(handles), "-o", str(out), "--resume"], env={"COLUMNS": "200"})
+    assert resumed.exit_code == 0, resumed.output
+    joined = pd.read_csv(out)
+    assert joined["handle"].tolist() == expected["handle"].tolist()
+    assert not (tmp_path / ".scores.csv.parts").exists()
