@@ -106,6 +106,8 @@ class BatchSummary:
     #: speed-up can be stated for scoring alone and with the warm-up. ``None`` (and absent from
     #: :meth:`to_dict`) for the local engine.
     dask_timings: dict[str, float] | None = None
+    #: A resumed run that found the output already finished: nothing was scored or rewritten.
+    already_complete: bool = False
 
     @property
     def rows_per_second(self) -> float:
@@ -612,7 +614,7 @@ def run_batch(
     score_chunk: ScoreChunk | None = None,
     *,
     required_columns: Sequence[str] = ("handle",),
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    chunk_rows: int | None = None,
     output_format: str | None = None,
     resume: bool = False,
     overwrite: bool = False,
@@ -632,7 +634,8 @@ def run_batch(
     it is called once per process - once per worker with ``engine="dask"`` - and must be picklable: a zero-arg
     callable, ``"module:function"`` or ``(module, function, kwargs)``.
 
-    ``chunk_rows`` bounds memory (local engine): one chunk is in memory at a time. ``engine="dask"`` needs
+    ``chunk_rows`` bounds memory (local engine): one chunk is in memory at a time. Default
+    :data:`DEFAULT_CHUNK_ROWS`, or on ``resume`` the interrupted run's (from its manifest). ``engine="dask"`` needs
     Parquet input and writes one part per row group, on a ``LocalCluster(n_workers, threads_per_worker=1,
     processes=True)`` or on the cluster at ``scheduler``. ``progress`` forces the bar on/off (default: on when
     stdout is a terminal and not ``quiet``).
@@ -650,9 +653,11 @@ def run_batch(
         raise HandlevalError(f"unknown engine {engine!r}: choose 'local' or 'dask'")
     if score_chunk is None and scorer_factory is None:
         raise HandlevalError("run_batch needs score_chunk or scorer_factory")
+    out = Path(output_path).expanduser()
+    if chunk_rows is None:
+        chunk_rows = _resumed_chunk_rows(out) if resume else DEFAULT_CHUNK_ROWS
     if chunk_rows < 1:
         raise HandlevalError(f"chunk_rows must be at least 1, got {chunk_rows}")
-    out = Path(output_path).expanduser()
     fmt = (output_format or ("csv" if out.suffix.lower() in (".csv", ".tsv") else "parquet")).lower()
     if fmt not in ("parquet", "csv"):
         raise HandlevalError(f"unknown output format {output_format!r}: choose 'parquet' or 'csv'")
@@ -696,6 +701,13 @@ def run_batch(
             os.close(fd)
 
 
+def _resumed_chunk_rows(out: Path) -> int:
+    """The chunk size of the run in ``out`` (what resuming it needs), else :data:`DEFAULT_CHUNK_ROWS`."""
+    manifest = Manifest.load(out) if out.is_dir() else None
+    rows = manifest.data.get("layout", {}).get("chunk_rows") if manifest is not None else None
+    return rows if type(rows) is int and rows >= 1 else DEFAULT_CHUNK_ROWS
+
+
 def _output_error(exc: OSError, out: Path) -> HandlevalError:
     """One sentence for a failed write (full disk, read-only or forbidden output)."""
     import errno
@@ -717,6 +729,8 @@ def _run_prepared(source: hio.InputSource, out: Path, inp: Path, header: dict[st
                   n_workers: int | None, output_columns: Sequence[str] | None, prefix: str, started: float,
                   collected: list[str], warn: Callable[[str], None], locks: list[int]) -> BatchSummary:
     layout = header["layout"]
+    previous = Manifest.load(out) if resume and out.is_dir() else None
+    was_complete = previous is not None and previous.data.get("complete") is True
     manifest, reuse = _prepare_output(out, resume=resume, overwrite=overwrite, header=header, warn=warn,
                                       locks=locks)
     show = progress if progress is not None else (not quiet and sys.stdout.isatty())
@@ -744,6 +758,7 @@ def _run_prepared(source: hio.InputSource, out: Path, inp: Path, header: dict[st
         parts_reused=len(reuse & set(parts)), errors=sum(p["errors"] for p in parts.values()),
         seconds=round(time.perf_counter() - started, 3),
         warnings=collected + [w for w in source.warnings if w not in collected],
+        already_complete=was_complete and scored == 0,
     )
     if layout["engine"] == "dask":
         summary.setup_seconds = round(timings.get("setup", 0.0), 3)
@@ -754,7 +769,8 @@ def _run_prepared(source: hio.InputSource, out: Path, inp: Path, header: dict[st
     manifest.data["complete"] = True
     manifest.data["rows"] = rows_in
     manifest.save()
-    hio.atomic_write(out / SUCCESS, json.dumps(summary.to_dict(), indent=1).encode())
+    if not summary.already_complete or not (out / SUCCESS).is_file():  # keep the finished run's own summary
+        hio.atomic_write(out / SUCCESS, json.dumps(summary.to_dict(), indent=1).encode())
     return summary
 
 
@@ -921,6 +937,57 @@ def read_output(path: str | os.PathLike[str], *, allow_incomplete: bool = False,
     return table.to_pandas()
 
 
+def join_output(directory: str | os.PathLike[str], path: str | os.PathLike[str]) -> int:
+    """Write the parts of the finished output ``directory`` as the one file ``path`` (CSV or Parquet, as the
+    parts), streamed a part at a time and renamed into place at the end (a kill leaves no half file). Returns the
+    rows written. What ``-o name.csv`` of predict and flag ends with."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    d, target = Path(directory), Path(path)
+    manifest = Manifest.load(d)
+    if manifest is None or not manifest.data.get("complete"):
+        raise HandlevalError(f"{d} is not a finished handleval output")
+    files = [d / rec["file"] for _, rec in sorted(manifest.parts.items())]
+    rows = sum(rec["rows"] for rec in manifest.parts.values())
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        if manifest.data.get("output_format") == "csv":
+            with open(tmp, "wb") as fh:
+                header = b""
+                for i, file in enumerate(files):
+                    data = file.read_bytes()
+                    if i == 0:
+                        header = _csv_header(data)
+                    elif not data.startswith(header):
+                        raise HandlevalError(f"{file} does not have the columns of the first part")
+                    fh.write(data if i == 0 else data[len(header):])
+                fh.flush()
+                os.fsync(fh.fileno())
+        else:
+            schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive") \
+                if files else pa.schema([])
+            with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+                for file in files:
+                    writer.write_table(pq.read_table(file).cast(schema))
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return rows
+
+
+def _csv_header(data: bytes) -> bytes:
+    """The header line of a CSV part, its newline included (a quoted column name may hold a newline)."""
+    end = -1
+    while True:
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            return data
+        if data[:end].count(b'"') % 2 == 0:
+            return data[:end + 1]
+
+
 def iter_output(path: str | os.PathLike[str]) -> Iterator[pd.DataFrame]:
     """The parts of a finished output one at a time (bounded memory), in order."""
     import pyarrow.parquet as pq
@@ -949,7 +1016,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="factory 'module:function' returning score_chunk(frame) -> frame")
     parser.add_argument("--scorer-kwargs", default="{}", help="JSON object passed to the factory")
     parser.add_argument("--require", action="append", default=None, help="required input column (repeatable)")
-    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    parser.add_argument("--chunk-rows", type=int, default=None,
+                        help=f"rows per part (default {DEFAULT_CHUNK_ROWS:,}, or the interrupted run's with --resume)")
     parser.add_argument("--format", choices=["parquet", "csv"], default=None)
     parser.add_argument("--engine", choices=["local", "dask"], default="local")
     parser.add_argument("--scheduler", default=None)

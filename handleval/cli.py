@@ -16,14 +16,45 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
 
 from handleval import __version__
 from handleval.errors import HandlevalError
 
+#: How --help names a value: click's plain words instead of typer's Python types (``<str>``, ``<list[str]>``).
+_VALUE_NAMES = {"<str>": "TEXT", "<int>": "INTEGER", "<float>": "NUMBER", "<path>": "PATH"}
+
+
+def _value_name(param: Any, ctx: Any) -> str | None:
+    """What --help shows after an option: nothing for flags and arguments (their name says it), else a word."""
+    if getattr(param, "is_flag", False) or param.param_type_name == "argument":
+        return None
+    shown = type(param).display_type_rich(param, ctx)
+    return _VALUE_NAMES.get(shown, shown.strip("<>")) if shown else shown
+
+
+class _ReadableHelp:
+    """Mixed into every command and group: readable value names in --help (:func:`_value_name`)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            param.display_type_rich = functools.partial(_value_name, param)
+        return params
+
+
+class ReadableCommand(_ReadableHelp, TyperCommand):
+    pass
+
+
+class ReadableGroup(_ReadableHelp, TyperGroup):
+    pass
+
+
 app = typer.Typer(help="Price social-media handles and flag bot-controlled or dormant accounts.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-data_app = typer.Typer(help="Inspect and validate the data directory.", no_args_is_help=True)
-train_app = typer.Typer(help="Train models.", no_args_is_help=True)
+                  no_args_is_help=True, pretty_exceptions_enable=False, cls=ReadableGroup)
+data_app = typer.Typer(help="Inspect and validate the data directory.", no_args_is_help=True, cls=ReadableGroup)
+train_app = typer.Typer(help="Train models.", no_args_is_help=True, cls=ReadableGroup)
 app.add_typer(data_app, name="data")
 app.add_typer(train_app, name="train")
 
@@ -68,16 +99,34 @@ def main(
 
 @data_app.command("list")
 @friendly_errors
-def data_list() -> None:
-    """Each dataset: rows, date range, currency and the licence note from its SOURCE.txt."""
+def data_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array (one object per dataset) instead.")]
+    = False,
+) -> None:
+    """Each dataset: rows, date range, currency and the licence note from its SOURCE.txt. One line per dataset,
+    never wrapped or cut: a table on a terminal wide enough for it, else aligned plain columns (pipes, grep)."""
     from handleval.data.catalog import catalog
 
-    table = Table(title="handleval datasets", show_lines=False)
-    for col in ("dataset", "kind", "rows", "dates", "currency", "licence (SOURCE.txt)"):
-        table.add_column(col, overflow="fold")
-    for entry in catalog():
-        table.add_row(entry.name, entry.kind, f"{entry.rows:,}", entry.dates, entry.currency, entry.licence)
-    console.print(table)
+    entries = catalog()
+    if as_json:
+        import dataclasses
+        import json
+
+        sys.stdout.write(json.dumps([dataclasses.asdict(e) for e in entries], indent=1, ensure_ascii=False) + "\n")
+        return
+    header = ("dataset", "kind", "rows", "dates", "currency", "licence (SOURCE.txt)")
+    rows = [(e.name, e.kind, f"{e.rows:,}", e.dates, e.currency, e.licence) for e in entries]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    if console.is_terminal and sum(widths) + 3 * len(widths) + 1 <= console.width:
+        table = Table(title="handleval datasets")
+        for col in header:
+            table.add_column(col, no_wrap=True)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        return
+    for row in [header, *rows]:  # plain text: no markup, no width limit
+        sys.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")
 
 
 @data_app.command("check")
@@ -101,7 +150,7 @@ def data_check() -> None:
 
 
 TrackOpt = Annotated[bool, typer.Option(help="Log the run to MLflow and register the model.")]
-TrainQuietOpt = Annotated[bool, typer.Option("--quiet", "-q")]
+TrainQuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors, not the report.")]
 
 
 @train_app.command("price")
@@ -146,7 +195,12 @@ def train_accounts_command(
         track_accounts_run(result, quiet=quiet)
 
 
+#: The one rule of -o, said in the --help of predict, flag and triage.
+OUTPUT_RULE = "A name ending .csv or .parquet is one file of that format; any other name a directory of Parquet parts."
 # Batch options shared by predict and flag.
+BatchOutputOpt = Annotated[Path, typer.Option("--output", "-o", help=OUTPUT_RULE + " Either way the rows are "
+                                              "scored in parts (a file is joined from them at the end), so "
+                                              "--resume finishes an interrupted run.")]
 EngineOpt = Annotated[str, typer.Option(help="local (streams any size on one machine) or dask.")]
 SchedulerOpt = Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler (tcp://host:8786).")]
 WorkersOpt = Annotated[int | None, typer.Option(help="Workers of the local Dask cluster (default: cores).")]
@@ -162,36 +216,70 @@ class AttributionChoice(StrEnum):
 
 AttributionOpt = Annotated[AttributionChoice, typer.Option(
     help="How reasons are ranked: path attributions (one pass, the default) or exact TreeSHAP (~1 ms/row).")]
-ChunkOpt = Annotated[int, typer.Option(help="Rows per chunk and output part (bounds memory).")]
+ChunkOpt = Annotated[int | None, typer.Option(
+    help="Rows per chunk and output part (bounds memory; default 100,000, or with --resume the interrupted run's).",
+    show_default=False)]
 PrefixOpt = Annotated[str, typer.Option(help="Prefix for the output column names, e.g. hv_ (needed when the input "
                                              "already has a column of an output's name: input columns are never "
                                              "overwritten).")]
 
 
+def _one_file(output: Path) -> str | None:
+    """The format when ``output`` names one file (``.csv``/``.parquet``: the -o rule), else None (a directory)."""
+    suffix = output.suffix.lower()
+    return suffix[1:] if suffix in (".csv", ".parquet") else None
+
+
 def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str, Any]], required: tuple[str, ...],
                engine: str, scheduler: str | None, workers: int | None, resume: bool, overwrite: bool,
-               quiet: bool, chunk_rows: int, output_columns: list[str] | None = None, prefix: str = "") -> None:
-    from handleval.batch import run_batch
+               quiet: bool, chunk_rows: int | None, output_columns: list[str] | None = None, prefix: str = "") -> None:
+    """Score into a directory of parts; for a one-file ``output`` the parts are kept in a hidden directory beside
+    it (what --resume finishes) and joined into the file at the end."""
+    import shutil
 
+    from handleval.batch import OutputExistsError, join_output, run_batch
+
+    fmt = _one_file(output)
+    parts = output.with_name(f".{output.name}.parts") if fmt else output
+    if fmt:
+        if output.is_dir():
+            raise HandlevalError(f"{output} is a directory, but a name ending {output.suffix} means one file: choose "
+                                 "another name (a name without .csv/.parquet gives a directory of parts)")
+        if output.exists() and not parts.exists():
+            if resume:
+                if not quiet:
+                    console.print(f"{output} is already complete: nothing to resume")
+                return
+            if not overwrite:
+                raise OutputExistsError(f"output {output} already exists; use --overwrite to replace it (--resume "
+                                        "finishes only an interrupted run)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        summary = run_batch(input_path, output, scorer_factory=factory, required_columns=required,
+        summary = run_batch(input_path, parts, scorer_factory=factory, required_columns=required,
                             engine=engine, scheduler=scheduler, n_workers=workers, resume=resume,
-                            overwrite=overwrite, quiet=quiet, chunk_rows=chunk_rows,
+                            overwrite=overwrite, quiet=quiet, chunk_rows=chunk_rows, output_format=fmt or "parquet",
                             output_columns=output_columns, prefix=prefix)
+    if fmt:
+        join_output(parts, output)
+        shutil.rmtree(parts)
     for message in summary.warnings:
         err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
-    if not quiet:
-        console.print(f"{summary.rows_out:,} rows → {summary.output_path} ({summary.parts} parts, "
-                      f"{summary.errors:,} rows with error, {summary.seconds:.1f} s, "
-                      f"{summary.rows_per_second:,.0f} rows/s)")
+    where = output if fmt else summary.output_path
+    if summary.already_complete and not fmt:
+        if not quiet:
+            console.print(f"{where} is already complete ({summary.rows_out:,} rows, {summary.parts} parts): "
+                          "nothing to resume")
+    elif not quiet:
+        layout = "one file" if fmt else f"{summary.parts} parts"
+        console.print(f"{summary.rows_out:,} rows → {where} ({layout}, {summary.errors:,} rows with error, "
+                      f"{summary.seconds:.1f} s, {summary.rows_per_second:,.0f} rows/s)")
 
 
 @app.command("predict")
 @friendly_errors
 def predict_command(
     input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV, Parquet (file or directory) or text.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output directory of parts (.csv → CSV parts).")],
+    output: BatchOutputOpt,
     model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
     platform: Annotated[str, typer.Option("--platform", "-p", help="Platform for rows without one.")] = "x",
     reasons: Annotated[bool, typer.Option(help="Explain each price (its three largest attributions, in dollars).")]
@@ -203,7 +291,7 @@ def predict_command(
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
-    chunk_rows: ChunkOpt = 100_000,
+    chunk_rows: ChunkOpt = None,
     prefix: PrefixOpt = "",
 ) -> None:
     """Price every handle of a file: every input column unchanged, then price_usd, price_low_usd, price_high_usd,
@@ -224,7 +312,7 @@ def predict_command(
 def flag_command(
     input_path: Annotated[Path, typer.Argument(metavar="ACCOUNTS", help="CSV, Parquet or NDJSON (.ndjson/.jsonl) of "
                                                "account profiles (Twitter v1.1 or X API v2 user objects).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output directory of parts (.csv → CSV parts).")],
+    output: BatchOutputOpt,
     model: Annotated[Path | None, typer.Option(help="Account bundle directory (default models/accounts).")] = None,
     reasons: Annotated[bool, typer.Option(help="Explain each bot score (its three largest path attributions).")]
     = True,
@@ -236,7 +324,7 @@ def flag_command(
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
-    chunk_rows: ChunkOpt = 100_000,
+    chunk_rows: ChunkOpt = None,
 ) -> None:
     """Flag accounts as bot-controlled or dormant: every input row back, in order, with new columns.
 
@@ -290,7 +378,8 @@ def flag_command(
 @friendly_errors
 def triage_command(
     input_path: Annotated[Path, typer.Argument(metavar="ACCOUNTS", help="CSV or Parquet of account profiles.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output file (.csv or .parquet).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help=OUTPUT_RULE + " triage ranks every row at once, "
+                                         "so it needs a file name.")],
     model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
     accounts_model: Annotated[Path | None, typer.Option(help="Account bundle (default models/accounts).")] = None,
     overwrite: OverwriteOpt = False,
@@ -305,8 +394,9 @@ def triage_command(
     from handleval.io import open_input
     from handleval.predict import load
 
-    if output.is_dir():
-        raise HandlevalError(f"{output} is a directory; triage writes one file (.csv or .parquet): give a file name")
+    if output.is_dir() or _one_file(output) is None:
+        raise HandlevalError(f"{output} is a directory or not a .csv/.parquet name; triage writes one file "
+                             "(.csv or .parquet): give a file name")
     if output.exists() and not overwrite:
         raise HandlevalError(f"{output} exists; pass --overwrite to replace it")
     import pandas as pd
@@ -367,9 +457,14 @@ def value_command(
     model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
     attribution: AttributionOpt = AttributionChoice.paths,
 ) -> None:
-    """Price handles at the terminal: a table with price, interval, market basis and reasons."""
+    """Price handles at the terminal: a table with price, interval, market basis and reasons. Exit code 1 when
+    no handle could be priced (the table says why), 2 for an unknown platform."""
+    from handleval.handles import PLATFORMS
     from handleval.predict import load
 
+    platform = platform.strip().lower()
+    if platform not in PLATFORMS:  # before the model loads: every row would fail the same way
+        raise HandlevalError(f"unknown platform {platform!r}: choose one of {', '.join(PLATFORMS)}")
     with console.status("loading the price model"):
         valuer = load(model)
     result = valuer.value_many(pd_frame(handles, platform), attribution=attribution.value)
@@ -386,6 +481,9 @@ def value_command(
         table.add_row(str(row.handle), f"${row.price_usd:,.0f}", interval, row.market_basis.replace("; ", "\n"),
                       reasons, risk)
     console.print(table)
+    if result["error"].notna().all():
+        err_console.print("[bold red]error:[/] no handle could be priced (see the table for why)", highlight=False)
+        raise typer.Exit(1)
 
 
 @app.command("ui")
@@ -416,6 +514,12 @@ def pd_frame(handles: list[str], platform: str) -> Any:
     import pandas as pd
 
     return pd.DataFrame({"handle": handles, "platform": platform})
+
+
+for _typer in (app, data_app, train_app):  # every command, also those added above by others: readable --help
+    for _info in _typer.registered_commands:
+        if _info.cls in (None, TyperCommand):
+            _info.cls = ReadableCommand
 
 
 def run() -> None:  # pragma: no cover - console entry point alias

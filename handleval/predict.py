@@ -498,6 +498,7 @@ def load(bundle_dir: str | Path | None = None) -> Valuer:
     from handleval.bundle import load_booster, read_manifest
     from handleval.data import load_sales
     from handleval.features import HandleFeaturizer
+    from handleval.features._common import gc_paused
     from handleval.market import MarketEncoder
     from handleval.premium import price_set_by_rule
 
@@ -506,8 +507,9 @@ def load(bundle_dir: str | Path | None = None) -> Valuer:
     markets = MarketsConfig.model_validate(manifest["markets"])
     params = {k: v for k, v in manifest["featurizer"].items() if k != "lexicons"}
     featurizer = HandleFeaturizer(**params)
-    history, _ = load_sales(manifest["config"]["sources"], markets=markets)
-    featurizer.fit(history[~price_set_by_rule(history, markets)])  # as in training: not evidence of value
+    with gc_paused():  # the fit builds and keeps ~10^6 small objects: the collector's passes over them are waste
+        history, _ = load_sales(manifest["config"]["sources"], markets=markets)
+        featurizer.fit(history[~price_set_by_rule(history, markets)])  # as in training: not evidence of value
     featurizer.check_lexicons(manifest["featurizer"]["lexicons"])
     market = MarketEncoder(min_count=manifest["market_encoder"]["min_count"])
     market.categories_ = manifest["market_encoder"]["categories"]

@@ -349,6 +349,7 @@ def train_price(
     from handleval.model_card import price_model_card
 
     (out / "MODEL_CARD.md").write_text(price_model_card(manifest, table, slice_table), encoding="utf-8")
+    manifest["training_seconds"] = round(time.perf_counter() - started, 1)  # for training/README.md
     write_manifest(out, manifest, model_files)
     seconds = time.perf_counter() - started
     console.print(report)

@@ -611,6 +611,7 @@ def train_accounts(config_path: str | Path | None = None, output_dir: str | Path
     report = accounts_report(manifest, lodo, curve, dorm_eval, predictability, time.perf_counter() - start,
                              confusion=confusion, type_eval=type_eval, source_check=source_check)
     (bundle_dir / "MODEL_CARD.md").write_text(model_card(manifest, report), encoding="utf-8")
+    manifest["training_seconds"] = round(time.perf_counter() - start, 1)  # for training/README.md
     write_manifest(bundle_dir, manifest, [BOT_MODEL_FILE, DORMANCY_MODEL_FILE, TYPE_MODEL_FILE])
     from handleval.bundle import read_manifest
 

@@ -16,6 +16,7 @@ numpy, and Python runs per core only where a lexicon may hold something.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from itertools import chain, product, repeat
@@ -26,7 +27,15 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, ascii_matrix, per_unique_batch
+from handleval.features._common import (
+    MAX_CHARS,
+    FeatureFamily,
+    Prepared,
+    ascii_matrix,
+    cached,
+    per_unique_batch,
+    source_digest,
+)
 from handleval.features.lexicons import Lexicon, load_lexicon
 
 #: Integer codes of ``brand__match_kind`` / ``celeb__match_kind``.
@@ -291,6 +300,27 @@ class DeletionIndex:
         self.cut = (np.concatenate(cuts) if cuts else np.zeros(0, dtype=np.int64))[order].astype(np.int16)
         self.bitmap = _bitmap(self.hashes)
 
+    @classmethod
+    def cached(cls, names: list[str], use_cache: bool = True) -> DeletionIndex:
+        """The index of ``names``, its arrays kept in the on-disk data cache (:func:`cached`, no pickle, sha256
+        checked), keyed by this module's source and the names themselves: building it cost ~0.1 s CPU per
+        lexicon in every process that loads a model; reading it back costs a few ms."""
+
+        def build() -> dict[str, Any]:
+            index = cls(names)
+            return {"hashes": index.hashes, "owner": index.owner, "cut": index.cut}
+
+        key = (source_digest(__file__), hashlib.sha256("\x00".join(names).encode("utf-8", "surrogatepass")).hexdigest())
+        state = cached("deletions", key, build, use_cache)
+        hashes, owner, cut = state["hashes"], state["owner"], state["cut"]
+        if not (hashes.dtype == np.uint64 and owner.dtype == np.int32 and cut.dtype == np.int16
+                and len(hashes) == len(owner) == len(cut) and (not len(owner) or int(owner.max()) < len(names))):
+            return cls(names)  # not what build() writes: never trusted
+        index = cls.__new__(cls)
+        index.names, index.hashes, index.owner, index.cut = names, hashes, owner, cut
+        index.bitmap = _bitmap(hashes)
+        return index
+
     def __len__(self) -> int:
         """Number of (name, variant) entries (a variant repeated within a name counts more than once)."""
         return len(self.hashes)
@@ -499,10 +529,11 @@ class CoreBatch:
 class LexiconMatcher:
     """Exact, affix, leetspeak and fuzzy matching of handles against one :class:`Lexicon`."""
 
-    def __init__(self, lexicon: Lexicon, fuzzy_min_popularity: float = 0.3):
+    def __init__(self, lexicon: Lexicon, fuzzy_min_popularity: float = 0.3, use_cache: bool = True):
         self.lexicon = lexicon
         self.pop = lexicon.popularity
-        self.index = DeletionIndex([key for key, p in self.pop.items() if len(key) >= 4 and p >= fuzzy_min_popularity])
+        self.index = DeletionIndex.cached(
+            [key for key, p in self.pop.items() if len(key) >= 4 and p >= fuzzy_min_popularity], use_cache)
 
     def _best(self, keys: Iterable[str]) -> str | None:
         """The most popular (then longest) of ``keys`` in the lexicon. Among equals, the first in ``keys`` when
@@ -689,7 +720,7 @@ class _LexiconFeatures(FeatureFamily):
 
     def _fit(self, prepared: Prepared, X: Any, y: Any) -> None:
         lexicon = load_lexicon(self.lexicon_name, self.data_dir, self.use_cache)
-        self.matcher_ = LexiconMatcher(lexicon, self.fuzzy_min_popularity)
+        self.matcher_ = LexiconMatcher(lexicon, self.fuzzy_min_popularity, self.use_cache)
         self.lexicon_fingerprint_ = lexicon.fingerprint
 
     def match(self, text: str) -> Match:

@@ -1,0 +1,254 @@
+"""Commands behave alike: readable --help with help on every option, exit codes of ``value``, resume without
+repeating the chunk size, ``data list`` that neither cuts nor wraps, one ``-o`` rule stated in --help."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from handleval.batch import MANIFEST, SUCCESS, read_output, run_batch
+from handleval.cli import OUTPUT_RULE, app
+from handleval.data.catalog import catalog
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+runner = CliRunner()
+
+
+def _commands() -> list[tuple[str, click.Command]]:
+    """Every command and group of the app, with its full name."""
+    found = []
+
+    def walk(command: click.Command, name: str) -> None:
+        found.append((name, command))
+        for sub_name, sub in getattr(command, "commands", {}).items():
+            walk(sub, f"{name} {sub_name}")
+
+    walk(typer.main.get_command(app), "handleval")
+    return found
+
+
+def test_every_option_and_argument_has_help_text():
+    missing = [f"{name} {param.name}" for name, command in _commands() for param in command.params
+               if not (getattr(param, "help", None) or "").strip()]
+    assert missing == []
+
+
+@pytest.mark.parametrize("name", [name for name, _ in _commands()])
+def test_help_shows_readable_value_names(name):
+    result = runner.invoke(app, [*name.split()[1:], "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    placeholders = re.findall(r"<[a-z_]+(?:\[[^\]]*\])?>", result.output)  # <bool>, <str>, <list[str]>, <path>
+    assert placeholders == []
+    assert "--help" in result.output
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "handleval", *args], capture_output=True, text=True, timeout=600,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+
+
+# ---------------------------------------------------------------------------------------------------- value
+def test_value_with_an_unknown_platform_fails_at_once():
+    result = runner.invoke(app, ["value", "-p", "foo", "nike"])
+    assert result.exit_code == 2
+    assert "unknown platform 'foo'" in result.output and "telegram" in result.output
+
+
+def test_value_exits_1_when_no_handle_can_be_priced_but_still_shows_why():
+    result = runner.invoke(app, ["value", "@@", "a b c"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    assert "empty handle" in result.output and "invalid" in result.output
+    assert "no handle could be priced" in result.output
+
+
+def test_value_with_some_valid_handles_prints_them_and_exits_0():
+    result = runner.invoke(app, ["value", "-p", "X", "pizza", "@@"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "pizza" in result.output and "$" in result.output and "empty handle" in result.output
+
+
+# ---------------------------------------------------------------------------------------------------- resume
+def _handles_csv(path: Path, n: int) -> None:
+    path.write_text("handle\n" + "".join(f"user_{i}\n" for i in range(n)), encoding="utf-8")
+
+
+def _forget_last_part(out: Path) -> None:
+    """As if the run had been killed before its last part was recorded."""
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["parts"] = manifest["parts"][:-1]
+    manifest["complete"] = False
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    (out / SUCCESS).unlink()
+
+
+def test_resume_takes_the_chunk_size_from_the_manifest(tmp_path):
+    sys.path.insert(0, str(HERE))
+    try:
+        from batch_scorers import length_scorer
+    finally:
+        sys.path.remove(str(HERE))
+    _handles_csv(tmp_path / "in.csv", 250)
+    out = tmp_path / "out"
+    run_batch(tmp_path / "in.csv", out, length_scorer, chunk_rows=100, quiet=True)
+    expected = read_output(out)
+    _forget_last_part(out)
+    summary = run_batch(tmp_path / "in.csv", out, length_scorer, quiet=True, resume=True)  # no chunk_rows
+    assert (summary.parts, summary.parts_reused, summary.rows_scored) == (3, 2, 50)
+    assert not summary.already_complete
+    pd.testing.assert_frame_equal(read_output(out, verify=True), expected)
+    again = run_batch(tmp_path / "in.csv", out, length_scorer, quiet=True, resume=True)
+    assert again.already_complete and again.rows_scored == 0
+
+
+def test_predict_resume_without_chunk_rows_and_of_a_finished_run(tmp_path):
+    source = tmp_path / "h.csv"
+    _handles_csv(source, 5)
+    out = tmp_path / "scores"
+    first = runner.invoke(app, ["predict", str(source), "-o", str(out), "--chunk-rows", "2", "--quiet"])
+    assert first.exit_code == 0, first.output
+    expected = read_output(out)
+    _forget_last_part(out)
+    resumed = runner.invoke(app, ["predict", str(source), "-o", str(out), "--resume"], env={"COLUMNS": "200"})
+    assert resumed.exit_code == 0, resumed.output
+    assert "5 rows" in resumed.output and "3 parts" in resumed.output
+    pd.testing.assert_frame_equal(read_output(out, verify=True), expected)
+    done = runner.invoke(app, ["predict", str(source), "-o", str(out), "--resume"], env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    assert "already complete" in done.output and "nothing to resume" in done.output
+
+
+# ---------------------------------------------------------------------------------------------------- data list
+def _names_whole_on_their_own_lines(text: str) -> None:
+    lines = [line for line in text.splitlines() if line.strip()]
+    for entry in catalog():
+        hits = [line for line in lines if entry.name in line]
+        assert len(hits) == 1, (entry.name, text)
+        assert f"{entry.rows:,}" in hits[0] and entry.licence in hits[0]
+
+
+def test_data_list_in_a_pipe_is_one_plain_line_per_dataset():
+    result = _run("data", "list", env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    _names_whole_on_their_own_lines(result.stdout)
+    assert len(result.stdout.splitlines()) == len(catalog()) + 1  # a header, then one line each
+    assert "│" not in result.stdout and "\x1b" not in result.stdout
+
+
+def test_data_list_on_a_narrow_terminal_neither_cuts_nor_wraps():
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "handleval", "data", "list"], stdout=follower,
+                                stderr=subprocess.PIPE, cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", "TERM": "xterm"})
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the child exited
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.wait(timeout=300) == 0, proc.stderr.read() if proc.stderr else ""
+    finally:
+        os.close(leader)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode("utf-8").replace("\r\n", "\n"))
+    _names_whole_on_their_own_lines(text)
+
+
+def test_data_list_json_is_the_catalog():
+    result = _run("data", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert rows == [{"name": e.name, "kind": e.kind, "rows": e.rows, "dates": e.dates, "currency": e.currency,
+                     "licence": e.licence} for e in catalog()]
+
+
+# ---------------------------------------------------------------------------------------------------- -o
+@pytest.mark.parametrize("command", ["predict", "flag", "triage"])
+def test_each_command_states_the_output_rule_in_its_help(command):
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "1000"})
+    assert " ".join(OUTPUT_RULE.split()) in " ".join(result.output.split())
+
+
+def _accounts_csv(path: Path) -> Path:
+    pd.DataFrame({"screen_name": ["pizza", "jdk_19927"], "created_at": ["2009-01-01", "2015-01-01"],
+                  "statuses_count": [10, 3], "followers_count": [3, 0], "friends_count": [1, 2],
+                  "favourites_count": [0, 0], "verified": [False, False], "observed_at": ["2024-06-01"] * 2,
+                  "last_active_at": ["2015-01-01", None]}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_csv_or_parquet_name_is_one_file_for_every_command(tmp_path, suffix):
+    accounts = _accounts_csv(tmp_path / "accounts.csv")
+    handles = tmp_path / "h.csv"
+    _handles_csv(handles, 5)
+    results = {}
+    for command, source in (("predict", handles), ("flag", accounts), ("triage", accounts)):
+        out = tmp_path / f"{command}{suffix}"
+        result = runner.invoke(app, [command, str(source), "-o", str(out), *(["--chunk-rows", "2"] if command ==
+                                                                              "predict" else [])],
+                               env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        assert out.is_file(), command
+        results[command] = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["accounts.csv", "h.csv", *(f"{c}{suffix}" for c in ("predict", "flag", "triage"))])  # no parts left
+    assert results["predict"]["handle"].tolist() == [f"user_{i}" for i in range(5)]  # 3 parts joined in order
+    assert results["predict"]["price_usd"].notna().all()
+    assert results["flag"]["screen_name"].tolist() == ["pizza", "jdk_19927"]
+    assert set(results["triage"]["screen_name"]) == {"pizza", "jdk_19927"}
+
+
+def test_any_other_name_is_a_directory_of_parts_and_triage_refuses_it(tmp_path):
+    accounts = _accounts_csv(tmp_path / "accounts.csv")
+    out = tmp_path / "flags"
+    result = runner.invoke(app, ["flag", str(accounts), "-o", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert out.is_dir() and [p.suffix for p in out.glob("part-*")] == [".parquet"]
+    assert read_output(out)["screen_name"].tolist() == ["pizza", "jdk_19927"]
+    for name in ("flags", "ranked"):  # an existing directory, and a name that would be one
+        refused = runner.invoke(app, ["triage", str(accounts), "-o", str(tmp_path / name)])
+        assert refused.exit_code == 2 and "give a file name" in refused.output
+        assert not (tmp_path / "ranked").exists()
+
+
+def test_a_one_file_output_is_resumed_from_its_parts_and_never_silently_replaced(tmp_path):
+    handles = tmp_path / "h.csv"
+    _handles_csv(handles, 5)
+    out = tmp_path / "scores.csv"
+    args = ["predict", str(handles), "-o", str(out), "--quiet", "--chunk-rows", "2"]
+    assert runner.invoke(app, args).exit_code == 0
+    expected = pd.read_csv(out)
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "--overwrite" in again.output
+    done = runner.invoke(app, [*args[:-3], "--resume"])
+    assert done.exit_code == 0 and "already complete" in done.output
+    # An interrupted run: the parts wait beside the file's name; --resume finishes them into the file.
+    out.unlink()
+    from handleval.predict import OUTPUT_COLUMNS, batch_scorer
+
+    run_batch(handles, tmp_path / ".scores.csv.parts", batch_scorer(), chunk_rows=2, output_format="csv",
+              quiet=True, output_columns=OUTPUT_COLUMNS)
+    _forget_last_part(tmp_path / ".scores.csv.parts")
+    with pytest.raises(Exception, match="incomplete"):
+        read_output(tmp_path / ".scores.csv.parts")
+    resumed = runner.invoke(app, ["predict", str(handles), "-o", str(out), "--resume"], env={"COLUMNS": "200"})
+    assert resumed.exit_code == 0, resumed.output
+    joined = pd.read_csv(out)
+    assert joined["handle"].tolist() == expected["handle"].tolist()
+    assert not (tmp_path / ".scores.csv.parts").exists()

@@ -1,0 +1,19 @@
+"""Train the account bundle (``models/accounts``): exactly ``handleval train accounts``, with the same options.
+
+    python training/accounts.py [--config configs/accounts.yaml] [--output DIR] [--no-track] [--quiet]
+
+It runs the CLI's own command (``handleval.cli``), which calls :func:`handleval.accounts.train_accounts` and then
+:func:`handleval.tracking.track_accounts_run`: one code path, so the script and the command cannot drift apart.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's handleval trains its bundles
+
+if __name__ == "__main__":
+    import typer
+
+    from handleval.cli import train_app
+
+    typer.main.get_command(train_app).commands["accounts"].main(sys.argv[1:], prog_name="python training/accounts.py")
