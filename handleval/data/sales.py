@@ -87,8 +87,8 @@ def _dnjournal(folder: Path) -> pd.DataFrame:
     path = folder / "dnjournal_sales.csv"
     df = _read_csv(path)
     _require(df, path, ["domain", "price", "date", "list"])
-    year_only = df["date"].str.fullmatch(r"\d{4}")
-    sold_at = df["date"].where(~year_only, df["date"] + "-12-31")
+    year = df["date"].str.extract(r"^(\d{4})(?:\.0)?$")[0]  # "2015" or "2015.0": the year only
+    sold_at = df["date"].where(year.isna(), year + "-12-31")
     return pd.DataFrame({"raw": df["domain"], "price": df["price"], "sold_at": sold_at, "venue": "reported"})
 
 
