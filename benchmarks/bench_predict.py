@@ -1,7 +1,7 @@
 """End-to-end batch scoring benchmark (issue 7): rows/s per core, peak RSS, Dask 1 -> 2 worker speed-up, flag.
 
     python benchmarks/bench_predict.py                      # everything; table to benchmarks/out/bench_predict.md
-    python benchmarks/bench_predict.py --readme             # ... and into README.md between the bench markers
+    python benchmarks/bench_predict.py --readme             # ... and into benchmarks/RESULTS.md between the markers
     python benchmarks/bench_predict.py --scorer engine --scorer predict_noreasons --skip-local   # Dask only
     python benchmarks/bench_predict.py --rows 10000000 --scorer engine --skip-dask   # the 10M peak-memory check
 
@@ -421,7 +421,7 @@ def main() -> None:
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--work", type=Path, default=HERE / "out")
     parser.add_argument("--out", type=Path, default=HERE / "out" / "bench_predict.md")
-    parser.add_argument("--readme", action="store_true", help="also write the table into README.md")
+    parser.add_argument("--readme", action="store_true", help="also write the table into benchmarks/RESULTS.md (between its markers)")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--factory", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
@@ -476,8 +476,8 @@ def main() -> None:
                                                encoding="utf-8")
     print(f"\n{block}\ntable written to {args.out}")
     if args.readme:
-        update_readme(ROOT / "README.md", block)
-        print("README.md updated between", README_START, "and", README_END)
+        update_readme(ROOT / "benchmarks" / "RESULTS.md", block)
+        print("benchmarks/RESULTS.md updated between", README_START, "and", README_END)
 
 
 if __name__ == "__main__":

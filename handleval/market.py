@@ -26,6 +26,14 @@ VENUE_CLASSES = {
 MARKET_FEATURES = ["mkt__platform", "mkt__suffix", "mkt__venue"]
 
 
+def interval_offsets(keys: pd.Series, platforms: pd.Series, by_venue: dict[str, float],
+                     by_platform: dict[str, float]) -> np.ndarray:
+    """Each row's conformal offset (ln): its platform:venue group's, else its platform's, else the widest."""
+    widest = max(by_platform.values())
+    keys, platforms = keys.reset_index(drop=True), platforms.reset_index(drop=True)
+    return keys.map(by_venue).fillna(platforms.map(by_platform)).fillna(widest).to_numpy(dtype=float)
+
+
 def venue_class(venue: object) -> str:
     text = str(venue).strip().lower() if venue is not None and venue == venue else ""
     return VENUE_CLASSES.get(text, "other" if text else "unknown")
@@ -80,6 +88,23 @@ class MarketEncoder(TransformerMixin, BaseEstimator):
             unseen = len(self.categories_[col])
             out[f"mkt__{col}"] = frame[col].map(lookup).fillna(unseen).astype(np.int32).to_numpy()
         return out
+
+    def interval_keys(self, X: pd.DataFrame) -> pd.Series:
+        """``platform:venue class`` of each row (a missing venue takes the platform's usual one): the groups whose
+        prices spread alike, each with its own conformal widening of the interval. Read once per distinct
+        (platform, venue) when both are strings, as in :meth:`transform`."""
+        given = [X[col] for col in ("platform", "venue") if col in X]
+        if given and all(pd.api.types.infer_dtype(v, skipna=True) in ("string", "empty") for v in given):
+            ids = group_ids(*given)
+            distinct = self._interval_keys(X.iloc[first_occurrences(ids)]).to_numpy(dtype=object)
+            return pd.Series(distinct[ids], index=X.index)
+        return self._interval_keys(X)
+
+    def _interval_keys(self, X: pd.DataFrame) -> pd.Series:
+        frame = self._columns(X)
+        missing = frame["venue"].isin(["", "unknown"])
+        venue = frame["venue"].where(~missing, frame["platform"].map(self.default_venue_).fillna("unknown"))
+        return (frame["platform"] + ":" + venue).set_axis(X.index)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.array(MARKET_FEATURES, dtype=object)

@@ -92,7 +92,8 @@ def price_model_card(manifest: dict[str, Any], metrics: pd.DataFrame, slices: pd
         f"Trained {manifest['trained_at']} with handleval {manifest['handleval_version']}. "
         f"LightGBM regressor on ln(price in USD), {manifest['n_rounds']} rounds, parameters "
         f"{manifest['chosen_params']} chosen by {cfg['cv_folds']}-fold name-grouped CV (RMSE ln "
-        f"{manifest['cv_rmse_ln']:.3f}); 10%/90% quantile models widened by split-conformal offsets per platform.",
+        f"{manifest['cv_rmse_ln']:.3f}); 10%/90% quantile models widened by split-conformal offsets per platform "
+        "and venue class.",
         "",
         "## What it was trained on",
         "",

@@ -20,6 +20,7 @@ from handleval._arrays import first_occurrences, frame_of, group_ids
 from handleval.config import MODELS_DIR, MarketsConfig
 from handleval.errors import DataFormatError, InvalidHandle
 from handleval.handles import canonical_mask, parse_handle, split_canonical
+from handleval.market import interval_offsets
 from handleval.premium import RuledPrices, apply_rules, lookalike_risk
 
 Attribution = Literal["paths", "shap"]
@@ -199,7 +200,8 @@ class Valuer:
             ruled = apply_rules(market_frame, x_h, raw, self.markets, self.cap, matches)
             pred = ruled.ln
             shift = pred - ruled.learned_ln  # the market rules move the interval with the price
-            off = market_frame["platform"].map(self.offsets).fillna(max(self.offsets.values())).to_numpy()
+            off = interval_offsets(self.market.interval_keys(market_frame), market_frame["platform"],
+                                   self.manifest.get("conformal_offsets_by_venue_ln", {}), self.offsets)
             low = np.minimum(scores[:, k], ruled.learned_ln) - off + shift
             high = np.minimum(np.maximum(scores[:, k + 1], ruled.learned_ln) + off + shift, self.cap)
             idx = np.flatnonzero(ok)

@@ -143,7 +143,7 @@ def train_price(
     )
     from handleval.features import HandleFeaturizer
     from handleval.forest import Forest
-    from handleval.market import MarketEncoder
+    from handleval.market import MarketEncoder, interval_offsets
     from handleval.premium import apply_rules, at_floor, price_set_by_rule
 
     started = time.perf_counter()
@@ -251,6 +251,11 @@ def train_price(
     cqr = np.maximum(oof_lo - y_fit, y_fit - oof_hi)
     offsets = {p: _conformal_offset(cqr[scored & (fit_frame["platform"] == p).to_numpy()], cfg.interval_calibration)
                for p in sorted(fit_frame["platform"].unique())}
+    # Within a platform, venues spread differently (DN Journal's reported top sales against venue auctions): each
+    # platform:venue group with enough out-of-fold rows gets its own offset, the rest the platform's.
+    keys = market.interval_keys(fit_frame).to_numpy()
+    venue_offsets = {k: _conformal_offset(cqr[scored & (keys == k)], cfg.interval_calibration)
+                     for k in sorted(set(keys)) if (scored & (keys == k)).sum() >= 200}
 
     with console.status("fitting final models"):
         # The point price averages a few models that differ only in their bagging seed: on a single time split
@@ -266,7 +271,7 @@ def train_price(
     ruled = apply_rules(test, x_test_h, learned, markets, cap)
     test["learned"], test["pred"] = learned, ruled.ln
     shift = ruled.ln - learned  # the rules move the interval with the price
-    off = test["platform"].map(offsets).fillna(max(offsets.values())).to_numpy()
+    off = interval_offsets(market.interval_keys(test), test["platform"], venue_offsets, offsets)
     low = np.minimum(low_model.predict(x_test), learned)
     high = np.maximum(high_model.predict(x_test), learned)
     test["low"], test["high"] = low - off + shift, np.minimum(high + off + shift, cap)
@@ -312,6 +317,7 @@ def train_price(
         "chosen_params": best_extra,
         "cv_rmse_ln": cv_rmse,
         "conformal_offsets_ln": offsets,
+        "conformal_offsets_by_venue_ln": venue_offsets,
         "cap_usd": cfg.cap_usd,
         "training_data": {
             s: {"rows_loaded": load_report.sources[s].rows_loaded, "rows_train": int((train["source"] == s).sum()),

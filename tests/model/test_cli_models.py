@@ -28,8 +28,8 @@ def test_predict_csv_row_exact_and_refuses_to_overwrite(tmp_path):
     assert result.returncode == 0, result.stderr
     scored = read_output(out)
     assert scored["id"].astype(int).tolist() == [1, 2, 3, 4, 5]
-    assert list(scored.columns[-6:]) == ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons",
-                                         "error"]
+    assert list(scored.columns[-7:]) == ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons",
+                                         "risk", "error"]
     assert scored["error"].isna().tolist() == [True, True, False, False, True]
     again = run("predict", str(source), "-o", str(out), "--quiet")
     assert again.returncode == 2 and "--resume" in again.stderr and "Traceback" not in again.stderr
