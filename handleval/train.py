@@ -107,13 +107,18 @@ def _lgb_params(cfg: PriceConfig, extra: dict[str, Any], objective: str = "regre
     return params
 
 
-def _conformal_offset(scores: np.ndarray, coverage: float) -> float:
-    """Split-conformal quantile of CQR scores: the widening that gives ``coverage`` on exchangeable data."""
-    scores = np.sort(scores[np.isfinite(scores)])
+def _conformal_offset(scores: np.ndarray, coverage: float, weights: np.ndarray | None = None) -> float:
+    """Split-conformal quantile of CQR scores: the widening that gives ``coverage`` on exchangeable data. Rows
+    count by their sample weight (a set that over-samples its top must not widen everyone's interval)."""
+    weights = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=float)
+    finite = np.isfinite(scores)
+    scores, weights = scores[finite], weights[finite]
     if len(scores) == 0:
         return 0.0
+    order = np.argsort(scores, kind="stable")
+    scores, cumulative = scores[order], np.cumsum(weights[order]) / weights.sum()
     level = min(1.0, coverage * (1 + 1 / len(scores)))
-    return float(np.quantile(scores, level, method="higher"))
+    return float(scores[min(int(np.searchsorted(cumulative, level - 1e-12)), len(scores) - 1)])
 
 
 def train_price(
@@ -249,13 +254,14 @@ def train_price(
     for _, val_idx in folds[:2]:
         scored[val_idx] = True
     cqr = np.maximum(oof_lo - y_fit, y_fit - oof_hi)
-    offsets = {p: _conformal_offset(cqr[scored & (fit_frame["platform"] == p).to_numpy()], cfg.interval_calibration)
-               for p in sorted(fit_frame["platform"].unique())}
+    def offset(rows: np.ndarray) -> float:
+        return _conformal_offset(cqr[rows], cfg.interval_calibration, w_fit[rows])
+
+    offsets = {p: offset(scored & (fit_frame["platform"] == p).to_numpy()) for p in sorted(fit_frame["platform"].unique())}
     # Within a platform, venues spread differently (DN Journal's reported top sales against venue auctions): each
     # platform:venue group with enough out-of-fold rows gets its own offset, the rest the platform's.
     keys = market.interval_keys(fit_frame).to_numpy()
-    venue_offsets = {k: _conformal_offset(cqr[scored & (keys == k)], cfg.interval_calibration)
-                     for k in sorted(set(keys)) if (scored & (keys == k)).sum() >= 200}
+    venue_offsets = {k: offset(scored & (keys == k)) for k in sorted(set(keys)) if (scored & (keys == k)).sum() >= 200}
 
     with console.status("fitting final models"):
         # The point price averages a few models that differ only in their bagging seed: on a single time split
