@@ -495,9 +495,11 @@ def ui_command(
     """Start the MLflow UI on the project's tracking store (sqlite:///mlflow.db unless MLFLOW_TRACKING_URI)."""
     import os
 
-    from handleval.tracking import artifact_root, tracking_uri
+    from handleval.tracking import artifact_root, mark_experiments, tracking_uri
 
     uri = tracking_uri()
+    if uri.startswith("sqlite:///") and Path(uri.removeprefix("sqlite:///")).is_file():
+        mark_experiments()  # older experiments open as model-training ones too (training tags new ones)
     console.print(f"MLflow UI for {uri} at http://{host}:{port} (Ctrl+C to stop)")
     cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", host,
            "--port", str(port), "--workers", "1"]

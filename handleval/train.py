@@ -20,7 +20,9 @@ from pydantic import Field
 
 from handleval.config import (
     CONFIGS_DIR,
+    Promotion,
     StrictModel,
+    Target,
     data_dir,
     load_markets,
     load_model_config,
@@ -62,6 +64,8 @@ class PriceConfig(StrictModel):
     tiers_per_tier: int = Field(40, ge=5, le=500, description="handles per tier in the common-sense tier set")
     source_weights: dict[str, float] = Field(
         default_factory=dict, description="multiplier of a source's sample weights (default 1)")
+    targets: list[Target] = Field(default_factory=list, description="the champion rule's bars (handleval.tracking)")
+    promotion: Promotion = Field(default_factory=Promotion)
 
 
 def load_price_config(path: str | Path | None = None) -> PriceConfig:
