@@ -130,10 +130,11 @@ class Target(StrictModel):
 
 
 class Promotion(StrictModel):
-    """What "better than the champion" means: better by more than ``margin`` on the primary metric, in at least
-    ``confidence`` of ``bootstrap_rounds`` paired resamples of the same test rows (when both models logged them)."""
+    """What "better than the champion by more than noise" means: better on the primary metric in at least
+    ``confidence`` of ``bootstrap_rounds`` paired resamples of the same test rows; when the two models were not
+    tested on the same rows (new data), better by more than ``margin`` on the logged metric."""
 
-    margin: float = Field(0.0, ge=0)
+    margin: float = Field(0.01, ge=0)
     bootstrap_rounds: int = Field(2000, ge=100, le=100_000)
     confidence: float = Field(0.95, gt=0.5, lt=1)
 

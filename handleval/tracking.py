@@ -42,7 +42,8 @@ PRIMARY = {"price": ("mean_rmse_ln", False), "accounts": ("mean_lodo_auc", True)
 PREDICTIONS_ARTIFACT = "review/test_predictions.parquet"
 #: Columns that identify a test row across runs (the paired bootstrap joins on them).
 ROW_KEY = ["source", "handle", "suffix", "sold_at"]
-PRICE_MARKET_NAMES = {"fragment_telegram": "Fragment", "namebio_domains": "NameBio", "dash_email": "DASH"}
+#: Summary-table columns left out of the descriptions (narrow in the UI); ``review/summary_table.json`` has them.
+DETAIL_COLUMNS = ("Spearman, length baseline", "within 2x")
 
 
 def tracking_uri() -> str:
@@ -51,6 +52,13 @@ def tracking_uri() -> str:
 
 def artifact_root() -> str:
     return os.environ.get("HANDLEVAL_ARTIFACT_ROOT") or (Path.cwd() / "mlartifacts").as_uri()
+
+
+def ui_path(experiment_id: str, run_id: str | None = None) -> str:
+    """The UI's address of an experiment or run in its model-training view (MLflow 3.17 opens experiments in its
+    GenAI view unless the address asks for ``workflowType=machine_learning``)."""
+    run = f"/runs/{run_id}" if run_id else ""
+    return f"#/experiments/{experiment_id}{run}?workflowType=machine_learning"
 
 
 def configure() -> Any:
@@ -64,18 +72,28 @@ def configure() -> Any:
 
 @contextlib.contextmanager
 def quiet_mlflow() -> Iterator[None]:
-    """Training prints handleval's own progress only: no artifact download bars, registry chatter or schema
-    warnings from MLflow while a run is logged (errors still surface as exceptions)."""
+    """Training prints handleval's own progress only: no artifact download bars, registry chatter (MLflow prints
+    it to stderr), INFO logs or schema warnings from MLflow while a run is logged. What MLflow wrote to stderr is
+    shown after all when something fails."""
+    import io
+    import sys
+
+    import mlflow  # noqa: F401  # its import configures the "mlflow" logger: import first, then quieten it
+
     saved_env = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     logger = logging.getLogger("mlflow")
     saved_level = logger.level
     logger.setLevel(logging.ERROR)
+    captured = io.StringIO()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), contextlib.redirect_stderr(captured):
             warnings.filterwarnings("ignore", module=r"mlflow(\.|$)")
-            warnings.filterwarnings("ignore", message=r".*(?i:mlflow|schema|signature|input example).*")
+            warnings.filterwarnings("ignore", message=r"(?i).*(mlflow|schema|signature|input example).*")
             yield
+    except BaseException:
+        sys.stderr.write(captured.getvalue())
+        raise
     finally:
         logger.setLevel(saved_level)
         if saved_env is None:
@@ -95,15 +113,20 @@ def _experiment(mlflow: Any, kind: str) -> str:
     return found.experiment_id
 
 
-def mark_experiments() -> None:
+def mark_experiments() -> dict[str, str]:
     """Tag the project's existing experiments as model-training ones (``handleval ui`` calls this before it starts
-    the UI: experiments made by older versions then open in the runs view too)."""
+    the UI, for experiments made by older versions); returns their ids by name."""
     mlflow = configure()
+    found_ids = {}
     with quiet_mlflow():
         for name in EXPERIMENTS.values():
             found = mlflow.get_experiment_by_name(name)
-            if found is not None and found.tags.get(EXPERIMENT_KIND[0]) != EXPERIMENT_KIND[1]:
+            if found is None:
+                continue
+            found_ids[name] = found.experiment_id
+            if found.tags.get(EXPERIMENT_KIND[0]) != EXPERIMENT_KIND[1]:
                 mlflow.MlflowClient().set_experiment_tag(found.experiment_id, *EXPERIMENT_KIND)
+    return found_ids
 
 
 def flatten(prefix: str, value: Any, out: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -254,8 +277,8 @@ def _champion_predictions(client: Any, run_id: str) -> pd.DataFrame | None:
 
 def decide_champion(client: Any, name: str, version: str, candidate: Candidate) -> ChampionDecision:
     """Move ``champion`` to ``version`` only if the candidate meets every target and beats the current champion
-    by more than noise: lower (or higher) by more than the margin in at least ``confidence`` of paired bootstrap
-    resamples of the same test rows, or, without shared rows, by more than the margin on the logged metric."""
+    by more than noise: better in at least ``confidence`` of paired bootstrap resamples of the same test rows, or,
+    when the two were tested on different rows, better by more than the configured margin."""
     from mlflow.exceptions import MlflowException
 
     checks = [TargetCheck(t, candidate.headline.get(t.metric)) for t in candidate.targets]
@@ -282,17 +305,16 @@ def decide_champion(client: Any, name: str, version: str, candidate: Candidate) 
             if old_predictions is not None:
                 diffs = paired_bootstrap(candidate.predictions, old_predictions, rule.bootstrap_rounds)
         if diffs is not None:
-            share = float(np.mean(sign * diffs > rule.margin))
+            share = float(np.mean(sign * diffs > 0))
             low, high = np.quantile(diffs, [0.025, 0.975])
-            decision.noise = (f"paired bootstrap on the same {len(candidate.predictions)} test rows: better by more "
-                              f"than {rule.margin:g} in {share:.1%} of {rule.bootstrap_rounds} resamples (needs "
-                              f"{rule.confidence:.0%}); difference {float(np.mean(diffs)):+.4f}, 95% interval "
-                              f"[{low:+.4f}, {high:+.4f}]")
+            decision.noise = (f"paired bootstrap on the same {len(candidate.predictions)} test rows: better in "
+                              f"{share:.1%} of {rule.bootstrap_rounds} resamples (needs {rule.confidence:.0%}); "
+                              f"difference {float(np.mean(diffs)):+.4f}, 95% interval [{low:+.4f}, {high:+.4f}]")
             decision.better = share >= rule.confidence
         else:
             gain = sign * (candidate.value - old_value)
-            decision.noise = (f"no shared test rows with the champion: compared on the logged metric, better by "
-                              f"{gain:+.4f} (needs more than {rule.margin:g})")
+            decision.noise = (f"not tested on the same rows as the champion: compared on the logged metric, "
+                              f"better by {gain:+.4f} (needs more than the margin {rule.margin:g})")
             decision.better = gain > rule.margin
         decision.reason = f"better than champion v{current.version} by more than noise" if decision.better \
             else f"not better than champion v{current.version} by more than noise"
@@ -333,9 +355,11 @@ def log_training_run(review: Review, bundle_dir: Path, quiet: bool = False,
 
     console = Console(quiet=quiet)
     with quiet_mlflow():
-        run_id, decision = _log(review, bundle_dir, registered_name or REGISTERED[review.kind])
-    console.print(f"MLflow run {review.run_name!r} ({run_id}) in {tracking_uri()}")
-    console.print(decision.sentence())
+        experiment_id, run_id, decision = _log(review, bundle_dir, registered_name or REGISTERED[review.kind])
+    uri = tracking_uri()
+    base = uri.rstrip("/") + "/" if uri.startswith("http") else "handleval ui, then /"
+    console.print(f"MLflow run {review.run_name!r} in {uri}: {base}{ui_path(experiment_id, run_id)}", soft_wrap=True)
+    console.print(decision.sentence(), soft_wrap=True)
     for check in decision.checks:
         console.print(f"  target {check.text()}")
     if decision.noise:
@@ -343,7 +367,7 @@ def log_training_run(review: Review, bundle_dir: Path, quiet: bool = False,
     return run_id, decision
 
 
-def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, ChampionDecision]:
+def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, str, ChampionDecision]:
     mlflow = configure()
     from mlflow import MlflowClient
     from mlflow.models import infer_signature
@@ -382,17 +406,17 @@ def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, C
         version = str(info.registered_model_version)
         decision = decide_champion(client, registered_name, version, review.candidate)
         mlflow.set_tags({**decision.tags(), "registered_version": version})
-        table = _markdown_table(review.summary)
+        table = _markdown_table(review.summary[[c for c in review.summary if c not in DETAIL_COLUMNS]])
         mlflow.set_tag("mlflow.note.content", "\n\n".join([
-            f"### {review.run_name}", table, f"Training data: {review.training_data}",
-            f"Registered as `{registered_name}` version {version}.", decision.markdown()]))
+            table, decision.markdown(), f"**Training data:** {review.training_data}",
+            f"Registered as `{registered_name}` version {version}. The full table: `review/summary_table.json`."]))
         client.update_model_version(registered_name, version, description="\n\n".join([
-            f"### {review.run_name}", table, f"**Training data:** {review.training_data}",
+            f"**{review.run_name}**", table, f"**Training data:** {review.training_data}",
             f"Run `{run.info.run_id}`; commit `{tags['git_commit'][:12]}`"
             f"{' (uncommitted changes)' if tags['git_dirty'] == 'true' else ''}.", decision.markdown()]))
         for key, value in decision.tags().items():
             client.set_model_version_tag(registered_name, version, key, value)
-    return run.info.run_id, decision
+    return run.info.experiment_id, run.info.run_id, decision
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
