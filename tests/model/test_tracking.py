@@ -177,9 +177,10 @@ def _register_and_decide(client, name: str, candidate, tmp_path: Path):
 
     with mlflow.start_run(experiment_id=mlflow.get_experiment_by_name("handleval-price").experiment_id) as run:
         mlflow.log_metric(HEADLINE + candidate.primary, candidate.value)
-        path = tmp_path / Path(PREDICTIONS_ARTIFACT).name
-        candidate.predictions.to_parquet(path, index=False)
-        mlflow.log_artifact(str(path), artifact_path=str(Path(PREDICTIONS_ARTIFACT).parent))
+        if candidate.predictions is not None:
+            path = tmp_path / Path(PREDICTIONS_ARTIFACT).name
+            candidate.predictions.to_parquet(path, index=False)
+            mlflow.log_artifact(str(path), artifact_path=str(Path(PREDICTIONS_ARTIFACT).parent))
     version = client.create_model_version(name, source=run.info.artifact_uri, run_id=run.info.run_id).version
     return decide_champion(client, name, str(version), candidate)
 
@@ -241,6 +242,23 @@ def test_champion_rule_keeps_a_better_model_that_misses_a_target(registry, small
     assert [c.met for c in decision.checks] == [True, False]
     assert decision.reason.startswith("missed 1 of 2 targets (fragment_telegram.rmse_vs_median)")
     assert str(client.get_model_version_by_alias(name, "champion").version) != decision.version
+
+
+def test_champion_rule_without_shared_test_rows_needs_the_margin(registry, tmp_path):
+    """The account model logs no per-row predictions: better means better than the champion by the margin."""
+    from handleval.config import Promotion
+    from handleval.tracking import Candidate
+
+    client, name = registry
+
+    def auc(value: float) -> Candidate:
+        return Candidate({"mean_lodo_auc": value}, "mean_lodo_auc", True, promotion=Promotion(margin=0.005))
+
+    assert _register_and_decide(client, name, auc(0.850), tmp_path).promoted
+    small = _register_and_decide(client, name, auc(0.853), tmp_path)
+    assert not small.promoted and "needs more than the margin 0.005" in small.noise
+    clear = _register_and_decide(client, name, auc(0.860), tmp_path)
+    assert clear.promoted and clear.old_value == pytest.approx(0.850)
 
 
 def test_targets_are_validated(tmp_path):

@@ -57,8 +57,10 @@ def _image_shown(browser, timeout: float = 60) -> bool:
 def _close_assistant(browser) -> None:
     """MLflow 3.17 opens its assistant panel on a browser's first visit; a reviewer closes it once (the browser
     remembers). Not part of what is checked."""
-    browser.execute_script("localStorage.setItem('mlflow.assistant.panelOpen_v1', 'false');"
-                           "localStorage.setItem('mlflow.assistant.fab.autoOpenedOnFirstLoad_v1', 'true');")
+    for button in browser.find_elements("css selector", "button[aria-label='Close']"):
+        if button.is_displayed():
+            button.click()
+            return
 
 
 def test_ui_shows_the_review_run_table_plots_and_champion(store):
@@ -87,15 +89,16 @@ def test_ui_shows_the_review_run_table_plots_and_champion(store):
         _wait_text(browser, run.info.run_name)
         assert "/runs" in browser.current_url and "Judges" not in browser.find_element("tag name", "body").text
         _close_assistant(browser)
+        time.sleep(1)
 
         # The run page: its name, the summary table (market x metric with baselines) and the decision.
         browser.get(root + ui_path(experiment.experiment_id, store["run_id"]))
         _wait_text(browser, run.info.run_name)
         _wait_text(browser, "median baseline")
-        _wait_text(browser, "Champion decision: promoted")
-        for button in browser.find_elements("xpath", "//*[normalize-space(text())='Show more']"):
-            button.click()  # the description is folded after a few lines
         _wait_text(browser, "fragment_telegram")
+        for button in browser.find_elements("xpath", "//*[normalize-space(text())='Show more']"):
+            button.click()  # the description is folded after the table
+        _wait_text(browser, "Champion decision: promoted")
         _wait_text(browser, "Training data")
         browser.set_window_size(1600, 1250)
         time.sleep(1)
@@ -118,10 +121,10 @@ def test_ui_shows_the_review_run_table_plots_and_champion(store):
         browser.save_screenshot(str(SCREENSHOT_DIR / "mlflow_plot.png"))
 
         # The registry: the champion alias, and the champion version's description.
-        browser.get(f"http://127.0.0.1:{port}/#/models/handleval-price")
+        browser.get(f"{root}#/models/handleval-price?workflowType=machine_learning")
         _wait_text(browser, "champion")
         version = run.data.tags["registered_version"]
-        browser.get(f"http://127.0.0.1:{port}/#/models/handleval-price/versions/{version}")
+        browser.get(f"{root}#/models/handleval-price/versions/{version}?workflowType=machine_learning")
         _wait_text(browser, "Champion decision: promoted")
         _wait_text(browser, "Training data")
         _wait_text(browser, "median baseline")
