@@ -357,9 +357,11 @@ def log_training_run(review: Review, bundle_dir: Path, quiet: bool = False,
     with quiet_mlflow():
         experiment_id, run_id, decision = _log(review, bundle_dir, registered_name or REGISTERED[review.kind])
     uri = tracking_uri()
-    where = f"{uri.rstrip('/')}/" if uri.startswith("http") else "http://127.0.0.1:5000/ (`handleval ui`) at "
+    address = ui_path(experiment_id, run_id)
+    where = f"{uri.rstrip('/')}/{address}" if uri.startswith("http") else \
+        f"`handleval ui`, then http://127.0.0.1:5000/{address}"
     console.print(f"MLflow run {review.run_name!r} in {uri}", soft_wrap=True)
-    console.print(f"  review it: {where}{ui_path(experiment_id, run_id)}", soft_wrap=True)
+    console.print(f"  review it: {where}", soft_wrap=True)
     console.print(decision.sentence(), soft_wrap=True)
     for check in decision.checks:
         console.print(f"  target {check.text()}", soft_wrap=True)
