@@ -231,22 +231,10 @@ class ChampionDecision:
                 "targets_missed": ", ".join(missed) or "none"}
 
 
-def rmse_by_market(frame: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
-    """Mean over markets of RMSE ln for each resample in ``rows`` (resamples x row positions), or once."""
-    if rows is None:
-        rows = np.arange(len(frame))[None, :]
-    err = (frame["pred"].to_numpy() - frame["y"].to_numpy()) ** 2
-    markets = frame["source"].to_numpy()
-    per_market = []
-    for market in np.unique(markets):
-        inside = markets[rows] == market
-        per_market.append(np.sqrt((err[rows] * inside).sum(axis=1) / np.maximum(inside.sum(axis=1), 1)))
-    return np.mean(per_market, axis=0)
-
-
 def paired_bootstrap(new: pd.DataFrame, old: pd.DataFrame, rounds: int, seed: int = 0) -> np.ndarray | None:
-    """Differences new − old in mean RMSE ln over markets on ``rounds`` resamples of the same test rows (rows
-    drawn with replacement within each market). None when the two runs were not tested on the same rows."""
+    """Differences new − old in mean RMSE ln over markets on ``rounds`` resamples of the same test rows (each
+    market's rows drawn with replacement, the same draws for both). None when the two runs were not tested on the
+    same rows."""
 
     def keyed(frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.astype({c: str for c in ROW_KEY})
@@ -256,12 +244,14 @@ def paired_bootstrap(new: pd.DataFrame, old: pd.DataFrame, rounds: int, seed: in
     if len(new_k) != len(old_k) or not new_k.index.equals(old_k.index):
         return None
     rng = np.random.default_rng(seed)
+    new_err, old_err = ((k["pred"].to_numpy() - k["y"].to_numpy()) ** 2 for k in (new_k, old_k))
     markets = new_k.index.get_level_values("source").to_numpy()
-    columns = [rng.choice(np.flatnonzero(markets == m), size=(rounds, int((markets == m).sum())))
-               for m in np.unique(markets)]
-    rows = np.concatenate(columns, axis=1)
-    new_f, old_f = new_k.reset_index(), old_k.reset_index()
-    return rmse_by_market(new_f, rows) - rmse_by_market(old_f, rows)
+    diffs = np.zeros(rounds)
+    for market in np.unique(markets):
+        rows = np.flatnonzero(markets == market)
+        draws = rng.choice(rows, size=(rounds, len(rows)))
+        diffs += np.sqrt(new_err[draws].mean(axis=1)) - np.sqrt(old_err[draws].mean(axis=1))
+    return diffs / len(np.unique(markets))
 
 
 def _champion_predictions(client: Any, run_id: str) -> pd.DataFrame | None:
