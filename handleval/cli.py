@@ -495,10 +495,14 @@ def ui_command(
     """Start the MLflow UI on the project's tracking store (sqlite:///mlflow.db unless MLFLOW_TRACKING_URI)."""
     import os
 
-    from handleval.tracking import artifact_root, tracking_uri
+    from handleval.tracking import artifact_root, mark_experiments, tracking_uri, ui_path
 
     uri = tracking_uri()
     console.print(f"MLflow UI for {uri} at http://{host}:{port} (Ctrl+C to stop)")
+    if uri.startswith("sqlite:///") and Path(uri.removeprefix("sqlite:///")).is_file():
+        # tag older experiments as model-training ones too, and link each in that view
+        for name, experiment_id in mark_experiments().items():
+            console.print(f"  {name}: http://{host}:{port}/{ui_path(experiment_id)}", soft_wrap=True)
     cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", host,
            "--port", str(port), "--workers", "1"]
     if not os.environ.get("MLFLOW_TRACKING_URI"):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from handleval.errors import ConfigError, DataDirNotFound
 
@@ -103,6 +103,40 @@ class StrictModel(BaseModel):
     """Unknown keys are errors: a typo in a config must not be silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class Target(StrictModel):
+    """One bar a new model must clear before it may become champion: a headline metric (as logged under
+    ``1_headline/`` in MLflow, e.g. ``fragment_telegram.rmse_vs_median``) and its lower or upper bound."""
+
+    metric: str
+    min: float | None = None
+    max: float | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Target:
+        if (self.min is None) == (self.max is None):
+            raise ValueError(f"target {self.metric!r} needs exactly one of min or max")
+        return self
+
+    def met(self, value: float | None) -> bool:
+        if value is None or value != value:
+            return False
+        return value >= self.min if self.min is not None else value <= self.max  # type: ignore[operator]
+
+    def bound(self) -> str:
+        return f"≥ {self.min:g}" if self.min is not None else f"≤ {self.max:g}"
+
+
+class Promotion(StrictModel):
+    """What "better than the champion by more than noise" means: better on the primary metric in at least
+    ``confidence`` of ``bootstrap_rounds`` paired resamples of the same test rows; when the two models were not
+    tested on the same rows (new data), better by more than ``margin`` on the logged metric."""
+
+    margin: float = Field(0.01, ge=0)
+    bootstrap_rounds: int = Field(2000, ge=100, le=100_000)
+    confidence: float = Field(0.95, gt=0.5, lt=1)
 
 
 class CurrencyRate(StrictModel):

@@ -2,7 +2,9 @@
 
 MLflow copies this file into the logged model and runs it at load time; the bundle itself travels as an
 artifact (LightGBM text + JSON), so nothing is pickled. ``model_config={"kind": "price" | "accounts"}`` picks
-the loader. ``predict`` returns exactly what ``handleval predict`` / ``handleval flag`` write.
+the loader. A price model also carries ``data`` (its sales history as Parquet and the reference files of its
+lexicons): it serves without a data directory. ``predict`` returns exactly what ``handleval predict`` /
+``handleval flag`` write.
 """
 
 from __future__ import annotations
@@ -20,9 +22,16 @@ class HandlevalModel(PythonModel):
         bundle = context.artifacts["bundle"]
         self.kind = kind
         if kind == "price":
+            from pathlib import Path
+
             from handleval.predict import load
 
-            self.scorer = load(bundle)
+            data = context.artifacts.get("data")
+            if data is None:  # logged before models carried their data: read the data directory
+                self.scorer = load(bundle)
+            else:
+                history = pd.read_parquet(Path(data) / "sales_history.parquet")
+                self.scorer = load(bundle, history=history, data_dir=data)
         else:
             from handleval.accounts import load_accounts
 

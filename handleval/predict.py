@@ -495,10 +495,22 @@ def _model_files(manifest: dict[str, Any]) -> list[str]:
     return [*manifest.get("point_models", ["model.txt"]), "quantile_low.txt", "quantile_high.txt"]
 
 
-def load(bundle_dir: str | Path | None = None) -> Valuer:
-    """Load and verify a price bundle (default ``models/price``), rebuilding its featurizer on this data."""
-    from handleval.bundle import load_booster, read_manifest
+def sales_history(manifest: dict[str, Any]) -> pd.DataFrame:
+    """The sales a bundle's comparables are drawn from at prediction time (its sources, read from the data
+    directory). :mod:`handleval.tracking` snapshots this table into a logged model so that it serves without one."""
     from handleval.data import load_sales
+
+    markets = MarketsConfig.model_validate(manifest["markets"])
+    return load_sales(manifest["config"]["sources"], markets=markets)[0]
+
+
+def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None = None,
+         data_dir: str | Path | None = None) -> Valuer:
+    """Load and verify a price bundle (default ``models/price``), rebuilding its featurizer on this data.
+
+    ``history`` (a :func:`sales_history` table) and ``data_dir`` (a folder holding ``reference/``) replace the
+    data directory: an MLflow model carries both in its artifacts and serves on a machine without the data."""
+    from handleval.bundle import load_booster, read_manifest
     from handleval.features import HandleFeaturizer
     from handleval.features._common import gc_paused
     from handleval.market import MarketEncoder
@@ -508,9 +520,11 @@ def load(bundle_dir: str | Path | None = None) -> Valuer:
     manifest = read_manifest(bundle_dir, "price")
     markets = MarketsConfig.model_validate(manifest["markets"])
     params = {k: v for k, v in manifest["featurizer"].items() if k != "lexicons"}
+    if data_dir is not None:
+        params["data_dir"] = str(data_dir)
     featurizer = HandleFeaturizer(**params)
     with gc_paused():  # the fit builds and keeps ~10^6 small objects: the collector's passes over them are waste
-        history, _ = load_sales(manifest["config"]["sources"], markets=markets)
+        history = sales_history(manifest) if history is None else history
         featurizer.fit(history[~price_set_by_rule(history, markets)])  # as in training: not evidence of value
     featurizer.check_lexicons(manifest["featurizer"]["lexicons"])
     market = MarketEncoder(min_count=manifest["market_encoder"]["min_count"])

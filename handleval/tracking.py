@@ -2,27 +2,48 @@
 
 Default store: ``sqlite:///mlflow.db`` in the working directory with artifacts in ``./mlartifacts`` beside it;
 ``MLFLOW_TRACKING_URI`` (e.g. ``postgresql://user@host/mlflow`` or ``http://mlflow.internal:5000``) overrides it
-without code changes. The alias ``champion`` moves to a new version only when it beats the current champion on
-the primary metric; the decision and both numbers are printed and tagged on the run.
+without code changes.
+
+What a reviewer sees: experiments open as model-training experiments; a run is named for its model, data, seed
+and date; its metrics are grouped by prefix, the headline per market first (``1_headline/``, then ``2_model/``,
+``3_baseline_median/`` ...); its description and ``review/summary_table.json`` hold one market x metric table
+with the baselines; its registered version describes its headline metrics, training data and champion decision.
+
+The champion rule: the alias ``champion`` moves to a new version only when it meets every target in its config
+and beats the current champion by more than noise (:func:`decide_champion`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import shutil
 import subprocess
-from collections.abc import Mapping
-from dataclasses import dataclass
+import tempfile
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from handleval.config import PROJECT_ROOT
+from handleval.config import PROJECT_ROOT, Promotion, Target
 
 EXPERIMENTS = {"price": "handleval-price", "accounts": "handleval-accounts"}
 REGISTERED = {"price": "handleval-price", "accounts": "handleval-accounts"}
 PYFUNC_CODE = Path(__file__).with_name("mlflow_pyfunc.py")
+#: Opens the experiment in the UI's model-training view (runs, charts), not the GenAI one (traces).
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+HEADLINE = "1_headline/"
+PRIMARY = {"price": ("mean_rmse_ln", False), "accounts": ("mean_lodo_auc", True)}
+PREDICTIONS_ARTIFACT = "review/test_predictions.parquet"
+#: Columns that identify a test row across runs (the paired bootstrap joins on them).
+ROW_KEY = ["source", "handle", "suffix", "sold_at"]
+#: Summary-table columns left out of the descriptions (narrow in the UI); ``review/summary_table.json`` has them.
+DETAIL_COLUMNS = ("Spearman, length baseline", "within 2x")
 
 
 def tracking_uri() -> str:
@@ -31,6 +52,13 @@ def tracking_uri() -> str:
 
 def artifact_root() -> str:
     return os.environ.get("HANDLEVAL_ARTIFACT_ROOT") or (Path.cwd() / "mlartifacts").as_uri()
+
+
+def ui_path(experiment_id: str, run_id: str | None = None) -> str:
+    """The UI's address of an experiment or run in its model-training view (MLflow 3.17 opens experiments in its
+    GenAI view unless the address asks for ``workflowType=machine_learning``)."""
+    run = f"/runs/{run_id}" if run_id else ""
+    return f"#/experiments/{experiment_id}{run}?workflowType=machine_learning"
 
 
 def configure() -> Any:
@@ -42,13 +70,63 @@ def configure() -> Any:
     return mlflow
 
 
+@contextlib.contextmanager
+def quiet_mlflow() -> Iterator[None]:
+    """Training prints handleval's own progress only: no artifact download bars, registry chatter (MLflow prints
+    it to stderr), INFO logs or schema warnings from MLflow while a run is logged. What MLflow wrote to stderr is
+    shown after all when something fails."""
+    import io
+    import sys
+
+    import mlflow  # noqa: F401  # its import configures the "mlflow" logger: import first, then quieten it
+
+    saved_env = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    logger = logging.getLogger("mlflow")
+    saved_level = logger.level
+    logger.setLevel(logging.ERROR)
+    captured = io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(captured):
+            warnings.filterwarnings("ignore", module=r"mlflow(\.|$)")
+            warnings.filterwarnings("ignore", message=r"(?i).*(mlflow|schema|signature|input example).*")
+            yield
+    except BaseException:
+        sys.stderr.write(captured.getvalue())
+        raise
+    finally:
+        logger.setLevel(saved_level)
+        if saved_env is None:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = saved_env
+
+
 def _experiment(mlflow: Any, kind: str) -> str:
     name = EXPERIMENTS[kind]
     found = mlflow.get_experiment_by_name(name)
     if found is None:
         location = None if os.environ.get("MLFLOW_TRACKING_URI", "").startswith("http") else artifact_root()
-        return mlflow.create_experiment(name, artifact_location=location)
+        return mlflow.create_experiment(name, artifact_location=location, tags=dict([EXPERIMENT_KIND]))
+    if found.tags.get(EXPERIMENT_KIND[0]) != EXPERIMENT_KIND[1]:  # made before the tag existed
+        mlflow.MlflowClient().set_experiment_tag(found.experiment_id, *EXPERIMENT_KIND)
     return found.experiment_id
+
+
+def mark_experiments() -> dict[str, str]:
+    """Tag the project's existing experiments as model-training ones (``handleval ui`` calls this before it starts
+    the UI, for experiments made by older versions); returns their ids by name."""
+    mlflow = configure()
+    found_ids = {}
+    with quiet_mlflow():
+        for name in EXPERIMENTS.values():
+            found = mlflow.get_experiment_by_name(name)
+            if found is None:
+                continue
+            found_ids[name] = found.experiment_id
+            if found.tags.get(EXPERIMENT_KIND[0]) != EXPERIMENT_KIND[1]:
+                mlflow.MlflowClient().set_experiment_tag(found.experiment_id, *EXPERIMENT_KIND)
+    return found_ids
 
 
 def flatten(prefix: str, value: Any, out: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -80,91 +158,289 @@ def git_tags() -> dict[str, str]:
     return {"git_commit": commit, "git_dirty": str(dirty).lower(), "handleval_version": __version__}
 
 
+# ------------------------------------------------------------------------------------------- the champion rule
+@dataclass
+class Candidate:
+    """What the champion rule judges: headline metrics (names without ``1_headline/``), the primary one among
+    them, and for the price model the per-row test predictions (``ROW_KEY`` + ``y`` + ``pred``)."""
+
+    headline: dict[str, float]
+    primary: str
+    higher_is_better: bool
+    targets: list[Target] = field(default_factory=list)
+    promotion: Promotion = field(default_factory=Promotion)
+    predictions: pd.DataFrame | None = None
+
+    @property
+    def value(self) -> float:
+        return float(self.headline[self.primary])
+
+
+@dataclass
+class TargetCheck:
+    target: Target
+    value: float | None
+
+    @property
+    def met(self) -> bool:
+        return self.target.met(self.value)
+
+    def text(self) -> str:
+        value = "missing" if self.value is None else f"{self.value:.3f}"
+        return f"{self.target.metric} {value} (target {self.target.bound()}): {'met' if self.met else 'MISSED'}"
+
+
 @dataclass
 class ChampionDecision:
     promoted: bool
     version: str
+    metric: str
     new_value: float
     old_value: float | None
-    metric: str
+    champion_version: str | None = None
+    checks: list[TargetCheck] = field(default_factory=list)
+    #: How "better by more than noise" was judged, in words (bootstrap share or margin).
+    noise: str = ""
+    better: bool = True
+    reason: str = ""
 
     def sentence(self) -> str:
         old = "none" if self.old_value is None else f"{self.old_value:.4f}"
-        verdict = "promoted to champion" if self.promoted else "champion kept"
-        return f"{verdict}: {self.metric} new {self.new_value:.4f} vs champion {old} (version {self.version})"
+        verdict = f"version {self.version} promoted to champion" if self.promoted else \
+            f"champion kept (version {self.champion_version}); version {self.version} not promoted"
+        return f"{verdict}: {self.reason}. {self.metric} new {self.new_value:.4f} vs champion {old}"
+
+    def markdown(self) -> str:
+        lines = [f"**Champion decision: {'promoted' if self.promoted else 'not promoted'}** — {self.reason}.", "",
+                 f"- {self.metric}: {self.new_value:.4f} (champion "
+                 f"{'none' if self.old_value is None else f'v{self.champion_version}: {self.old_value:.4f}'})"]
+        if self.noise:
+            lines.append(f"- better than noise: {self.noise}")
+        lines += [f"- target {c.text()}" for c in self.checks]
+        return "\n".join(lines)
+
+    def tags(self) -> dict[str, str]:
+        missed = [c.target.metric for c in self.checks if not c.met]
+        return {"champion_decision": "promoted" if self.promoted else "kept",
+                "champion_reason": self.reason[:5000],
+                "champion_metric": self.metric, "champion_metric_new": f"{self.new_value:.6f}",
+                "champion_metric_old": "none" if self.old_value is None else f"{self.old_value:.6f}",
+                "champion_compared_to": self.champion_version or "none",
+                "champion_noise": self.noise[:5000] or "none",
+                "targets_met": f"{len(self.checks) - len(missed)}/{len(self.checks)}",
+                "targets_missed": ", ".join(missed) or "none"}
 
 
-def decide_champion(client: Any, name: str, version: str, metric: str, value: float,
-                    higher_is_better: bool) -> ChampionDecision:
-    """Move ``champion`` to ``version`` only if it beats the current champion on ``metric``."""
+def paired_bootstrap(new: pd.DataFrame, old: pd.DataFrame, rounds: int, seed: int = 0) -> np.ndarray | None:
+    """Differences new − old in mean RMSE ln over markets on ``rounds`` resamples of the same test rows (each
+    market's rows drawn with replacement, the same draws for both). None when the two runs were not tested on the
+    same rows."""
+
+    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.astype({c: str for c in ROW_KEY})
+        return frame.assign(nth=frame.groupby(ROW_KEY).cumcount()).set_index([*ROW_KEY, "nth"]).sort_index()
+
+    new_k, old_k = keyed(new), keyed(old)
+    if len(new_k) != len(old_k) or not new_k.index.equals(old_k.index):
+        return None
+    rng = np.random.default_rng(seed)
+    new_err, old_err = ((k["pred"].to_numpy() - k["y"].to_numpy()) ** 2 for k in (new_k, old_k))
+    markets = new_k.index.get_level_values("source").to_numpy()
+    diffs = np.zeros(rounds)
+    for market in np.unique(markets):
+        rows = np.flatnonzero(markets == market)
+        draws = rng.choice(rows, size=(rounds, len(rows)))
+        diffs += np.sqrt(new_err[draws].mean(axis=1)) - np.sqrt(old_err[draws].mean(axis=1))
+    return diffs / len(np.unique(markets))
+
+
+def _champion_predictions(client: Any, run_id: str) -> pd.DataFrame | None:
     from mlflow.exceptions import MlflowException
 
-    old_value = None
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = client.download_artifacts(run_id, PREDICTIONS_ARTIFACT, tmp)
+        except (MlflowException, OSError):
+            return None
+        return pd.read_parquet(path)
+
+
+def decide_champion(client: Any, name: str, version: str, candidate: Candidate) -> ChampionDecision:
+    """Move ``champion`` to ``version`` only if the candidate meets every target and beats the current champion
+    by more than noise: better in at least ``confidence`` of paired bootstrap resamples of the same test rows, or,
+    when the two were tested on different rows, better by more than the configured margin."""
+    from mlflow.exceptions import MlflowException
+
+    checks = [TargetCheck(t, candidate.headline.get(t.metric)) for t in candidate.targets]
+    missed = [c for c in checks if not c.met]
+    rule = candidate.promotion
+    metric = HEADLINE + candidate.primary
     try:
         current = client.get_model_version_by_alias(name, "champion")
-        old_run = client.get_run(current.run_id)
-        old_value = old_run.data.metrics.get(metric)
     except MlflowException:
         current = None
+    old_value = None
+    if current is not None:
+        old_run = client.get_run(current.run_id)
+        old_value = old_run.data.metrics.get(metric)
+    decision = ChampionDecision(False, version, metric, candidate.value, old_value,
+                                None if current is None else str(current.version), checks)
+    sign = 1.0 if candidate.higher_is_better else -1.0  # > 0: the candidate is better
     if current is None or old_value is None or not np.isfinite(old_value):
-        better = True
+        decision.better, decision.reason = True, "no champion yet"
     else:
-        better = value > old_value if higher_is_better else value < old_value
-    if better:
+        diffs = None
+        if candidate.predictions is not None:
+            old_predictions = _champion_predictions(client, current.run_id)
+            if old_predictions is not None:
+                diffs = paired_bootstrap(candidate.predictions, old_predictions, rule.bootstrap_rounds)
+        if diffs is not None:
+            share = float(np.mean(sign * diffs > 0))
+            low, high = np.quantile(diffs, [0.025, 0.975])
+            decision.noise = (f"paired bootstrap on the same {len(candidate.predictions)} test rows: better in "
+                              f"{share:.1%} of {rule.bootstrap_rounds} resamples (needs {rule.confidence:.0%}); "
+                              f"difference {float(np.mean(diffs)):+.4f}, 95% interval [{low:+.4f}, {high:+.4f}]")
+            decision.better = share >= rule.confidence
+        else:
+            gain = sign * (candidate.value - old_value)
+            decision.noise = (f"not tested on the same rows as the champion: compared on the logged metric, "
+                              f"better by {gain:+.4f} (needs more than the margin {rule.margin:g})")
+            decision.better = gain > rule.margin
+        decision.reason = f"better than champion v{current.version} by more than noise" if decision.better \
+            else f"not better than champion v{current.version} by more than noise"
+    if missed:
+        names = ", ".join(c.target.metric for c in missed)
+        decision.reason = f"missed {len(missed)} of {len(checks)} targets ({names})" \
+            + ("" if decision.better else "; " + decision.reason)
+    elif checks:
+        decision.reason = f"met all {len(checks)} targets; " + decision.reason
+    decision.promoted = decision.better and not missed
+    if decision.promoted:
         client.set_registered_model_alias(name, "champion", version)
-    return ChampionDecision(better, version, value, old_value, metric)
+    return decision
 
 
-def log_training_run(
-    kind: str,
-    params: dict[str, Any],
-    metrics: dict[str, float],
-    primary_metric: str,
-    higher_is_better: bool,
-    bundle_dir: Path,
-    artifacts: list[Path],
-    input_example: pd.DataFrame,
-    extra_tags: dict[str, str] | None = None,
-    quiet: bool = False,
-) -> tuple[str, ChampionDecision]:
-    """Log one training run, log + register the model (models-from-code), apply the champion rule."""
-    mlflow = configure()
-    from mlflow import MlflowClient
-    from mlflow.models import infer_signature
+# --------------------------------------------------------------------------------------------------- a run
+@dataclass
+class Review:
+    """Everything one training run logs besides its bundle: the reviewer's view of it."""
+
+    kind: str
+    run_name: str
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    summary: pd.DataFrame
+    training_data: str
+    candidate: Candidate
+    artifacts: list[Path]
+    input_example: pd.DataFrame
+    extra_tags: dict[str, str] = field(default_factory=dict)
+
+
+def log_training_run(review: Review, bundle_dir: Path, quiet: bool = False,
+                     registered_name: str | None = None) -> tuple[str, ChampionDecision]:
+    """Log one training run, log + register the model (models-from-code), apply the champion rule and write the
+    decision onto the run and the version."""
     from rich.console import Console
 
     console = Console(quiet=quiet)
-    experiment_id = _experiment(mlflow, kind)
+    with quiet_mlflow():
+        experiment_id, run_id, decision = _log(review, bundle_dir, registered_name or REGISTERED[review.kind])
+    uri = tracking_uri()
+    address = ui_path(experiment_id, run_id)
+    where = f"{uri.rstrip('/')}/{address}" if uri.startswith("http") else \
+        f"`handleval ui`, then http://127.0.0.1:5000/{address}"
+    console.print(f"MLflow run {review.run_name!r} in {uri}", soft_wrap=True)
+    console.print(f"  review it: {where}", soft_wrap=True)
+    console.print(decision.sentence(), soft_wrap=True)
+    for check in decision.checks:
+        console.print(f"  target {check.text()}", soft_wrap=True)
+    if decision.noise:
+        console.print(f"  {decision.noise}", soft_wrap=True)
+    return run_id, decision
+
+
+def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, str, ChampionDecision]:
+    mlflow = configure()
+    from mlflow import MlflowClient
+    from mlflow.models import infer_signature
+
+    kind = review.kind
     tags = git_tags()
-    with mlflow.start_run(experiment_id=experiment_id) as run:
-        mlflow.set_tags({**tags, "kind": kind, **(extra_tags or {})})
-        clean = {_metric_key(k): (str(v)[:6000] if v is not None else "null") for k, v in params.items()}
+    with mlflow.start_run(experiment_id=_experiment(mlflow, kind), run_name=review.run_name) as run, \
+            tempfile.TemporaryDirectory() as tmp:
+        mlflow.set_tags({**tags, "kind": kind, **review.extra_tags})
+        clean = {_metric_key(k): (str(v)[:6000] if v is not None else "null") for k, v in review.params.items()}
         items = list(clean.items())
         for i in range(0, len(items), 100):
             mlflow.log_params(dict(items[i:i + 100]))
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)})
-        for path in dict.fromkeys(artifacts):
+        mlflow.log_metrics({k: float(v) for k, v in review.metrics.items() if v is not None and np.isfinite(v)})
+        mlflow.log_table(review.summary, "review/summary_table.json")
+        for path in dict.fromkeys(review.artifacts):
             mlflow.log_artifact(str(path), artifact_path="plots" if path.suffix == ".png" else None)
         mlflow.log_artifacts(str(bundle_dir), artifact_path="bundle")
+        if review.candidate.predictions is not None:
+            path = Path(tmp) / Path(PREDICTIONS_ARTIFACT).name
+            review.candidate.predictions.to_parquet(path, index=False)
+            mlflow.log_artifact(str(path), artifact_path=str(Path(PREDICTIONS_ARTIFACT).parent))
 
-        sample_output = _predict_with_bundle(kind, bundle_dir, input_example)
-        signature = _optional_inputs(infer_signature(input_example, sample_output),
+        artifacts = {"bundle": str(bundle_dir)}
+        if kind == "price":
+            artifacts["data"] = str(price_data_snapshot(bundle_dir, Path(tmp) / "data"))
+        sample_output = _predict_with_bundle(kind, bundle_dir, review.input_example, artifacts.get("data"))
+        signature = _optional_inputs(infer_signature(review.input_example, sample_output),
                                      "handle" if kind == "price" else "screen_name")
         info = mlflow.pyfunc.log_model(
-            name="model", python_model=str(PYFUNC_CODE), artifacts={"bundle": str(bundle_dir)},
-            model_config={"kind": kind}, signature=signature, input_example=input_example,
-            registered_model_name=REGISTERED[kind], pip_requirements=[f"handleval=={tags['handleval_version']}"],
+            name="model", python_model=str(PYFUNC_CODE), artifacts=artifacts,
+            model_config={"kind": kind}, signature=signature, input_example=review.input_example,
+            registered_model_name=registered_name, pip_requirements=[f"handleval=={tags['handleval_version']}"],
         )
         client = MlflowClient()
         version = str(info.registered_model_version)
-        decision = decide_champion(client, REGISTERED[kind], version, primary_metric, metrics[primary_metric],
-                                   higher_is_better)
-        mlflow.set_tags({"champion_decision": "promoted" if decision.promoted else "kept",
-                         "champion_metric": primary_metric, "champion_metric_new": f"{decision.new_value:.6f}",
-                         "champion_metric_old": "none" if decision.old_value is None else f"{decision.old_value:.6f}",
-                         "registered_version": version})
-    console.print(f"MLflow run {run.info.run_id} in {tracking_uri()}: {decision.sentence()}")
-    return run.info.run_id, decision
+        decision = decide_champion(client, registered_name, version, review.candidate)
+        mlflow.set_tags({**decision.tags(), "registered_version": version})
+        table = _markdown_table(review.summary[[c for c in review.summary if c not in DETAIL_COLUMNS]])
+        mlflow.set_tag("mlflow.note.content", "\n\n".join([
+            table, decision.markdown(), f"**Training data:** {review.training_data}",
+            f"Registered as `{registered_name}` version {version}. The full table: `review/summary_table.json`."]))
+        client.update_model_version(registered_name, version, description="\n\n".join([
+            f"**{review.run_name}**", table, f"**Training data:** {review.training_data}",
+            f"Run `{run.info.run_id}`; commit `{tags['git_commit'][:12]}`"
+            f"{' (uncommitted changes)' if tags['git_dirty'] == 'true' else ''}.", decision.markdown()]))
+        for key, value in decision.tags().items():
+            client.set_model_version_tag(registered_name, version, key, value)
+    return run.info.experiment_id, run.info.run_id, decision
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return "–" if value != value else f"{value:.3f}"
+        return str(value)
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def price_data_snapshot(bundle_dir: Path, out: Path) -> Path:
+    """What the price model reads at prediction time besides its bundle, copied for the logged model: the sales
+    history for comparables (``sales_history.parquet``) and the reference files of its lexicons
+    (``reference/...``). It goes to the MLflow artifact store only, never into the repository."""
+    from handleval.bundle import read_manifest
+    from handleval.config import data_dir
+    from handleval.features.lexicons import LEXICON_FILES
+    from handleval.predict import sales_history
+
+    manifest = read_manifest(bundle_dir, "price")
+    out.mkdir(parents=True, exist_ok=True)
+    sales_history(manifest).to_parquet(out / "sales_history.parquet", index=False)
+    reference = data_dir() / "reference"
+    for name in manifest["featurizer"].get("lexicons", {}):
+        for rel in LEXICON_FILES.get(name, ()):
+            (out / "reference" / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(reference / rel, out / "reference" / rel)
+    return out
 
 
 def _optional_inputs(signature: Any, required: str) -> Any:
@@ -176,33 +452,103 @@ def _optional_inputs(signature: Any, required: str) -> Any:
     return ModelSignature(inputs=inputs, outputs=signature.outputs)
 
 
-def _predict_with_bundle(kind: str, bundle_dir: Path, frame: pd.DataFrame) -> pd.DataFrame:
+def _predict_with_bundle(kind: str, bundle_dir: Path, frame: pd.DataFrame, data: str | None = None) -> pd.DataFrame:
     if kind == "price":
         from handleval.predict import load
 
-        return load(bundle_dir).value_many(frame)
+        if data is None:
+            return load(bundle_dir).value_many(frame)
+        history = pd.read_parquet(Path(data) / "sales_history.parquet")
+        return load(bundle_dir, history=history, data_dir=data).value_many(frame)
     from handleval.accounts import load_accounts
 
     return load_accounts(bundle_dir).flag(frame)
 
 
+def _metric_key(text: str) -> str:
+    """MLflow metric names allow letters, digits, ``_ - . / `` and spaces."""
+    return "".join(c if c.isalnum() or c in "_-./ :" else "_" for c in text).replace("  ", " ").strip()
+
+
+# --------------------------------------------------------------------------------------------- price runs
+PRICE_GROUPS = {"model": "2_model", "baseline_market_median": "3_baseline_median",
+                "baseline_length_pattern": "4_baseline_length"}
+
+
+def price_headline(metrics: dict[str, dict[str, dict[str, float]]]) -> dict[str, float]:
+    """Per market: RMSE ln, RMSE relative to the market-median baseline (-0.25 = 25% lower), Spearman ρ and
+    10–90% coverage; and the primary metric, mean RMSE ln over markets."""
+    model, median = metrics["model"], metrics["baseline_market_median"]
+    markets = [m for m in model if m != "all"]
+    out = {"mean_rmse_ln": float(np.mean([model[m]["rmse_ln"] for m in markets]))}
+    for m in markets:
+        out[f"{m}.rmse_ln"] = model[m]["rmse_ln"]
+        out[f"{m}.rmse_vs_median"] = model[m]["rmse_ln"] / median[m]["rmse_ln"] - 1
+        out[f"{m}.spearman"] = model[m].get("spearman", float("nan"))
+        if "coverage_10_90" in model[m]:
+            out[f"{m}.coverage_10_90"] = model[m]["coverage_10_90"]
+    return out
+
+
 def price_metrics(metrics: dict[str, dict[str, dict[str, float]]]) -> tuple[dict[str, float], float]:
-    """Flat metric names (``test.fragment_telegram.rmse_ln``, ``baseline_market_median.dash_email.rmse_ln``)
-    and the primary metric: mean RMSE ln over markets."""
-    flat: dict[str, float] = {}
+    """MLflow metric names grouped by prefix, headline first (``1_headline/fragment_telegram.rmse_vs_median``,
+    ``2_model/dash_email.r2``, ``3_baseline_median/...``), and the primary metric: mean RMSE ln over markets."""
+    headline = price_headline(metrics)
+    flat = {HEADLINE + k: v for k, v in headline.items()}
     for model, markets in metrics.items():
-        prefix = "test" if model == "model" else model
+        group = PRICE_GROUPS.get(model, f"5_{model}")
         for market, values in markets.items():
             for key, value in values.items():
-                flat[f"{prefix}.{market}.{key}"] = value
-    markets = [m for m in metrics["model"] if m != "all"]
-    primary = float(np.mean([metrics["model"][m]["rmse_ln"] for m in markets]))
-    flat["primary.mean_rmse_ln"] = primary
-    return flat, primary
+                flat[f"{group}/{market}.{key}"] = value
+    return flat, headline["mean_rmse_ln"]
 
 
-def track_price_run(result: Any, quiet: bool = False) -> tuple[str, ChampionDecision]:
-    """Log a :class:`handleval.train.PriceTrainResult`."""
+def price_summary(metrics: dict[str, dict[str, dict[str, float]]]) -> pd.DataFrame:
+    """One row per market (and all): the model's test metrics next to both baselines'."""
+    model, median, length = (metrics[k] for k in ("model", "baseline_market_median", "baseline_length_pattern"))
+    rows = []
+    for m in [*(k for k in model if k != "all"), "all"]:
+        rows.append({
+            "market": m, "test rows": int(model[m]["n"]), "RMSE ln": model[m]["rmse_ln"],
+            "RMSE ln, median baseline": median[m]["rmse_ln"], "RMSE ln, length baseline": length[m]["rmse_ln"],
+            "vs median": f"{model[m]['rmse_ln'] / median[m]['rmse_ln'] - 1:+.1%}",
+            "Spearman": model[m].get("spearman", float("nan")),
+            "Spearman, length baseline": length[m].get("spearman", float("nan")),
+            "within 2x": model[m].get("within_2x", float("nan")),
+            "10-90% coverage": model[m].get("coverage_10_90", float("nan")),
+        })
+    return pd.DataFrame(rows)
+
+
+def price_run_name(manifest: dict[str, Any]) -> str:
+    """``price · lgbm 354 trees x 15 leaves · fragment+namebio+dash 29,302 sales · seed 42 · 2026-12-05 09:58``."""
+    data = manifest["training_data"]
+    rows = sum(int(d["rows_train"]) + int(d["rows_test"]) for d in data.values())
+    sources = "+".join(s.split("_")[0] for s in data)
+    leaves = manifest.get("chosen_params", {}).get("num_leaves", "?")
+    when = str(manifest.get("trained_at", ""))[:16].replace("T", " ")
+    return (f"price · lgbm {manifest['n_rounds']} trees x {leaves} leaves · {sources} {rows:,} sales · "
+            f"seed {manifest['config']['seed']} · {when}")
+
+
+def price_training_data(manifest: dict[str, Any]) -> str:
+    parts = []
+    for source, info in manifest["training_data"].items():
+        first, last = (str(d)[:10] for d in info.get("sold_at", ["?", "?"]))
+        files = ", ".join(f"{Path(f['file']).name} ({f['sha256'][:10]})" for f in info.get("files", []))
+        parts.append(f"{source}: {info['rows_train']:,} train / {info['rows_test']:,} test sales, "
+                     f"{first} to {last}; {files}")
+    return "; ".join(parts)
+
+
+def price_test_rows(test: pd.DataFrame) -> pd.DataFrame:
+    """The test predictions the paired bootstrap compares: ``ROW_KEY`` as text, ``y`` and ``pred`` (ln USD)."""
+    keys = pd.DataFrame({c: test.get(c, "") for c in ROW_KEY}).astype({c: str for c in ROW_KEY})
+    return keys.reset_index(drop=True).assign(y=test["y"].to_numpy(float), pred=test["pred"].to_numpy(float))
+
+
+def price_review(result: Any) -> Review:
+    """The review of a :class:`handleval.train.PriceTrainResult`."""
     manifest = result.manifest
     params = flatten("config", manifest["config"])
     for source, info in manifest["training_data"].items():
@@ -215,49 +561,63 @@ def track_price_run(result: Any, quiet: bool = False) -> tuple[str, ChampionDeci
     params["model.n_rounds"] = manifest["n_rounds"]
     params["model.chosen_params"] = manifest["chosen_params"]
     flat, _ = price_metrics(result.metrics)
-    flat["train_seconds"] = result.seconds
+    flat["5_run/train_seconds"] = result.seconds
+    if "cv_rmse_ln" in manifest:
+        flat["5_run/cv_rmse_ln"] = manifest["cv_rmse_ln"]
+    predictions = price_test_rows(result.test_predictions)
+    config = manifest["config"]
+    candidate = Candidate(price_headline(result.metrics), "mean_rmse_ln", higher_is_better=False,
+                          targets=[Target.model_validate(t) for t in config.get("targets", [])],
+                          promotion=Promotion.model_validate(config.get("promotion", {})), predictions=predictions)
     example = pd.DataFrame({"handle": ["pizza", "nike", "jdk_19927"], "platform": ["x", "x", "x"],
                             "suffix": ["", "", ""], "venue": ["", "", ""], "as_of": ["", "", ""]})
-    artifacts = [*result.plots, result.bundle_dir / "MODEL_CARD.md"]
-    return log_training_run("price", params, flat, "primary.mean_rmse_ln", False, result.bundle_dir, artifacts,
-                            example, quiet=quiet)
+    return Review("price", price_run_name(manifest), params, flat, price_summary(result.metrics),
+                  price_training_data(manifest), candidate, [*result.plots, result.bundle_dir / "MODEL_CARD.md"],
+                  example)
 
 
-def _metric_key(text: str) -> str:
-    """MLflow metric names allow letters, digits, ``_ - . / `` and spaces."""
-    return "".join(c if c.isalnum() or c in "_-./ :" else "_" for c in text).replace("  ", " ").strip()
+def track_price_run(result: Any, quiet: bool = False, registered_name: str | None = None,
+                    ) -> tuple[str, ChampionDecision]:
+    """Log a :class:`handleval.train.PriceTrainResult` and apply the champion rule."""
+    return log_training_run(price_review(result), result.bundle_dir, quiet=quiet, registered_name=registered_name)
 
 
+# ------------------------------------------------------------------------------------------ account runs
 def accounts_metrics(metrics: dict[str, Any]) -> tuple[dict[str, float], float]:
-    """``lodo.<held-out set>.auc`` etc., out-of-fold and calibration numbers; primary: mean LODO AUC."""
+    """``1_headline/`` (mean and minimum leave-one-dataset-out AUC, AUC per held-out set), then ``2_lodo/<set>.*``,
+    ``3_calibration/``, ``4_out_of_fold/`` and ``5_dormancy/``; primary: mean LODO AUC."""
     flat: dict[str, float] = {}
     aucs = []
     for row in metrics["lodo"]:
         unit = _metric_key(str(row["held_out"]))
         for key, value in row.items():
             if isinstance(value, int | float) and key != "held_out":
-                flat[f"lodo.{unit}.{_metric_key(key).replace('@', '_at_')}"] = float(value)
+                flat[f"2_lodo/{unit}.{_metric_key(key).replace('@', '_at_')}"] = float(value)
         if row.get("auc") == row.get("auc"):
             aucs.append(float(row["auc"]))
-    for key, value in metrics.get("out_of_fold", {}).items():
-        flat[f"out_of_fold.{key}"] = float(value)
-    for key in ("ece_uncalibrated", "ece_calibrated", "lodo_min_auc"):
+            flat[f"{HEADLINE}{unit}.auc"] = float(row["auc"])
+    primary = float(np.mean(aucs)) if aucs else float("nan")
+    flat[HEADLINE + "mean_lodo_auc"] = primary
+    if "lodo_min_auc" in metrics:
+        flat[HEADLINE + "lodo_min_auc"] = float(metrics["lodo_min_auc"])
+    for key in ("ece_uncalibrated", "ece_calibrated"):
         if key in metrics:
-            flat[key] = float(metrics[key])
+            flat[f"3_calibration/{key}"] = float(metrics[key])
+    for key, value in metrics.get("out_of_fold", {}).items():
+        flat[f"4_out_of_fold/{key}"] = float(value)
     for row in metrics.get("dormancy", []):
         unit = _metric_key(str(row.get("held_out", row.get("set", "all"))))
         for key, value in row.items():
             if isinstance(value, int | float):
-                flat[f"dormancy.{unit}.{_metric_key(key)}"] = float(value)
-    primary = float(np.mean(aucs)) if aucs else float("nan")
-    flat["primary.mean_lodo_auc"] = primary
+                flat[f"5_dormancy/{unit}.{_metric_key(key)}"] = float(value)
     return flat, primary
 
 
-def track_accounts_run(result: Any, quiet: bool = False) -> tuple[str, ChampionDecision]:
-    """Log a :class:`handleval.accounts.train.AccountsTrainResult`."""
+def accounts_review(result: Any) -> Review:
+    """The review of a :class:`handleval.accounts.train.AccountsTrainResult`."""
     manifest = result.manifest
     params = flatten("config", manifest["config"])
+    rows = 0
     for name, info in manifest.get("data", {}).items():
         if isinstance(info, dict):
             for key, value in flatten("", info).items():
@@ -265,12 +625,32 @@ def track_accounts_run(result: Any, quiet: bool = False) -> tuple[str, ChampionD
     params["threshold"] = manifest["threshold"]["threshold"]
     params["calibration.method"] = manifest["calibration"].get("method")
     flat, _ = accounts_metrics(result.metrics)
-    flat["train_seconds"] = result.seconds
+    flat["6_run/train_seconds"] = result.seconds
+    summary = result.lodo.drop(columns=[c for c in ("published",) if c in result.lodo], errors="ignore")
+    summary = summary.rename(columns={"held_out": "held-out set"})
+    if "n" in summary:
+        rows = int(pd.to_numeric(summary["n"], errors="coerce").fillna(0).sum())
+    config = manifest["config"]
+    headline = {k[len(HEADLINE):]: v for k, v in flat.items() if k.startswith(HEADLINE)}
+    candidate = Candidate(headline, "mean_lodo_auc", higher_is_better=True,
+                          targets=[Target.model_validate(t) for t in config.get("targets", [])],
+                          promotion=Promotion.model_validate(config.get("promotion", {})))
+    when = str(manifest.get("trained_at", ""))[:16].replace("T", " ")
+    trees = config.get("lgbm", {}).get("num_boost_round", "?")
+    run_name = (f"accounts · lgbm {trees} trees · {len(config.get('sets', []))} sets · seed {config.get('seed')}"
+                f" · {when}")
+    training = f"sets {', '.join(config.get('sets', []))}; {rows:,} held-out rows scored in leave-one-dataset-out"
     example = pd.DataFrame({
         "screen_name": ["jack", "crypto_bot_48213"], "created_at": ["2006-03-21", "2019-05-01"],
         "statuses_count": [29000, 120000], "followers_count": [6_400_000, 12], "friends_count": [4500, 4900],
         "favourites_count": [35000, 0], "verified": [True, False], "observed_at": ["2020-08-01", "2020-08-01"],
     })
-    artifacts = [*result.figures, result.bundle_dir / "MODEL_CARD.md"]
-    return log_training_run("accounts", params, flat, "primary.mean_lodo_auc", True, result.bundle_dir,
-                            artifacts, example, quiet=quiet)
+    return Review("accounts", run_name, params, flat, summary, training, candidate,
+                  [*result.figures, result.bundle_dir / "MODEL_CARD.md"], example)
+
+
+def track_accounts_run(result: Any, quiet: bool = False, registered_name: str | None = None,
+                       ) -> tuple[str, ChampionDecision]:
+    """Log a :class:`handleval.accounts.train.AccountsTrainResult` and apply the champion rule."""
+    return log_training_run(accounts_review(result), result.bundle_dir, quiet=quiet,
+                            registered_name=registered_name)

@@ -20,7 +20,9 @@ from pydantic import Field
 
 from handleval.config import (
     CONFIGS_DIR,
+    Promotion,
     StrictModel,
+    Target,
     data_dir,
     load_markets,
     load_model_config,
@@ -62,6 +64,8 @@ class PriceConfig(StrictModel):
     tiers_per_tier: int = Field(40, ge=5, le=500, description="handles per tier in the common-sense tier set")
     source_weights: dict[str, float] = Field(
         default_factory=dict, description="multiplier of a source's sample weights (default 1)")
+    targets: list[Target] = Field(default_factory=list, description="the champion rule's bars (handleval.tracking)")
+    promotion: Promotion = Field(default_factory=Promotion)
 
 
 def load_price_config(path: str | Path | None = None) -> PriceConfig:
@@ -257,7 +261,8 @@ def train_price(
     def offset(rows: np.ndarray) -> float:
         return _conformal_offset(cqr[rows], cfg.interval_calibration, w_fit[rows])
 
-    offsets = {p: offset(scored & (fit_frame["platform"] == p).to_numpy()) for p in sorted(fit_frame["platform"].unique())}
+    offsets = {p: offset(scored & (fit_frame["platform"] == p).to_numpy())
+               for p in sorted(fit_frame["platform"].unique())}
     # Within a platform, venues spread differently (DN Journal's reported top sales against venue auctions): each
     # platform:venue group with enough out-of-fold rows gets its own offset, the rest the platform's.
     keys = market.interval_keys(fit_frame).to_numpy()

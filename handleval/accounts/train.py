@@ -31,7 +31,7 @@ from handleval.accounts.flag import (  # what a bundle holds and how its scores 
     apply_calibration,
     logit,
 )
-from handleval.config import CONFIGS_DIR, StrictModel, load_model_config, training_output
+from handleval.config import CONFIGS_DIR, Promotion, StrictModel, Target, load_model_config, training_output
 from handleval.config import data_dir as default_data_dir
 from handleval.data.accounts import SOURCE_PRIORITY, UNAVAILABLE_COLUMNS, load_account_table
 from handleval.errors import ConfigError
@@ -99,6 +99,8 @@ class AccountsConfig(StrictModel):
     dormancy: DormancyConfig = Field(default_factory=DormancyConfig)
     types: TypeConfig = Field(default_factory=TypeConfig)
     max_rows_per_set: int | None = Field(None, ge=100, description="subsample for quick runs and tests")
+    targets: list[Target] = Field(default_factory=list, description="the champion rule's bars (handleval.tracking)")
+    promotion: Promotion = Field(default_factory=Promotion)
 
 
 def load_accounts_config(path: str | Path | None = None) -> AccountsConfig:

@@ -1,4 +1,5 @@
-"""Both notebooks execute top to bottom (nbclient) against a small model in a temporary MLflow store."""
+"""Both notebooks execute top to bottom (nbclient) from notebooks/, where Jupyter starts, against a small model in a
+temporary MLflow store, and show their plots inline."""
 
 from __future__ import annotations
 
@@ -10,25 +11,43 @@ import pytest
 from nbclient import NotebookClient
 
 pytestmark = pytest.mark.slow
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+CHECKOUT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = CHECKOUT / "notebooks"
 
 
-def _execute(name: str, cwd: Path) -> nbformat.NotebookNode:
+def _execute(name: str, monkeypatch: pytest.MonkeyPatch) -> nbformat.NotebookNode:
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \
         f"{name} must be stored without outputs"
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # CI sets Agg; the notebooks choose inline themselves
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(CHECKOUT), os.environ.get("PYTHONPATH", "")]))
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     return notebook
 
 
-def test_explore_sales_notebook_runs(tmp_path):
-    notebook = _execute("01_explore_sales.ipynb", tmp_path)
-    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) for c in notebook.cells for o in c.get("outputs", []))
+def _outputs(notebook: nbformat.NotebookNode) -> list[dict]:
+    return [o for c in notebook.cells for o in c.get("outputs", [])]
+
+
+def _inline_images(notebook: nbformat.NotebookNode) -> int:
+    return sum("image/png" in o.get("data", {}) for o in _outputs(notebook))
+
+
+def test_explore_sales_notebook_runs(monkeypatch):
+    notebook = _execute("01_explore_sales.ipynb", monkeypatch)
+    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) for o in _outputs(notebook))
     assert "fragment_telegram" in text
+    assert _inline_images(notebook) >= 1
 
 
-def test_model_review_notebook_runs_against_registry(store):
+def test_model_review_notebook_runs_against_registry(store, monkeypatch):
     assert os.environ["MLFLOW_TRACKING_URI"] == store["uri"]
-    notebook = _execute("02_model_review.ipynb", store["root"])
-    text = "\n".join(str(o.get("text", "")) for c in notebook.cells for o in c.get("outputs", []))
+    notebook = _execute("02_model_review.ipynb", monkeypatch)
+    text = "\n".join(str(o.get("text", "")) for o in _outputs(notebook))
     assert "handleval-price v" in text
+    shown = "\n".join(str(o.get("data", {}).get("text/markdown", "")) + str(o.get("data", {}).get("text/plain", ""))
+                      for o in _outputs(notebook))
+    assert "Champion decision" in shown  # the version's description
+    assert "RMSE ln, median baseline" in shown  # the run's summary table
+    assert _inline_images(notebook) >= 2

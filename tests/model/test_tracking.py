@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 pytestmark = pytest.mark.slow
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -80,30 +81,204 @@ def test_run_has_params_metrics_tags_and_artifacts(store, small_price):
         small_price.manifest["training_data"]["fragment_telegram"]["rows_train"])
     assert any(k.endswith(".sha256") for k in params)
     for market in ("fragment_telegram", "namebio_domains", "dash_email"):
-        assert metrics[f"test.{market}.rmse_ln"] == pytest.approx(small_price.metrics["model"][market]["rmse_ln"])
-        assert f"baseline_market_median.{market}.rmse_ln" in metrics
-        assert f"baseline_length_pattern.{market}.spearman" in metrics
-    assert "primary.mean_rmse_ln" in metrics
+        model, median = small_price.metrics["model"][market], small_price.metrics["baseline_market_median"][market]
+        assert metrics[f"1_headline/{market}.rmse_ln"] == pytest.approx(model["rmse_ln"])
+        assert metrics[f"1_headline/{market}.rmse_vs_median"] == pytest.approx(model["rmse_ln"] / median["rmse_ln"] - 1)
+        assert metrics[f"2_model/{market}.r2"] == pytest.approx(model["r2"])
+        assert f"3_baseline_median/{market}.rmse_ln" in metrics
+        assert f"4_baseline_length/{market}.spearman" in metrics
+    # the headline group sorts first: the UI lists metric sections in name order
+    assert sorted(metrics)[0].startswith("1_headline/")
+    assert metrics["1_headline/mean_rmse_ln"] == pytest.approx(
+        np.mean([v["rmse_ln"] for m, v in small_price.metrics["model"].items() if m != "all"]))
     assert len(tags["git_commit"]) >= 7 and tags["git_dirty"] in ("true", "false")
     assert tags["champion_decision"] == "promoted"
+    seed = small_price.manifest["config"]["seed"]
+    assert run.info.run_name.startswith("price · lgbm ") and f"seed {seed}" in run.info.run_name
+    assert small_price.manifest["trained_at"][:10] in run.info.run_name
     names = {a.path for a in client.list_artifacts(store["run_id"])}
-    assert {"plots", "bundle", "MODEL_CARD.md"} <= names
+    assert {"plots", "bundle", "review", "MODEL_CARD.md"} <= names
     plots = {a.path for a in client.list_artifacts(store["run_id"], "plots")}
     assert {"plots/predicted_vs_actual.png", "plots/residuals_by_length.png", "plots/feature_importance.png",
             "plots/interval_coverage.png"} <= plots
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
 
 
-def test_worse_model_does_not_become_champion(store):
+def test_run_logs_one_summary_table_with_baselines(store, small_price):
     from mlflow import MlflowClient
 
-    from handleval.tracking import decide_champion
+    client = MlflowClient(store["uri"])
+    run = client.get_run(store["run_id"])
+    table = client.load_table(run.info.experiment_id, "review/summary_table.json", run_ids=[run.info.run_id])
+    assert list(table["market"]) == [*(m for m in small_price.metrics["model"] if m != "all"), "all"]
+    assert {"fragment_telegram", "dash_email", "namebio_domains"} <= set(table["market"])
+    fragment = table.set_index("market").loc["fragment_telegram"]
+    assert fragment["RMSE ln"] == pytest.approx(small_price.metrics["model"]["fragment_telegram"]["rmse_ln"])
+    assert fragment["RMSE ln, median baseline"] == pytest.approx(
+        small_price.metrics["baseline_market_median"]["fragment_telegram"]["rmse_ln"])
+    note = run.data.tags["mlflow.note.content"]
+    assert "| market |" in note and "RMSE ln, median baseline" in note and "Champion decision" in note
+
+
+def test_registered_version_describes_metrics_data_and_decision(store, small_price):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(store["uri"])
+    version = client.get_model_version("handleval-price", client.get_run(store["run_id"]).data.tags[
+        "registered_version"])
+    text = version.description
+    for market, info in small_price.manifest["training_data"].items():
+        assert f"{market}: {info['rows_train']:,} train / {info['rows_test']:,} test sales" in text
+    assert f"{small_price.metrics['model']['dash_email']['rmse_ln']:.3f}" in text
+    assert "Champion decision: promoted" in text and "no champion yet" in text
+    assert version.tags["champion_decision"] == "promoted"
+
+
+def test_equal_model_is_not_promoted(store, small_price, capfd):
+    """The same model logged again ties the champion on every test row: not better than noise, not promoted."""
+    from mlflow import MlflowClient
+
+    from handleval.tracking import track_price_run
 
     client = MlflowClient(store["uri"])
     champion = client.get_model_version_by_alias("handleval-price", "champion")
-    best = client.get_run(champion.run_id).data.metrics["primary.mean_rmse_ln"]
-    worse = decide_champion(client, "handleval-price", champion.version, "primary.mean_rmse_ln", best + 0.5, False)
-    assert not worse.promoted
+    capfd.readouterr()
+    run_id, decision = track_price_run(small_price)
+    out, err = capfd.readouterr()
+    assert err == ""  # no MLflow chatter: download bars, registry messages, schema warnings
+    assert "champion kept (version" in out and "paired bootstrap" in out
+    assert not decision.promoted and not decision.better
+    assert decision.champion_version == str(champion.version)
+    assert "paired bootstrap" in decision.noise and "in 0.0% of" in decision.noise
     assert client.get_model_version_by_alias("handleval-price", "champion").version == champion.version
+    assert client.get_run(run_id).data.tags["champion_decision"] == "kept"
+    version = client.get_model_version("handleval-price", decision.version)
+    assert version.tags["champion_decision"] == "kept"
+    assert "Champion decision: not promoted" in version.description
+
+
+# ---------------------------------------------------------------------------------------- the champion rule
+def _candidate(small_price, pred: np.ndarray, targets=()):
+    """A price candidate whose test predictions are ``pred`` (same rows as the small model's test split), with
+    its headline metrics computed from them as training computes them."""
+    from handleval.config import Promotion
+    from handleval.evaluate import per_market
+    from handleval.tracking import Candidate, price_headline, price_test_rows
+
+    test = small_price.test_predictions.assign(pred=pred)
+    metrics = {"model": per_market(test, "pred"),
+               "baseline_market_median": small_price.metrics["baseline_market_median"]}
+    return Candidate(price_headline(metrics), "mean_rmse_ln", False, targets=list(targets),
+                     promotion=Promotion(bootstrap_rounds=1000), predictions=price_test_rows(test))
+
+
+def _register_and_decide(client, name: str, candidate, tmp_path: Path):
+    """Log a run with the candidate's headline metric and test predictions, register it, apply the rule."""
+    import mlflow
+
+    from handleval.tracking import HEADLINE, PREDICTIONS_ARTIFACT, decide_champion
+
+    with mlflow.start_run(experiment_id=mlflow.get_experiment_by_name("handleval-price").experiment_id) as run:
+        mlflow.log_metric(HEADLINE + candidate.primary, candidate.value)
+        if candidate.predictions is not None:
+            path = tmp_path / Path(PREDICTIONS_ARTIFACT).name
+            candidate.predictions.to_parquet(path, index=False)
+            mlflow.log_artifact(str(path), artifact_path=str(Path(PREDICTIONS_ARTIFACT).parent))
+    version = client.create_model_version(name, source=run.info.artifact_uri, run_id=run.info.run_id).version
+    return decide_champion(client, name, str(version), candidate)
+
+
+@pytest.fixture()
+def registry(store, request):
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(store["uri"])
+    client = MlflowClient(store["uri"])
+    name = f"rule-{request.node.name}"
+    client.create_registered_model(name)
+    return client, name
+
+
+def test_champion_rule_better_promoted_equal_worse_and_lucky_kept(registry, small_price, tmp_path):
+    client, name = registry
+    test = small_price.test_predictions
+    good = test["pred"].to_numpy()
+    worse = 0.5 * good + 0.5 * test["baseline_median"].to_numpy()  # halfway to the market median
+    first = _register_and_decide(client, name, _candidate(small_price, worse), tmp_path)
+    assert first.promoted and first.reason == "no champion yet"
+
+    better = _register_and_decide(client, name, _candidate(small_price, good), tmp_path)
+    assert better.promoted and better.new_value < better.old_value
+    assert str(client.get_model_version_by_alias(name, "champion").version) == better.version
+
+    equal = _register_and_decide(client, name, _candidate(small_price, good), tmp_path)
+    assert not equal.promoted and equal.new_value == equal.old_value
+
+    worse_again = _register_and_decide(client, name, _candidate(small_price, worse), tmp_path)
+    assert not worse_again.promoted
+
+    # Better on one sale only: a lower mean RMSE (the old rule promoted this), yet not better than noise.
+    lucky = good.copy()
+    row = int(np.argmax(np.abs(good - test["y"].to_numpy())))
+    lucky[row] = test["y"].iloc[row]
+    luck = _register_and_decide(client, name, _candidate(small_price, lucky), tmp_path)
+    assert luck.new_value < luck.old_value and not luck.promoted
+    assert "not better" in luck.reason
+    assert str(client.get_model_version_by_alias(name, "champion").version) == better.version
+
+
+def test_champion_rule_keeps_a_better_model_that_misses_a_target(registry, small_price, tmp_path):
+    from handleval.config import Target
+
+    client, name = registry
+    test = small_price.test_predictions
+    good = test["pred"].to_numpy()
+    worse = 0.5 * good + 0.5 * test["baseline_median"].to_numpy()
+    assert _register_and_decide(client, name, _candidate(small_price, worse), tmp_path).promoted
+    reached = _candidate(small_price, good).headline
+    targets = [Target(metric="dash_email.spearman", min=reached["dash_email.spearman"] - 0.05),
+               Target(metric="fragment_telegram.rmse_vs_median",
+                      max=reached["fragment_telegram.rmse_vs_median"] - 0.05)]
+    decision = _register_and_decide(client, name, _candidate(small_price, good, targets), tmp_path)
+    assert decision.better and not decision.promoted
+    assert [c.met for c in decision.checks] == [True, False]
+    assert decision.reason.startswith("missed 1 of 2 targets (fragment_telegram.rmse_vs_median)")
+    assert str(client.get_model_version_by_alias(name, "champion").version) != decision.version
+
+
+def test_champion_rule_without_shared_test_rows_needs_the_margin(registry, tmp_path):
+    """The account model logs no per-row predictions: better means better than the champion by the margin."""
+    from handleval.config import Promotion
+    from handleval.tracking import Candidate
+
+    client, name = registry
+
+    def auc(value: float) -> Candidate:
+        return Candidate({"mean_lodo_auc": value}, "mean_lodo_auc", True, promotion=Promotion(margin=0.005))
+
+    assert _register_and_decide(client, name, auc(0.850), tmp_path).promoted
+    small = _register_and_decide(client, name, auc(0.853), tmp_path)
+    assert not small.promoted and "needs more than the margin 0.005" in small.noise
+    clear = _register_and_decide(client, name, auc(0.860), tmp_path)
+    assert clear.promoted and clear.old_value == pytest.approx(0.850)
+
+
+def test_targets_are_validated(tmp_path):
+    import yaml
+
+    from handleval.config import CONFIGS_DIR
+    from handleval.errors import ConfigError
+    from handleval.train import load_price_config
+
+    assert load_price_config().targets, "the shipped price config holds the project's targets"
+    cfg = yaml.safe_load((CONFIGS_DIR / "price.yaml").read_text(encoding="utf-8"))
+    cfg["targets"] = [{"metric": "dash_email.spearman", "min": 0.6, "max": 0.9}]
+    path = tmp_path / "price.yaml"
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    with pytest.raises(ConfigError, match="exactly one of min or max"):
+        load_price_config(path)
 
 
 def test_pyfunc_from_registry_matches_cli_predict(store, small_price, tmp_path):
@@ -125,12 +300,17 @@ def test_pyfunc_from_registry_matches_cli_predict(store, small_price, tmp_path):
                                    pd.to_numeric(via_cli["price_usd"]).reset_index(drop=True), check_names=False)
 
 
-def test_served_model_answers_over_http(store, tmp_path):
+def test_served_model_answers_over_http_without_data_dir(store, small_valuer, tmp_path):
     port = free_port()
     # mlflow starts its web server (uvicorn) by name: the interpreter's own bin/ must be on PATH even when the
     # environment was not activated (`.venv/bin/python -m pytest`)
     env = {**os.environ, "MLFLOW_TRACKING_URI": store["uri"],
            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    # No data directory: HANDLEVAL_DATA names a folder that does not exist, so that neither it nor the fallback
+    # beside the checkout can be read (data_dir() raises), and an empty cache holds no lexicons built from it.
+    env["HANDLEVAL_DATA"] = str(tmp_path / "no-data-here")
+    env["HANDLEVAL_CACHE"] = str(tmp_path / "empty-cache")
+    env["PYTHONPATH"] = os.pathsep.join([str(CHECKOUT), os.environ.get("PYTHONPATH", "")])  # this checkout's code
     log = tmp_path / "serve.log"
     with open(log, "wb") as sink:
         server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m",
@@ -153,6 +333,9 @@ def test_served_model_answers_over_http(store, tmp_path):
             return value is None or value != value
 
         assert rows[0]["price_usd"] > 0 and null(rows[0]["error"])
+        local = small_valuer.value_many(pd.DataFrame({"handle": ["pizza"], "platform": ["x"]}))  # with the data
+        assert rows[0]["price_usd"] == pytest.approx(float(local["price_usd"].iloc[0]), rel=1e-9)
+        assert rows[0]["market_basis"] == local["market_basis"].iloc[0]
         assert isinstance(rows[1]["error"], str) and "not allowed" in rows[1]["error"] and null(rows[1]["price_usd"])
     finally:
         leftover = stop_group(server)
@@ -166,8 +349,11 @@ def test_accounts_run_has_lodo_metrics_plots_and_champion(store, small_accounts)
     run = client.get_run(store["accounts_run_id"])
     metrics = run.data.metrics
     lodo = small_accounts.lodo.set_index("held_out")
-    assert metrics["lodo.cresci2017.auc"] == pytest.approx(lodo.loc["cresci2017", "auc"])
-    assert metrics["primary.mean_lodo_auc"] == pytest.approx(lodo["auc"].mean())
+    assert metrics["1_headline/cresci2017.auc"] == pytest.approx(lodo.loc["cresci2017", "auc"])
+    assert metrics["2_lodo/cresci2017.auc"] == pytest.approx(lodo.loc["cresci2017", "auc"])
+    assert metrics["1_headline/mean_lodo_auc"] == pytest.approx(lodo["auc"].mean())
+    assert metrics["1_headline/lodo_min_auc"] == pytest.approx(lodo["auc"].min())
+    assert run.info.run_name.startswith("accounts · lgbm ")
     assert run.data.params["config.precision_target"] == str(small_accounts.manifest["config"]["precision_target"])
     assert run.data.tags["champion_decision"] == "promoted"
     plots = {a.path for a in client.list_artifacts(store["accounts_run_id"], "plots")}
