@@ -130,9 +130,9 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         price_ln = np.log(pricing.rare_from.usd) + score * np.log(pricing.top.usd / pricing.rare_from.usd)
         delta = np.where(rare, np.maximum(ln, np.minimum(price_ln, cap_ln)) - ln, 0.0)
         phrase = np.full(n, "", dtype=object)
-        famous = _famous_names(matches, n)
+        famous = _famous_names(features, matches)
         for i in np.flatnonzero(rare).tolist():
-            what = {1: f"famous name '{famous[i]}'" if famous[i] else "famous name",
+            what = {1: famous[i],
                     2: f"common word '{handles[i]}'", 3: f"{len(handles[i])} letters"}[int(factor[i])]
             phrase[i] = f"{platform.upper() if len(platform) < 3 else platform} rare handle: {what}"
             if delta[i] > 0:
@@ -163,17 +163,18 @@ def at_floor(sales: pd.DataFrame, markets: MarketsConfig) -> np.ndarray:
     return hit
 
 
-def _famous_names(matches: pd.DataFrame | None, n: int) -> list[str | None]:
-    """The exact famous name of each row (brand first, then person), when ``matches`` are known."""
-    if matches is None:
-        return [None] * n
-    names: list[str | None] = [None] * n
-    for prefix in ("celeb", "brand"):
-        kinds = matches[f"{prefix}_kind"].to_numpy(dtype=object)
-        shown = matches[f"{prefix}_match"].to_numpy(dtype=object)
-        for i in np.flatnonzero(np.isin(kinds, ("exact", "known compound"))).tolist():
-            names[i] = shown[i]
-    return names
+def _famous_names(features: pd.DataFrame, matches: pd.DataFrame | None) -> list[str]:
+    """Per row, the famous name it is, from the family (brand or person) with the larger fame: "famous brand
+    'Nike'" or "famous person 'Taylor Swift'" (without ``matches``, the family only)."""
+    brand = np.nan_to_num(_col(features, "brand__fame"))
+    person = np.nan_to_num(_col(features, "celeb__fame"))
+    use_person = person > brand
+    out = []
+    for i in range(len(features)):
+        family, what = ("celeb", "famous person") if use_person[i] else ("brand", "famous brand")
+        name = matches[f"{family}_match"].iloc[i] if matches is not None else None
+        out.append(f"{what} '{name}'" if isinstance(name, str) and name else what)
+    return out
 
 
 def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_popularity: float) -> np.ndarray:

@@ -561,6 +561,9 @@ def price_review(result: Any) -> Review:
     params["model.n_rounds"] = manifest["n_rounds"]
     params["model.chosen_params"] = manifest["chosen_params"]
     flat, _ = price_metrics(result.metrics)
+    for group, values in manifest.get("checks", {}).items():  # premium names: tiers on X, high end, repeat sales
+        for key, value in values.items():
+            flat[f"{HEADLINE}premium.{group}.{key}"] = value
     flat["5_run/train_seconds"] = result.seconds
     if "cv_rmse_ln" in manifest:
         flat["5_run/cv_rmse_ln"] = manifest["cv_rmse_ln"]

@@ -105,7 +105,7 @@ def test_x_prices_rare_handles_by_its_published_rule(small_valuer):
     google, okay, three, junk, combo = out["price_usd"].tolist()
     assert google > okay > 2500 and three >= 2500 and junk < 100 and combo < 2500
     assert "rare-handle pricing" in out.loc[0, "market_basis"]
-    assert out.loc[0, "reasons"].startswith("X rare handle: famous name 'Google'"), out.loc[0, "reasons"]
+    assert out.loc[0, "reasons"].startswith("X rare handle: famous brand 'google"), out.loc[0, "reasons"]
     assert "common word 'okay'" in out.loc[1, "reasons"]
     assert "rare" not in out.loc[3, "market_basis"] and "proxy" in out.loc[3, "market_basis"]
 

@@ -87,6 +87,10 @@ def test_run_has_params_metrics_tags_and_artifacts(store, small_price):
         assert metrics[f"2_model/{market}.r2"] == pytest.approx(model["r2"])
         assert f"3_baseline_median/{market}.rmse_ln" in metrics
         assert f"4_baseline_length/{market}.spearman" in metrics
+    # the premium-name checks are headline metrics too (tiers on X, the held-out high end, repeat sales)
+    checks = small_price.manifest["checks"]
+    assert metrics["1_headline/premium.tiers.spearman"] == pytest.approx(checks["tiers"]["spearman"])
+    assert metrics["1_headline/premium.repeat_sales.within_2x"] == pytest.approx(checks["repeat_sales"]["within_2x"])
     # the headline group sorts first: the UI lists metric sections in name order
     assert sorted(metrics)[0].startswith("1_headline/")
     assert metrics["1_headline/mean_rmse_ln"] == pytest.approx(
