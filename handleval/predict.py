@@ -100,7 +100,7 @@ def _join_reasons(labels: np.ndarray, money: np.ndarray, shown: np.ndarray) -> n
         if not columns:
             continue
         rows = np.flatnonzero(patterns == pattern)
-        form = "".join("%s (%s)" if k == 0 else "; %s (%s)" for k in columns)
+        form = "; ".join("%s (%s)" for _ in columns)
         cells = [part for k in columns for part in (labels[rows, k].tolist(), money[rows, k].tolist())]
         text[rows] = [form % row for row in zip(*cells, strict=True)]
     return text

@@ -306,8 +306,8 @@ def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
                 for i in range(len(rows))]
     got = out.loc[ok, "reasons"].tolist()
     assert len(got) > 1400
-    assert [i for i in range(len(got)) if got[i] != expected[i]] == []
-    assert any("famous name '" in r for r in got) and any("'pizza'" in r for r in got)  # named matches, handles
+    assert [(got[i], expected[i]) for i in range(len(got)) if got[i] != expected[i]][:3] == []
+    assert any("famous brand '" in r for r in got) and any("'pizza'" in r for r in got)  # named matches, handles
     assert any("own sale" in r for r in got)
 
 
