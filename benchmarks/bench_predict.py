@@ -421,7 +421,8 @@ def main() -> None:
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--work", type=Path, default=HERE / "out")
     parser.add_argument("--out", type=Path, default=HERE / "out" / "bench_predict.md")
-    parser.add_argument("--readme", action="store_true", help="also write the table into benchmarks/RESULTS.md (between its markers)")
+    parser.add_argument("--readme", action="store_true",
+                        help="also write the table into benchmarks/RESULTS.md (between its markers)")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--factory", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
