@@ -83,9 +83,10 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
     n = len(frame)
     ln = np.minimum(np.asarray(learned_ln, dtype=np.float64), cap_ln)
     out = RuledPrices(learned_ln=ln.copy(), ln=ln, basis=np.full(n, "", dtype=object))
-    market = frame["platform"].astype(str).reset_index(drop=True)
-    requested = (frame["requested"] if "requested" in frame else frame["platform"]).astype(str).reset_index(drop=True)
-    handles = frame["handle"].astype(str).reset_index(drop=True)
+    market = pd.Series(frame["platform"].to_numpy(dtype=object).astype(str))
+    requested = pd.Series((frame["requested"] if "requested" in frame else frame["platform"]).to_numpy(dtype=object)
+                          .astype(str))
+    handles = frame["handle"].to_numpy(dtype=object).astype(str)
 
     # 1. The name's own last sale in the market that prices it.
     last = _col(features, "sales__prev_same_logp")
@@ -104,7 +105,7 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         out.steps.append(Step("own_sale", delta, phrase))
 
     # 2. Venue minimums that set the price, in their own market only.
-    length = handles.str.len()
+    length = pd.Series(np.char.str_len(handles))
     for floor in markets.floors:
         if floor.rule != "sets_price":
             continue
@@ -130,14 +131,13 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         price_ln = np.log(pricing.rare_from.usd) + score * np.log(pricing.top.usd / pricing.rare_from.usd)
         delta = np.where(rare, np.maximum(ln, np.minimum(price_ln, cap_ln)) - ln, 0.0)
         phrase = np.full(n, "", dtype=object)
-        famous = _famous_names(features, matches)
-        for i in np.flatnonzero(rare).tolist():
-            what = {1: famous[i],
-                    2: f"common word '{handles[i]}'", 3: f"{len(handles[i])} letters"}[int(factor[i])]
-            phrase[i] = f"{platform.upper() if len(platform) < 3 else platform} rare handle: {what}"
-            if delta[i] > 0:
-                out.basis[i] = (out.basis[i] + "; " if out.basis[i] else "") + \
-                    f"{platform.upper() if len(platform) < 3 else platform} rare-handle pricing"
+        lifted = np.flatnonzero(delta > 0)  # phrases only where the rule moved the price (the reasons show those)
+        famous = _famous_names(features, matches, lifted[factor[lifted] == 1])
+        name = platform.upper() if len(platform) < 3 else platform
+        for i in lifted.tolist():
+            what = {1: famous.get(i), 2: f"common word '{handles[i]}'", 3: f"{len(handles[i])} letters"}[int(factor[i])]
+            phrase[i] = f"{name} rare handle: {what}"
+            out.basis[i] = (out.basis[i] + "; " if out.basis[i] else "") + f"{name} rare-handle pricing"
         out.ln = ln = ln + delta
         out.steps.append(Step("rare", delta, phrase))
     return out
@@ -163,17 +163,17 @@ def at_floor(sales: pd.DataFrame, markets: MarketsConfig) -> np.ndarray:
     return hit
 
 
-def _famous_names(features: pd.DataFrame, matches: pd.DataFrame | None) -> list[str]:
-    """Per row, the famous name it is, from the family (brand or person) with the larger fame: "famous brand
+def _famous_names(features: pd.DataFrame, matches: pd.DataFrame | None, rows: np.ndarray) -> dict[int, str]:
+    """For ``rows``, the famous name each is, from the family (brand or person) with the larger fame: "famous brand
     'Nike'" or "famous person 'Taylor Swift'" (without ``matches``, the family only)."""
-    brand = np.nan_to_num(_col(features, "brand__fame"))
-    person = np.nan_to_num(_col(features, "celeb__fame"))
-    use_person = person > brand
-    out = []
-    for i in range(len(features)):
-        family, what = ("celeb", "famous person") if use_person[i] else ("brand", "famous brand")
-        name = matches[f"{family}_match"].iloc[i] if matches is not None else None
-        out.append(f"{what} '{name}'" if isinstance(name, str) and name else what)
+    person_first = np.nan_to_num(_col(features, "celeb__fame")) > np.nan_to_num(_col(features, "brand__fame"))
+    shown = {f: matches[f"{f}_match"].to_numpy(dtype=object) for f in ("brand", "celeb")} if matches is not None \
+        else None
+    out = {}
+    for i in rows.tolist():
+        family, what = ("celeb", "famous person") if person_first[i] else ("brand", "famous brand")
+        name = shown[family][i] if shown is not None else None
+        out[i] = f"{what} '{name}'" if isinstance(name, str) and name else what
     return out
 
 
