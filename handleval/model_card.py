@@ -67,6 +67,13 @@ def _premium_section(manifest: dict[str, Any]) -> list[str]:
         lines += ["", "Checks (targets from the issue; the tier set is built by code from the same reference lists "
                       "the fame features use, so it tests that fame reaches the price, not that fame was learnt; our "
                       "own split is easier than new data):", "", "```", checks_text(checks), "```", ""]
+        model = manifest["metrics"]["model"].get("fragment_telegram")
+        median = manifest["metrics"]["baseline_market_median"].get("fragment_telegram")
+        if model and median:
+            gain = 1 - model["rmse_ln"] / median["rmse_ln"]
+            lines += [f"Bulk goal of the premium-name work: Fragment RMSE ln at least 45% below the median baseline "
+                      f"with ρ ≥ 0.50: {gain:.1%} below, ρ {model['spearman']:.3f} "
+                      f"({'met' if gain >= 0.45 and model['spearman'] >= 0.50 else 'NOT met'}).", ""]
         tiers = checks.get("tiers", {})
         if tiers:
             lines += ["Tier medians on X: " + " · ".join(f"{t} ${tiers.get('median_' + t, float('nan')):,.0f}"
