@@ -124,13 +124,19 @@ def repeat_sale_metrics(test: pd.DataFrame) -> dict[str, float]:
     return {"n": float(len(again)), "within_2x": within("pred"), "within_2x_learned_only": within("learned")}
 
 
+def check_met(key: str, value: float) -> bool:
+    """Whether ``value`` meets the target of check ``key`` in :data:`CHECK_TARGETS`."""
+    op, target = CHECK_TARGETS[key]
+    return value >= target if op == ">=" else value <= target if op == "<=" else target[0] <= value <= target[1]
+
+
 def checks_text(checks: dict[str, dict[str, float]]) -> str:
     """The premium-name checks against their targets, one line each."""
     lines = []
     for key, (op, target) in CHECK_TARGETS.items():
         group, name = key.split(".")
         value = checks.get(group, {}).get(name, float("nan"))
-        ok = (value >= target if op == ">=" else value <= target if op == "<=" else target[0] <= value <= target[1])
+        ok = check_met(key, value)
         shown = f"{target[0]}-{target[1]}" if op == "between" else f"{op} {target:g}"
         lines.append(f"{key}: {value:,.3f} (target {shown}) {'met' if ok else 'MISSED'}")
     return "\n".join(lines)

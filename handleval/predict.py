@@ -21,7 +21,7 @@ from handleval.config import MODELS_DIR, MarketsConfig
 from handleval.errors import DataFormatError, InvalidHandle
 from handleval.handles import canonical_mask, parse_handle, split_canonical
 from handleval.market import interval_offsets
-from handleval.premium import RuledPrices, apply_rules, lookalike_risk
+from handleval.premium import RuledPrices, apply_rules, imitates, lookalike_risk
 
 Attribution = Literal["paths", "shap"]
 OUTPUT_COLUMNS = ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons", "risk", "error"]
@@ -212,15 +212,13 @@ class Valuer:
             rests_on = np.flatnonzero(ruled.basis != "")
             basis[idx[rests_on]] = [f"{b}; {r}" for b, r in zip(basis[idx[rests_on]], ruled.basis[rests_on],
                                                                   strict=True)]
-            risky = self._risk_rows(x_h)
-            if risky.any():
-                found = matches if matches is not None else None
-                if found is None:
-                    found = self.featurizer.matches(market_frame.iloc[np.flatnonzero(risky)])
-                    risk[idx[risky]] = lookalike_risk(x_h[risky].reset_index(drop=True), found.reset_index(drop=True),
-                                                      self._risk_popularity)
-                else:
-                    risk[idx] = lookalike_risk(x_h, matches, self._risk_popularity)
+            risky = np.flatnonzero(imitates(x_h, "brand", self._risk_popularity)
+                                   | imitates(x_h, "celeb", self._risk_popularity))
+            if len(risky):  # name the imitated match (the transform's own, else found for these rows only)
+                found = matches.iloc[risky] if matches is not None else \
+                    self.featurizer.matches(market_frame.iloc[risky])
+                risk[idx[risky]] = lookalike_risk(x_h.iloc[risky].reset_index(drop=True),
+                                                  found.reset_index(drop=True), self._risk_popularity)
             if contrib is not None:
                 reason_text[idx] = self._reasons(market_frame, x, contrib, raw, ruled, matches)
             feat_err = feat_errors.reset_index(drop=True)
@@ -243,16 +241,6 @@ class Valuer:
         """Lookalikes of names at least this popular carry a risk: the fame threshold of the rare-handle pricing."""
         pricing = next(iter(self.markets.rare_handles.values()), None)
         return pricing.fame_from if pricing is not None else 0.5
-
-    def _risk_rows(self, x_h: pd.DataFrame) -> np.ndarray:
-        """Rows that imitate a popular brand or person (cheap screen on the features before naming the match)."""
-        rows = np.zeros(len(x_h), dtype=bool)
-        for prefix in ("brand", "celeb"):
-            kind = x_h[f"{prefix}__match_kind"].to_numpy(dtype=np.float64)
-            glyph = x_h[f"{prefix}__homoglyph"].to_numpy(dtype=np.float64) > 0
-            popular = x_h[f"{prefix}__popularity"].to_numpy(dtype=np.float64) >= self._risk_popularity
-            rows |= (np.isin(kind, (2.0, 3.0, 4.0)) | glyph) & popular
-        return rows
 
     # ---------------------------------------------------------------------------------------------- helpers
     def _flag_lookalikes(self, frame: pd.DataFrame, rows: np.ndarray, errors: np.ndarray) -> None:

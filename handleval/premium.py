@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from handleval.config import MarketsConfig, RareHandlePricing
+from handleval.features.brands import AFFIX, FUZZY, LEET
 
-#: Match kinds that imitate a name rather than being it (``handleval.features.brands``: affix, leetspeak, fuzzy).
-_LOOKALIKE_KINDS = (2.0, 3.0, 4.0)
+#: Match kinds that imitate a name rather than being it.
+_LOOKALIKE_KINDS = (float(AFFIX), float(LEET), float(FUZZY))
 _DAYS_PER_YEAR = 365.25
 
 
@@ -177,21 +178,26 @@ def _famous_names(features: pd.DataFrame, matches: pd.DataFrame | None, rows: np
     return out
 
 
+def imitates(features: pd.DataFrame, prefix: str, min_popularity: float) -> np.ndarray:
+    """Rows whose ``prefix`` (``brand`` or ``celeb``) match imitates a name at least ``min_popularity`` popular:
+    affix, leetspeak, near spelling or confusable characters."""
+    kind = _col(features, f"{prefix}__match_kind")
+    homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
+    popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= min_popularity
+    return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular
+
+
 def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_popularity: float) -> np.ndarray:
-    """``could impersonate 'Nike'`` for a handle that imitates (affix, leetspeak, near spelling or confusable
-    characters) a brand or famous person at least ``min_popularity`` popular; None otherwise."""
+    """``could impersonate 'Nike'`` for a handle that :func:`imitates` a brand or famous person; None otherwise."""
     n = len(features)
     risk = np.full(n, None, dtype=object)
     for prefix, what in (("celeb", "famous name"), ("brand", "brand")):
-        kind = _col(features, f"{prefix}__match_kind")
-        homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
-        popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= min_popularity
-        hit = (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular
+        hit = imitates(features, prefix, min_popularity)
         names = matches[f"{prefix}_match"].to_numpy(dtype=object) if matches is not None else np.full(n, None)
         for i in np.flatnonzero(hit).tolist():
             risk[i] = f"could impersonate {what} '{names[i]}'" if names[i] else f"could impersonate a {what}"
     return risk
 
 
-__all__ = ["RuledPrices", "Step", "apply_rules", "at_floor", "lookalike_risk", "own_sale_weight",
+__all__ = ["RuledPrices", "Step", "apply_rules", "at_floor", "imitates", "lookalike_risk", "own_sale_weight",
            "price_set_by_rule", "rare_scores"]

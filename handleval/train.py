@@ -359,10 +359,9 @@ def train_price(
         priced = load(out).value_many(tiers[["handle"]], platform="x", reasons=False)
         tiers["price_usd"] = priced["price_usd"].to_numpy()
         checks["tiers"] = tier_metrics(tiers, tiers["price_usd"].to_numpy())
-        test_tiers = tiers
     table = metrics_table(metrics)
     report = to_markdown(table)
-    plots = price_plots(test, importance, out / "plots", tiers=test_tiers)
+    plots = price_plots(test, importance, out / "plots", tiers=tiers)
     from handleval.model_card import price_model_card
 
     (out / "MODEL_CARD.md").write_text(price_model_card(manifest, table, slice_table), encoding="utf-8")
@@ -372,4 +371,4 @@ def train_price(
     console.print(report)
     console.print(checks_text(checks))
     console.print(f"bundle written to {out} in {seconds:.1f} s")
-    return PriceTrainResult(out, manifest, metrics, slice_table, test, report, plots, seconds, test_tiers)
+    return PriceTrainResult(out, manifest, metrics, slice_table, test, report, plots, seconds, tiers)
