@@ -270,7 +270,8 @@ class Valuer:
     def _market_for(self, platform: str) -> tuple[str, str]:
         """The market whose sales price this platform, and the sentence that says so."""
         if platform in self.trained_platforms:
-            return platform, f"{PLATFORM_NAMES.get(platform, platform)} sales"
+            n = self.manifest.get("market_sales", {}).get(platform)
+            return platform, f"{PLATFORM_NAMES.get(platform, platform)} sales" + (f" (n={n:,})" if n else "")
         proxy = self.markets.proxy_market.get(platform)
         if proxy in self.trained_platforms:
             return proxy, (f"proxy: {PLATFORM_NAMES.get(proxy, proxy)} sales ({PLATFORM_NAMES.get(platform)} has "
@@ -485,11 +486,14 @@ def _model_files(manifest: dict[str, Any]) -> list[str]:
 
 def sales_history(manifest: dict[str, Any]) -> pd.DataFrame:
     """The sales a bundle's comparables are drawn from at prediction time (its sources, read from the data
-    directory). :mod:`handleval.tracking` snapshots this table into a logged model so that it serves without one."""
+    directory, and its sales ledgers, read from where they were at training time). :mod:`handleval.tracking`
+    snapshots this table into a logged model so that it serves without one."""
+    from handleval.config import ExtraSource
     from handleval.data import load_sales
 
     markets = MarketsConfig.model_validate(manifest["markets"])
-    return load_sales(manifest["config"]["sources"], markets=markets)[0]
+    ledgers = [ExtraSource.model_validate(e) for e in manifest["config"].get("extra_sources", [])]
+    return load_sales(manifest["config"]["sources"], markets=markets, extra=ledgers)[0]
 
 
 def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None = None,
