@@ -20,7 +20,7 @@ import pandas as pd
 from handleval.config import ExtraSource, MarketsConfig, MarketSource, data_dir, load_markets
 from handleval.data.report import LoadReport, SourceReport
 from handleval.errors import DataFormatError, InvalidHandle
-from handleval.handles import PLATFORMS, parse_handle, split_canonical
+from handleval.handles import PLATFORMS, SUFFIX_SEPARATOR, parse_handle, split_canonical
 
 SALES_COLUMNS = ["handle", "platform", "suffix", "venue", "price", "currency", "price_usd", "sold_at", "source",
                  "weight"]
@@ -240,8 +240,12 @@ def _one_row_per_sale(table: pd.DataFrame, report: LoadReport) -> pd.DataFrame:
 
 #: Columns a sales ledger must have; ``platform`` and ``currency`` may instead be given for the whole file.
 LEDGER_COLUMNS = ("handle", "price", "currency", "sold_at")
-#: What joins a name to its ``suffix`` column on the platforms whose handles include one (``pizza`` + ``com``).
-_SUFFIX_SEPARATOR = {"domain": ".", "email": "@"}
+
+
+def _cell_text(value: object) -> str:
+    """A Parquet cell as the CSV reader would give it: missing is ""."""
+    missing = value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+    return "" if missing else str(value)
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -264,7 +268,7 @@ def _read_table(path: Path) -> pd.DataFrame:
         if pd.api.types.is_datetime64_any_dtype(col):
             text[str(name)] = col.dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("")
         else:
-            text[str(name)] = col.map(lambda v: "" if v is None or v is pd.NA or v != v else str(v)).astype(str)
+            text[str(name)] = col.map(_cell_text).astype(str)
     return pd.DataFrame(text, index=frame.index)
 
 
@@ -319,7 +323,7 @@ def load_ledger(extra: ExtraSource, markets: MarketsConfig, report: SourceReport
             report.reject(f"{why} (one of {', '.join(PLATFORMS)})", len(rows), rows)
             continue
         part = raw.loc[rows]
-        separator = _SUFFIX_SEPARATOR.get(str(plat))
+        separator = SUFFIX_SEPARATOR.get(str(plat))
         if separator:  # a name and its suffix in two columns, as in predict's input
             joined = ~part["raw"].str.contains(separator, regex=False) & (suffix.loc[rows] != "")
             part = part.assign(raw=part["raw"].where(~joined, part["raw"] + separator + suffix.loc[rows]))

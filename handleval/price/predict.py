@@ -19,7 +19,7 @@ import pandas as pd
 from handleval._arrays import first_occurrences, frame_of, group_ids
 from handleval.config import MODELS_DIR, MarketsConfig
 from handleval.errors import DataFormatError, InvalidHandle
-from handleval.handles import canonical_mask, parse_handle, split_canonical
+from handleval.handles import SUFFIX_SEPARATOR, canonical_mask, parse_handle, split_canonical
 from handleval.price.market import interval_offsets
 from handleval.price.premium import RuledPrices, apply_rules, imitates, lookalike_risk
 
@@ -44,8 +44,7 @@ class Valuation:
     risk: str | None = None
 
 
-#: What joins a name to its suffix column on the platforms whose handles include one (``pizza`` + ``com``).
-_SUFFIX_SEPARATOR = {"domain": ".", "email": "@"}
+_SUFFIX_SEPARATOR = SUFFIX_SEPARATOR  # one definition, shared with the sales-ledger loader
 #: Stands for the handle in reason phrases until the end of :meth:`Valuer._reasons` (no valid handle has it).
 _HANDLE = "\x00"
 
