@@ -22,7 +22,7 @@ from handleval import __version__
 from handleval.errors import HandlevalError
 
 #: How --help names a value: click's plain words instead of typer's Python types (``<str>``, ``<list[str]>``).
-_VALUE_NAMES = {"<str>": "TEXT", "<int>": "INTEGER", "<float>": "NUMBER", "<path>": "PATH"}
+_VALUE_NAMES = {"<str>": "TEXT", "<int>": "INTEGER", "<float>": "NUMBER", "<path>": "PATH", "<list[Path]>": "PATH"}
 
 
 def _value_name(param: Any, ctx: Any) -> str | None:

@@ -195,12 +195,12 @@ def train_price(
     sales["weight"] = sales["weight"] * sales["source"].map(cfg.source_weights).fillna(1.0)
     sales["learn"] = ~at_floor(sales, markets) if cfg.floor_sales == "drop" else True
     is_test = time_split(sales, cfg.test_fraction)
-    # Sales whose price a venue's minimum set (Fragment's 4-character minimum) teach nothing about names: they are
-    # neither learnt from nor comparables (the rule prices such names in their own market), but stay test rows.
     for name in ledgers:
         if not (is_test & (sales["source"] == name)).any():
             console.print(f"ledger {name}: fewer than 20 dated sales, none held out: no test metrics for it",
                           style="yellow", highlight=False)
+    # Sales whose price a venue's minimum set (Fragment's 4-character minimum) teach nothing about names: they are
+    # neither learnt from nor comparables (the rule prices such names in their own market), but stay test rows.
     set_aside = price_set_by_rule(sales, markets)
     train = sales[~is_test & ~set_aside].reset_index(drop=True)
     test = sales[is_test].reset_index(drop=True)

@@ -73,14 +73,17 @@ def test_defaults_fill_an_absent_column_or_a_blank_cell(tmp_path):
     assert table["currency"].tolist() == ["USD", "TON"]
 
 
-def test_ledger_in_the_price_config(tmp_path):
-    from handleval.price.train import load_price_config
+def test_ledger_in_the_price_config_and_on_the_command_line(tmp_path):
+    from handleval.price.train import load_price_config, with_ledgers
 
     path = tmp_path / "price.yaml"
     path.write_text("extra_sources: [{path: ledger.csv, platform: x, currency: USD}]\n", encoding="utf-8")
     cfg = load_price_config(path)
     assert cfg.extra_sources == [ExtraSource(path="ledger.csv", platform="x", currency="USD")]
     assert cfg.extra_sources[0].label == "ledger"
+    both = with_ledgers(cfg, [tmp_path / "My Sales 2025.parquet"], platform="telegram")  # train price --sales
+    assert [(e.platform, e.currency, e.label) for e in both.extra_sources] == [
+        ("x", "USD", "ledger"), ("telegram", None, "my_sales_2025")]
     path.write_text("extra_sources: [{path: ledger.csv, platfrom: x}]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="platfrom"):
         load_price_config(path)
