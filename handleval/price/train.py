@@ -174,7 +174,6 @@ def train_price(
                                                    for e in cfg.extra_sources]})
     ledgers = {e.label: e for e in cfg.extra_sources}
     out = Path(output_dir) if output_dir else training_output("price")
-    out.mkdir(parents=True, exist_ok=True)
     markets = load_markets(cfg.markets_config)
     root = data_dir()
 
@@ -330,6 +329,7 @@ def train_price(
 
     # Bundle: text models, manifest with everything needed to rebuild features, model card.
     point_files = ["model.txt", *[f"model_seed{i}.txt" for i in range(1, len(points))]]
+    out.mkdir(parents=True, exist_ok=True)  # only now: a run that fails on its data leaves no empty bundle folder
     for stale in out.glob("model_seed*.txt"):
         stale.unlink()
     for name, booster in (*zip(point_files, points, strict=True), ("quantile_low.txt", low_model),

@@ -176,6 +176,7 @@ def test_cli_reports_a_bad_ledger_in_one_line_without_traceback(tmp_path):
         assert result.returncode == 2, result.stdout + result.stderr
         assert "Traceback" not in result.stderr and result.stderr.startswith("error:")
         assert str(ledger.name) in result.stderr
+        assert not (tmp_path / "bundle").exists(), "a run that fails on its data leaves no empty bundle folder"
 
 
 def test_a_ledger_sale_never_feeds_its_own_comparables(tmp_path):
