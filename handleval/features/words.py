@@ -296,7 +296,8 @@ class WordFeatures(FeatureFamily):
 
     def rows_of(self, words: list[str]) -> np.ndarray:
         """Each word's row in :attr:`whole_` (its last row when no list has the word): a binary search among
-        the known words of its length. Known words are ASCII letters and digits."""
+        the known words of its length. Every known word is ASCII (else building the arrays fails); a word with a
+        NUL is never known (a fixed-width bytes array drops trailing NULs, so it could match without)."""
         rows = np.full(len(words), len(self.whole_) - 1, dtype=np.int64)
         length = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
         for n in np.unique(length).tolist():
@@ -304,7 +305,7 @@ class WordFeatures(FeatureFamily):
                 continue
             at = np.flatnonzero(length == n)
             asked = [words[i] for i in at.tolist()]
-            fits = np.fromiter((w.isascii() and w.isalnum() for w in asked), dtype=bool, count=len(asked))
+            fits = np.fromiter((w.isascii() and "\x00" not in w for w in asked), dtype=bool, count=len(asked))
             at = at[fits]
             keys = np.array([w for w, ok in zip(asked, fits.tolist(), strict=True) if ok], dtype=f"S{n}")
             pos = np.minimum(np.searchsorted(known, keys), len(known) - 1)
