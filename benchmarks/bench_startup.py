@@ -12,7 +12,7 @@ Warm means what a second run on a user's machine has: each checkout's modules co
 sources again, ~0.1-0.2 s), and handleval's data cache filled, in a private directory per checkout (so that other
 processes sharing ``~/.cache/handleval`` cannot evict it mid-run). The baseline is the issue's: the six libraries
 below. Two more rows, for reference, add what ``value`` also pays that is not handleval's own work: the smaller
-libraries it imports (pydantic, yaml, typer), and numba's first call of a cached compiled function (numba imports
+libraries it imports (pydantic, yaml, typer, rich), and numba's first call of a cached compiled function (numba imports
 most of its compiler and fills its registries then, ~0.3 s, whichever function comes first).
 """
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARIES = "import pandas, numpy, lightgbm, sklearn, rapidfuzz, numba"
-ALSO_IMPORTED = "import pydantic, yaml, typer"
+ALSO_IMPORTED = "import pydantic, yaml, typer, rich.console, rich.table"
 NUMBA_PROBE = '''import os
 
 import numba
@@ -66,7 +66,8 @@ def main() -> None:
         handles.write_text("handle\n" + "".join(f"name{i}\n" if i % 2 else f"word_{i % 97}\n" for i in range(1000)))
         kinds: dict[str, tuple[list[str], Path]] = {
             "bare import": ([sys.executable, "-c", LIBRARIES], ROOT),
-            "bare import + pydantic, yaml, typer": ([sys.executable, "-c", f"{LIBRARIES}; {ALSO_IMPORTED}"], ROOT),
+            "bare import + pydantic, yaml, typer, rich": (
+                [sys.executable, "-c", f"{LIBRARIES}; {ALSO_IMPORTED}"], ROOT),
             "bare import + those + numba's first call": (
                 [sys.executable, "-c", f"{LIBRARIES}; {ALSO_IMPORTED}; import numba_probe; numba_probe.one(1)"], ROOT)}
         (Path(tmp) / "numba_probe.py").write_text(NUMBA_PROBE)

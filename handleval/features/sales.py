@@ -132,7 +132,8 @@ def _groups(columns: list[np.ndarray], times: np.ndarray, logp: np.ndarray,
 
 def _flat(table: dict[Any, tuple[Any, ...]]) -> dict[str, Any]:
     """A dict whose keys are strings or tuples and whose values are tuples of equally long parts (arrays or lists of
-    strings), as plain data for the data cache: the keys as columns, each part concatenated, where each entry ends."""
+    strings), as plain data for the data cache: the keys as columns (integer columns as arrays), each part
+    concatenated, where each entry ends."""
     keys = list(table)
     as_tuples = bool(keys) and isinstance(keys[0], tuple)
     columns = [list(column) for column in zip(*keys, strict=True)] if as_tuples else [keys]
@@ -141,7 +142,7 @@ def _flat(table: dict[Any, tuple[Any, ...]]) -> dict[str, Any]:
     parts = [[v[j] for v in values] for j in range(n_parts)]
     return {
         "tuple": as_tuples,
-        "keys": [c if not c or type(c[0]) is str else np.asarray(c, dtype=np.int64) for c in columns],
+        "keys": [np.asarray(c, dtype=np.int64) if c and all(type(v) is int for v in c) else c for c in columns],
         "parts": [list(chain.from_iterable(p)) if p and isinstance(p[0], list) else np.concatenate(p) for p in parts],
         "ends": np.cumsum([len(v[0]) for v in values], dtype=np.int64),
     }

@@ -524,6 +524,7 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     if data_dir is not None:
         params["data_dir"] = str(data_dir)
     featurizer = HandleFeaturizer(**params)
+
     def priced(sales: pd.DataFrame) -> pd.DataFrame:
         return sales[~price_set_by_rule(sales, markets)]  # as in training: not evidence of value
 
