@@ -13,7 +13,7 @@ sources again, ~0.1-0.2 s), and handleval's data cache filled, in a private dire
 processes sharing ``~/.cache/handleval`` cannot evict it mid-run). The baseline is the issue's: the six libraries
 below. Two more rows, for reference, add what ``value`` also pays that is not handleval's own work: the smaller
 libraries it imports (pydantic, yaml, typer, rich), and numba's first call of a cached compiled function (numba imports
-most of its compiler and fills its registries then, ~0.3 s, whichever function comes first).
+most of its compiler and fills its registries then, 0.3-0.6 s here, whichever function comes first).
 """
 
 from __future__ import annotations

@@ -101,8 +101,9 @@ class WordFeatures(FeatureFamily):
     surnames_ = property(lambda self: self._dicts()["surnames_"], doc="Surname -> frequency in %.")
 
     def _dicts(self) -> dict[str, Any]:
+        # not "words-…": the cache's pruning of old "words-*" files would count this file among them
         if self._dict_state is None:
-            self._dict_state = cached("words-dicts", self._cache_key, self._build_dicts, self.use_cache)
+            self._dict_state = cached("wordlists", self._cache_key, self._build_dicts, self.use_cache)
         return self._dict_state
 
     def _build_dicts(self) -> dict[str, Any]:
