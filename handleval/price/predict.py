@@ -495,6 +495,19 @@ def sales_history(manifest: dict[str, Any]) -> pd.DataFrame:
     return load_sales(manifest["config"]["sources"], markets=markets, extra=ledgers)[0]
 
 
+def history_fingerprint(manifest: dict[str, Any]) -> tuple[Any, ...]:
+    """What :func:`sales_history` of this bundle depends on: the sha256 of its sources' files, the bundle's sources
+    and markets, the pandas and numpy versions and all of handleval's code (:func:`code_digest`). The key under
+    which the fitted history is cached, so that a change to any of them rebuilds it."""
+    from handleval.data.sales import source_files
+    from handleval.features._common import code_digest
+    from handleval.trees.bundle import sha256_file
+
+    sources = list(manifest["config"]["sources"])
+    files = [(str(path), sha256_file(path)) for source in sources for path in source_files(source)]
+    return code_digest(), sources, manifest["markets"], files, pd.__version__, np.__version__
+
+
 def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None = None,
          data_dir: str | Path | None = None) -> Valuer:
     """Load and verify a price bundle (default ``models/price``), rebuilding its featurizer on this data.
@@ -514,9 +527,15 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     if data_dir is not None:
         params["data_dir"] = str(data_dir)
     featurizer = HandleFeaturizer(**params)
+
+    def priced(sales: pd.DataFrame) -> pd.DataFrame:
+        return sales[~price_set_by_rule(sales, markets)]  # as in training: not evidence of value
+
     with gc_paused():  # the fit builds and keeps ~10^6 small objects: the collector's passes over them are waste
-        history = sales_history(manifest) if history is None else history
-        featurizer.fit(history[~price_set_by_rule(history, markets)])  # as in training: not evidence of value
+        if history is None:
+            featurizer.fit_history_cached(lambda: priced(sales_history(manifest)), history_fingerprint(manifest))
+        else:
+            featurizer.fit(priced(history))
     featurizer.check_lexicons(manifest["featurizer"]["lexicons"])
     market = MarketEncoder(min_count=manifest["market_encoder"]["min_count"])
     market.categories_ = manifest["market_encoder"]["categories"]
