@@ -496,16 +496,21 @@ def sales_history(manifest: dict[str, Any]) -> pd.DataFrame:
 
 
 def history_fingerprint(manifest: dict[str, Any]) -> tuple[Any, ...]:
-    """What :func:`sales_history` of this bundle depends on: the sha256 of its sources' files, the bundle's sources
-    and markets, the pandas and numpy versions and all of handleval's code (:func:`code_digest`). The key under
-    which the fitted history is cached, so that a change to any of them rebuilds it."""
+    """What :func:`sales_history` of this bundle depends on: the sha256 of its sources' and ledgers' files, the
+    bundle's sources, ledgers and markets, the pandas and numpy versions and all of handleval's code
+    (:func:`code_digest`). The key under which the fitted history is cached, so that a change to any of them
+    rebuilds it."""
     from handleval.data.sales import source_files
     from handleval.features._common import code_digest
     from handleval.trees.bundle import sha256_file
 
     sources = list(manifest["config"]["sources"])
     files = [(str(path), sha256_file(path)) for source in sources for path in source_files(source)]
-    return code_digest(), sources, manifest["markets"], files, pd.__version__, np.__version__
+    ledgers = manifest["config"].get("extra_sources", [])
+    for ledger in ledgers:  # a moved ledger: no key of its own, and sales_history says what is missing
+        path = Path(ledger["path"])
+        files.append((str(path), sha256_file(path) if path.is_file() else None))
+    return code_digest(), sources, ledgers, manifest["markets"], files, pd.__version__, np.__version__
 
 
 def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None = None,

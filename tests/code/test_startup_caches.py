@@ -156,6 +156,13 @@ def test_the_history_fingerprint_follows_the_data_files(tmp_path, monkeypatch):
     (folder / "more.csv").write_text("x\n")
     assert history_fingerprint(manifest) not in (first, second)
     assert history_fingerprint({**manifest, "markets": {"x": 2}}) != history_fingerprint(manifest)
+    ledger = tmp_path / "ledger.csv"  # a sales ledger the bundle was trained with counts like a source's file
+    ledger.write_text("handle,price,currency,sold_at\npizza,100,USD,2025-01-01\n")
+    with_ledger = {**manifest, "config": {**manifest["config"], "extra_sources": [{"path": str(ledger)}]}}
+    before = history_fingerprint(with_ledger)
+    assert before != history_fingerprint(manifest)
+    ledger.write_text("handle,price,currency,sold_at\npizza,101,USD,2025-01-01\n")
+    assert history_fingerprint(with_ledger) != before
 
 
 # ------------------------------------------------------------------------------- the word model as arrays
