@@ -25,14 +25,17 @@ BUNDLES = {
 }
 
 
-def _config_today(kind: str, path: Path) -> dict[str, Any]:
-    """The config file as the trainer would read it now (validated, defaults filled in)."""
+def _config_today(kind: str, path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The config file as the trainer would read it now (validated, defaults filled in), and the defaults."""
     sys.path.insert(0, str(ROOT))
     if kind == "price":
         from handleval.price.train import load_price_config as load
     else:
         from handleval.accounts.train import load_accounts_config as load
-    return json.loads(load(path).model_dump_json())
+    config = load(path)
+    # A key added to the config after the bundle was trained matches when the file leaves it at its default.
+    defaults = {name: field.get_default(call_default_factory=True) for name, field in type(config).model_fields.items()}
+    return json.loads(config.model_dump_json()), json.loads(json.dumps(defaults, default=str))
 
 
 def bundle_section(kind: str, root: Path = ROOT) -> str:
@@ -41,8 +44,8 @@ def bundle_section(kind: str, root: Path = ROOT) -> str:
     folder, command, config_file, data_key = BUNDLES[kind]
     manifest = json.loads((root / folder / "manifest.json").read_text(encoding="utf-8"))
     config = manifest["config"]
-    today = _config_today(kind, root / config_file)
-    changed = sorted(k for k in set(config) | set(today) if config.get(k) != today.get(k))
+    today, defaults = _config_today(kind, root / config_file)
+    changed = sorted(k for k in set(config) | set(today) if config.get(k, defaults.get(k)) != today.get(k))
     seconds = manifest.get("training_seconds")
     lines = [
         f"### `{folder}`",

@@ -58,6 +58,22 @@ def test_the_check_fails_when_a_manifest_changes(tmp_path):
     assert retrained not in (ROOT / "training" / "README.md").read_text(encoding="utf-8")
 
 
+def test_the_config_line_names_real_differences_only(tmp_path):
+    """A setting the bundle's manifest lacks (added to the config later) matches while the file leaves it at its
+    default; a changed setting is named."""
+    (tmp_path / "models" / "price").mkdir(parents=True)
+    manifest = _manifest("price")
+    manifest["config"].pop("extra_sources", None)
+    (tmp_path / "configs").mkdir()
+    config = (ROOT / "configs" / "price.yaml").read_text(encoding="utf-8")
+    (tmp_path / "configs" / "price.yaml").write_text(config, encoding="utf-8")
+    (tmp_path / "models" / "price" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert "matches the file today" in render_readme.bundle_section("price", tmp_path)
+    manifest["config"]["seed"] = manifest["config"]["seed"] + 1
+    (tmp_path / "models" / "price" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert "differs from the file today in: seed" in render_readme.bundle_section("price", tmp_path)
+
+
 @pytest.mark.parametrize("kind", ["price", "accounts"])
 def test_each_script_is_its_train_command(kind):
     """Same options, same help: the script runs the command itself."""
