@@ -150,6 +150,13 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
                 "the reference data does not match the lexicons this model was built with: " + "; ".join(problems)
                 + ". Use the reference/ data the model was trained on (HANDLEVAL_DATA) or retrain the model.")
 
+    def comparables(self, X: Any) -> list[list[dict[str, Any]]]:
+        """Per row the earlier sales its ``sales__knn_…`` features summarise
+        (:meth:`SalesHistoryFeatures.comparables`); ``[]`` everywhere without the sales family."""
+        check_is_fitted(self, "families_")
+        sales = self.families_.get("sales")
+        return sales.comparables(X) if sales is not None else [[] for _ in range(len(prepare(X).frame))]
+
     def matches(self, X: Any) -> pd.DataFrame:
         """The brand and celebrity each row matched (names, kinds as words, lookalike flag) for explanations."""
         check_is_fitted(self, "families_")
