@@ -1,4 +1,4 @@
-"""How long ``handleval.predict.load()`` takes in a fresh interpreter: what every ``handleval predict``,
+"""How long ``handleval.price.predict.load()`` takes in a fresh interpreter: what every ``handleval predict``,
 ``handleval value`` and Dask worker pays once.
 
 Run: ``python benchmarks/bench_load.py [--runs 7] [--against /path/to/other/checkout]``. Each run is a new
@@ -23,12 +23,12 @@ from pathlib import Path
 PROBE = """
 import json, time
 w0, c0 = time.perf_counter(), time.process_time()
-import handleval.predict, handleval.bundle, handleval.data, handleval.features, handleval.market
+import handleval.price.predict, handleval.trees.bundle, handleval.data, handleval.features, handleval.price.market
 w1, c1 = time.perf_counter(), time.process_time()
-handleval.predict.load()
+handleval.price.predict.load()
 w2, c2 = time.perf_counter(), time.process_time()
 print(json.dumps({"import_cpu": c1 - c0, "load_cpu": c2 - c1, "cpu": c2 - c0, "wall": w2 - w0,
-                  "module": handleval.predict.__file__}))
+                  "module": handleval.price.predict.__file__}))
 """
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -63,14 +63,14 @@ ACCOUNT_SCORERS = ("flag", "flag_noreasons")
 # ============================================================================================ scorer factories
 def make_predict_scorer() -> object:
     """The price model's scorer, with reasons (``handleval predict``): loaded once per process / Dask worker."""
-    from handleval.predict import batch_scorer
+    from handleval.price.predict import batch_scorer
 
     return batch_scorer()
 
 
 def make_predict_noreasons_scorer() -> object:
     """The price model without reasons (``handleval predict --no-reasons``): price and interval only."""
-    from handleval.predict import batch_scorer
+    from handleval.price.predict import batch_scorer
 
     return batch_scorer(reasons=False)
 

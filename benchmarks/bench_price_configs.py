@@ -34,7 +34,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
 def train(overrides: dict[str, Any]) -> str:
     import lightgbm as lgb
 
-    from handleval.train import load_price_config, train_price
+    from handleval.price.train import load_price_config, train_price
 
     cfg = load_price_config()
     update = {**overrides}

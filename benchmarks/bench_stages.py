@@ -65,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     from bench_features import real_looking_handles
 
-    from handleval.predict import load
+    from handleval.price.predict import load
 
     started = time.perf_counter()
     valuer = load(args.bundle)

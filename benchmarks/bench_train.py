@@ -20,7 +20,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
-    from handleval.train import train_price
+    from handleval.price.train import train_price
 
     seconds, metrics = [], []
     for i in range(args.repeat):

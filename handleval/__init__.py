@@ -18,11 +18,11 @@ __version__ = "0.1.0"
 
 # Public names that live in heavier modules, resolved on first access (PEP 562).
 _LAZY = {
-    "load": "handleval.predict",
-    "Valuer": "handleval.predict",
-    "Valuation": "handleval.predict",
+    "load": "handleval.price.predict",
+    "Valuer": "handleval.price.predict",
+    "Valuation": "handleval.price.predict",
     "load_accounts": "handleval.accounts",
-    "triage": "handleval.accounts",
+    "triage": "handleval.release",
     "HandleFeaturizer": "handleval.features",
 }
 

@@ -1,4 +1,4 @@
-"""Grouping helpers shared by the stages, on numpy and pandas only (cheap to import: ``handleval.predict`` uses
+"""Grouping helpers shared by the stages, on numpy and pandas only (cheap to import: ``handleval.price.predict`` uses
 them at import time, before any model is loaded)."""
 
 from __future__ import annotations

@@ -46,8 +46,8 @@ from typing import Any
 import pandas as pd
 
 from handleval import io as hio
-from handleval.bundle import sha256_file
 from handleval.errors import DataFormatError, HandlevalError
+from handleval.trees.bundle import sha256_file
 
 MANIFEST = "_manifest.json"
 JOURNAL = "_manifest.parts.jsonl"

@@ -163,7 +163,7 @@ def train_price_command(
     quiet: TrainQuietOpt = False,
 ) -> None:
     """Train the price model on the sales data, evaluate it on the newest sales and write the bundle."""
-    from handleval.train import train_price
+    from handleval.price.train import train_price
 
     result = train_price(config, output, quiet=quiet)
     if track:
@@ -297,9 +297,9 @@ def predict_command(
     """Price every handle of a file: every input column unchanged, then price_usd, price_low_usd, price_high_usd,
     market_basis, reasons, risk, error (each with --prefix) - same rows, same order."""
     from handleval.batch import cached_scorer
-    from handleval.predict import OUTPUT_COLUMNS
+    from handleval.price.predict import OUTPUT_COLUMNS
 
-    factory = ("handleval.predict", "batch_scorer", {"bundle_dir": str(model) if model else None,
+    factory = ("handleval.price.predict", "batch_scorer", {"bundle_dir": str(model) if model else None,
                                                      "platform": platform, "reasons": reasons,
                                                      "attribution": attribution.value})
     cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one
@@ -389,10 +389,10 @@ def triage_command(
     """Rank accounts by the expected value of their handle: price × probability it becomes releasable. Every
     input column comes back unchanged, then row, the flag columns, price_usd, p_releasable, releasable,
     expected_value, guard_rail, triage_reasons, error."""
-    from handleval.accounts import load_accounts, triage
-    from handleval.accounts.flag import triage_collisions
+    from handleval.accounts import load_accounts
     from handleval.io import open_input
-    from handleval.predict import load
+    from handleval.price.predict import load
+    from handleval.release import triage, triage_collisions
 
     if output.is_dir() or _one_file(output) is None:
         raise HandlevalError(f"{output} is a directory or not a .csv/.parquet name; triage writes one file "
@@ -460,7 +460,7 @@ def value_command(
     """Price handles at the terminal: a table with price, interval, market basis and reasons. Exit code 1 when
     no handle could be priced (the table says why), 2 for an unknown platform."""
     from handleval.handles import PLATFORMS
-    from handleval.predict import load
+    from handleval.price.predict import load
 
     platform = platform.strip().lower()
     if platform not in PLATFORMS:  # before the model loads: every row would fail the same way

@@ -24,7 +24,7 @@ class HandlevalModel(PythonModel):
         if kind == "price":
             from pathlib import Path
 
-            from handleval.predict import load
+            from handleval.price.predict import load
 
             data = context.artifacts.get("data")
             if data is None:  # logged before models carried their data: read the data directory

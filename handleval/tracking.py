@@ -427,10 +427,10 @@ def price_data_snapshot(bundle_dir: Path, out: Path) -> Path:
     """What the price model reads at prediction time besides its bundle, copied for the logged model: the sales
     history for comparables (``sales_history.parquet``) and the reference files of its lexicons
     (``reference/...``). It goes to the MLflow artifact store only, never into the repository."""
-    from handleval.bundle import read_manifest
     from handleval.config import data_dir
     from handleval.features.lexicons import LEXICON_FILES
-    from handleval.predict import sales_history
+    from handleval.price.predict import sales_history
+    from handleval.trees.bundle import read_manifest
 
     manifest = read_manifest(bundle_dir, "price")
     out.mkdir(parents=True, exist_ok=True)
@@ -454,7 +454,7 @@ def _optional_inputs(signature: Any, required: str) -> Any:
 
 def _predict_with_bundle(kind: str, bundle_dir: Path, frame: pd.DataFrame, data: str | None = None) -> pd.DataFrame:
     if kind == "price":
-        from handleval.predict import load
+        from handleval.price.predict import load
 
         if data is None:
             return load(bundle_dir).value_many(frame)
@@ -548,7 +548,7 @@ def price_test_rows(test: pd.DataFrame) -> pd.DataFrame:
 
 
 def price_review(result: Any) -> Review:
-    """The review of a :class:`handleval.train.PriceTrainResult`."""
+    """The review of a :class:`handleval.price.train.PriceTrainResult`."""
     manifest = result.manifest
     params = flatten("config", manifest["config"])
     for source, info in manifest["training_data"].items():
@@ -581,7 +581,7 @@ def price_review(result: Any) -> Review:
 
 def track_price_run(result: Any, quiet: bool = False, registered_name: str | None = None,
                     ) -> tuple[str, ChampionDecision]:
-    """Log a :class:`handleval.train.PriceTrainResult` and apply the champion rule."""
+    """Log a :class:`handleval.price.train.PriceTrainResult` and apply the champion rule."""
     return log_training_run(price_review(result), result.bundle_dir, quiet=quiet, registered_name=registered_name)
 
 

@@ -2,7 +2,7 @@
 
     python training/price.py [--config configs/price.yaml] [--output DIR] [--no-track] [--quiet]
 
-It runs the CLI's own command (``handleval.cli``), which calls :func:`handleval.train.train_price` and then
+It runs the CLI's own command (``handleval.cli``), which calls :func:`handleval.price.train.train_price` and then
 :func:`handleval.tracking.track_price_run`: one code path, so the script and the command cannot drift apart.
 """
 

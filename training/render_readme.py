@@ -29,7 +29,7 @@ def _config_today(kind: str, path: Path) -> dict[str, Any]:
     """The config file as the trainer would read it now (validated, defaults filled in)."""
     sys.path.insert(0, str(ROOT))
     if kind == "price":
-        from handleval.train import load_price_config as load
+        from handleval.price.train import load_price_config as load
     else:
         from handleval.accounts.train import load_accounts_config as load
     return json.loads(load(path).model_dump_json())

@@ -2,9 +2,9 @@
 
     >>> flagger = handleval.load_accounts()            # doctest: +SKIP  (models/accounts bundle)
     >>> flagger.flag(df)                               # doctest: +SKIP  same rows, same order, + flags
-    >>> handleval.triage(df)                           # doctest: +SKIP  + price and expected value, sorted
 
-Training lives in ``handleval.accounts.train`` (``train_accounts``); lightgbm and matplotlib load on first use.
+Triage (these flags × the price model) is :mod:`handleval.release`. Training lives in
+``handleval.accounts.train`` (``train_accounts``); lightgbm and matplotlib load on first use.
 The canonical *data* table is ``handleval.data.accounts.load_account_table`` (a different thing from
 ``load_accounts``, which loads the trained bundle).
 """
@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from handleval.accounts.features import AccountFeaturizer, prepare_accounts
-from handleval.accounts.flag import FLAG_COLUMNS, AccountFlagger, load_accounts, triage
+from handleval.accounts.flag import FLAG_COLUMNS, AccountFlagger, load_accounts
 
 __all__ = ["FLAG_COLUMNS", "AccountFeaturizer", "AccountFlagger", "load_accounts", "prepare_accounts",
-           "train_accounts", "triage"]
+           "train_accounts"]
 
 
 def train_accounts(*args: Any, **kwargs: Any) -> Any:

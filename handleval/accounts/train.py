@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from handleval._markdown import to_markdown
 from handleval.accounts.features import FEATURE_INPUTS, AccountFeaturizer, compute_features, prepare_accounts
 from handleval.accounts.flag import (  # what a bundle holds and how its scores are read: the flagger's side
     BOT_MODEL_FILE,
@@ -35,7 +36,6 @@ from handleval.config import CONFIGS_DIR, Promotion, StrictModel, Target, load_m
 from handleval.config import data_dir as default_data_dir
 from handleval.data.accounts import SOURCE_PRIORITY, UNAVAILABLE_COLUMNS, load_account_table
 from handleval.errors import ConfigError
-from handleval.evaluate import to_markdown
 
 # Published numbers to read the LODO results against (accounts/_baselines/BASELINES.md). All but the
 # BotometerLite row are IN-DATASET numbers (random splits / CV on the same collection): an upper bound that
@@ -503,7 +503,7 @@ def _subsample(table: pd.DataFrame, max_rows: int | None, seed: int) -> pd.DataF
 
 
 def _data_fingerprints(root: Path, table: pd.DataFrame, sets: list[str]) -> dict[str, Any]:
-    from handleval.bundle import file_fingerprint
+    from handleval.trees.bundle import file_fingerprint
 
     accounts = root / "accounts" if (root / "accounts").is_dir() else root
     out: dict[str, Any] = {}
@@ -571,7 +571,7 @@ def train_accounts(config_path: str | Path | None = None, output_dir: str | Path
         model.save_model(str(bundle_dir / name))
         _trim_model_file(bundle_dir / name)
 
-    from handleval.bundle import library_versions, write_manifest
+    from handleval.trees.bundle import library_versions, write_manifest
 
     importance = dict(zip(featurizer.feature_names_out_,
                           (float(v) for v in booster.feature_importance("gain")), strict=True))
@@ -615,7 +615,7 @@ def train_accounts(config_path: str | Path | None = None, output_dir: str | Path
     (bundle_dir / "MODEL_CARD.md").write_text(model_card(manifest, report), encoding="utf-8")
     manifest["training_seconds"] = round(time.perf_counter() - start, 1)  # for training/README.md
     write_manifest(bundle_dir, manifest, [BOT_MODEL_FILE, DORMANCY_MODEL_FILE, TYPE_MODEL_FILE])
-    from handleval.bundle import read_manifest
+    from handleval.trees.bundle import read_manifest
 
     manifest = read_manifest(bundle_dir, BUNDLE_KIND)
     return AccountsTrainResult(bundle_dir=bundle_dir, manifest=manifest, metrics=metrics, lodo=lodo,

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from handleval.bundle import sha256_file
 from handleval.config import data_dir as _data_dir
+from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
 LEXICON_VERSION = "1"

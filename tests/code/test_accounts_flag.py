@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from handleval.accounts import FLAG_COLUMNS, AccountFlagger, load_accounts, triage
+from handleval.accounts import FLAG_COLUMNS, AccountFlagger, load_accounts
 from handleval.config import MODELS_DIR
 from handleval.errors import BundleError, DataFormatError
+from handleval.release import triage
 
 NOW = pd.Timestamp("2024-06-01", tz="UTC")
 

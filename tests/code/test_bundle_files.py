@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from handleval.accounts import load_accounts
-from handleval.bundle import sha256_file
 from handleval.config import MODELS_DIR
 from handleval.errors import BundleError
+from handleval.trees.bundle import sha256_file
 
 
 def _copy(tmp_path: Path, kind: str) -> Path:
@@ -72,7 +72,7 @@ def test_a_malformed_unlisted_model_is_a_message_not_an_abort(tmp_path):
 def test_price_bundle_files_must_be_listed_and_inside(tmp_path):
     """The price bundle: a quantile model omitted from ``files`` is not loaded; ``point_models`` naming a file
     outside the bundle is refused."""
-    from handleval.predict import load
+    from handleval.price.predict import load
 
     bundle = _copy(tmp_path, "price")
     _edit(bundle, lambda m: m["files"].pop("quantile_low.txt"))

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from handleval.features import LengthPatternFeatures
-from handleval.forest import Forest
+from handleval.trees.forest import Forest
 
 
 class _Payload:

@@ -240,7 +240,7 @@ def test_a_one_file_output_is_resumed_from_its_parts_and_never_silently_replaced
     assert done.exit_code == 0 and "already complete" in done.output
     # An interrupted run: the parts wait beside the file's name; --resume finishes them into the file.
     out.unlink()
-    from handleval.predict import OUTPUT_COLUMNS, batch_scorer
+    from handleval.price.predict import OUTPUT_COLUMNS, batch_scorer
 
     run_batch(handles, tmp_path / ".scores.csv.parts", batch_scorer(), chunk_rows=2, output_format="csv",
               quiet=True, output_columns=OUTPUT_COLUMNS)

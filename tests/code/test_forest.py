@@ -1,4 +1,4 @@
-"""The compiled forest (handleval.forest): LightGBM's leaves and predictions to the bit, additive path attributions,
+"""The compiled forest (trees.forest): LightGBM's leaves and predictions to the bit, additive path attributions,
 exact on hand-made trees."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from handleval.forest import Forest
+from handleval.trees.forest import Forest
 
 BASE = {"objective": "regression", "verbosity": -1, "num_leaves": 15, "seed": 1, "num_threads": 1}
 
@@ -130,14 +130,14 @@ def test_a_bundles_forest_is_cached_under_its_files_digests(tmp_path, monkeypatc
 def test_blocks_of_rows_and_dense_rows_change_nothing(monkeypatch, dense_share):
     """The kernel takes rows in blocks: any number of rows (none, one, a ragged last block) and any block size give
     the same bits, and so do the two ways of applying a missing value or a category."""
-    import handleval.forest
+    import handleval.trees.forest
 
     x, y = _data()
     data = lgb.Dataset(x, y, categorical_feature=["cat"], free_raw_data=False)
     boosters = [lgb.train(BASE, data, num_boost_round=30),
                 lgb.train({**BASE, "objective": "quantile", "alpha": 0.9, "num_leaves": 7}, data, num_boost_round=20)]
     reference = Forest.from_boosters(boosters, n_explained=1)
-    monkeypatch.setattr(handleval.forest, "DENSE_SHARE", dense_share)
+    monkeypatch.setattr(handleval.trees.forest, "DENSE_SHARE", dense_share)
     forest = Forest.from_boosters(boosters, n_explained=1)
     assert (len(forest.arrays[-1]) > 0) == (dense_share > 0)  # the dense rows
     probe = _probe().to_numpy()
@@ -191,7 +191,7 @@ def test_top_feature_mostly_agrees_with_treeshap():
 
 
 def test_attribution_agreement_on_hand_made_rankings():
-    from handleval.evaluate import attribution_agreement
+    from handleval.price.evaluate import attribution_agreement
 
     paths = np.array([[5.0, -4.0, 3.0, 0.1, 9.0], [1.0, 2.0, 3.0, 4.0, 0.0]])
     same = attribution_agreement(paths, paths * 2, ignore=[4])  # column 4 is ignored despite its size
@@ -205,7 +205,7 @@ def test_attribution_agreement_on_hand_made_rankings():
 
 _SCORE_ONE_FOREST = """
 import lightgbm as lgb, numpy as np
-from handleval.forest import Forest
+from handleval.trees.forest import Forest
 x = np.random.default_rng(0).normal(size=(300, 3))
 booster = lgb.train({"verbosity": -1, "num_leaves": 4, "num_threads": 1}, lgb.Dataset(x, x[:, 0]), 3)
 raw, _ = Forest.from_boosters([booster], n_explained=1).predict(x)
@@ -251,9 +251,9 @@ def test_lowest_live_leaf_without_numbas_trailing_zeros():
                 raise ImportError(name)
             return real_import(name, *args, **kwargs)
         builtins.__import__ = blocked
-        import handleval._forest_kernel as kernel
+        import handleval.trees._kernel as kernel
         builtins.__import__ = real_import
-        assert kernel.trailing_zeros.__module__ == "handleval._forest_kernel"
+        assert kernel.trailing_zeros.__module__ == "handleval.trees._kernel"
         from numba import njit
         @njit
         def lowest(values, out):

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from handleval.accounts import AccountFlagger, load_accounts, triage
+from handleval.accounts import AccountFlagger, load_accounts
 from handleval.batch import read_output
 from handleval.errors import HandlevalError
+from handleval.release import triage
 
 NOW = pd.Timestamp("2024-06-01", tz="UTC")
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,7 +147,7 @@ def test_parquet_handles_of_integers_with_nulls_or_bytes_are_priced_or_row_error
     n = 200
     ints = pa.array([None if i == 50 else 1000 + i for i in range(n)], pa.int64())
     raw = pa.array([b"\xff\xfe" + str(i).encode() if i % 2 else f"name{i}".encode() for i in range(n)], pa.binary())
-    factory = ("handleval.predict", "batch_scorer", {"reasons": False})
+    factory = ("handleval.price.predict", "batch_scorer", {"reasons": False})
     for name, column in (("ints", ints), ("bytes", raw)):
         pq.write_table(pa.table({"handle": column}), tmp_path / f"{name}.parquet")
         run_batch(tmp_path / f"{name}.parquet", tmp_path / f"out-{name}", scorer_factory=factory, quiet=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handleval.train import PriceConfig, load_price_config
+from handleval.price.train import PriceConfig, load_price_config
 
 
 def small_price_config(**overrides) -> PriceConfig:
@@ -18,7 +18,7 @@ def small_price_config(**overrides) -> PriceConfig:
 
 @pytest.fixture(scope="session")
 def small_price(tmp_path_factory):
-    from handleval.train import train_price
+    from handleval.price.train import train_price
 
     out = tmp_path_factory.mktemp("bundles") / "price"
     return train_price(small_price_config(), out, quiet=True)
@@ -26,7 +26,7 @@ def small_price(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def small_valuer(small_price):
-    from handleval.predict import load
+    from handleval.price.predict import load
 
     return load(small_price.bundle_dir)
 

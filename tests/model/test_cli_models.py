@@ -93,7 +93,7 @@ def test_triage_ranks_by_expected_value_with_guard_rails(tmp_path):
 
 
 @pytest.mark.parametrize(("command", "modules", "loader", "table"), [
-    ("predict", ["handleval.predict"], "load", pd.DataFrame({"handle": ["pizza", "nike"]})),
+    ("predict", ["handleval.price.predict"], "load", pd.DataFrame({"handle": ["pizza", "nike"]})),
     ("flag", ["handleval.accounts", "handleval.accounts.flag"], "load_accounts",
      pd.DataFrame({"screen_name": ["pizza_fan", "bot12345"], "created_at": ["2015-01-01", "2023-05-01"],
                    "statuses_count": [40, 9000], "followers_count": [12, 1], "friends_count": [30, 1990],

@@ -21,7 +21,7 @@ def test_common_sense_tiers_rank_on_x(small_price):
 
 
 def test_tier_set_is_built_by_code_from_the_reference_lists():
-    from handleval.tiers import tier_set
+    from handleval.price.tiers import tier_set
 
     one, two = tier_set(20, seed=1), tier_set(20, seed=1)
     pd.testing.assert_frame_equal(one, two)
@@ -46,7 +46,7 @@ def test_repeat_sales_anchor_on_the_names_own_sale(small_price, small_valuer):
     """The held-out sales (newest 15% per market) of names that sold before, priced as of their sale date by the
     model trained in the tests: the own-sale rule brings at least 60% within 2x and beats the learned price."""
     from handleval.data import load_sales
-    from handleval.train import time_split
+    from handleval.price.train import time_split
 
     sales, _ = load_sales()
     test = sales[time_split(sales, 0.15)].reset_index(drop=True)
@@ -65,7 +65,7 @@ def test_repeat_sales_anchor_on_the_names_own_sale(small_price, small_valuer):
 
 def test_fame_and_word_popularity_never_lower_the_learned_price(small_valuer):
     """LightGBM's monotone constraints: raise a constrained feature, all else equal, and no point model falls."""
-    from handleval.tiers import tier_set
+    from handleval.price.tiers import tier_set
 
     frame = tier_set(20, seed=3).assign(platform="telegram")
     parsed, errors = small_valuer._parse(frame[["handle", "platform"]], "x")
@@ -88,7 +88,7 @@ def test_fame_and_word_popularity_never_lower_the_learned_price(small_valuer):
 
 
 def test_rare_handle_score_rises_with_fame_and_word_popularity(small_valuer):
-    from handleval.premium import rare_scores
+    from handleval.price.premium import rare_scores
 
     pricing = small_valuer.markets.rare_handles["x"]
     grid = np.linspace(0, 1, 11)
@@ -127,7 +127,7 @@ def test_x_prices_rare_handles_by_its_published_rule(small_valuer):
 
 def test_own_sale_is_the_top_reason_of_a_name_that_sold(small_valuer):
     from handleval.data import load_sales
-    from handleval.premium import own_sale_weight
+    from handleval.price.premium import own_sale_weight
 
     sales, _ = load_sales(["fragment_telegram"])
     elon = sales[sales["handle"] == "elonmusk"]

@@ -73,7 +73,7 @@ def test_bundle_files_and_manifest(small_price):
 
 
 def test_same_config_and_seed_give_same_metrics(small_price, tmp_path):
-    from handleval.train import train_price
+    from handleval.price.train import train_price
     from tests.model.conftest import small_price_config
 
     again = train_price(small_price_config(), tmp_path / "price", quiet=True)
@@ -114,7 +114,7 @@ def test_value_many_is_row_exact_with_errors(small_valuer):
 def test_missing_bundle_and_corrupt_bundle(small_price, tmp_path):
     import shutil
 
-    from handleval.predict import load
+    from handleval.price.predict import load
 
     with pytest.raises(BundleError, match="not found"):
         load(tmp_path / "nowhere")
@@ -132,7 +132,7 @@ def test_missing_bundle_and_corrupt_bundle(small_price, tmp_path):
 def test_bundle_with_other_lexicons_is_refused(small_price, tmp_path):
     import shutil
 
-    from handleval.predict import load
+    from handleval.price.predict import load
 
     other = tmp_path / "other"
     shutil.copytree(small_price.bundle_dir, other)
@@ -289,7 +289,7 @@ def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
     rows = parsed[ok].reset_index(drop=True)
     x = pd.concat([small_valuer.featurizer.transform(rows), small_valuer.market.transform(rows)],
                   axis=1)[small_valuer.features]
-    from handleval.premium import apply_rules
+    from handleval.price.premium import apply_rules
 
     scores, summed = small_valuer.forest.predict(x)
     k = len(small_valuer.points)
@@ -333,7 +333,7 @@ def test_committed_price_bundle_meets_the_issue_targets():
         assert model[market]["spearman"] >= rho, market
         assert 0.70 <= model[market]["coverage_10_90"] <= 0.90, market
     # The premium-name checks (tiers on X, the held-out high end, repeat sales), each against its target.
-    from handleval.evaluate import CHECK_TARGETS, check_met
+    from handleval.price.evaluate import CHECK_TARGETS, check_met
 
     for key in CHECK_TARGETS:
         group, name = key.split(".")

@@ -167,7 +167,7 @@ def _candidate(small_price, pred: np.ndarray, targets=()):
     """A price candidate whose test predictions are ``pred`` (same rows as the small model's test split), with
     its headline metrics computed from them as training computes them."""
     from handleval.config import Promotion
-    from handleval.evaluate import per_market
+    from handleval.price.evaluate import per_market
     from handleval.tracking import Candidate, price_headline, price_test_rows
 
     test = small_price.test_predictions.assign(pred=pred)
@@ -274,7 +274,7 @@ def test_targets_are_validated(tmp_path):
 
     from handleval.config import CONFIGS_DIR
     from handleval.errors import ConfigError
-    from handleval.train import load_price_config
+    from handleval.price.train import load_price_config
 
     assert load_price_config().targets, "the shipped price config holds the project's targets"
     cfg = yaml.safe_load((CONFIGS_DIR / "price.yaml").read_text(encoding="utf-8"))

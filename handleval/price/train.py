@@ -136,10 +136,11 @@ def train_price(
     from sklearn.model_selection import GroupKFold
 
     from handleval import __version__
-    from handleval.bundle import file_fingerprint, library_versions, write_manifest
+    from handleval._markdown import to_markdown
     from handleval.data import load_sales
     from handleval.data.sales import source_files, source_note
-    from handleval.evaluate import (
+    from handleval.features import HandleFeaturizer
+    from handleval.price.evaluate import (
         attribution_agreement,
         checks_text,
         high_end_metrics,
@@ -148,12 +149,11 @@ def train_price(
         price_plots,
         repeat_sale_metrics,
         slices,
-        to_markdown,
     )
-    from handleval.features import HandleFeaturizer
-    from handleval.forest import Forest
-    from handleval.market import MarketEncoder, interval_offsets
-    from handleval.premium import apply_rules, at_floor, price_set_by_rule
+    from handleval.price.market import MarketEncoder, interval_offsets
+    from handleval.price.premium import apply_rules, at_floor, price_set_by_rule
+    from handleval.trees.bundle import file_fingerprint, library_versions, write_manifest
+    from handleval.trees.forest import Forest
 
     started = time.perf_counter()
     console = Console(quiet=quiet)
@@ -352,8 +352,8 @@ def train_price(
     write_manifest(out, manifest, model_files)
     # The common-sense tier set is priced as a user would (on X, with the whole sales history): load the bundle.
     with console.status("pricing the common-sense tier set"):
-        from handleval.predict import load
-        from handleval.tiers import tier_metrics, tier_set
+        from handleval.price.predict import load
+        from handleval.price.tiers import tier_metrics, tier_set
 
         tiers = tier_set(cfg.tiers_per_tier, seed=cfg.seed, root=root)
         priced = load(out).value_many(tiers[["handle"]], platform="x", reasons=False)
@@ -362,7 +362,7 @@ def train_price(
     table = metrics_table(metrics)
     report = to_markdown(table)
     plots = price_plots(test, importance, out / "plots", tiers=tiers)
-    from handleval.model_card import price_model_card
+    from handleval.price.model_card import price_model_card
 
     (out / "MODEL_CARD.md").write_text(price_model_card(manifest, table, slice_table), encoding="utf-8")
     manifest["training_seconds"] = round(time.perf_counter() - started, 1)  # for training/README.md

@@ -1,4 +1,4 @@
-"""The compiled loops of :mod:`handleval.forest`, in a module of their own so numba loads only when it is used.
+"""The compiled loops of :mod:`handleval.trees.forest`, in a module of their own so numba loads only when it is used.
 
 Rows go through in blocks of ``block``: each row's leaves are found, then the leaf values and attributions are added
 tree by tree across the block, so that the rows' sums are independent chains that overlap instead of one long chain
@@ -59,7 +59,7 @@ def _below(x, thresholds, lo, hi):  # pragma: no cover
 @njit
 def _exit_block(X, r0, b, live, exits, model):  # pragma: no cover
     """Rows ``r0 .. r0 + b``: the live leaves of every tree into ``live[:b]`` (QuickScorer; ``model`` is
-    :func:`handleval.forest._quickscorer_arrays`), then each row's exit leaf per tree into ``exits[:b]``."""
+    :func:`handleval.trees.forest._quickscorer_arrays`), then each row's exit leaf per tree into ``exits[:b]``."""
     (full, position_base, _, is_cat, k_zero, num_ptr, num_thr, num_tree, num_mask, zero_ptr, zero_thr, zero_tree,
      zero_mask, zdef_ptr, zdef_tree, zdef_mask, zdef_dense, nan_ptr, nan_tree, nan_mask, nan_dense, cat_base,
      n_categories, cat_ptr, cat_tree, cat_mask, cat_dense, dense) = model

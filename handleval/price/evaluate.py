@@ -142,20 +142,6 @@ def checks_text(checks: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def to_markdown(table: pd.DataFrame, floatfmt: str = ".3f") -> str:
-    """A markdown table without the optional ``tabulate`` dependency."""
-    def fmt(value: Any) -> str:
-        if isinstance(value, float):
-            return "" if np.isnan(value) else (f"{value:,.0f}" if value.is_integer() and abs(value) > 99 else
-                                               format(value, floatfmt))
-        return str(value)
-
-    head = "| " + " | ".join(table.columns) + " |"
-    sep = "|" + "|".join("---" for _ in table.columns) + "|"
-    body = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join([head, sep, *body])
-
-
 def price_plots(test: pd.DataFrame, importance: pd.Series, out_dir: Path, tiers: pd.DataFrame | None = None
                 ) -> list[Path]:
     """Predicted vs actual per market, residuals by length, interval coverage, importance, price by length, and
@@ -217,7 +203,7 @@ def price_plots(test: pd.DataFrame, importance: pd.Series, out_dir: Path, tiers:
     paths.append(_save(fig, out_dir / "price_by_length.png"))
 
     if tiers is not None:
-        from handleval.tiers import TIER_NAMES, TIERS
+        from handleval.price.tiers import TIER_NAMES, TIERS
 
         fig, ax = plt.subplots(figsize=(8, 4.5))
         data = [tiers.loc[tiers["tier"] == t, "price_usd"].dropna().to_numpy() for t in TIERS]

@@ -20,8 +20,8 @@ from handleval._arrays import first_occurrences, frame_of, group_ids
 from handleval.config import MODELS_DIR, MarketsConfig
 from handleval.errors import DataFormatError, InvalidHandle
 from handleval.handles import canonical_mask, parse_handle, split_canonical
-from handleval.market import interval_offsets
-from handleval.premium import RuledPrices, apply_rules, imitates, lookalike_risk
+from handleval.price.market import interval_offsets
+from handleval.price.premium import RuledPrices, apply_rules, imitates, lookalike_risk
 
 Attribution = Literal["paths", "shap"]
 OUTPUT_COLUMNS = ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons", "risk", "error"]
@@ -137,9 +137,9 @@ class Valuer:
 
     @cached_property
     def forest(self) -> Any:
-        """The point and quantile models as one compiled forest (:mod:`handleval.forest`), with path attributions
+        """The point and quantile models as one compiled forest (:mod:`handleval.trees.forest`), with path attributions
         for the point models: one pass finds every tree's leaf. Built on first use (~0.5 s), then cached."""
-        from handleval.forest import Forest
+        from handleval.trees.forest import Forest
 
         boosters = [*self.points, self.low, self.high]
         digests = [self.manifest.get("files", {}).get(name) for name in _model_files(self.manifest)]
@@ -165,7 +165,7 @@ class Valuer:
         """Every input column, then ``price_usd, price_low_usd, price_high_usd, market_basis, reasons, error``
         — same rows, same order. ``reasons=False`` leaves ``reasons`` empty.
 
-        ``attribution="paths"`` (default) ranks reasons by path attributions (:mod:`handleval.forest`), computed
+        ``attribution="paths"`` (default) ranks reasons by path attributions (:mod:`handleval.trees.forest`), computed
         in the same pass as the price; ``"shap"`` by LightGBM's exact TreeSHAP, the standard with the better
         theory, at about 1 ms per row (fine for a few handles, not for a batch of millions)."""
         if attribution not in ("paths", "shap"):
@@ -498,11 +498,11 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
 
     ``history`` (a :func:`sales_history` table) and ``data_dir`` (a folder holding ``reference/``) replace the
     data directory: an MLflow model carries both in its artifacts and serves on a machine without the data."""
-    from handleval.bundle import load_booster, read_manifest
     from handleval.features import HandleFeaturizer
     from handleval.features._common import gc_paused
-    from handleval.market import MarketEncoder
-    from handleval.premium import price_set_by_rule
+    from handleval.price.market import MarketEncoder
+    from handleval.price.premium import price_set_by_rule
+    from handleval.trees.bundle import load_booster, read_manifest
 
     bundle_dir = Path(bundle_dir) if bundle_dir else MODELS_DIR / "price"
     manifest = read_manifest(bundle_dir, "price")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from handleval.evaluate import to_markdown
+from handleval._markdown import to_markdown
 
 PUBLISHED_CONTEXT = """\
 Published context (different data and protocols, for orientation only): an open ENS appraiser (XGBoost) reports
@@ -26,7 +26,7 @@ def _reasons_note(manifest: dict[str, Any]) -> list[str]:
 
 def _premium_section(manifest: dict[str, Any]) -> list[str]:
     """How the high end, floors, fame, own sales and X are handled, and the checks that say whether it worked."""
-    from handleval.evaluate import checks_text
+    from handleval.price.evaluate import checks_text
 
     markets = manifest["markets"]
     checks = manifest.get("checks", {})

@@ -36,7 +36,7 @@ class Forest:
     """The trees of one or more single-output boosters, and each leaf's path attribution vector for the first
     ``n_explained`` of them. Build it with :meth:`from_boosters`.
 
-    ``arrays`` are the QuickScorer kernel's model arguments (:func:`handleval._forest_kernel.score`); ``None`` when
+    ``arrays`` are the QuickScorer kernel's model arguments (:func:`handleval.trees._kernel.score`); ``None`` when
     a tree has more than 64 leaves, and then LightGBM's ``pred_leaf`` finds the leaves instead. ``by_exit`` are
     ``leaf_value`` and the rows of ``paths`` (as CSR arrays) in the order the kernel finds leaves: per tree left to
     right with QuickScorer, else by leaf index."""
@@ -112,7 +112,7 @@ class Forest:
         if self.arrays is None:
             return np.concatenate([b.predict(X, pred_leaf=True).reshape(len(X), -1) for b in self.boosters],
                                   axis=1).astype(np.int32)
-        from handleval._forest_kernel import exit_leaves
+        from handleval.trees._kernel import exit_leaves
 
         leaves = np.empty((X.shape[0], int(self.first_tree[-1])), dtype=np.int32)
         exit_leaves(X, self.arrays, block, leaves)
@@ -124,7 +124,7 @@ class Forest:
         ``Booster.predict(raw_score=True)``) and the explained boosters' path attributions, summed (rows x
         features; per row and explained booster ``bias + attributions == prediction`` to rounding). With
         ``explain=False`` (or no explained booster) the attributions have no columns and cost nothing."""
-        from handleval._forest_kernel import score, score_leaves
+        from handleval.trees._kernel import score, score_leaves
 
         X = np.ascontiguousarray(X, dtype=np.float64)
         n = X.shape[0]

@@ -1,0 +1,133 @@
+"""Triage: which handles could come free, and what they are worth. Composes the two models.
+
+``triage(df)`` flags each account (:mod:`handleval.accounts`), prices its screen name on X
+(:mod:`handleval.price`) and ranks by ``expected_value = price_usd * p_releasable``, with guard rails that are
+never overridden: verified accounts and accounts known to be active within the policy window are not releasable,
+and a self-declared bot is never releasable for being a bot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from handleval.accounts.features import _to_bool
+from handleval.accounts.flag import FLAG_COLUMNS, AccountFlagger, load_accounts
+from handleval.errors import HandlevalError
+
+TRIAGE_COLUMNS = ["row", "screen_name", "price_usd", "p_releasable", "releasable", "expected_value",
+                  "guard_rail", "triage_reasons"]
+
+
+def _prices(valuer: Any, names: list[str]) -> pd.DataFrame:
+    try:
+        priced = valuer.value_many(names, platform="x")
+    except TypeError:
+        priced = valuer.value_many(names)
+    if not isinstance(priced, pd.DataFrame) or "price_usd" not in priced or len(priced) != len(names):
+        raise HandlevalError("the valuer must return a DataFrame with `price_usd`, one row per screen name in order")
+    return priced.reset_index(drop=True)
+
+
+def triage_collisions(columns: list[str], prefix: str = "") -> list[str]:
+    """The input columns that triage's output columns (named ``prefix + name``) would overwrite."""
+    present = set(columns)
+    return [prefix + c for c in ["row", *FLAG_COLUMNS, *TRIAGE_COLUMNS[2:]] if prefix + c in present]
+
+
+def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger | None = None,
+           now: pd.Timestamp | str | None = None, *, prefix: str = "",
+           input_errors: list[str | None] | None = None) -> pd.DataFrame:
+    """Flag ``accounts``, price each screen name on X, and rank by ``expected_value = price_usd *
+    p_releasable`` (highest first; rows that cannot be priced or flagged last, with ``error``). ``row`` is
+    each account's position in the input, so nothing is lost by sorting.
+
+    ``p_releasable = 1 - (1 - p_bot) * (1 - p_dormant)``: the handle can come free if the account is removed
+    as a bot or purged as inactive (an assumption about platform policy, not a measured rate). Guard rails
+    set it to 0 for verified accounts and for accounts known to be active within the policy window.
+
+    The input's columns come back unchanged; the output columns are named ``prefix + name`` after them, and
+    :class:`OutputColumnsError` names any input column they would overwrite. Rows with an ``input_errors``
+    entry (a ragged CSV row) are not scored: they carry that error."""
+    from handleval.batch import OutputColumnsError
+
+    collisions = triage_collisions([str(c) for c in accounts.columns], prefix)
+    if collisions:
+        raise OutputColumnsError(f"the input already has column(s) {', '.join(map(repr, collisions))}, which "
+                                 "triage's output would overwrite; give a prefix for the output columns (--prefix, "
+                                 "e.g. --prefix hv_) or rename those input columns")
+    flagger = flagger or load_accounts()
+    if valuer is None:
+        from handleval.price.predict import load as load_valuer
+
+        valuer = load_valuer()
+    accounts = accounts.reset_index(drop=True)
+    # flag's outputs under a private prefix, so that input columns named like them (a v1.1 `status`) stay inputs.
+    internal = "\x00flag:"
+    scored = flagger.flag(accounts.drop(columns=["error"], errors="ignore"), now=now, prefix=internal)
+    flagged = pd.DataFrame({c: scored[c if c == "error" else internal + c].to_numpy() for c in FLAG_COLUMNS})
+    bad = np.zeros(len(accounts), dtype=bool)
+    if input_errors is not None:
+        bad = np.array([e is not None for e in input_errors], dtype=bool)
+        for col in ("p_bot", "p_dormant", "days_inactive"):
+            flagged.loc[bad, col] = np.nan
+        for col in ("bot", "dormant", "dormancy_basis", "status", "reasons"):
+            flagged[col] = flagged[col].astype(object).where(~bad, None)
+        flagged.loc[bad, "error"] = [e for e in input_errors if e is not None]
+    names = accounts["screen_name"].astype("string").fillna("").str.strip().str.lstrip("@").tolist()
+    priced = _prices(valuer, names)
+    price = pd.to_numeric(priced["price_usd"], errors="coerce").to_numpy(dtype=float, copy=True)
+    price[bad] = np.nan
+    price_error = priced["error"] if "error" in priced else pd.Series(pd.NA, index=priced.index)
+
+    p_bot = flagged["p_bot"].to_numpy(dtype=float)
+    p_dorm = flagged["p_dormant"].to_numpy(dtype=float)
+    # A self-declared (benign) bot is never releasable for being a bot: only the other bot types count.
+    p_bot_release = np.clip(p_bot - flagged["p_self_declared"].to_numpy(dtype=float), 0.0, 1.0)
+    p_bot_release[(flagged["bot_type"] == "self_declared").fillna(False).to_numpy(dtype=bool)] = 0.0
+    p_rel = 1.0 - (1.0 - p_bot_release) * (1.0 - p_dorm)
+    verified = _verified(accounts)
+    days = flagged["days_inactive"].to_numpy(dtype=float)
+    recently_active = ~np.isnan(days) & (days <= flagger.policy_days)
+    guard = np.where(verified, "verified account: never releasable",
+                     np.where(recently_active, f"active within the {flagger.policy_days}-day policy window: "
+                                               "never releasable", ""))
+    guarded = verified | recently_active
+    p_rel = np.where(guarded & ~np.isnan(p_rel), 0.0, p_rel)
+    releasable = pd.array(np.where(np.isnan(p_rel), None, (p_rel >= 0.5) & ~guarded), dtype="boolean")
+    expected = price * p_rel
+
+    error = flagged["error"].astype("string")
+    perr = price_error.astype("string").reset_index(drop=True)
+    error = error.fillna(perr.where(perr.notna() & (perr != ""), pd.NA).map(
+        lambda e: f"price: {e}" if isinstance(e, str) else e).astype("string"))
+    why = []
+    for i in range(len(flagged)):
+        if guard[i]:
+            why.append(guard[i])
+        elif np.isnan(expected[i]):
+            why.append("")
+        else:
+            why.append(f"${price[i]:,.0f} x P(releasable) {p_rel[i]:.2f} (P(bot) {p_bot[i]:.2f}"
+                       + (f", counted {p_bot_release[i]:.2f}: self-declared bots are not released"
+                          if p_bot_release[i] < p_bot[i] - 0.005 else "") + ", "
+                       f"P(dormant) {p_dorm[i]:.2f}"
+                       + (" estimated" if flagged.at[i, "dormancy_basis"] == "estimate" else "") + ")")
+    outputs = {c: flagged[c].to_numpy() for c in FLAG_COLUMNS if c != "error"}
+    outputs.update({"price_usd": price, "p_releasable": np.round(p_rel, 4), "releasable": releasable,
+                    "expected_value": np.round(expected, 2), "guard_rail": guard, "triage_reasons": why,
+                    "error": error.to_numpy()})
+    out = accounts.copy()
+    out.insert(0, prefix + "row", np.arange(len(accounts)))
+    for name, values in outputs.items():
+        out[prefix + name] = values
+    return out.sort_values([prefix + "expected_value", prefix + "row"], ascending=[False, True],
+                           na_position="last", kind="stable").reset_index(drop=True)
+
+
+def _verified(flagged: pd.DataFrame) -> np.ndarray:
+    if "verified" not in flagged:
+        return np.zeros(len(flagged), dtype=bool)
+    return _to_bool(flagged["verified"]).fillna(False).to_numpy(dtype=bool)
