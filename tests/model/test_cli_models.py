@@ -66,6 +66,7 @@ def test_value_command_prints_a_table():
     result = run("value", "pizza", "jdk_19927", "a" * 16)
     assert result.returncode == 0, result.stderr
     assert "pizza" in result.stdout and "$" in result.stdout and "at most 15" in result.stdout
+    assert "% similar" not in result.stdout  # comparables only with --comps
 
 
 def test_triage_ranks_by_expected_value_with_guard_rails(tmp_path):
@@ -120,3 +121,34 @@ def test_batch_commands_load_the_bundle_once(tmp_path, monkeypatch, command, mod
     assert result.exit_code == 0, result.output
     assert len(read_output(tmp_path / "out")) == len(table)
     assert len(calls) == 1
+
+
+def test_predict_comps_adds_a_json_column_under_the_output_naming_rule(tmp_path):
+    import json
+
+    source = tmp_path / "handles.csv"
+    pd.DataFrame({"handle": ["pizza", "a" * 16, "pizza", "bbc"], "platform": ["x", "x", "telegram", "domain"],
+                  "as_of": ["", "", "2024-06-01", ""], "suffix": ["", "", "", "com"]}).to_csv(source, index=False)
+    out = tmp_path / "scores.csv"
+    result = run("predict", str(source), "-o", str(out), "--quiet", "--comps")
+    assert result.returncode == 0, result.stderr
+    scored = read_output(out)
+    assert list(scored.columns[-3:]) == ["risk", "comparables", "error"]
+    listed = [json.loads(cell) for cell in scored["comparables"]]
+    assert listed[1] == [] and all(0 < len(listed[i]) <= 15 for i in (0, 2, 3))
+    assert all(c["sold_at"] < "2024-06-01" for c in listed[2])  # strictly before the row's as_of
+    # the column follows --prefix, and an input column of that name stops the run instead of being overwritten
+    clash = tmp_path / "clash.csv"
+    pd.DataFrame({"handle": ["pizza"], "comparables": ["mine"]}).to_csv(clash, index=False)
+    refused = run("predict", str(clash), "-o", str(tmp_path / "o.csv"), "--quiet", "--comps")
+    assert refused.returncode == 2 and "'comparables'" in refused.stderr and "--prefix" in refused.stderr
+    prefixed = run("predict", str(clash), "-o", str(tmp_path / "q.csv"), "--quiet", "--comps", "--prefix", "hv_")
+    assert prefixed.returncode == 0, prefixed.stderr
+    both = read_output(tmp_path / "q.csv")
+    assert both["comparables"].tolist() == ["mine"] and json.loads(both["hv_comparables"].iloc[0])
+
+
+def test_value_comps_lists_the_comparable_sales_under_each_row():
+    result = run("value", "pizza", "jdk_19927", "--comps")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("comparables") == 2 and "% similar" in result.stdout
