@@ -2,8 +2,8 @@
 only when comparables are computed.
 
 The rule: per query, the k most similar sales it may see; among equally similar sales, the one earlier in the
-bucket wins. :class:`~handleval.features.sales.SalesHistoryFeatures` orders each bucket by the later sale first,
-then the name (alphabetical), so together: ties go to the later sale, then the name. The kernel keeps a k-sized
+bucket wins. :class:`~handleval.features.sales.SalesHistoryFeatures` orders each bucket by name (alphabetical),
+then the later sale first, so together: ties go to the name, then the later sale. The kernel keeps a k-sized
 buffer sorted by similarity and inserts a sale only when it is strictly more similar than the buffer's last, so
 an equal one found later never displaces an earlier one. The tests compare it with a plain sort on
 ``(-similarity, position)``.

@@ -9,7 +9,8 @@
   comparables cannot be placed in time).
 
 The k-NN columns summarise the k sold names of the same length (and market) most similar to the row's
-(``fuzz.ratio``) among those sales; equally similar sales go to the later sale, then the name (alphabetical).
+(``fuzz.ratio``) among those sales; equally similar sales go to the name first in alphabetical order, then to
+the later sale (an undated one counts as the oldest).
 
 Markets are platforms; X and Instagram, which have no public sales, use Telegram's (``proxy_market``).
 With no earlier sales the features are NaN. ``fit_transform`` (the training path in a Pipeline) additionally
@@ -79,10 +80,9 @@ def mask_comparables(features: pd.DataFrame, rate: float, random_state: Any = No
 
 
 def _tie_order(texts: list[str], times: np.ndarray) -> np.ndarray:
-    """History rows by the k-NN's tie rule: the later sale first (undated ones last), then the name, then row."""
-    by_name = np.argsort(np.asarray(texts, dtype=str), kind="stable")
-    later_first = np.where(times < _UNDATED, -times, _NEVER)
-    return by_name[np.argsort(later_first[by_name], kind="stable")]
+    """History rows by the k-NN's tie rule: by name (alphabetical), then the later sale first (undated last)."""
+    later_first = np.argsort(np.where(times < _UNDATED, -times, _NEVER), kind="stable")
+    return later_first[np.argsort(np.asarray(texts, dtype=str)[later_first], kind="stable")]
 
 
 class _Bucket(NamedTuple):
@@ -238,8 +238,8 @@ class SalesHistoryFeatures(FeatureFamily):
         self.sold_names_ = frozenset(name for _, name, _ in self.same_)  # names that ever sold
         self.lenpat_ = _groups([platform, length, pclass], time, logp, by_time)
         self.suffix_ = _groups([platform, suffix], time, logp, by_time)
-        # k-NN buckets in the tie order (equally similar sales: the earlier in the bucket wins): the later sale
-        # first, an undated one last (queries with a date never see it; training rows all have one), then the name
+        # k-NN buckets in the tie order (equally similar sales: the earlier in the bucket wins): by name, then the
+        # later sale first, an undated one last (queries with a date never see it; training rows all have one)
         self.bucket_ = {key: _Bucket(texts_arr[rows].tolist(), time[rows], logp[rows], suffix[rows].tolist())
                         for key, rows in _group_rows([platform, length], _tie_order(texts, time)).items()}
 
@@ -359,7 +359,7 @@ class SalesHistoryFeatures(FeatureFamily):
     def comparables(self, X: Any) -> list[list[dict[str, Any]]]:
         """Per row the sales its kNN columns summarise: the k sales of its market and name length most similar to
         it, sold strictly before its cut-off (``as_of``; ``sold_at`` for a training row, so never the row's own
-        sale), most similar first, ties to the later sale, then the name. Each is ``{"name", "market",
+        sale), most similar first, ties to the name (alphabetical), then the later sale. Each is ``{"name", "market",
         "price_usd", "sold_at"`` (a date, None if undated) ``, "similarity"`` (0-1) ``}``; ``[]`` for none.
         Rows with the same market, name and cut-off share one list."""
         prepared = prepare(X)

@@ -307,7 +307,7 @@ def test_sales_history_groups_equal_a_pandas_groupby():
     undated = np.iinfo(np.int64).max - 1
     hist["later_first"] = np.where(hist["time"] < undated, -hist["time"], np.iinfo(np.int64).max)
     for (market, length), g in hist.groupby(["market", "len"], sort=False):
-        g = g.sort_values(["later_first", "name"], kind="stable")  # the tie order: later sale, undated last, name
+        g = g.sort_values(["name", "later_first"], kind="stable")  # the tie order: name, later sale, undated last
         names, times, logp, suffixes = fam.bucket_[(market, length)]
         assert names == g["name"].tolist() and (times == g["time"].to_numpy()).all()
         assert (logp == g["logp"].to_numpy()).all() and suffixes == g["suffix"].tolist()

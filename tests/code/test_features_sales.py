@@ -111,14 +111,17 @@ def test_knn_scores_from_the_lcs_table_equal_rapidfuzz_ratio():
 
 def test_knn_features_equal_a_per_query_reference():
     """k nearest earlier sales of the same market and length bucket: the batch path against one query at a time,
-    straight from the history with ``fuzz.ratio`` and the rule itself: the most similar first, ties to the later
-    sale (an undated one last), then the name."""
+    straight from the history with ``fuzz.ratio`` and the rule itself: the most similar first, ties to the name
+    (alphabetical), then the later sale (an undated one last)."""
     from rapidfuzz import fuzz, process
 
     sales = sales_table()
     history = pd.concat([sales[sales["platform"] == "telegram"].sample(1500, random_state=1),
                          sales[sales["platform"] == "domain"].sample(1500, random_state=2)], ignore_index=True)
     history.loc[history.sample(200, random_state=6).index, "sold_at"] = pd.NaT  # undated: seen only "now"
+    resold = history.sample(600, random_state=7)  # names sold again: ties between sales of one name
+    history = pd.concat([history, resold.assign(sold_at=resold["sold_at"] - pd.Timedelta(days=40),
+                                                price_usd=resold["price_usd"] * 3)], ignore_index=True)
     fam = SalesHistoryFeatures(k=15).fit(history)
     rng = np.random.default_rng(3)
     queries = history.sample(300, random_state=4).reset_index(drop=True)[["handle", "platform", "suffix"]]
@@ -131,7 +134,7 @@ def test_knn_features_equal_a_per_query_reference():
     sold = prepare(history).frame
     sold = sold.assign(name=sold["text"].str[:64], logp=np.log(history["price_usd"].to_numpy(dtype=float)),
                        at=history["sold_at"])
-    long_buckets = ties = undated_seen = 0
+    long_buckets = ties = resales = undated_seen = 0
     for i in range(len(queries)):
         q = prepare(queries.iloc[[i]]).frame.iloc[0]
         text = q["text"][:64]
@@ -145,14 +148,16 @@ def test_knn_features_equal_a_per_query_reference():
         long_buckets += len(text) >= 16
         score = process.cdist([text], seen["name"].tolist(), scorer=fuzz.ratio, dtype=np.int16)[0].astype(np.int64)
         later_first = np.where(seen["at"].notna(), -seen["at"].astype("int64").to_numpy(), np.iinfo(np.int64).max)
-        order = sorted(range(len(seen)), key=lambda j: (-score[j], later_first[j], seen["name"].iloc[j]))
+        order = sorted(range(len(seen)), key=lambda j: (-score[j], seen["name"].iloc[j], later_first[j]))
         top = order[:15]
         ties += len(order) > 15 and score[order[14]] == score[order[15]]
+        resales += len(order) > 15 and seen["name"].iloc[order[14]] == seen["name"].iloc[order[15]]
         undated_seen += bool(seen["at"].iloc[top].isna().any())
         expected = [np.median(seen["logp"].to_numpy()[top]), score[top].max() / 100, score[top].mean() / 100]
         np.testing.assert_array_equal(got.iloc[i].to_numpy(), expected, err_msg=text)
     assert long_buckets >= 20  # names of 16+ characters (lengths differ within the bucket) were exercised
     assert ties >= 100 and undated_seen >= 5  # the tie rule decided, undated sales were among the nearest
+    assert resales >= 3  # ... also between two sales of one name (the later wins)
 
 
 
