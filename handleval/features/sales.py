@@ -19,6 +19,7 @@ masks all comparables of a random ``mask_rate`` share of rows, so the model also
 
 from __future__ import annotations
 
+import json
 import math
 from functools import cache
 from typing import Any, NamedTuple
@@ -107,13 +108,19 @@ class _Routes(NamedTuple):
     markets: list[str]
 
 
-def _comparable(bucket: _Bucket, market: str, i: int, similarity: int) -> dict[str, Any]:
-    """Sale ``i`` of a k-NN bucket as :meth:`SalesHistoryFeatures.comparables` lists it."""
-    name, suffix, time = bucket.names[i], bucket.suffixes[i], int(bucket.times[i])
-    return {"name": str(Handle(name, market, suffix)) if suffix else name, "market": market,
-            "price_usd": round(math.exp(bucket.logp[i]), 2),
-            "sold_at": pd.Timestamp(time).date().isoformat() if time < _UNDATED else None,
-            "similarity": similarity / 100}
+def _sales_of(bucket: _Bucket, market: str) -> list[dict[str, Any]]:
+    """The sales of a k-NN bucket as :meth:`SalesHistoryFeatures.comparables` lists them, but the similarity."""
+    days = np.where(bucket.times < _UNDATED, bucket.times, 0).astype("datetime64[ns]").astype("datetime64[D]")
+    dates = [d if t < _UNDATED else None for d, t in zip(days.astype(str).tolist(), bucket.times.tolist(),
+                                                          strict=True)]
+    return [{"name": str(Handle(name, market, suffix)) if suffix else name, "market": market,
+             "price_usd": round(math.exp(logp), 2), "sold_at": date}
+            for name, suffix, logp, date in zip(bucket.names, bucket.suffixes, bucket.logp.tolist(), dates,
+                                                strict=True)]
+
+
+#: ``, "similarity": 0.37}`` for every similarity 0-100: the end of a comparable's JSON object.
+_SIMILARITY_JSON = [f', "similarity": {json.dumps(s / 100)}}}' for s in range(101)]
 
 
 class _Group:
@@ -240,6 +247,7 @@ class SalesHistoryFeatures(FeatureFamily):
         self.suffix_ = _groups([platform, suffix], time, logp, by_time)
         # k-NN buckets in the tie order (equally similar sales: the earlier in the bucket wins): by name, then the
         # later sale first, an undated one last (queries with a date never see it; training rows all have one)
+        self.listed_: dict[tuple[str, int, bool], list[Any]] = {}  # per bucket, as comparables lists its sales
         self.bucket_ = {key: _Bucket(texts_arr[rows].tolist(), time[rows], logp[rows], suffix[rows].tolist())
                         for key, rows in _group_rows([platform, length], _tie_order(texts, time)).items()}
 
@@ -356,30 +364,42 @@ class SalesHistoryFeatures(FeatureFamily):
         out[rows] = res
         return out
 
-    def comparables(self, X: Any) -> list[list[dict[str, Any]]]:
+    def comparables(self, X: Any, as_json: bool = False) -> list[Any]:
         """Per row the sales its kNN columns summarise: the k sales of its market and name length most similar to
         it, sold strictly before its cut-off (``as_of``; ``sold_at`` for a training row, so never the row's own
-        sale), most similar first, ties to the name (alphabetical), then the later sale. Each is ``{"name", "market",
-        "price_usd", "sold_at"`` (a date, None if undated) ``, "similarity"`` (0-1) ``}``; ``[]`` for none.
-        Rows with the same market, name and cut-off share one list."""
+        sale), most similar first, ties to the name (alphabetical), then the later sale. Each is ``{"name",
+        "market", "price_usd", "sold_at"`` (a date, None if undated) ``, "similarity"`` (0-1) ``}``; ``[]`` for
+        none. ``as_json`` gives each row's list as ``json.dumps`` would write it, from pieces written once per sale
+        (the batch path: a million rows list some 15 million sales). Rows of one market, name and cut-off share it."""
         prepared = prepare(X)
-        out: list[list[dict[str, Any]]] = [[] for _ in range(len(prepared.frame))]
+        out: list[Any] = ["[]" if as_json else [] for _ in range(len(prepared.frame))]
         route = self._routes(prepared)
         if route is None:
             return out
         _, picks, sims, inverse = self._nearest(route, with_picks=True)
         assert picks is not None and sims is not None
         first = np.unique(inverse, return_index=True)[1]
-        made = []
+        made: list[Any] = []
         for j, n, places, scores in zip(route.market[first].tolist(), route.lengths[route.text[first]].tolist(),
                                         picks.tolist(), sims.tolist(), strict=True):
-            market = route.markets[j]
-            bucket = self.bucket_.get((market, n))
-            made.append([] if bucket is None else [_comparable(bucket, market, i, s)
-                                                   for i, s in zip(places, scores, strict=True) if i >= 0])
+            sales = self._sales_listed(route.markets[j], n, as_json)
+            chosen = [(sales[i], s) for i, s in zip(places, scores, strict=True) if i >= 0]
+            made.append("[" + ", ".join(sale + _SIMILARITY_JSON[s] for sale, s in chosen) + "]" if as_json
+                        else [{**sale, "similarity": s / 100} for sale, s in chosen])
         for row, d in zip(route.rows.tolist(), inverse.tolist(), strict=True):
             out[row] = made[d]
         return out
+
+    def _sales_listed(self, market: str, n: int, as_json: bool) -> list[Any]:
+        """The sales of bucket ``(market, n)`` as :meth:`comparables` lists them (without the similarity; as the
+        start of their JSON object with ``as_json``), made on first use."""
+        key = (market, n, as_json)
+        listed = self.listed_.get(key)
+        if listed is None:
+            bucket = self.bucket_.get((market, n))
+            sales = _sales_of(bucket, market) if bucket is not None else []
+            listed = self.listed_[key] = [json.dumps(sale)[:-1] for sale in sales] if as_json else sales
+        return listed
 
     def _routes(self, prepared: Prepared) -> _Routes | None:
         """The rows that can have comparables and their market, text and cut-off (None when there are none)."""

@@ -246,7 +246,7 @@ class Valuer:
             if contrib is not None:
                 reason_text[idx] = self._reasons(market_frame, x, contrib, raw, ruled, matches)
             if listed is not None:
-                listed[idx] = _json_arrays(self.featurizer.comparables(market_frame))
+                listed[idx] = self.featurizer.comparables(market_frame, as_json=True)
             feat_err = feat_errors.reset_index(drop=True)
             for j in np.flatnonzero(feat_err.notna().to_numpy()):
                 errors[idx[j]] = str(feat_err.iloc[j])
@@ -570,14 +570,6 @@ def _text_handles(frame: pd.DataFrame) -> pd.DataFrame:
         return str(value)
 
     return frame.assign(handle=pd.Series([text(v) for v in col.tolist()], index=frame.index, dtype=object))
-
-
-def _json_arrays(lists: list[list[dict[str, Any]]]) -> list[str]:
-    """Each list as JSON, each distinct list object written once (rows of one name and cut-off share one)."""
-    import json
-
-    done: dict[int, str] = {}
-    return [done[id(x)] if id(x) in done else done.setdefault(id(x), json.dumps(x)) for x in lists]
 
 
 def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,

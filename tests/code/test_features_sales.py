@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -201,6 +203,8 @@ def test_comparables_are_the_sales_the_knn_columns_summarise(telegram):
         assert all(_earlier(first, c, rows.loc[i, "sold_at"]) for c in listed), i
     # X, priced on Telegram's sales, at the same cut-offs: the same comparables
     assert fam.comparables(rows[["handle"]].assign(platform="x", as_of=rows["sold_at"])) == comps
+    # the batch path's JSON text is json.dumps of the same lists
+    assert fam.comparables(rows, as_json=True) == [json.dumps(listed) for listed in comps]
 
 
 def test_comparables_are_strictly_earlier_than_as_of_and_never_the_rows_own_sale(telegram):

@@ -124,28 +124,26 @@ def test_batch_commands_load_the_bundle_once(tmp_path, monkeypatch, command, mod
 
 
 def test_predict_comps_adds_a_json_column_under_the_output_naming_rule(tmp_path):
+    """``--comps`` adds ``comparables`` (JSON per row) before ``error``, named like every output: an input column
+    of that name stops the run, ``--prefix`` renames the output and the input's column stays as it was."""
     import json
 
     source = tmp_path / "handles.csv"
     pd.DataFrame({"handle": ["pizza", "a" * 16, "pizza", "bbc"], "platform": ["x", "x", "telegram", "domain"],
-                  "as_of": ["", "", "2024-06-01", ""], "suffix": ["", "", "", "com"]}).to_csv(source, index=False)
+                  "as_of": ["", "", "2024-06-01", ""], "suffix": ["", "", "", "com"],
+                  "comparables": list("abcd")}).to_csv(source, index=False)
+    refused = run("predict", str(source), "-o", str(tmp_path / "refused.csv"), "--quiet", "--comps")
+    assert refused.returncode == 2 and "'comparables'" in refused.stderr and "--prefix" in refused.stderr
     out = tmp_path / "scores.csv"
-    result = run("predict", str(source), "-o", str(out), "--quiet", "--comps")
+    result = run("predict", str(source), "-o", str(out), "--quiet", "--comps", "--prefix", "hv_")
     assert result.returncode == 0, result.stderr
     scored = read_output(out)
-    assert list(scored.columns[-3:]) == ["risk", "comparables", "error"]
-    listed = [json.loads(cell) for cell in scored["comparables"]]
-    assert listed[1] == [] and all(0 < len(listed[i]) <= 15 for i in (0, 2, 3))
+    assert list(scored.columns[-3:]) == ["hv_risk", "hv_comparables", "hv_error"]
+    assert scored["comparables"].tolist() == list("abcd")
+    listed = [json.loads(cell) for cell in scored["hv_comparables"]]
+    assert listed[1] == [] and all(0 < len(listed[i]) <= 15 for i in (0, 2, 3))  # a row with an error: none
     assert all(c["sold_at"] < "2024-06-01" for c in listed[2])  # strictly before the row's as_of
-    # the column follows --prefix, and an input column of that name stops the run instead of being overwritten
-    clash = tmp_path / "clash.csv"
-    pd.DataFrame({"handle": ["pizza"], "comparables": ["mine"]}).to_csv(clash, index=False)
-    refused = run("predict", str(clash), "-o", str(tmp_path / "o.csv"), "--quiet", "--comps")
-    assert refused.returncode == 2 and "'comparables'" in refused.stderr and "--prefix" in refused.stderr
-    prefixed = run("predict", str(clash), "-o", str(tmp_path / "q.csv"), "--quiet", "--comps", "--prefix", "hv_")
-    assert prefixed.returncode == 0, prefixed.stderr
-    both = read_output(tmp_path / "q.csv")
-    assert both["comparables"].tolist() == ["mine"] and json.loads(both["hv_comparables"].iloc[0])
+    assert {c["market"] for c in listed[3]} == {"domain"}
 
 
 def test_value_comps_lists_the_comparable_sales_under_each_row():
