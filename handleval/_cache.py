@@ -7,9 +7,9 @@ created 0700; one that fails the check is not used, with a warning), and a cache
     b"HVCACHE1\\n" + sha256 hex of the rest + b"\\n" + an .npz archive (read with allow_pickle=False)
 
 The archive holds the arrays, and ``__tree__`` (JSON) says how they nest: dicts, tuples, lists, numbers,
-strings, scipy CSR matrices, and ``str -> float|int|str`` dicts stored as arrays (fast to read back). Anything
-else cannot be written, so nothing but data can come back. A file whose digest, format or key does not match is
-ignored (and rebuilt by the caller).
+strings, scipy CSR matrices, and lists of strings and ``str -> float|int|str`` dicts stored as arrays (fast to
+read back). Anything else cannot be written, so nothing but data can come back. A file whose digest, format or key
+does not match is ignored (and rebuilt by the caller).
 
 The sha256 guards against damage and against files that no handleval process wrote (copied in, edited by a
 tool); it is not a signature: someone who can write as this user can rewrite the digest too (and the installed
@@ -108,6 +108,9 @@ def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(value, tuple):
         return {"$tuple": [_encode(v, arrays) for v in value]}
     if isinstance(value, list):
+        blob = _blob(value) if len(value) > 16 and all(type(v) is str for v in value) else None
+        if blob is not None:  # a long list of strings: one array, not one JSON node per string
+            return {"$strlist": len(value), "blob": put(blob)}
         return {"$list": [_encode(v, arrays) for v in value]}
     if isinstance(value, dict):
         keys = list(value)
@@ -149,6 +152,8 @@ def _decode(node: Any, arrays: Any) -> Any:
         return tuple(_decode(v, arrays) for v in node["$tuple"])
     if "$list" in node:
         return [_decode(v, arrays) for v in node["$list"]]
+    if "$strlist" in node:
+        return _unblob(get(node["blob"]), int(node["$strlist"]))
     if "$dict" in node:
         return {str(k): _decode(v, arrays) for k, v in node["$dict"]}
     if "$strdict" in node:

@@ -22,7 +22,7 @@ from handleval import __version__
 from handleval.errors import HandlevalError
 
 #: How --help names a value: click's plain words instead of typer's Python types (``<str>``, ``<list[str]>``).
-_VALUE_NAMES = {"<str>": "TEXT", "<int>": "INTEGER", "<float>": "NUMBER", "<path>": "PATH"}
+_VALUE_NAMES = {"<str>": "TEXT", "<int>": "INTEGER", "<float>": "NUMBER", "<path>": "PATH", "<list[Path]>": "PATH"}
 
 
 def _value_name(param: Any, ctx: Any) -> str | None:
@@ -161,11 +161,22 @@ def train_price_command(
     = None,
     track: TrackOpt = True,
     quiet: TrainQuietOpt = False,
+    sales: Annotated[list[Path] | None, typer.Option(
+        help="A sales ledger of your own (CSV or Parquet: handle, price, currency, sold_at; optional platform, "
+             "suffix, venue), added to the config's sources; repeatable. A platform with sales of its own is priced "
+             "as its own market, not by proxy.")] = None,
+    sales_platform: Annotated[str | None, typer.Option(
+        help="Platform of the --sales rows that have no platform column or a blank cell (x, telegram, …).")] = None,
+    sales_currency: Annotated[str | None, typer.Option(
+        help="Currency of the --sales rows that have no currency column or a blank cell (USD, TON, …).")] = None,
 ) -> None:
     """Train the price model on the sales data, evaluate it on the newest sales and write the bundle."""
-    from handleval.price.train import train_price
+    from handleval.price.train import load_price_config, train_price, with_ledgers
 
-    result = train_price(config, output, quiet=quiet)
+    if (sales_platform or sales_currency) and not sales:
+        raise typer.BadParameter("--sales-platform and --sales-currency describe --sales files: give one")
+    cfg = with_ledgers(load_price_config(config), sales, sales_platform, sales_currency) if sales else config
+    result = train_price(cfg, output, quiet=quiet)
     if track:
         from handleval.tracking import track_price_run
 

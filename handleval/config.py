@@ -153,6 +153,25 @@ class MarketSource(StrictModel):
     venue: str | None = None
 
 
+class ExtraSource(StrictModel):
+    """A sales ledger of your own (CSV or Parquet) with ``handle, price, currency, sold_at`` and optional
+    ``platform, suffix, venue`` columns; ``platform``, ``currency`` and ``venue`` here fill a column that is absent
+    or blank. ``name`` labels it in the load report and metrics (default: the file's stem)."""
+
+    path: str
+    platform: str | None = None
+    currency: str | None = None
+    venue: str | None = None
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The source's name in the sales table, load report, metrics and manifest."""
+        import re
+
+        return self.name or re.sub(r"[^a-z0-9]+", "_", Path(self.path).stem.lower()).strip("_") or "ledger"
+
+
 class Floor(StrictModel):
     """A venue's minimum price for names of some lengths: market mechanics, not a name's value.
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 PLATFORMS = ("x", "telegram", "instagram", "domain", "email")
+#: What joins a name to its suffix on the platforms whose handles include one (``pizza`` + ``com``).
+SUFFIX_SEPARATOR = {"domain": ".", "email": "@"}
 
 # Characters that are invisible or flip text direction: never part of a handle, stripped before validation
 # so that a copy-pasted name still parses (the hostile-input corpus is full of them).

@@ -233,13 +233,18 @@ class ChampionDecision:
 
 def paired_bootstrap(new: pd.DataFrame, old: pd.DataFrame, rounds: int, seed: int = 0) -> np.ndarray | None:
     """Differences new − old in mean RMSE ln over markets on ``rounds`` resamples of the same test rows (each
-    market's rows drawn with replacement, the same draws for both). None when the two runs were not tested on the
-    same rows."""
+    market's rows drawn with replacement, the same draws for both). Only the markets both runs were tested on
+    count, so a market one of them adds (a sales ledger) cannot carry the decision. None when those markets' test
+    rows differ, or when the two runs share no market."""
 
     def keyed(frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.astype({c: str for c in ROW_KEY})
+        frame = frame[frame["source"].isin(shared)]
         return frame.assign(nth=frame.groupby(ROW_KEY).cumcount()).set_index([*ROW_KEY, "nth"]).sort_index()
 
+    shared = set(new["source"].astype(str)) & set(old["source"].astype(str))
+    if not shared:
+        return None
     new_k, old_k = keyed(new), keyed(old)
     if len(new_k) != len(old_k) or not new_k.index.equals(old_k.index):
         return None
@@ -297,7 +302,12 @@ def decide_champion(client: Any, name: str, version: str, candidate: Candidate) 
         if diffs is not None:
             share = float(np.mean(sign * diffs > 0))
             low, high = np.quantile(diffs, [0.025, 0.975])
-            decision.noise = (f"paired bootstrap on the same {len(candidate.predictions)} test rows: better in "
+            markets = candidate.predictions["source"].astype(str)
+            shared = markets.isin(set(old_predictions["source"].astype(str)))
+            only_new = sorted(set(markets[~shared]))
+            decision.noise = (f"paired bootstrap on the same {int(shared.sum())} test rows"
+                              + (f" (markets the champion was not tested on left out: {', '.join(only_new)})"
+                                 if only_new else "") + ": better in "
                               f"{share:.1%} of {rule.bootstrap_rounds} resamples (needs {rule.confidence:.0%}); "
                               f"difference {float(np.mean(diffs)):+.4f}, 95% interval [{low:+.4f}, {high:+.4f}]")
             decision.better = share >= rule.confidence

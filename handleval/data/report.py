@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass
@@ -16,10 +21,15 @@ class SourceReport:
     rejected: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     malformed: str | None = None  # set by a check that finds the set damaged beyond its tolerance
+    examples: dict[str, list[int]] = field(default_factory=dict)  # reason -> first few rows (0-based, in the file)
 
-    def reject(self, reason: str, count: int = 1) -> None:
+    def reject(self, reason: str, count: int = 1, rows: Sequence[int] | np.ndarray = ()) -> None:
+        """Count ``count`` rows rejected for ``reason``; ``rows`` (their positions in the file) keeps the first
+        few, so that an error about a file of your own can name the lines to fix."""
         if count:
             self.rejected[reason] += count
+            shown = self.examples.setdefault(reason, [])
+            shown.extend(int(r) for r in rows[:max(0, 3 - len(shown))])
 
     @property
     def rows_rejected(self) -> int:

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from handleval.config import MarketsConfig, data_dir, load_markets
+from handleval.config import ExtraSource, MarketsConfig, MarketSource, data_dir, load_markets
 from handleval.data.report import LoadReport, SourceReport
 from handleval.errors import DataFormatError, InvalidHandle
-from handleval.handles import parse_handle, split_canonical
+from handleval.handles import PLATFORMS, SUFFIX_SEPARATOR, parse_handle, split_canonical
 
 SALES_COLUMNS = ["handle", "platform", "suffix", "venue", "price", "currency", "price_usd", "sold_at", "source",
                  "weight"]
@@ -31,6 +31,8 @@ def _read_csv(path: Path, **kwargs: object) -> pd.DataFrame:
         raise DataFormatError(f"sales file missing: {path}")
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, **kwargs)
+    except pd.errors.EmptyDataError as exc:
+        raise DataFormatError(f"{path} is empty: no header, no rows") from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataFormatError(f"{path} cannot be read as CSV: {exc}") from exc
 
@@ -127,9 +129,11 @@ LOADERS: dict[str, Callable[[Path], pd.DataFrame]] = {
 DEFAULT_SOURCES = ("fragment_telegram", "namebio_domains", "dash_email", "namebio_2015_2020", "dnjournal_domains")
 
 
-def _canonicalise(raw: pd.DataFrame, source: str, markets: MarketsConfig, report: SourceReport) -> pd.DataFrame:
-    """Validate names, prices and dates; count every rejection."""
-    spec = markets.sources[source]
+def _canonicalise(raw: pd.DataFrame, source: str, markets: MarketsConfig, report: SourceReport,
+                  spec: MarketSource | None = None) -> pd.DataFrame:
+    """Validate names, prices and dates; count every rejection (with the first rows' positions: ``raw``'s index).
+    ``spec`` (platform, currency, venue) defaults to the source's entry in the markets config."""
+    spec = spec or markets.sources[source]
     report.rows_read = len(raw)
     price = pd.to_numeric(raw["price"].str.replace(",", "", regex=False), errors="coerce")
     sold_at = pd.to_datetime(raw["sold_at"].where(raw["sold_at"] != ""), errors="coerce", format="mixed")
@@ -138,14 +142,14 @@ def _canonicalise(raw: pd.DataFrame, source: str, markets: MarketsConfig, report
     keep = np.ones(len(raw), dtype=bool)
     if "reject" in raw:  # rows the loader itself set aside, with its reason
         for reason, count in raw["reject"].dropna().value_counts().items():
-            report.reject(str(reason), int(count))
+            report.reject(str(reason), int(count), raw.index[(raw["reject"] == reason).to_numpy(dtype=bool)])
         keep &= raw["reject"].isna().to_numpy()
-    bad_price = ~(np.isfinite(price) & (price > 0))
-    report.reject("price missing, not a number or not positive", int(bad_price.sum()))
-    keep &= ~bad_price.to_numpy()
-    bad_date = sold_at.isna() & (raw["sold_at"] != "")
-    report.reject("sale date cannot be parsed", int((bad_date & keep).sum()))
-    keep &= ~bad_date.to_numpy()
+    bad_price = ~(np.isfinite(price) & (price > 0)).to_numpy(dtype=bool)
+    report.reject("price missing, not a number or not positive", int(bad_price.sum()), raw.index[bad_price])
+    keep &= ~bad_price
+    bad_date = (sold_at.isna() & (raw["sold_at"] != "")).to_numpy(dtype=bool) & keep
+    report.reject("sale date cannot be parsed", int(bad_date.sum()), raw.index[bad_date])
+    keep &= ~bad_date
     if source == "ens_legacy_auction":
         report.notes.append("sold_at unknown: the file's date is an expiry deadline, not the auction date")
 
@@ -156,15 +160,15 @@ def _canonicalise(raw: pd.DataFrame, source: str, markets: MarketsConfig, report
         try:
             handle = parse_handle(values[i], spec.platform)
         except InvalidHandle as exc:
-            report.reject(f"invalid {spec.platform} handle: {exc.reason}")
+            report.reject(f"invalid {spec.platform} handle: {exc.reason}", rows=raw.index[[i]])
             keep[i] = False
             continue
         names[i], suffixes[i] = handle.name, handle.suffix
 
     rates = currency.str.upper().map({k: v.usd_per_unit for k, v in markets.rates.items()})
-    unknown = rates.isna() & keep
-    report.reject("currency has no USD rate in markets config", int(unknown.sum()))
-    keep &= ~unknown.to_numpy()
+    unknown = rates.isna().to_numpy(dtype=bool) & keep
+    report.reject("currency has no USD rate in markets config", int(unknown.sum()), raw.index[unknown])
+    keep &= ~unknown
     venue = raw["venue"].str.strip().str.lower() if "venue" in raw else pd.Series(spec.venue or "", index=raw.index)
     out = pd.DataFrame({
         "handle": names,
@@ -186,12 +190,21 @@ def load_sales(
     sources: list[str] | tuple[str, ...] | None = None,
     markets: MarketsConfig | None = None,
     root: Path | None = None,
+    extra: list[ExtraSource] | tuple[ExtraSource, ...] = (),
 ) -> tuple[pd.DataFrame, LoadReport]:
-    """Load sales sets (default: Fragment, NameBio, DASH) into the canonical table, sorted by time per source."""
+    """Load sales sets (default: Fragment, NameBio, DASH) into the canonical table, sorted by time per source;
+    ``extra``: sales ledgers of your own (:func:`load_ledger`), after them."""
     markets = markets or load_markets()
     root = (root or data_dir()) / "sales"
     sources = list(sources or DEFAULT_SOURCES)
     report = LoadReport()
+    labels = [e.label for e in extra]
+    clash = sorted({x for x in labels if labels.count(x) > 1 or x in sources or x in LOADERS or x in markets.sources})
+    if clash:
+        raise DataFormatError(f"sales source name(s) {clash} used twice: give each ledger its own `name` "
+                              "(extra_sources in the price config)")
+    # Ledgers first: a mistake in a file of your own is found before the data directory is read.
+    ledgers = [load_ledger(e, markets, report.source(e.label)) for e in extra]
     frames = []
     for source in sources:
         if source not in LOADERS:
@@ -205,6 +218,11 @@ def load_sales(
     table = pd.concat(frames, ignore_index=True)
     table["sold_at"] = pd.to_datetime(table["sold_at"])
     table = _one_row_per_sale(table, report)
+    # A ledger's rows are the user's own sales: never de-duplicated against the public sets (nor among themselves:
+    # the same name at the same price twice is a resale).
+    table = pd.concat([table, *ledgers], ignore_index=True)
+    table["sold_at"] = pd.to_datetime(table["sold_at"])
+    report.sources = {name: report.sources[name] for name in [*sources, *labels]}  # in the order listed
     return table[SALES_COLUMNS], report
 
 
@@ -218,6 +236,118 @@ def _one_row_per_sale(table: pd.DataFrame, report: LoadReport) -> pd.DataFrame:
         report.sources[source].reject(f"same sale already loaded from {first}", int(count))
         report.sources[source].rows_loaded -= int(count)
     return table[~again].reset_index(drop=True)
+
+
+#: Columns a sales ledger must have; ``platform`` and ``currency`` may instead be given for the whole file.
+LEDGER_COLUMNS = ("handle", "price", "currency", "sold_at")
+
+
+def _cell_text(value: object) -> str:
+    """A Parquet cell as the CSV reader would give it: missing is ""."""
+    missing = value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+    return "" if missing else str(value)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """A ``.csv`` or ``.parquet`` file as text columns ("" where a cell is missing), as the loaders read CSV."""
+    kind = path.suffix.lower()
+    if kind not in (".csv", ".parquet", ".pq"):
+        raise DataFormatError(f"{path}: a sales ledger is a .csv or .parquet file")
+    if kind == ".csv":
+        return _read_csv(path)
+    if not path.is_file():
+        raise DataFormatError(f"sales file missing: {path}")
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise DataFormatError(f"{path} cannot be read as Parquet: {exc}") from exc
+    text = {}
+    for name, col in frame.items():
+        if isinstance(col.dtype, pd.DatetimeTZDtype):
+            col = col.dt.tz_convert(None)
+        if pd.api.types.is_datetime64_any_dtype(col):
+            text[str(name)] = col.dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("")
+        else:
+            text[str(name)] = col.map(_cell_text).astype(str)
+    return pd.DataFrame(text, index=frame.index)
+
+
+def load_ledger(extra: ExtraSource, markets: MarketsConfig, report: SourceReport) -> pd.DataFrame:
+    """A sales ledger of your own (CSV or Parquet) as canonical rows, validated like every source.
+
+    Columns ``handle, price, currency, sold_at`` and optional ``platform, suffix, venue``; ``extra.platform``,
+    ``extra.currency`` and ``extra.venue`` fill a column that is absent or a blank cell. A file that cannot be read
+    or lacks a column is an error; so is one whose rows are mostly unusable (more than the share ``data check``
+    tolerates) or none usable. Otherwise an unusable row (bad price, date, currency, platform or handle) is
+    rejected and counted in ``report`` with its reason and first line numbers, never dropped silently.
+    Blank dates are allowed: such sales train, but are never test rows or comparables of dated sales."""
+    from handleval.data.catalog import MAX_REJECTED_SHARE
+
+    path = Path(extra.path)
+    frame = _read_table(path)
+    defaults = {"platform": extra.platform, "currency": extra.currency, "venue": extra.venue}
+    missing = [c for c in (*LEDGER_COLUMNS, "platform") if c not in frame.columns and not defaults.get(c)]
+    if missing:
+        hint = " (or give it for the whole file: --sales-platform / --sales-currency, or platform: / currency: in " \
+               "extra_sources)" if set(missing) & {"platform", "currency"} else ""
+        raise DataFormatError(f"{path} lacks column(s) {missing}{hint}; found {list(frame.columns)}")
+    if frame.empty:
+        raise DataFormatError(f"{path} has no sales rows")
+    if extra.platform and extra.platform.strip().lower() not in PLATFORMS:
+        raise DataFormatError(f"{path}: unknown platform {extra.platform!r}; choose one of {', '.join(PLATFORMS)}")
+    if extra.currency and extra.currency.strip().upper() not in markets.rates:
+        raise DataFormatError(f"{path}: currency {extra.currency!r} has no USD rate in the markets config; known: "
+                              f"{', '.join(markets.rates)}")
+
+    def column(name: str) -> pd.Series:
+        given = frame[name].str.strip() if name in frame.columns else pd.Series("", index=frame.index, dtype=str)
+        return given.where(given != "", (defaults.get(name) or "").strip())
+
+    platform = column("platform").str.lower()
+    when = column("sold_at")
+    parsed = pd.to_datetime(when.where(when != ""), errors="coerce", format="mixed", utc=True).dt.tz_convert(None)
+    raw = pd.DataFrame({
+        "raw": frame["handle"],
+        "price": column("price"),
+        "currency": column("currency").str.upper(),
+        # Offsets become UTC, naive like every sold_at; an unparseable date stays as written to be rejected.
+        "sold_at": parsed.dt.strftime("%Y-%m-%dT%H:%M:%S").where(parsed.notna(), when),
+        "venue": column("venue"),
+    })
+    suffix = column("suffix").str.lstrip(".@").str.lower()
+    report.rows_read = len(raw)
+    frames = []
+    for plat, rows in raw.groupby(platform, sort=True).groups.items():
+        if plat not in PLATFORMS:
+            why = "platform missing" if plat == "" else f"unknown platform {plat!r}"
+            report.reject(f"{why} (one of {', '.join(PLATFORMS)})", len(rows), rows)
+            continue
+        part = raw.loc[rows]
+        separator = SUFFIX_SEPARATOR.get(str(plat))
+        if separator:  # a name and its suffix in two columns, as in predict's input
+            joined = ~part["raw"].str.contains(separator, regex=False) & (suffix.loc[rows] != "")
+            part = part.assign(raw=part["raw"].where(~joined, part["raw"] + separator + suffix.loc[rows]))
+        sub = SourceReport(extra.label)
+        spec = MarketSource(platform=str(plat), currency=extra.currency or "USD", venue=extra.venue)
+        frames.append(_canonicalise(part, extra.label, markets, sub, spec))
+        for reason, count in sub.rejected.items():
+            report.reject(reason, count, sub.examples.get(reason, []))
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SALES_COLUMNS)
+    report.rows_loaded = len(table)
+    undated = int(table["sold_at"].isna().sum())
+    if undated:
+        report.notes.append(f"{undated:,} undated sales: training rows only")
+    if not len(table) or report.rows_rejected > MAX_REJECTED_SHARE * report.rows_read:
+        raise DataFormatError(f"{path}: {report.rows_rejected:,} of {report.rows_read:,} rows cannot be used "
+                              f"(more than {MAX_REJECTED_SHARE:.0%}): {'; '.join(rejected_lines(report, path))}")
+    return table[SALES_COLUMNS]
+
+
+def rejected_lines(report: SourceReport, path: str | Path) -> list[str]:
+    """Each rejection reason of a ledger with its count and first line (CSV) or row (Parquet) numbers."""
+    line, first = ("line", 2) if Path(path).suffix.lower() == ".csv" else ("row", 1)
+    return [f"{count:,} × {reason} ({line} {', '.join(str(r + first) for r in report.examples.get(reason, []))}"
+            f"{', …' if count > 3 else ''})" for reason, count in report.rejected.most_common()]
 
 
 def source_files(source: str, root: Path | None = None) -> list[Path]:

@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -296,6 +297,18 @@ def cached(name: str, key: Any, build: Callable[[], dict[str, Any]], use_cache: 
 def source_digest(module_file: str) -> str:
     """sha256 of a module's source: part of the cache key of the state its ``fit`` builds."""
     return hashlib.sha256(Path(module_file).read_bytes()).hexdigest()
+
+
+@cache
+def code_digest() -> str:
+    """sha256 of every handleval source file: part of the cache key of state that many modules' code builds (a
+    change to any of them rebuilds it)."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(f"{path.relative_to(root)}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 @contextmanager

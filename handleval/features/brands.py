@@ -790,7 +790,7 @@ class CelebrityFeatures(_LexiconFeatures):
         found = super()._matches(prepared)
         cores = prepared.cores()
         segments = prepared.shared.setdefault("segments", {})
-        zipf = np.fromiter(map(self.words_.zipf_["en"].get, cores, repeat(0.0)), dtype=np.float64, count=len(cores))
+        zipf = self.words_.lookup(cores)[0]
         todo = [i for i in np.flatnonzero((zipf >= 1.0) & (zipf < 3.0)).tolist()  # _compound's first test
                 if found[i].kind == NONE]
         # the segmentations _compound reads, in one compiled pass (the word family no longer fills the cache)
@@ -803,14 +803,16 @@ class CelebrityFeatures(_LexiconFeatures):
     def _compound(self, core: str, segments: dict[str, list[str]] | None) -> Match | None:
         """A run-together name wordfreq knows as one rare-ish token, made of name-like parts (``elonmusk``)."""
         words = self.words_
-        z = words.zipf_["en"].get(core, 0.0)
+        z = float(words.lookup([core])[0][0])
         if not 1.0 <= z < 3.0 or not core.isalpha():
             return None
         parts = words.segment_cached(core, segments)
-        if not 2 <= len(parts) <= 3 or any(len(p) < 3 or p not in words.vocab_cost_ for p in parts):
+        zipf, first, surname = words.lookup(parts)
+        if not 2 <= len(parts) <= 3 or any(len(p) < 3 or not words.in_vocabulary(p, float(zp))
+                                           for p, zp in zip(parts, zipf.tolist(), strict=True)):
             return None
-        named = parts[0] in words.first_names_ or parts[-1] in words.surnames_
-        rare = all(words.zipf_["en"].get(p, 0.0) < 4.0 for p in parts)
+        named = bool(first[0] or surname[-1])
+        rare = bool((zipf < 4.0).all())
         if named or rare:
             return Match(COMPOUND, core, 1.0, min(1.0, 0.3 + 0.1 * z), False)
         return None

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -77,12 +78,20 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
     def fit(self, X: Any = None, y: Any = None) -> HandleFeaturizer:
         """Build lexicons and word models; store ``X`` (a sales table with ``price_usd``, or ``y`` = ln USD
         price) as the sales history. Without prices the sales features are all NaN."""
+        return self._fit(lambda sales: sales.fit(X, y))  # the only family that reads X (it cleans it once, itself)
+
+    def fit_history_cached(self, load_history: Callable[[], pd.DataFrame], key: Any) -> HandleFeaturizer:
+        """``fit(load_history())``, the sales family's fitted state kept in the data cache under ``key``, which must
+        identify the history (:meth:`SalesHistoryFeatures.fit_cached`): a later process does not load it."""
+        return self._fit(lambda sales: sales.fit_cached(load_history, key, self.use_cache))
+
+    def _fit(self, fit_sales: Callable[[SalesHistoryFeatures], Any]) -> HandleFeaturizer:
         parts = self._make()
         for name, part in parts.items():
             if name == "celeb" and "words" in parts:
                 part.words_ = parts["words"]  # share the fitted word model instead of loading it twice
             if name == "sales":
-                part.fit(X, y)  # the only family that reads X (it cleans the history once, itself)
+                fit_sales(part)
             else:
                 part.fit()
         self.families_ = parts

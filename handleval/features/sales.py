@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
+from itertools import chain
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -30,7 +32,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq
 
 from handleval._arrays import group_ids
-from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, prepare
+from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, cached, prepare, source_digest
 from handleval.features.length import PATTERN_CLASSES, pattern_classes
 from handleval.handles import Handle
 
@@ -177,6 +179,63 @@ def _groups(columns: list[np.ndarray], times: np.ndarray, logp: np.ndarray,
     return {key: _Group.presorted(times[rows], logp[rows]) for key, rows in _group_rows(columns, by_time).items()}
 
 
+def _flat(table: dict[Any, tuple[Any, ...]]) -> dict[str, Any]:
+    """A dict whose keys are strings or tuples and whose values are tuples of equally long parts (arrays or lists of
+    strings), as plain data for the data cache: the keys as columns (integer columns as arrays), each part
+    concatenated, where each entry ends."""
+    keys = list(table)
+    as_tuples = bool(keys) and isinstance(keys[0], tuple)
+    columns = [list(column) for column in zip(*keys, strict=True)] if as_tuples else [keys]
+    values = list(table.values())
+    n_parts = len(values[0]) if values else 0
+    parts = [[v[j] for v in values] for j in range(n_parts)]
+    return {
+        "tuple": as_tuples,
+        "keys": [np.asarray(c, dtype=np.int64) if c and all(type(v) is int for v in c) else c for c in columns],
+        "parts": [list(chain.from_iterable(p)) if p and isinstance(p[0], list) else np.concatenate(p) for p in parts],
+        "ends": np.cumsum([len(v[0]) for v in values], dtype=np.int64),
+    }
+
+
+def _flat_keys(flat: dict[str, Any]) -> list[Any]:
+    columns = [c.tolist() if isinstance(c, np.ndarray) else c for c in flat["keys"]]
+    return list(zip(*columns, strict=True)) if flat["tuple"] else columns[0]
+
+
+def _unflat(flat: dict[str, Any]) -> dict[Any, tuple[Any, ...]]:
+    """:func:`_flat` undone."""
+    ends = flat["ends"].tolist()
+    spans = zip([0, *ends[:-1]], ends, strict=True)
+    return {key: tuple(part[a:b] for part in flat["parts"]) for key, (a, b) in zip(_flat_keys(flat), spans,
+                                                                                   strict=True)}
+
+
+class _CachedGroups(Mapping):
+    """A group dict read back from the data cache (:func:`_flat` of ``key -> (times, logp)``): each
+    :class:`_Group` is made on first look-up, as valuing a few names looks up a few of ~60,000 groups."""
+
+    def __init__(self, flat: dict[str, Any]):
+        keys = _flat_keys(flat)
+        self._row = {key: i for i, key in enumerate(keys)}
+        self._ends = flat["ends"]
+        self._times, self._logp = flat["parts"] if keys else (None, None)
+        self._made: dict[Any, _Group] = {}
+
+    def __getitem__(self, key: Any) -> _Group:
+        group = self._made.get(key)
+        if group is None:
+            i = self._row[key]
+            lo, hi = int(self._ends[i - 1]) if i else 0, int(self._ends[i])
+            group = self._made[key] = _Group.presorted(self._times[lo:hi], self._logp[lo:hi])
+        return group
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+
 class SalesHistoryFeatures(FeatureFamily):
     """Comparable sales strictly before each row's valuation date, within its market.
 
@@ -250,6 +309,31 @@ class SalesHistoryFeatures(FeatureFamily):
         self.listed_: dict[tuple[str, int, bool], list[Any]] = {}  # per bucket, as comparables lists its sales
         self.bucket_ = {key: _Bucket(texts_arr[rows].tolist(), time[rows], logp[rows], suffix[rows].tolist())
                         for key, rows in _group_rows([platform, length], _tie_order(texts, time)).items()}
+
+    #: The group dicts :meth:`_fit` builds (key -> :class:`_Group`).
+    _GROUPS = ("market_", "same_", "lenpat_", "suffix_")
+
+    def fit_cached(self, load_history: Callable[[], Any], key: Any, use_cache: bool = True) -> SalesHistoryFeatures:
+        """``fit(load_history())``, with the fitted state kept in the data cache under ``key``, which must identify
+        the history (its files' sha256, the code that loads it): a later process reads the state back and neither
+        loads nor fits the history."""
+        def build() -> dict[str, Any]:
+            self.fit(load_history())
+            state = {name: _flat({k: (g.times, g.logp) for k, g in getattr(self, name).items()})
+                     for name in self._GROUPS}
+            return {**state, "bucket_": _flat(self.bucket_), "n_history_": self.n_history_,
+                    "latest_": self.latest_, "markets_": self.markets_}
+
+        state = cached("sales", (source_digest(__file__), sorted(self.get_params().items()), key), build, use_cache)
+        for name in self._GROUPS:
+            setattr(self, name, _CachedGroups(state[name]))
+        self.bucket_ = {key: _Bucket(*parts) for key, parts in _unflat(state["bucket_"]).items()}
+        self.listed_ = {}
+        self.sold_names_ = frozenset(name for _, name, _ in self.same_)
+        self.n_history_, self.latest_, self.markets_ = state["n_history_"], state["latest_"], state["markets_"]
+        self.feature_names_out_ = np.asarray(self._feature_names(), dtype=object)
+        self.n_features_out_ = len(self.feature_names_out_)
+        return self
 
     def market_of(self, platform: str) -> tuple[str, bool]:
         """The market whose sales price ``platform`` and whether it is a proxy."""

@@ -37,7 +37,9 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _LETTER_RUNS = re.compile(r"[a-z]+")
 _UNKNOWN_COST = 12.0  # ln-cost of one character no word covers (≈ a word of Zipf 3.8)
 _MAX_WORD = 18
-_FITTED = ("zipf_", "whole_index_", "whole_", "vocab_cost_", "trie_", "node_values_", "first_names_", "surnames_")
+#: Fitted arrays every transform reads (loaded by ``fit``); the word lists as dicts, which only the one-string
+#: reference path and rare look-ups read, load on first use (:meth:`WordFeatures._dicts`).
+_FITTED = ("sorted_words_", "length_start_", "whole_", "is_name_", "trie_", "node_values_")
 
 
 def _census_names() -> tuple[dict[str, float], dict[str, float]]:
@@ -85,13 +87,27 @@ class WordFeatures(FeatureFamily):
         return [f"dict__{f}" for f in FEATURES]
 
     def _fit(self, prepared: Prepared, X: Any, y: Any) -> None:
-        key = (source_digest(__file__), self.languages, self.word_zipf, package_files("wordfreq", "data"),
-               package_files("names"))
-        for name, value in cached("words", key, self._build, self.use_cache).items():
+        self._cache_key = (source_digest(__file__), self.languages, self.word_zipf, package_files("wordfreq", "data"),
+                           package_files("names"))
+        self._dict_state: dict[str, Any] | None = None
+        for name, value in cached("words", self._cache_key, self._build, self.use_cache).items():
             setattr(self, name, value)
 
-    def _build(self) -> dict[str, Any]:
-        """The fitted attributes, from wordfreq's lists and the Census names (what :meth:`_fit` caches)."""
+    # The word lists as dicts, from the data cache on first use: building ~1.2 million dict entries took ~0.45 s of
+    # every start-up, and valuing a name reads the arrays instead.
+    zipf_ = property(lambda self: self._dicts()["zipf_"], doc="Per language: word -> Zipf frequency.")
+    vocab_cost_ = property(lambda self: self._dicts()["vocab_cost_"], doc="Segmentation vocabulary: word -> ln-cost.")
+    first_names_ = property(lambda self: self._dicts()["first_names_"], doc="First name -> frequency in %.")
+    surnames_ = property(lambda self: self._dicts()["surnames_"], doc="Surname -> frequency in %.")
+
+    def _dicts(self) -> dict[str, Any]:
+        # not "words-…": the cache's pruning of old "words-*" files would count this file among them
+        if self._dict_state is None:
+            self._dict_state = cached("wordlists", self._cache_key, self._build_dicts, self.use_cache)
+        return self._dict_state
+
+    def _build_dicts(self) -> dict[str, Any]:
+        """The word lists, from wordfreq and the Census names (what :meth:`_dicts` caches)."""
         from wordfreq import cB_to_freq, get_frequency_list
 
         def zipf_table(lang: str) -> dict[str, float]:
@@ -107,21 +123,24 @@ class WordFeatures(FeatureFamily):
                             out[w] = z
             return out
 
-        self.zipf_ = {lang: zipf_table(lang) for lang in self.languages}
-        self.first_names_, self.surnames_ = _census_names()
-        self.whole_index_, self.whole_ = self._whole_table()
-        en = self.zipf_.get("en") or zipf_table("en")
+        zipf = {lang: zipf_table(lang) for lang in self.languages}
+        first_names, surnames = _census_names()
+        en = zipf.get("en") or zipf_table("en")
         # Segmentation vocabulary: ln-cost per word, from the same English frequencies.
-        vocab: dict[str, float] = {}
-        for w, z in en.items():
-            n = len(w)
-            if not w.isalpha() or n > _MAX_WORD:
-                continue
-            if (n == 1 and w in ("a", "i")) or (n == 2 and z >= 4.0) or (n >= 3 and z >= self.word_zipf):
-                vocab[w] = -(z - 9) * math.log(10)
-        self.vocab_cost_ = vocab
-        *self.trie_, node_words = self._trie()
-        self.trie_ = tuple(self.trie_)
+        vocab = {w: -(z - 9) * math.log(10) for w, z in en.items() if self.in_vocabulary(w, z)}
+        return {"zipf_": zipf, "vocab_cost_": vocab, "first_names_": first_names, "surnames_": surnames}
+
+    def in_vocabulary(self, word: str, z: float) -> bool:
+        """Whether an English word of Zipf frequency ``z`` (0 = not English) is used in segmentation."""
+        n = len(word)
+        return z > 0 and word.isalpha() and n <= _MAX_WORD and (
+            (n == 1 and word in ("a", "i")) or (n == 2 and z >= 4.0) or (n >= 3 and z >= self.word_zipf))
+
+    def _build(self) -> dict[str, Any]:
+        """The fitted arrays (what :meth:`_fit` caches)."""
+        self.sorted_words_, self.length_start_, self.whole_, self.is_name_ = self._whole_table()
+        *trie, node_words = self._trie()
+        self.trie_ = tuple(trie)
         self.node_values_ = self._node_values(node_words)
         return {name: getattr(self, name) for name in _FITTED}
 
@@ -246,15 +265,17 @@ class WordFeatures(FeatureFamily):
             compound, first_name, surname, full_name,
         )
 
-    def _whole_table(self) -> tuple[dict[str, int], np.ndarray]:
-        """``(row of each word, rows)``: per word some language knows or census name, its English Zipf, best Zipf
-        over the languages and the index of the first language reaching it (the strict '>' of :meth:`_features`'
-        loop; -1 when none), its first-name and surname frequencies (0.0 when not one); a last row
-        ``(0, 0, -1, 0, 0)`` stands for the unknown. One dict look-up per core instead of one per language and
-        one per name list."""
+    def _whole_table(self) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+        """``(sorted_words, length_start, rows, is_name)``: every word some language knows and every census name,
+        sorted by length then alphabetically, as one fixed-width bytes array per length (``sorted_words[n]``, for
+        binary search) and the row of each length's first word (``length_start[n]``); per word its row: English
+        Zipf, best Zipf over the languages and the index of the first language reaching it (the strict '>' of
+        :meth:`_features`' loop; -1 when none), its first-name and surname frequencies (0.0 when not one); a last
+        row ``(0, 0, -1, 0, 0)`` stands for the unknown; and whether it is a first name and a surname (a name's
+        frequency may be 0.0). One look-up per core instead of one per language and one per name list."""
         first, sur = self.first_names_, self.surnames_
-        words = list(dict.fromkeys(chain(chain.from_iterable(self.zipf_[lang] for lang in self.languages), first,
-                                         sur)))
+        words = sorted(dict.fromkeys(chain(chain.from_iterable(self.zipf_[lang] for lang in self.languages), first,
+                                           sur)), key=lambda w: (len(w), w))
         table = np.zeros((len(words) + 1, len(self.languages)))
         table[:-1, 0] = np.fromiter(map(self.zipf_["en"].get, words, repeat(0.0)), dtype=np.float64,
                                     count=len(words))
@@ -267,14 +288,43 @@ class WordFeatures(FeatureFamily):
         names = np.zeros((len(words) + 1, 2))
         names[:-1, 0] = np.fromiter(map(first.get, words, repeat(0.0)), dtype=np.float64, count=len(words))
         names[:-1, 1] = np.fromiter(map(sur.get, words, repeat(0.0)), dtype=np.float64, count=len(words))
-        return {w: i for i, w in enumerate(words)}, np.column_stack([table[:, 0], best, reach, names])
+        is_name = np.array([(w in first, w in sur) for w in words] + [(False, False)], dtype=bool).reshape(-1, 2)
+        length = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        length_start = np.searchsorted(length, np.arange(int(length.max(initial=0)) + 2))
+        sorted_words = [np.array(words[a:b], dtype=f"S{max(n, 1)}")
+                        for n, (a, b) in enumerate(pairwise(length_start.tolist()))]
+        return sorted_words, length_start, np.column_stack([table[:, 0], best, reach, names]), is_name
+
+    def rows_of(self, words: list[str]) -> np.ndarray:
+        """Each word's row in :attr:`whole_` (its last row when no list has the word): a binary search among
+        the known words of its length. Every known word is ASCII (else building the arrays fails); a word with a
+        NUL is never known (a fixed-width bytes array drops trailing NULs, so it could match without)."""
+        rows = np.full(len(words), len(self.whole_) - 1, dtype=np.int64)
+        length = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        for n in np.unique(length).tolist():
+            if not 0 < n < len(self.sorted_words_) or not len(known := self.sorted_words_[n]):
+                continue
+            at = np.flatnonzero(length == n)
+            asked = [words[i] for i in at.tolist()]
+            fits = np.fromiter((w.isascii() and "\x00" not in w for w in asked), dtype=bool, count=len(asked))
+            at = at[fits]
+            keys = np.array([w for w, ok in zip(asked, fits.tolist(), strict=True) if ok], dtype=f"S{n}")
+            pos = np.minimum(np.searchsorted(known, keys), len(known) - 1)
+            found = known[pos] == keys
+            rows[at[found]] = self.length_start_[n] + pos[found]
+        return rows
+
+    def lookup(self, words: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(English Zipf, is a first name, is a surname)`` of each word, from the arrays: the same as
+        ``zipf_["en"].get(w, 0.0)``, ``w in first_names_`` and ``w in surnames_``."""
+        rows = self.rows_of(words)
+        return self.whole_[rows, 0], self.is_name_[rows, 0], self.is_name_[rows, 1]
 
     def _whole_words(self, cores: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per core: English Zipf, best Zipf over the languages, the index of the first language reaching it
         (-1 when no language knows the core), exactly as the per-language loop of :meth:`_features`, and its
         first-name and surname frequencies (0.0 when not a name)."""
-        rows = self.whole_[np.fromiter(map(self.whole_index_.get, cores, repeat(len(self.whole_) - 1)),
-                                       dtype=np.int64, count=len(cores))]
+        rows = self.whole_[self.rows_of(cores)]
         return rows[:, 0], rows[:, 1], rows[:, 2].astype(np.int64), rows[:, 3], rows[:, 4]
 
     def _batch(self, texts: list[str], cores: list[str], failed: dict[int, str]) -> np.ndarray:
@@ -301,15 +351,14 @@ class WordFeatures(FeatureFamily):
                    _MAX_WORD, _UNKNOWN_COST, count, covered, lo, total, longest, first_node, last_node, first_length)
         has = count > 0
         several = count > 1
-        sur = self.surnames_
         # ``a or b`` of floats: b when a == 0.0
         first_name = np.where(first_name != 0.0, first_name, np.where(has, first_of[first_node], 0.0))
         surname = np.where(surname != 0.0, surname, np.where(several, surname_of[last_node], 0.0))
         whole = (count >= 2) & (covered == length)
         full_name = np.zeros(n)
         # a whole core is one run of letters split into words: the words after the first are the rest of the core
-        for i in np.flatnonzero(whole & (is_first[first_node] == 1.0)).tolist():
-            full_name[i] = float(cores[i][first_length[i]:] in sur)
+        split = np.flatnonzero(whole & (is_first[first_node] == 1.0)).tolist()
+        full_name[split] = self.lookup([cores[i][first_length[i]:] for i in split])[2]
         with np.errstate(divide="ignore", invalid="ignore"):
             table = np.column_stack([
                 z_en, best, np.where(lang >= 0, lang, np.nan), best >= 3.0,

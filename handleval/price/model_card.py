@@ -54,7 +54,14 @@ def _premium_section(manifest: dict[str, Any]) -> list[str]:
         f"weight 0.5 ** (age / {markets['own_sale']['half_life_years']} years); undated sales count as "
         f"{markets['own_sale']['undated_age_years']} years old.",
     ]
-    if rare:
+    own = _own_sales(manifest)
+    if rare and "x" in own:
+        lines.append(
+            f"- **X is its own market.** Trained on X sales of your own ({own['x']:,}: "
+            f"{', '.join(_ledgers(manifest))}), so X is priced from them, not by proxy, and X's published rare-handle "
+            "pricing (a calibration for a platform without sales) no longer applies: your sales price rare names "
+            "too. Its held-out metrics are the ledger's rows in the table below.")
+    elif rare:
         lines.append(
             f"- **X is a calibration, not Telegram.** X publishes no sales. X's own marketplace prices rare handles "
             f"(short, generic, culturally significant) from ${rare['rare_from']['usd']:,.0f}; the cap "
@@ -87,6 +94,35 @@ def _premium_section(manifest: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _ledgers(manifest: dict[str, Any]) -> list[str]:
+    """Names of the sales ledgers of your own the model was trained on (the sources not in the data directory)."""
+    return [s for s in manifest["training_data"] if s not in manifest["config"]["sources"]]
+
+
+def _own_sales(manifest: dict[str, Any]) -> dict[str, int]:
+    """Platforms priced by proxy by default that the model saw sales of their own for, with how many."""
+    proxied = manifest["markets"].get("proxy_market", {})
+    return {p: n for p, n in manifest.get("market_sales", {}).items() if p in proxied}
+
+
+def _trained_on(manifest: dict[str, Any]) -> str:
+    """What the data was, and which platforms are priced by proxy and which by sales of their own."""
+    proxies = manifest["markets"].get("proxy_market", {})
+    own = _own_sales(manifest)
+    proxied = ", ".join(f"`{p}` as {m!r}" for p, m in proxies.items() if p not in own)
+    ledgers = _ledgers(manifest)
+    if not ledgers:
+        return ("Public name sales, **not X handles** (no public X-handle sales exist). The market (platform, suffix, "
+                f"venue class) is a feature; platforms without sales are priced as a proxy market ({proxied}: "
+                "Fragment sells Telegram usernames on behalf of the platform, the closest public analogue). Users with "
+                "their own X sales should retrain (`handleval train price --sales ledger.csv --sales-platform x`).")
+    mine = "; ".join(f"`{p}`: {n:,} sales" for p, n in own.items())
+    return (f"Public name sales and your own sales ledger(s) {', '.join(f'`{s}`' for s in ledgers)}. The market "
+            "(platform, suffix, venue class) is a feature. "
+            + (f"Priced by sales of their own, no longer by proxy: {mine}. " if own else "")
+            + (f"Priced by proxy (no sales of their own): {proxied}." if proxied else ""))
+
+
 def price_model_card(manifest: dict[str, Any], metrics: pd.DataFrame, slices: pd.DataFrame) -> str:
     cfg = manifest["config"]
     data_rows = []
@@ -104,10 +140,7 @@ def price_model_card(manifest: dict[str, Any], metrics: pd.DataFrame, slices: pd
         "",
         "## What it was trained on",
         "",
-        "Public name sales, **not X handles** (no public X-handle sales exist). The market (platform, suffix, venue "
-        "class) is a feature; platform `x` is priced as the proxy market "
-        f"{manifest['markets']['proxy_market'].get('x', 'telegram')!r} (Fragment sells Telegram usernames on "
-        "behalf of the platform, the closest public analogue). Users with their own X sales should retrain.",
+        _trained_on(manifest),
         "",
         to_markdown(pd.DataFrame(data_rows)),
         "",
@@ -144,7 +177,8 @@ def price_model_card(manifest: dict[str, Any], metrics: pd.DataFrame, slices: pd
         "",
         "- A first price for a handle, with a 10–90% interval and the three largest reasons; an analyst decides.",
         *_reasons_note(manifest),
-        "- Not an appraisal of a specific X handle's market: the X price is a proxy from another market.",
+        *([] if "x" in _own_sales(manifest) else
+          ["- Not an appraisal of a specific X handle's market: the X price is a proxy from another market."]),
         "- Prices of brand and celebrity names are legally fraught (trademarks, impersonation); a high price on "
         "  such a name is a reason to check rights, not a reason to sell.",
         "- Fragment's sales cover a few weeks of 2025; NameBio a few weeks of 2024; DASH 2011-2021. Markets move.",

@@ -19,7 +19,7 @@ import pandas as pd
 from handleval._arrays import first_occurrences, frame_of, group_ids
 from handleval.config import MODELS_DIR, MarketsConfig
 from handleval.errors import DataFormatError, InvalidHandle
-from handleval.handles import canonical_mask, parse_handle, split_canonical
+from handleval.handles import SUFFIX_SEPARATOR, canonical_mask, parse_handle, split_canonical
 from handleval.price.market import interval_offsets
 from handleval.price.premium import RuledPrices, apply_rules, imitates, lookalike_risk
 
@@ -60,8 +60,7 @@ class Valuation:
     comparables: list[Comparable] = field(default_factory=list)
 
 
-#: What joins a name to its suffix column on the platforms whose handles include one (``pizza`` + ``com``).
-_SUFFIX_SEPARATOR = {"domain": ".", "email": "@"}
+_SUFFIX_SEPARATOR = SUFFIX_SEPARATOR  # one definition, shared with the sales-ledger loader
 #: Stands for the handle in reason phrases until the end of :meth:`Valuer._reasons` (no valid handle has it).
 _HANDLE = "\x00"
 
@@ -300,7 +299,8 @@ class Valuer:
     def _market_for(self, platform: str) -> tuple[str, str]:
         """The market whose sales price this platform, and the sentence that says so."""
         if platform in self.trained_platforms:
-            return platform, f"{PLATFORM_NAMES.get(platform, platform)} sales"
+            n = self.manifest.get("market_sales", {}).get(platform)
+            return platform, f"{PLATFORM_NAMES.get(platform, platform)} sales" + (f" (n={n:,})" if n else "")
         proxy = self.markets.proxy_market.get(platform)
         if proxy in self.trained_platforms:
             return proxy, (f"proxy: {PLATFORM_NAMES.get(proxy, proxy)} sales ({PLATFORM_NAMES.get(platform)} has "
@@ -515,11 +515,32 @@ def _model_files(manifest: dict[str, Any]) -> list[str]:
 
 def sales_history(manifest: dict[str, Any]) -> pd.DataFrame:
     """The sales a bundle's comparables are drawn from at prediction time (its sources, read from the data
-    directory). :mod:`handleval.tracking` snapshots this table into a logged model so that it serves without one."""
+    directory, and its sales ledgers, read from where they were at training time). :mod:`handleval.tracking`
+    snapshots this table into a logged model so that it serves without one."""
+    from handleval.config import ExtraSource
     from handleval.data import load_sales
 
     markets = MarketsConfig.model_validate(manifest["markets"])
-    return load_sales(manifest["config"]["sources"], markets=markets)[0]
+    ledgers = [ExtraSource.model_validate(e) for e in manifest["config"].get("extra_sources", [])]
+    return load_sales(manifest["config"]["sources"], markets=markets, extra=ledgers)[0]
+
+
+def history_fingerprint(manifest: dict[str, Any]) -> tuple[Any, ...]:
+    """What :func:`sales_history` of this bundle depends on: the sha256 of its sources' and ledgers' files, the
+    bundle's sources, ledgers and markets, the pandas and numpy versions and all of handleval's code
+    (:func:`code_digest`). The key under which the fitted history is cached, so that a change to any of them
+    rebuilds it."""
+    from handleval.data.sales import source_files
+    from handleval.features._common import code_digest
+    from handleval.trees.bundle import sha256_file
+
+    sources = list(manifest["config"]["sources"])
+    files = [(str(path), sha256_file(path)) for source in sources for path in source_files(source)]
+    ledgers = manifest["config"].get("extra_sources", [])
+    for ledger in ledgers:  # a moved ledger: no key of its own, and sales_history says what is missing
+        path = Path(ledger["path"])
+        files.append((str(path), sha256_file(path) if path.is_file() else None))
+    return code_digest(), sources, ledgers, manifest["markets"], files, pd.__version__, np.__version__
 
 
 def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None = None,
@@ -541,9 +562,15 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     if data_dir is not None:
         params["data_dir"] = str(data_dir)
     featurizer = HandleFeaturizer(**params)
+
+    def priced(sales: pd.DataFrame) -> pd.DataFrame:
+        return sales[~price_set_by_rule(sales, markets)]  # as in training: not evidence of value
+
     with gc_paused():  # the fit builds and keeps ~10^6 small objects: the collector's passes over them are waste
-        history = sales_history(manifest) if history is None else history
-        featurizer.fit(history[~price_set_by_rule(history, markets)])  # as in training: not evidence of value
+        if history is None:
+            featurizer.fit_history_cached(lambda: priced(sales_history(manifest)), history_fingerprint(manifest))
+        else:
+            featurizer.fit(priced(history))
     featurizer.check_lexicons(manifest["featurizer"]["lexicons"])
     market = MarketEncoder(min_count=manifest["market_encoder"]["min_count"])
     market.categories_ = manifest["market_encoder"]["categories"]

@@ -2,7 +2,8 @@
 
 In order: a name's own last sale anchors its price (a blend by the sale's age); a venue's minimum price holds in
 its own market only (Fragment's 4-character minimum never reaches X); a platform's published rare-handle pricing
-(X: short, generic or culturally significant names from $2,500) lifts rare names to it; the cap bounds it all.
+(X: short, generic or culturally significant names from $2,500) lifts rare names to it while that platform is
+priced by proxy (not once it has sales of its own); the cap bounds it all.
 Every rule returns how much it moved each price, so that the reasons can show it. Lookalikes of famous names get a
 ``risk`` and no fame: the price model reads fame only from exact matches (``brand__fame``, ``celeb__fame``).
 """
@@ -120,9 +121,10 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         out.ln = ln = ln + delta
         out.steps.append(Step("floor", delta, phrase.astype(object)))
 
-    # 3. A platform's published rare-handle pricing.
+    # 3. A platform's published rare-handle pricing, while the platform is priced by proxy: once it is a market of
+    # its own (a sales ledger of its own in training), its sales price its rare names too.
     for platform, pricing in markets.rare_handles.items():
-        rows = (requested == platform).to_numpy()
+        rows = ((requested == platform) & (market != platform)).to_numpy()
         if not rows.any():
             continue
         score, factor = rare_scores(pricing, features)

@@ -20,6 +20,7 @@ from pydantic import Field
 
 from handleval.config import (
     CONFIGS_DIR,
+    ExtraSource,
     Promotion,
     StrictModel,
     Target,
@@ -36,6 +37,9 @@ LENGTH_ONLY_PREFIXES = ("len__", "mkt__")
 class PriceConfig(StrictModel):
     sources: list[str] = Field(default_factory=lambda: ["fragment_telegram", "namebio_domains", "dash_email",
                                                         "namebio_2015_2020", "dnjournal_domains"])
+    extra_sources: list[ExtraSource] = Field(
+        default_factory=list, description="sales ledgers of your own (CSV or Parquet): a platform with sales of its "
+                                          "own is priced as its own market, no longer by proxy")
     markets_config: str | None = None
     seed: int = 42
     test_fraction: float = Field(0.15, gt=0, lt=0.5)
@@ -70,6 +74,13 @@ class PriceConfig(StrictModel):
 
 def load_price_config(path: str | Path | None = None) -> PriceConfig:
     return load_model_config(PriceConfig, path or CONFIGS_DIR / "price.yaml")
+
+
+def with_ledgers(cfg: PriceConfig, paths: list[Path], platform: str | None = None, currency: str | None = None
+                 ) -> PriceConfig:
+    """``cfg`` plus the sales ledgers ``paths`` (``train price --sales``), each with the same defaults."""
+    extra = [ExtraSource(path=str(p), platform=platform, currency=currency) for p in paths]
+    return cfg.model_copy(update={"extra_sources": [*cfg.extra_sources, *extra]})
 
 
 @dataclass
@@ -138,7 +149,7 @@ def train_price(
     from handleval import __version__
     from handleval._markdown import to_markdown
     from handleval.data import load_sales
-    from handleval.data.sales import source_files, source_note
+    from handleval.data.sales import rejected_lines, source_files, source_note
     from handleval.features import HandleFeaturizer
     from handleval.price.evaluate import (
         attribution_agreement,
@@ -158,13 +169,21 @@ def train_price(
     started = time.perf_counter()
     console = Console(quiet=quiet)
     cfg = config if isinstance(config, PriceConfig) else load_price_config(config)
+    # Ledger paths as absolute: the bundle reads the ledger again for comparables wherever it is loaded from.
+    cfg = cfg.model_copy(update={"extra_sources": [e.model_copy(update={"path": str(Path(e.path).resolve())})
+                                                   for e in cfg.extra_sources]})
+    ledgers = {e.label: e for e in cfg.extra_sources}
     out = Path(output_dir) if output_dir else training_output("price")
-    out.mkdir(parents=True, exist_ok=True)
     markets = load_markets(cfg.markets_config)
     root = data_dir()
 
     with console.status("loading sales"):
-        sales, load_report = load_sales(cfg.sources, markets=markets, root=root)
+        sales, load_report = load_sales(cfg.sources, markets=markets, root=root, extra=cfg.extra_sources)
+    for name, ledger in ledgers.items():  # your own sales: what was loaded, what was rejected and why
+        got = load_report.sources[name]
+        console.print(f"ledger {name}: {got.rows_read:,} rows read, {got.rows_loaded:,} loaded"
+                      + "".join(f"; rejected {r}" for r in rejected_lines(got, ledger.path))
+                      + "".join(f"; {note}" for note in got.notes), highlight=False)
     if cfg.max_rows_per_source:
         sales = pd.concat([g.sample(min(len(g), cfg.max_rows_per_source), random_state=cfg.seed)
                            for _, g in sales.groupby("source", sort=True)])
@@ -175,6 +194,10 @@ def train_price(
     sales["weight"] = sales["weight"] * sales["source"].map(cfg.source_weights).fillna(1.0)
     sales["learn"] = ~at_floor(sales, markets) if cfg.floor_sales == "drop" else True
     is_test = time_split(sales, cfg.test_fraction)
+    for name in ledgers:
+        if not (is_test & (sales["source"] == name)).any():
+            console.print(f"ledger {name}: fewer than 20 dated sales, none held out: no test metrics for it",
+                          style="yellow", highlight=False)
     # Sales whose price a venue's minimum set (Fragment's 4-character minimum) teach nothing about names: they are
     # neither learnt from nor comparables (the rule prices such names in their own market), but stay test rows.
     set_aside = price_set_by_rule(sales, markets)
@@ -306,12 +329,16 @@ def train_price(
 
     # Bundle: text models, manifest with everything needed to rebuild features, model card.
     point_files = ["model.txt", *[f"model_seed{i}.txt" for i in range(1, len(points))]]
+    out.mkdir(parents=True, exist_ok=True)  # only now: a run that fails on its data leaves no empty bundle folder
     for stale in out.glob("model_seed*.txt"):
         stale.unlink()
     for name, booster in (*zip(point_files, points, strict=True), ("quantile_low.txt", low_model),
                           ("quantile_high.txt", high_model)):
         booster.save_model(str(out / name))
     fingerprints = {s: file_fingerprint(source_files(s, root), root) for s in cfg.sources}
+    fingerprints |= {name: file_fingerprint([Path(e.path)]) for name, e in ledgers.items()}
+    licences = {s: source_note(root / "sales" / s)["licence_full"] for s in cfg.sources}
+    licences |= {name: f"your own sales ledger ({e.path})" for name, e in ledgers.items()}
     manifest = {
         "kind": "price",
         "handleval_version": __version__,
@@ -336,10 +363,13 @@ def train_price(
                 "rows_learnt": int((fit_frame["source"] == s).sum()),
                 "weight_learnt": float(fit_frame.loc[fit_frame["source"] == s, "weight"].sum()),
                 "rows_priced_by_market_minimum": int((set_aside & (sales["source"] == s).to_numpy()).sum()),
-                "licence": source_note(root / "sales" / s)["licence_full"],
+                "licence": licences[s],
+                "rejected": dict(load_report.sources[s].rejected),
                 "sold_at": [str(sales.loc[sales["source"] == s, "sold_at"].min()),
                             str(sales.loc[sales["source"] == s, "sold_at"].max())]}
-            for s in cfg.sources},
+            for s in [*cfg.sources, *ledgers]},
+        # Sales per platform: a platform with sales of its own is its own market (market_basis says how many).
+        "market_sales": {str(p): int(n) for p, n in sales.groupby("platform").size().items()},
         "split": {"test_fraction": cfg.test_fraction, "test_from": {
             s: str(g["sold_at"].min()) for s, g in test.groupby("source")}},
         "metrics": metrics,

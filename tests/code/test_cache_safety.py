@@ -113,8 +113,12 @@ def test_the_cache_stores_data_only():
 
     state = {"f": {f"w{i}": float(i) for i in range(40)}, "s": {f"k{i}": f"v\n{i}" for i in range(40)},
              "i": {f"k{i}": i for i in range(40)}, "t": (np.arange(5), 1.5, None, "x"), "l": [1, [2]],
-             "m": sparse.csr_matrix(np.eye(3)), "n": {"a": {"b": np.zeros((2, 2), dtype=np.uint32)}}}
+             "m": sparse.csr_matrix(np.eye(3)), "n": {"a": {"b": np.zeros((2, 2), dtype=np.uint32)}},
+             "names": [f"n\ud800{i}" for i in range(40)], "nul": ["a\x00b", *(f"c{i}" for i in range(40))],
+             "bytes": np.array([b"ab", b"c"], dtype="S2")}
     back = _cache.loads(_cache.dumps(state, "k"), "k")
+    assert back["names"] == state["names"] and back["nul"] == state["nul"]  # one array / one JSON string each
+    assert back["bytes"].dtype == np.dtype("S2") and back["bytes"].tolist() == [b"ab", b"c"]
     assert back["f"] == state["f"] and back["s"] == state["s"] and back["i"] == state["i"]
     assert type(back["t"]) is tuple and back["t"][1:] == (1.5, None, "x") and back["l"] == [1, [2]]
     assert (back["m"] != state["m"]).nnz == 0 and back["n"]["a"]["b"].dtype == np.uint32

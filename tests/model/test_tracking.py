@@ -252,6 +252,28 @@ def test_champion_rule_keeps_a_better_model_that_misses_a_target(registry, small
     assert str(client.get_model_version_by_alias(name, "champion").version) != decision.version
 
 
+def test_champion_rule_compares_only_markets_both_were_tested_on(registry, small_price, tmp_path):
+    """A market only the candidate has (a sales ledger, here perfectly predicted) lowers its mean RMSE but does not
+    win the champion's place: the paired bootstrap runs on the shared markets, where the two are equal."""
+    from handleval.config import Promotion
+    from handleval.price.evaluate import per_market
+    from handleval.tracking import Candidate, price_headline, price_test_rows
+
+    client, name = registry
+    test = small_price.test_predictions
+    assert _register_and_decide(client, name, _candidate(small_price, test["pred"].to_numpy()), tmp_path).promoted
+    ledger = test.head(40).assign(source="ledger:x", handle=lambda d: d["handle"] + "_x")
+    ledger = ledger.assign(pred=ledger["y"])
+    both = pd.concat([test, ledger], ignore_index=True)
+    metrics = {"model": per_market(both, "pred"), "baseline_market_median": per_market(both, "baseline_median")}
+    candidate = Candidate(price_headline(metrics), "mean_rmse_ln", False, promotion=Promotion(bootstrap_rounds=1000),
+                          predictions=price_test_rows(both))
+    decision = _register_and_decide(client, name, candidate, tmp_path)
+    assert decision.new_value < decision.old_value, "the ledger market lowers the candidate's mean RMSE"
+    assert not decision.promoted and "paired bootstrap" in decision.noise
+    assert f"on the same {len(test)} test rows" in decision.noise and "ledger:x" in decision.noise
+
+
 def test_champion_rule_without_shared_test_rows_needs_the_margin(registry, tmp_path):
     """The account model logs no per-row predictions: better means better than the champion by the margin."""
     from handleval.config import Promotion

@@ -1,0 +1,200 @@
+"""A sales ledger of your own (CSV or Parquet) as a sales source: canonical rows, defaults, the load report, clear
+errors for bad files, no de-duplication against the public sets, and comparables that never see a sale's own price.
+Every ledger here is made up in the test."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from handleval.config import ExtraSource, load_markets
+from handleval.data import SALES_COLUMNS, load_sales
+from handleval.data.report import SourceReport
+from handleval.data.sales import load_ledger, rejected_lines
+from handleval.errors import ConfigError, DataFormatError
+
+# Made up: one row per platform, a handle in canonical and in raw form, a name and suffix in two columns, a time
+# zone offset, a comma in a price, a blank venue.
+LEDGER = pd.DataFrame({
+    "handle": ["@Pizza", "burger", "pizza", "li.wei", "coffee"],
+    "price": ["12,000", "1500.5", "900", "40", "55"],
+    "currency": ["USD", "usd", "USD", "CNY", "TON"],
+    "sold_at": ["2024-03-01", "2024-03-05T10:00:00+02:00", "2024-04-01", "2024-04-02 08:30", "2024-05-01"],
+    "platform": ["x", "x", "domain", "email", "telegram"],
+    "suffix": ["", "", "com", "163.com", ""],
+    "venue": ["", "broker", "sedo", "", ""],
+})
+
+
+def _load(path, **given) -> tuple[pd.DataFrame, SourceReport]:
+    report = SourceReport("mine")
+    return load_ledger(ExtraSource(path=str(path), **given), load_markets(), report), report
+
+
+def _write(tmp_path, frame: pd.DataFrame, name: str = "ledger.csv"):
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_csv_and_parquet_ledgers_load_the_same_canonical_rows(tmp_path):
+    csv, report = _load(_write(tmp_path, LEDGER))
+    typed = LEDGER.assign(price=[12000.0, 1500.5, 900.0, 40.0, 55.0],
+                          sold_at=pd.to_datetime(LEDGER["sold_at"], format="mixed", utc=True))
+    typed.to_parquet(tmp_path / "ledger.parquet")
+    parquet, _ = _load(tmp_path / "ledger.parquet")
+
+    assert list(csv.columns) == SALES_COLUMNS
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (5, 5, 0)
+    by_handle = csv.set_index(["platform", "handle"])
+    assert by_handle.loc[("x", "pizza"), "price_usd"] == 12000
+    assert by_handle.loc[("x", "burger"), "sold_at"] == pd.Timestamp("2024-03-05 08:00")  # UTC, naive
+    assert by_handle.loc[("domain", "pizza"), "suffix"] == "com"
+    assert by_handle.loc[("email", "li.wei"), "suffix"] == "163.com"
+    markets = load_markets()
+    for currency, rows in csv.groupby("currency"):
+        np.testing.assert_allclose(rows["price_usd"], rows["price"] * markets.usd_rate(currency))
+    assert set(csv["source"]) == {"ledger"}  # the file's stem
+    key = ["platform", "handle"]
+    pd.testing.assert_frame_equal(csv.sort_values(key).reset_index(drop=True),
+                                  parquet.sort_values(key).reset_index(drop=True), check_dtype=False)
+
+
+def test_defaults_fill_an_absent_column_or_a_blank_cell(tmp_path):
+    frame = LEDGER[["handle", "price", "sold_at"]].iloc[:2].assign(currency=["", "TON"])
+    table, _ = _load(_write(tmp_path, frame), platform="x", currency="USD")
+    assert table["platform"].tolist() == ["x", "x"]
+    assert table["currency"].tolist() == ["USD", "TON"]
+
+
+def test_ledger_in_the_price_config_and_on_the_command_line(tmp_path):
+    from handleval.price.train import load_price_config, with_ledgers
+
+    path = tmp_path / "price.yaml"
+    path.write_text("extra_sources: [{path: ledger.csv, platform: x, currency: USD}]\n", encoding="utf-8")
+    cfg = load_price_config(path)
+    assert cfg.extra_sources == [ExtraSource(path="ledger.csv", platform="x", currency="USD")]
+    assert cfg.extra_sources[0].label == "ledger"
+    both = with_ledgers(cfg, [tmp_path / "My Sales 2025.parquet"], platform="telegram")  # train price --sales
+    assert [(e.platform, e.currency, e.label) for e in both.extra_sources] == [
+        ("x", "USD", "ledger"), ("telegram", None, "my_sales_2025")]
+    path.write_text("extra_sources: [{path: ledger.csv, platfrom: x}]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="platfrom"):
+        load_price_config(path)
+
+
+def test_ledger_rows_are_never_deduplicated(tmp_path):
+    """Your own sales stand as they are: a sale a public set also lists, or the same sale twice, is loaded."""
+    public, _ = load_sales(["fragment_telegram"])
+    sale = public.iloc[0]
+    frame = pd.DataFrame({"handle": [sale["handle"]] * 2, "price": [str(sale["price"])] * 2, "currency": "TON",
+                          "sold_at": [str(sale["sold_at"]), "2025-06-01"], "platform": "telegram"})
+    table, report = load_sales(["fragment_telegram"], extra=[ExtraSource(path=str(_write(tmp_path, frame)))])
+    assert list(report.sources) == ["fragment_telegram", "ledger"]
+    assert report.sources["ledger"].rows_loaded == 2 and not report.sources["ledger"].rejected
+    assert len(table) == len(public) + 2
+    assert report.ok
+
+
+def test_a_few_bad_rows_are_counted_with_reasons_and_lines(tmp_path):
+    """At most the share `data check` tolerates (5%) may be rejected; each reason is counted with its first lines."""
+    good = pd.DataFrame({"handle": [f"name{i}" for i in range(40)], "price": "100", "currency": "USD",
+                         "sold_at": "2024-01-01"})
+    bad = pd.DataFrame({"handle": ["oops", "free"], "price": ["100", "0"], "currency": "USD",
+                        "sold_at": ["31/31/2024", "2024-01-02"]})
+    table, report = _load(_write(tmp_path, pd.concat([good, bad], ignore_index=True)), platform="x")
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (42, 40, 2)
+    assert report.rejected == {"sale date cannot be parsed": 1, "price missing, not a number or not positive": 1}
+    assert sorted(rejected_lines(report, "ledger.csv")) == [
+        "1 × price missing, not a number or not positive (line 43)", "1 × sale date cannot be parsed (line 42)"]
+    assert "oops" not in set(table["handle"])
+
+
+BAD_FILES = {
+    "missing column": ("handle,price,currency\npizza,100,USD\n", {"platform": "x"}, r"lacks column\(s\) \['sold_at'\]"),
+    "no currency column or default": ("handle,price,sold_at\npizza,100,2024-01-01\n", {"platform": "x"},
+                                      "--sales-currency"),
+    "bad date": ("handle,price,currency,sold_at\npizza,100,USD,yesterday\nburger,100,USD,2024-13-45\n",
+                 {"platform": "x"}, r"2 × sale date cannot be parsed \(line 2, 3\)"),
+    "bad currency": ("handle,price,currency,sold_at\npizza,100,DOGE,2024-01-01\nburger,100,USD,2024-01-01\n",
+                     {"platform": "x"}, r"currency has no USD rate in markets config \(line 2\)"),
+    "unknown default currency": ("handle,price,sold_at\npizza,100,2024-01-01\n", {"platform": "x", "currency": "DOGE"},
+                                 "currency 'DOGE' has no USD rate"),
+    "zero and negative prices": ("handle,price,currency,sold_at\npizza,0,USD,2024-01-01\nburger,-5,USD,2024-01-01\n",
+                                 {"platform": "x"}, r"2 × price missing, not a number or not positive"),
+    "unparseable price": ("handle,price,currency,sold_at\npizza,$lots,USD,2024-01-01\n", {"platform": "x"},
+                          "price missing, not a number"),
+    "unknown platform": ("handle,price,currency,sold_at,platform\npizza,100,USD,2024-01-01,myspace\n", {},
+                         "unknown platform 'myspace'"),
+    "empty file": ("", {"platform": "x"}, "is empty"),
+    "header only": ("handle,price,currency,sold_at\n", {"platform": "x"}, "has no sales rows"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_a_bad_ledger_is_one_clear_error(tmp_path, case):
+    text, given, message = BAD_FILES[case]
+    path = tmp_path / "ledger.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataFormatError, match=message):
+        _load(path, **given)
+
+
+def test_missing_unreadable_or_foreign_files_are_clear_errors(tmp_path):
+    with pytest.raises(DataFormatError, match="sales file missing"):
+        _load(tmp_path / "nowhere.csv", platform="x")
+    with pytest.raises(DataFormatError, match="sales file missing"):
+        _load(tmp_path / "nowhere.parquet", platform="x")
+    (tmp_path / "ledger.parquet").write_text("not parquet", encoding="utf-8")
+    with pytest.raises(DataFormatError, match="cannot be read as Parquet"):
+        _load(tmp_path / "ledger.parquet", platform="x")
+    (tmp_path / "ledger.xlsx").write_text("x", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"\.csv or \.parquet"):
+        _load(tmp_path / "ledger.xlsx", platform="x")
+
+
+def test_two_sources_of_one_name_are_an_error(tmp_path):
+    path = _write(tmp_path, LEDGER, "fragment_telegram.csv")
+    with pytest.raises(DataFormatError, match="used twice"):
+        load_sales(["fragment_telegram"], extra=[ExtraSource(path=str(path))])
+
+
+def test_cli_reports_a_bad_ledger_in_one_line_without_traceback(tmp_path):
+    path = tmp_path / "ledger.csv"
+    path.write_text("handle,price\npizza,100\n", encoding="utf-8")
+    for ledger in (tmp_path / "missing.csv", path):
+        result = subprocess.run(
+            [sys.executable, "-m", "handleval", "train", "price", "--sales", str(ledger), "--sales-platform", "x",
+             "--no-track", "--output", str(tmp_path / "bundle")],
+            capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=300)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr and result.stderr.startswith("error:")
+        assert str(ledger.name) in result.stderr
+        assert not (tmp_path / "bundle").exists(), "a run that fails on its data leaves no empty bundle folder"
+
+
+def test_a_ledger_sale_never_feeds_its_own_comparables(tmp_path):
+    """The k-NN and the own-sale features of a ledger's training rows see only strictly earlier sales: a name's
+    first sale has no previous sale and no identical neighbour; its resale sees the first sale's price."""
+    from handleval.features.sales import SalesHistoryFeatures
+
+    rng = np.random.default_rng(0)
+    names = [f"{w}{i}" for i, w in enumerate(rng.choice(["star", "moon", "sun", "sky"], 60))]
+    frame = pd.DataFrame({"handle": [*names, names[0]], "price": [*rng.integers(100, 900, 60).astype(str), "5000"],
+                          "currency": "USD",
+                          "sold_at": [*pd.date_range("2024-01-01", periods=60).strftime("%Y-%m-%d"), "2024-12-01"]})
+    table, _ = _load(_write(tmp_path, frame), platform="x")
+    features = SalesHistoryFeatures(k=5).fit_transform(table)
+    first = table.duplicated("handle", keep="last").to_numpy() | ~table.duplicated("handle", keep=False).to_numpy()
+    assert (features.loc[first, "sales__n_prev_same"] == 0).all()
+    assert (features.loc[first, "sales__knn_max_sim"].fillna(0) < 100).all()  # never itself
+    resale = np.flatnonzero(~first)[0]
+    assert features.loc[resale, "sales__n_prev_same"] == 1
+    assert math.isclose(features.loc[resale, "sales__prev_same_logp"],
+                        math.log(table.loc[first & (table["handle"] == names[0]).to_numpy(), "price_usd"].iloc[0]))
