@@ -10,8 +10,8 @@ thread pools of OpenMP/BLAS/Arrow pinned to one thread: "1 core" means one core.
 
 * ``engine``: the batch engine with a trivial real scorer (``tests/code/batch_scorers.length_scorer``:
   ``parse_handle`` per row), the floor the engine itself costs;
-* ``predict`` / ``predict_noreasons``: the price model end to end (``handleval predict`` with and without
-  reasons), when ``models/price/manifest.json`` exists;
+* ``predict`` / ``predict_noreasons`` / ``predict_comps``: the price model end to end (``handleval predict``
+  with and without reasons, and with ``--comps``), when ``models/price/manifest.json`` exists;
 * ``flag`` / ``flag_noreasons``: the account flagger end to end (``handleval flag``) on synthetic accounts.
 
 Inputs (generated once into ``--work``, never committed): handles are
@@ -56,7 +56,7 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 
 README_START = "<!-- bench_predict:start -->"
 README_END = "<!-- bench_predict:end -->"
-HANDLE_SCORERS = ("engine", "predict", "predict_noreasons")
+HANDLE_SCORERS = ("engine", "predict", "predict_noreasons", "predict_comps")
 ACCOUNT_SCORERS = ("flag", "flag_noreasons")
 
 
@@ -73,6 +73,13 @@ def make_predict_noreasons_scorer() -> object:
     from handleval.price.predict import batch_scorer
 
     return batch_scorer(reasons=False)
+
+
+def make_predict_comps_scorer() -> object:
+    """The price model with reasons and the comparables column (``handleval predict --comps``)."""
+    from handleval.price.predict import batch_scorer
+
+    return batch_scorer(comparables=True)
 
 
 def make_engine_scorer() -> object:

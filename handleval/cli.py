@@ -230,6 +230,10 @@ AttributionOpt = Annotated[AttributionChoice, typer.Option(
 ChunkOpt = Annotated[int | None, typer.Option(
     help="Rows per chunk and output part (bounds memory; default 100,000, or with --resume the interrupted run's).",
     show_default=False)]
+CompsOpt = Annotated[bool, typer.Option(
+    "--comps", help="Also show the comparable sales each price rests on: the sold names most similar to the "
+                    "handle in its market (at most the model's comparables_k), sold strictly before its as_of: "
+                    "name, market, price_usd, sold_at, similarity, most similar first.")]
 PrefixOpt = Annotated[str, typer.Option(help="Prefix for the output column names, e.g. hv_ (needed when the input "
                                              "already has a column of an output's name: input columns are never "
                                              "overwritten).")]
@@ -304,18 +308,20 @@ def predict_command(
     quiet: QuietOpt = False,
     chunk_rows: ChunkOpt = None,
     prefix: PrefixOpt = "",
+    comps: CompsOpt = False,
 ) -> None:
     """Price every handle of a file: every input column unchanged, then price_usd, price_low_usd, price_high_usd,
-    market_basis, reasons, risk, error (each with --prefix) - same rows, same order."""
+    market_basis, reasons, risk, (with --comps) comparables, error (each with --prefix) - same rows, same order."""
     from handleval.batch import cached_scorer
-    from handleval.price.predict import OUTPUT_COLUMNS
+    from handleval.price.predict import COMPARABLES, OUTPUT_COLUMNS
 
-    factory = ("handleval.price.predict", "batch_scorer", {"bundle_dir": str(model) if model else None,
-                                                     "platform": platform, "reasons": reasons,
-                                                     "attribution": attribution.value})
+    kwargs = {"bundle_dir": str(model) if model else None, "platform": platform, "reasons": reasons,
+              "attribution": attribution.value, **({"comparables": True} if comps else {})}
+    factory = ("handleval.price.predict", "batch_scorer", kwargs)
     cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one
+    columns = [*OUTPUT_COLUMNS[:-1], COMPARABLES, OUTPUT_COLUMNS[-1]] if comps else OUTPUT_COLUMNS
     _run_batch(input_path, output, factory, ("handle",), engine, scheduler, workers, resume, overwrite, quiet,
-               chunk_rows, OUTPUT_COLUMNS, prefix)
+               chunk_rows, columns, prefix)
 
 
 @app.command("flag")
@@ -467,9 +473,11 @@ def value_command(
     platform: Annotated[str, typer.Option("--platform", "-p", help="x, telegram, instagram, domain, email")] = "x",
     model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
     attribution: AttributionOpt = AttributionChoice.paths,
+    comps: CompsOpt = False,
 ) -> None:
-    """Price handles at the terminal: a table with price, interval, market basis and reasons. Exit code 1 when
-    no handle could be priced (the table says why), 2 for an unknown platform."""
+    """Price handles at the terminal: a table with price, interval, market basis and reasons (with --comps the
+    comparable sales under each row). Exit code 1 when no handle could be priced (the table says why), 2 for an
+    unknown platform."""
     from handleval.handles import PLATFORMS
     from handleval.price.predict import load
 
@@ -478,7 +486,7 @@ def value_command(
         raise HandlevalError(f"unknown platform {platform!r}: choose one of {', '.join(PLATFORMS)}")
     with console.status("loading the price model"):
         valuer = load(model)
-    result = valuer.value_many(pd_frame(handles, platform), attribution=attribution.value)
+    result = valuer.value_many(pd_frame(handles, platform), attribution=attribution.value, comparables=comps)
     table = Table(title=f"handle values ({platform})", show_lines=True)
     for col in ("handle", "price", "10-90% interval", "market basis", "reasons", "risk"):
         table.add_column(col, overflow="fold")
@@ -491,6 +499,8 @@ def value_command(
         risk = f"[yellow]{row.risk}[/]" if isinstance(row.risk, str) else ""
         table.add_row(str(row.handle), f"${row.price_usd:,.0f}", interval, row.market_basis.replace("; ", "\n"),
                       reasons, risk)
+        if comps:
+            table.add_row("[dim]comparables[/]", "", "", "", _comps_text(row.comparables), "")
     console.print(table)
     if result["error"].notna().all():
         err_console.print("[bold red]error:[/] no handle could be priced (see the table for why)", highlight=False)
@@ -522,6 +532,17 @@ def ui_command(
     # Become the MLflow server (no wrapper process): Ctrl+C and SIGTERM reach it directly, and stopping
     # `handleval ui` never leaves an orphaned server with its workers behind.
     os.execv(sys.executable, cmd)
+
+
+def _comps_text(listed: str) -> str:
+    """One line per comparable sale (``value --comps``), from the JSON array of ``value_many``."""
+    import json
+
+    from rich.markup import escape
+
+    lines = [f"{escape(c['name'])} ${c['price_usd']:,.0f}, {c['similarity']:.0%} similar, {c['sold_at'] or 'undated'}"
+             for c in json.loads(listed)]
+    return "\n".join(lines) or "no earlier sales of similar names"
 
 
 def pd_frame(handles: list[str], platform: str) -> Any:

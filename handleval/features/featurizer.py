@@ -159,6 +159,15 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
                 "the reference data does not match the lexicons this model was built with: " + "; ".join(problems)
                 + ". Use the reference/ data the model was trained on (HANDLEVAL_DATA) or retrain the model.")
 
+    def comparables(self, X: Any, as_json: bool = False) -> list[Any]:
+        """Per row the earlier sales its ``sales__knn_…`` features summarise
+        (:meth:`SalesHistoryFeatures.comparables`, also for ``as_json``); none without the sales family."""
+        check_is_fitted(self, "families_")
+        sales = self.families_.get("sales")
+        if sales is None:
+            return ["[]" if as_json else [] for _ in range(len(prepare(X).frame))]
+        return sales.comparables(X, as_json=as_json)
+
     def matches(self, X: Any) -> pd.DataFrame:
         """The brand and celebrity each row matched (names, kinds as words, lookalike flag) for explanations."""
         check_is_fitted(self, "families_")

@@ -8,6 +8,10 @@
   sale never sees itself, a same-time sale or any later sale (an undated training row gets NaN: its
   comparables cannot be placed in time).
 
+The k-NN columns summarise the k sold names of the same length (and market) most similar to the row's
+(``fuzz.ratio``) among those sales; equally similar sales go to the name first in alphabetical order, then to
+the later sale (an undated one counts as the oldest).
+
 Markets are platforms; X and Instagram, which have no public sales, use Telegram's (``proxy_market``).
 With no earlier sales the features are NaN. ``fit_transform`` (the training path in a Pipeline) additionally
 masks all comparables of a random ``mask_rate`` share of rows, so the model also learns to price without them.
@@ -15,11 +19,12 @@ masks all comparables of a random ``mask_rate`` share of rows, so the model also
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -29,6 +34,7 @@ from rapidfuzz.distance import LCSseq
 from handleval._arrays import group_ids
 from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, cached, prepare, source_digest
 from handleval.features.length import PATTERN_CLASSES, pattern_classes
+from handleval.handles import Handle
 
 DEFAULT_PROXY_MARKET = {"x": "telegram", "instagram": "telegram"}
 FEATURES = (
@@ -74,6 +80,49 @@ def mask_comparables(features: pd.DataFrame, rate: float, random_state: Any = No
     hit = rng.random(len(out)) < rate
     out.loc[hit, cols] = np.nan
     return out
+
+
+def _tie_order(texts: list[str], times: np.ndarray) -> np.ndarray:
+    """History rows by the k-NN's tie rule: by name (alphabetical), then the later sale first (undated last)."""
+    later_first = np.argsort(np.where(times < _UNDATED, -times, _NEVER), kind="stable")
+    return later_first[np.argsort(np.asarray(texts, dtype=str)[later_first], kind="stable")]
+
+
+class _Bucket(NamedTuple):
+    """The k-NN's candidates: sales of one market and name length, in the tie order."""
+
+    names: list[str]
+    times: np.ndarray
+    logp: np.ndarray
+    suffixes: list[str]
+
+
+class _Routes(NamedTuple):
+    """Rows that can have comparables (a parsed name, a dated cut-off, a market with sales) and their keys."""
+
+    rows: np.ndarray  # into the prepared frame
+    text: np.ndarray  # index into ``texts``
+    market: np.ndarray  # index into ``markets``
+    cutoff: np.ndarray
+    proxy: np.ndarray
+    texts: list[str]  # distinct texts, cut to MAX_CHARS
+    lengths: np.ndarray  # their length buckets
+    markets: list[str]
+
+
+def _sales_of(bucket: _Bucket, market: str) -> list[dict[str, Any]]:
+    """The sales of a k-NN bucket as :meth:`SalesHistoryFeatures.comparables` lists them, but the similarity."""
+    days = np.where(bucket.times < _UNDATED, bucket.times, 0).astype("datetime64[ns]").astype("datetime64[D]")
+    dates = [d if t < _UNDATED else None for d, t in zip(days.astype(str).tolist(), bucket.times.tolist(),
+                                                          strict=True)]
+    return [{"name": str(Handle(name, market, suffix)) if suffix else name, "market": market,
+             "price_usd": round(math.exp(logp), 2), "sold_at": date}
+            for name, suffix, logp, date in zip(bucket.names, bucket.suffixes, bucket.logp.tolist(), dates,
+                                                strict=True)]
+
+
+#: ``, "similarity": 0.37}`` for every similarity 0-100: the end of a comparable's JSON object.
+_SIMILARITY_JSON = [f', "similarity": {json.dumps(s / 100)}}}' for s in range(101)]
 
 
 class _Group:
@@ -226,8 +275,8 @@ class SalesHistoryFeatures(FeatureFamily):
 
     def _fit(self, prepared: Prepared, X: Any, y: Any) -> None:
         """Store the history: ``X`` with ``price_usd`` (or ``y`` = ln USD price) and ``sold_at``."""
-        if not 1 <= self.k <= 128:  # the compiled k-NN sums like numpy only up to 128 values
-            raise ValueError(f"k must be between 1 and 128, got {self.k}")
+        if self.k < 1:
+            raise ValueError(f"k must be at least 1, got {self.k}")
         logp = self._log_prices(X, y)
         frame = prepared.frame
         if logp is None or len(frame) == 0:
@@ -255,12 +304,11 @@ class SalesHistoryFeatures(FeatureFamily):
         self.sold_names_ = frozenset(name for _, name, _ in self.same_)  # names that ever sold
         self.lenpat_ = _groups([platform, length, pclass], time, logp, by_time)
         self.suffix_ = _groups([platform, suffix], time, logp, by_time)
-        # k-NN buckets keep the history's row order. Which of several sales tied at the k-th similarity are kept
-        # is np.argpartition's choice for int16 (implementation-defined, not by position; _knn_kernel replays it):
-        # a deliberate rule changes the comparables' median for about a third of rows and needs choosing by CV
-        # (benchmarks/RESULTS.md, round 4)
-        self.bucket_ = {key: (texts_arr[rows].tolist(), time[rows], logp[rows])
-                        for key, rows in _group_rows([platform, length], np.arange(len(texts))).items()}
+        # k-NN buckets in the tie order (equally similar sales: the earlier in the bucket wins): by name, then the
+        # later sale first, an undated one last (queries with a date never see it; training rows all have one)
+        self.listed_: dict[tuple[str, int, bool], list[Any]] = {}  # per bucket, as comparables lists its sales
+        self.bucket_ = {key: _Bucket(texts_arr[rows].tolist(), time[rows], logp[rows], suffix[rows].tolist())
+                        for key, rows in _group_rows([platform, length], _tie_order(texts, time)).items()}
 
     #: The group dicts :meth:`_fit` builds (key -> :class:`_Group`).
     _GROUPS = ("market_", "same_", "lenpat_", "suffix_")
@@ -279,7 +327,8 @@ class SalesHistoryFeatures(FeatureFamily):
         state = cached("sales", (source_digest(__file__), sorted(self.get_params().items()), key), build, use_cache)
         for name in self._GROUPS:
             setattr(self, name, _CachedGroups(state[name]))
-        self.bucket_ = _unflat(state["bucket_"])
+        self.bucket_ = {key: _Bucket(*parts) for key, parts in _unflat(state["bucket_"]).items()}
+        self.listed_ = {}
         self.sold_names_ = frozenset(name for _, name, _ in self.same_)
         self.n_history_, self.latest_, self.markets_ = state["n_history_"], state["latest_"], state["markets_"]
         self.feature_names_out_ = np.asarray(self._feature_names(), dtype=object)
@@ -293,15 +342,17 @@ class SalesHistoryFeatures(FeatureFamily):
         proxy = (self.proxy_market or DEFAULT_PROXY_MARKET).get(platform)
         return (proxy, True) if proxy in self.market_ else (platform, False)
 
-    def _knn(self, market: str, texts: list[str], cutoffs: np.ndarray, out: np.ndarray) -> None:
-        """Fill kNN columns for queries of one (market, length) bucket, per block of queries."""
+    def _knn(self, market: str, texts: list[str], cutoffs: np.ndarray, out: np.ndarray,
+             picks: np.ndarray | None = None, sims: np.ndarray | None = None) -> None:
+        """Fill kNN columns for queries of one (market, length) bucket, per block of queries; with ``picks`` and
+        ``sims`` (queries x k) also the nearest sales' places in the bucket (-1 for none) and their similarity."""
         from handleval.features._knn_kernel import knn_summary
 
         n = _len_bucket(texts[0])
         bucket = self.bucket_.get((market, n))
         if bucket is None:
             return
-        names, times, logp = bucket
+        names, times, logp, _ = bucket
         k = min(self.k, len(names))
         block = max(1, 2_000_000 // max(len(names), 1))
         ratios = _negated_ratios()
@@ -317,39 +368,29 @@ class SalesHistoryFeatures(FeatureFamily):
                 negated = ratios.take(lengths * ratios.shape[1] + common)
             if not cut.min() > times.max():  # else every sale is visible to every query
                 np.putmask(negated, times[None, :] >= cut[:, None], np.int16(1))  # a score of -1: never kept
-            knn_summary(negated, logp, k, out[lo:lo + block])
+            nearest = np.empty((len(q), k), dtype=np.int64)
+            knn_summary(negated, logp, k, out[lo:lo + block], nearest)
+            if picks is not None and sims is not None:
+                picks[lo:lo + block, :k] = nearest
+                sims[lo:lo + block, :k] = -np.take_along_axis(negated, np.maximum(nearest, 0), axis=1)
 
     def _compute(self, prepared: Prepared, errors: list[str | None]) -> np.ndarray:
         """All rows at once: group look-ups by (market, key) and ``searchsorted`` the cut-offs of each group."""
         frame = prepared.frame
-        n_rows = len(frame)
-        out = np.full((n_rows, len(FEATURES)), np.nan)
-        if not n_rows or not self.market_:
+        out = np.full((len(frame), len(FEATURES)), np.nan)
+        route = self._routes(prepared)
+        if route is None:
             return out
-        codes, uniq = prepared.unique_texts()
-        texts_u = [t[:MAX_CHARS] for t in uniq]
+        rows, tcode, mk, cut, px, texts_u, len_u, markets = route
+        uniq = prepared.unique_texts()[1]
         pclass_u = prepared.shared.get("pattern_class")
         if pclass_u is None or len(pclass_u) != len(uniq) or np.isnan(pclass_u).any():
             pclass_u = pattern_classes(texts_u)
         pclass_u = np.asarray(pclass_u, dtype=np.int64)
-        len_u = np.fromiter(map(_len_bucket, texts_u), dtype=np.int64, count=len(texts_u))
         suffixes = frame["suffix"].tolist()
         cutoffs = frame["cutoff"].to_numpy().astype(np.int64)
-        known = frame["cutoff_known"].to_numpy() & prepared.ok
-        markets = sorted(self.market_)
-        market_code = {m: j for j, m in enumerate(markets)}
-        platform_codes, platforms = pd.factorize(frame["platform"].to_numpy(dtype=object), use_na_sentinel=False)
-        route = [self.market_of(p) for p in platforms]
-        row_market = np.array([market_code.get(m, -1) for m, _ in route], dtype=np.int64)[platform_codes]
-        proxy = np.array([px for _, px in route], dtype=bool)[platform_codes]
-        nonempty_u = np.fromiter(map(bool, texts_u), dtype=bool, count=len(texts_u))
-        rows = np.flatnonzero(known & nonempty_u[codes] & (row_market >= 0))
-        if not len(rows):
-            return out
-        tcode = codes[rows]
-        mk = row_market[rows]
-        cut = cutoffs[rows]
-        px = proxy[rows]
+        proxy = np.zeros(len(frame), dtype=bool)
+        proxy[rows] = px
         res = np.full((len(rows), len(FEATURES)), np.nan)
         res[:, 12] = px
         # market: sales before the cut-off and their median
@@ -400,24 +441,98 @@ class SalesHistoryFeatures(FeatureFamily):
                 group = self.suffix_.get((markets[j], suffix_names[sc]))
                 if group is not None:
                     self._count_and_median(group, cut[sel], res, sel, 10, 11)
-        # k nearest sold names of the same length: once per (market, name, cut-off)
+        # k nearest sold names of the same length
         has = np.flatnonzero(k_all > 0)
         if len(has):
-            cut_codes, _ = pd.factorize(cut[has])
-            inverse, _ = pd.factorize((cut_codes * len(markets) + mk[has]) * len(uniq) + tcode[has])
-            first_row = np.unique(inverse, return_index=True)[1]  # first row of each (market, name, cut-off)
-            distinct = np.stack([mk[has][first_row], tcode[has][first_row], cut[has][first_row]], axis=1)
-            knn = np.full((len(distinct), 3), np.nan)
-            bucket = len_u[distinct[:, 1]]
-            for key in np.unique(distinct[:, 0] * (_LEN_CAP + 1) + bucket).tolist():
-                j, n = divmod(key, _LEN_CAP + 1)
-                sel = np.flatnonzero((distinct[:, 0] == j) & (bucket == n))
-                block = np.full((len(sel), 3), np.nan)
-                self._knn(markets[j], [texts_u[t] for t in distinct[sel, 1].tolist()], distinct[sel, 2], block)
-                knn[sel] = block
-            res[has, 5:8] = knn[inverse]
+            res[has, 5:8] = self._nearest(route._replace(text=tcode[has], market=mk[has], cutoff=cut[has]))[0]
         out[rows] = res
         return out
+
+    def comparables(self, X: Any, as_json: bool = False) -> list[Any]:
+        """Per row the sales its kNN columns summarise: the k sales of its market and name length most similar to
+        it, sold strictly before its cut-off (``as_of``; ``sold_at`` for a training row, so never the row's own
+        sale), most similar first, ties to the name (alphabetical), then the later sale. Each is ``{"name",
+        "market", "price_usd", "sold_at"`` (a date, None if undated) ``, "similarity"`` (0-1) ``}``; ``[]`` for
+        none. ``as_json`` gives each row's list as ``json.dumps`` would write it, from pieces written once per sale
+        (the batch path: a million rows list some 15 million sales). Rows of one market, name and cut-off share it."""
+        prepared = prepare(X)
+        out: list[Any] = ["[]" if as_json else [] for _ in range(len(prepared.frame))]
+        route = self._routes(prepared)
+        if route is None:
+            return out
+        _, picks, sims, inverse = self._nearest(route, with_picks=True)
+        assert picks is not None and sims is not None
+        first = np.unique(inverse, return_index=True)[1]
+        made: list[Any] = []
+        for j, n, places, scores in zip(route.market[first].tolist(), route.lengths[route.text[first]].tolist(),
+                                        picks.tolist(), sims.tolist(), strict=True):
+            sales = self._sales_listed(route.markets[j], n, as_json)
+            chosen = [(sales[i], s) for i, s in zip(places, scores, strict=True) if i >= 0]
+            made.append("[" + ", ".join(sale + _SIMILARITY_JSON[s] for sale, s in chosen) + "]" if as_json
+                        else [{**sale, "similarity": s / 100} for sale, s in chosen])
+        for row, d in zip(route.rows.tolist(), inverse.tolist(), strict=True):
+            out[row] = made[d]
+        return out
+
+    def _sales_listed(self, market: str, n: int, as_json: bool) -> list[Any]:
+        """The sales of bucket ``(market, n)`` as :meth:`comparables` lists them (without the similarity; as the
+        start of their JSON object with ``as_json``), made on first use."""
+        key = (market, n, as_json)
+        listed = self.listed_.get(key)
+        if listed is None:
+            bucket = self.bucket_.get((market, n))
+            sales = _sales_of(bucket, market) if bucket is not None else []
+            listed = self.listed_[key] = [json.dumps(sale)[:-1] for sale in sales] if as_json else sales
+        return listed
+
+    def _routes(self, prepared: Prepared) -> _Routes | None:
+        """The rows that can have comparables and their market, text and cut-off (None when there are none)."""
+        frame = prepared.frame
+        if not len(frame) or not self.market_:
+            return None
+        codes, uniq = prepared.unique_texts()
+        texts_u = [t[:MAX_CHARS] for t in uniq]
+        known = frame["cutoff_known"].to_numpy() & prepared.ok
+        markets = sorted(self.market_)
+        market_code = {m: j for j, m in enumerate(markets)}
+        platform_codes, platforms = pd.factorize(frame["platform"].to_numpy(dtype=object), use_na_sentinel=False)
+        route = [self.market_of(p) for p in platforms]
+        row_market = np.array([market_code.get(m, -1) for m, _ in route], dtype=np.int64)[platform_codes]
+        proxy = np.array([px for _, px in route], dtype=bool)[platform_codes]
+        nonempty_u = np.fromiter(map(bool, texts_u), dtype=bool, count=len(texts_u))
+        rows = np.flatnonzero(known & nonempty_u[codes] & (row_market >= 0))
+        if not len(rows):
+            return None
+        cutoffs = frame["cutoff"].to_numpy().astype(np.int64)
+        lengths = np.fromiter(map(_len_bucket, texts_u), dtype=np.int64, count=len(texts_u))
+        return _Routes(rows, codes[rows], row_market[rows], cutoffs[rows], proxy[rows], texts_u, lengths, markets)
+
+    def _nearest(self, route: _Routes, with_picks: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray]:
+        """``(summary, picks, sims, inverse)`` of the k-NN for the routed rows, computed once per distinct
+        (market, name, cut-off): per row the three kNN columns; with ``with_picks``, per distinct triple the
+        nearest sales' places in their bucket (-1 for none) and similarities; ``inverse`` maps rows to triples."""
+        tcode, mk, cut, texts_u, markets = route.text, route.market, route.cutoff, route.texts, route.markets
+        cut_codes, _ = pd.factorize(cut)
+        inverse, _ = pd.factorize((cut_codes * len(markets) + mk) * len(texts_u) + tcode)
+        first_row = np.unique(inverse, return_index=True)[1]  # first row of each (market, name, cut-off)
+        distinct = np.stack([mk[first_row], tcode[first_row], cut[first_row]], axis=1)
+        knn = np.full((len(distinct), 3), np.nan)
+        picks = np.full((len(distinct), self.k), -1, dtype=np.int64) if with_picks else None
+        sims = np.zeros((len(distinct), self.k), dtype=np.int64) if with_picks else None
+        bucket = route.lengths[distinct[:, 1]]
+        for key in np.unique(distinct[:, 0] * (_LEN_CAP + 1) + bucket).tolist():
+            j, n = divmod(key, _LEN_CAP + 1)
+            sel = np.flatnonzero((distinct[:, 0] == j) & (bucket == n))
+            block = np.full((len(sel), 3), np.nan)
+            block_picks = None if picks is None else np.full((len(sel), self.k), -1, dtype=np.int64)
+            block_sims = None if sims is None else np.zeros((len(sel), self.k), dtype=np.int64)
+            self._knn(markets[j], [texts_u[t] for t in distinct[sel, 1].tolist()], distinct[sel, 2], block,
+                      block_picks, block_sims)
+            knn[sel] = block
+            if picks is not None and sims is not None:
+                picks[sel], sims[sel] = block_picks, block_sims
+        return knn[inverse], picks, sims, inverse
 
     @staticmethod
     def _count_and_median(group: _Group, cut: np.ndarray, res: np.ndarray, sel: np.ndarray, count_col: int,

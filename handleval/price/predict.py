@@ -25,13 +25,28 @@ from handleval.price.premium import RuledPrices, apply_rules, imitates, lookalik
 
 Attribution = Literal["paths", "shap"]
 OUTPUT_COLUMNS = ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons", "risk", "error"]
+#: The column ``value_many(..., comparables=True)`` adds before ``error`` (``predict --comps``): a JSON array per row.
+COMPARABLES = "comparables"
 PLATFORM_NAMES = {"x": "X", "telegram": "Telegram", "instagram": "Instagram", "domain": "domain",
                   "email": "e-mail"}
 
 
 @dataclass(frozen=True)
+class Comparable:
+    """An earlier sale a price rests on: one of the k sold names most similar to the handle, in the market that
+    priced it (``sales__knn_…`` summarise them)."""
+
+    name: str
+    market: str
+    price_usd: float
+    sold_at: str | None  # the sale's date (ISO 8601); None for an undated sale
+    similarity: float  # 0-1: rapidfuzz's ratio of the two names / 100
+
+
+@dataclass(frozen=True)
 class Valuation:
-    """One handle's price with its 10–90% interval, the market it was priced in, and why."""
+    """One handle's price with its 10–90% interval, the market it was priced in, why, and the earlier sales of
+    similar names it rests on (``comparables``, most similar first)."""
 
     handle: str
     platform: str
@@ -42,6 +57,7 @@ class Valuation:
     reasons: list[str] = field(default_factory=list)
     error: str | None = None
     risk: str | None = None
+    comparables: list[Comparable] = field(default_factory=list)
 
 
 _SUFFIX_SEPARATOR = SUFFIX_SEPARATOR  # one definition, shared with the sales-ledger loader
@@ -150,19 +166,26 @@ class Valuer:
     def value(self, handle: str, platform: str = "x", suffix: str | None = None, venue: str | None = None,
               as_of: object = None, attribution: Attribution = "paths") -> Valuation:
         """Price one handle. An invalid handle gives a Valuation with ``error`` set, not an exception."""
+        import json
+
         row = self.value_many(pd.DataFrame({"handle": [handle], "platform": [platform], "suffix": [suffix],
-                                            "venue": [venue], "as_of": [as_of]}), attribution=attribution).iloc[0]
+                                            "venue": [venue], "as_of": [as_of]}), attribution=attribution,
+                              comparables=True).iloc[0]
         price = lambda c: None if pd.isna(row[c]) else float(row[c])  # noqa: E731
         error = None if pd.isna(row["error"]) else str(row["error"])
         return Valuation(str(handle), platform, price("price_usd"), price("price_low_usd"),
                          price("price_high_usd"), row["market_basis"],
                          [r for r in str(row["reasons"]).split("; ") if r], error,
-                         None if pd.isna(row["risk"]) else str(row["risk"]))
+                         None if pd.isna(row["risk"]) else str(row["risk"]),
+                         [Comparable(**c) for c in json.loads(row[COMPARABLES])])
 
     def value_many(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x",
-                   reasons: bool = True, attribution: Attribution = "paths") -> pd.DataFrame:
-        """Every input column, then ``price_usd, price_low_usd, price_high_usd, market_basis, reasons, error``
-        — same rows, same order. ``reasons=False`` leaves ``reasons`` empty.
+                   reasons: bool = True, attribution: Attribution = "paths", comparables: bool = False
+                   ) -> pd.DataFrame:
+        """Every input column, then ``price_usd, price_low_usd, price_high_usd, market_basis, reasons, risk,
+        error`` — same rows, same order. ``reasons=False`` leaves ``reasons`` empty. ``comparables=True`` adds
+        ``comparables`` before ``error``: per row a JSON array of the earlier sales :class:`Comparable` lists
+        (``[]`` for none and for rows with an error).
 
         ``attribution="paths"`` (default) ranks reasons by path attributions (:mod:`handleval.trees.forest`), computed
         in the same pass as the price; ``"shap"`` by LightGBM's exact TreeSHAP, the standard with the better
@@ -174,6 +197,7 @@ class Valuer:
         out = {c: np.full(n, np.nan) for c in OUTPUT_COLUMNS[:3]}
         basis = np.full(n, "", dtype=object)
         reason_text = np.full(n, "", dtype=object)
+        listed = np.full(n, "[]", dtype=object) if comparables else None
 
         parsed, errors = self._parse(frame, platform)
         risk = np.full(n, None, dtype=object)
@@ -220,18 +244,24 @@ class Valuer:
                                                   found.reset_index(drop=True), self._risk_popularity)
             if contrib is not None:
                 reason_text[idx] = self._reasons(market_frame, x, contrib, raw, ruled, matches)
+            if listed is not None:
+                listed[idx] = self.featurizer.comparables(market_frame, as_json=True)
             feat_err = feat_errors.reset_index(drop=True)
             for j in np.flatnonzero(feat_err.notna().to_numpy()):
                 errors[idx[j]] = str(feat_err.iloc[j])
                 risk[idx[j]] = None
                 for c in OUTPUT_COLUMNS[:3]:
                     out[c][idx[j]] = np.nan
+                if listed is not None:
+                    listed[idx[j]] = "[]"
         result = frame.copy()
         for c in OUTPUT_COLUMNS[:3]:
             result[c] = out[c]
         result["market_basis"] = basis
         result["reasons"] = reason_text
         result["risk"] = pd.Series(risk, index=result.index, dtype=object)
+        if listed is not None:
+            result[COMPARABLES] = pd.Series(listed, index=result.index, dtype=object)
         result["error"] = pd.Series(errors, index=result.index, dtype=object)
         return result
 
@@ -570,14 +600,15 @@ def _text_handles(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,
-                 attribution: Attribution = "paths") -> Any:
+                 attribution: Attribution = "paths", comparables: bool = False) -> Any:
     """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker), ready to use:
     two handles are valued while building it, so that loading the compiled kernels and building the forest
     (~1 s) is part of the warm-up, not of the first chunk."""
     valuer = load(bundle_dir)
 
     def score(frame: pd.DataFrame) -> pd.DataFrame:
-        return valuer.value_many(_text_handles(frame), platform=platform, reasons=reasons, attribution=attribution)
+        return valuer.value_many(_text_handles(frame), platform=platform, reasons=reasons, attribution=attribution,
+                                 comparables=comparables)
 
     score(pd.DataFrame({"handle": ["pizza", "jdk_19927"]}))
     return score

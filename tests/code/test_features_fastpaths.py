@@ -304,7 +304,10 @@ def test_sales_history_groups_equal_a_pandas_groupby():
         assert (group.logp == g["logp"].to_numpy()[order]).all()
     assert len(fam.same_) == hist.groupby(["market", "name", "suffix"]).ngroups
     hist["len"] = [min(len(t), 16) for t in hist["name"]]
+    undated = np.iinfo(np.int64).max - 1
+    hist["later_first"] = np.where(hist["time"] < undated, -hist["time"], np.iinfo(np.int64).max)
     for (market, length), g in hist.groupby(["market", "len"], sort=False):
-        names, times, logp = fam.bucket_[(market, length)]
+        g = g.sort_values(["name", "later_first"], kind="stable")  # the tie order: name, later sale, undated last
+        names, times, logp, suffixes = fam.bucket_[(market, length)]
         assert names == g["name"].tolist() and (times == g["time"].to_numpy()).all()
-        assert (logp == g["logp"].to_numpy()).all()
+        assert (logp == g["logp"].to_numpy()).all() and suffixes == g["suffix"].tolist()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -110,15 +112,18 @@ def test_knn_scores_from_the_lcs_table_equal_rapidfuzz_ratio():
 
 
 def test_knn_features_equal_a_per_query_reference():
-    """k nearest earlier sales of the same market and length bucket: the batch path against one query at a time
-    with ``fuzz.ratio`` and the same ``np.argpartition`` (the tie choice is part of the model)."""
-    import warnings
-
+    """k nearest earlier sales of the same market and length bucket: the batch path against one query at a time,
+    straight from the history with ``fuzz.ratio`` and the rule itself: the most similar first, ties to the name
+    (alphabetical), then the later sale (an undated one last)."""
     from rapidfuzz import fuzz, process
 
     sales = sales_table()
     history = pd.concat([sales[sales["platform"] == "telegram"].sample(1500, random_state=1),
                          sales[sales["platform"] == "domain"].sample(1500, random_state=2)], ignore_index=True)
+    history.loc[history.sample(200, random_state=6).index, "sold_at"] = pd.NaT  # undated: seen only "now"
+    resold = history.sample(600, random_state=7)  # names sold again: ties between sales of one name
+    history = pd.concat([history, resold.assign(sold_at=resold["sold_at"] - pd.Timedelta(days=40),
+                                                price_usd=resold["price_usd"] * 3)], ignore_index=True)
     fam = SalesHistoryFeatures(k=15).fit(history)
     rng = np.random.default_rng(3)
     queries = history.sample(300, random_state=4).reset_index(drop=True)[["handle", "platform", "suffix"]]
@@ -128,23 +133,89 @@ def test_knn_features_equal_a_per_query_reference():
     queries["as_of"] = np.where(rng.random(len(queries)) < 0.3, pd.NaT,
                                 times.sample(len(queries), replace=True, random_state=5).to_numpy())
     got = fam.transform(queries)[["sales__knn_median_logp", "sales__knn_max_sim", "sales__knn_mean_sim"]]
-    long_buckets = 0
+    sold = prepare(history).frame
+    sold = sold.assign(name=sold["text"].str[:64], logp=np.log(history["price_usd"].to_numpy(dtype=float)),
+                       at=history["sold_at"])
+    long_buckets = ties = resales = undated_seen = 0
     for i in range(len(queries)):
         q = prepare(queries.iloc[[i]]).frame.iloc[0]
         text = q["text"][:64]
-        names, sold, logp = fam.bucket_.get((q["platform"], min(len(text), 16)), ([], None, None))
-        long_buckets += len(text) >= 16 and len(names) > 0
-        if not len(names) or not (sold < q["cutoff"]).any():
+        now = pd.isna(queries["as_of"].iloc[i])
+        same = sold[(sold["platform"] == q["platform"]) & (sold["name"].str.len().clip(upper=16) == min(len(text), 16))]
+        seen = same[same["at"].isna()] if now else same.iloc[0:0]
+        seen = pd.concat([seen, same[same["at"] < queries["as_of"].iloc[i]] if not now else same[same["at"].notna()]])
+        if not len(seen):
             assert got.iloc[i].isna().all(), (i, text)
             continue
-        scores = process.cdist([text], names, scorer=fuzz.ratio, dtype=np.int16)[0]
-        scores = np.where(sold < q["cutoff"], scores, np.int16(-1))
-        k = min(15, len(names))
-        top = np.argpartition(-scores[None, :], k - 1, axis=1)[0, :k] if k < len(names) else np.arange(len(names))
-        visible = scores[top] >= 0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            expected = [np.nanmedian(logp[top][visible]), scores[top][visible].max() / 100,
-                        np.nanmean(scores[top][visible] / 100)]
-        np.testing.assert_allclose(got.iloc[i].to_numpy(), expected, rtol=0, atol=1e-12, err_msg=text)
+        long_buckets += len(text) >= 16
+        score = process.cdist([text], seen["name"].tolist(), scorer=fuzz.ratio, dtype=np.int16)[0].astype(np.int64)
+        later_first = np.where(seen["at"].notna(), -seen["at"].astype("int64").to_numpy(), np.iinfo(np.int64).max)
+        order = sorted(range(len(seen)), key=lambda j: (-score[j], seen["name"].iloc[j], later_first[j]))
+        top = order[:15]
+        ties += len(order) > 15 and score[order[14]] == score[order[15]]
+        resales += len(order) > 15 and seen["name"].iloc[order[14]] == seen["name"].iloc[order[15]]
+        undated_seen += bool(seen["at"].iloc[top].isna().any())
+        expected = [np.median(seen["logp"].to_numpy()[top]), score[top].max() / 100, score[top].mean() / 100]
+        np.testing.assert_array_equal(got.iloc[i].to_numpy(), expected, err_msg=text)
     assert long_buckets >= 20  # names of 16+ characters (lengths differ within the bucket) were exercised
+    assert ties >= 100 and undated_seen >= 5  # the tie rule decided, undated sales were among the nearest
+    assert resales >= 3  # ... also between two sales of one name (the later wins)
+
+
+
+def _first_sales(history: pd.DataFrame) -> dict[tuple[str, str, int], pd.Timestamp]:
+    """The first time each (name, date, price in cents) sold: a listed comparable is a sale before the cut-off
+    when its key sold first strictly before it."""
+    keys = zip(history["handle"], history["sold_at"].dt.date.astype(str), (history["price_usd"] * 100).round(),
+               strict=True)
+    first: dict[tuple[str, str, int], pd.Timestamp] = {}
+    for key, at in zip(keys, history["sold_at"], strict=True):
+        first[key] = min(first.get(key, at), at)
+    return first
+
+
+def _earlier(first: dict, comp: dict, cutoff: pd.Timestamp) -> bool:
+    at = first.get((comp["name"], comp["sold_at"], round(comp["price_usd"] * 100)))
+    return at is not None and at < cutoff
+
+
+def test_comparables_are_the_sales_the_knn_columns_summarise(telegram):
+    """At most k, most similar first, each a real sale before the row's cut-off, the same as the features."""
+    fam = SalesHistoryFeatures(k=7).fit(telegram)
+    rows = telegram.sample(300, random_state=7).reset_index(drop=True)[["handle", "platform", "sold_at"]]
+    comps = fam.comparables(rows)  # training rows: the cut-off is each row's own sale
+    features = fam.transform(rows)
+    sizes = [len(c) for c in comps]
+    first = _first_sales(telegram)
+    assert max(sizes) == 7 and min(sizes) == 0
+    for i, listed in enumerate(comps):
+        if not listed:
+            assert np.isnan(features.loc[i, "sales__knn_max_sim"])
+            continue
+        sims = [c["similarity"] for c in listed]
+        assert sims == sorted(sims, reverse=True)
+        assert sims[0] == features.loc[i, "sales__knn_max_sim"]
+        assert np.isclose(np.mean(sims), features.loc[i, "sales__knn_mean_sim"], rtol=1e-12)
+        assert np.isclose(np.median(np.log([c["price_usd"] for c in listed])),
+                          features.loc[i, "sales__knn_median_logp"], atol=1e-4)  # prices shown to the cent
+        length = min(len(rows.loc[i, "handle"]), 16)  # names of 16+ characters share a bucket
+        assert all(c["market"] == "telegram" and min(len(c["name"]), 16) == length for c in listed)
+        assert all(_earlier(first, c, rows.loc[i, "sold_at"]) for c in listed), i
+    # X, priced on Telegram's sales, at the same cut-offs: the same comparables
+    assert fam.comparables(rows[["handle"]].assign(platform="x", as_of=rows["sold_at"])) == comps
+    # the batch path's JSON text is json.dumps of the same lists
+    assert fam.comparables(rows, as_json=True) == [json.dumps(listed) for listed in comps]
+
+
+def test_comparables_are_strictly_earlier_than_as_of_and_never_the_rows_own_sale(telegram):
+    fam = SalesHistoryFeatures(k=15).fit(telegram)
+    sale = telegram.sort_values("sold_at").iloc[len(telegram) // 2]
+    at = pd.Timestamp(sale["sold_at"])
+    query = pd.DataFrame({"handle": [sale["handle"]] * 3, "platform": ["telegram"] * 3,
+                          "as_of": [at, at + pd.Timedelta(1, "s"), pd.NaT]})
+    own = {"name": sale["handle"], "market": "telegram", "price_usd": round(float(sale["price_usd"]), 2),
+           "sold_at": at.date().isoformat(), "similarity": 1.0}
+    at_sale, just_after, now = fam.comparables(query)
+    assert own not in at_sale and own in just_after and own in now  # a second later it is an earlier sale
+    first = _first_sales(telegram)
+    assert at_sale and all(_earlier(first, c, at) for c in at_sale)

@@ -90,10 +90,11 @@ def _same_features(a: SalesHistoryFeatures, b: SalesHistoryFeatures) -> None:
             np.testing.assert_array_equal(getattr(a, name)[key].times, getattr(b, name)[key].times)
             np.testing.assert_array_equal(getattr(a, name)[key].logp, getattr(b, name)[key].logp)
     assert list(a.bucket_) == list(b.bucket_) and a.sold_names_ == b.sold_names_
-    for key, (names, times, logp) in a.bucket_.items():
-        assert b.bucket_[key][0] == names
-        np.testing.assert_array_equal(b.bucket_[key][1], times)
-        np.testing.assert_array_equal(b.bucket_[key][2], logp)
+    for key, (names, times, logp, suffixes) in a.bucket_.items():
+        assert b.bucket_[key].names == names and b.bucket_[key].suffixes == suffixes
+        np.testing.assert_array_equal(b.bucket_[key].times, times)
+        np.testing.assert_array_equal(b.bucket_[key].logp, logp)
+    assert a.comparables(_QUERIES) == b.comparables(_QUERIES)  # the comparables a cached history lists
     assert (a.n_history_, a.latest_, a.markets_) == (b.n_history_, b.latest_, b.markets_)
 
 

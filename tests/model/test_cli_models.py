@@ -66,6 +66,7 @@ def test_value_command_prints_a_table():
     result = run("value", "pizza", "jdk_19927", "a" * 16)
     assert result.returncode == 0, result.stderr
     assert "pizza" in result.stdout and "$" in result.stdout and "at most 15" in result.stdout
+    assert "% similar" not in result.stdout  # comparables only with --comps
 
 
 def test_triage_ranks_by_expected_value_with_guard_rails(tmp_path):
@@ -120,3 +121,32 @@ def test_batch_commands_load_the_bundle_once(tmp_path, monkeypatch, command, mod
     assert result.exit_code == 0, result.output
     assert len(read_output(tmp_path / "out")) == len(table)
     assert len(calls) == 1
+
+
+def test_predict_comps_adds_a_json_column_under_the_output_naming_rule(tmp_path):
+    """``--comps`` adds ``comparables`` (JSON per row) before ``error``, named like every output: an input column
+    of that name stops the run, ``--prefix`` renames the output and the input's column stays as it was."""
+    import json
+
+    source = tmp_path / "handles.csv"
+    pd.DataFrame({"handle": ["pizza", "a" * 16, "pizza", "bbc"], "platform": ["x", "x", "telegram", "domain"],
+                  "as_of": ["", "", "2024-06-01", ""], "suffix": ["", "", "", "com"],
+                  "comparables": list("abcd")}).to_csv(source, index=False)
+    refused = run("predict", str(source), "-o", str(tmp_path / "refused.csv"), "--quiet", "--comps")
+    assert refused.returncode == 2 and "'comparables'" in refused.stderr and "--prefix" in refused.stderr
+    out = tmp_path / "scores.csv"
+    result = run("predict", str(source), "-o", str(out), "--quiet", "--comps", "--prefix", "hv_")
+    assert result.returncode == 0, result.stderr
+    scored = read_output(out)
+    assert list(scored.columns[-3:]) == ["hv_risk", "hv_comparables", "hv_error"]
+    assert scored["comparables"].tolist() == list("abcd")
+    listed = [json.loads(cell) for cell in scored["hv_comparables"]]
+    assert listed[1] == [] and all(0 < len(listed[i]) <= 15 for i in (0, 2, 3))  # a row with an error: none
+    assert all(c["sold_at"] < "2024-06-01" for c in listed[2])  # strictly before the row's as_of
+    assert {c["market"] for c in listed[3]} == {"domain"}
+
+
+def test_value_comps_lists_the_comparable_sales_under_each_row():
+    result = run("value", "pizza", "jdk_19927", "--comps")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("comparables") == 2 and "% similar" in result.stdout

@@ -338,3 +338,47 @@ def test_committed_price_bundle_meets_the_issue_targets():
     for key in CHECK_TARGETS:
         group, name = key.split(".")
         assert check_met(key, manifest["checks"][group][name]), (key, manifest["checks"][group][name])
+
+
+def test_comparables_are_earlier_sales_at_most_k_and_never_the_rows_own(small_valuer):
+    """``Valuation.comparables``: at most k, most similar first, strictly before ``as_of``: a sale at the very
+    ``as_of`` is not listed (the row's own sale), one second later it is (an earlier sale of the same name)."""
+    from handleval.price.predict import Comparable, sales_history
+
+    k = small_valuer.manifest["config"]["comparables_k"]
+    history = sales_history(small_valuer.manifest)
+    fragment = history[(history["source"] == "fragment_telegram") & (history["handle"].str.len() >= 6)]
+    sale = fragment.sort_values("sold_at").iloc[len(fragment) // 2]
+    at = pd.Timestamp(sale["sold_at"])
+    own = Comparable(sale["handle"], "telegram", round(float(sale["price_usd"]), 2), at.date().isoformat(), 1.0)
+    at_sale = small_valuer.value(sale["handle"], platform="telegram", as_of=at)
+    later = small_valuer.value(sale["handle"], platform="telegram", as_of=at + pd.Timedelta(1, "s"))
+    assert own not in at_sale.comparables and own in later.comparables
+    for v in (at_sale, later, small_valuer.value("pizza", platform="x")):
+        assert 0 < len(v.comparables) <= k
+        assert all(isinstance(c, Comparable) and c.market == "telegram" for c in v.comparables)
+        sims = [c.similarity for c in v.comparables]
+        assert sims == sorted(sims, reverse=True) and 0 <= sims[-1] <= sims[0] <= 1
+    earlier = history[(history["platform"] == "telegram") & (history["sold_at"] < at)]
+    sold = set(zip(earlier["handle"], earlier["sold_at"].dt.date.astype(str), earlier["price_usd"].round(2),
+                   strict=True))
+    assert all((c.name, c.sold_at, c.price_usd) in sold for c in at_sale.comparables)
+    assert small_valuer.value("bad handle!").comparables == []
+
+
+def test_value_many_comparables_column_is_json_and_optional(small_valuer):
+    frame = pd.DataFrame({"handle": ["pizza", "a" * 16, "bbc.co.uk", "88@163.com", "pizza"],
+                          "platform": ["x", "x", "domain", "email", "telegram"],
+                          "as_of": [None, None, None, None, "2023-01-01"]})
+    out = small_valuer.value_many(frame, comparables=True)
+    assert list(out.columns[-3:]) == ["risk", "comparables", "error"]
+    listed = [json.loads(cell) for cell in out["comparables"]]
+    assert listed[1] == []  # a row with an error
+    k = small_valuer.manifest["config"]["comparables_k"]
+    assert all(0 < len(listed[i]) <= k for i in (0, 2, 3, 4))
+    assert {c["market"] for c in listed[2]} == {"domain"} and {c["market"] for c in listed[3]} == {"email"}
+    assert all(c["sold_at"] is None or c["sold_at"] < "2023-01-01" for c in listed[4])
+    assert set(listed[0][0]) == {"name", "market", "price_usd", "sold_at", "similarity"}
+    plain = small_valuer.value_many(frame)
+    assert "comparables" not in plain.columns
+    pd.testing.assert_frame_equal(plain, out.drop(columns="comparables"))
