@@ -475,9 +475,11 @@ def value_command(
     attribution: AttributionOpt = AttributionChoice.paths,
     comps: CompsOpt = False,
 ) -> None:
-    """Price handles at the terminal: a table with price, interval, market basis and reasons (with --comps the
-    comparable sales under each row). Exit code 1 when no handle could be priced (the table says why), 2 for an
-    unknown platform."""
+    """Price handles at the terminal: per handle one line (price, 10-90% interval, market basis, risk), its reasons
+    on the next (with --comps the comparable sales on a third). Lines are never wrapped, so they grep whole. Exit
+    code 1 when no handle could be priced (each line says why), 2 for an unknown platform."""
+    from rich.markup import escape
+
     from handleval.handles import PLATFORMS
     from handleval.price.predict import load
 
@@ -487,23 +489,24 @@ def value_command(
     with console.status("loading the price model"):
         valuer = load(model)
     result = valuer.value_many(pd_frame(handles, platform), attribution=attribution.value, comparables=comps)
-    table = Table(title=f"handle values ({platform})", show_lines=True)
-    for col in ("handle", "price", "10-90% interval", "market basis", "reasons", "risk"):
-        table.add_column(col, overflow="fold")
+    width = max(len(str(h)) for h in result["handle"])
+    lines = []
     for row in result.itertuples(index=False):
+        name = escape(str(row.handle)).ljust(width)
         if isinstance(row.error, str) and row.error:
-            table.add_row(str(row.handle), "[red]invalid[/]", "", "", f"[red]{row.error}[/]", "")
+            lines.append(f"{name}  [red]invalid: {escape(row.error)}[/]")
             continue
-        interval = f"${row.price_low_usd:,.0f} – ${row.price_high_usd:,.0f}"
-        reasons = row.reasons.replace("; ", "\n")
-        risk = f"[yellow]{row.risk}[/]" if isinstance(row.risk, str) else ""
-        table.add_row(str(row.handle), f"${row.price_usd:,.0f}", interval, row.market_basis.replace("; ", "\n"),
-                      reasons, risk)
+        risk = f"  [yellow]risk: {escape(row.risk)}[/]" if isinstance(row.risk, str) and row.risk else ""
+        lines.append(f"[bold]{name}[/]  ${row.price_usd:>7,.0f}  (${row.price_low_usd:,.0f} – "
+                     f"${row.price_high_usd:,.0f})  {escape(row.market_basis)}{risk}")
+        lines.append(f"    {escape(row.reasons)}")
         if comps:
-            table.add_row("[dim]comparables[/]", "", "", "", _comps_text(row.comparables), "")
-    console.print(table)
+            lines.append(f"    [dim]comparables[/] {_comps_text(row.comparables)}")
+    console.print(f"handle values ({platform})", highlight=False)
+    for line in lines:
+        console.print(line, soft_wrap=True, highlight=False)
     if result["error"].notna().all():
-        err_console.print("[bold red]error:[/] no handle could be priced (see the table for why)", highlight=False)
+        err_console.print("[bold red]error:[/] no handle could be priced (see above for why)", highlight=False)
         raise typer.Exit(1)
 
 
@@ -535,14 +538,14 @@ def ui_command(
 
 
 def _comps_text(listed: str) -> str:
-    """One line per comparable sale (``value --comps``), from the JSON array of ``value_many``."""
+    """The comparable sales of one row on one line (``value --comps``), from the JSON array of ``value_many``."""
     import json
 
     from rich.markup import escape
 
-    lines = [f"{escape(c['name'])} ${c['price_usd']:,.0f}, {c['similarity']:.0%} similar, {c['sold_at'] or 'undated'}"
-             for c in json.loads(listed)]
-    return "\n".join(lines) or "no earlier sales of similar names"
+    listed = [f"{escape(c['name'])} ${c['price_usd']:,.0f}, {c['similarity']:.0%} similar, "
+              f"{c['sold_at'] or 'undated'}" for c in json.loads(listed)]
+    return " · ".join(listed) or "no earlier sales of similar names"
 
 
 def pd_frame(handles: list[str], platform: str) -> Any:

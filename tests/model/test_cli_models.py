@@ -69,6 +69,22 @@ def test_value_command_prints_a_table():
     assert "% similar" not in result.stdout  # comparables only with --comps
 
 
+def test_value_lines_are_whole_in_a_narrow_pipe():
+    """In an 80-column pipe each handle's price line and its reasons come out whole, as the library gives them,
+    so that a person can grep them."""
+    import handleval
+
+    expected = handleval.load().value_many(pd.DataFrame({"handle": ["pizza", "n1ke"]}), platform="x")
+    result = run("value", "pizza", "n1ke", env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for row in expected.itertuples(index=False):
+        head = [line for line in lines if line.startswith(row.handle + " ")]
+        assert len(head) == 1 and f"{row.price_usd:,.0f}" in head[0] and row.market_basis in head[0]
+        assert "    " + row.reasons in lines
+    assert any("risk: could impersonate" in line for line in lines if line.startswith("n1ke"))
+
+
 def test_triage_ranks_by_expected_value_with_guard_rails(tmp_path):
     accounts = pd.DataFrame({
         "screen_name": ["pizza", "crypto_king_88213", "nike", "jdk_19927"],
