@@ -10,7 +10,6 @@ The on-disk caches (``~/.cache/handleval``) are used as they are: run once befor
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -19,6 +18,8 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+
+from _checkouts import ROOT, checkouts_from_args
 
 PROBE = """
 import json, time
@@ -30,7 +31,6 @@ w2, c2 = time.perf_counter(), time.process_time()
 print(json.dumps({"import_cpu": c1 - c0, "load_cpu": c2 - c1, "cpu": c2 - c0, "wall": w2 - w0,
                   "module": handleval.price.predict.__file__}))
 """
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(checkout: Path) -> dict[str, float]:
@@ -43,20 +43,16 @@ def run(checkout: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--against", type=Path, help="another checkout to alternate with")
-    args = parser.parse_args()
-    checkouts = {"this": ROOT} | ({"against": args.against.resolve()} if args.against else {})
+    runs, checkouts = checkouts_from_args(__doc__.splitlines()[0])
     results: dict[str, list[dict[str, float]]] = {name: [] for name in checkouts}
-    for _ in range(args.runs):
+    for _ in range(runs):
         for name, path in checkouts.items():
             results[name].append(run(path))
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"Seconds, min / median of {args.runs} fresh processes (load average {load}):")
+    print(f"Seconds, min / median of {runs} fresh processes (load average {load}):")
     print("| date | machine | checkout | import CPU | load() CPU | total CPU | total wall |")
-    for name, runs in results.items():
-        cells = " | ".join(f"{min(r[k] for r in runs):.2f} / {statistics.median(r[k] for r in runs):.2f}"
+    for name, measured in results.items():
+        cells = " | ".join(f"{min(r[k] for r in measured):.2f} / {statistics.median(r[k] for r in measured):.2f}"
                            for k in ("import_cpu", "load_cpu", "cpu", "wall"))
         print(f"| {date.today()} | {platform.machine()} {platform.python_version()} | {name} | {cells} |")
 

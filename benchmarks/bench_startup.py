@@ -18,7 +18,6 @@ most of its compiler and fills its registries then, 0.3-0.6 s here, whichever fu
 
 from __future__ import annotations
 
-import argparse
 import compileall
 import os
 import resource
@@ -29,7 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _checkouts import ROOT, checkouts_from_args
+
 LIBRARIES = "import pandas, numpy, lightgbm, sklearn, rapidfuzz, numba"
 ALSO_IMPORTED = "import pydantic, yaml, typer, rich.console, rich.table"
 NUMBA_PROBE = '''import os
@@ -56,11 +56,7 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--against", type=Path, help="another checkout, measured alternately")
-    args = parser.parse_args()
-    checkouts = {"this": ROOT} | ({"against": args.against.resolve()} if args.against else {})
+    runs, checkouts = checkouts_from_args(__doc__.splitlines()[0])
     with tempfile.TemporaryDirectory() as tmp:
         handles = Path(tmp) / "handles.csv"
         handles.write_text("handle\n" + "".join(f"name{i}\n" if i % 2 else f"word_{i % 97}\n" for i in range(1000)))
@@ -80,7 +76,7 @@ def main() -> None:
                                                 str(out), "--overwrite", "--quiet"], path)
         results: dict[str, list[tuple[float, float]]] = {k: [] for k in kinds}
         load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-        for round_ in range(args.runs + 1):
+        for round_ in range(runs + 1):
             for kind, (cmd, cwd) in kinds.items():
                 env = {**os.environ, "PYTHONPATH": f"{cwd}{os.pathsep}{tmp}", "OMP_NUM_THREADS": "1",
                        "COLUMNS": "120", "HANDLEVAL_CACHE": str(caches.get(cwd, tmp))}
@@ -90,7 +86,7 @@ def main() -> None:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     base_cpu = statistics.median(c for c, _ in results["bare import"])
     base_wall = statistics.median(w for _, w in results["bare import"])
-    print(f"Seconds, median (min) of {args.runs} fresh processes, alternating; load average (1, 5, 15 min) before "
+    print(f"Seconds, median (min) of {runs} fresh processes, alternating; load average (1, 5, 15 min) before "
           f"{load_before}, at the end {load}:")
     print("| run | CPU | wall | CPU / bare import | wall / bare import |")
     print("|---|---|---|---|---|")

@@ -38,7 +38,6 @@ PYFUNC_CODE = Path(__file__).with_name("mlflow_pyfunc.py")
 #: Opens the experiment in the UI's model-training view (runs, charts), not the GenAI one (traces).
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 HEADLINE = "1_headline/"
-PRIMARY = {"price": ("mean_rmse_ln", False), "accounts": ("mean_lodo_auc", True)}
 PREDICTIONS_ARTIFACT = "review/test_predictions.parquet"
 #: Columns that identify a test row across runs (the paired bootstrap joins on them).
 ROW_KEY = ["source", "handle", "suffix", "sold_at"]

@@ -131,14 +131,11 @@ def _text(series: pd.Series) -> pd.Series:
 def _bool(series: pd.Series, blank_means_false: bool) -> pd.Series:
     """API booleans from ``True/False``, ``TRUE/FALSE``, ``1/1.0/0`` strings. Blank is False only where the
     source documents blank as the dump of ``false`` (Cresci); ``NULL`` is always unknown."""
-    from handleval.accounts.features import FALSE_WORDS, TRUE_WORDS  # the one reading of yes/no everywhere
+    from handleval.accounts.features import _to_bool  # the one reading of yes/no everywhere
 
-    raw = series.astype("string").str.strip()
-    out = pd.Series(pd.NA, index=series.index, dtype="boolean")
-    low = raw.str.lower()
-    out[low.isin(TRUE_WORDS).fillna(False)] = True
-    out[low.isin(FALSE_WORDS).fillna(False)] = False
+    out = _to_bool(series)
     if blank_means_false:
+        raw = series.astype("string").str.strip()
         out[(raw.isna() | (raw == "")).fillna(False)] = False
     return out
 

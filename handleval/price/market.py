@@ -34,6 +34,15 @@ def interval_offsets(keys: pd.Series, platforms: pd.Series, by_venue: dict[str, 
     return keys.map(by_venue).fillna(platforms.map(by_platform)).fillna(widest).to_numpy(dtype=float)
 
 
+def interval(q_low: np.ndarray, q_high: np.ndarray, learned: np.ndarray, ruled: np.ndarray, offset: np.ndarray,
+             cap: float) -> tuple[np.ndarray, np.ndarray]:
+    """The 10-90% interval (ln): the quantile models' range, made to hold the learned price, widened by the
+    conformal offset and moved with the market rules' shift of the price; its top never above the cap."""
+    shift = ruled - learned
+    return (np.minimum(q_low, learned) - offset + shift,
+            np.minimum(np.maximum(q_high, learned) + offset + shift, cap))
+
+
 def venue_class(venue: object) -> str:
     text = str(venue).strip().lower() if venue is not None and venue == venue else ""
     return VENUE_CLASSES.get(text, "other" if text else "unknown")

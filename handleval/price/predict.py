@@ -20,7 +20,7 @@ from handleval._arrays import first_occurrences, frame_of, group_ids
 from handleval.config import MODELS_DIR, MarketsConfig
 from handleval.errors import DataFormatError, InvalidHandle
 from handleval.handles import SUFFIX_SEPARATOR, canonical_mask, parse_handle, split_canonical
-from handleval.price.market import interval_offsets
+from handleval.price.market import interval, interval_offsets
 from handleval.price.premium import RuledPrices, apply_rules, imitates, lookalike_risk
 
 Attribution = Literal["paths", "shap"]
@@ -222,11 +222,9 @@ class Valuer:
                     if reasons else None
             ruled = apply_rules(market_frame, x_h, raw, self.markets, self.cap, matches)
             pred = ruled.ln
-            shift = pred - ruled.learned_ln  # the market rules move the interval with the price
             off = interval_offsets(self.market.interval_keys(market_frame), market_frame["platform"],
                                    self.manifest.get("conformal_offsets_by_venue_ln", {}), self.offsets)
-            low = np.minimum(scores[:, k], ruled.learned_ln) - off + shift
-            high = np.minimum(np.maximum(scores[:, k + 1], ruled.learned_ln) + off + shift, self.cap)
+            low, high = interval(scores[:, k], scores[:, k + 1], ruled.learned_ln, pred, off, self.cap)
             idx = np.flatnonzero(ok)
             out["price_usd"][idx] = np.round(np.exp(pred), 2)
             out["price_low_usd"][idx] = np.round(np.exp(low), 2)

@@ -161,7 +161,7 @@ def train_price(
         repeat_sale_metrics,
         slices,
     )
-    from handleval.price.market import MarketEncoder, interval_offsets
+    from handleval.price.market import MarketEncoder, interval, interval_offsets
     from handleval.price.premium import apply_rules, at_floor, price_set_by_rule
     from handleval.trees.bundle import file_fingerprint, library_versions, write_manifest
     from handleval.trees.forest import Forest
@@ -304,11 +304,9 @@ def train_price(
     learned = np.minimum(np.mean([p.predict(x_test) for p in points], axis=0), cap)
     ruled = apply_rules(test, x_test_h, learned, markets, cap)
     test["learned"], test["pred"] = learned, ruled.ln
-    shift = ruled.ln - learned  # the rules move the interval with the price
     off = interval_offsets(market.interval_keys(test), test["platform"], venue_offsets, offsets)
-    low = np.minimum(low_model.predict(x_test), learned)
-    high = np.maximum(high_model.predict(x_test), learned)
-    test["low"], test["high"] = low - off + shift, np.minimum(high + off + shift, cap)
+    test["low"], test["high"] = interval(low_model.predict(x_test), high_model.predict(x_test), learned, ruled.ln,
+                                         off, cap)
     medians = train.groupby("source")["y"].median()
     test["baseline_median"] = test["source"].map(medians)
     test["baseline_length"] = np.minimum(length_only.predict(x_test[length_cols]), cap)

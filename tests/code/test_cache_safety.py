@@ -28,10 +28,6 @@ class _Payload:
         return (Path.touch, (self.marker,))
 
 
-def _same(a, b) -> bool:
-    return a.keys() == b.keys() if isinstance(a, dict) else np.array_equal(a, b)
-
-
 def test_a_pickle_planted_in_the_cache_never_runs(tmp_path, monkeypatch):
     """A pickle under the cache's file names (today's and the old ``.pkl`` ones) is never loaded: fitting reads
     its own verified file or builds, and the planted code does not run."""

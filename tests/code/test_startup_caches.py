@@ -180,9 +180,17 @@ def test_word_lookups_from_arrays_are_the_dict_lookups():
     assert is_first.tolist() == [w in first for w in probes]
     assert is_sur.tolist() == [w in sur for w in probes]
     assert sum(is_sur) > 100 and any(sur[w] == 0.0 for w, s in zip(probes, is_sur, strict=True) if s)
-    vocab = words.vocab_cost_
-    assert [words.in_vocabulary(w, z) for w, z in zip(probes, zipf.tolist(), strict=True)] == \
-        [w in vocab for w in probes]
+    # The segmentation vocabulary, by its rule written out here: English letters only, at most 18 of them; one
+    # letter only 'a' and 'i', two letters Zipf >= 4, longer ones Zipf >= word_zipf.
+    def rule(w: str) -> bool:
+        z, n = en.get(w, 0.0), len(w)
+        return z > 0 and w.isalpha() and n <= 18 and (
+            (n == 1 and w in ("a", "i")) or (n == 2 and z >= 4.0) or (n >= 3 and z >= words.word_zipf))
+
+    expected = [rule(w) for w in probes]
+    assert any(expected) and not all(expected)
+    assert [w in words.vocab_cost_ for w in probes] == expected
+    assert [words.in_vocabulary(w, z) for w, z in zip(probes, zipf.tolist(), strict=True)] == expected
 
 
 # ------------------------------------------------------------------------------- cold and warm load

@@ -332,12 +332,13 @@ def test_committed_price_bundle_meets_the_issue_targets():
         assert model[market]["rmse_ln"] <= (1 - gain) * median[market]["rmse_ln"], market
         assert model[market]["spearman"] >= rho, market
         assert 0.70 <= model[market]["coverage_10_90"] <= 0.90, market
-    # The premium-name checks (tiers on X, the held-out high end, repeat sales), each against its target.
-    from handleval.price.evaluate import CHECK_TARGETS, check_met
-
-    for key in CHECK_TARGETS:
-        group, name = key.split(".")
-        assert check_met(key, manifest["checks"][group][name]), (key, manifest["checks"][group][name])
+    # The premium-name checks (tiers on X, the held-out high end, repeat sales), against the issue's numbers
+    # written here (not the code's own CHECK_TARGETS, which could be relaxed along with the model).
+    checks = manifest["checks"]
+    assert checks["tiers"]["spearman"] >= 0.70 and checks["tiers"]["median_A"] >= 5000
+    assert checks["tiers"]["median_E"] <= 60
+    assert checks["high_end"]["spearman"] >= 0.40 and 0.5 <= checks["high_end"]["median_ratio"] <= 2.0
+    assert checks["repeat_sales"]["within_2x"] >= 0.60
 
 
 def test_comparables_are_earlier_sales_at_most_k_and_never_the_rows_own(small_valuer):
