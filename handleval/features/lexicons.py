@@ -25,7 +25,7 @@ from handleval.config import data_dir as _data_dir
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "1"
+LEXICON_VERSION = "2"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -45,6 +45,7 @@ CELEB_FILES = (
       for m in ("Sep", "Oct", "Nov", "Dec")),
     "instagram_top200/top_insta_influencers_data.csv",
     "youtube_top1000_2023/global_youtube_statistics_2023.csv",
+    "fortune1000_2024/fortune1000_2024.csv",
 )
 LEXICON_FILES = {"brand": BRAND_FILES, "celeb": CELEB_FILES}
 
@@ -60,6 +61,13 @@ def slug(name: str) -> str:
     text = unicodedata.normalize("NFKD", name)
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     return _NOT_SLUG.sub("", text)
+
+
+def person_slug(name: str) -> str:
+    """A person's usual handle: ``Marc R. Benioff`` → ``marcbenioff`` (middle initials and Jr./Sr./II/III dropped)."""
+    words = [w for w in re.split(r"[\s,]+", name) if w]
+    kept = [w for w in words if not re.fullmatch(r"[A-Za-z]\.?|(?i:jr|sr|ii|iii|iv)\.?", w)]
+    return slug(" ".join(kept if len(kept) >= 2 else words))  # never a surname alone
 
 
 def company_slug(name: str) -> str:
@@ -172,6 +180,12 @@ def _follower_popularity(count: float) -> float:
     return 0.3 + 0.7 * (math.log10(count) - 6) / 3 if count and count == count and count >= 1e6 else 0.3
 
 
+def _founder_popularity(market_cap_usd: float) -> float:
+    """A founder who runs a company is as well known as the company is large: $10 billion of market value → 0.5
+    (where fame starts to count in a price), $100 billion → 0.75, $1 trillion → 1.0 (log scale)."""
+    return 0.5 + 0.25 * math.log10(market_cap_usd / 1e10) if market_cap_usd > 0 else 0.0
+
+
 def _build_celeb(ref: Path) -> Lexicon:
     lex = Lexicon("celeb")
     for row in _csv_rows(ref / CELEB_FILES[0], delimiter="\t"):
@@ -190,6 +204,13 @@ def _build_celeb(ref: Path) -> Lexicon:
     for row in _csv_rows(ref / CELEB_FILES[14], encoding="latin-1"):
         lex.add(slug(row["Youtuber"]), _follower_popularity(parse_count(row["subscribers"])), row["Youtuber"],
                 "youtube2023")
+    # Founder CEOs (Pantheon 1.0 is from 2013 and the social lists are Instagram, TikTok and YouTube: neither knows
+    # Elon Musk); a hired CEO is not a public figure by office alone.
+    for row in _csv_rows(ref / CELEB_FILES[15]):
+        if row["Founder_is_CEO"].strip().lower() == "yes" and row["CEO"].strip():
+            market_cap = float(row["MarketCap_March28_M"].replace(",", "").strip() or 0) * 1e6
+            ceo = row["CEO"].strip()
+            lex.add(person_slug(ceo), _founder_popularity(market_cap), ceo, "fortune1000_founders")
     return lex
 
 

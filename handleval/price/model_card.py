@@ -80,7 +80,8 @@ def _premium_section(manifest: dict[str, Any]) -> list[str]:
             gain = 1 - model["rmse_ln"] / median["rmse_ln"]
             lines += [f"Bulk goal of the premium-name work: Fragment RMSE ln at least 45% below the median baseline "
                       f"with ρ ≥ 0.50: {gain:.1%} below, ρ {model['spearman']:.3f} "
-                      f"({'met' if gain >= 0.45 and model['spearman'] >= 0.50 else 'NOT met'}).", ""]
+                      f"({'met' if gain >= 0.45 and model['spearman'] >= 0.50 else 'NOT met'}). One seed's numbers: "
+                      "how much each market moves with the seed alone is in docs/models.md (\"Seed spread\").", ""]
         tiers = checks.get("tiers", {})
         if tiers:
             lines += ["Tier medians on X: " + " · ".join(f"{t} ${tiers.get('median_' + t, float('nan')):,.0f}"

@@ -133,14 +133,22 @@ def test_own_sale_is_the_top_reason_of_a_name_that_sold(small_valuer):
     elon = sales[sales["handle"] == "elonmusk"]
     assert len(elon) == 1
     sold_at, sold_for = elon["sold_at"].iloc[0], float(elon["price_usd"].iloc[0])
-    later = small_valuer.value("elonmusk", platform="x", as_of=sold_at + pd.Timedelta(days=365))
-    before = small_valuer.value("elonmusk", platform="x", as_of=sold_at - pd.Timedelta(days=1))
+    # on Telegram, where it sold (on X its fame prices it: test_a_famous_founder_is_priced_by_fame_on_x)
+    later = small_valuer.value("elonmusk", platform="telegram", as_of=sold_at + pd.Timedelta(days=365))
+    before = small_valuer.value("elonmusk", platform="telegram", as_of=sold_at - pd.Timedelta(days=1))
     assert later.reasons[0].startswith(f"own sale for ${sold_for:,.0f}, 365 days before"), later.reasons
     assert "own sale" in later.market_basis and "own sale" not in before.market_basis
     # the rule: ln price = w ln(last sale) + (1 - w) ln(learned), with the learned price the one without the sale
     w = float(own_sale_weight(np.array([365.0]), small_valuer.markets)[0])
     assert later.price_usd == pytest.approx(sold_for ** w * before.price_usd ** (1 - w), rel=0.15)
     assert later.price_usd > 5 * before.price_usd
+
+
+def test_a_famous_founder_is_priced_by_fame_on_x(small_valuer):
+    out = small_valuer.value_many(pd.DataFrame({"handle": ["elonmusk", "jensenhuang"], "platform": "x"}))
+    for row, person in zip(out.itertuples(), ("Elon Musk", "Jensen Huang"), strict=True):
+        assert row.reasons.startswith(f"X rare handle: famous person '{person}'"), row.reasons
+        assert row.price_usd >= 20_000, row  # popularity 0.94 and 1.0: 2,500 x 20 ** 0.87 and the cap
 
 
 def _amounts(text: str) -> list[float]:
