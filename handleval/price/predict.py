@@ -165,7 +165,8 @@ class Valuer:
     # ----------------------------------------------------------------------------------------------- public
     def value(self, handle: str, platform: str = "x", suffix: str | None = None, venue: str | None = None,
               as_of: object = None, attribution: Attribution = "paths") -> Valuation:
-        """Price one handle. An invalid handle gives a Valuation with ``error`` set, not an exception."""
+        """Price one handle. An invalid handle gives a Valuation with ``error`` set, not an exception. Its
+        ``comparables`` are the picks of the k-NN pass that priced it (no pass of their own)."""
         import json
 
         row = self.value_many(pd.DataFrame({"handle": [handle], "platform": [platform], "suffix": [suffix],
@@ -206,8 +207,9 @@ class Valuer:
             self._flag_lookalikes(frame, np.flatnonzero(~ok), errors)
         if ok.any():
             market_frame = parsed[ok].reset_index(drop=True)
-            x_h, feat_errors, matches = self.featurizer.transform_with_matches(market_frame) if reasons else \
-                (*self.featurizer.transform_with_errors(market_frame), None)
+            # one pass: the matches name them in reasons, the k-NN's picks are the comparables
+            x_h, feat_errors, matches, comps = self.featurizer.transform_with(market_frame, matches=reasons,
+                                                                               comparables=comparables)
             x_h = x_h.reset_index(drop=True)
             x = pd.concat([x_h, self.market.transform(market_frame).reset_index(drop=True)], axis=1)[self.features]
             x = x.to_numpy(dtype=np.float64)  # once for every model (each would convert a DataFrame again)
@@ -243,7 +245,7 @@ class Valuer:
             if contrib is not None:
                 reason_text[idx] = self._reasons(market_frame, x, contrib, raw, ruled, matches)
             if listed is not None:
-                listed[idx] = self.featurizer.comparables(market_frame, as_json=True)
+                listed[idx] = comps
             feat_err = feat_errors.reset_index(drop=True)
             for j in np.flatnonzero(feat_err.notna().to_numpy()):
                 errors[idx[j]] = str(feat_err.iloc[j])
