@@ -16,6 +16,7 @@ import pandas as pd
 from handleval.accounts.features import _to_bool
 from handleval.accounts.flag import FLAG_COLUMNS, AccountFlagger, load_accounts
 from handleval.errors import HandlevalError
+from handleval.handles import handle_texts
 
 TRIAGE_COLUMNS = ["row", "screen_name", "price_usd", "p_releasable", "releasable", "expected_value",
                   "guard_rail", "triage_reasons"]
@@ -76,7 +77,7 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
         for col in ("bot", "dormant", "dormancy_basis", "status", "reasons"):
             flagged[col] = flagged[col].astype(object).where(~bad, None)
         flagged.loc[bad, "error"] = [e for e in input_errors if e is not None]
-    names = accounts["screen_name"].astype("string").fillna("").str.strip().str.lstrip("@").tolist()
+    names = handle_texts(accounts["screen_name"]).astype("string").fillna("").str.strip().str.lstrip("@").tolist()
     priced = _prices(valuer, names)
     price = pd.to_numeric(priced["price_usd"], errors="coerce").to_numpy(dtype=float, copy=True)
     price[bad] = np.nan

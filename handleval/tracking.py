@@ -453,11 +453,14 @@ def price_data_snapshot(bundle_dir: Path, out: Path) -> Path:
 
 
 def _optional_inputs(signature: Any, required: str) -> Any:
-    """Only the key column is required in the served schema; the others are optional, as in the CLI."""
+    """Only the key column is required in the served schema; the others are optional, as in the CLI. The key
+    column takes any type: a numeric one (Parquet integers) is read as text by handleval's rule
+    (:func:`handleval.handles.handle_texts`), as in the CLI, where MLflow would refuse it as not a string."""
     from mlflow.models import ModelSignature
-    from mlflow.types.schema import ColSpec, Schema
+    from mlflow.types.schema import AnyType, ColSpec, Schema
 
-    inputs = Schema([ColSpec(c.type, c.name, required=c.name == required) for c in signature.inputs.inputs])
+    inputs = Schema([ColSpec(AnyType() if c.name == required else c.type, c.name, required=c.name == required)
+                     for c in signature.inputs.inputs])
     return ModelSignature(inputs=inputs, outputs=signature.outputs)
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from handleval._arrays import first_occurrences, frame_of, group_ids
 from handleval.config import MODELS_DIR, MarketsConfig
 from handleval.errors import DataFormatError, InvalidHandle
-from handleval.handles import SUFFIX_SEPARATOR, canonical_mask, parse_handle, split_canonical
+from handleval.handles import SUFFIX_SEPARATOR, canonical_mask, handle_texts, parse_handle, split_canonical
 from handleval.price.market import interval, interval_offsets
 from handleval.price.premium import RuledPrices, apply_rules, imitates, lookalike_risk
 
@@ -194,17 +194,20 @@ class Valuer:
         if attribution not in ("paths", "shap"):
             raise ValueError(f"attribution must be 'paths' or 'shap', not {attribution!r}")
         frame = self._as_frame(data)
+        given = frame["handle"]
+        handles = handle_texts(given)  # a typed column (7.0) read as every path reads it ("7")
+        readable = frame if handles is given else frame.assign(handle=handles)
         n = len(frame)
         out = {c: np.full(n, np.nan) for c in OUTPUT_COLUMNS[:3]}
         basis = np.full(n, "", dtype=object)
         reason_text = np.full(n, "", dtype=object)
         listed = np.full(n, "[]", dtype=object) if comparables else None
 
-        parsed, errors = self._parse(frame, platform)
+        parsed, errors = self._parse(readable, platform)
         risk = np.full(n, None, dtype=object)
         ok = np.array([e is None for e in errors], dtype=bool)
         if (~ok).any():
-            self._flag_lookalikes(frame, np.flatnonzero(~ok), errors)
+            self._flag_lookalikes(readable, np.flatnonzero(~ok), errors)
         if ok.any():
             market_frame = parsed[ok].reset_index(drop=True)
             # one pass: the matches name them in reasons, the k-NN's picks are the comparables
@@ -580,25 +583,6 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     return Valuer(bundle_dir, manifest, points, low, high, featurizer=featurizer, market=market, markets=markets)
 
 
-def _text_handles(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with a typed ``handle`` column (Parquet integers, say) as text: ``7`` is the handle ``"7"``, a
-    missing value stays missing (an "empty handle" error), so no row reaches the model as a non-string."""
-    col = frame["handle"]
-    if pd.api.types.is_string_dtype(col) and all(isinstance(v, str) or v is None for v in col.tolist()):
-        return frame
-
-    def text(value: Any) -> str | None:
-        if isinstance(value, str):
-            return value
-        if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
-            return None
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value)
-
-    return frame.assign(handle=pd.Series([text(v) for v in col.tolist()], index=frame.index, dtype=object))
-
-
 def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,
                  attribution: Attribution = "paths", comparables: bool = False) -> Any:
     """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker), ready to use:
@@ -607,7 +591,7 @@ def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bo
     valuer = load(bundle_dir)
 
     def score(frame: pd.DataFrame) -> pd.DataFrame:
-        return valuer.value_many(_text_handles(frame), platform=platform, reasons=reasons, attribution=attribution,
+        return valuer.value_many(frame, platform=platform, reasons=reasons, attribution=attribution,
                                  comparables=comparables)
 
     score(pd.DataFrame({"handle": ["pizza", "jdk_19927"]}))

@@ -55,6 +55,17 @@ def test_verified_reads_every_common_spelling_and_refuses_the_rest(flagger):
     assert np.isnan(by["maybe"].p_releasable) and "not a yes/no value" in by["maybe"].error
 
 
+def test_triage_reads_a_float_screen_name_as_its_text(flagger):
+    """Triage flags and prices a float screen name (``1234567.0``: a numeric Parquet column with a gap) as the
+    handle "1234567", by the rule every path reads handles by, not as "1234567.0"."""
+    names = [1234567.0, 88888.0, None]
+    typed = triage(_bot_like(3, screen_name=names), valuer=PriceByLength(), flagger=flagger, now=NOW)
+    text = triage(_bot_like(3, screen_name=["1234567", "88888", None]), valuer=PriceByLength(), flagger=flagger,
+                  now=NOW)
+    assert typed.sort_values("row")["price_usd"].round(2).tolist()[:2] == [round(1000 / 7, 2), 200.0]
+    pd.testing.assert_frame_equal(typed.drop(columns="screen_name"), text.drop(columns="screen_name"))
+
+
 def test_flag_turns_impossible_numbers_and_times_into_row_errors(flagger):
     frame = _bot_like(6)
     frame["followers_count"] = ["inf", "1e309", "-inf", "5", "5", "5"]

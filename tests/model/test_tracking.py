@@ -326,6 +326,31 @@ def test_pyfunc_from_registry_matches_cli_predict(store, small_price, tmp_path):
                                    pd.to_numeric(via_cli["price_usd"]).reset_index(drop=True), check_names=False)
 
 
+def test_library_pyfunc_and_predict_read_a_typed_handle_column_alike(store, small_price, small_valuer, tmp_path):
+    """A float handle column (Parquet stores integers with a gap as floats) and an integer one: ``7.0`` is the
+    handle "7" in the library, the MLflow model and ``predict`` alike, as if the column were text."""
+    import mlflow
+
+    from handleval.batch import read_output
+
+    mlflow.set_tracking_uri(store["uri"])
+    model = mlflow.pyfunc.load_model("models:/handleval-price@champion")
+    typed = {"floats": pd.DataFrame({"handle": [1234567.0, None, 88888.0, 7.5]}),
+             "ints": pd.DataFrame({"handle": [1234567, 88888]})}
+    text = {"floats": pd.DataFrame({"handle": ["1234567", None, "88888", "7.5"]}),
+            "ints": pd.DataFrame({"handle": ["1234567", "88888"]})}
+    for name, frame in typed.items():
+        frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+        subprocess.run([sys.executable, "-m", "handleval", "predict", str(tmp_path / f"{name}.parquet"), "-o",
+                        str(tmp_path / f"{name}.csv"), "--model", str(small_price.bundle_dir), "--quiet"],
+                       check=True, timeout=300)
+        expected = small_valuer.value_many(text[name])
+        assert expected["price_usd"].notna().sum() == 2, name  # the comparison below is not of errors only
+        for got in (small_valuer.value_many(frame), model.predict(frame), read_output(tmp_path / f"{name}.csv")):
+            np.testing.assert_allclose(pd.to_numeric(got["price_usd"]), expected["price_usd"], err_msg=name)
+            assert [None if pd.isna(e) else e for e in got["error"]] == expected["error"].tolist(), name
+
+
 def test_served_model_answers_over_http_without_data_dir(store, small_valuer, tmp_path):
     port = free_port()
     # mlflow starts its web server (uvicorn) by name: the interpreter's own bin/ must be on PATH even when the
