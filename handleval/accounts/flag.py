@@ -84,7 +84,9 @@ def check_columns(columns: Any, prefix: str = "") -> None:
             f"the accounts input lacks required column(s) {'; '.join(missing)}. Required: "
             f"{', '.join(REQUIRED_COLUMNS)} (Twitter v1.1 user-object names, or the X API v2 names; "
             "`handleval flag --help` lists every accepted column)")
-    taken = [c for c in output_names(prefix) if c in set(columns)]
+    from handleval.batch import output_collisions
+
+    taken = output_collisions(columns, output_names(prefix))
     if taken:
         raise ColumnCollisionError(taken, prefix)
 
