@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from handleval._markdown import to_markdown
 from handleval.config import PROJECT_ROOT, Promotion, Target
 
 EXPERIMENTS = {"price": "handleval-price", "accounts": "handleval-accounts"}
@@ -408,7 +409,7 @@ def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, s
         version = str(info.registered_model_version)
         decision = decide_champion(client, registered_name, version, review.candidate)
         mlflow.set_tags({**decision.tags(), "registered_version": version})
-        table = _markdown_table(review.summary[[c for c in review.summary if c not in DETAIL_COLUMNS]])
+        table = to_markdown(review.summary[[c for c in review.summary if c not in DETAIL_COLUMNS]], missing="–")
         mlflow.set_tag("mlflow.note.content", "\n\n".join([
             table, decision.markdown(), f"**Training data:** {review.training_data}",
             f"Registered as `{registered_name}` version {version}. The full table: `review/summary_table.json`."]))
@@ -419,17 +420,6 @@ def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, s
         for key, value in decision.tags().items():
             client.set_model_version_tag(registered_name, version, key, value)
     return run.info.experiment_id, run.info.run_id, decision
-
-
-def _markdown_table(frame: pd.DataFrame) -> str:
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return "–" if value != value else f"{value:.3f}"
-        return str(value)
-
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 def price_data_snapshot(bundle_dir: Path, out: Path) -> Path:
