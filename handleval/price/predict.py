@@ -556,10 +556,10 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     from handleval.features._common import gc_paused
     from handleval.price.market import MarketEncoder
     from handleval.price.premium import price_set_by_rule
-    from handleval.trees.bundle import load_booster, read_manifest
+    from handleval.trees.bundle import load_booster, read_bundle
 
     bundle_dir = Path(bundle_dir) if bundle_dir else MODELS_DIR / "price"
-    manifest = read_manifest(bundle_dir, "price")
+    manifest, verified = read_bundle(bundle_dir, "price")
     markets = MarketsConfig.model_validate(manifest["markets"])
     params = {k: v for k, v in manifest["featurizer"].items() if k != "lexicons"}
     if data_dir is not None:
@@ -579,7 +579,7 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     market.categories_ = manifest["market_encoder"]["categories"]
     market.default_venue_ = manifest["market_encoder"]["default_venue"]
     market.rare_ = manifest["market_encoder"]["rare"]
-    *points, low, high = (load_booster(bundle_dir, manifest, f) for f in _model_files(manifest))
+    *points, low, high = (load_booster(bundle_dir, verified, f) for f in _model_files(manifest))
     return Valuer(bundle_dir, manifest, points, low, high, featurizer=featurizer, market=market, markets=markets)
 
 
