@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests._helpers import checkout_env
+
 pytestmark = pytest.mark.slow
-CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -355,13 +356,12 @@ def test_served_model_answers_over_http_without_data_dir(store, small_valuer, tm
     port = free_port()
     # mlflow starts its web server (uvicorn) by name: the interpreter's own bin/ must be on PATH even when the
     # environment was not activated (`.venv/bin/python -m pytest`)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": store["uri"],
-           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    env = checkout_env(MLFLOW_TRACKING_URI=store["uri"],
+                       PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     # No data directory: HANDLEVAL_DATA names a folder that does not exist, so that neither it nor the fallback
     # beside the checkout can be read (data_dir() raises), and an empty cache holds no lexicons built from it.
     env["HANDLEVAL_DATA"] = str(tmp_path / "no-data-here")
     env["HANDLEVAL_CACHE"] = str(tmp_path / "empty-cache")
-    env["PYTHONPATH"] = os.pathsep.join([str(CHECKOUT), os.environ.get("PYTHONPATH", "")])  # this checkout's code
     log = tmp_path / "serve.log"
     with open(log, "wb") as sink:
         server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m",
