@@ -455,12 +455,15 @@ def _optional_inputs(signature: Any, required: str) -> Any:
 
 
 def _predict_with_bundle(kind: str, bundle_dir: Path, frame: pd.DataFrame, data: str | None = None) -> pd.DataFrame:
+    """The bundle's output for ``frame``, which the logged model's signature is read off. A price model is loaded
+    with no sales history (nothing to read or fit): its comparables are then missing, its columns and their
+    types are the same."""
     if kind == "price":
         from handleval.price.predict import load
 
-        if data is None:
-            return load(bundle_dir).value_many(frame)
-        history = pd.read_parquet(Path(data) / "sales_history.parquet")
+        history = pd.DataFrame({"handle": pd.Series(dtype=object), "platform": pd.Series(dtype=object),
+                                "suffix": pd.Series(dtype=object), "price_usd": pd.Series(dtype=float),
+                                "sold_at": pd.Series(dtype="datetime64[ns]")})
         return load(bundle_dir, history=history, data_dir=data).value_many(frame)
     from handleval.accounts import load_accounts
 

@@ -214,7 +214,8 @@ class Valuer:
             x_h, feat_errors, matches, comps = self.featurizer.transform_with(market_frame, matches=reasons,
                                                                                comparables=comparables)
             x_h = x_h.reset_index(drop=True)
-            x = pd.concat([x_h, self.market.transform(market_frame).reset_index(drop=True)], axis=1)[self.features]
+            codes, keys = self.market.transform_with_keys(market_frame)
+            x = pd.concat([x_h, codes.reset_index(drop=True)], axis=1)[self.features]
             x = x.to_numpy(dtype=np.float64)  # once for every model (each would convert a DataFrame again)
             # Attributions are additive, so those of the averaged model are the average of the models'.
             k = len(self.points)
@@ -227,7 +228,7 @@ class Valuer:
                     if reasons else None
             ruled = apply_rules(market_frame, x_h, raw, self.markets, self.cap, matches)
             pred = ruled.ln
-            off = interval_offsets(self.market.interval_keys(market_frame), market_frame["platform"],
+            off = interval_offsets(keys, market_frame["platform"],
                                    self.manifest.get("conformal_offsets_by_venue_ln", {}), self.offsets)
             low, high = interval(scores[:, k], scores[:, k + 1], ruled.learned_ln, pred, off, self.cap)
             idx = np.flatnonzero(ok)

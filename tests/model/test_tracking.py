@@ -352,6 +352,24 @@ def test_library_pyfunc_and_predict_read_a_typed_handle_column_alike(store, smal
             assert [None if pd.isna(e) else e for e in got["error"]] == expected["error"].tolist(), name
 
 
+def test_logged_signature_is_what_the_model_returns_with_its_history(store, small_price, small_valuer):
+    """The signature is read off a model loaded without its sales history (no sales read or fitted for it); its
+    outputs are those of the model with its history, and its key column takes any type (typed handles)."""
+    import mlflow
+    from mlflow.models import infer_signature
+    from mlflow.types.schema import AnyType, DataType
+
+    from handleval.tracking import price_review
+
+    mlflow.set_tracking_uri(store["uri"])
+    version = mlflow.MlflowClient().get_run(store["run_id"]).data.tags["registered_version"]
+    logged = mlflow.models.get_model_info(f"models:/handleval-price/{version}").signature
+    example = price_review(small_price).input_example
+    assert logged.outputs == infer_signature(example, small_valuer.value_many(example)).outputs
+    assert {c.name: (c.type, c.required) for c in logged.inputs.inputs} == {
+        "handle": (AnyType(), True), **{c: (DataType.string, False) for c in ("platform", "suffix", "venue", "as_of")}}
+
+
 def test_served_model_answers_over_http_without_data_dir(store, small_valuer, tmp_path):
     port = free_port()
     # mlflow starts its web server (uvicorn) by name: the interpreter's own bin/ must be on PATH even when the
