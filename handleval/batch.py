@@ -196,12 +196,22 @@ def score_rows(frame: pd.DataFrame, score_chunk: ScoreChunk, input_errors: Seque
     return pd.concat([base, scored], axis=1)
 
 
-def output_collisions(input_columns: Sequence[str], output_columns: Sequence[str] | None, prefix: str = ""
-                      ) -> list[str]:
-    """The input columns an output column (or the engine's ``error``) would overwrite."""
-    names = [prefix + c for c in [*(output_columns or ()), ERROR]]
-    present = set(input_columns)
-    return list(dict.fromkeys(n for n in names if n in present))
+def output_collisions(input_columns: Sequence[Any], output_names: Sequence[str]) -> list[str]:
+    """The input columns that output columns named ``output_names`` (prefix included) would overwrite, in output
+    order, once each: the one check behind every command's rule that an input column is never overwritten."""
+    present = {str(c) for c in input_columns}
+    return list(dict.fromkeys(n for n in output_names if n in present))
+
+
+def check_output_columns(input_columns: Sequence[Any], output_names: Sequence[str], whose: str = "the output",
+                         where: str = "") -> None:
+    """Raise :class:`OutputColumnsError` naming the input columns ``whose`` outputs would overwrite (``where``:
+    the input file, as the message's start), before any row is scored."""
+    collisions = output_collisions(input_columns, output_names)
+    if collisions:
+        raise OutputColumnsError(f"{where}the input already has column(s) {', '.join(map(repr, collisions))}, "
+                                 f"which {whose} would overwrite; give a prefix for the output columns (--prefix, "
+                                 "e.g. --prefix hv_) or rename those input columns")
 
 
 def _call_scorer(score_chunk: ScoreChunk, sub: pd.DataFrame) -> pd.DataFrame:
@@ -663,12 +673,8 @@ def run_batch(
         raise HandlevalError(f"unknown output format {output_format!r}: choose 'parquet' or 'csv'")
 
     source = hio.open_input(input_path, required_columns)
-    collisions = output_collisions(source.columns, output_columns, prefix)
-    if collisions:
-        names = ", ".join(repr(c) for c in collisions)
-        raise OutputColumnsError(f"{source.path}: the input already has column(s) {names}, which the output would "
-                                 "overwrite; give a prefix for the output columns (--prefix, e.g. --prefix hv_) or "
-                                 "rename those input columns")
+    check_output_columns(source.columns, [prefix + c for c in [*(output_columns or ()), ERROR]],
+                         where=f"{source.path}: ")
     inp = source.path.resolve()
     if out.resolve() == inp or inp.is_relative_to(out.resolve()) or out.resolve().is_relative_to(inp):
         raise HandlevalError(f"the output {out} must not be the input or inside it (nor the other way round)")

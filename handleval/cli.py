@@ -409,7 +409,7 @@ def triage_command(
     from handleval.accounts import load_accounts
     from handleval.io import open_input
     from handleval.price.predict import load
-    from handleval.release import triage, triage_collisions
+    from handleval.release import check_triage_columns, triage
 
     if output.is_dir() or _one_file(output) is None:
         raise HandlevalError(f"{output} is a directory or not a .csv/.parquet name; triage writes one file "
@@ -419,9 +419,7 @@ def triage_command(
     import pandas as pd
 
     source = open_input(input_path, ("screen_name",))
-    collisions = triage_collisions(source.columns, prefix)
-    if collisions:
-        triage(pd.DataFrame(columns=source.columns), prefix=prefix)  # raises the collision message
+    check_triage_columns(source.columns, prefix)
     frames, errors = [], []
     for chunk in source.chunks(1_000_000):
         frames.append(chunk.frame)

@@ -17,6 +17,7 @@ from handleval.errors import InvalidHandle
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
 
 PLATFORMS = ("x", "telegram", "instagram", "domain", "email")
 #: What joins a name to its suffix on the platforms whose handles include one (``pizza`` + ``com``).
@@ -204,6 +205,30 @@ _CANONICAL = {
     "telegram": r"[a-z](?:[a-z0-9]|_(?!_)){2,30}[a-z0-9]",
     "instagram": r"[a-z0-9_]{1,30}",
 }
+
+
+def handle_texts(values: pd.Series) -> pd.Series:
+    """A handle column as the text every path reads (the batch command, the library, the MLflow model, triage):
+    text stays as it is, a missing value stays missing (None: an "empty handle" error), an integral float is its
+    integer (``7.0`` is the handle ``"7"``, as ``7`` is: Parquet stores a numeric column with gaps as floats),
+    bytes are left to the parser (which decodes UTF-8) and anything else is ``str(value)``. ``values`` itself
+    when it holds only text and None."""
+    import pandas as pd
+
+    cells = values.tolist()
+    if pd.api.types.is_string_dtype(values) and all(isinstance(v, str) or v is None for v in cells):
+        return values
+
+    def text(value: object) -> object:
+        if isinstance(value, str | bytes):
+            return value
+        if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+    return pd.Series([text(v) for v in cells], index=values.index, dtype=object, name=values.name)
 
 
 def canonical_mask(values: object, platform: str) -> np.ndarray:

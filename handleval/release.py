@@ -16,6 +16,7 @@ import pandas as pd
 from handleval.accounts.features import _to_bool
 from handleval.accounts.flag import FLAG_COLUMNS, AccountFlagger, load_accounts
 from handleval.errors import HandlevalError
+from handleval.handles import handle_texts
 
 TRIAGE_COLUMNS = ["row", "screen_name", "price_usd", "p_releasable", "releasable", "expected_value",
                   "guard_rail", "triage_reasons"]
@@ -31,10 +32,13 @@ def _prices(valuer: Any, names: list[str]) -> pd.DataFrame:
     return priced.reset_index(drop=True)
 
 
-def triage_collisions(columns: list[str], prefix: str = "") -> list[str]:
-    """The input columns that triage's output columns (named ``prefix + name``) would overwrite."""
-    present = set(columns)
-    return [prefix + c for c in ["row", *FLAG_COLUMNS, *TRIAGE_COLUMNS[2:]] if prefix + c in present]
+def check_triage_columns(columns: Any, prefix: str = "") -> None:
+    """Raise :class:`~handleval.batch.OutputColumnsError` when triage's output columns (named ``prefix + name``)
+    would overwrite input columns."""
+    from handleval.batch import check_output_columns
+
+    names = [prefix + c for c in ["row", *FLAG_COLUMNS, *TRIAGE_COLUMNS[2:]]]
+    check_output_columns(columns, names, whose="triage's output")
 
 
 def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger | None = None,
@@ -51,13 +55,7 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     The input's columns come back unchanged; the output columns are named ``prefix + name`` after them, and
     :class:`OutputColumnsError` names any input column they would overwrite. Rows with an ``input_errors``
     entry (a ragged CSV row) are not scored: they carry that error."""
-    from handleval.batch import OutputColumnsError
-
-    collisions = triage_collisions([str(c) for c in accounts.columns], prefix)
-    if collisions:
-        raise OutputColumnsError(f"the input already has column(s) {', '.join(map(repr, collisions))}, which "
-                                 "triage's output would overwrite; give a prefix for the output columns (--prefix, "
-                                 "e.g. --prefix hv_) or rename those input columns")
+    check_triage_columns(accounts.columns, prefix)
     flagger = flagger or load_accounts()
     if valuer is None:
         from handleval.price.predict import load as load_valuer
@@ -76,7 +74,7 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
         for col in ("bot", "dormant", "dormancy_basis", "status", "reasons"):
             flagged[col] = flagged[col].astype(object).where(~bad, None)
         flagged.loc[bad, "error"] = [e for e in input_errors if e is not None]
-    names = accounts["screen_name"].astype("string").fillna("").str.strip().str.lstrip("@").tolist()
+    names = handle_texts(accounts["screen_name"]).astype("string").fillna("").str.strip().str.lstrip("@").tolist()
     priced = _prices(valuer, names)
     price = pd.to_numeric(priced["price_usd"], errors="coerce").to_numpy(dtype=float, copy=True)
     price[bad] = np.nan

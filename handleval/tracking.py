@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from handleval._markdown import to_markdown
 from handleval.config import PROJECT_ROOT, Promotion, Target
 
 EXPERIMENTS = {"price": "handleval-price", "accounts": "handleval-accounts"}
@@ -408,7 +409,7 @@ def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, s
         version = str(info.registered_model_version)
         decision = decide_champion(client, registered_name, version, review.candidate)
         mlflow.set_tags({**decision.tags(), "registered_version": version})
-        table = _markdown_table(review.summary[[c for c in review.summary if c not in DETAIL_COLUMNS]])
+        table = to_markdown(review.summary[[c for c in review.summary if c not in DETAIL_COLUMNS]], missing="–")
         mlflow.set_tag("mlflow.note.content", "\n\n".join([
             table, decision.markdown(), f"**Training data:** {review.training_data}",
             f"Registered as `{registered_name}` version {version}. The full table: `review/summary_table.json`."]))
@@ -419,17 +420,6 @@ def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, s
         for key, value in decision.tags().items():
             client.set_model_version_tag(registered_name, version, key, value)
     return run.info.experiment_id, run.info.run_id, decision
-
-
-def _markdown_table(frame: pd.DataFrame) -> str:
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return "–" if value != value else f"{value:.3f}"
-        return str(value)
-
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 def price_data_snapshot(bundle_dir: Path, out: Path) -> Path:
@@ -453,21 +443,27 @@ def price_data_snapshot(bundle_dir: Path, out: Path) -> Path:
 
 
 def _optional_inputs(signature: Any, required: str) -> Any:
-    """Only the key column is required in the served schema; the others are optional, as in the CLI."""
+    """Only the key column is required in the served schema; the others are optional, as in the CLI. The key
+    column takes any type: a numeric one (Parquet integers) is read as text by handleval's rule
+    (:func:`handleval.handles.handle_texts`), as in the CLI, where MLflow would refuse it as not a string."""
     from mlflow.models import ModelSignature
-    from mlflow.types.schema import ColSpec, Schema
+    from mlflow.types.schema import AnyType, ColSpec, Schema
 
-    inputs = Schema([ColSpec(c.type, c.name, required=c.name == required) for c in signature.inputs.inputs])
+    inputs = Schema([ColSpec(AnyType() if c.name == required else c.type, c.name, required=c.name == required)
+                     for c in signature.inputs.inputs])
     return ModelSignature(inputs=inputs, outputs=signature.outputs)
 
 
 def _predict_with_bundle(kind: str, bundle_dir: Path, frame: pd.DataFrame, data: str | None = None) -> pd.DataFrame:
+    """The bundle's output for ``frame``, which the logged model's signature is read off. A price model is loaded
+    with no sales history (nothing to read or fit): its comparables are then missing, its columns and their
+    types are the same."""
     if kind == "price":
         from handleval.price.predict import load
 
-        if data is None:
-            return load(bundle_dir).value_many(frame)
-        history = pd.read_parquet(Path(data) / "sales_history.parquet")
+        history = pd.DataFrame({"handle": pd.Series(dtype=object), "platform": pd.Series(dtype=object),
+                                "suffix": pd.Series(dtype=object), "price_usd": pd.Series(dtype=float),
+                                "sold_at": pd.Series(dtype="datetime64[ns]")})
         return load(bundle_dir, history=history, data_dir=data).value_many(frame)
     from handleval.accounts import load_accounts
 

@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from handleval.handles import handle_texts
+
 COUNTS = ("statuses_count", "followers_count", "friends_count", "favourites_count", "listed_count")
 BOOLS = ("verified", "default_profile", "default_profile_image", "geo_enabled", "protected")
 TEXTS = ("screen_name", "name", "description", "url", "location")
@@ -252,7 +254,8 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
 
     for col in TEXTS:
         if col in frame:
-            s = frame[col].astype("string").str.replace(r"[\x00-\x1f\x7f]", " ", regex=True).str.strip()
+            given = handle_texts(frame[col]) if col == "screen_name" else frame[col]  # 7.0 is "7", as in pricing
+            s = given.astype("string").str.replace(r"[\x00-\x1f\x7f]", " ", regex=True).str.strip()
             out[col] = s.mask(s.isin(["", "NULL", "null", "None", "nan"]))
         else:
             out[col] = pd.Series(pd.NA, index=frame.index, dtype="string")

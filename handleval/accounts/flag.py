@@ -84,7 +84,9 @@ def check_columns(columns: Any, prefix: str = "") -> None:
             f"the accounts input lacks required column(s) {'; '.join(missing)}. Required: "
             f"{', '.join(REQUIRED_COLUMNS)} (Twitter v1.1 user-object names, or the X API v2 names; "
             "`handleval flag --help` lists every accepted column)")
-    taken = [c for c in output_names(prefix) if c in set(columns)]
+    from handleval.batch import output_collisions
+
+    taken = output_collisions(columns, output_names(prefix))
     if taken:
         raise ColumnCollisionError(taken, prefix)
 
@@ -293,19 +295,19 @@ class AccountFlagger:
 def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:
     """The account flagger from ``bundle_dir`` (default ``models/accounts``); a missing, corrupt or foreign
     bundle raises ``BundleError`` saying what is wrong."""
-    from handleval.trees.bundle import load_booster, read_manifest
+    from handleval.trees.bundle import load_booster, read_bundle
 
     path = Path(bundle_dir) if bundle_dir else MODELS_DIR / "accounts"
-    manifest = read_manifest(path, BUNDLE_KIND)
+    manifest, verified = read_bundle(path, BUNDLE_KIND)
     for key in ("features", "calibration", "threshold", "dormancy", "types"):
         if key not in manifest:
             raise BundleError(f"{path}/manifest.json lacks {key!r}: retrain with `handleval train accounts`")
     unknown = [f for f in manifest["features"] if f not in FEATURES]
     if unknown:
         raise BundleError(f"{path} was built with features this version does not compute: {', '.join(unknown)}")
-    bot = load_booster(path, manifest, BOT_MODEL_FILE)
-    dormancy = load_booster(path, manifest, DORMANCY_MODEL_FILE)
-    types = load_booster(path, manifest, TYPE_MODEL_FILE)
+    bot = load_booster(path, verified, BOT_MODEL_FILE)
+    dormancy = load_booster(path, verified, DORMANCY_MODEL_FILE)
+    types = load_booster(path, verified, TYPE_MODEL_FILE)
     for name, booster in (("bot", bot), ("dormancy", dormancy), ("type", types)):
         if list(booster.feature_name()) != list(manifest["features"]):
             raise BundleError(f"{path}: the {name} model's features differ from the manifest's feature list")

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,15 @@ from handleval.features.words import WordFeatures
 FAMILIES = ("length", "words", "brands", "sales")
 #: Kind names by code, then None (code -1: the row of texts that failed to parse).
 _KIND_NAMES = np.array([*(MATCH_KINDS[k] for k in range(len(MATCH_KINDS))), None], dtype=object)
+
+
+class Transformed(NamedTuple):
+    """What :meth:`HandleFeaturizer.transform_with` returns: features and errors, and what was asked for."""
+
+    features: pd.DataFrame
+    errors: pd.Series
+    matches: pd.DataFrame | None
+    comparables: list[str] | None
 
 
 class HandleFeaturizer(TransformerMixin, BaseEstimator):
@@ -109,28 +118,40 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
     def transform_with_errors(self, X: Any) -> tuple[pd.DataFrame, pd.Series]:
         """``(features, errors)``: a row that could not be featurised has NaN features and a reason in ``errors``
         (``None`` for rows that are fine). Never raises for bad handle values."""
-        features, errors, _ = self._transform(X, with_matches=False)
+        features, errors, _, _ = self.transform_with(X)
         return features, errors
 
     def transform_with_matches(self, X: Any) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
         """``(features, errors, matches)``: :meth:`transform_with_errors` plus :meth:`matches` of the same rows,
         from the matching the features were computed with (the predictor names the match in its reasons)."""
-        return self._transform(X, with_matches=True)
+        features, errors, matches, _ = self.transform_with(X, matches=True)
+        return features, errors, matches
 
-    def _transform(self, X: Any, with_matches: bool) -> tuple[pd.DataFrame, pd.Series, Any]:
+    def transform_with(self, X: Any, matches: bool = False, comparables: bool = False) -> Transformed:
+        """:meth:`transform_with_errors`, plus with ``matches`` the :meth:`matches` and with ``comparables`` the
+        :meth:`comparables` (``as_json``) of the same rows, each from the pass that computed the features."""
         check_is_fitted(self, "feature_names_out_")
+        listed = None
         with gc_paused():
             prepared: Prepared = prepare(X)
             errors = prepared.errors.tolist()
-            frames = [part.transform_prepared(prepared, errors) for part in self.families_.values()]
-            matches = self._match_frame(prepared) if with_matches else None
+            frames = []
+            for name, part in self.families_.items():
+                if comparables and name == "sales":
+                    frame, listed = part.transform_with_comparables(prepared, errors, as_json=True)
+                else:
+                    frame = part.transform_prepared(prepared, errors)
+                frames.append(frame)
+            found = self._match_frame(prepared) if matches else None
             prepared.shared.clear()  # per-call caches
+        if comparables and listed is None:  # no sales family
+            listed = ["[]"] * len(prepared.frame)
         features = pd.concat(frames, axis=1) if frames else pd.DataFrame(index=prepared.frame.index)
         errs = pd.Series(errors, index=prepared.frame.index, dtype=object, name="error")
         failed = errs.notna().to_numpy()
         if failed.any():
             features.loc[failed, :] = np.nan
-        return features, errs, matches
+        return Transformed(features, errs, found, listed)
 
     def transform(self, X: Any) -> pd.DataFrame:
         return self.transform_with_errors(X)[0]

@@ -121,6 +121,9 @@ def _sales_of(bucket: _Bucket, market: str) -> list[dict[str, Any]]:
                                                 strict=True)]
 
 
+#: Keys of ``Prepared.shared`` by which :meth:`SalesHistoryFeatures.transform_with_comparables` asks the k-NN
+#: pass to keep its picks (the value: ``as_json``) and gets the listed comparables back.
+_LISTING, _LISTED = "sales_listing", "sales_listed"
 #: ``, "similarity": 0.37}`` for every similarity 0-100: the end of a comparable's JSON object.
 _SIMILARITY_JSON = [f', "similarity": {json.dumps(s / 100)}}}' for s in range(101)]
 
@@ -441,12 +444,29 @@ class SalesHistoryFeatures(FeatureFamily):
                 group = self.suffix_.get((markets[j], suffix_names[sc]))
                 if group is not None:
                     self._count_and_median(group, cut[sel], res, sel, 10, 11)
-        # k nearest sold names of the same length
+        # k nearest sold names of the same length (rows with no earlier sale in their market have none)
         has = np.flatnonzero(k_all > 0)
         if len(has):
-            res[has, 5:8] = self._nearest(route._replace(text=tcode[has], market=mk[has], cutoff=cut[has]))[0]
+            near = route._replace(rows=rows[has], text=tcode[has], market=mk[has], cutoff=cut[has], proxy=px[has])
+            as_json = prepared.shared.get(_LISTING)  # None unless transform_with_comparables asked
+            found = self._nearest(near, with_picks=as_json is not None)
+            res[has, 5:8] = found[0]
+            if as_json is not None:
+                prepared.shared[_LISTED] = self._listed(len(frame), near, found, as_json)
         out[rows] = res
         return out
+
+    def transform_with_comparables(self, prepared: Prepared, errors: list[str | None] | None = None,
+                                   as_json: bool = False) -> tuple[pd.DataFrame, list[Any]]:
+        """``(transform_prepared(prepared, errors), comparables(prepared, as_json))`` from one k-NN pass: the pass
+        that computes the kNN columns keeps its picks (``predict --comps`` ran the k-NN twice)."""
+        prepared.shared[_LISTING] = as_json
+        try:
+            features = self.transform_prepared(prepared, errors)
+            listed = prepared.shared.pop(_LISTED, None)
+        finally:
+            prepared.shared.pop(_LISTING, None)
+        return features, listed if listed is not None else self._listed(len(prepared.frame), None, None, as_json)
 
     def comparables(self, X: Any, as_json: bool = False) -> list[Any]:
         """Per row the sales its kNN columns summarise: the k sales of its market and name length most similar to
@@ -456,11 +476,18 @@ class SalesHistoryFeatures(FeatureFamily):
         none. ``as_json`` gives each row's list as ``json.dumps`` would write it, from pieces written once per sale
         (the batch path: a million rows list some 15 million sales). Rows of one market, name and cut-off share it."""
         prepared = prepare(X)
-        out: list[Any] = ["[]" if as_json else [] for _ in range(len(prepared.frame))]
         route = self._routes(prepared)
-        if route is None:
+        found = self._nearest(route, with_picks=True) if route is not None else None
+        return self._listed(len(prepared.frame), route, found, as_json)
+
+    def _listed(self, n_rows: int, route: _Routes | None, found: tuple[Any, ...] | None, as_json: bool
+                ) -> list[Any]:
+        """:meth:`comparables` of ``n_rows`` rows from the k-NN's picks (``found``: :meth:`_nearest` of ``route``
+        with its picks); ``[]`` for rows the route leaves out."""
+        out: list[Any] = ["[]" if as_json else [] for _ in range(n_rows)]
+        if route is None or found is None:
             return out
-        _, picks, sims, inverse = self._nearest(route, with_picks=True)
+        _, picks, sims, inverse = found
         assert picks is not None and sims is not None
         first = np.unique(inverse, return_index=True)[1]
         made: list[Any] = []

@@ -78,14 +78,27 @@ class MarketEncoder(TransformerMixin, BaseEstimator):
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """The codes of every row. Columns of strings (the usual input) are read once per distinct (platform,
         suffix, venue): cleaning and looking up every row cost ~2 µs per scored handle."""
+        return self.transform_with_keys(X)[0]
+
+    def interval_keys(self, X: pd.DataFrame) -> pd.Series:
+        """``platform:venue class`` of each row (a missing venue takes the platform's usual one): the groups whose
+        prices spread alike, each with its own conformal widening of the interval."""
+        return self.transform_with_keys(X)[1]
+
+    def transform_with_keys(self, X: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+        """:meth:`transform` and :meth:`interval_keys` of ``X`` from one pass over its distinct rows (prediction
+        needs both)."""
         given = [X[col] for col in ("platform", "suffix", "venue") if col in X]
         if not all(pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty") for values in given):
-            return pd.DataFrame(self._encode(X), index=X.index)  # other types: equal values may read differently
+            codes, keys = self._encode(X)  # other types: equal values may read differently
+            return pd.DataFrame(codes, index=X.index), pd.Series(keys, index=X.index)
         ids = group_ids(*given) if given else np.zeros(len(X), dtype=np.int64)  # missing values all read ""
-        codes = self._encode(X.iloc[first_occurrences(ids)])
-        return pd.DataFrame({name: column[ids] for name, column in codes.items()}, index=X.index)
+        codes, keys = self._encode(X.iloc[first_occurrences(ids)])
+        return (pd.DataFrame({name: column[ids] for name, column in codes.items()}, index=X.index),
+                pd.Series(keys[ids], index=X.index))
 
-    def _encode(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+    def _encode(self, X: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The codes and the interval keys of every row of ``X``."""
         frame = self._columns(X)
         missing_venue = frame["venue"].isin(["", "unknown"])
         frame.loc[missing_venue, "venue"] = frame.loc[missing_venue, "platform"].map(self.default_venue_).fillna(
@@ -96,24 +109,7 @@ class MarketEncoder(TransformerMixin, BaseEstimator):
             lookup.update(dict.fromkeys(self.rare_.get(col, []), 0))
             unseen = len(self.categories_[col])
             out[f"mkt__{col}"] = frame[col].map(lookup).fillna(unseen).astype(np.int32).to_numpy()
-        return out
-
-    def interval_keys(self, X: pd.DataFrame) -> pd.Series:
-        """``platform:venue class`` of each row (a missing venue takes the platform's usual one): the groups whose
-        prices spread alike, each with its own conformal widening of the interval. Read once per distinct
-        (platform, venue) when both are strings, as in :meth:`transform`."""
-        given = [X[col] for col in ("platform", "venue") if col in X]
-        if given and all(pd.api.types.infer_dtype(v, skipna=True) in ("string", "empty") for v in given):
-            ids = group_ids(*given)
-            distinct = self._interval_keys(X.iloc[first_occurrences(ids)]).to_numpy(dtype=object)
-            return pd.Series(distinct[ids], index=X.index)
-        return self._interval_keys(X)
-
-    def _interval_keys(self, X: pd.DataFrame) -> pd.Series:
-        frame = self._columns(X)
-        missing = frame["venue"].isin(["", "unknown"])
-        venue = frame["venue"].where(~missing, frame["platform"].map(self.default_venue_).fillna("unknown"))
-        return (frame["platform"] + ":" + venue).set_axis(X.index)
+        return out, (frame["platform"] + ":" + frame["venue"]).to_numpy(dtype=object)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.array(MARKET_FEATURES, dtype=object)

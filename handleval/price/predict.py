@@ -19,7 +19,7 @@ import pandas as pd
 from handleval._arrays import first_occurrences, frame_of, group_ids
 from handleval.config import MODELS_DIR, MarketsConfig
 from handleval.errors import DataFormatError, InvalidHandle
-from handleval.handles import SUFFIX_SEPARATOR, canonical_mask, parse_handle, split_canonical
+from handleval.handles import SUFFIX_SEPARATOR, canonical_mask, handle_texts, parse_handle, split_canonical
 from handleval.price.market import interval, interval_offsets
 from handleval.price.premium import RuledPrices, apply_rules, imitates, lookalike_risk
 
@@ -165,7 +165,8 @@ class Valuer:
     # ----------------------------------------------------------------------------------------------- public
     def value(self, handle: str, platform: str = "x", suffix: str | None = None, venue: str | None = None,
               as_of: object = None, attribution: Attribution = "paths") -> Valuation:
-        """Price one handle. An invalid handle gives a Valuation with ``error`` set, not an exception."""
+        """Price one handle. An invalid handle gives a Valuation with ``error`` set, not an exception. Its
+        ``comparables`` are the picks of the k-NN pass that priced it (no pass of their own)."""
         import json
 
         row = self.value_many(pd.DataFrame({"handle": [handle], "platform": [platform], "suffix": [suffix],
@@ -193,23 +194,28 @@ class Valuer:
         if attribution not in ("paths", "shap"):
             raise ValueError(f"attribution must be 'paths' or 'shap', not {attribution!r}")
         frame = self._as_frame(data)
+        given = frame["handle"]
+        handles = handle_texts(given)  # a typed column (7.0) read as every path reads it ("7")
+        readable = frame if handles is given else frame.assign(handle=handles)
         n = len(frame)
         out = {c: np.full(n, np.nan) for c in OUTPUT_COLUMNS[:3]}
         basis = np.full(n, "", dtype=object)
         reason_text = np.full(n, "", dtype=object)
         listed = np.full(n, "[]", dtype=object) if comparables else None
 
-        parsed, errors = self._parse(frame, platform)
+        parsed, errors = self._parse(readable, platform)
         risk = np.full(n, None, dtype=object)
         ok = np.array([e is None for e in errors], dtype=bool)
         if (~ok).any():
-            self._flag_lookalikes(frame, np.flatnonzero(~ok), errors)
+            self._flag_lookalikes(readable, np.flatnonzero(~ok), errors)
         if ok.any():
             market_frame = parsed[ok].reset_index(drop=True)
-            x_h, feat_errors, matches = self.featurizer.transform_with_matches(market_frame) if reasons else \
-                (*self.featurizer.transform_with_errors(market_frame), None)
+            # one pass: the matches name them in reasons, the k-NN's picks are the comparables
+            x_h, feat_errors, matches, comps = self.featurizer.transform_with(market_frame, matches=reasons,
+                                                                               comparables=comparables)
             x_h = x_h.reset_index(drop=True)
-            x = pd.concat([x_h, self.market.transform(market_frame).reset_index(drop=True)], axis=1)[self.features]
+            codes, keys = self.market.transform_with_keys(market_frame)
+            x = pd.concat([x_h, codes.reset_index(drop=True)], axis=1)[self.features]
             x = x.to_numpy(dtype=np.float64)  # once for every model (each would convert a DataFrame again)
             # Attributions are additive, so those of the averaged model are the average of the models'.
             k = len(self.points)
@@ -222,7 +228,7 @@ class Valuer:
                     if reasons else None
             ruled = apply_rules(market_frame, x_h, raw, self.markets, self.cap, matches)
             pred = ruled.ln
-            off = interval_offsets(self.market.interval_keys(market_frame), market_frame["platform"],
+            off = interval_offsets(keys, market_frame["platform"],
                                    self.manifest.get("conformal_offsets_by_venue_ln", {}), self.offsets)
             low, high = interval(scores[:, k], scores[:, k + 1], ruled.learned_ln, pred, off, self.cap)
             idx = np.flatnonzero(ok)
@@ -243,7 +249,7 @@ class Valuer:
             if contrib is not None:
                 reason_text[idx] = self._reasons(market_frame, x, contrib, raw, ruled, matches)
             if listed is not None:
-                listed[idx] = self.featurizer.comparables(market_frame, as_json=True)
+                listed[idx] = comps
             feat_err = feat_errors.reset_index(drop=True)
             for j in np.flatnonzero(feat_err.notna().to_numpy()):
                 errors[idx[j]] = str(feat_err.iloc[j])
@@ -551,10 +557,10 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     from handleval.features._common import gc_paused
     from handleval.price.market import MarketEncoder
     from handleval.price.premium import price_set_by_rule
-    from handleval.trees.bundle import load_booster, read_manifest
+    from handleval.trees.bundle import load_booster, read_bundle
 
     bundle_dir = Path(bundle_dir) if bundle_dir else MODELS_DIR / "price"
-    manifest = read_manifest(bundle_dir, "price")
+    manifest, verified = read_bundle(bundle_dir, "price")
     markets = MarketsConfig.model_validate(manifest["markets"])
     params = {k: v for k, v in manifest["featurizer"].items() if k != "lexicons"}
     if data_dir is not None:
@@ -574,27 +580,8 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     market.categories_ = manifest["market_encoder"]["categories"]
     market.default_venue_ = manifest["market_encoder"]["default_venue"]
     market.rare_ = manifest["market_encoder"]["rare"]
-    *points, low, high = (load_booster(bundle_dir, manifest, f) for f in _model_files(manifest))
+    *points, low, high = (load_booster(bundle_dir, verified, f) for f in _model_files(manifest))
     return Valuer(bundle_dir, manifest, points, low, high, featurizer=featurizer, market=market, markets=markets)
-
-
-def _text_handles(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with a typed ``handle`` column (Parquet integers, say) as text: ``7`` is the handle ``"7"``, a
-    missing value stays missing (an "empty handle" error), so no row reaches the model as a non-string."""
-    col = frame["handle"]
-    if pd.api.types.is_string_dtype(col) and all(isinstance(v, str) or v is None for v in col.tolist()):
-        return frame
-
-    def text(value: Any) -> str | None:
-        if isinstance(value, str):
-            return value
-        if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
-            return None
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value)
-
-    return frame.assign(handle=pd.Series([text(v) for v in col.tolist()], index=frame.index, dtype=object))
 
 
 def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,
@@ -605,7 +592,7 @@ def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bo
     valuer = load(bundle_dir)
 
     def score(frame: pd.DataFrame) -> pd.DataFrame:
-        return valuer.value_many(_text_handles(frame), platform=platform, reasons=reasons, attribution=attribution,
+        return valuer.value_many(frame, platform=platform, reasons=reasons, attribution=attribution,
                                  comparables=comparables)
 
     score(pd.DataFrame({"handle": ["pizza", "jdk_19927"]}))

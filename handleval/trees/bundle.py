@@ -61,7 +61,14 @@ def write_manifest(bundle_dir: Path, manifest: dict[str, Any], model_files: list
 
 
 def read_manifest(bundle_dir: str | Path, kind: str) -> dict[str, Any]:
-    """Read and verify a bundle: manifest present and parseable, of the expected kind, every file intact."""
+    """Read and verify a bundle (:func:`read_bundle`) for its manifest alone."""
+    return read_bundle(bundle_dir, kind)[0]
+
+
+def read_bundle(bundle_dir: str | Path, kind: str) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Read and verify a bundle: manifest present and parseable, of the expected kind, every file it lists intact.
+    Returns the manifest and the bytes of each listed file as checked: :func:`load_booster` parses those, so each
+    file is read and hashed once per load, and a file changed after the check is never read."""
     bundle_dir = Path(bundle_dir)
     if not bundle_dir.is_dir():
         raise BundleError(f"model bundle not found: {bundle_dir} (train one with `handleval train {kind}`)")
@@ -78,12 +85,15 @@ def read_manifest(bundle_dir: str | Path, kind: str) -> dict[str, Any]:
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise BundleError(f"{path} lists no model files")
+    verified = {}
     for name, expected in files.items():
         file = bundle_path(bundle_dir, name)
-        if not isinstance(expected, str) or sha256_file(file) != expected:
+        data = file.read_bytes()
+        if not isinstance(expected, str) or hashlib.sha256(data).hexdigest() != expected:
             raise BundleError(f"bundle file {file} does not match its sha256 in the manifest: "
                               "it is truncated, edited or from another bundle")
-    return manifest
+        verified[name] = data
+    return manifest, verified
 
 
 def bundle_path(bundle_dir: Path, name: object) -> Path:
@@ -102,22 +112,16 @@ def bundle_path(bundle_dir: Path, name: object) -> Path:
     return file
 
 
-def load_booster(bundle_dir: Path, manifest: dict[str, Any], name: str) -> Any:
-    """A LightGBM booster from the bundle's text model ``name`` (never pickle). The file must be listed in the
-    manifest's ``files`` and lie inside the bundle; its bytes are checked against the listed sha256 and then
-    handed to LightGBM, so LightGBM parses exactly what was verified (a file changed meanwhile is refused)."""
+def load_booster(bundle_dir: Path, verified: dict[str, bytes], name: str) -> Any:
+    """A LightGBM booster from the bundle's text model ``name`` (never pickle), parsed from its bytes as
+    :func:`read_bundle` checked them (``verified``): LightGBM parses exactly what was verified. A file the
+    manifest does not list is not loaded."""
     import lightgbm as lgb
 
-    files = manifest.get("files")
-    if not isinstance(files, dict) or name not in files:
+    if name not in verified:
         raise BundleError(f"{bundle_dir}: the model file {name!r} is not listed in {MANIFEST}'s files, so it is "
                           "not loaded")
-    path = bundle_path(Path(bundle_dir), name)
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != files[name]:
-        raise BundleError(f"bundle file {path} does not match its sha256 in the manifest: "
-                          "it is truncated, edited or from another bundle")
     try:
-        return lgb.Booster(model_str=data.decode("utf-8"))
+        return lgb.Booster(model_str=verified[name].decode("utf-8"))
     except (lgb.basic.LightGBMError, UnicodeDecodeError) as exc:
-        raise BundleError(f"{path} is not a valid LightGBM text model: {exc}") from exc
+        raise BundleError(f"{Path(bundle_dir) / name} is not a valid LightGBM text model: {exc}") from exc

@@ -35,16 +35,10 @@ from handleval.batch import (
     score_frame,
 )
 from handleval.errors import HandlevalError
+from tests._helpers import checkout_env
 from tests.code.batch_scorers import fragile_scorer, length_scorer
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(ROOT), env.get("PYTHONPATH", "")])
-    return env
+HERE = Path(__file__).resolve().parent  # on a child's PYTHONPATH: the scorers here import as ``batch_scorers``
 
 
 def _handles(n: int) -> list[str]:
@@ -349,7 +343,7 @@ def test_sigkill_mid_run_then_resume_gives_every_row_exactly_once(tmp_path: Path
     cmd = [sys.executable, "-m", "handleval.batch", str(tmp_path / "in.csv"), str(out), "--quiet",
            "--scorer", "tests.code.batch_scorers:make_slow_scorer", "--scorer-kwargs", '{"delay": 0.08}',
            "--chunk-rows", "1000"]
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, env=checkout_env(HERE), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     finished = 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -370,10 +364,10 @@ def test_sigkill_mid_run_then_resume_gives_every_row_exactly_once(tmp_path: Path
     partial = Manifest.load(out).parts  # type: ignore[union-attr]
     assert 8 <= len(partial) < 60
 
-    plain = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
+    plain = subprocess.run(cmd, env=checkout_env(HERE), capture_output=True, text=True)
     assert plain.returncode == 2 and "--resume" in plain.stderr and "Traceback" not in plain.stderr
 
-    done = subprocess.run([*cmd, "--resume"], env=_env(), capture_output=True, text=True, timeout=120)
+    done = subprocess.run([*cmd, "--resume"], env=checkout_env(HERE), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     summary = json.loads((out / SUCCESS).read_text())
     assert summary["parts_reused"] == len(partial) and summary["rows_out"] == 60_000
@@ -389,7 +383,7 @@ def test_progress_bar_on_a_terminal_and_clear_error_for_binary(tmp_path: Path) -
            "--scorer", "tests.code.batch_scorers:make_slow_scorer", "--scorer-kwargs", '{"delay": 0.05}',
            "--chunk-rows", "2000"]
     leader, follower = pty.openpty()
-    proc = subprocess.Popen(cmd, env={**_env(), "COLUMNS": "160"}, stdout=follower, stderr=follower,
+    proc = subprocess.Popen(cmd, env=checkout_env(HERE, COLUMNS="160"), stdout=follower, stderr=follower,
                             stdin=subprocess.DEVNULL)
     os.close(follower)
     screen = b""
@@ -413,7 +407,7 @@ def test_progress_bar_on_a_terminal_and_clear_error_for_binary(tmp_path: Path) -
     (tmp_path / "photo.csv").write_bytes(bytes(np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8)))
     bad_cmd = [*cmd[:3], str(tmp_path / "photo.csv"), str(tmp_path / "o2"), "--scorer",
                "tests.code.batch_scorers:make_length_scorer"]
-    bad = subprocess.run(bad_cmd, env=_env(), capture_output=True, text=True)
+    bad = subprocess.run(bad_cmd, env=checkout_env(HERE), capture_output=True, text=True)
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: ") and "not a CSV file" in bad.stderr and "Traceback" not in bad.stderr
     assert bad.stderr.count("\n") == 1

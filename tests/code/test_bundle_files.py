@@ -85,3 +85,38 @@ def test_price_bundle_files_must_be_listed_and_inside(tmp_path):
                              m["files"].update({"../../../model.txt": sha256_file(outside)})))
     with pytest.raises(BundleError, match="outside"):
         load(bundle)
+
+
+def test_a_load_reads_and_hashes_each_model_file_once(tmp_path, monkeypatch):
+    """Loading checks every listed file against its sha256 once, and LightGBM parses the bytes checked (the check
+    and the parse used to read and hash each file twice)."""
+    import hashlib
+    import types
+
+    from handleval.price.predict import load
+    from handleval.trees import bundle as bundle_module
+
+    hashed: list[Counted] = []
+
+    class Counted:
+        """hashlib.sha256 that counts the bytes it hashed."""
+
+        def __init__(self, data: bytes = b""):
+            self.digest, self.size = hashlib.sha256(data), len(data)
+            hashed.append(self)
+
+        def update(self, data: bytes) -> None:
+            self.digest.update(data)
+            self.size += len(data)
+
+        def hexdigest(self) -> str:
+            return self.digest.hexdigest()
+
+    monkeypatch.setattr(bundle_module, "hashlib", types.SimpleNamespace(sha256=Counted))
+    for kind, loader in (("accounts", load_accounts), ("price", load)):
+        bundle = _copy(tmp_path / "once", kind)
+        sizes = sorted((bundle / name).stat().st_size for name in json.loads((bundle / "manifest.json").read_text())
+                       ["files"])
+        hashed.clear()
+        loader(bundle)
+        assert sorted(h.size for h in hashed if h.size in sizes) == sizes, kind  # each model file once

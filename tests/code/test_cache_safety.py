@@ -16,6 +16,7 @@ import pytest
 
 from handleval.features import LengthPatternFeatures
 from handleval.trees.forest import Forest
+from tests._helpers import checkout_env
 
 
 class _Payload:
@@ -141,9 +142,8 @@ def test_a_pickle_planted_in_numbas_cache_never_runs(tmp_path):
     """numba's cache index (``.nbi``) is pickle: a file there that no handleval process recorded is deleted before
     numba reads it, so planted code does not run; the function is compiled again and works."""
     (tmp_path / "jitmod_i20.py").write_text(textwrap.dedent(_JIT_MODULE))
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env = {k: v for k, v in checkout_env(tmp_path).items() if k != "NUMBA_CACHE_DIR"}
     env["HANDLEVAL_CACHE"] = str(tmp_path / "cache")
-    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(Path(__file__).resolve().parents[2])])
 
     def run() -> str:
         done = subprocess.run([sys.executable, "-c", "import jitmod_i20"], env=env, capture_output=True,

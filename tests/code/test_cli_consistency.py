@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from handleval.batch import MANIFEST, SUCCESS, read_output, run_batch
 from handleval.cli import OUTPUT_RULE, app
 from handleval.data.catalog import catalog
+from tests._helpers import checkout_env
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -56,7 +57,7 @@ def test_help_shows_readable_value_names(name):
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "handleval", *args], capture_output=True, text=True, timeout=600,
-                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+                          cwd=ROOT, env=checkout_env(**(env or {})))
 
 
 # ---------------------------------------------------------------------------------------------------- value
@@ -151,7 +152,7 @@ def test_data_list_on_a_narrow_terminal_neither_cuts_nor_wraps():
     try:
         proc = subprocess.Popen([sys.executable, "-m", "handleval", "data", "list"], stdout=follower,
                                 stderr=subprocess.PIPE, cwd=ROOT,
-                                env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", "TERM": "xterm"})
+                                env=checkout_env(COLUMNS="80", TERM="xterm"))
         os.close(follower)
         chunks = []
         while True:

@@ -20,20 +20,14 @@ import pytest
 
 from handleval.batch import read_output, run_batch
 from handleval.errors import HandlevalError
+from tests._helpers import ROOT, checkout_env, file_size_limit
 from tests.code.batch_scorers import length_scorer
 
-ROOT = Path(__file__).resolve().parents[2]
 SCORER = "tests.code.batch_scorers:make_slow_scorer"
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    return env
-
-
 def _batch(*args: str, stdin=None, piped: str | None = None, preexec=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "handleval.batch", *args], cwd=ROOT, env=_env(), stdin=stdin,
+    return subprocess.run([sys.executable, "-m", "handleval.batch", *args], cwd=ROOT, env=checkout_env(), stdin=stdin,
                           input=piped, capture_output=True, text=True, timeout=300, check=False,
                           preexec_fn=preexec)
 
@@ -66,7 +60,7 @@ def test_a_second_run_on_the_same_output_stops_at_once(tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = subprocess.Popen([sys.executable, "-m", "handleval.batch", str(source), str(out), "--scorer", SCORER,
                               "--scorer-kwargs", '{"delay": 0.2}', "--chunk-rows", "200", "--quiet"],
-                             cwd=ROOT, env=_env(), stderr=subprocess.PIPE, text=True)
+                             cwd=ROOT, env=checkout_env(), stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
         while not (out / "_manifest.json").exists() and time.monotonic() < deadline:
@@ -189,14 +183,6 @@ def test_a_read_only_output_is_one_clear_message(tmp_path: Path) -> None:
         locked.chmod(0o755)
 
 
-def _limit_file_size() -> None:
-    import resource
-    import signal
-
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of a kill
-    resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
-
-
 def test_a_full_disk_is_one_message_and_the_run_resumes(tmp_path: Path) -> None:
     """Writing a part past the file-size limit (a full disk, as the process sees it) stops the run with one
     message; the finished parts are kept and ``--resume`` completes it exactly once."""
@@ -206,7 +192,7 @@ def test_a_full_disk_is_one_message_and_the_run_resumes(tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = [str(source), str(out), "--scorer", "tests.code.batch_scorers:make_length_scorer", "--chunk-rows",
             "2000", "--format", "csv"]
-    full = _batch(*args, preexec=_limit_file_size)
+    full = _batch(*args, preexec=file_size_limit(60_000))
     assert full.returncode == 2 and "no space left" in full.stderr and "Traceback" not in full.stderr, full.stderr
     done = _batch(*args, "--resume", "--quiet")
     assert done.returncode == 0, done.stderr

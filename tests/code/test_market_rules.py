@@ -22,3 +22,27 @@ def test_rare_handle_pricing_lifts_proxied_x_only():
     assert rare[0] > 0 and "X rare-handle pricing" in ruled.basis[0]  # X priced by proxy as Telegram
     assert rare[1] == 0 and ruled.basis[1] == "" and ruled.ln[1] == learned[1]  # X as its own market
     assert rare[2] == 0  # Telegram never had the rule (its 4-character minimum is another rule)
+
+
+def test_market_codes_and_interval_keys_come_from_one_pass_over_the_rows(monkeypatch):
+    """``transform_with_keys`` reads the rows once for the codes and the interval keys (``platform:venue class``,
+    a missing venue taking the platform's usual class), equal to ``transform`` and ``interval_keys`` apart, for
+    text columns and for typed ones."""
+    from handleval.price.market import MarketEncoder
+
+    encoder = MarketEncoder(min_count=1).fit(pd.DataFrame({
+        "platform": ["domain", "domain", "domain", "telegram"], "suffix": ["com", "com", "io", ""],
+        "venue": ["sedo", "afternic", "godaddy", "fragment"]}))
+    rows = pd.DataFrame({"platform": ["domain", "Domain", "telegram", "domain", "domain"],
+                         "suffix": ["com", "com", "", "xyz", "io"], "venue": ["", "sedo", None, "dropcatch", "sedo"]})
+    expected = ["domain:retail", "domain:retail", "telegram:platform", "domain:auction", "domain:retail"]
+    read = MarketEncoder._columns
+    passes = []
+    monkeypatch.setattr(MarketEncoder, "_columns", staticmethod(lambda X: passes.append(len(X)) or read(X)))
+    for frame in (rows, rows.assign(suffix=[1, 1, None, 2.5, 3])):  # a typed column: every row read as it is
+        passes.clear()
+        codes, keys = encoder.transform_with_keys(frame)
+        assert len(passes) == 1
+        assert keys.tolist() == expected
+        pd.testing.assert_frame_equal(codes, encoder.transform(frame))
+        pd.testing.assert_series_equal(keys, encoder.interval_keys(frame))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,9 +15,9 @@ from handleval.accounts import AccountFlagger, load_accounts
 from handleval.batch import read_output
 from handleval.errors import HandlevalError
 from handleval.release import triage
+from tests._helpers import ROOT, file_size_limit
 
 NOW = pd.Timestamp("2024-06-01", tz="UTC")
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +54,17 @@ def test_verified_reads_every_common_spelling_and_refuses_the_rest(flagger):
     assert np.isnan(by["maybe"].p_releasable) and "not a yes/no value" in by["maybe"].error
 
 
+def test_triage_reads_a_float_screen_name_as_its_text(flagger):
+    """Triage flags and prices a float screen name (``1234567.0``: a numeric Parquet column with a gap) as the
+    handle "1234567", by the rule every path reads handles by, not as "1234567.0"."""
+    names = [1234567.0, 88888.0, None]
+    typed = triage(_bot_like(3, screen_name=names), valuer=PriceByLength(), flagger=flagger, now=NOW)
+    text = triage(_bot_like(3, screen_name=["1234567", "88888", None]), valuer=PriceByLength(), flagger=flagger,
+                  now=NOW)
+    assert typed.sort_values("row")["price_usd"].round(2).tolist()[:2] == [round(1000 / 7, 2), 200.0]
+    pd.testing.assert_frame_equal(typed.drop(columns="screen_name"), text.drop(columns="screen_name"))
+
+
 def test_flag_turns_impossible_numbers_and_times_into_row_errors(flagger):
     frame = _bot_like(6)
     frame["followers_count"] = ["inf", "1e309", "-inf", "5", "5", "5"]
@@ -84,14 +94,6 @@ def _cli(*args: str, preexec=None) -> subprocess.CompletedProcess:
                           timeout=600, check=False, preexec_fn=preexec, env={**os.environ, "COLUMNS": "200"})
 
 
-def _limit_file_size() -> None:
-    import resource
-    import signal
-
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of a kill
-    resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))
-
-
 @pytest.mark.slow
 def test_triage_command_ragged_rows_full_disk_and_prefix(tmp_path):
     """The command (real bundles): a ragged row is an error, not scored with padded fields; a full disk leaves no
@@ -105,7 +107,7 @@ def test_triage_command_ragged_rows_full_disk_and_prefix(tmp_path):
     out = tmp_path / "ranked.csv"
     refused = _cli("triage", str(source), "-o", str(out))
     assert refused.returncode == 2 and "'status'" in refused.stderr and "--prefix" in refused.stderr
-    full = _cli("triage", str(source), "-o", str(out), "--prefix", "hv_", preexec=_limit_file_size)
+    full = _cli("triage", str(source), "-o", str(out), "--prefix", "hv_", preexec=file_size_limit(50_000))
     assert full.returncode == 2 and "no space left" in full.stderr and "Traceback" not in full.stderr, full.stderr
     assert not out.exists() and not list(tmp_path.glob(".ranked.csv.tmp*"))
     done = _cli("triage", str(source), "-o", str(out), "--prefix", "hv_")

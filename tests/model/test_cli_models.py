@@ -166,3 +166,24 @@ def test_value_comps_lists_the_comparable_sales_under_each_row():
     result = run("value", "pizza", "jdk_19927", "--comps")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("comparables") == 2 and "% similar" in result.stdout
+
+
+def test_predict_comps_lists_what_the_library_lists_for_the_same_rows(tmp_path):
+    """``predict --comps`` takes the comparables from the feature pass's k-NN; they are what the library's
+    ``HandleFeaturizer.comparables`` lists for the same rows (the path that ran the k-NN a second time), and
+    ``[]`` for a row with an error."""
+    import handleval
+
+    rows = pd.DataFrame({"handle": ["pizza", "crypto", "bbc", "88", "bad handle!", "a" * 16],
+                         "platform": ["telegram", "x", "domain", "email", "x", "x"],
+                         "suffix": ["", "", "com", "163.com", "", ""],
+                         "as_of": ["2024-06-01", "2025-06-01", "2022-01-01", "2024-01-01", "2024-01-01",
+                                   "2024-01-01"]})
+    source, out = tmp_path / "handles.csv", tmp_path / "scores.csv"
+    rows.to_csv(source, index=False)
+    result = run("predict", str(source), "-o", str(out), "--quiet", "--comps")
+    assert result.returncode == 0, result.stderr
+    listed = read_output(out)["comparables"].tolist()
+    direct = handleval.load().featurizer.comparables(rows, as_json=True)
+    assert listed == [*direct[:4], "[]", "[]"]
+    assert all(cell != "[]" for cell in listed[:4])  # a comparison of empty lists would prove nothing

@@ -4,15 +4,15 @@ the review notebook against a small model in a temporary MLflow store, the ledge
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tests._helpers import ROOT, checkout_env
+
 pytestmark = pytest.mark.slow
-CHECKOUT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = CHECKOUT / "notebooks"
+NOTEBOOKS = ROOT / "notebooks"
 
 
 def _execute(name: str, monkeypatch: pytest.MonkeyPatch) -> nbformat.NotebookNode:
@@ -20,7 +20,7 @@ def _execute(name: str, monkeypatch: pytest.MonkeyPatch) -> nbformat.NotebookNod
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \
         f"{name} must be stored without outputs"
     monkeypatch.delenv("MPLBACKEND", raising=False)  # CI sets Agg; the notebooks choose inline themselves
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(CHECKOUT), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("PYTHONPATH", checkout_env()["PYTHONPATH"])
     NotebookClient(notebook, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     return notebook

@@ -383,3 +383,24 @@ def test_value_many_comparables_column_is_json_and_optional(small_valuer):
     plain = small_valuer.value_many(frame)
     assert "comparables" not in plain.columns
     pd.testing.assert_frame_equal(plain, out.drop(columns="comparables"))
+
+
+def test_comparables_come_from_the_one_k_nn_pass_of_the_features(small_valuer, monkeypatch):
+    """``value_many(comparables=True)`` and ``value`` run the k-nearest-sales step once, in the feature pass, and
+    list what ``featurizer.comparables`` (a k-NN pass of its own) lists for the same rows."""
+    from handleval.features.sales import SalesHistoryFeatures
+
+    frame = pd.DataFrame({"handle": ["pizza", "crypto", "bbc", "bad handle!"],
+                          "platform": ["telegram", "x", "domain", "x"], "suffix": ["", "", "com", ""],
+                          "as_of": ["2024-06-01", "2025-06-01", "2022-01-01", "2024-01-01"]})
+    expected = small_valuer.featurizer.comparables(frame.iloc[:3], as_json=True)
+    passes = []
+    nearest = SalesHistoryFeatures._nearest
+    monkeypatch.setattr(SalesHistoryFeatures, "_nearest",
+                        lambda self, *a, **k: passes.append(1) or nearest(self, *a, **k))
+    out = small_valuer.value_many(frame, comparables=True)
+    assert len(passes) == 1
+    assert out["comparables"].tolist() == [*expected, "[]"] and "[]" not in expected
+    one = small_valuer.value("pizza", platform="telegram", as_of="2024-06-01")
+    assert len(passes) == 2
+    assert [c.__dict__ for c in one.comparables] == json.loads(expected[0])

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests._helpers import checkout_env
+
 pytestmark = pytest.mark.slow
-CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -326,17 +327,59 @@ def test_pyfunc_from_registry_matches_cli_predict(store, small_price, tmp_path):
                                    pd.to_numeric(via_cli["price_usd"]).reset_index(drop=True), check_names=False)
 
 
+def test_library_pyfunc_and_predict_read_a_typed_handle_column_alike(store, small_price, small_valuer, tmp_path):
+    """A float handle column (Parquet stores integers with a gap as floats) and an integer one: ``7.0`` is the
+    handle "7" in the library, the MLflow model and ``predict`` alike, as if the column were text."""
+    import mlflow
+
+    from handleval.batch import read_output
+
+    mlflow.set_tracking_uri(store["uri"])
+    model = mlflow.pyfunc.load_model("models:/handleval-price@champion")
+    typed = {"floats": pd.DataFrame({"handle": [1234567.0, None, 88888.0, 7.5]}),
+             "ints": pd.DataFrame({"handle": [1234567, 88888]})}
+    text = {"floats": pd.DataFrame({"handle": ["1234567", None, "88888", "7.5"]}),
+            "ints": pd.DataFrame({"handle": ["1234567", "88888"]})}
+    for name, frame in typed.items():
+        frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+        subprocess.run([sys.executable, "-m", "handleval", "predict", str(tmp_path / f"{name}.parquet"), "-o",
+                        str(tmp_path / f"{name}.csv"), "--model", str(small_price.bundle_dir), "--quiet"],
+                       check=True, timeout=300)
+        expected = small_valuer.value_many(text[name])
+        assert expected["price_usd"].notna().sum() == 2, name  # the comparison below is not of errors only
+        for got in (small_valuer.value_many(frame), model.predict(frame), read_output(tmp_path / f"{name}.csv")):
+            np.testing.assert_allclose(pd.to_numeric(got["price_usd"]), expected["price_usd"], err_msg=name)
+            assert [None if pd.isna(e) else e for e in got["error"]] == expected["error"].tolist(), name
+
+
+def test_logged_signature_is_what_the_model_returns_with_its_history(store, small_price, small_valuer):
+    """The signature is read off a model loaded without its sales history (no sales read or fitted for it); its
+    outputs are those of the model with its history, and its key column takes any type (typed handles)."""
+    import mlflow
+    from mlflow.models import infer_signature
+    from mlflow.types.schema import AnyType, DataType
+
+    from handleval.tracking import price_review
+
+    mlflow.set_tracking_uri(store["uri"])
+    version = mlflow.MlflowClient().get_run(store["run_id"]).data.tags["registered_version"]
+    logged = mlflow.models.get_model_info(f"models:/handleval-price/{version}").signature
+    example = price_review(small_price).input_example
+    assert logged.outputs == infer_signature(example, small_valuer.value_many(example)).outputs
+    assert {c.name: (c.type, c.required) for c in logged.inputs.inputs} == {
+        "handle": (AnyType(), True), **{c: (DataType.string, False) for c in ("platform", "suffix", "venue", "as_of")}}
+
+
 def test_served_model_answers_over_http_without_data_dir(store, small_valuer, tmp_path):
     port = free_port()
     # mlflow starts its web server (uvicorn) by name: the interpreter's own bin/ must be on PATH even when the
     # environment was not activated (`.venv/bin/python -m pytest`)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": store["uri"],
-           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    env = checkout_env(MLFLOW_TRACKING_URI=store["uri"],
+                       PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     # No data directory: HANDLEVAL_DATA names a folder that does not exist, so that neither it nor the fallback
     # beside the checkout can be read (data_dir() raises), and an empty cache holds no lexicons built from it.
     env["HANDLEVAL_DATA"] = str(tmp_path / "no-data-here")
     env["HANDLEVAL_CACHE"] = str(tmp_path / "empty-cache")
-    env["PYTHONPATH"] = os.pathsep.join([str(CHECKOUT), os.environ.get("PYTHONPATH", "")])  # this checkout's code
     log = tmp_path / "serve.log"
     with open(log, "wb") as sink:
         server = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "-m",

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests._helpers import ROOT, checkout_env
 from tests.model.test_tracking import free_port, stop_group, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-CHECKOUT = Path(__file__).resolve().parents[2]
-SCREENSHOT_DIR = Path(os.environ.get("HANDLEVAL_SCREENSHOTS", Path(__file__).resolve().parents[2] / "artifacts"))
+SCREENSHOT_DIR = Path(os.environ.get("HANDLEVAL_SCREENSHOTS", ROOT / "artifacts"))
 
 
 def _driver():
@@ -69,8 +69,7 @@ def test_ui_shows_the_review_run_table_plots_and_champion(store):
     from handleval.tracking import ui_path
 
     port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": store["uri"],
-           "PYTHONPATH": os.pathsep.join([str(CHECKOUT), os.environ.get("PYTHONPATH", "")])}
+    env = checkout_env(MLFLOW_TRACKING_URI=store["uri"])
     server = subprocess.Popen([sys.executable, "-m", "handleval", "ui", "--port", str(port)], env=env,
                               cwd=store["root"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)  # its own process group: the server's workers too

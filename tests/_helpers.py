@@ -1,0 +1,32 @@
+"""Helpers the test modules share: the environment of a child process that must import this checkout, and a
+file-size limit that makes a child's disk full."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def checkout_env(*first: str | Path, **extra: str) -> dict[str, str]:
+    """``os.environ`` with ``first`` and this checkout at the front of ``PYTHONPATH`` (and ``extra`` set), so that
+    a child process imports the code under test, not an installed handleval."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([*map(str, first), str(ROOT), env.get("PYTHONPATH", "")])
+    env.update(extra)
+    return env
+
+
+def file_size_limit(max_bytes: int) -> Callable[[], None]:
+    """A ``preexec_fn`` for :mod:`subprocess`: the child cannot write a file past ``max_bytes`` (a full disk);
+    such a write fails with EFBIG instead of killing it."""
+    def limit() -> None:
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+
+    return limit
