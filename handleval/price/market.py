@@ -118,7 +118,7 @@ class MarketEncoder(TransformerMixin, BaseEstimator):
     def _columns(X: pd.DataFrame) -> pd.DataFrame:
         def col(name: str) -> pd.Series:
             if name in X:
-                return X[name].fillna("").astype(str).str.strip().str.lower()
+                return X[name].astype(object).fillna("").astype(str).str.strip().str.lower()
             return pd.Series("", index=X.index)
 
         platform = col("platform")
