@@ -106,6 +106,8 @@ def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
         assert "could impersonate" in out.loc[i, "risk"] and "Nike" in out.loc[i, "risk"], out.loc[i]
         assert "Nike" not in out.loc[i, "reasons"] and "famous" not in out.loc[i, "reasons"], out.loc[i, "reasons"]
     assert max(lookalikes) < nike / 5
+    # a famous name is not a lookalike of another famous name (the person, not the campaign site)
+    assert small_valuer.value_many(["donaldtrump"]).loc[0, "risk"] is None
 
 
 def test_a_market_minimum_stays_in_its_own_market(small_valuer, small_price):
