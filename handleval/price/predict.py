@@ -60,7 +60,6 @@ class Valuation:
     comparables: list[Comparable] = field(default_factory=list)
 
 
-_SUFFIX_SEPARATOR = SUFFIX_SEPARATOR  # one definition, shared with the sales-ledger loader
 #: Stands for the handle in reason phrases until the end of :meth:`Valuer._reasons` (no valid handle has it).
 _HANDLE = "\x00"
 
@@ -350,7 +349,7 @@ class Valuer:
             except InvalidHandle:
                 continue  # the row-by-row path words the error
             rows = np.flatnonzero(plat_ids == plat_id)
-            if plat in _SUFFIX_SEPARATOR:
+            if plat in SUFFIX_SEPARATOR:
                 rows, names, suffixes = self._split_plain(rows, plat, columns, blank["venue"] & blank["as_of"])
                 parsed["suffix"][rows] = suffixes
             else:
@@ -379,7 +378,7 @@ class Valuer:
         (``plain``), the suffix column joined to the name as there. The rest need the row-by-row path.
 
         Domains in batch input usually come as name plus suffix column: ~5 µs each through the parser."""
-        separator = _SUFFIX_SEPARATOR[plat]
+        separator = SUFFIX_SEPARATOR[plat]
         rows = rows[plain[rows]]
         handles, suffixes = columns["handle"][rows].tolist(), columns["suffix"][rows].tolist()
         venues, as_ofs = columns["venue"][rows].tolist(), columns["as_of"][rows].tolist()
@@ -402,7 +401,7 @@ class Valuer:
         """One row: a tuple for the featurizer, or a string saying why the row cannot be priced."""
         try:
             given = str(suffix).strip().lower() if suffix is not None and suffix == suffix else ""
-            separator = _SUFFIX_SEPARATOR.get(plat)
+            separator = SUFFIX_SEPARATOR.get(plat)
             if separator and given and isinstance(raw, str) and separator not in raw:
                 raw = f"{raw.strip()}{separator}{given.lstrip(separator)}"  # name and suffix in two columns
             handle = parse_handle(raw, plat)
