@@ -1,9 +1,11 @@
-"""Helpers the test modules share: the environment of a child process that must import this checkout, and a
-file-size limit that makes a child's disk full."""
+"""Helpers the test modules share: the environment of a child process that must import this checkout, the
+``handleval`` command run in such a process, and a file-size limit that makes a child's disk full."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +19,15 @@ def checkout_env(*first: str | Path, **extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([*map(str, first), str(ROOT), env.get("PYTHONPATH", "")])
     env.update(extra)
     return env
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, preexec: Callable[[], None] | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """``python -m handleval *args`` in a child that imports this checkout, from its root, with a 200-column
+    terminal (so that no line a test reads is wrapped); never raises on a non-zero exit."""
+    return subprocess.run([sys.executable, "-m", "handleval", *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=ROOT, env=checkout_env(**{"COLUMNS": "200", **(env or {})}), preexec_fn=preexec,
+                          check=False)
 
 
 def file_size_limit(max_bytes: int) -> Callable[[], None]:

@@ -20,6 +20,7 @@ if __name__ == "__main__":
 
     from handleval._markdown import to_markdown
     from handleval.price.train import load_price_config, train_price
+    from handleval.tracking import price_headline
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=None)
@@ -41,5 +42,8 @@ if __name__ == "__main__":
         rows.append({"market": market, "RMSE ln min – max (mean)": f"{rmse.min():.3f} – {rmse.max():.3f} "
                      f"({rmse.mean():.3f})", "vs median, mean": f"{gain.mean():+.1%}",
                      "Spearman ρ min – max (mean)": f"{rho.min():.3f} – {rho.max():.3f} ({rho.mean():.3f})"})
+    over_markets = np.array([price_headline(r)["mean_rmse_ln"] for r in runs])
     print(f"seeds {', '.join(map(str, args.seeds))}\n")
     print(to_markdown(pd.DataFrame(rows)))
+    print("\nmean RMSE ln over the markets (what the champion rule compares): "
+          f"{over_markets.min():.3f} – {over_markets.max():.3f}")

@@ -400,7 +400,12 @@ class FeatureFamily(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "feature_names_out_")
         errs = errors if errors is not None else prepared.errors.tolist()
         with gc_paused():
-            values = np.asarray(self._compute(prepared, errs), dtype=np.float64)
+            values = self._compute(prepared, errs)
+        return self._as_frame(prepared, values)
+
+    def _as_frame(self, prepared: Prepared, values: np.ndarray) -> pd.DataFrame:
+        """Computed ``values`` as the family's frame: rows with an input error are NaN."""
+        values = np.asarray(values, dtype=np.float64)
         values[~prepared.ok] = np.nan
         return pd.DataFrame(values, index=prepared.frame.index, columns=list(self.feature_names_out_))
 

@@ -138,7 +138,7 @@ class HandleFeaturizer(TransformerMixin, BaseEstimator):
             frames = []
             for name, part in self.families_.items():
                 if comparables and name == "sales":
-                    frame, listed = part.transform_with_comparables(prepared, errors, as_json=True)
+                    frame, listed = part.transform_with_comparables(prepared, as_json=True)
                 else:
                     frame = part.transform_prepared(prepared, errors)
                 frames.append(frame)

@@ -25,7 +25,7 @@ from handleval.config import data_dir as _data_dir
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "2"
+LEXICON_VERSION = "3"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -68,6 +68,13 @@ def person_slug(name: str) -> str:
     words = [w for w in re.split(r"[\s,]+", name) if w]
     kept = [w for w in words if not re.fullmatch(r"[A-Za-z]\.?|(?i:jr|sr|ii|iii|iv)\.?", w)]
     return slug(" ".join(kept if len(kept) >= 2 else words))  # never a surname alone
+
+
+def shown_name(name: str, account: str = "") -> str:
+    """A name a reader can check in a reason: emoji and symbols dropped (``Kylie 🤍`` → ``Kylie``), and the
+    account name when no letter is left (the display name ``👑`` of the account ``kingjames``)."""
+    text = " ".join("".join(c if c.isalnum() or c in ".'&-/" else " " for c in name).split())
+    return text if any(c.isalpha() for c in text) else account
 
 
 def company_slug(name: str) -> str:
@@ -191,19 +198,22 @@ def _build_celeb(ref: Path) -> Lexicon:
     for row in _csv_rows(ref / CELEB_FILES[0], delimiter="\t"):
         langs = float(row["numlangs"] or 25)
         pop = 0.4 + 0.6 * math.log(max(langs, 25) / 25) / math.log(8)
-        lex.add(slug(row["name"]), pop, row["name"], "pantheon")
+        for key in {slug(row["name"]), person_slug(row["name"])}:  # "John F. Kennedy": also johnkennedy
+            lex.add(key, pop, row["name"], "pantheon")
     for rel in CELEB_FILES[1:13]:
         for row in _csv_rows(ref / rel):
             pop = _follower_popularity(parse_count(row.get("Subscribers", "")))
             platform = rel.split("/")[1]
-            lex.add(slug(row.get("AccountName", "")), pop, row.get("Name") or row.get("AccountName", ""), platform)
-            lex.add(slug(row.get("Name", "")), pop * 0.95, row.get("Name", ""), platform)
+            account, name = row.get("AccountName", ""), row.get("Name", "")
+            lex.add(slug(account), pop, shown_name(name, account), platform)
+            if any(c.isalpha() for c in name):  # a display name of digits ('555') is no one's name
+                lex.add(slug(name), pop * 0.95, shown_name(name, account), platform)
     for row in _csv_rows(ref / CELEB_FILES[13]):
-        lex.add(slug(row["channel_info"]), _follower_popularity(parse_count(row["followers"])), row["channel_info"],
-                "instagram_top200")
+        lex.add(slug(row["channel_info"]), _follower_popularity(parse_count(row["followers"])),
+                shown_name(row["channel_info"]), "instagram_top200")
     for row in _csv_rows(ref / CELEB_FILES[14], encoding="latin-1"):
-        lex.add(slug(row["Youtuber"]), _follower_popularity(parse_count(row["subscribers"])), row["Youtuber"],
-                "youtube2023")
+        lex.add(slug(row["Youtuber"]), _follower_popularity(parse_count(row["subscribers"])),
+                shown_name(row["Youtuber"]), "youtube2023")
     # Founder CEOs (Pantheon 1.0 is from 2013 and the social lists are Instagram, TikTok and YouTube: neither knows
     # Elon Musk); a hired CEO is not a public figure by office alone.
     for row in _csv_rows(ref / CELEB_FILES[15]):

@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq
+from sklearn.utils.validation import check_is_fitted
 
 from handleval._arrays import group_ids
-from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, cached, prepare, source_digest
+from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, cached, gc_paused, prepare, source_digest
 from handleval.features.length import PATTERN_CLASSES, pattern_classes
 from handleval.handles import Handle
 
@@ -121,9 +122,6 @@ def _sales_of(bucket: _Bucket, market: str) -> list[dict[str, Any]]:
                                                 strict=True)]
 
 
-#: Keys of ``Prepared.shared`` by which :meth:`SalesHistoryFeatures.transform_with_comparables` asks the k-NN
-#: pass to keep its picks (the value: ``as_json``) and gets the listed comparables back.
-_LISTING, _LISTED = "sales_listing", "sales_listed"
 #: ``, "similarity": 0.37}`` for every similarity 0-100: the end of a comparable's JSON object.
 _SIMILARITY_JSON = [f', "similarity": {json.dumps(s / 100)}}}' for s in range(101)]
 
@@ -378,12 +376,17 @@ class SalesHistoryFeatures(FeatureFamily):
                 sims[lo:lo + block, :k] = -np.take_along_axis(negated, np.maximum(nearest, 0), axis=1)
 
     def _compute(self, prepared: Prepared, errors: list[str | None]) -> np.ndarray:
-        """All rows at once: group look-ups by (market, key) and ``searchsorted`` the cut-offs of each group."""
+        return self._compute_listing(prepared, None)[0]
+
+    def _compute_listing(self, prepared: Prepared, as_json: bool | None) -> tuple[np.ndarray, list[Any] | None]:
+        """All rows at once: group look-ups by (market, key) and ``searchsorted`` the cut-offs of each group. With
+        ``as_json`` not None, also the :meth:`comparables` from the same k-NN pass (None when no row has any)."""
         frame = prepared.frame
         out = np.full((len(frame), len(FEATURES)), np.nan)
         route = self._routes(prepared)
+        listed = None
         if route is None:
-            return out
+            return out, listed
         rows, tcode, mk, cut, px, texts_u, len_u, markets = route
         uniq = prepared.unique_texts()[1]
         pclass_u = prepared.shared.get("pattern_class")
@@ -448,24 +451,21 @@ class SalesHistoryFeatures(FeatureFamily):
         has = np.flatnonzero(k_all > 0)
         if len(has):
             near = route._replace(rows=rows[has], text=tcode[has], market=mk[has], cutoff=cut[has], proxy=px[has])
-            as_json = prepared.shared.get(_LISTING)  # None unless transform_with_comparables asked
             found = self._nearest(near, with_picks=as_json is not None)
             res[has, 5:8] = found[0]
             if as_json is not None:
-                prepared.shared[_LISTED] = self._listed(len(frame), near, found, as_json)
+                listed = self._listed(len(frame), near, found, as_json)
         out[rows] = res
-        return out
+        return out, listed
 
-    def transform_with_comparables(self, prepared: Prepared, errors: list[str | None] | None = None,
-                                   as_json: bool = False) -> tuple[pd.DataFrame, list[Any]]:
-        """``(transform_prepared(prepared, errors), comparables(prepared, as_json))`` from one k-NN pass: the pass
-        that computes the kNN columns keeps its picks (``predict --comps`` ran the k-NN twice)."""
-        prepared.shared[_LISTING] = as_json
-        try:
-            features = self.transform_prepared(prepared, errors)
-            listed = prepared.shared.pop(_LISTED, None)
-        finally:
-            prepared.shared.pop(_LISTING, None)
+    def transform_with_comparables(self, prepared: Prepared, as_json: bool = False
+                                   ) -> tuple[pd.DataFrame, list[Any]]:
+        """``(transform_prepared(prepared), comparables(prepared, as_json))`` from one k-NN pass: the pass that
+        computes the kNN columns keeps its picks."""
+        check_is_fitted(self, "feature_names_out_")
+        with gc_paused():
+            values, listed = self._compute_listing(prepared, as_json)
+        features = self._as_frame(prepared, values)
         return features, listed if listed is not None else self._listed(len(prepared.frame), None, None, as_json)
 
     def comparables(self, X: Any, as_json: bool = False) -> list[Any]:

@@ -183,23 +183,30 @@ def _famous_names(features: pd.DataFrame, matches: pd.DataFrame | None, rows: np
 def imitates(features: pd.DataFrame, prefix: str, min_popularity: float) -> np.ndarray:
     """Rows whose ``prefix`` (``brand`` or ``celeb``) match imitates a name at least ``min_popularity`` popular:
     affix, leetspeak, near spelling or confusable characters. A handle that is itself a famous name of either
-    family imitates nothing (``donaldtrump`` is the person, not a copy of the site 'donaldjtrump.com')."""
+    family, or a dictionary word, imitates nothing (``donaldtrump`` is the person, not a copy of the site
+    'donaldjtrump.com'; ``messi`` is a name of its own, not a misspelt 'Jessi')."""
     kind = _col(features, f"{prefix}__match_kind")
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
     popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= min_popularity
     itself_famous = np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame"))) > 0
-    return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous
+    a_word = np.nan_to_num(_col(features, "dict__is_word")) > 0
+    return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~a_word
 
 
 def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_popularity: float) -> np.ndarray:
-    """``could impersonate 'Nike'`` for a handle that :func:`imitates` a brand or famous person; None otherwise."""
+    """``could impersonate 'Nike'`` for a handle that :func:`imitates` a brand or famous person; None otherwise.
+    When it imitates both, the risk names the more popular of the two, the person on a tie (``taylorswlft``: the
+    singer, not her site)."""
     n = len(features)
     risk = np.full(n, None, dtype=object)
+    named_popularity = np.full(n, -np.inf)
     for prefix, what in (("celeb", "famous name"), ("brand", "brand")):
         hit = imitates(features, prefix, min_popularity)
+        popularity = np.nan_to_num(_col(features, f"{prefix}__popularity"))
         names = matches[f"{prefix}_match"].to_numpy(dtype=object) if matches is not None else np.full(n, None)
-        for i in np.flatnonzero(hit).tolist():
+        for i in np.flatnonzero(hit & (popularity > named_popularity)).tolist():
             risk[i] = f"could impersonate {what} '{names[i]}'" if names[i] else f"could impersonate a {what}"
+            named_popularity[i] = popularity[i]
     return risk
 
 

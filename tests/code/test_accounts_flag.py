@@ -12,6 +12,7 @@ from handleval.accounts import FLAG_COLUMNS, AccountFlagger, load_accounts
 from handleval.config import MODELS_DIR
 from handleval.errors import BundleError, DataFormatError
 from handleval.release import triage
+from tests._helpers import run_cli
 
 NOW = pd.Timestamp("2024-06-01", tz="UTC")
 
@@ -271,23 +272,16 @@ def test_missing_required_column_fails_the_whole_call_with_every_missing_name(fl
     assert "created_at" in message and "favourites_count" in message and "like_count" in message
 
 
-def _cli(*args: str):
-    import subprocess
-    import sys
-
-    return subprocess.run([sys.executable, "-m", "handleval", *args], capture_output=True, text=True, timeout=300)
-
-
 def test_cli_flag_collision_refused_then_prefix_keeps_the_input(flagger, tmp_path):
     from handleval.batch import read_output
 
     source = tmp_path / "kaggle.csv"
     _kaggle_like().to_csv(source, index=False)
-    refused = _cli("flag", str(source), "-o", str(tmp_path / "out"), "--quiet")
+    refused = run_cli("flag", str(source), "-o", str(tmp_path / "out"), "--quiet")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "bot, status" in refused.stderr and "--prefix" in refused.stderr
     assert not (tmp_path / "out").exists()
-    done = _cli("flag", str(source), "-o", str(tmp_path / "out"), "--prefix", "hv_", "--quiet")
+    done = run_cli("flag", str(source), "-o", str(tmp_path / "out"), "--prefix", "hv_", "--quiet")
     assert done.returncode == 0, done.stderr
     out = read_output(tmp_path / "out")
     assert out["bot"].astype(str).tolist() == ["0", "1", "0"] and out["status"].fillna("").tolist()[0] == \
@@ -298,7 +292,7 @@ def test_cli_flag_collision_refused_then_prefix_keeps_the_input(flagger, tmp_pat
 def test_cli_flag_missing_required_column_fails_at_once(tmp_path):
     source = tmp_path / "accounts.csv"
     _accounts().drop(columns=["created_at"]).to_csv(source, index=False)
-    result = _cli("flag", str(source), "-o", str(tmp_path / "out"), "--quiet")
+    result = run_cli("flag", str(source), "-o", str(tmp_path / "out"), "--quiet")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "created_at" in result.stderr and "required" in result.stderr
     assert not (tmp_path / "out").exists()
@@ -321,7 +315,7 @@ def test_cli_flag_reads_ndjson_of_v1_and_v2_user_objects(flagger, tmp_path):
     v2_lines = [json.dumps({"data": v2[0]}), "", json.dumps(v2[1]), "{not json", json.dumps(v2[2])]
     (tmp_path / "v2.jsonl").write_text("\n".join(v2_lines) + "\n", encoding="utf-8")
     for name in ("v1.ndjson", "v2.jsonl"):
-        result = _cli("flag", str(tmp_path / name), "-o", str(tmp_path / f"out_{name}"), "--quiet")
+        result = run_cli("flag", str(tmp_path / name), "-o", str(tmp_path / f"out_{name}"), "--quiet")
         assert result.returncode == 0, result.stderr
         out = read_output(tmp_path / f"out_{name}")
         scored = out[out["error"].isna()]
@@ -334,7 +328,7 @@ def test_cli_flag_reads_ndjson_of_v1_and_v2_user_objects(flagger, tmp_path):
 def test_flag_help_documents_every_accepted_column():
     from handleval.accounts.features import COLUMN_ALIASES
 
-    result = _cli("flag", "--help")
+    result = run_cli("flag", "--help")
     assert result.returncode == 0
     text = " ".join(result.stdout.split())
     for canonical, names in COLUMN_ALIASES.items():

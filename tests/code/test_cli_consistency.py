@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from handleval.batch import MANIFEST, SUCCESS, read_output, run_batch
 from handleval.cli import OUTPUT_RULE, app
 from handleval.data.catalog import catalog
-from tests._helpers import checkout_env
+from tests._helpers import checkout_env, run_cli
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -53,11 +53,6 @@ def test_help_shows_readable_value_names(name):
     placeholders = re.findall(r"<[a-z_]+(?:\[[^\]]*\])?>", result.output)  # <bool>, <str>, <list[str]>, <path>
     assert placeholders == []
     assert "--help" in result.output
-
-
-def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "handleval", *args], capture_output=True, text=True, timeout=600,
-                          cwd=ROOT, env=checkout_env(**(env or {})))
 
 
 # ---------------------------------------------------------------------------------------------------- value
@@ -140,7 +135,7 @@ def _names_whole_on_their_own_lines(text: str) -> None:
 
 
 def test_data_list_in_a_pipe_is_one_plain_line_per_dataset():
-    result = _run("data", "list", env={"COLUMNS": "80"})
+    result = run_cli("data", "list", env={"COLUMNS": "80"})
     assert result.returncode == 0, result.stderr
     _names_whole_on_their_own_lines(result.stdout)
     assert len(result.stdout.splitlines()) == len(catalog()) + 1  # a header, then one line each
@@ -171,7 +166,7 @@ def test_data_list_on_a_narrow_terminal_neither_cuts_nor_wraps():
 
 
 def test_data_list_json_is_the_catalog():
-    result = _run("data", "list", "--json")
+    result = run_cli("data", "list", "--json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert rows == [{"name": e.name, "kind": e.kind, "rows": e.rows, "dates": e.dates, "currency": e.currency,

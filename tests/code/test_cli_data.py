@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import handleval
-
-
-def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "handleval", *args], capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})}, timeout=300)
+from tests._helpers import run_cli
 
 
 def test_version():
-    result = _run("--version")
+    result = run_cli("--version")
     assert result.returncode == 0 and handleval.__version__ in result.stdout
 
 
 def test_data_list_shows_every_sales_set():
-    result = _run("data", "list")
+    result = run_cli("data", "list")
     assert result.returncode == 0, result.stderr
     for name in ("fragment_telegram", "namebio_domains", "dash_email", "ens_legacy_auction", "3,403", "TON", "MIT"):
         assert name in result.stdout
 
 
 def test_data_check_passes_on_real_data():
-    result = _run("data", "check")
+    result = run_cli("data", "check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "valid" in result.stdout
 
@@ -47,13 +39,13 @@ def test_data_check_fails_on_malformed_set(tmp_path, data_root):
     bad.unlink()
     bad.write_text("Domain,Price,Date,Venue\n" + "nonsense,x,y,z\n" * 50)
     (tmp_path / "accounts").mkdir()
-    result = _run("data", "check", env={"HANDLEVAL_DATA": str(tmp_path)})
+    result = run_cli("data", "check", env={"HANDLEVAL_DATA": str(tmp_path)})
     assert result.returncode != 0
     assert "namebio_domains" in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_missing_data_dir_is_one_clear_message(tmp_path):
-    result = _run("data", "list", env={"HANDLEVAL_DATA": str(tmp_path / "nope")})
+    result = run_cli("data", "list", env={"HANDLEVAL_DATA": str(tmp_path / "nope")})
     assert result.returncode == 2
     assert "HANDLEVAL_DATA" in result.stderr and "Traceback" not in result.stderr

@@ -3,10 +3,6 @@ turns impossible numbers and times into row errors (issues 18 and 20)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +11,7 @@ from handleval.accounts import AccountFlagger, load_accounts
 from handleval.batch import read_output
 from handleval.errors import HandlevalError
 from handleval.release import triage
-from tests._helpers import ROOT, file_size_limit
+from tests._helpers import file_size_limit, run_cli
 
 NOW = pd.Timestamp("2024-06-01", tz="UTC")
 
@@ -89,11 +85,6 @@ def test_triage_never_overwrites_input_columns(flagger):
     assert out["hv_status"].notna().all() and out["hv_price_usd"].notna().all()
 
 
-def _cli(*args: str, preexec=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "handleval", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, check=False, preexec_fn=preexec, env={**os.environ, "COLUMNS": "200"})
-
-
 @pytest.mark.slow
 def test_triage_command_ragged_rows_full_disk_and_prefix(tmp_path):
     """The command (real bundles): a ragged row is an error, not scored with padded fields; a full disk leaves no
@@ -105,12 +96,12 @@ def test_triage_command_ragged_rows_full_disk_and_prefix(tmp_path):
     source.write_text("screen_name,created_at,statuses_count,followers_count,friends_count,favourites_count,status\n"
                       + "\n".join(rows) + "\n")
     out = tmp_path / "ranked.csv"
-    refused = _cli("triage", str(source), "-o", str(out))
+    refused = run_cli("triage", str(source), "-o", str(out))
     assert refused.returncode == 2 and "'status'" in refused.stderr and "--prefix" in refused.stderr
-    full = _cli("triage", str(source), "-o", str(out), "--prefix", "hv_", preexec=file_size_limit(50_000))
+    full = run_cli("triage", str(source), "-o", str(out), "--prefix", "hv_", preexec=file_size_limit(50_000))
     assert full.returncode == 2 and "no space left" in full.stderr and "Traceback" not in full.stderr, full.stderr
     assert not out.exists() and not list(tmp_path.glob(".ranked.csv.tmp*"))
-    done = _cli("triage", str(source), "-o", str(out), "--prefix", "hv_")
+    done = run_cli("triage", str(source), "-o", str(out), "--prefix", "hv_")
     assert done.returncode == 0, done.stderr
     ranked = pd.read_csv(out, dtype=str, keep_default_na=False).sort_values("hv_row", key=lambda s: s.astype(int))
     assert len(ranked) == 1500
@@ -118,7 +109,7 @@ def test_triage_command_ragged_rows_full_disk_and_prefix(tmp_path):
     ragged = ranked[ranked["screen_name"] == "ragged_one"].iloc[0]
     assert "malformed CSV row" in ragged["hv_error"] and ragged["hv_p_releasable"] == ""
     (tmp_path / "folder").mkdir()
-    folder = _cli("triage", str(source), "-o", str(tmp_path / "folder"), "--overwrite", "--prefix", "hv_")
+    folder = run_cli("triage", str(source), "-o", str(tmp_path / "folder"), "--overwrite", "--prefix", "hv_")
     assert folder.returncode == 2 and "is a directory" in folder.stderr and "Traceback" not in folder.stderr
 
 
@@ -127,9 +118,9 @@ def test_predict_command_never_overwrites_input_columns(tmp_path):
     source = tmp_path / "handles.csv"
     pd.DataFrame({"handle": ["pizza", "a b"], "error": ["mine", "also mine"], "price_usd": ["7", "8"]}).to_csv(
         source, index=False)
-    refused = _cli("predict", str(source), "-o", str(tmp_path / "o1"), "--quiet")
+    refused = run_cli("predict", str(source), "-o", str(tmp_path / "o1"), "--quiet")
     assert refused.returncode == 2 and "'price_usd', 'error'" in refused.stderr and "--prefix" in refused.stderr
-    done = _cli("predict", str(source), "-o", str(tmp_path / "o2"), "--quiet", "--prefix", "hv_")
+    done = run_cli("predict", str(source), "-o", str(tmp_path / "o2"), "--quiet", "--prefix", "hv_")
     assert done.returncode == 0, done.stderr
     out = read_output(tmp_path / "o2")
     assert out["error"].tolist() == ["mine", "also mine"] and out["price_usd"].tolist() == ["7", "8"]

@@ -1,4 +1,5 @@
-"""The celebrity lexicon against the real reference files: founder CEOs are famous by their company's value."""
+"""The celebrity lexicon against the real reference files: founder CEOs are famous by their company's value, Pantheon's
+people are found without their middle initials, and every name shown in a reason has a letter in it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from handleval.features.lexicons import load_lexicon, person_slug
+from handleval.features.lexicons import load_lexicon, person_slug, shown_name
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +48,23 @@ def test_a_hired_ceo_is_not_famous_by_office(celeb, fortune):
     assert len(hired) > 500
     assert all(celeb.source.get(k) != "fortune1000_founders" for k in hired if k not in founder_keys)
     assert "andyjassy" not in celeb  # Amazon's CEO since 2021, not its founder
+
+
+def test_shown_name_drops_symbols_and_falls_back_to_the_account():
+    assert shown_name("Kylie 🤍", "kyliejenner") == "Kylie"
+    assert shown_name("👑", "kingjames") == "kingjames"
+    assert shown_name("Beyoncé") == "Beyoncé" and shown_name("McDonald's") == "McDonald's"
+
+
+def test_pantheon_people_are_found_without_middle_initials(celeb, data_root):
+    pantheon = pd.read_csv(data_root / "reference/pantheon_1_0/pantheon.tsv", sep="\t", dtype=str)
+    initials = pantheon[pantheon["name"].str.fullmatch(r"[A-Z][a-z]+ [A-Z]\. [A-Z][a-z]+")]
+    assert len(initials) > 20  # "John F. Kennedy", "Harry S. Truman" ...
+    for name in initials["name"]:
+        assert person_slug(name) in celeb and celeb.display[person_slug(name)], name
+    assert celeb.display["johnkennedy"] == "John F. Kennedy"
+
+
+def test_every_famous_person_shown_has_a_letter(celeb):
+    blank = [k for k, shown in celeb.display.items() if not any(c.isalpha() for c in shown)]
+    assert all(k.isdigit() for k in blank), blank[:10]  # only an account named by digits ('433') shows digits

@@ -108,6 +108,11 @@ def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
     assert max(lookalikes) < nike / 5
     # a famous name is not a lookalike of another famous name (the person, not the campaign site)
     assert small_valuer.value_many(["donaldtrump"]).loc[0, "risk"] is None
+    # nor is a dictionary word ('messi' is one letter from the singer 'Jessi'); a lookalike of both a person and
+    # the person's site names the more popular of the two
+    near = small_valuer.value_many(["messi", "taylorswlft"])
+    assert near.loc[0, "risk"] is None
+    assert near.loc[1, "risk"] == "could impersonate famous name 'Taylor Swift'", near.loc[1, "risk"]
 
 
 def test_a_market_minimum_stays_in_its_own_market(small_valuer, small_price):
