@@ -106,8 +106,9 @@ class StrictModel(BaseModel):
 
 
 class Target(StrictModel):
-    """One bar a new model must clear before it may become champion: a headline metric (as logged under
-    ``1_headline/`` in MLflow, e.g. ``fragment_telegram.rmse_vs_median``) and its lower or upper bound."""
+    """A bar on one metric: a headline metric (as logged under ``1_headline/`` in MLflow, e.g.
+    ``fragment_telegram.rmse_vs_median``) or a check (``tiers.spearman``), with a lower bound, an upper bound or
+    both. The config's ``targets`` gate the champion; its ``goals`` are reported only."""
 
     metric: str
     min: float | None = None
@@ -115,17 +116,19 @@ class Target(StrictModel):
     note: str = ""
 
     @model_validator(mode="after")
-    def _one_bound(self) -> Target:
-        if (self.min is None) == (self.max is None):
-            raise ValueError(f"target {self.metric!r} needs exactly one of min or max")
+    def _a_bound(self) -> Target:
+        if self.min is None and self.max is None:
+            raise ValueError(f"target {self.metric!r} needs min, max or both")
         return self
 
     def met(self, value: float | None) -> bool:
         if value is None or value != value:
             return False
-        return value >= self.min if self.min is not None else value <= self.max  # type: ignore[operator]
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
 
     def bound(self) -> str:
+        if self.min is not None and self.max is not None:
+            return f"{self.min:g} – {self.max:g}"
         return f"≥ {self.min:g}" if self.min is not None else f"≤ {self.max:g}"
 
 

@@ -32,6 +32,7 @@ import pandas as pd
 
 from handleval._markdown import to_markdown
 from handleval.config import PROJECT_ROOT, Promotion, Target
+from handleval.price.evaluate import price_headline
 
 EXPERIMENTS = {"price": "handleval-price", "accounts": "handleval-accounts"}
 REGISTERED = {"price": "handleval-price", "accounts": "handleval-accounts"}
@@ -478,21 +479,6 @@ def _metric_key(text: str) -> str:
 # --------------------------------------------------------------------------------------------- price runs
 PRICE_GROUPS = {"model": "2_model", "baseline_market_median": "3_baseline_median",
                 "baseline_length_pattern": "4_baseline_length"}
-
-
-def price_headline(metrics: dict[str, dict[str, dict[str, float]]]) -> dict[str, float]:
-    """Per market: RMSE ln, RMSE relative to the market-median baseline (-0.25 = 25% lower), Spearman ρ and
-    10–90% coverage; and the primary metric, mean RMSE ln over markets."""
-    model, median = metrics["model"], metrics["baseline_market_median"]
-    markets = [m for m in model if m != "all"]
-    out = {"mean_rmse_ln": float(np.mean([model[m]["rmse_ln"] for m in markets]))}
-    for m in markets:
-        out[f"{m}.rmse_ln"] = model[m]["rmse_ln"]
-        out[f"{m}.rmse_vs_median"] = model[m]["rmse_ln"] / median[m]["rmse_ln"] - 1
-        out[f"{m}.spearman"] = model[m].get("spearman", float("nan"))
-        if "coverage_10_90" in model[m]:
-            out[f"{m}.coverage_10_90"] = model[m]["coverage_10_90"]
-    return out
 
 
 def price_metrics(metrics: dict[str, dict[str, dict[str, float]]]) -> tuple[dict[str, float], float]:

@@ -679,6 +679,16 @@ def skeleton_cores(prepared: Prepared) -> list[tuple[str, bool]]:
 FAME_KINDS = (EXACT, COMPOUND)
 
 
+def as_written(m: Match, text: str, written: frozenset[str] = frozenset()) -> Match:
+    """A famous name is the handle only as its owner writes it: letters and digits, or a real account name or site
+    label with separators in ``written`` (``gal_gadot``, ``coca-cola``). ``elon_musk`` or ``_google`` (matched once
+    the separators are dropped) is an affix lookalike of the name, with no fame."""
+    text = text[:MAX_CHARS]
+    if m.kind in FAME_KINDS and _NON_ALNUM.search(text) and text not in written:
+        return m._replace(kind=AFFIX, similarity=len(m.key) / len(text))
+    return m
+
+
 def _features(m: Match) -> tuple[float, ...]:
     lookalike = m.kind in (AFFIX, LEET, FUZZY) or (m.kind == EXACT and m.homoglyph)
     fame = m.popularity if m.kind in FAME_KINDS and not m.homoglyph else 0.0
@@ -722,14 +732,22 @@ class _LexiconFeatures(FeatureFamily):
         lexicon = load_lexicon(self.lexicon_name, self.data_dir, self.use_cache)
         self.matcher_ = LexiconMatcher(lexicon, self.fuzzy_min_popularity, self.use_cache)
         self.lexicon_fingerprint_ = lexicon.fingerprint
+        self.written_ = frozenset(lexicon.written)
 
     def match(self, text: str) -> Match:
+        return as_written(self._match(text), text, self.written_)
+
+    def _match(self, text: str) -> Match:
         return self.matcher_.match(text)
 
     def _one(self, text: str) -> tuple[float, ...]:
         return _features(self.match(text))
 
     def _matches(self, prepared: Prepared) -> list[Match]:
+        texts = prepared.unique_texts()[1]
+        return [as_written(m, t, self.written_) for m, t in zip(self._found(prepared), texts, strict=True)]
+
+    def _found(self, prepared: Prepared) -> list[Match]:
         batch = prepared.shared.get("lexicon_cores")
         if batch is None:  # the other lexicon family's, when it ran first
             batch = prepared.shared["lexicon_cores"] = CoreBatch(skeleton_cores(prepared))
@@ -780,14 +798,14 @@ class CelebrityFeatures(_LexiconFeatures):
 
             self.words_ = WordFeatures(languages=("en",), use_cache=self.use_cache).fit()
 
-    def match(self, text: str) -> Match:
+    def _match(self, text: str) -> Match:
         m = self.matcher_.match(text)
         if m.kind != NONE:
             return m
         return self._compound(_NON_ALNUM.sub("", text[:MAX_CHARS]), None) or m
 
-    def _matches(self, prepared: Prepared) -> list[Match]:
-        found = super()._matches(prepared)
+    def _found(self, prepared: Prepared) -> list[Match]:
+        found = super()._found(prepared)
         cores = prepared.cores()
         segments = prepared.shared.setdefault("segments", {})
         zipf = self.words_.lookup(cores)[0]
@@ -822,4 +840,4 @@ class CelebrityFeatures(_LexiconFeatures):
 
 
 __all__ = ["MATCH_KINDS", "BrandFeatures", "CelebrityFeatures", "LexiconMatcher", "Match",
-           "affix_variants", "deletion_variants", "leet_variants", "max_edits", "skeleton"]
+           "affix_variants", "as_written", "deletion_variants", "leet_variants", "max_edits", "skeleton"]

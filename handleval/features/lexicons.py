@@ -25,7 +25,7 @@ from handleval.config import data_dir as _data_dir
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "3"
+LEXICON_VERSION = "4"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -53,6 +53,7 @@ _LEGAL = re.compile(
     r"\b(inc|incorporated|corp|corporation|company|co|ltd|limited|plc|group|holdings?|sa|ag|nv|se|llc|lp|"
     r"the|class [a-c]|n\.v|s\.a)\b\.?", re.IGNORECASE)
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_HANDLE_LIKE = re.compile(r"[a-z0-9._-]+")
 _CC_SLD = frozenset({"co", "com", "net", "org", "ac", "gov", "edu", "ne", "or", "go", "gob", "nic"})
 
 
@@ -112,6 +113,14 @@ class Lexicon:
     source: dict[str, str] = field(default_factory=dict)
     fingerprint: str = ""
     files: dict[str, str] = field(default_factory=dict)
+    #: Real account names and site labels written with separators (``gal_gadot``, ``coca-cola``): the famous name
+    #: as its owner writes it, not a lookalike of it (:func:`handleval.features.brands.as_written`).
+    written: list[str] = field(default_factory=list)
+
+    def add_written(self, name: str) -> None:
+        text = name.strip().lower()
+        if _HANDLE_LIKE.fullmatch(text) and _NOT_SLUG.search(text) and slug(text):
+            self.written.append(text)
 
     def add(self, key: str, popularity: float, display: str, source: str) -> None:
         if not key or popularity != popularity:
@@ -149,14 +158,17 @@ def _build_brand(ref: Path) -> Lexicon:
         for rank, line in enumerate(fh, start=1):
             label = domain_label(line)
             lex.add(label.replace("-", ""), 1 - math.log10(rank) / 5.5, line.strip(), "tranco")
+            lex.add_written(label)
     for row in _csv_rows(ref / BRAND_FILES[1]):  # Majestic: referring subnets
         host = row["Domain"] if row["Domain"].count(".") >= 1 and not row["Domain"].startswith(".") \
             else row["IDN_Domain"]
         subnets = float(row["RefSubNets"] or 0)
         lex.add(domain_label(host).replace("-", ""), math.log10(max(subnets, 1)) / 5.7, host, "majestic")
+        lex.add_written(domain_label(host))
     for item in json.loads((ref / BRAND_FILES[2]).read_text(encoding="utf-8")):
         lex.add(domain_label(item["rootDomain"]).replace("-", ""), 0.8 + 0.2 * (1 - item["rank"] / 500),
                 item["rootDomain"], "moz")
+        lex.add_written(domain_label(item["rootDomain"]))
     for row in _csv_rows(ref / BRAND_FILES[3]):
         lex.add(slug(row["brand"]), 0.9 + 0.1 * (1 - int(row["rank"]) / 100), row["brand"], "interbrand")
     for item in json.loads((ref / BRAND_FILES[4]).read_text(encoding="utf-8")):
@@ -179,6 +191,7 @@ def _build_brand(ref: Path) -> Lexicon:
     for row in _csv_rows(ref / BRAND_FILES[9]):
         rank = float(row["Rank"].replace(",", "") or 2000)
         lex.add(company_slug(row["Company"]), 0.55 + 0.25 * (1 - rank / 2000), row["Company"], "forbes2000")
+    lex.written = sorted(set(lex.written))
     return lex
 
 
@@ -206,11 +219,13 @@ def _build_celeb(ref: Path) -> Lexicon:
             platform = rel.split("/")[1]
             account, name = row.get("AccountName", ""), row.get("Name", "")
             lex.add(slug(account), pop, shown_name(name, account), platform)
+            lex.add_written(account)
             if any(c.isalpha() for c in name):  # a display name of digits ('555') is no one's name
                 lex.add(slug(name), pop * 0.95, shown_name(name, account), platform)
     for row in _csv_rows(ref / CELEB_FILES[13]):
         lex.add(slug(row["channel_info"]), _follower_popularity(parse_count(row["followers"])),
                 shown_name(row["channel_info"]), "instagram_top200")
+        lex.add_written(row["channel_info"])
     for row in _csv_rows(ref / CELEB_FILES[14], encoding="latin-1"):
         lex.add(slug(row["Youtuber"]), _follower_popularity(parse_count(row["subscribers"])),
                 shown_name(row["Youtuber"]), "youtube2023")
@@ -221,6 +236,7 @@ def _build_celeb(ref: Path) -> Lexicon:
             market_cap = float(row["MarketCap_March28_M"].replace(",", "").strip() or 0) * 1e6
             ceo = row["CEO"].strip()
             lex.add(person_slug(ceo), _founder_popularity(market_cap), ceo, "fortune1000_founders")
+    lex.written = sorted(set(lex.written))
     return lex
 
 

@@ -6,12 +6,15 @@ as wrong as a ×2 miss on a $20,000 name.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
+
+from handleval.config import Target
 
 LENGTH_BINS = [0, 3, 4, 5, 6, 8, 10, 15, 1000]
 LENGTH_LABELS = ["1-3", "4", "5", "6", "7-8", "9-10", "11-15", "16+"]
@@ -92,10 +95,19 @@ def attribution_agreement(paths: np.ndarray, shap: np.ndarray, ignore: list[int]
             "top3_overlap": float(overlap.mean())}
 
 
-#: Targets for the premium-name checks (tier set on X, held-out high end, repeat sales).
-CHECK_TARGETS = {"tiers.spearman": (">=", 0.70), "tiers.median_A": (">=", 5000.0), "tiers.median_E": ("<=", 60.0),
-                 "high_end.spearman": (">=", 0.40), "high_end.median_ratio": ("between", (0.5, 2.0)),
-                 "repeat_sales.within_2x": (">=", 0.60)}
+def price_headline(metrics: dict[str, dict[str, dict[str, float]]]) -> dict[str, float]:
+    """Per market: RMSE ln, RMSE relative to the market-median baseline (-0.25 = 25% lower), Spearman ρ and
+    10–90% coverage; and the primary metric, mean RMSE ln over markets."""
+    model, median = metrics["model"], metrics["baseline_market_median"]
+    markets = [m for m in model if m != "all"]
+    out = {"mean_rmse_ln": float(np.mean([model[m]["rmse_ln"] for m in markets]))}
+    for m in markets:
+        out[f"{m}.rmse_ln"] = model[m]["rmse_ln"]
+        out[f"{m}.rmse_vs_median"] = model[m]["rmse_ln"] / median[m]["rmse_ln"] - 1
+        out[f"{m}.spearman"] = model[m].get("spearman", float("nan"))
+        if "coverage_10_90" in model[m]:
+            out[f"{m}.coverage_10_90"] = model[m]["coverage_10_90"]
+    return out
 
 
 def high_end_metrics(test: pd.DataFrame, cap_usd: float) -> dict[str, float]:
@@ -124,21 +136,16 @@ def repeat_sale_metrics(test: pd.DataFrame) -> dict[str, float]:
     return {"n": float(len(again)), "within_2x": within("pred"), "within_2x_learned_only": within("learned")}
 
 
-def check_met(key: str, value: float) -> bool:
-    """Whether ``value`` meets the target of check ``key`` in :data:`CHECK_TARGETS`."""
-    op, target = CHECK_TARGETS[key]
-    return value >= target if op == ">=" else value <= target if op == "<=" else target[0] <= value <= target[1]
-
-
-def checks_text(checks: dict[str, dict[str, float]]) -> str:
-    """The premium-name checks against their targets, one line each."""
+def checks_text(checks: dict[str, dict[str, float]], metrics: dict[str, Any], goals: Sequence[Target]) -> str:
+    """Each goal against its value, one line each: a check (``tiers.spearman``) or a headline metric
+    (``fragment_telegram.rmse_vs_median``, :func:`price_headline`)."""
+    headline = price_headline(metrics) if metrics else {}
     lines = []
-    for key, (op, target) in CHECK_TARGETS.items():
-        group, name = key.split(".")
-        value = checks.get(group, {}).get(name, float("nan"))
-        ok = check_met(key, value)
-        shown = f"{target[0]}-{target[1]}" if op == "between" else f"{op} {target:g}"
-        lines.append(f"{key}: {value:,.3f} (target {shown}) {'met' if ok else 'MISSED'}")
+    for goal in goals:
+        group, _, name = goal.metric.partition(".")
+        value = checks[group].get(name) if group in checks else headline.get(goal.metric)
+        shown = "n/a" if value is None else f"{value:,.3f}"
+        lines.append(f"{goal.metric}: {shown} (goal {goal.bound()}) {'met' if goal.met(value) else 'MISSED'}")
     return "\n".join(lines)
 
 

@@ -35,12 +35,16 @@ def interval_offsets(keys: pd.Series, platforms: pd.Series, by_venue: dict[str, 
 
 
 def interval(q_low: np.ndarray, q_high: np.ndarray, learned: np.ndarray, ruled: np.ndarray, offset: np.ndarray,
-             cap: float) -> tuple[np.ndarray, np.ndarray]:
+             cap: float, minimum: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The 10-90% interval (ln): the quantile models' range, made to hold the learned price, widened by the
-    conformal offset and moved with the market rules' shift of the price; its top never above the cap."""
+    conformal offset and moved with the market rules' shift of the price; its bottom never below the least price
+    a rule guarantees (``minimum``: a venue's minimum, the start of X's rare-handle pricing), its top never above
+    the cap."""
     shift = ruled - learned
-    return (np.minimum(q_low, learned) - offset + shift,
-            np.minimum(np.maximum(q_high, learned) + offset + shift, cap))
+    low = np.minimum(q_low, learned) - offset + shift
+    if minimum is not None:
+        low = np.maximum(low, np.minimum(minimum, ruled))
+    return low, np.minimum(np.maximum(q_high, learned) + offset + shift, cap)
 
 
 def venue_class(venue: object) -> str:

@@ -19,7 +19,14 @@ import pandas as pd
 from handleval._arrays import first_occurrences, frame_of, group_ids
 from handleval.config import MODELS_DIR, MarketsConfig
 from handleval.errors import DataFormatError, InvalidHandle
-from handleval.handles import SUFFIX_SEPARATOR, canonical_mask, handle_texts, parse_handle, split_canonical
+from handleval.handles import (
+    PLATFORM_NAMES,
+    SUFFIX_SEPARATOR,
+    canonical_mask,
+    handle_texts,
+    parse_handle,
+    split_canonical,
+)
 from handleval.price.market import interval, interval_offsets
 from handleval.price.premium import RuledPrices, apply_rules, imitates, lookalike_risk
 
@@ -27,8 +34,6 @@ Attribution = Literal["paths", "shap"]
 OUTPUT_COLUMNS = ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons", "risk", "error"]
 #: The column ``value_many(..., comparables=True)`` adds before ``error`` (``predict --comps``): a JSON array per row.
 COMPARABLES = "comparables"
-PLATFORM_NAMES = {"x": "X", "telegram": "Telegram", "instagram": "Instagram", "domain": "domain",
-                  "email": "e-mail"}
 
 
 @dataclass(frozen=True)
@@ -229,7 +234,8 @@ class Valuer:
             pred = ruled.ln
             off = interval_offsets(keys, market_frame["platform"],
                                    self.manifest.get("conformal_offsets_by_venue_ln", {}), self.offsets)
-            low, high = interval(scores[:, k], scores[:, k + 1], ruled.learned_ln, pred, off, self.cap)
+            low, high = interval(scores[:, k], scores[:, k + 1], ruled.learned_ln, pred, off, self.cap,
+                                 ruled.minimum_ln)
             idx = np.flatnonzero(ok)
             out["price_usd"][idx] = np.round(np.exp(pred), 2)
             out["price_low_usd"][idx] = np.round(np.exp(low), 2)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from handleval.config import MarketsConfig, RareHandlePricing
 from handleval.features.brands import AFFIX, FUZZY, LEET
+from handleval.handles import PLATFORM_NAMES
 
 #: Match kinds that imitate a name rather than being it.
 _LOOKALIKE_KINDS = (float(AFFIX), float(LEET), float(FUZZY))
@@ -40,12 +41,18 @@ class RuledPrices:
     ln: np.ndarray
     steps: list[Step] = field(default_factory=list)
     basis: np.ndarray | None = None  # per row: what the price rests on beyond the market ("own sale", …)
+    minimum_ln: np.ndarray | None = None  # per row: the least price a rule guarantees (-inf where none applied)
 
 
 def _col(features: pd.DataFrame, name: str) -> np.ndarray:
     if name in features.columns:
         return features[name].to_numpy(dtype=np.float64)
     return np.full(len(features), np.nan)
+
+
+def _separators(features: pd.DataFrame) -> np.ndarray:
+    """Underscores, dots, hyphens and other non-alphanumerics in each handle."""
+    return sum(np.nan_to_num(_col(features, f"len__n_{c}")) for c in ("underscores", "dots", "hyphens", "other"))
 
 
 def own_sale_weight(age_days: np.ndarray, markets: MarketsConfig) -> np.ndarray:
@@ -57,7 +64,9 @@ def own_sale_weight(age_days: np.ndarray, markets: MarketsConfig) -> np.ndarray:
 
 def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """``(score, factor)`` per row: the strongest of fame, word popularity and shortness (0 when not rare), and
-    which one it was (0 none, 1 fame, 2 word, 3 length)."""
+    which one it was (0 none, 1 fame, 2 word, 3 length). Word and length count only in a handle of letters and
+    digits: ``_google`` and ``google_`` are variants of a rare name, not one (fame already counts only for a name as
+    its owner writes it, :func:`handleval.features.brands.as_written`)."""
     fame = np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame")))
     fame = np.clip((fame - pricing.fame_from) / (1 - pricing.fame_from), 0, 1)
     lo, hi = pricing.word_zipf
@@ -70,7 +79,8 @@ def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame) -> tuple[np.
     for n_chars, value in pricing.short_letters.items():
         by_length[n_chars] = value
     short = by_length[np.clip(length, 0, len(by_length) - 1)] * letters
-    factors = np.column_stack([fame, word, short])
+    plain = _separators(features) == 0
+    factors = np.column_stack([fame, word * plain, short * plain])
     factor = np.where(factors.max(axis=1) > 0, factors.argmax(axis=1) + 1, 0)
     return factors.max(axis=1), factor
 
@@ -84,7 +94,8 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
     ``matches`` (optional) names the famous name a rare handle matched."""
     n = len(frame)
     ln = np.minimum(np.asarray(learned_ln, dtype=np.float64), cap_ln)
-    out = RuledPrices(learned_ln=ln.copy(), ln=ln, basis=np.full(n, "", dtype=object))
+    out = RuledPrices(learned_ln=ln.copy(), ln=ln, basis=np.full(n, "", dtype=object),
+                      minimum_ln=np.full(n, -np.inf))
     market = pd.Series(frame["platform"].to_numpy(dtype=object).astype(str))
     requested = pd.Series((frame["requested"] if "requested" in frame else frame["platform"]).to_numpy(dtype=object)
                           .astype(str))
@@ -101,8 +112,10 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         phrase = np.full(n, "", dtype=object)
         for i in np.flatnonzero(has_sale).tolist():
             when = f", {age[i]:,.0f} days before" if np.isfinite(age[i]) else " (undated)"
-            phrase[i] = f"own sale for ${np.exp(last[i]):,.0f}{when}, weight {weight[i]:.2f}"
-            out.basis[i] = f"own sale ${np.exp(last[i]):,.0f}"
+            # on a platform priced by proxy, the sale was of the same name in the proxy's market
+            where = f" on {PLATFORM_NAMES.get(market[i], market[i])}" if market[i] != requested[i] else ""
+            phrase[i] = f"own sale{where} for ${np.exp(last[i]):,.0f}{when}, weight {weight[i]:.2f}"
+            out.basis[i] = f"own sale{where} ${np.exp(last[i]):,.0f}"
         out.ln = ln = ln + delta
         out.steps.append(Step("own_sale", delta, phrase))
 
@@ -116,6 +129,7 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
             continue
         floor_ln = float(np.log(floor.min_price * markets.usd_rate(floor.currency)))
         delta = np.where(hit, np.maximum(ln, min(floor_ln, cap_ln)) - ln, 0.0)
+        out.minimum_ln = np.where(hit, np.maximum(out.minimum_ln, min(floor_ln, cap_ln)), out.minimum_ln)
         phrase = np.where(delta > 0, f"{floor.platform} minimum for {floor.min_length}-{floor.max_length} characters "
                                      f"(${np.exp(floor_ln):,.0f})", "")
         out.ln = ln = ln + delta
@@ -132,6 +146,9 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         if not rare.any():
             continue
         price_ln = np.log(pricing.rare_from.usd) + score * np.log(pricing.top.usd / pricing.rare_from.usd)
+        # the rule's own price is a judgement; what it guarantees is the start of rare-handle pricing
+        out.minimum_ln = np.where(rare, np.maximum(out.minimum_ln, min(np.log(pricing.rare_from.usd), cap_ln)),
+                                  out.minimum_ln)
         delta = np.where(rare, np.maximum(ln, np.minimum(price_ln, cap_ln)) - ln, 0.0)
         phrase = np.full(n, "", dtype=object)
         lifted = np.flatnonzero(delta > 0)  # phrases only where the rule moved the price (the reasons show those)
@@ -189,7 +206,7 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float) -> np.n
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
     popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= min_popularity
     itself_famous = np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame"))) > 0
-    a_word = np.nan_to_num(_col(features, "dict__is_word")) > 0
+    a_word = (np.nan_to_num(_col(features, "dict__is_word")) > 0) & (_separators(features) == 0)
     return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~a_word
 
 

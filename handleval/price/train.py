@@ -69,6 +69,8 @@ class PriceConfig(StrictModel):
     source_weights: dict[str, float] = Field(
         default_factory=dict, description="multiplier of a source's sample weights (default 1)")
     targets: list[Target] = Field(default_factory=list, description="the champion rule's bars (handleval.tracking)")
+    goals: list[Target] = Field(default_factory=list, description="bars reported in the card and the training "
+                                                                  "output, not gating the champion")
     promotion: Promotion = Field(default_factory=Promotion)
 
 
@@ -306,7 +308,7 @@ def train_price(
     test["learned"], test["pred"] = learned, ruled.ln
     off = interval_offsets(market.interval_keys(test), test["platform"], venue_offsets, offsets)
     test["low"], test["high"] = interval(low_model.predict(x_test), high_model.predict(x_test), learned, ruled.ln,
-                                         off, cap)
+                                         off, cap, ruled.minimum_ln)
     medians = train.groupby("source")["y"].median()
     test["baseline_median"] = test["source"].map(medians)
     test["baseline_length"] = np.minimum(length_only.predict(x_test[length_cols]), cap)
@@ -397,6 +399,6 @@ def train_price(
     write_manifest(out, manifest, model_files)
     seconds = time.perf_counter() - started
     console.print(report)
-    console.print(checks_text(checks))
+    console.print(checks_text(checks, metrics, cfg.goals))
     console.print(f"bundle written to {out} in {seconds:.1f} s")
     return PriceTrainResult(out, manifest, metrics, slice_table, test, report, plots, seconds, tiers)

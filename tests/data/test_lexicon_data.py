@@ -68,3 +68,15 @@ def test_pantheon_people_are_found_without_middle_initials(celeb, data_root):
 def test_every_famous_person_shown_has_a_letter(celeb):
     blank = [k for k, shown in celeb.display.items() if not any(c.isalpha() for c in shown)]
     assert all(k.isdigit() for k in blank), blank[:10]  # only an account named by digits ('433') shows digits
+
+
+def test_written_forms_are_real_account_names_and_site_labels(celeb):
+    from handleval.features.brands import AFFIX, EXACT, Match, as_written
+
+    brand = load_lexicon("brand")
+    assert "gal_gadot" in celeb.written and "coca-cola" in brand.written  # Instagram's @gal_gadot, coca-cola.com
+    assert "elon_musk" not in celeb.written and all(any(not c.isalnum() for c in w) for w in celeb.written)
+    found = Match(EXACT, "galgadot", 1.0, 0.8)
+    assert as_written(found, "gal_gadot", frozenset(celeb.written)) == found  # the person's own account name
+    assert as_written(found, "galgadot", frozenset()) == found
+    assert as_written(found, "gal__gadot", frozenset(celeb.written)).kind == AFFIX  # a lookalike of it

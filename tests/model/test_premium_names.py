@@ -113,12 +113,19 @@ def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
     near = small_valuer.value_many(["messi", "taylorswlft"])
     assert near.loc[0, "risk"] is None
     assert near.loc[1, "risk"] == "could impersonate famous name 'Taylor Swift'", near.loc[1, "risk"]
+    # a famous name written with separators is a lookalike too, and not a rare handle on X
+    written = small_valuer.value_many(["elon_musk", "_google", "google_", "google"])
+    for i in range(3):
+        assert "could impersonate" in written.loc[i, "risk"], written.loc[i]
+        assert "famous" not in written.loc[i, "reasons"] and "rare" not in written.loc[i, "market_basis"]
+        assert written.loc[i, "price_usd"] < written.loc[3, "price_usd"] / 20
 
 
 def test_a_market_minimum_stays_in_its_own_market(small_valuer, small_price):
     usd = small_price.manifest["markets"]["rates"]["TON"]["usd_per_unit"] * 5000
     out = small_valuer.value_many(pd.DataFrame({"handle": ["xq7t", "xq7t"], "platform": ["telegram", "x"]}))
     assert out.loc[0, "price_usd"] >= usd - 0.01 and "minimum" in out.loc[0, "reasons"]
+    assert out.loc[0, "price_low_usd"] >= usd - 0.01  # the range does not go below the minimum either
     assert out.loc[1, "price_usd"] < 2500 and "minimum" not in out.loc[1, "reasons"]
 
 
@@ -126,6 +133,8 @@ def test_x_prices_rare_handles_by_its_published_rule(small_valuer):
     out = small_valuer.value_many(["google", "okay", "xyz", "jdk_19927", "bluefrog77"])
     google, okay, three, junk, combo = out["price_usd"].tolist()
     assert google > okay > 2500 and three >= 2500 and junk < 100 and combo < 2500
+    # nor does the range of a rare handle go below where X's rare-handle pricing starts
+    assert (out["price_low_usd"][:3] >= 2500 - 0.01).all() and (out["price_low_usd"] <= out["price_usd"]).all()
     assert "rare-handle pricing" in out.loc[0, "market_basis"]
     assert out.loc[0, "reasons"].startswith("X rare handle: famous brand 'google"), out.loc[0, "reasons"]
     assert "common word 'okay'" in out.loc[1, "reasons"]
@@ -156,6 +165,9 @@ def test_a_famous_founder_is_priced_by_fame_on_x(small_valuer):
     for row, person in zip(out.itertuples(), ("Elon Musk", "Jensen Huang"), strict=True):
         assert row.reasons.startswith(f"X rare handle: famous person '{person}'"), row.reasons
         assert row.price_usd >= 20_000, row  # popularity 0.94 and 1.0: 2,500 x 20 ** 0.87 and the cap
+    # its Telegram sale still counts on X, which is priced by the Telegram proxy, and says where it was
+    assert "own sale on Telegram for $" in out.loc[0, "reasons"] and "own sale on Telegram $" in \
+        out.loc[0, "market_basis"], out.loc[0]
 
 
 def _amounts(text: str) -> list[float]:

@@ -333,12 +333,36 @@ def test_committed_price_bundle_meets_the_issue_targets():
         assert model[market]["spearman"] >= rho, market
         assert 0.70 <= model[market]["coverage_10_90"] <= 0.90, market
     # The premium-name checks (tiers on X, the held-out high end, repeat sales), against the issue's numbers
-    # written here (not the code's own CHECK_TARGETS, which could be relaxed along with the model).
+    # written here (not the config's goals, which could be relaxed along with the model).
     checks = manifest["checks"]
     assert checks["tiers"]["spearman"] >= 0.70 and checks["tiers"]["median_A"] >= 5000
     assert checks["tiers"]["median_E"] <= 60
     assert checks["high_end"]["spearman"] >= 0.40 and 0.5 <= checks["high_end"]["median_ratio"] <= 2.0
     assert checks["repeat_sales"]["within_2x"] >= 0.60
+
+
+def test_the_committed_card_states_every_goal_of_the_config():
+    """Each goal of configs/price.yaml has its line in the card, met or MISSED as the manifest's numbers say
+    (the value worked out here from the metrics, not by the code that wrote the card)."""
+    from handleval.config import MODELS_DIR
+    from handleval.price.train import load_price_config
+
+    manifest = json.loads((MODELS_DIR / "price" / "manifest.json").read_text(encoding="utf-8"))
+    card = (MODELS_DIR / "price" / "MODEL_CARD.md").read_text(encoding="utf-8").splitlines()
+    model, median = manifest["metrics"]["model"], manifest["metrics"]["baseline_market_median"]
+    goals = load_price_config().goals
+    assert {g.metric for g in goals} >= {"tiers.spearman", "fragment_telegram.rmse_vs_median"}
+    for goal in goals:
+        group, name = goal.metric.split(".")
+        if group in manifest["checks"]:
+            value = manifest["checks"][group][name]
+        elif name == "rmse_vs_median":
+            value = model[group]["rmse_ln"] / median[group]["rmse_ln"] - 1
+        else:
+            value = model[group][name]
+        (line,) = [row for row in card if row.startswith(f"{goal.metric}: ")]
+        assert line.endswith(" met" if goal.met(value) else " MISSED"), (line, value)
+        assert f"{value:,.3f}" in line, (line, value)
 
 
 def test_comparables_are_earlier_sales_at_most_k_and_never_the_rows_own(small_valuer):

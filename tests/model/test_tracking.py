@@ -301,11 +301,17 @@ def test_targets_are_validated(tmp_path):
 
     assert load_price_config().targets, "the shipped price config holds the project's targets"
     cfg = yaml.safe_load((CONFIGS_DIR / "price.yaml").read_text(encoding="utf-8"))
-    cfg["targets"] = [{"metric": "dash_email.spearman", "min": 0.6, "max": 0.9}]
+    cfg["targets"] = [{"metric": "dash_email.spearman"}]
     path = tmp_path / "price.yaml"
     path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
-    with pytest.raises(ConfigError, match="exactly one of min or max"):
+    with pytest.raises(ConfigError, match="needs min, max or both"):
         load_price_config(path)
+    cfg["targets"] = [{"metric": "dash_email.spearman", "min": 0.6, "max": 0.9}]  # a range: both bounds hold
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    (between,) = load_price_config(path).targets
+    assert [between.met(v) for v in (0.5, 0.6, 0.75, 0.9, 0.95, float("nan"))] == [False, True, True, True, False,
+                                                                                   False]
+    assert between.bound() == "0.6 – 0.9"
 
 
 def test_pyfunc_from_registry_matches_cli_predict(store, small_price, tmp_path):
