@@ -119,6 +119,8 @@ class Target(StrictModel):
     def _a_bound(self) -> Target:
         if self.min is None and self.max is None:
             raise ValueError(f"target {self.metric!r} needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"target {self.metric!r}: min {self.min:g} is above max {self.max:g}")
         return self
 
     def met(self, value: float | None) -> bool:

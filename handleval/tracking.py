@@ -232,6 +232,11 @@ class ChampionDecision:
                 "targets_missed": ", ".join(missed) or "none"}
 
 
+def shared_markets(new: pd.DataFrame, old: pd.DataFrame) -> set[str]:
+    """The markets (``source``) both runs' test predictions cover: the only ones a comparison of the two counts."""
+    return set(new["source"].astype(str)) & set(old["source"].astype(str))
+
+
 def paired_bootstrap(new: pd.DataFrame, old: pd.DataFrame, rounds: int, seed: int = 0) -> np.ndarray | None:
     """Differences new − old in mean RMSE ln over markets on ``rounds`` resamples of the same test rows (each
     market's rows drawn with replacement, the same draws for both). Only the markets both runs were tested on
@@ -243,7 +248,7 @@ def paired_bootstrap(new: pd.DataFrame, old: pd.DataFrame, rounds: int, seed: in
         frame = frame[frame["source"].isin(shared)]
         return frame.assign(nth=frame.groupby(ROW_KEY).cumcount()).set_index([*ROW_KEY, "nth"]).sort_index()
 
-    shared = set(new["source"].astype(str)) & set(old["source"].astype(str))
+    shared = shared_markets(new, old)
     if not shared:
         return None
     new_k, old_k = keyed(new), keyed(old)
@@ -304,7 +309,7 @@ def decide_champion(client: Any, name: str, version: str, candidate: Candidate) 
             share = float(np.mean(sign * diffs > 0))
             low, high = np.quantile(diffs, [0.025, 0.975])
             markets = candidate.predictions["source"].astype(str)
-            shared = markets.isin(set(old_predictions["source"].astype(str)))
+            shared = markets.isin(shared_markets(candidate.predictions, old_predictions))
             only_new = sorted(set(markets[~shared]))
             decision.noise = (f"paired bootstrap on the same {int(shared.sum())} test rows"
                               + (f" (markets the champion was not tested on left out: {', '.join(only_new)})"

@@ -19,8 +19,8 @@ if __name__ == "__main__":
     import pandas as pd
 
     from handleval._markdown import to_markdown
+    from handleval.price.evaluate import price_headline
     from handleval.price.train import load_price_config, train_price
-    from handleval.tracking import price_headline
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from handleval.features._common import core_of
 from handleval.features.brands import MATCH_KINDS
 from handleval.features.length import PATTERN_CLASSES
 from handleval.features.words import LANGUAGES
@@ -139,6 +140,12 @@ MISSING_PHRASES: dict[str, str] = {
 }
 
 
+def handle_word(handle: str) -> str:
+    """What a phrase quotes of a handle: the core the dictionary features read ('pizza' of 'pizza_'), or the
+    handle itself when it has none."""
+    return core_of(handle.lower()) or handle
+
+
 def describe_feature(name: str, value: float, handle: str = "", match: str | None = None) -> str:
     """A short phrase for feature ``name`` at ``value`` for ``handle`` (``match``: the matched brand or
     celebrity, from :meth:`HandleFeaturizer.matches`, for the ``brand__``/``celeb__`` phrases).
@@ -151,6 +158,8 @@ def describe_feature(name: str, value: float, handle: str = "", match: str | Non
     phrase = PHRASES.get(name)
     if phrase is None:
         return f"{name} = {value:g}"
+    if name in HANDLE_PHRASES:
+        handle = handle_word(handle)
     try:
         return phrase(float(value), handle, match)
     except (ValueError, IndexError, OverflowError):

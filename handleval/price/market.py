@@ -43,8 +43,8 @@ def interval(q_low: np.ndarray, q_high: np.ndarray, learned: np.ndarray, ruled: 
     shift = ruled - learned
     low = np.minimum(q_low, learned) - offset + shift
     if minimum is not None:
-        low = np.maximum(low, np.minimum(minimum, ruled))
-    return low, np.minimum(np.maximum(q_high, learned) + offset + shift, cap)
+        low = np.maximum(low, minimum)
+    return np.minimum(low, ruled), np.minimum(np.maximum(q_high, learned) + offset + shift, cap)
 
 
 def venue_class(venue: object) -> str:

@@ -439,7 +439,7 @@ class Valuer:
         (``matches``: :meth:`HandleFeaturizer.matches` of the rows).
         Each distinct (feature, value) is described once, with a placeholder for the handle that is filled in
         at the end, so that the per-row work is array operations on label ids rather than string building."""
-        from handleval.features.describe import describe_feature
+        from handleval.features.describe import describe_feature, handle_word
 
         # Market features set the baseline the name is priced against (market_basis says which); the reasons
         # are about the name, so they are ranked without them.
@@ -513,7 +513,7 @@ class Valuer:
         text = _join_reasons(labels_out, _money_column(money), shown)
         handles = frame["handle"].to_numpy(dtype=object)
         for i in np.flatnonzero([_HANDLE in t for t in text.tolist()]).tolist():
-            text[i] = text[i].replace(_HANDLE, handles[i])
+            text[i] = text[i].replace(_HANDLE, handle_word(handles[i]))
         return text
 
 

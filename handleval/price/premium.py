@@ -200,14 +200,15 @@ def _famous_names(features: pd.DataFrame, matches: pd.DataFrame | None, rows: np
 def imitates(features: pd.DataFrame, prefix: str, min_popularity: float) -> np.ndarray:
     """Rows whose ``prefix`` (``brand`` or ``celeb``) match imitates a name at least ``min_popularity`` popular:
     affix, leetspeak, near spelling or confusable characters. A handle that is itself a famous name of either
-    family, or a dictionary word, imitates nothing (``donaldtrump`` is the person, not a copy of the site
-    'donaldjtrump.com'; ``messi`` is a name of its own, not a misspelt 'Jessi')."""
+    family imitates nothing (``donaldtrump`` is the person, not a copy of the site 'donaldjtrump.com'), and a
+    dictionary word is no misspelling (``messi`` is a name of its own, not a misspelt 'Jessi')."""
     kind = _col(features, f"{prefix}__match_kind")
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
     popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= min_popularity
     itself_famous = np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame"))) > 0
+    misspelt = (kind == FUZZY) & ~homoglyph
     a_word = (np.nan_to_num(_col(features, "dict__is_word")) > 0) & (_separators(features) == 0)
-    return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~a_word
+    return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(misspelt & a_word)
 
 
 def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_popularity: float) -> np.ndarray:

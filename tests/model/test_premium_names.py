@@ -121,6 +121,33 @@ def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
         assert written.loc[i, "price_usd"] < written.loc[3, "price_usd"] / 20
 
 
+def test_only_a_near_spelling_is_excused_for_being_a_word():
+    """The rule written out on feature rows: a dictionary word is no misspelling (FUZZY), but a word that holds the
+    brand (AFFIX) or is written with confusable characters still imitates it."""
+    from handleval.features.brands import AFFIX, EXACT, FUZZY
+    from handleval.price.premium import imitates
+
+    rows = pd.DataFrame({"brand__match_kind": [FUZZY, FUZZY, AFFIX, EXACT, FUZZY],
+                         "brand__homoglyph": [0, 0, 0, 1, 1], "brand__popularity": [0.9] * 5,
+                         "brand__fame": [0.0] * 5, "celeb__fame": [0.0] * 5,
+                         "dict__is_word": [1, 0, 1, 1, 1], "len__n_underscores": [0] * 5})
+    assert imitates(rows, "brand", 0.5).tolist() == [False, True, True, True, True]
+    assert not imitates(rows.assign(brand__popularity=0.4), "brand", 0.5).any()
+
+
+def test_the_range_holds_the_price_and_a_rule_minimum():
+    from handleval.price.market import interval
+
+    q_low, q_high, learned = np.log([20.0, 20.0, 20.0]), np.log([80.0, 80.0, 80.0]), np.log([40.0, 40.0, 40.0])
+    ruled = np.log([40.0, 5000.0, 40.0])
+    minimum = np.log([np.nan, 2500.0, np.nan])
+    minimum = np.where(np.isnan(minimum), -np.inf, minimum)
+    low, high = interval(q_low, q_high, learned, ruled, np.array([0.1, 0.1, -5.0]), np.log(50_000), minimum)
+    assert np.exp(low[1]) == pytest.approx(2500.0) and high[1] > ruled[1]  # a rare handle: not below $2,500
+    assert low[0] < ruled[0] < high[0]
+    assert low[2] <= ruled[2]  # even with a negative widening the range holds the price
+
+
 def test_a_market_minimum_stays_in_its_own_market(small_valuer, small_price):
     usd = small_price.manifest["markets"]["rates"]["TON"]["usd_per_unit"] * 5000
     out = small_valuer.value_many(pd.DataFrame({"handle": ["xq7t", "xq7t"], "platform": ["telegram", "x"]}))

@@ -270,6 +270,14 @@ def _reasons_of_one_row(features: list[str], handle: str, x: np.ndarray, contrib
     return "; ".join(parts).replace("\x00", handle)
 
 
+def test_a_word_phrase_quotes_the_word_not_its_separators():
+    from handleval.features.describe import describe_feature
+
+    assert describe_feature("dict__is_word", 1.0, "pizza_") == "dictionary word 'pizza'"
+    assert describe_feature("dict__zipf_en", 4.0, "_Nike_") == "English word 'nike'"
+    assert describe_feature("dict__zipf_en", 4.0, "___") == "English word '___'"
+
+
 def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
     """Each distinct (feature, value) is described once, with the handle filled in at the end, and matched names
     come from the transform's own matching: the text must still be exactly what the per-row recipe writes."""
@@ -281,7 +289,8 @@ def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
     names = pd.DataFrame({"handle": names["handle"].where(join.isna(), names["handle"] + join + names["suffix"]),
                           "platform": names["platform"]})
     extra = pd.DataFrame({"handle": ["pizza", "nike", "n1ke", "spotifyy", "elonmusk", "taylorswift", "crypto",
-                                     "realmadrid", "jdk_19927", "pizza_hut", "888", "xx"], "platform": "x"})
+                                     "realmadrid", "jdk_19927", "pizza_hut", "888", "xx", "pizza_", "_nike_"],
+                          "platform": "x"})
     frame = pd.concat([names, extra], ignore_index=True)
     out = small_valuer.value_many(frame)
     parsed, errors = small_valuer._parse(frame, "x")

@@ -168,8 +168,8 @@ def _candidate(small_price, pred: np.ndarray, targets=()):
     """A price candidate whose test predictions are ``pred`` (same rows as the small model's test split), with
     its headline metrics computed from them as training computes them."""
     from handleval.config import Promotion
-    from handleval.price.evaluate import per_market
-    from handleval.tracking import Candidate, price_headline, price_test_rows
+    from handleval.price.evaluate import per_market, price_headline
+    from handleval.tracking import Candidate, price_test_rows
 
     test = small_price.test_predictions.assign(pred=pred)
     metrics = {"model": per_market(test, "pred"),
@@ -257,8 +257,8 @@ def test_champion_rule_compares_only_markets_both_were_tested_on(registry, small
     """A market only the candidate has (a sales ledger, here perfectly predicted) lowers its mean RMSE but does not
     win the champion's place: the paired bootstrap runs on the shared markets, where the two are equal."""
     from handleval.config import Promotion
-    from handleval.price.evaluate import per_market
-    from handleval.tracking import Candidate, price_headline, price_test_rows
+    from handleval.price.evaluate import per_market, price_headline
+    from handleval.tracking import Candidate, price_test_rows
 
     client, name = registry
     test = small_price.test_predictions
@@ -312,6 +312,10 @@ def test_targets_are_validated(tmp_path):
     assert [between.met(v) for v in (0.5, 0.6, 0.75, 0.9, 0.95, float("nan"))] == [False, True, True, True, False,
                                                                                    False]
     assert between.bound() == "0.6 – 0.9"
+    cfg["targets"] = [{"metric": "dash_email.spearman", "min": 0.9, "max": 0.6}]  # a range nothing can meet
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    with pytest.raises(ConfigError, match="above max"):
+        load_price_config(path)
 
 
 def test_pyfunc_from_registry_matches_cli_predict(store, small_price, tmp_path):
