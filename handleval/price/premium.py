@@ -74,7 +74,9 @@ def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame) -> tuple[np.
     word = np.where(is_word, np.clip((np.nan_to_num(_col(features, "dict__zipf_en")) - lo) / (hi - lo), 0, 1), 0)
     word = word * pricing.word_weight
     length = np.nan_to_num(_col(features, "len__length")).astype(np.int64)
-    letters = np.nan_to_num(_col(features, "len__is_all_letters")) > 0
+    # X sells short handles as rare, "alphanumeric combinations" as free priority handles: letters only or digits only
+    letters = (np.nan_to_num(_col(features, "len__is_all_letters")) > 0) | \
+        (np.nan_to_num(_col(features, "len__is_all_digits")) > 0)
     by_length = np.zeros(max(pricing.short_letters, default=0) + 2)
     for n_chars, value in pricing.short_letters.items():
         by_length[n_chars] = value
@@ -155,7 +157,9 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         famous = _famous_names(features, matches, lifted[factor[lifted] == 1])
         name = platform.upper() if len(platform) < 3 else platform
         for i in lifted.tolist():
-            what = {1: famous.get(i), 2: f"common word '{handles[i]}'", 3: f"{len(handles[i])} letters"}[int(factor[i])]
+            n_chars = len(handles[i])
+            short = f"{n_chars} {'digit' if handles[i].isdigit() else 'letter'}{'' if n_chars == 1 else 's'}"
+            what = {1: famous.get(i), 2: f"common word '{handles[i]}'", 3: short}[int(factor[i])]
             phrase[i] = f"{name} rare handle: {what}"
             out.basis[i] = (out.basis[i] + "; " if out.basis[i] else "") + f"{name} rare-handle pricing"
         out.ln = ln = ln + delta

@@ -24,6 +24,18 @@ def test_rare_handle_pricing_lifts_proxied_x_only():
     assert rare[2] == 0  # Telegram never had the rule (its 4-character minimum is another rule)
 
 
+def test_a_short_handle_is_rare_when_it_is_letters_only_or_digits_only():
+    """X sells short handles as rare and gives "alphanumeric combinations" away as priority handles."""
+    markets = load_markets()
+    frame = pd.DataFrame({"handle": ["ab", "42", "a1"], "platform": "telegram", "requested": "x"})
+    features = pd.DataFrame({"len__length": [2.0] * 3, "len__is_all_letters": [1.0, 0.0, 0.0],
+                             "len__is_all_digits": [0.0, 1.0, 0.0]})
+    ruled = apply_rules(frame, features, np.log(np.full(3, 40.0)), markets, np.log(50_000))
+    rare = next(step.delta_ln for step in ruled.steps if step.name == "rare")
+    assert rare[0] > 0 and rare[1] == rare[0] and rare[2] == 0
+    assert ruled.basis[2] == "" and ruled.steps[-1].phrase[1] == "X rare handle: 2 digits"
+
+
 def test_market_codes_and_interval_keys_come_from_one_pass_over_the_rows(monkeypatch):
     """``transform_with_keys`` reads the rows once for the codes and the interval keys (``platform:venue class``,
     a missing venue taking the platform's usual class), equal to ``transform`` and ``interval_keys`` apart, for
