@@ -189,13 +189,14 @@ def at_floor(sales: pd.DataFrame, markets: MarketsConfig) -> np.ndarray:
 
 def _famous_names(features: pd.DataFrame, matches: pd.DataFrame | None, rows: np.ndarray) -> dict[int, str]:
     """For ``rows``, the famous name each is, from the family (brand or person) with the larger fame: "famous brand
-    'Nike'" or "famous person 'Taylor Swift'" (without ``matches``, the family only)."""
+    'Nike'" or "famous name 'Taylor Swift'" (without ``matches``, the family only). "Name", as in the features'
+    and the risk's phrases: the celebrity lists hold clubs, brands and media accounts too ('Real Madrid C.F.')."""
     person_first = np.nan_to_num(_col(features, "celeb__fame")) > np.nan_to_num(_col(features, "brand__fame"))
     shown = {f: matches[f"{f}_match"].to_numpy(dtype=object) for f in ("brand", "celeb")} if matches is not None \
         else None
     out = {}
     for i in rows.tolist():
-        family, what = ("celeb", "famous person") if person_first[i] else ("brand", "famous brand")
+        family, what = ("celeb", "famous name") if person_first[i] else ("brand", "famous brand")
         name = shown[family][i] if shown is not None else None
         out[i] = f"{what} '{name}'" if isinstance(name, str) and name else what
     return out

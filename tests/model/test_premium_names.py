@@ -190,7 +190,7 @@ def test_own_sale_is_the_top_reason_of_a_name_that_sold(small_valuer):
 def test_a_famous_founder_is_priced_by_fame_on_x(small_valuer):
     out = small_valuer.value_many(pd.DataFrame({"handle": ["elonmusk", "jensenhuang"], "platform": "x"}))
     for row, person in zip(out.itertuples(), ("Elon Musk", "Jensen Huang"), strict=True):
-        assert row.reasons.startswith(f"X rare handle: famous person '{person}'"), row.reasons
+        assert row.reasons.startswith(f"X rare handle: famous name '{person}'"), row.reasons
         assert row.price_usd >= 20_000, row  # popularity 0.94 and 1.0: 2,500 x 20 ** 0.87 and the cap
     # its Telegram sale still counts on X, which is priced by the Telegram proxy, and says where it was
     assert "own sale on Telegram for $" in out.loc[0, "reasons"] and "own sale on Telegram $" in \
