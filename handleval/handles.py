@@ -44,11 +44,10 @@ _LDH = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _EMAIL_LOCAL = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+")
 
 _LIMITS = {"x": (1, 15), "telegram": (4, 32), "instagram": (1, 30)}
-_PLATFORM_LABEL = {"x": "X", "telegram": "Telegram", "instagram": "Instagram", "domain": "a domain",
-                   "email": "an e-mail address"}
 #: A platform's name in a sentence about its market ("Telegram sales", "own sale on Telegram").
 PLATFORM_NAMES = {"x": "X", "telegram": "Telegram", "instagram": "Instagram", "domain": "domain",
                   "email": "e-mail"}
+_PLATFORM_LABEL = {**PLATFORM_NAMES, "domain": "a domain", "email": "an e-mail address"}  # "not valid for a domain"
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,16 +33,15 @@ if __name__ == "__main__":
             result = train_price(base.model_copy(update={"seed": seed}), out, quiet=True)
         runs.append(result.metrics)
         print(f"seed {seed} done in {result.seconds:.0f} s", file=sys.stderr)
+    headlines = [price_headline(r) for r in runs]
     rows = []
-    for market in sorted(runs[0]["model"]):
-        rmse = np.array([r["model"][market]["rmse_ln"] for r in runs])
-        gain = np.array([r["model"][market]["rmse_ln"] / r["baseline_market_median"][market]["rmse_ln"] - 1
-                         for r in runs])
-        rho = np.array([r["model"][market]["spearman"] for r in runs])
+    for market in sorted(m for m in runs[0]["model"] if m != "all"):
+        rmse, gain, rho = (np.array([h[f"{market}.{k}"] for h in headlines])
+                           for k in ("rmse_ln", "rmse_vs_median", "spearman"))
         rows.append({"market": market, "RMSE ln min – max (mean)": f"{rmse.min():.3f} – {rmse.max():.3f} "
                      f"({rmse.mean():.3f})", "vs median, mean": f"{gain.mean():+.1%}",
                      "Spearman ρ min – max (mean)": f"{rho.min():.3f} – {rho.max():.3f} ({rho.mean():.3f})"})
-    over_markets = np.array([price_headline(r)["mean_rmse_ln"] for r in runs])
+    over_markets = np.array([h["mean_rmse_ln"] for h in headlines])
     print(f"seeds {', '.join(map(str, args.seeds))}\n")
     print(to_markdown(pd.DataFrame(rows)))
     print("\nmean RMSE ln over the markets (what the champion rule compares): "

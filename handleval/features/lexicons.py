@@ -191,7 +191,6 @@ def _build_brand(ref: Path) -> Lexicon:
     for row in _csv_rows(ref / BRAND_FILES[9]):
         rank = float(row["Rank"].replace(",", "") or 2000)
         lex.add(company_slug(row["Company"]), 0.55 + 0.25 * (1 - rank / 2000), row["Company"], "forbes2000")
-    lex.written = sorted(set(lex.written))
     return lex
 
 
@@ -236,7 +235,6 @@ def _build_celeb(ref: Path) -> Lexicon:
             market_cap = float(row["MarketCap_March28_M"].replace(",", "").strip() or 0) * 1e6
             ceo = row["CEO"].strip()
             lex.add(person_slug(ceo), _founder_popularity(market_cap), ceo, "fortune1000_founders")
-    lex.written = sorted(set(lex.written))
     return lex
 
 
@@ -252,7 +250,7 @@ def load_lexicon(name: str, data_dir: str | Path | None = None, use_cache: bool 
 
     def build() -> dict[str, Any]:
         lex = _BUILDERS[name](ref)
-        lex.fingerprint, lex.files = fp, files
+        lex.fingerprint, lex.files, lex.written = fp, files, sorted(set(lex.written))
         return dict(vars(lex))  # plain data: the cache holds no objects
 
     state = cached(f"lexicon-{name}", fp, build, use_cache)
