@@ -493,11 +493,19 @@ class Valuer:
         baseline = np.exp(raw - name_total)
         learned = np.exp(ruled.learned_ln)
         scale = np.divide(learned - baseline, name_total, out=np.zeros(n), where=np.abs(name_total) > 1e-9)
-        cand_labels, cand_dollars = [top_labels], [top_amounts * scale[:, None]]
+        model_dollars = top_amounts * scale[:, None]
+        cand_labels, cand_dollars = [top_labels], [model_dollars]
         before = ruled.learned_ln
         for step in ruled.steps:
             after = before + step.delta_ln
-            cand_dollars.append((np.exp(after) - np.exp(before))[:, None])
+            moved = np.exp(after) - np.exp(before)
+            for read, rows_read in step.covers.items():  # the rule's reason takes in the model's on the same fact
+                is_read = np.array([any(name == r or (r.endswith("__") and name.startswith(r)) for r in read)
+                                    for name in self.features])
+                taken = is_read[top_features] & (rows_read & (moved != 0))[:, None]
+                moved = moved + np.where(taken, model_dollars, 0.0).sum(axis=1)
+                model_dollars[taken] = 0.0
+            cand_dollars.append(moved[:, None])
             cand_labels.append(step.phrase[:, None])
             before = after
         all_labels, all_dollars = np.hstack(cand_labels), np.hstack(cand_dollars)

@@ -22,15 +22,24 @@ from handleval.handles import PLATFORM_NAMES
 #: Match kinds that imitate a name rather than being it.
 _LOOKALIKE_KINDS = (float(AFFIX), float(LEET), float(FUZZY))
 _DAYS_PER_YEAR = 365.25
+#: The model features each rule reads (a name, or a family ending in ``__``): see :class:`Step`.
+_OWN_SALE_FEATURES = ("sales__n_prev_same", "sales__prev_same_logp", "sales__prev_same_age_days")
+_RARE_READS = {1: ("brand__", "celeb__"), 2: ("dict__",),
+               3: ("len__length", "len__n_letters", "len__n_digits", "len__is_all_letters", "len__is_all_digits")}
 
 
 @dataclass
 class Step:
-    """One rule's effect: ``delta_ln`` per row (0 where it did not apply) and a phrase for the rows it moved."""
+    """One rule's effect: ``delta_ln`` per row (0 where it did not apply) and a phrase for the rows it moved.
+
+    ``covers`` maps the model features a rule reads (names, or a family such as ``brand__``) to the rows where it
+    read them: there the rule's reason takes in the model's reasons from those features, so that one fact (the
+    name's fame, its word, its length, its own sale) is one reason, not two."""
 
     name: str
     delta_ln: np.ndarray
     phrase: np.ndarray
+    covers: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,7 +128,7 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
             phrase[i] = f"own sale{where} for ${np.exp(last[i]):,.0f}{when}, weight {weight[i]:.2f}"
             out.basis[i] = f"own sale{where} ${np.exp(last[i]):,.0f}"
         out.ln = ln = ln + delta
-        out.steps.append(Step("own_sale", delta, phrase))
+        out.steps.append(Step("own_sale", delta, phrase, {_OWN_SALE_FEATURES: has_sale}))
 
     # 2. Venue minimums that set the price, in their own market only.
     length = pd.Series(np.char.str_len(handles))
@@ -163,7 +172,7 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
             phrase[i] = f"{name} rare handle: {what}"
             out.basis[i] = (out.basis[i] + "; " if out.basis[i] else "") + f"{name} rare-handle pricing"
         out.ln = ln = ln + delta
-        out.steps.append(Step("rare", delta, phrase))
+        out.steps.append(Step("rare", delta, phrase, {read: rare & (factor == k) for k, read in _RARE_READS.items()}))
     return out
 
 

@@ -165,6 +165,8 @@ def test_x_prices_rare_handles_by_its_published_rule(small_valuer):
     assert "rare-handle pricing" in out.loc[0, "market_basis"]
     assert out.loc[0, "reasons"].startswith("X rare handle: famous brand 'google"), out.loc[0, "reasons"]
     assert "common word 'okay'" in out.loc[1, "reasons"]
+    # the rule's reason takes in what the model made of the same fact: the fame is one reason, not two
+    assert out.loc[0, "reasons"].count("famous brand") == 1, out.loc[0, "reasons"]
     assert "rare" not in out.loc[3, "market_basis"] and "proxy" in out.loc[3, "market_basis"]
 
 

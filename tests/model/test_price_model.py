@@ -231,10 +231,10 @@ def _money(dollars: float) -> str:
 
 
 def _reasons_of_one_row(features: list[str], handle: str, x: np.ndarray, contrib: np.ndarray, raw: float,
-                        learned_ln: float, steps: list[tuple[str, float]], final_ln: float,
+                        learned_ln: float, steps: list[tuple[str, float, tuple[str, ...]]], final_ln: float,
                         names: dict[str, str | None]) -> str:
     """One row's reason text written the plain way: the reference for the vectorised ``Valuer._reasons``.
-    ``steps``: each market rule's (phrase, ln change), in order."""
+    ``steps``: each market rule's (phrase, ln change, the features it read on this row), in order."""
     from handleval.features.describe import describe_feature
 
     name_features = [j for j, f in enumerate(features) if not f.startswith("mkt__")]
@@ -256,18 +256,27 @@ def _reasons_of_one_row(features: list[str], handle: str, x: np.ndarray, contrib
         family = features[j][:5]
         if names.get(family):
             label = describe_feature(features[j], x[j], handle, names[family])
-        items.append((label, amount * share))
+        items.append([label, amount * share, features[j]])
     level = learned_ln
-    for phrase, delta in steps:
-        items.append((phrase, np.exp(level + delta) - np.exp(level)))
+    for phrase, delta, read in steps:
+        moved = np.exp(level + delta) - np.exp(level)
+        for item in items:  # a rule's reason takes in the model's reasons from the features the rule read
+            if moved != 0 and any(item[2] == r or (r.endswith("__") and item[2].startswith(r)) for r in read):
+                moved, item[1] = moved + item[1], 0.0
+        items.append([phrase, moved, ""])
         level += delta
     items = sorted([i for i in items if abs(i[1]) >= 0.5], key=lambda i: -abs(i[1]))[:3]
-    other = np.exp(final_ln) - baseline - sum(d for _, d in items)
-    parts = [f"{label} ({_money(d)})" for label, d in items]
+    other = np.exp(final_ln) - baseline - sum(d for _, d, _ in items)
+    parts = [f"{label} ({_money(d)})" for label, d, _ in items]
     if abs(other) >= 0.5:
         parts.append(f"other features ({_money(other)})")
     parts.append(f"market baseline ({_money(baseline)})")
     return "; ".join(parts).replace("\x00", handle)
+
+
+def _read(step, i: int) -> tuple[str, ...]:
+    """The features a market rule read on row ``i`` (its ``covers`` there)."""
+    return next((read for read, rows in step.covers.items() if rows[i]), ())
 
 
 def test_a_word_phrase_quotes_the_word_not_its_separators():
@@ -309,8 +318,8 @@ def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
                         matches)
     x_values = x.to_numpy(dtype=float)
     expected = [_reasons_of_one_row(small_valuer.features, rows["handle"][i], x_values[i], contrib[i], raw[i],
-                                    ruled.learned_ln[i], [(s.phrase[i], s.delta_ln[i]) for s in ruled.steps],
-                                    ruled.ln[i],
+                                    ruled.learned_ln[i],
+                                    [(s.phrase[i], s.delta_ln[i], _read(s, i)) for s in ruled.steps], ruled.ln[i],
                                     {"brand": matches["brand_match"][i], "celeb": matches["celeb_match"][i]})
                 for i in range(len(rows))]
     got = out.loc[ok, "reasons"].tolist()
