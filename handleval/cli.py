@@ -472,6 +472,9 @@ def value_command(
     model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
     attribution: AttributionOpt = AttributionChoice.paths,
     comps: CompsOpt = False,
+    venue: Annotated[str, typer.Option(help="Where it would sell. Domains: auction (wholesale, the default) or "
+                                            "reported (end-user level of reported sales); also retail, private.")
+                     ] = "",
 ) -> None:
     """Price handles at the terminal: per handle one line (price, 10-90% interval, market basis, risk), its reasons
     on the next (with --comps the comparable sales on a third). Lines are never wrapped, so they grep whole. Exit
@@ -484,9 +487,11 @@ def value_command(
     platform = platform.strip().lower()
     if platform not in PLATFORMS:  # before the model loads: every row would fail the same way
         raise HandlevalError(f"unknown platform {platform!r}: choose one of {', '.join(PLATFORMS)}")
+    if venue.strip() and platform != "domain":  # the other platforms each sell in one place
+        raise HandlevalError(f"--venue applies to domains (-p domain); {platform} names have one market")
     with console.status("loading the price model"):
         valuer = load(model)
-    result = valuer.value_many(pd_frame(handles, platform), attribution=attribution.value, comparables=comps)
+    result = valuer.value_many(pd_frame(handles, platform, venue), attribution=attribution.value, comparables=comps)
     width = max(len(str(h)) for h in result["handle"])
     lines = []
     for row in result.itertuples(index=False):
@@ -546,11 +551,11 @@ def _comps_text(listed: str) -> str:
     return " · ".join(listed) or "no earlier sales of similar names"
 
 
-def pd_frame(handles: list[str], platform: str) -> Any:
+def pd_frame(handles: list[str], platform: str, venue: str = "") -> Any:
     """The value command's input table (pandas is imported lazily to keep the CLI start fast)."""
     import pandas as pd
 
-    return pd.DataFrame({"handle": handles, "platform": platform})
+    return pd.DataFrame({"handle": handles, "platform": platform, "venue": venue})
 
 
 for _typer in (app, data_app, train_app):  # every command, also those added above by others: readable --help

@@ -26,7 +26,7 @@ def _usd(v: float) -> str:
 
 def _plural(n: float, word: str) -> str:
     n = int(n)
-    return f"{n} {word}" + ("" if n == 1 else "s")
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def _kind_phrase(family: str, kind: float, match: str | None, homoglyph: bool = False) -> str:

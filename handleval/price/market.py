@@ -47,8 +47,18 @@ def interval(q_low: np.ndarray, q_high: np.ndarray, learned: np.ndarray, ruled: 
     return np.minimum(low, ruled), np.minimum(np.maximum(q_high, learned) + offset + shift, cap)
 
 
+#: What a domain price means in each venue class (``market_basis`` says it): the same name sells far higher to an
+#: end user than at a wholesale auction.
+DOMAIN_LEVELS = {"auction": "wholesale level (venue auctions)", "retail": "retail level (marketplaces)",
+                 "private": "private-sale level", "reported": "end-user level (reported sales)",
+                 "other": "level of other venues"}
+
+
 def venue_class(venue: object) -> str:
+    """A venue's class (``godaddy`` → ``auction``); a class is also its own name (``auction``, ``reported``)."""
     text = str(venue).strip().lower() if venue is not None and venue == venue else ""
+    if text in VENUE_CLASSES.values():
+        return text
     return VENUE_CLASSES.get(text, "other" if text else "unknown")
 
 

@@ -27,7 +27,7 @@ from handleval.handles import (
     parse_handle,
     split_canonical,
 )
-from handleval.price.market import interval, interval_offsets
+from handleval.price.market import DOMAIN_LEVELS, interval, interval_offsets
 from handleval.price.premium import RuledPrices, apply_rules, imitates, lookalike_risk
 
 Attribution = Literal["paths", "shap"]
@@ -241,6 +241,11 @@ class Valuer:
             out["price_low_usd"][idx] = np.round(np.exp(low), 2)
             out["price_high_usd"][idx] = np.round(np.exp(high), 2)
             basis[idx] = market_frame["basis"].to_numpy()
+            on_domains = np.flatnonzero(market_frame["platform"].to_numpy(dtype=object) == "domain")
+            if len(on_domains):  # which end of the domain market the price is at
+                level = keys.iloc[on_domains].str.removeprefix("domain:").map(DOMAIN_LEVELS).fillna("")
+                basis[idx[on_domains]] = [f"{b} at {lv}" if lv else b for b, lv in
+                                          zip(basis[idx[on_domains]], level.tolist(), strict=True)]
             rests_on = np.flatnonzero(ruled.basis != "")
             basis[idx[rests_on]] = [f"{b}; {r}" for b, r in zip(basis[idx[rests_on]], ruled.basis[rests_on],
                                                                   strict=True)]

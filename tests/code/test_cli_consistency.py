@@ -75,6 +75,19 @@ def test_value_with_some_valid_handles_prints_them_and_exits_0():
     assert "pizza" in result.output and "$" in result.output and "empty handle" in result.output
 
 
+def test_value_venue_is_for_domains_only():
+    result = runner.invoke(app, ["value", "--venue", "reported", "pizza"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "--venue applies to domains" in result.output, result.output
+
+
+def test_a_venue_class_is_also_its_own_name():
+    from handleval.price.market import VENUE_CLASSES, venue_class
+
+    assert venue_class("GoDaddy ") == "auction" and venue_class("auction") == "auction"  # the class users are told
+    assert all(venue_class(c) == c for c in set(VENUE_CLASSES.values()))
+    assert venue_class("") == "unknown" and venue_class(None) == "unknown" and venue_class("my shop") == "other"
+
+
 # ---------------------------------------------------------------------------------------------------- resume
 def _handles_csv(path: Path, n: int) -> None:
     path.write_text("handle\n" + "".join(f"user_{i}\n" for i in range(n)), encoding="utf-8")

@@ -170,6 +170,20 @@ def test_x_prices_rare_handles_by_its_published_rule(small_valuer):
     assert "rare" not in out.loc[3, "market_basis"] and "proxy" in out.loc[3, "market_basis"]
 
 
+def test_a_domain_is_priced_at_the_venue_level_it_names(small_valuer):
+    """Wholesale (venue auctions) by default, as the basis says; ``reported`` is the end-user level of DN Journal's
+    reported sales, higher for premium names; ``auction``, the class the docs name, is the default, not "other"."""
+    names = ["insurance.com", "hotels.com", "voice.com", "carinsurance.com"]
+    out = {venue: small_valuer.value_many(pd.DataFrame({"handle": names, "platform": "domain", "venue": venue}))
+           for venue in ("", "auction", "reported")}
+    assert out[""]["market_basis"].str.endswith("at wholesale level (venue auctions)").all(), out[""]
+    assert out["reported"]["market_basis"].str.endswith("at end-user level (reported sales)").all()
+    np.testing.assert_array_equal(out["auction"]["price_usd"], out[""]["price_usd"])
+    assert (out["reported"]["price_usd"] > 2 * out[""]["price_usd"]).all(), (out["reported"], out[""])
+    telegram = small_valuer.value_many(pd.DataFrame({"handle": ["pizza"], "platform": "telegram"}))
+    assert "level" not in telegram.loc[0, "market_basis"]  # one market, one level
+
+
 def test_own_sale_is_the_top_reason_of_a_name_that_sold(small_valuer):
     from handleval.data import load_sales
     from handleval.price.premium import own_sale_weight
