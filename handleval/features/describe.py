@@ -135,7 +135,7 @@ for _family in ("brand", "celeb"):
 
 #: Phrases for a missing value where the family's general one ("no earlier sales to compare") would mislead.
 MISSING_PHRASES: dict[str, str] = {
-    "sales__n_suffix": "no earlier sales with the same suffix",
+    "sales__n_suffix": "no suffix",  # a username: the count is 0, not missing, for a domain or e-mail name
     "sales__suffix_median_logp": "no earlier sales with the same suffix",
 }
 

@@ -78,7 +78,9 @@ def test_same_suffix_features_only_for_names_with_a_suffix():
     dotcom = ((table["platform"] == "domain") & (table["suffix"] == "com")).sum()
     assert out["sales__n_suffix"].iloc[1] == dotcom
     assert 0 < out["sales__n_suffix"].iloc[2] < out["sales__n_market"].iloc[2]
-    assert describe_feature("sales__n_suffix", np.nan) == "no earlier sales with the same suffix"
+    assert describe_feature("sales__n_suffix", np.nan) == "no suffix"  # not "no earlier sales": it has none
+    assert describe_feature("sales__n_suffix", out["sales__n_suffix"].iloc[1]) == f"{dotcom:,} earlier sales with " \
+        "the same suffix"
 
 
 def test_fit_transform_masks_a_share_of_rows_and_transform_never_does(telegram):
