@@ -66,6 +66,7 @@ def main() -> None:
     from bench_features import real_looking_handles
 
     from handleval.price.predict import load
+    from handleval.price.premium import apply_rules
 
     started = time.perf_counter()
     valuer = load(args.bundle)
@@ -84,9 +85,11 @@ def main() -> None:
                                      valuer.high.predict(x)))
     _, plain = cpu_us(n, lambda: valuer.forest.predict(x, explain=False))
     (scores, summed), paths = cpu_us(n, lambda: valuer.forest.predict(x))
-    price = np.exp(scores[:, :k].mean(axis=1))
+    raw = scores[:, :k].mean(axis=1)
     contrib = summed / k
-    _, text = cpu_us(n, lambda: valuer._reasons(rows, x, contrib, price, matches))
+    ruled, rules = cpu_us(n, lambda: apply_rules(rows, x_h.reset_index(drop=True), raw, valuer.markets, valuer.cap,
+                                                 matches))
+    _, text = cpu_us(n, lambda: valuer._reasons(rows, x, contrib, raw, ruled, matches))
     _, total = cpu_us(n, lambda: valuer.value_many(frame))
     _, bare = cpu_us(n, lambda: valuer.value_many(frame, reasons=False))
     sample = x[:2000]
@@ -95,7 +98,7 @@ def main() -> None:
     for name, value in (("parse", parse), ("features (with matches kept)", features), ("market codes", market),
                         ("point + quantile models, LightGBM predict", lightgbm),
                         ("point + quantile models, compiled forest", plain),
-                        ("... with path attributions", paths), ("reason text", text),
+                        ("... with path attributions", paths), ("market rules", rules), ("reason text", text),
                         ("value_many with reasons", total), ("value_many without reasons", bare),
                         ("exact TreeSHAP (per valid handle)", shap)):
         print(f"  {name:<40} {value:8.1f}")
