@@ -51,7 +51,8 @@ class PriceConfig(StrictModel):
     min_suffix_count: int = Field(30, ge=1)
     interval: tuple[float, float] = (0.1, 0.9)
     interval_calibration: float = Field(0.8, gt=0, lt=1)
-    point_seeds: int = Field(3, ge=1, le=10, description="point models averaged (different bagging seeds)")
+    point_seeds: int = Field(3, ge=1, le=10, description="point models averaged (each with its own bagging seed "
+                                                         "and its own hidden comparables)")
     max_rounds: int = Field(1500, ge=10)
     early_stopping_rounds: int = Field(80, ge=5)
     params: dict[str, Any] = Field(default_factory=dict)
@@ -153,6 +154,7 @@ def train_price(
     from handleval.data import load_sales
     from handleval.data.sales import rejected_lines, source_files, source_note
     from handleval.features import HandleFeaturizer
+    from handleval.features.sales import mask_comparables
     from handleval.price.evaluate import (
         attribution_agreement,
         checks_text,
@@ -213,16 +215,17 @@ def train_price(
         # Training rows: comparables strictly before each sale's own date, never itself; a random share hidden.
         featurizer = HandleFeaturizer(random_state=cfg.seed, mask_rate=cfg.mask_comparables,
                                       k=cfg.comparables_k)
-        x_train_h = featurizer.fit_transform(train)
+        x_train_h = featurizer.fit(train).transform(train)  # nothing hidden yet: each point model hides its own
         # Test rows: comparables from training sales strictly before each test sale.
         x_test_h = featurizer.transform(test.assign(as_of=test["sold_at"])).reset_index(drop=True)
         market = MarketEncoder(min_count=cfg.min_suffix_count).fit(train)
-        x_train = pd.concat([x_train_h.reset_index(drop=True), market.transform(train)], axis=1)
+        x_shown = pd.concat([x_train_h.reset_index(drop=True), market.transform(train)], axis=1)
         x_test = pd.concat([x_test_h, market.transform(test)], axis=1)
-    unknown = sorted((set(cfg.drop_features) | set(cfg.monotone_increasing)) - set(x_train.columns))
+    unknown = sorted((set(cfg.drop_features) | set(cfg.monotone_increasing)) - set(x_shown.columns))
     if unknown:
         raise ConfigError(f"drop_features or monotone_increasing name unknown features: {unknown}")
-    x_train, x_test = x_train.drop(columns=cfg.drop_features), x_test.drop(columns=cfg.drop_features)
+    x_shown, x_test = x_shown.drop(columns=cfg.drop_features), x_test.drop(columns=cfg.drop_features)
+    x_train = mask_comparables(x_shown, cfg.mask_comparables, cfg.seed)  # as featurizer.fit_transform hides them
     features = list(x_train.columns)
     categorical = [c for c in features if c.startswith("mkt__")]
     monotone = [1 if f in cfg.monotone_increasing else 0 for f in features] if cfg.monotone_increasing else None
@@ -294,9 +297,10 @@ def train_price(
     venue_offsets = {k: offset(scored & (keys == k)) for k in sorted(set(keys)) if (scored & (keys == k)).sum() >= 200}
 
     with console.status("fitting final models"):
-        # The point price averages a few models that differ only in their bagging seed: on a single time split
-        # the metrics of one model move by about +-0.01 with the seed; the average is steadier.
-        points = [fit(x_fit, y_fit, w_fit, seed_offset=i) for i in range(cfg.point_seeds)]
+        # The point price averages point_seeds models, each with its own bagging seed and its own hidden share of
+        # comparables: the seed's two sources of randomness, so that the average is steadier than one model.
+        points = [fit(mask_comparables(x_shown, cfg.mask_comparables, cfg.seed + i)[learn].reset_index(drop=True),
+                      y_fit, w_fit, seed_offset=i) for i in range(cfg.point_seeds)]
         low_model = fit(x_fit, y_fit, w_fit, "quantile", lo_q)
         high_model = fit(x_fit, y_fit, w_fit, "quantile", hi_q)
         length_cols = [c for c in features if c.startswith(LENGTH_ONLY_PREFIXES)]

@@ -80,6 +80,24 @@ def test_same_config_and_seed_give_same_metrics(small_price, tmp_path):
     assert again.metrics == small_price.metrics
 
 
+@pytest.mark.parametrize("mask", [0.0, 0.3])
+def test_each_point_model_hides_its_own_comparables(tmp_path, mask):
+    """With bagging and feature sampling off, two averaged point models differ only by which rows had their
+    comparables hidden: identical without hiding, different with it (each model draws its own share)."""
+    import lightgbm as lgb
+
+    from handleval.price.train import load_price_config, train_price
+    from tests.model.conftest import small_price_config
+
+    params = {**load_price_config().params, "bagging_fraction": 1.0, "bagging_freq": 0, "feature_fraction": 1.0}
+    cfg = small_price_config(point_seeds=2, mask_comparables=mask, params=params, max_rows_per_source=400,
+                             max_rounds=40, sources=["fragment_telegram", "namebio_domains"])
+    out = train_price(cfg, tmp_path / "price", quiet=True)
+    first, second = (lgb.Booster(model_file=str(out.bundle_dir / f)) for f in out.manifest["point_models"])
+    same = first.model_to_string().split("end of trees")[0] == second.model_to_string().split("end of trees")[0]
+    assert same == (mask == 0.0)
+
+
 def test_value_one_handle_with_reasons(small_valuer):
     v = small_valuer.value("pizza", platform="x")
     assert v.error is None and v.price_usd > 0
