@@ -473,22 +473,28 @@ def value_command(
     attribution: AttributionOpt = AttributionChoice.paths,
     comps: CompsOpt = False,
     venue: Annotated[str, typer.Option(help="Where it would sell. Domains: auction (wholesale, the default) or "
-                                            "reported (end-user level of reported sales); also retail, private.")
-                     ] = "",
+                                            "reported (end-user level of reported sales); also retail, private, "
+                                            "other, or a venue's name (godaddy, sedo …).")] = "",
 ) -> None:
     """Price handles at the terminal: per handle one line (price, 10-90% interval, market basis, risk), its reasons
     on the next (with --comps the comparable sales on a third). Lines are never wrapped, so they grep whole. Exit
     code 1 when no handle could be priced (each line says why), 2 for an unknown platform."""
     from rich.markup import escape
 
-    from handleval.handles import PLATFORMS
+    from handleval.handles import PLATFORM_NAMES, PLATFORMS
+    from handleval.price.market import DOMAIN_LEVELS, VENUE_CLASSES
     from handleval.price.predict import load
 
     platform = platform.strip().lower()
     if platform not in PLATFORMS:  # before the model loads: every row would fail the same way
         raise HandlevalError(f"unknown platform {platform!r}: choose one of {', '.join(PLATFORMS)}")
-    if venue.strip() and platform != "domain":  # the other platforms each sell in one place
-        raise HandlevalError(f"--venue applies to domains (-p domain); {platform} names have one market")
+    venue = venue.strip().lower()
+    if venue and platform != "domain":  # the other platforms each sell in one place
+        raise HandlevalError(f"--venue applies to domains (-p domain); {PLATFORM_NAMES[platform]} names have one "
+                             "market")
+    if venue and venue not in DOMAIN_LEVELS and venue not in VENUE_CLASSES:  # a typo would price another level
+        raise HandlevalError(f"unknown venue {venue!r}: choose one of {', '.join(DOMAIN_LEVELS)}, or a venue such as "
+                             f"{', '.join(v for v, c in VENUE_CLASSES.items() if c == 'auction')}")
     with console.status("loading the price model"):
         valuer = load(model)
     result = valuer.value_many(pd_frame(handles, platform, venue), attribution=attribution.value, comparables=comps)

@@ -99,7 +99,7 @@ PHRASES: dict[str, Callable[[float, str, str | None], str]] = {
     "sales__market_median_logp": lambda v, h, m: f"names in this market sold for about {_usd(v)}",
     "sales__n_prev_same": lambda v, h, m: f"sold {_plural(v, 'time')} before" if v else "never sold before",
     "sales__prev_same_logp": lambda v, h, m: f"last sold for {_usd(v)}",
-    "sales__prev_same_age_days": lambda v, h, m: f"last sold {int(v)} days earlier",
+    "sales__prev_same_age_days": lambda v, h, m: f"last sold {int(v):,} days earlier",
     "sales__knn_median_logp": lambda v, h, m: f"similar names sold for about {_usd(v)}",
     "sales__knn_max_sim": lambda v, h, m: f"closest sold name {v:.0%} similar",
     "sales__knn_mean_sim": lambda v, h, m: f"comparable names {v:.0%} similar",

@@ -54,10 +54,15 @@ DOMAIN_LEVELS = {"auction": "wholesale level (venue auctions)", "retail": "retai
                  "other": "level of other venues"}
 
 
+#: The classes a person may name instead of a venue (the domain levels: ``venue=auction``, ``venue=reported``).
+_NAMED_CLASSES = frozenset(DOMAIN_LEVELS)
+
+
 def venue_class(venue: object) -> str:
-    """A venue's class (``godaddy`` → ``auction``); a class is also its own name (``auction``, ``reported``)."""
+    """A venue's class (``godaddy`` → ``auction``); a domain level is also its own name (``auction``,
+    ``reported``); any other name is ``other``, none is ``unknown``."""
     text = str(venue).strip().lower() if venue is not None and venue == venue else ""
-    if text in VENUE_CLASSES.values():
+    if text in _NAMED_CLASSES:
         return text
     return VENUE_CLASSES.get(text, "other" if text else "unknown")
 
@@ -71,6 +76,9 @@ class MarketEncoder(TransformerMixin, BaseEstimator):
     categories it did not name, i.e. it is priced like the bulk of the market, not like the rare junk in
     ``other``. On DASH this matters: a provider new in the test period (111.com, 763 sales) was priced far too
     low when lumped with ``other`` (bias -0.97 ln), much less so as ``unseen``.
+
+    A venue class the platform never sold in during training is the platform's usual one (``venues_``): Telegram
+    names sell on Fragment only, so ``venue=reported`` on a Telegram (or X, priced by proxy) row changes nothing.
     """
 
     def __init__(self, min_count: int = 30):
@@ -86,6 +94,7 @@ class MarketEncoder(TransformerMixin, BaseEstimator):
             self.categories_[col] = ["other", *[k for k in keep if k != "other"]]
             self.rare_[col] = sorted(set(counts.index) - set(keep))
         self.default_venue_ = frame.groupby("platform")["venue"].agg(lambda s: s.value_counts().index[0]).to_dict()
+        self.venues_ = {p: sorted(v) for p, v in frame.groupby("platform")["venue"].unique().items()}
         self.n_features_in_ = len(X.columns) if hasattr(X, "columns") else 3
         return self
 
@@ -115,6 +124,10 @@ class MarketEncoder(TransformerMixin, BaseEstimator):
         """The codes and the interval keys of every row of ``X``."""
         frame = self._columns(X)
         missing_venue = frame["venue"].isin(["", "unknown"])
+        venues = getattr(self, "venues_", None)  # bundles from before it: every venue counts
+        if venues is not None:
+            missing_venue |= np.array([v not in venues.get(p, ()) for p, v in zip(frame["platform"], frame["venue"],
+                                                                                  strict=True)], dtype=bool)
         frame.loc[missing_venue, "venue"] = frame.loc[missing_venue, "platform"].map(self.default_venue_).fillna(
             "unknown")
         out = {}

@@ -437,7 +437,9 @@ class Valuer:
 
         The market's baseline is the price the model gives before any of the name's own features; the learned
         premium over it (learned price minus baseline) is shared among the name's features in proportion to their
-        path attributions (ln); each market rule (own sale, minimum, rare-handle pricing) adds what it moved.
+        path attributions (ln); each market rule (own sale, minimum, rare-handle pricing) adds what it moved, and
+        takes in the shares of the features it read (:class:`~handleval.price.premium.Step` ``covers``), so that
+        one fact (the name's fame, word, length or own sale) is one reason.
 
         Features that read the same (``dict__zipf_en`` and ``dict__best_lang`` both say "English word 'pizza'")
         are one reason with their contributions summed; brand and celebrity reasons name the matched name
@@ -468,6 +470,26 @@ class Valuer:
                 same = (labels[:, k] == labels[:, earlier]) & (amounts[:, k] != 0) & (amounts[:, earlier] != 0)
                 amounts[same, earlier] += amounts[same, k]
                 amounts[same, k] = 0.0
+        # Shares of the learned premium over the market's baseline; each market rule adds what it moved and takes
+        # in the candidates from the features it read (one fact, one reason), before the top three are chosen.
+        name_total = np.where(market, 0.0, contrib).sum(axis=1)
+        baseline = np.exp(raw - name_total)
+        scale = np.divide(np.exp(ruled.learned_ln) - baseline, name_total, out=np.zeros(n),
+                          where=np.abs(name_total) > 1e-9)
+        rule_labels, rule_dollars = [], []
+        before = ruled.learned_ln
+        for step in ruled.steps:
+            after = before + step.delta_ln
+            moved = np.exp(after) - np.exp(before)
+            for read, rows_read in step.covers.items():
+                is_read = np.array([any(name == r or (r.endswith("__") and name.startswith(r)) for r in read)
+                                    for name in self.features])
+                taken = is_read[order] & (rows_read & (moved != 0))[:, None]
+                moved = moved + np.where(taken, amounts * scale[:, None], 0.0).sum(axis=1)
+                amounts[taken] = 0.0
+            rule_dollars.append(moved[:, None])
+            rule_labels.append(step.phrase[:, None])
+            before = after
         top = np.argsort(-np.abs(amounts), axis=1, kind="stable")[:, :3]  # zeros last: shown reasons lead
         top_amounts, top_features = amounts[rows, top], order[rows, top]
         label_text = np.array(list(texts), dtype=object)
@@ -493,27 +515,8 @@ class Valuer:
                           in zip(j.tolist(), cells[r, top[r, k]].tolist(), names.tolist(), strict=True)]
             top_labels[r, k] = phrases
 
-        # Shares of the learned premium over the market's baseline, then what each market rule moved.
-        name_total = np.where(market, 0.0, contrib).sum(axis=1)
-        baseline = np.exp(raw - name_total)
-        learned = np.exp(ruled.learned_ln)
-        scale = np.divide(learned - baseline, name_total, out=np.zeros(n), where=np.abs(name_total) > 1e-9)
-        model_dollars = top_amounts * scale[:, None]
-        cand_labels, cand_dollars = [top_labels], [model_dollars]
-        before = ruled.learned_ln
-        for step in ruled.steps:
-            after = before + step.delta_ln
-            moved = np.exp(after) - np.exp(before)
-            for read, rows_read in step.covers.items():  # the rule's reason takes in the model's on the same fact
-                is_read = np.array([any(name == r or (r.endswith("__") and name.startswith(r)) for r in read)
-                                    for name in self.features])
-                taken = is_read[top_features] & (rows_read & (moved != 0))[:, None]
-                moved = moved + np.where(taken, model_dollars, 0.0).sum(axis=1)
-                model_dollars[taken] = 0.0
-            cand_dollars.append(moved[:, None])
-            cand_labels.append(step.phrase[:, None])
-            before = after
-        all_labels, all_dollars = np.hstack(cand_labels), np.hstack(cand_dollars)
+        all_labels = np.hstack([top_labels, *rule_labels])
+        all_dollars = np.hstack([top_amounts * scale[:, None], *rule_dollars])
         all_dollars[np.abs(all_dollars) < 0.5] = 0.0
         pick = np.argsort(-np.abs(all_dollars), axis=1, kind="stable")[:, :3]
         dollars = all_dollars[rows, pick]
@@ -598,6 +601,8 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     market.categories_ = manifest["market_encoder"]["categories"]
     market.default_venue_ = manifest["market_encoder"]["default_venue"]
     market.rare_ = manifest["market_encoder"]["rare"]
+    if "venues" in manifest["market_encoder"]:
+        market.venues_ = manifest["market_encoder"]["venues"]
     *points, low, high = (load_booster(bundle_dir, verified, f) for f in _model_files(manifest))
     return Valuer(bundle_dir, manifest, points, low, high, featurizer=featurizer, market=market, markets=markets)
 

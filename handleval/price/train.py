@@ -51,7 +51,7 @@ class PriceConfig(StrictModel):
     min_suffix_count: int = Field(30, ge=1)
     interval: tuple[float, float] = (0.1, 0.9)
     interval_calibration: float = Field(0.8, gt=0, lt=1)
-    point_seeds: int = Field(3, ge=1, le=10, description="point models averaged (each with its own bagging seed "
+    point_seeds: int = Field(1, ge=1, le=10, description="point models averaged (each with its own bagging seed "
                                                          "and its own hidden comparables)")
     max_rounds: int = Field(1500, ge=10)
     early_stopping_rounds: int = Field(80, ge=5)
@@ -299,8 +299,8 @@ def train_price(
     with console.status("fitting final models"):
         # The point price averages point_seeds models, each with its own bagging seed and its own hidden share of
         # comparables: the seed's two sources of randomness, so that the average is steadier than one model.
-        points = [fit(mask_comparables(x_shown, cfg.mask_comparables, cfg.seed + i)[learn].reset_index(drop=True),
-                      y_fit, w_fit, seed_offset=i) for i in range(cfg.point_seeds)]
+        points = [fit(x_fit if i == 0 else mask_comparables(x_shown, cfg.mask_comparables, cfg.seed + i)[learn]
+                      .reset_index(drop=True), y_fit, w_fit, seed_offset=i) for i in range(cfg.point_seeds)]
         low_model = fit(x_fit, y_fit, w_fit, "quantile", lo_q)
         high_model = fit(x_fit, y_fit, w_fit, "quantile", hi_q)
         length_cols = [c for c in features if c.startswith(LENGTH_ONLY_PREFIXES)]
@@ -353,7 +353,7 @@ def train_price(
         "categorical_features": categorical,
         "featurizer": featurizer.get_params(deep=False) | {"lexicons": featurizer.lexicon_fingerprints_},
         "market_encoder": {"min_count": market.min_count, "categories": market.categories_,
-                           "rare": market.rare_, "default_venue": market.default_venue_},
+                           "rare": market.rare_, "default_venue": market.default_venue_, "venues": market.venues_},
         "n_rounds": n_rounds,
         "point_models": point_files,
         "chosen_params": best_extra,

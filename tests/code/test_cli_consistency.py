@@ -75,17 +75,17 @@ def test_value_with_some_valid_handles_prints_them_and_exits_0():
     assert "pizza" in result.output and "$" in result.output and "empty handle" in result.output
 
 
-def test_value_venue_is_for_domains_only():
+def test_value_venue_is_a_known_domain_venue():
     result = runner.invoke(app, ["value", "--venue", "reported", "pizza"], env={"COLUMNS": "200"})
-    assert result.exit_code == 2 and "--venue applies to domains" in result.output, result.output
-
-
-def test_a_venue_class_is_also_its_own_name():
-    from handleval.price.market import VENUE_CLASSES, venue_class
-
-    assert venue_class("GoDaddy ") == "auction" and venue_class("auction") == "auction"  # the class users are told
-    assert all(venue_class(c) == c for c in set(VENUE_CLASSES.values()))
-    assert venue_class("") == "unknown" and venue_class(None) == "unknown" and venue_class("my shop") == "other"
+    assert result.exit_code == 2 and "--venue applies to domains" in result.output and "X names" in result.output
+    result = runner.invoke(app, ["value", "-p", "domain", "--venue", "reportd", "pizza.com"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "unknown venue 'reportd'" in result.output and "auction" in result.output
+    levels = {}
+    for venue in ("", "Auction", "reported"):
+        result = runner.invoke(app, ["value", "-p", "domain", "--venue", venue, "voice.com"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        levels[venue] = re.search(r"at ([a-z-]+) level", result.output).group(1)
+    assert levels == {"": "wholesale", "Auction": "wholesale", "reported": "end-user"}
 
 
 # ---------------------------------------------------------------------------------------------------- resume

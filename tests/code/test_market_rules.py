@@ -58,3 +58,29 @@ def test_market_codes_and_interval_keys_come_from_one_pass_over_the_rows(monkeyp
         assert keys.tolist() == expected
         pd.testing.assert_frame_equal(codes, encoder.transform(frame))
         pd.testing.assert_series_equal(keys, encoder.interval_keys(frame))
+
+
+def test_a_domain_level_is_also_its_own_venue_name():
+    from handleval.price.market import DOMAIN_LEVELS, VENUE_CLASSES, venue_class
+
+    assert venue_class("GoDaddy ") == "auction" and venue_class("auction") == "auction"  # the class users are told
+    assert all(venue_class(c) == c for c in DOMAIN_LEVELS)
+    assert venue_class("marketplace") == "other" and VENUE_CLASSES["opensea"] == "marketplace"  # not a domain level
+    assert venue_class("") == "unknown" and venue_class(None) == "unknown" and venue_class("my shop") == "other"
+
+
+def test_a_venue_the_platform_never_sold_in_is_its_usual_one():
+    """Telegram names sell on Fragment only: a ``reported`` venue on a Telegram row (or an X row priced by proxy)
+    changes no code; on domains, where it was seen, it does."""
+    import pandas as pd
+
+    from handleval.price.market import MarketEncoder
+
+    train = pd.DataFrame({"platform": ["telegram"] * 3 + ["domain"] * 3, "suffix": [""] * 3 + ["com"] * 3,
+                          "venue": ["fragment"] * 3 + ["godaddy", "godaddy", "reported"]})
+    enc = MarketEncoder(min_count=1).fit(train)
+    rows = pd.DataFrame({"platform": ["telegram", "telegram", "domain", "domain", "domain"],
+                         "suffix": ["", "", "com", "com", "com"],
+                         "venue": ["", "reported", "", "reported", "opensea"]})
+    codes = enc.transform(rows)["mkt__venue"].tolist()
+    assert codes[0] == codes[1] and codes[2] != codes[3] and codes[4] == codes[2]  # opensea: never a domain venue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -80,22 +81,26 @@ def test_same_config_and_seed_give_same_metrics(small_price, tmp_path):
     assert again.metrics == small_price.metrics
 
 
-@pytest.mark.parametrize("mask", [0.0, 0.3])
-def test_each_point_model_hides_its_own_comparables(tmp_path, mask):
+def test_each_point_model_hides_its_own_comparables(tmp_path):
     """With bagging and feature sampling off, two averaged point models differ only by which rows had their
-    comparables hidden: identical without hiding, different with it (each model draws its own share)."""
+    comparables hidden: identical without hiding, different with it; the first is the single model's."""
     import lightgbm as lgb
 
     from handleval.price.train import load_price_config, train_price
     from tests.model.conftest import small_price_config
 
     params = {**load_price_config().params, "bagging_fraction": 1.0, "bagging_freq": 0, "feature_fraction": 1.0}
-    cfg = small_price_config(point_seeds=2, mask_comparables=mask, params=params, max_rows_per_source=400,
-                             max_rounds=40, sources=["fragment_telegram", "namebio_domains"])
-    out = train_price(cfg, tmp_path / "price", quiet=True)
-    first, second = (lgb.Booster(model_file=str(out.bundle_dir / f)) for f in out.manifest["point_models"])
-    same = first.model_to_string().split("end of trees")[0] == second.model_to_string().split("end of trees")[0]
-    assert same == (mask == 0.0)
+
+    def trees(point_seeds: int, mask: float) -> list[str]:
+        cfg = small_price_config(point_seeds=point_seeds, mask_comparables=mask, params=params, max_rounds=40,
+                                 max_rows_per_source=400, sources=["fragment_telegram", "namebio_domains"])
+        out = train_price(cfg, tmp_path / f"price-{point_seeds}-{mask}", quiet=True)
+        return [lgb.Booster(model_file=str(out.bundle_dir / f)).model_to_string().split("end of trees")[0]
+                for f in out.manifest["point_models"]]
+
+    unmasked, masked, single = trees(2, 0.0), trees(2, 0.3), trees(1, 0.3)
+    assert unmasked[0] == unmasked[1] and masked[0] != masked[1]
+    assert masked[0] == single[0]
 
 
 def test_value_one_handle_with_reasons(small_valuer):
@@ -269,23 +274,24 @@ def _reasons_of_one_row(features: list[str], handle: str, x: np.ndarray, contrib
     total = sum(contrib[j] for j in name_features)
     baseline = np.exp(raw - total)
     share = (np.exp(learned_ln) - baseline) / total if abs(total) > 1e-9 else 0.0
+    level, rules = learned_ln, []
+    for phrase, delta, read in steps:
+        moved = np.exp(level + delta) - np.exp(level)
+        for item in merged.values():  # a rule's reason takes in the candidates from the features the rule read
+            name = features[item[1]]
+            if moved != 0 and any(name == r or (r.endswith("__") and name.startswith(r)) for r in read):
+                moved, item[0] = moved + item[0] * share, 0.0
+        rules.append((phrase, moved))
+        level += delta
     items = []
     for label, (amount, j) in sorted(merged.items(), key=lambda item: -abs(item[1][0]))[:3]:
         family = features[j][:5]
         if names.get(family):
             label = describe_feature(features[j], x[j], handle, names[family])
-        items.append([label, amount * share, features[j]])
-    level = learned_ln
-    for phrase, delta, read in steps:
-        moved = np.exp(level + delta) - np.exp(level)
-        for item in items:  # a rule's reason takes in the model's reasons from the features the rule read
-            if moved != 0 and any(item[2] == r or (r.endswith("__") and item[2].startswith(r)) for r in read):
-                moved, item[1] = moved + item[1], 0.0
-        items.append([phrase, moved, ""])
-        level += delta
-    items = sorted([i for i in items if abs(i[1]) >= 0.5], key=lambda i: -abs(i[1]))[:3]
-    other = np.exp(final_ln) - baseline - sum(d for _, d, _ in items)
-    parts = [f"{label} ({_money(d)})" for label, d, _ in items]
+        items.append((label, amount * share))
+    items = sorted([i for i in items + rules if abs(i[1]) >= 0.5], key=lambda i: -abs(i[1]))[:3]
+    other = np.exp(final_ln) - baseline - sum(d for _, d in items)
+    parts = [f"{label} ({_money(d)})" for label, d in items]
     if abs(other) >= 0.5:
         parts.append(f"other features ({_money(other)})")
     parts.append(f"market baseline ({_money(baseline)})")
@@ -345,6 +351,11 @@ def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
     assert [(got[i], expected[i]) for i in range(len(got)) if got[i] != expected[i]][:3] == []
     assert any("famous brand '" in r for r in got) and any("'pizza'" in r for r in got)  # named matches, handles
     assert any("own sale" in r for r in got)
+    # one fact, one reason: what a rule read is never a model reason beside it
+    rare = [r for r in got if r.startswith("X rare handle")]
+    assert rare and all(r.count("famous") <= 1 and not ("common word" in r and "English word" in r)
+                        and not re.search(r"X rare handle: \d+ (letter|digit)s?.*\d+ characters?", r) for r in rare)
+    assert not [r for r in got if "own sale" in r and ("last sold" in r or "sold 1 time" in r)]
 
 
 def test_reasons_agreement_with_treeshap_is_measured(small_price):
