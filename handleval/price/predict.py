@@ -413,6 +413,8 @@ class Valuer:
         try:
             given = str(suffix).strip().lower() if suffix is not None and suffix == suffix else ""
             separator = SUFFIX_SEPARATOR.get(plat)
+            if given and not separator and plat in PLATFORM_NAMES:  # would price an unseen 'telegram:com' market
+                return f"{PLATFORM_NAMES[plat]} names have no suffix (got suffix {given!r})"
             if separator and given and isinstance(raw, str) and separator not in raw:
                 raw = f"{raw.strip()}{separator}{given.lstrip(separator)}"  # name and suffix in two columns
             handle = parse_handle(raw, plat)
@@ -450,7 +452,7 @@ class Valuer:
 
         # Market features set the baseline the name is priced against (market_basis says which); the reasons
         # are about the name, so they are ranked without them.
-        market = np.array([name.startswith("mkt__") for name in self.features])
+        market = np.array([is_market_feature(name) for name in self.features])
         n, n_features = contrib.shape
         n_candidates = min(6, n_features)
         order = _largest(contrib, market, n_candidates)
@@ -531,6 +533,17 @@ class Valuer:
         for i in np.flatnonzero([_HANDLE in t for t in text.tolist()]).tolist():
             text[i] = text[i].replace(_HANDLE, handle_word(handles[i]))
         return text
+
+
+#: Sales features that describe the market (platform and suffix), not the name: the same for every name priced
+#: there at one time ("names in this market sold for about $32", "24,617 earlier sales with the same suffix").
+_MARKET_SALES_FEATURES = frozenset({"sales__market_median_logp", "sales__proxy_market", "sales__n_suffix",
+                                    "sales__suffix_median_logp"})
+
+
+def is_market_feature(name: str) -> bool:
+    """Whether a feature belongs to the market baseline rather than to the name's own reasons."""
+    return name.startswith("mkt__") or name in _MARKET_SALES_FEATURES
 
 
 def _model_files(manifest: dict[str, Any]) -> list[str]:

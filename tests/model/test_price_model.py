@@ -215,6 +215,16 @@ def test_column_wise_parsing_equals_row_by_row(small_valuer):
         assert abs(pd.Timestamp(got[4]) - pd.Timestamp(one[4])) < pd.Timedelta(seconds=5), i
 
 
+def test_a_suffix_on_a_platform_without_suffixes_is_an_error(small_valuer):
+    """An X or Telegram name has no suffix: one given is a row error, not an unseen 'telegram:com' market that
+    moves the price."""
+    frame = pd.DataFrame({"handle": ["browsershots", "browsershots", "browsershots"],
+                          "platform": ["x", "x", "domain"], "suffix": ["com", "", "com"]})
+    out = small_valuer.value_many(frame)
+    assert out.loc[0, "error"] == "X names have no suffix (got suffix 'com')" and np.isnan(out.loc[0, "price_usd"])
+    assert out["error"][1:].isna().all() and out["handle"].tolist() == frame["handle"].tolist()
+
+
 def test_domain_and_email_rows_with_a_suffix_column_parse_as_row_by_row(small_valuer):
     """Domains and e-mail names with the suffix in its own column take a split-by-pattern path: same result as
     parse_handle per row, including the odd suffixes, venues and as_of values it leaves to the row-by-row path."""
@@ -259,8 +269,9 @@ def _reasons_of_one_row(features: list[str], handle: str, x: np.ndarray, contrib
     """One row's reason text written the plain way: the reference for the vectorised ``Valuer._reasons``.
     ``steps``: each market rule's (phrase, ln change, the features it read on this row), in order."""
     from handleval.features.describe import describe_feature
+    from handleval.price.predict import is_market_feature
 
-    name_features = [j for j, f in enumerate(features) if not f.startswith("mkt__")]
+    name_features = [j for j, f in enumerate(features) if not is_market_feature(f)]
     ranked = sorted(name_features, key=lambda j: -abs(contrib[j]))
     merged: dict[str, list[float]] = {}  # label -> [summed amount, feature]; insertion order = rank order
     for j in ranked[:6]:
