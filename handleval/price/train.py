@@ -166,6 +166,7 @@ def train_price(
         slices,
     )
     from handleval.price.market import MarketEncoder, interval, interval_offsets
+    from handleval.price.predict import is_market_feature
     from handleval.price.premium import apply_rules, at_floor, price_set_by_rule
     from handleval.trees.bundle import file_fingerprint, library_versions, write_manifest
     from handleval.trees.forest import Forest
@@ -329,7 +330,7 @@ def train_price(
     # Reasons rank path attributions (one pass); say how often they rank features as exact TreeSHAP would.
     paths = Forest.from_boosters(points, n_explained=len(points)).predict(x_test)[1] / len(points)
     shap = np.mean([p.predict(x_test, pred_contrib=True)[:, :-1] for p in points], axis=0)
-    agreement = attribution_agreement(paths, shap, [j for j, c in enumerate(features) if c in categorical])
+    agreement = attribution_agreement(paths, shap, [j for j, c in enumerate(features) if is_market_feature(c)])
 
     # Bundle: text models, manifest with everything needed to rebuild features, model card.
     point_files = ["model.txt", *[f"model_seed{i}.txt" for i in range(1, len(points))]]
