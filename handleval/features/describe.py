@@ -146,6 +146,12 @@ def handle_word(handle: str) -> str:
     return core_of(handle.lower()) or handle
 
 
+def is_word_phrase(label: str, word: str) -> bool:
+    """Whether ``label`` says the handle is a word ("English word 'pizza'", "dictionary word 'pizza'"): reasons
+    count that fact once, whichever features say it (``word`` as the phrases quote it, :func:`handle_word`)."""
+    return label.endswith(f" word '{word}'")
+
+
 def describe_feature(name: str, value: float, handle: str = "", match: str | None = None) -> str:
     """A short phrase for feature ``name`` at ``value`` for ``handle`` (``match``: the matched brand or
     celebrity, from :meth:`HandleFeaturizer.matches`, for the ``brand__``/``celeb__`` phrases).

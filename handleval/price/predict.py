@@ -448,7 +448,7 @@ class Valuer:
         (``matches``: :meth:`HandleFeaturizer.matches` of the rows).
         Each distinct (feature, value) is described once, with a placeholder for the handle that is filled in
         at the end, so that the per-row work is array operations on label ids rather than string building."""
-        from handleval.features.describe import describe_feature, handle_word
+        from handleval.features.describe import describe_feature, handle_word, is_word_phrase
 
         # Market features set the baseline the name is priced against (market_basis says which); the reasons
         # are about the name, so they are ranked without them.
@@ -467,9 +467,14 @@ class Valuer:
         label_id = np.array([texts.setdefault(describe_feature(self.features[f], v, _HANDLE), len(texts))
                              for f, v in zip(features.tolist(), values.tolist(), strict=True)], dtype=np.int64)
         labels = label_id[label_of_cell].reshape(order.shape)
-        for k in range(1, n_candidates):  # a label seen earlier in the row takes this amount too
+        # a label seen earlier in the row takes this amount too; so does any other phrase naming the handle's word
+        # ("English word 'pizza'", "dictionary word 'pizza'": one fact)
+        key_of = np.array([-1 if is_word_phrase(text, _HANDLE) else i for i, text in enumerate(texts)],
+                          dtype=np.int64)
+        keys = key_of[labels]
+        for k in range(1, n_candidates):
             for earlier in range(k):
-                same = (labels[:, k] == labels[:, earlier]) & (amounts[:, k] != 0) & (amounts[:, earlier] != 0)
+                same = (keys[:, k] == keys[:, earlier]) & (amounts[:, k] != 0) & (amounts[:, earlier] != 0)
                 amounts[same, earlier] += amounts[same, k]
                 amounts[same, k] = 0.0
         # Shares of the learned premium over the market's baseline; each market rule adds what it moved and takes

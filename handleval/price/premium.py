@@ -118,7 +118,7 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
     if has_sale.any():
         age = _col(features, "sales__prev_same_age_days")
         weight = own_sale_weight(age, markets)
-        anchored = np.minimum(weight * np.minimum(last, cap_ln) + (1 - weight) * ln, cap_ln)
+        anchored = np.minimum(weight * last + (1 - weight) * ln, cap_ln)  # the sale as it was, then the cap
         delta = np.where(has_sale, anchored - ln, 0.0)
         phrase = np.full(n, "", dtype=object)
         for i in np.flatnonzero(has_sale).tolist():

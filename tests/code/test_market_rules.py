@@ -36,6 +36,22 @@ def test_a_short_handle_is_rare_when_it_is_letters_only_or_digits_only():
     assert ruled.basis[2] == "" and ruled.steps[-1].phrase[1] == "X rare handle: 2 digits"
 
 
+def test_an_own_sale_above_the_cap_counts_in_full_before_the_cap():
+    """gold.com sold for $8,515,000: the documented blend of that sale and a $300 learned price is far above the
+    cap, so the price is the cap (clipping the sale first gave $32,292 at weight 0.64)."""
+    from handleval.price.premium import own_sale_weight
+
+    markets = load_markets()
+    frame = pd.DataFrame({"handle": ["gold", "gold"], "platform": "domain", "requested": "domain"})
+    features = pd.DataFrame({"sales__prev_same_logp": np.log([8_515_000.0, 20_000.0]),
+                             "sales__prev_same_age_days": [705.0, 705.0]})
+    learned, cap = np.log(np.full(2, 300.0)), np.log(50_000)
+    ruled = apply_rules(frame, features, learned, markets, cap)
+    w = float(own_sale_weight(np.array([705.0]), markets)[0])
+    assert ruled.ln[0] == cap and w * np.log(8_515_000) + (1 - w) * np.log(300) > cap
+    assert np.isclose(ruled.ln[1], w * np.log(20_000) + (1 - w) * np.log(300))  # below the cap: the blend itself
+
+
 def test_market_codes_and_interval_keys_come_from_one_pass_over_the_rows(monkeypatch):
     """``transform_with_keys`` reads the rows once for the codes and the interval keys (``platform:venue class``,
     a missing venue taking the platform's usual class), equal to ``transform`` and ``interval_keys`` apart, for
