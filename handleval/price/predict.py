@@ -28,7 +28,7 @@ from handleval.handles import (
     split_canonical,
 )
 from handleval.price.market import DOMAIN_LEVELS, interval, interval_offsets
-from handleval.price.premium import RuledPrices, apply_rules, imitates, lookalike_risk
+from handleval.price.premium import RuledPrices, apply_rules, confusable_lookalikes, imitates, lookalike_risk
 
 Attribution = Literal["paths", "shap"]
 OUTPUT_COLUMNS = ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons", "risk", "error"]
@@ -256,6 +256,10 @@ class Valuer:
                     self.featurizer.matches(market_frame.iloc[risky])
                 risk[idx[risky]] = lookalike_risk(x_h.iloc[risky].reset_index(drop=True),
                                                   found.reset_index(drop=True), self._risk_popularity)
+            rest = np.setdiff1d(np.arange(len(market_frame)), risky)  # the lexicon's own spellings, letters swapped
+            risk[idx[rest]] = confusable_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
+                                                    x_h.iloc[rest].reset_index(drop=True), self._lexicons,
+                                                    self._risk_popularity)
             if contrib is not None:
                 reason_text[idx] = self._reasons(market_frame, x, contrib, raw, ruled, matches)
             if listed is not None:
@@ -278,6 +282,11 @@ class Valuer:
             result[COMPARABLES] = pd.Series(listed, index=result.index, dtype=object)
         result["error"] = pd.Series(errors, index=result.index, dtype=object)
         return result
+
+    @property
+    def _lexicons(self) -> dict[str, Any]:
+        """The celebrity and brand lexicons the featurizer matches against, by family."""
+        return {family: self.featurizer.families_[family].matcher_.lexicon for family in ("celeb", "brand")}
 
     @property
     def _risk_popularity(self) -> float:

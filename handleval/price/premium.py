@@ -11,6 +11,7 @@ Every rule returns how much it moved each price, so that the reasons can show it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -242,5 +243,50 @@ def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_pop
     return risk
 
 
-__all__ = ["RuledPrices", "Step", "apply_rules", "at_floor", "imitates", "lookalike_risk", "own_sale_weight",
-           "price_set_by_rule", "rare_scores"]
+#: Letters that read as others in a handle (``@nIke`` shows as ``nlke``; ``rn`` as ``m``): each pair both ways.
+CONFUSABLE_LETTERS = (("l", "i"), ("rn", "m"), ("vv", "w"))
+
+
+def letter_swaps(text: str) -> list[str]:
+    """``text`` with one confusable letter group read as the other (``nlke`` → ``nike``, ``arnazon`` →
+    ``amazon``), each position once."""
+    out = []
+    for a, b in CONFUSABLE_LETTERS:
+        for old, new in ((a, b), (b, a)):
+            start = text.find(old)
+            while start >= 0:
+                out.append(text[:start] + new + text[start + len(old):])
+                start = text.find(old, start + 1)
+    return out
+
+
+def confusable_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: dict[str, Any],
+                          min_popularity: float) -> np.ndarray:
+    """``could impersonate brand 'Nike'`` for a handle of letters that is a famous name but for one confusable
+    letter group (``nlke``, ``rnicrosoft``, ``vlsa``); None otherwise. A dictionary word or a famous name itself
+    imitates nothing (``bali`` is not a copy of 'Ball'); names of fewer than three letters are not looked at.
+    ``lexicons``: ``{"celeb": lexicon, "brand": lexicon}`` (popularity and display by key), the person first."""
+    risk = np.full(len(handles), None, dtype=object)
+    itself = (np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame"))) > 0) | \
+        (np.nan_to_num(_col(features, "dict__is_word")) > 0)
+    rows = np.flatnonzero(~itself)
+    codes, texts = pd.factorize(pd.Series(handles[rows], dtype=object).astype(str).str.lower())
+    found = np.full(len(texts), None, dtype=object)
+    for j, text in enumerate(texts.tolist()):  # each distinct handle once
+        if len(text) < 3 or not text.isalpha():
+            continue
+        best = None
+        for variant in letter_swaps(text):
+            for family, what in (("celeb", "famous name"), ("brand", "brand")):
+                popularity = lexicons[family].popularity.get(variant, 0.0)
+                if popularity >= min_popularity and (best is None or popularity > best[0]):
+                    best = (popularity, what, lexicons[family].display.get(variant, variant))
+        if best is not None:
+            found[j] = f"could impersonate {best[1]} '{best[2]}'"
+    if len(rows):
+        risk[rows] = found[codes]
+    return risk
+
+
+__all__ = ["CONFUSABLE_LETTERS", "RuledPrices", "Step", "apply_rules", "at_floor", "confusable_lookalikes", "imitates",
+           "letter_swaps", "lookalike_risk", "own_sale_weight", "price_set_by_rule", "rare_scores"]

@@ -100,3 +100,26 @@ def test_a_venue_the_platform_never_sold_in_is_its_usual_one():
                          "venue": ["", "reported", "", "reported", "opensea"]})
     codes = enc.transform(rows)["mkt__venue"].tolist()
     assert codes[0] == codes[1] and codes[2] != codes[3] and codes[4] == codes[2]  # opensea: never a domain venue
+
+
+def test_confusable_letters_make_a_lookalike_of_a_famous_name():
+    """``@nIke`` shows as ``nlke``; ``rn`` reads as ``m``: one swapped letter group away from a famous name is a
+    risk, unless the handle is a dictionary word or famous itself, or shorter than three letters."""
+    from handleval.features.lexicons import Lexicon
+    from handleval.price.premium import confusable_lookalikes, letter_swaps
+
+    assert letter_swaps("nlke") == ["nike"] and letter_swaps("mill") == ["miil", "mili", "mlll", "rnill"]
+    assert "microsoft" in letter_swaps("rnicrosoft") and "twitter" in letter_swaps("tvvitter")
+    assert "apple" in letter_swaps("appie") and letter_swaps("xyz") == []
+    brand, celeb = Lexicon("brand"), Lexicon("celeb")
+    brand.add("nike", 0.95, "Nike", "interbrand")
+    brand.add("ball", 0.6, "Ball Corporation", "fortune1000")
+    brand.add("mi", 0.9, "Xiaomi", "nsi")
+    celeb.add("mileycyrus", 0.8, "Miley Cyrus", "instagram")
+    handles = np.array(["nlke", "NLKE", "bali", "nike", "ml", "rnileycyrus", "nlke"], dtype=object)
+    features = pd.DataFrame({"brand__fame": [0, 0, 0, 0.95, 0, 0, 0], "celeb__fame": 0.0,
+                             "dict__is_word": [0, 0, 1, 1, 0, 0, 0]})
+    risk = confusable_lookalikes(handles, features, {"celeb": celeb, "brand": brand}, 0.5).tolist()
+    assert risk == ["could impersonate brand 'Nike'", "could impersonate brand 'Nike'", None, None, None,
+                    "could impersonate famous name 'Miley Cyrus'", "could impersonate brand 'Nike'"]
+    assert confusable_lookalikes(handles[:1], features[:1], {"celeb": celeb, "brand": brand}, 0.99)[0] is None

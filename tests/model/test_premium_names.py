@@ -113,6 +113,10 @@ def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
     near = small_valuer.value_many(["messi", "taylorswlft"])
     assert near.loc[0, "risk"] is None
     assert near.loc[1, "risk"] == "could impersonate famous name 'Taylor Swift'", near.loc[1, "risk"]
+    # one confusable letter group away (@nIke shows as nlke; rn reads as m) is a lookalike too
+    swapped = small_valuer.value_many(["nlke", "rnicrosoft", "milk"])
+    assert swapped["risk"][:2].str.startswith("could impersonate brand").all() and "Nike" in swapped.loc[0, "risk"]
+    assert swapped.loc[2, "risk"] is None  # a word
     # a famous name written with separators is a lookalike too, and not a rare handle on X
     written = small_valuer.value_many(["elon_musk", "_google", "google_", "google"])
     for i in range(3):
