@@ -146,10 +146,23 @@ def handle_word(handle: str) -> str:
     return core_of(handle.lower()) or handle
 
 
-def is_word_phrase(label: str, word: str) -> bool:
-    """Whether ``label`` says the handle is a word ("English word 'pizza'", "dictionary word 'pizza'"): reasons
-    count that fact once, whichever features say it (``word`` as the phrases quote it, :func:`handle_word`)."""
-    return label.endswith(f" word '{word}'")
+#: The features that say how common a word the handle itself is, and in which language: one fact, one reason
+#: (:func:`describe_word`), whichever of them the model leaned on.
+WORD_FEATURES = frozenset({"dict__zipf_en", "dict__zipf_best", "dict__best_lang", "dict__is_word"})
+
+
+def describe_word(zipf_en: float, zipf_best: float, best_lang: float, word: str) -> str:
+    """The reason the word features give: "English word 'pizza'" (Zipf frequency 3 or more in English), else in
+    the handle's best language ("French word 'fromage'"), else "rare English word 'skyrocketed'" (English first,
+    then the best language), or "not a dictionary word" (``word`` as the reason quotes it)."""
+    zipf_en, zipf_best = (z if z == z else 0.0 for z in (zipf_en, zipf_best))  # missing: no frequency
+    code = int(best_lang) if best_lang == best_lang and 0 <= best_lang < len(LANGUAGES) else 0
+    best = _LANG_NAMES.get(LANGUAGES[code], LANGUAGES[code])
+    if zipf_en >= 3 or zipf_best >= 3:
+        return f"{'English' if zipf_en >= 3 else best} word '{word}'"
+    if zipf_en > 0 or zipf_best > 0:
+        return f"rare {'English' if zipf_en > 0 else best} word '{word}'"
+    return "not a dictionary word"
 
 
 def describe_feature(name: str, value: float, handle: str = "", match: str | None = None) -> str:

@@ -457,7 +457,7 @@ class Valuer:
         (``matches``: :meth:`HandleFeaturizer.matches` of the rows).
         Each distinct (feature, value) is described once, with a placeholder for the handle that is filled in
         at the end, so that the per-row work is array operations on label ids rather than string building."""
-        from handleval.features.describe import describe_feature, handle_word, is_word_phrase
+        from handleval.features.describe import WORD_FEATURES, describe_feature, describe_word, handle_word
 
         # Market features set the baseline the name is priced against (market_basis says which); the reasons
         # are about the name, so they are ranked without them.
@@ -476,11 +476,10 @@ class Valuer:
         label_id = np.array([texts.setdefault(describe_feature(self.features[f], v, _HANDLE), len(texts))
                              for f, v in zip(features.tolist(), values.tolist(), strict=True)], dtype=np.int64)
         labels = label_id[label_of_cell].reshape(order.shape)
-        # a label seen earlier in the row takes this amount too; so does any other phrase naming the handle's word
-        # ("English word 'pizza'", "dictionary word 'pizza'": one fact)
-        key_of = np.array([-1 if is_word_phrase(text, _HANDLE) else i for i, text in enumerate(texts)],
-                          dtype=np.int64)
-        keys = key_of[labels]
+        # a label seen earlier in the row takes this amount too; so do the word features among themselves (how
+        # common a word the handle is: one fact, named below from the row's own values)
+        is_word = np.array([name in WORD_FEATURES for name in self.features])
+        keys = np.where(is_word[order], -1, labels)
         for k in range(1, n_candidates):
             for earlier in range(k):
                 same = (keys[:, k] == keys[:, earlier]) & (amounts[:, k] != 0) & (amounts[:, earlier] != 0)
@@ -510,6 +509,16 @@ class Valuer:
         top_amounts, top_features = amounts[rows, top], order[rows, top]
         label_text = np.array(list(texts), dtype=object)
         top_labels = label_text[labels[rows, top]]
+
+        word_cells = is_word[top_features] & (top_amounts != 0)
+        if word_cells.any():
+            r, k = np.nonzero(word_cells)
+            columns = [self.features.index(f) if f in self.features else None
+                       for f in ("dict__zipf_en", "dict__zipf_best", "dict__best_lang")]
+            values = [np.asarray(x, dtype=float)[r, j] if j is not None else np.full(len(r), np.nan)
+                      for j in columns]
+            top_labels[r, k] = [describe_word(en, best, lang, _HANDLE) for en, best, lang in
+                                zip(*(v.tolist() for v in values), strict=True)]
 
         # Brand and celebrity phrases name the match, for the rows that show one. Their phrases always say
         # "brand" or "famous name", so naming the match cannot change which labels were merged above.

@@ -268,21 +268,20 @@ def _reasons_of_one_row(features: list[str], handle: str, x: np.ndarray, contrib
                         names: dict[str, str | None]) -> str:
     """One row's reason text written the plain way: the reference for the vectorised ``Valuer._reasons``.
     ``steps``: each market rule's (phrase, ln change, the features it read on this row), in order."""
-    from handleval.features.describe import describe_feature, handle_word, is_word_phrase
+    from handleval.features.describe import WORD_FEATURES, describe_feature, describe_word, handle_word
     from handleval.price.predict import is_market_feature
 
     name_features = [j for j, f in enumerate(features) if not is_market_feature(f)]
     ranked = sorted(name_features, key=lambda j: -abs(contrib[j]))
-    # label -> [summed amount, feature]; insertion order = rank order; the phrases that say the handle is a word
-    # are one reason, under the first of them
+    # label -> [summed amount, feature]; insertion order = rank order; the word features are one reason, named
+    # from the row's best language and frequency
     merged: dict[str, list[float]] = {}
-    word_label = None
+    word = describe_word(*(x[features.index(f)] for f in ("dict__zipf_en", "dict__zipf_best", "dict__best_lang")),
+                         handle_word(handle))
     for j in ranked[:6]:
         if abs(contrib[j]) < 1e-6:
             continue
-        label = describe_feature(features[j], x[j], handle)
-        if is_word_phrase(label, handle_word(handle)):
-            word_label = label = word_label or label
+        label = word if features[j] in WORD_FEATURES else describe_feature(features[j], x[j], handle)
         if label in merged:
             merged[label][0] += contrib[j]
         else:
@@ -372,8 +371,9 @@ def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
     assert rare and all(r.count("famous") <= 1 and not ("common word" in r and "English word" in r)
                         and not re.search(r"X rare handle: \d+ (letter|digit)s?.*\d+ characters?", r) for r in rare)
     assert not [r for r in got if "own sale" in r and ("last sold" in r or "sold 1 time" in r)]
-    words = [re.findall(r"(?:^|; )\w+ word '([^']*)'", r) for r in got]  # English / dictionary / French word 'w'
-    assert any(words) and all(len(w) == len(set(w)) for w in words), [w for w in words if len(w) != len(set(w))]
+    # how common a word the handle is: one reason, in one language ("English word 'pizza'", "rare English word")
+    assert any("English word '" in r for r in got)
+    assert not [r for r in got if r.count(" word '") > 1 or "not a common word" in r or "dictionary word '" in r]
 
 
 def test_reasons_agreement_with_treeshap_is_measured(small_price):
