@@ -249,6 +249,8 @@ class Valuer:
             rests_on = np.flatnonzero(ruled.basis != "")
             basis[idx[rests_on]] = [f"{b}; {r}" for b, r in zip(basis[idx[rests_on]], ruled.basis[rests_on],
                                                                   strict=True)]
+            capped = idx[pred >= self.cap - 1e-9]  # the price says "at least": the cap, not a value
+            basis[capped] = [f"{b}; at the ${np.exp(self.cap):,.0f} cap" for b in basis[capped]]
             risky = np.flatnonzero(imitates(x_h, "brand", self._risk_popularity)
                                    | imitates(x_h, "celeb", self._risk_popularity))
             if len(risky):  # name the imitated match (the transform's own, else found for these rows only)
