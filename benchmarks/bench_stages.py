@@ -89,7 +89,7 @@ def main() -> None:
     contrib = summed / k
     ruled, rules = cpu_us(n, lambda: apply_rules(rows, x_h.reset_index(drop=True), raw, valuer.markets, valuer.cap,
                                                  matches))
-    _, text = cpu_us(n, lambda: valuer._reasons(rows, x, contrib, raw, ruled, matches))
+    _, text = cpu_us(n, lambda: valuer._reasons(rows, x, contrib, raw, ruled, matches, x_h.reset_index(drop=True)))
     _, total = cpu_us(n, lambda: valuer.value_many(frame))
     _, bare = cpu_us(n, lambda: valuer.value_many(frame, reasons=False))
     sample = x[:2000]

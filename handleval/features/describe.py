@@ -156,8 +156,8 @@ def describe_word(zipf_en: float, zipf_best: float, best_lang: float, word: str)
     the handle's best language ("French word 'fromage'"), else "rare English word 'skyrocketed'" (English first,
     then the best language), or "not a dictionary word" (``word`` as the reason quotes it)."""
     zipf_en, zipf_best = (z if z == z else 0.0 for z in (zipf_en, zipf_best))  # missing: no frequency
-    code = int(best_lang) if best_lang == best_lang and 0 <= best_lang < len(LANGUAGES) else 0
-    best = _LANG_NAMES.get(LANGUAGES[code], LANGUAGES[code])
+    known = best_lang == best_lang and 0 <= best_lang < len(LANGUAGES)
+    best = _LANG_NAMES.get(LANGUAGES[int(best_lang)], LANGUAGES[int(best_lang)]) if known else "dictionary"
     if zipf_en >= 3 or zipf_best >= 3:
         return f"{'English' if zipf_en >= 3 else best} word '{word}'"
     if zipf_en > 0 or zipf_best > 0:

@@ -258,12 +258,14 @@ class Valuer:
                     self.featurizer.matches(market_frame.iloc[risky])
                 risk[idx[risky]] = lookalike_risk(x_h.iloc[risky].reset_index(drop=True),
                                                   found.reset_index(drop=True), self._risk_popularity)
-            rest = np.setdiff1d(np.arange(len(market_frame)), risky)  # the lexicon's own spellings, letters swapped
-            risk[idx[rest]] = confusable_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
-                                                    x_h.iloc[rest].reset_index(drop=True), self._lexicons,
-                                                    self._risk_popularity)
+            lexicons = self._lexicons
+            rest = np.flatnonzero([r is None for r in risk[idx]])  # the lexicons' own spellings, letters swapped
+            if lexicons and len(rest):
+                risk[idx[rest]] = confusable_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
+                                                        x_h.iloc[rest].reset_index(drop=True), lexicons,
+                                                        self._risk_popularity)
             if contrib is not None:
-                reason_text[idx] = self._reasons(market_frame, x, contrib, raw, ruled, matches)
+                reason_text[idx] = self._reasons(market_frame, x, contrib, raw, ruled, matches, x_h)
             if listed is not None:
                 listed[idx] = comps
             feat_err = feat_errors.reset_index(drop=True)
@@ -287,8 +289,11 @@ class Valuer:
 
     @property
     def _lexicons(self) -> dict[str, Any]:
-        """The celebrity and brand lexicons the featurizer matches against, by family."""
-        return {family: self.featurizer.families_[family].matcher_.lexicon for family in ("celeb", "brand")}
+        """The celebrity and brand lexicons the featurizer matches against, by family ({} without both)."""
+        families = {f: self.featurizer.families_.get(f) for f in ("celeb", "brand")}
+        if any(family is None for family in families.values()):
+            return {}
+        return {name: family.matcher_.lexicon for name, family in families.items()}
 
     @property
     def _risk_popularity(self) -> float:
@@ -444,7 +449,7 @@ class Valuer:
             return f"as_of {as_of!r} is not a date"
 
     def _reasons(self, frame: pd.DataFrame, x: np.ndarray, contrib: np.ndarray, raw: np.ndarray,
-                 ruled: RuledPrices, matches: pd.DataFrame) -> np.ndarray:
+                 ruled: RuledPrices, matches: pd.DataFrame, words: pd.DataFrame) -> np.ndarray:
         """The three largest contributions per row, in words and dollars, then the rest and the baseline, so that
         the amounts add up to the price.
 
@@ -454,9 +459,10 @@ class Valuer:
         takes in the shares of the features it read (:class:`~handleval.price.premium.Step` ``covers``), so that
         one fact (the name's fame, word, length or own sale) is one reason.
 
-        Features that read the same (``dict__zipf_en`` and ``dict__best_lang`` both say "English word 'pizza'")
-        are one reason with their contributions summed; brand and celebrity reasons name the matched name
-        (``matches``: :meth:`HandleFeaturizer.matches` of the rows).
+        Features that read the same are one reason with their contributions summed, and so are the word features
+        (:data:`~handleval.features.describe.WORD_FEATURES`), named from the row's own values in ``words`` (the
+        featurizer's columns: :func:`~handleval.features.describe.describe_word`); brand and celebrity reasons name
+        the matched name (``matches``: :meth:`HandleFeaturizer.matches` of the rows).
         Each distinct (feature, value) is described once, with a placeholder for the handle that is filled in
         at the end, so that the per-row work is array operations on label ids rather than string building."""
         from handleval.features.describe import WORD_FEATURES, describe_feature, describe_word, handle_word
@@ -515,10 +521,8 @@ class Valuer:
         word_cells = is_word[top_features] & (top_amounts != 0)
         if word_cells.any():
             r, k = np.nonzero(word_cells)
-            columns = [self.features.index(f) if f in self.features else None
-                       for f in ("dict__zipf_en", "dict__zipf_best", "dict__best_lang")]
-            values = [np.asarray(x, dtype=float)[r, j] if j is not None else np.full(len(r), np.nan)
-                      for j in columns]
+            values = [words[f].to_numpy(dtype=float)[r] if f in words else np.full(len(r), np.nan)
+                      for f in ("dict__zipf_en", "dict__zipf_best", "dict__best_lang")]
             top_labels[r, k] = [describe_word(en, best, lang, _HANDLE) for en, best, lang in
                                 zip(*(v.tolist() for v in values), strict=True)]
 

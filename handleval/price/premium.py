@@ -243,8 +243,11 @@ def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_pop
     return risk
 
 
-#: Letters that read as others in a handle (``@nIke`` shows as ``nlke``; ``rn`` as ``m``): each pair both ways.
+#: Letters that read as others in a handle (``nlke`` reads as ``nike``; ``rn`` as ``m``): each pair both ways.
 CONFUSABLE_LETTERS = (("l", "i"), ("rn", "m"), ("vv", "w"))
+#: A famous name of three letters or fewer counts as imitated only when it is this popular: one swapped letter
+#: in a short handle hits some obscure short label far too often (``nir`` → 'nlr.gov', ``rnb`` → 'mb.ca').
+SHORT_NAME_POPULARITY = 0.9
 
 
 def letter_swaps(text: str) -> list[str]:
@@ -262,10 +265,12 @@ def letter_swaps(text: str) -> list[str]:
 
 def confusable_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: dict[str, Any],
                           min_popularity: float) -> np.ndarray:
-    """``could impersonate brand 'Nike'`` for a handle of letters that is a famous name but for one confusable
-    letter group (``nlke``, ``rnicrosoft``, ``vlsa``); None otherwise. A dictionary word or a famous name itself
-    imitates nothing (``bali`` is not a copy of 'Ball'); names of fewer than three letters are not looked at.
-    ``lexicons``: ``{"celeb": lexicon, "brand": lexicon}`` (popularity and display by key), the person first."""
+    """``could impersonate brand 'Nike'`` for a handle made of letters only that is a famous name but for one
+    confusable letter group (``nlke``, ``rnicrosoft``, ``vlsa``); None otherwise. A dictionary word or a famous name
+    itself imitates nothing (``bail`` is not a copy of 'Ball'); the famous name has at least three letters, and one
+    of three needs :data:`SHORT_NAME_POPULARITY` (``lbm`` → 'IBM'). Handles with digits or separators are left to
+    the featurizer's matching (``n1ke``, ``nike_``). ``lexicons``: ``{"celeb": lexicon, "brand": lexicon}``
+    (popularity and display by key), the person first."""
     risk = np.full(len(handles), None, dtype=object)
     itself = (np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame"))) > 0) | \
         (np.nan_to_num(_col(features, "dict__is_word")) > 0)
@@ -277,9 +282,12 @@ def confusable_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons:
             continue
         best = None
         for variant in letter_swaps(text):
+            if len(variant) < 3:
+                continue
+            needed = max(min_popularity, SHORT_NAME_POPULARITY) if len(variant) == 3 else min_popularity
             for family, what in (("celeb", "famous name"), ("brand", "brand")):
                 popularity = lexicons[family].popularity.get(variant, 0.0)
-                if popularity >= min_popularity and (best is None or popularity > best[0]):
+                if popularity >= needed and (best is None or popularity > best[0]):
                     best = (popularity, what, lexicons[family].display.get(variant, variant))
         if best is not None:
             found[j] = f"could impersonate {best[1]} '{best[2]}'"
@@ -288,5 +296,6 @@ def confusable_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons:
     return risk
 
 
-__all__ = ["CONFUSABLE_LETTERS", "RuledPrices", "Step", "apply_rules", "at_floor", "confusable_lookalikes", "imitates",
-           "letter_swaps", "lookalike_risk", "own_sale_weight", "price_set_by_rule", "rare_scores"]
+__all__ = ["CONFUSABLE_LETTERS", "SHORT_NAME_POPULARITY", "RuledPrices", "Step", "apply_rules", "at_floor",
+           "confusable_lookalikes", "imitates", "letter_swaps", "lookalike_risk", "own_sale_weight",
+           "price_set_by_rule", "rare_scores"]

@@ -114,12 +114,27 @@ def test_confusable_letters_make_a_lookalike_of_a_famous_name():
     brand, celeb = Lexicon("brand"), Lexicon("celeb")
     brand.add("nike", 0.95, "Nike", "interbrand")
     brand.add("ball", 0.6, "Ball Corporation", "fortune1000")
-    brand.add("mi", 0.9, "Xiaomi", "nsi")
+    brand.add("mi", 0.99, "Xiaomi", "nsi")
+    brand.add("nir", 0.6, "nir.gov", "tranco")  # an obscure short label
+    brand.add("ibm", 0.95, "IBM", "interbrand")
     celeb.add("mileycyrus", 0.8, "Miley Cyrus", "instagram")
-    handles = np.array(["nlke", "NLKE", "bali", "nike", "ml", "rnileycyrus", "nlke"], dtype=object)
-    features = pd.DataFrame({"brand__fame": [0, 0, 0, 0.95, 0, 0, 0], "celeb__fame": 0.0,
-                             "dict__is_word": [0, 0, 1, 1, 0, 0, 0]})
+    handles = np.array(["nlke", "NLKE", "bali", "nike", "rni", "rnileycyrus", "nlke", "nlr", "lbm"], dtype=object)
+    features = pd.DataFrame({"brand__fame": [0, 0, 0, 0.95, 0, 0, 0, 0, 0], "celeb__fame": 0.0,
+                             "dict__is_word": [0, 0, 1, 1, 0, 0, 0, 0, 0]})
     risk = confusable_lookalikes(handles, features, {"celeb": celeb, "brand": brand}, 0.5).tolist()
     assert risk == ["could impersonate brand 'Nike'", "could impersonate brand 'Nike'", None, None, None,
-                    "could impersonate famous name 'Miley Cyrus'", "could impersonate brand 'Nike'"]
+                    "could impersonate famous name 'Miley Cyrus'", "could impersonate brand 'Nike'", None,
+                    "could impersonate brand 'IBM'"]  # a short name must be very popular; none of two letters
     assert confusable_lookalikes(handles[:1], features[:1], {"celeb": celeb, "brand": brand}, 0.99)[0] is None
+
+
+def test_the_word_reason_names_the_language_and_how_common():
+    from handleval.features.describe import describe_word
+
+    assert describe_word(4.5, 4.8, 6, "pizza") == "English word 'pizza'"  # English first, whatever the best language
+    assert describe_word(0.0, 3.5, 2, "fromage") == "French word 'fromage'"
+    assert describe_word(2.0, 3.5, 2, "gateau") == "French word 'gateau'"  # common in French, rare in English
+    assert describe_word(0.0, 2.0, 2, "brioche") == "rare French word 'brioche'"
+    assert describe_word(2.1, 2.1, 0, "skyrocketed") == "rare English word 'skyrocketed'"
+    assert describe_word(0.0, 0.0, 0, "xkqzv") == describe_word(np.nan, np.nan, np.nan, "x") == "not a dictionary word"
+    assert describe_word(0.0, 3.5, 99, "w") == describe_word(0.0, 3.5, -1, "w") == "dictionary word 'w'"

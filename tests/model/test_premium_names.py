@@ -114,9 +114,10 @@ def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
     assert near.loc[0, "risk"] is None
     assert near.loc[1, "risk"] == "could impersonate famous name 'Taylor Swift'", near.loc[1, "risk"]
     # one confusable letter group away (@nIke shows as nlke; rn reads as m) is a lookalike too
-    swapped = small_valuer.value_many(["nlke", "rnicrosoft", "milk"])
+    swapped = small_valuer.value_many(["nlke", "rnicrosoft", "bail", "nir"])
     assert swapped["risk"][:2].str.startswith("could impersonate brand").all() and "Nike" in swapped.loc[0, "risk"]
-    assert swapped.loc[2, "risk"] is None  # a word
+    assert swapped.loc[2, "risk"] is None  # a word, though it swaps to the brand 'Ball'
+    assert swapped.loc[3, "risk"] is None  # a name; it swaps to an obscure short label only
     # a famous name written with separators is a lookalike too, and not a rare handle on X
     written = small_valuer.value_many(["elon_musk", "_google", "google_", "google"])
     for i in range(3):
