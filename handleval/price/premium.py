@@ -245,8 +245,8 @@ def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_pop
 
 #: Letters that read as others in a handle (``nlke`` reads as ``nike``; ``rn`` as ``m``): each pair both ways.
 CONFUSABLE_LETTERS = (("l", "i"), ("rn", "m"), ("vv", "w"))
-#: A famous name of three letters or fewer counts as imitated only when it is this popular: one swapped letter
-#: in a short handle hits some obscure short label far too often (``nir`` → 'nlr.gov', ``rnb`` → 'mb.ca').
+#: A famous name or handle of three letters or fewer counts as imitated only when the name is this popular: one
+#: swapped letter in a short handle hits some obscure label far too often (``nir`` → 'nlr.gov', ``oml`` → 'ornl.gov').
 SHORT_NAME_POPULARITY = 0.9
 
 
@@ -267,10 +267,10 @@ def confusable_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons:
                           min_popularity: float) -> np.ndarray:
     """``could impersonate brand 'Nike'`` for a handle made of letters only that is a famous name but for one
     confusable letter group (``nlke``, ``rnicrosoft``, ``vlsa``); None otherwise. A dictionary word or a famous name
-    itself imitates nothing (``bail`` is not a copy of 'Ball'); the famous name has at least three letters, and one
-    of three needs :data:`SHORT_NAME_POPULARITY` (``lbm`` → 'IBM'). Handles with digits or separators are left to
-    the featurizer's matching (``n1ke``, ``nike_``). ``lexicons``: ``{"celeb": lexicon, "brand": lexicon}``
-    (popularity and display by key), the person first."""
+    itself imitates nothing (``bail`` is not a copy of 'Ball'); the famous name has at least three letters, and
+    where it or the handle has only three it needs :data:`SHORT_NAME_POPULARITY` (``lbm`` → 'IBM'). Handles with
+    digits or separators are left to the featurizer's matching (``n1ke``, ``nike_``). ``lexicons``: ``{"celeb":
+    lexicon, "brand": lexicon}`` (popularity and display by key), the person first."""
     risk = np.full(len(handles), None, dtype=object)
     itself = (np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame"))) > 0) | \
         (np.nan_to_num(_col(features, "dict__is_word")) > 0)
@@ -284,7 +284,8 @@ def confusable_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons:
         for variant in letter_swaps(text):
             if len(variant) < 3:
                 continue
-            needed = max(min_popularity, SHORT_NAME_POPULARITY) if len(variant) == 3 else min_popularity
+            short = min(len(text), len(variant)) <= 3
+            needed = max(min_popularity, SHORT_NAME_POPULARITY) if short else min_popularity
             for family, what in (("celeb", "famous name"), ("brand", "brand")):
                 popularity = lexicons[family].popularity.get(variant, 0.0)
                 if popularity >= needed and (best is None or popularity > best[0]):

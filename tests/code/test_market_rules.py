@@ -115,16 +115,18 @@ def test_confusable_letters_make_a_lookalike_of_a_famous_name():
     brand.add("nike", 0.95, "Nike", "interbrand")
     brand.add("ball", 0.6, "Ball Corporation", "fortune1000")
     brand.add("mi", 0.99, "Xiaomi", "nsi")
-    brand.add("nir", 0.6, "nir.gov", "tranco")  # an obscure short label
+    brand.add("nir", 0.6, "nir.gov", "tranco")  # obscure labels one swap from a three-letter handle
+    brand.add("ornl", 0.6, "ornl.gov", "tranco")
     brand.add("ibm", 0.95, "IBM", "interbrand")
     celeb.add("mileycyrus", 0.8, "Miley Cyrus", "instagram")
-    handles = np.array(["nlke", "NLKE", "bali", "nike", "rni", "rnileycyrus", "nlke", "nlr", "lbm"], dtype=object)
-    features = pd.DataFrame({"brand__fame": [0, 0, 0, 0.95, 0, 0, 0, 0, 0], "celeb__fame": 0.0,
-                             "dict__is_word": [0, 0, 1, 1, 0, 0, 0, 0, 0]})
+    handles = np.array(["nlke", "NLKE", "bali", "nike", "rni", "rnileycyrus", "nlke", "nlr", "lbm", "oml"],
+                       dtype=object)
+    features = pd.DataFrame({"brand__fame": [0, 0, 0, 0.95, 0, 0, 0, 0, 0, 0], "celeb__fame": 0.0,
+                             "dict__is_word": [0, 0, 1, 1, 0, 0, 0, 0, 0, 0]})
     risk = confusable_lookalikes(handles, features, {"celeb": celeb, "brand": brand}, 0.5).tolist()
     assert risk == ["could impersonate brand 'Nike'", "could impersonate brand 'Nike'", None, None, None,
                     "could impersonate famous name 'Miley Cyrus'", "could impersonate brand 'Nike'", None,
-                    "could impersonate brand 'IBM'"]  # a short name must be very popular; none of two letters
+                    "could impersonate brand 'IBM'", None]  # short: a very popular name; none of two letters
     assert confusable_lookalikes(handles[:1], features[:1], {"celeb": celeb, "brand": brand}, 0.99)[0] is None
 
 
