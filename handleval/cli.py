@@ -482,7 +482,7 @@ def value_command(
     from rich.markup import escape
 
     from handleval.handles import PLATFORM_NAMES, PLATFORMS
-    from handleval.price.market import DOMAIN_LEVELS, VENUE_CLASSES
+    from handleval.price.market import DOMAIN_LEVELS, KNOWN_VENUES, VENUE_CLASSES
     from handleval.price.predict import load
 
     platform = platform.strip().lower()
@@ -492,7 +492,7 @@ def value_command(
     if venue and platform != "domain":  # the other platforms each sell in one place
         raise HandlevalError(f"--venue applies to domains (-p domain); {PLATFORM_NAMES[platform]} names have one "
                              "market")
-    if venue and venue not in DOMAIN_LEVELS and venue not in VENUE_CLASSES:  # a typo would price another level
+    if venue and venue not in KNOWN_VENUES:  # a typo would price another level
         raise HandlevalError(f"unknown venue {venue!r}: choose one of {', '.join(DOMAIN_LEVELS)}, or a venue such as "
                              f"{', '.join(v for v, c in VENUE_CLASSES.items() if c == 'auction')}")
     with console.status("loading the price model"):

@@ -56,6 +56,8 @@ DOMAIN_LEVELS = {"auction": "wholesale level (venue auctions)", "retail": "retai
 
 #: The classes a person may name instead of a venue (the domain levels: ``venue=auction``, ``venue=reported``).
 _NAMED_CLASSES = frozenset(DOMAIN_LEVELS)
+#: Every venue name :func:`venue_class` knows: the venues themselves and the classes a person may name.
+KNOWN_VENUES = _NAMED_CLASSES | frozenset(VENUE_CLASSES)
 
 
 def venue_class(venue: object) -> str:

@@ -259,7 +259,7 @@ class Valuer:
                 risk[idx[risky]] = lookalike_risk(x_h.iloc[risky].reset_index(drop=True),
                                                   found.reset_index(drop=True), self._risk_popularity)
             lexicons = self._lexicons
-            rest = np.flatnonzero([r is None for r in risk[idx]])  # the lexicons' own spellings, letters swapped
+            rest = np.flatnonzero(pd.isna(risk[idx]))  # the lexicons' own spellings, letters swapped
             if lexicons and len(rest):
                 risk[idx[rest]] = confusable_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
                                                         x_h.iloc[rest].reset_index(drop=True), lexicons,
@@ -505,8 +505,7 @@ class Valuer:
             after = before + step.delta_ln
             moved = np.exp(after) - np.exp(before)
             for read, rows_read in step.covers.items():
-                is_read = np.array([any(name == r or (r.endswith("__") and name.startswith(r)) for r in read)
-                                    for name in self.features])
+                is_read = np.array([name.startswith(read) for name in self.features])
                 taken = is_read[order] & (rows_read & (moved != 0))[:, None]
                 moved = moved + np.where(taken, amounts * scale[:, None], 0.0).sum(axis=1)
                 amounts[taken] = 0.0

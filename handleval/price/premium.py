@@ -23,7 +23,7 @@ from handleval.handles import PLATFORM_NAMES
 #: Match kinds that imitate a name rather than being it.
 _LOOKALIKE_KINDS = (float(AFFIX), float(LEET), float(FUZZY))
 _DAYS_PER_YEAR = 365.25
-#: The model features each rule reads (a name, or a family ending in ``__``): see :class:`Step`.
+#: The model features each rule reads, as name prefixes (a feature, or a family such as ``brand__``): see :class:`Step`.
 _OWN_SALE_FEATURES = ("sales__n_prev_same", "sales__prev_same_logp", "sales__prev_same_age_days")
 _RARE_READS = {1: ("brand__", "celeb__"), 2: ("dict__",),
                3: ("len__length", "len__n_letters", "len__n_digits", "len__is_all_letters", "len__is_all_digits")}
@@ -33,9 +33,9 @@ _RARE_READS = {1: ("brand__", "celeb__"), 2: ("dict__",),
 class Step:
     """One rule's effect: ``delta_ln`` per row (0 where it did not apply) and a phrase for the rows it moved.
 
-    ``covers`` maps the model features a rule reads (names, or a family such as ``brand__``) to the rows where it
-    read them: there the rule's reason takes in the model's reasons from those features, so that one fact (the
-    name's fame, its word, its length, its own sale) is one reason, not two."""
+    ``covers`` maps the model features a rule reads (name prefixes: a feature, or a family such as ``brand__``)
+    to the rows where it read them: there the rule's reason takes in the model's reasons from those features, so
+    that one fact (the name's fame, its word, its length, its own sale) is one reason, not two."""
 
     name: str
     delta_ln: np.ndarray
@@ -63,6 +63,16 @@ def _col(features: pd.DataFrame, name: str) -> np.ndarray:
 def _separators(features: pd.DataFrame) -> np.ndarray:
     """Underscores, dots, hyphens and other non-alphanumerics in each handle."""
     return sum(np.nan_to_num(_col(features, f"len__n_{c}")) for c in ("underscores", "dots", "hyphens", "other"))
+
+
+def _itself_famous(features: pd.DataFrame) -> np.ndarray:
+    """Rows that are a famous name of either family (exact): they imitate nothing."""
+    return np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame"))) > 0
+
+
+def _impersonation(what: str, name: object) -> str:
+    """The ``risk`` text: ``could impersonate brand 'Nike'`` (``a brand`` when the name is unknown)."""
+    return f"could impersonate {what} '{name}'" if name else f"could impersonate a {what}"
 
 
 def own_sale_weight(age_days: np.ndarray, markets: MarketsConfig) -> np.ndarray:
@@ -220,7 +230,7 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float) -> np.n
     kind = _col(features, f"{prefix}__match_kind")
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
     popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= min_popularity
-    itself_famous = np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame"))) > 0
+    itself_famous = _itself_famous(features)
     misspelt = (kind == FUZZY) & ~homoglyph
     a_word = (np.nan_to_num(_col(features, "dict__is_word")) > 0) & (_separators(features) == 0)
     return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(misspelt & a_word)
@@ -238,7 +248,7 @@ def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_pop
         popularity = np.nan_to_num(_col(features, f"{prefix}__popularity"))
         names = matches[f"{prefix}_match"].to_numpy(dtype=object) if matches is not None else np.full(n, None)
         for i in np.flatnonzero(hit & (popularity > named_popularity)).tolist():
-            risk[i] = f"could impersonate {what} '{names[i]}'" if names[i] else f"could impersonate a {what}"
+            risk[i] = _impersonation(what, names[i])
             named_popularity[i] = popularity[i]
     return risk
 
@@ -272,8 +282,7 @@ def confusable_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons:
     digits or separators are left to the featurizer's matching (``n1ke``, ``nike_``). ``lexicons``: ``{"celeb":
     lexicon, "brand": lexicon}`` (popularity and display by key), the person first."""
     risk = np.full(len(handles), None, dtype=object)
-    itself = (np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame"))) > 0) | \
-        (np.nan_to_num(_col(features, "dict__is_word")) > 0)
+    itself = _itself_famous(features) | (np.nan_to_num(_col(features, "dict__is_word")) > 0)
     rows = np.flatnonzero(~itself)
     codes, texts = pd.factorize(pd.Series(handles[rows], dtype=object).astype(str).str.lower())
     found = np.full(len(texts), None, dtype=object)
@@ -291,7 +300,7 @@ def confusable_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons:
                 if popularity >= needed and (best is None or popularity > best[0]):
                     best = (popularity, what, lexicons[family].display.get(variant, variant))
         if best is not None:
-            found[j] = f"could impersonate {best[1]} '{best[2]}'"
+            found[j] = _impersonation(best[1], best[2])
     if len(rows):
         risk[rows] = found[codes]
     return risk

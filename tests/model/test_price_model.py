@@ -294,7 +294,7 @@ def _reasons_of_one_row(features: list[str], handle: str, x: np.ndarray, contrib
         moved = np.exp(level + delta) - np.exp(level)
         for item in merged.values():  # a rule's reason takes in the candidates from the features the rule read
             name = features[item[1]]
-            if moved != 0 and any(name == r or (r.endswith("__") and name.startswith(r)) for r in read):
+            if moved != 0 and name.startswith(read):
                 moved, item[0] = moved + item[0] * share, 0.0
         rules.append((phrase, moved))
         level += delta
