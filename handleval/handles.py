@@ -8,10 +8,11 @@ normalising twice equals normalising once.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from handleval.errors import InvalidHandle
 
@@ -48,6 +49,19 @@ _LIMITS = {"x": (1, 15), "telegram": (4, 32), "instagram": (1, 30)}
 PLATFORM_NAMES = {"x": "X", "telegram": "Telegram", "instagram": "Instagram", "domain": "domain",
                   "email": "e-mail"}
 _PLATFORM_LABEL = {**PLATFORM_NAMES, "domain": "a domain", "email": "an e-mail address"}  # "not valid for a domain"
+
+
+def is_top_level_domain(label: str) -> bool:
+    """True for a top-level domain the Public Suffix List's ICANN section names (``com``, ``uk``, ``museum``), not
+    for a made-up one (``zzz``) nor for a blockchain's naming space (``eth``: only its own sales can price it)."""
+    return _icann_suffixes().is_public(label)
+
+
+@functools.cache
+def _icann_suffixes() -> Any:
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList(only_icann=True, accept_unknown=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from handleval.handles import (
     SUFFIX_SEPARATOR,
     canonical_mask,
     handle_texts,
+    is_top_level_domain,
     parse_handle,
     split_canonical,
 )
@@ -208,6 +209,7 @@ class Valuer:
         listed = np.full(n, "[]", dtype=object) if comparables else None
 
         parsed, errors = self._parse(readable, platform)
+        self._check_top_level_domains(parsed, errors)
         risk = np.full(n, None, dtype=object)
         ok = np.array([e is None for e in errors], dtype=bool)
         if (~ok).any():
@@ -246,8 +248,8 @@ class Valuer:
                 level = keys.iloc[on_domains].str.removeprefix("domain:").map(DOMAIN_LEVELS).fillna("")
                 basis[idx[on_domains]] = [f"{b} at {lv}" if lv else b for b, lv in
                                           zip(basis[idx[on_domains]], level.tolist(), strict=True)]
-            rests_on = np.flatnonzero(ruled.basis != "")
-            basis[idx[rests_on]] = [f"{b}; {r}" for b, r in zip(basis[idx[rests_on]], ruled.basis[rests_on],
+            rests_on = np.flatnonzero(ruled.basis != "")  # the rules that set the price lead, the market follows
+            basis[idx[rests_on]] = [f"{r}; {b}" for b, r in zip(basis[idx[rests_on]], ruled.basis[rests_on],
                                                                   strict=True)]
             capped = idx[pred >= self.cap - 1e-9]  # the price says "at least": the cap, not a value
             basis[capped] = [f"{b}; at the ${np.exp(self.cap):,.0f} cap" for b in basis[capped]]
@@ -302,6 +304,30 @@ class Valuer:
         return pricing.fame_from if pricing is not None else 0.5
 
     # ---------------------------------------------------------------------------------------------- helpers
+    @cached_property
+    def _sold_top_level_domains(self) -> frozenset[tuple[str, str]]:
+        """``(platform, tld)`` of every suffix the training sales sold under (the market encoder's, rare ones too)."""
+        keys = [*self.market.categories_["suffix"], *self.market.rare_.get("suffix", [])]
+        return frozenset((platform, suffix.rsplit(".", 1)[-1]) for platform, _, suffix in
+                         (key.partition(":") for key in keys) if suffix)
+
+    def _check_top_level_domains(self, parsed: pd.DataFrame, errors: np.ndarray) -> None:
+        """A domain or mail provider whose top-level domain exists nowhere (``nike.zzz``) is a row error, not a
+        price: a TLD exists when the Public Suffix List names it or the training sales sold under it (``eth``)."""
+        platforms = parsed["platform"].to_numpy(dtype=object)
+        rows = np.flatnonzero(np.isin(platforms, list(SUFFIX_SEPARATOR)) & pd.isna(errors))
+        if not len(rows):
+            return
+        pairs = pd.Series(list(zip(platforms[rows], parsed["suffix"].to_numpy(dtype=object)[rows], strict=True)))
+        codes, distinct = pd.factorize(pairs)
+        tlds = [str(suffix).rsplit(".", 1)[-1] for _, suffix in distinct]
+        unknown = [not is_top_level_domain(tld) and (platform, tld) not in self._sold_top_level_domains
+                   for (platform, _), tld in zip(distinct, tlds, strict=True)]
+        for i, j in zip(rows.tolist(), codes.tolist(), strict=True):
+            if unknown[j]:
+                errors[i] = f"'.{tlds[j]}' is not a top-level domain (the Public Suffix List does not name it and " \
+                            "no sale in the training data was under it)"
+
     def _flag_lookalikes(self, frame: pd.DataFrame, rows: np.ndarray, errors: np.ndarray) -> None:
         """A handle rejected for a confusable character (Cyrillic 'а' in 'pаypal') says what it imitates."""
         raw = frame["handle"].iloc[rows]

@@ -50,7 +50,7 @@ class RuledPrices:
     learned_ln: np.ndarray
     ln: np.ndarray
     steps: list[Step] = field(default_factory=list)
-    basis: np.ndarray | None = None  # per row: what the price rests on beyond the market ("own sale", …)
+    basis: np.ndarray | None = None  # per row: the rules the price rests on ("own sale", …), the last first
     minimum_ln: np.ndarray | None = None  # per row: the least price a rule guarantees (-inf where none applied)
 
 
@@ -181,7 +181,7 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
             short = f"{n_chars} {'digit' if handles[i].isdigit() else 'letter'}{'' if n_chars == 1 else 's'}"
             what = {1: famous.get(i), 2: f"common word '{handles[i]}'", 3: short}[int(factor[i])]
             phrase[i] = f"{name} rare handle: {what}"
-            out.basis[i] = (out.basis[i] + "; " if out.basis[i] else "") + f"{name} rare-handle pricing"
+            out.basis[i] = f"{name} rare-handle pricing" + ("; " + out.basis[i] if out.basis[i] else "")
         out.ln = ln = ln + delta
         out.steps.append(Step("rare", delta, phrase, {read: rare & (factor == k) for k, read in _RARE_READS.items()}))
     return out

@@ -219,6 +219,9 @@ def test_a_famous_founder_is_priced_by_fame_on_x(small_valuer):
     # its Telegram sale still counts on X, which is priced by the Telegram proxy, and says where it was
     assert "own sale on Telegram for $" in out.loc[0, "reasons"] and "own sale on Telegram $" in \
         out.loc[0, "market_basis"], out.loc[0]
+    # the basis leads with the rules that set the price, the last one first, and ends with the market it rests on
+    assert out.loc[0, "market_basis"].startswith("X rare-handle pricing; own sale on Telegram $"), out.loc[0]
+    assert "; proxy: Telegram sales (X has no public sales)" in out.loc[0, "market_basis"]
 
 
 def _amounts(text: str) -> list[float]:

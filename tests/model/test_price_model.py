@@ -225,6 +225,20 @@ def test_a_suffix_on_a_platform_without_suffixes_is_an_error(small_valuer):
     assert out["error"][1:].isna().all() and out["handle"].tolist() == frame["handle"].tolist()
 
 
+def test_a_top_level_domain_that_exists_nowhere_is_an_error(small_valuer):
+    """``nike.zzz`` has no top-level domain (the Public Suffix List does not name it, no sale was under it): a row
+    error, not a price. A real one the sales never had (``.museum``) is priced, as the market's unseen suffix."""
+    frame = pd.DataFrame({"handle": ["pizza.zzz", "pizza", "pizza.museum", "pizza.com", "jo@mail.zzz", "jo@163.com"],
+                          "platform": ["domain", "domain", "domain", "domain", "email", "email"],
+                          "suffix": ["", "ZZZ", "", "", "", ""]})
+    out = small_valuer.value_many(frame)
+    error = "'.zzz' is not a top-level domain (the Public Suffix List does not name it and no sale in the training " \
+            "data was under it)"
+    assert out["error"].tolist()[:2] == [error, error] and out.loc[4, "error"] == error
+    assert out.loc[[0, 1, 4], "price_usd"].isna().all()
+    assert out.loc[[2, 3, 5], "error"].isna().all() and (out.loc[[2, 3, 5], "price_usd"] > 0).all()
+
+
 def test_domain_and_email_rows_with_a_suffix_column_parse_as_row_by_row(small_valuer):
     """Domains and e-mail names with the suffix in its own column take a split-by-pattern path: same result as
     parse_handle per row, including the odd suffixes, venues and as_of values it leaves to the row-by-row path."""
