@@ -11,6 +11,7 @@ Built lexicons are cached as data (no pickle, :mod:`handleval._cache`) under ``$
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import math
@@ -18,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from handleval.config import data_dir as _data_dir
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "4"
+LEXICON_VERSION = "5"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -54,7 +56,6 @@ _LEGAL = re.compile(
     r"the|class [a-c]|n\.v|s\.a)\b\.?", re.IGNORECASE)
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _HANDLE_LIKE = re.compile(r"[a-z0-9._-]+")
-_CC_SLD = frozenset({"co", "com", "net", "org", "ac", "gov", "edu", "ne", "or", "go", "gob", "nic"})
 
 
 def slug(name: str) -> str:
@@ -64,10 +65,15 @@ def slug(name: str) -> str:
     return _NOT_SLUG.sub("", text)
 
 
+def _name_words(name: str) -> tuple[list[str], list[str]]:
+    """``(words, kept)``: a person's name in words, and without initials and Jr./Sr./II/III."""
+    words = [w for w in re.split(r"[\s,]+", name) if w]
+    return words, [w for w in words if not re.fullmatch(r"[A-Za-z]\.?|(?i:jr|sr|ii|iii|iv)\.?", w)]
+
+
 def person_slug(name: str) -> str:
     """A person's usual handle: ``Marc R. Benioff`` → ``marcbenioff`` (middle initials and Jr./Sr./II/III dropped)."""
-    words = [w for w in re.split(r"[\s,]+", name) if w]
-    kept = [w for w in words if not re.fullmatch(r"[A-Za-z]\.?|(?i:jr|sr|ii|iii|iv)\.?", w)]
+    words, kept = _name_words(name)
     return slug(" ".join(kept if len(kept) >= 2 else words))  # never a surname alone
 
 
@@ -83,14 +89,26 @@ def company_slug(name: str) -> str:
     return slug(_LEGAL.sub(" ", re.sub(r"\(.*?\)", " ", name)))
 
 
+@functools.cache
+def _suffix_lists() -> tuple[Any, Any]:
+    """The Public Suffix List (the copy the pinned ``publicsuffixlist`` ships): its ICANN section, and all of it."""
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList(only_icann=True), PublicSuffixList()
+
+
 def domain_label(domain: str) -> str:
-    """The registrable label of a host: ``www.google.com`` → ``google``, ``bbc.co.uk`` → ``bbc``."""
-    labels = [p for p in domain.strip().lower().split(".") if p]
-    if len(labels) < 2:
+    """The name a site is known by: the first label of its registrable domain under the Public Suffix List
+    (``www.google.com`` → ``google``, ``bbc.co.uk`` → ``bbc``), and ``""`` where there is none: a suffix itself
+    (``www.gov.uk``, ``gouv.fr``: "www." is no name), a platform's address space that the list's private section
+    names (``googleapis.com``, ``cloudfront.net``, ``blogspot.com``, ``uk.com``: it lends names to others), or the
+    internet's own plumbing (``.arpa``: ``54.in-addr.arpa``)."""
+    icann, full = _suffix_lists()
+    host = domain.strip().lower().rstrip(".").removeprefix("www.")
+    registrable = icann.privatesuffix(host) if host else None
+    if not registrable or full.is_public(registrable) or registrable.endswith(".arpa"):
         return ""
-    if len(labels) >= 3 and labels[-2] in _CC_SLD and len(labels[-1]) == 2:
-        return labels[-3]
-    return labels[-2]
+    return registrable.split(".")[0]
 
 
 def parse_count(text: str) -> float:
@@ -142,6 +160,10 @@ def fingerprint(name: str, reference: Path) -> tuple[str, dict[str, str]]:
     """``(fingerprint, {file: sha256})`` of lexicon ``name``: name + version + sha256 of its source files."""
     files = {rel: sha256_file(reference / rel) for rel in LEXICON_FILES[name]}
     h = hashlib.sha256(f"{name}:{LEXICON_VERSION}".encode())
+    if name == "brand":  # the suffix list decides which site labels exist: an input like the files
+        h.update(f"publicsuffixlist={version('publicsuffixlist')}\n".encode())
+    if name == "celeb":  # its short first names come from the nicknames package's data
+        h.update(f"nicknames={version('nicknames')}\n".encode())
     for rel, digest in sorted(files.items()):
         h.update(f"{rel}={digest}\n".encode())
     return f"{name}-v{LEXICON_VERSION}-{h.hexdigest()[:32]}", files
@@ -199,10 +221,25 @@ def _follower_popularity(count: float) -> float:
     return 0.3 + 0.7 * (math.log10(count) - 6) / 3 if count and count == count and count >= 1e6 else 0.3
 
 
-def _founder_popularity(market_cap_usd: float) -> float:
-    """A founder who runs a company is as well known as the company is large: $10 billion of market value → 0.5
-    (where fame starts to count in a price), $100 billion → 0.75, $1 trillion → 1.0 (log scale)."""
-    return 0.5 + 0.25 * math.log10(market_cap_usd / 1e10) if market_cap_usd > 0 else 0.0
+def _ceo_popularity(market_cap_usd: float, founder: bool) -> float:
+    """A founder who runs the company: $10 billion → 0.5 (where fame starts to count in a price), $100 billion →
+    0.75, $1 trillion → 1.0 (log scale). A hired CEO counts a quarter less, and only the heads of the largest
+    companies ($100 billion and up, 0.5) are in the lexicon: public figures by office."""
+    if market_cap_usd <= 0:
+        return 0.0
+    return 0.5 + 0.25 * math.log10(market_cap_usd / 1e10) - (0.0 if founder else 0.25)
+
+
+def _with_short_first_names(name: str, namer: Any) -> list[tuple[str, str]]:
+    """``(key, shown name)`` of a person: the full name, and each short form of the first name that keeps its first
+    three letters (``namer``: the ``nicknames`` package's; Timothy → Tim, Andrew → Andy, not Randy):
+    ``Timothy D. Cook`` → ``timothycook``, and ``timcook`` shown as "Tim Cook"."""
+    key, (_, kept) = person_slug(name), _name_words(name)
+    first = slug(kept[0]) if len(kept) >= 2 else ""
+    if len(first) < 3 or not key.startswith(first):
+        return [(key, name)]
+    short = sorted(n for n in namer.nicknames_of(first) if n[:3] == first[:3] and n.isalpha())
+    return [(key, name), *((n + key[len(first):], " ".join([n.capitalize(), *kept[1:]])) for n in short)]
 
 
 def _build_celeb(ref: Path) -> Lexicon:
@@ -228,13 +265,22 @@ def _build_celeb(ref: Path) -> Lexicon:
     for row in _csv_rows(ref / CELEB_FILES[14], encoding="latin-1"):
         lex.add(slug(row["Youtuber"]), _follower_popularity(parse_count(row["subscribers"])),
                 shown_name(row["Youtuber"]), "youtube2023")
-    # Founder CEOs (Pantheon 1.0 is from 2013 and the social lists are Instagram, TikTok and YouTube: neither knows
-    # Elon Musk); a hired CEO is not a public figure by office alone.
+    # Fortune 1000 CEOs (Pantheon 1.0 is from 2013 and the social lists are Instagram, TikTok and YouTube: neither
+    # knows Elon Musk or Satya Nadella), under their first name's usual short forms too (Timothy D. Cook: timcook).
+    from nicknames import NickNamer
+
+    namer = NickNamer()
     for row in _csv_rows(ref / CELEB_FILES[15]):
-        if row["Founder_is_CEO"].strip().lower() == "yes" and row["CEO"].strip():
-            market_cap = float(row["MarketCap_March28_M"].replace(",", "").strip() or 0) * 1e6
-            ceo = row["CEO"].strip()
-            lex.add(person_slug(ceo), _founder_popularity(market_cap), ceo, "fortune1000_founders")
+        ceo = row["CEO"].strip()
+        if not ceo:
+            continue
+        founder = row["Founder_is_CEO"].strip().lower() == "yes"
+        market_cap = float(row["MarketCap_March28_M"].replace(",", "").strip() or 0) * 1e6
+        popularity = _ceo_popularity(market_cap, founder)
+        if not founder and popularity < 0.5:  # not a public figure by office
+            continue
+        for key, shown in _with_short_first_names(ceo, namer):
+            lex.add(key, popularity, shown, "fortune1000_founders" if founder else "fortune1000_ceos")
     return lex
 
 

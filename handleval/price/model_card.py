@@ -14,6 +14,13 @@ R² 0.31 and RMSE 1.55 in ln-USD on a time-split test; the DASH paper's domain b
 1.85 in ln price (RMSE ≈ 1.36)."""
 
 
+
+def _point_models(manifest: dict) -> str:
+    """"LightGBM regressor", or the mean of several (each its own bagging seed and hidden comparables)."""
+    k = len(manifest.get("point_models", [])) or 1
+    return "LightGBM regressor" if k == 1 else \
+        f"The mean of {k} LightGBM regressors (each with its own bagging seed and hidden comparables)"
+
 def _reasons_note(manifest: dict[str, Any]) -> list[str]:
     agree = manifest.get("reasons_vs_treeshap")
     if not agree:
@@ -76,7 +83,8 @@ def _premium_section(manifest: dict[str, Any]) -> list[str]:
         lines += ["", "Goals (the config's `goals`: the premium-name checks and the bulk goal; the tier set is built "
                       "by code from the same reference lists the fame features use, so it tests that fame reaches the "
                       "price, not that fame was learnt; our own split is easier than new data). One seed's numbers: "
-                      "how much each market moves with the seed alone is in docs/models.md (\"Seed spread\").", "",
+                      "how much each market moves with the seed alone is in docs/models.md (\"Seed spread\" and "
+                      "\"Averaging point models\").", "",
                   "```", checks_text(checks, manifest["metrics"], goals), "```", ""]
     if checks:
         tiers = checks.get("tiers", {})
@@ -131,7 +139,7 @@ def price_model_card(manifest: dict[str, Any], metrics: pd.DataFrame, slices: pd
         "# Model card: handleval price model",
         "",
         f"Trained {manifest['trained_at']} with handleval {manifest['handleval_version']}. "
-        f"LightGBM regressor on ln(price in USD), {manifest['n_rounds']} rounds, parameters "
+        f"{_point_models(manifest)} on ln(price in USD), {manifest['n_rounds']} rounds, parameters "
         f"{manifest['chosen_params']} chosen by {cfg['cv_folds']}-fold name-grouped CV (RMSE ln "
         f"{manifest['cv_rmse_ln']:.3f}); 10%/90% quantile models widened by split-conformal offsets per platform "
         "and venue class.",
