@@ -51,17 +51,20 @@ PLATFORM_NAMES = {"x": "X", "telegram": "Telegram", "instagram": "Instagram", "d
 _PLATFORM_LABEL = {**PLATFORM_NAMES, "domain": "a domain", "email": "an e-mail address"}  # "not valid for a domain"
 
 
-def is_top_level_domain(label: str) -> bool:
-    """True for a top-level domain the Public Suffix List's ICANN section names (``com``, ``uk``, ``museum``), not
-    for a made-up one (``zzz``) nor for a blockchain's naming space (``eth``: only its own sales can price it)."""
-    return _icann_suffixes().is_public(label)
+def has_public_suffix(domain: str) -> bool:
+    """True where the Public Suffix List's ICANN section names the suffix of ``domain`` (``pizza.com``,
+    ``mweb.co.za``, ``пример.рф`` as punycode), False for a made-up one (``nike.zzz``) or a blockchain's naming
+    space (``vitalik.eth``)."""
+    return public_suffix_list(icann=True, accept_unknown=False).publicsuffix(domain) is not None
 
 
 @functools.cache
-def _icann_suffixes() -> Any:
+def public_suffix_list(icann: bool, accept_unknown: bool = True) -> Any:
+    """The Public Suffix List the pinned ``publicsuffixlist`` package ships (its ICANN section, or all of it with
+    the private section's hosting spaces); loaded on first use."""
     from publicsuffixlist import PublicSuffixList
 
-    return PublicSuffixList(only_icann=True, accept_unknown=False)
+    return PublicSuffixList(only_icann=icann, accept_unknown=accept_unknown)
 
 
 @dataclass(frozen=True, slots=True)

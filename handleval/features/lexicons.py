@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from handleval.config import data_dir as _data_dir
+from handleval.handles import public_suffix_list
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "5"
+LEXICON_VERSION = "7"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -50,6 +51,10 @@ CELEB_FILES = (
     "fortune1000_2024/fortune1000_2024.csv",
 )
 LEXICON_FILES = {"brand": BRAND_FILES, "celeb": CELEB_FILES}
+#: Sources that rank brands by value or size: only they make a common English word famous.
+BRAND_RANKINGS = frozenset({"interbrand", "sp500", "fortune1000", "fortune500", "forbes2000"})
+#: Zipf frequency from which an English word is common (``home`` 5.8, ``music`` 5.5; ``google`` 4.9, ``apple`` 4.8).
+COMMON_WORD_ZIPF = 5.0
 
 _LEGAL = re.compile(
     r"\b(inc|incorporated|corp|corporation|company|co|ltd|limited|plc|group|holdings?|sa|ag|nv|se|llc|lp|"
@@ -89,21 +94,13 @@ def company_slug(name: str) -> str:
     return slug(_LEGAL.sub(" ", re.sub(r"\(.*?\)", " ", name)))
 
 
-@functools.cache
-def _suffix_lists() -> tuple[Any, Any]:
-    """The Public Suffix List (the copy the pinned ``publicsuffixlist`` ships): its ICANN section, and all of it."""
-    from publicsuffixlist import PublicSuffixList
-
-    return PublicSuffixList(only_icann=True), PublicSuffixList()
-
-
 def domain_label(domain: str) -> str:
     """The name a site is known by: the first label of its registrable domain under the Public Suffix List
     (``www.google.com`` → ``google``, ``bbc.co.uk`` → ``bbc``), and ``""`` where there is none: a suffix itself
     (``www.gov.uk``, ``gouv.fr``: "www." is no name), a platform's address space that the list's private section
     names (``googleapis.com``, ``cloudfront.net``, ``blogspot.com``, ``uk.com``: it lends names to others), or the
     internet's own plumbing (``.arpa``: ``54.in-addr.arpa``)."""
-    icann, full = _suffix_lists()
+    icann, full = public_suffix_list(icann=True), public_suffix_list(icann=False)
     host = domain.strip().lower().rstrip(".").removeprefix("www.")
     registrable = icann.privatesuffix(host) if host else None
     if not registrable or full.is_public(registrable) or registrable.endswith(".arpa"):
@@ -141,7 +138,10 @@ class Lexicon:
             self.written.append(text)
 
     def add(self, key: str, popularity: float, display: str, source: str) -> None:
-        if not key or popularity != popularity:
+        """Record ``key`` at ``popularity`` unless a more popular entry has it. A common English word is famous only
+        through a brand ranking: a site (home.pl), an account ('Music') or a person (King David) of the same name
+        does not make ``home``, ``music`` or ``david`` famous."""
+        if not key or popularity != popularity or (source not in BRAND_RANKINGS and key in common_words()):
             return
         popularity = min(1.0, max(0.0, popularity))
         if popularity > self.popularity.get(key, -1.0):
@@ -156,10 +156,18 @@ class Lexicon:
         return key in self.popularity
 
 
+@functools.cache
+def common_words() -> frozenset[str]:
+    """English words of Zipf frequency :data:`COMMON_WORD_ZIPF` or more (wordfreq's, about 2,000)."""
+    from wordfreq import top_n_list, zipf_frequency
+
+    return frozenset(w for w in top_n_list("en", 5000) if zipf_frequency(w, "en") >= COMMON_WORD_ZIPF)
+
+
 def fingerprint(name: str, reference: Path) -> tuple[str, dict[str, str]]:
     """``(fingerprint, {file: sha256})`` of lexicon ``name``: name + version + sha256 of its source files."""
     files = {rel: sha256_file(reference / rel) for rel in LEXICON_FILES[name]}
-    h = hashlib.sha256(f"{name}:{LEXICON_VERSION}".encode())
+    h = hashlib.sha256(f"{name}:{LEXICON_VERSION}:wordfreq={version('wordfreq')}".encode())  # common words
     if name == "brand":  # the suffix list decides which site labels exist: an input like the files
         h.update(f"publicsuffixlist={version('publicsuffixlist')}\n".encode())
     if name == "celeb":  # its short first names come from the nicknames package's data
@@ -223,22 +231,25 @@ def _follower_popularity(count: float) -> float:
 
 def _ceo_popularity(market_cap_usd: float, founder: bool) -> float:
     """A founder who runs the company: $10 billion → 0.5 (where fame starts to count in a price), $100 billion →
-    0.75, $1 trillion → 1.0 (log scale). A hired CEO counts a quarter less, and only the heads of the largest
-    companies ($100 billion and up, 0.5) are in the lexicon: public figures by office."""
+    0.75, $1 trillion → 1.0 (log scale). A hired CEO 0.25 lower (as the founder of a company ten times smaller),
+    and only the heads of the largest companies ($100 billion and up, 0.5) are in the lexicon: public figures by
+    office."""
     if market_cap_usd <= 0:
         return 0.0
     return 0.5 + 0.25 * math.log10(market_cap_usd / 1e10) - (0.0 if founder else 0.25)
 
 
 def _with_short_first_names(name: str, namer: Any) -> list[tuple[str, str]]:
-    """``(key, shown name)`` of a person: the full name, and each short form of the first name that keeps its first
-    three letters (``namer``: the ``nicknames`` package's; Timothy → Tim, Andrew → Andy, not Randy):
-    ``Timothy D. Cook`` → ``timothycook``, and ``timcook`` shown as "Tim Cook"."""
+    """``(key, shown name)`` of a person: the full name, and each short form of the first name (``namer``: the
+    ``nicknames`` package's) that is its first three letters or more, with or without a closing -y/-ie (Timothy
+    → Tim, Andrew → Andy, Jeffrey → Jeff; not Michael → Micah): ``Timothy D. Cook`` → ``timothycook``, and
+    ``timcook`` shown as "Tim Cook"."""
     key, (_, kept) = person_slug(name), _name_words(name)
     first = slug(kept[0]) if len(kept) >= 2 else ""
     if len(first) < 3 or not key.startswith(first):
         return [(key, name)]
-    short = sorted(n for n in namer.nicknames_of(first) if n[:3] == first[:3] and n.isalpha())
+    stems = {n: re.sub(r"(ie|y)$", "", n) for n in namer.nicknames_of(first) if n.isalpha()}
+    short = sorted(n for n, stem in stems.items() if len(stem) >= 3 and first.startswith(stem))
     return [(key, name), *((n + key[len(first):], " ".join([n.capitalize(), *kept[1:]])) for n in short)]
 
 
@@ -271,16 +282,14 @@ def _build_celeb(ref: Path) -> Lexicon:
 
     namer = NickNamer()
     for row in _csv_rows(ref / CELEB_FILES[15]):
-        ceo = row["CEO"].strip()
-        if not ceo:
-            continue
         founder = row["Founder_is_CEO"].strip().lower() == "yes"
         market_cap = float(row["MarketCap_March28_M"].replace(",", "").strip() or 0) * 1e6
         popularity = _ceo_popularity(market_cap, founder)
         if not founder and popularity < 0.5:  # not a public figure by office
             continue
-        for key, shown in _with_short_first_names(ceo, namer):
-            lex.add(key, popularity, shown, "fortune1000_founders" if founder else "fortune1000_ceos")
+        for ceo in filter(None, (c.strip() for c in row["CEO"].split("/"))):  # co-CEOs: "Ted Sarandos/Greg …"
+            for key, shown in _with_short_first_names(ceo, namer):
+                lex.add(key, popularity, shown, "fortune1000_founders" if founder else "fortune1000_ceos")
     return lex
 
 

@@ -14,12 +14,13 @@ R² 0.31 and RMSE 1.55 in ln-USD on a time-split test; the DASH paper's domain b
 1.85 in ln price (RMSE ≈ 1.36)."""
 
 
-
-def _point_models(manifest: dict) -> str:
-    """"LightGBM regressor", or the mean of several (each its own bagging seed and hidden comparables)."""
+def _point_models(manifest: dict[str, Any]) -> str:
+    """What prices: one LightGBM regressor, or the mean of several (each its own bagging seed and hidden
+    comparables)."""
     k = len(manifest.get("point_models", [])) or 1
     return "LightGBM regressor" if k == 1 else \
         f"The mean of {k} LightGBM regressors (each with its own bagging seed and hidden comparables)"
+
 
 def _reasons_note(manifest: dict[str, Any]) -> list[str]:
     agree = manifest.get("reasons_vs_treeshap")

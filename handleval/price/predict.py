@@ -24,7 +24,7 @@ from handleval.handles import (
     SUFFIX_SEPARATOR,
     canonical_mask,
     handle_texts,
-    is_top_level_domain,
+    has_public_suffix,
     parse_handle,
     split_canonical,
 )
@@ -209,7 +209,7 @@ class Valuer:
         listed = np.full(n, "[]", dtype=object) if comparables else None
 
         parsed, errors = self._parse(readable, platform)
-        self._check_top_level_domains(parsed, errors)
+        self._check_suffixes(parsed, errors)
         risk = np.full(n, None, dtype=object)
         ok = np.array([e is None for e in errors], dtype=bool)
         if (~ok).any():
@@ -305,28 +305,28 @@ class Valuer:
 
     # ---------------------------------------------------------------------------------------------- helpers
     @cached_property
-    def _sold_top_level_domains(self) -> frozenset[tuple[str, str]]:
-        """``(platform, tld)`` of every suffix the training sales sold under (the market encoder's, rare ones too)."""
-        keys = [*self.market.categories_["suffix"], *self.market.rare_.get("suffix", [])]
-        return frozenset((platform, suffix.rsplit(".", 1)[-1]) for platform, _, suffix in
-                         (key.partition(":") for key in keys) if suffix)
+    def _sold_suffixes(self) -> frozenset[str]:
+        """``platform:suffix`` of the suffixes with a market of their own in training (``min_count`` sales or more:
+        not the typos of a few rows, ``gmail.con``)."""
+        return frozenset(self.market.categories_["suffix"])
 
-    def _check_top_level_domains(self, parsed: pd.DataFrame, errors: np.ndarray) -> None:
-        """A domain or mail provider whose top-level domain exists nowhere (``nike.zzz``) is a row error, not a
-        price: a TLD exists when the Public Suffix List names it or the training sales sold under it (``eth``)."""
+    def _check_suffixes(self, parsed: pd.DataFrame, errors: np.ndarray) -> None:
+        """A domain or mail provider whose suffix exists nowhere (``nike.zzz``) is a row error, not a price: a
+        suffix exists when the Public Suffix List names it or the training sales have a market for it (a sales
+        ledger of ``.eth`` names of your own)."""
         platforms = parsed["platform"].to_numpy(dtype=object)
         rows = np.flatnonzero(np.isin(platforms, list(SUFFIX_SEPARATOR)) & pd.isna(errors))
         if not len(rows):
             return
         pairs = pd.Series(list(zip(platforms[rows], parsed["suffix"].to_numpy(dtype=object)[rows], strict=True)))
         codes, distinct = pd.factorize(pairs)
-        tlds = [str(suffix).rsplit(".", 1)[-1] for _, suffix in distinct]
-        unknown = [not is_top_level_domain(tld) and (platform, tld) not in self._sold_top_level_domains
-                   for (platform, _), tld in zip(distinct, tlds, strict=True)]
+        unknown = [not has_public_suffix(str(suffix)) and f"{platform}:{suffix}" not in self._sold_suffixes
+                   for platform, suffix in distinct]
         for i, j in zip(rows.tolist(), codes.tolist(), strict=True):
             if unknown[j]:
-                errors[i] = f"'.{tlds[j]}' is not a top-level domain (the Public Suffix List does not name it and " \
-                            "no sale in the training data was under it)"
+                platform, suffix = distinct[j]
+                errors[i] = f"'.{suffix}' is not a known suffix: the Public Suffix List does not name it and " \
+                            f"the training sales have no {PLATFORM_NAMES.get(platform, platform)} market for it"
 
     def _flag_lookalikes(self, frame: pd.DataFrame, rows: np.ndarray, errors: np.ndarray) -> None:
         """A handle rejected for a confusable character (Cyrillic 'а' in 'pаypal') says what it imitates."""

@@ -137,7 +137,8 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
             # on a platform priced by proxy, the sale was of the same name in the proxy's market
             where = f" on {PLATFORM_NAMES.get(market[i], market[i])}" if market[i] != requested[i] else ""
             phrase[i] = f"own sale{where} for ${np.exp(last[i]):,.0f}{when}, weight {weight[i]:.2f}"
-            out.basis[i] = f"own sale{where} ${np.exp(last[i]):,.0f}"
+            if delta[i] != 0:  # the basis names what set the price (gold.com's $8.5 million sale is not, at the cap)
+                out.basis[i] = f"own sale{where} ${np.exp(last[i]):,.0f}"
         out.ln = ln = ln + delta
         out.steps.append(Step("own_sale", delta, phrase, {_OWN_SALE_FEATURES: has_sale}))
 
@@ -152,8 +153,11 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         floor_ln = float(np.log(floor.min_price * markets.usd_rate(floor.currency)))
         delta = np.where(hit, np.maximum(ln, min(floor_ln, cap_ln)) - ln, 0.0)
         out.minimum_ln = np.where(hit, np.maximum(out.minimum_ln, min(floor_ln, cap_ln)), out.minimum_ln)
-        phrase = np.where(delta > 0, f"{floor.platform} minimum for {floor.min_length}-{floor.max_length} characters "
-                                     f"(${np.exp(floor_ln):,.0f})", "")
+        minimum = f"{PLATFORM_NAMES.get(floor.platform, floor.platform)} minimum for {floor.min_length}-" \
+                  f"{floor.max_length} characters (${np.exp(floor_ln):,.0f})"
+        phrase = np.where(delta > 0, minimum, "")
+        for i in np.flatnonzero(delta > 0).tolist():
+            out.basis[i] = minimum + ("; " + out.basis[i] if out.basis[i] else "")
         out.ln = ln = ln + delta
         out.steps.append(Step("floor", delta, phrase.astype(object)))
 

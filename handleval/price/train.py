@@ -381,7 +381,8 @@ def train_price(
         "checks": checks,
         "monotone_increasing": [f for f in cfg.monotone_increasing if f in features],
         "reasons_vs_treeshap": agreement,
-        "libraries": library_versions("lightgbm", "scikit-learn", "pandas", "numpy", "rapidfuzz", "wordfreq"),
+        "libraries": library_versions("lightgbm", "scikit-learn", "pandas", "numpy", "rapidfuzz", "wordfreq",
+                                      "publicsuffixlist", "nicknames"),
     }
     model_files = [*point_files, "quantile_low.txt", "quantile_high.txt"]
     write_manifest(out, manifest, model_files)

@@ -225,18 +225,30 @@ def test_a_suffix_on_a_platform_without_suffixes_is_an_error(small_valuer):
     assert out["error"][1:].isna().all() and out["handle"].tolist() == frame["handle"].tolist()
 
 
-def test_a_top_level_domain_that_exists_nowhere_is_an_error(small_valuer):
-    """``nike.zzz`` has no top-level domain (the Public Suffix List does not name it, no sale was under it): a row
-    error, not a price. A real one the sales never had (``.museum``) is priced, as the market's unseen suffix."""
-    frame = pd.DataFrame({"handle": ["pizza.zzz", "pizza", "pizza.museum", "pizza.com", "jo@mail.zzz", "jo@163.com"],
-                          "platform": ["domain", "domain", "domain", "domain", "email", "email"],
-                          "suffix": ["", "ZZZ", "", "", "", ""]})
+def test_a_suffix_that_exists_nowhere_is_an_error(small_valuer):
+    """``nike.zzz`` has no suffix the Public Suffix List names and no market in the training sales: a row error, not
+    a price. A real one the sales never had (``.museum``, ``mweb.co.za``: the list has ``co.za``, no bare ``za``) is
+    priced, as the market's unseen suffix; so is a suffix the training sales have a market for (a ledger of your
+    own ``.eth`` names), which the list does not name."""
+    import copy
+
+    handles = ["pizza.zzz", "pizza", "pizza.museum", "pizza.com", "jo@mail.zzz", "jo@163.com", "jo@mweb.co.za",
+               "jo@gmail.con", "vitalik.eth", "pizza.zzz"]
+    frame = pd.DataFrame({"handle": handles, "platform": ["domain"] * 4 + ["email"] * 4 + ["domain"] * 2,
+                          "suffix": ["", "ZZZ", *[""] * 8], "venue": [*[None] * 9, "sedo"]})  # the last: row by row
     out = small_valuer.value_many(frame)
-    error = "'.zzz' is not a top-level domain (the Public Suffix List does not name it and no sale in the training " \
-            "data was under it)"
-    assert out["error"].tolist()[:2] == [error, error] and out.loc[4, "error"] == error
-    assert out.loc[[0, 1, 4], "price_usd"].isna().all()
-    assert out.loc[[2, 3, 5], "error"].isna().all() and (out.loc[[2, 3, 5], "price_usd"] > 0).all()
+
+    def error(suffix: str, market: str) -> str:
+        return f"'.{suffix}' is not a known suffix: the Public Suffix List does not name it and the training " \
+               f"sales have no {market} market for it"
+
+    assert out["error"].tolist() == [error("zzz", "domain")] * 2 + [None] * 2 + [error("mail.zzz", "e-mail"), None,
+                                     None, error("gmail.con", "e-mail"), error("eth", "domain"),
+                                     error("zzz", "domain")], out
+    assert (out["price_usd"].isna() == out["error"].notna()).all() and out["handle"].tolist() == handles
+    with_eth = copy.copy(small_valuer)  # as if trained with a ledger of .eth sales
+    with_eth._sold_suffixes = frozenset({"domain:eth"})
+    assert with_eth.value_many(frame.iloc[[8, 0]])["error"].tolist() == [None, error("zzz", "domain")]
 
 
 def test_domain_and_email_rows_with_a_suffix_column_parse_as_row_by_row(small_valuer):
@@ -356,6 +368,7 @@ def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
     frame = pd.concat([names, extra], ignore_index=True)
     out = small_valuer.value_many(frame)
     parsed, errors = small_valuer._parse(frame, "x")
+    small_valuer._check_suffixes(parsed, errors)  # a sale under a typo ('.con') is a row error
     ok = np.array([e is None for e in errors])
     rows = parsed[ok].reset_index(drop=True)
     x = pd.concat([small_valuer.featurizer.transform(rows), small_valuer.market.transform(rows)],
