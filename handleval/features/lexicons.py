@@ -28,7 +28,7 @@ from handleval.handles import public_suffix_list
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "7"
+LEXICON_VERSION = "8"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -51,8 +51,6 @@ CELEB_FILES = (
     "fortune1000_2024/fortune1000_2024.csv",
 )
 LEXICON_FILES = {"brand": BRAND_FILES, "celeb": CELEB_FILES}
-#: Sources that rank brands by value or size: only they make a common English word famous.
-BRAND_RANKINGS = frozenset({"interbrand", "sp500", "fortune1000", "fortune500", "forbes2000"})
 #: Zipf frequency from which an English word is common (``home`` 5.8, ``music`` 5.5; ``google`` 4.9, ``apple`` 4.8).
 COMMON_WORD_ZIPF = 5.0
 
@@ -138,10 +136,10 @@ class Lexicon:
             self.written.append(text)
 
     def add(self, key: str, popularity: float, display: str, source: str) -> None:
-        """Record ``key`` at ``popularity`` unless a more popular entry has it. A common English word is famous only
-        through a brand ranking: a site (home.pl), an account ('Music') or a person (King David) of the same name
-        does not make ``home``, ``music`` or ``david`` famous."""
-        if not key or popularity != popularity or (source not in BRAND_RANKINGS and key in common_words()):
+        """Record ``key`` at ``popularity`` unless a more popular entry has it. A common English word is no famous
+        name: a site (home.pl), an account ('Music'), a company (News Corp.) or a person (King David) of the same
+        name does not make ``home``, ``music``, ``news`` or ``david`` famous; the word prices them."""
+        if not key or popularity != popularity or key in common_words():
             return
         popularity = min(1.0, max(0.0, popularity))
         if popularity > self.popularity.get(key, -1.0):
