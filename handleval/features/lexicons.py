@@ -156,7 +156,7 @@ class Lexicon:
 
 @functools.cache
 def common_words() -> frozenset[str]:
-    """English words of Zipf frequency :data:`COMMON_WORD_ZIPF` or more (wordfreq's, about 2,000)."""
+    """English words of Zipf frequency :data:`COMMON_WORD_ZIPF` or more (wordfreq's, about 1,100)."""
     from wordfreq import top_n_list, zipf_frequency
 
     return frozenset(w for w in top_n_list("en", 5000) if zipf_frequency(w, "en") >= COMMON_WORD_ZIPF)

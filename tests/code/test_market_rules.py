@@ -50,6 +50,10 @@ def test_an_own_sale_above_the_cap_counts_in_full_before_the_cap():
     w = float(own_sale_weight(np.array([705.0]), markets)[0])
     assert ruled.ln[0] == cap and w * np.log(8_515_000) + (1 - w) * np.log(300) > cap
     assert np.isclose(ruled.ln[1], w * np.log(20_000) + (1 - w) * np.log(300))  # below the cap: the blend itself
+    assert ruled.basis.tolist() == ["own sale $8,515,000", "own sale $20,000"]
+    # a learned price already at the cap: the sale moved nothing, and the basis does not claim it did
+    at_cap = apply_rules(frame, features, np.full(2, cap), markets, cap)
+    assert at_cap.basis[0] == "" and at_cap.ln[0] == cap and at_cap.basis[1] == "own sale $20,000"
 
 
 def test_market_codes_and_interval_keys_come_from_one_pass_over_the_rows(monkeypatch):
