@@ -211,7 +211,7 @@ class RareHandlePricing(StrictModel):
 
     ``rare price = from × (top / from) ** score``, ``score`` the strongest of
     fame (exact famous name, popularity above ``fame_from``, scaled to 0..1),
-    ``word_weight`` × word popularity (a single dictionary word, Zipf frequency scaled from ``word_zipf``), and
+    ``word_weight`` × word popularity (a single dictionary word, not a number; Zipf scaled from ``word_zipf``), and
     ``short_letters[n]`` for a handle of ``n`` characters, letters only or digits only. A name with none of them
     is not rare and keeps its learned price; a rare name is priced at the larger of the two."""
 

@@ -547,8 +547,8 @@ class Valuer:
         if word_cells.any():
             r, k = np.nonzero(word_cells)
             values = [words[f].to_numpy(dtype=float)[r] if f in words else np.full(len(r), np.nan)
-                      for f in ("dict__zipf_en", "dict__zipf_best", "dict__best_lang")]
-            top_labels[r, k] = [describe_word(en, best, lang, _HANDLE) for en, best, lang in
+                      for f in ("dict__zipf_en", "dict__zipf_best", "dict__best_lang", "len__is_all_digits")]
+            top_labels[r, k] = [describe_word(en, best, lang, _HANDLE, digits > 0) for en, best, lang, digits in
                                 zip(*(v.tolist() for v in values), strict=True)]
 
         # Brand and celebrity phrases name the match, for the rows that show one. Their phrases always say

@@ -36,6 +36,20 @@ def test_a_short_handle_is_rare_when_it_is_letters_only_or_digits_only():
     assert ruled.basis[2] == "" and ruled.steps[-1].phrase[1] == "X rare handle: 2 digits"
 
 
+def test_a_number_is_no_common_word():
+    """wordfreq counts every number of a shape as one word ('00000' has Zipf 4.9): on X a number is rare only by
+    its length (up to 4 digits), never as a common word; a word of the same frequency is."""
+    markets = load_markets()
+    frame = pd.DataFrame({"handle": ["00000", "house", "0000"], "platform": "telegram", "requested": "x"})
+    features = pd.DataFrame({"len__length": [5.0, 5.0, 4.0], "len__is_all_letters": [0.0, 1.0, 0.0],
+                             "len__is_all_digits": [1.0, 0.0, 1.0], "dict__is_word": [1.0, 1.0, 1.0],
+                             "dict__zipf_en": [4.9, 4.9, 5.0]})
+    ruled = apply_rules(frame, features, np.log(np.full(3, 40.0)), markets, np.log(50_000))
+    rare = next(step for step in ruled.steps if step.name == "rare")
+    assert rare.delta_ln[0] == 0 and rare.delta_ln[1] > 0 and rare.delta_ln[2] > 0
+    assert rare.phrase[1] == "X rare handle: common word 'house'" and rare.phrase[2] == "X rare handle: 4 digits"
+
+
 def test_an_own_sale_above_the_cap_counts_in_full_before_the_cap():
     """gold.com sold for $8,515,000: the documented blend of that sale and a $300 learned price is far above the
     cap, so the price is the cap (clipping the sale first gave $32,292 at weight 0.64)."""
@@ -144,3 +158,6 @@ def test_the_word_reason_names_the_language_and_how_common():
     assert describe_word(2.1, 2.1, 0, "skyrocketed") == "rare English word 'skyrocketed'"
     assert describe_word(0.0, 0.0, 0, "xkqzv") == describe_word(np.nan, np.nan, np.nan, "x") == "not a dictionary word"
     assert describe_word(0.0, 3.5, 99, "w") == describe_word(0.0, 3.5, -1, "w") == "dictionary word 'w'"
+    # a handle of digits is a number, however often wordfreq counts numbers of its shape
+    assert describe_word(4.9, 4.9, 0, "00000", number=True) == "common number '00000'"
+    assert describe_word(0.4, 0.4, 0, "12345", number=True) == "number '12345'"

@@ -303,7 +303,7 @@ def _reasons_of_one_row(features: list[str], handle: str, x: np.ndarray, contrib
     # from the row's best language and frequency
     merged: dict[str, list[float]] = {}
     word = describe_word(*(x[features.index(f)] for f in ("dict__zipf_en", "dict__zipf_best", "dict__best_lang")),
-                         handle_word(handle))
+                         handle_word(handle), x[features.index("len__is_all_digits")] > 0)
     for j in ranked[:6]:
         if abs(contrib[j]) < 1e-6:
             continue
@@ -363,7 +363,8 @@ def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
     names = pd.DataFrame({"handle": names["handle"].where(join.isna(), names["handle"] + join + names["suffix"]),
                           "platform": names["platform"]})
     extra = pd.DataFrame({"handle": ["pizza", "nike", "n1ke", "spotifyy", "elonmusk", "taylorswift", "crypto",
-                                     "realmadrid", "jdk_19927", "pizza_hut", "888", "xx", "pizza_", "_nike_"],
+                                     "realmadrid", "jdk_19927", "pizza_hut", "888", "xx", "pizza_", "_nike_", "00000",
+                                     "12345", "_2024_"],
                           "platform": "x"})
     frame = pd.concat([names, extra], ignore_index=True)
     out = small_valuer.value_many(frame)
