@@ -231,15 +231,20 @@ def _famous_names(features: pd.DataFrame, matches: pd.DataFrame | None, rows: np
 def imitates(features: pd.DataFrame, prefix: str, min_popularity: float) -> np.ndarray:
     """Rows whose ``prefix`` (``brand`` or ``celeb``) match imitates a name at least ``min_popularity`` popular:
     affix, leetspeak, near spelling or confusable characters. A handle that is itself a famous name of either
-    family imitates nothing (``donaldtrump`` is the person, not a copy of the site 'donaldjtrump.com'), and a
-    dictionary word is no misspelling (``messi`` is a name of its own, not a misspelt 'Jessi')."""
+    family imitates nothing (``donaldtrump`` is the person, not a copy of the site 'donaldjtrump.com'), a
+    dictionary word is no misspelling (``messi`` is a name of its own, not a misspelt 'Jessi'), and a handle of
+    fewer letters than digits is no leetspeak or misspelling of a name (``4x4`` is no 'AXA', ``12345`` no
+    '2345.com'; ``n1ke`` and ``g00gle`` are)."""
     kind = _col(features, f"{prefix}__match_kind")
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
     popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= min_popularity
     itself_famous = _itself_famous(features)
     misspelt = (kind == FUZZY) & ~homoglyph
     a_word = (np.nan_to_num(_col(features, "dict__is_word")) > 0) & (_separators(features) == 0)
-    return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(misspelt & a_word)
+    mostly_digits = np.nan_to_num(_col(features, "len__n_letters")) < np.nan_to_num(_col(features, "len__n_digits"))
+    spelt = np.isin(kind, (float(LEET), float(FUZZY))) & ~homoglyph
+    return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(misspelt & a_word) & \
+        ~(spelt & mostly_digits)
 
 
 def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_popularity: float) -> np.ndarray:

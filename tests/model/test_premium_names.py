@@ -140,6 +140,19 @@ def test_only_a_near_spelling_is_excused_for_being_a_word():
     assert not imitates(rows.assign(brand__popularity=0.4), "brand", 0.5).any()
 
 
+def test_a_handle_of_more_digits_than_letters_is_no_leetspeak_or_misspelling():
+    """``4x4`` (leetspeak of 'AXA') and ``12345`` (a near spelling of '2345.com') imitate nothing; ``n1k3`` (as many
+    letters as digits) and ``g00gle`` do, and an affix (``nike2024`` holds 'nike') is not excused either."""
+    from handleval.features.brands import AFFIX, FUZZY, LEET
+    from handleval.price.premium import imitates
+
+    rows = pd.DataFrame({"brand__match_kind": [LEET, FUZZY, LEET, LEET, AFFIX],
+                         "brand__homoglyph": [0] * 5, "brand__popularity": [0.96] * 5,
+                         "brand__fame": [0.0] * 5, "celeb__fame": [0.0] * 5, "dict__is_word": [0] * 5,
+                         "len__n_letters": [1, 0, 2, 4, 4], "len__n_digits": [2, 5, 2, 2, 4]})
+    assert imitates(rows, "brand", 0.5).tolist() == [False, False, True, True, True]
+
+
 def test_the_range_holds_the_price_and_a_rule_minimum():
     from handleval.price.market import interval
 
