@@ -65,6 +65,11 @@ def _separators(features: pd.DataFrame) -> np.ndarray:
     return sum(np.nan_to_num(_col(features, f"len__n_{c}")) for c in ("underscores", "dots", "hyphens", "other"))
 
 
+def _lead(basis: np.ndarray, i: int, text: str) -> None:
+    """Put ``text`` first in row ``i``'s basis: the rules are listed the last one first."""
+    basis[i] = text + ("; " + basis[i] if basis[i] else "")
+
+
 def _itself_famous(features: pd.DataFrame) -> np.ndarray:
     """Rows that are a famous name of either family (exact): they imitate nothing."""
     return np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame"))) > 0
@@ -140,7 +145,7 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
             where = f" on {PLATFORM_NAMES.get(market[i], market[i])}" if market[i] != requested[i] else ""
             phrase[i] = f"own sale{where} for ${np.exp(last[i]):,.0f}{when}, weight {weight[i]:.2f}"
             if delta[i] != 0:  # the basis names what set the price (gold.com's $8.5 million sale is not, at the cap)
-                out.basis[i] = f"own sale{where} ${np.exp(last[i]):,.0f}"
+                _lead(out.basis, i, f"own sale{where} ${np.exp(last[i]):,.0f}")
         out.ln = ln = ln + delta
         out.steps.append(Step("own_sale", delta, phrase, {_OWN_SALE_FEATURES: has_sale}))
 
@@ -159,7 +164,7 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
                   f"{floor.max_length} characters (${np.exp(floor_ln):,.0f})"
         phrase = np.where(delta > 0, minimum, "")
         for i in np.flatnonzero(delta > 0).tolist():
-            out.basis[i] = minimum + ("; " + out.basis[i] if out.basis[i] else "")
+            _lead(out.basis, i, minimum)
         out.ln = ln = ln + delta
         out.steps.append(Step("floor", delta, phrase.astype(object)))
 
@@ -187,7 +192,7 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
             short = f"{n_chars} {'digit' if handles[i].isdigit() else 'letter'}{'' if n_chars == 1 else 's'}"
             what = {1: famous.get(i), 2: f"common word '{handles[i]}'", 3: short}[int(factor[i])]
             phrase[i] = f"{name} rare handle: {what}"
-            out.basis[i] = f"{name} rare-handle pricing" + ("; " + out.basis[i] if out.basis[i] else "")
+            _lead(out.basis, i, f"{name} rare-handle pricing")
         out.ln = ln = ln + delta
         out.steps.append(Step("rare", delta, phrase, {read: rare & (factor == k) for k, read in _RARE_READS.items()}))
     return out

@@ -45,6 +45,22 @@ def test_the_price_table_is_the_manifests():
         assert n == f"{model['n']:,.0f}", name
 
 
+def test_the_premium_name_numbers_are_the_manifests():
+    """The paragraph under the price table: tier medians, the held-out high end, repeat sales and the Fragment goal."""
+    manifest = _manifest("price")
+    checks, model = manifest["checks"], manifest["metrics"]["model"]["fragment_telegram"]
+    median = manifest["metrics"]["baseline_market_median"]["fragment_telegram"]
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    tiers = " · ".join(f"${checks['tiers'][f'median_{t}']:,.0f}" for t in "ABCDE")
+    expected = [f"ranks with Spearman {checks['tiers']['spearman']:.2f} (medians {tiers})",
+                f"DN Journal's newest top sales {checks['high_end']['spearman']:.2f}, median price/actual "
+                f"{checks['high_end']['median_ratio']:.2f}",
+                f"{_pct(checks['repeat_sales']['within_2x'])} of repeat sales within 2× "
+                f"({_pct(checks['repeat_sales']['within_2x_learned_only'])} without the own-sale rule)",
+                f"({_pct(model['rmse_ln'] / median['rmse_ln'] - 1, 1)}, {model['spearman']:.3f})"]
+    assert [e for e in expected if e not in text] == []
+
+
 def test_the_account_table_is_the_manifests():
     lodo = {row["held_out"]: row for row in _manifest("accounts")["metrics"]["lodo"]}
     rows = _rows("held out (trained without it)")
