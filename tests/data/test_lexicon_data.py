@@ -1,5 +1,6 @@
 """The celebrity lexicon against the real reference files: CEOs are famous by their company's value, Pantheon's
-people are found without their middle initials, and every name shown in a reason has a letter in it."""
+people by the higher of their language and page-view ranks, found without their middle initials and by a short
+first name, and every name shown in a reason has a letter in it."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import math
 
 import pandas as pd
 import pytest
+from nicknames import NickNamer
 
-from handleval.features.lexicons import load_lexicon, person_slug, shown_name
+from handleval.features.lexicons import _with_short_first_names, common_words, load_lexicon, person_slug, shown_name
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +83,37 @@ def test_pantheon_people_are_found_without_middle_initials(celeb, data_root):
     assert celeb.display["johnkennedy"] == "John F. Kennedy"
 
 
+def test_a_person_is_as_popular_as_the_higher_of_two_pantheon_ranks(celeb, data_root):
+    """Languages (reach) or page views (attention), the k-th most viewed counting as the k-th most translated."""
+    people = pd.read_csv(data_root / "reference/pantheon_1_0/pantheon.tsv", sep="\t", dtype=str, keep_default_na=False)
+    # the rule written out: 25 languages -> 0.4, 200 -> 1.0 on a log scale; page views mapped onto it by rank
+    languages = pd.to_numeric(people["numlangs"], errors="coerce").fillna(25).clip(lower=25)
+    by_languages = 0.4 + 0.6 * (languages / 25).map(math.log) / math.log(8)
+    views = pd.to_numeric(people["TotalPageViews"], errors="coerce").fillna(0)
+    view_rank = views.rank(ascending=False, method="first").astype(int) - 1
+    by_views = pd.Series(by_languages.sort_values(ascending=False).to_numpy()[view_rank.to_numpy()], index=people.index)
+    expected = pd.concat([by_languages, by_views], axis=1).max(axis=1).clip(upper=1.0)
+    by_key: dict[str, float] = {}  # two people of one name (or short name: Chris Columbus): the more popular one
+    namer = NickNamer()
+    for name, popularity in zip(people["name"], expected, strict=True):
+        for key in {person_slug(name), *(k for k, _ in _with_short_first_names(name, namer))} - {""}:
+            by_key[key] = max(by_key.get(key, 0.0), popularity)
+    for key, popularity in by_key.items():
+        assert celeb.popularity.get(key, 0.0) >= popularity - 1e-9 or key in common_words(), key
+    pantheon = [k for k, source in celeb.source.items() if source == "pantheon" and k in by_key]
+    assert len(pantheon) > 10_000  # no other list knows them better: the rule's value exactly
+    assert [k for k in pantheon if celeb.popularity[k] != pytest.approx(by_key[k])] == []
+    # 2008-13 attention lifts people the language count ranks low: Donald Trump (52 languages, 0.61), Kim Kardashian
+    assert celeb.popularity["donaldtrump"] > 0.7 and celeb.popularity["kimkardashian"] > 0.9
+    assert celeb.popularity["barackobama"] == 1.0  # and keeps those it ranks high
+
+
+def test_a_famous_person_is_found_by_the_short_first_name_of_a_first_name_and_surname(celeb):
+    assert celeb.display["jeffbezos"] == "Jeff Bezos" and celeb.source["jeffbezos"] == "pantheon"  # Jeffrey P. Bezos
+    assert celeb.popularity["jeffbezos"] == celeb.popularity["jeffreybezos"]
+    assert "alexthegreat" not in celeb and "leodavinci" not in celeb  # three words are no first name and surname
+
+
 def test_every_famous_person_shown_has_a_letter(celeb):
     blank = [k for k, shown in celeb.display.items() if not any(c.isalpha() for c in shown)]
     assert all(k.isdigit() for k in blank), blank[:10]  # only an account named by digits ('433') shows digits
@@ -116,8 +149,6 @@ def test_site_labels_follow_the_public_suffix_list():
 def test_a_common_word_is_no_famous_name(celeb):
     """Sites, accounts, companies and people named after a common English word do not make the word famous
     (``home`` was the site home.pl, ``music`` a YouTube channel, ``news`` News Corp., ``david`` King David)."""
-    from handleval.features.lexicons import common_words
-
     brand = load_lexicon("brand")
     words = common_words()
     assert {"home", "music", "david", "time", "news"} <= words and not {"google", "apple", "nike"} & words
