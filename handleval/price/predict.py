@@ -29,7 +29,7 @@ from handleval.handles import (
     split_canonical,
 )
 from handleval.price.market import DOMAIN_LEVELS, interval, interval_offsets
-from handleval.price.premium import RuledPrices, apply_rules, confusable_lookalikes, imitates, lookalike_risk
+from handleval.price.premium import RuledPrices, apply_rules, imitates, lookalike_risk, spelled_lookalikes
 
 Attribution = Literal["paths", "shap"]
 OUTPUT_COLUMNS = ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons", "risk", "error"]
@@ -261,11 +261,11 @@ class Valuer:
                 risk[idx[risky]] = lookalike_risk(x_h.iloc[risky].reset_index(drop=True),
                                                   found.reset_index(drop=True), self._risk_popularity)
             lexicons = self._lexicons
-            rest = np.flatnonzero(pd.isna(risk[idx]))  # the lexicons' own spellings, letters swapped
+            rest = np.flatnonzero(pd.isna(risk[idx]))  # famous names, letters swapped or three behind an affix
             if lexicons and len(rest):
-                risk[idx[rest]] = confusable_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
-                                                        x_h.iloc[rest].reset_index(drop=True), lexicons,
-                                                        self._risk_popularity)
+                risk[idx[rest]] = spelled_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
+                                                     x_h.iloc[rest].reset_index(drop=True), lexicons,
+                                                     self._risk_popularity)
             if contrib is not None:
                 reason_text[idx] = self._reasons(market_frame, x, contrib, raw, ruled, matches, x_h)
             if listed is not None:

@@ -124,7 +124,7 @@ def test_confusable_letters_make_a_lookalike_of_a_famous_name():
     """``@nIke`` shows as ``nlke``; ``rn`` reads as ``m``: one swapped letter group away from a famous name is a
     risk, unless the handle is a dictionary word or famous itself, or shorter than three letters."""
     from handleval.features.lexicons import Lexicon
-    from handleval.price.premium import confusable_lookalikes, letter_swaps
+    from handleval.price.premium import letter_swaps, spelled_lookalikes
 
     assert letter_swaps("nlke") == ["nike"] and letter_swaps("mill") == ["miil", "mili", "mlll", "rnill"]
     assert "microsoft" in letter_swaps("rnicrosoft") and "twitter" in letter_swaps("tvvitter")
@@ -141,11 +141,34 @@ def test_confusable_letters_make_a_lookalike_of_a_famous_name():
                        dtype=object)
     features = pd.DataFrame({"brand__fame": [0, 0, 0, 0.95, 0, 0, 0, 0, 0, 0], "celeb__fame": 0.0,
                              "dict__is_word": [0, 0, 1, 1, 0, 0, 0, 0, 0, 0]})
-    risk = confusable_lookalikes(handles, features, {"celeb": celeb, "brand": brand}, 0.5).tolist()
+    risk = spelled_lookalikes(handles, features, {"celeb": celeb, "brand": brand}, 0.5).tolist()
     assert risk == ["could impersonate brand 'Nike'", "could impersonate brand 'Nike'", None, None, None,
                     "could impersonate famous name 'Miley Cyrus'", "could impersonate brand 'Nike'", None,
                     "could impersonate brand 'IBM'", None]  # short: a very popular name; none of two letters
-    assert confusable_lookalikes(handles[:1], features[:1], {"celeb": celeb, "brand": brand}, 0.99)[0] is None
+    assert spelled_lookalikes(handles[:1], features[:1], {"celeb": celeb, "brand": brand}, 0.99)[0] is None
+
+
+def test_a_three_letter_name_behind_an_affix_is_a_lookalike_when_very_popular():
+    """The featurizer looks behind affixes for names of four letters or more; three letters behind one
+    (``therealcnn``, ``ibmofficial``) imitate a name of :data:`VERY_POPULAR` or more only, and so does a handle of
+    common words, whatever the name's length."""
+    from handleval.features.lexicons import Lexicon
+    from handleval.price.premium import VERY_POPULAR, spelled_lookalikes, three_letter_rests
+
+    assert three_letter_rests("therealcnn") == ["cnn"] and three_letter_rests("ibmofficial") == ["ibm"]
+    assert three_letter_rests("nikeofficial") == [] and three_letter_rests("the") == []
+    brand, celeb = Lexicon("brand"), Lexicon("celeb")
+    brand.add("cnn", VERY_POPULAR + 0.05, "CNN", "moz")
+    brand.add("ibm", VERY_POPULAR, "IBM", "interbrand")
+    brand.add("hat", VERY_POPULAR - 0.05, "hat.com", "tranco")
+    brand.add("nike", 0.8, "Nike", "interbrand")
+    brand.add("milk", 0.8, "Milk Makeup", "nsi")
+    handles = np.array(["therealcnn", "ibmofficial", "thehat", "cnnz", "nlke", "rnilk"], dtype=object)
+    features = pd.DataFrame({"brand__fame": 0.0, "celeb__fame": 0.0, "dict__is_word": 0.0,  # rnilk: common words
+                             "dict__coverage": [1, 1, 1, 0.5, 0, 1], "dict__min_zipf": [4.5, 3, 5, 3, np.nan, 4.2]})
+    risk = spelled_lookalikes(handles, features, {"celeb": celeb, "brand": brand}, 0.5).tolist()
+    assert risk == ["could impersonate brand 'CNN'", "could impersonate brand 'IBM'", None, None,
+                    "could impersonate brand 'Nike'", None]
 
 
 def test_the_word_reason_names_the_language_and_how_common():
