@@ -155,11 +155,10 @@ def describe_word(zipf_en: float, zipf_best: float, best_lang: float, word: str,
     """The reason the word features give: "English word 'pizza'" (Zipf frequency 3 or more in English), else in
     the handle's best language ("French word 'fromage'"), else "rare English word 'skyrocketed'" (English first,
     then the best language), or "not a dictionary word" (``word`` as the reason quotes it). A handle of digits
-    (``number``) is a number: wordfreq counts every number of a shape as one word ('00000' has Zipf 4.9), so it
-    reads "common number '00000'" (Zipf 3 or more) or "number '12345'", never "English word"."""
-    zipf_en, zipf_best = (z if z == z else 0.0 for z in (zipf_en, zipf_best))  # missing: no frequency
+    (``number``) reads "number '12345'": the word lists hold no numbers."""
     if number:
-        return f"{'common ' if max(zipf_en, zipf_best) >= 3 else ''}number '{word}'"
+        return f"number '{word}'"
+    zipf_en, zipf_best = (z if z == z else 0.0 for z in (zipf_en, zipf_best))  # missing: no frequency
     known = best_lang == best_lang and 0 <= best_lang < len(LANGUAGES)
     best = _LANG_NAMES.get(LANGUAGES[int(best_lang)], LANGUAGES[int(best_lang)]) if known else "dictionary"
     if zipf_en >= 3 or zipf_best >= 3:

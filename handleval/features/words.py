@@ -118,8 +118,8 @@ class WordFeatures(FeatureFamily):
             for index, bucket in enumerate(get_frequency_list(lang, "best" if lang == "en" else "small")):
                 if bucket:
                     z = math.log10(cB_to_freq(-index)) + 9
-                    for w in bucket:
-                        if w.isascii() and w.isalnum():
+                    for w in bucket:  # its numbers are shapes ('0000': every 4-digit number), not words
+                        if w.isascii() and w.isalnum() and not w.isdigit():
                             out[w] = z
             return out
 

@@ -99,14 +99,13 @@ def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame) -> tuple[np.
     """``(score, factor)`` per row: the strongest of fame, word popularity and shortness (0 when not rare), and
     which one it was (0 none, 1 fame, 2 word, 3 length). Word and length count only in a handle of letters and
     digits: ``_google`` and ``google_`` are variants of a rare name, not one (fame already counts only for a name as
-    its owner writes it, :func:`handleval.features.brands.as_written`). A number is no word: ``00000`` is not
-    rare, ``0000`` is (by length)."""
+    its owner writes it, :func:`handleval.features.brands.as_written`). A number is rare by its length only:
+    ``0000`` is, ``00000`` is not."""
     fame = np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame")))
     fame = np.clip((fame - pricing.fame_from) / (1 - pricing.fame_from), 0, 1)
     lo, hi = pricing.word_zipf
     digits = np.nan_to_num(_col(features, "len__is_all_digits")) > 0
-    # a number is no word (wordfreq counts every number of a shape as one: '00000' has Zipf 4.9); short, it is rare
-    is_word = (np.nan_to_num(_col(features, "dict__is_word")) > 0) & ~digits
+    is_word = np.nan_to_num(_col(features, "dict__is_word")) > 0  # never a number: the word lists hold none
     word = np.where(is_word, np.clip((np.nan_to_num(_col(features, "dict__zipf_en")) - lo) / (hi - lo), 0, 1), 0)
     word = word * pricing.word_weight
     length = np.nan_to_num(_col(features, "len__length")).astype(np.int64)

@@ -37,16 +37,19 @@ def test_a_short_handle_is_rare_when_it_is_letters_only_or_digits_only():
 
 
 def test_a_number_is_no_common_word():
-    """wordfreq counts every number of a shape as one word ('00000' has Zipf 4.9): on X a number is rare only by
-    its length (up to 4 digits), never as a common word; a word of the same frequency is."""
-    markets = load_markets()
-    frame = pd.DataFrame({"handle": ["00000", "house", "0000"], "platform": "telegram", "requested": "x"})
-    features = pd.DataFrame({"len__length": [5.0, 5.0, 4.0], "len__is_all_letters": [0.0, 1.0, 0.0],
-                             "len__is_all_digits": [1.0, 0.0, 1.0], "dict__is_word": [1.0, 1.0, 1.0],
-                             "dict__zipf_en": [4.9, 4.9, 5.0]})
-    ruled = apply_rules(frame, features, np.log(np.full(3, 40.0)), markets, np.log(50_000))
+    """wordfreq keeps numbers as shapes ('0000' stands for every 4-digit number, Zipf 6.6): the word lists hold no
+    number, so on X a number is rare only by its length (up to 4 digits), never as a common word; a word is."""
+    from tests.code._features_shared import fitted
+
+    handles = ["00000", "house", "0000", "000", "10000"]
+    features = fitted().transform(handles)
+    assert (features["dict__zipf_en"].iloc[[0, 2, 3, 4]] == 0).all() and features["dict__zipf_en"].iloc[1] > 4
+    assert (features["dict__is_word"].to_numpy() == [0, 1, 0, 0, 0]).all()
+    assert (features["dict__coverage"].iloc[[0, 2, 3, 4]] == 0).all()  # '10000' is no '1' + the shape '0000'
+    frame = pd.DataFrame({"handle": handles, "platform": "telegram", "requested": "x"})
+    ruled = apply_rules(frame, features, np.log(np.full(5, 40.0)), load_markets(), np.log(50_000))
     rare = next(step for step in ruled.steps if step.name == "rare")
-    assert rare.delta_ln[0] == 0 and rare.delta_ln[1] > 0 and rare.delta_ln[2] > 0
+    assert rare.delta_ln[0] == 0 and rare.delta_ln[4] == 0 and (rare.delta_ln[1:4] > 0).all()
     assert rare.phrase[1] == "X rare handle: common word 'house'" and rare.phrase[2] == "X rare handle: 4 digits"
 
 
@@ -181,6 +184,4 @@ def test_the_word_reason_names_the_language_and_how_common():
     assert describe_word(2.1, 2.1, 0, "skyrocketed") == "rare English word 'skyrocketed'"
     assert describe_word(0.0, 0.0, 0, "xkqzv") == describe_word(np.nan, np.nan, np.nan, "x") == "not a dictionary word"
     assert describe_word(0.0, 3.5, 99, "w") == describe_word(0.0, 3.5, -1, "w") == "dictionary word 'w'"
-    # a handle of digits is a number, however often wordfreq counts numbers of its shape
-    assert describe_word(4.9, 4.9, 0, "00000", number=True) == "common number '00000'"
-    assert describe_word(0.4, 0.4, 0, "12345", number=True) == "number '12345'"
+    assert describe_word(0.0, 0.0, 0, "12345", number=True) == "number '12345'"  # a handle of digits
