@@ -14,7 +14,7 @@ from collections.abc import Callable
 from handleval.features._common import core_of
 from handleval.features.brands import MATCH_KINDS
 from handleval.features.length import PATTERN_CLASSES
-from handleval.features.words import LANGUAGES
+from handleval.features.words import COMMON_PART_ZIPF, LANGUAGES
 
 _LANG_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "de": "German", "pt": "Portuguese",
                "it": "Italian", "nl": "Dutch", "tr": "Turkish", "id": "Indonesian", "pl": "Polish", "sv": "Swedish"}
@@ -87,7 +87,7 @@ PHRASES: dict[str, Callable[[float, str, str | None], str]] = {
     "dict__is_word": lambda v, h, m: f"dictionary word '{h}'" if v else "not a dictionary word",
     "dict__n_words": lambda v, h, m: _plural(v, "word") if v else "no words",
     "dict__coverage": lambda v, h, m: f"{v:.0%} made of words",
-    "dict__min_zipf": lambda v, h, m: "all parts are common words" if v >= 4 else "contains a rare word",
+    "dict__min_zipf": lambda v, h, m: "all parts are common words" if v >= COMMON_PART_ZIPF else "contains a rare word",
     "dict__mean_zipf": lambda v, h, m: "common words" if v >= 4 else "uncommon words",
     "dict__junk_chars": lambda v, h, m: _plural(v, "character") + " that are not words" if v else "no junk",
     "dict__longest_word": lambda v, h, m: f"longest word has {int(v)} letters",

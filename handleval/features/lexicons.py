@@ -29,7 +29,7 @@ from handleval.handles import public_suffix_list
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "9"
+LEXICON_VERSION = "10"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -52,6 +52,9 @@ CELEB_FILES = (
     "fortune1000_2024/fortune1000_2024.csv",
 )
 LEXICON_FILES = {"brand": BRAND_FILES, "celeb": CELEB_FILES}
+#: Packages whose data decides what a lexicon holds: common words (wordfreq), site labels (the Public Suffix List),
+#: short first names (nicknames, and the US Census first names of ``names``).
+LEXICON_PACKAGES = {"brand": ("wordfreq", "publicsuffixlist"), "celeb": ("wordfreq", "nicknames", "names")}
 #: Zipf frequency from which an English word is common (``home`` 5.8, ``music`` 5.5; ``google`` 4.9, ``apple`` 4.8).
 COMMON_WORD_ZIPF = 5.0
 
@@ -157,20 +160,20 @@ class Lexicon:
 
 @functools.cache
 def common_words() -> frozenset[str]:
-    """English words of Zipf frequency :data:`COMMON_WORD_ZIPF` or more (wordfreq's, about 1,100)."""
+    """English words of Zipf frequency :data:`COMMON_WORD_ZIPF` or more (wordfreq's, about 1,100), numbers not
+    included: wordfreq's numbers are shapes ('7' stands for every digit), and a brand '7' is no common word."""
     from wordfreq import top_n_list, zipf_frequency
 
-    return frozenset(w for w in top_n_list("en", 5000) if zipf_frequency(w, "en") >= COMMON_WORD_ZIPF)
+    return frozenset(w for w in top_n_list("en", 5000)
+                     if not w.isdigit() and zipf_frequency(w, "en") >= COMMON_WORD_ZIPF)
 
 
 def fingerprint(name: str, reference: Path) -> tuple[str, dict[str, str]]:
     """``(fingerprint, {file: sha256})`` of lexicon ``name``: name + version + sha256 of its source files."""
     files = {rel: sha256_file(reference / rel) for rel in LEXICON_FILES[name]}
-    h = hashlib.sha256(f"{name}:{LEXICON_VERSION}:wordfreq={version('wordfreq')}".encode())  # common words
-    if name == "brand":  # the suffix list decides which site labels exist: an input like the files
-        h.update(f"publicsuffixlist={version('publicsuffixlist')}\n".encode())
-    if name == "celeb":  # its short first names come from the nicknames package's data
-        h.update(f"nicknames={version('nicknames')}\n".encode())
+    h = hashlib.sha256(f"{name}:{LEXICON_VERSION}\n".encode())
+    for package in LEXICON_PACKAGES[name]:  # their data is an input like the files
+        h.update(f"{package}={version(package)}\n".encode())
     for rel, digest in sorted(files.items()):
         h.update(f"{rel}={digest}\n".encode())
     return f"{name}-v{LEXICON_VERSION}-{h.hexdigest()[:32]}", files
@@ -238,19 +241,21 @@ def _ceo_popularity(market_cap_usd: float, founder: bool) -> float:
     return 0.5 + 0.25 * math.log10(market_cap_usd / 1e10) - (0.0 if founder else 0.25)
 
 
-def _with_short_first_names(name: str, namer: Any) -> list[tuple[str, str]]:
-    """``(key, shown name)`` of a person: the full name and, for a first name and surname (initials aside), each
-    short form of the first name (``namer``: the ``nicknames`` package's) that is its first three letters or more,
-    with or without a closing -y/-ie (Timothy → Tim, Andrew → Andy, Jeffrey → Jeff; not Michael → Micah):
-    ``Timothy D. Cook`` → ``timothycook``, and ``timcook`` shown as "Tim Cook". Not "Alexander the Great" or
-    "Leonardo da Vinci": three words are no first name and surname."""
+def short_first_names(name: str, namer: Any, first_names: dict[str, float]) -> list[tuple[str, str]]:
+    """``(key, shown name)`` of a first name and surname (initials aside) under each short form of the first name
+    that the ``nicknames`` package (``namer``) knows and that is its first three letters or more, with or without a
+    closing -y/-ie, no longer than it, and a US Census first name rarer than it (``first_names``: name → % of
+    people): ``Timothy D. Cook`` → ``timcook`` shown as "Tim Cook", Jeffrey → Jeff, Andrew → Andy, James → Jamie.
+    Not Michael → Micah, Katy → Katie, Marie → Mary (a commoner name of its own), Donald → Dony (no one's name), and
+    not "Alexander the Great": three words are no first name and surname."""
     key, (_, kept) = person_slug(name), _name_words(name)
     first = slug(kept[0]) if len(kept) == 2 else ""
     if len(first) < 3 or not key.startswith(first):
-        return [(key, name)]
-    stems = {n: re.sub(r"(ie|y)$", "", n) for n in namer.nicknames_of(first) if n.isalpha()}
-    short = sorted(n for n, stem in stems.items() if len(stem) >= 3 and first.startswith(stem))
-    return [(key, name), *((n + key[len(first):], " ".join([n.capitalize(), *kept[1:]])) for n in short)]
+        return []
+    short = sorted(n for n in namer.nicknames_of(first) if n.isalpha() and len(n) <= len(first)
+                   and 0 < first_names.get(n, 0.0) < first_names.get(first, 0.0)
+                   and len(stem := re.sub(r"(ie|y)$", "", n)) >= 3 and first.startswith(stem))
+    return [(n + key[len(first):], " ".join([n.capitalize(), *kept[1:]])) for n in short]
 
 
 def _language_popularity(n_languages: float) -> float:
@@ -264,7 +269,8 @@ def _pantheon_popularity(rows: list[dict[str, str]]) -> list[float]:
     most translated one (Donald Trump: 52 languages, 0.61; the 437th most viewed, 0.73)."""
     by_languages = [_language_popularity(float(row["numlangs"] or 25)) for row in rows]
     ladder = sorted(by_languages, reverse=True)
-    most_viewed = sorted(range(len(rows)), key=lambda i: -float(rows[i]["TotalPageViews"] or 0))  # stable: file order
+    views = [parse_count(row["TotalPageViews"]) for row in rows]
+    most_viewed = sorted(range(len(rows)), key=lambda i: -(views[i] if views[i] == views[i] else 0.0))  # stable
     by_views = [0.0] * len(rows)
     for rank, i in enumerate(most_viewed):
         by_views[i] = ladder[rank]
@@ -274,12 +280,16 @@ def _pantheon_popularity(rows: list[dict[str, str]]) -> list[float]:
 def _build_celeb(ref: Path) -> Lexicon:
     from nicknames import NickNamer
 
-    lex, namer = Lexicon("celeb"), NickNamer()
+    from handleval.features.words import census_names
+
+    lex, namer, first_names = Lexicon("celeb"), NickNamer(), census_names()[0]
+    shortened: list[tuple[float, str, str, str]] = []  # (popularity, key, shown, source): added last
     people = list(_csv_rows(ref / CELEB_FILES[0], delimiter="\t"))
     for row, popularity in zip(people, _pantheon_popularity(people), strict=True):
-        # "John F. Kennedy": also johnkennedy; "Jeffrey P. Bezos": also jeffbezos
-        for key, shown in {(slug(row["name"]), row["name"]), *_with_short_first_names(row["name"], namer)}:
-            lex.add(key, popularity, shown, "pantheon")
+        for key in {slug(row["name"]), person_slug(row["name"])}:  # "John F. Kennedy": also johnkennedy
+            lex.add(key, popularity, row["name"], "pantheon")
+        shortened += [(popularity, k, shown, "pantheon") for k, shown in short_first_names(row["name"], namer,
+                                                                                              first_names)]
     for rel in CELEB_FILES[1:13]:
         for row in _csv_rows(ref / rel):
             pop = _follower_popularity(parse_count(row.get("Subscribers", "")))
@@ -304,9 +314,15 @@ def _build_celeb(ref: Path) -> Lexicon:
         popularity = _ceo_popularity(market_cap, founder)
         if not founder and popularity < 0.5:  # not a public figure by office
             continue
+        source = "fortune1000_founders" if founder else "fortune1000_ceos"
         for ceo in filter(None, (c.strip() for c in row["CEO"].split("/"))):  # co-CEOs: "Ted Sarandos/Greg …"
-            for key, shown in _with_short_first_names(ceo, namer):
-                lex.add(key, popularity, shown, "fortune1000_founders" if founder else "fortune1000_ceos")
+            lex.add(person_slug(ceo), popularity, ceo, source)
+            shortened += [(popularity, k, shown, source) for k, shown in short_first_names(ceo, namer, first_names)]
+    # A short name goes to the most popular person it shortens, unless someone of that very name is known: the
+    # director Chris Columbus keeps 'chriscolumbus' from Christopher Columbus.
+    for popularity, key, shown, source in sorted(shortened, key=lambda s: -s[0]):
+        if key not in lex:
+            lex.add(key, popularity, shown, source)
     return lex
 
 

@@ -28,6 +28,8 @@ from handleval.features._common import (
 
 #: Latin-script languages wordfreq carries that handles are commonly made of; ``dict__best_lang`` is an index here.
 LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl", "tr", "id", "pl", "sv")
+#: Zipf frequency from which a word of a handle is common ("all parts are common words" in the reasons).
+COMMON_PART_ZIPF = 4.0
 
 FEATURES = (
     "zipf_en", "zipf_best", "best_lang", "is_word", "n_words", "coverage", "min_zipf", "mean_zipf",
@@ -42,7 +44,7 @@ _MAX_WORD = 18
 _FITTED = ("sorted_words_", "length_start_", "whole_", "is_name_", "trie_", "node_values_")
 
 
-def _census_names() -> tuple[dict[str, float], dict[str, float]]:
+def census_names() -> tuple[dict[str, float], dict[str, float]]:
     """US Census 1990 first names and surnames (shipped by the ``names`` package) with their frequency in %."""
     import names
 
@@ -124,7 +126,7 @@ class WordFeatures(FeatureFamily):
             return out
 
         zipf = {lang: zipf_table(lang) for lang in self.languages}
-        first_names, surnames = _census_names()
+        first_names, surnames = census_names()
         en = zipf.get("en") or zipf_table("en")
         # Segmentation vocabulary: ln-cost per word, from the same English frequencies.
         vocab = {w: -(z - 9) * math.log(10) for w, z in en.items() if self.in_vocabulary(w, z)}

@@ -17,19 +17,16 @@ import numpy as np
 import pandas as pd
 
 from handleval.config import MarketsConfig, RareHandlePricing
-from handleval.features.brands import AFFIX, FUZZY, LEET, PREFIXES, SUFFIXES
+from handleval.features.brands import AFFIX, FUZZY, LEET
+from handleval.features.words import COMMON_PART_ZIPF
 from handleval.handles import PLATFORM_NAMES
 
 #: Match kinds that imitate a name rather than being it.
 _LOOKALIKE_KINDS = (float(AFFIX), float(LEET), float(FUZZY))
-#: A famous name of three letters or fewer, or one that a handle of common words holds, counts as imitated only when
-#: it is this popular: short names and everyday words hit some obscure label far too often (``nir`` → 'nlr.gov',
-#: ``a_b`` → the account 'ab', ``iamrich`` → the brand 'Rich', ``blackcat`` → 'blackhat.com'; ``lbm`` → 'IBM' and
-#: ``appleofficial`` → 'Apple' still count).
+#: A famous name of three letters or fewer counts as imitated only when it is this popular: one changed character
+#: in a short handle hits some obscure label far too often (``nir`` → 'nlr.gov', ``a_b`` → the account 'ab', ``9z``
+#: → 'gz.gov.cn'; ``lbm`` → 'IBM' and ``cnn_`` → 'CNN' still count).
 VERY_POPULAR = 0.9
-#: Zipf frequency from which every word of a handle is common ("all parts are common words" in the reasons).
-COMMON_PART_ZIPF = 4.0
-_PREFIXES, _SUFFIXES = frozenset(PREFIXES), frozenset(SUFFIXES)
 _DAYS_PER_YEAR = 365.25
 #: The model features each rule reads, as name prefixes (a feature, or a family such as ``brand__``): see :class:`Step`.
 _OWN_SALE_FEATURES = ("sales__n_prev_same", "sales__prev_same_logp", "sales__prev_same_age_days")
@@ -241,7 +238,7 @@ def _famous_names(features: pd.DataFrame, matches: pd.DataFrame | None, rows: np
 
 
 def _reads_as_common_words(features: pd.DataFrame) -> np.ndarray:
-    """Rows whose handle is common words through and through (``blackcat``, ``iamrich``, ``appleofficial``)."""
+    """Rows whose handle is common words through and through (``blackcat``, ``bestpizza``)."""
     return (_col(features, "dict__coverage") >= 1) & (_col(features, "dict__min_zipf") >= COMMON_PART_ZIPF)
 
 
@@ -251,16 +248,16 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float) -> np.n
     family imitates nothing (``donaldtrump`` is the person, not a copy of the site 'donaldjtrump.com'), a
     dictionary word is no misspelling (``messi`` is a name of its own, not a misspelt 'Jessi'), and a handle of
     fewer letters than digits is no leetspeak or misspelling of a name (``4x4`` is no 'AXA', ``12345`` no
-    '2345.com'; ``n1ke`` and ``g00gle`` are). A name of three letters or fewer, or a handle of common words, needs
-    :data:`VERY_POPULAR`."""
+    '2345.com'; ``n1ke`` and ``g00gle`` are). A handle of common words is no misspelling either (``blackcat`` is
+    no 'blackhat.com'), and a name of three letters or fewer needs :data:`VERY_POPULAR`."""
     kind = _col(features, f"{prefix}__match_kind")
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
-    needed = np.where((_col(features, f"{prefix}__match_len") <= 3) | _reads_as_common_words(features),
-                      max(min_popularity, VERY_POPULAR), min_popularity)
+    needed = np.where(_col(features, f"{prefix}__match_len") <= 3, max(min_popularity, VERY_POPULAR), min_popularity)
     popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= needed
     itself_famous = _itself_famous(features)
     misspelt = (kind == FUZZY) & ~homoglyph
-    a_word = (np.nan_to_num(_col(features, "dict__is_word")) > 0) & (_separators(features) == 0)
+    a_word = ((np.nan_to_num(_col(features, "dict__is_word")) > 0) | _reads_as_common_words(features)) & \
+        (_separators(features) == 0)
     mostly_digits = np.nan_to_num(_col(features, "len__n_letters")) < np.nan_to_num(_col(features, "len__n_digits"))
     spelt = np.isin(kind, (float(LEET), float(FUZZY))) & ~homoglyph
     return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(misspelt & a_word) & \
@@ -301,43 +298,29 @@ def letter_swaps(text: str) -> list[str]:
     return out
 
 
-def three_letter_rests(text: str) -> list[str]:
-    """The three letters left of ``text`` behind one of the featurizer's affixes (``therealcnn`` → ``cnn``,
-    ``ibmofficial`` → ``ibm``): the featurizer looks behind affixes for names of four letters or more only."""
-    rests = []
-    if text[:-3] in _PREFIXES:  # an affix, then three letters
-        rests.append(text[-3:])
-    if text[3:] in _SUFFIXES:  # three letters, then an affix
-        rests.append(text[:3])
-    return rests
-
-
 def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: dict[str, Any],
                        min_popularity: float) -> np.ndarray:
     """``could impersonate brand 'Nike'`` for a handle of letters only that is a famous name but for one
-    confusable letter group (``nlke``, ``rnicrosoft``, ``vlsa``), or a famous name of three letters behind an affix
-    (``therealcnn``, ``ibmofficial``); None otherwise. A dictionary word or a famous name itself imitates nothing
-    (``bail`` is not a copy of 'Ball'); the famous name has at least three letters, and where it or the handle has
-    only three, or the handle is common words, it needs :data:`VERY_POPULAR` (``lbm`` → 'IBM'). Handles with digits
-    or separators are left to the featurizer's matching (``n1ke``, ``nike_``). ``lexicons``: ``{"celeb": lexicon,
-    "brand": lexicon}`` (popularity and display by key), the person first."""
+    confusable letter group (``nlke``, ``rnicrosoft``, ``vlsa``); None otherwise. A dictionary word, a handle of
+    common words or a famous name itself imitates nothing (``bail`` is not a copy of 'Ball'); the famous name has at
+    least three letters, and where it or the handle has only three it needs :data:`VERY_POPULAR` (``lbm`` → 'IBM').
+    Handles with digits or separators are left to the featurizer's matching (``n1ke``, ``nike_``). ``lexicons``:
+    ``{"celeb": lexicon, "brand": lexicon}`` (popularity and display by key), the person first."""
     risk = np.full(len(handles), None, dtype=object)
-    itself = _itself_famous(features) | (np.nan_to_num(_col(features, "dict__is_word")) > 0)
+    itself = _itself_famous(features) | (np.nan_to_num(_col(features, "dict__is_word")) > 0) | \
+        _reads_as_common_words(features)
     rows = np.flatnonzero(~itself)
     codes, texts = pd.factorize(pd.Series(handles[rows], dtype=object).astype(str).str.lower())
-    words = _reads_as_common_words(features)[rows]
-    strict = np.zeros(len(texts), dtype=bool)
-    strict[codes] = words  # one handle, one set of features
     found = np.full(len(texts), None, dtype=object)
     for j, text in enumerate(texts.tolist()):  # each distinct handle once
         if len(text) < 3 or not text.isalpha():
             continue
         best = None
-        for variant in [*letter_swaps(text), *three_letter_rests(text)]:
+        for variant in letter_swaps(text):
             if len(variant) < 3:
                 continue
             short = min(len(text), len(variant)) <= 3
-            needed = max(min_popularity, VERY_POPULAR) if short or strict[j] else min_popularity
+            needed = max(min_popularity, VERY_POPULAR) if short else min_popularity
             for family, what in (("celeb", "famous name"), ("brand", "brand")):
                 popularity = lexicons[family].popularity.get(variant, 0.0)
                 if popularity >= needed and (best is None or popularity > best[0]):
@@ -349,6 +332,6 @@ def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: di
     return risk
 
 
-__all__ = ["COMMON_PART_ZIPF", "CONFUSABLE_LETTERS", "VERY_POPULAR", "RuledPrices", "Step", "apply_rules",
+__all__ = ["CONFUSABLE_LETTERS", "VERY_POPULAR", "RuledPrices", "Step", "apply_rules",
            "at_floor", "imitates", "letter_swaps", "lookalike_risk", "own_sale_weight", "price_set_by_rule",
-           "rare_scores", "spelled_lookalikes", "three_letter_rests"]
+           "rare_scores", "spelled_lookalikes"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
@@ -154,6 +155,7 @@ def train_price(
     from handleval.data import load_sales
     from handleval.data.sales import rejected_lines, source_files, source_note
     from handleval.features import HandleFeaturizer
+    from handleval.features.lexicons import LEXICON_PACKAGES
     from handleval.features.sales import mask_comparables
     from handleval.price.evaluate import (
         attribution_agreement,
@@ -381,8 +383,8 @@ def train_price(
         "checks": checks,
         "monotone_increasing": [f for f in cfg.monotone_increasing if f in features],
         "reasons_vs_treeshap": agreement,
-        "libraries": library_versions("lightgbm", "scikit-learn", "pandas", "numpy", "rapidfuzz", "wordfreq",
-                                      "publicsuffixlist", "nicknames"),
+        "libraries": library_versions("lightgbm", "scikit-learn", "pandas", "numpy", "rapidfuzz",
+                                      *dict.fromkeys(chain.from_iterable(LEXICON_PACKAGES.values()))),
     }
     model_files = [*point_files, "quantile_low.txt", "quantile_high.txt"]
     write_manifest(out, manifest, model_files)
