@@ -31,13 +31,13 @@ def real_looking_handles(n: int, seed: int) -> pd.DataFrame:
 
     from handleval.config import data_dir
     from handleval.features.lexicons import domain_label
-    from handleval.features.words import _census_names
+    from handleval.features.words import census_names
 
     rng = np.random.default_rng(seed)
     with open(data_dir() / "reference/tranco_100k/tranco_top_100k.csv", encoding="utf-8") as fh:
         labels = [lab for lab in (domain_label(line) for line in fh) if lab]
     words = [w for w in top_n_list("en", 50_000) if w.isascii() and w.isalnum()]
-    first, last = (list(d) for d in _census_names())
+    first, last = (list(d) for d in census_names())
     n_sites, n_words, n_names = int(n * 0.35), int(n * 0.30), int(n * 0.20)
     n_random = n - n_sites - n_words - n_names
     names = []

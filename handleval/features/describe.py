@@ -88,7 +88,7 @@ PHRASES: dict[str, Callable[[float, str, str | None], str]] = {
     "dict__n_words": lambda v, h, m: _plural(v, "word") if v else "no words",
     "dict__coverage": lambda v, h, m: f"{v:.0%} made of words",
     "dict__min_zipf": lambda v, h, m: "all parts are common words" if v >= COMMON_PART_ZIPF else "contains a rare word",
-    "dict__mean_zipf": lambda v, h, m: "common words" if v >= 4 else "uncommon words",
+    "dict__mean_zipf": lambda v, h, m: "common words" if v >= COMMON_PART_ZIPF else "uncommon words",
     "dict__junk_chars": lambda v, h, m: _plural(v, "character") + " that are not words" if v else "no junk",
     "dict__longest_word": lambda v, h, m: f"longest word has {int(v)} letters",
     "dict__known_compound": lambda v, h, m: f"'{h}' is a known phrase" if v else "not a known phrase",

@@ -29,7 +29,7 @@ from handleval.handles import public_suffix_list
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "10"
+LEXICON_VERSION = "11"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -242,19 +242,19 @@ def _ceo_popularity(market_cap_usd: float, founder: bool) -> float:
 
 
 def short_first_names(name: str, namer: Any, first_names: dict[str, float]) -> list[tuple[str, str]]:
-    """``(key, shown name)`` of a first name and surname (initials aside) under each short form of the first name
-    that the ``nicknames`` package (``namer``) knows and that is its first three letters or more, with or without a
-    closing -y/-ie, no longer than it, and a US Census first name rarer than it (``first_names``: name → % of
-    people): ``Timothy D. Cook`` → ``timcook`` shown as "Tim Cook", Jeffrey → Jeff, Andrew → Andy, James → Jamie.
-    Not Michael → Micah, Katy → Katie, Marie → Mary (a commoner name of its own), Donald → Dony (no one's name), and
-    not "Alexander the Great": three words are no first name and surname."""
+    """``(key, shown name)`` of a first name and surname (initials aside) under each short form of the first name:
+    the first name cut to three letters or more and by two letters or more, that the ``nicknames`` package
+    (``namer``) knows for it and that is a US Census first name rarer than it (``first_names``: name → % of
+    people): ``Timothy D. Cook`` → ``timcook`` shown as "Tim Cook", Jeffrey → Jeff, Megan → Meg. Not Angela →
+    Angel, Sarah → Sara, Andrew → Andy or James → Jamie (other names, spellings or pet forms that make other
+    people), Donald → Dony (no one's name), and not "Alexander the Great": three words are no first name and
+    surname."""
     key, (_, kept) = person_slug(name), _name_words(name)
     first = slug(kept[0]) if len(kept) == 2 else ""
-    if len(first) < 3 or not key.startswith(first):
+    if len(first) < 5 or not key.startswith(first):
         return []
-    short = sorted(n for n in namer.nicknames_of(first) if n.isalpha() and len(n) <= len(first)
-                   and 0 < first_names.get(n, 0.0) < first_names.get(first, 0.0)
-                   and len(stem := re.sub(r"(ie|y)$", "", n)) >= 3 and first.startswith(stem))
+    short = sorted(n for n in namer.nicknames_of(first) if 3 <= len(n) <= len(first) - 2 and first.startswith(n)
+                   and 0 < first_names.get(n, 0.0) < first_names.get(first, 0.0))
     return [(n + key[len(first):], " ".join([n.capitalize(), *kept[1:]])) for n in short]
 
 

@@ -261,7 +261,7 @@ class Valuer:
                 risk[idx[risky]] = lookalike_risk(x_h.iloc[risky].reset_index(drop=True),
                                                   found.reset_index(drop=True), self._risk_popularity)
             lexicons = self._lexicons
-            rest = np.flatnonzero(pd.isna(risk[idx]))  # famous names, letters swapped or three behind an affix
+            rest = np.flatnonzero(pd.isna(risk[idx]))  # famous names with a letter group swapped
             if lexicons and len(rest):
                 risk[idx[rest]] = spelled_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
                                                      x_h.iloc[rest].reset_index(drop=True), lexicons,

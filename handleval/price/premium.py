@@ -23,9 +23,10 @@ from handleval.handles import PLATFORM_NAMES
 
 #: Match kinds that imitate a name rather than being it.
 _LOOKALIKE_KINDS = (float(AFFIX), float(LEET), float(FUZZY))
-#: A famous name of three letters or fewer counts as imitated only when it is this popular: one changed character
-#: in a short handle hits some obscure label far too often (``nir`` → 'nlr.gov', ``a_b`` → the account 'ab', ``9z``
-#: → 'gz.gov.cn'; ``lbm`` → 'IBM' and ``cnn_`` → 'CNN' still count).
+#: A famous name of three letters or fewer, or one a handle of common words spells nearly, counts as imitated only
+#: when it is this popular: a short handle or everyday words hit some obscure label far too often (``nir`` →
+#: 'nlr.gov', ``a_b`` → the account 'ab', ``9z`` → 'gz.gov.cn', ``blackcat`` → 'blackhat.com'; ``lbm`` → 'IBM',
+#: ``cnn_`` → 'CNN' and ``netfix`` → 'Netflix' still count).
 VERY_POPULAR = 0.9
 _DAYS_PER_YEAR = 365.25
 #: The model features each rule reads, as name prefixes (a feature, or a family such as ``brand__``): see :class:`Step`.
@@ -248,16 +249,16 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float) -> np.n
     family imitates nothing (``donaldtrump`` is the person, not a copy of the site 'donaldjtrump.com'), a
     dictionary word is no misspelling (``messi`` is a name of its own, not a misspelt 'Jessi'), and a handle of
     fewer letters than digits is no leetspeak or misspelling of a name (``4x4`` is no 'AXA', ``12345`` no
-    '2345.com'; ``n1ke`` and ``g00gle`` are). A handle of common words is no misspelling either (``blackcat`` is
-    no 'blackhat.com'), and a name of three letters or fewer needs :data:`VERY_POPULAR`."""
+    '2345.com'; ``n1ke`` and ``g00gle`` are). A name of three letters or fewer, and a near spelling in a handle of
+    common words, need :data:`VERY_POPULAR` (``blackcat`` is no 'blackhat.com', ``netfix`` is Netflix)."""
     kind = _col(features, f"{prefix}__match_kind")
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
-    needed = np.where(_col(features, f"{prefix}__match_len") <= 3, max(min_popularity, VERY_POPULAR), min_popularity)
-    popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= needed
-    itself_famous = _itself_famous(features)
     misspelt = (kind == FUZZY) & ~homoglyph
-    a_word = ((np.nan_to_num(_col(features, "dict__is_word")) > 0) | _reads_as_common_words(features)) & \
-        (_separators(features) == 0)
+    strict = (_col(features, f"{prefix}__match_len") <= 3) | (misspelt & _reads_as_common_words(features))
+    popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= \
+        np.where(strict, max(min_popularity, VERY_POPULAR), min_popularity)
+    itself_famous = _itself_famous(features)
+    a_word = (np.nan_to_num(_col(features, "dict__is_word")) > 0) & (_separators(features) == 0)
     mostly_digits = np.nan_to_num(_col(features, "len__n_letters")) < np.nan_to_num(_col(features, "len__n_digits"))
     spelt = np.isin(kind, (float(LEET), float(FUZZY))) & ~homoglyph
     return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(misspelt & a_word) & \
@@ -301,16 +302,18 @@ def letter_swaps(text: str) -> list[str]:
 def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: dict[str, Any],
                        min_popularity: float) -> np.ndarray:
     """``could impersonate brand 'Nike'`` for a handle of letters only that is a famous name but for one
-    confusable letter group (``nlke``, ``rnicrosoft``, ``vlsa``); None otherwise. A dictionary word, a handle of
-    common words or a famous name itself imitates nothing (``bail`` is not a copy of 'Ball'); the famous name has at
-    least three letters, and where it or the handle has only three it needs :data:`VERY_POPULAR` (``lbm`` → 'IBM').
-    Handles with digits or separators are left to the featurizer's matching (``n1ke``, ``nike_``). ``lexicons``:
-    ``{"celeb": lexicon, "brand": lexicon}`` (popularity and display by key), the person first."""
+    confusable letter group (``nlke``, ``rnicrosoft``, ``vlsa``); None otherwise. A dictionary word or a famous name
+    itself imitates nothing (``bail`` is not a copy of 'Ball'); the famous name has at least three letters, and
+    where it or the handle has only three, or the handle is common words, it needs :data:`VERY_POPULAR` (``lbm`` →
+    'IBM', ``iego`` → 'LEGO'). Handles with digits or separators are left to the featurizer's matching (``n1ke``,
+    ``nike_``). ``lexicons``: ``{"celeb": lexicon, "brand": lexicon}`` (popularity and display by key), the person
+    first."""
     risk = np.full(len(handles), None, dtype=object)
-    itself = _itself_famous(features) | (np.nan_to_num(_col(features, "dict__is_word")) > 0) | \
-        _reads_as_common_words(features)
+    itself = _itself_famous(features) | (np.nan_to_num(_col(features, "dict__is_word")) > 0)
     rows = np.flatnonzero(~itself)
     codes, texts = pd.factorize(pd.Series(handles[rows], dtype=object).astype(str).str.lower())
+    strict = np.zeros(len(texts), dtype=bool)
+    strict[codes] = _reads_as_common_words(features)[rows]  # one handle, one set of features
     found = np.full(len(texts), None, dtype=object)
     for j, text in enumerate(texts.tolist()):  # each distinct handle once
         if len(text) < 3 or not text.isalpha():
@@ -320,7 +323,7 @@ def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: di
             if len(variant) < 3:
                 continue
             short = min(len(text), len(variant)) <= 3
-            needed = max(min_popularity, VERY_POPULAR) if short else min_popularity
+            needed = max(min_popularity, VERY_POPULAR) if short or strict[j] else min_popularity
             for family, what in (("celeb", "famous name"), ("brand", "brand")):
                 popularity = lexicons[family].popularity.get(variant, 0.0)
                 if popularity >= needed and (best is None or popularity > best[0]):

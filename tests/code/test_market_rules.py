@@ -151,10 +151,11 @@ def test_confusable_letters_make_a_lookalike_of_a_famous_name():
     assert spelled_lookalikes(handles[:1], features[:1], {"celeb": celeb, "brand": brand}, 0.99)[0] is None
 
 
-def test_a_handle_of_common_words_is_no_spelled_lookalike():
-    """Swapping a letter group in a handle that reads as common words makes a misspelling of nothing."""
+def test_a_handle_of_common_words_is_a_spelled_lookalike_of_a_very_popular_name_only():
+    """Swapping a letter group in a handle that reads as common words hits some name too often: only a name of
+    :data:`VERY_POPULAR` or more counts (``iego`` → 'LEGO')."""
     from handleval.features.lexicons import Lexicon
-    from handleval.price.premium import spelled_lookalikes
+    from handleval.price.premium import VERY_POPULAR, spelled_lookalikes
 
     brand, celeb = Lexicon("brand"), Lexicon("celeb")
     brand.add("nike", 0.8, "Nike", "interbrand")
@@ -162,10 +163,13 @@ def test_a_handle_of_common_words_is_no_spelled_lookalike():
     handles = np.array(["nlke", "rnilk"], dtype=object)
     features = pd.DataFrame({"brand__fame": 0.0, "celeb__fame": 0.0, "dict__is_word": 0.0,
                              "dict__coverage": [0.0, 1.0], "dict__min_zipf": [np.nan, 4.2]})
-    risk = spelled_lookalikes(handles, features, {"celeb": celeb, "brand": brand}, 0.5).tolist()
-    assert risk == ["could impersonate brand 'Nike'", None]
-    features["dict__min_zipf"] = [np.nan, 3.9]  # a rare word in it: the rule no longer excuses it
-    assert spelled_lookalikes(handles, features, {"celeb": celeb, "brand": brand}, 0.5)[1] is not None
+    lexicons = {"celeb": celeb, "brand": brand}
+    assert spelled_lookalikes(handles, features, lexicons, 0.5).tolist() == ["could impersonate brand 'Nike'", None]
+    brand.add("milk", VERY_POPULAR, "Milk Makeup", "nsi")
+    assert spelled_lookalikes(handles, features, lexicons, 0.5)[1] == "could impersonate brand 'Milk Makeup'"
+    features["dict__min_zipf"] = [np.nan, 3.9]  # a rare word in it: the usual popularity again
+    brand.popularity["milk"] = 0.8
+    assert spelled_lookalikes(handles, features, lexicons, 0.5)[1] == "could impersonate brand 'Milk Makeup'"
 
 
 def test_the_word_reason_names_the_language_and_how_common():
