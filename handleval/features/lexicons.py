@@ -29,7 +29,7 @@ from handleval.handles import public_suffix_list
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "11"
+LEXICON_VERSION = "12"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -241,19 +241,27 @@ def _ceo_popularity(market_cap_usd: float, founder: bool) -> float:
     return 0.5 + 0.25 * math.log10(market_cap_usd / 1e10) - (0.0 if founder else 0.25)
 
 
-def short_first_names(name: str, namer: Any, first_names: dict[str, float]) -> list[tuple[str, str]]:
-    """``(key, shown name)`` of a first name and surname (initials aside) under each short form of the first name:
-    the first name cut to three letters or more and by two letters or more, that the ``nicknames`` package
-    (``namer``) knows for it and that is a US Census first name rarer than it (``first_names``: name → % of
-    people): ``Timothy D. Cook`` → ``timcook`` shown as "Tim Cook", Jeffrey → Jeff, Megan → Meg. Not Angela →
-    Angel, Sarah → Sara, Andrew → Andy or James → Jamie (other names, spellings or pet forms that make other
-    people), Donald → Dony (no one's name), and not "Alexander the Great": three words are no first name and
-    surname."""
+def short_first_names(name: str, namer: Any, first_names: dict[str, float], pet_forms: bool = False
+                      ) -> list[tuple[str, str]]:
+    """``(key, shown name)`` of a first name and surname (initials aside) under each short form of the first name
+    that the ``nicknames`` package (``namer``) knows for it and that is a US Census first name rarer than it
+    (``first_names``: name → % of people): the first name cut to three letters or more and by two or more
+    (``Timothy D. Cook`` → ``timcook`` shown as "Tim Cook", Jeffrey → Jeff, Megan → Meg) and, with ``pet_forms``,
+    its first three letters or more and a closing -y/-ie, no longer than it (Andrew → Andy, James → Jamie). Not
+    Angela → Angel or Sarah → Sara (other names and spellings), Donald → Dony (no one's name), and not "Alexander
+    the Great": three words are no first name and surname."""
     key, (_, kept) = person_slug(name), _name_words(name)
     first = slug(kept[0]) if len(kept) == 2 else ""
     if len(first) < 5 or not key.startswith(first):
         return []
-    short = sorted(n for n in namer.nicknames_of(first) if 3 <= len(n) <= len(first) - 2 and first.startswith(n)
+
+    def usual(n: str) -> bool:
+        if 3 <= len(n) <= len(first) - 2 and first.startswith(n):  # cut short
+            return True
+        stem = re.sub(r"(ie|y)$", "", n)
+        return pet_forms and stem != n and len(stem) >= 3 and len(n) <= len(first) and first.startswith(stem)
+
+    short = sorted(n for n in namer.nicknames_of(first) if usual(n)
                    and 0 < first_names.get(n, 0.0) < first_names.get(first, 0.0))
     return [(n + key[len(first):], " ".join([n.capitalize(), *kept[1:]])) for n in short]
 
@@ -307,7 +315,8 @@ def _build_celeb(ref: Path) -> Lexicon:
         lex.add(slug(row["Youtuber"]), _follower_popularity(parse_count(row["subscribers"])),
                 shown_name(row["Youtuber"]), "youtube2023")
     # Fortune 1000 CEOs (Pantheon 1.0 is from 2013 and the social lists are Instagram, TikTok and YouTube: neither
-    # knows Elon Musk or Satya Nadella), under their first name's usual short forms too (Timothy D. Cook: timcook).
+    # knows Elon Musk or Satya Nadella). Listed under legal names (Andrew R. Jassy, James Dimon), they also go by
+    # pet forms: Pantheon's people are listed under the names they are known by (James Dean is no 'Jamie Dean').
     for row in _csv_rows(ref / CELEB_FILES[15]):
         founder = row["Founder_is_CEO"].strip().lower() == "yes"
         market_cap = float(row["MarketCap_March28_M"].replace(",", "").strip() or 0) * 1e6
@@ -317,7 +326,8 @@ def _build_celeb(ref: Path) -> Lexicon:
         source = "fortune1000_founders" if founder else "fortune1000_ceos"
         for ceo in filter(None, (c.strip() for c in row["CEO"].split("/"))):  # co-CEOs: "Ted Sarandos/Greg …"
             lex.add(person_slug(ceo), popularity, ceo, source)
-            shortened += [(popularity, k, shown, source) for k, shown in short_first_names(ceo, namer, first_names)]
+            shortened += [(popularity, k, shown, source)
+                          for k, shown in short_first_names(ceo, namer, first_names, pet_forms=True)]
     # A short name goes to the most popular person it shortens, unless someone of that very name is known: the
     # director Chris Columbus keeps 'chriscolumbus' from Christopher Columbus.
     for popularity, key, shown, source in sorted(shortened, key=lambda s: -s[0]):

@@ -23,8 +23,8 @@ from handleval.handles import PLATFORM_NAMES
 
 #: Match kinds that imitate a name rather than being it.
 _LOOKALIKE_KINDS = (float(AFFIX), float(LEET), float(FUZZY))
-#: A famous name of three letters or fewer, or one a handle of common words spells nearly, counts as imitated only
-#: when it is this popular: a short handle or everyday words hit some obscure label far too often (``nir`` →
+#: A famous name of three letters or fewer, or a brand a handle of common words spells nearly, counts as imitated
+#: only when it is this popular: a short handle or everyday words hit some obscure label far too often (``nir`` →
 #: 'nlr.gov', ``a_b`` → the account 'ab', ``9z`` → 'gz.gov.cn', ``blackcat`` → 'blackhat.com'; ``lbm`` → 'IBM',
 #: ``cnn_`` → 'CNN' and ``netfix`` → 'Netflix' still count).
 VERY_POPULAR = 0.9
@@ -249,12 +249,14 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float) -> np.n
     family imitates nothing (``donaldtrump`` is the person, not a copy of the site 'donaldjtrump.com'), a
     dictionary word is no misspelling (``messi`` is a name of its own, not a misspelt 'Jessi'), and a handle of
     fewer letters than digits is no leetspeak or misspelling of a name (``4x4`` is no 'AXA', ``12345`` no
-    '2345.com'; ``n1ke`` and ``g00gle`` are). A name of three letters or fewer, and a near spelling in a handle of
-    common words, need :data:`VERY_POPULAR` (``blackcat`` is no 'blackhat.com', ``netfix`` is Netflix)."""
+    '2345.com'; ``n1ke`` and ``g00gle`` are). A name of three letters or fewer, and a brand that a handle of
+    common words spells nearly, need :data:`VERY_POPULAR` (``blackcat`` is no 'blackhat.com', ``netfix`` is
+    Netflix; ``bradpit`` is Brad Pitt: few people are named by common words)."""
     kind = _col(features, f"{prefix}__match_kind")
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
     misspelt = (kind == FUZZY) & ~homoglyph
-    strict = (_col(features, f"{prefix}__match_len") <= 3) | (misspelt & _reads_as_common_words(features))
+    in_words = misspelt & _reads_as_common_words(features) & (prefix == "brand")
+    strict = (_col(features, f"{prefix}__match_len") <= 3) | in_words
     popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= \
         np.where(strict, max(min_popularity, VERY_POPULAR), min_popularity)
     itself_famous = _itself_famous(features)
@@ -304,10 +306,10 @@ def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: di
     """``could impersonate brand 'Nike'`` for a handle of letters only that is a famous name but for one
     confusable letter group (``nlke``, ``rnicrosoft``, ``vlsa``); None otherwise. A dictionary word or a famous name
     itself imitates nothing (``bail`` is not a copy of 'Ball'); the famous name has at least three letters, and
-    where it or the handle has only three, or the handle is common words, it needs :data:`VERY_POPULAR` (``lbm`` →
-    'IBM', ``iego`` → 'LEGO'). Handles with digits or separators are left to the featurizer's matching (``n1ke``,
-    ``nike_``). ``lexicons``: ``{"celeb": lexicon, "brand": lexicon}`` (popularity and display by key), the person
-    first."""
+    where it or the handle has only three, or it is a brand and the handle common words, it needs
+    :data:`VERY_POPULAR` (``lbm`` → 'IBM', ``iego`` → 'LEGO'). Handles with digits or separators are left to the
+    featurizer's matching (``n1ke``, ``nike_``). ``lexicons``: ``{"celeb": lexicon, "brand": lexicon}``
+    (popularity and display by key), the person first."""
     risk = np.full(len(handles), None, dtype=object)
     itself = _itself_famous(features) | (np.nan_to_num(_col(features, "dict__is_word")) > 0)
     rows = np.flatnonzero(~itself)
@@ -323,8 +325,9 @@ def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: di
             if len(variant) < 3:
                 continue
             short = min(len(text), len(variant)) <= 3
-            needed = max(min_popularity, VERY_POPULAR) if short or strict[j] else min_popularity
             for family, what in (("celeb", "famous name"), ("brand", "brand")):
+                strict_here = short or (strict[j] and family == "brand")
+                needed = max(min_popularity, VERY_POPULAR) if strict_here else min_popularity
                 popularity = lexicons[family].popularity.get(variant, 0.0)
                 if popularity >= needed and (best is None or popularity > best[0]):
                     best = (popularity, what, lexicons[family].display.get(variant, variant))

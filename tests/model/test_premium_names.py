@@ -114,10 +114,12 @@ def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
     assert near.loc[0, "risk"] is None
     assert near.loc[1, "risk"] == "could impersonate famous name 'Taylor Swift'", near.loc[1, "risk"]
     # one confusable letter group away (@nIke shows as nlke; rn reads as m) is a lookalike too
-    words = small_valuer.value_many(["a_b", "blackcat", "realdonaldtrump", "targethelp", "realwillsmith", "netfix"])
+    words = small_valuer.value_many(["a_b", "blackcat", "realdonaldtrump", "targethelp", "realwillsmith", "netfix",
+                                     "bradpit", "jamiedimon"])
     assert words["risk"][:2].isna().all(), words  # an obscure two-letter account; no misspelt 'blackhat.com'
-    for i, name in ((2, "Donald Trump"), (3, "Target"), (4, "Will Smith"), (5, "Netflix")):
+    for i, name in ((2, "Donald Trump"), (3, "Target"), (4, "Will Smith"), (5, "Netflix"), (6, "Brad Pitt")):
         assert name.lower() in str(words.loc[i, "risk"]).lower(), words.loc[i]  # common words, yet a lookalike
+    assert words.loc[7, "risk"] is None and "Jamie Dimon" in words.loc[7, "reasons"]  # the man himself
     swapped = small_valuer.value_many(["nlke", "rnicrosoft", "bail", "nir"])
     assert swapped["risk"][:2].str.startswith("could impersonate brand").all() and "Nike" in swapped.loc[0, "risk"]
     assert swapped.loc[2, "risk"] is None  # a word, though it swaps to the brand 'Ball'
@@ -146,8 +148,9 @@ def test_only_a_near_spelling_is_excused_for_being_a_word():
 
 def test_a_short_name_or_a_near_spelling_in_common_words_imitates_only_the_very_popular():
     """``a_b`` is no copy of the account 'ab' (0.56), ``9z`` none of 'gz.gov.cn'; ``cnn_`` (CNN 0.98) is one.
-    ``blackcat`` (common words) is no misspelling of 'blackhat.com' (0.65), ``netfix`` one of Netflix; common words
-    that hold a name behind an affix imitate it at the usual popularity (``targethelp``, ``realdonaldtrump``)."""
+    ``blackcat`` (common words) is no misspelling of the brand 'blackhat.com' (0.65), ``netfix`` one of Netflix and
+    ``bradpit`` one of Brad Pitt (few people are named by common words); common words that hold a name behind an
+    affix imitate it at the usual popularity (``targethelp``, ``realdonaldtrump``)."""
     from handleval.features.brands import AFFIX, FUZZY, LEET
     from handleval.price.premium import VERY_POPULAR, imitates
 
@@ -158,6 +161,9 @@ def test_a_short_name_or_a_near_spelling_in_common_words_imitates_only_the_very_
                          "dict__coverage": [1, 0, 1, 1, 1, 0.8], "dict__min_zipf": [4.1, np.nan, 4.3, 4.8, 4.6, 4.8]})
     assert imitates(rows, "brand", 0.5).tolist() == [False, False, True, False, True, True]
     assert imitates(rows.assign(brand__popularity=VERY_POPULAR), "brand", 0.5).all()
+    people = pd.DataFrame({c.replace("brand__", "celeb__"): v for c, v in rows.items() if c != "celeb__fame"})
+    people["brand__fame"] = 0.0
+    assert imitates(people, "celeb", 0.5)[3]  # a person misspelt in common words: bradpit is Brad Pitt
 
 
 def test_a_handle_of_more_digits_than_letters_is_no_leetspeak_or_misspelling():
