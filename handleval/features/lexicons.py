@@ -1,8 +1,8 @@
 """Brand and celebrity lexicons built from ``$HANDLEVAL_DATA/reference`` (read at run time, never copied).
 
 Each lexicon maps a slug (``nike``, ``taylorswift``) to a popularity in [0, 1] (the strongest of its sources:
-Tranco rank, Majestic referring subnets, Interbrand/Fortune/Forbes ranks, Pantheon language editions and page
-views, social follower counts) plus a display name and the source it came from. Its fingerprint is the lexicon
+Tranco rank, Majestic referring subnets, Interbrand/Fortune/Forbes ranks, Pantheon page views, social follower
+counts) plus a display name and the source it came from. Its fingerprint is the lexicon
 name, a code version and the sha256 of every source file, so a model bundle can refuse to run with different
 lexicons.
 Built lexicons are cached as data (no pickle, :mod:`handleval._cache`) under ``$HANDLEVAL_CACHE`` or
@@ -29,7 +29,7 @@ from handleval.handles import public_suffix_list
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "12"
+LEXICON_VERSION = "14"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -271,10 +271,16 @@ def _language_popularity(n_languages: float) -> float:
     return 0.4 + 0.6 * math.log(max(n_languages, 25) / 25) / math.log(8)
 
 
+#: How far Pantheon's language count may lift a person above their page-view rank.
+LANGUAGE_LIFT = 0.05
+
+
 def _pantheon_popularity(rows: list[dict[str, str]]) -> list[float]:
-    """Each person's popularity: the higher of two ranks, by language editions (reach across cultures and
-    centuries) and by page views 2008-13 (attention), where the k-th most viewed person counts as much as the k-th
-    most translated one (Donald Trump: 52 languages, 0.61; the 437th most viewed, 0.73)."""
+    """Each person's popularity: their rank by page views 2008-13 (every language edition) on the scale of Pantheon's
+    language counts, the k-th most viewed person as popular as the k-th most translated (Donald Trump: 52 languages,
+    but the 437th most viewed, 0.73), lifted by at most :data:`LANGUAGE_LIFT` where the languages rank them higher
+    (Confucius 0.76 → 0.81). Attention first: machine-made stubs in 150+ languages made Corbin Bleu (193 languages,
+    6.7 million views, now 0.66) and Augusto De Luca (0.2 million, 0.46) as famous as Obama."""
     by_languages = [_language_popularity(float(row["numlangs"] or 25)) for row in rows]
     ladder = sorted(by_languages, reverse=True)
     views = [parse_count(row["TotalPageViews"]) for row in rows]
@@ -282,7 +288,49 @@ def _pantheon_popularity(rows: list[dict[str, str]]) -> list[float]:
     by_views = [0.0] * len(rows)
     for rank, i in enumerate(most_viewed):
         by_views[i] = ladder[rank]
-    return [max(a, b) for a, b in zip(by_languages, by_views, strict=True)]
+    return [max(v, min(lang, v + LANGUAGE_LIFT)) for v, lang in zip(by_views, by_languages, strict=True)]
+
+
+#: People this popular (about the 250 most viewed of Pantheon's 11,341) are also known by their surname alone.
+SURNAME_ALONE_POPULARITY = 0.8
+#: A lone surname is written on its own in English text (Zipf 2 or more: not The Undertaker's legal name Calaway,
+#: not al-Gaddafi run together) but less than a common word (below 4: not Tom Cruise's ``cruise``; this also keeps
+#: out surnames made frequent by fame alone: Putin, Lincoln, Shakespeare, Obama).
+SURNAME_ZIPF = (2.0, 4.0)
+#: ... and names its most viewed bearer only when no other Pantheon person bearing it has a tenth of their views.
+SURNAME_VIEWS_LEAD = 10.0
+_PARTICLES = frozenset({"al", "bin", "da", "das", "de", "del", "della", "den", "der", "di", "dos", "du", "ibn",
+                        "la", "le", "ter", "van", "von", "y"})
+_SURNAME_FIRST = frozenset({"CN", "HK", "KP", "KR", "TW", "VN"})  # countries that write the surname first (Mao Zedong)
+
+
+def lone_surnames(rows: list[dict[str, str]], popularity: list[float], first_names: dict[str, float],
+                  surnames: dict[str, float]) -> list[tuple[float, str, str]]:
+    """``(popularity, surname, shown name)`` of the people at :data:`SURNAME_ALONE_POPULARITY` or more whose
+    surname names them alone (``messi``, ``einstein``, ``lennon``): 4+ letters, a given name (of either sex) and a
+    surname of fewer than 1 in 10,000 Americans (not Lil Wayne's ``wayne``), as frequent in English text as
+    :data:`SURNAME_ZIPF` allows, and with :data:`SURNAME_VIEWS_LEAD` times the page views of every other Pantheon
+    person of that last word (John Lennon, not David and Victoria Beckham). Not after a particle (da Vinci, De Niro)
+    and not where the surname comes first (Mao Zedong)."""
+    from wordfreq import zipf_frequency
+
+    names = [_name_words(row["name"])[1] for row in rows]
+    views = [v if v == v else 0.0 for v in (parse_count(row["TotalPageViews"]) for row in rows)]
+    bearers: dict[str, list[float]] = {}
+    for kept, seen in zip(names, views, strict=True):
+        if len(kept) >= 2:
+            bearers.setdefault(slug(kept[-1]), []).append(seen)
+    out = []
+    for row, pop, kept, seen in zip(rows, popularity, names, views, strict=True):
+        if pop < SURNAME_ALONE_POPULARITY or len(kept) < 2:
+            continue
+        key, others = slug(kept[-1]), sorted(bearers[slug(kept[-1])])[:-1]  # if not the most viewed, fails below
+        if (len(key) >= 4 and (not others or seen >= SURNAME_VIEWS_LEAD * others[-1])
+                and (len(kept) == 2 or kept[-2].lower() not in _PARTICLES)  # "Al Capone" has a first name
+                and row["countryCode"] not in _SURNAME_FIRST and first_names.get(key, 0.0) < 0.01
+                and surnames.get(key, 0.0) < 0.01 and SURNAME_ZIPF[0] <= zipf_frequency(key, "en") < SURNAME_ZIPF[1]):
+            out.append((pop, key, row["name"]))
+    return out
 
 
 def _build_celeb(ref: Path) -> Lexicon:
@@ -290,14 +338,17 @@ def _build_celeb(ref: Path) -> Lexicon:
 
     from handleval.features.words import census_names
 
-    lex, namer, first_names = Lexicon("celeb"), NickNamer(), census_names()[0]
-    shortened: list[tuple[float, str, str, str]] = []  # (popularity, key, shown, source): added last
+    lex, namer, (first_names, surnames) = Lexicon("celeb"), NickNamer(), census_names()
+    shortened: list[tuple[float, str, str, str, str]] = []  # (popularity, key, shown, source, person): added last
     people = list(_csv_rows(ref / CELEB_FILES[0], delimiter="\t"))
-    for row, popularity in zip(people, _pantheon_popularity(people), strict=True):
+    popularities = _pantheon_popularity(people)
+    for row, popularity in zip(people, popularities, strict=True):
         for key in {slug(row["name"]), person_slug(row["name"])}:  # "John F. Kennedy": also johnkennedy
             lex.add(key, popularity, row["name"], "pantheon")
-        shortened += [(popularity, k, shown, "pantheon") for k, shown in short_first_names(row["name"], namer,
-                                                                                              first_names)]
+        shortened += [(popularity, k, shown, "pantheon", row["name"])
+                      for k, shown in short_first_names(row["name"], namer, first_names)]
+    shortened += [(pop, key, shown, "pantheon", shown)
+                  for pop, key, shown in lone_surnames(people, popularities, first_names, surnames)]
     for rel in CELEB_FILES[1:13]:
         for row in _csv_rows(ref / rel):
             pop = _follower_popularity(parse_count(row.get("Subscribers", "")))
@@ -326,12 +377,13 @@ def _build_celeb(ref: Path) -> Lexicon:
         source = "fortune1000_founders" if founder else "fortune1000_ceos"
         for ceo in filter(None, (c.strip() for c in row["CEO"].split("/"))):  # co-CEOs: "Ted Sarandos/Greg …"
             lex.add(person_slug(ceo), popularity, ceo, source)
-            shortened += [(popularity, k, shown, source)
+            shortened += [(popularity, k, shown, source, ceo)
                           for k, shown in short_first_names(ceo, namer, first_names, pet_forms=True)]
-    # A short name goes to the most popular person it shortens, unless someone of that very name is known: the
-    # director Chris Columbus keeps 'chriscolumbus' from Christopher Columbus.
-    for popularity, key, shown, source in sorted(shortened, key=lambda s: -s[0]):
-        if key not in lex:
+    # A short name or lone surname goes to the most popular person it names, unless someone else holds the key: the
+    # director Chris Columbus keeps 'chriscolumbus' from Christopher Columbus, the Brazilian Ronaldo 'ronaldo' from
+    # Cristiano Ronaldo; Arnold Schwarzenegger's own account 'schwarzenegger' rises to his Pantheon popularity.
+    for popularity, key, shown, source, person in sorted(shortened, key=lambda s: -s[0]):
+        if key not in lex or person_slug(lex.display[key]) == person_slug(person):
             lex.add(key, popularity, shown, source)
     return lex
 

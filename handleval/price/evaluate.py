@@ -136,16 +136,17 @@ def repeat_sale_metrics(test: pd.DataFrame) -> dict[str, float]:
     return {"n": float(len(again)), "within_2x": within("pred"), "within_2x_learned_only": within("learned")}
 
 
-def checks_text(checks: dict[str, dict[str, float]], metrics: dict[str, Any], goals: Sequence[Target]) -> str:
-    """Each goal against its value, one line each: a check (``tiers.spearman``) or a headline metric
-    (``fragment_telegram.rmse_vs_median``, :func:`price_headline`)."""
+def checks_text(checks: dict[str, dict[str, float]], metrics: dict[str, Any], goals: Sequence[Target],
+                word: str = "goal") -> str:
+    """Each goal (or champion ``target``) against its value, one line each: a check (``tiers.spearman``) or a
+    headline metric (``fragment_telegram.rmse_vs_median``, :func:`price_headline`)."""
     headline = price_headline(metrics) if metrics else {}
     lines = []
     for goal in goals:
         group, _, name = goal.metric.partition(".")
         value = checks[group].get(name) if group in checks else headline.get(goal.metric)
         shown = "n/a" if value is None else f"{value:,.3f}"
-        lines.append(f"{goal.metric}: {shown} (goal {goal.bound()}) {'met' if goal.met(value) else 'MISSED'}")
+        lines.append(f"{goal.metric}: {shown} ({word} {goal.bound()}) {'met' if goal.met(value) else 'MISSED'}")
     return "\n".join(lines)
 
 

@@ -84,9 +84,14 @@ def _premium_section(manifest: dict[str, Any]) -> list[str]:
         lines += ["", "Goals (the config's `goals`: the premium-name checks and the bulk goal; the tier set is built "
                       "by code from the same reference lists the fame features use, so it tests that fame reaches the "
                       "price, not that fame was learnt; our own split is easier than new data). One seed's numbers: "
-                      "how much each market moves with the seed alone is in docs/models.md (\"Seed spread\" and "
-                      "\"Averaging point models\").", "",
+                      "how much each market moves with the seed alone is in docs/models.md (\"Seed spread\", "
+                      "\"Averaging point models\" and \"NameBio 2024 and the seed\").", "",
                   "```", checks_text(checks, manifest["metrics"], goals), "```", ""]
+    targets = [Target.model_validate(t) for t in manifest["config"].get("targets", [])]
+    if targets:
+        lines += ["Champion targets (the config's `targets`: the registry's `champion` alias moves only to a version "
+                  "that meets every one and beats the champion by more than noise):", "",
+                  "```", checks_text(checks or {}, manifest["metrics"], targets, word="target"), "```", ""]
     if checks:
         tiers = checks.get("tiers", {})
         if tiers:
