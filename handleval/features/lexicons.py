@@ -29,7 +29,7 @@ from handleval.handles import public_suffix_list
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "14"
+LEXICON_VERSION = "15"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -51,10 +51,12 @@ CELEB_FILES = (
     "youtube_top1000_2023/global_youtube_statistics_2023.csv",
     "fortune1000_2024/fortune1000_2024.csv",
 )
-LEXICON_FILES = {"brand": BRAND_FILES, "celeb": CELEB_FILES}
+#: A surname alone never takes a brand's key (:func:`lone_surnames`): the celebrity lexicon reads the brand files.
+LEXICON_FILES = {"brand": BRAND_FILES, "celeb": CELEB_FILES + BRAND_FILES}
 #: Packages whose data decides what a lexicon holds: common words (wordfreq), site labels (the Public Suffix List),
 #: short first names (nicknames, and the US Census first names of ``names``).
-LEXICON_PACKAGES = {"brand": ("wordfreq", "publicsuffixlist"), "celeb": ("wordfreq", "nicknames", "names")}
+LEXICON_PACKAGES = {"brand": ("wordfreq", "publicsuffixlist"),
+                    "celeb": ("wordfreq", "publicsuffixlist", "nicknames", "names")}
 #: Zipf frequency from which an English word is common (``home`` 5.8, ``music`` 5.5; ``google`` 4.9, ``apple`` 4.8).
 COMMON_WORD_ZIPF = 5.0
 
@@ -272,15 +274,15 @@ def _language_popularity(n_languages: float) -> float:
 
 
 #: How far Pantheon's language count may lift a person above their page-view rank.
-LANGUAGE_LIFT = 0.05
+LANGUAGE_LIFT = 0.1
 
 
 def _pantheon_popularity(rows: list[dict[str, str]]) -> list[float]:
     """Each person's popularity: their rank by page views 2008-13 (every language edition) on the scale of Pantheon's
     language counts, the k-th most viewed person as popular as the k-th most translated (Donald Trump: 52 languages,
     but the 437th most viewed, 0.73), lifted by at most :data:`LANGUAGE_LIFT` where the languages rank them higher
-    (Confucius 0.76 → 0.81). Attention first: machine-made stubs in 150+ languages made Corbin Bleu (193 languages,
-    6.7 million views, now 0.66) and Augusto De Luca (0.2 million, 0.46) as famous as Obama."""
+    (Confucius 0.76 → 0.86, Vladimir Putin 0.77 → 0.87). Attention first: machine-made stubs in 150+ languages made
+    Corbin Bleu (193 languages, 6.7 million views, now 0.71) and Augusto De Luca (0.2 million) as famous as Obama."""
     by_languages = [_language_popularity(float(row["numlangs"] or 25)) for row in rows]
     ladder = sorted(by_languages, reverse=True)
     views = [parse_count(row["TotalPageViews"]) for row in rows]
@@ -291,7 +293,7 @@ def _pantheon_popularity(rows: list[dict[str, str]]) -> list[float]:
     return [max(v, min(lang, v + LANGUAGE_LIFT)) for v, lang in zip(by_views, by_languages, strict=True)]
 
 
-#: People this popular (about the 250 most viewed of Pantheon's 11,341) are also known by their surname alone.
+#: People this popular (about the 280 most viewed of Pantheon's 11,341) are also known by their surname alone.
 SURNAME_ALONE_POPULARITY = 0.8
 #: A lone surname is written on its own in English text (Zipf 2 or more: not The Undertaker's legal name Calaway,
 #: not al-Gaddafi run together) but less than a common word (below 4: not Tom Cruise's ``cruise``; this also keeps
@@ -300,18 +302,19 @@ SURNAME_ZIPF = (2.0, 4.0)
 #: ... and names its most viewed bearer only when no other Pantheon person bearing it has a tenth of their views.
 SURNAME_VIEWS_LEAD = 10.0
 _PARTICLES = frozenset({"al", "bin", "da", "das", "de", "del", "della", "den", "der", "di", "dos", "du", "ibn",
-                        "la", "le", "ter", "van", "von", "y"})
+                        "la", "le", "of", "ter", "the", "van", "von", "y"})  # "Paul of Tarsus", "Jack the Ripper"
 _SURNAME_FIRST = frozenset({"CN", "HK", "KP", "KR", "TW", "VN"})  # countries that write the surname first (Mao Zedong)
 
 
 def lone_surnames(rows: list[dict[str, str]], popularity: list[float], first_names: dict[str, float],
-                  surnames: dict[str, float]) -> list[tuple[float, str, str]]:
+                  surnames: dict[str, float], brands: Lexicon) -> list[tuple[float, str, str]]:
     """``(popularity, surname, shown name)`` of the people at :data:`SURNAME_ALONE_POPULARITY` or more whose
     surname names them alone (``messi``, ``einstein``, ``lennon``): 4+ letters, a given name (of either sex) and a
     surname of fewer than 1 in 10,000 Americans (not Lil Wayne's ``wayne``), as frequent in English text as
     :data:`SURNAME_ZIPF` allows, and with :data:`SURNAME_VIEWS_LEAD` times the page views of every other Pantheon
-    person of that last word (John Lennon, not David and Victoria Beckham). Not after a particle (da Vinci, De Niro)
-    and not where the surname comes first (Mao Zedong)."""
+    person of that last word (John Lennon, not David and Victoria Beckham). Not after a particle (da Vinci, De Niro),
+    not where the surname comes first (Mao Zedong), and not a brand's name (``brands`` at popularity 0.5 or more:
+    ``ledger`` is the wallet maker, not Heath Ledger; ``swift``, ``disney``, ``mars``)."""
     from wordfreq import zipf_frequency
 
     names = [_name_words(row["name"])[1] for row in rows]
@@ -328,7 +331,8 @@ def lone_surnames(rows: list[dict[str, str]], popularity: list[float], first_nam
         if (len(key) >= 4 and (not others or seen >= SURNAME_VIEWS_LEAD * others[-1])
                 and (len(kept) == 2 or kept[-2].lower() not in _PARTICLES)  # "Al Capone" has a first name
                 and row["countryCode"] not in _SURNAME_FIRST and first_names.get(key, 0.0) < 0.01
-                and surnames.get(key, 0.0) < 0.01 and SURNAME_ZIPF[0] <= zipf_frequency(key, "en") < SURNAME_ZIPF[1]):
+                and surnames.get(key, 0.0) < 0.01 and SURNAME_ZIPF[0] <= zipf_frequency(key, "en") < SURNAME_ZIPF[1]
+                and brands.popularity.get(key, 0.0) < 0.5):
             out.append((pop, key, row["name"]))
     return out
 
@@ -347,8 +351,9 @@ def _build_celeb(ref: Path) -> Lexicon:
             lex.add(key, popularity, row["name"], "pantheon")
         shortened += [(popularity, k, shown, "pantheon", row["name"])
                       for k, shown in short_first_names(row["name"], namer, first_names)]
+    brands = load_lexicon("brand", ref.parent)
     shortened += [(pop, key, shown, "pantheon", shown)
-                  for pop, key, shown in lone_surnames(people, popularities, first_names, surnames)]
+                  for pop, key, shown in lone_surnames(people, popularities, first_names, surnames, brands)]
     for rel in CELEB_FILES[1:13]:
         for row in _csv_rows(ref / rel):
             pop = _follower_popularity(parse_count(row.get("Subscribers", "")))

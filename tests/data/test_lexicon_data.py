@@ -109,8 +109,9 @@ def test_a_person_is_as_popular_as_their_pantheon_page_view_rank(celeb, data_roo
     # 2008-13 attention lifts people the language count ranks low: Donald Trump (52 languages, 0.61), Kim Kardashian
     assert celeb.popularity["donaldtrump"] > 0.7 and celeb.popularity["kimkardashian"] > 0.9
     assert celeb.popularity["barackobama"] > 0.95 and celeb.popularity["isaacnewton"] > 0.95  # and keeps the top
-    # machine-made stubs in 150+ languages make no one famous: Corbin Bleu (193 languages), Augusto De Luca (145)
-    assert celeb.popularity["corbinbleu"] < 0.7 and celeb.popularity["augustodeluca"] < 0.5
+    assert celeb.popularity["vladimirputin"] > 0.85  # reach lifts office (the 0.77 of his page views)
+    # machine-made stubs in 150+ languages (Corbin Bleu 193, Augusto De Luca 145) lift by LANGUAGE_LIFT at most
+    assert celeb.popularity["corbinbleu"] < 0.75 and celeb.popularity["augustodeluca"] < 0.55
 
 
 def test_the_most_viewed_people_are_found_by_a_surname_that_names_them(celeb):
@@ -129,6 +130,8 @@ def test_the_most_viewed_people_are_found_by_a_surname_that_names_them(celeb):
                  "cruise": "as frequent as a common word (Zipf 4.2)", "hendrix": "a surname of 1 in 8,000 Americans",
                  "darwin": "a given name", "hugo": "a given name", "damon": "a given name", "dre": "3 letters",
                  "austen": "not viewed enough (0.77)", "asimov": "not viewed enough", "arafat": "not viewed enough",
+                 "ledger": "a brand's name (ledger.com)", "pasteur": "a brand's name (the institute)",
+                 "tarsus": "after 'of' (Paul of Tarsus)",
                  "beckham": "David and Victoria, as viewed", "vinci": "after a particle", "niro": "after a particle",
                  "zedong": "written surname first"}
     assert [k for k in fails_one if celeb.source.get(k) == "pantheon"] == []
