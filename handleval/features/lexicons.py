@@ -29,7 +29,7 @@ from handleval.handles import public_suffix_list
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "15"
+LEXICON_VERSION = "16"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -65,12 +65,16 @@ _LEGAL = re.compile(
     r"the|class [a-c]|n\.v|s\.a)\b\.?", re.IGNORECASE)
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _HANDLE_LIKE = re.compile(r"[a-z0-9._-]+")
+#: Latin letters that are no accented letter, so Unicode decomposition keeps them whole: written as people type them.
+_LATIN_LETTERS = str.maketrans({"ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe", "đ": "d", "ð": "d", "þ": "th",
+                                "ı": "i"})
 
 
 def slug(name: str) -> str:
-    """``Coca-Cola`` → ``cocacola``, ``Niké`` → ``nike``: accents dropped, only ``[a-z0-9]`` kept."""
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    """``Coca-Cola`` → ``cocacola``, ``Niké`` → ``nike``, ``Lech Wałęsa`` → ``lechwalesa``: accents dropped, the
+    Latin letters of :data:`_LATIN_LETTERS` spelt out, only ``[a-z0-9]`` kept."""
+    text = unicodedata.normalize("NFKD", name.lower().translate(_LATIN_LETTERS))
+    text = "".join(c for c in text if not unicodedata.combining(c))
     return _NOT_SLUG.sub("", text)
 
 

@@ -31,6 +31,15 @@ def test_person_slug_drops_middle_initials_and_suffixes_but_never_leaves_a_surna
     assert person_slug("J. Doe") == "jdoe"
 
 
+def test_a_slug_spells_out_latin_letters_that_carry_no_accent(celeb):
+    """Accents drop (Niké → nike), and ł, ø, ß … are spelt as people type them: Lech Wałęsa is `lechwalesa`, not
+    'lechwaesa', so the handle of the person is the person and no lookalike of him."""
+    assert slug("Niké") == "nike" and slug("Coca-Cola") == "cocacola"
+    assert slug("Lech Wałęsa") == "lechwalesa" and slug("Søren Kierkegaard") == "sorenkierkegaard"
+    assert slug("Johann Strauß") == "johannstrauss" and slug("Ærø") == "aero"
+    assert celeb.display["lechwalesa"] == "Lech Wałęsa" and "lechwaesa" not in celeb
+
+
 def test_founder_ceos_are_famous_by_company_value(celeb, fortune):
     founders = fortune[fortune["Founder_is_CEO"].str.strip().str.lower() == "yes"]
     assert len(founders) > 20
