@@ -441,10 +441,10 @@ def price_data_snapshot(bundle_dir: Path, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     sales_history(manifest).to_parquet(out / "sales_history.parquet", index=False)
     reference = data_dir() / "reference"
-    for name in manifest["featurizer"].get("lexicons", {}):
-        for rel in LEXICON_FILES.get(name, ()):
-            (out / "reference" / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(reference / rel, out / "reference" / rel)
+    files = {rel for name in manifest["featurizer"].get("lexicons", {}) for rel in LEXICON_FILES.get(name, ())}
+    for rel in sorted(files):  # each once: the celebrity lexicon reads the brand files too
+        (out / "reference" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(reference / rel, out / "reference" / rel)
     return out
 
 

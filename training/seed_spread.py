@@ -41,7 +41,8 @@ if __name__ == "__main__":
         rmse, gain, rho = (np.array([h[f"{market}.{k}"] for h in headlines])
                            for k in ("rmse_ln", "rmse_vs_median", "spearman"))
         rows.append({"market": market, "RMSE ln min – max (mean)": f"{rmse.min():.3f} – {rmse.max():.3f} "
-                     f"({rmse.mean():.3f})", "vs median, mean": f"{gain.mean():+.1%}",
+                     f"({rmse.mean():.3f})",
+                     "vs median min – max (mean)": f"{gain.min():+.1%} – {gain.max():+.1%} ({gain.mean():+.1%})",
                      "Spearman ρ min – max (mean)": f"{rho.min():.3f} – {rho.max():.3f} ({rho.mean():.3f})"})
     over_markets = np.array([h["mean_rmse_ln"] for h in headlines])
     print(f"seeds {', '.join(map(str, args.seeds))}\n")

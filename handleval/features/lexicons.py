@@ -281,6 +281,11 @@ def _language_popularity(n_languages: float) -> float:
 LANGUAGE_LIFT = 0.1
 
 
+def _page_views(rows: list[dict[str, str]]) -> list[float]:
+    """Pantheon's page views 2008-13 per person, 0 where missing."""
+    return [v if v == v else 0.0 for v in (parse_count(row["TotalPageViews"]) for row in rows)]
+
+
 def _pantheon_popularity(rows: list[dict[str, str]]) -> list[float]:
     """Each person's popularity: their rank by page views 2008-13 (every language edition) on the scale of Pantheon's
     language counts, the k-th most viewed person as popular as the k-th most translated (Donald Trump: 52 languages,
@@ -289,8 +294,8 @@ def _pantheon_popularity(rows: list[dict[str, str]]) -> list[float]:
     Corbin Bleu (193 languages, 6.7 million views, now 0.71) and Augusto De Luca (0.2 million) as famous as Obama."""
     by_languages = [_language_popularity(float(row["numlangs"] or 25)) for row in rows]
     ladder = sorted(by_languages, reverse=True)
-    views = [parse_count(row["TotalPageViews"]) for row in rows]
-    most_viewed = sorted(range(len(rows)), key=lambda i: -(views[i] if views[i] == views[i] else 0.0))  # stable
+    views = _page_views(rows)
+    most_viewed = sorted(range(len(rows)), key=lambda i: -views[i])  # stable: file order among equals
     by_views = [0.0] * len(rows)
     for rank, i in enumerate(most_viewed):
         by_views[i] = ladder[rank]
@@ -305,6 +310,8 @@ SURNAME_ALONE_POPULARITY = 0.8
 SURNAME_ZIPF = (2.0, 4.0)
 #: ... and names its most viewed bearer only when no other Pantheon person bearing it has a tenth of their views.
 SURNAME_VIEWS_LEAD = 10.0
+#: ... and is the given name and the surname of fewer than 1 in 10,000 Americans (US Census shares, in %).
+SURNAME_CENSUS_SHARE = 0.01
 _PARTICLES = frozenset({"al", "bin", "da", "das", "de", "del", "della", "den", "der", "di", "dos", "du", "ibn",
                         "la", "le", "of", "ter", "the", "van", "von", "y"})  # "Paul of Tarsus", "Jack the Ripper"
 _SURNAME_FIRST = frozenset({"CN", "HK", "KP", "KR", "TW", "VN"})  # countries that write the surname first (Mao Zedong)
@@ -314,7 +321,7 @@ def lone_surnames(rows: list[dict[str, str]], popularity: list[float], first_nam
                   surnames: dict[str, float], brands: Lexicon) -> list[tuple[float, str, str]]:
     """``(popularity, surname, shown name)`` of the people at :data:`SURNAME_ALONE_POPULARITY` or more whose
     surname names them alone (``messi``, ``einstein``, ``lennon``): 4+ letters, a given name (of either sex) and a
-    surname of fewer than 1 in 10,000 Americans (not Lil Wayne's ``wayne``), as frequent in English text as
+    surname of fewer than :data:`SURNAME_CENSUS_SHARE` (not Lil Wayne's ``wayne``), as frequent in English text as
     :data:`SURNAME_ZIPF` allows, and with :data:`SURNAME_VIEWS_LEAD` times the page views of every other Pantheon
     person of that last word (John Lennon, not David and Victoria Beckham). Not after a particle (da Vinci, De Niro),
     not where the surname comes first (Mao Zedong), and not a brand's name (``brands`` at popularity 0.5 or more:
@@ -322,7 +329,7 @@ def lone_surnames(rows: list[dict[str, str]], popularity: list[float], first_nam
     from wordfreq import zipf_frequency
 
     names = [_name_words(row["name"])[1] for row in rows]
-    views = [v if v == v else 0.0 for v in (parse_count(row["TotalPageViews"]) for row in rows)]
+    views = _page_views(rows)
     bearers: dict[str, list[float]] = {}
     for kept, seen in zip(names, views, strict=True):
         if len(kept) >= 2:
@@ -334,8 +341,9 @@ def lone_surnames(rows: list[dict[str, str]], popularity: list[float], first_nam
         key, others = slug(kept[-1]), sorted(bearers[slug(kept[-1])])[:-1]  # if not the most viewed, fails below
         if (len(key) >= 4 and (not others or seen >= SURNAME_VIEWS_LEAD * others[-1])
                 and (len(kept) == 2 or kept[-2].lower() not in _PARTICLES)  # "Al Capone" has a first name
-                and row["countryCode"] not in _SURNAME_FIRST and first_names.get(key, 0.0) < 0.01
-                and surnames.get(key, 0.0) < 0.01 and SURNAME_ZIPF[0] <= zipf_frequency(key, "en") < SURNAME_ZIPF[1]
+                and row["countryCode"] not in _SURNAME_FIRST
+                and max(first_names.get(key, 0.0), surnames.get(key, 0.0)) < SURNAME_CENSUS_SHARE
+                and SURNAME_ZIPF[0] <= zipf_frequency(key, "en") < SURNAME_ZIPF[1]
                 and brands.popularity.get(key, 0.0) < 0.5):
             out.append((pop, key, row["name"]))
     return out

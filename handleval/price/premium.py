@@ -243,6 +243,12 @@ def _reads_as_common_words(features: pd.DataFrame) -> np.ndarray:
     return (_col(features, "dict__coverage") >= 1) & (_col(features, "dict__min_zipf") >= COMMON_PART_ZIPF)
 
 
+def _needs_very_popular(short: Any, brand: Any, spelt_in_common_words: Any) -> Any:
+    """Whether a famous name needs :data:`VERY_POPULAR` to count as imitated: a name (or handle) of three letters or
+    fewer, or a brand that a handle of common words spells nearly. Booleans or boolean arrays."""
+    return short | (brand & spelt_in_common_words)
+
+
 def imitates(features: pd.DataFrame, prefix: str, min_popularity: float) -> np.ndarray:
     """Rows whose ``prefix`` (``brand`` or ``celeb``) match imitates a name at least ``min_popularity`` popular:
     affix, leetspeak, near spelling or confusable characters. A handle that is itself a famous name of either
@@ -255,8 +261,8 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float) -> np.n
     kind = _col(features, f"{prefix}__match_kind")
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
     misspelt = (kind == FUZZY) & ~homoglyph
-    in_words = misspelt & _reads_as_common_words(features) & (prefix == "brand")
-    strict = (_col(features, f"{prefix}__match_len") <= 3) | in_words
+    strict = _needs_very_popular(_col(features, f"{prefix}__match_len") <= 3, prefix == "brand",
+                                 misspelt & _reads_as_common_words(features))
     popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= \
         np.where(strict, max(min_popularity, VERY_POPULAR), min_popularity)
     itself_famous = _itself_famous(features)
@@ -314,8 +320,8 @@ def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: di
     itself = _itself_famous(features) | (np.nan_to_num(_col(features, "dict__is_word")) > 0)
     rows = np.flatnonzero(~itself)
     codes, texts = pd.factorize(pd.Series(handles[rows], dtype=object).astype(str).str.lower())
-    strict = np.zeros(len(texts), dtype=bool)
-    strict[codes] = _reads_as_common_words(features)[rows]  # one handle, one set of features
+    in_words = np.zeros(len(texts), dtype=bool)
+    in_words[codes] = _reads_as_common_words(features)[rows]  # one handle, one set of features
     found = np.full(len(texts), None, dtype=object)
     for j, text in enumerate(texts.tolist()):  # each distinct handle once
         if len(text) < 3 or not text.isalpha():
@@ -326,8 +332,8 @@ def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: di
                 continue
             short = min(len(text), len(variant)) <= 3
             for family, what in (("celeb", "famous name"), ("brand", "brand")):
-                strict_here = short or (strict[j] and family == "brand")
-                needed = max(min_popularity, VERY_POPULAR) if strict_here else min_popularity
+                strict = _needs_very_popular(short, family == "brand", bool(in_words[j]))
+                needed = max(min_popularity, VERY_POPULAR) if strict else min_popularity
                 popularity = lexicons[family].popularity.get(variant, 0.0)
                 if popularity >= needed and (best is None or popularity > best[0]):
                     best = (popularity, what, lexicons[family].display.get(variant, variant))
