@@ -152,7 +152,7 @@ def _expand_nested(frame: pd.DataFrame) -> pd.DataFrame:
             return {}
 
         dicts = frame[nest].map(as_dict)
-        for key in {k for d in dicts for k in d}:
+        for key in dict.fromkeys(k for d in dicts for k in d):  # first seen first: the same columns every run
             extra[f"{nest}.{key}"] = dicts.map(lambda d, k=key: d.get(k))
     return frame.assign(**extra) if extra else frame
 

@@ -29,7 +29,7 @@ from handleval.handles import public_suffix_list
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "16"
+LEXICON_VERSION = "17"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -216,7 +216,7 @@ def _build_brand(ref: Path) -> Lexicon:
     for row in _csv_rows(ref / BRAND_FILES[5]):
         countries = [c for c in (row["countries_include"] or "").split(";") if c]
         pop = 0.5 if "001" in countries else 0.3 + 0.02 * min(len(countries), 10)
-        for name in {row["brand"], row["name"], row["brand_en"]}:
+        for name in dict.fromkeys((row["brand_en"], row["brand"], row["name"])):  # shown: English name first
             if name:
                 lex.add(slug(name), pop, name, "nsi")
     for row in _csv_rows(ref / BRAND_FILES[6]):

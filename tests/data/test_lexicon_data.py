@@ -218,3 +218,22 @@ def test_a_common_word_is_no_famous_name(celeb):
     assert {"home", "music", "david", "time", "news"} <= words and not {"google", "apple", "nike"} & words
     assert not words & set(brand.popularity) and not words & set(celeb.popularity)
     assert brand.popularity["google"] > 0.95 and brand.popularity["apple"] > 0.95  # brands that made a word
+
+
+@pytest.mark.parametrize("name", ["brand", "celeb"])
+def test_a_lexicon_is_built_the_same_in_every_process(name, data_root, tmp_path):
+    """Python salts string hashes per process: a lexicon built by iterating a set showed 'TSL' in one process and
+    '謝瑞麟 TSL' in another. Built under two hash seeds, every key, popularity, shown name and source is equal."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import hashlib, json, sys\n"
+              "from handleval.features.lexicons import _BUILDERS\n"
+              "lex = _BUILDERS[sys.argv[1]](__import__('pathlib').Path(sys.argv[2]))\n"
+              "print(len(lex), hashlib.sha256(json.dumps([lex.popularity, lex.display, lex.source, sorted(lex.written)],"
+              " sort_keys=True).encode()).hexdigest())\n")
+    digests = [subprocess.run([sys.executable, "-c", script, name, str(data_root / "reference")], check=True,
+                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2")]
+    assert digests[0] == digests[1] and int(digests[0].split()[0]) > 10_000
