@@ -228,11 +228,11 @@ def test_a_lexicon_is_built_the_same_in_every_process(name, data_root, tmp_path)
     import subprocess
     import sys
 
-    script = ("import hashlib, json, sys\n"
+    script = ("import hashlib, json, pathlib, sys\n"
               "from handleval.features.lexicons import _BUILDERS\n"
-              "lex = _BUILDERS[sys.argv[1]](__import__('pathlib').Path(sys.argv[2]))\n"
-              "print(len(lex), hashlib.sha256(json.dumps([lex.popularity, lex.display, lex.source, sorted(lex.written)],"
-              " sort_keys=True).encode()).hexdigest())\n")
+              "lex = _BUILDERS[sys.argv[1]](pathlib.Path(sys.argv[2]))\n"
+              "held = [lex.popularity, lex.display, lex.source, sorted(lex.written)]\n"
+              "print(len(lex), hashlib.sha256(json.dumps(held, sort_keys=True).encode()).hexdigest())\n")
     digests = [subprocess.run([sys.executable, "-c", script, name, str(data_root / "reference")], check=True,
                               capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
                for seed in ("1", "2")]
