@@ -243,6 +243,14 @@ def _reads_as_common_words(features: pd.DataFrame) -> np.ndarray:
     return (_col(features, "dict__coverage") >= 1) & (_col(features, "dict__min_zipf") >= COMMON_PART_ZIPF)
 
 
+def _one_word(features: pd.DataFrame) -> np.ndarray:
+    """Rows whose letters are one dictionary word (Zipf 3 or more), separators and digits aside: ``train``,
+    ``train_``, ``train1``."""
+    digits_only_left = _col(features, "dict__junk_chars") == np.nan_to_num(_col(features, "len__n_digits"))
+    one_part = (_col(features, "dict__n_words") == 1) & digits_only_left & (_col(features, "dict__min_zipf") >= 3)
+    return (np.nan_to_num(_col(features, "dict__is_word")) > 0) | one_part
+
+
 def _needs_very_popular(short: Any, brand: Any, spelt_in_common_words: Any) -> Any:
     """Whether a famous name needs :data:`VERY_POPULAR` to count as imitated: a name (or handle) of three letters or
     fewer, or a brand that a handle of common words spells nearly. Booleans or boolean arrays."""
@@ -253,11 +261,11 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float) -> np.n
     """Rows whose ``prefix`` (``brand`` or ``celeb``) match imitates a name at least ``min_popularity`` popular:
     affix, leetspeak, near spelling or confusable characters. A handle that is itself a famous name of either
     family imitates nothing (``donaldtrump`` is the person, not a copy of the site 'donaldjtrump.com'), a
-    dictionary word is no misspelling (``messi`` is a name of its own, not a misspelt 'Jessi'), and a handle of
-    fewer letters than digits is no leetspeak or misspelling of a name (``4x4`` is no 'AXA', ``12345`` no
-    '2345.com'; ``n1ke`` and ``g00gle`` are). A name of three letters or fewer, and a brand that a handle of
-    common words spells nearly, need :data:`VERY_POPULAR` (``blackcat`` is no 'blackhat.com', ``netfix`` is
-    Netflix; ``bradpit`` is Brad Pitt: few people are named by common words)."""
+    dictionary word, separators and digits aside, is no misspelling (``messi`` is a name of its own, not a misspelt
+    'Jessi'; ``train_`` is no 'T-Pain'), and a handle of fewer letters than digits is no leetspeak or misspelling of
+    a name (``4x4`` is no 'AXA', ``12345`` no '2345.com'; ``n1ke`` and ``g00gle`` are). A name of three letters or
+    fewer, and a brand that a handle of common words spells nearly, need :data:`VERY_POPULAR` (``blackcat`` is no
+    'blackhat.com', ``netfix`` is Netflix; ``bradpit`` is Brad Pitt: few people are named by common words)."""
     kind = _col(features, f"{prefix}__match_kind")
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
     misspelt = (kind == FUZZY) & ~homoglyph
@@ -266,7 +274,7 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float) -> np.n
     popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= \
         np.where(strict, max(min_popularity, VERY_POPULAR), min_popularity)
     itself_famous = _itself_famous(features)
-    a_word = (np.nan_to_num(_col(features, "dict__is_word")) > 0) & (_separators(features) == 0)
+    a_word = _one_word(features)
     mostly_digits = np.nan_to_num(_col(features, "len__n_letters")) < np.nan_to_num(_col(features, "len__n_digits"))
     spelt = np.isin(kind, (float(LEET), float(FUZZY))) & ~homoglyph
     return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(misspelt & a_word) & \

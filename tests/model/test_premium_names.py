@@ -110,8 +110,9 @@ def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
     assert small_valuer.value_many(["donaldtrump"]).loc[0, "risk"] is None
     # nor is a dictionary word ('messi' is one letter from the singer 'Jessi'); a lookalike of both a person and
     # the person's site names the more popular of the two
-    near = small_valuer.value_many(["messi", "taylorswlft"])
+    near = small_valuer.value_many(["messi", "taylorswlft", "train_", "train1"])
     assert near.loc[0, "risk"] is None
+    assert near["risk"][2:].isna().all(), near  # separators and digits aside, a word: no 'T-Pain', no 'trains.com'
     assert near.loc[1, "risk"] == "could impersonate famous name 'Taylor Swift'", near.loc[1, "risk"]
     # one confusable letter group away (@nIke shows as nlke; rn reads as m) is a lookalike too
     words = small_valuer.value_many(["a_b", "blackcat", "realdonaldtrump", "targethelp", "realwillsmith", "netfix",
@@ -134,7 +135,9 @@ def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
 
 def test_only_a_near_spelling_is_excused_for_being_a_word():
     """The rule written out on feature rows: a dictionary word is no misspelling (FUZZY), but a word that holds the
-    brand (AFFIX) or is written with confusable characters still imitates it."""
+    brand (AFFIX) or is written with confusable characters still imitates it. Separators and digits aside: letters
+    that are one word of Zipf 3 or more (``train_``, ``train1``) are excused; not a letter left over, not two
+    words, not a rare word."""
     from handleval.features.brands import AFFIX, EXACT, FUZZY
     from handleval.price.premium import imitates
 
@@ -144,6 +147,13 @@ def test_only_a_near_spelling_is_excused_for_being_a_word():
                          "dict__is_word": [1, 0, 1, 1, 1], "len__n_underscores": [0] * 5})
     assert imitates(rows, "brand", 0.5).tolist() == [False, True, True, True, True]
     assert not imitates(rows.assign(brand__popularity=0.4), "brand", 0.5).any()
+    # train_ (the word, is_word on its letters), train1, trainx1 (a letter left), traintrack1, trane1 (Zipf 2.5)
+    digits = pd.DataFrame({"brand__match_kind": FUZZY, "brand__homoglyph": 0, "brand__popularity": 0.9,
+                           "brand__fame": 0.0, "celeb__fame": 0.0, "dict__is_word": [1, 0, 0, 0, 0],
+                           "len__n_underscores": [1, 0, 0, 0, 0], "len__n_digits": [0, 1, 1, 1, 1], "len__n_letters": 5,
+                           "dict__n_words": [1, 1, 1, 2, 1], "dict__junk_chars": [0, 1, 2, 1, 1],
+                           "dict__min_zipf": [4.8, 4.8, 4.8, 4.4, 2.5]})
+    assert imitates(digits, "brand", 0.5).tolist() == [False, False, True, True, True]
 
 
 def test_a_short_name_or_a_near_spelling_in_common_words_imitates_only_the_very_popular():
