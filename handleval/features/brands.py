@@ -42,12 +42,16 @@ from handleval.features.lexicons import Lexicon, load_lexicon
 MATCH_KINDS: dict[int, str] = {0: "none", 1: "exact", 2: "affix", 3: "leetspeak", 4: "fuzzy", 5: "known compound"}
 NONE, EXACT, AFFIX, LEET, FUZZY, COMPOUND = range(6)
 
+#: Affixes a famous name hides behind: accounts' own (``official``, ``hq``), fans' and imitators' (``thereal``,
+#: ``fanclub``), and the words of impersonation scams (``giveaway``, ``airdrop``, ``verified``, ``ceo``).
 PREFIXES = ("thereal", "real", "official", "the", "iam", "its", "itz", "im", "get", "try", "go", "my", "hey",
-            "join", "use", "we", "team", "mr", "dr", "hello", "hi", "i")
+            "join", "use", "we", "team", "mr", "dr", "hello", "hi", "i", "verified")
 SUFFIXES = ("official", "offical", "officiel", "hq", "app", "apps", "tv", "inc", "co", "store", "shop", "news",
             "fans", "fan", "fanclub", "club", "online", "global", "world", "us", "usa", "uk", "in", "india", "eu",
             "support", "help", "music", "media", "studio", "studios", "games", "gaming", "live", "page", "real",
-            "team", "ig", "x", "hd", "daily", "updates", "official1", "brasil", "br", "de", "fr", "es", "jp")
+            "team", "ig", "x", "hd", "daily", "updates", "official1", "brasil", "br", "de", "fr", "es", "jp",
+            "giveaway", "giveaways", "gift", "gifts", "promo", "bonus", "rewards", "airdrop", "crypto", "btc", "eth",
+            "nft", "token", "ceo", "verified", "verify")
 LEET_MAP = {"0": "o", "1": "il", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "6": "g", "2": "z"}
 _DROP_LEET = str.maketrans("", "", "".join(LEET_MAP))
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")

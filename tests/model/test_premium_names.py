@@ -125,6 +125,10 @@ def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
     assert swapped["risk"][:2].str.startswith("could impersonate brand").all() and "Nike" in swapped.loc[0, "risk"]
     assert swapped.loc[2, "risk"] is None  # a word, though it swaps to the brand 'Ball'
     assert swapped.loc[3, "risk"] is None  # a name; it swaps to an obscure short label only
+    # the words of impersonation scams are affixes too
+    scams = small_valuer.value_many(["elonmuskcrypto", "binancegift", "coinbasepromo", "nikeceo", "twitterverified"])
+    for i, name in enumerate(("Elon Musk", "binance", "coinbase", "Nike", "twitter")):
+        assert name in str(scams.loc[i, "risk"]), scams.loc[i]
     # a famous name written with separators is a lookalike too, and not a rare handle on X
     written = small_valuer.value_many(["elon_musk", "_google", "google_", "google"])
     for i in range(3):
