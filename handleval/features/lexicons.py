@@ -29,7 +29,7 @@ from handleval.handles import public_suffix_list
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "17"
+LEXICON_VERSION = "18"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -91,10 +91,18 @@ def person_slug(name: str) -> str:
 
 
 def shown_name(name: str, account: str = "") -> str:
-    """A name a reader can check in a reason: emoji and symbols dropped (``Kylie 🤍`` → ``Kylie``), and the
-    account name when no letter is left (the display name ``👑`` of the account ``kingjames``)."""
-    text = " ".join("".join(c if c.isalnum() or c in ".'&-/" else " " for c in name).split())
-    return text if any(c.isalpha() for c in text) else account
+    """A name a reader can check in a reason: in Unicode's compatibility form (accents composed: ``Rodri`` +
+    combining acute + ``guez`` → ``Rodríguez``; ``𝙍𝙮𝙖𝙣`` → ``Ryan``), emoji and symbols dropped (``Kylie 🤍`` →
+    ``Kylie``), and the account name when no letter is left (the display name ``👑`` of ``kingjames``) or when the
+    display name is one word of one letter or one that the account name does not hold: a nickname (Travis Scott's
+    ``flame`` shows ``travisscott``)."""
+    text = " ".join("".join(c if c.isalnum() or c in ".'’&-/" else " "
+                            for c in unicodedata.normalize("NFKC", name)).split())
+    if not any(c.isalpha() for c in text):
+        return account
+    if account and " " not in text and (len(text) < 2 or slug(text) not in slug(account)):
+        return account
+    return text
 
 
 def company_slug(name: str) -> str:

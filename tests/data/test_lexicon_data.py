@@ -82,6 +82,13 @@ def test_shown_name_drops_symbols_and_falls_back_to_the_account():
     assert shown_name("Kylie 🤍", "kyliejenner") == "Kylie"
     assert shown_name("👑", "kingjames") == "kingjames"
     assert shown_name("Beyoncé") == "Beyoncé" and shown_name("McDonald's") == "McDonald's"
+    assert shown_name("charli d’amelio", "charlidamelio") == "charli d’amelio"
+    # accents composed, not split into two words; mathematical letters read as letters
+    assert shown_name("James Rodri\u0301guez", "jamesrodriguez") == "James Rodríguez"
+    assert shown_name("𝙍𝙮𝙖𝙣𝘽𝙖𝙠𝙚𝙧𝙮", "ryanbakery") == "RyanBakery"
+    # a one-word nickname the account does not hold, or a single letter, shows the account
+    assert shown_name("flame", "travisscott") == "travisscott" and shown_name("A", "maisa") == "maisa"
+    assert shown_name("Shakira", "shakira") == "Shakira" and shown_name("Dwayne Johnson", "therock") == "Dwayne Johnson"
 
 
 def test_pantheon_people_are_found_without_middle_initials(celeb, data_root):
