@@ -213,13 +213,15 @@ class RareHandlePricing(StrictModel):
     fame (exact famous name, popularity above ``fame_from``, scaled to 0..1),
     ``word_weight`` × word popularity (a single dictionary word, not a number; Zipf scaled from ``word_zipf``), and
     ``short_letters[n]`` for a handle of ``n`` characters, letters only or digits only. A name with none of them
-    is not rare and keeps its learned price; a rare name is priced at the larger of the two."""
+    is not rare and keeps its learned price; a rare name is priced at the larger of the two. A function word
+    (``which``, ``their``: grammar, not meaning) counts as no more frequent than ``function_word_zipf``."""
 
     rare_from: PricePoint
     top: PricePoint
     fame_from: float = Field(0.5, ge=0, lt=1)
     word_zipf: tuple[float, float] = (3.0, 6.0)
     word_weight: float = Field(0.8, ge=0, le=1)
+    function_word_zipf: float = Field(4.0, ge=0)
     short_letters: dict[int, float] = Field(default_factory=dict)
 
 

@@ -31,6 +31,24 @@ LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl", "tr", "id", "pl", "sv")
 #: Zipf frequency from which a word of a handle is common ("all parts are common words" in the reasons).
 COMMON_PART_ZIPF = 4.0
 
+#: Words that are common but no one would call a premium name (articles, pronouns, auxiliaries, conjunctions).
+FUNCTION_WORDS = frozenset((
+    "a", "all", "am", "an", "and", "any", "are", "as", "at", "be", "but", "by", "can", "did", "do", "for", "had", "has",
+    "he", "her", "him", "his", "how", "if", "in", "is", "it", "its", "may", "me", "my", "no", "nor", "not", "of", "on",
+    "or", "our", "she", "so", "the", "to", "us", "was", "we", "who", "why", "yet", "you",
+    "about", "above", "after", "again", "against", "also", "although", "among", "another", "anyone", "anything",
+    "around", "because", "been", "before", "being", "below", "between", "both", "cannot", "could", "does",
+    "doing", "down", "during", "each", "either", "else", "enough", "even", "ever", "every", "from", "further",
+    "have", "having", "here", "hers", "herself", "himself", "however", "into", "itself", "just", "least",
+    "less", "many", "might", "more", "most", "much", "must", "myself", "neither", "never", "none", "nothing",
+    "often", "once", "only", "other", "others", "ought", "ours", "over", "own", "perhaps", "rather", "same",
+    "shall", "should", "since", "some", "someone", "something", "still", "such", "than", "that", "their",
+    "theirs", "them", "themselves", "then", "there", "these", "they", "thing", "things", "this", "those",
+    "though", "through", "thus", "till", "together", "too", "toward", "under", "unless", "until", "upon",
+    "very", "were", "what", "whatever", "when", "where", "whether", "which", "while", "whom", "whose", "will",
+    "with", "within", "without", "would", "your", "yours", "yourself",
+))
+
 FEATURES = (
     "zipf_en", "zipf_best", "best_lang", "is_word", "n_words", "coverage", "min_zipf", "mean_zipf",
     "junk_chars", "longest_word", "known_compound", "first_name", "surname", "full_name",

@@ -18,7 +18,7 @@ import pandas as pd
 
 from handleval.config import MarketsConfig, RareHandlePricing
 from handleval.features.brands import AFFIX, FUZZY, LEET
-from handleval.features.words import COMMON_PART_ZIPF
+from handleval.features.words import COMMON_PART_ZIPF, FUNCTION_WORDS
 from handleval.handles import PLATFORM_NAMES
 
 #: Match kinds that imitate a name rather than being it.
@@ -93,18 +93,24 @@ def own_sale_weight(age_days: np.ndarray, markets: MarketsConfig) -> np.ndarray:
     return 0.5 ** (years / rule.half_life_years)
 
 
-def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame, handles: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
     """``(score, factor)`` per row: the strongest of fame, word popularity and shortness (0 when not rare), and
     which one it was (0 none, 1 fame, 2 word, 3 length). Word and length count only in a handle of letters and
     digits: ``_google`` and ``google_`` are variants of a rare name, not one (fame already counts only for a name as
     its owner writes it, :func:`handleval.features.brands.as_written`). A number is rare by its length only:
-    ``0000`` is, ``00000`` is not."""
+    ``0000`` is, ``00000`` is not. With ``handles``, a function word (:data:`FUNCTION_WORDS`) counts as no more
+    frequent than ``pricing.function_word_zipf``: ``which`` and ``their`` are common, not valuable."""
     fame = np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame")))
     fame = np.clip((fame - pricing.fame_from) / (1 - pricing.fame_from), 0, 1)
     lo, hi = pricing.word_zipf
     digits = np.nan_to_num(_col(features, "len__is_all_digits")) > 0
     is_word = np.nan_to_num(_col(features, "dict__is_word")) > 0  # never a number: the word lists hold none
-    word = np.where(is_word, np.clip((np.nan_to_num(_col(features, "dict__zipf_en")) - lo) / (hi - lo), 0, 1), 0)
+    zipf = np.nan_to_num(_col(features, "dict__zipf_en"))
+    if handles is not None:
+        grammar = pd.Series(handles, dtype=object).astype(str).str.lower().isin(FUNCTION_WORDS).to_numpy()
+        zipf = np.where(grammar, np.minimum(zipf, pricing.function_word_zipf), zipf)
+    word = np.where(is_word, np.clip((zipf - lo) / (hi - lo), 0, 1), 0)
     word = word * pricing.word_weight
     length = np.nan_to_num(_col(features, "len__length")).astype(np.int64)
     # X sells short handles as rare, "alphanumeric combinations" as free priority handles: letters only or digits only
@@ -179,7 +185,7 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         rows = ((requested == platform) & (market != platform)).to_numpy()
         if not rows.any():
             continue
-        score, factor = rare_scores(pricing, features)
+        score, factor = rare_scores(pricing, features, handles)
         rare = rows & (factor > 0)
         if not rare.any():
             continue

@@ -18,25 +18,12 @@ import numpy as np
 import pandas as pd
 
 from handleval.config import data_dir
+from handleval.features.words import FUNCTION_WORDS
 
 TIERS = ("A", "B", "C", "D", "E")
 TIER_NAMES = {"A": "famous brands and people", "B": "common English words", "C": "short pronounceable non-words",
               "D": "two-word combinations", "E": "random junk"}
 _VALID_X = re.compile(r"[a-z0-9_]{1,15}")
-#: Words that are common but no one would call a premium name (articles, pronouns, auxiliaries, conjunctions).
-_FUNCTION_WORDS = frozenset((
-    "about", "above", "after", "again", "against", "also", "although", "among", "another", "anyone", "anything",
-    "around", "because", "been", "before", "being", "below", "between", "both", "cannot", "could", "does",
-    "doing", "down", "during", "each", "either", "else", "enough", "even", "ever", "every", "from", "further",
-    "have", "having", "here", "hers", "herself", "himself", "however", "into", "itself", "just", "least",
-    "less", "many", "might", "more", "most", "much", "must", "myself", "neither", "never", "none", "nothing",
-    "often", "once", "only", "other", "others", "ought", "ours", "over", "own", "perhaps", "rather", "same",
-    "shall", "should", "since", "some", "someone", "something", "still", "such", "than", "that", "their",
-    "theirs", "them", "themselves", "then", "there", "these", "they", "thing", "things", "this", "those",
-    "though", "through", "thus", "till", "together", "too", "toward", "under", "unless", "until", "upon",
-    "very", "were", "what", "whatever", "when", "where", "whether", "which", "while", "whom", "whose", "will",
-    "with", "within", "without", "would", "your", "yours", "yourself",
-))
 _VOWELS, _CONSONANTS = "aeiou", "bcdfghjklmnprstvz"
 
 
@@ -67,7 +54,7 @@ def common_words(n: int, exclude: set[str], top: int = 3000) -> list[str]:
     from wordfreq import top_n_list
 
     words = [w for w in top_n_list("en", top) if w.isascii() and w.isalpha() and 4 <= len(w) <= 8
-             and w not in _FUNCTION_WORDS and w not in exclude]
+             and w not in FUNCTION_WORDS and w not in exclude]
     return words[:n]
 
 

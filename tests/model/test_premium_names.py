@@ -98,6 +98,24 @@ def test_rare_handle_score_rises_with_fame_and_word_popularity(small_valuer):
     assert (np.diff(score) >= 0).all() and score[-1] == 1.0
 
 
+def test_a_function_word_counts_as_no_more_common_than_the_configured_zipf(small_valuer):
+    """``which`` (Zipf 6.3) and ``their`` are grammar, not names: they price as a word of ``function_word_zipf``,
+    below ``coffee`` (4.9), still rare on X; a content word as frequent keeps its score."""
+    from handleval.price.premium import rare_scores
+
+    pricing = small_valuer.markets.rare_handles["x"]
+    frame = pd.DataFrame({"brand__fame": 0.0, "celeb__fame": 0.0, "dict__is_word": 1.0, "len__length": 5,
+                          "len__is_all_letters": 1.0, "dict__zipf_en": [6.3, 6.3, 4.9]})
+    capped, _ = rare_scores(pricing, frame, np.array(["which", "WHICH", "coffee"], dtype=object))
+    free, _ = rare_scores(pricing, frame)
+    lo, hi = pricing.word_zipf
+    assert capped[0] == capped[1] == pytest.approx(pricing.word_weight * (pricing.function_word_zipf - lo) / (hi - lo))
+    assert free[0] > capped[2] > capped[0] > 0 and free[2] == capped[2]
+    out = small_valuer.value_many(["which", "their", "coffee"], reasons=False)
+    which, their, coffee = out["price_usd"].tolist()
+    assert 2500 <= which < coffee and 2500 <= their < coffee
+
+
 def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
     out = small_valuer.value_many(["nike", "n1ke", "nikeofficial", "therealnike", "pizza"])
     nike, *lookalikes = out["price_usd"].tolist()[:4]
