@@ -29,7 +29,7 @@ from handleval.handles import public_suffix_list
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "18"
+LEXICON_VERSION = "19"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -93,15 +93,16 @@ def person_slug(name: str) -> str:
 def shown_name(name: str, account: str = "") -> str:
     """A name a reader can check in a reason: in Unicode's compatibility form (accents composed: ``Rodri`` +
     combining acute + ``guez`` → ``Rodríguez``; ``𝙍𝙮𝙖𝙣`` → ``Ryan``), emoji and symbols dropped (``Kylie 🤍`` →
-    ``Kylie``), and the account name when no letter is left (the display name ``👑`` of ``kingjames``) or when the
-    display name is one word of one letter or one that the account name does not hold: a nickname (Travis Scott's
-    ``flame`` shows ``travisscott``)."""
+    ``Kylie``); the account name when no letter or a single letter is left (the display name ``👑`` of
+    ``kingjames``), and beside a one-word display name that the account name does not hold (``flame
+    (@travisscott)``, ``JIMIN (@j.m)``): a nickname says little without the account it names."""
     text = " ".join("".join(c if c.isalnum() or c in ".'’&-/" else " "
                             for c in unicodedata.normalize("NFKC", name)).split())
-    if not any(c.isalpha() for c in text):
+    letters = sum(c.isalpha() for c in text)
+    if letters == 0 or (letters == 1 and account):
         return account
-    if account and " " not in text and (len(text) < 2 or slug(text) not in slug(account)):
-        return account
+    if account and " " not in text and slug(text) not in slug(account):
+        return f"{text} (@{account})" if " " not in account.strip() else f"{text} ({account.strip()})"
     return text
 
 

@@ -8,6 +8,7 @@ whole-word and the part frequencies keeps the two scales comparable.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -31,10 +32,11 @@ LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl", "tr", "id", "pl", "sv")
 #: Zipf frequency from which a word of a handle is common ("all parts are common words" in the reasons).
 COMMON_PART_ZIPF = 4.0
 
-#: Words that are common but no one would call a premium name (articles, pronouns, auxiliaries, conjunctions).
+#: Words that carry grammar, not meaning, so no one would call them a premium name: articles, pronouns, auxiliaries,
+#: conjunctions, prepositions and the commonest adverbs and quantifiers (a hand-made list).
 FUNCTION_WORDS = frozenset((
     "a", "all", "am", "an", "and", "any", "are", "as", "at", "be", "but", "by", "can", "did", "do", "for", "had", "has",
-    "he", "her", "him", "his", "how", "if", "in", "is", "it", "its", "may", "me", "my", "no", "nor", "not", "of", "on",
+    "he", "her", "him", "his", "how", "if", "in", "is", "it", "its", "me", "my", "no", "nor", "not", "of", "on",
     "or", "our", "she", "so", "the", "to", "us", "was", "we", "who", "why", "yet", "you",
     "about", "above", "after", "again", "against", "also", "although", "among", "another", "anyone", "anything",
     "around", "because", "been", "before", "being", "below", "between", "both", "cannot", "could", "does",
@@ -43,9 +45,9 @@ FUNCTION_WORDS = frozenset((
     "less", "many", "might", "more", "most", "much", "must", "myself", "neither", "never", "none", "nothing",
     "often", "once", "only", "other", "others", "ought", "ours", "over", "own", "perhaps", "rather", "same",
     "shall", "should", "since", "some", "someone", "something", "still", "such", "than", "that", "their",
-    "theirs", "them", "themselves", "then", "there", "these", "they", "thing", "things", "this", "those",
+    "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those",
     "though", "through", "thus", "till", "together", "too", "toward", "under", "unless", "until", "upon",
-    "very", "were", "what", "whatever", "when", "where", "whether", "which", "while", "whom", "whose", "will",
+    "very", "were", "what", "whatever", "when", "where", "whether", "which", "while", "whom", "whose",
     "with", "within", "without", "would", "your", "yours", "yourself",
 ))
 
@@ -80,6 +82,16 @@ def census_names() -> tuple[dict[str, float], dict[str, float]]:
         return out
 
     return read("dist.male.first", "dist.female.first"), read("dist.all.last")
+
+
+#: A given name of at least this share of Americans (US Census, %) is a common one: Sarah, Lisa, Tiffany.
+COMMON_GIVEN_NAME_SHARE = 0.1
+
+
+@functools.cache
+def common_given_names() -> frozenset[str]:
+    """US Census given names of :data:`COMMON_GIVEN_NAME_SHARE` % or more (about 300)."""
+    return frozenset(n for n, share in census_names()[0].items() if share >= COMMON_GIVEN_NAME_SHARE)
 
 
 class WordFeatures(FeatureFamily):

@@ -18,7 +18,7 @@ import pandas as pd
 
 from handleval.config import MarketsConfig, RareHandlePricing
 from handleval.features.brands import AFFIX, FUZZY, LEET
-from handleval.features.words import COMMON_PART_ZIPF, FUNCTION_WORDS
+from handleval.features.words import COMMON_PART_ZIPF, FUNCTION_WORDS, common_given_names
 from handleval.handles import PLATFORM_NAMES
 
 #: Match kinds that imitate a name rather than being it.
@@ -250,33 +250,43 @@ def _reads_as_common_words(features: pd.DataFrame) -> np.ndarray:
 
 
 def _one_word(features: pd.DataFrame) -> np.ndarray:
-    """Rows whose letters are one dictionary word (Zipf 3 or more), separators and digits aside: ``train``,
-    ``train_``, ``train1``."""
+    """Rows whose letters are one dictionary word, separators and digits aside: ``train``, ``train_`` (a word of
+    Zipf 3 or more in any of the word model's languages, ``dict__is_word``), ``train1`` (one English word of Zipf 3
+    or more and digits)."""
     digits_only_left = _col(features, "dict__junk_chars") == np.nan_to_num(_col(features, "len__n_digits"))
     one_part = (_col(features, "dict__n_words") == 1) & digits_only_left & (_col(features, "dict__min_zipf") >= 3)
     return (np.nan_to_num(_col(features, "dict__is_word")) > 0) | one_part
 
 
-def _needs_very_popular(short: Any, brand: Any, spelt_in_common_words: Any) -> Any:
+def _needs_very_popular(short: Any, brand: Any, spelt_in_common_words: Any, given_name: Any = False) -> Any:
     """Whether a famous name needs :data:`VERY_POPULAR` to count as imitated: a name (or handle) of three letters or
-    fewer, or a brand that a handle of common words spells nearly. Booleans or boolean arrays."""
-    return short | (brand & spelt_in_common_words)
+    fewer, a brand that a handle of common words spells nearly, or a common given name (``sarahgiveaway`` is some
+    Sarah's, not a copy of the account 'Sarah'). Booleans or boolean arrays."""
+    return short | (brand & spelt_in_common_words) | given_name
 
 
-def imitates(features: pd.DataFrame, prefix: str, min_popularity: float) -> np.ndarray:
+def _is_common_given_name(keys: Any) -> np.ndarray:
+    """Per matched key (None where none): whether it is a common given name (:func:`common_given_names`)."""
+    given = common_given_names()
+    return np.array([isinstance(k, str) and k in given for k in keys], dtype=bool)
+
+
+def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: Any = None) -> np.ndarray:
     """Rows whose ``prefix`` (``brand`` or ``celeb``) match imitates a name at least ``min_popularity`` popular:
     affix, leetspeak, near spelling or confusable characters. A handle that is itself a famous name of either
     family imitates nothing (``donaldtrump`` is the person, not a copy of the site 'donaldjtrump.com'), a
     dictionary word, separators and digits aside, is no misspelling (``messi`` is a name of its own, not a misspelt
     'Jessi'; ``train_`` is no 'T-Pain'), and a handle of fewer letters than digits is no leetspeak or misspelling of
     a name (``4x4`` is no 'AXA', ``12345`` no '2345.com'; ``n1ke`` and ``g00gle`` are). A name of three letters or
-    fewer, and a brand that a handle of common words spells nearly, need :data:`VERY_POPULAR` (``blackcat`` is no
-    'blackhat.com', ``netfix`` is Netflix; ``bradpit`` is Brad Pitt: few people are named by common words)."""
+    fewer, a brand that a handle of common words spells nearly, and (given the matched ``keys``) a common given
+    name need :data:`VERY_POPULAR` (``blackcat`` is no 'blackhat.com', ``netfix`` is Netflix; ``bradpit`` is Brad
+    Pitt: few people are named by common words; ``sarahshop`` is no copy of the account 'Sarah')."""
     kind = _col(features, f"{prefix}__match_kind")
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
     misspelt = (kind == FUZZY) & ~homoglyph
+    given = _is_common_given_name(keys) if keys is not None else False
     strict = _needs_very_popular(_col(features, f"{prefix}__match_len") <= 3, prefix == "brand",
-                                 misspelt & _reads_as_common_words(features))
+                                 misspelt & _reads_as_common_words(features), given)
     popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= \
         np.where(strict, max(min_popularity, VERY_POPULAR), min_popularity)
     itself_famous = _itself_famous(features)
@@ -295,7 +305,8 @@ def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_pop
     risk = np.full(n, None, dtype=object)
     named_popularity = np.full(n, -np.inf)
     for prefix, what in (("celeb", "famous name"), ("brand", "brand")):
-        hit = imitates(features, prefix, min_popularity)
+        keys = matches[f"{prefix}_key"].to_numpy(dtype=object) if matches is not None else None
+        hit = imitates(features, prefix, min_popularity, keys)
         popularity = np.nan_to_num(_col(features, f"{prefix}__popularity"))
         names = matches[f"{prefix}_match"].to_numpy(dtype=object) if matches is not None else np.full(n, None)
         for i in np.flatnonzero(hit & (popularity > named_popularity)).tolist():
@@ -346,7 +357,8 @@ def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: di
                 continue
             short = min(len(text), len(variant)) <= 3
             for family, what in (("celeb", "famous name"), ("brand", "brand")):
-                strict = _needs_very_popular(short, family == "brand", bool(in_words[j]))
+                strict = _needs_very_popular(short, family == "brand", bool(in_words[j]),
+                                             variant in common_given_names())
                 needed = max(min_popularity, VERY_POPULAR) if strict else min_popularity
                 popularity = lexicons[family].popularity.get(variant, 0.0)
                 if popularity >= needed and (best is None or popularity > best[0]):

@@ -86,8 +86,9 @@ def test_shown_name_drops_symbols_and_falls_back_to_the_account():
     # accents composed, not split into two words; mathematical letters read as letters
     assert shown_name("James Rodri\u0301guez", "jamesrodriguez") == "James Rodríguez"
     assert shown_name("𝙍𝙮𝙖𝙣𝘽𝙖𝙠𝙚𝙧𝙮", "ryanbakery") == "RyanBakery"
-    # a one-word nickname the account does not hold, or a single letter, shows the account
-    assert shown_name("flame", "travisscott") == "travisscott" and shown_name("A", "maisa") == "maisa"
+    # a one-word nickname the account does not hold shows beside the account; a single letter shows the account
+    assert shown_name("flame", "travisscott") == "flame (@travisscott)" and shown_name("A", "maisa") == "maisa"
+    assert shown_name("PrankvsPrank", "Jesse Wellens") == "PrankvsPrank (Jesse Wellens)"
     assert shown_name("Shakira", "shakira") == "Shakira" and shown_name("Dwayne Johnson", "therock") == "Dwayne Johnson"
 
 

@@ -144,9 +144,11 @@ def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
     assert swapped.loc[2, "risk"] is None  # a word, though it swaps to the brand 'Ball'
     assert swapped.loc[3, "risk"] is None  # a name; it swaps to an obscure short label only
     # the words of impersonation scams are affixes too
-    scams = small_valuer.value_many(["elonmuskcrypto", "binancegift", "coinbasepromo", "nikeceo", "twitterverified"])
-    for i, name in enumerate(("Elon Musk", "binance", "coinbase", "Nike", "twitter")):
+    scams = small_valuer.value_many(["elonmuskcrypto", "binancegift", "coinbasepromo", "nikeceo", "twitterverified",
+                                     "kyliegiveaway", "sarahgiveaway", "sarahshop", "lisaofficial"])
+    for i, name in enumerate(("Elon Musk", "binance", "coinbase", "Nike", "twitter", "Kylie")):
         assert name in str(scams.loc[i, "risk"]), scams.loc[i]
+    assert scams["risk"][6:].isna().all(), scams  # a common given name (Sarah, Lisa) behind an affix is someone's own
     # a famous name written with separators is a lookalike too, and not a rare handle on X
     written = small_valuer.value_many(["elon_musk", "_google", "google_", "google"])
     for i in range(3):
@@ -176,6 +178,22 @@ def test_only_a_near_spelling_is_excused_for_being_a_word():
                            "dict__n_words": [1, 1, 1, 2, 1], "dict__junk_chars": [0, 1, 2, 1, 1],
                            "dict__min_zipf": [4.8, 4.8, 4.8, 4.4, 2.5]})
     assert imitates(digits, "brand", 0.5).tolist() == [False, False, True, True, True]
+
+
+def test_a_common_given_name_is_imitated_only_when_very_popular():
+    """With the matched keys, a famous name that is a common US given name ('sarah', 0.5% of Americans) needs
+    :data:`VERY_POPULAR`; a rare one ('kylie') or an unknown key does not."""
+    from handleval.features.brands import AFFIX
+    from handleval.features.words import common_given_names
+    from handleval.price.premium import VERY_POPULAR, imitates
+
+    assert {"sarah", "lisa", "mary"} <= common_given_names() and "kylie" not in common_given_names()
+    rows = pd.DataFrame({"celeb__match_kind": AFFIX, "celeb__popularity": 0.8, "celeb__match_len": 5,
+                         "celeb__homoglyph": 0.0, "brand__fame": 0.0, "celeb__fame": 0.0}, index=range(3))
+    keys = np.array(["sarah", "kylie", None], dtype=object)
+    assert imitates(rows, "celeb", 0.5, keys).tolist() == [False, True, True]
+    assert imitates(rows, "celeb", 0.5).all()  # without keys: the featurizer's rule alone
+    assert imitates(rows.assign(celeb__popularity=VERY_POPULAR), "celeb", 0.5, keys).all()
 
 
 def test_a_short_name_or_a_near_spelling_in_common_words_imitates_only_the_very_popular():
