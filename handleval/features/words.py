@@ -90,7 +90,7 @@ COMMON_GIVEN_NAME_SHARE = 0.1
 
 @functools.cache
 def common_given_names() -> frozenset[str]:
-    """US Census given names of :data:`COMMON_GIVEN_NAME_SHARE` % or more (about 300)."""
+    """US Census given names of :data:`COMMON_GIVEN_NAME_SHARE` % or more (390 of them)."""
     return frozenset(n for n, share in census_names()[0].items() if share >= COMMON_GIVEN_NAME_SHARE)
 
 
