@@ -29,7 +29,7 @@ from handleval.handles import public_suffix_list
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "19"
+LEXICON_VERSION = "20"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -88,6 +88,10 @@ def person_slug(name: str) -> str:
     """A person's usual handle: ``Marc R. Benioff`` → ``marcbenioff`` (middle initials and Jr./Sr./II/III dropped)."""
     words, kept = _name_words(name)
     return slug(" ".join(kept if len(kept) >= 2 else words))  # never a surname alone
+
+
+#: A display name's closing "Official" (in the languages the social lists use), which the person is known without.
+_OFFICIAL = re.compile(r"[\W_]*\b(?:official|oficial|officiel|offical|ufficiale)\b[\W_]*$", re.IGNORECASE)
 
 
 def shown_name(name: str, account: str = "") -> str:
@@ -384,6 +388,9 @@ def _build_celeb(ref: Path) -> Lexicon:
             lex.add_written(account)
             if any(c.isalpha() for c in name):  # a display name of digits ('555') is no one's name
                 lex.add(slug(name), pop * 0.95, shown_name(name, account), platform)
+                known_as = _OFFICIAL.sub("", name)  # 'Conor McGregor Official' is Conor McGregor
+                if known_as != name and len(known_as.split()) >= 2:
+                    lex.add(slug(known_as), pop * 0.95, shown_name(known_as, account), platform)
     for row in _csv_rows(ref / CELEB_FILES[13]):
         lex.add(slug(row["channel_info"]), _follower_popularity(parse_count(row["followers"])),
                 shown_name(row["channel_info"]), "instagram_top200")

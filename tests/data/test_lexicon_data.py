@@ -92,6 +92,14 @@ def test_shown_name_drops_symbols_and_falls_back_to_the_account():
     assert shown_name("Shakira", "shakira") == "Shakira" and shown_name("Dwayne Johnson", "therock") == "Dwayne Johnson"
 
 
+def test_an_account_named_official_is_found_by_the_name_without_it(celeb):
+    """Conor McGregor's Instagram is 'thenotoriousmma', shown 'Conor McGregor Official': conormcgregor is him. One
+    word left ('Queen Official') stays a display name only: the word is not made famous."""
+    assert celeb.display.get("conormcgregor") == "Conor McGregor" and celeb.popularity["conormcgregor"] >= 0.5
+    assert celeb.display.get("robertdowneyjr", "").startswith("Robert Downey Jr")
+    assert "queen" not in celeb and "tips" not in celeb
+
+
 def test_pantheon_people_are_found_without_middle_initials(celeb, data_root):
     pantheon = pd.read_csv(data_root / "reference/pantheon_1_0/pantheon.tsv", sep="\t", dtype=str)
     initials = pantheon[pantheon["name"].str.fullmatch(r"[A-Z][a-z]+ [A-Z]\. [A-Z][a-z]+")]
