@@ -387,10 +387,9 @@ def _build_celeb(ref: Path) -> Lexicon:
             lex.add(slug(account), pop, shown_name(name, account), platform)
             lex.add_written(account)
             if any(c.isalpha() for c in name):  # a display name of digits ('555') is no one's name
-                lex.add(slug(name), pop * 0.95, shown_name(name, account), platform)
                 known_as = _OFFICIAL.sub("", name)  # 'Conor McGregor Official' is Conor McGregor
-                if known_as != name and len(known_as.split()) >= 2:
-                    lex.add(slug(known_as), pop * 0.95, shown_name(known_as, account), platform)
+                for called in (name, known_as) if known_as != name and len(known_as.split()) >= 2 else (name,):
+                    lex.add(slug(called), pop * 0.95, shown_name(called, account), platform)
     for row in _csv_rows(ref / CELEB_FILES[13]):
         lex.add(slug(row["channel_info"]), _follower_popularity(parse_count(row["followers"])),
                 shown_name(row["channel_info"]), "instagram_top200")
