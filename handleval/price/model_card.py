@@ -13,6 +13,10 @@ Published context (different data and protocols, for orientation only): an open 
 R² 0.31 and RMSE 1.55 in ln-USD on a time-split test; the DASH paper's domain baseline has a test MSE of about
 1.85 in ln price (RMSE ≈ 1.36)."""
 
+#: How the card says what the model learnt from sales at a lower-bound venue minimum (``floor_sales``).
+FLOOR_SALES_WORDS = {"keep": "learnt", "drop": "left out",
+                     "censored": "learnt as 'at least this price'"}
+
 
 def _point_models(manifest: dict[str, Any]) -> str:
     """What prices: one LightGBM regressor, or the mean of several (each its own bagging seed and hidden
@@ -54,7 +58,7 @@ def _premium_section(manifest: dict[str, Any]) -> list[str]:
             f"{f['currency']} ({f['rule'].replace('_', ' ')})." for f in markets.get("floors", [])) +
         " A minimum that sets the price is not learnt from and holds only in its own market (never in X, priced "
         f"by proxy); sales at a lower-bound minimum are "
-        f"{'learnt' if manifest['config'].get('floor_sales') == 'keep' else 'left out'}.",
+        f"{FLOOR_SALES_WORDS[manifest['config'].get('floor_sales', 'keep')]}.",
         "- **Fame and word popularity only raise a price.** The model reads fame only from exact famous names "
         "(`brand__fame`, `celeb__fame`) and is monotone increasing in "
         f"{', '.join(manifest.get('monotone_increasing', [])) or 'nothing'} (LightGBM monotone constraints). "

@@ -62,9 +62,11 @@ class PriceConfig(StrictModel):
         default_factory=dict, description="overrides for the two quantile models (their rounds scale with the "
                                           "learning rate); conformal offsets correct their calibration")
     max_rows_per_source: int | None = Field(None, ge=50, description="subsample for quick runs and tests")
-    floor_sales: Literal["keep", "drop"] = Field(
+    floor_sales: Literal["keep", "drop", "censored"] = Field(
         "keep", description="sales at a lower_bound venue minimum (markets config): learned as the market's price "
-                            "of such names (keep) or left out of what the model learns (drop)")
+                            "of such names (keep), left out of what the model learns (drop), or learned as 'at "
+                            "least this price' (censored: the expected price above it given the out-of-fold "
+                            "estimate)")
     monotone_increasing: list[str] = Field(
         default_factory=list, description="features whose increase never lowers the price, all else equal")
     tiers_per_tier: int = Field(40, ge=5, le=500, description="handles per tier in the common-sense tier set")
@@ -138,6 +140,17 @@ def _conformal_offset(scores: np.ndarray, coverage: float, weights: np.ndarray |
     scores, cumulative = scores[order], np.cumsum(weights[order]) / weights.sum()
     level = min(1.0, coverage * (1 + 1 / len(scores)))
     return float(scores[min(int(np.searchsorted(cumulative, level - 1e-12)), len(scores) - 1)])
+
+
+def expected_above(lower_ln: np.ndarray, estimate_ln: np.ndarray, sigma: np.ndarray | float) -> np.ndarray:
+    """E[y | y >= lower] for y ~ N(estimate, sigma²): what an "at least this price" sale says a name is worth,
+    given the model's estimate made without it. Near ``lower`` when the estimate is far below it, near the
+    estimate when far above."""
+    from scipy.special import log_ndtr
+
+    alpha = (np.asarray(lower_ln, dtype=float) - estimate_ln) / sigma
+    mills = np.exp(-0.5 * alpha**2 - 0.5 * np.log(2 * np.pi) - log_ndtr(-alpha))  # φ(α) / (1 − Φ(α))
+    return estimate_ln + sigma * mills
 
 
 def train_price(
@@ -245,7 +258,7 @@ def train_price(
     folds = list(GroupKFold(n_splits=cfg.cv_folds).split(x_fit, y_fit, groups))
     best: tuple[float, dict[str, Any], int] | None = None
     for extra in cfg.search:
-        scores, rounds = [], []
+        scores, rounds, oof = [], [], np.zeros(len(y_fit))
         for fit_idx, val_idx in folds:
             booster = lgb.train(
                 _lgb_params(cfg, extra, monotone=monotone), dataset(x_fit.iloc[fit_idx], y_fit[fit_idx],
@@ -253,16 +266,27 @@ def train_price(
                 num_boost_round=cfg.max_rounds,
                 valid_sets=[dataset(x_fit.iloc[val_idx], y_fit[val_idx], w_fit[val_idx])],
                 callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)])
-            pred = booster.predict(x_fit.iloc[val_idx], num_iteration=booster.best_iteration)
+            pred = oof[val_idx] = booster.predict(x_fit.iloc[val_idx], num_iteration=booster.best_iteration)
             err2 = (pred - y_fit[val_idx]) ** 2
             scores.append(float(np.sqrt(np.average(err2, weights=w_fit[val_idx]))))
             rounds.append(booster.best_iteration)
         mean_score = float(np.mean(scores))
         console.print(f"  cv {extra}: rmse_ln {mean_score:.4f} ({int(np.mean(rounds))} rounds)")
         if best is None or mean_score < best[0]:
-            best = (mean_score, extra, max(10, int(np.mean(rounds))))
+            best, best_oof = (mean_score, extra, max(10, int(np.mean(rounds)))), oof
     assert best is not None
     cv_rmse, best_extra, n_rounds = best
+    if cfg.floor_sales == "censored":
+        # A sale at a venue's minimum says "at least this price": it is learnt as the expected price above it,
+        # given the out-of-fold estimate and the spread of that market's other sales around their estimates.
+        floor = at_floor(fit_frame, markets)
+        residual = pd.Series((y_fit - best_oof) ** 2 * w_fit)[~floor].groupby(fit_frame["source"][~floor]).sum() / \
+            pd.Series(w_fit)[~floor].groupby(fit_frame["source"][~floor]).sum()
+        sigma = fit_frame["source"].map(np.sqrt(residual)).to_numpy(dtype=float)
+        y_fit = y_fit.copy()
+        y_fit[floor] = np.minimum(expected_above(y_fit[floor], best_oof[floor], sigma[floor]), cap)
+        console.print(f"  {int(floor.sum()):,} floor sales learnt as 'at least': mean target "
+                      f"+{float(np.mean(y_fit[floor] - fit_frame['y'].to_numpy()[floor])):.2f} ln")
 
     def fit(x: pd.DataFrame, y: np.ndarray, w: np.ndarray, objective: str = "regression",
             alpha: float | None = None, seed_offset: int = 0) -> lgb.Booster:

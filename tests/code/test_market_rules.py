@@ -183,3 +183,17 @@ def test_the_word_reason_names_the_language_and_how_common():
     assert describe_word(0.0, 0.0, 0, "xkqzv") == describe_word(np.nan, np.nan, np.nan, "x") == "not a dictionary word"
     assert describe_word(0.0, 3.5, 99, "w") == describe_word(0.0, 3.5, -1, "w") == "dictionary word 'w'"
     assert describe_word(0.0, 0.0, 0, "12345", number=True) == "number '12345'"  # a handle of digits
+
+
+def test_an_at_least_sale_is_learnt_as_the_expected_price_above_it():
+    """floor_sales: censored. E[y | y >= L] for y ~ N(estimate, sigma²): near L when the estimate is far below,
+    near the estimate when far above, L + sigma * sqrt(2 / pi) when they are equal, and never below L."""
+    from handleval.price.train import expected_above
+
+    lower = np.full(5, np.log(32.0))
+    estimate = lower + np.array([-30.0, -2.0, 0.0, 2.0, 30.0])
+    got = expected_above(lower, estimate, 0.9)
+    assert np.all(got >= lower)
+    assert np.all(np.diff(got) > 0)  # a higher estimate never learns a lower target
+    assert abs(got[0] - lower[0]) < 0.05 and abs(got[-1] - estimate[-1]) < 1e-6
+    assert abs(got[2] - (lower[2] + 0.9 * np.sqrt(2 / np.pi))) < 1e-9
