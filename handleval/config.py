@@ -209,10 +209,11 @@ class RareHandlePricing(StrictModel):
     """A platform's own published pricing of rare handles, as a formula over the three factors it names
     (cultural significance, word popularity, length), never a price list:
 
-    ``rare price = from × (top / from) ** score``, ``score`` the strongest of
-    fame (exact famous name, popularity above ``fame_from``, scaled to 0..1),
-    ``word_weight`` × word popularity (a single dictionary word, not a number; Zipf scaled from ``word_zipf``), and
-    ``short_letters[n]`` for a handle of ``n`` characters, letters only or digits only. A name with none of them
+    ``rare price = from × (top / from) ** score``, ``score`` the stronger of
+    fame (exact famous name, popularity above ``fame_from``, scaled to 0..1) and of
+    ``word_weight`` × word popularity (a single dictionary word, not a number; Zipf scaled from ``word_zipf``) and
+    ``short_letters[n]`` for a handle of ``n`` characters, letters only or digits only, combined as
+    ``1 - (1 - word) * (1 - length)`` (a short word is rare for both). A name with none of them
     is not rare and keeps its learned price; a rare name is priced at the larger of the two. A function word
     (``which``, ``their``: grammar, not meaning) counts as no more frequent than ``function_word_zipf``."""
 

@@ -79,8 +79,9 @@ def _premium_section(manifest: dict[str, Any]) -> list[str]:
             f"- **X is a calibration, not Telegram.** X publishes no sales. X's own marketplace prices rare handles "
             f"(short, generic, culturally significant) from ${rare['rare_from']['usd']:,.0f}; the cap "
             f"${rare['top']['usd']:,.0f} is the fee X's handle team quoted. A rare handle on X is priced at least "
-            f"rare_from × (top / rare_from) ** score, score the strongest of fame (popularity above "
-            f"{rare['fame_from']}), {rare['word_weight']} × word popularity and shortness; the rest keep the learned "
+            f"rare_from × (top / rare_from) ** score, score the stronger of fame (popularity above "
+            f"{rare['fame_from']}) and of {rare['word_weight']} × word popularity and shortness combined (1 − (1 − "
+            "word)(1 − length): a short word is rare for both); the rest keep the learned "
             "(Telegram-proxy) price. The weights are a judgement anchored at the two public price points, not fitted "
             "to X sales (there are none). Sources: " + rare["rare_from"]["source"] + " " + rare["top"]["source"])
     goals = [Target.model_validate(g) for g in manifest["config"].get("goals", [])]

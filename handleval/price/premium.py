@@ -31,8 +31,9 @@ VERY_POPULAR = 0.9
 _DAYS_PER_YEAR = 365.25
 #: The model features each rule reads, as name prefixes (a feature, or a family such as ``brand__``): see :class:`Step`.
 _OWN_SALE_FEATURES = ("sales__n_prev_same", "sales__prev_same_logp", "sales__prev_same_age_days")
-_RARE_READS = {1: ("brand__", "celeb__"), 2: ("dict__",),
-               3: ("len__length", "len__n_letters", "len__n_digits", "len__is_all_letters", "len__is_all_digits")}
+_LENGTH_READS = ("len__length", "len__n_letters", "len__n_digits", "len__is_all_letters", "len__is_all_digits")
+#: What each rare-handle factor (:func:`rare_scores`) reads: 1 fame, 2 word, 3 length, 4 word and length together.
+_RARE_READS = {1: ("brand__", "celeb__"), 2: ("dict__",), 3: _LENGTH_READS, 4: ("dict__", *_LENGTH_READS)}
 
 
 @dataclass
@@ -95,12 +96,14 @@ def own_sale_weight(age_days: np.ndarray, markets: MarketsConfig) -> np.ndarray:
 
 def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame, handles: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(score, factor)`` per row: the strongest of fame, word popularity and shortness (0 when not rare), and
-    which one it was (0 none, 1 fame, 2 word, 3 length). Word and length count only in a handle of letters and
-    digits: ``_google`` and ``google_`` are variants of a rare name, not one (fame already counts only for a name as
-    its owner writes it, :func:`handleval.features.brands.as_written`). A number is rare by its length only:
-    ``0000`` is, ``00000`` is not. With ``handles``, a function word (:data:`FUNCTION_WORDS`) counts as no more
-    frequent than ``pricing.function_word_zipf``: ``which`` and ``their`` are common, not valuable."""
+    """``(score, factor)`` per row: the stronger of fame and of word popularity and shortness together (0 when not
+    rare), and what it was (0 none, 1 fame, 2 word, 3 length, 4 word and length). A short word is rare for both
+    reasons: word and length combine as ``1 - (1 - word) * (1 - length)``, so ``kiln`` is above ``gxqz`` and neither
+    counts twice. Word and length count only in a handle of letters and digits: ``_google`` and ``google_`` are
+    variants of a rare name, not one (fame already counts only for a name as its owner writes it,
+    :func:`handleval.features.brands.as_written`). A number is rare by its length only: ``0000`` is, ``00000`` is
+    not. With ``handles``, a function word (:data:`FUNCTION_WORDS`) counts as no more frequent than
+    ``pricing.function_word_zipf``: ``which`` and ``their`` are common, not valuable."""
     fame = np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame")))
     fame = np.clip((fame - pricing.fame_from) / (1 - pricing.fame_from), 0, 1)
     lo, hi = pricing.word_zipf
@@ -120,9 +123,11 @@ def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame, handles: np.
         by_length[n_chars] = value
     short = by_length[np.clip(length, 0, len(by_length) - 1)] * letters
     plain = _separators(features) == 0
-    factors = np.column_stack([fame, word * plain, short * plain])
-    factor = np.where(factors.max(axis=1) > 0, factors.argmax(axis=1) + 1, 0)
-    return factors.max(axis=1), factor
+    word, short = word * plain, short * plain
+    word_and_length = 1 - (1 - word) * (1 - short)
+    score = np.maximum(fame, word_and_length)
+    factor = np.select([score <= 0, fame >= word_and_length, (word > 0) & (short > 0), word > 0], [0, 1, 4, 2], 3)
+    return score, factor
 
 
 def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndarray, markets: MarketsConfig,
@@ -201,7 +206,8 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         for i in lifted.tolist():
             n_chars = len(handles[i])
             short = f"{n_chars} {'digit' if handles[i].isdigit() else 'letter'}{'' if n_chars == 1 else 's'}"
-            what = {1: famous.get(i), 2: f"common word '{handles[i]}'", 3: short}[int(factor[i])]
+            word = f"common word '{handles[i]}'"
+            what = {1: famous.get(i), 2: word, 3: short, 4: f"{word}, {short}"}[int(factor[i])]
             phrase[i] = f"{name} rare handle: {what}"
             _lead(out.basis, i, f"{name} rare-handle pricing")
         out.ln = ln = ln + delta

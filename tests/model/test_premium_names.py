@@ -98,6 +98,27 @@ def test_rare_handle_score_rises_with_fame_and_word_popularity(small_valuer):
     assert (np.diff(score) >= 0).all() and score[-1] == 1.0
 
 
+def test_a_short_word_is_rare_for_its_word_and_its_length_together(small_valuer):
+    """A 4-letter word is above a 4-letter non-word and above a longer word as common (kiln > gxqz); the two
+    combine as 1 - (1 - word)(1 - length), never above 1, and fame still wins when it is stronger."""
+    from handleval.price.premium import rare_scores
+
+    pricing = small_valuer.markets.rare_handles["x"]
+    frame = pd.DataFrame({"brand__fame": [0.0, 0.0, 0.0, 0.0, 1.0], "celeb__fame": 0.0,
+                          "dict__is_word": [1.0, 0.0, 1.0, 1.0, 1.0], "dict__zipf_en": [3.6, 0.0, 3.6, 7.0, 3.6],
+                          "len__length": [4, 4, 8, 2, 4], "len__is_all_letters": 1.0})
+    score, factor = rare_scores(pricing, frame)
+    lo, hi = pricing.word_zipf
+    word, length = pricing.word_weight * (3.6 - lo) / (hi - lo), pricing.short_letters[4]
+    assert score[0] == pytest.approx(1 - (1 - word) * (1 - length))
+    assert score[0] > max(score[1], score[2]) and score[1] == pytest.approx(length) and score[2] == pytest.approx(word)
+    assert 0 < score[3] <= 1 and score[4] == 1.0
+    assert factor.tolist() == [4, 3, 2, 4, 1]
+    out = small_valuer.value_many(["kiln", "gxqz"], reasons=True)
+    assert out["price_usd"].iloc[0] > out["price_usd"].iloc[1]
+    assert "common word 'kiln', 4 letters" in out["reasons"].iloc[0]
+
+
 def test_a_function_word_counts_as_no_more_common_than_the_configured_zipf(small_valuer):
     """``which`` (Zipf 6.3) and ``their`` are grammar, not names: they price as a word of ``function_word_zipf``,
     below ``coffee`` (4.9), still rare on X; a content word as frequent keeps its score."""
