@@ -38,7 +38,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -526,7 +526,8 @@ def _prepare_output(out: Path, *, resume: bool, overwrite: bool, header: dict[st
 
     old = manifest.data
     for key, label in (("input", "input"), ("layout", "engine/partitioning"), ("output_format", "output format"),
-                       ("columns_in", "input columns"), ("naming", "output column names")):
+                       ("columns_in", "input columns"), ("naming", "output column names"),
+                       ("scoring", "scorer (model, platform and options)")):
         if old.get(key) != header[key]:
             raise HandlevalError(f"cannot resume into {out}: the {label} differs from the interrupted run "
                                  f"({old.get(key)!r} then, {header[key]!r} now); use --overwrite to start again")
@@ -553,9 +554,10 @@ def part_clock() -> tuple[float, float]:
     return time.perf_counter(), time.thread_time()
 
 
-def write_part(frame: pd.DataFrame, out: Path, index: int, fmt: str, started: tuple[float, float], **extra: Any
-               ) -> dict[str, Any]:
-    """Write one scored chunk atomically; return its manifest record.
+def write_part(frame: pd.DataFrame, out: Path, index: int, fmt: str, started: tuple[float, float],
+               error_column: str = ERROR, **extra: Any) -> dict[str, Any]:
+    """Write one scored chunk atomically; return its manifest record (``errors`` counts ``error_column``: the
+    run's own, ``prefix + "error"``, never an input column of that name).
 
     The record carries the part's own cost since ``started`` (:func:`part_clock`) until its file is on disk:
     ``seconds`` of wall clock and ``cpu_seconds`` of the scoring thread. Operators see slow parts; the gap
@@ -564,7 +566,7 @@ def write_part(frame: pd.DataFrame, out: Path, index: int, fmt: str, started: tu
     table = hio.frame_to_table(frame)
     name = _part_name(index, fmt)
     sha = hio.atomic_write(out / name, hio.encode_part(table, fmt))
-    errors = int(frame[ERROR].notna().sum()) if ERROR in frame.columns else 0
+    errors = int(frame[error_column].notna().sum()) if error_column in frame.columns else 0
     return {"index": index, "file": name, "rows": len(frame), "errors": errors, "sha256": sha,
             "seconds": round(time.perf_counter() - started[0], 4),
             "cpu_seconds": round(time.thread_time() - started[1], 4), **extra}
@@ -636,6 +638,7 @@ def run_batch(
     progress: bool | None = None,
     output_columns: Sequence[str] | None = None,
     prefix: str = "",
+    scoring: Mapping[str, Any] | None = None,
 ) -> BatchSummary:
     """Score ``input_path`` into the part directory ``output_path``; every input row exactly once, in order.
 
@@ -649,6 +652,10 @@ def run_batch(
     Parquet input and writes one part per row group, on a ``LocalCluster(n_workers, threads_per_worker=1,
     processes=True)`` or on the cluster at ``scheduler``. ``progress`` forces the bar on/off (default: on when
     stdout is a terminal and not ``quiet``).
+
+    What scores the rows is part of the run (:func:`scoring_identity`: the factory spec and ``scoring``, e.g. the
+    model bundle's digest): a resume with another scorer, other options or another model is refused, so that one
+    output never mixes two.
 
     Input columns are never overwritten: declare the scorer's ``output_columns`` and they are taken from it
     alone, named ``prefix + name`` after the input's columns. When an output name (or ``error``) is already an
@@ -694,7 +701,8 @@ def run_batch(
         else {"engine": "dask", "unit": "row_group"}
     header = {"format": MANIFEST_FORMAT, "input": source.fingerprint(), "layout": layout,
               "output_format": fmt, "columns_in": source.columns, "required_columns": list(required_columns),
-              "naming": {"prefix": prefix, "output_columns": None if output_columns is None else list(output_columns)}}
+              "naming": {"prefix": prefix, "output_columns": None if output_columns is None else list(output_columns)},
+              "scoring": scoring_identity(scorer_factory, scoring)}
     locks: list[int] = []
     try:
         return _run_prepared(source, out, inp, header, fmt, engine, chunk_rows, score_chunk, scorer_factory, resume,
@@ -705,6 +713,14 @@ def run_batch(
     finally:
         for fd in locks:
             os.close(fd)
+
+
+def scoring_identity(scorer_factory: ScorerFactory | None, scoring: Mapping[str, Any] | None = None
+                     ) -> dict[str, Any]:
+    """What scores a run's rows, as its manifest records it: the factory spec (``None`` for a callable, which has
+    no stable name) and the caller's ``scoring`` facts (e.g. the model bundle's digest), JSON-normalised."""
+    spec = _normalise_spec(scorer_factory) if isinstance(scorer_factory, str | tuple | list) else None
+    return json.loads(json.dumps({"scorer": spec, **(scoring or {})}, sort_keys=True, default=repr))
 
 
 def _resumed_chunk_rows(out: Path) -> int:
@@ -797,7 +813,7 @@ def _run_local(source: hio.InputSource, scorer: ScoreChunk, manifest: Manifest, 
                 continue
             started = part_clock()
             frame = score_rows(chunk.frame, scorer, chunk.input_errors, output_columns, prefix)
-            manifest.add(write_part(frame, manifest.directory, chunk.index, fmt, started,
+            manifest.add(write_part(frame, manifest.directory, chunk.index, fmt, started, prefix + ERROR,
                                     row_start=chunk.row_start, row_stop=chunk.row_stop))
             scored += len(chunk.frame)
             bar.update(len(chunk.frame), source.progress_done())
@@ -840,7 +856,7 @@ def _dask_part(task: hio.RowGroupTask, schema: Any, factory: ScorerFactory, key:
     started = part_clock()
     frame = hio.read_row_group(task, schema)
     scored = score_rows(frame, cached_scorer(factory, key), None, output_columns, prefix)
-    return write_part(scored, Path(out), task.index, fmt, started, row_start=task.row_start,
+    return write_part(scored, Path(out), task.index, fmt, started, prefix + ERROR, row_start=task.row_start,
                       row_stop=task.row_start + task.num_rows,
                       source={"file": task.file, "row_group": task.row_group})
 

@@ -211,11 +211,16 @@ OUTPUT_RULE = "A name ending .csv or .parquet is one file of that format; any ot
 # Batch options shared by predict and flag.
 BatchOutputOpt = Annotated[Path, typer.Option("--output", "-o", help=OUTPUT_RULE + " Either way the rows are "
                                               "scored in parts (a file is joined from them at the end), so "
-                                              "--resume finishes an interrupted run.")]
+                                              "--resume finishes an interrupted run. In CSV output a text cell "
+                                              "starting with = + - @ or a tab gets a leading ' so that a "
+                                              "spreadsheet cannot run it (CSV input is all text: -3.5 comes back "
+                                              "'-3.5); Parquet keeps every value as read. Exit code 1 when no row "
+                                              "could be scored (each row's error says why).")]
 EngineOpt = Annotated[str, typer.Option(help="local (streams any size on one machine) or dask.")]
 SchedulerOpt = Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler (tcp://host:8786).")]
 WorkersOpt = Annotated[int | None, typer.Option(help="Workers of the local Dask cluster (default: cores).")]
-ResumeOpt = Annotated[bool, typer.Option(help="Finish an interrupted run: keep finished parts, redo the rest.")]
+ResumeOpt = Annotated[bool, typer.Option(help="Finish an interrupted run: keep finished parts, redo the rest. "
+                                              "Refused when the input, the model or an option differs.")]
 OverwriteOpt = Annotated[bool, typer.Option(help="Replace an existing output of a previous run.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
 
@@ -245,23 +250,45 @@ def _one_file(output: Path) -> str | None:
     return suffix[1:] if suffix in (".csv", ".parquet") else None
 
 
+def _bundle_digest(model: Path | None, kind: str) -> str | None:
+    """The sha256 of a bundle's manifest (which lists every model file's sha256): the model a batch run used."""
+    from handleval.config import MODELS_DIR
+    from handleval.trees.bundle import sha256_file
+
+    manifest = (model or MODELS_DIR / kind) / "manifest.json"
+    return sha256_file(manifest) if manifest.is_file() else None
+
+
 def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str, Any]], required: tuple[str, ...],
                engine: str, scheduler: str | None, workers: int | None, resume: bool, overwrite: bool,
-               quiet: bool, chunk_rows: int | None, output_columns: list[str] | None = None, prefix: str = "") -> None:
+               quiet: bool, chunk_rows: int | None, output_columns: list[str] | None = None, prefix: str = "",
+               scoring: dict[str, Any] | None = None) -> None:
     """Score into a directory of parts; for a one-file ``output`` the parts are kept in a hidden directory beside
-    it (what --resume finishes) and joined into the file at the end."""
+    it (what --resume finishes) and joined into the file at the end, with a hidden record of what it was made
+    from beside it (so that --resume can tell it finished from a file of another input or other options)."""
+    import json
     import shutil
 
-    from handleval.batch import OutputExistsError, join_output, run_batch
+    from handleval.batch import MANIFEST, OutputExistsError, join_output, run_batch, scoring_identity
+    from handleval.io import atomic_write, open_input
+    from handleval.trees.bundle import sha256_file
 
     fmt = _one_file(output)
     parts = output.with_name(f".{output.name}.parts") if fmt else output
+    record = output.with_name(f".{output.name}.run.json")
     if fmt:
         if output.is_dir():
             raise HandlevalError(f"{output} is a directory, but a name ending {output.suffix} means one file: choose "
                                  "another name (a name without .csv/.parquet gives a directory of parts)")
         if output.exists() and not parts.exists():
             if resume:
+                made_from = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else {}
+                now = {"input": open_input(input_path, required).fingerprint(),
+                       "scoring": scoring_identity(factory, scoring), "sha256": sha256_file(output)}
+                if made_from != json.loads(json.dumps(now)):
+                    raise HandlevalError(f"cannot resume into {output}: it is a finished file, but not of this input "
+                                         "with this model and these options (or handleval has no record of how it "
+                                         "was made); use --overwrite to score it again")
                 if not quiet:
                     console.print(f"{output} is already complete: nothing to resume")
                 return
@@ -273,9 +300,13 @@ def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str
         summary = run_batch(input_path, parts, scorer_factory=factory, required_columns=required,
                             engine=engine, scheduler=scheduler, n_workers=workers, resume=resume,
                             overwrite=overwrite, quiet=quiet, chunk_rows=chunk_rows, output_format=fmt or "parquet",
-                            output_columns=output_columns, prefix=prefix)
+                            output_columns=output_columns, prefix=prefix, scoring=scoring)
     if fmt:
+        run = json.loads((parts / MANIFEST).read_text(encoding="utf-8"))
+        record.unlink(missing_ok=True)  # no record of the old file survives its replacement
         join_output(parts, output)
+        made_from = {"input": run["input"], "scoring": run["scoring"], "sha256": sha256_file(output)}
+        atomic_write(record, json.dumps(made_from, indent=1).encode("utf-8"))
         shutil.rmtree(parts)
     for message in summary.warnings:
         err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
@@ -288,6 +319,10 @@ def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str
         layout = "one file" if fmt else f"{summary.parts} parts"
         console.print(f"{summary.rows_out:,} rows → {where} ({layout}, {summary.errors:,} rows with error, "
                       f"{summary.seconds:.1f} s, {summary.rows_per_second:,.0f} rows/s)")
+    if summary.rows_out and summary.errors == summary.rows_out:
+        err_console.print(f"[bold red]error:[/] no row could be scored; each row's error column in {where} says why",
+                          highlight=False)
+        raise typer.Exit(1)
 
 
 @app.command("predict")
@@ -313,15 +348,26 @@ def predict_command(
     """Price every handle of a file: every input column unchanged, then price_usd, price_low_usd, price_high_usd,
     market_basis, reasons, risk, (with --comps) comparables, error (each with --prefix) - same rows, same order."""
     from handleval.batch import cached_scorer
+    from handleval.handles import PLATFORMS
     from handleval.price.predict import COMPARABLES, OUTPUT_COLUMNS
 
-    kwargs = {"bundle_dir": str(model) if model else None, "platform": platform, "reasons": reasons,
-              "attribution": attribution.value, **({"comparables": True} if comps else {})}
-    factory = ("handleval.price.predict", "batch_scorer", kwargs)
+    platform = platform.strip().lower()
+    if platform not in PLATFORMS:  # as in `value`: every row without a platform column would fail the same way
+        raise HandlevalError(f"unknown platform {platform!r}: choose one of {', '.join(PLATFORMS)}")
+    factory, scoring = predict_scoring(model, platform, reasons, attribution.value, comps)
     cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one
     columns = [*OUTPUT_COLUMNS[:-1], COMPARABLES, OUTPUT_COLUMNS[-1]] if comps else OUTPUT_COLUMNS
     _run_batch(input_path, output, factory, ("handle",), engine, scheduler, workers, resume, overwrite, quiet,
-               chunk_rows, columns, prefix)
+               chunk_rows, columns, prefix, scoring)
+
+
+def predict_scoring(model: Path | None, platform: str = "x", reasons: bool = True, attribution: str = "paths",
+                    comps: bool = False) -> tuple[tuple[str, str, dict[str, Any]], dict[str, Any]]:
+    """``predict``'s scorer factory and what else identifies its scoring (the bundle's digest): a run's manifest
+    records both, and ``--resume`` refuses any other."""
+    kwargs = {"bundle_dir": str(model) if model else None, "platform": platform, "reasons": reasons,
+              "attribution": attribution, **({"comparables": True} if comps else {})}
+    return ("handleval.price.predict", "batch_scorer", kwargs), {"bundle": _bundle_digest(model, "price")}
 
 
 @app.command("flag")
@@ -388,13 +434,14 @@ def flag_command(
                {"bundle_dir": str(model) if model else None, "reasons": reasons, "prefix": prefix})
     cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one
     _run_batch(input_path, output, factory, (), engine, scheduler, workers, resume, overwrite,
-               quiet, chunk_rows)
+               quiet, chunk_rows, scoring={"bundle": _bundle_digest(model, "accounts")})
 
 
 @app.command("triage")
 @friendly_errors
 def triage_command(
-    input_path: Annotated[Path, typer.Argument(metavar="ACCOUNTS", help="CSV or Parquet of account profiles.")],
+    input_path: Annotated[Path, typer.Argument(metavar="ACCOUNTS", help="CSV, Parquet or NDJSON of account profiles "
+                                               "(the columns `flag --help` lists).")],
     output: Annotated[Path, typer.Option("--output", "-o", help=OUTPUT_RULE + " triage ranks every row at once, "
                                          "so it needs a file name.")],
     model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
@@ -404,9 +451,11 @@ def triage_command(
     top: Annotated[int, typer.Option(help="Rows to show at the terminal.")] = 10,
 ) -> None:
     """Rank accounts by the expected value of their handle: price × probability it becomes releasable. Every
-    input column comes back unchanged, then row, the flag columns, price_usd, p_releasable, releasable,
-    expected_value, guard_rail, triage_reasons, error."""
+    row comes back, ranked: row (its place in the input) first, then every input column unchanged, the flag
+    columns, price_usd, p_releasable, releasable, expected_value, guard_rail, triage_reasons, error."""
     from handleval.accounts import load_accounts
+    from handleval.accounts.features import resolve_columns
+    from handleval.accounts.flag import check_required
     from handleval.io import open_input
     from handleval.price.predict import load
     from handleval.release import check_triage_columns, triage
@@ -418,7 +467,8 @@ def triage_command(
         raise HandlevalError(f"{output} exists; pass --overwrite to replace it")
     import pandas as pd
 
-    source = open_input(input_path, ("screen_name",))
+    source = open_input(input_path, ())
+    check_required(source.columns)  # as flag: v1.1 or X API v2 names
     check_triage_columns(source.columns, prefix)
     frames, errors = [], []
     for chunk in source.chunks(1_000_000):
@@ -434,8 +484,9 @@ def triage_command(
     shown = ("screen_name", "price_usd", "p_releasable", "expected_value", "status", "triage_reasons")
     for col in shown:
         table.add_column(col, overflow="fold")
+    name = resolve_columns(ranked.columns).get("screen_name", "screen_name")  # v1.1 screen_name or v2 username
     for _, row in ranked.head(top).iterrows():
-        screen, price, p_rel, value, status, why = (row[c if c == "screen_name" else prefix + c] for c in shown)
+        screen, price, p_rel, value, status, why = (row[name if c == "screen_name" else prefix + c] for c in shown)
         table.add_row(str(screen), f"${price:,.0f}" if price == price else "",
                       f"{p_rel:.2f}" if p_rel == p_rel else "", f"${value:,.0f}" if value == value else "",
                       str(status), str(why))

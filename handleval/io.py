@@ -851,10 +851,12 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
 
 
 def frame_to_table(frame: pd.DataFrame) -> pa.Table:
-    """A DataFrame as an Arrow table; object columns that Arrow cannot type (mixed values) become text."""
+    """A DataFrame as an Arrow table; object columns that Arrow cannot type (mixed values) become text, and so do
+    columns with no value at all (``error`` in a part without errors): Arrow would type them "null", and a
+    directory whose parts disagree on a column's type does not read as one table."""
     frame = frame.reset_index(drop=True)
     try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
         fixed = {}
         for name in frame.columns:
@@ -864,7 +866,11 @@ def frame_to_table(frame: pd.DataFrame) -> pa.Table:
                 fixed[name] = col
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
                 fixed[name] = col.map(lambda v: None if _is_missing(v) else str(v)).astype(object)
-        return pa.Table.from_pandas(pd.DataFrame(fixed), preserve_index=False)
+        table = pa.Table.from_pandas(pd.DataFrame(fixed), preserve_index=False)
+    if any(pa.types.is_null(f.type) for f in table.schema):
+        table = table.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f
+                                      for f in table.schema], metadata=table.schema.metadata))
+    return table
 
 
 def _is_missing(value: object) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from handleval.accounts.features import _to_bool
+from handleval.accounts.features import _to_bool, canonical_columns
 from handleval.accounts.flag import FLAG_COLUMNS, AccountFlagger, load_accounts
 from handleval.errors import HandlevalError
 from handleval.handles import handle_texts
@@ -74,7 +74,8 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
         for col in ("bot", "dormant", "dormancy_basis", "status", "reasons"):
             flagged[col] = flagged[col].astype(object).where(~bad, None)
         flagged.loc[bad, "error"] = [e for e in input_errors if e is not None]
-    names = handle_texts(accounts["screen_name"]).astype("string").fillna("").str.strip().str.lstrip("@").tolist()
+    screen_names = canonical_columns(accounts)[0]["screen_name"]  # v1.1 screen_name or v2 username
+    names = handle_texts(screen_names).astype("string").fillna("").str.strip().str.lstrip("@").tolist()
     priced = _prices(valuer, names)
     price = pd.to_numeric(priced["price_usd"], errors="coerce").to_numpy(dtype=float, copy=True)
     price[bad] = np.nan

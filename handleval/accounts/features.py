@@ -241,7 +241,8 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
     ``observed_at`` defaults to ``now`` (UTC) where missing; ``observed_basis`` says which time each row was
     measured at (``observed_at``, ``probe_created_at`` or ``now``). ``last_active_at`` is optional. A row gets
     an error for a missing ``screen_name``, an unparseable ``created_at`` or ``observed_at``, a count that is not
-    a non-negative number, or ``created_at`` after ``observed_at``."""
+    a non-negative number, a blank required count (:data:`REQUIRED_COLUMNS`), or ``created_at`` after
+    ``observed_at``."""
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
@@ -295,6 +296,8 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
             num = pd.to_numeric(raw, errors="coerce").astype("float64")
             blank = raw.isna() | (raw.astype("string").str.strip() == "")
             flag((num.isna() & ~blank) | (num < 0) | np.isinf(num), f"{col} is not a non-negative number")
+            if col in REQUIRED_COLUMNS:  # the model cannot do without it: a blank is no account to score
+                flag(blank, f"{col} missing")
             out[col] = num.where((num >= 0) & ~np.isinf(num))
         else:
             out[col] = np.nan

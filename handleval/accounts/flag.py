@@ -61,7 +61,7 @@ class ColumnCollisionError(DataFormatError):
         self.collisions = collisions
         hints = []
         if "error" in collisions:
-            hints.append("rename the input's `error` column (the error column of every output keeps that name)")
+            hints.append("rename the input's `error` column (flag's error column keeps that name)")
         if set(collisions) - {"error"}:
             hints.append(f"choose another prefix than {prefix!r}" if prefix else "give the outputs a prefix "
                          "(--prefix flag_ on the command line, prefix='flag_' in Python)")
@@ -75,15 +75,21 @@ def output_names(prefix: str = "") -> list[str]:
     return [c if c == "error" else f"{prefix}{c}" for c in FLAG_COLUMNS]
 
 
-def check_columns(columns: Any, prefix: str = "") -> None:
-    """Raise (one message, before any row is scored) when a required column is missing or an output would
-    overwrite an input column."""
+def check_required(columns: Any) -> None:
+    """Raise (one message, before any row is scored) when a column the bot model cannot do without is missing
+    under every name it is accepted by (flag and triage alike)."""
     missing = missing_required(columns)
     if missing:
         raise DataFormatError(
             f"the accounts input lacks required column(s) {'; '.join(missing)}. Required: "
             f"{', '.join(REQUIRED_COLUMNS)} (Twitter v1.1 user-object names, or the X API v2 names; "
             "`handleval flag --help` lists every accepted column)")
+
+
+def check_columns(columns: Any, prefix: str = "") -> None:
+    """Raise (one message, before any row is scored) when a required column is missing or an output would
+    overwrite an input column."""
+    check_required(columns)
     from handleval.batch import output_collisions
 
     taken = output_collisions(columns, output_names(prefix))

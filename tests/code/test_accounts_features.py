@@ -83,6 +83,18 @@ def test_row_errors_are_reported_not_raised():
     assert len(p) == 3 and list(p.index) == list(a.index)
 
 
+def test_a_blank_required_count_is_a_row_error_and_a_blank_optional_one_is_unknown():
+    """An account with empty tweet/follower/friend/like counts is no account to score (it had come out a bot);
+    listed_count is optional: blank means unknown."""
+    a = _accounts().astype({"followers_count": object, "favourites_count": object, "listed_count": object})
+    a.loc[0, "followers_count"] = ""
+    a.loc[1, "favourites_count"] = None
+    a.loc[2, "listed_count"] = " "
+    p, err = prepare_accounts(a)
+    assert err.tolist()[:2] == ["followers_count missing", "favourites_count missing"]
+    assert pd.isna(err.iloc[2]) and np.isnan(p.loc[2, "listed_count"])
+
+
 def test_observed_at_defaults_to_now():
     a = _accounts().drop(columns=["observed_at"])
     now = pd.Timestamp("2020-01-01", tz="UTC")

@@ -325,6 +325,18 @@ def test_cli_flag_reads_ndjson_of_v1_and_v2_user_objects(flagger, tmp_path):
             assert out.loc[0, "username"] == v1.loc[0, "screen_name"]
 
 
+def test_cli_triage_reads_x_api_v2_user_objects_as_flag_does(tmp_path):
+    v1 = _accounts().loc[[10, 12, 14]].drop(columns=["last_active_at"]).reset_index(drop=True)
+    v1["created_at"] = ["2010-03-21", "2019-05-05", "2015-02-01"]
+    pd.json_normalize(_v2(v1)).to_csv(tmp_path / "v2.csv", index=False)  # username, public_metrics.tweet_count …
+    result = run_cli("triage", str(tmp_path / "v2.csv"), "-o", str(tmp_path / "ranked.csv"))
+    assert result.returncode == 0, result.stderr
+    ranked = pd.read_csv(tmp_path / "ranked.csv")
+    assert sorted(ranked["username"]) == sorted(v1["screen_name"]) and "screen_name" not in ranked.columns
+    assert ranked["price_usd"].notna().all() and ranked["error"].isna().all()
+    assert v1.loc[0, "screen_name"] in result.stdout  # the terminal table names each account
+
+
 def test_flag_help_documents_every_accepted_column():
     from handleval.accounts.features import COLUMN_ALIASES
 

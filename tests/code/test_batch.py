@@ -165,6 +165,32 @@ def test_resume_refuses_a_different_input(tmp_path: Path) -> None:
         run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, quiet=True, resume=True)
 
 
+def test_resume_refuses_another_scorer_so_one_output_never_mixes_two(tmp_path: Path) -> None:
+    _write_csv(tmp_path / "in.csv", _handles(300))
+    run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, chunk_rows=100, quiet=True,
+              scoring={"bundle": "a", "platform": "x"})
+    with pytest.raises(HandlevalError, match=r"scorer \(model, platform and options\) differs"):
+        run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, quiet=True, resume=True,
+                  scoring={"bundle": "a", "platform": "domain"})
+    again = run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, quiet=True, resume=True,
+                      scoring={"platform": "x", "bundle": "a"})
+    assert again.already_complete
+
+
+def test_a_directory_output_reads_as_one_table_when_only_some_parts_have_errors(tmp_path: Path) -> None:
+    """A part without errors has an all-empty error column: it is text there too, not Arrow's "null" type, so
+    pandas and pyarrow read the directory as one table (they refused to cast string to null)."""
+    handles = ["ok_1", "ok_2", "ok_3", "boom", "ok_4", "ok_5"]
+    _write_csv(tmp_path / "in.csv", handles)
+    summary = run_batch(tmp_path / "in.csv", tmp_path / "out", fragile_scorer, chunk_rows=2, quiet=True)
+    assert summary.parts == 3 and summary.errors == 1
+    parts = sorted((tmp_path / "out").glob("part-*.parquet"))
+    assert {str(pq.read_schema(part).field("error").type) for part in parts} == {"string"}
+    direct = pd.read_parquet(tmp_path / "out")
+    assert direct["handle"].tolist() == handles
+    assert direct["error"].isna().tolist() == read_output(tmp_path / "out")["error"].isna().tolist()
+
+
 def test_resume_of_a_finished_run_rescores_nothing(tmp_path: Path) -> None:
     _write_csv(tmp_path / "in.csv", _handles(300))
     run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, chunk_rows=100, quiet=True)

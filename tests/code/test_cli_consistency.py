@@ -138,6 +138,61 @@ def test_predict_resume_without_chunk_rows_and_of_a_finished_run(tmp_path):
     assert "already complete" in done.output and "nothing to resume" in done.output
 
 
+def test_resume_with_another_platform_or_options_is_refused(tmp_path):
+    source = tmp_path / "h.csv"
+    _handles_csv(source, 5)
+    out = tmp_path / "scores"
+    args = ["predict", str(source), "-o", str(out)]
+    assert runner.invoke(app, [*args, "--chunk-rows", "2", "--quiet"]).exit_code == 0
+    _forget_last_part(out)
+    for other in (["-p", "domain"], ["--no-reasons"], ["--comps"]):
+        refused = runner.invoke(app, [*args, "--resume", *other], env={"COLUMNS": "200"})
+        assert refused.exit_code == 2 and "cannot resume" in refused.output, (other, refused.output)
+    resumed = runner.invoke(app, [*args, "--resume"], env={"COLUMNS": "200"})
+    assert resumed.exit_code == 0 and "5 rows" in resumed.output, resumed.output
+
+
+def test_a_finished_file_is_complete_for_resume_only_for_its_own_input_and_options(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    _handles_csv(a, 3)
+    _handles_csv(b, 4)
+    out = tmp_path / "s.csv"
+    assert runner.invoke(app, ["predict", str(a), "-o", str(out), "--quiet"]).exit_code == 0
+    made = out.read_bytes()
+    for args in ([str(b)], [str(a), "-p", "domain"], [str(out)]):
+        refused = runner.invoke(app, ["predict", *args, "-o", str(out), "--resume"], env={"COLUMNS": "200"})
+        assert refused.exit_code == 2 and "cannot resume" in refused.output, (args, refused.output)
+    assert out.read_bytes() == made
+    done = runner.invoke(app, ["predict", str(a), "-o", str(out), "--resume"], env={"COLUMNS": "200"})
+    assert done.exit_code == 0 and "already complete" in done.output, done.output
+
+
+def test_predict_fails_at_once_on_an_unknown_platform_and_exits_1_when_no_row_scores(tmp_path):
+    source = tmp_path / "h.csv"
+    _handles_csv(source, 2)
+    unknown = runner.invoke(app, ["predict", str(source), "-o", str(tmp_path / "a.csv"), "-p", "myspace"])
+    assert unknown.exit_code == 2 and "unknown platform 'myspace'" in unknown.output
+    assert not (tmp_path / "a.csv").exists()
+    bad = tmp_path / "bad.csv"
+    bad.write_text('handle\n@@\n"a b c"\n', encoding="utf-8")
+    none = runner.invoke(app, ["predict", str(bad), "-o", str(tmp_path / "b.csv")], env={"COLUMNS": "200"})
+    assert none.exit_code == 1 and "no row could be scored" in none.output, none.output
+    assert pd.read_csv(tmp_path / "b.csv")["error"].notna().all()  # written all the same, each row saying why
+
+
+def test_the_summary_counts_the_runs_own_errors_and_a_domain_venue_typo_is_a_row_error(tmp_path):
+    source = tmp_path / "d.csv"
+    source.write_text("handle,platform,venue,error\npizza.com,domain,godadyy,mine\npizza.com,domain,godaddy,mine\n"
+                      "pizza.com,domain,,\n", encoding="utf-8")
+    out = tmp_path / "d_out.csv"
+    result = runner.invoke(app, ["predict", str(source), "-o", str(out), "--prefix", "hv_"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "1 rows with error" in result.output, result.output
+    scored = pd.read_csv(out)
+    assert scored["error"].tolist()[:2] == ["mine", "mine"]  # the input's own column, untouched
+    assert "unknown venue 'godadyy'" in scored["hv_error"][0]
+    assert scored["hv_error"][1:].isna().all() and scored["hv_price_usd"][1:].notna().all()
+
+
 # ---------------------------------------------------------------------------------------------------- data list
 def _names_whole_on_their_own_lines(text: str) -> None:
     lines = [line for line in text.splitlines() if line.strip()]
@@ -215,8 +270,9 @@ def test_a_csv_or_parquet_name_is_one_file_for_every_command(tmp_path, suffix):
         assert result.exit_code == 0, result.output
         assert out.is_file(), command
         results[command] = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["accounts.csv", "h.csv", *(f"{c}{suffix}" for c in ("predict", "flag", "triage"))])  # no parts left
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(  # no parts left, a record of each batch run
+        ["accounts.csv", "h.csv", *(f"{c}{suffix}" for c in ("predict", "flag", "triage")),
+         *(f".{c}{suffix}.run.json" for c in ("predict", "flag"))])
     assert results["predict"]["handle"].tolist() == [f"user_{i}" for i in range(5)]  # 3 parts joined in order
     assert results["predict"]["price_usd"].notna().all()
     assert results["flag"]["screen_name"].tolist() == ["pizza", "jdk_19927"]
@@ -249,10 +305,12 @@ def test_a_one_file_output_is_resumed_from_its_parts_and_never_silently_replaced
     assert done.exit_code == 0 and "already complete" in done.output
     # An interrupted run: the parts wait beside the file's name; --resume finishes them into the file.
     out.unlink()
-    from handleval.price.predict import OUTPUT_COLUMNS, batch_scorer
+    from handleval.cli import predict_scoring
+    from handleval.price.predict import OUTPUT_COLUMNS
 
-    run_batch(handles, tmp_path / ".scores.csv.parts", batch_scorer(), chunk_rows=2, output_format="csv",
-              quiet=True, output_columns=OUTPUT_COLUMNS)
+    factory, scoring = predict_scoring(None)  # as `predict` scores: its resume refuses any other scorer
+    run_batch(handles, tmp_path / ".scores.csv.parts", scorer_factory=factory, scoring=scoring, chunk_rows=2,
+              output_format="csv", quiet=True, output_columns=OUTPUT_COLUMNS)
     _forget_last_part(tmp_path / ".scores.csv.parts")
     with pytest.raises(Exception, match="incomplete"):
         read_output(tmp_path / ".scores.csv.parts")
