@@ -425,11 +425,10 @@ def flag_command(
     from handleval.io import open_input
 
     source = open_input(input_path, ())
-    if source.kind != "empty":
-        check_columns(source.columns, prefix)  # a missing column or a name clash fails the run at once
-        if not {"observed_at", "probe_created_at"} & set(source.columns):
-            err_console.print("[yellow]warning:[/] no observed_at (or probe_created_at) column: account age and "
-                              "inactivity are measured at the time of this run (see measured_at)", highlight=False)
+    check_columns(source.columns, prefix)  # a missing column (an empty file has none) or a clash fails at once
+    if not {"observed_at", "probe_created_at"} & set(source.columns):
+        err_console.print("[yellow]warning:[/] no observed_at (or probe_created_at) column: account age and "
+                          "inactivity are measured at the time of this run (see measured_at)", highlight=False)
     factory = ("handleval.accounts.flag", "batch_scorer",
                {"bundle_dir": str(model) if model else None, "reasons": reasons, "prefix": prefix})
     cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one

@@ -296,6 +296,10 @@ def test_cli_flag_missing_required_column_fails_at_once(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "created_at" in result.stderr and "required" in result.stderr
     assert not (tmp_path / "out").exists()
+    (tmp_path / "empty.csv").write_bytes(b"")  # no columns at all: not an empty success with predict's columns
+    result = run_cli("flag", str(tmp_path / "empty.csv"), "-o", str(tmp_path / "out.csv"), "--quiet")
+    assert result.returncode == 2 and "screen_name" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out.csv").exists()
 
 
 def test_cli_flag_reads_ndjson_of_v1_and_v2_user_objects(flagger, tmp_path):
