@@ -29,7 +29,14 @@ from handleval.handles import (
     split_canonical,
 )
 from handleval.price.market import DOMAIN_LEVELS, KNOWN_VENUES, interval, interval_offsets
-from handleval.price.premium import RuledPrices, apply_rules, imitates, lookalike_risk, spelled_lookalikes
+from handleval.price.premium import (
+    RuledPrices,
+    apply_rules,
+    capital_i_lookalikes,
+    imitates,
+    lookalike_risk,
+    spelled_lookalikes,
+)
 
 Attribution = Literal["paths", "shap"]
 OUTPUT_COLUMNS = ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons", "risk", "error"]
@@ -266,6 +273,11 @@ class Valuer:
                 risk[idx[rest]] = spelled_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
                                                      x_h.iloc[rest].reset_index(drop=True), lexicons,
                                                      self._risk_popularity)
+            rest = np.flatnonzero(pd.isna(risk[idx]))  # 'AppIe': a famous name as written, a capital I for an l
+            if lexicons and len(rest):
+                risk[idx[rest]] = capital_i_lookalikes(readable["handle"].to_numpy(dtype=object)[idx[rest]],
+                                                       market_frame["handle"].to_numpy(dtype=object)[rest],
+                                                       lexicons, self._risk_popularity)
             if contrib is not None:
                 reason_text[idx] = self._reasons(market_frame, x, contrib, raw, ruled, matches, x_h)
             if listed is not None:

@@ -286,7 +286,8 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     a name (``4x4`` is no 'AXA', ``12345`` no '2345.com'; ``n1ke`` and ``g00gle`` are). A name of three letters or
     fewer, a brand that a handle of common words spells nearly, and (given the matched ``keys``) a common given
     name need :data:`VERY_POPULAR` (``blackcat`` is no 'blackhat.com', ``netfix`` is Netflix; ``bradpit`` is Brad
-    Pitt: few people are named by common words; ``sarahshop`` is no copy of the account 'Sarah')."""
+    Pitt: few people are named by common words; ``sarahshop`` is no copy of the account 'Sarah'). A common English
+    word of letters only (Zipf 4 or more) is no name plus an affix (``states``, ``western``, ``cities``)."""
     kind = _col(features, f"{prefix}__match_kind")
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
     misspelt = (kind == FUZZY) & ~homoglyph
@@ -299,8 +300,12 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     a_word = _one_word(features)
     mostly_digits = np.nan_to_num(_col(features, "len__n_letters")) < np.nan_to_num(_col(features, "len__n_digits"))
     spelt = np.isin(kind, (float(LEET), float(FUZZY))) & ~homoglyph
+    # a common word of letters only reads as itself, not as a name and an affix ('states' is no 'stat' + 'es')
+    common_word = (np.nan_to_num(_col(features, "dict__is_word")) > 0) & (_separators(features) == 0) & \
+        (np.nan_to_num(_col(features, "len__is_all_letters")) > 0) & \
+        (np.nan_to_num(_col(features, "dict__zipf_en")) >= COMMON_PART_ZIPF)
     return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(misspelt & a_word) & \
-        ~(spelt & mostly_digits)
+        ~(spelt & mostly_digits) & ~((kind == AFFIX) & common_word)
 
 
 def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_popularity: float) -> np.ndarray:
@@ -376,6 +381,31 @@ def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: di
     return risk
 
 
-__all__ = ["CONFUSABLE_LETTERS", "VERY_POPULAR", "RuledPrices", "Step", "apply_rules",
-           "at_floor", "imitates", "letter_swaps", "lookalike_risk", "own_sale_weight", "price_set_by_rule",
-           "rare_scores", "spelled_lookalikes"]
+def capital_i_lookalikes(written: np.ndarray, handles: np.ndarray, lexicons: dict[str, Any],
+                         min_popularity: float) -> np.ndarray:
+    """``could impersonate brand 'Apple'`` for a handle written with a capital I where a famous name has an l
+    (``AppIe``, ``DeII``, ``BiIIgates``): X shows a handle as its owner writes it, and the two letters look alike in
+    its typeface. Handles are the same account in any case, so only the written form can deceive: read with every
+    capital I as l, it must be a famous name itself, at ``min_popularity`` or more (the more popular family). None
+    otherwise, and for a handle written in lower case."""
+    risk = np.full(len(handles), None, dtype=object)
+    for i, (text, handle) in enumerate(zip(written.tolist(), handles.tolist(), strict=True)):
+        if not isinstance(text, str) or "I" not in text or not isinstance(handle, str):
+            continue
+        shown = text.strip().lstrip("@").rsplit("/", 1)[-1]  # as typed, without '@' or an x.com/ address
+        if shown.lower() != handle:
+            continue
+        reading = shown.replace("I", "l").lower()
+        best = None
+        for family, what in (("celeb", "famous name"), ("brand", "brand")):
+            popularity = lexicons[family].popularity.get(reading, 0.0)
+            if reading != handle and popularity >= min_popularity and (best is None or popularity > best[0]):
+                best = (popularity, what, lexicons[family].display.get(reading, reading))
+        if best is not None:
+            risk[i] = f"{_impersonation(best[1], best[2])} (a capital I for l)"
+    return risk
+
+
+__all__ = ["CONFUSABLE_LETTERS", "VERY_POPULAR", "RuledPrices", "Step", "apply_rules", "at_floor",
+           "capital_i_lookalikes", "imitates", "letter_swaps", "lookalike_risk", "own_sale_weight",
+           "price_set_by_rule", "rare_scores", "spelled_lookalikes"]

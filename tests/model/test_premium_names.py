@@ -137,6 +137,24 @@ def test_a_function_word_counts_as_no_more_common_than_the_configured_zipf(small
     assert 2500 <= which < coffee and 2500 <= their < coffee
 
 
+def test_a_common_word_is_no_name_plus_an_affix(small_valuer):
+    """'states' read as 'stat.go.jp' + 'es' and 'western' as 'we' + 'stern.de' were flagged (5 of the 3,000
+    commonest English words of 4+ letters); a name with an affix that makes no word stays a lookalike."""
+    out = small_valuer.value_many(["states", "western", "cities", "nikestore", "weapple", "netflixtv"])
+    assert out["risk"][:3].isna().all(), out[["handle", "risk"]]
+    assert out["risk"][3:].notna().all(), out[["handle", "risk"]]
+
+
+def test_a_capital_i_for_an_l_is_a_lookalike_as_written(small_valuer):
+    """'AppIe' is the account 'appie' (a Dutch word), but X shows it as typed, where I and l look alike: a risk
+    naming Apple. Capital I elsewhere (Illinois, IBM) or a handle typed in lower case is no such risk."""
+    out = small_valuer.value_many(["AppIe", "@BiIIgates", "Illinois", "appie", "IBM"])
+    assert "brand 'Apple' (a capital I for l)" in out.loc[0, "risk"], out.loc[0]
+    assert "'Bill Gates' (a capital I for l)" in out.loc[1, "risk"], out.loc[1]
+    assert out["risk"][2:].isna().all(), out
+    assert out.loc[0, "price_usd"] == out.loc[3, "price_usd"]  # one account: the risk does not change the price
+
+
 def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
     out = small_valuer.value_many(["nike", "n1ke", "nikeofficial", "therealnike", "pizza"])
     nike, *lookalikes = out["price_usd"].tolist()[:4]
