@@ -662,8 +662,12 @@ def _open_csv(p: Path, delimiter: str) -> InputSource:
     names = _read_header(p, delimiter, encoding)
     if names is None:
         raise DataFormatError(f"{p} has no header line: a CSV needs column names such as 'handle' on line 1")
-    source = InputSource(p, "csv", _dedupe(names), None, p.stat().st_size, delimiter=delimiter, encoding=encoding)
+    unique = _dedupe(names)
+    source = InputSource(p, "csv", unique, None, p.stat().st_size, delimiter=delimiter, encoding=encoding)
     source._raw_names = names
+    renamed = [f"column {i + 1} {a!r} as {b!r}" for i, (a, b) in enumerate(zip(names, unique, strict=True)) if a != b]
+    if renamed:
+        source.warnings.append(f"{p}: column names must be unique and not empty; read {', '.join(renamed)}")
     return source
 
 
@@ -745,13 +749,15 @@ def _read_header(p: Path, delimiter: str, encoding: str) -> list[str] | None:
 
 
 def _dedupe(names: list[str]) -> list[str]:
-    """Make header names unique the way pandas does (``a``, ``a.1``); an empty name becomes ``column_N``."""
+    """Make header names unique the way pandas does (``a``, ``a.1``), never taking a name the header already has
+    (``handle, handle, handle.1`` gives ``handle, handle.2, handle.1``); an empty name becomes ``column_N``."""
     out: list[str] = []
     seen: set[str] = set()
+    given = set(names)
     for i, name in enumerate(names):
         base = name if name.strip() else f"column_{i + 1}"
         candidate, k = base, 0
-        while candidate in seen:
+        while candidate in seen or (k and candidate in given):
             k += 1
             candidate = f"{base}.{k}"
         seen.add(candidate)

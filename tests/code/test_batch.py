@@ -191,6 +191,16 @@ def test_a_directory_output_reads_as_one_table_when_only_some_parts_have_errors(
     assert direct["error"].isna().tolist() == read_output(tmp_path / "out")["error"].isna().tolist()
 
 
+def test_a_repeated_header_name_never_takes_a_name_the_header_has(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text("handle,handle,handle.1,\npizza,a,b,c\n", encoding="utf-8")
+    with pytest.warns(Warning, match="column 2 'handle' as 'handle.2'"):
+        summary = run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, quiet=True)
+    out = read_output(tmp_path / "out")
+    assert list(out.columns[:4]) == ["handle", "handle.2", "handle.1", "column_4"]  # the user's handle.1 kept
+    assert out.loc[0, ["handle", "handle.2", "handle.1", "column_4"]].tolist() == ["pizza", "a", "b", "c"]
+    assert any("must be unique" in w for w in summary.warnings)
+
+
 def test_resume_of_a_finished_run_rescores_nothing(tmp_path: Path) -> None:
     _write_csv(tmp_path / "in.csv", _handles(300))
     run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, chunk_rows=100, quiet=True)
