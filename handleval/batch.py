@@ -209,9 +209,11 @@ def check_output_columns(input_columns: Sequence[Any], output_names: Sequence[st
     the input file, as the message's start), before any row is scored."""
     collisions = output_collisions(input_columns, output_names)
     if collisions:
+        free = next((p for p in ("hv_", "hv2_", "handleval_", "handleval2_")  # a prefix no input column has
+                     if not any(str(c).startswith(p) for c in input_columns)), "my_")
         raise OutputColumnsError(f"{where}the input already has column(s) {', '.join(map(repr, collisions))}, "
                                  f"which {whose} would overwrite; give a prefix for the output columns (--prefix, "
-                                 "e.g. --prefix hv_) or rename those input columns")
+                                 f"e.g. --prefix {free}) or rename those input columns")
 
 
 def _call_scorer(score_chunk: ScoreChunk, sub: pd.DataFrame) -> pd.DataFrame:

@@ -201,6 +201,15 @@ def test_a_repeated_header_name_never_takes_a_name_the_header_has(tmp_path: Path
     assert any("must be unique" in w for w in summary.warnings)
 
 
+def test_a_column_clash_suggests_a_prefix_no_input_column_has() -> None:
+    from handleval.batch import OutputColumnsError, check_output_columns
+
+    with pytest.raises(OutputColumnsError, match="--prefix hv_\\)"):
+        check_output_columns(["handle", "length"], ["length", "error"])
+    with pytest.raises(OutputColumnsError, match="--prefix hv2_\\)"):  # hv_ is taken: suggesting it again was no help
+        check_output_columns(["handle", "hv_length"], ["hv_length", "hv_error"])
+
+
 def test_resume_of_a_finished_run_rescores_nothing(tmp_path: Path) -> None:
     _write_csv(tmp_path / "in.csv", _handles(300))
     run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, chunk_rows=100, quiet=True)
