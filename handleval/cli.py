@@ -218,7 +218,7 @@ BatchOutputOpt = Annotated[Path, typer.Option("--output", "-o", help=OUTPUT_RULE
                                               "could be scored (each row's error says why).")]
 EngineOpt = Annotated[str, typer.Option(help="local (streams any size on one machine) or dask.")]
 SchedulerOpt = Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler (tcp://host:8786).")]
-WorkersOpt = Annotated[int | None, typer.Option(help="Workers of the local Dask cluster (default: cores).")]
+WorkersOpt = Annotated[int | None, typer.Option(min=1, help="Workers of the local Dask cluster (default: cores).")]
 ResumeOpt = Annotated[bool, typer.Option(help="Finish an interrupted run: keep finished parts, redo the rest. "
                                               "Refused when the input, the model or an option differs.")]
 OverwriteOpt = Annotated[bool, typer.Option(help="Replace an existing output of a previous run.")]
@@ -259,6 +259,47 @@ def _bundle_digest(model: Path | None, kind: str) -> str | None:
     return sha256_file(manifest) if manifest.is_file() else None
 
 
+def _refuse_output_over_input(input_path: Path, output: Path) -> None:
+    """The output must not be the input (through a link too) nor inside an input directory: --overwrite would
+    replace what is being read."""
+    import os
+
+    inp, out = Path(input_path).resolve(), output.resolve()
+    linked = output.exists() and Path(input_path).exists() and os.path.samefile(output, input_path)
+    if out == inp or linked or out.is_relative_to(inp):
+        raise HandlevalError(f"the output {output} is the input {input_path} (or inside it): choose another output "
+                             "name; the input is never overwritten")
+
+
+def _locked_record(record: Path) -> Any:
+    """Open and lock ``record`` (a one-file output's hidden record, created empty if new) for a whole run: the
+    scoring, the join into the file and the record itself. A second run on the same file stops at once instead of
+    replacing the parts the first is joining."""
+    import contextlib
+    import fcntl
+    import os
+
+    from handleval.batch import OutputLockedError
+
+    @contextlib.contextmanager
+    def held() -> Any:
+        fd = os.open(record, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OutputLockedError(f"another handleval run is writing {record.name.removesuffix('.run.json')[1:]} "
+                                    "right now; wait for it to finish, or choose another output") from None
+        except OSError:
+            pass  # a filesystem without locks: carry on unlocked
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+
+    return held()
+
+
 def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str, Any]], required: tuple[str, ...],
                engine: str, scheduler: str | None, workers: int | None, resume: bool, overwrite: bool,
                quiet: bool, chunk_rows: int | None, output_columns: list[str] | None = None, prefix: str = "",
@@ -267,47 +308,61 @@ def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str
     it (what --resume finishes) and joined into the file at the end, with a hidden record of what it was made
     from beside it (so that --resume can tell it finished from a file of another input or other options)."""
     import json
+    import os
     import shutil
 
     from handleval.batch import MANIFEST, OutputExistsError, join_output, run_batch, scoring_identity
-    from handleval.io import atomic_write, open_input
+    from handleval.io import open_input
     from handleval.trees.bundle import sha256_file
 
+    _refuse_output_over_input(input_path, output)
+
+    def score(into: Path, fmt: str) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return run_batch(input_path, into, scorer_factory=factory, required_columns=required, engine=engine,
+                             scheduler=scheduler, n_workers=workers, resume=resume, overwrite=overwrite, quiet=quiet,
+                             chunk_rows=chunk_rows, output_format=fmt, output_columns=output_columns, prefix=prefix,
+                             scoring=scoring)
+
     fmt = _one_file(output)
-    parts = output.with_name(f".{output.name}.parts") if fmt else output
-    record = output.with_name(f".{output.name}.run.json")
-    if fmt:
+    if not fmt:
+        summary = score(output, "parquet")
+    else:
         if output.is_dir():
             raise HandlevalError(f"{output} is a directory, but a name ending {output.suffix} means one file: choose "
                                  "another name (a name without .csv/.parquet gives a directory of parts)")
-        if output.exists() and not parts.exists():
-            if resume:
-                made_from = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else {}
-                now = {"input": open_input(input_path, required).fingerprint(),
-                       "scoring": scoring_identity(factory, scoring), "sha256": sha256_file(output)}
-                if made_from != json.loads(json.dumps(now)):
-                    raise HandlevalError(f"cannot resume into {output}: it is a finished file, but not of this input "
-                                         "with this model and these options (or handleval has no record of how it "
-                                         "was made); use --overwrite to score it again")
-                if not quiet:
-                    console.print(f"{output} is already complete: nothing to resume")
-                return
-            if not overwrite:
-                raise OutputExistsError(f"output {output} already exists; use --overwrite to replace it (--resume "
-                                        "finishes only an interrupted run)")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        summary = run_batch(input_path, parts, scorer_factory=factory, required_columns=required,
-                            engine=engine, scheduler=scheduler, n_workers=workers, resume=resume,
-                            overwrite=overwrite, quiet=quiet, chunk_rows=chunk_rows, output_format=fmt or "parquet",
-                            output_columns=output_columns, prefix=prefix, scoring=scoring)
-    if fmt:
-        run = json.loads((parts / MANIFEST).read_text(encoding="utf-8"))
-        record.unlink(missing_ok=True)  # no record of the old file survives its replacement
-        join_output(parts, output)
-        made_from = {"input": run["input"], "scoring": run["scoring"], "sha256": sha256_file(output)}
-        atomic_write(record, json.dumps(made_from, indent=1).encode("utf-8"))
-        shutil.rmtree(parts)
+        parts = output.with_name(f".{output.name}.parts")
+        record = output.with_name(f".{output.name}.run.json")
+        with _locked_record(record) as fd:
+            if output.exists() and not parts.exists():
+                if resume:
+                    try:
+                        made_from = json.loads(os.pread(fd, 1 << 20, 0) or b"{}")
+                    except ValueError:
+                        made_from = {}
+                    now = {"input": open_input(input_path, required).fingerprint(),
+                           "scoring": scoring_identity(factory, scoring), "sha256": sha256_file(output),
+                           "naming": {"prefix": prefix, "output_columns": output_columns}}
+                    if made_from != json.loads(json.dumps(now)):
+                        raise HandlevalError(f"cannot resume into {output}: it is a finished file, but not of this "
+                                             "input with this model and these options (or handleval has no record of "
+                                             "how it was made); use --overwrite to score it again")
+                    if not quiet:
+                        console.print(f"{output} is already complete: nothing to resume")
+                    return
+                if not overwrite:
+                    raise OutputExistsError(f"output {output} already exists; use --overwrite to replace it "
+                                            "(--resume finishes only an interrupted run)")
+            summary = score(parts, fmt)
+            run = json.loads((parts / MANIFEST).read_text(encoding="utf-8"))
+            os.ftruncate(fd, 0)  # the old record does not describe what is about to replace the file
+            join_output(parts, output)
+            made_from = {"input": run["input"], "scoring": run["scoring"], "sha256": sha256_file(output),
+                         "naming": run["naming"]}
+            os.pwrite(fd, json.dumps(made_from, indent=1).encode("utf-8"), 0)
+            os.fsync(fd)
+            shutil.rmtree(parts)
     for message in summary.warnings:
         err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
     where = output if fmt else summary.output_path
@@ -447,7 +502,7 @@ def triage_command(
     accounts_model: Annotated[Path | None, typer.Option(help="Account bundle (default models/accounts).")] = None,
     overwrite: OverwriteOpt = False,
     prefix: PrefixOpt = "",
-    top: Annotated[int, typer.Option(help="Rows to show at the terminal.")] = 10,
+    top: Annotated[int, typer.Option(min=0, help="Rows to show at the terminal.")] = 10,
 ) -> None:
     """Rank accounts by the expected value of their handle: price × probability it becomes releasable. Every
     row comes back, ranked: row (its place in the input) first, then every input column unchanged, the flag
@@ -462,6 +517,7 @@ def triage_command(
     if output.is_dir() or _one_file(output) is None:
         raise HandlevalError(f"{output} is a directory or not a .csv/.parquet name; triage writes one file "
                              "(.csv or .parquet): give a file name")
+    _refuse_output_over_input(input_path, output)
     if output.exists() and not overwrite:
         raise HandlevalError(f"{output} exists; pass --overwrite to replace it")
     import pandas as pd
@@ -491,6 +547,10 @@ def triage_command(
                       str(status), str(why))
     console.print(table)
     console.print(f"{len(ranked):,} accounts ranked → {output}")
+    if len(ranked) and ranked[prefix + "error"].notna().all():
+        err_console.print(f"[bold red]error:[/] no account could be scored; each row's error column in {output} says "
+                          "why", highlight=False)
+        raise typer.Exit(1)
 
 
 def _write_atomically(frame: Any, output: Path) -> None:

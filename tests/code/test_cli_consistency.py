@@ -159,7 +159,7 @@ def test_a_finished_file_is_complete_for_resume_only_for_its_own_input_and_optio
     out = tmp_path / "s.csv"
     assert runner.invoke(app, ["predict", str(a), "-o", str(out), "--quiet"]).exit_code == 0
     made = out.read_bytes()
-    for args in ([str(b)], [str(a), "-p", "domain"], [str(out)]):
+    for args in ([str(b)], [str(a), "-p", "domain"]):
         refused = runner.invoke(app, ["predict", *args, "-o", str(out), "--resume"], env={"COLUMNS": "200"})
         assert refused.exit_code == 2 and "cannot resume" in refused.output, (args, refused.output)
     assert out.read_bytes() == made
@@ -191,6 +191,61 @@ def test_the_summary_counts_the_runs_own_errors_and_a_domain_venue_typo_is_a_row
     assert scored["error"].tolist()[:2] == ["mine", "mine"]  # the input's own column, untouched
     assert "unknown venue 'godadyy'" in scored["hv_error"][0]
     assert scored["hv_error"][1:].isna().all() and scored["hv_price_usd"][1:].notna().all()
+
+
+def test_the_input_is_never_the_output_even_with_overwrite(tmp_path):
+    handles = tmp_path / "h.csv"
+    _handles_csv(handles, 3)
+    accounts = _accounts_csv(tmp_path / "accounts.csv")
+    link = tmp_path / "link.csv"
+    link.symlink_to(handles)
+    before = handles.read_bytes(), accounts.read_bytes()
+    for args in (["predict", str(handles), "-o", str(handles)], ["predict", str(handles), "-o", str(link)],
+                 ["flag", str(accounts), "-o", str(accounts)], ["triage", str(accounts), "-o", str(accounts)]):
+        refused = runner.invoke(app, [*args, "--overwrite"], env={"COLUMNS": "200"})
+        assert refused.exit_code == 2 and "is the input" in refused.output, (args, refused.output)
+    assert (handles.read_bytes(), accounts.read_bytes()) == before
+
+
+def test_a_finished_file_resumed_with_another_prefix_is_refused(tmp_path):
+    source = tmp_path / "a.csv"
+    _handles_csv(source, 3)
+    out = tmp_path / "p.csv"
+    assert runner.invoke(app, ["predict", str(source), "-o", str(out), "--quiet"]).exit_code == 0
+    refused = runner.invoke(app, ["predict", str(source), "-o", str(out), "--resume", "--prefix", "zz_"],
+                            env={"COLUMNS": "200"})
+    assert refused.exit_code == 2 and "cannot resume" in refused.output, refused.output
+
+
+def test_a_second_run_on_the_same_file_stops_at_once(tmp_path):
+    """The first run holds the file's record locked until its parts are joined and removed: a second run with
+    --overwrite had wiped the parts the first was joining."""
+    import fcntl
+
+    source = tmp_path / "a.csv"
+    _handles_csv(source, 3)
+    out = tmp_path / "race.csv"
+    record = tmp_path / ".race.csv.run.json"
+    with open(record, "a+b") as held:  # as a run in progress holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        locked = runner.invoke(app, ["predict", str(source), "-o", str(out), "--overwrite"], env={"COLUMNS": "200"})
+        assert locked.exit_code == 2 and "another handleval run is writing race.csv" in locked.output, locked.output
+        assert not out.exists()
+    assert runner.invoke(app, ["predict", str(source), "-o", str(out), "--quiet"]).exit_code == 0
+
+
+def test_triage_exits_1_when_no_account_scores_and_bad_counts_are_refused(tmp_path):
+    accounts = _accounts_csv(tmp_path / "accounts.csv")
+    broken = pd.read_csv(accounts).assign(created_at="not a date")
+    broken.to_csv(tmp_path / "broken.csv", index=False)
+    none = runner.invoke(app, ["triage", str(tmp_path / "broken.csv"), "-o", str(tmp_path / "t.csv")],
+                         env={"COLUMNS": "200"})
+    assert none.exit_code == 1 and "no account could be scored" in none.output, none.output
+    assert pd.read_csv(tmp_path / "t.csv")["error"].notna().all()
+    for args in (["triage", str(accounts), "-o", str(tmp_path / "u.csv"), "--top", "-1"],
+                 ["predict", str(accounts), "-o", str(tmp_path / "w"), "--engine", "dask", "--workers", "0"]):
+        bad = runner.invoke(app, args, env={"COLUMNS": "200"})
+        assert bad.exit_code == 2 and not (tmp_path / "u.csv").exists() and not (tmp_path / "w").exists(), args
 
 
 # ---------------------------------------------------------------------------------------------------- data list
