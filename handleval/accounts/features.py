@@ -295,9 +295,10 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
             raw = frame[col]
             num = pd.to_numeric(raw, errors="coerce").astype("float64")
             blank = raw.isna() | (raw.astype("string").str.strip() == "")
-            flag((num.isna() & ~blank) | (num < 0) | np.isinf(num), f"{col} is not a non-negative number")
+            given = found.get(col, col)  # the input's own name for it (public_metrics.tweet_count)
+            flag((num.isna() & ~blank) | (num < 0) | np.isinf(num), f"{given} is not a non-negative number")
             if col in REQUIRED_COLUMNS:  # the model cannot do without it: a blank is no account to score
-                flag(blank, f"{col} missing")
+                flag(blank, f"{given} missing")
             out[col] = num.where((num >= 0) & ~np.isinf(num))
         else:
             out[col] = np.nan

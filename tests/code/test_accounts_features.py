@@ -93,6 +93,10 @@ def test_a_blank_required_count_is_a_row_error_and_a_blank_optional_one_is_unkno
     p, err = prepare_accounts(a)
     assert err.tolist()[:2] == ["followers_count missing", "favourites_count missing"]
     assert pd.isna(err.iloc[2]) and np.isnan(p.loc[2, "listed_count"])
+    v2 = pd.DataFrame({"username": ["a"], "created_at": ["2020-01-01"], "public_metrics.tweet_count": [None],
+                       "public_metrics.followers_count": [1], "public_metrics.following_count": [2],
+                       "public_metrics.like_count": [3]})
+    assert prepare_accounts(v2)[1].tolist() == ["public_metrics.tweet_count missing"]  # the input's own name
 
 
 def test_observed_at_defaults_to_now():
