@@ -462,12 +462,12 @@ class Manifest:
         (self.directory / JOURNAL).unlink(missing_ok=True)
 
 
-def lock_directory(directory: Path) -> int:
-    """Hold an exclusive lock on ``directory`` (``flock`` on the directory itself, so that no lock file can be
-    deleted by ``--overwrite``) until the returned descriptor is closed; :class:`OutputLockedError` at once when
-    another process holds it. Advisory: handleval runs respect it; on filesystems without ``flock`` (some network
-    mounts) it may not hold."""
-    fd = os.open(directory, os.O_RDONLY)
+def lock_path(path: Path, what: str, create: bool = False) -> int:
+    """Hold an exclusive ``flock`` on ``path`` (a directory; with ``create`` a file, made empty if missing) until
+    the returned descriptor is closed; :class:`OutputLockedError` naming ``what`` at once when another process
+    holds it. Advisory: handleval runs respect it; on filesystems without ``flock`` (some network mounts) it may
+    not hold."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT if create else os.O_RDONLY, 0o644)
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
@@ -476,11 +476,16 @@ def lock_directory(directory: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise OutputLockedError(f"another handleval run is writing to {directory} right now; wait for it to "
+        raise OutputLockedError(f"another handleval run is writing to {what} right now; wait for it to "
                                 "finish, or choose another output") from None
     except OSError:
         pass  # a filesystem without locks: carry on unlocked
     return fd
+
+
+def lock_directory(directory: Path) -> int:
+    """:func:`lock_path` on the output directory itself, so that no lock file can be deleted by ``--overwrite``."""
+    return lock_path(directory, str(directory))
 
 
 def _prepare_output(out: Path, *, resume: bool, overwrite: bool, header: dict[str, Any],

@@ -271,27 +271,18 @@ def _refuse_output_over_input(input_path: Path, output: Path) -> None:
                              "name; the input is never overwritten")
 
 
-def _locked_record(record: Path) -> Any:
+def _locked_record(record: Path, output: Path) -> Any:
     """Open and lock ``record`` (a one-file output's hidden record, created empty if new) for a whole run: the
     scoring, the join into the file and the record itself. A second run on the same file stops at once instead of
     replacing the parts the first is joining."""
     import contextlib
-    import fcntl
     import os
 
-    from handleval.batch import OutputLockedError
+    from handleval.batch import lock_path
 
     @contextlib.contextmanager
     def held() -> Any:
-        fd = os.open(record, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise OutputLockedError(f"another handleval run is writing {record.name.removesuffix('.run.json')[1:]} "
-                                    "right now; wait for it to finish, or choose another output") from None
-        except OSError:
-            pass  # a filesystem without locks: carry on unlocked
+        fd = lock_path(record, str(output), create=True)
         try:
             yield fd
         finally:
@@ -334,7 +325,7 @@ def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str
                                  "another name (a name without .csv/.parquet gives a directory of parts)")
         parts = output.with_name(f".{output.name}.parts")
         record = output.with_name(f".{output.name}.run.json")
-        with _locked_record(record) as fd:
+        with _locked_record(record, output) as fd:
             if output.exists() and not parts.exists():
                 if resume:
                     try:
