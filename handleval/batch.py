@@ -966,6 +966,68 @@ def read_output(path: str | os.PathLike[str], *, allow_incomplete: bool = False,
     return table.to_pandas()
 
 
+def refuse_output_over_input(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str]) -> None:
+    """The output must not be the input (through a link too) nor inside an input directory: an overwrite would
+    replace what is being read."""
+    inp, out = Path(input_path), Path(output_path)
+    linked = out.exists() and inp.exists() and os.path.samefile(out, inp)
+    if out.resolve() == inp.resolve() or linked or out.resolve().is_relative_to(inp.resolve()):
+        raise HandlevalError(f"the output {out} is the input {inp} (or inside it): choose another output name; the "
+                             "input is never overwritten")
+
+
+def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str], *,
+                      resume: bool = False, overwrite: bool = False, output_format: str = "csv",
+                      required_columns: Sequence[str] = ("handle",), scorer_factory: ScorerFactory | None = None,
+                      scoring: Mapping[str, Any] | None = None, output_columns: Sequence[str] | None = None,
+                      prefix: str = "", **options: Any) -> BatchSummary | None:
+    """:func:`run_batch` into one file (``output_format`` ``csv`` or ``parquet``): the parts wait in a hidden
+    directory beside it (``.NAME.parts``, what ``resume`` finishes) and are joined into the file at the end, with a
+    hidden record ``.NAME.run.json`` of what the file was made from (input fingerprint, scoring, column names, the
+    file's sha256). The record is locked for the whole run, joining included, so a second run on the same file
+    stops at once. Returns None when ``resume`` finds the file already made from this input and these options;
+    :class:`HandlevalError` when it was made otherwise (or with no record)."""
+    out = Path(output_path)
+    refuse_output_over_input(input_path, out)
+    if out.is_dir():
+        raise HandlevalError(f"{out} is a directory, but a name ending {out.suffix} means one file: choose another "
+                             "name (a name without .csv/.parquet gives a directory of parts)")
+    parts, record = out.with_name(f".{out.name}.parts"), out.with_name(f".{out.name}.run.json")
+    fd = lock_path(record, str(out), create=True)
+    try:
+        if out.exists() and not parts.exists():
+            if not resume and not overwrite:
+                raise OutputExistsError(f"output {out} already exists; use --overwrite to replace it (--resume "
+                                        "finishes only an interrupted run)")
+            if resume:
+                try:
+                    made_from = json.loads(os.pread(fd, 1 << 20, 0) or b"{}")
+                except ValueError:
+                    made_from = {}
+                now = {"input": hio.open_input(input_path, required_columns).fingerprint(),
+                       "scoring": scoring_identity(scorer_factory, scoring), "sha256": sha256_file(out),
+                       "naming": {"prefix": prefix, "output_columns": output_columns}}
+                if made_from != json.loads(json.dumps(now)):
+                    raise HandlevalError(f"cannot resume into {out}: it is a finished file, but not of this input "
+                                         "with this model and these options (or handleval has no record of how it "
+                                         "was made); use --overwrite to score it again")
+                return None
+        summary = run_batch(input_path, parts, resume=resume, overwrite=overwrite, output_format=output_format,
+                            required_columns=required_columns, scorer_factory=scorer_factory, scoring=scoring,
+                            output_columns=output_columns, prefix=prefix, **options)
+        run = json.loads((parts / MANIFEST).read_text(encoding="utf-8"))
+        os.ftruncate(fd, 0)  # the old record does not describe what is about to replace the file
+        join_output(parts, out)
+        made_from = {"input": run["input"], "scoring": run["scoring"], "sha256": sha256_file(out),
+                     "naming": run["naming"]}
+        os.pwrite(fd, json.dumps(made_from, indent=1).encode("utf-8"), 0)
+        os.fsync(fd)
+        shutil.rmtree(parts)
+        return summary
+    finally:
+        os.close(fd)
+
+
 def join_output(directory: str | os.PathLike[str], path: str | os.PathLike[str]) -> int:
     """Write the parts of the finished output ``directory`` as the one file ``path`` (CSV or Parquet, as the
     parts), streamed a part at a time and renamed into place at the end (a kill leaves no half file). Returns the

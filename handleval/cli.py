@@ -259,101 +259,27 @@ def _bundle_digest(model: Path | None, kind: str) -> str | None:
     return sha256_file(manifest) if manifest.is_file() else None
 
 
-def _refuse_output_over_input(input_path: Path, output: Path) -> None:
-    """The output must not be the input (through a link too) nor inside an input directory: --overwrite would
-    replace what is being read."""
-    import os
-
-    inp, out = Path(input_path).resolve(), output.resolve()
-    linked = output.exists() and Path(input_path).exists() and os.path.samefile(output, input_path)
-    if out == inp or linked or out.is_relative_to(inp):
-        raise HandlevalError(f"the output {output} is the input {input_path} (or inside it): choose another output "
-                             "name; the input is never overwritten")
-
-
-def _locked_record(record: Path, output: Path) -> Any:
-    """Open and lock ``record`` (a one-file output's hidden record, created empty if new) for a whole run: the
-    scoring, the join into the file and the record itself. A second run on the same file stops at once instead of
-    replacing the parts the first is joining."""
-    import contextlib
-    import os
-
-    from handleval.batch import lock_path
-
-    @contextlib.contextmanager
-    def held() -> Any:
-        fd = lock_path(record, str(output), create=True)
-        try:
-            yield fd
-        finally:
-            os.close(fd)
-
-    return held()
-
-
 def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str, Any]], required: tuple[str, ...],
                engine: str, scheduler: str | None, workers: int | None, resume: bool, overwrite: bool,
                quiet: bool, chunk_rows: int | None, output_columns: list[str] | None = None, prefix: str = "",
                scoring: dict[str, Any] | None = None) -> None:
-    """Score into a directory of parts; for a one-file ``output`` the parts are kept in a hidden directory beside
-    it (what --resume finishes) and joined into the file at the end, with a hidden record of what it was made
-    from beside it (so that --resume can tell it finished from a file of another input or other options)."""
-    import json
-    import os
-    import shutil
+    """Score into a directory of parts, or into one file (:func:`handleval.batch.run_batch_to_file`), and say
+    how it went."""
+    from handleval.batch import refuse_output_over_input, run_batch, run_batch_to_file
 
-    from handleval.batch import MANIFEST, OutputExistsError, join_output, run_batch, scoring_identity
-    from handleval.io import open_input
-    from handleval.trees.bundle import sha256_file
-
-    _refuse_output_over_input(input_path, output)
-
-    def score(into: Path, fmt: str) -> Any:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return run_batch(input_path, into, scorer_factory=factory, required_columns=required, engine=engine,
-                             scheduler=scheduler, n_workers=workers, resume=resume, overwrite=overwrite, quiet=quiet,
-                             chunk_rows=chunk_rows, output_format=fmt, output_columns=output_columns, prefix=prefix,
-                             scoring=scoring)
-
+    refuse_output_over_input(input_path, output)
     fmt = _one_file(output)
-    if not fmt:
-        summary = score(output, "parquet")
-    else:
-        if output.is_dir():
-            raise HandlevalError(f"{output} is a directory, but a name ending {output.suffix} means one file: choose "
-                                 "another name (a name without .csv/.parquet gives a directory of parts)")
-        parts = output.with_name(f".{output.name}.parts")
-        record = output.with_name(f".{output.name}.run.json")
-        with _locked_record(record, output) as fd:
-            if output.exists() and not parts.exists():
-                if resume:
-                    try:
-                        made_from = json.loads(os.pread(fd, 1 << 20, 0) or b"{}")
-                    except ValueError:
-                        made_from = {}
-                    now = {"input": open_input(input_path, required).fingerprint(),
-                           "scoring": scoring_identity(factory, scoring), "sha256": sha256_file(output),
-                           "naming": {"prefix": prefix, "output_columns": output_columns}}
-                    if made_from != json.loads(json.dumps(now)):
-                        raise HandlevalError(f"cannot resume into {output}: it is a finished file, but not of this "
-                                             "input with this model and these options (or handleval has no record of "
-                                             "how it was made); use --overwrite to score it again")
-                    if not quiet:
-                        console.print(f"{output} is already complete: nothing to resume")
-                    return
-                if not overwrite:
-                    raise OutputExistsError(f"output {output} already exists; use --overwrite to replace it "
-                                            "(--resume finishes only an interrupted run)")
-            summary = score(parts, fmt)
-            run = json.loads((parts / MANIFEST).read_text(encoding="utf-8"))
-            os.ftruncate(fd, 0)  # the old record does not describe what is about to replace the file
-            join_output(parts, output)
-            made_from = {"input": run["input"], "scoring": run["scoring"], "sha256": sha256_file(output),
-                         "naming": run["naming"]}
-            os.pwrite(fd, json.dumps(made_from, indent=1).encode("utf-8"), 0)
-            os.fsync(fd)
-            shutil.rmtree(parts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary = (run_batch_to_file if fmt else run_batch)(
+            input_path, output, scorer_factory=factory, required_columns=required, engine=engine,
+            scheduler=scheduler, n_workers=workers, resume=resume, overwrite=overwrite, quiet=quiet,
+            chunk_rows=chunk_rows, output_format=fmt or "parquet", output_columns=output_columns, prefix=prefix,
+            scoring=scoring)
+    if summary is None:
+        if not quiet:
+            console.print(f"{output} is already complete: nothing to resume")
+        return
     for message in summary.warnings:
         err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
     where = output if fmt else summary.output_path
@@ -501,6 +427,7 @@ def triage_command(
     from handleval.accounts import load_accounts
     from handleval.accounts.features import resolve_columns
     from handleval.accounts.flag import check_required
+    from handleval.batch import refuse_output_over_input
     from handleval.io import open_input
     from handleval.price.predict import load
     from handleval.release import check_triage_columns, triage
@@ -508,7 +435,7 @@ def triage_command(
     if output.is_dir() or _one_file(output) is None:
         raise HandlevalError(f"{output} is a directory or not a .csv/.parquet name; triage writes one file "
                              "(.csv or .parquet): give a file name")
-    _refuse_output_over_input(input_path, output)
+    refuse_output_over_input(input_path, output)
     if output.exists() and not overwrite:
         raise HandlevalError(f"{output} exists; pass --overwrite to replace it")
     import pandas as pd
