@@ -381,7 +381,9 @@ def flag_command(
       description, location, url, name, verified, protected, geo_enabled,
       default_profile, default_profile_image (v2: from profile_image_url)
     v2 objects may be nested (NDJSON lines, or a public_metrics column
-    holding the object) or flattened with dots (public_metrics.tweet_count).
+    holding the object) or flattened with dots (public_metrics.tweet_count);
+    an NDJSON line that is a v2 response page ({"data": [...]}) gives a row
+    per user.
 
     \b
     Output columns (an input column is never overwritten: a clash stops

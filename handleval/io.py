@@ -16,8 +16,9 @@ Inputs (chosen from the path):
   pyarrow do), in natural path order (``part-2`` before ``part-10``); ``key=value`` directories (Hive
   partitioning) become text columns. Schemas are unified; a column missing from one file is null there.
 * ``.ndjson`` / ``.jsonl`` - one JSON object per line (e.g. Twitter v1.1 or X API v2 user objects; a line
-  ``{"data": {...}}`` is unwrapped). Nested objects become dotted columns (``public_metrics.followers_count``),
-  every value is read as text (lists as JSON). The columns are the union over the file (one streaming pass at
+  ``{"data": {...}}`` is unwrapped, and a response page ``{"data": [...], "meta": ...}`` gives a row per user).
+  Nested objects become dotted columns (``public_metrics.followers_count``), every value is read as text (lists
+  as JSON). The columns are the union over the file (one streaming pass at
   open); a line that is not a JSON object is kept as a row with an ``error``. Blank lines are not rows.
 * ``.txt`` or any other suffix - one handle per line, no header, column ``handle``. A blank line is a row (an
   empty handle, which the scorer rejects with a reason); the newline at the end of the file is not.
@@ -693,8 +694,13 @@ def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, str | None]:
     return out
 
 
+#: The keys of an X API v2 response around its ``data`` (one user object, or a page of them).
+_V2_ENVELOPE = frozenset({"data", "includes", "errors", "meta"})
+
+
 def _ndjson_records(stream: Any) -> Iterator[tuple[dict[str, str | None], str | None]]:
-    """(flattened record, error) per non-blank line; a line that is not a JSON object gives ({}, why)."""
+    """(flattened record, error) per non-blank line, or per user of a line that is an API v2 response page; a
+    line that is not a JSON object gives ({}, why)."""
     import json
 
     for n, line in enumerate(stream, start=1):
@@ -708,9 +714,12 @@ def _ndjson_records(stream: Any) -> Iterator[tuple[dict[str, str | None], str | 
         except json.JSONDecodeError as exc:
             yield {}, f"line {n} is not valid JSON ({exc.msg})"
             continue
-        if isinstance(obj, dict) and set(obj) <= {"data", "includes", "errors"} and isinstance(obj.get("data"),
-                                                                                                 dict):
-            obj = obj["data"]  # an API v2 single-user response
+        if isinstance(obj, dict) and set(obj) <= _V2_ENVELOPE and isinstance(obj.get("data"), dict | list):
+            # an API v2 response: one user, or a page of users (each a row, in order)
+            for user in obj["data"] if isinstance(obj["data"], list) else [obj["data"]]:
+                yield (_flatten(user), None) if isinstance(user, dict) else \
+                    ({}, f"line {n}: an element of its data list is not a JSON object")
+            continue
         if not isinstance(obj, dict):
             yield {}, f"line {n} is not a JSON object (one object per line expected)"
             continue

@@ -341,6 +341,22 @@ def test_cli_triage_reads_x_api_v2_user_objects_as_flag_does(tmp_path):
     assert v1.loc[0, "screen_name"] in result.stdout  # the terminal table names each account
 
 
+def test_cli_flag_reads_a_line_that_is_an_x_api_v2_response_page(tmp_path):
+    import json
+
+    from handleval.batch import read_output
+
+    v1 = _accounts().loc[[10, 12, 14]].drop(columns=["last_active_at"]).reset_index(drop=True)
+    v1["created_at"] = ["2010-03-21", "2019-05-05", "2015-02-01"]
+    users = [{**o, "observed_at": "2024-06-01T00:00:00Z"} for o in _v2(v1)]
+    lines = [json.dumps({"data": users[:2], "meta": {"result_count": 2}}), json.dumps({"data": users[2]})]
+    (tmp_path / "pages.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_cli("flag", str(tmp_path / "pages.jsonl"), "-o", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    out = read_output(tmp_path / "out")
+    assert out["username"].tolist() == v1["screen_name"].tolist() and out["error"].isna().all()
+
+
 def test_flag_help_documents_every_accepted_column():
     from handleval.accounts.features import COLUMN_ALIASES
 
