@@ -690,8 +690,7 @@ def run_batch(
     check_output_columns(source.columns, [prefix + c for c in [*(output_columns or ()), ERROR]],
                          where=f"{source.path}: ")
     inp = source.path.resolve()
-    if out.resolve() == inp or inp.is_relative_to(out.resolve()) or out.resolve().is_relative_to(inp):
-        raise HandlevalError(f"the output {out} must not be the input or inside it (nor the other way round)")
+    refuse_output_over_input(inp, out)
     if engine == "dask" and source.kind not in ("parquet", "empty"):
         raise DataFormatError(f"--engine dask reads Parquet (a file or a partitioned directory); {inp} is "
                               f"{source.kind}. Convert it first, or use the local engine, which streams any size")
@@ -967,13 +966,13 @@ def read_output(path: str | os.PathLike[str], *, allow_incomplete: bool = False,
 
 
 def refuse_output_over_input(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str]) -> None:
-    """The output must not be the input (through a link too) nor inside an input directory: an overwrite would
-    replace what is being read."""
+    """The output must not be the input (through a link too), inside an input directory, nor hold the input: an
+    overwrite would replace what is being read."""
     inp, out = Path(input_path), Path(output_path)
     linked = out.exists() and inp.exists() and os.path.samefile(out, inp)
-    if out.resolve() == inp.resolve() or linked or out.resolve().is_relative_to(inp.resolve()):
-        raise HandlevalError(f"the output {out} is the input {inp} (or inside it): choose another output name; the "
-                             "input is never overwritten")
+    if linked or out.resolve().is_relative_to(inp.resolve()) or inp.resolve().is_relative_to(out.resolve()):
+        raise HandlevalError(f"the output {out} must not be the input {inp}, a link to it or inside it (nor the "
+                             "other way round): choose another output name; the input is never overwritten")
 
 
 def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str], *,

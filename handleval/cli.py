@@ -265,9 +265,8 @@ def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str
                scoring: dict[str, Any] | None = None) -> None:
     """Score into a directory of parts, or into one file (:func:`handleval.batch.run_batch_to_file`), and say
     how it went."""
-    from handleval.batch import refuse_output_over_input, run_batch, run_batch_to_file
+    from handleval.batch import run_batch, run_batch_to_file
 
-    refuse_output_over_input(input_path, output)
     fmt = _one_file(output)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -512,7 +511,7 @@ def value_command(
     from rich.markup import escape
 
     from handleval.handles import PLATFORM_NAMES, PLATFORMS
-    from handleval.price.market import DOMAIN_LEVELS, KNOWN_VENUES, VENUE_CLASSES
+    from handleval.price.market import unknown_venue
     from handleval.price.predict import load
 
     platform = platform.strip().lower()
@@ -522,9 +521,8 @@ def value_command(
     if venue and platform != "domain":  # the other platforms each sell in one place
         raise HandlevalError(f"--venue applies to domains (-p domain); {PLATFORM_NAMES[platform]} names have one "
                              "market")
-    if venue and venue not in KNOWN_VENUES:  # a typo would price another level
-        raise HandlevalError(f"unknown venue {venue!r}: choose one of {', '.join(DOMAIN_LEVELS)}, or a venue such as "
-                             f"{', '.join(v for v, c in VENUE_CLASSES.items() if c == 'auction')}")
+    if unknown_venue(venue):  # a typo would price another level
+        raise HandlevalError(unknown_venue(venue))
     with console.status("loading the price model"):
         valuer = load(model)
     result = valuer.value_many(pd_frame(handles, platform, venue), attribution=attribution.value, comparables=comps)

@@ -60,6 +60,16 @@ _NAMED_CLASSES = frozenset(DOMAIN_LEVELS)
 KNOWN_VENUES = _NAMED_CLASSES | frozenset(VENUE_CLASSES)
 
 
+def unknown_venue(venue: object) -> str | None:
+    """Why a domain venue cannot be priced (a typo would price another level), or None for a known one or none."""
+    text = str(venue).strip().lower() if venue is not None and venue == venue else ""
+    if not text or text in KNOWN_VENUES:
+        return None
+    auctions = ", ".join(v for v, c in VENUE_CLASSES.items() if c == "auction")
+    return (f"unknown venue {str(venue).strip()!r}: choose one of {', '.join(DOMAIN_LEVELS)}, or a venue such as "
+            f"{auctions}")
+
+
 def venue_class(venue: object) -> str:
     """A venue's class (``godaddy`` → ``auction``); a domain level is also its own name (``auction``,
     ``reported``); any other name is ``other``, none is ``unknown``."""

@@ -28,7 +28,7 @@ from handleval.handles import (
     parse_handle,
     split_canonical,
 )
-from handleval.price.market import DOMAIN_LEVELS, KNOWN_VENUES, interval, interval_offsets
+from handleval.price.market import DOMAIN_LEVELS, interval, interval_offsets, unknown_venue
 from handleval.price.premium import (
     RuledPrices,
     apply_rules,
@@ -480,10 +480,8 @@ class Valuer:
                 when = when.tz_convert(None) if when.tzinfo else when
             sfx = handle.suffix or given
             venue = "" if venue is None or venue != venue else str(venue)
-            # as `value --venue`: a domain venue handleval does not know is a typo that would price another level
-            if plat == "domain" and venue.strip() and venue.strip().lower() not in KNOWN_VENUES:
-                return (f"unknown venue {venue.strip()!r}: a domain level ({', '.join(DOMAIN_LEVELS)}) or a venue's "
-                        "name (godaddy, sedo …)")
+            if plat == "domain" and unknown_venue(venue):  # as `value --venue`
+                return unknown_venue(venue)
             return (handle.name, market, sfx, venue, when.to_datetime64(), basis, plat)
         except InvalidHandle as exc:
             return exc.reason

@@ -301,7 +301,7 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     mostly_digits = np.nan_to_num(_col(features, "len__n_letters")) < np.nan_to_num(_col(features, "len__n_digits"))
     spelt = np.isin(kind, (float(LEET), float(FUZZY))) & ~homoglyph
     # a common word of letters only reads as itself, not as a name and an affix ('states' is no 'stat' + 'es')
-    common_word = (np.nan_to_num(_col(features, "dict__is_word")) > 0) & (_separators(features) == 0) & \
+    common_word = (np.nan_to_num(_col(features, "dict__is_word")) > 0) & \
         (np.nan_to_num(_col(features, "len__is_all_letters")) > 0) & \
         (np.nan_to_num(_col(features, "dict__zipf_en")) >= COMMON_PART_ZIPF)
     return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(misspelt & a_word) & \
@@ -389,8 +389,10 @@ def capital_i_lookalikes(written: np.ndarray, handles: np.ndarray, lexicons: dic
     capital I as l, it must be a famous name itself, at ``min_popularity`` or more (the more popular family). None
     otherwise, and for a handle written in lower case."""
     risk = np.full(len(handles), None, dtype=object)
-    for i, (text, handle) in enumerate(zip(written.tolist(), handles.tolist(), strict=True)):
-        if not isinstance(text, str) or "I" not in text or not isinstance(handle, str):
+    with_i = np.flatnonzero(pd.Series(written, dtype=object).str.contains("I", regex=False, na=False).to_numpy())
+    for i in with_i.tolist():  # a batch has few: the rest cost one vectorised test
+        text, handle = written[i], handles[i]
+        if not isinstance(handle, str):
             continue
         shown = text.strip().lstrip("@").rsplit("/", 1)[-1]  # as typed, without '@' or an x.com/ address
         if shown.lower() != handle:

@@ -203,7 +203,7 @@ def test_the_input_is_never_the_output_even_with_overwrite(tmp_path):
     for args in (["predict", str(handles), "-o", str(handles)], ["predict", str(handles), "-o", str(link)],
                  ["flag", str(accounts), "-o", str(accounts)], ["triage", str(accounts), "-o", str(accounts)]):
         refused = runner.invoke(app, [*args, "--overwrite"], env={"COLUMNS": "200"})
-        assert refused.exit_code == 2 and "is the input" in refused.output, (args, refused.output)
+        assert refused.exit_code == 2 and "must not be the input" in refused.output, (args, refused.output)
     assert (handles.read_bytes(), accounts.read_bytes()) == before
 
 
