@@ -215,7 +215,9 @@ class RareHandlePricing(StrictModel):
     ``short_letters[n]`` for a handle of ``n`` characters, letters only or digits only, combined as
     ``1 - (1 - word) * (1 - length)`` (a short word is rare for both). A name with none of them
     is not rare and keeps its learned price; a rare name is priced at the larger of the two. A function word
-    (``which``, ``their``: grammar, not meaning) counts as no more frequent than ``function_word_zipf``."""
+    (``which``, ``their``: grammar, not meaning) counts as no more frequent than ``function_word_zipf``. A place of
+    two or more words written run-together (``losangeles``: a US state, or a city or country of at least
+    ``place_min_population`` people) is a word as frequent as its name written as a phrase."""
 
     rare_from: PricePoint
     top: PricePoint
@@ -224,6 +226,7 @@ class RareHandlePricing(StrictModel):
     word_weight: float = Field(0.8, ge=0, le=1)
     function_word_zipf: float = Field(4.0, ge=0)
     short_letters: dict[int, float] = Field(default_factory=dict)
+    place_min_population: int = Field(300_000, ge=0)
 
 
 class OwnSaleRule(StrictModel):

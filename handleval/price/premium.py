@@ -18,6 +18,7 @@ import pandas as pd
 
 from handleval.config import MarketsConfig, RareHandlePricing
 from handleval.features.brands import AFFIX, FUZZY, LEET
+from handleval.features.places import run_together_places
 from handleval.features.words import COMMON_PART_ZIPF, FUNCTION_WORDS, common_given_names
 from handleval.handles import PLATFORM_NAMES
 
@@ -32,8 +33,10 @@ _DAYS_PER_YEAR = 365.25
 #: The model features each rule reads, as name prefixes (a feature, or a family such as ``brand__``): see :class:`Step`.
 _OWN_SALE_FEATURES = ("sales__n_prev_same", "sales__prev_same_logp", "sales__prev_same_age_days")
 _LENGTH_READS = ("len__length", "len__n_letters", "len__n_digits", "len__is_all_letters", "len__is_all_digits")
-#: What each rare-handle factor (:func:`rare_scores`) reads: 1 fame, 2 word, 3 length, 4 word and length together.
-_RARE_READS = {1: ("brand__", "celeb__"), 2: ("dict__",), 3: _LENGTH_READS, 4: ("dict__", *_LENGTH_READS)}
+#: What each rare-handle factor (:func:`rare_scores`) reads: 1 fame, 2 word, 3 length, 4 word and length together,
+#: 5 a place of several words (the word features, and the celebrity family's run-together-name signal).
+_RARE_READS = {1: ("brand__", "celeb__"), 2: ("dict__",), 3: _LENGTH_READS, 4: ("dict__", *_LENGTH_READS),
+               5: ("dict__", "celeb__")}
 
 
 @dataclass
@@ -103,16 +106,23 @@ def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame, handles: np.
     variants of a rare name, not one (fame already counts only for a name as its owner writes it,
     :func:`handleval.features.brands.as_written`). A number is rare by its length only: ``0000`` is, ``00000`` is
     not. With ``handles``, a function word (:data:`FUNCTION_WORDS`) counts as no more frequent than
-    ``pricing.function_word_zipf``: ``which`` and ``their`` are common, not valuable."""
+    ``pricing.function_word_zipf``: ``which`` and ``their`` are common, not valuable; and a place of several words
+    written run-together (``losangeles``, :func:`~handleval.features.places.run_together_places`) is a word as
+    frequent as its name (factor 5): ``boston`` is a word, ``Los Angeles`` is two."""
     fame = np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame")))
     fame = np.clip((fame - pricing.fame_from) / (1 - pricing.fame_from), 0, 1)
     lo, hi = pricing.word_zipf
     digits = np.nan_to_num(_col(features, "len__is_all_digits")) > 0
     is_word = np.nan_to_num(_col(features, "dict__is_word")) > 0  # never a number: the word lists hold none
     zipf = np.nan_to_num(_col(features, "dict__zipf_en"))
+    place = np.zeros(len(features), dtype=bool)
     if handles is not None:
-        grammar = pd.Series(handles, dtype=object).astype(str).str.lower().isin(FUNCTION_WORDS).to_numpy()
+        lowered = pd.Series(handles, dtype=object).astype(str).str.lower()
+        grammar = lowered.isin(FUNCTION_WORDS).to_numpy()
         zipf = np.where(grammar, np.minimum(zipf, pricing.function_word_zipf), zipf)
+        phrase = lowered.map(run_together_places(pricing.place_min_population)["zipf"]).to_numpy(dtype=np.float64)
+        place = np.nan_to_num(phrase) > np.where(is_word, zipf, 0.0)
+        zipf, is_word = np.where(place, phrase, zipf), is_word | place
     word = np.where(is_word, np.clip((zipf - lo) / (hi - lo), 0, 1), 0)
     word = word * pricing.word_weight
     length = np.nan_to_num(_col(features, "len__length")).astype(np.int64)
@@ -127,7 +137,7 @@ def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame, handles: np.
     word_and_length = 1 - (1 - word) * (1 - short)
     score = np.maximum(fame, word_and_length)
     factor = np.select([score <= 0, fame >= word_and_length, (word > 0) & (short > 0), word > 0], [0, 1, 4, 2], 3)
-    return score, factor
+    return score, np.where((factor == 2) & place, 5, factor)
 
 
 def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndarray, markets: MarketsConfig,
@@ -202,12 +212,14 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         phrase = np.full(n, "", dtype=object)
         lifted = np.flatnonzero(delta > 0)  # phrases only where the rule moved the price (the reasons show those)
         famous = _famous_names(features, matches, lifted[factor[lifted] == 1])
+        places = run_together_places(pricing.place_min_population)["shown"] if (factor[lifted] == 5).any() else {}
         name = platform.upper() if len(platform) < 3 else platform
         for i in lifted.tolist():
             n_chars = len(handles[i])
             short = f"{n_chars} {'digit' if handles[i].isdigit() else 'letter'}{'' if n_chars == 1 else 's'}"
             word = f"common word '{handles[i]}'"
-            what = {1: famous.get(i), 2: word, 3: short, 4: f"{word}, {short}"}[int(factor[i])]
+            what = {1: famous.get(i), 2: word, 3: short, 4: f"{word}, {short}",
+                    5: f"place '{places.get(handles[i].lower())}'"}[int(factor[i])]
             phrase[i] = f"{name} rare handle: {what}"
             _lead(out.basis, i, f"{name} rare-handle pricing")
         out.ln = ln = ln + delta

@@ -137,6 +137,31 @@ def test_a_function_word_counts_as_no_more_common_than_the_configured_zipf(small
     assert 2500 <= which < coffee and 2500 <= their < coffee
 
 
+def test_a_place_of_several_words_is_a_word_as_frequent_as_its_name(small_valuer):
+    """``losangeles`` is no word of any list, but Los Angeles is a city: it prices as a word as frequent as the
+    phrase, with the place in its reason; two common words that name no place (``bigdog``) and the place with a
+    separator (``los_angeles``, a variant, as ``_google``) are not lifted; a small place is no place here."""
+    from handleval.features.places import run_together_places
+    from handleval.price.premium import rare_scores
+
+    pricing = small_valuer.markets.rare_handles["x"]
+    places = run_together_places(pricing.place_min_population)
+    assert places["shown"]["losangeles"] == "Los Angeles" and places["shown"]["newzealand"] == "New Zealand"
+    assert "christmasisland" not in places["zipf"]  # 1,500 people
+    handles = np.array(["losangeles", "LosAngeles", "bigdog", "los_angeles"], dtype=object)
+    frame = pd.DataFrame({"brand__fame": 0.0, "celeb__fame": 0.0, "dict__is_word": 0.0, "dict__zipf_en": 0.0,
+                          "len__length": [10, 10, 6, 11], "len__is_all_letters": [1.0, 1.0, 1.0, 0.0],
+                          "len__n_underscores": [0, 0, 0, 1]})
+    score, factor = rare_scores(pricing, frame, handles)
+    lo, hi = pricing.word_zipf
+    assert score[0] == score[1] == pytest.approx(pricing.word_weight * (places["zipf"]["losangeles"] - lo) / (hi - lo))
+    assert factor.tolist() == [5, 5, 0, 0] and score[2] == score[3] == 0
+    out = small_valuer.value_many(["losangeles", "bigdog", "los_angeles"], reasons=True)
+    city, combo, variant = out["price_usd"].tolist()
+    assert city >= pricing.rare_from.usd > max(combo, variant)
+    assert out["reasons"].iloc[0].startswith("X rare handle: place 'Los Angeles'")
+
+
 def test_a_common_word_is_no_name_plus_an_affix(small_valuer):
     """'states' read as 'stat.go.jp' + 'es' and 'western' as 'we' + 'stern.de' were flagged (5 of the 3,000
     commonest English words of 4+ letters); a name with an affix that makes no word stays a lookalike."""
