@@ -35,6 +35,7 @@ from handleval.price.premium import (
     capital_i_lookalikes,
     imitates,
     lookalike_risk,
+    platform_lookalikes,
     spelled_lookalikes,
 )
 
@@ -278,6 +279,10 @@ class Valuer:
                 risk[idx[rest]] = capital_i_lookalikes(readable["handle"].to_numpy(dtype=object)[idx[rest]],
                                                        market_frame["handle"].to_numpy(dtype=object)[rest],
                                                        lexicons, self._risk_popularity)
+            rest = np.flatnonzero(pd.isna(risk[idx]))  # 'XSupport': the platform's own name and an account word
+            if len(rest):
+                risk[idx[rest]] = platform_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
+                                                      market_frame["requested"].to_numpy(dtype=object)[rest])
             if contrib is not None:
                 reason_text[idx] = self._reasons(market_frame, x, contrib, raw, ruled, matches, x_h)
             if listed is not None:

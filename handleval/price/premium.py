@@ -420,6 +420,28 @@ def capital_i_lookalikes(written: np.ndarray, handles: np.ndarray, lexicons: dic
     return risk
 
 
-__all__ = ["CONFUSABLE_LETTERS", "VERY_POPULAR", "RuledPrices", "Step", "apply_rules", "at_floor",
-           "capital_i_lookalikes", "imitates", "letter_swaps", "lookalike_risk", "own_sale_weight",
-           "price_set_by_rule", "rare_scores", "spelled_lookalikes"]
+#: Words X's own accounts and the scams that copy them put after its one-letter name (``XSupport``, ``x_help``,
+#: ``xverified``): the platform's own name is too short for the lexicons' affix matching (``xin``, ``xgames`` are
+#: no copies of X), so these are named. ``twitter`` is long enough to be matched as a brand (``twittersupport``).
+PLATFORM_ACCOUNT_WORDS = {"x": ("support", "help", "helpdesk", "official", "safety", "premium", "verified", "verify",
+                                "verification", "business", "developers", "dev", "api", "ads", "data", "eng", "corp",
+                                "hq", "team", "ceo", "giveaway", "giveaways", "airdrop", "rewards", "bonus", "promo",
+                                "security", "admin", "staff", "moderator", "appeals", "payments", "pay", "money")}
+
+
+def platform_lookalikes(handles: np.ndarray, requested: np.ndarray) -> np.ndarray:
+    """``could impersonate X itself`` for a handle on X that is X's one-letter name and one of its account words
+    (:data:`PLATFORM_ACCOUNT_WORDS`), either order, separators ignored (``XSupport``, ``support_x``); None
+    otherwise."""
+    risk = np.full(len(handles), None, dtype=object)
+    core = pd.Series(handles, dtype=object).astype(str).str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
+    for platform, words in PLATFORM_ACCOUNT_WORDS.items():
+        named = {f"{platform}{w}" for w in words} | {f"{w}{platform}" for w in words}
+        hit = (pd.Series(requested, dtype=object) == platform).to_numpy() & core.isin(named).to_numpy()
+        risk[hit] = f"could impersonate {PLATFORM_NAMES.get(platform, platform)} itself"
+    return risk
+
+
+__all__ = ["CONFUSABLE_LETTERS", "PLATFORM_ACCOUNT_WORDS", "VERY_POPULAR", "RuledPrices", "Step", "apply_rules",
+           "at_floor", "capital_i_lookalikes", "imitates", "letter_swaps", "lookalike_risk", "own_sale_weight",
+           "platform_lookalikes", "price_set_by_rule", "rare_scores", "spelled_lookalikes"]

@@ -180,6 +180,15 @@ def test_a_capital_i_for_an_l_is_a_lookalike_as_written(small_valuer):
     assert out.loc[0, "price_usd"] == out.loc[3, "price_usd"]  # one account: the risk does not change the price
 
 
+def test_x_and_an_account_word_could_impersonate_x_itself(small_valuer):
+    """'XSupport', 'x_help', 'supportx': X's one-letter name is too short for affix matching, so its account words are
+    named; other x-words ('xin', 'xgames') and the same handle on Telegram carry no such risk."""
+    out = small_valuer.value_many(["XSupport", "x_help", "supportx", "xverified", "xin", "xgames"])
+    assert (out["risk"][:4] == "could impersonate X itself").all(), out[["handle", "risk"]]
+    assert out["risk"][4:].isna().all(), out[["handle", "risk"]]
+    assert small_valuer.value_many(["xsupport"], platform="telegram")["risk"].isna().all()
+
+
 def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
     out = small_valuer.value_many(["nike", "n1ke", "nikeofficial", "therealnike", "pizza"])
     nike, *lookalikes = out["price_usd"].tolist()[:4]
