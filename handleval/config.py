@@ -210,7 +210,7 @@ class RareHandlePricing(StrictModel):
     (cultural significance, word popularity, length), never a price list:
 
     ``rare price = from × (top / from) ** score``, ``score`` the stronger of
-    fame (exact famous name, popularity above ``fame_from``, scaled to 0..1) and of
+    fame (exact famous name, popularity from ``fame_from`` on, scaled to 0..1) and of
     ``word_weight`` × word popularity (a single dictionary word, not a number; Zipf scaled from ``word_zipf``) and
     ``short_letters[n]`` for a handle of ``n`` characters, letters only or digits only, combined as
     ``1 - (1 - word) * (1 - length)`` (a short word is rare for both). A name with none of them

@@ -110,6 +110,7 @@ def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame, handles: np.
     written run-together (``losangeles``, :func:`~handleval.features.places.run_together_places`) is a word as
     frequent as its name (factor 5): ``boston`` is a word, ``Los Angeles`` is two."""
     fame = np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame")))
+    famous = fame >= pricing.fame_from  # rare from fame_from on: a worldwide brand list's 0.5 is famous
     fame = np.clip((fame - pricing.fame_from) / (1 - pricing.fame_from), 0, 1)
     lo, hi = pricing.word_zipf
     digits = np.nan_to_num(_col(features, "len__is_all_digits")) > 0
@@ -136,7 +137,8 @@ def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame, handles: np.
     word, short = word * plain, short * plain
     word_and_length = 1 - (1 - word) * (1 - short)
     score = np.maximum(fame, word_and_length)
-    factor = np.select([score <= 0, fame >= word_and_length, (word > 0) & (short > 0), word > 0], [0, 1, 4, 2], 3)
+    factor = np.select([(score <= 0) & ~famous, fame >= word_and_length, (word > 0) & (short > 0), word > 0],
+                       [0, 1, 4, 2], 3)
     return score, np.where((factor == 2) & place, 5, factor)
 
 

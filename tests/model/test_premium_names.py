@@ -98,6 +98,20 @@ def test_rare_handle_score_rises_with_fame_and_word_popularity(small_valuer):
     assert (np.diff(score) >= 0).all() and score[-1] == 1.0
 
 
+def test_a_famous_name_at_the_fame_threshold_is_a_rare_handle(small_valuer):
+    """Worldwide brand lists give 0.5 (the name-suggestion index's worldwide brands, simple-icons): 'Burger King' at
+    exactly ``fame_from`` had been named famous in its reasons and priced as junk; it starts rare-handle pricing,
+    just below it does not."""
+    from handleval.price.premium import rare_scores
+
+    pricing = small_valuer.markets.rare_handles["x"]
+    at = pricing.fame_from
+    frame = pd.DataFrame({"brand__fame": [at, np.nextafter(at, 0), 0.0], "celeb__fame": 0.0, "dict__is_word": 0.0,
+                          "dict__zipf_en": 0.0, "len__length": 10, "len__is_all_letters": 1.0})
+    score, factor = rare_scores(pricing, frame)
+    assert score.tolist() == [0.0, 0.0, 0.0] and factor.tolist() == [1, 0, 0]
+
+
 def test_a_short_word_is_rare_for_its_word_and_its_length_together(small_valuer):
     """A 4-letter word is above a 4-letter non-word and above a longer word as common (kiln > gxqz); the two
     combine as 1 - (1 - word)(1 - length), never above 1, and fame still wins when it is stronger."""
