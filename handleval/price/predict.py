@@ -35,7 +35,7 @@ from handleval.price.premium import (
     capital_i_lookalikes,
     imitates,
     lookalike_risk,
-    platform_lookalikes,
+    platform_risk,
     spelled_lookalikes,
 )
 
@@ -279,10 +279,10 @@ class Valuer:
                 risk[idx[rest]] = capital_i_lookalikes(readable["handle"].to_numpy(dtype=object)[idx[rest]],
                                                        market_frame["handle"].to_numpy(dtype=object)[rest],
                                                        lexicons, self._risk_popularity)
-            rest = np.flatnonzero(pd.isna(risk[idx]))  # 'XSupport': the platform's own name and an account word
-            if len(rest):
-                risk[idx[rest]] = platform_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
-                                                      market_frame["requested"].to_numpy(dtype=object)[rest])
+            own = platform_risk(market_frame["handle"].to_numpy(dtype=object),  # 'home', 'XSupport': X's own
+                                market_frame["requested"].to_numpy(dtype=object))
+            named = np.flatnonzero(pd.notna(own))  # more specific than a brand lookalike ('twitter.com')
+            risk[idx[named]] = own[named]
             if contrib is not None:
                 reason_text[idx] = self._reasons(market_frame, x, contrib, raw, ruled, matches, x_h)
             if listed is not None:

@@ -10,6 +10,7 @@ Every rule returns how much it moved each price, so that the reasons can show it
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -424,26 +425,40 @@ def capital_i_lookalikes(written: np.ndarray, handles: np.ndarray, lexicons: dic
 
 #: Words X's own accounts and the scams that copy them put after its one-letter name (``XSupport``, ``x_help``,
 #: ``xverified``): the platform's own name is too short for the lexicons' affix matching (``xin``, ``xgames`` are
-#: no copies of X), so these are named. ``twitter`` is long enough to be matched as a brand (``twittersupport``).
+#: no copies of X), so these are named.
 PLATFORM_ACCOUNT_WORDS = {"x": ("support", "help", "helpdesk", "official", "safety", "premium", "verified", "verify",
                                 "verification", "business", "developers", "dev", "api", "ads", "data", "eng", "corp",
                                 "hq", "team", "ceo", "giveaway", "giveaways", "airdrop", "rewards", "bonus", "promo",
-                                "security", "admin", "staff", "moderator", "appeals", "payments", "pay", "money")}
+                                "security", "staff", "moderator", "appeals", "payments", "pay", "money")}
+#: Pages of x.com (``x.com/home``, ``x.com/i/…``): paths of the site, so never an account's name.
+X_PAGES = frozenset(("home", "explore", "notifications", "messages", "settings", "search", "login", "logout", "signup",
+                     "i", "tos", "privacy", "compose", "account", "intent", "hashtag", "share"))
+#: X's username rules: names containing the words Twitter or Admin cannot be claimed (official accounts aside).
+#: Read as: ``twitter`` anywhere, ``admin`` at the start or the end (``badminton`` is no admin).
+_X_RESERVED_WORDS = re.compile(r"twitter|^admin|admin$")
 
 
-def platform_lookalikes(handles: np.ndarray, requested: np.ndarray) -> np.ndarray:
-    """``could impersonate X itself`` for a handle on X that is X's one-letter name and one of its account words
-    (:data:`PLATFORM_ACCOUNT_WORDS`), either order, separators ignored (``XSupport``, ``support_x``); None
-    otherwise."""
+def platform_risk(handles: np.ndarray, requested: np.ndarray) -> np.ndarray:
+    """The platform's own names, on X, separators ignored; None for other rows and platforms:
+
+    - ``reserved by X: …`` for a page of x.com (:data:`X_PAGES`: ``home``, ``settings``) and for a name X's
+      username rules keep from users (``twitter`` in it, ``admin`` at either end: ``twittersupport``, ``admin``);
+    - ``could impersonate X itself`` for X's one-letter name with one of its account words
+      (:data:`PLATFORM_ACCOUNT_WORDS`), either order (``XSupport``, ``support_x``)."""
     risk = np.full(len(handles), None, dtype=object)
+    on_x = (pd.Series(requested, dtype=object) == "x").to_numpy()
+    if not on_x.any():
+        return risk
     core = pd.Series(handles, dtype=object).astype(str).str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
-    for platform, words in PLATFORM_ACCOUNT_WORDS.items():
-        named = {f"{platform}{w}" for w in words} | {f"{w}{platform}" for w in words}
-        hit = (pd.Series(requested, dtype=object) == platform).to_numpy() & core.isin(named).to_numpy()
-        risk[hit] = f"could impersonate {PLATFORM_NAMES.get(platform, platform)} itself"
+    words = PLATFORM_ACCOUNT_WORDS["x"]
+    risk[on_x & core.isin({f"x{w}" for w in words} | {f"{w}x" for w in words}).to_numpy()] = \
+        "could impersonate X itself"
+    risk[on_x & core.str.contains(_X_RESERVED_WORDS).to_numpy()] = \
+        "reserved by X: its username rules keep names with 'twitter' or 'admin' from users"
+    risk[on_x & core.isin(X_PAGES).to_numpy()] = "reserved by X: a page of x.com, not an account"
     return risk
 
 
-__all__ = ["CONFUSABLE_LETTERS", "PLATFORM_ACCOUNT_WORDS", "VERY_POPULAR", "RuledPrices", "Step", "apply_rules",
-           "at_floor", "capital_i_lookalikes", "imitates", "letter_swaps", "lookalike_risk", "own_sale_weight",
-           "platform_lookalikes", "price_set_by_rule", "rare_scores", "spelled_lookalikes"]
+__all__ = ["CONFUSABLE_LETTERS", "PLATFORM_ACCOUNT_WORDS", "VERY_POPULAR", "X_PAGES", "RuledPrices", "Step",
+           "apply_rules", "at_floor", "capital_i_lookalikes", "imitates", "letter_swaps", "lookalike_risk",
+           "own_sale_weight", "platform_risk", "price_set_by_rule", "rare_scores", "spelled_lookalikes"]

@@ -194,13 +194,19 @@ def test_a_capital_i_for_an_l_is_a_lookalike_as_written(small_valuer):
     assert out.loc[0, "price_usd"] == out.loc[3, "price_usd"]  # one account: the risk does not change the price
 
 
-def test_x_and_an_account_word_could_impersonate_x_itself(small_valuer):
+def test_x_own_names_are_reserved_or_could_impersonate_x_itself(small_valuer):
     """'XSupport', 'x_help', 'supportx': X's one-letter name is too short for affix matching, so its account words are
-    named; other x-words ('xin', 'xgames') and the same handle on Telegram carry no such risk."""
-    out = small_valuer.value_many(["XSupport", "x_help", "supportx", "xverified", "xin", "xgames"])
-    assert (out["risk"][:4] == "could impersonate X itself").all(), out[["handle", "risk"]]
-    assert out["risk"][4:].isna().all(), out[["handle", "risk"]]
-    assert small_valuer.value_many(["xsupport"], platform="telegram")["risk"].isna().all()
+    named; other x-words ('xin', 'xgames') carry no such risk. Pages of x.com ('home', 'i') and names X's username
+    rules keep from users ('twittersupport', 'admin'; not 'badminton') are reserved, ahead of a brand lookalike.
+    None of it on Telegram."""
+    handles = ["XSupport", "x_help", "supportx", "xverified", "home", "i", "twittersupport", "Admin", "xin",
+               "xgames", "badminton"]
+    risk = small_valuer.value_many(handles)["risk"]
+    assert (risk[:4] == "could impersonate X itself").all(), risk
+    assert risk[4:8].str.startswith("reserved by X: ").all(), risk
+    assert "page of x.com" in risk[4] and "'twitter' or 'admin'" in risk[6] and "'twitter' or 'admin'" in risk[7]
+    assert risk[8:].isna().all(), risk
+    assert small_valuer.value_many(["xsupport", "home"], platform="telegram")["risk"].isna().all()
 
 
 def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
