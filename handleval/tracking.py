@@ -208,7 +208,8 @@ class ChampionDecision:
     def sentence(self) -> str:
         old = "none" if self.old_value is None else f"{self.old_value:.4f}"
         verdict = f"version {self.version} promoted to champion" if self.promoted else \
-            f"champion kept (version {self.champion_version}); version {self.version} not promoted"
+            f"champion kept (version {self.champion_version}); version {self.version} not promoted" \
+            if self.champion_version else f"no champion yet; version {self.version} not promoted"
         return f"{verdict}: {self.reason}. {self.metric} new {self.new_value:.4f} vs champion {old}"
 
     def markdown(self) -> str:

@@ -253,6 +253,20 @@ def test_champion_rule_keeps_a_better_model_that_misses_a_target(registry, small
     assert str(client.get_model_version_by_alias(name, "champion").version) != decision.version
 
 
+def test_a_first_version_that_misses_a_target_says_there_is_no_champion(registry, small_price, tmp_path):
+    """A fresh store whose first version misses a target has no champion to keep: the sentence says so (it had
+    said "champion kept (version None)")."""
+    from handleval.config import Target
+
+    client, name = registry
+    good = small_price.test_predictions["pred"].to_numpy()
+    reached = _candidate(small_price, good).headline
+    targets = [Target(metric="dash_email.spearman", min=reached["dash_email.spearman"] + 0.05)]
+    decision = _register_and_decide(client, name, _candidate(small_price, good, targets), tmp_path)
+    assert not decision.promoted and decision.champion_version is None
+    assert decision.sentence().startswith(f"no champion yet; version {decision.version} not promoted: missed 1 of 1")
+
+
 def test_champion_rule_compares_only_markets_both_were_tested_on(registry, small_price, tmp_path):
     """A market only the candidate has (a sales ledger, here perfectly predicted) lowers its mean RMSE but does not
     win the champion's place: the paired bootstrap runs on the shared markets, where the two are equal."""
