@@ -373,8 +373,9 @@ def flag_command(
                         like_count
     Optional (missing = unknown):
       observed_at       when the profile was seen; or probe_created_at
-                        (Bot Repository). Default: now - give it, or age
-                        and inactivity are measured against today
+                        (Bot Repository), crawled_at (Cresci). Default:
+                        now - give it: measured against today, an old
+                        snapshot looks human (rates per day of age fall)
       last_active_at    latest activity: dormancy from dates, not estimated
       listed_count      or public_metrics.listed_count, listedcount
       description, location, url, name, verified, protected, geo_enabled,
@@ -391,17 +392,19 @@ def flag_command(
       p_self_declared, days_inactive, p_dormant, dormant, dormancy_basis,
       measured_at, measured_at_basis, status, reasons, error
     measured_at: the time each account was measured at; measured_at_basis:
-    observed_at, probe_created_at, or "now (no observed_at given)".
+    observed_at, probe_created_at, crawled_at, or "now (no observed_at given)".
     """
+    from handleval.accounts.features import COLUMN_ALIASES
     from handleval.accounts.flag import check_columns
     from handleval.batch import cached_scorer
     from handleval.io import open_input
 
     source = open_input(input_path, ())
     check_columns(source.columns, prefix)  # a missing column (an empty file has none) or a clash fails at once
-    if not {"observed_at", "probe_created_at"} & set(source.columns):
-        err_console.print("[yellow]warning:[/] no observed_at (or probe_created_at) column: account age and "
-                          "inactivity are measured at the time of this run (see measured_at)", highlight=False)
+    if not set(COLUMN_ALIASES["observed_at"]) & set(source.columns):
+        err_console.print("[yellow]warning:[/] no observed_at (or probe_created_at, crawled_at) column: account "
+                          "age and inactivity are measured at the time of this run (see measured_at); an old "
+                          "snapshot then looks human", highlight=False)
     factory = ("handleval.accounts.flag", "batch_scorer",
                {"bundle_dir": str(model) if model else None, "reasons": reasons, "prefix": prefix})
     cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one

@@ -94,7 +94,8 @@ FEATURES = tuple(FEATURE_INPUTS)
 
 #: Input names accepted for each column the flagger reads, first match wins: the Twitter v1.1 user-object name,
 #: then X API v2 names (flattened ``public_metrics.*``, or a ``public_metrics`` column holding the object) and
-#: a few spellings in circulation (the Bot Repository's ``probe_created_at`` is when the profile was seen).
+#: a few spellings in circulation (the Bot Repository's ``probe_created_at`` and the Cresci sets' ``crawled_at`` are
+#: when the profile was seen).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "screen_name": ("screen_name", "username"),
     "created_at": ("created_at",),
@@ -103,7 +104,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "friends_count": ("friends_count", "public_metrics.following_count", "following_count"),
     "favourites_count": ("favourites_count", "favorites_count", "public_metrics.like_count", "like_count"),
     "listed_count": ("listed_count", "public_metrics.listed_count", "listedcount"),
-    "observed_at": ("observed_at", "probe_created_at"),
+    "observed_at": ("observed_at", "probe_created_at", "crawled_at"),
     "last_active_at": ("last_active_at",),
     **{c: (c,) for c in ("name", "description", "location", "url", "default_profile", "default_profile_image",
                          "verified", "geo_enabled", "protected", "profile_image_url")},

@@ -215,14 +215,16 @@ def test_flag_refuses_to_overwrite_input_columns_and_prefix_keeps_them(flagger):
         flagger.flag(_accounts().assign(error="x"), now=NOW, prefix="flag_")
 
 
-def test_probe_created_at_is_the_observation_time(flagger):
-    """The Bot Repository's probe time is when the profile was seen: ages and inactivity are measured there."""
+@pytest.mark.parametrize("alias", ["probe_created_at", "crawled_at"])
+def test_probe_and_crawl_times_are_the_observation_time(flagger, alias):
+    """The Bot Repository's probe time and the Cresci sets' crawl time are when the profile was seen: ages and
+    inactivity are measured there (a Cresci file had been measured against today, and its bots looked human)."""
     probe = "Sat Mar 10 16:25:03 +0000 2018"
     base = _accounts().loc[[10, 12, 14]].drop(columns=["last_active_at"])
-    via_probe = flagger.flag(base.assign(probe_created_at=probe), now=NOW)
+    via_probe = flagger.flag(base.assign(**{alias: probe}), now=NOW)
     via_observed = flagger.flag(base.assign(observed_at=probe), now=NOW)
     assert (via_probe["measured_at"] == "2018-03-10T16:25:03Z").all()
-    assert (via_probe["measured_at_basis"] == "probe_created_at").all()
+    assert (via_probe["measured_at_basis"] == alias).all()
     np.testing.assert_allclose(via_probe["p_bot"].astype(float), via_observed["p_bot"].astype(float))
     today = flagger.flag(base, now=NOW)
     assert (today["measured_at_basis"] == "now (no observed_at given)").all()
