@@ -216,7 +216,12 @@ BatchOutputOpt = Annotated[Path, typer.Option("--output", "-o", help=OUTPUT_RULE
                                               "spreadsheet cannot run it (CSV input is all text: -3.5 comes back "
                                               "'-3.5); Parquet keeps every value as read. Exit code 1 when no row "
                                               "could be scored (each row's error says why).")]
-EngineOpt = Annotated[str, typer.Option(help="local (streams any size on one machine) or dask.")]
+class EngineChoice(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+EngineOpt = Annotated[EngineChoice, typer.Option(help="local (streams any size on one machine) or dask.")]
 SchedulerOpt = Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler (tcp://host:8786).")]
 WorkersOpt = Annotated[int | None, typer.Option(min=1, help="Workers of the local Dask cluster (default: cores).")]
 ResumeOpt = Annotated[bool, typer.Option(help="Finish an interrupted run: keep finished parts, redo the rest. "
@@ -271,7 +276,7 @@ def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         summary = (run_batch_to_file if fmt else run_batch)(
-            input_path, output, scorer_factory=factory, required_columns=required, engine=engine,
+            input_path, output, scorer_factory=factory, required_columns=required, engine=str(engine),
             scheduler=scheduler, n_workers=workers, resume=resume, overwrite=overwrite, quiet=quiet,
             chunk_rows=chunk_rows, output_format=fmt or "parquet", output_columns=output_columns, prefix=prefix,
             scoring=scoring)
@@ -299,14 +304,16 @@ def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str
 @app.command("predict")
 @friendly_errors
 def predict_command(
-    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV, Parquet (file or directory) or text.")],
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV, Parquet (file or directory), NDJSON or "
+                                               "text (one handle per line).")],
     output: BatchOutputOpt,
     model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
-    platform: Annotated[str, typer.Option("--platform", "-p", help="Platform for rows without one.")] = "x",
+    platform: Annotated[str, typer.Option("--platform", "-p", help="Platform for rows without one: x, telegram, "
+                                          "instagram, domain, email")] = "x",
     reasons: Annotated[bool, typer.Option(help="Explain each price (its three largest attributions, in dollars).")]
     = True,
     attribution: AttributionOpt = AttributionChoice.paths,
-    engine: EngineOpt = "local",
+    engine: EngineOpt = EngineChoice.local,
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
     resume: ResumeOpt = False,
@@ -352,7 +359,7 @@ def flag_command(
     = True,
     prefix: Annotated[str, typer.Option(help="Put this before every output column name but `error` (e.g. flag_), "
                                         "when the input already has columns named like the outputs.")] = "",
-    engine: EngineOpt = "local",
+    engine: EngineOpt = EngineChoice.local,
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
     resume: ResumeOpt = False,
@@ -417,8 +424,8 @@ def flag_command(
 def triage_command(
     input_path: Annotated[Path, typer.Argument(metavar="ACCOUNTS", help="CSV, Parquet or NDJSON of account profiles "
                                                "(the columns `flag --help` lists).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help=OUTPUT_RULE + " triage ranks every row at once, "
-                                         "so it needs a file name.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help=OUTPUT_RULE + " Except here: triage ranks every "
+                                         "row at once, so it writes one file, and a directory name is refused.")],
     model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
     accounts_model: Annotated[Path | None, typer.Option(help="Account bundle (default models/accounts).")] = None,
     overwrite: OverwriteOpt = False,
@@ -553,7 +560,7 @@ def value_command(
 @app.command("ui")
 @friendly_errors
 def ui_command(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 5000,
     host: Annotated[str, typer.Option(help="Bind address; keep 127.0.0.1 unless behind a proxy.")] = "127.0.0.1",
 ) -> None:
     """Start the MLflow UI on the project's tracking store (sqlite:///mlflow.db unless MLFLOW_TRACKING_URI)."""

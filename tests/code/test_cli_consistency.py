@@ -375,3 +375,15 @@ def test_a_one_file_output_is_resumed_from_its_parts_and_never_silently_replaced
     joined = pd.read_csv(out)
     assert joined["handle"].tolist() == expected["handle"].tolist()
     assert not (tmp_path / ".scores.csv.parts").exists()
+
+
+def test_an_unknown_engine_is_refused_before_anything_runs(tmp_path):
+    """`--engine` is a choice shown in `--help` (local|dask), and another value stops the run at once."""
+    source = tmp_path / "h.csv"
+    source.write_text("handle\npizza\n", encoding="utf-8")
+    result = runner.invoke(app, ["predict", str(source), "-o", str(tmp_path / "out.csv"), "--engine", "spark"],
+                           env={"COLUMNS": "1000"})
+    assert result.exit_code == 2 and "'spark' is not one of 'local', 'dask'" in " ".join(result.output.split())
+    assert not (tmp_path / "out.csv").exists()
+    shown = runner.invoke(app, ["predict", "--help"], env={"COLUMNS": "1000"}).output
+    assert "local|dask" in shown
