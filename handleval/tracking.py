@@ -518,10 +518,12 @@ def price_summary(metrics: dict[str, dict[str, dict[str, float]]]) -> pd.DataFra
 
 
 def price_run_name(manifest: dict[str, Any]) -> str:
-    """``price · lgbm 354 trees x 15 leaves · fragment+namebio+dash 29,302 sales · seed 42 · 2026-12-05 09:58``."""
+    """``price · lgbm 354 trees x 15 leaves · fragment+namebio+dash 29,302 sales · seed 42 · 2026-12-05 09:58``: each
+    source by its first word, in full where two share it (``namebio_domains+namebio_2015_2020``)."""
     data = manifest["training_data"]
     rows = sum(int(d["rows_train"]) + int(d["rows_test"]) for d in data.values())
-    sources = "+".join(s.split("_")[0] for s in data)
+    first = [s.split("_")[0] for s in data]
+    sources = "+".join(f if first.count(f) == 1 else s for f, s in zip(first, data, strict=True))
     leaves = manifest.get("chosen_params", {}).get("num_leaves", "?")
     when = str(manifest.get("trained_at", ""))[:16].replace("T", " ")
     return (f"price · lgbm {manifest['n_rounds']} trees x {leaves} leaves · {sources} {rows:,} sales · "

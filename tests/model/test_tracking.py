@@ -475,3 +475,15 @@ def test_accounts_pyfunc_matches_flag_command(store, small_accounts, tmp_path):
     via_cli = read_output(out)
     assert via_cli["error"].notna().tolist() == via_pyfunc["error"].notna().tolist() == [False, False, True]
     np.testing.assert_allclose(pd.to_numeric(via_cli["p_bot"]), via_pyfunc["p_bot"].astype(float), equal_nan=True)
+
+
+def test_run_name_spells_out_sources_that_share_a_first_word():
+    """Two NameBio sets had both read 'namebio' in the run name ('fragment+namebio+dash+namebio+dnjournal')."""
+    from handleval.tracking import price_run_name
+
+    counts = {"rows_train": 2, "rows_test": 1}
+    manifest = {"training_data": {"fragment_telegram": counts, "namebio_domains": counts, "namebio_2015_2020": counts},
+                "n_rounds": 5, "chosen_params": {"num_leaves": 7}, "trained_at": "2026-12-06T11:00:00",
+                "config": {"seed": 1}}
+    name = price_run_name(manifest)
+    assert "· fragment+namebio_domains+namebio_2015_2020 9 sales ·" in name, name
