@@ -39,20 +39,20 @@ from handleval.errors import ConfigError
 
 # Published numbers to read the LODO results against (accounts/_baselines/BASELINES.md). All but the
 # BotometerLite row are IN-DATASET numbers (random splits / CV on the same collection): an upper bound that
-# LODO is not expected to reach.
+# LODO is not expected to reach. "Hays' compilation": as Hays et al. 2023 compiled them, not checked here against
+# the primary paper (no access offline).
 PUBLISHED_BASELINES: dict[str, str] = {
     "cresci2017": "in-set: depth-1 tree acc 0.977 (Hays 2023); SGBot F1 0.946, BotHunter F1 0.916 (TwiBot-22)",
     "cresci2015_bas": "in-set: depth-1 tree acc 0.919 (Hays 2023); SGBot F1 0.779, Lee 2011 F1 0.986 (TwiBot-22)",
-    "kaggle_bots_2017": "no published benchmark; in-set RF on 5 counts AUC 0.956 (data helper sanity check)",
-    "twitter_human_bots_2020_subset": "in-set RF on 4 counts AUC 0.913 (data helper); its lists: stock-2018 "
+    "kaggle_bots_2017": "no published benchmark; in-set RF on 5 counts AUC 0.956 (sanity check in its SOURCE.txt)",
+    "twitter_human_bots_2020_subset": "in-set RF on 4 counts AUC 0.913 (its SOURCE.txt); its lists: stock-2018 "
     "depth-4 acc 0.822, gilani-2017 0.790 (Hays 2023)",
-    "botwiki2019 + verified2019": "BotometerLite (Yang 2020) AUC botwiki-2019 0.99 (VERIFY: CV vs cross-domain); "
-    "in-set RF AUC 0.997 (data helper)",
+    "botwiki2019 + verified2019": "BotometerLite (Yang 2020) AUC botwiki-2019 0.99, CV or cross-domain unclear "
+    "(Hays' compilation)",
     "vendor2019 + verified2019": "no published number for this pair; Botometer-v4 overall LODO-style F1 0.77 "
-    "(Sayyadiharikandeh 2020, VERIFY)",
+    "(Sayyadiharikandeh 2020, Hays' compilation)",
     "cresci family (2015 + 2017)": "in-set only (see the two Cresci rows); LOBO (Echeverria 2018) pooled AUC 0.98",
-    "pronbots2019 + verified2019": "BotometerLite (Yang 2020) cross-domain AUC on pronbots ~0.6-0.9 depending on "
-    "training mix (VERIFY)",
+    "pronbots2019 + verified2019": "no published number for this pair in the baselines compiled with the data",
     "political2019 + verified2019": "no published number (62 bots of one operator: a bot type, not a benchmark)",
 }
 
