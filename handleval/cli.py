@@ -357,8 +357,7 @@ def flag_command(
     model: Annotated[Path | None, typer.Option(help="Account bundle directory (default models/accounts).")] = None,
     reasons: Annotated[bool, typer.Option(help="Explain each bot score (its three largest path attributions).")]
     = True,
-    prefix: Annotated[str, typer.Option(help="Put this before every output column name but `error` (e.g. flag_), "
-                                        "when the input already has columns named like the outputs.")] = "",
+    prefix: PrefixOpt = "",
     engine: EngineOpt = EngineChoice.local,
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
@@ -402,7 +401,7 @@ def flag_command(
     observed_at, probe_created_at, crawled_at, or "now (no observed_at given)".
     """
     from handleval.accounts.features import COLUMN_ALIASES
-    from handleval.accounts.flag import check_columns
+    from handleval.accounts.flag import FLAG_COLUMNS, check_columns
     from handleval.batch import cached_scorer
     from handleval.io import open_input
 
@@ -412,11 +411,11 @@ def flag_command(
         err_console.print("[yellow]warning:[/] no observed_at (or probe_created_at, crawled_at) column: account "
                           "age and inactivity are measured at the time of this run (see measured_at); an old "
                           "snapshot then looks human", highlight=False)
-    factory = ("handleval.accounts.flag", "batch_scorer",
-               {"bundle_dir": str(model) if model else None, "reasons": reasons, "prefix": prefix})
+    factory = ("handleval.accounts.flag", "batch_scorer", {"bundle_dir": str(model) if model else None,
+                                                           "reasons": reasons})
     cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one
     _run_batch(input_path, output, factory, (), engine, scheduler, workers, resume, overwrite,
-               quiet, chunk_rows, scoring={"bundle": _bundle_digest(model, "accounts")})
+               quiet, chunk_rows, FLAG_COLUMNS, prefix, {"bundle": _bundle_digest(model, "accounts")})
 
 
 @app.command("triage")

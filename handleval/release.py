@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from handleval.accounts.features import _to_bool, canonical_columns
-from handleval.accounts.flag import FLAG_COLUMNS, AccountFlagger, load_accounts
+from handleval.accounts.flag import FLAG_COLUMNS, AccountFlagger, flag_outputs, load_accounts
 from handleval.errors import HandlevalError
 from handleval.handles import handle_texts
 
@@ -62,10 +62,7 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
 
         valuer = load_valuer()
     accounts = accounts.reset_index(drop=True)
-    # flag's outputs under a private prefix, so that input columns named like them (a v1.1 `status`) stay inputs.
-    internal = "\x00flag:"
-    scored = flagger.flag(accounts.drop(columns=["error"], errors="ignore"), now=now, prefix=internal)
-    flagged = pd.DataFrame({c: scored[c if c == "error" else internal + c].to_numpy() for c in FLAG_COLUMNS})
+    flagged = flag_outputs(flagger, accounts.drop(columns=["error"], errors="ignore"), now=now)
     bad = np.zeros(len(accounts), dtype=bool)
     if input_errors is not None:
         bad = np.array([e is not None for e in input_errors], dtype=bool)

@@ -59,20 +59,15 @@ class ColumnCollisionError(DataFormatError):
 
     def __init__(self, collisions: list[str], prefix: str):
         self.collisions = collisions
-        hints = []
-        if "error" in collisions:
-            hints.append("rename the input's `error` column (flag's error column keeps that name)")
-        if set(collisions) - {"error"}:
-            hints.append(f"choose another prefix than {prefix!r}" if prefix else "give the outputs a prefix "
-                         "(--prefix flag_ on the command line, prefix='flag_' in Python)")
-        hint = "; ".join(hints)
+        hint = f"choose another prefix than {prefix!r}" if prefix else \
+            "give the outputs a prefix (--prefix flag_ on the command line, prefix='flag_' in Python)"
         super().__init__(f"the input already has column(s) {', '.join(collisions)}, which flag would overwrite; "
                          f"{hint}. Input columns are never overwritten")
 
 
 def output_names(prefix: str = "") -> list[str]:
-    """flag's output column names with ``prefix``; ``error`` keeps its name (every batch output's last column)."""
-    return [c if c == "error" else f"{prefix}{c}" for c in FLAG_COLUMNS]
+    """flag's output column names with ``prefix`` (``error`` too, as predict and triage name theirs)."""
+    return [f"{prefix}{c}" for c in FLAG_COLUMNS]
 
 
 def check_required(columns: Any) -> None:
@@ -193,7 +188,7 @@ class AccountFlagger:
     def flag(self, accounts: pd.DataFrame, now: pd.Timestamp | str | None = None, reasons: bool = True,
              prefix: str = "") -> pd.DataFrame:
         """Every input row back, same order and index, with the ``FLAG_COLUMNS`` appended; ``prefix`` goes in
-        front of each output name but ``error``. An output that would overwrite an input column, or a missing
+        front of each output name, ``error`` too. An output that would overwrite an input column, or a missing
         required column, raises ``DataFormatError`` before any row is scored. ``observed_at`` (or
         ``probe_created_at``) defaults to ``now`` (default: the current time, UTC); ``measured_at`` and
         ``measured_at_basis`` say which time each row was measured at.
@@ -320,8 +315,20 @@ def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:
     return AccountFlagger(path, manifest, bot, dormancy, types)
 
 
-def batch_scorer(bundle_dir: str | None = None, reasons: bool = True, prefix: str = "") -> Any:
-    """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker);
-    ``reasons`` and ``prefix`` as in :meth:`AccountFlagger.flag`."""
-    flagger = load_accounts(bundle_dir)
-    return functools.partial(flagger.flag, reasons=reasons, prefix=prefix)
+#: A prefix no input column has: flag's outputs under it leave input columns named like them (a v1.1 ``status``)
+#: to the input, for callers that name the outputs themselves (batch jobs, triage).
+_PRIVATE = "\x00flag:"
+
+
+def flag_outputs(flagger: AccountFlagger, accounts: pd.DataFrame, now: pd.Timestamp | str | None = None,
+                 reasons: bool = True) -> pd.DataFrame:
+    """Only :data:`FLAG_COLUMNS`, unprefixed, one row per account in order (index as ``accounts``'s), whatever
+    the input's own columns are called: the caller puts them beside the input under its names."""
+    scored = flagger.flag(accounts, now=now, reasons=reasons, prefix=_PRIVATE)
+    return pd.DataFrame({c: scored[_PRIVATE + c].to_numpy() for c in FLAG_COLUMNS}, index=accounts.index)
+
+
+def batch_scorer(bundle_dir: str | None = None, reasons: bool = True) -> Any:
+    """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker): the flag
+    columns of each chunk (:func:`flag_outputs`); the batch names them (``--prefix``) after the input's."""
+    return functools.partial(flag_outputs, load_accounts(bundle_dir), reasons=reasons)

@@ -211,8 +211,12 @@ def test_flag_refuses_to_overwrite_input_columns_and_prefix_keeps_them(flagger):
     pd.testing.assert_frame_equal(out[df.columns], df)  # every input column exactly as given
     assert list(out.columns) == [*df.columns, *output_names("flag_")]
     assert out["flag_p_bot"].between(0, 1).all()
-    with pytest.raises(ColumnCollisionError, match="rename the input's `error`"):
-        flagger.flag(_accounts().assign(error="x"), now=NOW, prefix="flag_")
+    # the prefix names flag's error column too (as predict's and triage's): an input `error` stays the input's
+    with_error = _accounts().assign(error="x")
+    out = flagger.flag(with_error, now=NOW, prefix="flag_")
+    assert (out["error"] == "x").all() and "flag_error" in out.columns and out.columns[-1] == "flag_error"
+    with pytest.raises(ColumnCollisionError, match="error"):
+        flagger.flag(with_error, now=NOW)
 
 
 @pytest.mark.parametrize("alias", ["probe_created_at", "crawled_at"])
@@ -275,6 +279,7 @@ def test_missing_required_column_fails_the_whole_call_with_every_missing_name(fl
 
 
 def test_cli_flag_collision_refused_then_prefix_keeps_the_input(flagger, tmp_path):
+    from handleval.accounts.flag import FLAG_COLUMNS
     from handleval.batch import read_output
 
     source = tmp_path / "kaggle.csv"
@@ -288,7 +293,8 @@ def test_cli_flag_collision_refused_then_prefix_keeps_the_input(flagger, tmp_pat
     out = read_output(tmp_path / "out")
     assert out["bot"].astype(str).tolist() == ["0", "1", "0"] and out["status"].fillna("").tolist()[0] == \
         "{'text': 'hi'}"
-    assert {"hv_p_bot", "hv_bot", "hv_status", "error"} <= set(out.columns)
+    assert {"hv_p_bot", "hv_bot", "hv_status", "hv_error"} <= set(out.columns) and "error" not in out.columns
+    assert list(out.columns) == [*_kaggle_like().columns, *(f"hv_{c}" for c in FLAG_COLUMNS)]  # as predict's
 
 
 def test_cli_flag_missing_required_column_fails_at_once(tmp_path):
