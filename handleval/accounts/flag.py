@@ -1,4 +1,4 @@
-"""Flag accounts (bot, dormant, reasons) with a trained bundle, .
+"""Flag accounts (bot, dormant, reasons) with a trained bundle.
 
 ``load_accounts()`` reads ``models/accounts`` (sha256-verified, no pickle) and returns an ``AccountFlagger``;
 ``flag(df)`` returns every input row, in order, with the ``FLAG_COLUMNS`` appended (a bot type and per-type

@@ -200,9 +200,10 @@ def price_model_card(manifest: dict[str, Any], metrics: pd.DataFrame, slices: pd
         *([] if "x" in _own_sales(manifest) else
           ["- Not an appraisal of a specific X handle's market: the X price is a proxy from another market."]),
         "- Prices of brand and celebrity names are legally fraught (trademarks, impersonation); a high price on "
-        "  such a name is a reason to check rights, not a reason to sell.",
-        "- Fragment's sales cover a few weeks of 2025; NameBio a few weeks of 2024; DASH 2011-2021. Markets move.",
+        "such a name is a reason to check rights, not a reason to sell.",
+        "- Fragment's sales are mostly from February-March 2025 (a few hundred dated 2022-2025); NameBio's 2024 set "
+        "covers a few weeks of 2024; the other sets span years (dates per set in the table above). Markets move.",
         "- Intervals were calibrated on past data; the coverage table above is what they achieved on the newest "
-        "  sales.",
+        "sales.",
     ]
     return "\n".join(lines) + "\n"
