@@ -425,8 +425,10 @@ def triage_command(
                                                "(the columns `flag --help` lists).")],
     output: Annotated[Path, typer.Option("--output", "-o", help=OUTPUT_RULE + " Except here: triage ranks every "
                                          "row at once, so it writes one file, and a directory name is refused.")],
-    model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
-    accounts_model: Annotated[Path | None, typer.Option(help="Account bundle (default models/accounts).")] = None,
+    model: Annotated[Path | None, typer.Option("--price-model", "--model", help="Price bundle directory (default "
+                                               "models/price; --model as in predict and value).")] = None,
+    accounts_model: Annotated[Path | None, typer.Option(help="Account bundle directory (default models/accounts; "
+                                                        "flag's --model).")] = None,
     overwrite: OverwriteOpt = False,
     prefix: PrefixOpt = "",
     top: Annotated[int, typer.Option(min=0, help="Rows to show at the terminal.")] = 10,

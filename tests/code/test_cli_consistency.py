@@ -387,3 +387,20 @@ def test_an_unknown_engine_is_refused_before_anything_runs(tmp_path):
     assert not (tmp_path / "out.csv").exists()
     shown = runner.invoke(app, ["predict", "--help"], env={"COLUMNS": "1000"}).output
     assert "local|dask" in shown
+
+
+def test_triage_names_its_price_bundle_price_model_and_still_reads_model(tmp_path):
+    """triage reads two bundles: --price-model and --accounts-model say which (--model, predict's name for the price
+    bundle, still works); a wrong price bundle directory is named in the error."""
+    from handleval.config import MODELS_DIR
+
+    accounts = _accounts_csv(tmp_path / "accounts.csv")
+    for option in ("--price-model", "--model"):
+        out = tmp_path / f"ranked{option.replace('-', '_')}.csv"
+        result = runner.invoke(app, ["triage", str(accounts), "-o", str(out), option, str(MODELS_DIR / "price"),
+                                     "--accounts-model", str(MODELS_DIR / "accounts")])
+        assert result.exit_code == 0, result.output
+        assert len(pd.read_csv(out)) == 2
+    missing = runner.invoke(app, ["triage", str(accounts), "-o", str(tmp_path / "x.csv"),
+                                  "--price-model", str(tmp_path / "nowhere")], env={"COLUMNS": "1000"})
+    assert missing.exit_code != 0 and "nowhere" in missing.output
