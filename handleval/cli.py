@@ -216,6 +216,8 @@ BatchOutputOpt = Annotated[Path, typer.Option("--output", "-o", help=OUTPUT_RULE
                                               "spreadsheet cannot run it (CSV input is all text: -3.5 comes back "
                                               "'-3.5); Parquet keeps every value as read. Exit code 1 when no row "
                                               "could be scored (each row's error says why).")]
+
+
 class EngineChoice(StrEnum):
     local = "local"
     dask = "dask"
@@ -379,7 +381,8 @@ def flag_command(
                         like_count
     Optional (missing = unknown):
       observed_at       when the profile was seen; or probe_created_at
-                        (Bot Repository), crawled_at (Cresci). Default:
+                        (Bot Repository), crawled_at or updated (Cresci,
+                        its fake followers have only updated). Default:
                         now - give it: measured against today, an old
                         snapshot looks human (rates per day of age fall)
       last_active_at    latest activity: dormancy from dates, not estimated
@@ -398,7 +401,7 @@ def flag_command(
       p_self_declared, days_inactive, p_dormant, dormant, dormancy_basis,
       measured_at, measured_at_basis, status, reasons, error
     measured_at: the time each account was measured at; measured_at_basis:
-    observed_at, probe_created_at, crawled_at, or "now (no observed_at given)".
+    observed_at, probe_created_at, crawled_at, updated, or "now (no observed_at given)".
     """
     from handleval.accounts.features import COLUMN_ALIASES
     from handleval.accounts.flag import FLAG_COLUMNS, check_columns
@@ -408,11 +411,11 @@ def flag_command(
     source = open_input(input_path, ())
     check_columns(source.columns, prefix)  # a missing column (an empty file has none) or a clash fails at once
     if not set(COLUMN_ALIASES["observed_at"]) & set(source.columns):
-        err_console.print("[yellow]warning:[/] no observed_at (or probe_created_at, crawled_at) column: account "
-                          "age and inactivity are measured at the time of this run (see measured_at); an old "
-                          "snapshot then looks human", highlight=False)
-    factory = ("handleval.accounts.flag", "batch_scorer", {"bundle_dir": str(model) if model else None,
-                                                           "reasons": reasons})
+        err_console.print("[yellow]warning:[/] no observed_at (or probe_created_at, crawled_at, updated) column: "
+                          "account age and inactivity are measured at the time of this run (see measured_at); an "
+                          "old snapshot then looks human", highlight=False)
+    factory = ("handleval.accounts.flag", "outputs_scorer", {"bundle_dir": str(model) if model else None,
+                                                             "reasons": reasons})
     cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one
     _run_batch(input_path, output, factory, (), engine, scheduler, workers, resume, overwrite,
                quiet, chunk_rows, FLAG_COLUMNS, prefix, {"bundle": _bundle_digest(model, "accounts")})

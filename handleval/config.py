@@ -133,6 +133,11 @@ class Target(StrictModel):
             return f"{self.min:g} – {self.max:g}"
         return f"≥ {self.min:g}" if self.min is not None else f"≤ {self.max:g}"
 
+    def verdict(self, value: float | None, word: str = "target") -> str:
+        """``metric: value (word bound) met`` or ``MISSED``: one line of a card or the training output."""
+        shown = "n/a" if value is None or value != value else f"{value:,.3f}"
+        return f"{self.metric}: {shown} ({word} {self.bound()}) {'met' if self.met(value) else 'MISSED'}"
+
 
 class Promotion(StrictModel):
     """What "better than the champion by more than noise" means: better on the primary metric in at least
@@ -221,7 +226,7 @@ class RareHandlePricing(StrictModel):
 
     rare_from: PricePoint
     top: PricePoint
-    fame_from: float = Field(0.5, ge=0, lt=1)
+    fame_from: float = Field(0.5, gt=0, lt=1)
     word_zipf: tuple[float, float] = (3.0, 6.0)
     word_weight: float = Field(0.8, ge=0, le=1)
     function_word_zipf: float = Field(4.0, ge=0)

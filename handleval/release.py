@@ -62,7 +62,7 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
 
         valuer = load_valuer()
     accounts = accounts.reset_index(drop=True)
-    flagged = flag_outputs(flagger, accounts.drop(columns=["error"], errors="ignore"), now=now)
+    flagged = flag_outputs(flagger, accounts, now=now)
     bad = np.zeros(len(accounts), dtype=bool)
     if input_errors is not None:
         bad = np.array([e is not None for e in input_errors], dtype=bool)

@@ -187,8 +187,7 @@ class TargetCheck:
         return self.target.met(self.value)
 
     def text(self) -> str:
-        value = "missing" if self.value is None else f"{self.value:.3f}"
-        return f"{self.target.metric} {value} (target {self.target.bound()}): {'met' if self.met else 'MISSED'}"
+        return self.target.verdict(self.value)
 
 
 @dataclass
@@ -223,7 +222,7 @@ class ChampionDecision:
 
     def tags(self) -> dict[str, str]:
         missed = [c.target.metric for c in self.checks if not c.met]
-        return {"champion_decision": "promoted" if self.promoted else "kept",
+        return {"champion_decision": "promoted" if self.promoted else "kept" if self.champion_version else "none",
                 "champion_reason": self.reason[:5000],
                 "champion_metric": self.metric, "champion_metric_new": f"{self.new_value:.6f}",
                 "champion_metric_old": "none" if self.old_value is None else f"{self.old_value:.6f}",

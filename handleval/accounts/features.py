@@ -95,7 +95,7 @@ FEATURES = tuple(FEATURE_INPUTS)
 #: Input names accepted for each column the flagger reads, first match wins: the Twitter v1.1 user-object name,
 #: then X API v2 names (flattened ``public_metrics.*``, or a ``public_metrics`` column holding the object) and
 #: a few spellings in circulation (the Bot Repository's ``probe_created_at`` and the Cresci sets' ``crawled_at`` are
-#: when the profile was seen).
+#: when the profile was seen; Cresci's fake followers have only ``updated``, as the training loader reads them).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "screen_name": ("screen_name", "username"),
     "created_at": ("created_at",),
@@ -104,7 +104,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "friends_count": ("friends_count", "public_metrics.following_count", "following_count"),
     "favourites_count": ("favourites_count", "favorites_count", "public_metrics.like_count", "like_count"),
     "listed_count": ("listed_count", "public_metrics.listed_count", "listedcount"),
-    "observed_at": ("observed_at", "probe_created_at", "crawled_at"),
+    "observed_at": ("observed_at", "probe_created_at", "crawled_at", "updated"),
     "last_active_at": ("last_active_at",),
     **{c: (c,) for c in ("name", "description", "location", "url", "default_profile", "default_profile_image",
                          "verified", "geo_enabled", "protected", "profile_image_url")},
@@ -240,7 +240,8 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
     error message (``<NA>`` when fine).
 
     ``observed_at`` defaults to ``now`` (UTC) where missing; ``observed_basis`` says which time each row was
-    measured at (``observed_at``, ``probe_created_at`` or ``now``). ``last_active_at`` is optional. A row gets
+    measured at (the input column it came from: ``observed_at``, ``probe_created_at``, ``crawled_at``,
+    ``updated``; or ``now``). ``last_active_at`` is optional. A row gets
     an error for a missing ``screen_name``, an unparseable ``created_at`` or ``observed_at``, a count that is not
     a non-negative number, a blank required count (:data:`REQUIRED_COLUMNS`), or ``created_at`` after
     ``observed_at``."""

@@ -190,8 +190,8 @@ class AccountFlagger:
         """Every input row back, same order and index, with the ``FLAG_COLUMNS`` appended; ``prefix`` goes in
         front of each output name, ``error`` too. An output that would overwrite an input column, or a missing
         required column, raises ``DataFormatError`` before any row is scored. ``observed_at`` (or
-        ``probe_created_at``) defaults to ``now`` (default: the current time, UTC); ``measured_at`` and
-        ``measured_at_basis`` say which time each row was measured at.
+        ``probe_created_at``, ``crawled_at``, ``updated``) defaults to ``now`` (default: the current time, UTC);
+        ``measured_at`` and ``measured_at_basis`` say which time each row was measured at.
 
         ``reasons=False`` leaves ``reasons`` empty and skips the path attributions behind them (as
         ``handleval predict --no-reasons``); every other column is unchanged."""
@@ -328,7 +328,13 @@ def flag_outputs(flagger: AccountFlagger, accounts: pd.DataFrame, now: pd.Timest
     return pd.DataFrame({c: scored[_PRIVATE + c].to_numpy() for c in FLAG_COLUMNS}, index=accounts.index)
 
 
-def batch_scorer(bundle_dir: str | None = None, reasons: bool = True) -> Any:
-    """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker): the flag
-    columns of each chunk (:func:`flag_outputs`); the batch names them (``--prefix``) after the input's."""
+def batch_scorer(bundle_dir: str | None = None, reasons: bool = True, prefix: str = "") -> Any:
+    """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker), as predict's:
+    every input column, then the flag columns (:meth:`AccountFlagger.flag`, ``reasons`` and ``prefix`` as there)."""
+    return functools.partial(load_accounts(bundle_dir).flag, reasons=reasons, prefix=prefix)
+
+
+def outputs_scorer(bundle_dir: str | None = None, reasons: bool = True) -> Any:
+    """A chunk scorer that returns only the flag columns (:func:`flag_outputs`), for a batch that declares them
+    (``output_columns``) and names them itself after the input's (``handleval flag --prefix``)."""
     return functools.partial(flag_outputs, load_accounts(bundle_dir), reasons=reasons)

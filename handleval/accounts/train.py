@@ -39,7 +39,8 @@ from handleval.errors import ConfigError
 
 # Published numbers to read the LODO results against (accounts/_baselines/BASELINES.md). All but the
 # BotometerLite row are IN-DATASET numbers (random splits / CV on the same collection): an upper bound that
-# LODO is not expected to reach. "Hays' compilation": as Hays et al. 2023 compiled them, not checked here against
+# LODO is not expected to reach (the vendor row's Botometer-v4 number and the Cresci family's LOBO number are
+# cross-dataset, as said in each). "Hays' compilation": as Hays et al. 2023 compiled them, not checked here against
 # the primary paper (no access offline).
 PUBLISHED_BASELINES: dict[str, str] = {
     "cresci2017": "in-set: depth-1 tree acc 0.977 (Hays 2023); SGBot F1 0.946, BotHunter F1 0.916 (TwiBot-22)",
@@ -704,11 +705,11 @@ def accounts_report(manifest: dict[str, Any], lodo: pd.DataFrame, curve: pd.Data
                       "fpr_humans@thr", "published"]].copy()
     lodo_view["n"] = lodo_view["n"].astype(int)
     lk = manifest["leakage"]
-    bars = [("Goal", Target.model_validate(t)) for t in manifest["config"].get("goals", [])] + \
-        [("Champion target", Target.model_validate(t)) for t in manifest["config"].get("targets", [])]
-    bar_lines = [f"{kind} {t.metric} {t.bound()} ({t.note or 'configs/accounts.yaml'}): "
-                 f"**{'met' if t.met(m.get(t.metric)) else 'NOT met'}** ({m.get(t.metric, float('nan')):.3f})."
-                 for kind, t in bars]
+    bars = [(word, Target.model_validate(t)) for word, key in (("goal", "goals"), ("target", "targets"))
+            for t in manifest["config"].get(key, [])]
+    bar_lines = ["Goals (reported only) and champion targets, from `configs/accounts.yaml`:", "", "```",
+                 *[t.verdict(m.get(t.metric), word) + (f"  # {t.note}" if t.note else "") for word, t in bars],
+                 "```"]
     type_part: list[str] = []
     if confusion is not None and type_eval is not None:
         conf = confusion.reset_index()
@@ -749,7 +750,8 @@ def accounts_report(manifest: dict[str, Any], lodo: pd.DataFrame, curve: pd.Data
         "",
         to_markdown(lodo_view),
         "",
-        *[line for b in bar_lines for line in (b, "")],
+        *bar_lines,
+        "",
         *type_part,
         "## Calibration and threshold",
         "",

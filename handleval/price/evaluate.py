@@ -145,8 +145,7 @@ def checks_text(checks: dict[str, dict[str, float]], metrics: dict[str, Any], go
     for goal in goals:
         group, _, name = goal.metric.partition(".")
         value = checks[group].get(name) if group in checks else headline.get(goal.metric)
-        shown = "n/a" if value is None else f"{value:,.3f}"
-        lines.append(f"{goal.metric}: {shown} ({word} {goal.bound()}) {'met' if goal.met(value) else 'MISSED'}")
+        lines.append(goal.verdict(value, word))
     return "\n".join(lines)
 
 

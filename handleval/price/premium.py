@@ -100,8 +100,9 @@ def own_sale_weight(age_days: np.ndarray, markets: MarketsConfig) -> np.ndarray:
 
 def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame, handles: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(score, factor)`` per row: the stronger of fame and of word popularity and shortness together (0 when not
-    rare), and what it was (0 none, 1 fame, 2 word, 3 length, 4 word and length). A short word is rare for both
+    """``(score, factor)`` per row: the stronger of fame and of word popularity and shortness together, and what
+    it was (0 not rare, 1 fame, 2 word, 3 length, 4 word and length, 5 a place of several words). A famous name at
+    exactly ``fame_from`` is rare with score 0 (priced from ``rare_from``). A short word is rare for both
     reasons: word and length combine as ``1 - (1 - word) * (1 - length)``, so ``kiln`` is above ``gxqz`` and neither
     counts twice. Word and length count only in a handle of letters and digits: ``_google`` and ``google_`` are
     variants of a rare name, not one (fame already counts only for a name as its owner writes it,
@@ -439,23 +440,25 @@ _X_RESERVED_WORDS = re.compile(r"twitter|^admin|admin$")
 
 
 def platform_risk(handles: np.ndarray, requested: np.ndarray) -> np.ndarray:
-    """The platform's own names, on X, separators ignored; None for other rows and platforms:
+    """The platform's own names, on X (any case); None for other rows and platforms:
 
-    - ``reserved by X: …`` for a page of x.com (:data:`X_PAGES`: ``home``, ``settings``) and for a name X's
-      username rules keep from users (``twitter`` in it, ``admin`` at either end: ``twittersupport``, ``admin``);
+    - ``reserved by X: …`` for a page of x.com, exactly (:data:`X_PAGES`: ``home``, ``settings``; ``home_`` is a
+      profile) and for a name X's username rules keep from users (``twitter`` in it, ``admin`` at either end once
+      outer underscores go: ``twitter_support``, ``admin``, ``site_admin``; not ``bad_min``);
     - ``could impersonate X itself`` for X's one-letter name with one of its account words
-      (:data:`PLATFORM_ACCOUNT_WORDS`), either order (``XSupport``, ``support_x``)."""
+      (:data:`PLATFORM_ACCOUNT_WORDS`), either order, separators ignored (``XSupport``, ``support_x``)."""
     risk = np.full(len(handles), None, dtype=object)
     on_x = (pd.Series(requested, dtype=object) == "x").to_numpy()
     if not on_x.any():
         return risk
-    core = pd.Series(handles, dtype=object).astype(str).str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
+    written = pd.Series(handles, dtype=object).astype(str).str.lower()
+    core = written.str.replace(r"[^a-z0-9]", "", regex=True)
     words = PLATFORM_ACCOUNT_WORDS["x"]
     risk[on_x & core.isin({f"x{w}" for w in words} | {f"{w}x" for w in words}).to_numpy()] = \
         "could impersonate X itself"
-    risk[on_x & core.str.contains(_X_RESERVED_WORDS).to_numpy()] = \
+    risk[on_x & written.str.strip("_").str.contains(_X_RESERVED_WORDS).to_numpy()] = \
         "reserved by X: its username rules keep names with 'twitter' or 'admin' from users"
-    risk[on_x & core.isin(X_PAGES).to_numpy()] = "reserved by X: a page of x.com, not an account"
+    risk[on_x & written.isin(X_PAGES).to_numpy()] = "reserved by X: a page of x.com, not an account"
     return risk
 
 

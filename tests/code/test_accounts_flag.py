@@ -215,11 +215,12 @@ def test_flag_refuses_to_overwrite_input_columns_and_prefix_keeps_them(flagger):
     with_error = _accounts().assign(error="x")
     out = flagger.flag(with_error, now=NOW, prefix="flag_")
     assert (out["error"] == "x").all() and "flag_error" in out.columns and out.columns[-1] == "flag_error"
-    with pytest.raises(ColumnCollisionError, match="error"):
+    with pytest.raises(ColumnCollisionError) as refused:
         flagger.flag(with_error, now=NOW)
+    assert refused.value.collisions == ["error"]
 
 
-@pytest.mark.parametrize("alias", ["probe_created_at", "crawled_at"])
+@pytest.mark.parametrize("alias", ["probe_created_at", "crawled_at", "updated"])
 def test_probe_and_crawl_times_are_the_observation_time(flagger, alias):
     """The Bot Repository's probe time and the Cresci sets' crawl time are when the profile was seen: ages and
     inactivity are measured there (a Cresci file had been measured against today, and its bots looked human)."""
@@ -424,3 +425,19 @@ def test_triage_never_releases_a_self_declared_bot_for_being_a_bot(flagger):
     assert not scored["releasable"].astype(bool).any()
     free = scored[scored["guard_rail"] == ""]
     assert free["triage_reasons"].str.contains("self-declared").all()
+
+
+def test_flag_batch_scorer_keeps_the_input_columns_as_predicts_does(tmp_path):
+    """Called through run_batch without declared output columns (benchmarks, the Spark recipe, `python -m
+    handleval.batch --scorer handleval.accounts.flag:batch_scorer`), flag's scorer gives every input column then
+    the flag columns, as predict's does; the CLI's outputs_scorer gives the flag columns only."""
+    from handleval.accounts.flag import FLAG_COLUMNS
+    from handleval.batch import read_output, run_batch
+
+    source = tmp_path / "accounts.csv"
+    _accounts().to_csv(source, index=False)
+    run_batch(source, tmp_path / "out", scorer_factory=("handleval.accounts.flag", "batch_scorer", {}),
+              required_columns=(), quiet=True)
+    out = read_output(tmp_path / "out")
+    assert list(out.columns) == [*_accounts().columns, *FLAG_COLUMNS]
+    assert out["screen_name"].fillna("").tolist() == _accounts()["screen_name"].fillna("").tolist()

@@ -401,6 +401,7 @@ def test_triage_names_its_price_bundle_price_model_and_still_reads_model(tmp_pat
                                      "--accounts-model", str(MODELS_DIR / "accounts")])
         assert result.exit_code == 0, result.output
         assert len(pd.read_csv(out)) == 2
-    missing = runner.invoke(app, ["triage", str(accounts), "-o", str(tmp_path / "x.csv"),
-                                  "--price-model", str(tmp_path / "nowhere")], env={"COLUMNS": "1000"})
-    assert missing.exit_code != 0 and "nowhere" in missing.output
+    for option in ("--price-model", "--model"):  # each is read: a wrong directory is named in the error
+        missing = runner.invoke(app, ["triage", str(accounts), "-o", str(tmp_path / "x.csv"),
+                                      option, str(tmp_path / "nowhere")], env={"COLUMNS": "1000"})
+        assert missing.exit_code != 0 and "nowhere" in missing.output, option

@@ -197,3 +197,13 @@ def test_an_at_least_sale_is_learnt_as_the_expected_price_above_it():
     assert np.all(np.diff(got) > 0)  # a higher estimate never learns a lower target
     assert abs(got[0] - lower[0]) < 0.05 and abs(got[-1] - estimate[-1]) < 1e-6
     assert abs(got[2] - (lower[2] + 0.9 * np.sqrt(2 / np.pi))) < 1e-9
+
+
+def test_fame_from_zero_is_refused():
+    """At fame_from 0 every handle would be famous (rare from $2,500, reason 'X rare handle: None')."""
+    import pytest
+    from pydantic import ValidationError
+
+    pricing = load_markets().rare_handles["x"]
+    with pytest.raises(ValidationError, match="fame_from"):
+        type(pricing).model_validate({**pricing.model_dump(), "fame_from": 0.0})

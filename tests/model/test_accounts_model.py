@@ -153,11 +153,12 @@ def test_committed_bundle_meets_the_lodo_floor_and_records_its_data():
     assert manifest["threshold"]["precision"] >= manifest["config"]["precision_target"] - 1e-9
     card = (MODELS_DIR / "accounts" / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "fpr_humans@thr" in card and "| true type |" in card
-    goal_line = next(line for line in card.splitlines() if line.startswith("Goal lodo_min_auc_two_class ≥ 0.85"))
-    assert ("**met**" in goal_line) == goal_met, goal_line
-    target = next(line for line in card.splitlines() if line.startswith("Champion target lodo_min_auc"))
+    (goal_line,) = [line for line in card.splitlines() if line.startswith("lodo_min_auc_two_class: ")]
+    assert "(goal ≥ 0.85)" in goal_line and goal_line.split("  #")[0].endswith(" met" if goal_met else " MISSED")
+    (target,) = [line for line in card.splitlines() if line.startswith("lodo_min_auc: ")]
     bar = manifest["config"]["targets"][0]["min"]
-    assert ("**met**" in target) == bool(lodo["auc"].min() >= bar), target
+    met = bool(lodo["auc"].min() >= bar)
+    assert f"(target ≥ {bar:g})" in target and target.split("  #")[0].endswith(" met" if met else " MISSED"), target
 
 
 def test_committed_type_model_names_the_types_of_known_bots():

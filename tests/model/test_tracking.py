@@ -265,6 +265,7 @@ def test_a_first_version_that_misses_a_target_says_there_is_no_champion(registry
     decision = _register_and_decide(client, name, _candidate(small_price, good, targets), tmp_path)
     assert not decision.promoted and decision.champion_version is None
     assert decision.sentence().startswith(f"no champion yet; version {decision.version} not promoted: missed 1 of 1")
+    assert decision.tags()["champion_decision"] == "none"  # nothing was kept
 
 
 def test_champion_rule_compares_only_markets_both_were_tested_on(registry, small_price, tmp_path):
