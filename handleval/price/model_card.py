@@ -65,7 +65,8 @@ def _premium_section(manifest: dict[str, Any]) -> list[str]:
         "Lookalikes (`n1ke`, `nikeofficial`) borrow no fame: they get a `risk` column instead.",
         f"- **Own sales anchor.** A name's own last sale in the market that prices it pulls the price towards it: "
         f"weight 0.5 ** (age / {markets['own_sale']['half_life_years']} years); undated sales count as "
-        f"{markets['own_sale']['undated_age_years']} years old.",
+        f"{markets['own_sale']['undated_age_years']} years old. On a platform priced by proxy, a sale at the proxy "
+        "market's opening bid anchors nothing (a venue's minimum stays in its market).",
     ]
     own = _own_sales(manifest)
     if rare and "x" in own:

@@ -160,9 +160,13 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
                           .astype(str))
     handles = frame["handle"].to_numpy(dtype=object).astype(str)
 
-    # 1. The name's own last sale in the market that prices it.
+    # 1. The name's own last sale in the market that prices it; on a platform priced by proxy, not a sale at the
+    # proxy market's opening bid (Fragment's 10 TON): a venue's minimum stays in its own market.
     last = _col(features, "sales__prev_same_logp")
     has_sale = np.isfinite(last)
+    if has_sale.any():
+        sold = pd.DataFrame({"platform": market, "handle": handles, "price_usd": np.exp(np.where(has_sale, last, 0))})
+        has_sale &= ~((market != requested).to_numpy() & at_floor(sold, markets))
     if has_sale.any():
         age = _col(features, "sales__prev_same_age_days")
         weight = own_sale_weight(age, markets)

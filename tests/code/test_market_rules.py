@@ -207,3 +207,20 @@ def test_fame_from_zero_is_refused():
     pricing = load_markets().rare_handles["x"]
     with pytest.raises(ValidationError, match="fame_from"):
         type(pricing).model_validate({**pricing.model_dump(), "fame_from": 0.0})
+
+
+def test_a_sale_at_the_opening_bid_anchors_its_own_market_only():
+    """lordoftherings sold on Fragment at the 10-TON opening bid: on Telegram that sale is the name's price and
+    anchors it; on X (priced by proxy) Fragment's opening bid is a mechanic of another market and anchors nothing.
+    A sale above the opening bid anchors on X too."""
+    markets = load_markets()
+    floor_usd = 10 * markets.usd_rate("TON")
+    frame = pd.DataFrame({"handle": "lordoftherings", "platform": "telegram", "requested": ["telegram", "x", "x"]})
+    features = pd.DataFrame({"len__length": 14.0, "sales__prev_same_logp": np.log([floor_usd, floor_usd, 900.0]),
+                             "sales__prev_same_age_days": 600.0})
+    learned = np.log(np.full(3, 120.0))
+    ruled = apply_rules(frame, features, learned, markets, np.log(50_000))
+    own = next(step for step in ruled.steps if step.name == "own_sale")
+    assert own.delta_ln[0] < 0 and "own sale" in ruled.basis[0]  # Telegram: pulled towards its $32 sale
+    assert own.delta_ln[1] == 0 and ruled.ln[1] == learned[1] and "own sale" not in ruled.basis[1]
+    assert own.delta_ln[2] > 0 and "own sale on Telegram $900" in ruled.basis[2]
