@@ -51,10 +51,13 @@ class ReadableGroup(_ReadableHelp, TyperGroup):
     pass
 
 
+#: -h as well as --help, on every command (a newcomer's first guess).
+_HELP = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(help="Price social-media handles and flag bot-controlled or dormant accounts.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, cls=ReadableGroup)
-data_app = typer.Typer(help="Inspect and validate the data directory.", no_args_is_help=True, cls=ReadableGroup)
-train_app = typer.Typer(help="Train models.", no_args_is_help=True, cls=ReadableGroup)
+                  no_args_is_help=True, pretty_exceptions_enable=False, cls=ReadableGroup, context_settings=_HELP)
+data_app = typer.Typer(help="Inspect and validate the data directory.", no_args_is_help=True, cls=ReadableGroup,
+                       context_settings=_HELP)
+train_app = typer.Typer(help="Train models.", no_args_is_help=True, cls=ReadableGroup, context_settings=_HELP)
 app.add_typer(data_app, name="data")
 app.add_typer(train_app, name="train")
 
@@ -434,7 +437,8 @@ def triage_command(
                                                         "flag's --model).")] = None,
     overwrite: OverwriteOpt = False,
     prefix: PrefixOpt = "",
-    top: Annotated[int, typer.Option(min=0, help="Rows to show at the terminal.")] = 10,
+    top: Annotated[int, typer.Option(min=0, help="Rows to show at the terminal (0: none).")] = 10,
+    quiet: QuietOpt = False,
 ) -> None:
     """Rank accounts by the expected value of their handle: price × probability it becomes releasable. Every
     row comes back, ranked: row (its place in the input) first, then every input column unchanged, the flag
@@ -468,18 +472,21 @@ def triage_command(
     _write_atomically(ranked, output)
     for message in source.warnings:
         err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
-    table = Table(title=f"top {top} by expected value")
-    shown = ("screen_name", "price_usd", "p_releasable", "expected_value", "status", "triage_reasons")
-    for col in shown:
-        table.add_column(col, overflow="fold")
-    name = resolve_columns(ranked.columns).get("screen_name", "screen_name")  # v1.1 screen_name or v2 username
-    for _, row in ranked.head(top).iterrows():
-        screen, price, p_rel, value, status, why = (row[name if c == "screen_name" else prefix + c] for c in shown)
-        table.add_row(str(screen), f"${price:,.0f}" if price == price else "",
-                      f"{p_rel:.2f}" if p_rel == p_rel else "", f"${value:,.0f}" if value == value else "",
-                      str(status), str(why))
-    console.print(table)
-    console.print(f"{len(ranked):,} accounts ranked → {output}")
+    if top and not quiet:
+        table = Table(title=f"top {top} by expected value")
+        shown = ("screen_name", "price_usd", "p_releasable", "expected_value", "status", "triage_reasons")
+        for col in shown:
+            table.add_column(col, overflow="fold")
+        name = resolve_columns(ranked.columns).get("screen_name", "screen_name")  # v1.1 screen_name or v2 username
+        for _, row in ranked.head(top).iterrows():
+            screen, price, p_rel, value, status, why = (row[name if c == "screen_name" else prefix + c]
+                                                        for c in shown)
+            table.add_row(str(screen), f"${price:,.0f}" if price == price else "",
+                          f"{p_rel:.2f}" if p_rel == p_rel else "", f"${value:,.0f}" if value == value else "",
+                          str(status), str(why))
+        console.print(table)
+    if not quiet:
+        console.print(f"{len(ranked):,} accounts ranked → {output}")
     if len(ranked) and ranked[prefix + "error"].notna().all():
         err_console.print(f"[bold red]error:[/] no account could be scored; each row's error column in {output} says "
                           "why", highlight=False)

@@ -405,3 +405,16 @@ def test_triage_names_its_price_bundle_price_model_and_still_reads_model(tmp_pat
         missing = runner.invoke(app, ["triage", str(accounts), "-o", str(tmp_path / "x.csv"),
                                       option, str(tmp_path / "nowhere")], env={"COLUMNS": "1000"})
         assert missing.exit_code != 0 and "nowhere" in missing.output, option
+
+
+def test_h_is_help_everywhere_and_triage_can_be_quiet(tmp_path):
+    """-h is --help on every command; triage has --quiet like the other batch commands, and --top 0 prints no
+    table (it had printed an empty one)."""
+    for args in ([], ["value"], ["predict"], ["flag"], ["triage"], ["train", "price"], ["data", "list"]):
+        result = runner.invoke(app, [*args, "-h"], env={"COLUMNS": "1000"})
+        assert result.exit_code == 0 and "Usage:" in result.output, (args, result.output)
+    accounts = _accounts_csv(tmp_path / "accounts.csv")
+    quiet = runner.invoke(app, ["triage", str(accounts), "-o", str(tmp_path / "q.csv"), "-q"])
+    assert quiet.exit_code == 0 and quiet.output == "" and len(pd.read_csv(tmp_path / "q.csv")) == 2
+    none = runner.invoke(app, ["triage", str(accounts), "-o", str(tmp_path / "n.csv"), "--top", "0"])
+    assert none.exit_code == 0 and "top 0" not in none.output and "2 accounts ranked" in none.output
