@@ -314,7 +314,7 @@ def predict_command(
     output: BatchOutputOpt,
     model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
     platform: Annotated[str, typer.Option("--platform", "-p", help="Platform for rows without one: x, telegram, "
-                                          "instagram, domain, email")] = "x",
+                                          "instagram, domain, email (twitter = x)")] = "x",
     reasons: Annotated[bool, typer.Option(help="Explain each price (its three largest attributions, in dollars).")]
     = True,
     attribution: AttributionOpt = AttributionChoice.paths,
@@ -331,10 +331,10 @@ def predict_command(
     """Price every handle of a file: every input column unchanged, then price_usd, price_low_usd, price_high_usd,
     market_basis, reasons, risk, (with --comps) comparables, error (each with --prefix) - same rows, same order."""
     from handleval.batch import cached_scorer
-    from handleval.handles import PLATFORMS
+    from handleval.handles import PLATFORMS, platform_name
     from handleval.price.predict import COMPARABLES, OUTPUT_COLUMNS
 
-    platform = platform.strip().lower()
+    platform = platform_name(platform)
     if platform not in PLATFORMS:  # as in `value`: every row without a platform column would fail the same way
         raise HandlevalError(f"unknown platform {platform!r}: choose one of {', '.join(PLATFORMS)}")
     factory, scoring = predict_scoring(model, platform, reasons, attribution.value, comps)
@@ -518,7 +518,8 @@ def _write_error(exc: OSError, output: Path) -> HandlevalError:
 @friendly_errors
 def value_command(
     handles: Annotated[list[str], typer.Argument(help="One or more handles, e.g. pizza @nike x.com/jack")],
-    platform: Annotated[str, typer.Option("--platform", "-p", help="x, telegram, instagram, domain, email")] = "x",
+    platform: Annotated[str, typer.Option("--platform", "-p",
+                                          help="x, telegram, instagram, domain, email (twitter = x)")] = "x",
     model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
     attribution: AttributionOpt = AttributionChoice.paths,
     comps: CompsOpt = False,
@@ -531,11 +532,11 @@ def value_command(
     code 1 when no handle could be priced (each line says why), 2 for an unknown platform."""
     from rich.markup import escape
 
-    from handleval.handles import PLATFORM_NAMES, PLATFORMS
+    from handleval.handles import PLATFORM_NAMES, PLATFORMS, platform_name
     from handleval.price.market import unknown_venue
     from handleval.price.predict import load
 
-    platform = platform.strip().lower()
+    platform = platform_name(platform)
     if platform not in PLATFORMS:  # before the model loads: every row would fail the same way
         raise HandlevalError(f"unknown platform {platform!r}: choose one of {', '.join(PLATFORMS)}")
     venue = venue.strip().lower()

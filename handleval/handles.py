@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 PLATFORMS = ("x", "telegram", "instagram", "domain", "email")
+#: Other names a platform goes by: X was Twitter until 2023, and its users still say so.
+PLATFORM_ALIASES = {"twitter": "x"}
 #: What joins a name to its suffix on the platforms whose handles include one (``pizza`` + ``com``).
 SUFFIX_SEPARATOR = {"domain": ".", "email": "@"}
 
@@ -188,9 +190,17 @@ def _validate_email(text: str) -> Handle:
     return Handle(local, "email", str(domain))
 
 
+def platform_name(text: object, default: str = "x") -> str:
+    """A platform as :data:`PLATFORMS` names it: trimmed, lower case, an alias resolved (``Twitter`` → ``x``), blank
+    → ``default``. An unknown name comes back as given, for the caller's error to quote."""
+    name = str(text).strip().lower() if text is not None else ""
+    name = name or default
+    return PLATFORM_ALIASES.get(name, name)
+
+
 def parse_handle(raw: object, platform: str = "x") -> Handle:
     """Normalise ``raw`` and validate it for ``platform``; raise :class:`InvalidHandle` with a reason."""
-    platform = (platform or "x").strip().lower()
+    platform = platform_name(platform)
     if platform not in PLATFORMS:
         raise InvalidHandle(raw, f"unknown platform {platform!r}: choose one of {', '.join(PLATFORMS)}", platform)
     if platform in ("domain", "email"):

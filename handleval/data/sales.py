@@ -20,7 +20,7 @@ import pandas as pd
 from handleval.config import ExtraSource, MarketsConfig, MarketSource, data_dir, load_markets
 from handleval.data.report import LoadReport, SourceReport
 from handleval.errors import DataFormatError, InvalidHandle
-from handleval.handles import PLATFORMS, SUFFIX_SEPARATOR, parse_handle, split_canonical
+from handleval.handles import PLATFORMS, SUFFIX_SEPARATOR, parse_handle, platform_name, split_canonical
 
 SALES_COLUMNS = ["handle", "platform", "suffix", "venue", "price", "currency", "price_usd", "sold_at", "source",
                  "weight"]
@@ -293,7 +293,7 @@ def load_ledger(extra: ExtraSource, markets: MarketsConfig, report: SourceReport
         raise DataFormatError(f"{path} lacks column(s) {missing}{hint}; found {list(frame.columns)}")
     if frame.empty:
         raise DataFormatError(f"{path} has no sales rows")
-    if extra.platform and extra.platform.strip().lower() not in PLATFORMS:
+    if extra.platform and platform_name(extra.platform) not in PLATFORMS:
         raise DataFormatError(f"{path}: unknown platform {extra.platform!r}; choose one of {', '.join(PLATFORMS)}")
     if extra.currency and extra.currency.strip().upper() not in markets.rates:
         raise DataFormatError(f"{path}: currency {extra.currency!r} has no USD rate in the markets config; known: "
@@ -303,7 +303,7 @@ def load_ledger(extra: ExtraSource, markets: MarketsConfig, report: SourceReport
         given = frame[name].str.strip() if name in frame.columns else pd.Series("", index=frame.index, dtype=str)
         return given.where(given != "", (defaults.get(name) or "").strip())
 
-    platform = column("platform").str.lower()
+    platform = column("platform").map(lambda p: platform_name(p, ""))  # 'Twitter' is x
     when = column("sold_at")
     parsed = pd.to_datetime(when.where(when != ""), errors="coerce", format="mixed", utc=True).dt.tz_convert(None)
     raw = pd.DataFrame({

@@ -26,6 +26,7 @@ from handleval.handles import (
     handle_texts,
     has_public_suffix,
     parse_handle,
+    platform_name,
     split_canonical,
 )
 from handleval.price.market import DOMAIN_LEVELS, interval, interval_offsets, unknown_venue
@@ -397,8 +398,8 @@ class Valuer:
 
         given = column("platform").astype(object)
         codes, named = pd.factorize(given.where(given.notna(), "").astype(str))  # few distinct: clean each once
-        fallback = str(default_platform).strip().lower()
-        cleaned = [str(p).strip().lower() or fallback for p in named]
+        fallback = platform_name(default_platform)
+        cleaned = [platform_name(p, fallback) for p in named]
         plat_values = np.array(cleaned, dtype=object)[codes]
         first: dict[str, int] = {}  # each cleaned platform's first index in ``cleaned``
         plat_ids = np.array([first.setdefault(p, i) for i, p in enumerate(cleaned)], dtype=np.int64)[codes]

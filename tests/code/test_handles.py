@@ -183,3 +183,25 @@ def test_split_canonical_never_disagrees_with_the_parser(raw, platform):
     (ok,), (name,), (suffix,) = split_canonical([raw], platform)
     if ok:
         assert _parsed_or_none(raw, platform) == (name, suffix)
+
+
+def test_twitter_is_x_wherever_a_platform_is_named():
+    """X was Twitter: `-p twitter`, a row's platform 'Twitter' and a sales ledger's platform all mean x (the analyst's
+    `-p twitter` had been refused as an unknown platform)."""
+    import pandas as pd
+
+    from handleval.handles import parse_handle, platform_name
+
+    assert platform_name(" Twitter ") == platform_name("x") == "x" and platform_name("") == "x"
+    assert platform_name("myspace") == "myspace"  # unknown names come back for the caller's error
+    assert parse_handle("@Pizza", "twitter") == parse_handle("@Pizza", "x")
+    from typer.testing import CliRunner
+
+    from handleval.cli import app
+
+    result = CliRunner().invoke(app, ["value", "-p", "twitter", "pizza"], env={"COLUMNS": "1000"})
+    assert result.exit_code == 0 and "handle values (x)" in result.output
+    import handleval
+
+    out = handleval.load().value_many(pd.DataFrame({"handle": ["pizza", "pizza"], "platform": ["Twitter", "x"]}))
+    assert out["error"].isna().all() and out["price_usd"].iloc[0] == out["price_usd"].iloc[1]

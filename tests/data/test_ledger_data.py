@@ -198,3 +198,12 @@ def test_a_ledger_sale_never_feeds_its_own_comparables(tmp_path):
     assert features.loc[resale, "sales__n_prev_same"] == 1
     assert math.isclose(features.loc[resale, "sales__prev_same_logp"],
                         math.log(table.loc[first & (table["handle"] == names[0]).to_numpy(), "price_usd"].iloc[0]))
+
+
+def test_a_ledger_of_twitter_sales_is_an_x_ledger(tmp_path):
+    """'Twitter' in the platform column, or as the whole file's platform, is x (X's former name)."""
+    rows = LEDGER.iloc[:2].assign(platform=["Twitter", "twitter"])
+    loaded, report = _load(_write(tmp_path, rows))
+    assert report.rows_rejected == 0 and (loaded["platform"] == "x").all()
+    whole, report = _load(_write(tmp_path, LEDGER.iloc[:2].drop(columns="platform"), "plain.csv"), platform="Twitter")
+    assert report.rows_rejected == 0 and (whole["platform"] == "x").all()
