@@ -707,7 +707,7 @@ def run_batch(
         else {"engine": "dask", "unit": "row_group"}
     header = {"format": MANIFEST_FORMAT, "input": source.fingerprint(), "layout": layout,
               "output_format": fmt, "columns_in": source.columns, "required_columns": list(required_columns),
-              "naming": {"prefix": prefix, "output_columns": None if output_columns is None else list(output_columns)},
+              "naming": output_naming(prefix, output_columns),
               "scoring": scoring_identity(scorer_factory, scoring)}
     locks: list[int] = []
     try:
@@ -719,6 +719,11 @@ def run_batch(
     finally:
         for fd in locks:
             os.close(fd)
+
+
+def output_naming(prefix: str, output_columns: Sequence[str] | None) -> dict[str, Any]:
+    """How a run names its output columns, as its manifest (and a one-file output's record) holds it."""
+    return {"prefix": prefix, "output_columns": None if output_columns is None else list(output_columns)}
 
 
 def scoring_identity(scorer_factory: ScorerFactory | None, scoring: Mapping[str, Any] | None = None
@@ -1005,7 +1010,7 @@ def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.
                     made_from = {}
                 now = {"input": hio.open_input(input_path, required_columns).fingerprint(),
                        "scoring": scoring_identity(scorer_factory, scoring), "sha256": sha256_file(out),
-                       "naming": {"prefix": prefix, "output_columns": output_columns}}
+                       "naming": output_naming(prefix, output_columns)}
                 if made_from != json.loads(json.dumps(now)):
                     raise HandlevalError(f"cannot resume into {out}: it is a finished file, but not of this input "
                                          "with this model and these options (or handleval has no record of how it "

@@ -260,6 +260,17 @@ def _one_file(output: Path) -> str | None:
     return suffix[1:] if suffix in (".csv", ".parquet") else None
 
 
+def _known_platform(text: str) -> str:
+    """``-p`` as :data:`~handleval.handles.PLATFORMS` names it (``twitter`` is x), or exit 2 saying which exist."""
+    from handleval.handles import platform_name, unknown_platform
+
+    platform = platform_name(text)
+    why = unknown_platform(platform)
+    if why:
+        raise HandlevalError(why)
+    return platform
+
+
 def _bundle_digest(model: Path | None, kind: str) -> str | None:
     """The sha256 of a bundle's manifest (which lists every model file's sha256): the model a batch run used."""
     from handleval.config import MODELS_DIR
@@ -300,9 +311,14 @@ def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str
         layout = "one file" if fmt else f"{summary.parts} parts"
         console.print(f"{summary.rows_out:,} rows → {where} ({layout}, {summary.errors:,} rows with error, "
                       f"{summary.seconds:.1f} s, {summary.rows_per_second:,.0f} rows/s)")
-    if summary.rows_out and summary.errors == summary.rows_out:
-        err_console.print(f"[bold red]error:[/] no row could be scored; each row's error column in {where} says why",
-                          highlight=False)
+    _exit_if_none_scored(bool(summary.rows_out) and summary.errors == summary.rows_out, "row", where)
+
+
+def _exit_if_none_scored(none_scored: bool, what: str, where: Path) -> None:
+    """Exit 1 when not one ``what`` could be scored (the output is written all the same: its errors say why)."""
+    if none_scored:
+        err_console.print(f"[bold red]error:[/] no {what} could be scored; each row's error column in {where} says "
+                          "why", highlight=False)
         raise typer.Exit(1)
 
 
@@ -331,12 +347,9 @@ def predict_command(
     """Price every handle of a file: every input column unchanged, then price_usd, price_low_usd, price_high_usd,
     market_basis, reasons, risk, (with --comps) comparables, error (each with --prefix) - same rows, same order."""
     from handleval.batch import cached_scorer
-    from handleval.handles import PLATFORMS, platform_name
     from handleval.price.predict import COMPARABLES, OUTPUT_COLUMNS
 
-    platform = platform_name(platform)
-    if platform not in PLATFORMS:  # as in `value`: every row without a platform column would fail the same way
-        raise HandlevalError(f"unknown platform {platform!r}: choose one of {', '.join(PLATFORMS)}")
+    platform = _known_platform(platform)  # every row without a platform column would fail the same way
     factory, scoring = predict_scoring(model, platform, reasons, attribution.value, comps)
     cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one
     columns = [*OUTPUT_COLUMNS[:-1], COMPARABLES, OUTPUT_COLUMNS[-1]] if comps else OUTPUT_COLUMNS
@@ -487,10 +500,7 @@ def triage_command(
         console.print(table)
     if not quiet:
         console.print(f"{len(ranked):,} accounts ranked → {output}")
-    if len(ranked) and ranked[prefix + "error"].notna().all():
-        err_console.print(f"[bold red]error:[/] no account could be scored; each row's error column in {output} says "
-                          "why", highlight=False)
-        raise typer.Exit(1)
+    _exit_if_none_scored(bool(len(ranked)) and bool(ranked[prefix + "error"].notna().all()), "account", output)
 
 
 def _write_atomically(frame: Any, output: Path) -> None:
@@ -532,19 +542,18 @@ def value_command(
     code 1 when no handle could be priced (each line says why), 2 for an unknown platform."""
     from rich.markup import escape
 
-    from handleval.handles import PLATFORM_NAMES, PLATFORMS, platform_name
+    from handleval.handles import PLATFORM_NAMES
     from handleval.price.market import unknown_venue
     from handleval.price.predict import load
 
-    platform = platform_name(platform)
-    if platform not in PLATFORMS:  # before the model loads: every row would fail the same way
-        raise HandlevalError(f"unknown platform {platform!r}: choose one of {', '.join(PLATFORMS)}")
+    platform = _known_platform(platform)  # before the model loads: every row would fail the same way
     venue = venue.strip().lower()
     if venue and platform != "domain":  # the other platforms each sell in one place
         raise HandlevalError(f"--venue applies to domains (-p domain); {PLATFORM_NAMES[platform]} names have one "
                              "market")
-    if unknown_venue(venue):  # a typo would price another level
-        raise HandlevalError(unknown_venue(venue))
+    why = unknown_venue(venue)
+    if why:  # a typo would price another level
+        raise HandlevalError(why)
     with console.status("loading the price model"):
         valuer = load(model)
     result = valuer.value_many(pd_frame(handles, platform, venue), attribution=attribution.value, comparables=comps)

@@ -198,11 +198,16 @@ def platform_name(text: object, default: str = "x") -> str:
     return PLATFORM_ALIASES.get(name, name)
 
 
+def unknown_platform(name: str) -> str | None:
+    """Why ``name`` (as :func:`platform_name` gives it) is no platform handleval prices, or None."""
+    return None if name in PLATFORMS else f"unknown platform {name!r}: choose one of {', '.join(PLATFORMS)}"
+
+
 def parse_handle(raw: object, platform: str = "x") -> Handle:
     """Normalise ``raw`` and validate it for ``platform``; raise :class:`InvalidHandle` with a reason."""
     platform = platform_name(platform)
-    if platform not in PLATFORMS:
-        raise InvalidHandle(raw, f"unknown platform {platform!r}: choose one of {', '.join(PLATFORMS)}", platform)
+    if unknown_platform(platform):
+        raise InvalidHandle(raw, str(unknown_platform(platform)), platform)
     if platform in ("domain", "email"):
         text = unicodedata.normalize("NFKC", str(raw) if raw is not None else "").translate(_INVISIBLE)
         if raw is None or (isinstance(raw, float) and raw != raw):

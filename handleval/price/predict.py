@@ -486,8 +486,9 @@ class Valuer:
                 when = when.tz_convert(None) if when.tzinfo else when
             sfx = handle.suffix or given
             venue = "" if venue is None or venue != venue else str(venue)
-            if plat == "domain" and unknown_venue(venue):  # as `value --venue`
-                return unknown_venue(venue)
+            why = unknown_venue(venue) if plat == "domain" else None  # as `value --venue`
+            if why:
+                return why
             return (handle.name, market, sfx, venue, when.to_datetime64(), basis, plat)
         except InvalidHandle as exc:
             return exc.reason

@@ -164,9 +164,11 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
     # proxy market's opening bid (Fragment's 10 TON): a venue's minimum stays in its own market.
     last = _col(features, "sales__prev_same_logp")
     has_sale = np.isfinite(last)
-    if has_sale.any():
-        sold = pd.DataFrame({"platform": market, "handle": handles, "price_usd": np.exp(np.where(has_sale, last, 0))})
-        has_sale &= ~((market != requested).to_numpy() & at_floor(sold, markets))
+    proxied = np.flatnonzero(has_sale & (market != requested).to_numpy())
+    if len(proxied):
+        sold = pd.DataFrame({"platform": market.iloc[proxied].to_numpy(), "handle": handles[proxied],
+                             "price_usd": np.exp(last[proxied])})
+        has_sale[proxied[at_floor(sold, markets)]] = False
     if has_sale.any():
         age = _col(features, "sales__prev_same_age_days")
         weight = own_sale_weight(age, markets)
@@ -431,10 +433,11 @@ def capital_i_lookalikes(written: np.ndarray, handles: np.ndarray, lexicons: dic
 #: Words X's own accounts and the scams that copy them put after its one-letter name (``XSupport``, ``x_help``,
 #: ``xverified``): the platform's own name is too short for the lexicons' affix matching (``xin``, ``xgames`` are
 #: no copies of X), so these are named.
-PLATFORM_ACCOUNT_WORDS = {"x": ("support", "help", "helpdesk", "official", "safety", "premium", "verified", "verify",
-                                "verification", "business", "developers", "dev", "api", "ads", "data", "eng", "corp",
-                                "hq", "team", "ceo", "giveaway", "giveaways", "airdrop", "rewards", "bonus", "promo",
-                                "security", "staff", "moderator", "appeals", "payments", "pay", "money")}
+X_ACCOUNT_WORDS = ("support", "help", "helpdesk", "official", "safety", "premium", "verified", "verify",
+                   "verification", "business", "developers", "dev", "api", "ads", "data", "eng", "corp", "hq", "team",
+                   "ceo", "giveaway", "giveaways", "airdrop", "rewards", "bonus", "promo", "security", "staff",
+                   "moderator", "appeals", "payments", "pay", "money")
+_X_ACCOUNT_NAMES = frozenset([f"x{w}" for w in X_ACCOUNT_WORDS] + [f"{w}x" for w in X_ACCOUNT_WORDS])
 #: Pages of x.com (``x.com/home``, ``x.com/i/…``): paths of the site, so never an account's name.
 X_PAGES = frozenset(("home", "explore", "notifications", "messages", "settings", "search", "login", "logout", "signup",
                      "i", "tos", "privacy", "compose", "account", "intent", "hashtag", "share"))
@@ -450,22 +453,20 @@ def platform_risk(handles: np.ndarray, requested: np.ndarray) -> np.ndarray:
       profile) and for a name X's username rules keep from users (``twitter`` in it, ``admin`` at either end once
       outer underscores go: ``twitter_support``, ``admin``, ``site_admin``; not ``bad_min``);
     - ``could impersonate X itself`` for X's one-letter name with one of its account words
-      (:data:`PLATFORM_ACCOUNT_WORDS`), either order, separators ignored (``XSupport``, ``support_x``)."""
+      (:data:`X_ACCOUNT_WORDS`), either order, separators ignored (``XSupport``, ``support_x``)."""
     risk = np.full(len(handles), None, dtype=object)
     on_x = (pd.Series(requested, dtype=object) == "x").to_numpy()
     if not on_x.any():
         return risk
     written = pd.Series(handles, dtype=object).astype(str).str.lower()
     core = written.str.replace(r"[^a-z0-9]", "", regex=True)
-    words = PLATFORM_ACCOUNT_WORDS["x"]
-    risk[on_x & core.isin({f"x{w}" for w in words} | {f"{w}x" for w in words}).to_numpy()] = \
-        "could impersonate X itself"
+    risk[on_x & core.isin(_X_ACCOUNT_NAMES).to_numpy()] = "could impersonate X itself"
     risk[on_x & written.str.strip("_").str.contains(_X_RESERVED_WORDS).to_numpy()] = \
         "reserved by X: its username rules keep names with 'twitter' or 'admin' from users"
     risk[on_x & written.isin(X_PAGES).to_numpy()] = "reserved by X: a page of x.com, not an account"
     return risk
 
 
-__all__ = ["CONFUSABLE_LETTERS", "PLATFORM_ACCOUNT_WORDS", "VERY_POPULAR", "X_PAGES", "RuledPrices", "Step",
+__all__ = ["CONFUSABLE_LETTERS", "VERY_POPULAR", "X_ACCOUNT_WORDS", "X_PAGES", "RuledPrices", "Step",
            "apply_rules", "at_floor", "capital_i_lookalikes", "imitates", "letter_swaps", "lookalike_risk",
            "own_sale_weight", "platform_risk", "price_set_by_rule", "rare_scores", "spelled_lookalikes"]
