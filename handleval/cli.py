@@ -20,6 +20,10 @@ from typer.core import TyperCommand, TyperGroup
 
 from handleval import __version__
 from handleval.errors import HandlevalError
+from handleval.handles import PLATFORM_ALIASES, PLATFORMS
+
+#: The platforms ``-p`` takes, as its help says them: ``x, telegram, … (twitter = x)``.
+PLATFORM_HELP = ", ".join(PLATFORMS) + "".join(f" ({alias} = {name})" for alias, name in PLATFORM_ALIASES.items())
 
 #: How --help names a value: click's plain words instead of typer's Python types (``<str>``, ``<list[str]>``).
 _VALUE_NAMES = {"<str>": "TEXT", "<int>": "INTEGER", "<float>": "NUMBER", "<path>": "PATH", "<list[Path]>": "PATH"}
@@ -169,7 +173,7 @@ def train_price_command(
              "suffix, venue), added to the config's sources; repeatable. A platform with sales of its own is priced "
              "as its own market, not by proxy.")] = None,
     sales_platform: Annotated[str | None, typer.Option(
-        help="Platform of the --sales rows that have no platform column or a blank cell (x, telegram, …).")] = None,
+        help=f"Platform of the --sales rows that have no platform column or a blank cell: {PLATFORM_HELP}.")] = None,
     sales_currency: Annotated[str | None, typer.Option(
         help="Currency of the --sales rows that have no currency column or a blank cell (USD, TON, …).")] = None,
 ) -> None:
@@ -329,8 +333,8 @@ def predict_command(
                                                "text (one handle per line).")],
     output: BatchOutputOpt,
     model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
-    platform: Annotated[str, typer.Option("--platform", "-p", help="Platform for rows without one: x, telegram, "
-                                          "instagram, domain, email (twitter = x)")] = "x",
+    platform: Annotated[str, typer.Option("--platform", "-p",
+                                          help=f"Platform for rows without one: {PLATFORM_HELP}")] = "x",
     reasons: Annotated[bool, typer.Option(help="Explain each price (its three largest attributions, in dollars).")]
     = True,
     attribution: AttributionOpt = AttributionChoice.paths,
@@ -529,7 +533,7 @@ def _write_error(exc: OSError, output: Path) -> HandlevalError:
 def value_command(
     handles: Annotated[list[str], typer.Argument(help="One or more handles, e.g. pizza @nike x.com/jack")],
     platform: Annotated[str, typer.Option("--platform", "-p",
-                                          help="x, telegram, instagram, domain, email (twitter = x)")] = "x",
+                                          help=PLATFORM_HELP)] = "x",
     model: Annotated[Path | None, typer.Option(help="Price bundle directory (default models/price).")] = None,
     attribution: AttributionOpt = AttributionChoice.paths,
     comps: CompsOpt = False,

@@ -244,7 +244,7 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
     ``updated``; or ``now``). ``last_active_at`` is optional. A row gets
     an error for a missing ``screen_name``, an unparseable ``created_at`` or ``observed_at``, a count that is not
     a non-negative number, a blank required count (:data:`REQUIRED_COLUMNS`), or ``created_at`` after
-    ``observed_at``."""
+    ``observed_at`` (the message names the input's column for it, or says "in the future" when measured now)."""
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
@@ -254,6 +254,12 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
 
     def flag(mask: pd.Series, message: str) -> None:
         errors.append(pd.Series(np.where(mask.fillna(False).to_numpy(bool), message, None), index=frame.index))
+
+    def flag_after_observed(col: str) -> None:  # named as the input names the time it was measured at
+        late = out[col] > out["observed_at"] + pd.Timedelta(days=1)
+        at_now = out["observed_basis"] == "now"
+        flag(late & at_now, f"{col} in the future")
+        flag(late & ~at_now, f"{col} after {found.get('observed_at', 'observed_at')}")
 
     for col in TEXTS:
         if col in frame:
@@ -287,10 +293,10 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
         blank = given.isna() | (given.astype("string").str.strip() == "")
         flag(parsed.isna() & ~blank, "last_active_at unparseable")
         out["last_active_at"] = parsed
-        flag(parsed > out["observed_at"] + pd.Timedelta(days=1), "last_active_at after observed_at")
+        flag_after_observed("last_active_at")
     else:
         out["last_active_at"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
-    flag(out["created_at"] > out["observed_at"] + pd.Timedelta(days=1), "created_at after observed_at")
+    flag_after_observed("created_at")
 
     for col in COUNTS:
         if col in frame:

@@ -104,3 +104,16 @@ def test_observed_at_defaults_to_now():
     now = pd.Timestamp("2020-01-01", tz="UTC")
     p, err = prepare_accounts(a, now=now)
     assert (p["observed_at"] == now).all() and err.isna().all()
+
+
+def test_a_time_after_the_observation_is_named_as_the_input_names_it():
+    """'created_at after observed_at' named a column the input did not have: the error names the input's own
+    column for the observation time (probe_created_at), or says 'in the future' where the row was measured now."""
+    a = _accounts().rename(columns={"observed_at": "probe_created_at"}).assign(last_active_at=[None, None,
+                                                                                               "2014-01-01"])
+    a.loc[0, "probe_created_at"] = "2012-01-01"  # before it was created
+    a.loc[1, "probe_created_at"] = ""  # measured now: a creation in 2099 is in the future
+    a.loc[1, "created_at"] = "2099-01-01"
+    err = prepare_accounts(a, now=pd.Timestamp("2020-01-01", tz="UTC"))[1]  # row 2: last active after 2010-11-07
+    assert err.tolist() == ["created_at after probe_created_at", "created_at in the future",
+                            "last_active_at after probe_created_at"], err.tolist()

@@ -418,3 +418,13 @@ def test_h_is_help_everywhere_and_triage_can_be_quiet(tmp_path):
     assert quiet.exit_code == 0 and quiet.output == "" and len(pd.read_csv(tmp_path / "q.csv")) == 2
     none = runner.invoke(app, ["triage", str(accounts), "-o", str(tmp_path / "n.csv"), "--top", "0"])
     assert none.exit_code == 0 and "top 0" not in none.output and "2 accounts ranked" in none.output
+
+
+def test_platform_help_names_every_platform_the_cli_takes():
+    """-p's help is made from the platforms the CLI accepts (it was typed out by hand beside them)."""
+    from handleval.handles import PLATFORM_ALIASES, PLATFORMS
+
+    for args in (["value"], ["predict"], ["train", "price"]):
+        text = " ".join(runner.invoke(app, [*args, "-h"], env={"COLUMNS": "1000"}).output.split())
+        assert all(f"{name}," in text or f"{name} (" in text for name in PLATFORMS), (args, text)
+        assert all(f"({alias} = {name})" in text for alias, name in PLATFORM_ALIASES.items()), (args, text)
