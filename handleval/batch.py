@@ -46,7 +46,7 @@ from typing import Any
 import pandas as pd
 
 from handleval import io as hio
-from handleval.errors import DataFormatError, HandlevalError
+from handleval.errors import DataFormatError, HandlevalError, output_collisions
 from handleval.trees.bundle import sha256_file
 
 MANIFEST = "_manifest.json"
@@ -194,13 +194,6 @@ def score_rows(frame: pd.DataFrame, score_chunk: ScoreChunk, input_errors: Seque
     scored.columns = [prefix + c for c in scored.columns]
     base = frame.reset_index(drop=True)
     return pd.concat([base, scored], axis=1)
-
-
-def output_collisions(input_columns: Sequence[Any], output_names: Sequence[str]) -> list[str]:
-    """The input columns that output columns named ``output_names`` (prefix included) would overwrite, in output
-    order, once each: the one check behind every command's rule that an input column is never overwritten."""
-    present = {str(c) for c in input_columns}
-    return list(dict.fromkeys(n for n in output_names if n in present))
 
 
 def check_output_columns(input_columns: Sequence[Any], output_names: Sequence[str], whose: str = "the output",

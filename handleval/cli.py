@@ -367,7 +367,7 @@ def predict_scoring(model: Path | None, platform: str = "x", reasons: bool = Tru
     records both, and ``--resume`` refuses any other."""
     kwargs = {"bundle_dir": str(model) if model else None, "platform": platform, "reasons": reasons,
               "attribution": attribution, **({"comparables": True} if comps else {})}
-    return ("handleval.price.predict", "batch_scorer", kwargs), {"bundle": _bundle_digest(model, "price")}
+    return ("handleval.price.predict", "outputs_scorer", kwargs), {"bundle": _bundle_digest(model, "price")}
 
 
 @app.command("flag")

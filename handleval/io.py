@@ -521,7 +521,7 @@ def open_input(path: str | os.PathLike[str], required_columns: Sequence[str] = (
     origin = None
     if (not p.is_dir() and not p.is_file()) or str(p).startswith(("/dev/", "/proc/")):
         # a pipe (/dev/stdin, <(...)), a device or a descriptor: read once, into a file whose format is known
-        origin, p = str(p), _spool(p, required_columns)
+        origin, p = str(p), _spooled(p, required_columns)
     if p.is_dir():
         source = _open_parquet_dir(p)
     else:
@@ -584,10 +584,24 @@ def _utf16(sample: bytes) -> str | None:
     return None
 
 
+#: Pipes already read in this process, by (path, device, inode): the temporary file that holds their bytes.
+_SPOOLED: dict[tuple[str, int, int], Path] = {}
+
+
+def _spooled(p: Path, required_columns: Sequence[str]) -> Path:
+    """A pipe can be read once: its bytes go to a temporary file (:func:`_spool`), which every later opening of the
+    same pipe in this process reads (``flag`` checks the columns, then scores)."""
+    stat = p.stat()
+    key = (str(p), stat.st_dev, stat.st_ino)
+    if key not in _SPOOLED or not _SPOOLED[key].exists():
+        _SPOOLED[key] = _spool(p, required_columns)
+    return _SPOOLED[key]
+
+
 def _spool(p: Path, required_columns: Sequence[str]) -> Path:
     """Copy a pipe's bytes to a private temporary file (removed at exit), named so that its format is known: the
-    pipe's own suffix if it has one, else Parquet by its magic number, CSV/TSV when the first line names the
-    required columns, else one handle per line."""
+    pipe's own suffix if it has one, else Parquet by its magic number, NDJSON when it starts with a JSON object,
+    CSV/TSV when the first line names the required columns, else one handle per line."""
     import atexit
     import shutil
     import tempfile
@@ -605,10 +619,12 @@ def _spool(p: Path, required_columns: Sequence[str]) -> Path:
         with open(spooled, "rb") as fh:
             sample = fh.read(_SNIFF)
         suffix = ".txt"
+        text = sample.decode(_utf16(sample) or "utf-8", "replace").lstrip("\ufeff\r\n\t ")
         if sample.startswith(b"PAR1"):
             suffix = ".parquet"
+        elif text.startswith("{"):
+            suffix = ".ndjson"
         else:
-            text = sample.decode(_utf16(sample) or "utf-8", "replace").lstrip("\ufeff\r\n")
             first = text.splitlines()[0] if text else ""
             for sep, ext in ((",", ".csv"), ("\t", ".tsv")):
                 cells = [c.strip().strip('"') for c in first.split(sep)]

@@ -25,7 +25,7 @@ from handleval.accounts.features import (
 )
 from handleval.config import MODELS_DIR
 from handleval.data.accounts import BOT_TYPES  # the type model's class order
-from handleval.errors import BundleError, DataFormatError
+from handleval.errors import BundleError, ColumnCollisionError, DataFormatError, output_collisions
 
 #: The accounts bundle: its manifest kind and model files (written by :mod:`handleval.accounts.train`).
 BUNDLE_KIND = "accounts"
@@ -54,17 +54,6 @@ FLAG_COLUMNS = ["p_bot", "bot", "bot_type", *(f"p_{t}" for t in BOT_TYPES), "day
                 "dormancy_basis", "measured_at", "measured_at_basis", "status", "reasons", "error"]
 
 
-class ColumnCollisionError(DataFormatError):
-    """Input columns that flag's outputs would overwrite (``collisions``)."""
-
-    def __init__(self, collisions: list[str], prefix: str):
-        self.collisions = collisions
-        hint = f"choose another prefix than {prefix!r}" if prefix else \
-            "give the outputs a prefix (--prefix flag_ on the command line, prefix='flag_' in Python)"
-        super().__init__(f"the input already has column(s) {', '.join(collisions)}, which flag would overwrite; "
-                         f"{hint}. Input columns are never overwritten")
-
-
 def output_names(prefix: str = "") -> list[str]:
     """flag's output column names with ``prefix`` (``error`` too, as predict and triage name theirs)."""
     return [f"{prefix}{c}" for c in FLAG_COLUMNS]
@@ -85,8 +74,6 @@ def check_columns(columns: Any, prefix: str = "") -> None:
     """Raise (one message, before any row is scored) when a required column is missing or an output would
     overwrite an input column."""
     check_required(columns)
-    from handleval.batch import output_collisions
-
     taken = output_collisions(columns, output_names(prefix))
     if taken:
         raise ColumnCollisionError(taken, prefix)

@@ -24,6 +24,15 @@ def _usd(v: float) -> str:
     return f"${math.exp(v):,.0f}"
 
 
+#: A handle that is no word as written (``xkqzv``, but also ``rainyday``: two words are not one).
+NOT_A_WORD = "not a dictionary word as a whole"
+
+
+def _example(run: str, n: float) -> str:
+    """A run as long as the one found (``abc`` for 3): ``qwerty`` beside a run of three overstated it."""
+    return run[:max(int(n), 1)]
+
+
 def _plural(n: float, word: str) -> str:
     n = int(n)
     return f"{n:,} {word}" + ("" if n == 1 else "s")
@@ -65,8 +74,10 @@ PHRASES: dict[str, Callable[[float, str, str | None], str]] = {
     "len__is_single_char_repeat": lambda v, h, m: "one character repeated" if v else "not one repeated character",
     "len__is_periodic": lambda v, h, m: "repeating pattern" if v else "no repeating pattern",
     "len__is_palindrome": lambda v, h, m: "reads the same backwards" if v else "not a palindrome",
-    "len__max_sequence": lambda v, h, m: f"sequence of {int(v)} (like 123 or abc)" if v else "no sequence",
-    "len__keyboard_walk": lambda v, h, m: f"keyboard run of {int(v)} (like qwerty)" if v else "no keyboard run",
+    "len__max_sequence": lambda v, h, m: f"sequence of {int(v)} (like {_example('abcdefghijklmnop', v)})" if v
+    else "no sequence",
+    "len__keyboard_walk": lambda v, h, m: f"keyboard run of {int(v)} (like {_example('qwertyuiop', v)})" if v
+    else "no keyboard run",
     "len__year": lambda v, h, m: f"contains the year {int(v)}",
     "len__lucky_number": lambda v, h, m: "lucky number" if v else "no lucky number",
     "len__lucky_digit_share": lambda v, h, m: f"{v:.0%} of digits are 6, 8 or 9",
@@ -84,7 +95,7 @@ PHRASES: dict[str, Callable[[float, str, str | None], str]] = {
     "dict__zipf_best": lambda v, h, m: f"dictionary word '{h}'" if v >= 3 else "not a common word",
     "dict__best_lang": lambda v, h, m: f"{_LANG_NAMES.get(LANGUAGES[int(v)], LANGUAGES[int(v)])} word '{h}'"
     if 0 <= v < len(LANGUAGES) else "no language",
-    "dict__is_word": lambda v, h, m: f"dictionary word '{h}'" if v else "not a dictionary word",
+    "dict__is_word": lambda v, h, m: f"dictionary word '{h}'" if v else NOT_A_WORD,
     "dict__n_words": lambda v, h, m: _plural(v, "word") if v else "no words",
     "dict__coverage": lambda v, h, m: f"{v:.0%} made of words",
     "dict__min_zipf": lambda v, h, m: "all parts are common words" if v >= COMMON_PART_ZIPF else "contains a rare word",
@@ -165,7 +176,7 @@ def describe_word(zipf_en: float, zipf_best: float, best_lang: float, word: str,
         return f"{'English' if zipf_en >= 3 else best} word '{word}'"
     if zipf_en > 0 or zipf_best > 0:
         return f"rare {'English' if zipf_en > 0 else best} word '{word}'"
-    return "not a dictionary word"
+    return NOT_A_WORD
 
 
 def describe_feature(name: str, value: float, handle: str = "", match: str | None = None) -> str:

@@ -9,7 +9,7 @@ reordered.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,7 +18,7 @@ import pandas as pd
 
 from handleval._arrays import first_occurrences, frame_of, group_ids
 from handleval.config import MODELS_DIR, MarketsConfig
-from handleval.errors import DataFormatError, InvalidHandle
+from handleval.errors import ColumnCollisionError, DataFormatError, InvalidHandle, output_collisions
 from handleval.handles import (
     PLATFORM_NAMES,
     SUFFIX_SEPARATOR,
@@ -196,18 +196,24 @@ class Valuer:
                          [Comparable(**c) for c in json.loads(row[COMPARABLES])])
 
     def value_many(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x",
-                   reasons: bool = True, attribution: Attribution = "paths", comparables: bool = False
-                   ) -> pd.DataFrame:
+                   reasons: bool = True, attribution: Attribution = "paths", comparables: bool = False,
+                   prefix: str = "") -> pd.DataFrame:
         """Every input column, then ``price_usd, price_low_usd, price_high_usd, market_basis, reasons, risk,
-        error`` — same rows, same order. ``reasons=False`` leaves ``reasons`` empty. ``comparables=True`` adds
-        ``comparables`` before ``error``: per row a JSON array of the earlier sales :class:`Comparable` lists
-        (``[]`` for none and for rows with an error).
+        error`` — same rows, same order, the input's index. ``reasons=False`` leaves ``reasons`` empty.
+        ``comparables=True`` adds ``comparables`` before ``error``: per row a JSON array of the earlier sales
+        :class:`Comparable` lists (``[]`` for none and for rows with an error). ``prefix`` goes in front of every
+        output name; an output that would overwrite an input column is refused (:class:`ColumnCollisionError`).
 
         ``attribution="paths"`` (default) ranks reasons by path attributions (:mod:`handleval.trees.forest`), computed
         in the same pass as the price; ``"shap"`` by LightGBM's exact TreeSHAP, the standard with the better
         theory, at about 1 ms per row (fine for a few handles, not for a batch of millions)."""
         if attribution not in ("paths", "shap"):
             raise ValueError(f"attribution must be 'paths' or 'shap', not {attribution!r}")
+        names = [*OUTPUT_COLUMNS[:-1], *([COMPARABLES] if comparables else []), OUTPUT_COLUMNS[-1]]
+        taken = output_collisions(data.columns if isinstance(data, pd.DataFrame) else (),
+                                  [prefix + c for c in names])
+        if taken:
+            raise ColumnCollisionError(taken, prefix, "value_many", "hv_")
         frame = self._as_frame(data)
         given = frame["handle"]
         handles = handle_texts(given)  # a typed column (7.0) read as every path reads it ("7")
@@ -298,15 +304,14 @@ class Valuer:
                     out[c][idx[j]] = np.nan
                 if listed is not None:
                     listed[idx[j]] = "[]"
+        outputs = {**out, "market_basis": basis, "reasons": reason_text, "risk": risk,
+                   **({COMPARABLES: listed} if listed is not None else {}), "error": errors}
         result = frame.copy()
-        for c in OUTPUT_COLUMNS[:3]:
-            result[c] = out[c]
-        result["market_basis"] = basis
-        result["reasons"] = reason_text
-        result["risk"] = pd.Series(risk, index=result.index, dtype=object)
-        if listed is not None:
-            result[COMPARABLES] = pd.Series(listed, index=result.index, dtype=object)
-        result["error"] = pd.Series(errors, index=result.index, dtype=object)
+        for c in names:  # under their own names: the input's columns stay as they are
+            result[prefix + c] = pd.Series(outputs[c], index=result.index,
+                                           dtype=np.float64 if c in OUTPUT_COLUMNS[:3] else object)
+        if isinstance(data, pd.DataFrame | pd.Series):
+            result.index = data.index  # a caller assigns the prices back by index
         return result
 
     @property
@@ -698,15 +703,34 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
 
 
 def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,
-                 attribution: Attribution = "paths", comparables: bool = False) -> Any:
-    """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker), ready to use:
-    two handles are valued while building it, so that loading the compiled kernels and building the forest
-    (~1 s) is part of the warm-up, not of the first chunk."""
+                 attribution: Attribution = "paths", comparables: bool = False, prefix: str = "") -> Any:
+    """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker): every input
+    column, then the price columns (:meth:`Valuer.value_many`, its options and ``prefix`` as there)."""
+    return _warmed(partial(load(bundle_dir).value_many, platform=platform, reasons=reasons,
+                           attribution=attribution, comparables=comparables, prefix=prefix))
+
+
+def outputs_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,
+                   attribution: Attribution = "paths", comparables: bool = False) -> Any:
+    """A chunk scorer that returns only the price columns, unprefixed, whatever the input's own columns are called:
+    for a batch that declares them (``output_columns``) and names them itself (``handleval predict --prefix``)."""
     valuer = load(bundle_dir)
+    names = [*OUTPUT_COLUMNS[:-1], *([COMPARABLES] if comparables else []), OUTPUT_COLUMNS[-1]]
 
     def score(frame: pd.DataFrame) -> pd.DataFrame:
-        return valuer.value_many(frame, platform=platform, reasons=reasons, attribution=attribution,
-                                 comparables=comparables)
+        scored = valuer.value_many(frame, platform=platform, reasons=reasons, attribution=attribution,
+                                   comparables=comparables, prefix=_PRIVATE)
+        return pd.DataFrame({c: scored[_PRIVATE + c].to_numpy() for c in names}, index=frame.index)
 
+    return _warmed(score)
+
+
+#: A prefix no input column has: outputs under it leave input columns named like them to the input.
+_PRIVATE = "\x00price:"
+
+
+def _warmed(score: Any) -> Any:
+    """``score`` after valuing two handles: loading the compiled kernels and building the forest (~1 s) is then
+    part of the warm-up, not of the first chunk."""
     score(pd.DataFrame({"handle": ["pizza", "jdk_19927"]}))
     return score

@@ -441,3 +441,24 @@ def test_flag_batch_scorer_keeps_the_input_columns_as_predicts_does(tmp_path):
     out = read_output(tmp_path / "out")
     assert list(out.columns) == [*_accounts().columns, *FLAG_COLUMNS]
     assert out["screen_name"].fillna("").tolist() == _accounts()["screen_name"].fillna("").tolist()
+
+
+def test_flag_reads_a_pipe_once_and_scores_every_row(tmp_path):
+    """`cat accounts.csv | handleval flag /dev/stdin` checked the columns on one read of the pipe and scored a
+    second, empty one: 0 rows written, exit 0. A pipe is read once; NDJSON through a pipe is read as NDJSON."""
+    import subprocess
+    import sys
+
+    from tests._helpers import ROOT, checkout_env
+
+    accounts = _kaggle_like().drop(columns=["bot", "status"])
+    for name, data in (("csv", accounts.to_csv(index=False)),
+                       ("ndjson", accounts.to_json(orient="records", lines=True))):  # v1.1 user objects
+        out = tmp_path / f"{name}.csv"
+        done = subprocess.run([sys.executable, "-m", "handleval", "flag", "/dev/stdin", "-o", str(out), "--quiet"],
+                              input=data, capture_output=True, text=True, cwd=ROOT, env=checkout_env(), timeout=600,
+                              check=False)
+        assert done.returncode == 0, (name, done.stderr)
+        scored = pd.read_csv(out)
+        assert scored["screen_name"].tolist() == accounts["screen_name"].tolist(), name
+        assert scored["p_bot"].notna().all() and scored["error"].isna().all(), (name, scored["error"].tolist())

@@ -180,9 +180,21 @@ def test_the_word_reason_names_the_language_and_how_common():
     assert describe_word(2.0, 3.5, 2, "gateau") == "French word 'gateau'"  # common in French, rare in English
     assert describe_word(0.0, 2.0, 2, "brioche") == "rare French word 'brioche'"
     assert describe_word(2.1, 2.1, 0, "skyrocketed") == "rare English word 'skyrocketed'"
-    assert describe_word(0.0, 0.0, 0, "xkqzv") == describe_word(np.nan, np.nan, np.nan, "x") == "not a dictionary word"
+    assert describe_word(0.0, 0.0, 0, "xkqzv") == describe_word(np.nan, np.nan, np.nan, "x") == \
+        "not a dictionary word as a whole"  # 'rainyday' too: two words are not one
     assert describe_word(0.0, 3.5, 99, "w") == describe_word(0.0, 3.5, -1, "w") == "dictionary word 'w'"
     assert describe_word(0.0, 0.0, 0, "12345", number=True) == "number '12345'"  # a handle of digits
+
+
+def test_a_run_is_shown_with_an_example_as_long_as_it():
+    """'lemontree' read "keyboard run of 3 (like qwerty)" and 'pontifex' "sequence of 3 (like 123 or abc)": the
+    example overstated a three-letter run."""
+    from handleval.features.describe import describe_feature
+
+    assert describe_feature("len__keyboard_walk", 3.0) == "keyboard run of 3 (like qwe)"
+    assert describe_feature("len__keyboard_walk", 6.0) == "keyboard run of 6 (like qwerty)"
+    assert describe_feature("len__max_sequence", 4.0) == "sequence of 4 (like abcd)"
+    assert describe_feature("len__max_sequence", 0.0) == "no sequence"
 
 
 def test_an_at_least_sale_is_learnt_as_the_expected_price_above_it():

@@ -134,6 +134,23 @@ def test_value_many_is_row_exact_with_errors(small_valuer):
     assert out.loc[out["error"].isna(), "price_usd"].gt(0).all()
 
 
+def test_value_many_keeps_the_callers_index_and_never_overwrites_its_columns(small_valuer):
+    """A sorted frame came back renumbered 0..n-1, so `df['price'] = v.value_many(df)['price_usd']` put pizza's
+    price on another handle; and an input's own price_usd, risk or error were replaced without a word."""
+    from handleval.errors import ColumnCollisionError
+
+    frame = pd.DataFrame({"handle": ["pizza", "nike", "jdk_19927"]}).sort_values("handle")  # index 2, 1, 0
+    frame["price"] = small_valuer.value_many(frame)["price_usd"]
+    for handle in frame["handle"]:
+        assert frame.loc[frame["handle"] == handle, "price"].item() == small_valuer.value(handle).price_usd
+    mine = pd.DataFrame({"handle": ["pizza"], "price_usd": [100.0], "error": ["mine"]}, index=[7])
+    with pytest.raises(ColumnCollisionError, match="price_usd, error.*prefix='hv_'"):
+        small_valuer.value_many(mine)
+    kept = small_valuer.value_many(mine, prefix="hv_")
+    assert kept.index.tolist() == [7] and kept.loc[7, "price_usd"] == 100.0 and kept.loc[7, "error"] == "mine"
+    assert kept.loc[7, "hv_price_usd"] > 0 and pd.isna(kept.loc[7, "hv_error"])
+
+
 def test_missing_bundle_and_corrupt_bundle(small_price, tmp_path):
     import shutil
 
