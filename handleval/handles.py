@@ -218,6 +218,10 @@ def parse_handle(raw: object, platform: str = "x") -> Handle:
         if not text:
             raise InvalidHandle(raw, "empty handle", platform)
         return _validate_domain(text) if platform == "domain" else _validate_email(text)
+    linked = platform_from_url(raw) if isinstance(raw, str) else None
+    if linked is not None and linked != platform:  # a profile URL names its platform: never priced on another
+        raise InvalidHandle(raw, f"a profile URL of {PLATFORM_NAMES[linked]}, not of {PLATFORM_NAMES[platform]}: "
+                                 f"price it with platform {linked}", platform)
     return _validate_username(clean(raw), platform)
 
 

@@ -6,7 +6,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handleval.handles import PLATFORMS, Handle, InvalidHandle, clean, normalise, parse_handle, split_canonical
+from handleval.handles import (
+    PLATFORMS,
+    Handle,
+    InvalidHandle,
+    clean,
+    normalise,
+    parse_handle,
+    platform_from_url,
+    split_canonical,
+)
 
 
 @pytest.mark.parametrize(
@@ -49,6 +58,17 @@ def test_x_handles_rejected_with_reason(raw, reason):
 @pytest.mark.parametrize("raw", ["durov", "t.me/durov", "https://t.me/durov", "@Durov", "fragment.com/username/durov"])
 def test_telegram_urls_and_prefixes(raw):
     assert parse_handle(raw, "telegram").name == "durov"
+
+
+@pytest.mark.parametrize(("raw", "platform", "named"), [("t.me/durov", "x", "Telegram"),
+                                                        ("https://instagram.com/nike", "x", "Instagram"),
+                                                        ("x.com/jack", "telegram", "X"),
+                                                        ("twitter.com/jack", "instagram", "X")])
+def test_a_profile_url_is_never_priced_on_another_platform(raw, platform, named):
+    """`value t.me/durov` priced durov as an X handle (the default platform): a profile URL names its platform."""
+    with pytest.raises(InvalidHandle, match=f"a profile URL of {named}, not of .*: price it with platform"):
+        parse_handle(raw, platform)
+    assert parse_handle(raw, platform_from_url(raw)).name in ("durov", "nike", "jack")
 
 
 @pytest.mark.parametrize(
