@@ -283,23 +283,30 @@ class AccountFlagger:
 def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:
     """The account flagger from ``bundle_dir`` (default ``models/accounts``); a missing, corrupt or foreign
     bundle raises ``BundleError`` saying what is wrong."""
-    from handleval.trees.bundle import load_booster, read_bundle
+    from handleval.trees.bundle import load_booster, manifest_values, read_bundle
 
     path = Path(bundle_dir) if bundle_dir else MODELS_DIR / "accounts"
     manifest, verified = read_bundle(path, BUNDLE_KIND)
     for key in ("features", "calibration", "threshold", "dormancy", "types"):
         if key not in manifest:
             raise BundleError(f"{path}/manifest.json lacks {key!r}: retrain with `handleval train accounts`")
-    unknown = [f for f in manifest["features"] if f not in FEATURES]
-    if unknown:
-        raise BundleError(f"{path} was built with features this version does not compute: {', '.join(unknown)}")
-    bot = load_booster(path, verified, BOT_MODEL_FILE)
-    dormancy = load_booster(path, verified, DORMANCY_MODEL_FILE)
-    types = load_booster(path, verified, TYPE_MODEL_FILE)
-    for name, booster in (("bot", bot), ("dormancy", dormancy), ("type", types)):
-        if list(booster.feature_name()) != list(manifest["features"]):
-            raise BundleError(f"{path}: the {name} model's features differ from the manifest's feature list")
-    return AccountFlagger(path, manifest, bot, dormancy, types)
+    with manifest_values(path):
+        unknown = [f for f in manifest["features"] if f not in FEATURES]
+        if unknown:
+            raise BundleError(f"{path} was built with features this version does not compute: {', '.join(unknown)}")
+        bot = load_booster(path, verified, BOT_MODEL_FILE)
+        dormancy = load_booster(path, verified, DORMANCY_MODEL_FILE)
+        types = load_booster(path, verified, TYPE_MODEL_FILE)
+        for name, booster in (("bot", bot), ("dormancy", dormancy), ("type", types)):
+            if list(booster.feature_name()) != list(manifest["features"]):
+                raise BundleError(f"{path}: the {name} model's features differ from the manifest's feature list")
+        flagger = AccountFlagger(path, manifest, bot, dormancy, types)
+        for calibration in (flagger.calibration, flagger.dormancy_calibration):
+            apply_calibration(calibration, np.array([0.0]))  # a damaged calibration fails here, not in a batch
+        if not (0 < flagger.threshold <= 1 and flagger.policy_days >= 0 and 0 <= flagger.dormancy_threshold <= 1
+                and len(flagger.bot_types) == types.num_model_per_iteration()):
+            raise ValueError("a threshold outside (0, 1], negative policy_days or type classes unlike the type model's")
+        return flagger
 
 
 #: A prefix no input column has: flag's outputs under it leave input columns named like them (a v1.1 ``status``)

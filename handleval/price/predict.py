@@ -18,7 +18,7 @@ import pandas as pd
 
 from handleval._arrays import first_occurrences, frame_of, group_ids
 from handleval.config import MODELS_DIR, MarketsConfig
-from handleval.errors import ColumnCollisionError, DataFormatError, InvalidHandle, output_collisions
+from handleval.errors import BundleError, ColumnCollisionError, DataFormatError, InvalidHandle, output_collisions
 from handleval.handles import (
     PLATFORM_NAMES,
     SUFFIX_SEPARATOR,
@@ -673,33 +673,41 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     from handleval.features._common import gc_paused
     from handleval.price.market import MarketEncoder
     from handleval.price.premium import price_set_by_rule
-    from handleval.trees.bundle import load_booster, read_bundle
+    from handleval.trees.bundle import load_booster, manifest_values, read_bundle
 
     bundle_dir = Path(bundle_dir) if bundle_dir else MODELS_DIR / "price"
     manifest, verified = read_bundle(bundle_dir, "price")
-    markets = MarketsConfig.model_validate(manifest["markets"])
-    params = {k: v for k, v in manifest["featurizer"].items() if k != "lexicons"}
-    if data_dir is not None:
-        params["data_dir"] = str(data_dir)
-    featurizer = HandleFeaturizer(**params)
+    with manifest_values(bundle_dir):
+        markets = MarketsConfig.model_validate(manifest["markets"])
+        params = {k: v for k, v in manifest["featurizer"].items() if k != "lexicons"}
+        if data_dir is not None:
+            params["data_dir"] = str(data_dir)
+        featurizer = HandleFeaturizer(**params)
 
-    def priced(sales: pd.DataFrame) -> pd.DataFrame:
-        return sales[~price_set_by_rule(sales, markets)]  # as in training: not evidence of value
+        def priced(sales: pd.DataFrame) -> pd.DataFrame:
+            return sales[~price_set_by_rule(sales, markets)]  # as in training: not evidence of value
 
-    with gc_paused():  # the fit builds and keeps ~10^6 small objects: the collector's passes over them are waste
-        if history is None:
-            featurizer.fit_history_cached(lambda: priced(sales_history(manifest)), history_fingerprint(manifest))
-        else:
-            featurizer.fit(priced(history))
-    featurizer.check_lexicons(manifest["featurizer"]["lexicons"])
-    market = MarketEncoder(min_count=manifest["market_encoder"]["min_count"])
-    market.categories_ = manifest["market_encoder"]["categories"]
-    market.default_venue_ = manifest["market_encoder"]["default_venue"]
-    market.rare_ = manifest["market_encoder"]["rare"]
-    if "venues" in manifest["market_encoder"]:
-        market.venues_ = manifest["market_encoder"]["venues"]
-    *points, low, high = (load_booster(bundle_dir, verified, f) for f in _model_files(manifest))
-    return Valuer(bundle_dir, manifest, points, low, high, featurizer=featurizer, market=market, markets=markets)
+        with gc_paused():  # the fit builds and keeps ~10^6 small objects: the collector's passes over them are waste
+            if history is None:
+                featurizer.fit_history_cached(lambda: priced(sales_history(manifest)), history_fingerprint(manifest))
+            else:
+                featurizer.fit(priced(history))
+        featurizer.check_lexicons(manifest["featurizer"]["lexicons"])
+        encoder = manifest["market_encoder"]
+        market = MarketEncoder(min_count=encoder["min_count"])
+        market.categories_ = encoder["categories"]
+        market.default_venue_ = encoder["default_venue"]
+        market.rare_ = encoder["rare"]
+        if "venues" in encoder:
+            market.venues_ = encoder["venues"]
+        if not float(manifest["cap_usd"]) > 0 or not all(isinstance(v, int | float)
+                                                         for v in manifest["conformal_offsets_ln"].values()):
+            raise ValueError("cap_usd must be a positive number, conformal_offsets_ln numbers")
+        *points, low, high = (load_booster(bundle_dir, verified, f) for f in _model_files(manifest))
+        if any(list(b.feature_name()) != list(manifest["features"]) for b in (*points, low, high)):
+            raise BundleError(f"{bundle_dir}: the models' features differ from the manifest's feature list")
+        return Valuer(bundle_dir, manifest, points, low, high, featurizer=featurizer, market=market,
+                      markets=markets)
 
 
 def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,

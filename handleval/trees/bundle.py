@@ -7,15 +7,17 @@ models are parsed by LightGBM, everything else is JSON.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import platform
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from handleval.errors import BundleError
+from handleval.errors import BundleError, HandlevalError
 
 MANIFEST = "manifest.json"
 
@@ -63,6 +65,22 @@ def write_manifest(bundle_dir: Path, manifest: dict[str, Any], model_files: list
 def read_manifest(bundle_dir: str | Path, kind: str) -> dict[str, Any]:
     """Read and verify a bundle (:func:`read_bundle`) for its manifest alone."""
     return read_bundle(bundle_dir, kind)[0]
+
+
+@contextlib.contextmanager
+def manifest_values(bundle_dir: str | Path) -> Iterator[None]:
+    """Around the reading of a manifest's values: a key missing or a value of the wrong kind (an edited or
+    damaged manifest; its own hash is nowhere) is one :class:`BundleError`, not a traceback."""
+    try:
+        yield
+    except HandlevalError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        errors = getattr(exc, "errors", None)  # pydantic's: one short line per field, not its long text
+        what = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors()[:3]) if callable(errors) \
+            else f"{type(exc).__name__}: {exc}"
+        raise BundleError(f"{Path(bundle_dir) / MANIFEST} is malformed ({what}); restore the bundle or train it "
+                          "again") from exc
 
 
 def read_bundle(bundle_dir: str | Path, kind: str) -> tuple[dict[str, Any], dict[str, bytes]]:

@@ -141,6 +141,28 @@ def test_missing_or_corrupt_bundle_raises_bundle_error(tmp_path):
         load_accounts(copy)
 
 
+@pytest.mark.parametrize(("edit", "says"), [
+    (lambda m: m["threshold"].update(threshold="high"), "malformed .*'high'"),
+    (lambda m: m.update(threshold={}), "malformed .*'threshold'"),
+    (lambda m: m["dormancy"].pop("policy_days"), "malformed .*'policy_days'"),
+    (lambda m: m.update(types={}), "malformed .*'classes'"),
+    (lambda m: m.update(calibration={"method": "magic"}), "malformed .*magic"),
+    (lambda m: m["threshold"].update(threshold=7), "malformed .*outside"),
+])
+def test_an_edited_account_manifest_is_one_bundle_error(tmp_path, edit, says):
+    """A threshold of 'high', a missing policy or type list gave a TypeError or KeyError at load or at the first
+    batch: one BundleError at load now."""
+    import json
+
+    copy = tmp_path / "accounts"
+    shutil.copytree(MODELS_DIR / "accounts", copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    edit(manifest)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=says):
+        load_accounts(copy)
+
+
 def _readable(feature: str, value: float) -> str:
     """Per-value reference for the reason text (what the flagger computed before it worked on arrays)."""
     from handleval.accounts.flag import _REASON_TEXT

@@ -169,6 +169,30 @@ def test_missing_bundle_and_corrupt_bundle(small_price, tmp_path):
         load(broken)
 
 
+@pytest.mark.parametrize(("edit", "says"), [
+    (lambda m: m.pop("market_encoder"), "malformed .*'market_encoder'"),
+    (lambda m: m.update(cap_usd="lots"), "malformed .*lots"),
+    (lambda m: m.update(cap_usd=-5), "malformed .*cap_usd must be a positive number"),
+    (lambda m: m.update(features=m["features"][:-3]), "features differ from the manifest"),
+    (lambda m: m.update(featurizer={"bogus": 1}), "malformed .*bogus"),
+    (lambda m: m.update(markets={"foo": 1}), r"malformed \(rates: Field required; .*foo: Extra inputs"),
+])
+def test_an_edited_manifest_is_one_bundle_error(small_price, tmp_path, edit, says):
+    """The manifest lists every file's hash but has none itself: a value edited or lost in it gave a KeyError,
+    TypeError or IndexError (or, cap_usd -5, prices of $nan at exit 0)."""
+    import shutil
+
+    from handleval.price.predict import load
+
+    edited = tmp_path / "edited"
+    shutil.copytree(small_price.bundle_dir, edited)
+    manifest = json.loads((edited / "manifest.json").read_text())
+    edit(manifest)
+    (edited / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=says):
+        load(edited)
+
+
 def test_bundle_with_other_lexicons_is_refused(small_price, tmp_path):
     import shutil
 
