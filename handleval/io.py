@@ -14,7 +14,8 @@ Inputs (chosen from the path):
 * ``.parquet`` / ``.pq`` - a Parquet file, read row group by row group; column types are kept.
 * a directory - every ``*.parquet`` file below it (names starting with ``_`` or ``.`` are skipped, as Spark and
   pyarrow do), in natural path order (``part-2`` before ``part-10``); ``key=value`` directories (Hive
-  partitioning) become text columns. Schemas are unified; a column missing from one file is null there.
+  partitioning) become text columns where the files have no column of that name. Schemas are unified; a column
+  missing from one file is null there.
 * ``.ndjson`` / ``.jsonl`` - one JSON object per line (e.g. Twitter v1.1 or X API v2 user objects; a line
   ``{"data": {...}}`` is unwrapped, and a response page ``{"data": [...], "meta": ...}`` gives a row per user).
   Nested objects become dotted columns (``public_metrics.followers_count``), every value is read as text (lists
@@ -462,17 +463,18 @@ def _rebatch(tables: Iterator[pa.Table], chunk_rows: int) -> Iterator[tuple[pa.T
 
 
 def conform(table: pa.Table, schema: pa.Schema, partition: dict[str, str]) -> pa.Table:
-    """Give one Parquet batch the dataset's unified schema: add partition and missing columns, cast types."""
+    """Give one Parquet batch the dataset's unified schema: add partition and missing columns, cast types. A
+    ``key=value`` directory fills only a column its file lacks: the file's own values are never replaced."""
     n = table.num_rows
     arrays = []
     for fld in schema:
-        if fld.name in partition:
-            arrays.append(pa.array([partition[fld.name]] * n, pa.string()))
-        elif fld.name in table.column_names:
+        if fld.name in table.column_names:  # a file's own column wins over its directory's key=value
             col = table[fld.name]
             if _is_binary(col.type) and not _is_binary(fld.type):
                 col = _binary_as_text(col)
             arrays.append(col if col.type == fld.type else col.cast(fld.type))
+        elif fld.name in partition:
+            arrays.append(pa.array([partition[fld.name]] * n, pa.string()))
         else:
             arrays.append(pa.nulls(n, fld.type))
     return pa.Table.from_arrays(arrays, schema=schema)
@@ -792,9 +794,14 @@ def _dedupe(names: list[str]) -> list[str]:
 
 def _open_parquet(p: Path) -> pq.ParquetFile:
     try:
-        return pq.ParquetFile(p)
+        pf = pq.ParquetFile(p)
     except (pa.ArrowException, OSError) as exc:
         raise DataFormatError(f"{p} is not a readable Parquet file: {str(exc).splitlines()[0]}") from exc
+    names = pf.schema_arrow.names
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise DataFormatError(f"{p} has more than one column named {', '.join(map(repr, twice))}: rename them")
+    return pf
 
 
 def _open_parquet_file(p: Path) -> InputSource:

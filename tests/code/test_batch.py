@@ -34,7 +34,7 @@ from handleval.batch import (
     run_batch,
     score_frame,
 )
-from handleval.errors import HandlevalError
+from handleval.errors import DataFormatError, HandlevalError
 from tests._helpers import checkout_env
 from tests.code.batch_scorers import fragile_scorer, length_scorer
 
@@ -283,6 +283,27 @@ def test_output_inside_input_is_refused(tmp_path: Path) -> None:
     pq.write_table(pa.table({"handle": ["a"]}), tmp_path / "d" / "p.parquet")
     with pytest.raises(HandlevalError, match="must not be the input"):
         run_batch(tmp_path / "d", tmp_path / "d" / "out", length_scorer, quiet=True)
+
+
+def test_a_files_own_column_wins_over_its_key_value_directory(tmp_path: Path) -> None:
+    """platform=telegram/p.parquet with rows of platform x and instagram came back all 'telegram' (and were
+    priced there): the directory's value fills only a column the file lacks."""
+    own, bare = tmp_path / "ds" / "platform=telegram", tmp_path / "ds" / "platform=instagram"
+    own.mkdir(parents=True)
+    bare.mkdir(parents=True)
+    pq.write_table(pa.table({"handle": ["aaaa1", "bbbb2"], "platform": ["x", "instagram"]}), own / "p.parquet")
+    pq.write_table(pa.table({"handle": ["cccc3"]}), bare / "q.parquet")
+    run_batch(tmp_path / "ds", tmp_path / "out", length_scorer, quiet=True)
+    out = read_output(tmp_path / "out").set_index("handle")
+    assert out["platform"].to_dict() == {"aaaa1": "x", "bbbb2": "instagram", "cccc3": "instagram"}
+
+
+def test_a_parquet_file_with_two_columns_of_one_name_is_refused(tmp_path: Path) -> None:
+    """pyarrow's KeyError ('Field "handle" exists 2 times in schema') was a traceback."""
+    table = pa.Table.from_arrays([pa.array(["a"]), pa.array(["b"])], names=["handle", "handle"])
+    pq.write_table(table, tmp_path / "twice.parquet")
+    with pytest.raises(DataFormatError, match="more than one column named 'handle'"):
+        run_batch(tmp_path / "twice.parquet", tmp_path / "out", length_scorer, quiet=True)
 
 
 # ------------------------------------------------------------------------------------------------ slow
