@@ -244,7 +244,8 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
     ``updated``; or ``now``). ``last_active_at`` is optional. A row gets
     an error for a missing ``screen_name``, an unparseable ``created_at`` or ``observed_at``, a count that is not
     a non-negative number, a blank required count (:data:`REQUIRED_COLUMNS`), or ``created_at`` after
-    ``observed_at`` (the message names the input's column for it, or says "in the future" when measured now)."""
+    ``observed_at`` (the message names the input's column for it, or says "in the future" when measured now),
+    ``observed_at`` in the future, or ``last_active_at`` before ``created_at``."""
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
@@ -265,7 +266,8 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
         if col in frame:
             given = handle_texts(frame[col]) if col == "screen_name" else frame[col]  # 7.0 is "7", as in pricing
             s = given.astype("string").str.replace(r"[\x00-\x1f\x7f]", " ", regex=True).str.strip()
-            out[col] = s.mask(s.isin(["", "NULL", "null", "None", "nan"]))
+            # 'null' and 'None' are names people have (predict prices them); elsewhere they are a crawler's gaps
+            out[col] = s.mask(s.isin([""] if col == "screen_name" else ["", "NULL", "null", "None", "nan"]))
         else:
             out[col] = pd.Series(pd.NA, index=frame.index, dtype="string")
     out["screen_name"] = out["screen_name"].str.lstrip("@")
@@ -297,6 +299,8 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
     else:
         out["last_active_at"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
     flag_after_observed("created_at")
+    flag(out["observed_at"] > now + pd.Timedelta(days=1), f"{found.get('observed_at', 'observed_at')} in the future")
+    flag(out["last_active_at"] < out["created_at"] - pd.Timedelta(days=1), "last_active_at before created_at")
 
     for col in COUNTS:
         if col in frame:

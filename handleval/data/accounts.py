@@ -234,6 +234,12 @@ def _finish(raw: pd.DataFrame, rep: SourceReport, *, ids: pd.Series, bad_id: pd.
         mask = mask.fillna(True).astype(bool) & keep
         rep.reject(reason, int(mask.sum()))
         keep &= ~mask
+    if "last_active_at" in extra:  # a last activity before the account existed is unknown, not years of silence
+        last = pd.to_datetime(extra["last_active_at"], utc=True)
+        impossible = (last < created - pd.Timedelta(days=1)).fillna(False).astype(bool) & keep
+        if impossible.any():
+            extra = {**extra, "last_active_at": last.mask(impossible)}
+            rep.notes.append(f"{int(impossible.sum()):,} last_active_at before created_at: taken as unknown")
     out = pd.DataFrame({"id": ids, "screen_name": screen, "created_at": created, **counts,
                         "observed_at": observed, **extra, "_report": rep.source}, index=raw.index)
     for col in ("name", "description", "url", "location", "lang", "profile_image_url"):

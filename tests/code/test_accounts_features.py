@@ -117,3 +117,14 @@ def test_a_time_after_the_observation_is_named_as_the_input_names_it():
     err = prepare_accounts(a, now=pd.Timestamp("2020-01-01", tz="UTC"))[1]  # row 2: last active after 2010-11-07
     assert err.tolist() == ["created_at after probe_created_at", "created_at in the future",
                             "last_active_at after probe_created_at"], err.tolist()
+
+
+def test_impossible_times_are_row_errors_and_null_is_a_name():
+    """An observation in 2099 was scored (p_bot 0.89), a last activity before the account existed made it dormant
+    for 3,652 days, and the screen names 'null' and 'None' were "missing" (predict prices them as handles)."""
+    a = _accounts().assign(last_active_at=[None, "2010-01-01", None])
+    a.loc[0, "observed_at"] = "2099-01-01"  # row 1: created 2016, last active 2010
+    a.loc[2, "screen_name"] = "null"
+    p, err = prepare_accounts(a, now=pd.Timestamp("2020-01-01", tz="UTC"))
+    assert err.tolist()[:2] == ["observed_at in the future", "last_active_at before created_at"], err.tolist()
+    assert pd.isna(err[2]) and p.loc[2, "screen_name"] == "null"

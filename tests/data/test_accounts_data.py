@@ -85,6 +85,8 @@ def test_last_activity_only_where_a_set_records_it(loaded):
     assert has[["cresci2017", "cresci2015_bas", "twitter_human_bots_2020_subset"]].max() == 0.0
     known = table.dropna(subset=["last_active_at"])
     assert (known["last_active_at"] <= known["observed_at"]).all()
+    # 30 Kaggle statuses predate their account: unknown, not a dormancy label of years (the report says so)
+    assert (known["last_active_at"] >= known["created_at"] - pd.Timedelta(days=1)).all()
     assert set(known["last_active_kind"]) == {"latest_status", "probe_tweet_assumed_latest"}
 
 
