@@ -6,6 +6,7 @@ Every ``HandlevalError`` becomes one red line and exit code 2; nothing a user ca
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import warnings
 from collections.abc import Callable
@@ -24,6 +25,17 @@ from handleval.handles import PLATFORM_ALIASES, PLATFORMS
 
 #: The platforms ``-p`` takes, as its help says them: ``x, telegram, … (twitter = x)``.
 PLATFORM_HELP = ", ".join(PLATFORMS) + "".join(f" ({alias} = {name})" for alias, name in PLATFORM_ALIASES.items())
+#: Control characters (C0, DEL, C1): a name or a reason printed with them could move the cursor, recolour the
+#: terminal or retitle its window.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def shown(text: object) -> str:
+    """Untrusted text (a handle, a screen name, a reason quoting them) as the terminal may print it: control
+    characters as '?', Rich markup escaped."""
+    from rich.markup import escape
+
+    return escape(_CONTROL.sub("?", str(text)))
 
 #: How --help names a value: click's plain words instead of typer's Python types (``<str>``, ``<list[str]>``).
 _VALUE_NAMES = {"<str>": "TEXT", "<int>": "INTEGER", "<float>": "NUMBER", "<path>": "PATH", "<list[Path]>": "PATH"}
@@ -78,10 +90,11 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except HandlevalError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {shown(exc)}", highlight=False)
             raise typer.Exit(2) from None
         except OSError as exc:  # a read-only or full filesystem not caught closer to the write
-            err_console.print(f"[bold red]error:[/] {exc.filename or ''}: {exc.strerror or exc}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {shown(exc.filename or '')}: {shown(exc.strerror or exc)}",
+                              highlight=False)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")
@@ -305,7 +318,7 @@ def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str
             console.print(f"{output} is already complete: nothing to resume")
         return
     for message in summary.warnings:
-        err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {shown(message)}", highlight=False)
     where = output if fmt else summary.output_path
     if summary.already_complete and not fmt:
         if not quiet:
@@ -488,19 +501,19 @@ def triage_command(
                     input_errors=errors if any(e is not None for e in errors) else None)
     _write_atomically(ranked, output)
     for message in source.warnings:
-        err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {shown(message)}", highlight=False)
     if top and not quiet:
         table = Table(title=f"top {top} by expected value")
-        shown = ("screen_name", "price_usd", "p_releasable", "expected_value", "status", "triage_reasons")
-        for col in shown:
+        listed = ("screen_name", "price_usd", "p_releasable", "expected_value", "status", "triage_reasons")
+        for col in listed:
             table.add_column(col, overflow="fold")
         name = resolve_columns(ranked.columns).get("screen_name", "screen_name")  # v1.1 screen_name or v2 username
         for _, row in ranked.head(top).iterrows():
             screen, price, p_rel, value, status, why = (row[name if c == "screen_name" else prefix + c]
-                                                        for c in shown)
-            table.add_row(str(screen), f"${price:,.0f}" if price == price else "",
+                                                        for c in listed)
+            table.add_row(shown(screen), f"${price:,.0f}" if price == price else "",
                           f"{p_rel:.2f}" if p_rel == p_rel else "", f"${value:,.0f}" if value == value else "",
-                          str(status), str(why))
+                          shown(status), shown(why))
         console.print(table)
     if not quiet:
         console.print(f"{len(ranked):,} accounts ranked → {output}")
@@ -544,8 +557,6 @@ def value_command(
     """Price handles at the terminal: per handle one line (price, 10-90% interval, market basis, risk), its reasons
     on the next (with --comps the comparable sales on a third). Lines are never wrapped, so they grep whole. Exit
     code 1 when no handle could be priced (each line says why), 2 for an unknown platform."""
-    from rich.markup import escape
-
     from handleval.handles import PLATFORM_NAMES
     from handleval.price.market import unknown_venue
     from handleval.price.predict import load
@@ -564,14 +575,14 @@ def value_command(
     width = max(len(str(h)) for h in result["handle"])
     lines = []
     for row in result.itertuples(index=False):
-        name = escape(str(row.handle)).ljust(width)
+        name = shown(row.handle) + " " * (width - len(str(row.handle)))  # padded as printed
         if isinstance(row.error, str) and row.error:
-            lines.append(f"{name}  [red]invalid: {escape(row.error)}[/]")
+            lines.append(f"{name}  [red]invalid: {shown(row.error)}[/]")
             continue
-        risk = f"  [yellow]risk: {escape(row.risk)}[/]" if isinstance(row.risk, str) and row.risk else ""
+        risk = f"  [yellow]risk: {shown(row.risk)}[/]" if isinstance(row.risk, str) and row.risk else ""
         lines.append(f"[bold]{name}[/]  ${row.price_usd:>7,.0f}  (${row.price_low_usd:,.0f} – "
-                     f"${row.price_high_usd:,.0f})  {escape(row.market_basis)}{risk}")
-        lines.append(f"    {escape(row.reasons)}")
+                     f"${row.price_high_usd:,.0f})  {shown(row.market_basis)}{risk}")
+        lines.append(f"    {shown(row.reasons)}")
         if comps:
             lines.append(f"    [dim]comparables[/] {_comps_text(row.comparables)}")
     console.print(f"handle values ({platform})", highlight=False)
@@ -613,9 +624,7 @@ def _comps_text(listed: str) -> str:
     """The comparable sales of one row on one line (``value --comps``), from the JSON array of ``value_many``."""
     import json
 
-    from rich.markup import escape
-
-    listed = [f"{escape(c['name'])} ${c['price_usd']:,.0f}, {c['similarity']:.0%} similar, "
+    listed = [f"{shown(c['name'])} ${c['price_usd']:,.0f}, {c['similarity']:.0%} similar, "
               f"{c['sold_at'] or 'undated'}" for c in json.loads(listed)]
     return " · ".join(listed) or "no earlier sales of similar names"
 

@@ -85,6 +85,23 @@ def test_triage_never_overwrites_input_columns(flagger):
     assert out["hv_status"].notna().all() and out["hv_price_usd"].notna().all()
 
 
+def test_untrusted_text_never_drives_the_terminal(tmp_path):
+    """A screen name with an escape sequence retitled the terminal through triage's table, and one with Rich
+    markup was read as markup: control characters print as '?', markup as written (triage, value, errors)."""
+    title, markup = "evil\x1b]0;pwned\x07", "[bold]boss[/bold]"
+    source = tmp_path / "accounts.csv"
+    pd.DataFrame({"screen_name": [title, markup], "created_at": ["2015-01-01"] * 2, "statuses_count": [1, 2],
+                  "followers_count": [3, 4], "friends_count": [5, 6], "favourites_count": [7, 8]}).to_csv(
+        source, index=False)
+    ranked = run_cli("triage", str(source), "-o", str(tmp_path / "ranked.csv"))
+    valued = run_cli("value", "ok\x1b[2Jname")
+    missing = run_cli("predict", str(tmp_path / "no\x1b[2Jfile.csv"), "-o", str(tmp_path / "out"))
+    for done in (ranked, valued, missing):
+        assert "\x1b" not in done.stdout + done.stderr and "Traceback" not in done.stderr, done
+    assert "evil?]0;pwned?" in ranked.stdout and "[bold]boss[/bold]" in ranked.stdout, ranked.stdout
+    assert "ok?[2Jname" in valued.stdout and "no?[2Jfile.csv" in missing.stderr
+
+
 @pytest.mark.slow
 def test_triage_command_ragged_rows_full_disk_and_prefix(tmp_path):
     """The command (real bundles): a ragged row is an error, not scored with padded fields; a full disk leaves no
