@@ -158,13 +158,30 @@ def _expand_nested(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**extra) if extra else frame
 
 
+def _blank(values: pd.Series) -> pd.Series:
+    """Missing or empty text."""
+    return (values.isna() | (values.astype("string").str.strip() == "")).fillna(True).astype(bool)
+
+
 def canonical_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     """The input under canonical (v1.1) names - only the columns the flagger reads - and where each came from.
     The caller's frame is not changed."""
     expanded = _expand_nested(frame)
     found = resolve_columns(expanded.columns)
-    out = pd.DataFrame({canon: expanded[src] for canon, src in found.items() if src in expanded},
-                       index=frame.index)
+    columns, basis = {}, None
+    for canon in found:  # a row blank under the first name takes the next (v1.1 and v2 objects in one file)
+        names = [a for a in COLUMN_ALIASES[canon] if a in expanded]
+        if not names:
+            continue
+        value, source = expanded[names[0]], pd.Series(names[0], index=frame.index, dtype="string")
+        for name in names[1:]:
+            gap = _blank(value) & ~_blank(expanded[name])
+            value, source = value.where(~gap, expanded[name]), source.where(~gap, name)
+        columns[canon] = value
+        basis = source if canon == "observed_at" else basis
+    out = pd.DataFrame(columns, index=frame.index)
+    if basis is not None:
+        out["observed_basis"] = basis  # which input column each row's observation time came from
     if "default_profile_image" not in out and "profile_image_url" in out:  # v2 has only the image URL
         url = out["profile_image_url"].astype("string")
         out["default_profile_image"] = url.str.contains("default_profile_images").where(url.notna())
@@ -285,7 +302,7 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
         blank = given.isna() | (given.astype("string").str.strip() == "")
         flag(parsed.isna() & ~blank, f"{found['observed_at']} unparseable")
         out["observed_at"] = parsed.where(~blank, now)
-        out["observed_basis"] = pd.Series(found["observed_at"], index=frame.index, dtype="string").where(~blank, "now")
+        out["observed_basis"] = frame["observed_basis"].where(~blank, "now")
     else:
         out["observed_at"] = pd.Series(now, index=frame.index)
         out["observed_basis"] = pd.Series("now", index=frame.index, dtype="string")

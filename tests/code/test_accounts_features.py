@@ -128,3 +128,18 @@ def test_impossible_times_are_row_errors_and_null_is_a_name():
     p, err = prepare_accounts(a, now=pd.Timestamp("2020-01-01", tz="UTC"))
     assert err.tolist()[:2] == ["observed_at in the future", "last_active_at before created_at"], err.tolist()
     assert pd.isna(err[2]) and p.loc[2, "screen_name"] == "null"
+
+
+def test_v1_and_v2_objects_in_one_file_are_each_read_under_their_own_names():
+    """A file mixing Twitter v1.1 and X API v2 user objects took one name per column for the whole file: every v2
+    row was "missing screen_name". Each row now takes the first accepted name it has a value under."""
+    mixed = pd.DataFrame([
+        {"screen_name": "anna_v1", "created_at": "Tue Jun 11 11:20:35 +0000 2013", "statuses_count": 10,
+         "followers_count": 5, "friends_count": 7, "favourites_count": 1, "crawled_at": "2015-05-01"},
+        {"username": "bob_v2", "created_at": "2016-01-02T00:00:00Z", "observed_at": "2017-03-14",
+         "public_metrics": {"tweet_count": 20, "followers_count": 6, "following_count": 8, "like_count": 2}},
+    ])
+    p, err = prepare_accounts(mixed, now=pd.Timestamp("2020-01-01", tz="UTC"))
+    assert err.isna().all(), err.tolist()
+    assert p["screen_name"].tolist() == ["anna_v1", "bob_v2"] and p["statuses_count"].tolist() == [10, 20]
+    assert p["observed_basis"].tolist() == ["crawled_at", "observed_at"]
