@@ -986,6 +986,8 @@ def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.
     :class:`HandlevalError` when it was made otherwise (or with no record)."""
     out = Path(output_path)
     refuse_output_over_input(input_path, out)
+    if not out.parent.is_dir():  # not the name of the hidden record beside it, which is what failed first
+        raise HandlevalError(f"cannot write {out}: its folder {out.parent} does not exist")
     if out.is_dir():
         raise HandlevalError(f"{out} is a directory, but a name ending {out.suffix} means one file: choose another "
                              "name (a name without .csv/.parquet gives a directory of parts)")

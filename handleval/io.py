@@ -16,8 +16,9 @@ Inputs (chosen from the path):
   pyarrow do), in natural path order (``part-2`` before ``part-10``); ``key=value`` directories (Hive
   partitioning) become text columns where the files have no column of that name. Schemas are unified; a column
   missing from one file is null there.
-* ``.ndjson`` / ``.jsonl`` - one JSON object per line (e.g. Twitter v1.1 or X API v2 user objects; a line
-  ``{"data": {...}}`` is unwrapped, and a response page ``{"data": [...], "meta": ...}`` gives a row per user).
+* ``.ndjson`` / ``.jsonl``, and ``.json`` whose first line is a whole object - one JSON object per line (e.g.
+  Twitter v1.1 or X API v2 user objects; a line ``{"data": {...}}`` is unwrapped, and a response page
+  ``{"data": [...], "meta": ...}`` gives a row per user). A ``.json`` document over several lines is refused.
   Nested objects become dotted columns (``public_metrics.followers_count``), every value is read as text (lists
   as JSON). The columns are the union over the file (one streaming pass at
   open); a line that is not a JSON object is kept as a row with an ``error``. Blank lines are not rows.
@@ -538,8 +539,12 @@ def open_input(path: str | os.PathLike[str], required_columns: Sequence[str] = (
             source = _open_parquet_file(p)
         elif suffix in CSV_SUFFIXES:
             source = _open_csv(p, CSV_SUFFIXES[suffix])
-        elif suffix in NDJSON_SUFFIXES:
+        elif suffix in NDJSON_SUFFIXES or (suffix == ".json" and _one_object_per_line(p)):
             source = _open_ndjson(p)
+        elif suffix == ".json":
+            raise DataFormatError(f"{p} is a JSON document over several lines, not one JSON object per line: "
+                                  "handleval reads NDJSON (.ndjson, .jsonl); convert it, e.g. "
+                                  f"`jq -c '.data[]' {p.name} > {p.stem}.ndjson`")
         else:
             encoding, newline = _text_encoding(p)
             source = InputSource(p, "text", ["handle"], None, size, encoding=encoding, newline=newline)
@@ -742,6 +747,20 @@ def _ndjson_records(stream: Any) -> Iterator[tuple[dict[str, str | None], str | 
             yield {}, f"line {n} is not a JSON object (one object per line expected)"
             continue
         yield _flatten(obj), None
+
+
+def _one_object_per_line(p: Path) -> bool:
+    """Whether a ``.json`` file is NDJSON: its first line that is not blank is a whole JSON object."""
+    import json
+
+    with open(p, "rb") as fh:
+        for line in fh:
+            if line.strip():
+                try:
+                    return isinstance(json.loads(line), dict)
+                except ValueError:
+                    return False
+    return False
 
 
 def _open_ndjson(p: Path) -> InputSource:

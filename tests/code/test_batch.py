@@ -32,6 +32,7 @@ from handleval.batch import (
     ScorerError,
     read_output,
     run_batch,
+    run_batch_to_file,
     score_frame,
 )
 from handleval.errors import DataFormatError, HandlevalError
@@ -304,6 +305,27 @@ def test_a_parquet_file_with_two_columns_of_one_name_is_refused(tmp_path: Path) 
     pq.write_table(table, tmp_path / "twice.parquet")
     with pytest.raises(DataFormatError, match="more than one column named 'handle'"):
         run_batch(tmp_path / "twice.parquet", tmp_path / "out", length_scorer, quiet=True)
+
+
+def test_a_json_file_is_read_as_ndjson_or_refused_saying_how_to_convert_it(tmp_path: Path) -> None:
+    """An API response saved as .json was read as one handle per line ("lacks required column(s)"): one object
+    per line is NDJSON; a document over several lines is refused with the conversion."""
+    lines = tmp_path / "page.json"
+    lines.write_text(json.dumps({"data": [{"handle": "pizza"}, {"handle": "nike"}]}) + "\n")
+    run_batch(lines, tmp_path / "out", length_scorer, quiet=True)
+    assert read_output(tmp_path / "out")["handle"].tolist() == ["pizza", "nike"]
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps({"data": [{"handle": "pizza"}]}, indent=2))
+    with pytest.raises(DataFormatError, match=r"not one JSON object per line.*jq -c"):
+        run_batch(pretty, tmp_path / "out2", length_scorer, quiet=True)
+
+
+def test_a_file_output_in_a_missing_folder_names_the_folder(tmp_path: Path) -> None:
+    """`-o /nonexist/dir/x.csv` named the hidden record '.x.csv.run.json' it could not create."""
+    source = tmp_path / "h.csv"
+    source.write_text("handle\npizza\n")
+    with pytest.raises(HandlevalError, match=f"cannot write .*x.csv: its folder {tmp_path / 'nowhere'} does not"):
+        run_batch_to_file(source, tmp_path / "nowhere" / "x.csv", score_chunk=length_scorer, quiet=True)
 
 
 # ------------------------------------------------------------------------------------------------ slow
