@@ -730,7 +730,8 @@ def scoring_identity(scorer_factory: ScorerFactory | None, scoring: Mapping[str,
 def _resumed_chunk_rows(out: Path) -> int:
     """The chunk size of the run in ``out`` (what resuming it needs), else :data:`DEFAULT_CHUNK_ROWS`."""
     manifest = Manifest.load(out) if out.is_dir() else None
-    rows = manifest.data.get("layout", {}).get("chunk_rows") if manifest is not None else None
+    layout = manifest.data.get("layout") if manifest is not None else None
+    rows = layout.get("chunk_rows") if isinstance(layout, dict) else None  # an edited manifest: the check after says
     return rows if type(rows) is int and rows >= 1 else DEFAULT_CHUNK_ROWS
 
 

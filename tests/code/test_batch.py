@@ -328,6 +328,17 @@ def test_a_file_output_in_a_missing_folder_names_the_folder(tmp_path: Path) -> N
         run_batch_to_file(source, tmp_path / "nowhere" / "x.csv", score_chunk=length_scorer, quiet=True)
 
 
+def test_resuming_a_run_whose_manifest_lost_its_layout_is_one_message(tmp_path: Path) -> None:
+    """A run manifest edited to "layout": null made --resume fail with an AttributeError."""
+    source = tmp_path / "h.csv"
+    source.write_text("handle\npizza\nnike\n")
+    run_batch(source, tmp_path / "out", length_scorer, quiet=True)
+    manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
+    (tmp_path / "out" / MANIFEST).write_text(json.dumps({**manifest, "layout": None}))
+    with pytest.raises(HandlevalError, match=r"cannot resume .*--overwrite"):
+        run_batch(source, tmp_path / "out", length_scorer, resume=True, quiet=True)
+
+
 # ------------------------------------------------------------------------------------------------ slow
 def _partitioned_dataset(root: Path) -> list[str]:
     handles = []
