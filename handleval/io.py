@@ -303,9 +303,10 @@ class InputSource:
             cols = [[r.get(c) for r in rows] for c in self.columns]
             return _text_table(self.columns, cols), (list(errors) if any(errors) else None)
 
+        latin1: list[int] = []
         with open(self.path, "rb", buffering=0) as raw:
             counter = self._counter = _ByteCounter(raw)
-            for record, error in _ndjson_records(io.BufferedReader(counter, 1 << 20)):
+            for record, error in _ndjson_records(io.BufferedReader(counter, 1 << 20), latin1):
                 rows.append(record)
                 errors.append(error)
                 if len(rows) == chunk_rows:
@@ -313,6 +314,9 @@ class InputSource:
                     rows, errors = [], []
         if rows:
             yield table()
+        if latin1:
+            self.warnings.append(f"{self.path}: {len(latin1):,} line(s) were not valid UTF-8 and were decoded as "
+                                 f"Latin-1 (first at line {latin1[0]}); check the results for those rows")
 
     # CSV -----------------------------------------------------------------------------------------------
     def _csv_tables(self, chunk_rows: int) -> Iterator[tuple[pa.Table, list[str | None] | None]]:
@@ -721,13 +725,20 @@ def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, str | None]:
 _V2_ENVELOPE = frozenset({"data", "includes", "errors", "meta"})
 
 
-def _ndjson_records(stream: Any) -> Iterator[tuple[dict[str, str | None], str | None]]:
+def _ndjson_records(stream: Any, latin1: list[int] | None = None
+                    ) -> Iterator[tuple[dict[str, str | None], str | None]]:
     """(flattened record, error) per non-blank line, or per user of a line that is an API v2 response page; a
-    line that is not a JSON object gives ({}, why)."""
+    line that is not a JSON object gives ({}, why). A line that is not valid UTF-8 is read as Latin-1, as CSV
+    cells are, and its number goes to ``latin1`` (for the warning)."""
     import json
 
     for n, line in enumerate(stream, start=1):
-        text = line.decode("utf-8", errors="replace").strip()
+        try:
+            text = line.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            text = line.decode("latin-1").strip()
+            if latin1 is not None:
+                latin1.append(n)
         if n == 1:
             text = text.removeprefix("\ufeff")
         if not text:

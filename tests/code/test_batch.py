@@ -339,6 +339,15 @@ def test_resuming_a_run_whose_manifest_lost_its_layout_is_one_message(tmp_path: 
         run_batch(source, tmp_path / "out", length_scorer, resume=True, quiet=True)
 
 
+def test_ndjson_that_is_not_utf8_is_read_as_latin1_and_said(tmp_path: Path) -> None:
+    """A Latin-1 'é' became U+FFFD without a word (CSV and text files say so): read as Latin-1, warned."""
+    source = tmp_path / "bad.ndjson"
+    source.write_bytes(b'{"handle": "al\xe9ice"}\n{"handle": "bob"}\n')
+    summary = run_batch(source, tmp_path / "out", length_scorer, quiet=True)
+    assert read_output(tmp_path / "out")["handle"].tolist() == ["al\u00e9ice", "bob"]
+    assert any("not valid UTF-8 and were decoded as Latin-1 (first at line 1)" in w for w in summary.warnings)
+
+
 # ------------------------------------------------------------------------------------------------ slow
 def _partitioned_dataset(root: Path) -> list[str]:
     handles = []
