@@ -1025,6 +1025,8 @@ def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.
         shutil.rmtree(parts)
         return summary
     finally:
+        if os.fstat(fd).st_size == 0 and not out.exists() and not parts.exists():
+            record.unlink(missing_ok=True)  # a run that made nothing leaves no empty record behind
         os.close(fd)
 
 

@@ -320,6 +320,15 @@ def test_a_json_file_is_read_as_ndjson_or_refused_saying_how_to_convert_it(tmp_p
         run_batch(pretty, tmp_path / "out2", length_scorer, quiet=True)
 
 
+def test_a_one_file_run_that_made_nothing_leaves_no_hidden_record(tmp_path: Path) -> None:
+    """A run refused before scoring (here: the input lacks the required column) left an empty .x.csv.run.json."""
+    source = tmp_path / "h.csv"
+    source.write_text("name\npizza\n")
+    with pytest.raises(DataFormatError):
+        run_batch_to_file(source, tmp_path / "x.csv", score_chunk=length_scorer, quiet=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.csv"]
+
+
 def test_a_file_output_in_a_missing_folder_names_the_folder(tmp_path: Path) -> None:
     """`-o /nonexist/dir/x.csv` named the hidden record '.x.csv.run.json' it could not create."""
     source = tmp_path / "h.csv"
