@@ -375,6 +375,9 @@ class Valuer:
             return data.reset_index(drop=True)
         if isinstance(data, str):
             data = [data]
+        if not isinstance(data, list | tuple | pd.Series | pd.Index | np.ndarray):
+            raise TypeError(f"value_many takes a DataFrame with a 'handle' column, a list or Series of handles, or "
+                            f"one handle; not {type(data).__name__}")
         return pd.DataFrame({"handle": list(data)})
 
     def _market_for(self, platform: str) -> tuple[str, str]:

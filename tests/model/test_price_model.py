@@ -146,6 +146,8 @@ def test_value_many_keeps_the_callers_index_and_never_overwrites_its_columns(sma
     mine = pd.DataFrame({"handle": ["pizza"], "price_usd": [100.0], "error": ["mine"]}, index=[7])
     with pytest.raises(ColumnCollisionError, match=r"price_usd, error.*prefix='hv_'"):
         small_valuer.value_many(mine)
+    with pytest.raises(TypeError, match="not NoneType"):
+        small_valuer.value_many(None)
     kept = small_valuer.value_many(mine, prefix="hv_")
     assert kept.index.tolist() == [7] and kept.loc[7, "price_usd"] == 100.0 and kept.loc[7, "error"] == "mine"
     assert kept.loc[7, "hv_price_usd"] > 0 and pd.isna(kept.loc[7, "hv_error"])
