@@ -555,15 +555,18 @@ def part_clock() -> tuple[float, float]:
 
 
 def write_part(frame: pd.DataFrame, out: Path, index: int, fmt: str, started: tuple[float, float],
-               error_column: str = ERROR, **extra: Any) -> dict[str, Any]:
+               error_column: str = ERROR, read: Any = None, **extra: Any) -> dict[str, Any]:
     """Write one scored chunk atomically; return its manifest record (``errors`` counts ``error_column``: the
     run's own, ``prefix + "error"``, never an input column of that name).
 
     The record carries the part's own cost since ``started`` (:func:`part_clock`) until its file is on disk:
     ``seconds`` of wall clock and ``cpu_seconds`` of the scoring thread. Operators see slow parts; the gap
     between the two is time the thread waited (disk, or other processes on its core); the benchmark splits a
-    Dask speed-up with them."""
+    Dask speed-up with them. ``read``: the input rows as read (an Arrow table), whose columns a Parquet part
+    takes as they are (:func:`handleval.io.with_input_columns`)."""
     table = hio.frame_to_table(frame)
+    if read is not None and fmt == "parquet":
+        table = hio.with_input_columns(table, read)
     name = _part_name(index, fmt)
     sha = hio.atomic_write(out / name, hio.encode_part(table, fmt))
     errors = int(frame[error_column].notna().sum()) if error_column in frame.columns else 0
@@ -819,6 +822,7 @@ def _run_local(source: hio.InputSource, scorer: ScoreChunk, manifest: Manifest, 
             started = part_clock()
             frame = score_rows(chunk.frame, scorer, chunk.input_errors, output_columns, prefix)
             manifest.add(write_part(frame, manifest.directory, chunk.index, fmt, started, prefix + ERROR,
+                                    chunk.table if output_columns is not None else None,
                                     row_start=chunk.row_start, row_stop=chunk.row_stop))
             scored += len(chunk.frame)
             bar.update(len(chunk.frame), source.progress_done())
@@ -859,11 +863,11 @@ def _dask_part(task: hio.RowGroupTask, schema: Any, factory: ScorerFactory, key:
     (atomic rename in the output directory). Only the small manifest record goes back to the client, which is
     the manifest's single writer (so a part counts only once it is recorded, as with the local engine)."""
     started = part_clock()
-    frame = hio.read_row_group(task, schema)
-    scored = score_rows(frame, cached_scorer(factory, key), None, output_columns, prefix)
-    return write_part(scored, Path(out), task.index, fmt, started, prefix + ERROR, row_start=task.row_start,
-                      row_stop=task.row_start + task.num_rows,
-                      source={"file": task.file, "row_group": task.row_group})
+    read = hio.read_row_group(task, schema)
+    scored = score_rows(hio.table_to_frame(read), cached_scorer(factory, key), None, output_columns, prefix)
+    return write_part(scored, Path(out), task.index, fmt, started, prefix + ERROR,
+                      read if output_columns is not None else None, row_start=task.row_start,
+                      row_stop=task.row_start + task.num_rows, source={"file": task.file, "row_group": task.row_group})
 
 
 def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifest, reuse: set[int], fmt: str,

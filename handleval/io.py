@@ -80,6 +80,8 @@ class Chunk:
     row_start: int
     frame: pd.DataFrame
     input_errors: list[str | None] | None = None
+    #: the same rows as read, before pandas: what a Parquet output writes back as the input's own columns
+    table: pa.Table | None = None
 
     @property
     def row_stop(self) -> int:
@@ -187,12 +189,12 @@ class InputSource:
         start = 0
         index = 0
         for table, errors in tables:
-            yield Chunk(index, start, _to_pandas(table), errors)
+            yield Chunk(index, start, table_to_frame(table), errors, table)
             start += table.num_rows
             index += 1
         if index == 0:
             empty = pa.table({c: pa.array([], self._type_of(c)) for c in self.columns})
-            yield Chunk(0, 0, _to_pandas(empty), None)
+            yield Chunk(0, 0, table_to_frame(empty), None, empty)
 
     def _type_of(self, column: str) -> pa.DataType:
         if self.schema is not None and column in self.schema.names:
@@ -443,7 +445,8 @@ def _text_table(names: list[str], cols: list[list[str | None]]) -> pa.Table:
     return pa.Table.from_arrays([pa.array(c, pa.string()) for c in cols], names=names)
 
 
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
+def table_to_frame(table: pa.Table) -> pd.DataFrame:
+    """Arrow rows as the scorers see them (pandas)."""
     # integer_object_nulls: an int column with a null stays Python ints and None (not 7.0 and NaN), "as read".
     frame = table.to_pandas(integer_object_nulls=True)
     frame.columns = list(table.column_names)  # keep duplicate-free, exact names
@@ -509,11 +512,10 @@ def _binary_as_text(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pa.array([decode(v) for v in col.to_pylist()], pa.string())
 
 
-def read_row_group(task: RowGroupTask, schema: pa.Schema) -> pd.DataFrame:
+def read_row_group(task: RowGroupTask, schema: pa.Schema) -> pa.Table:
     """The rows of one row group with the dataset schema (what the Dask engine hands each worker task)."""
     pf = _open_parquet(Path(task.file))
-    table = pf.read_row_group(task.row_group)
-    return _to_pandas(conform(table, schema, dict(task.partition)))
+    return conform(pf.read_row_group(task.row_group), schema, dict(task.partition))
 
 
 # ------------------------------------------------------------------------------------------------ opening
@@ -916,6 +918,16 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
                 col = pc.if_else(mask, quoted, col)
         arrays.append(col)
     return pa.Table.from_arrays(arrays, names=table.column_names)
+
+
+def with_input_columns(table: pa.Table, read: pa.Table) -> pa.Table:
+    """``table`` (input columns, then outputs) with its input columns replaced by the rows as ``read``: Parquet
+    values and types come back exactly (a NaN stays NaN, a decimal its precision, a map a map), not as pandas
+    round-tripped them. A column of no type (all null) is text, as :func:`frame_to_table` makes it."""
+    if table.column_names[:read.num_columns] != read.column_names or table.num_rows != read.num_rows:
+        return table
+    columns = [c.cast(pa.string()) if pa.types.is_null(c.type) else c for c in read.columns]
+    return pa.Table.from_arrays([*columns, *table.columns[read.num_columns:]], names=table.column_names)
 
 
 def frame_to_table(frame: pd.DataFrame) -> pa.Table:

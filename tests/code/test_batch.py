@@ -357,6 +357,29 @@ def test_ndjson_that_is_not_utf8_is_read_as_latin1_and_said(tmp_path: Path) -> N
     assert any("not valid UTF-8 and were decoded as Latin-1 (first at line 1)" in w for w in summary.warnings)
 
 
+def test_parquet_input_columns_come_back_with_their_own_types_and_values(tmp_path: Path) -> None:
+    """Through pandas, a float NaN came back null, decimal128(10, 2) as (3, 2) and a map column as its Python
+    text: a Parquet output now writes the input's columns as they were read."""
+    import decimal
+
+    table = pa.table({"handle": ["pizza", "nike"], "f": pa.array([1.5, float("nan")]),
+                      "d": pa.array([decimal.Decimal("1.25"), None], pa.decimal128(10, 2)),
+                      "m": pa.array([[("a", 1)], []], pa.map_(pa.string(), pa.int64())),
+                      "i": pa.array([7, None], pa.int64())})
+    pq.write_table(table, tmp_path / "in.parquet")
+    for out in (tmp_path / "parts", tmp_path / "one.parquet"):
+        if out.suffix:
+            run_batch_to_file(tmp_path / "in.parquet", out, score_chunk=length_scorer, output_format="parquet",
+                              output_columns=["length"], quiet=True)
+        else:
+            run_batch(tmp_path / "in.parquet", out, length_scorer, output_columns=["length"], quiet=True)
+        written = pq.read_table(out)
+        back = written.select(table.column_names)
+        assert back.schema.equals(table.schema), back.schema
+        assert [str(c.to_pylist()) for c in back.columns] == [str(c.to_pylist()) for c in table.columns]  # nan
+        assert written.column("length").to_pylist() == [5, 4]
+
+
 # ------------------------------------------------------------------------------------------------ slow
 def _partitioned_dataset(root: Path) -> list[str]:
     handles = []
