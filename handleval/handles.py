@@ -34,7 +34,7 @@ _INVISIBLE = dict.fromkeys(
 )
 _URL = re.compile(
     r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\.|mobile\.)?"
-    r"(?:x\.com|twitter\.com|t\.me|telegram\.me|fragment\.com/username|instagram\.com)/+([^/?#]*)",
+    r"(x\.com|twitter\.com|t\.me|telegram\.me|fragment\.com/username|instagram\.com)/+([^/?#]*)",
     re.IGNORECASE,
 )
 _URL_PLATFORM = {"x.com": "x", "twitter.com": "x", "t.me": "telegram", "telegram.me": "telegram",
@@ -89,6 +89,20 @@ class Handle:
 def clean(raw: object) -> str:
     """NFKC, invisible characters removed, surrounding space and a leading ``@`` or profile URL stripped,
     lower-cased. Idempotent; raises ``InvalidHandle`` only for values that are not text at all."""
+    return _stripped(raw)[0]
+
+
+def platform_from_url(raw: object) -> str | None:
+    """The platform a profile URL points at (``t.me/durov``, ``@instagram.com/nike`` → its platform), else
+    ``None``: what :func:`clean` strips, read the same way."""
+    try:
+        return _stripped(raw)[1]
+    except InvalidHandle:
+        return None
+
+
+def _stripped(raw: object) -> tuple[str, str | None]:
+    """:func:`clean`'s text, and the platform of the profile URL it stripped (None when there was none)."""
     if raw is None or (isinstance(raw, float) and raw != raw):
         raise InvalidHandle(raw, "empty handle")
     if isinstance(raw, bytes):
@@ -98,18 +112,18 @@ def clean(raw: object) -> str:
             raise InvalidHandle(raw, "not valid UTF-8 text") from exc
     if isinstance(raw, bool) or not isinstance(raw, str | int):
         raise InvalidHandle(raw, f"not text: {type(raw).__name__}")
-    text = str(raw)
+    text, linked = str(raw), None
     # Repeat until stable: NFKC of a stripped string can expose another prefix ("＠@name").
     for _ in range(8):
         before = text
         text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).strip()
         match = _URL.match(text)
         if match:
-            text = match.group(1)
+            text, linked = match.group(2), _URL_PLATFORM[match.group(1).lower().split("/")[0]]
         text = text.lstrip("@").strip().lower()
         if text == before:
             break
-    return text
+    return text, linked
 
 
 def _too_long(n: int, platform: str, hi: int) -> str:
@@ -218,22 +232,16 @@ def parse_handle(raw: object, platform: str = "x") -> Handle:
         if not text:
             raise InvalidHandle(raw, "empty handle", platform)
         return _validate_domain(text) if platform == "domain" else _validate_email(text)
-    linked = platform_from_url(raw) if isinstance(raw, str) else None
+    text, linked = _stripped(raw)
     if linked is not None and linked != platform:  # a profile URL names its platform: never priced on another
         raise InvalidHandle(raw, f"a profile URL of {PLATFORM_NAMES[linked]}, not of {PLATFORM_NAMES[platform]}: "
                                  f"price it with platform {linked}", platform)
-    return _validate_username(clean(raw), platform)
+    return _validate_username(text, platform)
 
 
 def normalise(raw: object, platform: str = "x") -> str:
     """The canonical string form of a valid handle (idempotent)."""
     return str(parse_handle(raw, platform))
-
-
-def platform_from_url(raw: str) -> str | None:
-    """The platform a profile URL points at (``t.me/durov`` → ``telegram``), else ``None``."""
-    match = re.match(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\.|mobile\.)?([a-z.]+)/", raw.strip(), re.IGNORECASE)
-    return _URL_PLATFORM.get(match.group(1).lower()) if match else None
 
 
 # Handles that are already canonical for their platform: ``parse_handle(h, p).name == h``. Batch scoring checks

@@ -291,22 +291,25 @@ def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:
         if key not in manifest:
             raise BundleError(f"{path}/manifest.json lacks {key!r}: retrain with `handleval train accounts`")
     with manifest_values(path):
-        unknown = [f for f in manifest["features"] if f not in FEATURES]
-        if unknown:
-            raise BundleError(f"{path} was built with features this version does not compute: {', '.join(unknown)}")
-        bot = load_booster(path, verified, BOT_MODEL_FILE)
-        dormancy = load_booster(path, verified, DORMANCY_MODEL_FILE)
-        types = load_booster(path, verified, TYPE_MODEL_FILE)
-        for name, booster in (("bot", bot), ("dormancy", dormancy), ("type", types)):
-            if list(booster.feature_name()) != list(manifest["features"]):
-                raise BundleError(f"{path}: the {name} model's features differ from the manifest's feature list")
+        features = list(manifest["features"])
+    unknown = [f for f in features if f not in FEATURES]
+    if unknown:
+        raise BundleError(f"{path} was built with features this version does not compute: {', '.join(unknown)}")
+    bot = load_booster(path, verified, BOT_MODEL_FILE)
+    dormancy = load_booster(path, verified, DORMANCY_MODEL_FILE)
+    types = load_booster(path, verified, TYPE_MODEL_FILE)
+    for name, booster in (("bot", bot), ("dormancy", dormancy), ("type", types)):
+        if list(booster.feature_name()) != features:
+            raise BundleError(f"{path}: the {name} model's features differ from the manifest's feature list")
+    with manifest_values(path):  # the values the flagger reads, and its calibrations tried once
         flagger = AccountFlagger(path, manifest, bot, dormancy, types)
         for calibration in (flagger.calibration, flagger.dormancy_calibration):
             apply_calibration(calibration, np.array([0.0]))  # a damaged calibration fails here, not in a batch
-        if not (0 < flagger.threshold <= 1 and flagger.policy_days >= 0 and 0 <= flagger.dormancy_threshold <= 1
-                and len(flagger.bot_types) == types.num_model_per_iteration()):
-            raise ValueError("a threshold outside (0, 1], negative policy_days or type classes unlike the type model's")
-        return flagger
+    if not (0 < flagger.threshold <= 1 and flagger.policy_days >= 0 and 0 <= flagger.dormancy_threshold <= 1
+            and len(flagger.bot_types) == types.num_model_per_iteration()):
+        raise BundleError(f"{path / 'manifest.json'} is malformed: a threshold outside (0, 1], negative "
+                          "policy_days or type classes unlike the type model's; restore the bundle or train it again")
+    return flagger
 
 
 #: A prefix no input column has: flag's outputs under it leave input columns named like them (a v1.1 ``status``)

@@ -680,22 +680,13 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
 
     bundle_dir = Path(bundle_dir) if bundle_dir else MODELS_DIR / "price"
     manifest, verified = read_bundle(bundle_dir, "price")
-    with manifest_values(bundle_dir):
+    with manifest_values(bundle_dir):  # every value read from the manifest, before any work is done with them
         markets = MarketsConfig.model_validate(manifest["markets"])
         params = {k: v for k, v in manifest["featurizer"].items() if k != "lexicons"}
         if data_dir is not None:
             params["data_dir"] = str(data_dir)
         featurizer = HandleFeaturizer(**params)
-
-        def priced(sales: pd.DataFrame) -> pd.DataFrame:
-            return sales[~price_set_by_rule(sales, markets)]  # as in training: not evidence of value
-
-        with gc_paused():  # the fit builds and keeps ~10^6 small objects: the collector's passes over them are waste
-            if history is None:
-                featurizer.fit_history_cached(lambda: priced(sales_history(manifest)), history_fingerprint(manifest))
-            else:
-                featurizer.fit(priced(history))
-        featurizer.check_lexicons(manifest["featurizer"]["lexicons"])
+        lexicons = manifest["featurizer"]["lexicons"]
         encoder = manifest["market_encoder"]
         market = MarketEncoder(min_count=encoder["min_count"])
         market.categories_ = encoder["categories"]
@@ -703,14 +694,26 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
         market.rare_ = encoder["rare"]
         if "venues" in encoder:
             market.venues_ = encoder["venues"]
-        if not float(manifest["cap_usd"]) > 0 or not all(isinstance(v, int | float)
-                                                         for v in manifest["conformal_offsets_ln"].values()):
-            raise ValueError("cap_usd must be a positive number, conformal_offsets_ln numbers")
-        *points, low, high = (load_booster(bundle_dir, verified, f) for f in _model_files(manifest))
-        if any(list(b.feature_name()) != list(manifest["features"]) for b in (*points, low, high)):
-            raise BundleError(f"{bundle_dir}: the models' features differ from the manifest's feature list")
-        return Valuer(bundle_dir, manifest, points, low, high, featurizer=featurizer, market=market,
-                      markets=markets)
+        history_key = history_fingerprint(manifest) if history is None else None
+        cap, offsets = float(manifest["cap_usd"]), dict(manifest["conformal_offsets_ln"])
+        features, model_files = list(manifest["features"]), _model_files(manifest)
+    if not cap > 0 or not all(isinstance(v, int | float) for v in offsets.values()):
+        raise BundleError(f"{bundle_dir / 'manifest.json'} is malformed: cap_usd must be a positive number and "
+                          "conformal_offsets_ln numbers; restore the bundle or train it again")
+
+    def priced(sales: pd.DataFrame) -> pd.DataFrame:
+        return sales[~price_set_by_rule(sales, markets)]  # as in training: not evidence of value
+
+    with gc_paused():  # the fit builds and keeps ~10^6 small objects: the collector's passes over them are waste
+        if history is None:
+            featurizer.fit_history_cached(lambda: priced(sales_history(manifest)), history_key)
+        else:
+            featurizer.fit(priced(history))
+    featurizer.check_lexicons(lexicons)
+    *points, low, high = (load_booster(bundle_dir, verified, f) for f in model_files)
+    if any(list(b.feature_name()) != features for b in (*points, low, high)):
+        raise BundleError(f"{bundle_dir}: the models' features differ from the manifest's feature list")
+    return Valuer(bundle_dir, manifest, points, low, high, featurizer=featurizer, market=market, markets=markets)
 
 
 def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,

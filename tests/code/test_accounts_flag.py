@@ -147,7 +147,7 @@ def test_missing_or_corrupt_bundle_raises_bundle_error(tmp_path):
     (lambda m: m["dormancy"].pop("policy_days"), "malformed .*'policy_days'"),
     (lambda m: m.update(types={}), "malformed .*'classes'"),
     (lambda m: m.update(calibration={"method": "magic"}), "malformed .*magic"),
-    (lambda m: m["threshold"].update(threshold=7), "malformed .*outside"),
+    (lambda m: m["threshold"].update(threshold=7), "malformed.*outside"),
 ])
 def test_an_edited_account_manifest_is_one_bundle_error(tmp_path, edit, says):
     """A threshold of 'high', a missing policy or type list gave a TypeError or KeyError at load or at the first

@@ -63,7 +63,9 @@ def test_telegram_urls_and_prefixes(raw):
 @pytest.mark.parametrize(("raw", "platform", "named"), [("t.me/durov", "x", "Telegram"),
                                                         ("https://instagram.com/nike", "x", "Instagram"),
                                                         ("x.com/jack", "telegram", "X"),
-                                                        ("twitter.com/jack", "instagram", "X")])
+                                                        ("twitter.com/jack", "instagram", "X"),
+                                                        ("@instagram.com/nike", "x", "Instagram"),
+                                                        ("\uff20t.me/durov", "x", "Telegram")])
 def test_a_profile_url_is_never_priced_on_another_platform(raw, platform, named):
     """`value t.me/durov` priced durov as an X handle (the default platform): a profile URL names its platform."""
     with pytest.raises(InvalidHandle, match=f"a profile URL of {named}, not of .*: price it with platform"):

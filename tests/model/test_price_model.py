@@ -174,7 +174,7 @@ def test_missing_bundle_and_corrupt_bundle(small_price, tmp_path):
 @pytest.mark.parametrize(("edit", "says"), [
     (lambda m: m.pop("market_encoder"), "malformed .*'market_encoder'"),
     (lambda m: m.update(cap_usd="lots"), "malformed .*lots"),
-    (lambda m: m.update(cap_usd=-5), "malformed .*cap_usd must be a positive number"),
+    (lambda m: m.update(cap_usd=-5), "malformed.*cap_usd must be a positive number"),
     (lambda m: m.update(features=m["features"][:-3]), "features differ from the manifest"),
     (lambda m: m.update(featurizer={"bogus": 1}), "malformed .*bogus"),
     (lambda m: m.update(markets={"foo": 1}), r"malformed \(rates: Field required; .*foo: Extra inputs"),
