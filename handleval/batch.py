@@ -46,7 +46,7 @@ from typing import Any
 import pandas as pd
 
 from handleval import io as hio
-from handleval.errors import DataFormatError, HandlevalError, output_collisions
+from handleval.errors import ColumnCollisionError, DataFormatError, HandlevalError, output_collisions
 from handleval.trees.bundle import sha256_file
 
 MANIFEST = "_manifest.json"
@@ -235,7 +235,7 @@ def _score_isolating(frame: pd.DataFrame, score_chunk: ScoreChunk, fill_from_inp
     that raised keep their input values and nulls elsewhere) and ``{position: message}`` for those rows."""
     try:
         return _call_scorer(score_chunk, frame), {}
-    except ScorerError:
+    except (ScorerError, ColumnCollisionError):  # about the whole frame, not some of its rows
         raise
     except Exception:
         pass
@@ -249,7 +249,7 @@ def _score_isolating(frame: pd.DataFrame, score_chunk: ScoreChunk, fill_from_inp
             pieces.append(_call_scorer(score_chunk, sub))
             state["fail_run"] = 0
             return
-        except ScorerError:
+        except (ScorerError, ColumnCollisionError):
             raise
         except Exception as exc:
             if hi - lo > 1:

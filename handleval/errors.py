@@ -44,10 +44,12 @@ class ColumnCollisionError(DataFormatError):
     """Input columns that ``what``'s outputs would overwrite (``collisions``): refused, an input column is never
     overwritten; ``prefix`` names the outputs apart (``example`` is the prefix the message suggests)."""
 
-    def __init__(self, collisions: list[str], prefix: str, what: str = "flag", example: str = "flag_"):
+    def __init__(self, collisions: list[str], prefix: str, what: str = "flag", example: str = "flag_",
+                 command_line: bool = True):
         self.collisions = collisions
-        hint = f"choose another prefix than {prefix!r}" if prefix else \
-            f"give the outputs a prefix (--prefix {example} on the command line, prefix='{example}' in Python)"
+        way = f"--prefix {example} on the command line, prefix='{example}' in Python" if command_line else \
+            f"prefix='{example}'"
+        hint = f"choose another prefix than {prefix!r}" if prefix else f"give the outputs a prefix ({way})"
         super().__init__(f"the input already has column(s) {', '.join(collisions)}, which {what} would overwrite; "
                          f"{hint}. Input columns are never overwritten")
 

@@ -213,7 +213,7 @@ class Valuer:
         taken = output_collisions(data.columns if isinstance(data, pd.DataFrame) else (),
                                   [prefix + c for c in names])
         if taken:
-            raise ColumnCollisionError(taken, prefix, "value_many", "hv_")
+            raise ColumnCollisionError(taken, prefix, "value_many", "hv_", command_line=False)
         frame = self._as_frame(data)
         given = frame["handle"]
         handles = handle_texts(given)  # a typed column (7.0) read as every path reads it ("7")

@@ -202,6 +202,18 @@ def test_a_repeated_header_name_never_takes_a_name_the_header_has(tmp_path: Path
     assert any("must be unique" in w for w in summary.warnings)
 
 
+def test_a_scorer_refusing_the_inputs_columns_stops_the_run(tmp_path: Path) -> None:
+    """value_many's refusal to overwrite a `risk` column was taken for rows that break the scorer: the chunk was
+    bisected and every row got the refusal as its error (exit 0), or a large input stopped as "a broken scorer"."""
+    from handleval.errors import ColumnCollisionError
+
+    source = tmp_path / "h.csv"
+    source.write_text("handle,risk\npizza,mine\nnike,mine too\n")
+    with pytest.raises(ColumnCollisionError, match=r"risk.*prefix='hv_'"):
+        run_batch(source, tmp_path / "out", scorer_factory=("handleval.price.predict", "batch_scorer",
+                                                             {"reasons": False}), quiet=True)
+
+
 def test_a_column_clash_suggests_a_prefix_no_input_column_has() -> None:
     from handleval.batch import OutputColumnsError, check_output_columns
 
