@@ -43,6 +43,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISCHR, S_ISFIFO, S_ISSOCK
 from typing import Any
 
 import pandas as pd
@@ -602,9 +603,11 @@ _SPOOLED: dict[tuple[str, int, int], Path] = {}
 
 
 def _spooled(p: Path, required_columns: Sequence[str]) -> Path:
-    """A pipe can be read once: its bytes go to a temporary file (:func:`_spool`), which every later opening of the
-    same pipe in this process reads (``flag`` checks the columns, then scores)."""
+    """A pipe (or socket, or terminal) can be read once: its bytes go to a temporary file (:func:`_spool`), which
+    every later opening of the same pipe in this process reads (``flag`` checks the columns, then scores)."""
     stat = p.stat()
+    if not (S_ISFIFO(stat.st_mode) or S_ISSOCK(stat.st_mode) or S_ISCHR(stat.st_mode)):
+        return _spool(p, required_columns)  # a file under /dev or /proc can change between two reads: read it again
     key = (str(p), stat.st_dev, stat.st_ino)
     if key not in _SPOOLED or not _SPOOLED[key].exists():
         _SPOOLED[key] = _spool(p, required_columns)

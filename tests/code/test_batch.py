@@ -214,6 +214,22 @@ def test_a_scorer_refusing_the_inputs_columns_stops_the_run(tmp_path: Path) -> N
                                                              {"reasons": False}), quiet=True)
 
 
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no /dev/shm")
+def test_a_regular_file_under_dev_is_read_again_each_time(tmp_path: Path) -> None:
+    """Files under /dev are copied before reading (pipes can be read once); a pipe's copy serves the process, but
+    a regular file under /dev/shm rewritten in place gave its old rows."""
+    from handleval.io import open_input
+
+    shm = Path("/dev/shm") / f"handleval-test-{os.getpid()}.csv"
+    try:
+        shm.write_text("handle\nold\n")
+        first = next(open_input(shm).chunks(10)).frame["handle"].tolist()
+        shm.write_text("handle\nnew\n")
+        assert first == ["old"] and next(open_input(shm).chunks(10)).frame["handle"].tolist() == ["new"]
+    finally:
+        shm.unlink(missing_ok=True)
+
+
 def test_a_column_clash_suggests_a_prefix_no_input_column_has() -> None:
     from handleval.batch import OutputColumnsError, check_output_columns
 
