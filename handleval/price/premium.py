@@ -333,7 +333,8 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
 def is_place_name(handles: np.ndarray) -> np.ndarray:
     """Whether each handle (any case) is a place's own name (:func:`~handleval.features.places.place_names`): it
     imitates no one (``monaco`` is Monaco, not 'MONA' and an affix; ``quetta`` is no misspelt 'David Guetta')."""
-    return pd.Series(handles, dtype=object).astype(str).str.lower().isin(place_names()).to_numpy()
+    names = place_names()
+    return np.fromiter((isinstance(h, str) and h.lower() in names for h in handles), bool, len(handles))
 
 
 def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_popularity: float) -> np.ndarray:
