@@ -273,11 +273,16 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
     def flag(mask: pd.Series, message: str) -> None:
         errors.append(pd.Series(np.where(mask.fillna(False).to_numpy(bool), message, None), index=frame.index))
 
-    def flag_after_observed(col: str) -> None:  # named as the input names the time it was measured at
+    def flag_observed(mask: pd.Series, message: str) -> None:
+        """``message`` with ``{seen}`` as each row's own name for the time it was measured at."""
+        for seen in out["observed_basis"].dropna().unique():
+            flag(mask & (out["observed_basis"] == seen), message.format(seen=seen))
+
+    def flag_after_observed(col: str) -> None:
         late = out[col] > out["observed_at"] + pd.Timedelta(days=1)
         at_now = out["observed_basis"] == "now"
         flag(late & at_now, f"{col} in the future")
-        flag(late & ~at_now, f"{col} after {found.get('observed_at', 'observed_at')}")
+        flag_observed(late & ~at_now, f"{col} after {{seen}}")
 
     for col in TEXTS:
         if col in frame:
@@ -300,9 +305,9 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
         given = frame["observed_at"]
         parsed = _to_utc(given)
         blank = given.isna() | (given.astype("string").str.strip() == "")
-        flag(parsed.isna() & ~blank, f"{found['observed_at']} unparseable")
         out["observed_at"] = parsed.where(~blank, now)
         out["observed_basis"] = frame["observed_basis"].where(~blank, "now")
+        flag_observed(parsed.isna() & ~blank, "{seen} unparseable")
     else:
         out["observed_at"] = pd.Series(now, index=frame.index)
         out["observed_basis"] = pd.Series("now", index=frame.index, dtype="string")
@@ -316,7 +321,7 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
     else:
         out["last_active_at"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
     flag_after_observed("created_at")
-    flag(out["observed_at"] > now + pd.Timedelta(days=1), f"{found.get('observed_at', 'observed_at')} in the future")
+    flag_observed(out["observed_at"] > now + pd.Timedelta(days=1), "{seen} in the future")
     flag(out["last_active_at"] < out["created_at"] - pd.Timedelta(days=1), "last_active_at before created_at")
 
     for col in COUNTS:

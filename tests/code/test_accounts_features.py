@@ -143,3 +143,6 @@ def test_v1_and_v2_objects_in_one_file_are_each_read_under_their_own_names():
     assert err.isna().all(), err.tolist()
     assert p["screen_name"].tolist() == ["anna_v1", "bob_v2"] and p["statuses_count"].tolist() == [10, 20]
     assert p["observed_basis"].tolist() == ["crawled_at", "observed_at"]
+    late = mixed.assign(crawled_at=["2012-01-01", None])  # anna created 2013, seen 2012: her own column named
+    err = prepare_accounts(late, now=pd.Timestamp("2020-01-01", tz="UTC"))[1]
+    assert err[0] == "created_at after crawled_at" and pd.isna(err[1]), err.tolist()
