@@ -472,8 +472,20 @@ def lock_path(path: Path, what: str, create: bool = False) -> int:
         raise OutputLockedError(f"another handleval run is writing to {what} right now; wait for it to "
                                 "finish, or choose another output") from None
     except OSError:
-        pass  # a filesystem without locks: carry on unlocked
+        return fd  # a filesystem without locks: carry on unlocked
+    if create and not _still_at(path, fd):
+        os.close(fd)  # the run that held it removed it as we opened it: lock the file now at that path
+        return lock_path(path, what, create)
     return fd
+
+
+def _still_at(path: Path, fd: int) -> bool:
+    """Whether ``path`` still names the file open at ``fd`` (a locked file removed and made again is another)."""
+    try:
+        named, held = os.stat(path), os.fstat(fd)
+    except FileNotFoundError:
+        return False
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
 def lock_directory(directory: Path) -> int:

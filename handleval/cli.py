@@ -364,14 +364,13 @@ def predict_command(
     """Price every handle of a file: every input column unchanged, then price_usd, price_low_usd, price_high_usd,
     market_basis, reasons, risk, (with --comps) comparables, error (each with --prefix) - same rows, same order."""
     from handleval.batch import cached_scorer
-    from handleval.price.predict import COMPARABLES, OUTPUT_COLUMNS
+    from handleval.price.predict import output_names
 
     platform = _known_platform(platform)  # every row without a platform column would fail the same way
     factory, scoring = predict_scoring(model, platform, reasons, attribution.value, comps)
     cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one
-    columns = [*OUTPUT_COLUMNS[:-1], COMPARABLES, OUTPUT_COLUMNS[-1]] if comps else OUTPUT_COLUMNS
     _run_batch(input_path, output, factory, ("handle",), engine, scheduler, workers, resume, overwrite, quiet,
-               chunk_rows, columns, prefix, scoring)
+               chunk_rows, output_names(comps), prefix, scoring)
 
 
 def predict_scoring(model: Path | None, platform: str = "x", reasons: bool = True, attribution: str = "paths",

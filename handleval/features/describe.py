@@ -165,7 +165,7 @@ WORD_FEATURES = frozenset({"dict__zipf_en", "dict__zipf_best", "dict__best_lang"
 def describe_word(zipf_en: float, zipf_best: float, best_lang: float, word: str, number: bool = False) -> str:
     """The reason the word features give: "English word 'pizza'" (Zipf frequency 3 or more in English), else in
     the handle's best language ("French word 'fromage'"), else "rare English word 'skyrocketed'" (English first,
-    then the best language), or "not a dictionary word" (``word`` as the reason quotes it). A handle of digits
+    then the best language), or :data:`NOT_A_WORD` (``word`` as the reason quotes it). A handle of digits
     (``number``) reads "number '12345'": the word lists hold no numbers."""
     if number:
         return f"number '{word}'"

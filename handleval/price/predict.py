@@ -8,6 +8,7 @@ reordered.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
@@ -45,6 +46,11 @@ Attribution = Literal["paths", "shap"]
 OUTPUT_COLUMNS = ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons", "risk", "error"]
 #: The column ``value_many(..., comparables=True)`` adds before ``error`` (``predict --comps``): a JSON array per row.
 COMPARABLES = "comparables"
+
+
+def output_names(comparables: bool = False) -> list[str]:
+    """The price columns in order: :data:`OUTPUT_COLUMNS`, with ``comparables`` before ``error`` when asked for."""
+    return [*OUTPUT_COLUMNS[:-1], *([COMPARABLES] if comparables else []), OUTPUT_COLUMNS[-1]]
 
 
 @dataclass(frozen=True)
@@ -207,13 +213,23 @@ class Valuer:
         ``attribution="paths"`` (default) ranks reasons by path attributions (:mod:`handleval.trees.forest`), computed
         in the same pass as the price; ``"shap"`` by LightGBM's exact TreeSHAP, the standard with the better
         theory, at about 1 ms per row (fine for a few handles, not for a batch of millions)."""
-        if attribution not in ("paths", "shap"):
-            raise ValueError(f"attribution must be 'paths' or 'shap', not {attribution!r}")
-        names = [*OUTPUT_COLUMNS[:-1], *([COMPARABLES] if comparables else []), OUTPUT_COLUMNS[-1]]
         taken = output_collisions(data.columns if isinstance(data, pd.DataFrame) else (),
-                                  [prefix + c for c in names])
+                                  [prefix + c for c in output_names(comparables)])
         if taken:
             raise ColumnCollisionError(taken, prefix, "value_many", "hv_", command_line=False)
+        frame = self._as_frame(data)  # once: a generator of handles is read once
+        prices = self.price_columns(frame, platform, reasons, attribution, comparables)
+        if isinstance(data, pd.DataFrame | pd.Series):
+            frame.index = prices.index = data.index  # a caller joins the prices back by index
+        return pd.concat([frame, prices.add_prefix(prefix) if prefix else prices], axis=1)
+
+    def price_columns(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x",
+                      reasons: bool = True, attribution: Attribution = "paths", comparables: bool = False
+                      ) -> pd.DataFrame:
+        """Only :meth:`value_many`'s output columns (:func:`output_names`), a row per input row with the input's
+        index: for callers that put them beside the input under names of their own (batch jobs, triage)."""
+        if attribution not in ("paths", "shap"):
+            raise ValueError(f"attribution must be 'paths' or 'shap', not {attribution!r}")
         frame = self._as_frame(data)
         given = frame["handle"]
         handles = handle_texts(given)  # a typed column (7.0) read as every path reads it ("7")
@@ -306,13 +322,9 @@ class Valuer:
                     listed[idx[j]] = "[]"
         outputs = {**out, "market_basis": basis, "reasons": reason_text, "risk": risk,
                    **({COMPARABLES: listed} if listed is not None else {}), "error": errors}
-        result = frame.copy()
-        for c in names:  # under their own names: the input's columns stay as they are
-            result[prefix + c] = pd.Series(outputs[c], index=result.index,
-                                           dtype=np.float64 if c in OUTPUT_COLUMNS[:3] else object)
-        if isinstance(data, pd.DataFrame | pd.Series):
-            result.index = data.index  # a caller assigns the prices back by index
-        return result
+        index = data.index if isinstance(data, pd.DataFrame | pd.Series) else pd.RangeIndex(n)  # joins back by it
+        return pd.DataFrame({c: pd.Series(outputs[c], index=index, dtype=np.float64 if c in OUTPUT_COLUMNS[:3]
+                                          else object) for c in output_names(comparables)}, index=index)
 
     @property
     def _lexicons(self) -> dict[str, Any]:
@@ -375,7 +387,7 @@ class Valuer:
             return data.reset_index(drop=True)
         if isinstance(data, str):
             data = [data]
-        if not isinstance(data, list | tuple | pd.Series | pd.Index | np.ndarray):
+        if not isinstance(data, Iterable) or isinstance(data, Mapping):
             raise TypeError(f"value_many takes a DataFrame with a 'handle' column, a list or Series of handles, or "
                             f"one handle; not {type(data).__name__}")
         return pd.DataFrame({"handle": list(data)})
@@ -726,21 +738,11 @@ def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bo
 
 def outputs_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,
                    attribution: Attribution = "paths", comparables: bool = False) -> Any:
-    """A chunk scorer that returns only the price columns, unprefixed, whatever the input's own columns are called:
-    for a batch that declares them (``output_columns``) and names them itself (``handleval predict --prefix``)."""
-    valuer = load(bundle_dir)
-    names = [*OUTPUT_COLUMNS[:-1], *([COMPARABLES] if comparables else []), OUTPUT_COLUMNS[-1]]
-
-    def score(frame: pd.DataFrame) -> pd.DataFrame:
-        scored = valuer.value_many(frame, platform=platform, reasons=reasons, attribution=attribution,
-                                   comparables=comparables, prefix=_PRIVATE)
-        return pd.DataFrame({c: scored[_PRIVATE + c].to_numpy() for c in names}, index=frame.index)
-
-    return _warmed(score)
-
-
-#: A prefix no input column has: outputs under it leave input columns named like them to the input.
-_PRIVATE = "\x00price:"
+    """A chunk scorer that returns only the price columns (:meth:`Valuer.price_columns`), whatever the input's own
+    columns are called: for a batch that declares them (``output_columns``) and names them itself (``handleval
+    predict --prefix``)."""
+    return _warmed(partial(load(bundle_dir).price_columns, platform=platform, reasons=reasons,
+                           attribution=attribution, comparables=comparables))
 
 
 def _warmed(score: Any) -> Any:
