@@ -449,7 +449,8 @@ def _text_table(names: list[str], cols: list[list[str | None]]) -> pa.Table:
 def table_to_frame(table: pa.Table) -> pd.DataFrame:
     """Arrow rows as the scorers see them (pandas)."""
     # integer_object_nulls: an int column with a null stays Python ints and None (not 7.0 and NaN), "as read".
-    frame = table.to_pandas(integer_object_nulls=True)
+    # ignore_metadata: a pandas index saved into Parquet is a column like the others, not the frame's index
+    frame = table.to_pandas(integer_object_nulls=True, ignore_metadata=True)
     frame.columns = list(table.column_names)  # keep duplicate-free, exact names
     return frame
 
@@ -644,7 +645,7 @@ def _spool(p: Path, required_columns: Sequence[str]) -> Path:
             first = text.splitlines()[0] if text else ""
             for sep, ext in ((",", ".csv"), ("\t", ".tsv")):
                 cells = [c.strip().strip('"') for c in first.split(sep)]
-                if len(cells) > 1 and all(c in cells for c in required_columns):
+                if (len(cells) > 1 or required_columns) and all(c in cells for c in required_columns):
                     suffix = ext
                     break
     target = spooled.with_name(spooled.name + suffix)

@@ -327,6 +327,15 @@ def test_a_files_own_column_wins_over_its_key_value_directory(tmp_path: Path) ->
     assert out["platform"].to_dict() == {"aaaa1": "x", "bbbb2": "instagram", "cccc3": "instagram"}
 
 
+def test_a_parquet_file_saved_with_a_pandas_index_is_read_with_it_as_a_column(tmp_path: Path) -> None:
+    """pandas' to_parquet keeps a non-default index: reading it gave 'Length mismatch' tracebacks."""
+    pd.DataFrame({"handle": ["pizza", "nike"]}, index=pd.Index([100, 7], name="myid")).to_parquet(
+        tmp_path / "idx.parquet")
+    run_batch(tmp_path / "idx.parquet", tmp_path / "out", length_scorer, quiet=True)
+    out = read_output(tmp_path / "out")
+    assert out["handle"].tolist() == ["pizza", "nike"] and out["myid"].tolist() == [100, 7]
+
+
 def test_a_parquet_file_with_two_columns_of_one_name_is_refused(tmp_path: Path) -> None:
     """pyarrow's KeyError ('Field "handle" exists 2 times in schema') was a traceback."""
     table = pa.Table.from_arrays([pa.array(["a"]), pa.array(["b"])], names=["handle", "handle"])

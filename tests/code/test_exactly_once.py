@@ -80,12 +80,13 @@ def test_a_second_run_on_the_same_output_stops_at_once(tmp_path: Path) -> None:
 
 def test_piped_input_is_read(tmp_path: Path) -> None:
     """``cat x | ... /dev/stdin`` (a real pipe) and ``/dev/stdin`` redirected from a file: text and CSV
-    (recognised by a header naming the required column) arrive whole."""
+    (recognised by a header naming the required column, also alone on its line) arrive whole."""
     handles = _handles(2500)
     text = "\n".join(handles) + "\n"
     table = pd.DataFrame({"id": range(len(handles)), "handle": handles}).to_csv(index=False)
+    one_column = pd.DataFrame({"handle": handles}).to_csv(index=False)  # its header was priced as a handle
     scorer = ["--scorer", "tests.code.batch_scorers:make_length_scorer", "--quiet"]
-    for n, data in enumerate((text, table)):
+    for n, data in enumerate((text, table, one_column)):
         done = _batch("/dev/stdin", str(tmp_path / f"pipe{n}"), *scorer, piped=data)
         assert done.returncode == 0, done.stderr
         (tmp_path / f"file{n}").write_text(data)
@@ -95,7 +96,7 @@ def test_piped_input_is_read(tmp_path: Path) -> None:
         for name in (f"pipe{n}", f"redirect{n}"):
             out = read_output(tmp_path / name)
             assert out["handle"].tolist() == handles
-            if n:
+            if n == 1:
                 assert out["id"].tolist() == [str(i) for i in range(len(handles))]
 
 
