@@ -365,13 +365,15 @@ def source_files(source: str, root: Path | None = None) -> list[Path]:
 
 
 def source_note(folder: Path) -> dict[str, str]:
-    """Title and licence lines of a folder's SOURCE.txt, for ``handleval data list``."""
+    """Title and licence of a folder's SOURCE.txt: ``licence`` whole, with its continuation lines (``handleval
+    data list``), ``licence_full`` its first line (as the model card quotes it)."""
     path = folder / "SOURCE.txt"
     if not path.is_file():
         return {"title": "", "licence": "no SOURCE.txt"}
     text = path.read_text(encoding="utf-8", errors="replace")
     title = text.splitlines()[0].removeprefix("DATASET:").strip() if text else ""
-    match = re.search(r"^(?:Licen[cs]e|LICEN[CS]E)[^:]*:\s*(.+)$", text, re.MULTILINE)
+    match = re.search(r"^(?:Licen[cs]e|LICEN[CS]E)[^:]*:\s*(.+)((?:\n[ \t]+\S.*)*)", text, re.MULTILINE)
     licence = match.group(1).strip() if match else "not stated"
-    short = re.split(r"(?<=[.;)])\s", licence, maxsplit=1)[0]
-    return {"title": title, "licence": short if len(short) <= 90 else short[:87] + "…", "licence_full": licence}
+    whole = " ".join([licence, *(line.strip() for line in match.group(2).splitlines() if line.strip())]) \
+        if match else licence  # its indented continuation lines too: the restriction is often the last words
+    return {"title": title, "licence": whole, "licence_full": licence}

@@ -295,6 +295,9 @@ def test_data_list_json_is_the_catalog():
     rows = json.loads(result.stdout)
     assert rows == [{"name": e.name, "kind": e.kind, "rows": e.rows, "dates": e.dates, "currency": e.currency,
                      "licence": e.licence} for e in catalog()]
+    licence = {row["name"]: row["licence"] for row in rows}  # whole: the restriction is often the last words
+    assert "RESEARCH / EVALUATION ONLY" in licence["sales/namebio_2015_2020"]
+    assert "non-commercial research purposes only" in licence["sales/dash_email"]
 
 
 # ---------------------------------------------------------------------------------------------------- -o
