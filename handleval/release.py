@@ -107,8 +107,8 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
             why.append("")
         else:
             why.append(f"${price[i]:,.0f} x P(releasable) {p_rel[i]:.2f} (P(bot) {p_bot[i]:.2f}"
-                       + (f", counted {p_bot_release[i]:.2f}: self-declared bots are not released"
-                          if p_bot_release[i] < p_bot[i] - 0.005 else "") + ", "
+                       + (f", counted {p_bot_release[i]:.2f}: a self-declared bot is not released for being one"
+                          if p_bot_release[i] < p_bot[i] - 0.05 else "") + ", "
                        f"P(dormant) {p_dorm[i]:.2f}"
                        + (" estimated" if flagged.at[i, "dormancy_basis"] == "estimate" else "") + ")")
     outputs = {c: flagged[c].to_numpy() for c in FLAG_COLUMNS if c != "error"}
