@@ -375,11 +375,14 @@ def predict_command(
 
 def predict_scoring(model: Path | None, platform: str = "x", reasons: bool = True, attribution: str = "paths",
                     comps: bool = False) -> tuple[tuple[str, str, dict[str, Any]], dict[str, Any]]:
-    """``predict``'s scorer factory and what else identifies its scoring (the bundle's digest): a run's manifest
-    records both, and ``--resume`` refuses any other."""
+    """``predict``'s scorer factory and what else identifies its scoring (the bundle's digest, and that of the
+    sales its comparables come from): a run's manifest records both, and ``--resume`` refuses any other."""
+    from handleval.price.predict import sales_digest
+
     kwargs = {"bundle_dir": str(model) if model else None, "platform": platform, "reasons": reasons,
               "attribution": attribution, **({"comparables": True} if comps else {})}
-    return ("handleval.price.predict", "outputs_scorer", kwargs), {"bundle": _bundle_digest(model, "price")}
+    return ("handleval.price.predict", "outputs_scorer", kwargs), {"bundle": _bundle_digest(model, "price"),
+                                                                    "sales": sales_digest(model)}
 
 
 @app.command("flag")

@@ -665,17 +665,40 @@ def history_fingerprint(manifest: dict[str, Any]) -> tuple[Any, ...]:
     bundle's sources, ledgers and markets, the pandas and numpy versions and all of handleval's code
     (:func:`code_digest`). The key under which the fitted history is cached, so that a change to any of them
     rebuilds it."""
-    from handleval.data.sales import source_files
     from handleval.features._common import code_digest
-    from handleval.trees.bundle import sha256_file
 
     sources = list(manifest["config"]["sources"])
-    files = [(str(path), sha256_file(path)) for source in sources for path in source_files(source)]
     ledgers = manifest["config"].get("extra_sources", [])
-    for ledger in ledgers:  # a moved ledger: no key of its own, and sales_history says what is missing
+    return code_digest(), sources, ledgers, manifest["markets"], _history_files(manifest), pd.__version__, \
+        np.__version__
+
+
+def _history_files(manifest: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """``(path, sha256)`` of every file :func:`sales_history` reads for this bundle (None: a moved ledger)."""
+    from handleval.data.sales import source_files
+    from handleval.trees.bundle import sha256_file
+
+    files = [(str(path), sha256_file(path)) for source in manifest["config"]["sources"]
+             for path in source_files(source)]
+    for ledger in manifest["config"].get("extra_sources", []):  # a moved ledger: sales_history says it is missing
         path = Path(ledger["path"])
         files.append((str(path), sha256_file(path) if path.is_file() else None))
-    return code_digest(), sources, ledgers, manifest["markets"], files, pd.__version__, np.__version__
+    return files
+
+
+def sales_digest(bundle_dir: str | Path | None = None) -> str | None:
+    """sha256 of the sales a bundle's comparables come from, as they are now (None for a bundle that cannot be
+    read: loading it says why). A batch run records it beside the bundle's, so that ``--resume`` refuses to
+    finish a run with other sales than it began with."""
+    import hashlib
+    import json
+
+    manifest_path = (Path(bundle_dir) if bundle_dir else MODELS_DIR / "price") / "manifest.json"
+    try:
+        files = _history_files(json.loads(manifest_path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return hashlib.sha256(json.dumps([digest for _, digest in files]).encode()).hexdigest()  # wherever they are
 
 
 def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None = None,

@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -431,3 +432,30 @@ def test_platform_help_names_every_platform_the_cli_takes():
         text = " ".join(runner.invoke(app, [*args, "-h"], env={"COLUMNS": "1000"}).output.split())
         assert all(f"{name}," in text or f"{name} (" in text for name in PLATFORMS), (args, text)
         assert all(f"({alias} = {name})" in text for alias, name in PLATFORM_ALIASES.items()), (args, text)
+
+
+def test_predict_resume_is_refused_when_the_sales_changed(tmp_path, monkeypatch):
+    """A run killed and resumed with other sales data (HANDLEVAL_DATA pointing at a copy with other prices)
+    mixed two scorings: the comparables of the first parts came from one history, the rest from another. The run
+    records the sales' digest beside the bundle's; --resume then refuses."""
+    from handleval.cli import predict_scoring
+    from handleval.config import data_dir
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shared = data_dir()
+    for item in shared.iterdir():
+        (data / item.name).symlink_to(item)
+    (data / "sales").unlink()
+    (data / "sales").mkdir()
+    for item in (shared / "sales").iterdir():
+        (data / "sales" / item.name).symlink_to(item)
+    (data / "sales" / "dash_email").unlink()
+    shutil.copytree(shared / "sales" / "dash_email", data / "sales" / "dash_email")
+    _, before = predict_scoring(None)
+    monkeypatch.setenv("HANDLEVAL_DATA", str(data))
+    assert predict_scoring(None)[1] == before  # the same files, read through another folder
+    sales = data / "sales" / "dash_email" / "dash_ea_flat.csv"
+    sales.write_text(sales.read_text().replace("\n1", "\n2", 1))  # one price changed
+    after = predict_scoring(None)[1]
+    assert after["bundle"] == before["bundle"] and after["sales"] != before["sales"] is not None
