@@ -50,7 +50,9 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
 
     ``p_releasable = 1 - (1 - p_bot) * (1 - p_dormant)``: the handle can come free if the account is removed
     as a bot or purged as inactive (an assumption about platform policy, not a measured rate). Guard rails
-    set it to 0 for verified accounts and for accounts known to be active within the policy window.
+    set it to 0 for verified accounts and for accounts known to be active within the policy window. A handle
+    listed more than once (any case, with or without '@') is one account: its first row counts, the others get
+    0, and a guard rail on any of its rows holds for all.
 
     The input's columns come back unchanged; the output columns are named ``prefix + name`` after them, and
     :class:`OutputColumnsError` names any input column they would overwrite. Rows with an ``input_errors``
@@ -89,8 +91,19 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     recently_active = ~np.isnan(days) & (days <= flagger.policy_days)
     guard = np.where(verified, "verified account: never releasable",
                      np.where(recently_active, f"active within the {flagger.policy_days}-day policy window: "
-                                               "never releasable", ""))
+                                               "never releasable", "")).astype(object)
     guarded = verified | recently_active
+    # One handle is one account: listed again (any case, with or without '@'), the first row counts and speaks
+    # for the others, and a guard rail on any of its rows holds for all of them.
+    handle = pd.Series([n.lower() for n in names])
+    first = handle.groupby(handle).transform(lambda rows: rows.index[0]).to_numpy()
+    rail = pd.Series(guard).where(guarded).groupby(handle).transform("first").to_numpy()
+    again = (first != np.arange(len(names))) & (handle != "").to_numpy()
+    held = pd.notna(rail) & ~guarded & (handle != "").to_numpy()
+    guard[held] = [f"{r} (row {f} of the same handle)" for r, f in zip(rail[held], first[held], strict=True)]
+    guard[again & ~guarded & ~held] = [f"the same handle as row {f}: counted once" for f in
+                                       first[again & ~guarded & ~held]]
+    guarded = guarded | held | again
     p_rel = np.where(guarded & ~np.isnan(p_rel), 0.0, p_rel)
     releasable = pd.array(np.where(np.isnan(p_rel), None, (p_rel >= 0.5) & ~guarded), dtype="boolean")
     expected = price * p_rel

@@ -488,3 +488,19 @@ def test_flag_reads_a_pipe_once_and_scores_every_row(tmp_path):
         scored = pd.read_csv(out)
         assert scored["screen_name"].tolist() == accounts["screen_name"].tolist(), name
         assert scored["p_bot"].notna().all() and scored["error"].isna().all(), (name, scored["error"].tolist())
+
+
+def test_triage_counts_a_handle_listed_twice_once_and_its_guard_rail_holds_for_all(flagger):
+    """pizza (active last week), Pizza and @pizza (silent since 2019) were ranked as three accounts: two came out
+    releasable and the one handle's price was counted three times."""
+    rows = pd.DataFrame({"screen_name": ["pizza", "Pizza", "@pizza", "nikezz", "nikezz"],
+                         "created_at": ["2015-01-01"] * 5, "statuses_count": [100, 100, 5000, 5000, 5000],
+                         "followers_count": [50, 50, 2, 2, 2], "friends_count": [60, 60, 3000, 3000, 3000],
+                         "favourites_count": [10, 10, 0, 0, 0],
+                         "last_active_at": ["2024-12-01", "2019-01-01", "2019-01-01", "2019-01-01", "2019-01-01"],
+                         "observed_at": ["2024-12-05"] * 5})
+    out = triage(rows, valuer=PriceByLength(), flagger=flagger).set_index("row")
+    assert not out.loc[[0, 1, 2], "releasable"].astype(bool).any()
+    assert out.loc[[1, 2], "guard_rail"].str.endswith("(row 0 of the same handle)").all()
+    assert out.loc[4, "guard_rail"] == "the same handle as row 3: counted once" and out.loc[4, "expected_value"] == 0
+    assert out.loc[3, "expected_value"] > 0
