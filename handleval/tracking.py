@@ -404,8 +404,7 @@ def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, s
         if kind == "price":
             artifacts["data"] = str(price_data_snapshot(bundle_dir, Path(tmp) / "data"))
         sample_output = _predict_with_bundle(kind, bundle_dir, review.input_example, artifacts.get("data"))
-        signature = _optional_inputs(infer_signature(review.input_example, sample_output),
-                                     "handle" if kind == "price" else "screen_name")
+        signature = _served_inputs(infer_signature(review.input_example, sample_output), kind)
         info = mlflow.pyfunc.log_model(
             name="model", python_model=str(PYFUNC_CODE), artifacts=artifacts,
             model_config={"kind": kind}, signature=signature, input_example=review.input_example,
@@ -448,15 +447,24 @@ def price_data_snapshot(bundle_dir: Path, out: Path) -> Path:
     return out
 
 
-def _optional_inputs(signature: Any, required: str) -> Any:
-    """Only the key column is required in the served schema; the others are optional, as in the CLI. The key
-    column takes any type: a numeric one (Parquet integers) is read as text by handleval's rule
-    (:func:`handleval.handles.handle_texts`), as in the CLI, where MLflow would refuse it as not a string."""
+def _served_inputs(signature: Any, kind: str) -> Any:
+    """The served schema's inputs: every column the command reads, of any type, so that the served model answers as
+    the command does (MLflow drops the columns a schema does not name: with only the example's, an account lost
+    its description and last activity, and X API v2 objects or counts given as text were refused). Only a price
+    model's ``handle`` is required; an account needs ``screen_name`` or v2's ``username``, which ``flag`` checks."""
     from mlflow.models import ModelSignature
     from mlflow.types.schema import AnyType, ColSpec, Schema
 
-    inputs = Schema([ColSpec(AnyType() if c.name == required else c.type, c.name, required=c.name == required)
-                     for c in signature.inputs.inputs])
+    if kind == "price":
+        from handleval.price.predict import INPUT_COLUMNS
+
+        names, required = list(INPUT_COLUMNS), "handle"
+    else:
+        from handleval.accounts.features import COLUMN_ALIASES
+
+        names, required = [*dict.fromkeys(a for aliases in COLUMN_ALIASES.values() for a in aliases),
+                           "public_metrics"], ""
+    inputs = Schema([ColSpec(AnyType(), name, required=name == required) for name in names])
     return ModelSignature(inputs=inputs, outputs=signature.outputs)
 
 

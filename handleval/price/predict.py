@@ -43,6 +43,8 @@ from handleval.price.premium import (
 )
 
 Attribution = Literal["paths", "shap"]
+#: The columns value_many reads (``handle`` required; a blank ``platform`` is the default one).
+INPUT_COLUMNS = ("handle", "platform", "suffix", "venue", "as_of")
 OUTPUT_COLUMNS = ["price_usd", "price_low_usd", "price_high_usd", "market_basis", "reasons", "risk", "error"]
 #: The column ``value_many(..., comparables=True)`` adds before ``error`` (``predict --comps``): a JSON array per row.
 COMPARABLES = "comparables"

@@ -382,7 +382,7 @@ def test_logged_signature_is_what_the_model_returns_with_its_history(store, smal
     outputs are those of the model with its history, and its key column takes any type (typed handles)."""
     import mlflow
     from mlflow.models import infer_signature
-    from mlflow.types.schema import AnyType, DataType
+    from mlflow.types.schema import AnyType
 
     from handleval.tracking import price_review
 
@@ -391,8 +391,8 @@ def test_logged_signature_is_what_the_model_returns_with_its_history(store, smal
     logged = mlflow.models.get_model_info(f"models:/handleval-price/{version}").signature
     example = price_review(small_price).input_example
     assert logged.outputs == infer_signature(example, small_valuer.value_many(example)).outputs
-    assert {c.name: (c.type, c.required) for c in logged.inputs.inputs} == {
-        "handle": (AnyType(), True), **{c: (DataType.string, False) for c in ("platform", "suffix", "venue", "as_of")}}
+    assert {c.name: (c.type, c.required) for c in logged.inputs.inputs} == {  # any type: a datetime as_of too
+        "handle": (AnyType(), True), **{c: (AnyType(), False) for c in ("platform", "suffix", "venue", "as_of")}}
 
 
 def test_served_model_answers_over_http_without_data_dir(store, small_valuer, tmp_path):
@@ -460,10 +460,12 @@ def test_accounts_pyfunc_matches_flag_command(store, small_accounts, tmp_path):
 
     mlflow.set_tracking_uri(store["uri"])
     model = mlflow.pyfunc.load_model("models:/handleval-accounts@champion")
-    accounts = pd.DataFrame({
+    accounts = pd.DataFrame({  # every column the command reads reaches the served model (the example's only did)
         "screen_name": ["jack", "crypto_bot_48213", ""], "created_at": ["2006-03-21", "2019-05-01", "2019-05-01"],
         "statuses_count": [29000, 120000, 5], "followers_count": [6_400_000, 12, 1],
         "friends_count": [4500, 4900, 1], "favourites_count": [35000, 0, 0], "observed_at": ["2020-08-01"] * 3,
+        "description": ["just setting up my twttr", "automated crypto signals 24/7 bot", ""],
+        "last_active_at": ["2020-07-30", "2019-06-01", None],
     })
     via_pyfunc = model.predict(accounts)
     source = tmp_path / "accounts.csv"
@@ -476,6 +478,11 @@ def test_accounts_pyfunc_matches_flag_command(store, small_accounts, tmp_path):
     via_cli = read_output(out)
     assert via_cli["error"].notna().tolist() == via_pyfunc["error"].notna().tolist() == [False, False, True]
     np.testing.assert_allclose(pd.to_numeric(via_cli["p_bot"]), via_pyfunc["p_bot"].astype(float), equal_nan=True)
+    assert via_pyfunc["dormancy_basis"].tolist()[:2] == via_cli["dormancy_basis"].tolist()[:2] == ["last_active_at"] * 2
+    v2 = model.predict(pd.DataFrame({"username": ["jack"], "created_at": ["2006-03-21T20:50:14.000Z"],
+                                     "public_metrics": [{"tweet_count": 29000, "followers_count": 6_400_000,
+                                                         "following_count": 4500, "like_count": 35000}]}))
+    assert v2["error"].isna().all() and v2["p_bot"].notna().all()  # an X API v2 user object, as flag reads it
 
 
 def test_run_name_spells_out_sources_that_share_a_first_word():
