@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import glob
 import hashlib
 import importlib
 import json
@@ -1033,6 +1034,8 @@ def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.
                             output_columns=output_columns, prefix=prefix, **options)
         run = json.loads((parts / MANIFEST).read_text(encoding="utf-8"))
         os.ftruncate(fd, 0)  # the old record does not describe what is about to replace the file
+        for stale in out.parent.glob(f".{glob.escape(out.name)}.tmp-*"):  # a join killed before (we hold the lock)
+            stale.unlink(missing_ok=True)
         join_output(parts, out)
         made_from = {"input": run["input"], "scoring": run["scoring"], "sha256": sha256_file(out),
                      "naming": run["naming"]}

@@ -366,6 +366,15 @@ def test_a_one_file_run_that_made_nothing_leaves_no_hidden_record(tmp_path: Path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["h.csv"]
 
 
+def test_a_join_killed_before_leaves_no_temporary_file_after_the_resume(tmp_path: Path) -> None:
+    """A kill during the final join left .x.csv.tmp-<pid> (14 MB in the report), and a successful --resume kept it."""
+    source = tmp_path / "h.csv"
+    source.write_text("handle\npizza\nnike\n")
+    (tmp_path / ".x.csv.tmp-99999").write_text("half a file")
+    run_batch_to_file(source, tmp_path / "x.csv", score_chunk=length_scorer, quiet=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".x.csv.run.json", "h.csv", "x.csv"]
+
+
 def test_a_file_output_in_a_missing_folder_names_the_folder(tmp_path: Path) -> None:
     """`-o /nonexist/dir/x.csv` named the hidden record '.x.csv.run.json' it could not create."""
     source = tmp_path / "h.csv"
