@@ -487,6 +487,8 @@ def triage_command(
         raise HandlevalError(f"{output} is a directory or not a .csv/.parquet name; triage writes one file "
                              "(.csv or .parquet): give a file name")
     refuse_output_over_input(input_path, output)
+    if not output.parent.is_dir():  # before scoring, as predict and flag say it
+        raise HandlevalError(f"cannot write {output}: its folder {output.parent} does not exist")
     if output.exists() and not overwrite:
         raise HandlevalError(f"{output} exists; pass --overwrite to replace it")
     import pandas as pd

@@ -218,9 +218,10 @@ def _parse_utc(values: pd.Series) -> pd.Series:
                          utc=True)
     rest = out.isna() & s.notna() & (s != "")
     if rest.any():
-        epoch = rest & s.str.fullmatch(r"\d{12,13}L?").fillna(False)
+        epoch = rest & s.str.fullmatch(r"\d{12,13}(?:L|\.0)?").fillna(False)  # 1183552203000.0: a float column's
         if epoch.any():
-            out[epoch] = pd.to_datetime(s[epoch].str.rstrip("L").astype("int64"), unit="ms", utc=True)
+            out[epoch] = pd.to_datetime(s[epoch].str.replace(r"(?:L|\.0)$", "", regex=True).astype("int64"),
+                                        unit="ms", utc=True)
         rest &= ~epoch
         if rest.any():
             out[rest] = pd.to_datetime(s[rest], errors="coerce", utc=True, format="mixed")

@@ -197,7 +197,7 @@ class Valuer:
                               comparables=True).iloc[0]
         price = lambda c: None if pd.isna(row[c]) else float(row[c])  # noqa: E731
         error = None if pd.isna(row["error"]) else str(row["error"])
-        return Valuation(str(handle), platform, price("price_usd"), price("price_low_usd"),
+        return Valuation(str(handle), platform_name(platform), price("price_usd"), price("price_low_usd"),
                          price("price_high_usd"), row["market_basis"],
                          [r for r in str(row["reasons"]).split("; ") if r], error,
                          None if pd.isna(row["risk"]) else str(row["risk"]),
@@ -386,6 +386,8 @@ class Valuer:
         if isinstance(data, pd.DataFrame):
             if "handle" not in data.columns:
                 raise DataFormatError(f"input has no 'handle' column; found {list(data.columns)}")
+            if list(data.columns).count("handle") > 1:
+                raise DataFormatError("input has more than one 'handle' column: keep one")
             return data.reset_index(drop=True)
         if isinstance(data, str):
             data = [data]

@@ -167,3 +167,23 @@ def test_parquet_handles_of_integers_with_nulls_or_bytes_are_priced_or_row_error
             assert out["price_usd"].notna().sum() == n - 1 and out["error"][50] == "empty handle"
         else:
             assert out["price_usd"][::2].notna().all() and out["error"][1::2].str.contains("not allowed").all()
+
+
+def test_small_library_and_command_edges(tmp_path):
+    """Edges an adversarial review found: value(platform='twitter') said 'twitter' where every output says x; two
+    'handle' columns gave an AttributeError; a float column of epoch milliseconds was 'unparseable'; triage into a
+    missing folder scored everything before failing with 'No such file or directory'."""
+    import handleval
+    from handleval.accounts.features import _to_utc
+    from handleval.errors import DataFormatError
+
+    valuer = handleval.load()
+    assert valuer.value("jack", platform="twitter").platform == "x"
+    with pytest.raises(DataFormatError, match="more than one 'handle' column"):
+        valuer.value_many(pd.DataFrame([["a", "b"]], columns=["handle", "handle"]))
+    assert _to_utc(pd.Series([1183552203000.0])).iloc[0] == pd.Timestamp("2007-07-04 12:30:03", tz="UTC")
+    source = tmp_path / "a.csv"
+    source.write_text("screen_name,created_at,statuses_count,followers_count,friends_count,favourites_count\n"
+                      "anna,2015-01-01,1,2,3,4\n")
+    missing = run_cli("triage", str(source), "-o", str(tmp_path / "nowhere" / "x.csv"))
+    assert missing.returncode == 2 and "its folder" in missing.stderr and "does not exist" in missing.stderr
