@@ -124,10 +124,20 @@ def data_list(
     = False,
 ) -> None:
     """Each dataset: rows, date range, currency and the licence note from its SOURCE.txt. One line per dataset,
-    never wrapped or cut: a table on a terminal wide enough for it, else aligned plain columns (pipes, grep)."""
+    never wrapped or cut: a table on a terminal wide enough for it, else aligned plain columns (pipes, grep).
+    A set that cannot be read is listed as such (exit 1; `data check` says more)."""
     from handleval.data.catalog import catalog
 
     entries = catalog()
+    _list_datasets(entries, as_json)
+    unreadable = [e.name for e in entries if e.dates.startswith("unreadable")]
+    if unreadable:
+        err_console.print(f"[bold red]error:[/] {len(unreadable)} set(s) cannot be read: "
+                          f"{shown(', '.join(unreadable))}", highlight=False)
+        raise typer.Exit(1)
+
+
+def _list_datasets(entries: list[Any], as_json: bool) -> None:
     if as_json:
         import dataclasses
         import json

@@ -44,23 +44,37 @@ def catalog(root: Path | None = None) -> list[DatasetEntry]:
     markets = load_markets()
     entries = []
     for source in LOADERS:
-        table, _ = load_sales([source], markets=markets, root=root)
+        try:
+            table, _ = load_sales([source], markets=markets, root=root)
+        except HandlevalError as exc:  # one set missing or unreadable: the others are still listed
+            entries.append(DatasetEntry(f"sales/{source}", "sales", 0, f"unreadable: {exc}", "-", "-"))
+            continue
         currencies = ", ".join(sorted(table["currency"].unique()))
         note = source_note(root / "sales" / source)
         entries.append(DatasetEntry(f"sales/{source}", "sales", len(table), _date_range(table["sold_at"]),
                                     currencies, note["licence"]))
+    from handleval.data.accounts import SOURCE_PRIORITY, load_account_table
+
+    sets, unreadable = list(SOURCE_PRIORITY), []
     try:
-        from handleval.data.accounts import load_account_table
-    except ImportError:  # account loader not installed in this build
-        return entries
-    accounts, _ = load_account_table(root)
+        accounts, _ = load_account_table(root)  # together: ids de-duplicated across the sets
+    except HandlevalError:  # one set missing or unreadable: name it, list the others
+        for source_set in SOURCE_PRIORITY:
+            try:
+                load_account_table(root, sets=[source_set], dedupe=False)
+            except HandlevalError as exc:
+                sets.remove(source_set)
+                unreadable.append(DatasetEntry(f"accounts/{source_set}", "accounts", 0, f"unreadable: {exc}",
+                                               "-", "-"))
+        accounts = load_account_table(root, sets=sets)[0] if sets else pd.DataFrame({"source_set": []})
+    listed = list(unreadable)
     for source_set, group in accounts.groupby("source_set", sort=True):
         note = source_note(root / "accounts" / str(source_set))
         labels = group["label"].value_counts().to_dict()
-        entries.append(DatasetEntry(
+        listed.append(DatasetEntry(
             f"accounts/{source_set}", "accounts (" + ", ".join(f"{k} {v:,}" for k, v in labels.items()) + ")",
             len(group), _date_range(group["observed_at"]), "-", note["licence"]))
-    return entries
+    return entries + sorted(listed, key=lambda e: e.name)
 
 
 def check_all(root: Path | None = None) -> LoadReport:

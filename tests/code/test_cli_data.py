@@ -49,3 +49,21 @@ def test_missing_data_dir_is_one_clear_message(tmp_path):
     result = run_cli("data", "list", env={"HANDLEVAL_DATA": str(tmp_path / "nope")})
     assert result.returncode == 2
     assert "HANDLEVAL_DATA" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_data_list_names_a_missing_set_and_lists_the_others(tmp_path, data_root):
+    """With one sales set and one account set missing, `data list` failed as a whole (exit 2, nothing listed)."""
+    for group in ("sales", "accounts"):
+        (tmp_path / group).mkdir()
+        for item in (data_root / group).iterdir():
+            if item.name not in ("dash_email", "kaggle_bots_2017"):
+                (tmp_path / group / item.name).symlink_to(item)
+    for item in data_root.iterdir():
+        if item.name not in ("sales", "accounts"):
+            (tmp_path / item.name).symlink_to(item)
+    result = run_cli("data", "list", env={"HANDLEVAL_DATA": str(tmp_path)})
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "2 set(s) cannot be read: sales/dash_email, accounts/kaggle_bots_2017" in " ".join(result.stderr.split())
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
+    assert "unreadable" in lines["sales/dash_email"] and "unreadable" in lines["accounts/kaggle_bots_2017"]
+    assert "3,403" in lines["sales/fragment_telegram"] and "12,417" in lines["accounts/cresci2017"]
