@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from handleval._arrays import first_occurrences, group_ids
 from handleval.accounts.features import _to_bool, canonical_columns
 from handleval.accounts.flag import FLAG_COLUMNS, AccountFlagger, flag_outputs, load_accounts
 from handleval.errors import HandlevalError
@@ -95,11 +96,16 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     guarded = verified | recently_active
     # One handle is one account: listed again (any case, with or without '@'), the first row counts and speaks
     # for the others, and a guard rail on any of its rows holds for all of them.
-    handle = pd.Series([n.lower() for n in names])
-    first = handle.groupby(handle).transform(lambda rows: rows.index[0]).to_numpy()
-    rail = pd.Series(guard).where(guarded).groupby(handle).transform("first").to_numpy()
-    again = (first != np.arange(len(names))) & (handle != "").to_numpy()
-    held = pd.notna(rail) & ~guarded & (handle != "").to_numpy()
+    keys = np.array([n.lower() for n in names], dtype=object)
+    ids = group_ids(keys)
+    first = first_occurrences(ids)[ids]
+    rail_of = np.full(int(ids.max(initial=-1)) + 1, None, dtype=object)
+    on_rail = np.flatnonzero(guarded)[::-1]  # reversed: each handle keeps the rail of its first guarded row
+    rail_of[ids[on_rail]] = guard[on_rail]
+    rail = rail_of[ids]
+    named = keys != ""
+    again = (first != np.arange(len(names))) & named
+    held = pd.notna(rail) & ~guarded & named
     guard[held] = [f"{r} (row {f} of the same handle)" for r, f in zip(rail[held], first[held], strict=True)]
     guard[again & ~guarded & ~held] = [f"the same handle as row {f}: counted once" for f in
                                        first[again & ~guarded & ~held]]

@@ -283,7 +283,7 @@ class AccountFlagger:
 def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:
     """The account flagger from ``bundle_dir`` (default ``models/accounts``); a missing, corrupt or foreign
     bundle raises ``BundleError`` saying what is wrong."""
-    from handleval.trees.bundle import load_booster, manifest_values, read_bundle
+    from handleval.trees.bundle import load_booster, malformed, manifest_values, read_bundle
 
     path = Path(bundle_dir) if bundle_dir else MODELS_DIR / "accounts"
     manifest, verified = read_bundle(path, BUNDLE_KIND)
@@ -307,8 +307,8 @@ def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:
             apply_calibration(calibration, np.array([0.0]))  # a damaged calibration fails here, not in a batch
     if not (0 < flagger.threshold <= 1 and flagger.policy_days >= 0 and 0 <= flagger.dormancy_threshold <= 1
             and len(flagger.bot_types) == types.num_model_per_iteration()):
-        raise BundleError(f"{path / 'manifest.json'} is malformed: a threshold outside (0, 1], negative "
-                          "policy_days or type classes unlike the type model's; restore the bundle or train it again")
+        raise malformed(path, "a threshold outside (0, 1], negative policy_days or type classes unlike the type "
+                              "model's")
     return flagger
 
 

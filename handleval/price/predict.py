@@ -287,25 +287,25 @@ class Valuer:
                                                                   strict=True)]
             capped = idx[pred >= self.cap - 1e-9]  # the price says "at least": the cap, not a value
             basis[capped] = [f"{b}; at the ${np.exp(self.cap):,.0f} cap" for b in basis[capped]]
-            risky = np.flatnonzero(imitates(x_h, "brand", self._risk_popularity)
-                                   | imitates(x_h, "celeb", self._risk_popularity))
+            place = is_place_name(market_frame["handle"].to_numpy(dtype=object))  # 'monaco' is Monaco: no one's
+            risky = np.flatnonzero((imitates(x_h, "brand", self._risk_popularity)
+                                    | imitates(x_h, "celeb", self._risk_popularity)) & ~place)
             if len(risky):  # name the imitated match (the transform's own, else found for these rows only)
                 found = matches.iloc[risky] if matches is not None else \
                     self.featurizer.matches(market_frame.iloc[risky])
                 risk[idx[risky]] = lookalike_risk(x_h.iloc[risky].reset_index(drop=True),
                                                   found.reset_index(drop=True), self._risk_popularity)
             lexicons = self._lexicons
-            rest = np.flatnonzero(pd.isna(risk[idx]))  # famous names with a letter group swapped
+            rest = np.flatnonzero(pd.isna(risk[idx]) & ~place)  # famous names with a letter group swapped
             if lexicons and len(rest):
                 risk[idx[rest]] = spelled_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
                                                      x_h.iloc[rest].reset_index(drop=True), lexicons,
                                                      self._risk_popularity)
-            rest = np.flatnonzero(pd.isna(risk[idx]))  # 'AppIe': a famous name as written, a capital I for an l
+            rest = np.flatnonzero(pd.isna(risk[idx]) & ~place)  # 'AppIe': a famous name as written, I for an l
             if lexicons and len(rest):
                 risk[idx[rest]] = capital_i_lookalikes(readable["handle"].to_numpy(dtype=object)[idx[rest]],
                                                        market_frame["handle"].to_numpy(dtype=object)[rest],
                                                        lexicons, self._risk_popularity)
-            risk[idx[is_place_name(market_frame["handle"].to_numpy(dtype=object))]] = None  # 'monaco' is Monaco
             own = platform_risk(market_frame["handle"].to_numpy(dtype=object),  # 'home', 'XSupport': X's own
                                 market_frame["requested"].to_numpy(dtype=object))
             named = np.flatnonzero(pd.notna(own))  # more specific than a brand lookalike ('twitter.com')
@@ -715,7 +715,7 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     from handleval.features._common import gc_paused
     from handleval.price.market import MarketEncoder
     from handleval.price.premium import price_set_by_rule
-    from handleval.trees.bundle import load_booster, manifest_values, read_bundle
+    from handleval.trees.bundle import load_booster, malformed, manifest_values, read_bundle
 
     bundle_dir = Path(bundle_dir) if bundle_dir else MODELS_DIR / "price"
     manifest, verified = read_bundle(bundle_dir, "price")
@@ -737,8 +737,7 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
         cap, offsets = float(manifest["cap_usd"]), dict(manifest["conformal_offsets_ln"])
         features, model_files = list(manifest["features"]), _model_files(manifest)
     if not cap > 0 or not all(isinstance(v, int | float) for v in offsets.values()):
-        raise BundleError(f"{bundle_dir / 'manifest.json'} is malformed: cap_usd must be a positive number and "
-                          "conformal_offsets_ln numbers; restore the bundle or train it again")
+        raise malformed(bundle_dir, "cap_usd must be a positive number and conformal_offsets_ln numbers")
 
     def priced(sales: pd.DataFrame) -> pd.DataFrame:
         return sales[~price_set_by_rule(sales, markets)]  # as in training: not evidence of value

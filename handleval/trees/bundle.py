@@ -79,8 +79,12 @@ def manifest_values(bundle_dir: str | Path) -> Iterator[None]:
         errors = getattr(exc, "errors", None)  # pydantic's: one short line per field, not its long text
         what = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors()[:3]) if callable(errors) \
             else f"{type(exc).__name__}: {exc}"
-        raise BundleError(f"{Path(bundle_dir) / MANIFEST} is malformed ({what}); restore the bundle or train it "
-                          "again") from exc
+        raise malformed(bundle_dir, what) from exc
+
+
+def malformed(bundle_dir: str | Path, what: str) -> BundleError:
+    """The one message for a bundle whose manifest holds a value it cannot hold (``what``)."""
+    return BundleError(f"{Path(bundle_dir) / MANIFEST} is malformed ({what}); restore the bundle or train it again")
 
 
 def read_bundle(bundle_dir: str | Path, kind: str) -> tuple[dict[str, Any], dict[str, bytes]]:
