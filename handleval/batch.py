@@ -751,6 +751,23 @@ def _resumed_chunk_rows(out: Path) -> int:
     return rows if type(rows) is int and rows >= 1 else DEFAULT_CHUNK_ROWS
 
 
+def recorded_scorer_options(output: str | os.PathLike[str]) -> dict[str, Any]:
+    """The scorer factory's keyword arguments of the run already at ``output`` (a directory of parts, or one file
+    with its unfinished parts or its hidden record), else ``{}``: what a resume must score with again."""
+    out = Path(output)
+    parts = out.with_name(f".{out.name}.parts")
+    run: Any = None
+    if out.is_dir() or parts.is_dir():
+        manifest = Manifest.load(out if out.is_dir() else parts)
+        run = manifest.data if manifest is not None else None
+    else:
+        with contextlib.suppress(OSError, ValueError):
+            run = json.loads(out.with_name(f".{out.name}.run.json").read_text(encoding="utf-8"))
+    scorer = run.get("scoring", {}).get("scorer") if isinstance(run, dict) and isinstance(run.get("scoring"), dict) \
+        else None
+    return scorer[2] if isinstance(scorer, list) and len(scorer) == 3 and isinstance(scorer[2], dict) else {}
+
+
 def _output_error(exc: OSError, out: Path) -> HandlevalError:
     """One sentence for a failed write (full disk, read-only or forbidden output)."""
     import errno

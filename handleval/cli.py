@@ -10,6 +10,7 @@ import re
 import sys
 import warnings
 from collections.abc import Callable
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -428,7 +429,8 @@ def flag_command(
       observed_at       when the profile was seen; or probe_created_at
                         (Bot Repository), crawled_at or updated (Cresci,
                         its fake followers have only updated). Default:
-                        now - give it: measured against today, an old
+                        the run's start (one time, kept by --resume) -
+                        give it: measured against today, an old
                         snapshot looks human (rates per day of age fall)
       last_active_at    latest activity: dormancy from dates, not estimated
       listed_count      or public_metrics.listed_count, listedcount
@@ -450,7 +452,7 @@ def flag_command(
     """
     from handleval.accounts.features import COLUMN_ALIASES
     from handleval.accounts.flag import FLAG_COLUMNS, check_columns
-    from handleval.batch import cached_scorer
+    from handleval.batch import cached_scorer, recorded_scorer_options
     from handleval.io import open_input
 
     source = open_input(input_path, ())
@@ -459,8 +461,11 @@ def flag_command(
         err_console.print("[yellow]warning:[/] no observed_at (or probe_created_at, crawled_at, updated) column: "
                           "account age and inactivity are measured at the time of this run (see measured_at); an "
                           "old snapshot then looks human", highlight=False)
+    # one time for the whole run, the interrupted run's on --resume: no part is measured at another "now"
+    now = (recorded_scorer_options(output).get("now") if resume else None) \
+        or datetime.now(UTC).isoformat(timespec="seconds")
     factory = ("handleval.accounts.flag", "outputs_scorer", {"bundle_dir": str(model) if model else None,
-                                                             "reasons": reasons})
+                                                             "reasons": reasons, "now": now})
     cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one
     _run_batch(input_path, output, factory, (), engine, scheduler, workers, resume, overwrite,
                quiet, chunk_rows, FLAG_COLUMNS, prefix, {"bundle": _bundle_digest(model, "accounts")})

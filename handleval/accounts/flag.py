@@ -325,13 +325,16 @@ def flag_outputs(flagger: AccountFlagger, accounts: pd.DataFrame, now: pd.Timest
     return pd.DataFrame({c: scored[_PRIVATE + c].to_numpy() for c in FLAG_COLUMNS}, index=accounts.index)
 
 
-def batch_scorer(bundle_dir: str | None = None, reasons: bool = True, prefix: str = "") -> Any:
+def batch_scorer(bundle_dir: str | None = None, reasons: bool = True, prefix: str = "", now: str | None = None
+                 ) -> Any:
     """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker), as predict's:
-    every input column, then the flag columns (:meth:`AccountFlagger.flag`, ``reasons`` and ``prefix`` as there)."""
-    return functools.partial(load_accounts(bundle_dir).flag, reasons=reasons, prefix=prefix)
+    every input column, then the flag columns (:meth:`AccountFlagger.flag`, ``reasons``, ``prefix`` and ``now``
+    as there: give ``now`` so that every part of a run is measured at the same time)."""
+    return functools.partial(load_accounts(bundle_dir).flag, reasons=reasons, prefix=prefix, now=now)
 
 
-def outputs_scorer(bundle_dir: str | None = None, reasons: bool = True) -> Any:
+def outputs_scorer(bundle_dir: str | None = None, reasons: bool = True, now: str | None = None) -> Any:
     """A chunk scorer that returns only the flag columns (:func:`flag_outputs`), for a batch that declares them
-    (``output_columns``) and names them itself after the input's (``handleval flag --prefix``)."""
-    return functools.partial(flag_outputs, load_accounts(bundle_dir), reasons=reasons)
+    (``output_columns``) and names them itself after the input's (``handleval flag --prefix``); ``now`` as in
+    :func:`batch_scorer`."""
+    return functools.partial(flag_outputs, load_accounts(bundle_dir), now=now, reasons=reasons)

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -137,6 +138,25 @@ def test_predict_resume_without_chunk_rows_and_of_a_finished_run(tmp_path):
     done = runner.invoke(app, ["predict", str(source), "-o", str(out), "--resume"], env={"COLUMNS": "200"})
     assert done.exit_code == 0, done.output
     assert "already complete" in done.output and "nothing to resume" in done.output
+
+
+@pytest.mark.parametrize("name", ["flags", "flags.csv"])
+def test_flag_without_observed_at_measures_every_part_of_a_run_at_one_time(tmp_path, name):
+    accounts = tmp_path / "accounts.csv"
+    _accounts_csv(accounts)
+    pd.read_csv(accounts).drop(columns="observed_at").pipe(lambda f: pd.concat([f] * 3)).to_csv(accounts, index=False)
+    out = tmp_path / name
+    args = ["flag", str(accounts), "-o", str(out)]
+    assert runner.invoke(app, [*args, "--chunk-rows", "2", "--quiet"]).exit_code == 0
+    first = pd.read_csv(out) if out.is_file() else read_output(out)
+    if out.is_dir():
+        _forget_last_part(out)
+    time.sleep(1.1)  # a later "now" shows in measured_at (whole seconds)
+    resumed = runner.invoke(app, [*args, "--resume"], env={"COLUMNS": "200"})
+    assert resumed.exit_code == 0, resumed.output
+    again = pd.read_csv(out) if out.is_file() else read_output(out, verify=True)
+    assert first["measured_at"].nunique() == 1 and again["measured_at"].tolist() == first["measured_at"].tolist()
+    assert out.is_dir() or "already complete" in resumed.output
 
 
 def test_resume_with_another_platform_or_options_is_refused(tmp_path):
