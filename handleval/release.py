@@ -47,7 +47,8 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
            input_errors: list[str | None] | None = None) -> pd.DataFrame:
     """Flag ``accounts``, price each screen name on X, and rank by ``expected_value = price_usd *
     p_releasable`` (highest first; rows that cannot be priced or flagged last, with ``error``). ``row`` is
-    each account's position in the input, so nothing is lost by sorting.
+    each account's position in the input and each row keeps its index label, so nothing is lost by sorting
+    (``accounts.join(ranked[["expected_value"]])`` puts each value on its own account).
 
     ``p_releasable = 1 - (1 - p_bot) * (1 - p_dormant)``: the handle can come free if the account is removed
     as a bot or purged as inactive (an assumption about platform policy, not a measured rate). Guard rails
@@ -64,6 +65,7 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
         from handleval.price.predict import load as load_valuer
 
         valuer = load_valuer()
+    index = accounts.index
     accounts = accounts.reset_index(drop=True)
     flagged = flag_outputs(flagger, accounts, now=now)
     bad = np.zeros(len(accounts), dtype=bool)
@@ -134,12 +136,12 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     outputs.update({"price_usd": price, "p_releasable": np.round(p_rel, 4), "releasable": releasable,
                     "expected_value": np.round(expected, 2), "guard_rail": guard, "triage_reasons": why,
                     "error": error.to_numpy()})
-    out = accounts.copy()
+    out = accounts.set_axis(index).copy()
     out.insert(0, prefix + "row", np.arange(len(accounts)))
     for name, values in outputs.items():
         out[prefix + name] = values
     return out.sort_values([prefix + "expected_value", prefix + "row"], ascending=[False, True],
-                           na_position="last", kind="stable").reset_index(drop=True)
+                           na_position="last", kind="stable")
 
 
 def _verified(flagged: pd.DataFrame) -> np.ndarray:

@@ -187,3 +187,12 @@ def test_small_library_and_command_edges(tmp_path):
                       "anna,2015-01-01,1,2,3,4\n")
     missing = run_cli("triage", str(source), "-o", str(tmp_path / "nowhere" / "x.csv"))
     assert missing.returncode == 2 and "its folder" in missing.stderr and "does not exist" in missing.stderr
+
+
+def test_triage_keeps_the_callers_index_so_values_go_back_on_their_own_accounts(flagger):
+    frame = _bot_like(4, screen_name=["a", "abcdefgh", "abc", "abcdef"]).set_axis(["w", "x", "y", "z"])
+    ranked = triage(frame, valuer=PriceByLength(), flagger=flagger, now=NOW)
+    assert ranked["screen_name"].tolist() == ["a", "abc", "abcdef", "abcdefgh"]  # by expected value
+    assert ranked.index.tolist() == ["w", "y", "z", "x"]
+    joined = frame.join(ranked[["price_usd"]])
+    assert joined["price_usd"].tolist() == [1000.0, 125.0, 1000.0 / 3, 1000.0 / 6]
