@@ -68,10 +68,6 @@ class OutputExistsError(HandlevalError):
     """The output already exists and neither ``resume`` nor ``overwrite`` was asked for."""
 
 
-class OutputColumnsError(HandlevalError):
-    """Output columns would overwrite input columns of the same name."""
-
-
 class OutputLockedError(HandlevalError):
     """Another run is writing to the same output directory."""
 
@@ -199,15 +195,11 @@ def score_rows(frame: pd.DataFrame, score_chunk: ScoreChunk, input_errors: Seque
 
 def check_output_columns(input_columns: Sequence[Any], output_names: Sequence[str], whose: str = "the output",
                          where: str = "") -> None:
-    """Raise :class:`OutputColumnsError` naming the input columns ``whose`` outputs would overwrite (``where``:
-    the input file, as the message's start), before any row is scored."""
+    """Raise :class:`~handleval.errors.ColumnCollisionError` naming the input columns ``whose`` outputs would
+    overwrite (``where``: the input file, as the message's start), before any row is scored."""
     collisions = output_collisions(input_columns, output_names)
     if collisions:
-        free = next((p for p in ("hv_", "hv2_", "handleval_", "handleval2_")  # a prefix no input column has
-                     if not any(str(c).startswith(p) for c in input_columns)), "my_")
-        raise OutputColumnsError(f"{where}the input already has column(s) {', '.join(map(repr, collisions))}, "
-                                 f"which {whose} would overwrite; give a prefix for the output columns (--prefix, "
-                                 f"e.g. --prefix {free}) or rename those input columns")
+        raise ColumnCollisionError(collisions, what=whose, input_columns=input_columns, where=where)
 
 
 def _call_scorer(score_chunk: ScoreChunk, sub: pd.DataFrame) -> pd.DataFrame:
@@ -675,8 +667,9 @@ def run_batch(
 
     Input columns are never overwritten: declare the scorer's ``output_columns`` and they are taken from it
     alone, named ``prefix + name`` after the input's columns. When an output name (or ``error``) is already an
-    input column the run stops at once with :class:`OutputColumnsError` naming them (choose a ``prefix``). The
-    output directory is locked for the run (:func:`lock_directory`); a second run on it stops at once.
+    input column the run stops at once with :class:`~handleval.errors.ColumnCollisionError` naming them (choose
+    a ``prefix``). The output directory is locked for the run (:func:`lock_directory`); a second run on it stops
+    at once.
 
     Raises :class:`DataFormatError` for unreadable input, :class:`OutputExistsError` when the output exists and
     neither ``resume`` nor ``overwrite`` is set, :class:`ScorerError` when the scorer breaks its contract.

@@ -41,17 +41,21 @@ class ConfigError(HandlevalError):
 
 
 class ColumnCollisionError(DataFormatError):
-    """Input columns that ``what``'s outputs would overwrite (``collisions``): refused, an input column is never
-    overwritten; ``prefix`` names the outputs apart (``example`` is the prefix the message suggests)."""
+    """Input columns (``collisions``) that ``what``'s outputs would overwrite: refused, an input column is never
+    overwritten. The message suggests a prefix that no input column starts with (``input_columns``), for Python
+    and, with ``command_line``, for the commands' ``--prefix``; ``where`` (the input file) starts it."""
 
-    def __init__(self, collisions: list[str], prefix: str, what: str = "flag", example: str = "flag_",
-                 command_line: bool = True):
+    def __init__(self, collisions: list[str], prefix: str = "", what: str = "the output",
+                 input_columns: Sequence[Any] = (), command_line: bool = True, where: str = ""):
         self.collisions = collisions
-        way = f"--prefix {example} on the command line, prefix='{example}' in Python" if command_line else \
-            f"prefix='{example}'"
-        hint = f"choose another prefix than {prefix!r}" if prefix else f"give the outputs a prefix ({way})"
-        super().__init__(f"the input already has column(s) {', '.join(collisions)}, which {what} would overwrite; "
-                         f"{hint}. Input columns are never overwritten")
+        free = next((p for p in ("hv_", "hv2_", "handleval_", "handleval2_")
+                     if not any(str(c).startswith(p) for c in input_columns)), "my_")
+        way = f"in Python prefix='{free}', on the command line --prefix {free}" if command_line else \
+            f"prefix='{free}'"
+        hint = f"choose another prefix than {prefix!r}" if prefix else "give the output columns a prefix"
+        super().__init__(f"{where}the input already has column(s) {', '.join(map(repr, collisions))}, which {what} "
+                         f"would overwrite; {hint} ({way}) or rename those input columns. Input columns are never "
+                         "overwritten")
 
 
 def output_collisions(input_columns: Sequence[Any], output_names: Sequence[str]) -> list[str]:

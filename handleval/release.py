@@ -34,7 +34,7 @@ def _prices(valuer: Any, names: list[str]) -> pd.DataFrame:
 
 
 def check_triage_columns(columns: Any, prefix: str = "") -> None:
-    """Raise :class:`~handleval.batch.OutputColumnsError` when triage's output columns (named ``prefix + name``)
+    """Raise :class:`~handleval.errors.ColumnCollisionError` when triage's output columns (named ``prefix + name``)
     would overwrite input columns."""
     from handleval.batch import check_output_columns
 
@@ -57,8 +57,8 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     0, and a guard rail on any of its rows holds for all.
 
     The input's columns come back unchanged; the output columns are named ``prefix + name`` after them, and
-    :class:`OutputColumnsError` names any input column they would overwrite. Rows with an ``input_errors``
-    entry (a ragged CSV row) are not scored: they carry that error."""
+    :class:`~handleval.errors.ColumnCollisionError` names any input column they would overwrite. Rows with an
+    ``input_errors`` entry (a ragged CSV row) are not scored: they carry that error."""
     check_triage_columns(accounts.columns, prefix)
     flagger = flagger or load_accounts()
     if valuer is None:

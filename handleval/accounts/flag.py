@@ -76,7 +76,7 @@ def check_columns(columns: Any, prefix: str = "") -> None:
     check_required(columns)
     taken = output_collisions(columns, output_names(prefix))
     if taken:
-        raise ColumnCollisionError(taken, prefix)
+        raise ColumnCollisionError(taken, prefix, "flag", columns)
 
 
 # How a feature reads in a reason: words, and how to turn the feature back into the number a person knows.

@@ -218,7 +218,7 @@ class Valuer:
         taken = output_collisions(data.columns if isinstance(data, pd.DataFrame) else (),
                                   [prefix + c for c in output_names(comparables)])
         if taken:
-            raise ColumnCollisionError(taken, prefix, "value_many", "hv_", command_line=False)
+            raise ColumnCollisionError(taken, prefix, "value_many", data.columns, command_line=False)
         frame = self._as_frame(data)  # once: a generator of handles is read once
         prices = self.price_columns(frame, platform, reasons, attribution, comparables)
         if isinstance(data, pd.DataFrame | pd.Series):

@@ -225,7 +225,7 @@ def test_flag_refuses_to_overwrite_input_columns_and_prefix_keeps_them(flagger):
     from handleval.accounts.flag import ColumnCollisionError, output_names
 
     df = _kaggle_like()
-    with pytest.raises(ColumnCollisionError, match="bot, status") as caught:
+    with pytest.raises(ColumnCollisionError, match="'bot', 'status'") as caught:
         flagger.flag(df, now=NOW)
     assert caught.value.collisions == ["bot", "status"]
     assert "prefix" in str(caught.value)
@@ -309,7 +309,7 @@ def test_cli_flag_collision_refused_then_prefix_keeps_the_input(flagger, tmp_pat
     _kaggle_like().to_csv(source, index=False)
     refused = run_cli("flag", str(source), "-o", str(tmp_path / "out"), "--quiet")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
-    assert "bot, status" in refused.stderr and "--prefix" in refused.stderr
+    assert "'bot', 'status'" in refused.stderr and "--prefix" in refused.stderr
     assert not (tmp_path / "out").exists()
     done = run_cli("flag", str(source), "-o", str(tmp_path / "out"), "--prefix", "hv_", "--quiet")
     assert done.returncode == 0, done.stderr

@@ -231,11 +231,12 @@ def test_a_regular_file_under_dev_is_read_again_each_time(tmp_path: Path) -> Non
 
 
 def test_a_column_clash_suggests_a_prefix_no_input_column_has() -> None:
-    from handleval.batch import OutputColumnsError, check_output_columns
+    from handleval.batch import check_output_columns
+    from handleval.errors import ColumnCollisionError
 
-    with pytest.raises(OutputColumnsError, match="--prefix hv_\\)"):
+    with pytest.raises(ColumnCollisionError, match="--prefix hv_\\)"):
         check_output_columns(["handle", "length"], ["length", "error"])
-    with pytest.raises(OutputColumnsError, match="--prefix hv2_\\)"):  # hv_ is taken: suggesting it again was no help
+    with pytest.raises(ColumnCollisionError, match="--prefix hv2_\\)"):  # hv_ is taken: suggesting it again was no help
         check_output_columns(["handle", "hv_length"], ["hv_length", "hv_error"])
 
 

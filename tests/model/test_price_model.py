@@ -144,7 +144,7 @@ def test_value_many_keeps_the_callers_index_and_never_overwrites_its_columns(sma
     for handle in frame["handle"]:
         assert frame.loc[frame["handle"] == handle, "price"].item() == small_valuer.value(handle).price_usd
     mine = pd.DataFrame({"handle": ["pizza"], "price_usd": [100.0], "error": ["mine"]}, index=[7])
-    with pytest.raises(ColumnCollisionError, match=r"price_usd, error.*prefix='hv_'"):
+    with pytest.raises(ColumnCollisionError, match=r"'price_usd', 'error'.*prefix='hv_'"):
         small_valuer.value_many(mine)
     with pytest.raises(TypeError, match="not NoneType"):
         small_valuer.value_many(None)
