@@ -492,12 +492,10 @@ def _prepare_output(out: Path, *, resume: bool, overwrite: bool, header: dict[st
     manifest and the indices of reusable parts."""
     if out.is_dir():
         locks.append(lock_directory(out))
-    if out.exists() and not out.is_dir():
-        if overwrite and not resume:
-            out.unlink()
-        else:
-            raise OutputExistsError(f"output {out} exists and is a file; the output is a directory of parts "
-                                    "(choose another path, or --overwrite to replace the file)")
+    if out.exists() and not out.is_dir():  # no run of ours made it (ours is a directory): --overwrite keeps it too
+        raise OutputExistsError(f"output {out} exists and is a file, which handleval did not write: a name without "
+                                ".csv/.parquet is a directory of parts; choose another path (a .csv or .parquet "
+                                "name writes one file)")
     existing = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
     if existing and not resume:
         if not overwrite:

@@ -372,6 +372,16 @@ def test_any_other_name_is_a_directory_of_parts_and_triage_refuses_it(tmp_path):
         assert not (tmp_path / "ranked").exists()
 
 
+def test_overwrite_never_replaces_a_users_file_with_a_directory_of_parts(tmp_path):
+    accounts = _accounts_csv(tmp_path / "accounts.csv")
+    mine = tmp_path / "notes"
+    mine.write_text("my own file\n")
+    for flags in ([], ["--overwrite"]):
+        refused = runner.invoke(app, ["flag", str(accounts), "-o", str(mine), *flags], env={"COLUMNS": "200"})
+        assert refused.exit_code == 2 and "handleval did not write" in refused.output, refused.output
+        assert mine.read_text() == "my own file\n"
+
+
 def test_a_one_file_output_is_resumed_from_its_parts_and_never_silently_replaced(tmp_path):
     handles = tmp_path / "h.csv"
     _handles_csv(handles, 5)
