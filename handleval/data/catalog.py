@@ -38,6 +38,29 @@ def _date_range(values: pd.Series) -> str:
     return f"{values.min():%Y-%m-%d}..{values.max():%Y-%m-%d}"
 
 
+def _readable_account_sets(root: Path) -> tuple[pd.DataFrame, LoadReport, dict[str, str]]:
+    """The account table of every set that can be read (ids de-duplicated across them), its load report, and each
+    set that cannot be read with why: one missing set is named, and the others still load."""
+    from handleval.data.accounts import SOURCE_PRIORITY, load_account_table
+
+    try:
+        table, report = load_account_table(root)
+        return table, report, {}
+    except HandlevalError:
+        pass
+    unreadable = {}
+    for source_set in SOURCE_PRIORITY:
+        try:
+            load_account_table(root, sets=[source_set], dedupe=False)
+        except HandlevalError as exc:
+            unreadable[source_set] = str(exc)
+    sets = [s for s in SOURCE_PRIORITY if s not in unreadable]
+    if not sets:
+        return pd.DataFrame({"source_set": []}), LoadReport(), unreadable
+    table, report = load_account_table(root, sets=sets)
+    return table, report, unreadable
+
+
 def catalog(root: Path | None = None) -> list[DatasetEntry]:
     """Every sales and account set with rows, date range, currency and licence note."""
     root = root or data_dir()
@@ -53,21 +76,9 @@ def catalog(root: Path | None = None) -> list[DatasetEntry]:
         note = source_note(root / "sales" / source)
         entries.append(DatasetEntry(f"sales/{source}", "sales", len(table), _date_range(table["sold_at"]),
                                     currencies, note["licence"]))
-    from handleval.data.accounts import SOURCE_PRIORITY, load_account_table
-
-    sets, unreadable = list(SOURCE_PRIORITY), []
-    try:
-        accounts, _ = load_account_table(root)  # together: ids de-duplicated across the sets
-    except HandlevalError:  # one set missing or unreadable: name it, list the others
-        for source_set in SOURCE_PRIORITY:
-            try:
-                load_account_table(root, sets=[source_set], dedupe=False)
-            except HandlevalError as exc:
-                sets.remove(source_set)
-                unreadable.append(DatasetEntry(f"accounts/{source_set}", "accounts", 0, f"unreadable: {exc}",
-                                               "-", "-"))
-        accounts = load_account_table(root, sets=sets)[0] if sets else pd.DataFrame({"source_set": []})
-    listed = list(unreadable)
+    accounts, _, unreadable = _readable_account_sets(root)
+    listed = [DatasetEntry(f"accounts/{source_set}", "accounts", 0, f"unreadable: {error}", "-", "-")
+              for source_set, error in unreadable.items()]
     for source_set, group in accounts.groupby("source_set", sort=True):
         note = source_note(root / "accounts" / str(source_set))
         labels = group["label"].value_counts().to_dict()
@@ -88,16 +99,10 @@ def check_all(root: Path | None = None) -> LoadReport:
             report.merge(sub)
         except HandlevalError as exc:
             report.source(source).reject(f"unreadable: {exc}")
-    try:
-        from handleval.data.accounts import load_account_table
-    except ImportError:
-        pass
-    else:
-        try:
-            _, sub = load_account_table(root)
-            report.merge(sub)
-        except HandlevalError as exc:
-            report.source("accounts").reject(f"unreadable: {exc}")
+    _, sub, unreadable = _readable_account_sets(root)
+    report.merge(sub)
+    for source_set, error in unreadable.items():
+        report.source(source_set).reject(f"unreadable: {error}")
     for s in report.sources.values():
         # Cross-set duplicates are de-duplication, not damage: they do not count towards "malformed".
         damaged = sum(n for reason, n in s.rejected.items() if not reason.startswith("duplicate id"))

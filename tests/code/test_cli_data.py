@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import handleval
 from tests._helpers import run_cli
 
@@ -51,8 +53,8 @@ def test_missing_data_dir_is_one_clear_message(tmp_path):
     assert "HANDLEVAL_DATA" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_data_list_names_a_missing_set_and_lists_the_others(tmp_path, data_root):
-    """With one sales set and one account set missing, `data list` failed as a whole (exit 2, nothing listed)."""
+def _without_two_sets(tmp_path: Path, data_root: Path) -> Path:
+    """A data directory of links to ``data_root``'s sets but sales/dash_email and accounts/kaggle_bots_2017."""
     for group in ("sales", "accounts"):
         (tmp_path / group).mkdir()
         for item in (data_root / group).iterdir():
@@ -61,9 +63,25 @@ def test_data_list_names_a_missing_set_and_lists_the_others(tmp_path, data_root)
     for item in data_root.iterdir():
         if item.name not in ("sales", "accounts"):
             (tmp_path / item.name).symlink_to(item)
-    result = run_cli("data", "list", env={"HANDLEVAL_DATA": str(tmp_path)})
+    return tmp_path
+
+
+def test_data_list_names_a_missing_set_and_lists_the_others(tmp_path, data_root):
+    """With one sales set and one account set missing, `data list` failed as a whole (exit 2, nothing listed)."""
+    result = run_cli("data", "list", env={"HANDLEVAL_DATA": str(_without_two_sets(tmp_path, data_root))})
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert "2 set(s) cannot be read: sales/dash_email, accounts/kaggle_bots_2017" in " ".join(result.stderr.split())
     lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
     assert "unreadable" in lines["sales/dash_email"] and "unreadable" in lines["accounts/kaggle_bots_2017"]
     assert "3,403" in lines["sales/fragment_telegram"] and "12,417" in lines["accounts/cresci2017"]
+
+
+def test_data_check_names_a_missing_account_set_and_checks_the_others(tmp_path, data_root):
+    """One account set missing read as the whole account group unreadable ("accounts", 0 rows read)."""
+    result = run_cli("data", "check", env={"HANDLEVAL_DATA": str(_without_two_sets(tmp_path, data_root)),
+                                           "COLUMNS": "400"})
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    malformed = " ".join(result.stderr.split())
+    assert "dash_email" in malformed and "kaggle_bots_2017" in malformed and "accounts (" not in malformed
+    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") > 3}
+    assert "unreadable" in rows["kaggle_bots_2017"] and "17882" in rows["botrepo_pronbots2019"]
