@@ -481,6 +481,17 @@ def _still_at(path: Path, fd: int) -> bool:
     return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
+def refuse_if_locked(output: str | os.PathLike[str]) -> None:
+    """:class:`OutputLockedError` at once when another run holds ``output`` (a directory of parts, or one file
+    through its hidden record): checked before a model loads, so that a second run is told at once, not after the
+    load. The run takes its own lock later; this only moves the message forward."""
+    out = Path(output)
+    record = out.with_name(f".{out.name}.run.json")
+    held = out if out.is_dir() else record if record.is_file() else None
+    if held is not None:
+        os.close(lock_path(held, str(out)))
+
+
 def lock_directory(directory: Path) -> int:
     """:func:`lock_path` on the output directory itself, so that no lock file can be deleted by ``--overwrite``."""
     return lock_path(directory, str(directory))

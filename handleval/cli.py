@@ -342,6 +342,15 @@ def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str
     _exit_if_none_scored(bool(summary.rows_out) and summary.errors == summary.rows_out, "row", where)
 
 
+def _load_scorer(factory: tuple[str, str, dict[str, Any]], output: Path) -> None:
+    """Build the batch's scorer before the run starts, so that a missing or corrupt bundle fails before any output
+    is made (the local engine reuses this one); a locked output is refused first, without waiting for the load."""
+    from handleval.batch import cached_scorer, refuse_if_locked
+
+    refuse_if_locked(output)
+    cached_scorer(factory)
+
+
 def _exit_if_none_scored(none_scored: bool, what: str, where: Path) -> None:
     """Exit 1 when not one ``what`` could be scored (the output is written all the same: its errors say why)."""
     if none_scored:
@@ -374,12 +383,11 @@ def predict_command(
 ) -> None:
     """Price every handle of a file: every input column unchanged, then price_usd, price_low_usd, price_high_usd,
     market_basis, reasons, risk, (with --comps) comparables, error (each with --prefix) - same rows, same order."""
-    from handleval.batch import cached_scorer
     from handleval.price.predict import output_names
 
     platform = _known_platform(platform)  # every row without a platform column would fail the same way
     factory, scoring = predict_scoring(model, platform, reasons, attribution.value, comps)
-    cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one
+    _load_scorer(factory, output)
     _run_batch(input_path, output, factory, ("handle",), engine, scheduler, workers, resume, overwrite, quiet,
                chunk_rows, output_names(comps), prefix, scoring)
 
@@ -452,7 +460,7 @@ def flag_command(
     """
     from handleval.accounts.features import COLUMN_ALIASES
     from handleval.accounts.flag import FLAG_COLUMNS, check_columns
-    from handleval.batch import cached_scorer, recorded_scorer_options
+    from handleval.batch import recorded_scorer_options
     from handleval.io import open_input
 
     source = open_input(input_path, ())
@@ -466,7 +474,7 @@ def flag_command(
         or datetime.now(UTC).isoformat(timespec="seconds")
     factory = ("handleval.accounts.flag", "outputs_scorer", {"bundle_dir": str(model) if model else None,
                                                              "reasons": reasons, "now": now})
-    cached_scorer(factory)  # fail fast on a missing or corrupt bundle; the local engine reuses this one
+    _load_scorer(factory, output)
     _run_batch(input_path, output, factory, (), engine, scheduler, workers, resume, overwrite,
                quiet, chunk_rows, FLAG_COLUMNS, prefix, {"bundle": _bundle_digest(model, "accounts")})
 

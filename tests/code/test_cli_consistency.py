@@ -256,6 +256,27 @@ def test_a_second_run_on_the_same_file_stops_at_once(tmp_path):
     assert runner.invoke(app, ["predict", str(source), "-o", str(out), "--quiet"]).exit_code == 0
 
 
+@pytest.mark.parametrize("command", ["predict", "flag"])
+def test_a_locked_output_is_refused_before_the_model_loads(tmp_path, command):
+    """The bundle loaded first, so a second run was told its output was locked only seconds later (here the
+    bundle is missing: the lock must be what it hears about)."""
+    import fcntl
+
+    source = _accounts_csv(tmp_path / "accounts.csv") if command == "flag" else tmp_path / "h.csv"
+    if command == "predict":
+        _handles_csv(source, 3)
+    out = tmp_path / "scores"
+    out.mkdir()
+    held = os.open(out, os.O_RDONLY)  # as a run in progress holds its directory
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        locked = runner.invoke(app, [command, str(source), "-o", str(out), "--resume", "--model",
+                                     str(tmp_path / "no-bundle")], env={"COLUMNS": "200"})
+    finally:
+        os.close(held)
+    assert locked.exit_code == 2 and "another handleval run is writing to" in locked.output, locked.output
+
+
 def test_triage_exits_1_when_no_account_scores_and_bad_counts_are_refused(tmp_path):
     accounts = _accounts_csv(tmp_path / "accounts.csv")
     broken = pd.read_csv(accounts).assign(created_at="not a date")
