@@ -217,11 +217,20 @@ def unknown_platform(name: str) -> str | None:
     return None if name in PLATFORMS else f"unknown platform {name!r}: choose one of {', '.join(PLATFORMS)}"
 
 
+def _is_boolean(value: object) -> bool:
+    """A Python or numpy boolean (numpy's is no ``bool`` subclass)."""
+    import numpy as np
+
+    return isinstance(value, bool | np.bool_)
+
+
 def parse_handle(raw: object, platform: str = "x") -> Handle:
     """Normalise ``raw`` and validate it for ``platform``; raise :class:`InvalidHandle` with a reason."""
     platform = platform_name(platform)
     if unknown_platform(platform):
         raise InvalidHandle(raw, str(unknown_platform(platform)), platform)
+    if _is_boolean(raw):  # a yes/no column given as handles: True would be priced as the word "true"
+        raise InvalidHandle(raw, f"a yes/no value ({raw}), not a handle", platform)
     if platform in ("domain", "email"):
         text = unicodedata.normalize("NFKC", str(raw) if raw is not None else "").translate(_INVISIBLE)
         if raw is None or (isinstance(raw, float) and raw != raw):
@@ -257,7 +266,8 @@ def handle_texts(values: pd.Series) -> pd.Series:
     """A handle column as the text every path reads (the batch command, the library, the MLflow model, triage):
     text stays as it is, a missing value stays missing (None: an "empty handle" error), an integral float is its
     integer (``7.0`` is the handle ``"7"``, as ``7`` is: Parquet stores a numeric column with gaps as floats),
-    bytes are left to the parser (which decodes UTF-8) and anything else is ``str(value)``. ``values`` itself
+    bytes and booleans are left to the parser (which decodes UTF-8, and refuses a yes/no value) and anything else
+    is ``str(value)``. ``values`` itself
     when it holds only text and None."""
     import pandas as pd
 
@@ -266,7 +276,7 @@ def handle_texts(values: pd.Series) -> pd.Series:
         return values
 
     def text(value: object) -> object:
-        if isinstance(value, str | bytes):
+        if isinstance(value, str | bytes) or _is_boolean(value):  # the parser refuses a boolean
             return value
         if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
             return None
@@ -285,7 +295,8 @@ def canonical_mask(values: object, platform: str) -> np.ndarray:
 
     series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
     pattern = _CANONICAL.get(platform)
-    if pattern is None or not (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)):
+    if pattern is None or not (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)) \
+            or pd.api.types.infer_dtype(series, skipna=True) == "boolean":  # no .str on yes/no values alone
         return np.zeros(len(series), dtype=bool)
     return series.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
 

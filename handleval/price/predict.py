@@ -512,6 +512,8 @@ class Valuer:
                 when = when.tz_convert(None) if when.tzinfo else when
             sfx = handle.suffix or given
             venue = "" if venue is None or venue != venue else str(venue)
+            if venue.strip() and plat != "domain" and plat in PLATFORM_NAMES:  # as `value --venue`: one market
+                return f"{PLATFORM_NAMES[plat]} names have one market (got venue {venue!r}): a venue applies to domains"
             why = unknown_venue(venue) if plat == "domain" else None  # as `value --venue`
             if why:
                 return why

@@ -268,6 +268,18 @@ def test_a_suffix_on_a_platform_without_suffixes_is_an_error(small_valuer):
     assert out["error"][1:].isna().all() and out["handle"].tolist() == frame["handle"].tolist()
 
 
+def test_a_venue_or_a_yes_no_value_on_a_handle_is_an_error(small_valuer):
+    """A venue on X was ignored (the CLI refuses `--venue` there), and `True` was priced as the word "true"."""
+    frame = pd.DataFrame({"handle": ["pizza", "pizza.com", "pizza", True, "true"],
+                          "platform": ["x", "domain", "telegram", "x", "x"],
+                          "venue": ["reported", "reported", "", None, None]})
+    out = small_valuer.value_many(frame)
+    assert out.loc[0, "error"] == "X names have one market (got venue 'reported'): a venue applies to domains"
+    assert out.loc[3, "error"] == "a yes/no value (True), not a handle"
+    assert out["error"][[1, 2, 4]].isna().all() and out["price_usd"][[0, 3]].isna().all()
+    assert small_valuer.value(np.bool_(False)).error == "a yes/no value (False), not a handle"
+
+
 def test_a_suffix_that_exists_nowhere_is_an_error(small_valuer):
     """``nike.zzz`` has no suffix the Public Suffix List names and no market in the training sales: a row error, not
     a price. A real one the sales never had (``.museum``, ``mweb.co.za``: the list has ``co.za``, no bare ``za``) is
