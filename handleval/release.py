@@ -15,7 +15,7 @@ import pandas as pd
 
 from handleval._arrays import first_occurrences, group_ids
 from handleval.accounts.features import _to_bool, canonical_columns
-from handleval.accounts.flag import FLAG_COLUMNS, AccountFlagger, flag_outputs, load_accounts
+from handleval.accounts.flag import FLAG_COLUMNS, AccountFlagger, load_accounts
 from handleval.errors import HandlevalError
 from handleval.handles import handle_texts
 
@@ -67,7 +67,7 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
         valuer = load_valuer()
     index = accounts.index
     accounts = accounts.reset_index(drop=True)
-    flagged = flag_outputs(flagger, accounts, now=now)
+    flagged = flagger.flag_columns(accounts, now=now)
     bad = np.zeros(len(accounts), dtype=bool)
     if input_errors is not None:
         bad = np.array([e is not None for e in input_errors], dtype=bool)

@@ -182,9 +182,19 @@ class AccountFlagger:
 
         ``reasons=False`` leaves ``reasons`` empty and skips the path attributions behind them (as
         ``handleval predict --no-reasons``); every other column is unchanged."""
-        if not isinstance(accounts, pd.DataFrame):
-            raise DataFormatError(f"flag() needs a pandas DataFrame of accounts, got {type(accounts).__name__}")
-        check_columns(accounts.columns, prefix)
+        check_columns(_accounts_frame(accounts).columns, prefix)
+        columns = self.flag_columns(accounts, now, reasons)
+        result = accounts.copy()
+        for col, name in zip(FLAG_COLUMNS, output_names(prefix), strict=True):
+            result[name] = columns[col].to_numpy()
+        return result
+
+    def flag_columns(self, accounts: pd.DataFrame, now: pd.Timestamp | str | None = None, reasons: bool = True
+                     ) -> pd.DataFrame:
+        """Only :data:`FLAG_COLUMNS`, unprefixed, one row per account in order, the input's index, whatever the
+        input's own columns are called: for callers that put them beside the input under names of their own
+        (batch jobs, triage). ``now`` and ``reasons`` as in :meth:`flag`."""
+        check_required(_accounts_frame(accounts).columns)
         now_ts = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz="UTC")
         now_ts = now_ts.tz_localize("UTC") if now_ts.tzinfo is None else now_ts.tz_convert("UTC")
         prepared, error = prepare_accounts(accounts.reset_index(drop=True), now=now_ts)
@@ -239,10 +249,7 @@ class AccountFlagger:
                                                "active")
             if contrib is not None:
                 out.loc[idx, "reasons"] = self._reasons(x, contrib, p_bot, bot, days, p_dorm_est, known)
-        result = accounts.copy()
-        for col, name in zip(FLAG_COLUMNS, output_names(prefix), strict=True):
-            result[name] = out[col].to_numpy()
-        return result
+        return out.set_axis(accounts.index)
 
     def _reasons(self, x: pd.DataFrame, contrib: np.ndarray, p_bot: np.ndarray, bot: np.ndarray,
                  days: np.ndarray, p_dorm: np.ndarray, known: np.ndarray) -> list[str]:
@@ -280,6 +287,12 @@ class AccountFlagger:
         return out
 
 
+def _accounts_frame(accounts: Any) -> pd.DataFrame:
+    if not isinstance(accounts, pd.DataFrame):
+        raise DataFormatError(f"flag() needs a pandas DataFrame of accounts, got {type(accounts).__name__}")
+    return accounts
+
+
 def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:
     """The account flagger from ``bundle_dir`` (default ``models/accounts``); a missing, corrupt or foreign
     bundle raises ``BundleError`` saying what is wrong."""
@@ -312,19 +325,6 @@ def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:
     return flagger
 
 
-#: A prefix no input column has: flag's outputs under it leave input columns named like them (a v1.1 ``status``)
-#: to the input, for callers that name the outputs themselves (batch jobs, triage).
-_PRIVATE = "\x00flag:"
-
-
-def flag_outputs(flagger: AccountFlagger, accounts: pd.DataFrame, now: pd.Timestamp | str | None = None,
-                 reasons: bool = True) -> pd.DataFrame:
-    """Only :data:`FLAG_COLUMNS`, unprefixed, one row per account in order (index as ``accounts``'s), whatever
-    the input's own columns are called: the caller puts them beside the input under its names."""
-    scored = flagger.flag(accounts, now=now, reasons=reasons, prefix=_PRIVATE)
-    return pd.DataFrame({c: scored[_PRIVATE + c].to_numpy() for c in FLAG_COLUMNS}, index=accounts.index)
-
-
 def batch_scorer(bundle_dir: str | None = None, reasons: bool = True, prefix: str = "", now: str | None = None
                  ) -> Any:
     """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker), as predict's:
@@ -334,7 +334,7 @@ def batch_scorer(bundle_dir: str | None = None, reasons: bool = True, prefix: st
 
 
 def outputs_scorer(bundle_dir: str | None = None, reasons: bool = True, now: str | None = None) -> Any:
-    """A chunk scorer that returns only the flag columns (:func:`flag_outputs`), for a batch that declares them
-    (``output_columns``) and names them itself after the input's (``handleval flag --prefix``); ``now`` as in
-    :func:`batch_scorer`."""
-    return functools.partial(flag_outputs, load_accounts(bundle_dir), now=now, reasons=reasons)
+    """A chunk scorer that returns only the flag columns (:meth:`AccountFlagger.flag_columns`), for a batch that
+    declares them (``output_columns``) and names them itself after the input's (``handleval flag --prefix``);
+    ``now`` as in :func:`batch_scorer`."""
+    return functools.partial(load_accounts(bundle_dir).flag_columns, now=now, reasons=reasons)

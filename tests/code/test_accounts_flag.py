@@ -425,16 +425,16 @@ class SelfDeclaredFlagger(AccountFlagger):
     def __init__(self, real: AccountFlagger):
         self.__dict__.update(real.__dict__)
 
-    def flag(self, accounts, now=None, reasons=True, prefix=""):
-        out = super().flag(accounts, now=now, reasons=reasons, prefix=prefix)
-        scored = out[prefix + "p_bot"].notna()
-        out.loc[scored, prefix + "p_bot"] = 0.97
-        out.loc[scored, prefix + "bot"] = True
-        out.loc[scored, prefix + "bot_type"] = "self_declared"
-        out.loc[scored, prefix + "p_self_declared"] = 0.9
-        out.loc[scored, prefix + "p_spam"] = 0.07
-        out.loc[scored, [prefix + "p_fake_follower", prefix + "p_amplifier"]] = 0.0
-        out.loc[scored, prefix + "p_dormant"] = 0.2
+    def flag_columns(self, accounts, now=None, reasons=True):
+        out = super().flag_columns(accounts, now=now, reasons=reasons)
+        scored = out["p_bot"].notna()
+        out.loc[scored, "p_bot"] = 0.97
+        out.loc[scored, "bot"] = True
+        out.loc[scored, "bot_type"] = "self_declared"
+        out.loc[scored, "p_self_declared"] = 0.9
+        out.loc[scored, "p_spam"] = 0.07
+        out.loc[scored, ["p_fake_follower", "p_amplifier"]] = 0.0
+        out.loc[scored, "p_dormant"] = 0.2
         return out
 
 
