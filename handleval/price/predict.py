@@ -493,6 +493,11 @@ class Valuer:
         keep = np.flatnonzero(canonical).tolist()
         return rows[keep], [names[i] for i in keep], [suffixes[i] for i in keep]
 
+    def _own_venues(self, platform: str) -> set[str]:
+        """The venues a platform's own sales name (Telegram's ``fragment``, e-mail's ``dash``): a sales file's rows
+        priced again keep their venue."""
+        return {s.venue for s in self.markets.sources.values() if s.platform == platform and s.venue}
+
     def _parse_one(self, raw: Any, plat: str, suffix: Any, venue: Any, as_of: Any, now: pd.Timestamp
                    ) -> tuple[Any, ...] | str:
         """One row: a tuple for the featurizer, or a string saying why the row cannot be priced."""
@@ -512,7 +517,8 @@ class Valuer:
                 when = when.tz_convert(None) if when.tzinfo else when
             sfx = handle.suffix or given
             venue = "" if venue is None or venue != venue else str(venue)
-            if venue.strip() and plat != "domain" and plat in PLATFORM_NAMES:  # as `value --venue`: one market
+            if venue.strip() and plat != "domain" and plat in PLATFORM_NAMES \
+                    and venue.strip().lower() not in self._own_venues(plat):  # as `value --venue`: one market
                 return f"{PLATFORM_NAMES[plat]} names have one market (got venue {venue!r}): a venue applies to domains"
             why = unknown_venue(venue) if plat == "domain" else None  # as `value --venue`
             if why:

@@ -270,13 +270,13 @@ def test_a_suffix_on_a_platform_without_suffixes_is_an_error(small_valuer):
 
 def test_a_venue_or_a_yes_no_value_on_a_handle_is_an_error(small_valuer):
     """A venue on X was ignored (the CLI refuses `--venue` there), and `True` was priced as the word "true"."""
-    frame = pd.DataFrame({"handle": ["pizza", "pizza.com", "pizza", True, "true"],
-                          "platform": ["x", "domain", "telegram", "x", "x"],
-                          "venue": ["reported", "reported", "", None, None]})
+    frame = pd.DataFrame({"handle": ["pizza", "pizza.com", "pizza", True, "true", "pizza", "jo@163.com"],
+                          "platform": ["x", "domain", "telegram", "x", "x", "telegram", "email"],
+                          "venue": ["reported", "reported", "", None, None, "fragment", "dash"]})  # sales' own venues
     out = small_valuer.value_many(frame)
     assert out.loc[0, "error"] == "X names have one market (got venue 'reported'): a venue applies to domains"
     assert out.loc[3, "error"] == "a yes/no value (True), not a handle"
-    assert out["error"][[1, 2, 4]].isna().all() and out["price_usd"][[0, 3]].isna().all()
+    assert out["error"][[1, 2, 4, 5, 6]].isna().all() and out["price_usd"][[0, 3]].isna().all()
     assert small_valuer.value(np.bool_(False)).error == "a yes/no value (False), not a handle"
 
 
