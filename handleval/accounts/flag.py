@@ -186,7 +186,7 @@ class AccountFlagger:
         columns = self.flag_columns(accounts, now, reasons)
         result = accounts.copy()
         for col, name in zip(FLAG_COLUMNS, output_names(prefix), strict=True):
-            result[name] = columns[col].to_numpy()
+            result[name] = columns[col].array  # its type kept: a yes/no column of no value is still yes/no
         return result
 
     def flag_columns(self, accounts: pd.DataFrame, now: pd.Timestamp | str | None = None, reasons: bool = True

@@ -393,6 +393,23 @@ def test_any_other_name_is_a_directory_of_parts_and_triage_refuses_it(tmp_path):
         assert not (tmp_path / "ranked").exists()
 
 
+def test_a_flag_part_where_no_row_scores_keeps_the_columns_types(tmp_path):
+    """A part of unscorable rows only wrote `bot` and `dormant` as text: the parts then did not join into one
+    Parquet file (a traceback), and a directory read `bot` as the strings "false"."""
+    accounts = tmp_path / "accounts.csv"
+    frame = pd.read_csv(_accounts_csv(accounts)).drop(columns="last_active_at")
+    pd.concat([frame, frame.assign(screen_name="trailer", created_at=None)]).to_csv(accounts, index=False)
+    out = tmp_path / "flags.parquet"
+    result = runner.invoke(app, ["flag", str(accounts), "-o", str(out), "--chunk-rows", "2", "--quiet"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_parquet(out)
+    assert table["bot"].tolist()[:2] == [False, False] and table["error"].notna().tolist() == [False, False, True,
+                                                                                                True]
+    from handleval.accounts import load_accounts
+
+    assert str(load_accounts().flag(frame.assign(created_at=None))["bot"].dtype) == "boolean"  # in Python too
+
+
 def test_overwrite_never_replaces_a_users_file_with_a_directory_of_parts(tmp_path):
     accounts = _accounts_csv(tmp_path / "accounts.csv")
     mine = tmp_path / "notes"
