@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from handleval._arrays import first_occurrences, group_ids
+from handleval._arrays import group_ids
 from handleval.accounts.features import _to_bool, canonical_columns
 from handleval.accounts.flag import FLAG_COLUMNS, AccountFlagger, load_accounts
 from handleval.errors import HandlevalError
@@ -96,19 +96,24 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
                      np.where(recently_active, f"active within the {flagger.policy_days}-day policy window: "
                                                "never releasable", "")).astype(object)
     guarded = verified | recently_active
-    # One handle is one account: listed again (any case, with or without '@'), the first row counts and speaks
-    # for the others, and a guard rail on any of its rows holds for all of them.
+    # One handle is one account: listed again (any case, with or without '@'), its first row that could be scored
+    # counts and speaks for the others (a row with an error speaks for no one), and a guard rail on any of its rows
+    # holds for all of them.
     keys = np.array([n.lower() for n in names], dtype=object)
     ids = group_ids(keys)
-    first = first_occurrences(ids)[ids]
+    scored_first = np.lexsort((np.arange(len(ids)), np.isnan(price * p_rel)))  # scored rows first, in input order
+    first_of = np.empty(int(ids.max(initial=-1)) + 1, dtype=np.int64)
+    first_of[ids[scored_first[::-1]]] = scored_first[::-1]  # the last write wins: each handle's first in that order
+    first = first_of[ids]
     rail_of = np.full(int(ids.max(initial=-1)) + 1, None, dtype=object)
+    rail_row_of = np.zeros(len(rail_of), dtype=np.int64)
     on_rail = np.flatnonzero(guarded)[::-1]  # reversed: each handle keeps the rail of its first guarded row
-    rail_of[ids[on_rail]] = guard[on_rail]
-    rail = rail_of[ids]
+    rail_of[ids[on_rail]], rail_row_of[ids[on_rail]] = guard[on_rail], on_rail
+    rail, rail_row = rail_of[ids], rail_row_of[ids]
     named = keys != ""
     again = (first != np.arange(len(names))) & named
     held = pd.notna(rail) & ~guarded & named
-    guard[held] = [f"{r} (row {f} of the same handle)" for r, f in zip(rail[held], first[held], strict=True)]
+    guard[held] = [f"{r} (row {f} of the same handle)" for r, f in zip(rail[held], rail_row[held], strict=True)]
     guard[again & ~guarded & ~held] = [f"the same handle as row {f}: counted once" for f in
                                        first[again & ~guarded & ~held]]
     guarded = guarded | held | again

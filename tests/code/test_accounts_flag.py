@@ -504,3 +504,18 @@ def test_triage_counts_a_handle_listed_twice_once_and_its_guard_rail_holds_for_a
     assert out.loc[[1, 2], "guard_rail"].str.endswith("(row 0 of the same handle)").all()
     assert out.loc[4, "guard_rail"] == "the same handle as row 3: counted once" and out.loc[4, "expected_value"] == 0
     assert out.loc[3, "expected_value"] > 0
+
+
+def test_a_row_that_cannot_be_scored_speaks_for_no_other_row_of_its_handle(flagger):
+    """pizza's first row had an unparseable created_at: it 'counted' for the handle, so the scorable Pizza got
+    "the same handle as row 0: counted once" and an expected value of 0, and the account fell out of the ranking.
+    A guard rail names the row it comes from (it named the handle's first row)."""
+    rows = pd.DataFrame({"screen_name": ["pizza", "Pizza", "nikezz", "nikezz", "NIKEZZ"],
+                         "created_at": ["garbage", "2015-01-01", "2015-01-01", "2015-01-01", "2015-01-01"],
+                         "statuses_count": [5000] * 5, "followers_count": [2] * 5, "friends_count": [3000] * 5,
+                         "favourites_count": [0] * 5, "verified": [False, False, False, True, False],
+                         "observed_at": ["2024-12-05"] * 5})
+    out = triage(rows, valuer=PriceByLength(), flagger=flagger).set_index("row")
+    assert out.loc[1, "expected_value"] > 0 and out.loc[1, "guard_rail"] == ""
+    assert pd.notna(out.loc[0, "error"]) and out.loc[0, "guard_rail"] == "the same handle as row 1: counted once"
+    assert out.loc[[2, 4], "guard_rail"].str.endswith("(row 3 of the same handle)").all()
