@@ -323,6 +323,7 @@ class InputSource:
 
     # CSV -----------------------------------------------------------------------------------------------
     def _csv_tables(self, chunk_rows: int) -> Iterator[tuple[pa.Table, list[str | None] | None]]:
+        self._check_quoting()
         emitted = 0
         last_row: list[str | None] | None = None
         if self.encoding == "utf-8":
@@ -336,6 +337,30 @@ class InputSource:
                 # Not a user-facing warning: the tolerant reader reports what it repaired (ragged rows, Latin-1).
                 _log.debug("%s: fast CSV reader stopped after %d rows (%s)", self.path, emitted, exc)
         yield from self._python_csv_tables(chunk_rows, emitted, last_row)
+
+    def _check_quoting(self) -> None:
+        """Refuse a file whose quoting would merge rows or change cells: a cell that starts with a quote must end
+        with one (``"be kind`` ran on over the next lines, which became part of it), and a quoted cell ends at the
+        delimiter (``"best" pizza`` lost its quotes). Both readers take such cells as they can; Python's csv module
+        in strict mode tells where the file breaks the rule. Skipped for files without a quote."""
+        with open(self.path, "rb") as fh:
+            if not any(b'"' in block for block in iter(lambda: fh.read(1 << 20), b"")):
+                return
+        _raise_field_limit()
+        with open(self.path, encoding=self.encoding, errors="surrogateescape", newline="") as text:
+            reader = csv.reader(text, delimiter=self.delimiter, strict=True)
+            start = 1
+            try:
+                for _ in reader:
+                    start = reader.line_num + 1
+            except csv.Error as exc:
+                what = "a quoted cell goes on after its closing quote" if "expected after" in str(exc) else \
+                    "a quote opens a cell that never closes" if "end of data" in str(exc) else str(exc)
+                raise DataFormatError(
+                    f"{self.path}: the row starting at line {start:,} is quoted wrongly ({what}, seen by line "
+                    f"{reader.line_num:,}): a cell that starts with a quote must be quoted whole, its own quotes "
+                    'doubled ("""best"" pizza"), or rows would merge. Fix the file, write it with quoting (as '
+                    "pandas and spreadsheets do), or convert it to Parquet") from None
 
     def _arrow_csv_batches(self, chunk_rows: int) -> Iterator[pa.Table]:
         raw = open(self.path, "rb", buffering=0)  # noqa: SIM115 - closed in finally; the reader streams it

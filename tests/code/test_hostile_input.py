@@ -240,3 +240,20 @@ def test_any_unicode_roundtrips_through_text_files(tmp_path_factory: pytest.Temp
     run_batch(tmp / "in.txt", tmp / "out", length_scorer, quiet=True, chunk_rows=4)
     assert read_output(tmp / "out")["handle"].fillna("").tolist() == [h.removeprefix("\ufeff") if i == 0 else h
                                                                        for i, h in enumerate(handles)]
+
+
+@pytest.mark.parametrize(("delimiter", "suffix"), [(",", ".csv"), ("\t", ".tsv")])
+def test_a_file_whose_quoting_would_merge_rows_is_refused(tmp_path, delimiter, suffix):
+    """A cell that starts with a quote and runs on (`"be kind`, `"best" pizza`) took the next rows into it: 4 rows
+    in, 2 out, exit 0, and a cell lost its quotes. Properly quoted cells (doubled quotes, line breaks) still read."""
+    from handleval.io import open_input
+
+    d = delimiter
+    bad = tmp_path / f"bad{suffix}"
+    bad.write_text(f"handle{d}note\npizza{d}\"best\" pizza\nnike{d}\"be kind\ncarol{d}just me\ndave{d}I said \"hi\"\n")
+    with pytest.raises(DataFormatError, match="row starting at line 2 is quoted wrongly"):
+        list(open_input(bad).chunks(10))
+    good = tmp_path / f"good{suffix}"
+    good.write_text(f'handle{d}note\npizza{d}"a ""good"" one"\nnike{d}"two\nlines"\nx{d}say "hi"\n')
+    rows = pd.concat(c.frame for c in open_input(good).chunks(10))
+    assert rows["note"].tolist() == ['a "good" one', "two\nlines", 'say "hi"']
