@@ -153,7 +153,10 @@ def _expand_nested(frame: pd.DataFrame) -> pd.DataFrame:
             return {}
 
         dicts = frame[nest].map(as_dict)
-        for key in dict.fromkeys(k for d in dicts for k in d):  # first seen first: the same columns every run
+        # The keys the flagger reads, whatever this chunk holds (a count missing from every object of a chunk is
+        # each row's error, as in any other chunk), then the others as first seen.
+        read = [a.split(".", 1)[1] for aliases in COLUMN_ALIASES.values() for a in aliases if a.startswith(nest + ".")]
+        for key in dict.fromkeys([*read, *(k for d in dicts for k in d)]):
             extra[f"{nest}.{key}"] = dicts.map(lambda d, k=key: d.get(k))
     return frame.assign(**extra) if extra else frame
 

@@ -519,3 +519,17 @@ def test_a_row_that_cannot_be_scored_speaks_for_no_other_row_of_its_handle(flagg
     assert out.loc[1, "expected_value"] > 0 and out.loc[1, "guard_rail"] == ""
     assert pd.notna(out.loc[0, "error"]) and out.loc[0, "guard_rail"] == "the same handle as row 1: counted once"
     assert out.loc[[2, 4], "guard_rail"].str.endswith("(row 3 of the same handle)").all()
+
+
+def test_a_count_missing_from_v2_objects_is_each_rows_error_whatever_the_chunk(flagger):
+    """A required count missing from every public_metrics object of a chunk was taken as unknown: an account with
+    no metrics at all was flagged as a bot (p 0.73) when alone in its chunk, and got an error beside others."""
+    frame = pd.DataFrame({"username": ["ghost", "news", "real"], "created_at": ["2022-01-01T00:00:00Z"] * 3,
+                          "observed_at": ["2024-01-01T00:00:00Z"] * 3,
+                          "public_metrics": [None, {}, {"followers_count": 5, "following_count": 7,
+                                                         "tweet_count": 9, "like_count": 1}]})
+    together = flagger.flag(frame)
+    alone = pd.concat([flagger.flag(frame.iloc[[i]]) for i in range(3)])
+    pd.testing.assert_frame_equal(alone, together)
+    assert together["p_bot"].isna().tolist() == [True, True, False]
+    assert together["error"].tolist()[:2] == ["public_metrics.tweet_count missing"] * 2
