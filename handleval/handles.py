@@ -32,11 +32,16 @@ _INVISIBLE = dict.fromkeys(
     [0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2060, 0x2066,
      0x2067, 0x2068, 0x2069, 0xFEFF, 0x00AD]
 )
+#: A profile URL: its site, then the name (after twitter.com's old ``#!/`` and Telegram's preview ``t.me/s/``).
 _URL = re.compile(
     r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\.|mobile\.)?"
-    r"(x\.com|twitter\.com|t\.me|telegram\.me|fragment\.com/username|instagram\.com)/+([^/?#]*)",
+    r"(x\.com|twitter\.com|t\.me|telegram\.me|fragment\.com/username|instagram\.com)/+(?:#!/+)?(?:(?<=me/)s/+)?"
+    r"([^/?#]*)",
     re.IGNORECASE,
 )
+#: Pages of x.com (``x.com/home``, ``x.com/i/…``): paths of the site, so never an account's name.
+X_PAGES = frozenset(("home", "explore", "notifications", "messages", "settings", "search", "login", "logout", "signup",
+                     "i", "tos", "privacy", "compose", "account", "intent", "hashtag", "share"))
 _URL_PLATFORM = {"x.com": "x", "twitter.com": "x", "t.me": "telegram", "telegram.me": "telegram",
                  "fragment.com": "telegram", "instagram.com": "instagram"}
 
@@ -242,6 +247,8 @@ def parse_handle(raw: object, platform: str = "x") -> Handle:
             raise InvalidHandle(raw, "empty handle", platform)
         return _validate_domain(text) if platform == "domain" else _validate_email(text)
     text, linked = _stripped(raw)
+    if linked == "x" and text in X_PAGES:  # x.com/search?q=pizza names a page, not the account 'search'
+        raise InvalidHandle(raw, f"a URL of the page x.com/{text}, not of a profile", platform)
     if linked is not None and linked != platform:  # a profile URL names its platform: never priced on another
         raise InvalidHandle(raw, f"a profile URL of {PLATFORM_NAMES[linked]}, not of {PLATFORM_NAMES[platform]}: "
                                  f"price it with platform {linked}", platform)

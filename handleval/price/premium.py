@@ -21,7 +21,7 @@ from handleval.config import MarketsConfig, RareHandlePricing
 from handleval.features.brands import AFFIX, FUZZY, LEET
 from handleval.features.places import place_names, run_together_places
 from handleval.features.words import COMMON_PART_ZIPF, FUNCTION_WORDS, common_given_names
-from handleval.handles import PLATFORM_NAMES
+from handleval.handles import PLATFORM_NAMES, X_PAGES
 
 #: Match kinds that imitate a name rather than being it.
 _LOOKALIKE_KINDS = (float(AFFIX), float(LEET), float(FUZZY))
@@ -445,9 +445,6 @@ X_ACCOUNT_WORDS = ("support", "help", "helpdesk", "official", "safety", "premium
                    "ceo", "giveaway", "giveaways", "airdrop", "rewards", "bonus", "promo", "security", "staff",
                    "moderator", "appeals", "payments", "pay", "money")
 _X_ACCOUNT_NAMES = frozenset([f"x{w}" for w in X_ACCOUNT_WORDS] + [f"{w}x" for w in X_ACCOUNT_WORDS])
-#: Pages of x.com (``x.com/home``, ``x.com/i/…``): paths of the site, so never an account's name.
-X_PAGES = frozenset(("home", "explore", "notifications", "messages", "settings", "search", "login", "logout", "signup",
-                     "i", "tos", "privacy", "compose", "account", "intent", "hashtag", "share"))
 #: X's username rules: names containing the words Twitter or Admin cannot be claimed (official accounts aside).
 #: Read as: ``twitter`` anywhere, ``admin`` at the start or the end (``badminton`` is no admin).
 _X_RESERVED_WORDS = re.compile(r"twitter|^admin|admin$")

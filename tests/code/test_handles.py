@@ -60,6 +60,21 @@ def test_telegram_urls_and_prefixes(raw):
     assert parse_handle(raw, "telegram").name == "durov"
 
 
+@pytest.mark.parametrize("raw", ["https://t.me/s/durov", "twitter.com/#!/durov", "x.com/durov?s=21"])
+def test_a_preview_or_old_style_profile_url_names_its_account(raw):
+    """`t.me/s/durov` (Telegram's web preview) was the name 's', `twitter.com/#!/durov` an empty handle."""
+    assert parse_handle(raw, platform_from_url(raw)).name == "durov"
+
+
+@pytest.mark.parametrize("raw", ["https://x.com/i/user/783214", "twitter.com/intent/follow?screen_name=pizza",
+                                 "https://x.com/search?q=pizza", "x.com/hashtag/pizza"])
+def test_a_url_of_a_page_of_x_is_no_profile(raw):
+    """These were priced as the handles 'i' ($50,000), 'intent', 'search' and 'hashtag'."""
+    with pytest.raises(InvalidHandle, match=r"a URL of the page x\.com/[a-z]+, not of a profile"):
+        parse_handle(raw, "x")
+    assert parse_handle("search", "x").name == "search"  # the word alone is a name (its risk says X keeps it)
+
+
 @pytest.mark.parametrize(("raw", "platform", "named"), [("t.me/durov", "x", "Telegram"),
                                                         ("https://instagram.com/nike", "x", "Instagram"),
                                                         ("x.com/jack", "telegram", "X"),
