@@ -878,12 +878,20 @@ def natural_key(text: str) -> list[Any]:
     return [(0, int(tok), "") if tok.isdigit() else (1, 0, tok) for tok in re.split(r"(\d+)", text)]
 
 
+#: Files of rows that a directory input (Parquet parts) would leave out: refused rather than skipped.
+_TABLE_SUFFIXES = (".csv", ".tsv", ".ndjson", ".jsonl", ".json")
+
+
 def _open_parquet_dir(root: Path) -> InputSource:
-    files = [
-        f for f in root.rglob("*")
-        if f.is_file() and f.suffix.lower() in PARQUET_SUFFIXES
-        and not any(part.startswith(("_", ".")) for part in f.relative_to(root).parts)
-    ]
+    visible = [f for f in root.rglob("*")
+               if f.is_file() and not any(part.startswith(("_", ".")) for part in f.relative_to(root).parts)]
+    files = [f for f in visible if f.suffix.lower() in PARQUET_SUFFIXES]
+    other = [f.relative_to(root).as_posix() for f in visible
+             if any(s.lower() in _TABLE_SUFFIXES for s in f.suffixes)]
+    if other:
+        raise DataFormatError(f"{root} holds files of rows that are not Parquet ({', '.join(sorted(other)[:3])}"
+                              f"{', …' if len(other) > 3 else ''}): a directory input is read as Parquet parts "
+                              "only, so their rows would be left out. Give each file on its own, or convert them")
     if not files:
         raise DataFormatError(f"{root} is a directory without Parquet files (*.parquet); give a file or a "
                               "directory of Parquet parts")

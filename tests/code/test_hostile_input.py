@@ -257,3 +257,17 @@ def test_a_file_whose_quoting_would_merge_rows_is_refused(tmp_path, delimiter, s
     good.write_text(f'handle{d}note\npizza{d}"a ""good"" one"\nnike{d}"two\nlines"\nx{d}say "hi"\n')
     rows = pd.concat(c.frame for c in open_input(good).chunks(10))
     assert rows["note"].tolist() == ['a "good" one', "two\nlines", 'say "hi"']
+
+
+def test_a_directory_input_refuses_files_of_rows_it_would_leave_out(tmp_path):
+    """A directory of one Parquet part, a CSV and an NDJSON file read 1 of its 4 rows, exit 0, no warning."""
+    from handleval.io import open_input
+
+    pd.DataFrame({"handle": ["pizza"]}).to_parquet(tmp_path / "part-0.parquet")
+    (tmp_path / "README.md").write_text("notes\n")  # not rows: no reason to refuse
+    assert open_input(tmp_path).columns == ["handle"]
+    (tmp_path / "day=2").mkdir()
+    (tmp_path / "day=2" / "more.csv.gz").write_bytes(b"")
+    (tmp_path / "part-2.ndjson").write_text('{"handle": "nike"}\n')
+    with pytest.raises(DataFormatError, match=r"not Parquet \(day=2/more\.csv\.gz, part-2\.ndjson\)"):
+        open_input(tmp_path)
