@@ -913,6 +913,10 @@ def _open_parquet_dir(root: Path) -> InputSource:
         schema = text_schema(pa.unify_schemas(schemas, promote_options="permissive"))
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise DataFormatError(f"{root}: the Parquet files have incompatible schemas: {exc}") from exc
+    for i, fld in enumerate(schema):  # integers in one part, floating point in another: text, as both were written
+        kinds = {s.field(fld.name).type for s in schemas if fld.name in s.names}
+        if any(pa.types.is_integer(t) for t in kinds) and any(pa.types.is_floating(t) for t in kinds):
+            schema = schema.set(i, pa.field(fld.name, pa.string()))  # a double cannot hold every tweet id
     for k in part_names:
         if k not in schema.names:
             schema = schema.append(pa.field(k, pa.string()))

@@ -271,3 +271,14 @@ def test_a_directory_input_refuses_files_of_rows_it_would_leave_out(tmp_path):
     (tmp_path / "part-2.ndjson").write_text('{"handle": "nike"}\n')
     with pytest.raises(DataFormatError, match=r"not Parquet \(day=2/more\.csv\.gz, part-2\.ndjson\)"):
         open_input(tmp_path)
+
+
+def test_a_column_of_integers_in_one_part_and_floats_in_another_loses_no_digit(tmp_path):
+    """pandas writes an all-missing id column as floats: with a part of 64-bit ids beside it, the run stopped
+    with a traceback (Arrow refused to cast 1234567890123456789 to a double)."""
+    from handleval.io import open_input
+
+    pd.DataFrame({"handle": ["pizza"], "id": [1234567890123456789]}).to_parquet(tmp_path / "day=1.parquet")
+    pd.DataFrame({"handle": ["nike"], "id": [np.nan]}).to_parquet(tmp_path / "day=2.parquet")
+    rows = pd.concat(c.frame for c in open_input(tmp_path).chunks(10))
+    assert rows["id"].tolist()[0] == "1234567890123456789" and pd.isna(rows["id"].tolist()[1])
