@@ -579,8 +579,8 @@ def write_part(frame: pd.DataFrame, out: Path, index: int, fmt: str, started: tu
     Dask speed-up with them. ``read``: the input rows as read (an Arrow table), whose columns a Parquet part
     takes as they are (:func:`handleval.io.with_input_columns`)."""
     table = hio.frame_to_table(frame)
-    if read is not None and fmt == "parquet":
-        table = hio.with_input_columns(table, read)
+    if read is not None:
+        table = hio.with_input_columns(table, read, nested_only=fmt != "parquet")
     name = _part_name(index, fmt)
     sha = hio.atomic_write(out / name, hio.encode_part(table, fmt))
     errors = int(frame[error_column].notna().sum()) if error_column in frame.columns else 0

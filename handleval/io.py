@@ -36,6 +36,7 @@ import contextlib
 import csv
 import hashlib
 import io
+import json
 import logging
 import os
 import re
@@ -961,13 +962,16 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=table.column_names)
 
 
-def with_input_columns(table: pa.Table, read: pa.Table) -> pa.Table:
+def with_input_columns(table: pa.Table, read: pa.Table, nested_only: bool = False) -> pa.Table:
     """``table`` (input columns, then outputs) with its input columns replaced by the rows as ``read``: Parquet
     values and types come back exactly (a NaN stays NaN, a decimal its precision, a map a map), not as pandas
-    round-tripped them. A column of no type (all null) is text, as :func:`frame_to_table` makes it."""
+    round-tripped them. A column of no type (all null) is text, as :func:`frame_to_table` makes it.
+    ``nested_only`` replaces only struct, list and map columns (what a CSV part writes as JSON)."""
     if table.column_names[:read.num_columns] != read.column_names or table.num_rows != read.num_rows:
         return table
     columns = [c.cast(pa.string()) if pa.types.is_null(c.type) else c for c in read.columns]
+    if nested_only:
+        columns = [c if pa.types.is_nested(c.type) else mine for c, mine in zip(columns, table.columns, strict=False)]
     return pa.Table.from_arrays([*columns, *table.columns[read.num_columns:]], names=table.column_names)
 
 
@@ -1001,6 +1005,17 @@ def _is_missing(value: object) -> bool:
         return False
 
 
+def _nested_as_json(table: pa.Table) -> pa.Table:
+    """Struct, list and map cells as JSON text: a CSV cell holds text (a v2 ``public_metrics`` object read from
+    Parquet comes back as the JSON it is)."""
+    for i, fld in enumerate(table.schema):
+        if pa.types.is_nested(fld.type):
+            values = [None if v is None else json.dumps(dict(v) if pa.types.is_map(fld.type) else v, default=str,
+                                                        ensure_ascii=False) for v in table.column(i).to_pylist()]
+            table = table.set_column(i, pa.field(fld.name, pa.string()), pa.array(values, pa.string()))
+    return table
+
+
 def encode_part(table: pa.Table, fmt: str) -> bytes:
     """The bytes of one output part (Parquet with zstd, or CSV with a header and formulas neutralised)."""
     sink = pa.BufferOutputStream()
@@ -1008,7 +1023,7 @@ def encode_part(table: pa.Table, fmt: str) -> bytes:
         pq.write_table(table, sink, compression="zstd")
     elif fmt == "csv":
         names = ["'" + n if n.startswith(FORMULA_PREFIXES) else n for n in table.column_names]
-        pacsv.write_csv(neutralise_formulas(table).rename_columns(names), sink,
+        pacsv.write_csv(neutralise_formulas(_nested_as_json(table)).rename_columns(names), sink,
                         write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"))
     else:
         raise ValueError(f"unknown output format {fmt!r}")

@@ -527,3 +527,21 @@ def test_predict_resume_is_refused_when_the_sales_changed(tmp_path, monkeypatch)
     sales.write_text(sales.read_text().replace("\n1", "\n2", 1))  # one price changed
     after = predict_scoring(None)[1]
     assert after["bundle"] == before["bundle"] and after["sales"] != before["sales"] is not None
+
+
+def test_struct_list_and_map_cells_are_written_to_csv_as_json(tmp_path):
+    """A Parquet input with a list, struct or map column and a .csv output stopped with a traceback (Arrow's CSV
+    writer takes no nested cells) and left its parts behind."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"handle": ["pizza", "nike"], "tags": [["x", "y"], None],
+                      "metrics": [{"tweet_count": 1}, {"tweet_count": 2}],
+                      "extra": pa.array([[("k", "v")], []], pa.map_(pa.string(), pa.string()))})
+    pq.write_table(table, tmp_path / "in.parquet")
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["predict", str(tmp_path / "in.parquet"), "-o", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    back = pd.read_csv(out, keep_default_na=False)
+    assert back["tags"].tolist() == ['["x", "y"]', ""] and back["metrics"].tolist()[0] == '{"tweet_count": 1}'
+    assert back["extra"].tolist() == ['{"k": "v"}', "{}"] and back["price_usd"].gt(0).all()
