@@ -58,6 +58,14 @@ class ColumnCollisionError(DataFormatError):
                          "overwritten")
 
 
+def check_unique_columns(columns: Sequence[Any], where: str = "the input") -> None:
+    """:class:`DataFormatError` when two columns share a name: which one a step reads would be chance."""
+    seen: set[str] = set()
+    twice = sorted({str(c) for c in columns if str(c) in seen or seen.add(str(c))})
+    if twice:
+        raise DataFormatError(f"{where} has more than one column named {', '.join(map(repr, twice))}: rename them")
+
+
 def output_collisions(input_columns: Sequence[Any], output_names: Sequence[str]) -> list[str]:
     """The input columns that output columns named ``output_names`` (prefix included) would overwrite, in output
     order, once each: the one check behind every command's rule that an input column is never overwritten."""

@@ -52,7 +52,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from handleval.errors import DataFormatError
+from handleval.errors import DataFormatError, check_unique_columns
 
 _log = logging.getLogger(__name__)
 
@@ -859,10 +859,7 @@ def _open_parquet(p: Path) -> pq.ParquetFile:
         pf = pq.ParquetFile(p)
     except (pa.ArrowException, OSError) as exc:
         raise DataFormatError(f"{p} is not a readable Parquet file: {str(exc).splitlines()[0]}") from exc
-    names = pf.schema_arrow.names
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise DataFormatError(f"{p} has more than one column named {', '.join(map(repr, twice))}: rename them")
+    check_unique_columns(pf.schema_arrow.names, str(p))
     return pf
 
 

@@ -25,7 +25,7 @@ from handleval.accounts.features import (
 )
 from handleval.config import MODELS_DIR
 from handleval.data.accounts import BOT_TYPES  # the type model's class order
-from handleval.errors import BundleError, ColumnCollisionError, DataFormatError, output_collisions
+from handleval.errors import BundleError, ColumnCollisionError, DataFormatError, check_unique_columns, output_collisions
 
 #: The accounts bundle: its manifest kind and model files (written by :mod:`handleval.accounts.train`).
 BUNDLE_KIND = "accounts"
@@ -290,6 +290,7 @@ class AccountFlagger:
 def _accounts_frame(accounts: Any) -> pd.DataFrame:
     if not isinstance(accounts, pd.DataFrame):
         raise DataFormatError(f"flag() needs a pandas DataFrame of accounts, got {type(accounts).__name__}")
+    check_unique_columns(accounts.columns)
     return accounts
 
 

@@ -19,7 +19,14 @@ import pandas as pd
 
 from handleval._arrays import first_occurrences, frame_of, group_ids
 from handleval.config import MODELS_DIR, MarketsConfig
-from handleval.errors import BundleError, ColumnCollisionError, DataFormatError, InvalidHandle, output_collisions
+from handleval.errors import (
+    BundleError,
+    ColumnCollisionError,
+    DataFormatError,
+    InvalidHandle,
+    check_unique_columns,
+    output_collisions,
+)
 from handleval.handles import (
     PLATFORM_NAMES,
     SUFFIX_SEPARATOR,
@@ -386,8 +393,7 @@ class Valuer:
         if isinstance(data, pd.DataFrame):
             if "handle" not in data.columns:
                 raise DataFormatError(f"input has no 'handle' column; found {list(data.columns)}")
-            if list(data.columns).count("handle") > 1:
-                raise DataFormatError("input has more than one 'handle' column: keep one")
+            check_unique_columns(data.columns)
             return data.reset_index(drop=True)
         if isinstance(data, str):
             data = [data]

@@ -179,7 +179,7 @@ def test_small_library_and_command_edges(tmp_path):
 
     valuer = handleval.load()
     assert valuer.value("jack", platform="twitter").platform == "x"
-    with pytest.raises(DataFormatError, match="more than one 'handle' column"):
+    with pytest.raises(DataFormatError, match="more than one column named 'handle'"):
         valuer.value_many(pd.DataFrame([["a", "b"]], columns=["handle", "handle"]))
     assert _to_utc(pd.Series([1183552203000.0])).iloc[0] == pd.Timestamp("2007-07-04 12:30:03", tz="UTC")
     source = tmp_path / "a.csv"
@@ -196,3 +196,18 @@ def test_triage_keeps_the_callers_index_so_values_go_back_on_their_own_accounts(
     assert ranked.index.tolist() == ["w", "y", "z", "x"]
     joined = frame.join(ranked[["price_usd"]])
     assert joined["price_usd"].tolist() == [1000.0, 125.0, 1000.0 / 3, 1000.0 / 6]
+
+
+def test_two_columns_of_one_name_are_one_clear_error_everywhere(flagger):
+    """Two screen_name columns gave pandas' 'Buffer has wrong number of dimensions' in flag and triage, two
+    platform columns 'factorize requires a Series' in value_many."""
+    import handleval
+    from handleval.errors import DataFormatError
+
+    accounts = _bot_like(2)
+    twice = pd.concat([accounts, accounts[["screen_name"]]], axis=1)
+    for call in (lambda: flagger.flag(twice), lambda: triage(twice, valuer=PriceByLength(), flagger=flagger),
+                 lambda: handleval.load().value_many(pd.DataFrame([["a", "x", "x"]],
+                                                                  columns=["handle", "platform", "platform"]))):
+        with pytest.raises(DataFormatError, match=r"more than one column named '(screen_name|platform)'"):
+            call()
