@@ -684,6 +684,9 @@ def run_batch(
     neither ``resume`` nor ``overwrite`` is set, :class:`ScorerError` when the scorer breaks its contract.
     """
     started = time.perf_counter()
+    if resume and overwrite:
+        raise HandlevalError("--resume and --overwrite exclude each other: --resume finishes an interrupted run, "
+                             "--overwrite starts again; give one")
     if engine not in ("local", "dask"):
         raise HandlevalError(f"unknown engine {engine!r}: choose 'local' or 'dask'")
     if score_chunk is None and scorer_factory is None:
@@ -1010,6 +1013,13 @@ def refuse_output_over_input(input_path: str | os.PathLike[str], output_path: st
                              "other way round): choose another output name; the input is never overwritten")
 
 
+def check_output_folder(out: Path) -> None:
+    """One sentence when the folder a one-file output goes in is missing or is a file."""
+    if not out.parent.is_dir():
+        raise HandlevalError(f"cannot write {out}: " + (f"{out.parent} is a file, not a folder" if out.parent.exists()
+                                                       else f"its folder {out.parent} does not exist"))
+
+
 def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str], *,
                       resume: bool = False, overwrite: bool = False, output_format: str = "csv",
                       required_columns: Sequence[str] = ("handle",), scorer_factory: ScorerFactory | None = None,
@@ -1023,8 +1033,7 @@ def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.
     :class:`HandlevalError` when it was made otherwise (or with no record)."""
     out = Path(output_path)
     refuse_output_over_input(input_path, out)
-    if not out.parent.is_dir():  # not the name of the hidden record beside it, which is what failed first
-        raise HandlevalError(f"cannot write {out}: its folder {out.parent} does not exist")
+    check_output_folder(out)  # not the name of the hidden record beside it, which is what failed first
     if out.is_dir():
         raise HandlevalError(f"{out} is a directory, but a name ending {out.suffix} means one file: choose another "
                              "name (a name without .csv/.parquet gives a directory of parts)")

@@ -501,7 +501,7 @@ def triage_command(
     from handleval.accounts import load_accounts
     from handleval.accounts.features import resolve_columns
     from handleval.accounts.flag import check_required
-    from handleval.batch import refuse_output_over_input
+    from handleval.batch import check_output_folder, refuse_output_over_input
     from handleval.io import open_input
     from handleval.price.predict import load
     from handleval.release import check_triage_columns, triage
@@ -510,8 +510,7 @@ def triage_command(
         raise HandlevalError(f"{output} is a directory or not a .csv/.parquet name; triage writes one file "
                              "(.csv or .parquet): give a file name")
     refuse_output_over_input(input_path, output)
-    if not output.parent.is_dir():  # before scoring, as predict and flag say it
-        raise HandlevalError(f"cannot write {output}: its folder {output.parent} does not exist")
+    check_output_folder(output)  # before scoring, as predict and flag say it
     if output.exists() and not overwrite:
         raise HandlevalError(f"{output} exists; pass --overwrite to replace it")
     import pandas as pd

@@ -6,7 +6,7 @@ the CLI prints its message and exits non-zero instead of showing a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 
@@ -56,6 +56,15 @@ class ColumnCollisionError(DataFormatError):
         super().__init__(f"{where}the input already has column(s) {', '.join(map(repr, collisions))}, which {what} "
                          f"would overwrite; {hint} ({way}) or rename those input columns. Input columns are never "
                          "overwritten")
+
+
+def case_hint(wanted: Iterable[str], columns: Sequence[Any]) -> str:
+    """`` (did you mean 'Handle'? names are case-sensitive)`` when an input column differs from a wanted name only
+    in case or surrounding space, else ``""``: the part of a missing-column message that says why."""
+    exact = set(wanted)
+    lowered = {w.lower() for w in exact}
+    close = next((str(c) for c in columns if str(c) not in exact and str(c).strip().lower() in lowered), None)
+    return f" (did you mean {close!r}? names are case-sensitive)" if close else ""
 
 
 def check_unique_columns(columns: Sequence[Any], where: str = "the input") -> None:

@@ -52,7 +52,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from handleval.errors import DataFormatError, check_unique_columns
+from handleval.errors import DataFormatError, case_hint, check_unique_columns
 
 _log = logging.getLogger(__name__)
 
@@ -586,12 +586,7 @@ def open_input(path: str | os.PathLike[str], required_columns: Sequence[str] = (
     missing = [c for c in required_columns if c not in source.columns]
     if missing:
         found = ", ".join(repr(c) for c in source.columns[:30]) or "none"
-        hint = ""
-        for m in missing:
-            close = [c for c in source.columns if c.strip().lower() == m.lower()]
-            if close:
-                hint = f" (did you mean {close[0]!r}? names are case-sensitive)"
-                break
+        hint = case_hint(missing, source.columns)
         names = ", ".join(repr(m) for m in missing)
         raise DataFormatError(f"{p}: required column {names} not found{hint}; columns found: {found}")
     return source

@@ -17,15 +17,24 @@ import numpy as np
 import pandas as pd
 
 from handleval.accounts.features import (
+    COLUMN_ALIASES,
     FEATURES,
     REQUIRED_COLUMNS,
     compute_features,
     missing_required,
     prepare_accounts,
+    resolve_columns,
 )
 from handleval.config import MODELS_DIR
 from handleval.data.accounts import BOT_TYPES  # the type model's class order
-from handleval.errors import BundleError, ColumnCollisionError, DataFormatError, check_unique_columns, output_collisions
+from handleval.errors import (
+    BundleError,
+    ColumnCollisionError,
+    DataFormatError,
+    case_hint,
+    check_unique_columns,
+    output_collisions,
+)
 
 #: The accounts bundle: its manifest kind and model files (written by :mod:`handleval.accounts.train`).
 BUNDLE_KIND = "accounts"
@@ -64,8 +73,9 @@ def check_required(columns: Any) -> None:
     under every name it is accepted by (flag and triage alike)."""
     missing = missing_required(columns)
     if missing:
+        names = [a for c in REQUIRED_COLUMNS if c not in resolve_columns(columns) for a in COLUMN_ALIASES[c]]
         raise DataFormatError(
-            f"the accounts input lacks required column(s) {'; '.join(missing)}. Required: "
+            f"the accounts input lacks required column(s) {'; '.join(missing)}{case_hint(names, columns)}. Required: "
             f"{', '.join(REQUIRED_COLUMNS)} (Twitter v1.1 user-object names, or the X API v2 names; "
             "`handleval flag --help` lists every accepted column)")
 

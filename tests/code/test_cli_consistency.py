@@ -545,3 +545,22 @@ def test_struct_list_and_map_cells_are_written_to_csv_as_json(tmp_path):
     back = pd.read_csv(out, keep_default_na=False)
     assert back["tags"].tolist() == ['["x", "y"]', ""] and back["metrics"].tolist()[0] == '{"tweet_count": 1}'
     assert back["extra"].tolist() == ['{"k": "v"}', "{}"] and back["price_usd"].gt(0).all()
+
+
+def test_messages_say_what_is_wrong_with_options_folders_and_column_names(tmp_path):
+    """--resume with --overwrite was refused as "the input differs ...; use --overwrite", a file where the output's
+    folder should be read "its folder ... does not exist", and flag gave no hint for `Screen_Name`."""
+    source = tmp_path / "h.csv"
+    _handles_csv(source, 2)
+    both = runner.invoke(app, ["predict", str(source), "-o", str(tmp_path / "s"), "--resume", "--overwrite"])
+    assert both.exit_code == 2 and "--resume and --overwrite exclude each other" in both.output, both.output
+    (tmp_path / "afile").write_text("x\n")
+    for command, src in (("predict", source), ("triage", _accounts_csv(tmp_path / "accounts.csv"))):
+        folder = runner.invoke(app, [command, str(src), "-o", str(tmp_path / "afile" / "out.csv")],
+                               env={"COLUMNS": "300"})
+        assert folder.exit_code == 2 and "afile is a file, not a folder" in folder.output, (command, folder.output)
+    pd.read_csv(tmp_path / "accounts.csv").rename(columns={"screen_name": "Screen_Name"}).to_csv(
+        tmp_path / "cased.csv", index=False)
+    cased = runner.invoke(app, ["flag", str(tmp_path / "cased.csv"), "-o", str(tmp_path / "f")],
+                          env={"COLUMNS": "300"})
+    assert cased.exit_code == 2 and "did you mean 'Screen_Name'? names are case-sensitive" in cased.output
