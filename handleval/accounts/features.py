@@ -157,7 +157,9 @@ def _expand_nested(frame: pd.DataFrame) -> pd.DataFrame:
         # each row's error, as in any other chunk), then the others as first seen.
         read = [a.split(".", 1)[1] for aliases in COLUMN_ALIASES.values() for a in aliases if a.startswith(nest + ".")]
         for key in dict.fromkeys([*read, *(k for d in dicts for k in d)]):
-            extra[f"{nest}.{key}"] = dicts.map(lambda d, k=key: d.get(k))
+            name, inside = f"{nest}.{key}", dicts.map(lambda d, k=key: d.get(k))
+            # a flattened column of that name (pd.json_normalize writes both) keeps its values; the object fills gaps
+            extra[name] = frame[name].where(~_blank(frame[name]), inside) if name in frame else inside
     return frame.assign(**extra) if extra else frame
 
 

@@ -533,3 +533,7 @@ def test_a_count_missing_from_v2_objects_is_each_rows_error_whatever_the_chunk(f
     pd.testing.assert_frame_equal(alone, together)
     assert together["p_bot"].isna().tolist() == [True, True, False]
     assert together["error"].tolist()[:2] == ["public_metrics.tweet_count missing"] * 2
+    # pd.json_normalize writes the flattened columns and an all-missing object column (for a user with None)
+    flat = pd.json_normalize([{**frame.iloc[2].to_dict()}, {**frame.iloc[0].to_dict(), "username": "ghost2"}])
+    assert "public_metrics" in flat and "public_metrics.tweet_count" in flat
+    assert flagger.flag(flat)["p_bot"].tolist()[0] == together["p_bot"].tolist()[2]
