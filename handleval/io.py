@@ -875,6 +875,21 @@ def natural_key(text: str) -> list[Any]:
 _TABLE_SUFFIXES = (".csv", ".tsv", ".ndjson", ".jsonl", ".json")
 
 
+def _fits_a_double(pf: pq.ParquetFile, column: str) -> bool:
+    """Whether ``column`` of ``pf`` holds no integer a double would round (beyond 2**53), by its row groups'
+    statistics; a floating-point column always fits, and missing statistics do not say it does."""
+    if column not in pf.schema_arrow.names or not pa.types.is_integer(pf.schema_arrow.field(column).type):
+        return True
+    index = pf.schema_arrow.get_field_index(column)
+    for g in range(pf.metadata.num_row_groups):
+        stats = pf.metadata.row_group(g).column(index).statistics
+        if stats is None or not stats.has_min_max or max(abs(stats.min), abs(stats.max)) > 2**53:
+            if stats is not None and stats.null_count == pf.metadata.row_group(g).num_rows:
+                continue  # no value at all
+            return False
+    return True
+
+
 def _open_parquet_dir(root: Path) -> InputSource:
     visible = [f for f in root.rglob("*")
                if f.is_file() and not any(part.startswith(("_", ".")) for part in f.relative_to(root).parts)]
@@ -906,9 +921,10 @@ def _open_parquet_dir(root: Path) -> InputSource:
         schema = text_schema(pa.unify_schemas(schemas, promote_options="permissive"))
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise DataFormatError(f"{root}: the Parquet files have incompatible schemas: {exc}") from exc
-    for i, fld in enumerate(schema):  # integers in one part, floating point in another: text, as both were written
-        kinds = {s.field(fld.name).type for s in schemas if fld.name in s.names}
-        if any(pa.types.is_integer(t) for t in kinds) and any(pa.types.is_floating(t) for t in kinds):
+    for i, fld in enumerate(schema):  # integers in one part, floating point in another: a double, unless it loses
+        kinds = {s.field(fld.name).type for s in schemas if fld.name in s.names}  # digits: then text, as written
+        if any(pa.types.is_integer(t) for t in kinds) and any(pa.types.is_floating(t) for t in kinds) \
+                and not all(_fits_a_double(pf, fld.name) for _, pf, _ in opened):
             schema = schema.set(i, pa.field(fld.name, pa.string()))  # a double cannot hold every tweet id
     for k in part_names:
         if k not in schema.names:

@@ -282,3 +282,7 @@ def test_a_column_of_integers_in_one_part_and_floats_in_another_loses_no_digit(t
     pd.DataFrame({"handle": ["nike"], "id": [np.nan]}).to_parquet(tmp_path / "day=2.parquet")
     rows = pd.concat(c.frame for c in open_input(tmp_path).chunks(10))
     assert rows["id"].tolist()[0] == "1234567890123456789" and pd.isna(rows["id"].tolist()[1])
+    # ordinary counts (an int part, a float part with a gap) stay numbers: a double holds them exactly
+    pd.DataFrame({"handle": ["pizza"], "n": [5]}).to_parquet(tmp_path / "day=1.parquet")
+    pd.DataFrame({"handle": ["nike"], "n": [np.nan]}).to_parquet(tmp_path / "day=2.parquet")
+    assert open_input(tmp_path).schema.field("n").type == pa.float64()
