@@ -34,6 +34,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -324,7 +325,6 @@ class InputSource:
 
     # CSV -----------------------------------------------------------------------------------------------
     def _csv_tables(self, chunk_rows: int) -> Iterator[tuple[pa.Table, list[str | None] | None]]:
-        self._check_quoting()
         emitted = 0
         last_row: list[str | None] | None = None
         if self.encoding == "utf-8":
@@ -338,30 +338,6 @@ class InputSource:
                 # Not a user-facing warning: the tolerant reader reports what it repaired (ragged rows, Latin-1).
                 _log.debug("%s: fast CSV reader stopped after %d rows (%s)", self.path, emitted, exc)
         yield from self._python_csv_tables(chunk_rows, emitted, last_row)
-
-    def _check_quoting(self) -> None:
-        """Refuse a file whose quoting would merge rows or change cells: a cell that starts with a quote must end
-        with one (``"be kind`` ran on over the next lines, which became part of it), and a quoted cell ends at the
-        delimiter (``"best" pizza`` lost its quotes). Both readers take such cells as they can; Python's csv module
-        in strict mode tells where the file breaks the rule. Skipped for files without a quote."""
-        with open(self.path, "rb") as fh:
-            if not any(b'"' in block for block in iter(lambda: fh.read(1 << 20), b"")):
-                return
-        _raise_field_limit()
-        with open(self.path, encoding=self.encoding, errors="surrogateescape", newline="") as text:
-            reader = csv.reader(text, delimiter=self.delimiter, strict=True)
-            start = 1
-            try:
-                for _ in reader:
-                    start = reader.line_num + 1
-            except csv.Error as exc:
-                what = "a quoted cell goes on after its closing quote" if "expected after" in str(exc) else \
-                    "a quote opens a cell that never closes" if "end of data" in str(exc) else str(exc)
-                raise DataFormatError(
-                    f"{self.path}: the row starting at line {start:,} is quoted wrongly ({what}, seen by line "
-                    f"{reader.line_num:,}): a cell that starts with a quote must be quoted whole, its own quotes "
-                    'doubled ("""best"" pizza"), or rows would merge. Fix the file, write it with quoting (as '
-                    "pandas and spreadsheets do), or convert it to Parquet") from None
 
     def _arrow_csv_batches(self, chunk_rows: int) -> Iterator[pa.Table]:
         raw = open(self.path, "rb", buffering=0)  # noqa: SIM115 - closed in finally; the reader streams it
@@ -706,6 +682,33 @@ def looks_binary(sample: bytes) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=64)
+def _check_quoting(path: Path, delimiter: str, encoding: str, size: int, mtime_ns: int) -> None:
+    """Refuse a file whose quoting would merge rows or change cells: a cell that starts with a quote must end
+    with one (``"be kind`` ran on over the next lines, which became part of it), and a quoted cell ends at the
+    delimiter (``"best" pizza`` lost its quotes). Both readers take such cells as they can; Python's csv module
+    in strict mode tells where the file breaks the rule. Skipped for files without a quote; once per file version
+    (``size``, ``mtime_ns``) in a process, when the file is opened: before any output is made."""
+    with open(path, "rb") as fh:
+        if not any(b'"' in block for block in iter(lambda: fh.read(1 << 20), b"")):
+            return
+    _raise_field_limit()
+    with open(path, encoding=encoding, errors="surrogateescape", newline="") as text:
+        reader = csv.reader(text, delimiter=delimiter, strict=True)
+        start = 1
+        try:
+            for _ in reader:
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            what = "a quoted cell goes on after its closing quote" if "expected after" in str(exc) else \
+                "a quote opens a cell that never closes" if "end of data" in str(exc) else str(exc)
+            raise DataFormatError(
+                f"{path}: the row starting at line {start:,} is quoted wrongly ({what}, seen by line "
+                f"{reader.line_num:,}): a cell that starts with a quote must be quoted whole, its own quotes "
+                'doubled ("""best"" pizza"), or rows would merge. Fix the file, write it with quoting (as '
+                "pandas and spreadsheets do), or convert it to Parquet") from None
+
+
 def _open_csv(p: Path, delimiter: str) -> InputSource:
     with open(p, "rb") as fh:
         sample = fh.read(_SNIFF)
@@ -718,7 +721,9 @@ def _open_csv(p: Path, delimiter: str) -> InputSource:
     if names is None:
         raise DataFormatError(f"{p} has no header line: a CSV needs column names such as 'handle' on line 1")
     unique = _dedupe(names)
-    source = InputSource(p, "csv", unique, None, p.stat().st_size, delimiter=delimiter, encoding=encoding)
+    stat = p.stat()
+    _check_quoting(p, delimiter, encoding, stat.st_size, stat.st_mtime_ns)
+    source = InputSource(p, "csv", unique, None, stat.st_size, delimiter=delimiter, encoding=encoding)
     source._raw_names = names
     renamed = [f"column {i + 1} {a!r} as {b!r}" for i, (a, b) in enumerate(zip(names, unique, strict=True)) if a != b]
     if renamed:
