@@ -684,9 +684,7 @@ def run_batch(
     neither ``resume`` nor ``overwrite`` is set, :class:`ScorerError` when the scorer breaks its contract.
     """
     started = time.perf_counter()
-    if resume and overwrite:
-        raise HandlevalError("--resume and --overwrite exclude each other: --resume finishes an interrupted run, "
-                             "--overwrite starts again; give one")
+    check_resume_or_overwrite(resume, overwrite)
     if engine not in ("local", "dask"):
         raise HandlevalError(f"unknown engine {engine!r}: choose 'local' or 'dask'")
     if score_chunk is None and scorer_factory is None:
@@ -1013,6 +1011,13 @@ def refuse_output_over_input(input_path: str | os.PathLike[str], output_path: st
                              "other way round): choose another output name; the input is never overwritten")
 
 
+def check_resume_or_overwrite(resume: bool, overwrite: bool) -> None:
+    """``resume`` finishes an interrupted run, ``overwrite`` starts again: both at once is refused."""
+    if resume and overwrite:
+        raise HandlevalError("--resume and --overwrite exclude each other: --resume finishes an interrupted run, "
+                             "--overwrite starts again; give one")
+
+
 def check_output_folder(out: Path) -> None:
     """One sentence when the folder a one-file output goes in is missing or is a file."""
     if not out.parent.is_dir():
@@ -1032,6 +1037,7 @@ def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.
     stops at once. Returns None when ``resume`` finds the file already made from this input and these options;
     :class:`HandlevalError` when it was made otherwise (or with no record)."""
     out = Path(output_path)
+    check_resume_or_overwrite(resume, overwrite)
     refuse_output_over_input(input_path, out)
     check_output_folder(out)  # not the name of the hidden record beside it, which is what failed first
     if out.is_dir():

@@ -342,11 +342,13 @@ def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str
     _exit_if_none_scored(bool(summary.rows_out) and summary.errors == summary.rows_out, "row", where)
 
 
-def _load_scorer(factory: tuple[str, str, dict[str, Any]], output: Path) -> None:
+def _load_scorer(factory: tuple[str, str, dict[str, Any]], output: Path, resume: bool, overwrite: bool) -> None:
     """Build the batch's scorer before the run starts, so that a missing or corrupt bundle fails before any output
-    is made (the local engine reuses this one); a locked output is refused first, without waiting for the load."""
-    from handleval.batch import cached_scorer, refuse_if_locked
+    is made (the local engine reuses this one); options that exclude each other and a locked output are refused
+    first, without waiting for the load."""
+    from handleval.batch import cached_scorer, check_resume_or_overwrite, refuse_if_locked
 
+    check_resume_or_overwrite(resume, overwrite)
     refuse_if_locked(output)
     cached_scorer(factory)
 
@@ -387,7 +389,7 @@ def predict_command(
 
     platform = _known_platform(platform)  # every row without a platform column would fail the same way
     factory, scoring = predict_scoring(model, platform, reasons, attribution.value, comps)
-    _load_scorer(factory, output)
+    _load_scorer(factory, output, resume, overwrite)
     _run_batch(input_path, output, factory, ("handle",), engine, scheduler, workers, resume, overwrite, quiet,
                chunk_rows, output_names(comps), prefix, scoring)
 
@@ -474,7 +476,7 @@ def flag_command(
         or datetime.now(UTC).isoformat(timespec="seconds")
     factory = ("handleval.accounts.flag", "outputs_scorer", {"bundle_dir": str(model) if model else None,
                                                              "reasons": reasons, "now": now})
-    _load_scorer(factory, output)
+    _load_scorer(factory, output, resume, overwrite)
     _run_batch(input_path, output, factory, (), engine, scheduler, workers, resume, overwrite,
                quiet, chunk_rows, FLAG_COLUMNS, prefix, {"bundle": _bundle_digest(model, "accounts")})
 

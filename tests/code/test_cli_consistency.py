@@ -552,8 +552,11 @@ def test_messages_say_what_is_wrong_with_options_folders_and_column_names(tmp_pa
     folder should be read "its folder ... does not exist", and flag gave no hint for `Screen_Name`."""
     source = tmp_path / "h.csv"
     _handles_csv(source, 2)
-    both = runner.invoke(app, ["predict", str(source), "-o", str(tmp_path / "s"), "--resume", "--overwrite"])
-    assert both.exit_code == 2 and "--resume and --overwrite exclude each other" in both.output, both.output
+    assert runner.invoke(app, ["predict", str(source), "-o", str(tmp_path / "done.csv"), "-q"]).exit_code == 0
+    for name in ("s", "done.csv"):  # a folder, and a finished file (it said "already complete", exit 0)
+        both = runner.invoke(app, ["predict", str(source), "-o", str(tmp_path / name), "--resume", "--overwrite",
+                                   "--model", str(tmp_path / "no-bundle")])  # refused before the model loads
+        assert both.exit_code == 2 and "--resume and --overwrite exclude each other" in both.output, both.output
     (tmp_path / "afile").write_text("x\n")
     for command, src in (("predict", source), ("triage", _accounts_csv(tmp_path / "accounts.csv"))):
         folder = runner.invoke(app, [command, str(src), "-o", str(tmp_path / "afile" / "out.csv")],
