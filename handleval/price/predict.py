@@ -37,7 +37,7 @@ from handleval.handles import (
     platform_name,
     split_canonical,
 )
-from handleval.price.market import DOMAIN_LEVELS, interval, interval_offsets, unknown_venue
+from handleval.price.market import DOMAIN_LEVELS, interval, interval_offsets, unknown_venue, venue_class
 from handleval.price.premium import (
     RuledPrices,
     apply_rules,
@@ -499,10 +499,11 @@ class Valuer:
         keep = np.flatnonzero(canonical).tolist()
         return rows[keep], [names[i] for i in keep], [suffixes[i] for i in keep]
 
-    def _own_venues(self, platform: str) -> set[str]:
-        """The venues a platform's own sales name (Telegram's ``fragment``, e-mail's ``dash``): a sales file's rows
-        priced again keep their venue."""
-        return {s.venue for s in self.markets.sources.values() if s.platform == platform and s.venue}
+    def _sold_in(self, market: str, venue: str) -> bool:
+        """Whether the training sales of ``market`` sold in ``venue``'s class: a sales table priced again keeps its
+        venue column (Telegram's ``fragment``, e-mail's ``dash``, a ledger's own venues)."""
+        venues = getattr(self.market, "venues_", None)  # bundles from before it: every venue counts
+        return venues is None or venue_class(venue) in venues.get(market, ())
 
     def _parse_one(self, raw: Any, plat: str, suffix: Any, venue: Any, as_of: Any, now: pd.Timestamp
                    ) -> tuple[Any, ...] | str:
@@ -524,7 +525,7 @@ class Valuer:
             sfx = handle.suffix or given
             venue = "" if venue is None or venue != venue else str(venue)
             if venue.strip() and plat != "domain" and plat in PLATFORM_NAMES \
-                    and venue.strip().lower() not in self._own_venues(plat):  # as `value --venue`: one market
+                    and not self._sold_in(market, venue):  # a venue it never sold in would change nothing
                 return f"{PLATFORM_NAMES[plat]} names have one market (got venue {venue!r}): a venue applies to domains"
             why = unknown_venue(venue) if plat == "domain" else None  # as `value --venue`
             if why:
