@@ -67,12 +67,15 @@ def case_hint(wanted: Iterable[str], columns: Sequence[Any]) -> str:
     return f" (did you mean {close!r}? names are case-sensitive)" if close else ""
 
 
-def check_unique_columns(columns: Sequence[Any], where: str = "the input") -> None:
-    """:class:`DataFormatError` when two columns share a name: which one a step reads would be chance."""
-    seen: set[str] = set()
-    twice = sorted({str(c) for c in columns if str(c) in seen or seen.add(str(c))})
+def check_unique_columns(columns: Sequence[Any], where: str = "the input", read: Iterable[str] | None = None) -> None:
+    """:class:`DataFormatError` when two columns share a name that a step reads (``read``; default every name):
+    which of the two it read would be chance. Labels compare as they are (``1`` is not ``'1'``)."""
+    seen: set[Any] = set()
+    twice = [c for c in columns if c in seen or seen.add(c)]
+    wanted = None if read is None else set(read)
+    twice = sorted({repr(c) for c in twice if wanted is None or c in wanted})
     if twice:
-        raise DataFormatError(f"{where} has more than one column named {', '.join(map(repr, twice))}: rename them")
+        raise DataFormatError(f"{where} has more than one column named {', '.join(twice)}: rename them")
 
 
 def output_collisions(input_columns: Sequence[Any], output_names: Sequence[str]) -> list[str]:

@@ -113,6 +113,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 REQUIRED_COLUMNS = ("screen_name", "created_at", "statuses_count", "followers_count", "friends_count",
                     "favourites_count")
 _NESTED = ("public_metrics",)  # v2 objects a column may hold as a dict or JSON text
+#: Every input column name the flagger and triage read (each canonical column under all its names).
+ACCOUNT_INPUT_NAMES = frozenset(a for aliases in COLUMN_ALIASES.values() for a in aliases) | frozenset(_NESTED)
 
 
 def resolve_columns(columns: Any) -> dict[str, str]:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from handleval.accounts.features import (
+    ACCOUNT_INPUT_NAMES,
     COLUMN_ALIASES,
     FEATURES,
     REQUIRED_COLUMNS,
@@ -300,7 +301,7 @@ class AccountFlagger:
 def _accounts_frame(accounts: Any) -> pd.DataFrame:
     if not isinstance(accounts, pd.DataFrame):
         raise DataFormatError(f"flag() needs a pandas DataFrame of accounts, got {type(accounts).__name__}")
-    check_unique_columns(accounts.columns)
+    check_unique_columns(accounts.columns, read=ACCOUNT_INPUT_NAMES)
     return accounts
 
 

@@ -393,7 +393,7 @@ class Valuer:
         if isinstance(data, pd.DataFrame):
             if "handle" not in data.columns:
                 raise DataFormatError(f"input has no 'handle' column; found {list(data.columns)}")
-            check_unique_columns(data.columns)
+            check_unique_columns(data.columns, read=INPUT_COLUMNS)
             return data.reset_index(drop=True)
         if isinstance(data, str):
             data = [data]

@@ -211,3 +211,7 @@ def test_two_columns_of_one_name_are_one_clear_error_everywhere(flagger):
                                                                   columns=["handle", "platform", "platform"]))):
         with pytest.raises(DataFormatError, match=r"more than one column named '(screen_name|platform)'"):
             call()
+    # a column no step reads may repeat (a user's notes), and labels compare as they are (1 is not '1')
+    notes = pd.concat([accounts, pd.DataFrame({"note": ["a", "b"]}), pd.DataFrame({"note": ["c", "d"], 1: [0, 0],
+                                                                                    "1": [0, 0]})], axis=1)
+    assert flagger.flag(notes)["p_bot"].notna().all()
