@@ -48,13 +48,14 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     """Flag ``accounts``, price each screen name on X, and rank by ``expected_value = price_usd *
     p_releasable`` (highest first; rows that cannot be priced or flagged last, with ``error``). ``row`` is
     each account's position in the input and each row keeps its index label, so nothing is lost by sorting
-    (``accounts.join(ranked[["expected_value"]])`` puts each value on its own account).
+    (with a unique index, ``accounts.join(ranked[["expected_value"]])`` puts each value on its own account;
+    else sort by ``row``).
 
     ``p_releasable = 1 - (1 - p_bot) * (1 - p_dormant)``: the handle can come free if the account is removed
     as a bot or purged as inactive (an assumption about platform policy, not a measured rate). Guard rails
     set it to 0 for verified accounts and for accounts known to be active within the policy window. A handle
-    listed more than once (any case, with or without '@') is one account: its first row counts, the others get
-    0, and a guard rail on any of its rows holds for all.
+    listed more than once (any case, with or without '@') is one account: its first row that could be scored
+    counts, the others get 0, and a guard rail on any of its scorable rows holds for all.
 
     The input's columns come back unchanged; the output columns are named ``prefix + name`` after them, and
     :class:`~handleval.errors.ColumnCollisionError` names any input column they would overwrite. Rows with an
@@ -97,17 +98,18 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
                                                "never releasable", "")).astype(object)
     guarded = verified | recently_active
     # One handle is one account: listed again (any case, with or without '@'), its first row that could be scored
-    # counts and speaks for the others (a row with an error speaks for no one), and a guard rail on any of its rows
-    # holds for all of them.
+    # counts and speaks for the others, and a guard rail on any of its scorable rows holds for all of them (a row
+    # with an error speaks for no one: a ragged row's 'verified' may be another field).
     keys = np.array([n.lower() for n in names], dtype=object)
     ids = group_ids(keys)
-    scored_first = np.lexsort((np.arange(len(ids)), np.isnan(price * p_rel)))  # scored rows first, in input order
+    scorable = ~np.isnan(price * p_rel)
+    scored_first = np.lexsort((np.arange(len(ids)), ~scorable))  # scorable rows first, in input order
     first_of = np.empty(int(ids.max(initial=-1)) + 1, dtype=np.int64)
     first_of[ids[scored_first[::-1]]] = scored_first[::-1]  # the last write wins: each handle's first in that order
     first = first_of[ids]
     rail_of = np.full(int(ids.max(initial=-1)) + 1, None, dtype=object)
     rail_row_of = np.zeros(len(rail_of), dtype=np.int64)
-    on_rail = np.flatnonzero(guarded)[::-1]  # reversed: each handle keeps the rail of its first guarded row
+    on_rail = np.flatnonzero(guarded & scorable)[::-1]  # reversed: each handle keeps its first guarded row's rail
     rail_of[ids[on_rail]], rail_row_of[ids[on_rail]] = guard[on_rail], on_rail
     rail, rail_row = rail_of[ids], rail_row_of[ids]
     named = keys != ""

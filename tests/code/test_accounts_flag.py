@@ -519,6 +519,10 @@ def test_a_row_that_cannot_be_scored_speaks_for_no_other_row_of_its_handle(flagg
     assert out.loc[1, "expected_value"] > 0 and out.loc[1, "guard_rail"] == ""
     assert pd.notna(out.loc[0, "error"]) and out.loc[0, "guard_rail"] == "the same handle as row 1: counted once"
     assert out.loc[[2, 4], "guard_rail"].str.endswith("(row 3 of the same handle)").all()
+    # nor does its guard rail: a verified flag on a row that cannot be scored holds for no other row
+    rows.loc[0, "verified"] = True
+    again = triage(rows, valuer=PriceByLength(), flagger=flagger).set_index("row")
+    assert again.loc[1, "expected_value"] > 0 and again.loc[1, "guard_rail"] == ""
 
 
 def test_a_count_missing_from_v2_objects_is_each_rows_error_whatever_the_chunk(flagger):
