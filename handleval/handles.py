@@ -42,6 +42,12 @@ _URL = re.compile(
 #: Pages of x.com (``x.com/home``, ``x.com/i/…``): paths of the site, so never an account's name.
 X_PAGES = frozenset(("home", "explore", "notifications", "messages", "settings", "search", "login", "logout", "signup",
                      "i", "tos", "privacy", "compose", "account", "intent", "hashtag", "share"))
+#: Per platform, the first path segments of its site's pages (a post, a tag, an invite link): a URL of one names
+#: no account.
+SITE_PAGES = {"x": X_PAGES,
+              "instagram": frozenset(("p", "reel", "reels", "explore", "stories", "accounts", "direct", "tv")),
+              "telegram": frozenset(("joinchat", "addstickers", "addemoji", "share", "c", "iv", "proxy", "socks",
+                                     "addtheme", "setlanguage", "login", "confirmphone"))}
 _URL_PLATFORM = {"x.com": "x", "twitter.com": "x", "t.me": "telegram", "telegram.me": "telegram",
                  "fragment.com": "telegram", "instagram.com": "instagram"}
 
@@ -247,8 +253,8 @@ def parse_handle(raw: object, platform: str = "x") -> Handle:
             raise InvalidHandle(raw, "empty handle", platform)
         return _validate_domain(text) if platform == "domain" else _validate_email(text)
     text, linked = _stripped(raw)
-    if linked == "x" and text in X_PAGES:  # x.com/search?q=pizza names a page, not the account 'search'
-        raise InvalidHandle(raw, f"a URL of the page x.com/{text}, not of a profile", platform)
+    if linked is not None and text in SITE_PAGES.get(linked, ()):  # x.com/search?q=pizza is no account 'search'
+        raise InvalidHandle(raw, f"a URL of a page of {PLATFORM_NAMES[linked]} (/{text}), not of a profile", platform)
     if linked is not None and linked != platform:  # a profile URL names its platform: never priced on another
         raise InvalidHandle(raw, f"a profile URL of {PLATFORM_NAMES[linked]}, not of {PLATFORM_NAMES[platform]}: "
                                  f"price it with platform {linked}", platform)

@@ -66,12 +66,18 @@ def test_a_preview_or_old_style_profile_url_names_its_account(raw):
     assert parse_handle(raw, platform_from_url(raw)).name == "durov"
 
 
-@pytest.mark.parametrize("raw", ["https://x.com/i/user/783214", "twitter.com/intent/follow?screen_name=pizza",
-                                 "https://x.com/search?q=pizza", "x.com/hashtag/pizza"])
-def test_a_url_of_a_page_of_x_is_no_profile(raw):
-    """These were priced as the handles 'i' ($50,000), 'intent', 'search' and 'hashtag'."""
-    with pytest.raises(InvalidHandle, match=r"a URL of the page x\.com/[a-z]+, not of a profile"):
-        parse_handle(raw, "x")
+@pytest.mark.parametrize(("raw", "platform"), [("https://x.com/i/user/783214", "x"),
+                                                ("twitter.com/intent/follow?screen_name=pizza", "x"),
+                                                ("https://x.com/search?q=pizza", "x"), ("x.com/hashtag/pizza", "x"),
+                                                ("https://www.instagram.com/p/Cxyz123/", "instagram"),
+                                                ("instagram.com/explore/tags/pizza", "instagram"),
+                                                ("t.me/joinchat/AAAAAE", "telegram"),
+                                                ("t.me/share/url?url=x", "telegram")])
+def test_a_url_of_a_page_of_the_site_is_no_profile(raw, platform):
+    """These were priced as the handles 'i' ($50,000), 'intent', 'search', 'hashtag', 'p', 'explore', 'joinchat'
+    and 'share'."""
+    with pytest.raises(InvalidHandle, match=r"a URL of a page of (X|Instagram|Telegram) \(/[a-z]+\), not of a profile"):
+        parse_handle(raw, platform)
     assert parse_handle("search", "x").name == "search"  # the word alone is a name (its risk says X keeps it)
 
 
