@@ -876,8 +876,14 @@ def natural_key(text: str) -> list[Any]:
     return [(0, int(tok), "") if tok.isdigit() else (1, 0, tok) for tok in re.split(r"(\d+)", text)]
 
 
-#: Files of rows that a directory input (Parquet parts) would leave out: refused rather than skipped.
-_TABLE_SUFFIXES = (".csv", ".tsv", ".ndjson", ".jsonl", ".json")
+#: Files of rows that a directory input (Parquet parts) would leave out: refused rather than skipped (a ``.json``
+#: only when it is NDJSON: one object per line; another is metadata such as ``dataset_info.json``).
+_TABLE_SUFFIXES = (".csv", ".tsv", ".ndjson", ".jsonl", ".txt")
+
+
+def _holds_rows(f: Path) -> bool:
+    suffixes = [s.lower() for s in f.suffixes]
+    return any(s in _TABLE_SUFFIXES for s in suffixes) or (suffixes[-1:] == [".json"] and _one_object_per_line(f))
 
 
 def _fits_a_double(pf: pq.ParquetFile, column: str) -> bool:
@@ -899,8 +905,7 @@ def _open_parquet_dir(root: Path) -> InputSource:
     visible = [f for f in root.rglob("*")
                if f.is_file() and not any(part.startswith(("_", ".")) for part in f.relative_to(root).parts)]
     files = [f for f in visible if f.suffix.lower() in PARQUET_SUFFIXES]
-    other = [f.relative_to(root).as_posix() for f in visible
-             if any(s.lower() in _TABLE_SUFFIXES for s in f.suffixes)]
+    other = [f.relative_to(root).as_posix() for f in visible if _holds_rows(f)]
     if other:
         raise DataFormatError(f"{root} holds files of rows that are not Parquet ({', '.join(sorted(other)[:3])}"
                               f"{', …' if len(other) > 3 else ''}): a directory input is read as Parquet parts "

@@ -270,7 +270,12 @@ def test_a_directory_input_refuses_files_of_rows_it_would_leave_out(tmp_path):
 
     pd.DataFrame({"handle": ["pizza"]}).to_parquet(tmp_path / "part-0.parquet")
     (tmp_path / "README.md").write_text("notes\n")  # not rows: no reason to refuse
+    (tmp_path / "dataset_info.json").write_text('{\n  "rows": 1\n}\n')  # a JSON document, not NDJSON
     assert open_input(tmp_path).columns == ["handle"]
+    (tmp_path / "more.txt").write_text("nike\nadidas\n")  # handles, one per line
+    with pytest.raises(DataFormatError, match=r"not Parquet \(more\.txt\)"):
+        open_input(tmp_path)
+    (tmp_path / "more.txt").unlink()
     (tmp_path / "day=2").mkdir()
     (tmp_path / "day=2" / "more.csv.gz").write_bytes(b"")
     (tmp_path / "part-2.ndjson").write_text('{"handle": "nike"}\n')
