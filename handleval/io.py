@@ -1025,13 +1025,36 @@ def _is_missing(value: object) -> bool:
 
 def _nested_as_json(table: pa.Table) -> pa.Table:
     """Struct, list and map cells as JSON text: a CSV cell holds text (a v2 ``public_metrics`` object read from
-    Parquet comes back as the JSON it is)."""
+    Parquet comes back as the JSON it is). Maps are objects at any depth, NaN is null, bytes are UTF-8 (else
+    Latin-1) text as in binary columns, and other values their text (dates, decimals)."""
     for i, fld in enumerate(table.schema):
         if pa.types.is_nested(fld.type):
-            values = [None if v is None else json.dumps(dict(v) if pa.types.is_map(fld.type) else v, default=str,
-                                                        ensure_ascii=False) for v in table.column(i).to_pylist()]
+            values = [None if v is None else json.dumps(_plain(v, fld.type), default=str, ensure_ascii=False,
+                                                        allow_nan=False)
+                      for v in table.column(i).to_pylist()]
             table = table.set_column(i, pa.field(fld.name, pa.string()), pa.array(values, pa.string()))
     return table
+
+
+def _plain(value: Any, kind: pa.DataType) -> Any:
+    """A cell of Arrow type ``kind`` (as ``to_pylist`` gives it) as plain JSON values."""
+    if value is None:
+        return None
+    if pa.types.is_map(kind):
+        return {str(k): _plain(v, kind.item_type) for k, v in value}
+    if pa.types.is_struct(kind):
+        return {kind.field(j).name: _plain(value.get(kind.field(j).name), kind.field(j).type)
+                for j in range(kind.num_fields)}
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return [_plain(v, kind.value_type) for v in value]
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value.decode("latin-1")
+    return value
 
 
 def encode_part(table: pa.Table, fmt: str) -> bytes:

@@ -545,6 +545,11 @@ def test_struct_list_and_map_cells_are_written_to_csv_as_json(tmp_path):
     back = pd.read_csv(out, keep_default_na=False)
     assert back["tags"].tolist() == ['["x", "y"]', ""] and back["metrics"].tolist()[0] == '{"tweet_count": 1}'
     assert back["extra"].tolist() == ['{"k": "v"}', "{}"] and back["price_usd"].gt(0).all()
+    from handleval.io import _nested_as_json  # at any depth: maps are objects, NaN is null (JSON has no NaN)
+
+    deep = pa.table({"s": pa.array([{"inner": [("k", 1)], "f": float("nan")}],
+                                   pa.struct([("inner", pa.map_(pa.string(), pa.int64())), ("f", pa.float64())]))})
+    assert _nested_as_json(deep).column("s").to_pylist() == ['{"inner": {"k": 1}, "f": null}']
 
 
 def test_messages_say_what_is_wrong_with_options_folders_and_column_names(tmp_path):
