@@ -471,11 +471,13 @@ def flag_command(
         err_console.print("[yellow]warning:[/] no observed_at (or probe_created_at, crawled_at, updated) column: "
                           "account age and inactivity are measured at the time of this run (see measured_at); an "
                           "old snapshot then looks human", highlight=False)
-    # one time for the whole run, the interrupted run's on --resume: no part is measured at another "now"
-    now = (recorded_scorer_options(output).get("now") if resume else None) \
-        or datetime.now(UTC).isoformat(timespec="seconds")
-    factory = ("handleval.accounts.flag", "outputs_scorer", {"bundle_dir": str(model) if model else None,
-                                                             "reasons": reasons, "now": now})
+    # one time for the whole run, the interrupted run's on --resume: no part is measured at another "now" (a run
+    # begun before runs recorded their time resumes as it began)
+    kwargs: dict[str, Any] = {"bundle_dir": str(model) if model else None, "reasons": reasons}
+    recorded = recorded_scorer_options(output) if resume else {}
+    if not recorded or "now" in recorded:
+        kwargs["now"] = recorded.get("now") or datetime.now(UTC).isoformat(timespec="seconds")
+    factory = ("handleval.accounts.flag", "outputs_scorer", kwargs)
     _load_scorer(factory, output, resume, overwrite)
     _run_batch(input_path, output, factory, (), engine, scheduler, workers, resume, overwrite,
                quiet, chunk_rows, FLAG_COLUMNS, prefix, {"bundle": _bundle_digest(model, "accounts")})

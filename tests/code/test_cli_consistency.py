@@ -157,6 +157,13 @@ def test_flag_without_observed_at_measures_every_part_of_a_run_at_one_time(tmp_p
     again = pd.read_csv(out) if out.is_file() else read_output(out, verify=True)
     assert first["measured_at"].nunique() == 1 and again["measured_at"].tolist() == first["measured_at"].tolist()
     assert out.is_dir() or "already complete" in resumed.output
+    if out.is_dir():  # a run begun before runs recorded their time resumes as it began
+        _forget_last_part(out)
+        manifest = json.loads((out / MANIFEST).read_text())
+        del manifest["scoring"]["scorer"][2]["now"]
+        (out / MANIFEST).write_text(json.dumps(manifest))
+        older = runner.invoke(app, [*args, "--resume"], env={"COLUMNS": "200"})
+        assert older.exit_code == 0 and "6 rows" in older.output, older.output
 
 
 def test_resume_with_another_platform_or_options_is_refused(tmp_path):
