@@ -105,6 +105,21 @@ def _dnjournal(folder: Path) -> pd.DataFrame:
 NAMEBIO_TAIL_USD = 5000.0
 
 
+#: A price whose commas group thousands (``1,234.50``); a comma elsewhere (``183,00``, ``4.198,00``) is no number.
+_GROUPED = re.compile(r"\s*[-+]?\d{1,3}(,\d{3})+(\.\d*)?\s*")
+
+
+def parse_prices(text: pd.Series) -> pd.Series:
+    """Prices as numbers (NaN where a cell is no number): commas that group thousands are dropped, and a cell with
+    any other comma is no number rather than a price 100 times too high (a decimal comma)."""
+    text = text.astype("string")
+    commas = text.str.contains(",", regex=False).fillna(False)
+    grouped = text.str.fullmatch(_GROUPED).fillna(False)
+    cleaned = text.where(~commas | grouped).str.replace(",", "", regex=False)
+    numbers = pd.to_numeric(cleaned, errors="coerce")
+    return pd.Series(numbers.to_numpy(dtype="float64", na_value=np.nan), index=text.index)
+
+
 def _namebio_2015_2020(folder: Path) -> pd.DataFrame:
     """Domain sales 2015-2020: the complete tail of $5,000+ sales stacked on a uniform random sample.
 
@@ -114,7 +129,7 @@ def _namebio_2015_2020(folder: Path) -> pd.DataFrame:
     path = folder / "namebio_2015_2020.csv"
     df = _read_csv(path)
     _require(df, path, ["date", "domain", "price", "venue", "sample"])
-    price = pd.to_numeric(df["price"].str.replace(",", "", regex=False), errors="coerce")
+    price = parse_prices(df["price"])
     tail = df["sample"] == "all_at_least_5000"
     random_top = (df["sample"] == "random_15000") & (price >= NAMEBIO_TAIL_USD)
     weight = np.where(tail, random_top.sum() / max(int(tail.sum()), 1), 1.0)
@@ -142,7 +157,7 @@ def _canonicalise(raw: pd.DataFrame, source: str, markets: MarketsConfig, report
     ``spec`` (platform, currency, venue) defaults to the source's entry in the markets config."""
     spec = spec or markets.sources[source]
     report.rows_read = len(raw)
-    price = pd.to_numeric(raw["price"].str.replace(",", "", regex=False), errors="coerce")
+    price = parse_prices(raw["price"])
     sold_at = pd.to_datetime(raw["sold_at"].where(raw["sold_at"] != ""), errors="coerce", format="mixed")
     currency = raw["currency"] if "currency" in raw else pd.Series(spec.currency, index=raw.index)
 

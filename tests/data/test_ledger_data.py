@@ -207,3 +207,14 @@ def test_a_ledger_of_twitter_sales_is_an_x_ledger(tmp_path):
     assert report.rows_rejected == 0 and (loaded["platform"] == "x").all()
     whole, report = _load(_write(tmp_path, LEDGER.iloc[:2].drop(columns="platform"), "plain.csv"), platform="Twitter")
     assert report.rows_rejected == 0 and (whole["platform"] == "x").all()
+
+
+def test_a_decimal_comma_is_no_price_a_hundred_times_too_high(tmp_path):
+    """The loader dropped every comma: '183,00' became 18,300 and '4.198,00' 4.198, with no row rejected."""
+    frame = pd.DataFrame({"handle": ["pizza", "coffee", "burger", "tacos"], "price": ["183,00", "4.198,00",
+                                                                                     "1,234.50", "12,000"],
+                          "currency": "USD", "sold_at": "2024-03-01"})
+    with pytest.raises(DataFormatError, match=r"2 × price missing, not a number or not positive \(line 2, 3\)"):
+        _load(_write(tmp_path, frame), platform="x")
+    loaded, _ = _load(_write(tmp_path, frame.iloc[2:]), platform="x")  # grouped thousands are prices
+    assert sorted(loaded["price"].tolist()) == [1234.5, 12000.0]
