@@ -218,7 +218,7 @@ def load_sales(
     ``extra``: sales ledgers of your own (:func:`load_ledger`), after them."""
     markets = markets or load_markets()
     root = (root or data_dir()) / "sales"
-    sources = list(sources or DEFAULT_SOURCES)
+    sources = list(DEFAULT_SOURCES if sources is None else sources)  # [] is none (a config of ledgers alone)
     report = LoadReport()
     labels = [e.label for e in extra]
     clash = sorted({x for x in labels if labels.count(x) > 1 or x in sources or x in LOADERS or x in markets.sources})

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from handleval.config import (
     CONFIGS_DIR,
@@ -77,6 +77,31 @@ class PriceConfig(StrictModel):
                                                                   "output, not gating the champion")
     promotion: Promotion = Field(default_factory=Promotion)
 
+    @model_validator(mode="after")
+    def _trainable(self) -> PriceConfig:
+        """Values each field accepts alone but that cannot train a model a reader could trust."""
+        from handleval.data.sales import LOADERS
+
+        if not self.sources and not self.extra_sources:
+            raise ValueError("sources is empty and there is no sales ledger (extra_sources): nothing to train on")
+        unknown = [s for s in self.sources if s not in LOADERS]
+        if unknown:
+            raise ValueError(f"unknown source(s) {unknown}: choose from {sorted(LOADERS)}")
+        named = {*self.sources, *(e.label for e in self.extra_sources)}
+        strays = [k for k in self.source_weights if k not in named]
+        if strays:
+            raise ValueError(f"source_weights names {strays}, which are not among the sources {sorted(named)}")
+        if any(not w > 0 for w in self.source_weights.values()):
+            raise ValueError("source_weights must be positive (a weight of 0 or less trains on nothing or unlearns)")
+        if not self.search:
+            raise ValueError("search needs at least one parameter set (e.g. [{num_leaves: 31}])")
+        if not 0 < self.interval[0] < self.interval[1] < 1:
+            raise ValueError(f"interval {list(self.interval)} must be two quantiles with 0 < low < high < 1")
+        if "objective" in self.params or "objective" in self.quantile_params:
+            raise ValueError("params and quantile_params may not set the objective: the trainer sets it (regression "
+                             "for the price, quantile for the interval)")
+        return self
+
 
 def load_price_config(path: str | Path | None = None) -> PriceConfig:
     return load_model_config(PriceConfig, path or CONFIGS_DIR / "price.yaml")
@@ -105,14 +130,19 @@ class PriceTrainResult:
 
 
 def time_split(sales: pd.DataFrame, test_fraction: float) -> pd.Series:
-    """True for the newest ``test_fraction`` of each market's sales (undated sales are always training)."""
+    """True for the newest ``test_fraction`` of each market's sales (undated sales are always training). Sales on the
+    cutoff date are held out with it, unless that would hold out more than twice the fraction (a ledger whose
+    sales share one date): then only the sales after it are."""
     is_test = pd.Series(False, index=sales.index)
     for _, group in sales.groupby("source"):
         dated = group["sold_at"].dropna()
         if len(dated) < 20:
             continue
         cutoff = dated.sort_values().iloc[int(np.floor(len(dated) * (1 - test_fraction)))]
-        is_test.loc[dated.index[dated >= cutoff]] = True
+        newest = dated >= cutoff
+        if newest.sum() > 2 * test_fraction * len(dated):  # most sales share the cutoff date (a ledger of one day):
+            newest = dated > cutoff  # only those strictly newer, rather than all of them
+        is_test.loc[dated.index[newest]] = True
     return is_test
 
 

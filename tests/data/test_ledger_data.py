@@ -218,3 +218,35 @@ def test_a_decimal_comma_is_no_price_a_hundred_times_too_high(tmp_path):
         _load(_write(tmp_path, frame), platform="x")
     loaded, _ = _load(_write(tmp_path, frame.iloc[2:]), platform="x")  # grouped thousands are prices
     assert sorted(loaded["price"].tolist()) == [1234.5, 12000.0]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"sources": []}, "nothing to train on"),
+    ({"source_weights": {"fragment_telegram": -1}}, "must be positive"),
+    ({"source_weights": {"fragmnet_telegram": 5}}, "not among the sources"),
+    ({"search": []}, "at least one parameter set"),
+    ({"interval": [0.0, 1.0]}, "0 < low < high < 1"),
+    ({"params": {"objective": "binary"}}, "may not set the objective"),
+])
+def test_a_config_that_validates_field_by_field_but_cannot_train_is_refused(tmp_path, change, message):
+    """Each passed validation and then trained on every public set (sources: []), on nothing (a weight of -1:
+    RMSE nan, a bundle pricing pizza at $1, exit 0), silently ignored a misspelt source, or failed with a
+    traceback (AssertionError, LightGBMError)."""
+    import yaml
+
+    from handleval.price.train import load_price_config
+
+    path = tmp_path / "price.yaml"
+    path.write_text(yaml.safe_dump(change))
+    with pytest.raises(ConfigError, match=message):
+        load_price_config(path)
+
+
+def test_a_ledger_whose_sales_share_one_date_is_not_held_out_whole():
+    """All 400 sales of a one-day ledger sat at the cutoff date and were all held out: nothing learnt from them."""
+    from handleval.price.train import time_split
+
+    one_day = pd.DataFrame({"source": "mine", "sold_at": pd.Timestamp("2025-03-31")}, index=range(400))
+    spread = pd.DataFrame({"source": "theirs", "sold_at": pd.date_range("2024-01-01", periods=100)})
+    split = time_split(pd.concat([one_day, spread], ignore_index=True), 0.15)
+    assert not split[:400].any() and split[400:].sum() == 15
