@@ -523,7 +523,10 @@ def train_accounts(config_path: str | Path | None = None, output_dir: str | Path
     """Train, evaluate and write the account bundle (default ``models/accounts``); see the module docstring."""
     start = time.perf_counter()
     cfg = load_accounts_config(config_path)
+    from handleval.trees.bundle import check_training_output
+
     bundle_dir = Path(output_dir) if output_dir else training_output("accounts")
+    check_training_output(bundle_dir, "accounts")
     root = Path(data_dir) if data_dir else default_data_dir()
     table, load_report = load_account_table(root, sets=cfg.sets)
     table = _subsample(table, cfg.max_rows_per_set, cfg.seed).reset_index(drop=True)

@@ -213,7 +213,7 @@ def train_price(
     from handleval.price.market import MarketEncoder, interval, interval_offsets
     from handleval.price.predict import is_market_feature
     from handleval.price.premium import apply_rules, at_floor, price_set_by_rule
-    from handleval.trees.bundle import file_fingerprint, library_versions, write_manifest
+    from handleval.trees.bundle import check_training_output, file_fingerprint, library_versions, write_manifest
     from handleval.trees.forest import Forest
 
     started = time.perf_counter()
@@ -224,6 +224,7 @@ def train_price(
                                                    for e in cfg.extra_sources]})
     ledgers = {e.label: e for e in cfg.extra_sources}
     out = Path(output_dir) if output_dir else training_output("price")
+    check_training_output(out, "price")
     markets = load_markets(cfg.markets_config)
     root = data_dir()
 

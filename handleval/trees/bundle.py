@@ -87,6 +87,22 @@ def malformed(bundle_dir: str | Path, what: str) -> BundleError:
     return BundleError(f"{Path(bundle_dir) / MANIFEST} is malformed ({what}); restore the bundle or train it again")
 
 
+def check_training_output(bundle_dir: Path, kind: str) -> None:
+    """Training writes into a new or empty folder, or over a bundle of its ``kind`` (its manifest says so): never
+    over a file, nor into a folder of other files, which it would replace or delete (checked before training)."""
+    if bundle_dir.exists() and not bundle_dir.is_dir():
+        raise HandlevalError(f"{bundle_dir} is a file; train into a folder (new, empty, or a {kind} bundle)")
+    if not bundle_dir.is_dir() or not any(bundle_dir.iterdir()):
+        return
+    try:
+        found = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        found = None
+    if found != kind:
+        raise HandlevalError(f"{bundle_dir} holds files that are not a {kind} bundle, which training would replace "
+                             "or delete; choose a new or empty folder")
+
+
 def read_bundle(bundle_dir: str | Path, kind: str) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Read and verify a bundle: manifest present and parseable, of the expected kind, every file it lists intact.
     Returns the manifest and the bytes of each listed file as checked: :func:`load_booster` parses those, so each

@@ -15,6 +15,7 @@ from handleval.accounts import load_accounts
 from handleval.config import MODELS_DIR
 from handleval.errors import BundleError
 from handleval.trees.bundle import sha256_file
+from tests._helpers import run_cli
 
 
 def _copy(tmp_path: Path, kind: str) -> Path:
@@ -120,3 +121,27 @@ def test_a_load_reads_and_hashes_each_model_file_once(tmp_path, monkeypatch):
         hashed.clear()
         loader(bundle)
         assert sorted(h.size for h in hashed if h.size in sizes) == sizes, kind  # each model file once
+
+
+def test_training_never_writes_over_a_users_files(tmp_path):
+    """`train price -o mydir` replaced a user's MODEL_CARD.md and model.txt in a folder of their own and deleted
+    its model_seed1.txt; a folder of another kind of bundle, or a file, is refused too (before training)."""
+    from handleval.errors import HandlevalError
+    from handleval.trees.bundle import check_training_output
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "model_seed1.txt").write_text("my notes\n")
+    accounts = tmp_path / "accounts"
+    accounts.mkdir()
+    (accounts / "manifest.json").write_text('{"kind": "accounts"}')
+    (tmp_path / "afile").write_text("x\n")
+    for folder in (mine, accounts, tmp_path / "afile"):
+        with pytest.raises(HandlevalError, match=r"not a price bundle|is a file"):
+            check_training_output(folder, "price")
+    refused = run_cli("train", "price", "--no-track", "--output", str(mine))  # before any training
+    assert refused.returncode == 2 and "not a price bundle" in refused.stderr, refused.stderr
+    assert (mine / "model_seed1.txt").read_text() == "my notes\n"
+    (tmp_path / "empty").mkdir()
+    for fine in (tmp_path / "new", tmp_path / "empty", accounts):
+        check_training_output(fine, "accounts" if fine == accounts else "price")
