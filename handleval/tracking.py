@@ -171,6 +171,9 @@ class Candidate:
     targets: list[Target] = field(default_factory=list)
     promotion: Promotion = field(default_factory=Promotion)
     predictions: pd.DataFrame | None = None
+    #: headline names whose mean is the primary metric, one per held-out unit (accounts: ``<set>.auc``): compared
+    #: with a champion on the units both were tested on
+    parts: list[str] = field(default_factory=list)
 
     @property
     def value(self) -> float:
@@ -265,6 +268,21 @@ def paired_bootstrap(new: pd.DataFrame, old: pd.DataFrame, rounds: int, seed: in
     return diffs / len(np.unique(markets))
 
 
+def targets_differ(new: pd.DataFrame, old: pd.DataFrame) -> bool:
+    """Whether the two runs' test rows of their shared markets carry other prices (another ``cap_usd`` clips them
+    otherwise): then neither their rows nor their metrics can be compared."""
+    shared = shared_markets(new, old)
+
+    def ys(frame: pd.DataFrame) -> pd.Series:
+        frame = frame.astype({c: str for c in ROW_KEY})
+        frame = frame[frame["source"].isin(shared)]
+        return frame.assign(nth=frame.groupby(ROW_KEY).cumcount()).set_index([*ROW_KEY, "nth"])["y"].sort_index()
+
+    new_y, old_y = ys(new), ys(old)
+    both = new_y.index.intersection(old_y.index)
+    return not np.allclose(new_y[both].to_numpy(), old_y[both].to_numpy())
+
+
 def _champion_predictions(client: Any, run_id: str) -> pd.DataFrame | None:
     from mlflow.exceptions import MlflowException
 
@@ -300,12 +318,26 @@ def decide_champion(client: Any, name: str, version: str, candidate: Candidate) 
     if current is None or old_value is None or not np.isfinite(old_value):
         decision.better, decision.reason = True, "no champion yet"
     else:
-        diffs = None
+        diffs, old_predictions = None, None
         if candidate.predictions is not None:
             old_predictions = _champion_predictions(client, current.run_id)
             if old_predictions is not None:
                 diffs = paired_bootstrap(candidate.predictions, old_predictions, rule.bootstrap_rounds)
-        if diffs is not None:
+        old_parts = {p: old_run.data.metrics.get(HEADLINE + p) for p in candidate.parts}
+        shared_parts = [p for p, v in old_parts.items() if v is not None and np.isfinite(v)]
+        if old_predictions is not None and targets_differ(candidate.predictions, old_predictions):
+            decision.noise = ("the champion's test prices differ from this run's on the same sales (another "
+                              "cap_usd?): neither rows nor metrics compare; a reviewer moves the alias")
+            decision.better = False
+        elif diffs is None and candidate.parts:
+            gain = sign * (float(np.mean([candidate.headline[p] for p in shared_parts]))
+                           - float(np.mean([old_parts[p] for p in shared_parts]))) if shared_parts else float("nan")
+            left = sorted(set(candidate.parts) - set(shared_parts))
+            decision.noise = (f"compared on the {len(shared_parts)} held-out sets both were tested on"
+                              + (f" ({', '.join(left)} left out)" if left else "")
+                              + f": better by {gain:+.4f} (needs more than the margin {rule.margin:g})")
+            decision.better = bool(gain > rule.margin)
+        elif diffs is not None:
             share = float(np.mean(sign * diffs > 0))
             low, high = np.quantile(diffs, [0.025, 0.975])
             markets = candidate.predictions["source"].astype(str)
@@ -643,7 +675,8 @@ def accounts_review(result: Any) -> Review:
     headline = {k[len(HEADLINE):]: v for k, v in flat.items() if k.startswith(HEADLINE)}
     candidate = Candidate(headline, "mean_lodo_auc", higher_is_better=True,
                           targets=[Target.model_validate(t) for t in config.get("targets", [])],
-                          promotion=Promotion.model_validate(config.get("promotion", {})))
+                          promotion=Promotion.model_validate(config.get("promotion", {})),
+                          parts=[k for k in headline if k.endswith(".auc")])
     when = str(manifest.get("trained_at", ""))[:16].replace("T", " ")
     trees = config.get("lgbm", {}).get("num_boost_round", "?")
     run_name = (f"accounts · lgbm {trees} trees · {len(config.get('sets', []))} sets · seed {config.get('seed')}"

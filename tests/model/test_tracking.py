@@ -185,7 +185,8 @@ def _register_and_decide(client, name: str, candidate, tmp_path: Path):
     from handleval.tracking import HEADLINE, PREDICTIONS_ARTIFACT, decide_champion
 
     with mlflow.start_run(experiment_id=mlflow.get_experiment_by_name("handleval-price").experiment_id) as run:
-        mlflow.log_metric(HEADLINE + candidate.primary, candidate.value)
+        for metric, value in candidate.headline.items():
+            mlflow.log_metric(HEADLINE + metric, value)
         if candidate.predictions is not None:
             path = tmp_path / Path(PREDICTIONS_ARTIFACT).name
             candidate.predictions.to_parquet(path, index=False)
@@ -305,6 +306,40 @@ def test_champion_rule_without_shared_test_rows_needs_the_margin(registry, tmp_p
     assert not small.promoted and "needs more than the margin 0.005" in small.noise
     clear = _register_and_decide(client, name, auc(0.860), tmp_path)
     assert clear.promoted and clear.old_value == pytest.approx(0.850)
+
+
+def test_champion_rule_never_compares_runs_scored_on_other_prices(registry, small_price, tmp_path):
+    """A run with a lower cap_usd clips its test prices lower: its errors look smaller against its own targets, and
+    it was promoted 'better in 100% of resamples' while pricing google at $15,000."""
+    client, name = registry
+    test = small_price.test_predictions
+    assert _register_and_decide(client, name, _candidate(small_price, test["pred"].to_numpy()), tmp_path).promoted
+    cap = float(np.log(15_000))
+    clipped = _candidate(small_price, np.minimum(test["pred"].to_numpy(), cap))
+    clipped.predictions["y"] = np.minimum(clipped.predictions["y"], cap)
+    decision = _register_and_decide(client, name, clipped, tmp_path)
+    assert not decision.promoted and "another cap_usd" in decision.noise, decision.noise
+
+
+def test_account_champion_rule_compares_the_held_out_sets_both_have(registry, tmp_path):
+    """Leaving the hard held-out sets out raised the mean LODO AUC: a run worse on every set both were tested on
+    was promoted by +0.024."""
+    from handleval.config import Promotion
+    from handleval.tracking import Candidate
+
+    client, name = registry
+
+    def lodo(**aucs: float) -> Candidate:
+        headline = {f"{k}.auc": v for k, v in aucs.items()} | {"mean_lodo_auc": float(np.mean(list(aucs.values())))}
+        return Candidate(headline, "mean_lodo_auc", True, promotion=Promotion(margin=0.005),
+                         parts=[f"{k}.auc" for k in aucs])
+
+    assert _register_and_decide(client, name, lodo(kaggle=0.95, hard=0.79, cresci=0.88), tmp_path).promoted
+    easier = _register_and_decide(client, name, lodo(kaggle=0.93, cresci=0.87), tmp_path)
+    assert easier.new_value > easier.old_value and not easier.promoted
+    assert "compared on the 2 held-out sets both were tested on" in easier.noise, easier.noise
+    better = _register_and_decide(client, name, lodo(kaggle=0.96, hard=0.82, cresci=0.89), tmp_path)
+    assert better.promoted
 
 
 def test_targets_are_validated(tmp_path):
