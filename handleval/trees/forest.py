@@ -80,7 +80,7 @@ class Forest:
             if t < first_tree[n_explained]:
                 root = tree["tree_structure"]
                 booster = int(np.searchsorted(first_tree, t, side="right")) - 1
-                biases[booster] += float(root["leaf_value"] if "leaf_index" in root else root["internal_value"])
+                biases[booster] += float(root["leaf_value"] if _is_leaf(root) else root["internal_value"])
         paths = sparse.csr_matrix((data, (rows, cols)), shape=(int(leaf_offset[first_tree[n_explained]]), n_features))
         arrays = _quickscorer_arrays(trees, n_features)
         tree_base = np.repeat(leaf_offset[:-1], np.diff(leaf_offset))
@@ -163,6 +163,11 @@ def _fixed_width(paths: Any, width: int | None = None) -> tuple[np.ndarray, ...]
             np.array(over_credits, dtype=np.float64))
 
 
+def _is_leaf(node: dict[str, Any]) -> bool:
+    """A leaf of a dumped tree: no split below it (a tree of one leaf dumps it without a ``leaf_index``)."""
+    return "left_child" not in node
+
+
 def _leaves_with_credit(root: dict[str, Any]) -> list[tuple[int, float, dict[int, float]]]:
     """``(leaf index, leaf value, {feature: credit})`` for every leaf of one dumped tree: the credit of a feature is
     the change in expected value its splits make along the path to the leaf."""
@@ -170,13 +175,13 @@ def _leaves_with_credit(root: dict[str, Any]) -> list[tuple[int, float, dict[int
     stack: list[tuple[dict[str, Any], dict[int, float]]] = [(root, {})]
     while stack:
         node, credit = stack.pop()
-        if "leaf_index" in node:
-            out.append((int(node["leaf_index"]), float(node["leaf_value"]), credit))
+        if _is_leaf(node):
+            out.append((int(node.get("leaf_index", 0)), float(node["leaf_value"]), credit))
             continue
         feature, here = int(node["split_feature"]), float(node["internal_value"])
         for side in ("left_child", "right_child"):
             child = node[side]
-            there = float(child["leaf_value"] if "leaf_index" in child else child["internal_value"])
+            there = float(child["leaf_value"] if _is_leaf(child) else child["internal_value"])
             stack.append((child, {**credit, feature: credit.get(feature, 0.0) + there - here}))
     return out
 
@@ -200,9 +205,9 @@ def _quickscorer_arrays(trees: list[dict[str, Any]], n_features: int) -> tuple[A
         stack: list[tuple[dict[str, Any], bool]] = [(tree["tree_structure"], False)]
         while stack:  # in order, so that leaves are numbered left to right
             node, children_done = stack.pop()
-            if "leaf_index" in node:
+            if _is_leaf(node):
                 first_leaf[id(node)] = len(leaf_index) - position_base[t]
-                leaf_index.append(int(node["leaf_index"]))
+                leaf_index.append(int(node.get("leaf_index", 0)))
             elif not children_done:
                 stack += [(node, True), (node["right_child"], False), (node["left_child"], False)]
             else:

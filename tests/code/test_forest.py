@@ -269,3 +269,17 @@ def test_lowest_live_leaf_without_numbas_trailing_zeros():
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_a_tree_of_one_leaf_is_scored_as_lightgbm_scores_it():
+    """A quantile model of a capped price can end in trees of one leaf, which LightGBM dumps without a leaf_index:
+    building the forest failed with KeyError 'split_feature' (a training run crashed after writing its bundle)."""
+    x, y = _data()
+    data = lgb.Dataset(x, y, categorical_feature=["cat"], free_raw_data=False)
+    point = lgb.train(BASE, data, num_boost_round=20)
+    stumps = lgb.train({**BASE, "min_data_in_leaf": 10_000}, data, num_boost_round=3)  # no split is allowed
+    assert all(t["num_leaves"] == 1 for t in stumps.dump_model()["tree_info"])
+    probe = _probe()
+    raw, _ = Forest.from_boosters([point, stumps], n_explained=2).predict(probe)
+    np.testing.assert_allclose(raw[:, 1], stumps.predict(probe, raw_score=True))
+    np.testing.assert_allclose(raw[:, 0], point.predict(probe, raw_score=True))
