@@ -207,6 +207,10 @@ def train_price_command(
     if (sales_platform or sales_currency) and not sales:
         raise typer.BadParameter("--sales-platform and --sales-currency describe --sales files: give one")
     cfg = with_ledgers(load_price_config(config), sales, sales_platform, sales_currency) if sales else config
+    if track:
+        from handleval.tracking import check_store
+
+        check_store()  # before the minutes of training, not after
     result = train_price(cfg, output, quiet=quiet)
     if track:
         from handleval.tracking import track_price_run
@@ -226,6 +230,10 @@ def train_accounts_command(
     """Train the bot and dormancy models, evaluate leave-one-dataset-out and write the bundle."""
     from handleval.accounts.train import train_accounts
 
+    if track:
+        from handleval.tracking import check_store
+
+        check_store()  # before the minutes of training, not after
     with console.status("training the account models (leave-one-dataset-out evaluation included)"):
         result = train_accounts(config, output)
     if not quiet:
@@ -626,15 +634,22 @@ def value_command(
 @app.command("ui")
 @friendly_errors
 def ui_command(
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 5000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 5000,
     host: Annotated[str, typer.Option(help="Bind address; keep 127.0.0.1 unless behind a proxy.")] = "127.0.0.1",
 ) -> None:
     """Start the MLflow UI on the project's tracking store (sqlite:///mlflow.db unless MLFLOW_TRACKING_URI)."""
     import os
+    import socket
 
-    from handleval.tracking import artifact_root, mark_experiments, tracking_uri, ui_path
+    from handleval.tracking import artifact_root, check_store, mark_experiments, tracking_uri, ui_path
 
     uri = tracking_uri()
+    check_store()
+    try:  # the server would say so only in its log, and exit 0
+        with socket.create_server((host, port)):
+            pass
+    except (OSError, OverflowError) as exc:
+        raise HandlevalError(f"cannot serve the UI at {host}:{port}: {exc}") from None
     console.print(f"MLflow UI for {uri} at http://{host}:{port} (Ctrl+C to stop)")
     if uri.startswith("sqlite:///") and Path(uri.removeprefix("sqlite:///")).is_file():
         # tag older experiments as model-training ones too, and link each in that view

@@ -32,6 +32,7 @@ import pandas as pd
 
 from handleval._markdown import to_markdown
 from handleval.config import PROJECT_ROOT, Promotion, Target
+from handleval.errors import HandlevalError
 from handleval.price.evaluate import price_headline
 
 EXPERIMENTS = {"price": "handleval-price", "accounts": "handleval-accounts"}
@@ -49,6 +50,26 @@ DETAIL_COLUMNS = ("Spearman, length baseline", "within 2x")
 
 def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+def check_store() -> None:
+    """One sentence when the tracking store cannot be read (a corrupt ``mlflow.db``, a server that is not running):
+    checked before training, so that a run is not lost after its minutes of work, and before the UI starts."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError  # a corrupt SQLite store's error comes through unwrapped
+
+    uri = tracking_uri()
+    try:
+        with quiet_mlflow():
+            mlflow.MlflowClient(uri).search_experiments(max_results=1)
+    except (MlflowException, SQLAlchemyError, OSError) as exc:
+        raise HandlevalError(f"the MLflow tracking store {uri} cannot be used: {_first_line(exc)} (fix or move it, "
+                             "set MLFLOW_TRACKING_URI, or train with --no-track)") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 def artifact_root() -> str:

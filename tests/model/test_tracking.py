@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests._helpers import checkout_env
+from tests._helpers import checkout_env, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -530,3 +530,20 @@ def test_run_name_spells_out_sources_that_share_a_first_word():
                 "config": {"seed": 1}}
     name = price_run_name(manifest)
     assert "· fragment+namebio_domains+namebio_2015_2020 9 sales ·" in name, name
+
+
+def test_a_broken_store_or_a_busy_port_is_one_message_before_any_work(tmp_path):
+    """A corrupt mlflow.db gave a 37-frame traceback from `ui`, and from a tracked `train` after its minutes of
+    training; `ui` on a busy port printed its address, then the server's error, and exited 0."""
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"this is not a database" * 100)
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{corrupt}"}
+    for args in (["ui", "--port", "5999"], ["train", "accounts", "--output", str(tmp_path / "acc")]):
+        result = run_cli(*args, env=env, timeout=120)
+        assert result.returncode == 2 and "cannot be used" in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr and not (tmp_path / "acc").exists()
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        taken = run_cli("ui", "--port", str(port), env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'ok.db'}"},
+                        timeout=120)
+    assert taken.returncode == 2 and f"cannot serve the UI at 127.0.0.1:{port}" in taken.stderr, taken.stderr
