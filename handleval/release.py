@@ -103,14 +103,17 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     keys = np.array([n.lower() for n in names], dtype=object)
     ids = group_ids(keys)
     scorable = ~np.isnan(price * p_rel)
-    scored_first = np.lexsort((np.arange(len(ids)), ~scorable))  # scorable rows first, in input order
-    first_of = np.empty(int(ids.max(initial=-1)) + 1, dtype=np.int64)
-    first_of[ids[scored_first[::-1]]] = scored_first[::-1]  # the last write wins: each handle's first in that order
+    n_handles = int(ids.max(initial=-1)) + 1
+    order = np.lexsort((np.arange(len(ids)), ~scorable))  # scorable rows first, in input order
+    handles, at = np.unique(ids[order], return_index=True)  # each handle's first row in that order
+    first_of = np.zeros(n_handles, dtype=np.int64)
+    first_of[handles] = order[at]
     first = first_of[ids]
-    rail_of = np.full(int(ids.max(initial=-1)) + 1, None, dtype=object)
-    rail_row_of = np.zeros(len(rail_of), dtype=np.int64)
-    on_rail = np.flatnonzero(guarded & scorable)[::-1]  # reversed: each handle keeps its first guarded row's rail
-    rail_of[ids[on_rail]], rail_row_of[ids[on_rail]] = guard[on_rail], on_rail
+    rail_of = np.full(n_handles, None, dtype=object)
+    rail_row_of = np.zeros(n_handles, dtype=np.int64)
+    on_rail = np.flatnonzero(guarded & scorable)
+    handles, at = np.unique(ids[on_rail], return_index=True)  # each handle's first guarded scorable row
+    rail_of[handles], rail_row_of[handles] = guard[on_rail[at]], on_rail[at]
     rail, rail_row = rail_of[ids], rail_row_of[ids]
     named = keys != ""
     again = (first != np.arange(len(names))) & named
