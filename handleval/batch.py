@@ -481,12 +481,18 @@ def _still_at(path: Path, fd: int) -> bool:
     return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
+def one_file_companions(out: Path) -> tuple[Path, Path]:
+    """``(parts, record)`` beside a one-file output ``NAME``: the hidden ``.NAME.parts`` directory an unfinished
+    run scores into, and the hidden ``.NAME.run.json`` record of what the file was made from."""
+    return out.with_name(f".{out.name}.parts"), out.with_name(f".{out.name}.run.json")
+
+
 def refuse_if_locked(output: str | os.PathLike[str]) -> None:
     """:class:`OutputLockedError` at once when another run holds ``output`` (a directory of parts, or one file
     through its hidden record): checked before a model loads, so that a second run is told at once, not after the
     load. The run takes its own lock later; this only moves the message forward."""
     out = Path(output)
-    record = out.with_name(f".{out.name}.run.json")
+    record = one_file_companions(out)[1]
     held = out if out.is_dir() else record if record.is_file() else None
     if held is not None:
         os.close(lock_path(held, str(out)))
@@ -758,14 +764,14 @@ def recorded_scorer_options(output: str | os.PathLike[str]) -> dict[str, Any]:
     """The scorer factory's keyword arguments of the run already at ``output`` (a directory of parts, or one file
     with its unfinished parts or its hidden record), else ``{}``: what a resume must score with again."""
     out = Path(output)
-    parts = out.with_name(f".{out.name}.parts")
+    parts, record = one_file_companions(out)
     run: Any = None
     if out.is_dir() or parts.is_dir():
         manifest = Manifest.load(out if out.is_dir() else parts)
         run = manifest.data if manifest is not None else None
     else:
         with contextlib.suppress(OSError, ValueError):
-            run = json.loads(out.with_name(f".{out.name}.run.json").read_text(encoding="utf-8"))
+            run = json.loads(record.read_text(encoding="utf-8"))
     scorer = run.get("scoring", {}).get("scorer") if isinstance(run, dict) and isinstance(run.get("scoring"), dict) \
         else None
     return scorer[2] if isinstance(scorer, list) and len(scorer) == 3 and isinstance(scorer[2], dict) else {}
@@ -1043,7 +1049,7 @@ def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.
     if out.is_dir():
         raise HandlevalError(f"{out} is a directory, but a name ending {out.suffix} means one file: choose another "
                              "name (a name without .csv/.parquet gives a directory of parts)")
-    parts, record = out.with_name(f".{out.name}.parts"), out.with_name(f".{out.name}.run.json")
+    parts, record = one_file_companions(out)
     fd = lock_path(record, str(out), create=True)
     try:
         if out.exists() and not parts.exists():

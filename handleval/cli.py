@@ -207,15 +207,20 @@ def train_price_command(
     if (sales_platform or sales_currency) and not sales:
         raise typer.BadParameter("--sales-platform and --sales-currency describe --sales files: give one")
     cfg = with_ledgers(load_price_config(config), sales, sales_platform, sales_currency) if sales else config
-    if track:
-        from handleval.tracking import check_store
-
-        check_store()  # before the minutes of training, not after
+    _check_store_if(track)
     result = train_price(cfg, output, quiet=quiet)
     if track:
         from handleval.tracking import track_price_run
 
         track_price_run(result)
+
+
+def _check_store_if(track: bool) -> None:
+    """A tracked training run checks its MLflow store before its minutes of training, not after."""
+    if track:
+        from handleval.tracking import check_store
+
+        check_store()
 
 
 @train_app.command("accounts")
@@ -230,10 +235,7 @@ def train_accounts_command(
     """Train the bot and dormancy models, evaluate leave-one-dataset-out and write the bundle."""
     from handleval.accounts.train import train_accounts
 
-    if track:
-        from handleval.tracking import check_store
-
-        check_store()  # before the minutes of training, not after
+    _check_store_if(track)
     with console.status("training the account models (leave-one-dataset-out evaluation included)"):
         result = train_accounts(config, output)
     if not quiet:

@@ -504,16 +504,16 @@ def text_schema(schema: pa.Schema) -> pa.Schema:
     return schema
 
 
-def _binary_as_text(col: pa.ChunkedArray | pa.Array) -> pa.Array:
-    def decode(value: bytes | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError:
-            return value.decode("latin-1")
+def _bytes_as_text(value: bytes) -> str:
+    """Bytes read as UTF-8, else Latin-1 (as CSV cells are)."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
 
-    return pa.array([decode(v) for v in col.to_pylist()], pa.string())
+
+def _binary_as_text(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return pa.array([None if v is None else _bytes_as_text(v) for v in col.to_pylist()], pa.string())
 
 
 def read_row_group(task: RowGroupTask, schema: pa.Schema) -> pa.Table:
@@ -794,8 +794,6 @@ def _ndjson_records(stream: Any, latin1: list[int] | None = None
 
 def _one_object_per_line(p: Path) -> bool:
     """Whether a ``.json`` file is NDJSON: its first line that is not blank is a whole JSON object."""
-    import json
-
     with open(p, "rb") as fh:
         while line := fh.readline(1 << 24):  # at most 16 MB: a minified document of gigabytes is not read whole
             if line.strip():
@@ -893,10 +891,11 @@ def _fits_a_double(pf: pq.ParquetFile, column: str) -> bool:
         return True
     index = pf.schema_arrow.get_field_index(column)
     for g in range(pf.metadata.num_row_groups):
-        stats = pf.metadata.row_group(g).column(index).statistics
+        group = pf.metadata.row_group(g)
+        stats = group.column(index).statistics
+        if stats is not None and stats.null_count == group.num_rows:
+            continue  # no value at all
         if stats is None or not stats.has_min_max or max(abs(stats.min), abs(stats.max)) > 2**53:
-            if stats is not None and stats.null_count == pf.metadata.row_group(g).num_rows:
-                continue  # no value at all
             return False
     return True
 
@@ -1050,10 +1049,7 @@ def _plain(value: Any, kind: pa.DataType) -> Any:
     if isinstance(value, float) and value != value:
         return None
     if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError:
-            return value.decode("latin-1")
+        return _bytes_as_text(value)
     return value
 
 

@@ -261,21 +261,24 @@ def shared_markets(new: pd.DataFrame, old: pd.DataFrame) -> set[str]:
     return set(new["source"].astype(str)) & set(old["source"].astype(str))
 
 
+def _keyed(frame: pd.DataFrame, markets: set[str]) -> pd.DataFrame:
+    """The test rows of ``markets``, indexed by :data:`ROW_KEY` (and the n-th repeat of a key), in key order: the
+    same sale lines up in two runs."""
+    frame = frame.astype({c: str for c in ROW_KEY})
+    frame = frame[frame["source"].isin(markets)]
+    return frame.assign(nth=frame.groupby(ROW_KEY).cumcount()).set_index([*ROW_KEY, "nth"]).sort_index()
+
+
 def paired_bootstrap(new: pd.DataFrame, old: pd.DataFrame, rounds: int, seed: int = 0) -> np.ndarray | None:
     """Differences new − old in mean RMSE ln over markets on ``rounds`` resamples of the same test rows (each
     market's rows drawn with replacement, the same draws for both). Only the markets both runs were tested on
     count, so a market one of them adds (a sales ledger) cannot carry the decision. None when those markets' test
     rows differ, or when the two runs share no market."""
 
-    def keyed(frame: pd.DataFrame) -> pd.DataFrame:
-        frame = frame.astype({c: str for c in ROW_KEY})
-        frame = frame[frame["source"].isin(shared)]
-        return frame.assign(nth=frame.groupby(ROW_KEY).cumcount()).set_index([*ROW_KEY, "nth"]).sort_index()
-
     shared = shared_markets(new, old)
     if not shared:
         return None
-    new_k, old_k = keyed(new), keyed(old)
+    new_k, old_k = _keyed(new, shared), _keyed(old, shared)
     if len(new_k) != len(old_k) or not new_k.index.equals(old_k.index):
         return None
     rng = np.random.default_rng(seed)
@@ -293,13 +296,7 @@ def targets_differ(new: pd.DataFrame, old: pd.DataFrame) -> bool:
     """Whether the two runs' test rows of their shared markets carry other prices (another ``cap_usd`` clips them
     otherwise): then neither their rows nor their metrics can be compared."""
     shared = shared_markets(new, old)
-
-    def ys(frame: pd.DataFrame) -> pd.Series:
-        frame = frame.astype({c: str for c in ROW_KEY})
-        frame = frame[frame["source"].isin(shared)]
-        return frame.assign(nth=frame.groupby(ROW_KEY).cumcount()).set_index([*ROW_KEY, "nth"])["y"].sort_index()
-
-    new_y, old_y = ys(new), ys(old)
+    new_y, old_y = _keyed(new, shared)["y"], _keyed(old, shared)["y"]
     both = new_y.index.intersection(old_y.index)
     return not np.allclose(new_y[both].to_numpy(), old_y[both].to_numpy())
 

@@ -74,7 +74,8 @@ def check_required(columns: Any) -> None:
     under every name it is accepted by (flag and triage alike)."""
     missing = missing_required(columns)
     if missing:
-        names = [a for c in REQUIRED_COLUMNS if c not in resolve_columns(columns) for a in COLUMN_ALIASES[c]]
+        found = resolve_columns(columns)
+        names = [a for c in REQUIRED_COLUMNS if c not in found for a in COLUMN_ALIASES[c]]
         raise DataFormatError(
             f"the accounts input lacks required column(s) {'; '.join(missing)}{case_hint(names, columns)}. Required: "
             f"{', '.join(REQUIRED_COLUMNS)} (Twitter v1.1 user-object names, or the X API v2 names; "
