@@ -209,6 +209,8 @@ def train_price_command(
     cfg = with_ledgers(load_price_config(config), sales, sales_platform, sales_currency) if sales else config
     _check_store_if(track)
     result = train_price(cfg, output, quiet=quiet)
+    if not quiet:
+        console.print(f"bundle written to {result.bundle_dir} in {result.seconds:.1f} s")
     if track:
         from handleval.tracking import track_price_run
 

@@ -521,12 +521,17 @@ def _data_fingerprints(root: Path, table: pd.DataFrame, sets: list[str]) -> dict
 def train_accounts(config_path: str | Path | None = None, output_dir: str | Path | None = None,
                    data_dir: str | Path | None = None) -> AccountsTrainResult:
     """Train, evaluate and write the account bundle (default ``models/accounts``); see the module docstring."""
-    start = time.perf_counter()
-    cfg = load_accounts_config(config_path)
-    from handleval.trees.bundle import check_training_output
+    from handleval.trees.bundle import moved_result, staged_bundle
 
+    cfg = load_accounts_config(config_path)
     bundle_dir = Path(output_dir) if output_dir else training_output("accounts")
-    check_training_output(bundle_dir, "accounts")
+    with staged_bundle(bundle_dir, BUNDLE_KIND) as staging:
+        result = _train_accounts_into(staging, cfg, data_dir)
+    return moved_result(result, staging, bundle_dir)
+
+
+def _train_accounts_into(bundle_dir: Path, cfg: AccountsConfig, data_dir: str | Path | None) -> AccountsTrainResult:
+    start = time.perf_counter()
     root = Path(data_dir) if data_dir else default_data_dir()
     table, load_report = load_account_table(root, sets=cfg.sets)
     table = _subsample(table, cfg.max_rows_per_set, cfg.seed).reset_index(drop=True)
@@ -571,7 +576,6 @@ def train_accounts(config_path: str | Path | None = None, output_dir: str | Path
     confusion, type_eval = type_confusion(x, codes, sets, cfg)
     type_booster = fit_type_model(x, codes, sets, cfg)
 
-    bundle_dir.mkdir(parents=True, exist_ok=True)
     for model, name in ((booster, BOT_MODEL_FILE), (dorm_booster, DORMANCY_MODEL_FILE),
                         (type_booster, TYPE_MODEL_FILE)):
         model.save_model(str(bundle_dir / name))

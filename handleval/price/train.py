@@ -189,6 +189,15 @@ def train_price(
     quiet: bool = False,
 ) -> PriceTrainResult:
     """Train, evaluate and write the price bundle; returns metrics, predictions and the report."""
+    from handleval.trees.bundle import moved_result, staged_bundle
+
+    out = Path(output_dir) if output_dir else training_output("price")
+    with staged_bundle(out, "price") as staging:
+        result = _train_price_into(staging, config, quiet)
+    return moved_result(result, staging, out)
+
+
+def _train_price_into(out: Path, config: PriceConfig | str | Path | None, quiet: bool) -> PriceTrainResult:
     import lightgbm as lgb
     from rich.console import Console
     from sklearn.model_selection import GroupKFold
@@ -213,7 +222,7 @@ def train_price(
     from handleval.price.market import MarketEncoder, interval, interval_offsets
     from handleval.price.predict import is_market_feature
     from handleval.price.premium import apply_rules, at_floor, price_set_by_rule
-    from handleval.trees.bundle import check_training_output, file_fingerprint, library_versions, write_manifest
+    from handleval.trees.bundle import file_fingerprint, library_versions, write_manifest
     from handleval.trees.forest import Forest
 
     started = time.perf_counter()
@@ -223,8 +232,6 @@ def train_price(
     cfg = cfg.model_copy(update={"extra_sources": [e.model_copy(update={"path": str(Path(e.path).resolve())})
                                                    for e in cfg.extra_sources]})
     ledgers = {e.label: e for e in cfg.extra_sources}
-    out = Path(output_dir) if output_dir else training_output("price")
-    check_training_output(out, "price")
     markets = load_markets(cfg.markets_config)
     root = data_dir()
 
@@ -391,9 +398,6 @@ def train_price(
 
     # Bundle: text models, manifest with everything needed to rebuild features, model card.
     point_files = ["model.txt", *[f"model_seed{i}.txt" for i in range(1, len(points))]]
-    out.mkdir(parents=True, exist_ok=True)  # only now: a run that fails on its data leaves no empty bundle folder
-    for stale in out.glob("model_seed*.txt"):
-        stale.unlink()
     for name, booster in (*zip(point_files, points, strict=True), ("quantile_low.txt", low_model),
                           ("quantile_high.txt", high_model)):
         booster.save_model(str(out / name))
@@ -464,5 +468,4 @@ def train_price(
     seconds = time.perf_counter() - started
     console.print(report)
     console.print(checks_text(checks, metrics, cfg.goals))
-    console.print(f"bundle written to {out} in {seconds:.1f} s")
     return PriceTrainResult(out, manifest, metrics, slice_table, test, report, plots, seconds, tiers)

@@ -8,18 +8,22 @@ models are parsed by LightGBM, everything else is JSON.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
+import os
 import platform
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from handleval.errors import BundleError, HandlevalError
 
 MANIFEST = "manifest.json"
+Result = TypeVar("Result")
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -101,6 +105,41 @@ def check_training_output(bundle_dir: Path, kind: str) -> None:
     if found != kind:
         raise HandlevalError(f"{bundle_dir} holds files that are not a {kind} bundle, which training would replace "
                              "or delete; choose a new or empty folder")
+
+
+@contextlib.contextmanager
+def staged_bundle(bundle_dir: Path, kind: str) -> Iterator[Path]:
+    """Training writes into a hidden folder beside ``bundle_dir`` and swaps it in only once the bundle is whole:
+    an error or a crash mid-training leaves the previous bundle as it was (and its loaders working)."""
+    from uuid import uuid4
+
+    check_training_output(bundle_dir, kind)
+    made = [p for p in bundle_dir.absolute().parents if not p.exists()]  # folders to tidy away if training fails
+    bundle_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = bundle_dir.parent / f".{bundle_dir.name}.training-{os.getpid()}-{uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        yield staging
+        check_training_output(bundle_dir, kind)  # nothing of a user's appeared there meanwhile
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder in made:  # innermost first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    previous = staging.with_name(staging.name.replace(".training-", ".previous-"))
+    if bundle_dir.exists():
+        bundle_dir.rename(previous)
+    staging.rename(bundle_dir)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def moved_result(result: Result, staging: Path, bundle_dir: Path) -> Result:
+    """A training result (a dataclass) whose paths point into :func:`staged_bundle`'s folder, pointed at where the
+    bundle now is."""
+    paths = {f.name: [bundle_dir / p.relative_to(staging) for p in getattr(result, f.name)]
+             for f in dataclasses.fields(result) if f.name in ("plots", "figures")}  # type: ignore[arg-type]
+    return dataclasses.replace(result, bundle_dir=bundle_dir, **paths)  # type: ignore[type-var]
 
 
 def read_bundle(bundle_dir: str | Path, kind: str) -> tuple[dict[str, Any], dict[str, bytes]]:

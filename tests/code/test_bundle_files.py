@@ -145,3 +145,30 @@ def test_training_never_writes_over_a_users_files(tmp_path):
     (tmp_path / "empty").mkdir()
     for fine in (tmp_path / "new", tmp_path / "empty", accounts):
         check_training_output(fine, "accounts" if fine == accounts else "price")
+
+
+@pytest.mark.parametrize("interruption", [RuntimeError("training failed"), KeyboardInterrupt()])
+def test_a_training_that_stops_midway_leaves_the_previous_bundle_whole(tmp_path, interruption):
+    """Training wrote its model files into the bundle one by one and the manifest last: a run that failed (or was
+    stopped) after the first file left a bundle that no longer loaded. It now writes beside the bundle and swaps
+    the finished one in; the loader keeps working until then."""
+    from handleval.trees.bundle import staged_bundle
+
+    bundle = _copy(tmp_path, "accounts")
+    before = {p.name: p.read_bytes() for p in bundle.iterdir() if p.is_file()}
+    with pytest.raises(type(interruption)), staged_bundle(bundle, "accounts") as staging:
+        (staging / "bot_model.txt").write_text("half a model")
+        raise interruption
+    assert {p.name: p.read_bytes() for p in bundle.iterdir() if p.is_file()} == before
+    assert sorted(p.name for p in bundle.parent.iterdir()) == ["accounts"], "no staging folder is left behind"
+    load_accounts(bundle)
+
+    with staged_bundle(bundle, "accounts") as staging:  # a finished run replaces the whole bundle
+        (staging / "manifest.json").write_text('{"kind": "accounts"}')
+    assert [p.name for p in bundle.iterdir()] == ["manifest.json"]
+    assert sorted(p.name for p in bundle.parent.iterdir()) == ["accounts"]
+
+    fresh = tmp_path / "new" / "deeper" / "price"
+    with pytest.raises(RuntimeError), staged_bundle(fresh, "price"):
+        raise RuntimeError("bad data")
+    assert not (tmp_path / "new").exists(), "a run that fails leaves no folder it made"
