@@ -47,7 +47,13 @@ from typing import Any
 import pandas as pd
 
 from handleval import io as hio
-from handleval.errors import ColumnCollisionError, DataFormatError, HandlevalError, output_collisions
+from handleval.errors import (
+    ColumnCollisionError,
+    DataFormatError,
+    HandlevalError,
+    HandlevalWarning,
+    output_collisions,
+)
 from handleval.trees.bundle import sha256_file
 
 MANIFEST = "_manifest.json"
@@ -74,10 +80,6 @@ class OutputLockedError(HandlevalError):
 
 class ScorerError(HandlevalError):
     """The scoring function broke its contract (wrong row count) or fails on every row."""
-
-
-class HandlevalWarning(UserWarning):
-    """Input was read with a repair (Latin-1 cells, ragged rows) or is empty: results deserve a look."""
 
 
 @dataclass

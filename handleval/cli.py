@@ -21,7 +21,7 @@ from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
 from handleval import __version__
-from handleval.errors import HandlevalError
+from handleval.errors import HandlevalError, HandlevalWarning
 from handleval.handles import PLATFORM_ALIASES, PLATFORMS
 
 #: The platforms ``-p`` takes, as its help says them: ``x, telegram, … (twitter = x)``.
@@ -83,13 +83,24 @@ err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _plain_warning(python_shows: Callable[..., None], message: Warning | str, category: type[Warning],
+                   *where: Any) -> None:
+    """handleval's own warnings as one plain line (others as Python shows them)."""
+    if issubclass(category, HandlevalWarning):
+        err_console.print(f"[yellow]warning:[/] {shown(str(message))}", highlight=False)
+    else:
+        python_shows(message, category, *where)
+
+
 def friendly_errors(func: F) -> F:
     """Turn expected failures into one clear message and a non-zero exit."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = functools.partial(_plain_warning, warnings.showwarning)
+                return func(*args, **kwargs)
         except HandlevalError as exc:
             err_console.print(f"[bold red]error:[/] {shown(exc)}", highlight=False)
             raise typer.Exit(2) from None

@@ -40,6 +40,11 @@ class ConfigError(HandlevalError):
     """A YAML config does not validate."""
 
 
+class HandlevalWarning(UserWarning):
+    """Work went ahead on something that deserves a look: input read with a repair (Latin-1 cells, ragged rows) or
+    empty, sales files changed since the model was trained. The CLI prints it as one plain line."""
+
+
 class ColumnCollisionError(DataFormatError):
     """Input columns (``collisions``) that ``what``'s outputs would overwrite: refused, an input column is never
     overwritten. The message suggests a prefix that no input column starts with (``input_columns``), for Python

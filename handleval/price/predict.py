@@ -8,6 +8,7 @@ reordered.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
@@ -23,6 +24,7 @@ from handleval.errors import (
     BundleError,
     ColumnCollisionError,
     DataFormatError,
+    HandlevalWarning,
     InvalidHandle,
     check_unique_columns,
     output_collisions,
@@ -679,17 +681,23 @@ def sales_history(manifest: dict[str, Any]) -> pd.DataFrame:
     return load_sales(manifest["config"]["sources"], markets=markets, extra=ledgers)[0]
 
 
-def history_fingerprint(manifest: dict[str, Any]) -> tuple[Any, ...]:
-    """What :func:`sales_history` of this bundle depends on: the sha256 of its sources' and ledgers' files, the
-    bundle's sources, ledgers and markets, the pandas and numpy versions and all of handleval's code
-    (:func:`code_digest`). The key under which the fitted history is cached, so that a change to any of them
-    rebuilds it."""
+def history_fingerprint(manifest: dict[str, Any], files: list[tuple[str, str | None]]) -> tuple[Any, ...]:
+    """What :func:`sales_history` of this bundle depends on: the sha256 of its sources' and ledgers' files
+    (``files``, :func:`_history_files`), the bundle's sources, ledgers and markets, the pandas and numpy versions
+    and all of handleval's code (:func:`code_digest`). The key under which the fitted history is cached, so that a
+    change to any of them rebuilds it."""
     from handleval.features._common import code_digest
 
     sources = list(manifest["config"]["sources"])
     ledgers = manifest["config"].get("extra_sources", [])
-    return code_digest(), sources, ledgers, manifest["markets"], _history_files(manifest), pd.__version__, \
-        np.__version__
+    return code_digest(), sources, ledgers, manifest["markets"], files, pd.__version__, np.__version__
+
+
+def changed_since_training(manifest: dict[str, Any], files: list[tuple[str, str | None]]) -> list[str]:
+    """The sales files (of ``files``) whose sha256 is not among those the bundle was trained on: comparables read
+    them as they are now (an edited ledger moves prices), so a loader says so."""
+    trained = {f.get("sha256") for info in manifest.get("training_data", {}).values() for f in info.get("files", [])}
+    return [path for path, digest in files if trained and digest is not None and digest not in trained]
 
 
 def _history_files(manifest: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -748,11 +756,18 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
         market.rare_ = encoder["rare"]
         if "venues" in encoder:
             market.venues_ = encoder["venues"]
-        history_key = history_fingerprint(manifest) if history is None else None
+        files = _history_files(manifest) if history is None else []
+        history_key = history_fingerprint(manifest, files) if history is None else None
+        changed = changed_since_training(manifest, files)
         cap, offsets = float(manifest["cap_usd"]), dict(manifest["conformal_offsets_ln"])
         features, model_files = list(manifest["features"]), _model_files(manifest)
     if not cap > 0 or not all(isinstance(v, int | float) for v in offsets.values()):
         raise malformed(bundle_dir, "cap_usd must be a positive number and conformal_offsets_ln numbers")
+
+    if changed:
+        warnings.warn(f"{bundle_dir} was trained on other versions of {', '.join(changed)} (their sha256 differs "
+                      "from the manifest's): comparables and own-sale anchors read them as they are now; retrain to "
+                      "price on them as trained", HandlevalWarning, stacklevel=2)
 
     def priced(sales: pd.DataFrame) -> pd.DataFrame:
         return sales[~price_set_by_rule(sales, markets)]  # as in training: not evidence of value

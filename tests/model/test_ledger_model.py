@@ -108,3 +108,30 @@ def test_the_bundle_reads_its_ledger_again_and_says_when_it_is_gone(ledger_model
             load(ledger_model.bundle_dir)
     finally:
         moved.rename(path)
+
+
+def test_a_ledger_edited_after_training_is_said_at_load(ledger_model):
+    """Editing the ledger moved prices without a word: its sha256 was recorded at training but not checked at load.
+    Now the library warns (HandlevalWarning) and the commands print one plain line; an unedited ledger is silent."""
+    import warnings
+
+    from handleval.errors import HandlevalWarning
+    from handleval.price.predict import load
+    from tests._helpers import run_cli
+
+    path = ledger_model.bundle_dir.parent / "x_ledger.csv"
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        load(ledger_model.bundle_dir)
+    assert not [w for w in seen if issubclass(w.category, HandlevalWarning)]
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"coffee,99999,USD,2025-06-01\n")
+        with pytest.warns(HandlevalWarning, match=r"trained on other versions of .*x_ledger\.csv"):
+            load(ledger_model.bundle_dir)
+        shown = run_cli("value", "--model", str(ledger_model.bundle_dir), "coffee")
+        assert shown.returncode == 0, shown.stderr
+        assert "warning: " in shown.stderr and "x_ledger.csv" in shown.stderr, shown.stderr
+        assert "HandlevalWarning" not in shown.stderr and "warnings.warn" not in shown.stderr, shown.stderr
+    finally:
+        path.write_bytes(original)
