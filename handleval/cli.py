@@ -541,18 +541,23 @@ def triage_command(
     if output.exists() and not overwrite:
         raise HandlevalError(f"{output} exists; pass --overwrite to replace it")
     import pandas as pd
+    import pyarrow as pa
 
     source = open_input(input_path, ())
     check_required(source.columns)  # as flag: v1.1 or X API v2 names
     check_triage_columns(source.columns, prefix)
-    frames, errors = [], []
+    frames, errors, tables = [], [], []
     for chunk in source.chunks(1_000_000):
         frames.append(chunk.frame)
         errors += chunk.input_errors or [None] * len(chunk.frame)
+        tables.append(chunk.table)
     frame = pd.concat(frames, ignore_index=True)
     ranked = triage(frame, valuer=load(model), flagger=load_accounts(accounts_model), prefix=prefix,
                     input_errors=errors if any(e is not None for e in errors) else None)
-    _write_atomically(ranked, output)
+    # the input's own columns as read (a map stays a map), in the ranked order (its first column, each row's
+    # position in the input)
+    read = None if None in tables else pa.concat_tables(tables).take(pa.array(ranked[prefix + "row"].to_numpy()))
+    _write_atomically(ranked, output, read, start=1)
     for message in source.warnings:
         err_console.print(f"[yellow]warning:[/] {shown(message)}", highlight=False)
     if top and not quiet:
@@ -573,13 +578,18 @@ def triage_command(
     _exit_if_none_scored(bool(len(ranked)) and bool(ranked[prefix + "error"].notna().all()), "account", output)
 
 
-def _write_atomically(frame: Any, output: Path) -> None:
+def _write_atomically(frame: Any, output: Path, read: Any = None, start: int = 0) -> None:
     """Write ``frame`` to ``output`` (CSV with formulas neutralised, else Parquet) through a temp file renamed
-    into place: a full disk or a kill leaves the old file (or none), never half a file."""
-    from handleval.io import atomic_write, encode_part, frame_to_table
+    into place: a full disk or a kill leaves the old file (or none), never half a file. ``read``: the input's rows
+    as read (an Arrow table, in ``frame``'s order), whose columns (from column ``start`` on) are written as a batch
+    part writes them."""
+    from handleval.io import atomic_write, encode_part, frame_to_table, with_input_columns
 
+    fmt = "csv" if output.suffix.lower() == ".csv" else "parquet"
     table = frame_to_table(frame)
-    data = encode_part(table, "csv" if output.suffix.lower() == ".csv" else "parquet")
+    if read is not None:
+        table = with_input_columns(table, read, nested_only=fmt != "parquet", start=start)
+    data = encode_part(table, fmt)
     try:
         atomic_write(output, data)
     except OSError as exc:

@@ -979,17 +979,19 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=table.column_names)
 
 
-def with_input_columns(table: pa.Table, read: pa.Table, nested_only: bool = False) -> pa.Table:
-    """``table`` (input columns, then outputs) with its input columns replaced by the rows as ``read``: Parquet
-    values and types come back exactly (a NaN stays NaN, a decimal its precision, a map a map), not as pandas
-    round-tripped them. A column of no type (all null) is text, as :func:`frame_to_table` makes it.
-    ``nested_only`` replaces only struct, list and map columns (what a CSV part writes as JSON)."""
-    if table.column_names[:read.num_columns] != read.column_names or table.num_rows != read.num_rows:
+def with_input_columns(table: pa.Table, read: pa.Table, nested_only: bool = False, start: int = 0) -> pa.Table:
+    """``table`` (input columns from column ``start`` on, then outputs) with its input columns replaced by the
+    rows as ``read``: Parquet values and types come back exactly (a NaN stays NaN, a decimal its precision, a map
+    a map), not as pandas round-tripped them. A column of no type (all null) is text, as :func:`frame_to_table`
+    makes it. ``nested_only`` replaces only struct, list and map columns (what a CSV part writes as JSON)."""
+    stop = start + read.num_columns
+    if table.column_names[start:stop] != read.column_names or table.num_rows != read.num_rows:
         return table
     columns = [c.cast(pa.string()) if pa.types.is_null(c.type) else c for c in read.columns]
     if nested_only:
-        columns = [c if pa.types.is_nested(c.type) else mine for c, mine in zip(columns, table.columns, strict=False)]
-    return pa.Table.from_arrays([*columns, *table.columns[read.num_columns:]], names=table.column_names)
+        columns = [c if pa.types.is_nested(c.type) else mine
+                   for c, mine in zip(columns, table.columns[start:stop], strict=True)]
+    return pa.Table.from_arrays([*table.columns[:start], *columns, *table.columns[stop:]], names=table.column_names)
 
 
 def frame_to_table(frame: pd.DataFrame) -> pa.Table:

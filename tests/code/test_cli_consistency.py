@@ -559,6 +559,31 @@ def test_struct_list_and_map_cells_are_written_to_csv_as_json(tmp_path):
     assert _nested_as_json(deep).column("s").to_pylist() == ['{"inner": {"k": 1}, "f": null}']
 
 
+def test_triage_writes_the_inputs_own_columns_as_flag_does(tmp_path):
+    """triage went through pandas: a map column came back `[["k", "v"]]` in its CSV (flag: `{"k": "v"}`) and a
+    list of pairs in its Parquet, and a float NaN as text. It now writes the rows as read, in its ranked order."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(pd.read_csv(_accounts_csv(tmp_path / "accounts.csv")), preserve_index=False)
+    table = table.append_column("extra", pa.array([[("k", "v")], [("n", "1")]], pa.map_(pa.string(), pa.string())))
+    table = table.append_column("score", pa.array([float("nan"), 2.5]))
+    pq.write_table(table, tmp_path / "in.parquet")
+    for suffix in (".csv", ".parquet"):
+        for command in ("flag", "triage"):
+            result = runner.invoke(app, [command, str(tmp_path / "in.parquet"), "-o",
+                                         str(tmp_path / f"{command}{suffix}"), "--quiet"])
+            assert result.exit_code == 0, result.output
+    flagged = pd.read_csv(tmp_path / "flag.csv", keep_default_na=False).set_index("screen_name")
+    ranked = pd.read_csv(tmp_path / "triage.csv", keep_default_na=False).set_index("screen_name")
+    assert ranked.loc[flagged.index, "extra"].tolist() == flagged["extra"].tolist() == ['{"k": "v"}', '{"n": "1"}']
+    back = pq.read_table(tmp_path / "triage.parquet")
+    assert back.schema.field("extra").type == table.schema.field("extra").type
+    assert back.schema.field("score").type == pa.float64()
+    by_name = dict(zip(back.column("screen_name").to_pylist(), back.column("extra").to_pylist(), strict=True))
+    assert by_name == {"pizza": [("k", "v")], "jdk_19927": [("n", "1")]}  # each row's own cells, ranked
+
+
 def test_messages_say_what_is_wrong_with_options_folders_and_column_names(tmp_path):
     """--resume with --overwrite was refused as "the input differs ...; use --overwrite", a file where the output's
     folder should be read "its folder ... does not exist", and flag gave no hint for `Screen_Name`."""
