@@ -1,9 +1,10 @@
 """Market rules applied to the learned price, each one sentence in ``configs/markets.yaml``.
 
-In order: a name's own last sale anchors its price (a blend by the sale's age); a venue's minimum price holds in
-its own market only (Fragment's 4-character minimum never reaches X); a platform's published rare-handle pricing
-(X: short, generic or culturally significant names from $2,500) lifts rare names to it while that platform is
-priced by proxy (not once it has sales of its own); the cap bounds it all.
+In order: a name's own last sale anchors its price (a weighted average with the learned price, in dollars, the
+sale's weight halving with its age); a venue's minimum price holds in its own market only (Fragment's
+4-character minimum never reaches X); a platform's published rare-handle pricing (X: short, generic or culturally
+significant names from $2,500) lifts rare names to it while that platform is priced by proxy (not once it has
+sales of its own); the cap bounds it all.
 Every rule returns how much it moved each price, so that the reasons can show it. Lookalikes of famous names get a
 ``risk`` and no fame: the price model reads fame only from exact matches (``brand__fame``, ``celeb__fame``).
 """
@@ -172,7 +173,9 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
     if has_sale.any():
         age = _col(features, "sales__prev_same_age_days")
         weight = own_sale_weight(age, markets)
-        anchored = np.minimum(weight * last + (1 - weight) * ln, cap_ln)  # the sale as it was, then the cap
+        # a weighted average in dollars (a sale far above a poor learned price is not dragged down to it in
+        # ratio), the sale as it was, then the cap
+        anchored = np.minimum(np.log(weight * np.exp(last) + (1 - weight) * np.exp(ln)), cap_ln)
         delta = np.where(has_sale, anchored - ln, 0.0)
         phrase = np.full(n, "", dtype=object)
         for i in np.flatnonzero(has_sale).tolist():

@@ -110,9 +110,13 @@ def check_training_output(bundle_dir: Path, kind: str) -> None:
 @contextlib.contextmanager
 def staged_bundle(bundle_dir: Path, kind: str) -> Iterator[Path]:
     """Training writes into a hidden folder beside ``bundle_dir`` and swaps it in only once the bundle is whole:
-    an error or a crash mid-training leaves the previous bundle as it was (and its loaders working)."""
+    an error or a crash mid-training leaves the previous bundle as it was (and its loaders working). Files of the
+    folder that are no part of the bundle stay (:func:`_carry_over`)."""
     from uuid import uuid4
 
+    bundle_dir = bundle_dir.absolute()
+    if Path.cwd().is_relative_to(bundle_dir):
+        raise HandlevalError(f"{bundle_dir} is the current folder (or holds it): train into a folder of its own")
     check_training_output(bundle_dir, kind)
     made = [p for p in bundle_dir.absolute().parents if not p.exists()]  # folders to tidy away if training fails
     bundle_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -129,9 +133,22 @@ def staged_bundle(bundle_dir: Path, kind: str) -> Iterator[Path]:
         raise
     previous = staging.with_name(staging.name.replace(".training-", ".previous-"))
     if bundle_dir.exists():
+        _carry_over(bundle_dir, staging)
         bundle_dir.rename(previous)
     staging.rename(bundle_dir)
     shutil.rmtree(previous, ignore_errors=True)
+
+
+def _carry_over(old_bundle: Path, staging: Path) -> None:
+    """Move into the new bundle what the old bundle's folder holds and training does not write (a user's notes, a
+    ledger kept there); not the model files the old manifest listed (a seed model no longer used)."""
+    try:
+        listed = set(json.loads((old_bundle / MANIFEST).read_text(encoding="utf-8")).get("files", {}))
+    except (OSError, ValueError, AttributeError):
+        listed = set()
+    for entry in old_bundle.iterdir():
+        if entry.name not in listed and not (staging / entry.name).exists():
+            entry.rename(staging / entry.name)
 
 
 def moved_result(result: Result, staging: Path, bundle_dir: Path) -> Result:

@@ -4,6 +4,7 @@ sha256 and lies inside the bundle directory, checked before LightGBM sees it."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -163,12 +164,29 @@ def test_a_training_that_stops_midway_leaves_the_previous_bundle_whole(tmp_path,
     assert sorted(p.name for p in bundle.parent.iterdir()) == ["accounts"], "no staging folder is left behind"
     load_accounts(bundle)
 
-    with staged_bundle(bundle, "accounts") as staging:  # a finished run replaces the whole bundle
+    # A finished run replaces the bundle's files, not a user's: notes and a ledger kept in the folder stay (the
+    # first version of this swap deleted them); a model file the old manifest listed and the new run does not
+    # write goes (a seed model no longer used).
+    (bundle / "notes.txt").write_text("mine\n")
+    (bundle / "ledger").mkdir()
+    (bundle / "ledger" / "sales.csv").write_text("handle,price\n")
+    with staged_bundle(bundle, "accounts") as staging:
         (staging / "manifest.json").write_text('{"kind": "accounts"}')
-    assert [p.name for p in bundle.iterdir()] == ["manifest.json"]
+        (staging / "MODEL_CARD.md").write_text("new card\n")
+    assert sorted(p.name for p in bundle.iterdir()) == ["MODEL_CARD.md", "ledger", "manifest.json", "notes.txt"]
+    assert (bundle / "MODEL_CARD.md").read_text() == "new card\n" and (bundle / "notes.txt").read_text() == "mine\n"
+    assert (bundle / "ledger" / "sales.csv").is_file()
     assert sorted(p.name for p in bundle.parent.iterdir()) == ["accounts"]
 
     fresh = tmp_path / "new" / "deeper" / "price"
     with pytest.raises(RuntimeError), staged_bundle(fresh, "price"):
         raise RuntimeError("bad data")
     assert not (tmp_path / "new").exists(), "a run that fails leaves no folder it made"
+    from handleval.errors import HandlevalError
+
+    here = subprocess.run([sys.executable, "-m", "handleval", "train", "price", "--no-track", "-o", "."],
+                          cwd=tmp_path / "bundles", capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "300"})  # refused before training
+    assert here.returncode == 2 and "is the current folder" in here.stderr, here.stderr
+    with pytest.raises(HandlevalError, match="current folder"), staged_bundle(Path("."), "price"):
+        pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from handleval.config import load_markets
 from handleval.price.premium import apply_rules
@@ -54,7 +55,7 @@ def test_a_number_is_no_common_word():
 
 
 def test_an_own_sale_above_the_cap_counts_in_full_before_the_cap():
-    """gold.com sold for $8,515,000: the documented blend of that sale and a $300 learned price is far above the
+    """gold.com sold for $8,515,000: the documented average of that sale and a $300 learned price is far above the
     cap, so the price is the cap (clipping the sale first gave $32,292 at weight 0.64)."""
     from handleval.price.premium import own_sale_weight
 
@@ -65,8 +66,8 @@ def test_an_own_sale_above_the_cap_counts_in_full_before_the_cap():
     learned, cap = np.log(np.full(2, 300.0)), np.log(50_000)
     ruled = apply_rules(frame, features, learned, markets, cap)
     w = float(own_sale_weight(np.array([705.0]), markets)[0])
-    assert ruled.ln[0] == cap and w * np.log(8_515_000) + (1 - w) * np.log(300) > cap
-    assert np.isclose(ruled.ln[1], w * np.log(20_000) + (1 - w) * np.log(300))  # below the cap: the blend itself
+    assert ruled.ln[0] == cap and w * 8_515_000 + (1 - w) * 300 > 50_000
+    assert np.isclose(np.exp(ruled.ln[1]), w * 20_000 + (1 - w) * 300)  # below the cap: the average itself
     assert ruled.basis.tolist() == ["own sale $8,515,000", "own sale $20,000"]
     # a learned price already at the cap: the sale moved nothing, and the basis does not claim it did
     at_cap = apply_rules(frame, features, np.full(2, cap), markets, cap)
@@ -236,3 +237,20 @@ def test_a_sale_at_the_opening_bid_anchors_its_own_market_only():
     assert own.delta_ln[0] < 0 and "own sale" in ruled.basis[0]  # Telegram: pulled towards its $32 sale
     assert own.delta_ln[1] == 0 and ruled.ln[1] == learned[1] and "own sale" not in ruled.basis[1]
     assert own.delta_ln[2] > 0 and "own sale on Telegram $900" in ruled.basis[2]
+
+
+def test_an_own_sale_far_above_a_poor_learned_price_is_averaged_in_dollars():
+    """chatgpt sold for $256,000 on Fragment; the model, which knows no fame, says ~$300. Averaged in log prices
+    (weight 0.67) that was $27,600: the sale lost in ratio to a price nobody paid. In dollars it is $171,000, so the
+    cap; and a cheap old sale barely moves a high learned price ($100 at weight 0.67 against $10,000: $3,367)."""
+    from handleval.price.premium import own_sale_weight
+
+    markets = load_markets()
+    frame = pd.DataFrame({"handle": ["chatgpt", "pizza"], "platform": "telegram", "requested": "telegram"})
+    features = pd.DataFrame({"sales__prev_same_logp": np.log([256_000.0, 100.0]),
+                             "sales__prev_same_age_days": [637.0, 637.0]})
+    ruled = apply_rules(frame, features, np.log([300.0, 10_000.0]), markets, np.log(50_000))
+    w = float(own_sale_weight(np.array([637.0]), markets)[0])
+    assert 0.6 < w < 0.7
+    assert ruled.ln[0] == np.log(50_000), np.exp(ruled.ln[0])
+    assert np.exp(ruled.ln[1]) == pytest.approx(w * 100 + (1 - w) * 10_000)

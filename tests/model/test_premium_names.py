@@ -395,9 +395,9 @@ def test_own_sale_is_the_top_reason_of_a_name_that_sold(small_valuer):
     before = small_valuer.value("elonmusk", platform="telegram", as_of=sold_at - pd.Timedelta(days=1))
     assert later.reasons[0].startswith(f"own sale for ${sold_for:,.0f}, 365 days before"), later.reasons
     assert "own sale" in later.market_basis and "own sale" not in before.market_basis
-    # the rule: ln price = w ln(last sale) + (1 - w) ln(learned), with the learned price the one without the sale
+    # the rule: price = w last sale + (1 - w) learned, in dollars, with the learned price the one without the sale
     w = float(own_sale_weight(np.array([365.0]), small_valuer.markets)[0])
-    assert later.price_usd == pytest.approx(sold_for ** w * before.price_usd ** (1 - w), rel=0.15)
+    assert later.price_usd == pytest.approx(w * sold_for + (1 - w) * before.price_usd, rel=0.15)
     assert later.price_usd > 5 * before.price_usd
 
 
