@@ -150,7 +150,7 @@ class Promotion(StrictModel):
 
 
 class CurrencyRate(StrictModel):
-    usd_per_unit: float = Field(gt=0)
+    usd_per_unit: float = Field(gt=0, allow_inf_nan=False)
     as_of: str
     note: str = ""
 
@@ -250,6 +250,22 @@ class MarketsConfig(StrictModel):
     rare_handles: dict[str, RareHandlePricing] = Field(
         default_factory=dict, description="platform -> its published rare-handle pricing (a calibration)")
     own_sale: OwnSaleRule = Field(default_factory=OwnSaleRule)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MarketsConfig:
+        """Names that must agree across the file: a source's platform is one handleval prices, and its currency
+        has a rate (rates are keyed by the code in capitals, as currencies are looked up)."""
+        from handleval.handles import PLATFORMS
+
+        lower = [c for c in self.rates if c != c.upper()]
+        if lower:
+            raise ValueError(f"rates: write currency codes in capitals ({', '.join(lower)})")
+        for name, source in self.sources.items():
+            if source.platform not in PLATFORMS:
+                raise ValueError(f"sources.{name}: platform {source.platform!r} is not one of {', '.join(PLATFORMS)}")
+            if source.currency.upper() not in self.rates:
+                raise ValueError(f"sources.{name}: no rate for its currency {source.currency!r} under rates")
+        return self
 
     def usd_rate(self, currency: str) -> float:
         try:

@@ -89,7 +89,7 @@ class TypeConfig(StrictModel):
 
 
 class AccountsConfig(StrictModel):
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32)
     sets: list[str] = Field(default_factory=lambda: list(SOURCE_PRIORITY), min_length=2)
     balancing: Literal["per_set_and_class", "none"] = "per_set_and_class"
     drop_features: list[str] = Field(default_factory=list)
@@ -111,13 +111,20 @@ def load_accounts_config(path: str | Path | None = None) -> AccountsConfig:
     unknown = [s for s in cfg.sets if s not in UNAVAILABLE_COLUMNS]
     if unknown:
         raise ConfigError(f"accounts config: unknown set(s) {', '.join(unknown)}; known: {', '.join(SOURCE_PRIORITY)}")
+    twice = sorted({s for s in cfg.sets if cfg.sets.count(s) > 1})
+    if twice:
+        raise ConfigError(f"accounts config: sets lists {', '.join(twice)} twice")
     for unit, held in cfg.lodo.items():
+        if not held:
+            raise ConfigError(f"accounts config: lodo unit {unit!r} holds out no set")
         bad = [s for s in held if s not in cfg.sets]
         if bad:
             raise ConfigError(f"accounts config: lodo unit {unit!r} holds out set(s) not trained on: {', '.join(bad)}")
     bad_features = set(cfg.drop_features) - set(FEATURE_INPUTS)
     if bad_features:
         raise ConfigError(f"accounts config: unknown feature(s) in drop_features: {', '.join(sorted(bad_features))}")
+    if set(FEATURE_INPUTS) <= set(cfg.drop_features):
+        raise ConfigError("accounts config: drop_features leaves no feature to learn from")
     return cfg
 
 
@@ -458,6 +465,17 @@ def dormancy_target(table: pd.DataFrame, policy_days: int) -> pd.Series:
     return (days > policy_days).astype(float).where(days.notna())
 
 
+def check_dormancy_data(table: pd.DataFrame, cfg: AccountsConfig) -> None:
+    """Before training: the dormancy model is evaluated leave-one-set-out, so some set that records last activity
+    must leave dormant and active accounts in the others."""
+    target = dormancy_target(table, cfg.dormancy.policy_days)
+    sets, labels = table.loc[target.notna(), "source_set"].to_numpy(), target.dropna().to_numpy()
+    if not any(len(np.unique(labels[sets != s])) == 2 for s in np.unique(sets)):
+        raise ConfigError("accounts config: the dormancy model needs two or more sets that record last activity, "
+                          f"with dormant and active accounts at the {cfg.dormancy.policy_days}-day policy; these sets "
+                          "give too few (add such a set, or change dormancy.policy_days)")
+
+
 def train_dormancy(x: pd.DataFrame, table: pd.DataFrame, cfg: AccountsConfig) -> tuple[Any, dict[str, Any],
                                                                                         pd.DataFrame]:
     """The profile-only estimate of P(dormant): trained where last activity is known, evaluated leave-one-set-
@@ -547,7 +565,16 @@ def _train_accounts_into(bundle_dir: Path, cfg: AccountsConfig, data_dir: str | 
     sets = table["source_set"].to_numpy().astype(str)
     w = sample_weights(sets, y, cfg.balancing)
 
+    if len(np.unique(y)) < 2:
+        raise ConfigError(f"accounts config: the sets {', '.join(cfg.sets)} hold only {table['label'].iloc[0]}s; "
+                          "training needs bots and humans (add a two-class set)")
+    check_dormancy_data(table, cfg)
     units = cfg.lodo or {s: [s] for s in cfg.sets if table.loc[table["source_set"] == s, "label"].nunique() == 2}
+    one_class = [u for u, held in units.items() if table.loc[table["source_set"].isin(held), "label"].nunique() < 2]
+    if not units or one_class:
+        raise ConfigError("accounts config: leave-one-dataset-out needs held-out units of bots and humans; "
+                          + (f"{', '.join(one_class)} hold(s) one class" if one_class else "no set holds both")
+                          + " (pair a bots-only set with humans in a `lodo` unit)")
     lodo, lodo_scores = lodo_evaluate(x, y, sets, units, cfg)
 
     oof = out_of_fold_scores(x, y, sets, cfg)

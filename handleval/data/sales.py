@@ -237,7 +237,7 @@ def load_sales(
         if not folder.is_dir():
             raise DataFormatError(f"sales folder missing: {folder}")
         frames.append(_canonicalise(LOADERS[source](folder), source, markets, report.source(source)))
-    table = pd.concat(frames, ignore_index=True)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SALES_COLUMNS)  # ledgers only
     table["sold_at"] = pd.to_datetime(table["sold_at"])
     table = _one_row_per_sale(table, report)
     # A ledger's rows are the user's own sales: never de-duplicated against the public sets (nor among themselves:

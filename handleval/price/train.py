@@ -8,6 +8,7 @@ evaluate on the test split next to two baselines → write the bundle (text mode
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,10 +43,11 @@ class PriceConfig(StrictModel):
         default_factory=list, description="sales ledgers of your own (CSV or Parquet): a platform with sales of its "
                                           "own is priced as its own market, no longer by proxy")
     markets_config: str | None = None
-    seed: int = 42
+    seed: int = Field(42, ge=0, lt=2**32)
     test_fraction: float = Field(0.15, gt=0, lt=0.5)
     cv_folds: int = Field(4, ge=2, le=10)
-    cap_usd: float = Field(50_000, gt=0)
+    cap_usd: float = Field(50_000, ge=1_000, allow_inf_nan=False,
+                           description="the highest price (below $1,000 it caps whole markets)")
     mask_comparables: float = Field(0.3, ge=0, le=1)
     comparables_k: int = Field(15, ge=1, le=100)
     drop_features: list[str] = Field(default_factory=list)
@@ -91,15 +93,25 @@ class PriceConfig(StrictModel):
         strays = [k for k in self.source_weights if k not in named]
         if strays:
             raise ValueError(f"source_weights names {strays}, which are not among the sources {sorted(named)}")
-        if any(not w > 0 for w in self.source_weights.values()):
-            raise ValueError("source_weights must be positive (a weight of 0 or less trains on nothing or unlearns)")
+        if any(not 0 < w < math.inf for w in self.source_weights.values()):
+            raise ValueError("source_weights must be positive numbers (a weight of 0 or less trains on nothing or "
+                             "unlearns; an infinite one on that source alone)")
+        twice = sorted({s for s in self.sources if self.sources.count(s) > 1})
+        if twice:
+            raise ValueError(f"sources lists {twice} twice: each sale would count twice")
         if not self.search:
             raise ValueError("search needs at least one parameter set (e.g. [{num_leaves: 31}])")
         if not 0 < self.interval[0] < self.interval[1] < 1:
             raise ValueError(f"interval {list(self.interval)} must be two quantiles with 0 < low < high < 1")
-        if "objective" in self.params or "objective" in self.quantile_params:
-            raise ValueError("params and quantile_params may not set the objective: the trainer sets it (regression "
-                             "for the price, quantile for the interval)")
+        for where, given in (("params", self.params), ("quantile_params", self.quantile_params),
+                             *((f"search[{i}]", s) for i, s in enumerate(self.search))):
+            if "objective" in given:
+                raise ValueError(f"{where} may not set the objective: the trainer sets it (regression for the price, "
+                                 "quantile for the interval)")
+            rate = given.get("learning_rate", 0.1)
+            if not isinstance(rate, int | float) or not 0.001 <= rate <= 1:
+                raise ValueError(f"{where}: learning_rate {rate!r} must be a number from 0.001 to 1 (rounds scale "
+                                 "with it: a smaller one never ends)")
         return self
 
 
@@ -261,6 +273,10 @@ def _train_price_into(out: Path, config: PriceConfig | str | Path | None, quiet:
     set_aside = price_set_by_rule(sales, markets)
     train = sales[~is_test & ~set_aside].reset_index(drop=True)
     test = sales[is_test].reset_index(drop=True)
+    if len(test) < 20 or len(train) < 50:
+        raise ConfigError(f"{len(train):,} sales to learn from and {len(test):,} held out: too few to train and "
+                          "measure a model: only dated sales newer than the rest are held out (raise test_fraction "
+                          "or max_rows_per_source, or add sources)")
     console.print(f"sales: {len(sales):,} rows; train {len(train):,}, test {len(test):,} (newest "
                   f"{cfg.test_fraction:.0%} per market); {int((set_aside & ~is_test).sum()):,} priced by a market "
                   f"minimum left out of training; {int((~train['learn']).sum()):,} floor sales not learnt from")
@@ -279,6 +295,8 @@ def _train_price_into(out: Path, config: PriceConfig | str | Path | None, quiet:
     if unknown:
         raise ConfigError(f"drop_features or monotone_increasing name unknown features: {unknown}")
     x_shown, x_test = x_shown.drop(columns=cfg.drop_features), x_test.drop(columns=cfg.drop_features)
+    if not any(not c.startswith("mkt__") for c in x_shown.columns):
+        raise ConfigError("drop_features leaves no feature of the name itself: nothing to price a name by")
     x_train = mask_comparables(x_shown, cfg.mask_comparables, cfg.seed)  # as featurizer.fit_transform hides them
     features = list(x_train.columns)
     categorical = [c for c in features if c.startswith("mkt__")]

@@ -227,11 +227,20 @@ def test_a_decimal_comma_is_no_price_a_hundred_times_too_high(tmp_path):
     ({"search": []}, "at least one parameter set"),
     ({"interval": [0.0, 1.0]}, "0 < low < high < 1"),
     ({"params": {"objective": "binary"}}, "may not set the objective"),
+    ({"search": [{"objective": "binary"}]}, r"search\[0\] may not set the objective"),
+    ({"quantile_params": {"learning_rate": -1}}, "learning_rate -1 must be a number from 0.001 to 1"),
+    ({"quantile_params": {"learning_rate": 1e-6}}, "learning_rate 1e-06 must be"),
+    ({"source_weights": {"fragment_telegram": float("inf")}}, "must be positive numbers"),
+    ({"sources": ["fragment_telegram", "fragment_telegram"]}, "twice"),
+    ({"seed": -1}, "seed"),
+    ({"cap_usd": 1}, "cap_usd"),
 ])
 def test_a_config_that_validates_field_by_field_but_cannot_train_is_refused(tmp_path, change, message):
     """Each passed validation and then trained on every public set (sources: []), on nothing (a weight of -1:
-    RMSE nan, a bundle pricing pizza at $1, exit 0), silently ignored a misspelt source, or failed with a
-    traceback (AssertionError, LightGBMError)."""
+    RMSE nan, a bundle pricing pizza at $1, exit 0), on one source (an infinite weight), on every sale twice,
+    with the wrong objective (a search's: every tier at the cap), silently ignored a misspelt source, never ended
+    (a learning rate of 1e-6), or failed with a traceback (AssertionError, LightGBMError, a seed out of range,
+    ZeroDivisionError for a cap below every price)."""
     import yaml
 
     from handleval.price.train import load_price_config
@@ -240,6 +249,42 @@ def test_a_config_that_validates_field_by_field_but_cannot_train_is_refused(tmp_
     path.write_text(yaml.safe_dump(change))
     with pytest.raises(ConfigError, match=message):
         load_price_config(path)
+
+
+def test_a_markets_config_whose_names_disagree_is_refused(tmp_path):
+    """A rate keyed `ton` (rates are looked up in capitals), a source in a currency with no rate or on an unknown
+    platform loaded no sale from that source: a market silently missing from the bundle, exit 0."""
+    import yaml
+
+    from handleval.config import CONFIGS_DIR, load_markets
+
+    base = yaml.safe_load((CONFIGS_DIR / "markets.yaml").read_text())
+    for change, message in ((lambda m: m["rates"].update(ton=m["rates"].pop("TON")), "capitals"),
+                            (lambda m: m["sources"]["dash_email"].update(currency="GBP"), "no rate for its currency"),
+                            (lambda m: m["sources"]["dash_email"].update(platform="telegramm"), "'telegramm' is not"),
+                            (lambda m: m["rates"]["TON"].update(usd_per_unit=float("inf")), "usd_per_unit")):
+        edited = yaml.safe_load(yaml.safe_dump(base))
+        change(edited)
+        path = tmp_path / "markets.yaml"
+        path.write_text(yaml.safe_dump(edited))
+        with pytest.raises(ConfigError, match=message):
+            load_markets(path)
+
+
+def test_a_ledger_alone_loads_and_a_source_that_holds_out_nothing_is_refused(tmp_path):
+    """`sources: []` with a ledger was documented and crashed (pd.concat of nothing); `sources:
+    [ens_legacy_auction]`, whose sales hold out none, ended in a LightGBM traceback."""
+    ledger = tmp_path / "mine.csv"
+    pd.DataFrame({"handle": [f"name{i}" for i in range(40)], "price": 100.0, "currency": "USD",
+                  "sold_at": "2024-03-01"}).to_csv(ledger, index=False)
+    sales, report = load_sales([], extra=[ExtraSource(path=str(ledger), platform="x")])
+    assert len(sales) == 40 and report.sources["mine"].rows_loaded == 40
+    (tmp_path / "ens.yaml").write_text("sources: [ens_legacy_auction]\n")  # its sales hold out none
+    result = subprocess.run([sys.executable, "-m", "handleval", "train", "price", "--no-track", "--config",
+                             str(tmp_path / "ens.yaml"), "-o", str(tmp_path / "out")], capture_output=True, text=True,
+                            env={**os.environ, "COLUMNS": "300"}, timeout=300)
+    assert result.returncode == 2 and "0 held out: too few to train and measure" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
 
 
 def test_a_ledger_whose_sales_share_one_date_is_not_held_out_whole():

@@ -102,6 +102,27 @@ def test_config_is_validated(tmp_path):
         load_accounts_config(typo)
 
 
+@pytest.mark.parametrize(("config", "message"), [
+    ("seed: -1\n", "seed"),
+    ("sets: [cresci2017, cresci2017]\n", "sets lists cresci2017 twice"),
+    ("lodo: {x: []}\n", "lodo unit 'x' holds out no set"),
+    ("sets: [botrepo_botwiki2019, botrepo_vendor2019]\n", "hold only bots; training needs bots and humans"),
+    ("lodo: {a: [botrepo_botwiki2019]}\n", "a hold.s. one class"),
+    ("sets: [cresci2017, cresci2015_bas]\n", "the dormancy model needs two or more sets"),
+])
+def test_a_config_that_cannot_train_is_one_message_before_the_work(tmp_path, config, message):
+    """Each ended in a traceback (a seed out of range, KeyError 'held_out', an empty fold, LogisticRegression on 0
+    samples) or, with single-class held-out units only, exited 0 with a NaN leave-one-dataset-out AUC. Now each
+    is refused when the config or the sets are read, before the leave-one-dataset-out work."""
+    from handleval.accounts.train import train_accounts
+
+    path = tmp_path / "accounts.yaml"
+    path.write_text("max_rows_per_set: 300\n" + config, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        train_accounts(path, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 def test_small_training_run_end_to_end(small_accounts):
     """A reduced run (subsampled sets, fewer trees) through LODO, calibration, dormancy and the bundle."""
