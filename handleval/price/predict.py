@@ -681,15 +681,17 @@ def sales_history(manifest: dict[str, Any]) -> pd.DataFrame:
     return load_sales(manifest["config"]["sources"], markets=markets, extra=ledgers)[0]
 
 
-def history_fingerprint(manifest: dict[str, Any], files: list[tuple[str, str | None]]) -> tuple[Any, ...]:
+def history_fingerprint(manifest: dict[str, Any], files: list[tuple[str, str | None]] | None = None
+                        ) -> tuple[Any, ...]:
     """What :func:`sales_history` of this bundle depends on: the sha256 of its sources' and ledgers' files
-    (``files``, :func:`_history_files`), the bundle's sources, ledgers and markets, the pandas and numpy versions
+    (``files``, from :func:`_history_files` when not given), the bundle's sources, ledgers and markets, the pandas and numpy versions
     and all of handleval's code (:func:`code_digest`). The key under which the fitted history is cached, so that a
     change to any of them rebuilds it."""
     from handleval.features._common import code_digest
 
     sources = list(manifest["config"]["sources"])
     ledgers = manifest["config"].get("extra_sources", [])
+    files = _history_files(manifest) if files is None else files
     return code_digest(), sources, ledgers, manifest["markets"], files, pd.__version__, np.__version__
 
 
