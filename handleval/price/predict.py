@@ -684,9 +684,9 @@ def sales_history(manifest: dict[str, Any]) -> pd.DataFrame:
 def history_fingerprint(manifest: dict[str, Any], files: list[tuple[str, str | None]] | None = None
                         ) -> tuple[Any, ...]:
     """What :func:`sales_history` of this bundle depends on: the sha256 of its sources' and ledgers' files
-    (``files``, from :func:`_history_files` when not given), the bundle's sources, ledgers and markets, the pandas and numpy versions
-    and all of handleval's code (:func:`code_digest`). The key under which the fitted history is cached, so that a
-    change to any of them rebuilds it."""
+    (``files``, from :func:`_history_files` when not given), the bundle's sources, ledgers and markets, the pandas
+    and numpy versions and all of handleval's code (:func:`code_digest`). The key under which the fitted history is
+    cached, so that a change to any of them rebuilds it."""
     from handleval.features._common import code_digest
 
     sources = list(manifest["config"]["sources"])
