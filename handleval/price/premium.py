@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from handleval.config import MarketsConfig, RareHandlePricing
-from handleval.features.brands import AFFIX, FUZZY, LEET
+from handleval.features.brands import AFFIX, EXACT, FUZZY, LEET
 from handleval.features.places import place_names, run_together_places
 from handleval.features.words import COMMON_PART_ZIPF, FUNCTION_WORDS, common_given_names
 from handleval.handles import PLATFORM_NAMES, X_PAGES
@@ -31,6 +31,9 @@ _LOOKALIKE_KINDS = (float(AFFIX), float(LEET), float(FUZZY))
 #: 'nlr.gov', ``a_b`` → the account 'ab', ``9z`` → 'gz.gov.cn', ``blackcat`` → 'blackhat.com'; ``lbm`` → 'IBM',
 #: ``cnn_`` → 'CNN' and ``netfix`` → 'Netflix' still count).
 VERY_POPULAR = 0.9
+#: Endings of a name that is a site's plumbing, the files or services it serves other sites, not a brand people
+#: know (``gstatic``, ``ytimg``, ``fbcdn``, ``googleusercontent``, ``amazonaws``, ``ctfassets``).
+PLUMBING_ENDINGS = ("static", "cdn", "img", "usercontent", "tagmanager", "syndication", "aws", "apis", "assets")
 _DAYS_PER_YEAR = 365.25
 #: The model features each rule reads, as name prefixes (a feature, or a family such as ``brand__``): see :class:`Step`.
 _OWN_SALE_FEATURES = ("sales__n_prev_same", "sales__prev_same_logp", "sales__prev_same_age_days")
@@ -99,6 +102,22 @@ def own_sale_weight(age_days: np.ndarray, markets: MarketsConfig) -> np.ndarray:
     return 0.5 ** (years / rule.half_life_years)
 
 
+def _rare_fame(features: pd.DataFrame, handles: np.ndarray | None) -> np.ndarray:
+    """The fame rare-handle pricing reads: of a name a lexicon holds exactly, not of a run-together token that
+    wordfreq knows (``bluefish``: a sign of a name, not of fame), nor (given ``handles``) of a site's plumbing: a
+    name with one of the :data:`PLUMBING_ENDINGS` that is no English word (``gstatic``, ``fbcdn``, ``ytimg``: every
+    page loads them, so traffic and link ranks put them near the top)."""
+    fame = np.zeros(len(features))
+    for family in ("brand", "celeb"):
+        exact = _col(features, f"{family}__match_kind") == EXACT
+        fame = np.maximum(fame, np.where(exact, np.nan_to_num(_col(features, f"{family}__fame")), 0.0))
+    if handles is not None:
+        core = pd.Series(handles, dtype=object).astype(str).str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
+        plumbing = core.str.endswith(PLUMBING_ENDINGS).to_numpy() & (np.nan_to_num(_col(features, "dict__zipf_en")) < 2)
+        fame[plumbing] = 0.0
+    return fame
+
+
 def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame, handles: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
     """``(score, factor)`` per row: the stronger of fame and of word popularity and shortness together, and what
@@ -112,7 +131,7 @@ def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame, handles: np.
     ``pricing.function_word_zipf``: ``which`` and ``their`` are common, not valuable; and a place of several words
     written run-together (``losangeles``, :func:`~handleval.features.places.run_together_places`) is a word as
     frequent as its name (factor 5): ``boston`` is a word, ``Los Angeles`` is two."""
-    fame = np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame")))
+    fame = _rare_fame(features, handles)
     famous = fame >= pricing.fame_from  # rare from fame_from on: a worldwide brand list's 0.5 is famous
     fame = np.clip((fame - pricing.fame_from) / (1 - pricing.fame_from), 0, 1)
     lo, hi = pricing.word_zipf
@@ -474,7 +493,7 @@ def platform_risk(handles: np.ndarray, requested: np.ndarray) -> np.ndarray:
     return risk
 
 
-__all__ = ["CONFUSABLE_LETTERS", "VERY_POPULAR", "X_ACCOUNT_WORDS", "X_PAGES", "RuledPrices", "Step",
-           "apply_rules", "at_floor", "capital_i_lookalikes", "imitates", "is_place_name", "letter_swaps",
+__all__ = ["CONFUSABLE_LETTERS", "PLUMBING_ENDINGS", "VERY_POPULAR", "X_ACCOUNT_WORDS", "X_PAGES", "RuledPrices",
+           "Step", "apply_rules", "at_floor", "capital_i_lookalikes", "imitates", "is_place_name", "letter_swaps",
            "lookalike_risk", "own_sale_weight", "platform_risk", "price_set_by_rule", "rare_scores",
            "spelled_lookalikes"]

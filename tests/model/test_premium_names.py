@@ -401,6 +401,18 @@ def test_own_sale_is_the_top_reason_of_a_name_that_sold(small_valuer):
     assert later.price_usd > 5 * before.price_usd
 
 
+def test_a_sites_plumbing_and_a_run_together_token_are_not_priced_as_fame_on_x(small_valuer):
+    """gstatic ($42,890), ytimg, fbcdn, amazonaws: traffic ranks put what every page loads near the top, and X's
+    rare-handle pricing read that as a famous brand. bluefish and redcar were "famous names" because wordfreq knows
+    them as one token of name-like parts (0.51-0.53). Neither is fame to that rule; the sites people know, and words
+    that merely end so, are priced as before."""
+    out = small_valuer.value_many(["gstatic", "ytimg", "fbcdn", "amazonaws", "bluefish", "redcar", "wikimedia",
+                                   "netflix", "ecstatic"], platform="x").set_index("handle")
+    rare = out["market_basis"].str.contains("rare-handle", regex=False)
+    assert not rare[:6].any() and (out["price_usd"][:6] < 2_500).all(), out[["price_usd", "market_basis"]]
+    assert rare[6:].all() and out.loc["wikimedia", "reasons"].startswith("X rare handle: famous brand"), out
+
+
 def test_a_famous_founder_is_priced_by_fame_on_x(small_valuer):
     out = small_valuer.value_many(pd.DataFrame({"handle": ["elonmusk", "jensenhuang"], "platform": "x"}))
     # the basis says when a price is the cap ("at least"), and only then
