@@ -233,10 +233,18 @@ class RareHandlePricing(StrictModel):
     short_letters: dict[int, float] = Field(default_factory=dict)
     place_min_population: int = Field(300_000, ge=0)
 
+    @model_validator(mode="after")
+    def _word_range(self) -> RareHandlePricing:
+        low, high = self.word_zipf
+        if not 0 <= low < high:
+            raise ValueError(f"word_zipf {list(self.word_zipf)}: the Zipf frequency where a word starts to count, "
+                             "then where it counts in full, the first below the second")
+        return self
+
 
 class OwnSaleRule(StrictModel):
-    """A name's own last sale anchors its price: ``ln price = w ln(last sale) + (1 - w) ln(learned price)`` with
-    ``w = 0.5 ** (age / half_life_years)``; an undated sale counts as ``undated_age_years`` old."""
+    """A name's own last sale anchors its price: ``price = w × last sale + (1 - w) × learned price``, in dollars,
+    with ``w = 0.5 ** (age / half_life_years)``; an undated sale counts as ``undated_age_years`` old."""
 
     half_life_years: float = Field(3.0, gt=0)
     undated_age_years: float = Field(3.0, ge=0)
@@ -274,13 +282,27 @@ class MarketsConfig(StrictModel):
             raise ConfigError(f"no USD rate for currency {currency!r} in markets config") from exc
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (it kept the last one without a word)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} is given twice",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping with a clear error for missing or malformed files."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        content = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # safe: plain data only
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
     if not isinstance(content, dict):

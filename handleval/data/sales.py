@@ -221,10 +221,12 @@ def load_sales(
     sources = list(DEFAULT_SOURCES if sources is None else sources)  # [] is none (a config of ledgers alone)
     report = LoadReport()
     labels = [e.label for e in extra]
-    clash = sorted({x for x in labels if labels.count(x) > 1 or x in sources or x in LOADERS or x in markets.sources})
+    clash = sorted({x for x in labels if labels.count(x) > 1 or x in sources or x in LOADERS or x in markets.sources
+                    or x == "all"})  # 'all': the metrics' row of every market together
     if clash:
-        raise DataFormatError(f"sales source name(s) {clash} used twice: give each ledger its own `name` "
-                              "(extra_sources in the price config)")
+        raise DataFormatError(f"sales source name(s) {clash} taken (used twice, a public set's, or 'all', the "
+                              "metrics' row of every market): give each ledger its own `name` (extra_sources in the "
+                              "price config)")
     # Ledgers first: a mistake in a file of your own is found before the data directory is read.
     ledgers = [load_ledger(e, markets, report.source(e.label)) for e in extra]
     frames = []

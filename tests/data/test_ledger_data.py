@@ -160,9 +160,12 @@ def test_missing_unreadable_or_foreign_files_are_clear_errors(tmp_path):
 
 
 def test_two_sources_of_one_name_are_an_error(tmp_path):
+    """A ledger named like a public set, or `all.csv` (its metrics were overwritten by the row of every market)."""
     path = _write(tmp_path, LEDGER, "fragment_telegram.csv")
     with pytest.raises(DataFormatError, match="used twice"):
         load_sales(["fragment_telegram"], extra=[ExtraSource(path=str(path))])
+    with pytest.raises(DataFormatError, match=r"\['all'\] taken"):
+        load_sales(["fragment_telegram"], extra=[ExtraSource(path=str(_write(tmp_path, LEDGER, "all.csv")))])
 
 
 def test_cli_reports_a_bad_ledger_in_one_line_without_traceback(tmp_path):
@@ -285,6 +288,26 @@ def test_a_ledger_alone_loads_and_a_source_that_holds_out_nothing_is_refused(tmp
                             env={**os.environ, "COLUMNS": "300"}, timeout=300)
     assert result.returncode == 2 and "0 held out: too few to train and measure" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_key_given_twice_and_a_word_range_upside_down_are_refused(tmp_path):
+    """`seed: 1` then `seed: 2` trained with seed 2 without a word; `word_zipf: [3, 3]` divided by zero and doubled
+    the price of every common word on X."""
+    import yaml
+
+    from handleval.config import CONFIGS_DIR
+    from handleval.price.train import load_price_config
+
+    twice = tmp_path / "price.yaml"
+    twice.write_text("seed: 1\ncap_usd: 50000\nseed: 2\n")
+    with pytest.raises(ConfigError, match="the key 'seed' is given twice"):
+        load_price_config(twice)
+    markets = yaml.safe_load((CONFIGS_DIR / "markets.yaml").read_text())
+    for flat in ([3, 3], [6, 3]):
+        markets["rare_handles"]["x"]["word_zipf"] = flat
+        (tmp_path / "markets.yaml").write_text(yaml.safe_dump(markets))
+        with pytest.raises(ConfigError, match="word_zipf"):
+            load_markets(tmp_path / "markets.yaml")
 
 
 def test_a_ledger_whose_sales_share_one_date_is_not_held_out_whole():
