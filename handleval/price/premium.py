@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from handleval.config import MarketsConfig, RareHandlePricing
-from handleval.features.brands import AFFIX, EXACT, FUZZY, LEET
+from handleval.features.brands import AFFIX, COMPOUND, FUZZY, LEET
 from handleval.features.places import place_names, run_together_places
 from handleval.features.words import COMMON_PART_ZIPF, FUNCTION_WORDS, common_given_names
 from handleval.handles import PLATFORM_NAMES, X_PAGES
@@ -103,14 +103,14 @@ def own_sale_weight(age_days: np.ndarray, markets: MarketsConfig) -> np.ndarray:
 
 
 def _rare_fame(features: pd.DataFrame, handles: np.ndarray | None) -> np.ndarray:
-    """The fame rare-handle pricing reads: of a name a lexicon holds exactly, not of a run-together token that
-    wordfreq knows (``bluefish``: a sign of a name, not of fame), nor (given ``handles``) of a site's plumbing: a
+    """The fame rare-handle pricing reads (the featurizer's, of an exact famous name): not of a run-together token
+    that wordfreq knows (``bluefish``: a sign of a name, not of fame), nor (given ``handles``) of a site's plumbing: a
     name with one of the :data:`PLUMBING_ENDINGS` that is no English word (``gstatic``, ``fbcdn``, ``ytimg``: every
     page loads them, so traffic and link ranks put them near the top)."""
     fame = np.zeros(len(features))
     for family in ("brand", "celeb"):
-        exact = _col(features, f"{family}__match_kind") == EXACT
-        fame = np.maximum(fame, np.where(exact, np.nan_to_num(_col(features, f"{family}__fame")), 0.0))
+        token = _col(features, f"{family}__match_kind") == COMPOUND
+        fame = np.maximum(fame, np.where(token, 0.0, np.nan_to_num(_col(features, f"{family}__fame"))))
     if handles is not None:
         core = pd.Series(handles, dtype=object).astype(str).str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
         plumbing = core.str.endswith(PLUMBING_ENDINGS).to_numpy() & (np.nan_to_num(_col(features, "dict__zipf_en")) < 2)
