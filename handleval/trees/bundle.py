@@ -109,46 +109,83 @@ def check_training_output(bundle_dir: Path, kind: str) -> None:
 
 @contextlib.contextmanager
 def staged_bundle(bundle_dir: Path, kind: str) -> Iterator[Path]:
-    """Training writes into a hidden folder beside ``bundle_dir`` and swaps it in only once the bundle is whole:
-    an error or a crash mid-training leaves the previous bundle as it was (and its loaders working). Files of the
-    folder that are no part of the bundle stay (:func:`_carry_over`)."""
+    """Training writes into a hidden folder beside ``bundle_dir`` (its real path: a link is followed) and swaps it
+    in only once the bundle is whole (:func:`_swap_in`): an error or a crash mid-training leaves the previous
+    bundle as it was (and its loaders working), and files of the folder that are no part of a bundle stay."""
     from uuid import uuid4
 
-    bundle_dir = bundle_dir.absolute()
-    if Path.cwd().is_relative_to(bundle_dir):
+    real = bundle_dir.resolve()
+    if Path.cwd().resolve().is_relative_to(real):
         raise HandlevalError(f"{bundle_dir} is the current folder (or holds it): train into a folder of its own")
-    check_training_output(bundle_dir, kind)
-    made = [p for p in bundle_dir.absolute().parents if not p.exists()]  # folders to tidy away if training fails
-    bundle_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = bundle_dir.parent / f".{bundle_dir.name}.training-{os.getpid()}-{uuid4().hex[:8]}"
+    check_training_output(real, kind)
+    _remove_stale(real)
+    made = [p for p in real.parents if not p.exists()]  # folders to tidy away if training fails
+    real.parent.mkdir(parents=True, exist_ok=True)
+    staging = real.parent / f".{real.name}.training-{os.getpid()}-{uuid4().hex[:8]}"
     staging.mkdir()
     try:
         yield staging
-        check_training_output(bundle_dir, kind)  # nothing of a user's appeared there meanwhile
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         for folder in made:  # innermost first
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
+    _swap_in(staging, real)
+
+
+def _swap_in(staging: Path, bundle_dir: Path) -> None:
+    """The finished bundle to ``bundle_dir``: the old folder aside, the new one in, then what the old folder held
+    and the new bundle does not (a user's notes, a ledger kept there; not a model file the old manifest listed,
+    such as a seed model no longer used) moved into it, and the old folder removed. A swap that cannot be made
+    (a mount point, a file put there meanwhile) leaves the old folder in place and says where the new bundle is."""
     previous = staging.with_name(staging.name.replace(".training-", ".previous-"))
-    if bundle_dir.exists():
-        _carry_over(bundle_dir, staging)
-        bundle_dir.rename(previous)
-    staging.rename(bundle_dir)
-    shutil.rmtree(previous, ignore_errors=True)
-
-
-def _carry_over(old_bundle: Path, staging: Path) -> None:
-    """Move into the new bundle what the old bundle's folder holds and training does not write (a user's notes, a
-    ledger kept there); not the model files the old manifest listed (a seed model no longer used)."""
+    had_old = bundle_dir.is_dir()
     try:
-        listed = set(json.loads((old_bundle / MANIFEST).read_text(encoding="utf-8")).get("files", {}))
-    except (OSError, ValueError, AttributeError):
-        listed = set()
-    for entry in old_bundle.iterdir():
-        if entry.name not in listed and not (staging / entry.name).exists():
-            entry.rename(staging / entry.name)
+        if bundle_dir.exists() and not had_old:
+            raise FileExistsError(17, "a file is there")
+        if had_old:
+            bundle_dir.rename(previous)
+        try:
+            staging.rename(bundle_dir)
+        except OSError:
+            if had_old:
+                previous.rename(bundle_dir)
+            raise
+    except OSError as exc:
+        raise HandlevalError(f"cannot put the trained bundle at {bundle_dir} ({exc.strerror or exc}); it is whole in "
+                             f"{staging}: move it there yourself") from exc
+    if had_old:
+        try:
+            listed = set(json.loads((previous / MANIFEST).read_text(encoding="utf-8")).get("files", {}))
+        except (OSError, ValueError, AttributeError):
+            listed = set()
+        for entry in previous.iterdir():
+            if entry.name not in listed and not (bundle_dir / entry.name).exists():
+                entry.rename(bundle_dir / entry.name)
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def _remove_stale(bundle_dir: Path) -> None:
+    """Remove what a killed training of ``bundle_dir`` left beside it: its staging folder (its process is gone) and,
+    once the bundle is in place, the old folder it had set aside."""
+    for left in bundle_dir.parent.glob(f".{bundle_dir.name}.*-*-*"):
+        kind, _, rest = left.name[len(bundle_dir.name) + 2:].partition("-")
+        pid = rest.partition("-")[0]
+        if kind not in ("training", "previous") or not pid.isdigit() or _alive(int(pid)):
+            continue
+        if kind == "training" or bundle_dir.is_dir():
+            shutil.rmtree(left, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def moved_result(result: Result, staging: Path, bundle_dir: Path) -> Result:

@@ -164,28 +164,58 @@ def test_a_training_that_stops_midway_leaves_the_previous_bundle_whole(tmp_path,
     assert sorted(p.name for p in bundle.parent.iterdir()) == ["accounts"], "no staging folder is left behind"
     load_accounts(bundle)
 
-    # A finished run replaces the bundle's files, not a user's: notes and a ledger kept in the folder stay (the
-    # first version of this swap deleted them); a model file the old manifest listed and the new run does not
-    # write goes (a seed model no longer used).
+
+def test_a_finished_training_swaps_in_without_losing_a_users_files(tmp_path):
+    """A finished run replaces the bundle's files, not a user's: notes and a ledger kept in the folder stay (the
+    first version of this swap deleted them); a model file the old manifest listed and the new run does not write
+    goes (a seed model no longer used). The real folder is swapped: through a link (the link was replaced by a
+    folder) or a path with `..` (it failed between its renames and left no bundle). A swap that cannot be made says
+    where the finished bundle is; a killed run's staging folder is removed by the next run."""
+    from handleval.errors import HandlevalError
+    from handleval.trees.bundle import staged_bundle
+
+    def train(into: Path) -> None:
+        with staged_bundle(into, "accounts") as staging:
+            (staging / "manifest.json").write_text('{"kind": "accounts", "files": {}}')
+            (staging / "MODEL_CARD.md").write_text("new card\n")
+
+    bundle = _copy(tmp_path, "accounts")
     (bundle / "notes.txt").write_text("mine\n")
     (bundle / "ledger").mkdir()
     (bundle / "ledger" / "sales.csv").write_text("handle,price\n")
-    with staged_bundle(bundle, "accounts") as staging:
-        (staging / "manifest.json").write_text('{"kind": "accounts"}')
-        (staging / "MODEL_CARD.md").write_text("new card\n")
+    (bundle / "model_seed3.txt").write_text("old seed model\n")
+    _edit(bundle, lambda m: m["files"].update({"model_seed3.txt": sha256_file(bundle / "model_seed3.txt")}))
+    train(bundle)
     assert sorted(p.name for p in bundle.iterdir()) == ["MODEL_CARD.md", "ledger", "manifest.json", "notes.txt"]
     assert (bundle / "MODEL_CARD.md").read_text() == "new card\n" and (bundle / "notes.txt").read_text() == "mine\n"
     assert (bundle / "ledger" / "sales.csv").is_file()
+    assert sorted(p.name for p in bundle.parent.iterdir()) == ["accounts"], "nothing is left beside it"
+
+    link = tmp_path / "link"
+    link.symlink_to(bundle)
+    train(link)
+    train(bundle / ".." / "accounts")
+    assert link.is_symlink() and (link / "notes.txt").read_text() == "mine\n"
     assert sorted(p.name for p in bundle.parent.iterdir()) == ["accounts"]
 
-    fresh = tmp_path / "new" / "deeper" / "price"
-    with pytest.raises(RuntimeError), staged_bundle(fresh, "price"):
+    killed = bundle.parent / ".accounts.training-999999999-0000"  # no such process
+    killed.mkdir()
+    train(bundle)
+    assert sorted(p.name for p in bundle.parent.iterdir()) == ["accounts"]
+
+    fresh = tmp_path / "fresh"
+    with pytest.raises(HandlevalError, match=r"cannot put the trained bundle at .*fresh.*it is whole in"), \
+            staged_bundle(fresh, "accounts") as staging:
+        (staging / "manifest.json").write_text('{"kind": "accounts"}')
+        fresh.write_text("a file put there meanwhile\n")
+    assert fresh.read_text() == "a file put there meanwhile\n" and (staging / "manifest.json").is_file()
+
+    new = tmp_path / "new" / "deeper" / "price"
+    with pytest.raises(RuntimeError), staged_bundle(new, "price"):
         raise RuntimeError("bad data")
     assert not (tmp_path / "new").exists(), "a run that fails leaves no folder it made"
-    from handleval.errors import HandlevalError
-
     here = subprocess.run([sys.executable, "-m", "handleval", "train", "price", "--no-track", "-o", "."],
-                          cwd=tmp_path / "bundles", capture_output=True, text=True,
+                          cwd=bundle, capture_output=True, text=True,
                           env={**os.environ, "COLUMNS": "300"})  # refused before training
     assert here.returncode == 2 and "is the current folder" in here.stderr, here.stderr
     with pytest.raises(HandlevalError, match="current folder"), staged_bundle(Path("."), "price"):
