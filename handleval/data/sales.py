@@ -239,12 +239,16 @@ def load_sales(
         if not folder.is_dir():
             raise DataFormatError(f"sales folder missing: {folder}")
         frames.append(_canonicalise(LOADERS[source](folder), source, markets, report.source(source)))
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SALES_COLUMNS)  # ledgers only
-    table["sold_at"] = pd.to_datetime(table["sold_at"])
-    table = _one_row_per_sale(table, report)
+    public = []
+    if frames:
+        table = pd.concat(frames, ignore_index=True)
+        table["sold_at"] = pd.to_datetime(table["sold_at"])
+        public.append(_one_row_per_sale(table, report))
+    if not public and not ledgers:
+        raise DataFormatError("no sales source and no sales ledger given: nothing to load")
     # A ledger's rows are the user's own sales: never de-duplicated against the public sets (nor among themselves:
     # the same name at the same price twice is a resale).
-    table = pd.concat([table, *ledgers], ignore_index=True)
+    table = pd.concat([*public, *ledgers], ignore_index=True)
     table["sold_at"] = pd.to_datetime(table["sold_at"])
     report.sources = {name: report.sources[name] for name in [*sources, *labels]}  # in the order listed
     return table[SALES_COLUMNS], report

@@ -235,7 +235,7 @@ def test_a_decimal_comma_is_no_price_a_hundred_times_too_high(tmp_path):
     ({"quantile_params": {"learning_rate": 1e-6}}, "learning_rate 1e-06 must be"),
     ({"source_weights": {"fragment_telegram": float("inf")}}, "must be positive numbers"),
     ({"sources": ["fragment_telegram", "fragment_telegram"]}, "twice"),
-    ({"seed": -1}, "seed"),
+    ({"seed": -1}, "seed: Input should be greater than or equal to 0"),
     ({"cap_usd": 1}, "cap_usd"),
 ])
 def test_a_config_that_validates_field_by_field_but_cannot_train_is_refused(tmp_path, change, message):
@@ -282,6 +282,9 @@ def test_a_ledger_alone_loads_and_a_source_that_holds_out_nothing_is_refused(tmp
                   "sold_at": "2024-03-01"}).to_csv(ledger, index=False)
     sales, report = load_sales([], extra=[ExtraSource(path=str(ledger), platform="x")])
     assert len(sales) == 40 and report.sources["mine"].rows_loaded == 40
+    # typed as when public sets are loaded too (an untyped empty frame made prices objects: np.log failed)
+    both, _ = load_sales(["dash_email"], extra=[ExtraSource(path=str(ledger), platform="x")])
+    assert sales.dtypes.to_dict() == both.dtypes.to_dict()
     (tmp_path / "ens.yaml").write_text("sources: [ens_legacy_auction]\n")  # its sales hold out none
     result = subprocess.run([sys.executable, "-m", "handleval", "train", "price", "--no-track", "--config",
                              str(tmp_path / "ens.yaml"), "-o", str(tmp_path / "out")], capture_output=True, text=True,
@@ -302,6 +305,14 @@ def test_a_key_given_twice_and_a_word_range_upside_down_are_refused(tmp_path):
     twice.write_text("seed: 1\ncap_usd: 50000\nseed: 2\n")
     with pytest.raises(ConfigError, match="the key 'seed' is given twice"):
         load_price_config(twice)
+    shared = tmp_path / "shared.yaml"  # a merge key `<<:` shares keys that are then given again: no duplicate
+    shared.write_text("search:\n  - &small {num_leaves: 15, min_child_samples: 20}\n  - <<: *small\n"
+                      "    num_leaves: 31\n")
+    assert load_price_config(shared).search == [{"num_leaves": 15, "min_child_samples": 20},
+                                                {"num_leaves": 31, "min_child_samples": 20}]
+    (tmp_path / "odd.yaml").write_text("? [a, b]\n: 1\n")
+    with pytest.raises(ConfigError, match="unhashable key"):
+        load_price_config(tmp_path / "odd.yaml")
     markets = yaml.safe_load((CONFIGS_DIR / "markets.yaml").read_text())
     for flat in ([3, 3], [6, 3]):
         markets["rare_handles"]["x"]["word_zipf"] = flat

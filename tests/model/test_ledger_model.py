@@ -135,3 +135,19 @@ def test_a_ledger_edited_after_training_is_said_at_load(ledger_model):
         assert "HandlevalWarning" not in shown.stderr and "warnings.warn" not in shown.stderr, shown.stderr
     finally:
         path.write_bytes(original)
+
+
+def test_a_ledger_alone_trains_a_bundle(tmp_path):
+    """`sources: []` with a ledger, as the config's validator and docs/ledger.md allow: it crashed loading (pd.concat
+    of nothing), then training (prices typed as objects)."""
+    from handleval.price.predict import load
+    from handleval.price.train import train_price
+
+    made_up_x_ledger().to_csv(tmp_path / "x_ledger.csv", index=False)
+    base = small_price_config()
+    cfg = small_price_config(sources=[], source_weights={}, max_rows_per_source=None, max_rounds=100,
+                             params={**base.params, "num_threads": 1},
+                             extra_sources=[ExtraSource(path=str(tmp_path / "x_ledger.csv"), platform="x")])
+    result = train_price(cfg, tmp_path / "price", quiet=True)
+    assert set(result.metrics["model"]) == {"x_ledger", "all"}
+    assert load(result.bundle_dir).value("coffee").market_basis.startswith("X sales (n=300)")
