@@ -696,10 +696,16 @@ def history_fingerprint(manifest: dict[str, Any], files: list[tuple[str, str | N
 
 
 def changed_since_training(manifest: dict[str, Any], files: list[tuple[str, str | None]]) -> list[str]:
-    """The sales files (of ``files``) whose sha256 is not among those the bundle was trained on: comparables read
-    them as they are now (an edited ledger moves prices), so a loader says so."""
+    """The sales files (of ``files``) whose sha256 is not among those the bundle was trained on, and a count of
+    the trained files no longer there: comparables read the sales as they are now (an edited ledger moves prices),
+    so a loader says so."""
     trained = {f.get("sha256") for info in manifest.get("training_data", {}).values() for f in info.get("files", [])}
-    return [path for path, digest in files if trained and digest is not None and digest not in trained]
+    if not trained:
+        return []
+    changed = [path for path, digest in files if digest is not None and digest not in trained]
+    moved = sum(digest is None for _, digest in files)  # a ledger not where it was: sales_history says so
+    gone = len(trained - {digest for _, digest in files}) - len(changed) - moved  # an edited file is one of both
+    return [*changed, *([f"{gone} file(s) no longer there"] if gone > 0 else [])]
 
 
 def _history_files(manifest: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -767,8 +773,8 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
         raise malformed(bundle_dir, "cap_usd must be a positive number and conformal_offsets_ln numbers")
 
     if changed:
-        warnings.warn(f"{bundle_dir} was trained on other versions of {', '.join(changed)} (their sha256 differs "
-                      "from the manifest's): comparables and own-sale anchors read them as they are now; retrain to "
+        warnings.warn(f"the sales {bundle_dir} was trained on have changed since (by the manifest's sha256: "
+                      f"{', '.join(changed)}): comparables and own-sale anchors read them as they are now; retrain to "
                       "price on them as trained", HandlevalWarning, stacklevel=2)
 
     def priced(sales: pd.DataFrame) -> pd.DataFrame:

@@ -34,6 +34,9 @@ from handleval.config import (
 from handleval.errors import ConfigError
 
 LENGTH_ONLY_PREFIXES = ("len__", "mkt__")
+#: LightGBM's other names for the objective and the learning rate, which its parameters also accept.
+OBJECTIVE_ALIASES = ("objective_type", "app", "application", "loss")
+RATE_ALIASES = ("shrinkage_rate", "eta")
 
 
 class PriceConfig(StrictModel):
@@ -105,11 +108,14 @@ class PriceConfig(StrictModel):
             raise ValueError(f"interval {list(self.interval)} must be two quantiles with 0 < low < high < 1")
         for where, given in (("params", self.params), ("quantile_params", self.quantile_params),
                              *((f"search[{i}]", s) for i, s in enumerate(self.search))):
-            if "objective" in given:
+            if set(given) & {"objective", *OBJECTIVE_ALIASES}:
                 raise ValueError(f"{where} may not set the objective: the trainer sets it (regression for the price, "
                                  "quantile for the interval)")
+            aliases = sorted(set(given) & set(RATE_ALIASES))
+            if aliases:
+                raise ValueError(f"{where}: write the learning rate as learning_rate (not {aliases})")
             rate = given.get("learning_rate", 0.1)
-            if not isinstance(rate, int | float) or not 0.001 <= rate <= 1:
+            if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.001 <= rate <= 1:
                 raise ValueError(f"{where}: learning_rate {rate!r} must be a number from 0.001 to 1 (rounds scale "
                                  "with it: a smaller one never ends)")
         return self

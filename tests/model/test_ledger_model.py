@@ -127,7 +127,7 @@ def test_a_ledger_edited_after_training_is_said_at_load(ledger_model):
     original = path.read_bytes()
     try:
         path.write_bytes(original + b"coffee,99999,USD,2025-06-01\n")
-        with pytest.warns(HandlevalWarning, match=r"trained on other versions of .*x_ledger\.csv"):
+        with pytest.warns(HandlevalWarning, match=r"have changed since \(by the manifest's sha256: .*x_ledger\.csv\)"):
             load(ledger_model.bundle_dir)
         shown = run_cli("value", "--model", str(ledger_model.bundle_dir), "coffee")
         assert shown.returncode == 0, shown.stderr
@@ -151,3 +151,15 @@ def test_a_ledger_alone_trains_a_bundle(tmp_path):
     result = train_price(cfg, tmp_path / "price", quiet=True)
     assert set(result.metrics["model"]) == {"x_ledger", "all"}
     assert load(result.bundle_dir).value("coffee").market_basis.startswith("X sales (n=300)")
+
+
+def test_a_sales_file_gone_since_training_is_counted():
+    """An edited file is a file of another sha256; a file deleted from a source's folder was not reported at all."""
+    from handleval.price.predict import changed_since_training
+
+    manifest = {"training_data": {"fragment_telegram": {"files": [{"sha256": "a"}, {"sha256": "b"}]}}}
+    assert changed_since_training(manifest, [("f1.csv", "a"), ("f2.csv", "b")]) == []
+    assert changed_since_training(manifest, [("f1.csv", "a"), ("f2.csv", "c")]) == ["f2.csv"]
+    assert changed_since_training(manifest, [("f1.csv", "a")]) == ["1 file(s) no longer there"]
+    assert changed_since_training({}, [("f1.csv", "a")]) == []  # a bundle that recorded no files: nothing to say
+    assert changed_since_training(manifest, [("f1.csv", "a"), ("moved.csv", None)]) == []  # loading says it
