@@ -72,13 +72,17 @@ def case_hint(wanted: Iterable[str], columns: Sequence[Any]) -> str:
     return f" (did you mean {close!r}? names are case-sensitive)" if close else ""
 
 
+def repeated(items: Iterable[Any]) -> list[Any]:
+    """The items that occur more than once, each once, in the order of their second occurrence."""
+    seen: set[Any] = set()
+    return list(dict.fromkeys(x for x in items if x in seen or seen.add(x)))
+
+
 def check_unique_columns(columns: Sequence[Any], where: str = "the input", read: Iterable[str] | None = None) -> None:
     """:class:`DataFormatError` when two columns share a name that a step reads (``read``; default every name):
     which of the two it read would be chance. Labels compare as they are (``1`` is not ``'1'``)."""
-    seen: set[Any] = set()
-    twice = [c for c in columns if c in seen or seen.add(c)]
     wanted = None if read is None else set(read)
-    twice = sorted({repr(c) for c in twice if wanted is None or c in wanted})
+    twice = sorted({repr(c) for c in repeated(columns) if wanted is None or c in wanted})
     if twice:
         raise DataFormatError(f"{where} has more than one column named {', '.join(twice)}: rename them")
 

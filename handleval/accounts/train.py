@@ -35,7 +35,7 @@ from handleval.accounts.flag import (  # what a bundle holds and how its scores 
 from handleval.config import CONFIGS_DIR, Promotion, StrictModel, Target, load_model_config, training_output
 from handleval.config import data_dir as default_data_dir
 from handleval.data.accounts import SOURCE_PRIORITY, UNAVAILABLE_COLUMNS, load_account_table
-from handleval.errors import ConfigError
+from handleval.errors import ConfigError, repeated
 
 # Published numbers to read the LODO results against (accounts/_baselines/BASELINES.md). All but the
 # BotometerLite row are IN-DATASET numbers (random splits / CV on the same collection): an upper bound that
@@ -111,7 +111,7 @@ def load_accounts_config(path: str | Path | None = None) -> AccountsConfig:
     unknown = [s for s in cfg.sets if s not in UNAVAILABLE_COLUMNS]
     if unknown:
         raise ConfigError(f"accounts config: unknown set(s) {', '.join(unknown)}; known: {', '.join(SOURCE_PRIORITY)}")
-    twice = sorted({s for s in cfg.sets if cfg.sets.count(s) > 1})
+    twice = repeated(cfg.sets)
     if twice:
         raise ConfigError(f"accounts config: sets lists {', '.join(twice)} twice")
     for unit, held in cfg.lodo.items():

@@ -19,7 +19,7 @@ import pandas as pd
 
 from handleval.config import ExtraSource, MarketsConfig, MarketSource, data_dir, load_markets
 from handleval.data.report import LoadReport, SourceReport
-from handleval.errors import DataFormatError, InvalidHandle
+from handleval.errors import DataFormatError, InvalidHandle, repeated
 from handleval.handles import (
     PLATFORMS,
     SUFFIX_SEPARATOR,
@@ -221,8 +221,8 @@ def load_sales(
     sources = list(DEFAULT_SOURCES if sources is None else sources)  # [] is none (a config of ledgers alone)
     report = LoadReport()
     labels = [e.label for e in extra]
-    clash = sorted({x for x in labels if labels.count(x) > 1 or x in sources or x in LOADERS or x in markets.sources
-                    or x == "all"})  # 'all': the metrics' row of every market together
+    taken = {*sources, *LOADERS, *markets.sources, "all"}  # 'all': the metrics' row of every market together
+    clash = sorted({*repeated(labels), *(x for x in labels if x in taken)})
     if clash:
         raise DataFormatError(f"sales source name(s) {clash} taken (used twice, a public set's, or 'all', the "
                               "metrics' row of every market): give each ledger its own `name` (extra_sources in the "

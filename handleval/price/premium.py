@@ -102,17 +102,17 @@ def own_sale_weight(age_days: np.ndarray, markets: MarketsConfig) -> np.ndarray:
     return 0.5 ** (years / rule.half_life_years)
 
 
-def _rare_fame(features: pd.DataFrame, handles: np.ndarray | None) -> np.ndarray:
+def _rare_fame(features: pd.DataFrame, lowered: pd.Series | None) -> np.ndarray:
     """The fame rare-handle pricing reads (the featurizer's, of an exact famous name): not of a run-together token
-    that wordfreq knows (``bluefish``: a sign of a name, not of fame), nor (given ``handles``) of a site's plumbing: a
-    name with one of the :data:`PLUMBING_ENDINGS` that is no English word (``gstatic``, ``fbcdn``, ``ytimg``: every
-    page loads them, so traffic and link ranks put them near the top)."""
+    that wordfreq knows (``bluefish``: a sign of a name, not of fame), nor (given the handles, ``lowered``) of a
+    site's plumbing: a name with one of the :data:`PLUMBING_ENDINGS` that is no English word (``gstatic``,
+    ``fbcdn``, ``ytimg``: every page loads them, so traffic and link ranks put them near the top)."""
     fame = np.zeros(len(features))
     for family in ("brand", "celeb"):
         token = _col(features, f"{family}__match_kind") == COMPOUND
         fame = np.maximum(fame, np.where(token, 0.0, np.nan_to_num(_col(features, f"{family}__fame"))))
-    if handles is not None:
-        core = pd.Series(handles, dtype=object).astype(str).str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
+    if lowered is not None:
+        core = lowered.str.replace(r"[^a-z0-9]", "", regex=True)
         plumbing = core.str.endswith(PLUMBING_ENDINGS).to_numpy() & (np.nan_to_num(_col(features, "dict__zipf_en")) < 2)
         fame[plumbing] = 0.0
     return fame
@@ -131,7 +131,8 @@ def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame, handles: np.
     ``pricing.function_word_zipf``: ``which`` and ``their`` are common, not valuable; and a place of several words
     written run-together (``losangeles``, :func:`~handleval.features.places.run_together_places`) is a word as
     frequent as its name (factor 5): ``boston`` is a word, ``Los Angeles`` is two."""
-    fame = _rare_fame(features, handles)
+    lowered = None if handles is None else pd.Series(handles, dtype=object).astype(str).str.lower()
+    fame = _rare_fame(features, lowered)
     famous = fame >= pricing.fame_from  # rare from fame_from on: a worldwide brand list's 0.5 is famous
     fame = np.clip((fame - pricing.fame_from) / (1 - pricing.fame_from), 0, 1)
     lo, hi = pricing.word_zipf
@@ -139,8 +140,7 @@ def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame, handles: np.
     is_word = np.nan_to_num(_col(features, "dict__is_word")) > 0  # never a number: the word lists hold none
     zipf = np.nan_to_num(_col(features, "dict__zipf_en"))
     place = np.zeros(len(features), dtype=bool)
-    if handles is not None:
-        lowered = pd.Series(handles, dtype=object).astype(str).str.lower()
+    if lowered is not None:
         grammar = lowered.isin(FUNCTION_WORDS).to_numpy()
         zipf = np.where(grammar, np.minimum(zipf, pricing.function_word_zipf), zipf)
         phrase = lowered.map(run_together_places(pricing.place_min_population)["zipf"]).to_numpy(dtype=np.float64)

@@ -31,7 +31,7 @@ from handleval.config import (
     load_model_config,
     training_output,
 )
-from handleval.errors import ConfigError
+from handleval.errors import ConfigError, repeated
 
 LENGTH_ONLY_PREFIXES = ("len__", "mkt__")
 #: LightGBM's other names for the objective and the learning rate, which its parameters also accept.
@@ -99,7 +99,7 @@ class PriceConfig(StrictModel):
         if any(not 0 < w < math.inf for w in self.source_weights.values()):
             raise ValueError("source_weights must be positive numbers (a weight of 0 or less trains on nothing or "
                              "unlearns; an infinite one on that source alone)")
-        twice = sorted({s for s in self.sources if self.sources.count(s) > 1})
+        twice = repeated(self.sources)
         if twice:
             raise ValueError(f"sources lists {twice} twice: each sale would count twice")
         if not self.search:
