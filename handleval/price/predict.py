@@ -766,7 +766,7 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
             market.venues_ = encoder["venues"]
         files = _history_files(manifest) if history is None else []
         history_key = history_fingerprint(manifest, files) if history is None else None
-        changed = changed_since_training(manifest, files)
+        changed = changed_since_training(manifest, files) if history is None else []  # a served model's own copy
         cap, offsets = float(manifest["cap_usd"]), dict(manifest["conformal_offsets_ln"])
         features, model_files = list(manifest["features"]), _model_files(manifest)
     if not cap > 0 or not all(isinstance(v, int | float) for v in offsets.values()):
