@@ -303,7 +303,8 @@ class Valuer:
                 found = matches.iloc[risky] if matches is not None else \
                     self.featurizer.matches(market_frame.iloc[risky])
                 risk[idx[risky]] = lookalike_risk(x_h.iloc[risky].reset_index(drop=True),
-                                                  found.reset_index(drop=True), self._risk_popularity)
+                                                  found.reset_index(drop=True), self._risk_popularity,
+                                                  market_frame["handle"].to_numpy(dtype=object)[risky])
             lexicons = self._lexicons
             rest = np.flatnonzero(pd.isna(risk[idx]) & ~place)  # famous names with a letter group swapped
             if lexicons and len(rest):

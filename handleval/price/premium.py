@@ -359,16 +359,21 @@ def is_place_name(handles: np.ndarray) -> np.ndarray:
     return np.fromiter((isinstance(h, str) and h.lower() in names for h in handles), bool, len(handles))
 
 
-def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_popularity: float) -> np.ndarray:
+def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_popularity: float,
+                   handles: np.ndarray | None = None) -> np.ndarray:
     """``could impersonate 'Nike'`` for a handle that :func:`imitates` a brand or famous person; None otherwise.
     When it imitates both, the risk names the more popular of the two, the person on a tie (``taylorswlft``: the
-    singer, not her site)."""
+    singer, not her site). Given the ``handles``, 'the' and a famous name names it (``theeconomist``,
+    ``thebeatles``, ``theweeknd``: the accounts' own handles), as ``therealnike`` does not."""
     n = len(features)
     risk = np.full(n, None, dtype=object)
     named_popularity = np.full(n, -np.inf)
+    lowered = None if handles is None else pd.Series(handles, dtype=object).astype(str).str.lower().to_numpy()
     for prefix, what in (("celeb", "famous name"), ("brand", "brand")):
         keys = matches[f"{prefix}_key"].to_numpy(dtype=object) if matches is not None else None
         hit = imitates(features, prefix, min_popularity, keys)
+        if lowered is not None and keys is not None:
+            hit &= np.array([not (isinstance(k, str) and h == "the" + k) for h, k in zip(lowered, keys, strict=True)])
         popularity = np.nan_to_num(_col(features, f"{prefix}__popularity"))
         names = matches[f"{prefix}_match"].to_numpy(dtype=object) if matches is not None else np.full(n, None)
         for i in np.flatnonzero(hit & (popularity > named_popularity)).tolist():

@@ -413,6 +413,14 @@ def test_a_sites_plumbing_and_a_run_together_token_are_not_priced_as_fame_on_x(s
     assert rare[6:].all() and out.loc["wikimedia", "reasons"].startswith("X rare handle: famous brand"), out
 
 
+def test_the_and_a_famous_name_names_it(small_valuer):
+    """@TheEconomist is the magazine's own handle: it was flagged "could impersonate brand 'economist.com'" (the lexicons
+    drop a leading 'The' from names). 'the' and a famous name now imitates nothing; 'the real' still does."""
+    out = small_valuer.value_many(["theeconomist", "thebeatles", "therealnike", "theeconomist_"], platform="x")
+    assert out["risk"][:2].isna().all(), out[["handle", "risk"]]
+    assert out.loc[2, "risk"] == "could impersonate brand 'Nike'" and out.loc[3, "risk"] is not None, out
+
+
 def test_a_famous_founder_is_priced_by_fame_on_x(small_valuer):
     out = small_valuer.value_many(pd.DataFrame({"handle": ["elonmusk", "jensenhuang"], "platform": "x"}))
     # the basis says when a price is the cap ("at least"), and only then
