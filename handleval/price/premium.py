@@ -21,7 +21,7 @@ import pandas as pd
 from handleval.config import MarketsConfig, RareHandlePricing
 from handleval.features.brands import AFFIX, COMPOUND, FUZZY, LEET
 from handleval.features.places import place_names, run_together_places
-from handleval.features.words import COMMON_PART_ZIPF, FUNCTION_WORDS, common_given_names
+from handleval.features.words import COMMON_PART_ZIPF, FUNCTION_WORDS, LANGUAGES, common_given_names
 from handleval.handles import PLATFORM_NAMES, X_PAGES
 
 #: Match kinds that imitate a name rather than being it.
@@ -31,6 +31,12 @@ _LOOKALIKE_KINDS = (float(AFFIX), float(LEET), float(FUZZY))
 #: 'nlr.gov', ``a_b`` → the account 'ab', ``9z`` → 'gz.gov.cn', ``blackcat`` → 'blackhat.com'; ``lbm`` → 'IBM',
 #: ``cnn_`` → 'CNN' and ``netfix`` → 'Netflix' still count).
 VERY_POPULAR = 0.9
+#: Languages whose words count on X as words (X is read worldwide: ``dinero`` was $233 beside ``money``'s $20,600),
+#: if of :data:`OTHER_LANGUAGE_MIN_LETTERS` or more (shorter strings are a word in some language too often: ``kami``,
+#: ``bir``), and as frequent as an English grammar word at most (``function_word_zipf``): their grammar words
+#: (``nicht``, ``porque``) are not told apart from their nouns as English ones are.
+OTHER_LANGUAGES = {"es": "Spanish", "fr": "French", "de": "German", "pt": "Portuguese", "it": "Italian"}
+OTHER_LANGUAGE_MIN_LETTERS = 5
 #: Endings of a name that is a site's plumbing, the files or services it serves other sites, not a brand people
 #: know (``gstatic``, ``ytimg``, ``fbcdn``, ``googleusercontent``, ``amazonaws``, ``ctfassets``).
 PLUMBING_ENDINGS = ("static", "cdn", "img", "usercontent", "tagmanager", "syndication", "aws", "apis", "assets")
@@ -118,6 +124,19 @@ def _rare_fame(features: pd.DataFrame, lowered: pd.Series | None) -> np.ndarray:
     return fame
 
 
+def _other_language_word(features: pd.DataFrame, most: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, ``(zipf, language)`` of a word of :data:`OTHER_LANGUAGES` as rare-handle pricing reads it: the
+    word's Zipf frequency, at ``most``, where that language is its most frequent one, the word has five letters or
+    more and counts above its English frequency; else ``(0, "")``."""
+    best = _col(features, "dict__best_lang")
+    codes = [float(LANGUAGES.index(code)) for code in OTHER_LANGUAGES]
+    long_enough = np.nan_to_num(_col(features, "len__length")) >= OTHER_LANGUAGE_MIN_LETTERS
+    zipf = np.minimum(np.nan_to_num(_col(features, "dict__zipf_best")), most)
+    theirs = np.isin(best, codes) & long_enough & (zipf > np.nan_to_num(_col(features, "dict__zipf_en")))
+    names = np.select([best == c for c in codes], list(OTHER_LANGUAGES.values()), "").astype(object)
+    return np.where(theirs, zipf, 0.0), np.where(theirs, names, "")
+
+
 def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame, handles: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
     """``(score, factor)`` per row: the stronger of fame and of word popularity and shortness together, and what
@@ -138,7 +157,8 @@ def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame, handles: np.
     lo, hi = pricing.word_zipf
     digits = np.nan_to_num(_col(features, "len__is_all_digits")) > 0
     is_word = np.nan_to_num(_col(features, "dict__is_word")) > 0  # never a number: the word lists hold none
-    zipf = np.nan_to_num(_col(features, "dict__zipf_en"))
+    zipf = np.maximum(np.nan_to_num(_col(features, "dict__zipf_en")),
+                      _other_language_word(features, pricing.function_word_zipf)[0])
     place = np.zeros(len(features), dtype=bool)
     if lowered is not None:
         grammar = lowered.isin(FUNCTION_WORDS).to_numpy()
@@ -243,13 +263,14 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         delta = np.where(rare, np.maximum(ln, np.minimum(price_ln, cap_ln)) - ln, 0.0)
         phrase = np.full(n, "", dtype=object)
         lifted = np.flatnonzero(delta > 0)  # phrases only where the rule moved the price (the reasons show those)
+        language = _other_language_word(features, pricing.function_word_zipf)[1]
         famous = _famous_names(features, matches, lifted[factor[lifted] == 1])
         places = run_together_places(pricing.place_min_population)["shown"] if (factor[lifted] == 5).any() else {}
         name = platform.upper() if len(platform) < 3 else platform
         for i in lifted.tolist():
             n_chars = len(handles[i])
             short = f"{n_chars} {'digit' if handles[i].isdigit() else 'letter'}{'' if n_chars == 1 else 's'}"
-            word = f"common word '{handles[i]}'"
+            word = f"common {language[i] + ' ' if language[i] else ''}word '{handles[i]}'"
             what = {1: famous.get(i), 2: word, 3: short, 4: f"{word}, {short}",
                     5: f"place '{places.get(handles[i].lower())}'"}[int(factor[i])]
             phrase[i] = f"{name} rare handle: {what}"

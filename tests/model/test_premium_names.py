@@ -413,6 +413,18 @@ def test_a_sites_plumbing_and_a_run_together_token_are_not_priced_as_fame_on_x(s
     assert rare[6:].all() and out.loc["wikimedia", "reasons"].startswith("X rare handle: famous brand"), out
 
 
+def test_a_common_word_of_another_language_is_a_word_on_x(small_valuer):
+    """`dinero` was $233 beside `money`'s $20,600: the rule read English frequencies only. A word of Spanish, French,
+    German, Portuguese or Italian (five letters or more) now counts, at most as frequent as an English grammar word
+    (their grammar words, `nicht`, are not told apart); languages outside the list (`tidak`) do not."""
+    out = small_valuer.value_many(["dinero", "liebe", "nicht", "which", "money", "tidak"], platform="x")
+    dinero, liebe, nicht, which, money, tidak = out["price_usd"].tolist()
+    assert dinero == liebe == nicht == pytest.approx(which) and 2_500 <= dinero < money / 2, out
+    assert out.loc[0, "reasons"].startswith("X rare handle: common Spanish word 'dinero'"), out.loc[0, "reasons"]
+    assert out.loc[1, "reasons"].startswith("X rare handle: common German word 'liebe'")
+    assert tidak < 2_500 and "rare-handle" not in out.loc[5, "market_basis"]
+
+
 def test_the_and_a_famous_name_names_it(small_valuer):
     """@TheEconomist is the magazine's own handle: it was flagged "could impersonate brand 'economist.com'" (the lexicons
     drop a leading 'The' from names). 'the' and a famous name now imitates nothing; 'the real' still does."""
