@@ -426,8 +426,8 @@ def test_a_common_word_of_another_language_is_a_word_on_x(small_valuer):
 
 
 def test_the_and_a_famous_name_names_it(small_valuer):
-    """@TheEconomist is the magazine's own handle: it was flagged "could impersonate brand 'economist.com'" (the lexicons
-    drop a leading 'The' from names). 'the' and a famous name now imitates nothing; 'the real' still does."""
+    """@TheEconomist is the magazine's own handle: it was flagged "could impersonate brand 'economist.com'" (the
+    lexicons drop a leading 'The' from names). 'the' and a famous name now imitates nothing; 'the real' still does."""
     out = small_valuer.value_many(["theeconomist", "thebeatles", "therealnike", "theeconomist_"], platform="x")
     assert out["risk"][:2].isna().all(), out[["handle", "risk"]]
     assert out.loc[2, "risk"] == "could impersonate brand 'Nike'" and out.loc[3, "risk"] is not None, out
