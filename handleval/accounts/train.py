@@ -465,12 +465,18 @@ def dormancy_target(table: pd.DataFrame, policy_days: int) -> pd.Series:
     return (days > policy_days).astype(float).where(days.notna())
 
 
+def _dormancy_folds(sets: np.ndarray, labels: np.ndarray) -> list[str]:
+    """The sets the dormancy model can be evaluated on, held out one at a time: those whose complement holds
+    dormant and active accounts."""
+    return [s for s in np.unique(sets) if len(np.unique(labels[sets != s])) == 2]
+
+
 def check_dormancy_data(table: pd.DataFrame, cfg: AccountsConfig) -> None:
     """Before training: the dormancy model is evaluated leave-one-set-out, so some set that records last activity
     must leave dormant and active accounts in the others."""
     target = dormancy_target(table, cfg.dormancy.policy_days)
     sets, labels = table.loc[target.notna(), "source_set"].to_numpy(), target.dropna().to_numpy()
-    if not any(len(np.unique(labels[sets != s])) == 2 for s in np.unique(sets)):
+    if not _dormancy_folds(sets, labels):
         raise ConfigError("accounts config: the dormancy model needs two or more sets that record last activity, "
                           f"with dormant and active accounts at the {cfg.dormancy.policy_days}-day policy; these sets "
                           "give too few (add such a set, or change dormancy.policy_days)")
@@ -488,10 +494,8 @@ def train_dormancy(x: pd.DataFrame, table: pd.DataFrame, cfg: AccountsConfig) ->
     sd = table.loc[known, "source_set"].to_numpy().astype(str)
     oof = np.full(len(yd), np.nan)
     rows = []
-    for s in np.unique(sd):
+    for s in _dormancy_folds(sd, yd):
         test = sd == s
-        if len(np.unique(yd[~test])) < 2:
-            continue
         booster = fit_booster(xd[~test], yd[~test], None, cfg.dormancy, cfg.seed)
         oof[test] = booster.predict(xd[test])
     ok = ~np.isnan(oof)
