@@ -317,7 +317,9 @@ def load_model_config(cls: type[T], path: str | Path) -> T:
     try:
         return cls.model_validate(read_yaml(path))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        # a whole-config rule has no field to name, and pydantic puts "Value error, " before its message
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) + ': ' if e['loc'] else ''}"
+                             f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
         raise ConfigError(f"{path}: {problems}") from exc
 
 

@@ -33,7 +33,7 @@ import pandas as pd
 from handleval._markdown import to_markdown
 from handleval.config import PROJECT_ROOT, Promotion, Target
 from handleval.errors import HandlevalError
-from handleval.price.evaluate import price_headline
+from handleval.price.evaluate import bar_values, price_headline
 
 EXPERIMENTS = {"price": "handleval-price", "accounts": "handleval-accounts"}
 REGISTERED = {"price": "handleval-price", "accounts": "handleval-accounts"}
@@ -625,7 +625,8 @@ def price_review(result: Any) -> Review:
         flat["5_run/cv_rmse_ln"] = manifest["cv_rmse_ln"]
     predictions = price_test_rows(result.test_predictions)
     config = manifest["config"]
-    candidate = Candidate(price_headline(result.metrics), "mean_rmse_ln", higher_is_better=False,
+    candidate = Candidate(bar_values(result.metrics, manifest.get("checks", {})), "mean_rmse_ln",
+                          higher_is_better=False,
                           targets=[Target.model_validate(t) for t in config.get("targets", [])],
                           promotion=Promotion.model_validate(config.get("promotion", {})), predictions=predictions)
     example = pd.DataFrame({"handle": ["pizza", "nike", "jdk_19927"], "platform": ["x", "x", "x"],
@@ -691,7 +692,9 @@ def accounts_review(result: Any) -> Review:
         rows = int(pd.to_numeric(summary["n"], errors="coerce").fillna(0).sum())
     config = manifest["config"]
     headline = {k[len(HEADLINE):]: v for k, v in flat.items() if k.startswith(HEADLINE)}
-    candidate = Candidate(headline, "mean_lodo_auc", higher_is_better=True,
+    from handleval.accounts.train import bar_values
+
+    candidate = Candidate(headline | bar_values(result.metrics), "mean_lodo_auc", higher_is_better=True,
                           targets=[Target.model_validate(t) for t in config.get("targets", [])],
                           promotion=Promotion.model_validate(config.get("promotion", {})),
                           parts=[k for k in headline if k.endswith(".auc")])

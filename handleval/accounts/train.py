@@ -106,6 +106,21 @@ class AccountsConfig(StrictModel):
     promotion: Promotion = Field(default_factory=Promotion)
 
 
+#: Summary metrics a config's targets and goals can name (:func:`bar_values`), besides each held-out unit's AUC,
+#: ``<unit>.auc`` (``cresci2017.auc``).
+SUMMARY_BARS = ("mean_lodo_auc", "lodo_min_auc", "lodo_min_auc_two_class", "ece_uncalibrated", "ece_calibrated")
+
+
+def bar_values(metrics: dict[str, Any]) -> dict[str, float]:
+    """The values bars are judged on, by name: the card, the training output and the registry's champion rule all
+    read these, so a bar is met in one exactly when it is met in the others."""
+    aucs = {f"{row['held_out']}.auc": float(row["auc"]) for row in metrics.get("lodo", [])}
+    values = {k: float(metrics[k]) for k in SUMMARY_BARS if k in metrics}
+    measured = [v for v in aucs.values() if v == v]
+    values["mean_lodo_auc"] = float(np.mean(measured)) if measured else float("nan")
+    return values | aucs
+
+
 def load_accounts_config(path: str | Path | None = None) -> AccountsConfig:
     cfg = load_model_config(AccountsConfig, path or CONFIGS_DIR / "accounts.yaml")
     unknown = [s for s in cfg.sets if s not in UNAVAILABLE_COLUMNS]
@@ -125,6 +140,13 @@ def load_accounts_config(path: str | Path | None = None) -> AccountsConfig:
         raise ConfigError(f"accounts config: unknown feature(s) in drop_features: {', '.join(sorted(bad_features))}")
     if set(FEATURE_INPUTS) <= set(cfg.drop_features):
         raise ConfigError("accounts config: drop_features leaves no feature to learn from")
+    units = list(cfg.lodo) or cfg.sets
+    known = {*SUMMARY_BARS, *(f"{unit}.auc" for unit in units)}
+    for word, bars in (("targets", cfg.targets), ("goals", cfg.goals)):
+        strays = [bar.metric for bar in bars if bar.metric not in known]
+        if strays:
+            raise ConfigError(f"accounts config: {word} name {', '.join(strays)}, which training does not measure. "
+                              f"A bar names {', '.join(SUMMARY_BARS)} or a held-out unit's AUC (e.g. {units[0]}.auc)")
     return cfg
 
 
@@ -743,10 +765,11 @@ def accounts_report(manifest: dict[str, Any], lodo: pd.DataFrame, curve: pd.Data
                       "fpr_humans@thr", "published"]].copy()
     lodo_view["n"] = lodo_view["n"].astype(int)
     lk = manifest["leakage"]
+    values = bar_values(m)
     bars = [(word, Target.model_validate(t)) for word, key in (("goal", "goals"), ("target", "targets"))
             for t in manifest["config"].get(key, [])]
     bar_lines = ["Goals (reported only) and champion targets, from `configs/accounts.yaml`:", "", "```",
-                 *[t.verdict(m.get(t.metric), word) + (f"  # {t.note}" if t.note else "") for word, t in bars],
+                 *[t.verdict(values.get(t.metric), word) + (f"  # {t.note}" if t.note else "") for word, t in bars],
                  "```"]
     type_part: list[str] = []
     if confusion is not None and type_eval is not None:

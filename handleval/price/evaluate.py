@@ -95,6 +95,31 @@ def attribution_agreement(paths: np.ndarray, shap: np.ndarray, ignore: list[int]
             "top3_overlap": float(overlap.mean())}
 
 
+#: What a config's ``targets`` and ``goals`` can name (:func:`bar_values`): ``mean_rmse_ln``; per market (a source's
+#: name) these headline metrics, e.g. ``fragment_telegram.rmse_vs_median``; and the premium-name checks, e.g.
+#: ``tiers.spearman``.
+MARKET_BARS = ("rmse_ln", "rmse_vs_median", "spearman", "coverage_10_90")
+CHECK_BARS = {"tiers": ("n", "spearman", "median_A", "median_B", "median_C", "median_D", "median_E", "inversions"),
+              "high_end": ("n", "spearman", "median_ratio", "median_actual_usd", "median_price_usd"),
+              "repeat_sales": ("n", "within_2x", "within_2x_learned_only")}
+
+
+def bar_names(markets: Sequence[str]) -> list[str]:
+    """Every metric name a bar may use when the markets (sources) are ``markets``."""
+    return ["mean_rmse_ln", *(f"{m}.{k}" for m in markets for k in MARKET_BARS),
+            *(f"{group}.{k}" for group, keys in CHECK_BARS.items() for k in keys)]
+
+
+def bar_values(metrics: dict[str, dict[str, dict[str, float]]], checks: dict[str, dict[str, float]]
+               ) -> dict[str, float]:
+    """The values bars are judged on, by the names :func:`bar_names` lists: the card, the training output and the
+    registry's champion rule all read these, so a bar is met in one exactly when it is met in the others."""
+    values = price_headline(metrics) if metrics else {}
+    for group, found in checks.items():
+        values.update({f"{group}.{k}": v for k, v in found.items()})
+    return values
+
+
 def price_headline(metrics: dict[str, dict[str, dict[str, float]]]) -> dict[str, float]:
     """Per market: RMSE ln, RMSE relative to the market-median baseline (-0.25 = 25% lower), Spearman ρ and
     10–90% coverage; and the primary metric, mean RMSE ln over markets."""
@@ -140,13 +165,8 @@ def checks_text(checks: dict[str, dict[str, float]], metrics: dict[str, Any], go
                 word: str = "goal") -> str:
     """Each goal (or champion ``target``) against its value, one line each: a check (``tiers.spearman``) or a
     headline metric (``fragment_telegram.rmse_vs_median``, :func:`price_headline`)."""
-    headline = price_headline(metrics) if metrics else {}
-    lines = []
-    for goal in goals:
-        group, _, name = goal.metric.partition(".")
-        value = checks[group].get(name) if group in checks else headline.get(goal.metric)
-        lines.append(goal.verdict(value, word))
-    return "\n".join(lines)
+    values = bar_values(metrics, checks)
+    return "\n".join(goal.verdict(values.get(goal.metric), word) for goal in goals)
 
 
 def price_plots(test: pd.DataFrame, importance: pd.Series, out_dir: Path, tiers: pd.DataFrame | None = None

@@ -86,6 +86,7 @@ class PriceConfig(StrictModel):
     def _trainable(self) -> PriceConfig:
         """Values each field accepts alone but that cannot train a model a reader could trust."""
         from handleval.data.sales import LOADERS
+        from handleval.price.evaluate import CHECK_BARS, MARKET_BARS, bar_names
 
         if not self.sources and not self.extra_sources:
             raise ValueError("sources is empty and there is no sales ledger (extra_sources): nothing to train on")
@@ -102,6 +103,14 @@ class PriceConfig(StrictModel):
         twice = repeated(self.sources)
         if twice:
             raise ValueError(f"sources lists {twice} twice: each sale would count twice")
+        known = bar_names(sorted(named))
+        for word, bars in (("targets", self.targets), ("goals", self.goals)):
+            strays = [bar.metric for bar in bars if bar.metric not in known]
+            if strays:
+                checks = ", ".join(f"{g}.{{{', '.join(keys)}}}" for g, keys in CHECK_BARS.items())
+                raise ValueError(f"{word} name {strays}, which no training of these sources measures. A bar names "
+                                 f"mean_rmse_ln, a market's {{{', '.join(MARKET_BARS)}}} (e.g. "
+                                 f"{sorted(named)[0]}.spearman) or a check: {checks}")
         if not self.search:
             raise ValueError("search needs at least one parameter set (e.g. [{num_leaves: 31}])")
         if not 0 < self.interval[0] < self.interval[1] < 1:

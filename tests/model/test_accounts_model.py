@@ -109,6 +109,8 @@ def test_config_is_validated(tmp_path):
     ("sets: [botrepo_botwiki2019, botrepo_vendor2019]\n", "hold only bots; training needs bots and humans"),
     ("lodo: {a: [botrepo_botwiki2019]}\n", "a hold.s. one class"),
     ("sets: [cresci2017, cresci2015_bas]\n", "the dormancy model needs two or more sets"),
+    ("goals: [{metric: lodo_min_auc_2class, min: 0.85}]\n", "goals name lodo_min_auc_2class, which training does"),
+    ("targets: [{metric: cresci.auc, min: 0.8}]\n", r"targets name cresci.auc, .* \(e.g. \w+\.auc\)"),
 ])
 def test_a_config_that_cannot_train_is_one_message_before_the_work(tmp_path, config, message):
     """Each ended in a traceback (a seed out of range, KeyError 'held_out', an empty fold, LogisticRegression on 0
@@ -121,6 +123,22 @@ def test_a_config_that_cannot_train_is_one_message_before_the_work(tmp_path, con
     with pytest.raises(ConfigError, match=message):
         train_accounts(path, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_bars_name_what_training_measures():
+    """A bar's metric is read from the same values in the card and the registry: the card had read the manifest's
+    metrics (no mean_lodo_auc, no per-set AUC), the registry the logged headline (no lodo_min_auc_two_class), so a
+    target on either was met in one and 'n/a' in the other."""
+    from handleval.accounts.train import SUMMARY_BARS, bar_values
+
+    lodo = [{"held_out": "a", "auc": 0.9, "bot_share": 0.5}, {"held_out": "b + c", "auc": 0.7, "bot_share": 0.5},
+            {"held_out": "d", "auc": float("nan"), "bot_share": 1.0}]
+    values = bar_values({"lodo": lodo, "lodo_min_auc": 0.7, "lodo_min_auc_two_class": 0.7, "ece_calibrated": 0.03})
+    assert values["mean_lodo_auc"] == pytest.approx(0.8) and values["b + c.auc"] == 0.7
+    assert {"lodo_min_auc", "lodo_min_auc_two_class", "ece_calibrated"} <= set(values) <= {
+        *SUMMARY_BARS, "a.auc", "b + c.auc", "d.auc"}
+    shipped = load_accounts_config()
+    assert all(bar.metric in values or bar.metric in SUMMARY_BARS for bar in [*shipped.targets, *shipped.goals])
 
 
 @pytest.mark.slow

@@ -366,6 +366,33 @@ def test_targets_are_validated(tmp_path):
     path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
     with pytest.raises(ConfigError, match="above max"):
         load_price_config(path)
+    # a misspelt metric was 'n/a ... MISSED' after the whole training (and a target so kept any champion forever)
+    for key, metric in (("targets", "dash_email.spearmen"), ("goals", "tier.spearman"), ("goals", "dash.rmse_ln")):
+        cfg[key] = [{"metric": metric, "min": 0.5}]
+        path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+        with pytest.raises(ConfigError, match=rf"price.yaml: {key} name \['{metric}'\], which no training"):
+            load_price_config(path)
+        cfg[key] = []
+    cfg["targets"] = [{"metric": "tiers.spearman", "min": 0.7}, {"metric": "mean_rmse_ln", "max": 1.2}]
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    assert [t.metric for t in load_price_config(path).targets] == ["tiers.spearman", "mean_rmse_ln"]
+
+
+def test_a_target_on_a_check_is_judged_alike_by_card_and_registry(registry, small_price, tmp_path):
+    """A champion target on a premium-name check (``tiers.spearman``) was 'met' in the card but 'n/a', so missed,
+    in the registry, whose champion rule read only the per-market metrics: no version could ever be promoted."""
+    from handleval.config import Target
+    from handleval.price.evaluate import checks_text
+    from handleval.tracking import price_review
+
+    client, name = registry
+    candidate = price_review(small_price).candidate
+    reached = small_price.manifest["checks"]["tiers"]["spearman"]
+    for bound, met in ((reached - 0.01, True), (reached + 0.01, False)):
+        candidate.targets = [Target(metric="tiers.spearman", min=bound)]
+        card = checks_text(small_price.manifest["checks"], small_price.metrics, candidate.targets, word="target")
+        decision = _register_and_decide(client, name, candidate, tmp_path)
+        assert [c.met for c in decision.checks] == [met] and card.endswith("met" if met else "MISSED"), card
 
 
 def test_pyfunc_from_registry_matches_cli_predict(store, small_price, tmp_path):
