@@ -198,7 +198,9 @@ TrainQuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only e
 @train_app.command("price")
 @friendly_errors
 def train_price_command(
-    config: Annotated[Path | None, typer.Option(help="YAML config (default configs/price.yaml).")] = None,
+    config: Annotated[Path | None, typer.Option(
+        help="YAML config: each top-level key it sets replaces that of configs/price.yaml; the keys it leaves out are "
+             "that file's (default: that file as it is).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Bundle directory (default models/price).")]
     = None,
     track: TrackOpt = True,
@@ -239,7 +241,9 @@ def _check_store_if(track: bool) -> None:
 @train_app.command("accounts")
 @friendly_errors
 def train_accounts_command(
-    config: Annotated[Path | None, typer.Option(help="YAML config (default configs/accounts.yaml).")] = None,
+    config: Annotated[Path | None, typer.Option(
+        help="YAML config: each top-level key it sets replaces that of configs/accounts.yaml; the keys it leaves out "
+             "are that file's (default: that file as it is).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Bundle directory (default models/accounts).")]
     = None,
     track: TrackOpt = True,

@@ -312,10 +312,17 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return content
 
 
-def load_model_config(cls: type[T], path: str | Path) -> T:
-    """Validate a YAML file against a pydantic model, turning validation errors into one readable message."""
+def load_model_config(cls: type[T], path: str | Path, shipped: str | Path | None = None) -> T:
+    """Validate a YAML file against a pydantic model, turning validation errors into one readable message.
+
+    With ``shipped`` (the project's own config of that model), each top-level key of the file replaces the shipped
+    one and a key the file leaves out is the shipped one's: a file of ``seed: 7`` alone trains the shipped model
+    with another seed, not a model of the code's bare defaults (no constraints, no targets)."""
+    content = read_yaml(path)
+    if shipped is not None and Path(path).resolve() != Path(shipped).resolve():
+        content = {**read_yaml(shipped), **content}
     try:
-        return cls.model_validate(read_yaml(path))
+        return cls.model_validate(content)
     except ValidationError as exc:
         # a whole-config rule has no field to name, and pydantic puts "Value error, " before its message
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) + ': ' if e['loc'] else ''}"

@@ -122,7 +122,8 @@ def bar_values(metrics: dict[str, Any]) -> dict[str, float]:
 
 
 def load_accounts_config(path: str | Path | None = None) -> AccountsConfig:
-    cfg = load_model_config(AccountsConfig, path or CONFIGS_DIR / "accounts.yaml")
+    shipped = CONFIGS_DIR / "accounts.yaml"  # a file of your own changes the keys it names
+    cfg = load_model_config(AccountsConfig, path or shipped, shipped=shipped)
     unknown = [s for s in cfg.sets if s not in UNAVAILABLE_COLUMNS]
     if unknown:
         raise ConfigError(f"accounts config: unknown set(s) {', '.join(unknown)}; known: {', '.join(SOURCE_PRIORITY)}")

@@ -131,7 +131,8 @@ class PriceConfig(StrictModel):
 
 
 def load_price_config(path: str | Path | None = None) -> PriceConfig:
-    return load_model_config(PriceConfig, path or CONFIGS_DIR / "price.yaml")
+    shipped = CONFIGS_DIR / "price.yaml"  # a file of your own changes the keys it names
+    return load_model_config(PriceConfig, path or shipped, shipped=shipped)
 
 
 def with_ledgers(cfg: PriceConfig, paths: list[Path], platform: str | None = None, currency: str | None = None

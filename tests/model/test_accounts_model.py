@@ -106,9 +106,9 @@ def test_config_is_validated(tmp_path):
     ("seed: -1\n", "seed"),
     ("sets: [cresci2017, cresci2017]\n", "sets lists cresci2017 twice"),
     ("lodo: {x: []}\n", "lodo unit 'x' holds out no set"),
-    ("sets: [botrepo_botwiki2019, botrepo_vendor2019]\n", "hold only bots; training needs bots and humans"),
+    ("sets: [botrepo_botwiki2019, botrepo_vendor2019]\nlodo: {}\n", "hold only bots; training needs bots and humans"),
     ("lodo: {a: [botrepo_botwiki2019]}\n", "a hold.s. one class"),
-    ("sets: [cresci2017, cresci2015_bas]\n", "the dormancy model needs two or more sets"),
+    ("sets: [cresci2017, cresci2015_bas]\nlodo: {}\n", "the dormancy model needs two or more sets"),
     ("goals: [{metric: lodo_min_auc_2class, min: 0.85}]\n", "goals name lodo_min_auc_2class, which training does"),
     ("targets: [{metric: cresci.auc, min: 0.8}]\n", r"targets name cresci.auc, .* \(e.g. \w+\.auc\)"),
 ])
