@@ -331,4 +331,5 @@ def load_model_config(cls: type[T], path: str | Path, shipped: str | Path | None
 
 
 def load_markets(path: str | Path | None = None) -> MarketsConfig:
-    return load_model_config(MarketsConfig, path or CONFIGS_DIR / "markets.yaml")
+    shipped = CONFIGS_DIR / "markets.yaml"  # a file of your own changes the keys it names
+    return load_model_config(MarketsConfig, path or shipped, shipped=shipped)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handleval.accounts.train import load_accounts_config
+from handleval.config import load_markets
 from handleval.errors import ConfigError
 from handleval.price.train import load_price_config
 
@@ -26,3 +27,15 @@ def test_a_partial_config_is_the_shipped_one_with_its_keys_replaced(tmp_path, lo
     mine.write_text("sede: 7\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="sede"):
         load(mine)
+
+
+def test_a_markets_file_of_rates_alone_keeps_the_shipped_market_rules(tmp_path):
+    """It had dropped every venue floor, X's rare-handle pricing and the own-sale rule: a training with it priced
+    famous X names from Telegram's proxy alone, and said nothing."""
+    shipped = load_markets()
+    mine = tmp_path / "markets.yaml"
+    mine.write_text("rates:\n" + "".join(f"  {c}: {{usd_per_unit: {r.usd_per_unit * 2}, as_of: now}}\n"
+                                         for c, r in shipped.rates.items()), encoding="utf-8")
+    loaded = load_markets(mine)
+    assert loaded.rates["TON"].usd_per_unit == 2 * shipped.rates["TON"].usd_per_unit
+    assert loaded.floors == shipped.floors and loaded.rare_handles == shipped.rare_handles and shipped.floors
