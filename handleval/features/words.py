@@ -33,7 +33,8 @@ LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl", "tr", "id", "pl", "sv")
 COMMON_PART_ZIPF = 4.0
 
 #: Words that carry grammar, not meaning, so no one would call them a premium name: articles, pronouns, auxiliaries,
-#: conjunctions, prepositions and the commonest adverbs and quantifiers (a hand-made list).
+#: conjunctions, prepositions and the commonest adverbs and quantifiers (a hand-made list); also contractions as
+#: handles write them, without the apostrophe, and their spoken forms (``dont``, ``im``, ``gonna``).
 FUNCTION_WORDS = frozenset((
     "a", "all", "am", "an", "and", "any", "are", "as", "at", "be", "but", "by", "can", "did", "do", "for", "had", "has",
     "he", "her", "him", "his", "how", "if", "in", "is", "it", "its", "me", "my", "no", "nor", "not", "of", "on",
@@ -48,7 +49,10 @@ FUNCTION_WORDS = frozenset((
     "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those",
     "though", "through", "thus", "till", "together", "too", "toward", "under", "unless", "until", "upon",
     "very", "were", "what", "whatever", "when", "where", "whether", "which", "while", "whom", "whose",
-    "with", "within", "without", "would", "your", "yours", "yourself",
+    "with", "within", "without", "would", "your", "yours", "yourself", "really",
+    "aint", "arent", "cant", "couldnt", "didnt", "doesnt", "dont", "hadnt", "hasnt", "havent", "hes", "im", "isnt",
+    "ive", "shes", "shouldnt", "thats", "theres", "theyre", "theyve", "wasnt", "weve", "werent", "whats", "wont",
+    "wouldnt", "yall", "youll", "youre", "youve", "gonna", "gotta", "wanna",
 ))
 
 FEATURES = (

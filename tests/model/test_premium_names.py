@@ -149,6 +149,11 @@ def test_a_function_word_counts_as_no_more_common_than_the_configured_zipf(small
     out = small_valuer.value_many(["which", "their", "coffee"], reasons=False)
     which, their, coffee = out["price_usd"].tolist()
     assert 2500 <= which < coffee and 2500 <= their < coffee
+    # contractions as handles write them and spoken forms are grammar too: gonna ($15,575), really ($26,814) and
+    # dont ($14,995) were above coffee; a 4-letter one keeps what its length gives, below a 4-letter noun
+    out = small_valuer.value_many(["gonna", "really", "youre", "dont", "coffee", "fish"], reasons=False)
+    gonna, really, youre, dont, coffee, fish = out["price_usd"].tolist()
+    assert 2500 <= max(gonna, really, youre) < coffee and 2500 <= dont < fish
 
 
 def test_a_place_of_several_words_is_a_word_as_frequent_as_its_name(small_valuer):
