@@ -31,6 +31,10 @@ _LOOKALIKE_KINDS = (float(AFFIX), float(LEET), float(FUZZY))
 #: 'nlr.gov', ``a_b`` → the account 'ab', ``9z`` → 'gz.gov.cn', ``blackcat`` → 'blackhat.com'; ``lbm`` → 'IBM',
 #: ``cnn_`` → 'CNN' and ``netfix`` → 'Netflix' still count).
 VERY_POPULAR = 0.9
+#: A misspelling of a short name (no confusable character) and an affix on a famous name that is also an everyday
+#: word count only for a name this popular: at the lookalike floor, 12% of random five-letter names (``dikor``,
+#: ``kodav`` → 'kodak.com') and every ``shop1``, ``wine_``, ``dream22`` were flagged (``beyonse`` still is).
+WELL_KNOWN = 0.8
 #: Languages whose words count on X as words (X is read worldwide: ``dinero`` was $233 beside ``money``'s $20,600),
 #: if of :data:`OTHER_LANGUAGE_MIN_LETTERS` or more (shorter strings are a word in some language too often: ``kami``,
 #: ``bir``), and as frequent as an English grammar word at most (``function_word_zipf``): their grammar words
@@ -336,6 +340,14 @@ def _needs_very_popular(short: Any, brand: Any, spelt_in_common_words: Any, give
     return short | (brand & spelt_in_common_words) | given_name
 
 
+def _is_everyday_word(keys: Any) -> np.ndarray:
+    """Per matched key (None where none): whether it is also an everyday English word (Zipf 3 or more: 'Wine',
+    'Dream', shop.app), which handles use for its meaning, not for the name."""
+    from wordfreq import zipf_frequency
+
+    return np.array([isinstance(k, str) and zipf_frequency(k, "en") >= 3 for k in keys], dtype=bool)
+
+
 def _is_common_given_name(keys: Any) -> np.ndarray:
     """Per matched key (None where none): whether it is a common given name (:func:`common_given_names`)."""
     given = common_given_names()
@@ -351,16 +363,24 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     a name (``4x4`` is no 'AXA', ``12345`` no '2345.com'; ``n1ke`` and ``g00gle`` are). A name of three letters or
     fewer, a brand that a handle of common words spells nearly, and (given the matched ``keys``) a common given
     name need :data:`VERY_POPULAR` (``blackcat`` is no 'blackhat.com', ``netfix`` is Netflix; ``bradpit`` is Brad
-    Pitt: few people are named by common words; ``sarahshop`` is no copy of the account 'Sarah'). A common English
-    word of letters only (Zipf 4 or more) is no name plus an affix (``states``, ``western``, ``cities``)."""
+    Pitt: few people are named by common words; ``sarahshop`` is no copy of the account 'Sarah'). Any other
+    misspelling of a name of six letters or fewer (``kodav`` is no 'kodak.com'; ``andrespiniesta`` still copies
+    Andrés Iniesta) and (given ``keys``) a famous name
+    that is also an everyday English word (``wine_`` is somebody's wine, not the brand 'Wine'; ``dream1`` no copy
+    of the YouTuber 'Dream') need :data:`WELL_KNOWN`. A common English word of letters only
+    (Zipf 4 or more) is no name plus an affix (``states``, ``western``, ``cities``), and a word and digits no
+    leetspeak (``bank1`` is no 'banki.ru')."""
     kind = _col(features, f"{prefix}__match_kind")
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
     misspelt = (kind == FUZZY) & ~homoglyph
     given = _is_common_given_name(keys) if keys is not None else False
+    everyday = _is_everyday_word(keys) if keys is not None else False
     strict = _needs_very_popular(_col(features, f"{prefix}__match_len") <= 3, prefix == "brand",
                                  misspelt & _reads_as_common_words(features), given)
-    popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= \
-        np.where(strict, max(min_popularity, VERY_POPULAR), min_popularity)
+    short_misspelt = misspelt & (_col(features, f"{prefix}__match_len") <= 6)  # a slip in a long name is a copy
+    needed = np.select([strict, short_misspelt | everyday], [max(min_popularity, VERY_POPULAR),
+                                                             max(min_popularity, WELL_KNOWN)], min_popularity)
+    popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= needed
     itself_famous = _itself_famous(features)
     a_word = _one_word(features)
     mostly_digits = np.nan_to_num(_col(features, "len__n_letters")) < np.nan_to_num(_col(features, "len__n_digits"))
@@ -369,7 +389,7 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     common_word = (np.nan_to_num(_col(features, "dict__is_word")) > 0) & \
         (np.nan_to_num(_col(features, "len__is_all_letters")) > 0) & \
         (np.nan_to_num(_col(features, "dict__zipf_en")) >= COMMON_PART_ZIPF)
-    return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(misspelt & a_word) & \
+    return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(spelt & a_word) & \
         ~(spelt & mostly_digits) & ~((kind == AFFIX) & common_word)
 
 
