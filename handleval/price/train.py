@@ -103,12 +103,13 @@ class PriceConfig(StrictModel):
         twice = repeated(self.sources)
         if twice:
             raise ValueError(f"sources lists {twice} twice: each sale would count twice")
-        known = bar_names(sorted(named))
+        # a market this config does not train is no typo: its bars read n/a (and a target on it is missed)
+        known = bar_names(sorted({*LOADERS, *named}))
         for word, bars in (("targets", self.targets), ("goals", self.goals)):
             strays = [bar.metric for bar in bars if bar.metric not in known]
             if strays:
                 checks = ", ".join(f"{g}.{{{', '.join(keys)}}}" for g, keys in CHECK_BARS.items())
-                raise ValueError(f"{word} name {strays}, which no training of these sources measures. A bar names "
+                raise ValueError(f"{word} name {strays}, which is no metric a training measures. A bar names "
                                  f"mean_rmse_ln, a market's {{{', '.join(MARKET_BARS)}}} (e.g. "
                                  f"{sorted(named)[0]}.spearman) or a check: {checks}")
         if not self.search:

@@ -370,12 +370,15 @@ def test_targets_are_validated(tmp_path):
     for key, metric in (("targets", "dash_email.spearmen"), ("goals", "tier.spearman"), ("goals", "dash.rmse_ln")):
         cfg[key] = [{"metric": metric, "min": 0.5}]
         path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
-        with pytest.raises(ConfigError, match=rf"price.yaml: {key} name \['{metric}'\], which no training"):
+        with pytest.raises(ConfigError, match=rf"price.yaml: {key} name \['{metric}'\], which is no metric"):
             load_price_config(path)
         cfg[key] = []
     cfg["targets"] = [{"metric": "tiers.spearman", "min": 0.7}, {"metric": "mean_rmse_ln", "max": 1.2}]
     path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
     assert [t.metric for t in load_price_config(path).targets] == ["tiers.spearman", "mean_rmse_ln"]
+    # a market the config does not train is no typo (a file of `sources` alone keeps the shipped bars): n/a, missed
+    path.write_text("sources: [fragment_telegram]\n", encoding="utf-8")
+    assert "dash_email.spearman" in [t.metric for t in load_price_config(path).targets]
 
 
 def test_a_target_on_a_check_is_judged_alike_by_card_and_registry(registry, small_price, tmp_path):
