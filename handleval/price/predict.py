@@ -41,6 +41,7 @@ from handleval.handles import (
 )
 from handleval.price.market import DOMAIN_LEVELS, interval, interval_offsets, unknown_venue, venue_class
 from handleval.price.premium import (
+    WELL_KNOWN,
     RuledPrices,
     apply_rules,
     capital_i_lookalikes,
@@ -253,6 +254,7 @@ class Valuer:
 
         parsed, errors = self._parse(readable, platform)
         self._check_suffixes(parsed, errors)
+        self._check_international(parsed, errors)
         risk = np.full(n, None, dtype=object)
         ok = np.array([e is None for e in errors], dtype=bool)
         if (~ok).any():
@@ -377,19 +379,46 @@ class Valuer:
                 errors[i] = f"'.{suffix}' is not a known suffix: the Public Suffix List does not name it and " \
                             f"the training sales have no {PLATFORM_NAMES.get(platform, platform)} market for it"
 
+    def _check_international(self, parsed: pd.DataFrame, errors: np.ndarray) -> None:
+        """A domain name in another script (``пример.com``, written ``xn--e1afmkfd``) is a row error, not a price:
+        the features would read the letters and hyphens of its ASCII encoding ("2 hyphens", "all parts are common
+        words"), not the name, and the sales hold too few such names to price them. One that reads as a well-known
+        name says so (``аpple.com``, Cyrillic а, was priced $402 as a name of its own)."""
+        rows = np.flatnonzero((parsed["platform"].to_numpy(dtype=object) == "domain") & pd.isna(errors)
+                              & parsed["handle"].astype(str).str.startswith("xn--").to_numpy())
+        if not len(rows):
+            return
+        labels = parsed["handle"].iloc[rows].astype(str).tolist()
+        notes = self._imitated([label[4:].encode("ascii").decode("punycode", errors="replace") for label in labels])
+        for i, label, note in zip(rows.tolist(), labels, notes, strict=True):
+            errors[i] = f"an internationalised domain name (written in ASCII as '{label}'): not priced, as its " \
+                        f"features would read that encoding{note}"
+
+    def _imitated(self, texts: list[str]) -> list[str]:
+        """Per text, ``; lookalike of 'paypal' (confusable characters)`` when it reads as a famous name through
+        confusable characters and that name is well known (:data:`WELL_KNOWN`: a Russian word read through
+        confusables is no copy of 'pecom.ru'); else ''."""
+        lexicons = self._lexicons
+        notes = [""] * len(texts)
+        if not texts:
+            return notes
+        for pos, (_, match) in enumerate(self.featurizer.matches(pd.DataFrame({"handle": texts})).iterrows()):
+            for family in ("brand", "celeb"):
+                key = match[f"{family}_key"]
+                known = not lexicons or lexicons[family].popularity.get(key, 0.0) >= WELL_KNOWN
+                if bool(match[f"{family}_homoglyph"]) and isinstance(key, str) and known:
+                    notes[pos] = f"; lookalike of '{key}' (confusable characters)"
+                    break
+        return notes
+
     def _flag_lookalikes(self, frame: pd.DataFrame, rows: np.ndarray, errors: np.ndarray) -> None:
         """A handle rejected for a confusable character (Cyrillic 'а' in 'pаypal') says what it imitates."""
         raw = frame["handle"].iloc[rows]
         text = raw.where(raw.map(lambda v: isinstance(v, str)), "")
-        suspects = text.map(lambda v: not v.isascii()).to_numpy()
-        if not suspects.any():
-            return
-        found = self.featurizer.matches(pd.DataFrame({"handle": text[suspects].tolist()}))
-        for pos, (_, match) in zip(rows[suspects], found.iterrows(), strict=True):
-            for family in ("brand", "celeb"):
-                if bool(match[f"{family}_homoglyph"]) and isinstance(match[f"{family}_key"], str):
-                    errors[pos] = f"{errors[pos]}; lookalike of '{match[f'{family}_key']}' (confusable characters)"
-                    break
+        suspects = text.map(lambda v: not v.isascii()).to_numpy() & \
+            np.array(["lookalike of" not in str(errors[i]) for i in rows], dtype=bool)
+        for pos, note in zip(rows[suspects], self._imitated(text[suspects].tolist()), strict=True):
+            errors[pos] = f"{errors[pos]}{note}"
 
     @staticmethod
     def _as_frame(data: pd.DataFrame | list[str] | pd.Series) -> pd.DataFrame:

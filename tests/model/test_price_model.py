@@ -280,6 +280,19 @@ def test_a_venue_or_a_yes_no_value_on_a_handle_is_an_error(small_valuer):
     assert small_valuer.value(np.bool_(False)).error == "a yes/no value (False), not a handle"
 
 
+def test_a_domain_name_in_another_script_is_an_error_that_names_a_copy(small_valuer):
+    """``пример.com`` was priced on the letters of ``xn--e1afmkfd`` ("2 hyphens", "all parts are common words"),
+    and ``аpple.com`` (Cyrillic а) at $402 as a name of its own, with no risk. Now both are row errors, the second
+    naming Apple, also when written in ASCII; a name in another script as its suffix only is priced."""
+    out = small_valuer.value_many(pd.DataFrame({"handle": ["пример.com", "аpple.com", "xn--pple-43d.com",
+                                                           "pizza.xn--p1ai", "pizza.com"], "platform": "domain"}))
+    errors = out["error"].tolist()
+    assert all(str(e).startswith("an internationalised domain name (written in ASCII as 'xn--") for e in errors[:3])
+    assert "lookalike" not in errors[0] and all(e.endswith("lookalike of 'apple' (confusable characters)")
+                                                for e in errors[1:3])
+    assert errors[3:] == [None, None] and out["price_usd"].iloc[:3].isna().all()
+
+
 def test_a_suffix_that_exists_nowhere_is_an_error(small_valuer):
     """``nike.zzz`` has no suffix the Public Suffix List names and no market in the training sales: a row error, not
     a price. A real one the sales never had (``.museum``, ``mweb.co.za``: the list has ``co.za``, no bare ``za``) is
