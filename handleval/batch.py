@@ -1180,22 +1180,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    try:
-        kwargs = json.loads(args.scorer_kwargs)
-        module, _, func = args.scorer.partition(":")
-        summary = run_batch(
-            args.input, args.output, None, scorer_factory=(module, func, kwargs),
-            required_columns=tuple(args.require or ("handle",)), chunk_rows=args.chunk_rows,
-            output_format=args.format, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet,
-            engine=args.engine, scheduler=args.scheduler, n_workers=args.workers,
-        )
-    except HandlevalError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except json.JSONDecodeError as exc:
-        print(f"error: --scorer-kwargs is not JSON: {exc}", file=sys.stderr)
-        return 2
-    for message in summary.warnings:
+    # handleval's warnings (the input's, the run's, a scorer's own at load: "the sales … have changed since") are
+    # printed once each, plainly, after the run
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", HandlevalWarning)
+        try:
+            kwargs = json.loads(args.scorer_kwargs)
+            module, _, func = args.scorer.partition(":")
+            summary = run_batch(
+                args.input, args.output, None, scorer_factory=(module, func, kwargs),
+                required_columns=tuple(args.require or ("handle",)), chunk_rows=args.chunk_rows,
+                output_format=args.format, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet,
+                engine=args.engine, scheduler=args.scheduler, n_workers=args.workers,
+            )
+        except HandlevalError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except json.JSONDecodeError as exc:
+            print(f"error: --scorer-kwargs is not JSON: {exc}", file=sys.stderr)
+            return 2
+    raised = [str(w.message) for w in caught if issubclass(w.category, HandlevalWarning)]
+    for message in dict.fromkeys([*summary.warnings, *raised]):
         print(f"warning: {message}", file=sys.stderr)
     if not args.quiet:
         print(json.dumps(summary.to_dict()))
@@ -1203,6 +1208,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", HandlevalWarning)  # main() prints them once, plainly
-        sys.exit(main())
+    sys.exit(main())

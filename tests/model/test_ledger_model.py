@@ -3,6 +3,10 @@ proxy, no published rare-handle formula), reports X's held-out metrics, and stil
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -136,6 +140,15 @@ def test_a_ledger_edited_after_training_is_said_at_load(ledger_model):
         assert shown.returncode == 0, shown.stderr
         assert "warning: " in shown.stderr and "x_ledger.csv" in shown.stderr, shown.stderr
         assert "HandlevalWarning" not in shown.stderr and "warnings.warn" not in shown.stderr, shown.stderr
+        # the engine's own entry point had silenced it (it ignored every HandlevalWarning the run did not collect)
+        source = ledger_model.bundle_dir.parent / "to_score.csv"
+        source.write_text("handle\ncoffee\n")
+        engine = subprocess.run(
+            [sys.executable, "-m", "handleval.batch", str(source), str(source.with_suffix(".out.csv")), "--quiet",
+             "--scorer", "handleval.price.predict:batch_scorer", "--scorer-kwargs",
+             json.dumps({"bundle_dir": str(ledger_model.bundle_dir)})], capture_output=True, text=True, timeout=300)
+        assert engine.returncode == 0, engine.stderr
+        assert engine.stderr.count("have changed since") == 1 and "x_ledger.csv" in engine.stderr, engine.stderr
     finally:
         path.write_bytes(original)
 
