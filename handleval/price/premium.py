@@ -31,9 +31,9 @@ _LOOKALIKE_KINDS = (float(AFFIX), float(LEET), float(FUZZY))
 #: 'nlr.gov', ``a_b`` → the account 'ab', ``9z`` → 'gz.gov.cn', ``blackcat`` → 'blackhat.com'; ``lbm`` → 'IBM',
 #: ``cnn_`` → 'CNN' and ``netfix`` → 'Netflix' still count).
 VERY_POPULAR = 0.9
-#: A misspelling of a short name (no confusable character) and an affix on a famous name that is also an everyday
-#: word count only for a name this popular: at the lookalike floor, 12% of random five-letter names (``dikor``,
-#: ``kodav`` → 'kodak.com') and every ``shop1``, ``wine_``, ``dream22`` were flagged (``beyonse`` still is).
+#: A misspelling of a short name that changes or adds a letter, and digits or separators around a famous name that
+#: is also a common word, count only for a name this popular: at the lookalike floor, 12% of random five-letter names
+#: (``kodav`` → 'kodak.com') and every ``shop1``, ``wine_``, ``dream22`` were flagged (``beyonse`` still is).
 WELL_KNOWN = 0.8
 #: Languages whose words count on X as words (X is read worldwide: ``dinero`` was $233 beside ``money``'s $20,600),
 #: if of :data:`OTHER_LANGUAGE_MIN_LETTERS` or more (shorter strings are a word in some language too often: ``kami``,
@@ -341,11 +341,38 @@ def _needs_very_popular(short: Any, brand: Any, spelt_in_common_words: Any, give
 
 
 def _is_everyday_word(keys: Any) -> np.ndarray:
-    """Per matched key (None where none): whether it is also an everyday English word (Zipf 3 or more: 'Wine',
-    'Dream', shop.app), which handles use for its meaning, not for the name."""
+    """Per matched key (None where none): whether it is also a common English word (:data:`COMMON_PART_ZIPF`:
+    'Wine', 'Dream', shop.app), which handles use for its meaning, not for the name. Not a name that text mentions
+    often (Rolex, Costco, Madonna: Zipf 3.3-3.7; wordfreq counts names too)."""
     from wordfreq import zipf_frequency
 
-    return np.array([isinstance(k, str) and zipf_frequency(k, "en") >= 3 for k in keys], dtype=bool)
+    return np.array([isinstance(k, str) and zipf_frequency(k, "en") >= COMMON_PART_ZIPF for k in keys], dtype=bool)
+
+
+def _deliberate_slip(handle: object, key: object) -> bool:
+    """Whether ``handle``'s letters are ``key`` with one letter dropped, two neighbours swapped or one letter doubled
+    (``jguar``, ``dleta``, ``krakenn``): the slips an imitator makes on purpose, unlike a changed or an added letter,
+    which a made-up name often is a step from some name (``kodav``, ``dikor``)."""
+    if not isinstance(handle, str) or not isinstance(key, str):
+        return False
+    text = re.sub(r"[^a-z]", "", handle.lower())
+    if len(text) == len(key) - 1:
+        return any(key[:i] + key[i + 1:] == text for i in range(len(key)))
+    if len(text) == len(key):
+        return any(text == key[:i] + key[i + 1] + key[i] + key[i + 2:] for i in range(len(key) - 1))
+    return len(text) == len(key) + 1 and any(text[i] == text[i - 1] and text[:i] + text[i + 1:] == key
+                                             for i in range(1, len(text)))
+
+
+def _plain_affix(handle: object, key: object) -> bool:
+    """Whether ``handle`` is ``key`` with only digits and separators around it (``wine_``, ``shop1``, ``delta2024``),
+    not with words (``shellsupport``, ``realchase``)."""
+    if not isinstance(handle, str) or not isinstance(key, str) or not key:
+        return False
+    text = handle.lower()
+    at = re.sub(r"[^a-z]", "", text).find(key)
+    return at >= 0 and re.fullmatch(r"[0-9_.\-]*", re.sub(r"[^a-z]", "", text).replace(key, "", 1)
+                                    + re.sub(r"[a-z]", "", text)) is not None
 
 
 def _is_common_given_name(keys: Any) -> np.ndarray:
@@ -354,7 +381,8 @@ def _is_common_given_name(keys: Any) -> np.ndarray:
     return np.array([isinstance(k, str) and k in given for k in keys], dtype=bool)
 
 
-def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: Any = None) -> np.ndarray:
+def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: Any = None,
+             handles: Any = None) -> np.ndarray:
     """Rows whose ``prefix`` (``brand`` or ``celeb``) match imitates a name at least ``min_popularity`` popular:
     affix, leetspeak, near spelling or confusable characters. A handle that is itself a famous name of either
     family imitates nothing (``donaldtrump`` is the person, not a copy of the site 'donaldjtrump.com'), a
@@ -365,32 +393,40 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     name need :data:`VERY_POPULAR` (``blackcat`` is no 'blackhat.com', ``netfix`` is Netflix; ``bradpit`` is Brad
     Pitt: few people are named by common words; ``sarahshop`` is no copy of the account 'Sarah'). Any other
     misspelling of a name of six letters or fewer (``kodav`` is no 'kodak.com'; ``andrespiniesta`` still copies
-    Andrés Iniesta) and (given ``keys``) a famous name
-    that is also an everyday English word (``wine_`` is somebody's wine, not the brand 'Wine'; ``dream1`` no copy
-    of the YouTuber 'Dream') need :data:`WELL_KNOWN`. A common English word of letters only
-    (Zipf 4 or more) is no name plus an affix (``states``, ``western``, ``cities``), and a word and digits no
-    leetspeak (``bank1`` is no 'banki.ru')."""
+    Andrés Iniesta, and, given the ``keys`` and ``handles``, a dropped, swapped or doubled letter: ``krakenn``,
+    ``jguar``) and (given both) a famous name that is also a common English word with only digits and separators
+    around it (``wine_`` is somebody's wine, not the brand 'Wine'; ``dream1`` no copy of the YouTuber 'Dream';
+    ``chasesupport`` and ``rolexofficial`` are copies) need :data:`WELL_KNOWN`. A common English word of letters
+    only (Zipf 4 or more) is no name plus an affix (``states``, ``western``, ``cities``), and a word and digits no
+    leetspeak of a name less than well known (``bank1`` is no 'banki.ru'; ``leg0`` is LEGO)."""
     kind = _col(features, f"{prefix}__match_kind")
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
     misspelt = (kind == FUZZY) & ~homoglyph
     given = _is_common_given_name(keys) if keys is not None else False
-    everyday = _is_everyday_word(keys) if keys is not None else False
     strict = _needs_very_popular(_col(features, f"{prefix}__match_len") <= 3, prefix == "brand",
                                  misspelt & _reads_as_common_words(features), given)
-    short_misspelt = misspelt & (_col(features, f"{prefix}__match_len") <= 6)  # a slip in a long name is a copy
+    # without both, the looser test (a superset: the predictor's first pass before it finds the matched names)
+    short_misspelt = everyday = np.zeros(len(features), dtype=bool)
+    if keys is not None and handles is not None:
+        pairs = list(zip(handles, keys, strict=True))
+        short_misspelt = misspelt & (_col(features, f"{prefix}__match_len") <= 6) & \
+            ~np.array([_deliberate_slip(h, k) for h, k in pairs], dtype=bool)  # a slip in a long name is a copy
+        everyday = _is_everyday_word(keys) & np.array([_plain_affix(h, k) for h, k in pairs], dtype=bool)
     needed = np.select([strict, short_misspelt | everyday], [max(min_popularity, VERY_POPULAR),
                                                              max(min_popularity, WELL_KNOWN)], min_popularity)
-    popular = np.nan_to_num(_col(features, f"{prefix}__popularity")) >= needed
+    popularity = np.nan_to_num(_col(features, f"{prefix}__popularity"))
+    popular = popularity >= needed
     itself_famous = _itself_famous(features)
     a_word = _one_word(features)
     mostly_digits = np.nan_to_num(_col(features, "len__n_letters")) < np.nan_to_num(_col(features, "len__n_digits"))
     spelt = np.isin(kind, (float(LEET), float(FUZZY))) & ~homoglyph
+    word_leet = (kind == LEET) & ~homoglyph & a_word & (popularity < WELL_KNOWN)
     # a common word of letters only reads as itself, not as a name and an affix ('states' is no 'stat' + 'es')
     common_word = (np.nan_to_num(_col(features, "dict__is_word")) > 0) & \
         (np.nan_to_num(_col(features, "len__is_all_letters")) > 0) & \
         (np.nan_to_num(_col(features, "dict__zipf_en")) >= COMMON_PART_ZIPF)
-    return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(spelt & a_word) & \
-        ~(spelt & mostly_digits) & ~((kind == AFFIX) & common_word)
+    return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(misspelt & a_word) & \
+        ~word_leet & ~(spelt & mostly_digits) & ~((kind == AFFIX) & common_word)
 
 
 def is_place_name(handles: np.ndarray) -> np.ndarray:
@@ -412,7 +448,7 @@ def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_pop
     lowered = None if handles is None else pd.Series(handles, dtype=object).astype(str).str.lower().to_numpy()
     for prefix, what in (("celeb", "famous name"), ("brand", "brand")):
         keys = matches[f"{prefix}_key"].to_numpy(dtype=object) if matches is not None else None
-        hit = imitates(features, prefix, min_popularity, keys)
+        hit = imitates(features, prefix, min_popularity, keys, lowered)
         if lowered is not None and keys is not None:
             hit &= np.array([not (isinstance(k, str) and h == "the" + k) for h, k in zip(lowered, keys, strict=True)])
         popularity = np.nan_to_num(_col(features, f"{prefix}__popularity"))

@@ -473,10 +473,13 @@ def test_reasons_add_up_to_the_price(small_valuer):
 def test_a_slip_in_a_short_name_or_an_affix_on_an_everyday_word_imitates_only_a_well_known_name(small_valuer):
     """At the lookalike floor 18 of 150 random five-letter names were flagged (``kodav`` → 'kodak.com', ``nodol`` →
     'Christian Nodal'), and so was every ``shop1``, ``wine_``, ``dream22`` (the brands 'shop.app' and 'Wine', the
-    YouTuber 'Dream'); ``bank1`` read as leetspeak of 'banki.ru'. Copies of well-known names keep their risk, as does
-    a slip in a long name."""
+    YouTuber 'Dream'); ``bank1`` read as leetspeak of 'banki.ru'. Copies of well-known names keep their risk, as do a
+    slip in a long name, an imitator's slips (a dropped, swapped or doubled letter) and words around a brand that is
+    a name text mentions often (the first version of this rule lost ``rolexofficial``, ``chasesupport``, ``krakenn``
+    and ``leg0``: found in review)."""
     innocent = ["kodav", "nodol", "kagis", "shop1", "wine_", "dream22", "bank1", "camera_"]
-    copies = ["beyonse", "andrespiniesta", "netfllx", "nike_", "tesla3", "amaz0n", "n1ke"]
+    copies = ["beyonse", "andrespiniesta", "netfllx", "nike_", "tesla3", "amaz0n", "n1ke", "krakenn", "jguar",
+              "rolexofficial", "chasesupport", "costcosupport", "leg0"]
     risk = small_valuer.value_many(innocent + copies, reasons=False)["risk"].tolist()
     assert [r for r in risk[:len(innocent)] if pd.notna(r)] == []
     assert all(str(r).startswith("could impersonate") for r in risk[len(innocent):]), risk
