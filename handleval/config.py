@@ -106,9 +106,10 @@ class StrictModel(BaseModel):
 
 
 class Target(StrictModel):
-    """A bar on one metric: a headline metric (as logged under ``1_headline/`` in MLflow, e.g.
-    ``fragment_telegram.rmse_vs_median``) or a check (``tiers.spearman``), with a lower bound, an upper bound or
-    both. The config's ``targets`` gate the champion; its ``goals`` are reported only."""
+    """A bar on one metric, with a lower bound, an upper bound or both: for the price model a market's metric
+    (``fragment_telegram.rmse_vs_median``), ``mean_rmse_ln`` or a premium-name check (``tiers.spearman``); for the
+    account model a summary (``lodo_min_auc``) or a held-out unit's AUC (``cresci2017.auc``), unit names as the config
+    writes them. The config's ``targets`` gate the champion; its ``goals`` are reported only."""
 
     metric: str
     min: float | None = None
@@ -298,8 +299,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping with a clear error for missing or malformed files."""
+def read_yaml(path: str | Path, empty_ok: bool = False) -> dict[str, Any]:
+    """Read a YAML mapping with a clear error for missing or malformed files (with ``empty_ok``, a file of nothing
+    or comments only is an empty mapping)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -307,6 +309,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         content = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # safe: plain data only
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if content is None and empty_ok:
+        return {}
     if not isinstance(content, dict):
         raise ConfigError(f"{path} must hold a mapping at the top level")
     return content
@@ -318,9 +322,10 @@ def load_model_config(cls: type[T], path: str | Path, shipped: str | Path | None
     With ``shipped`` (the project's own config of that model), each top-level key of the file replaces the shipped
     one and a key the file leaves out is the shipped one's: a file of ``seed: 7`` alone trains the shipped model
     with another seed, not a model of the code's bare defaults (no constraints, no targets)."""
-    content = read_yaml(path)
-    if shipped is not None and Path(path).resolve() != Path(shipped).resolve():
-        content = {**read_yaml(shipped), **content}
+    if shipped is not None and Path(shipped).is_file() and Path(path).resolve() != Path(shipped).resolve():
+        content = {**read_yaml(shipped), **read_yaml(path, empty_ok=True)}  # an empty file: the shipped config
+    else:
+        content = read_yaml(path)
     try:
         return cls.model_validate(content)
     except ValidationError as exc:

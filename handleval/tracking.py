@@ -658,8 +658,9 @@ def accounts_metrics(metrics: dict[str, Any]) -> tuple[dict[str, float], float]:
             flat[f"{HEADLINE}{unit}.auc"] = float(row["auc"])
     primary = float(np.mean(aucs)) if aucs else float("nan")
     flat[HEADLINE + "mean_lodo_auc"] = primary
-    if "lodo_min_auc" in metrics:
-        flat[HEADLINE + "lodo_min_auc"] = float(metrics["lodo_min_auc"])
+    for key in ("lodo_min_auc", "lodo_min_auc_two_class"):  # bars may name them (accounts.train.SUMMARY_BARS)
+        if key in metrics:
+            flat[HEADLINE + key] = float(metrics[key])
     for key in ("ece_uncalibrated", "ece_calibrated"):
         if key in metrics:
             flat[f"3_calibration/{key}"] = float(metrics[key])

@@ -32,7 +32,15 @@ from handleval.accounts.flag import (  # what a bundle holds and how its scores 
     apply_calibration,
     logit,
 )
-from handleval.config import CONFIGS_DIR, Promotion, StrictModel, Target, load_model_config, training_output
+from handleval.config import (
+    CONFIGS_DIR,
+    Promotion,
+    StrictModel,
+    Target,
+    load_model_config,
+    read_yaml,
+    training_output,
+)
 from handleval.config import data_dir as default_data_dir
 from handleval.data.accounts import SOURCE_PRIORITY, UNAVAILABLE_COLUMNS, load_account_table
 from handleval.errors import ConfigError, repeated
@@ -135,7 +143,11 @@ def load_accounts_config(path: str | Path | None = None) -> AccountsConfig:
             raise ConfigError(f"accounts config: lodo unit {unit!r} holds out no set")
         bad = [s for s in held if s not in cfg.sets]
         if bad:
-            raise ConfigError(f"accounts config: lodo unit {unit!r} holds out set(s) not trained on: {', '.join(bad)}")
+            inherited = path is not None and Path(path).resolve() != shipped.resolve() and "lodo" not in \
+                read_yaml(path, empty_ok=True)
+            raise ConfigError(f"accounts config: lodo unit {unit!r} holds out set(s) not trained on: {', '.join(bad)}"
+                              + (f" (the lodo of {shipped}, which your file does not set: set lodo too, e.g. "
+                                 "`lodo: {}` to hold out each two-class set alone)" if inherited else ""))
     bad_features = set(cfg.drop_features) - set(FEATURE_INPUTS)
     if bad_features:
         raise ConfigError(f"accounts config: unknown feature(s) in drop_features: {', '.join(sorted(bad_features))}")
@@ -769,7 +781,7 @@ def accounts_report(manifest: dict[str, Any], lodo: pd.DataFrame, curve: pd.Data
     values = bar_values(m)
     bars = [(word, Target.model_validate(t)) for word, key in (("goal", "goals"), ("target", "targets"))
             for t in manifest["config"].get(key, [])]
-    bar_lines = ["Goals (reported only) and champion targets, from `configs/accounts.yaml`:", "", "```",
+    bar_lines = ["Goals (reported only) and champion targets, from the training config:", "", "```",
                  *[t.verdict(values.get(t.metric), word) + (f"  # {t.note}" if t.note else "") for word, t in bars],
                  "```"]
     type_part: list[str] = []

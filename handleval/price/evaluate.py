@@ -104,15 +104,23 @@ CHECK_BARS = {"tiers": ("n", "spearman", "median_A", "median_B", "median_C", "me
               "repeat_sales": ("n", "within_2x", "within_2x_learned_only")}
 
 
-def bar_names(markets: Sequence[str]) -> list[str]:
-    """Every metric name a bar may use when the markets (sources) are ``markets``."""
-    return ["mean_rmse_ln", *(f"{m}.{k}" for m in markets for k in MARKET_BARS),
-            *(f"{group}.{k}" for group, keys in CHECK_BARS.items() for k in keys)]
+def unknown_bars(metrics: Sequence[str], markets: Sequence[str] | None = None) -> list[str]:
+    """The names among ``metrics`` that no training measures: each must be ``mean_rmse_ln``, a check or a market's
+    metric (with ``markets``, of one of those markets; without, of any name, as a config read before its sales
+    ledgers are known allows)."""
+    checks = {f"{group}.{k}" for group, keys in CHECK_BARS.items() for k in keys}
+
+    def known(metric: str) -> bool:
+        market, _, key = metric.rpartition(".")
+        return metric == "mean_rmse_ln" or metric in checks or (
+            bool(market) and key in MARKET_BARS and (markets is None or market in markets))
+
+    return [m for m in metrics if not known(m)]
 
 
 def bar_values(metrics: dict[str, dict[str, dict[str, float]]], checks: dict[str, dict[str, float]]
                ) -> dict[str, float]:
-    """The values bars are judged on, by the names :func:`bar_names` lists: the card, the training output and the
+    """The values bars are judged on, by the names :func:`unknown_bars` accepts: the card, the training output and the
     registry's champion rule all read these, so a bar is met in one exactly when it is met in the others."""
     values = price_headline(metrics) if metrics else {}
     for group, found in checks.items():

@@ -86,7 +86,7 @@ class PriceConfig(StrictModel):
     def _trainable(self) -> PriceConfig:
         """Values each field accepts alone but that cannot train a model a reader could trust."""
         from handleval.data.sales import LOADERS
-        from handleval.price.evaluate import CHECK_BARS, MARKET_BARS, bar_names
+        from handleval.price.evaluate import CHECK_BARS, MARKET_BARS, unknown_bars
 
         if not self.sources and not self.extra_sources:
             raise ValueError("sources is empty and there is no sales ledger (extra_sources): nothing to train on")
@@ -103,10 +103,9 @@ class PriceConfig(StrictModel):
         twice = repeated(self.sources)
         if twice:
             raise ValueError(f"sources lists {twice} twice: each sale would count twice")
-        # a market this config does not train is no typo: its bars read n/a (and a target on it is missed)
-        known = bar_names(sorted({*LOADERS, *named}))
+        # which markets there are is checked at training, once `train price --sales` has added its ledgers
         for word, bars in (("targets", self.targets), ("goals", self.goals)):
-            strays = [bar.metric for bar in bars if bar.metric not in known]
+            strays = unknown_bars([bar.metric for bar in bars])
             if strays:
                 checks = ", ".join(f"{g}.{{{', '.join(keys)}}}" for g, keys in CHECK_BARS.items())
                 raise ValueError(f"{word} name {strays}, which is no metric a training measures. A bar names "
@@ -129,6 +128,21 @@ class PriceConfig(StrictModel):
                 raise ValueError(f"{where}: learning_rate {rate!r} must be a number from 0.001 to 1 (rounds scale "
                                  "with it: a smaller one never ends)")
         return self
+
+
+def check_bar_markets(cfg: PriceConfig) -> None:
+    """Refuse a target or goal on a market that is no sales set and none of the config's ledgers (a typo: it would
+    read n/a after the whole training). A set this config does not train is allowed: its bars read n/a, and a
+    target on it is missed."""
+    from handleval.data.sales import LOADERS
+    from handleval.price.evaluate import unknown_bars
+
+    markets = sorted({*LOADERS, *(e.label for e in cfg.extra_sources)})
+    for word, bars in (("targets", cfg.targets), ("goals", cfg.goals)):
+        strays = unknown_bars([bar.metric for bar in bars], markets)
+        if strays:
+            raise ConfigError(f"price config: {word} name {strays}, a market that is no sales set or ledger of this "
+                              f"training: {', '.join(markets)}")
 
 
 def load_price_config(path: str | Path | None = None) -> PriceConfig:
@@ -257,6 +271,7 @@ def _train_price_into(out: Path, config: PriceConfig | str | Path | None, quiet:
     started = time.perf_counter()
     console = Console(quiet=quiet)
     cfg = config if isinstance(config, PriceConfig) else load_price_config(config)
+    check_bar_markets(cfg)
     # Ledger paths as absolute: the bundle reads the ledger again for comparables wherever it is loaded from.
     cfg = cfg.model_copy(update={"extra_sources": [e.model_copy(update={"path": str(Path(e.path).resolve())})
                                                    for e in cfg.extra_sources]})

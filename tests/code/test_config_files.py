@@ -21,7 +21,9 @@ def test_a_partial_config_is_the_shipped_one_with_its_keys_replaced(tmp_path, lo
     assert shipped.seed != 7 and shipped.targets, "the shipped config sets targets and another seed"
     mine.write_text("targets: []\n", encoding="utf-8")  # a key replaces the shipped one whole, a list by a list
     assert load(mine).targets == [] and load(mine).goals == shipped.goals
-    mine.write_text("", encoding="utf-8")
+    mine.write_text("# nothing yet\n", encoding="utf-8")  # an empty file is the shipped config; a list is no config
+    assert load(mine).model_dump() == shipped.model_dump()
+    mine.write_text("- seed\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="must hold a mapping"):
         load(mine)
     mine.write_text("sede: 7\n", encoding="utf-8")
@@ -39,3 +41,14 @@ def test_a_markets_file_of_rates_alone_keeps_the_shipped_market_rules(tmp_path):
     loaded = load_markets(mine)
     assert loaded.rates["TON"].usd_per_unit == 2 * shipped.rates["TON"].usd_per_unit
     assert loaded.floors == shipped.floors and loaded.rare_handles == shipped.rare_handles and shipped.floors
+
+
+def test_other_sets_without_a_lodo_of_their_own_say_whose_lodo_it_is(tmp_path):
+    """The shipped lodo holds out sets a file of other sets does not train: the message named no file of the user's."""
+    mine = tmp_path / "accounts.yaml"
+    mine.write_text("sets: [cresci2017, cresci2015_bas, kaggle_bots_2017]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"not trained on: twitter_human_bots_2020_subset \(the lodo of .*accounts"
+                                          r"\.yaml, which your file does not set: set lodo too"):
+        load_accounts_config(mine)
+    mine.write_text("sets: [cresci2017, cresci2015_bas, kaggle_bots_2017]\nlodo: {}\n", encoding="utf-8")
+    assert load_accounts_config(mine).lodo == {}

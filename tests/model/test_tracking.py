@@ -367,12 +367,23 @@ def test_targets_are_validated(tmp_path):
     with pytest.raises(ConfigError, match="above max"):
         load_price_config(path)
     # a misspelt metric was 'n/a ... MISSED' after the whole training (and a target so kept any champion forever)
-    for key, metric in (("targets", "dash_email.spearmen"), ("goals", "tier.spearman"), ("goals", "dash.rmse_ln")):
+    for key, metric in (("targets", "dash_email.spearmen"), ("goals", "tiers.median_F"), ("goals", "rmse_ln")):
         cfg[key] = [{"metric": metric, "min": 0.5}]
         path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
         with pytest.raises(ConfigError, match=rf"price.yaml: {key} name \['{metric}'\], which is no metric"):
             load_price_config(path)
         cfg[key] = []
+    # a market's name is checked once `train price --sales` has added its ledgers: a ledger's market is one
+    from handleval.price.train import check_bar_markets, with_ledgers
+
+    cfg["goals"] = [{"metric": "tier.spearman", "min": 0.7}, {"metric": "my_x_sales.spearman", "min": 0.3}]
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"goals name \['tier.spearman', 'my_x_sales.spearman'\], a market that"):
+        check_bar_markets(load_price_config(path))
+    cfg["goals"] = cfg["goals"][1:]
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    check_bar_markets(with_ledgers(load_price_config(path), [tmp_path / "my_x_sales.csv"], "x", "USD"))
+    cfg["goals"] = []
     cfg["targets"] = [{"metric": "tiers.spearman", "min": 0.7}, {"metric": "mean_rmse_ln", "max": 1.2}]
     path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
     assert [t.metric for t in load_price_config(path).targets] == ["tiers.spearman", "mean_rmse_ln"]
