@@ -370,9 +370,9 @@ def _plain_affix(handle: object, key: object) -> bool:
     if not isinstance(handle, str) or not isinstance(key, str) or not key:
         return False
     text = handle.lower()
-    at = re.sub(r"[^a-z]", "", text).find(key)
-    return at >= 0 and re.fullmatch(r"[0-9_.\-]*", re.sub(r"[^a-z]", "", text).replace(key, "", 1)
-                                    + re.sub(r"[a-z]", "", text)) is not None
+    letters = re.sub(r"[^a-z]", "", text)
+    return key in letters and not letters.replace(key, "", 1) and re.fullmatch(r"[0-9_.\-]*",
+                                                                               re.sub(r"[a-z]", "", text)) is not None
 
 
 def _is_common_given_name(keys: Any) -> np.ndarray:
