@@ -322,17 +322,19 @@ def load_model_config(cls: type[T], path: str | Path, shipped: str | Path | None
     With ``shipped`` (the project's own config of that model), each top-level key of the file replaces the shipped
     one and a key the file leaves out is the shipped one's: a file of ``seed: 7`` alone trains the shipped model
     with another seed, not a model of the code's bare defaults (no constraints, no targets)."""
-    if shipped is not None and Path(shipped).is_file() and Path(path).resolve() != Path(shipped).resolve():
-        content = {**read_yaml(shipped), **read_yaml(path, empty_ok=True)}  # an empty file: the shipped config
-    else:
-        content = read_yaml(path)
+    layered = shipped is not None and Path(shipped).is_file() and Path(path).resolve() != Path(shipped).resolve()
+    mine = read_yaml(path, empty_ok=layered)  # an empty file of your own: the shipped config
+    content = {**read_yaml(shipped), **mine} if layered else mine
     try:
         return cls.model_validate(content)
     except ValidationError as exc:
         # a whole-config rule has no field to name, and pydantic puts "Value error, " before its message
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) + ': ' if e['loc'] else ''}"
                              f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
-        raise ConfigError(f"{path}: {problems}") from exc
+        # a problem in (or across) keys the file leaves out: say where they come from
+        inherited = layered and any(not e["loc"] or e["loc"][0] not in mine for e in exc.errors())
+        raise ConfigError(f"{path}: {problems}" + (f" (the keys {path} leaves out are {shipped}'s)" if inherited
+                                                   else "")) from exc
 
 
 def load_markets(path: str | Path | None = None) -> MarketsConfig:

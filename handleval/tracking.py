@@ -646,24 +646,23 @@ def track_price_run(result: Any, quiet: bool = False, registered_name: str | Non
 def accounts_metrics(metrics: dict[str, Any]) -> tuple[dict[str, float], float]:
     """``1_headline/`` (mean and minimum leave-one-dataset-out AUC, AUC per held-out set), then ``2_lodo/<set>.*``,
     ``3_calibration/``, ``4_out_of_fold/`` and ``5_dormancy/``; primary: mean LODO AUC."""
+    from handleval.accounts.train import bar_values
+
     flat: dict[str, float] = {}
-    aucs = []
     for row in metrics["lodo"]:
         unit = _metric_key(str(row["held_out"]))
         for key, value in row.items():
             if isinstance(value, int | float) and key != "held_out":
                 flat[f"2_lodo/{unit}.{_metric_key(key).replace('@', '_at_')}"] = float(value)
         if row.get("auc") == row.get("auc"):
-            aucs.append(float(row["auc"]))
             flat[f"{HEADLINE}{unit}.auc"] = float(row["auc"])
-    primary = float(np.mean(aucs)) if aucs else float("nan")
-    flat[HEADLINE + "mean_lodo_auc"] = primary
-    for key in ("lodo_min_auc", "lodo_min_auc_two_class"):  # bars may name them (accounts.train.SUMMARY_BARS)
-        if key in metrics:
-            flat[HEADLINE + key] = float(metrics[key])
+    bars = bar_values(metrics)  # the summaries a target or goal may name, as the card reads them
+    for key in ("mean_lodo_auc", "lodo_min_auc", "lodo_min_auc_two_class"):
+        if key in bars:
+            flat[HEADLINE + key] = bars[key]
     for key in ("ece_uncalibrated", "ece_calibrated"):
-        if key in metrics:
-            flat[f"3_calibration/{key}"] = float(metrics[key])
+        if key in bars:
+            flat[f"3_calibration/{key}"] = bars[key]
     for key, value in metrics.get("out_of_fold", {}).items():
         flat[f"4_out_of_fold/{key}"] = float(value)
     for row in metrics.get("dormancy", []):
@@ -671,7 +670,7 @@ def accounts_metrics(metrics: dict[str, Any]) -> tuple[dict[str, float], float]:
         for key, value in row.items():
             if isinstance(value, int | float):
                 flat[f"5_dormancy/{unit}.{_metric_key(key)}"] = float(value)
-    return flat, primary
+    return flat, bars["mean_lodo_auc"]
 
 
 def accounts_review(result: Any) -> Review:

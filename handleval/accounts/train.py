@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from handleval._markdown import to_markdown
 from handleval.accounts.features import FEATURE_INPUTS, AccountFeaturizer, compute_features, prepare_accounts
@@ -32,15 +32,7 @@ from handleval.accounts.flag import (  # what a bundle holds and how its scores 
     apply_calibration,
     logit,
 )
-from handleval.config import (
-    CONFIGS_DIR,
-    Promotion,
-    StrictModel,
-    Target,
-    load_model_config,
-    read_yaml,
-    training_output,
-)
+from handleval.config import CONFIGS_DIR, Promotion, StrictModel, Target, load_model_config, training_output
 from handleval.config import data_dir as default_data_dir
 from handleval.data.accounts import SOURCE_PRIORITY, UNAVAILABLE_COLUMNS, load_account_table
 from handleval.errors import ConfigError, repeated
@@ -96,6 +88,11 @@ class TypeConfig(StrictModel):
     lambda_l2: float = Field(1.0, ge=0)
 
 
+#: Summary metrics a config's targets and goals can name (:func:`bar_values`), besides each held-out unit's AUC,
+#: ``<unit>.auc`` (``cresci2017.auc``).
+SUMMARY_BARS = ("mean_lodo_auc", "lodo_min_auc", "lodo_min_auc_two_class", "ece_uncalibrated", "ece_calibrated")
+
+
 class AccountsConfig(StrictModel):
     seed: int = Field(0, ge=0, lt=2**32)
     sets: list[str] = Field(default_factory=lambda: list(SOURCE_PRIORITY), min_length=2)
@@ -113,10 +110,35 @@ class AccountsConfig(StrictModel):
                                                                   "output, not gating the champion")
     promotion: Promotion = Field(default_factory=Promotion)
 
-
-#: Summary metrics a config's targets and goals can name (:func:`bar_values`), besides each held-out unit's AUC,
-#: ``<unit>.auc`` (``cresci2017.auc``).
-SUMMARY_BARS = ("mean_lodo_auc", "lodo_min_auc", "lodo_min_auc_two_class", "ece_uncalibrated", "ece_calibrated")
+    @model_validator(mode="after")
+    def _trainable(self) -> AccountsConfig:
+        """Values each field accepts alone but that name sets, features or metrics training does not have."""
+        unknown = [s for s in self.sets if s not in UNAVAILABLE_COLUMNS]
+        if unknown:
+            raise ValueError(f"unknown set(s) {', '.join(unknown)}; known: {', '.join(SOURCE_PRIORITY)}")
+        twice = repeated(self.sets)
+        if twice:
+            raise ValueError(f"sets lists {', '.join(twice)} twice")
+        for unit, held in self.lodo.items():
+            if not held:
+                raise ValueError(f"lodo unit {unit!r} holds out no set")
+            bad = [s for s in held if s not in self.sets]
+            if bad:
+                raise ValueError(f"lodo unit {unit!r} holds out set(s) not trained on: {', '.join(bad)} (set lodo "
+                                 "too, e.g. `lodo: {}` to hold out each two-class set alone)")
+        bad_features = set(self.drop_features) - set(FEATURE_INPUTS)
+        if bad_features:
+            raise ValueError(f"unknown feature(s) in drop_features: {', '.join(sorted(bad_features))}")
+        if set(FEATURE_INPUTS) <= set(self.drop_features):
+            raise ValueError("drop_features leaves no feature to learn from")
+        units = list(self.lodo) or self.sets
+        known = {*SUMMARY_BARS, *(f"{unit}.auc" for unit in units)}
+        for word, bars in (("targets", self.targets), ("goals", self.goals)):
+            strays = [bar.metric for bar in bars if bar.metric not in known]
+            if strays:
+                raise ValueError(f"{word} name {', '.join(strays)}, which training does not measure. A bar names "
+                                 f"{', '.join(SUMMARY_BARS)} or a held-out unit's AUC (e.g. {units[0]}.auc)")
+        return self
 
 
 def bar_values(metrics: dict[str, Any]) -> dict[str, float]:
@@ -131,36 +153,7 @@ def bar_values(metrics: dict[str, Any]) -> dict[str, float]:
 
 def load_accounts_config(path: str | Path | None = None) -> AccountsConfig:
     shipped = CONFIGS_DIR / "accounts.yaml"  # a file of your own changes the keys it names
-    cfg = load_model_config(AccountsConfig, path or shipped, shipped=shipped)
-    unknown = [s for s in cfg.sets if s not in UNAVAILABLE_COLUMNS]
-    if unknown:
-        raise ConfigError(f"accounts config: unknown set(s) {', '.join(unknown)}; known: {', '.join(SOURCE_PRIORITY)}")
-    twice = repeated(cfg.sets)
-    if twice:
-        raise ConfigError(f"accounts config: sets lists {', '.join(twice)} twice")
-    for unit, held in cfg.lodo.items():
-        if not held:
-            raise ConfigError(f"accounts config: lodo unit {unit!r} holds out no set")
-        bad = [s for s in held if s not in cfg.sets]
-        if bad:
-            inherited = path is not None and Path(path).resolve() != shipped.resolve() and "lodo" not in \
-                read_yaml(path, empty_ok=True)
-            raise ConfigError(f"accounts config: lodo unit {unit!r} holds out set(s) not trained on: {', '.join(bad)}"
-                              + (f" (the lodo of {shipped}, which your file does not set: set lodo too, e.g. "
-                                 "`lodo: {}` to hold out each two-class set alone)" if inherited else ""))
-    bad_features = set(cfg.drop_features) - set(FEATURE_INPUTS)
-    if bad_features:
-        raise ConfigError(f"accounts config: unknown feature(s) in drop_features: {', '.join(sorted(bad_features))}")
-    if set(FEATURE_INPUTS) <= set(cfg.drop_features):
-        raise ConfigError("accounts config: drop_features leaves no feature to learn from")
-    units = list(cfg.lodo) or cfg.sets
-    known = {*SUMMARY_BARS, *(f"{unit}.auc" for unit in units)}
-    for word, bars in (("targets", cfg.targets), ("goals", cfg.goals)):
-        strays = [bar.metric for bar in bars if bar.metric not in known]
-        if strays:
-            raise ConfigError(f"accounts config: {word} name {', '.join(strays)}, which training does not measure. "
-                              f"A bar names {', '.join(SUMMARY_BARS)} or a held-out unit's AUC (e.g. {units[0]}.auc)")
-    return cfg
+    return load_model_config(AccountsConfig, path or shipped, shipped=shipped)
 
 
 @dataclass

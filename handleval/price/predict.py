@@ -254,11 +254,12 @@ class Valuer:
 
         parsed, errors = self._parse(readable, platform)
         self._check_suffixes(parsed, errors)
-        self._check_international(parsed, errors)
+        failed = np.flatnonzero(pd.notna(errors))
+        if len(failed):
+            self._flag_lookalikes(readable, failed, errors)
+        self._check_international(parsed, errors)  # after: it names a lookalike itself, from the decoded name
         risk = np.full(n, None, dtype=object)
         ok = np.array([e is None for e in errors], dtype=bool)
-        if (~ok).any():
-            self._flag_lookalikes(readable, np.flatnonzero(~ok), errors)
         if ok.any():
             market_frame = parsed[ok].reset_index(drop=True)
             # one pass: the matches name them in reasons, the k-NN's picks are the comparables
@@ -383,7 +384,7 @@ class Valuer:
         """A domain name in another script (``пример.com``, written ``xn--e1afmkfd``) is a row error, not a price:
         the features would read the letters and hyphens of its ASCII encoding ("2 hyphens", "all parts are common
         words"), not the name, and the sales hold too few such names to price them. One that reads as a well-known
-        name says so (``аpple.com``, Cyrillic а, was priced $402 as a name of its own)."""
+        name through confusable characters says so (``аpple.com``, a Cyrillic а)."""
         rows = np.flatnonzero((parsed["platform"].to_numpy(dtype=object) == "domain") & pd.isna(errors)
                               & parsed["handle"].astype(str).str.startswith("xn--").to_numpy())
         if not len(rows):
@@ -415,8 +416,7 @@ class Valuer:
         """A handle rejected for a confusable character (Cyrillic 'а' in 'pаypal') says what it imitates."""
         raw = frame["handle"].iloc[rows]
         text = raw.where(raw.map(lambda v: isinstance(v, str)), "")
-        suspects = text.map(lambda v: not v.isascii()).to_numpy() & \
-            np.array(["lookalike of" not in str(errors[i]) for i in rows], dtype=bool)
+        suspects = text.map(lambda v: not v.isascii()).to_numpy()
         for pos, note in zip(rows[suspects], self._imitated(text[suspects].tolist()), strict=True):
             errors[pos] = f"{errors[pos]}{note}"
 

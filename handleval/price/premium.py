@@ -32,8 +32,8 @@ _LOOKALIKE_KINDS = (float(AFFIX), float(LEET), float(FUZZY))
 #: ``cnn_`` → 'CNN' and ``netfix`` → 'Netflix' still count).
 VERY_POPULAR = 0.9
 #: A misspelling of a short name that changes or adds a letter, and digits or separators around a famous name that
-#: is also a common word, count only for a name this popular: at the lookalike floor, 12% of random five-letter names
-#: (``kodav`` → 'kodak.com') and every ``shop1``, ``wine_``, ``dream22`` were flagged (``beyonse`` still is).
+#: is also a common word, count only for a name this popular: at the lookalike floor a made-up name is often a step
+#: from some name (``kodav`` → 'kodak.com'), and ``shop1``, ``wine_``, ``dream22`` are somebody's shop, wine and dream.
 WELL_KNOWN = 0.8
 #: Languages whose words count on X as words (X is read worldwide: ``dinero`` was $233 beside ``money``'s $20,600),
 #: if of :data:`OTHER_LANGUAGE_MIN_LETTERS` or more (shorter strings are a word in some language too often: ``kami``,
@@ -398,7 +398,8 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     around it (``wine_`` is somebody's wine, not the brand 'Wine'; ``dream1`` no copy of the YouTuber 'Dream';
     ``chasesupport`` and ``rolexofficial`` are copies) need :data:`WELL_KNOWN`. A common English word of letters
     only (Zipf 4 or more) is no name plus an affix (``states``, ``western``, ``cities``), and a word and digits no
-    leetspeak of a name less than well known (``bank1`` is no 'banki.ru'; ``leg0`` is LEGO)."""
+    leetspeak of a name less than well known (``bank1`` is no 'banki.ru'; ``leg0`` is LEGO). Given both, 'the' and a
+    famous name names it (``theeconomist``, ``thebeatles``: the accounts' own handles), as ``therealnike`` does not."""
     kind = _col(features, f"{prefix}__match_kind")
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
     misspelt = (kind == FUZZY) & ~homoglyph
@@ -406,12 +407,13 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     strict = _needs_very_popular(_col(features, f"{prefix}__match_len") <= 3, prefix == "brand",
                                  misspelt & _reads_as_common_words(features), given)
     # without both, the looser test (a superset: the predictor's first pass before it finds the matched names)
-    short_misspelt = everyday = np.zeros(len(features), dtype=bool)
+    short_misspelt = everyday = the_name = np.zeros(len(features), dtype=bool)
     if keys is not None and handles is not None:
         pairs = list(zip(handles, keys, strict=True))
         short_misspelt = misspelt & (_col(features, f"{prefix}__match_len") <= 6) & \
             ~np.array([_deliberate_slip(h, k) for h, k in pairs], dtype=bool)  # a slip in a long name is a copy
         everyday = _is_everyday_word(keys) & np.array([_plain_affix(h, k) for h, k in pairs], dtype=bool)
+        the_name = np.array([isinstance(k, str) and str(h).lower() == "the" + k for h, k in pairs], dtype=bool)
     needed = np.select([strict, short_misspelt | everyday], [max(min_popularity, VERY_POPULAR),
                                                              max(min_popularity, WELL_KNOWN)], min_popularity)
     popularity = np.nan_to_num(_col(features, f"{prefix}__popularity"))
@@ -426,7 +428,7 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
         (np.nan_to_num(_col(features, "len__is_all_letters")) > 0) & \
         (np.nan_to_num(_col(features, "dict__zipf_en")) >= COMMON_PART_ZIPF)
     return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(misspelt & a_word) & \
-        ~word_leet & ~(spelt & mostly_digits) & ~((kind == AFFIX) & common_word)
+        ~word_leet & ~(spelt & mostly_digits) & ~((kind == AFFIX) & common_word) & ~the_name
 
 
 def is_place_name(handles: np.ndarray) -> np.ndarray:
@@ -440,8 +442,7 @@ def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_pop
                    handles: np.ndarray | None = None) -> np.ndarray:
     """``could impersonate 'Nike'`` for a handle that :func:`imitates` a brand or famous person; None otherwise.
     When it imitates both, the risk names the more popular of the two, the person on a tie (``taylorswlft``: the
-    singer, not her site). Given the ``handles``, 'the' and a famous name names it (``theeconomist``,
-    ``thebeatles``, ``theweeknd``: the accounts' own handles), as ``therealnike`` does not."""
+    singer, not her site). The ``handles`` let :func:`imitates` read each handle beside its match."""
     n = len(features)
     risk = np.full(n, None, dtype=object)
     named_popularity = np.full(n, -np.inf)
@@ -449,8 +450,6 @@ def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_pop
     for prefix, what in (("celeb", "famous name"), ("brand", "brand")):
         keys = matches[f"{prefix}_key"].to_numpy(dtype=object) if matches is not None else None
         hit = imitates(features, prefix, min_popularity, keys, lowered)
-        if lowered is not None and keys is not None:
-            hit &= np.array([not (isinstance(k, str) and h == "the" + k) for h, k in zip(lowered, keys, strict=True)])
         popularity = np.nan_to_num(_col(features, f"{prefix}__popularity"))
         names = matches[f"{prefix}_match"].to_numpy(dtype=object) if matches is not None else np.full(n, None)
         for i in np.flatnonzero(hit & (popularity > named_popularity)).tolist():

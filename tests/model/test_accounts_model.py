@@ -137,8 +137,6 @@ def test_bars_name_what_training_measures():
     assert values["mean_lodo_auc"] == pytest.approx(0.8) and values["b + c.auc"] == 0.7
     assert {"lodo_min_auc", "lodo_min_auc_two_class", "ece_calibrated"} <= set(values) <= {
         *SUMMARY_BARS, "a.auc", "b + c.auc", "d.auc"}
-    shipped = load_accounts_config()
-    assert all(bar.metric in values or bar.metric in SUMMARY_BARS for bar in [*shipped.targets, *shipped.goals])
 
 
 @pytest.mark.slow
