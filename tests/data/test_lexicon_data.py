@@ -140,14 +140,15 @@ def test_a_person_is_as_popular_as_their_pantheon_page_view_rank(celeb, data_roo
 
 
 def test_the_most_viewed_people_are_found_by_a_surname_that_names_them(celeb):
-    """messi, einstein, lennon: a surname alone names a person when each condition of ``lone_surnames`` holds; each
-    name below fails exactly one of them."""
+    """messi, einstein, lennon, davinci: a surname alone names a person when each condition of ``lone_surnames``
+    holds; each name below fails exactly one of them."""
     from handleval.features.lexicons import SURNAME_ALONE_POPULARITY
 
     for surname, person in [("messi", "lionelmessi"), ("einstein", "alberteinstein"), ("zuckerberg", "markzuckerberg"),
                             ("lennon", "johnlennon"),  # 23 times the views of Aaron Lennon
                             ("jolie", "angelinajolie"),  # a given name of 1 in 50,000 Americans
-                            ("capone", "alcapone"), ("pacino", "alpacino")]:  # Al is a first name, not a particle
+                            ("capone", "alcapone"), ("pacino", "alpacino"),  # Al is a first name, not a particle
+                            ("davinci", "leonardodavinci"), ("vangogh", "vincentvangogh"), ("deniro", "robertdeniro")]:
         # Pantheon's popularity (a CEO's is the company's: Zuckerberg 1.0 as Meta's founder, 0.91 by page views)
         assert celeb.popularity[person] >= celeb.popularity[surname] >= SURNAME_ALONE_POPULARITY, surname
         assert celeb.display[surname] == celeb.display[person] and celeb.source[surname] == "pantheon"
@@ -157,7 +158,8 @@ def test_the_most_viewed_people_are_found_by_a_surname_that_names_them(celeb):
                  "austen": "not viewed enough (0.77)", "asimov": "not viewed enough", "arafat": "not viewed enough",
                  "ledger": "a brand's name (ledger.com)", "pasteur": "a brand's name (the institute)",
                  "tarsus": "after 'of' (Paul of Tarsus)",
-                 "beckham": "David and Victoria, as viewed", "vinci": "after a particle", "niro": "after a particle",
+                 "beckham": "David and Victoria, as viewed", "vinci": "written with its particle (davinci)",
+                 "niro": "written with its particle (deniro)",
                  "zedong": "written surname first"}
     assert [k for k in fails_one if celeb.source.get(k) == "pantheon"] == []
     # the key of a person of that very name stays theirs; a person's own account rises to their Pantheon popularity
