@@ -530,10 +530,17 @@ def test_predict_resume_is_refused_when_the_sales_changed(tmp_path, monkeypatch)
     _, before = predict_scoring(None)
     monkeypatch.setenv("HANDLEVAL_DATA", str(data))
     assert predict_scoring(None)[1] == before  # the same files, read through another folder
+    source, out = tmp_path / "h.csv", tmp_path / "scores"
+    _handles_csv(source, 5)
+    args = ["predict", str(source), "-o", str(out)]
+    assert runner.invoke(app, [*args, "--chunk-rows", "2", "--quiet"]).exit_code == 0
+    _forget_last_part(out)
     sales = data / "sales" / "dash_email" / "dash_ea_flat.csv"
     sales.write_text(sales.read_text().replace("\n1", "\n2", 1))  # one price changed
     after = predict_scoring(None)[1]
     assert after["bundle"] == before["bundle"] and after["sales"] != before["sales"] is not None
+    refused = runner.invoke(app, [*args, "--resume"], env={"COLUMNS": "200"})
+    assert refused.exit_code == 2 and "cannot resume" in refused.output, refused.output
 
 
 def test_struct_list_and_map_cells_are_written_to_csv_as_json(tmp_path):

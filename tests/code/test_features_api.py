@@ -20,6 +20,7 @@ from handleval.features import (
     WordFeatures,
     describe_feature,
 )
+from handleval.features.brands import EXACT
 from tests.code._features_shared import fitted, sales_table
 
 HOSTILE = ["", " ", None, float("nan"), "🙂🙂", "\u200f\u202eabc", "\u202e", "a" * 10_000, "0" * 500, "123",
@@ -47,7 +48,7 @@ def test_clone_params_and_pipeline():
     for family in (LengthPatternFeatures(), WordFeatures(), SalesHistoryFeatures(k=2)):
         c = clone(family)
         assert c.get_params() == family.get_params()
-        assert list(c.fit().get_feature_names_out()) == list(c.fit().get_feature_names_out())
+        assert list(c.fit().get_feature_names_out()) == list(family.fit().get_feature_names_out())
     with pytest.raises(Exception, match="not fitted"):
         LengthPatternFeatures().transform(["x"])
 
@@ -65,7 +66,7 @@ def test_hostile_corpus_never_raises_and_errors_explain_bad_rows():
     bad = errors.notna().to_numpy()
     assert features[bad].isna().all(axis=None)
     assert features.loc[7, "len__length"] == 10_000
-    assert features.loc[13, "brand__match_kind"] == 1  # full-width 'ｎｉｋｅ' is NFKC 'nike'
+    assert features.loc[13, "brand__match_kind"] == EXACT  # full-width 'ｎｉｋｅ' is NFKC 'nike'
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

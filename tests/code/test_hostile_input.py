@@ -200,8 +200,7 @@ def test_any_unicode_roundtrips_through_parquet_and_csv_output(tmp_path_factory:
     tmp = tmp_path_factory.mktemp("h")
     pq.write_table(pa.table({"handle": pa.array(handles, pa.string())}), tmp / "in.parquet")
     run_batch(tmp / "in.parquet", tmp / "out", length_scorer, quiet=True, chunk_rows=5)
-    assert read_output(tmp / "out")["handle"].tolist() == [h if h is not None else None for h in handles] or \
-        read_output(tmp / "out")["handle"].isna().tolist() == [h is None for h in handles]
+    assert [None if pd.isna(v) else v for v in read_output(tmp / "out")["handle"]] == handles
     run_batch(tmp / "in.parquet", tmp / "out.csv", length_scorer, quiet=True, chunk_rows=5)
     back = read_output(tmp / "out.csv")["handle"].tolist()
     assert len(back) == len(handles)

@@ -251,6 +251,6 @@ def test_an_own_sale_far_above_a_poor_learned_price_is_averaged_in_dollars():
                              "sales__prev_same_age_days": [637.0, 637.0]})
     ruled = apply_rules(frame, features, np.log([300.0, 10_000.0]), markets, np.log(50_000))
     w = float(own_sale_weight(np.array([637.0]), markets)[0])
-    assert 0.6 < w < 0.7
+    assert w == pytest.approx(0.5 ** (637 / 365.25 / markets.own_sale.half_life_years))  # the configured half-life
     assert ruled.ln[0] == np.log(50_000), np.exp(ruled.ln[0])
     assert np.exp(ruled.ln[1]) == pytest.approx(w * 100 + (1 - w) * 10_000)
