@@ -29,7 +29,7 @@ from handleval.handles import public_suffix_list
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "23"
+LEXICON_VERSION = "24"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -337,40 +337,46 @@ def lone_surnames(rows: list[dict[str, str]], popularity: list[float], first_nam
     surname of fewer than :data:`SURNAME_CENSUS_SHARE` (not Lil Wayne's ``wayne``), as frequent in English text as
     :data:`SURNAME_ZIPF` allows, and with :data:`SURNAME_VIEWS_LEAD` times the page views of every other Pantheon
     person of that last word (John Lennon, not David and Victoria Beckham). After a particle the surname is written
-    with it (``davinci``, ``deniro``, ``vangogh``: not ``vinci``), and after "of" or "the" there is none (Paul of
-    Tarsus); not where the surname comes first (Mao Zedong), and not a brand's name (``brands`` at popularity 0.5 or
-    more: ``ledger`` is the wallet maker, not Heath Ledger; ``swift``, ``disney``, ``mars``)."""
+    with it (``davinci``, ``deniro``, ``vangogh``: not ``vinci``), after "van" or "von" also alone (``beethoven``),
+    and after "of" or "the" there is none (Paul of Tarsus); not where the surname comes first (Mao Zedong), and not
+    a brand's name (``brands`` at popularity 0.5 or more: ``ledger`` is the wallet maker, not Heath Ledger;
+    ``swift``, ``disney``, ``mars``)."""
     from wordfreq import zipf_frequency
 
     names = [_name_words(row["name"])[1] for row in rows]
-    surnames_of = [_surname(kept) for kept in names]
+    surnames_of = [_surnames(kept) for kept in names]
     views = _page_views(rows)
     bearers: dict[str, list[float]] = {}
-    for written, seen in zip(surnames_of, views, strict=True):
-        if written:
+    for forms, seen in zip(surnames_of, views, strict=True):
+        for written in forms:
             bearers.setdefault(slug(written), []).append(seen)
     out = []
-    for row, pop, written, seen in zip(rows, popularity, surnames_of, views, strict=True):
-        if pop < SURNAME_ALONE_POPULARITY or not written:
+    for row, pop, forms, seen in zip(rows, popularity, surnames_of, views, strict=True):
+        if pop < SURNAME_ALONE_POPULARITY:
             continue
-        key, others = slug(written), sorted(bearers[slug(written)])[:-1]  # if not the most viewed, fails below
-        if (len(key) >= 4 and (not others or seen >= SURNAME_VIEWS_LEAD * others[-1])
-                and row["countryCode"] not in _SURNAME_FIRST
-                and max(first_names.get(key, 0.0), surnames.get(key, 0.0)) < SURNAME_CENSUS_SHARE
-                and SURNAME_ZIPF[0] <= zipf_frequency(written, "en") < SURNAME_ZIPF[1]
-                and brands.popularity.get(key, 0.0) < 0.5):
-            out.append((pop, key, row["name"]))
+        for written in forms:
+            key, others = slug(written), sorted(bearers[slug(written)])[:-1]  # if not the most viewed, fails below
+            if (len(key) >= 4 and (not others or seen >= SURNAME_VIEWS_LEAD * others[-1])
+                    and row["countryCode"] not in _SURNAME_FIRST
+                    and max(first_names.get(key, 0.0), surnames.get(key, 0.0)) < SURNAME_CENSUS_SHARE
+                    and SURNAME_ZIPF[0] <= zipf_frequency(written, "en") < SURNAME_ZIPF[1]
+                    and brands.popularity.get(key, 0.0) < 0.5):
+                out.append((pop, key, row["name"]))
     return out
 
 
-def _surname(kept: list[str]) -> str:
-    """The surname of a name's words as English writes it: the last word, with its particle (``da Vinci``), none
-    after "of" or "the" (Paul of Tarsus, Alexander the Great) or in a single word; "Al Capone" has a first name."""
+def _surnames(kept: list[str]) -> list[str]:
+    """The surname of a name's words as English writes it: the last word, with its particle (``da Vinci``) and
+    after "van" or "von" also without it (Beethoven, Bismarck); none after "of" or "the" (Paul of Tarsus, Alexander
+    the Great) or in a single word. "Al Capone" has a first name, not a particle."""
     if len(kept) < 2:
-        return ""
+        return []
     if len(kept) == 2 or kept[-2].lower() not in _PARTICLES:
-        return kept[-1]
-    return "" if kept[-2].lower() in ("of", "the") else f"{kept[-2]} {kept[-1]}"
+        return [kept[-1]]
+    particle = kept[-2].lower()
+    if particle in ("of", "the"):
+        return []
+    return [f"{kept[-2]} {kept[-1]}", *([kept[-1]] if particle in ("van", "von") else [])]
 
 
 def _build_celeb(ref: Path) -> Lexicon:
