@@ -203,6 +203,11 @@ class Floor(StrictModel):
     def applies(self, platform: pd.Series, length: pd.Series) -> np.ndarray:
         return ((platform == self.platform) & length.between(self.min_length, self.max_length)).to_numpy()
 
+    @property
+    def lengths(self) -> str:
+        """The name lengths it holds for, as a reason says them: "up to 4", "5-64"."""
+        return f"up to {self.max_length}" if self.min_length <= 1 else f"{self.min_length}-{self.max_length}"
+
 
 class PricePoint(StrictModel):
     """A public price point: the amount and where it was reported."""

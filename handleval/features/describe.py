@@ -148,6 +148,12 @@ for _family in ("brand", "celeb"):
 MISSING_PHRASES: dict[str, str] = {
     "sales__n_suffix": "no suffix",  # a username: the count is 0, not missing, for a domain or e-mail name
     "sales__suffix_median_logp": "no earlier sales with the same suffix",
+    "len__year": "no year in it",
+    "len__pronounce_loglik": "no letters to pronounce",
+    "len__vowel_ratio": "no letters",
+    "dict__best_lang": "no word in any language",
+    "dict__min_zipf": "no dictionary words in it",
+    "dict__mean_zipf": "no dictionary words in it",
 }
 
 

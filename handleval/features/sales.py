@@ -6,7 +6,8 @@
 * prediction rows carry ``as_of`` (missing = now, i.e. the whole history);
 * training rows are the sales themselves and carry ``sold_at``: the cut-off is the row's own sale time, so a
   sale never sees itself, a same-time sale or any later sale (an undated training row gets NaN: its
-  comparables cannot be placed in time).
+  comparables cannot be placed in time). An undated history sale is seen by rows without a date and, as the name's
+  own oldest sale (``…prev_same…``), by a valuation dated after the history's newest sale.
 
 The k-NN columns summarise the k sold names of the same length (and market) most similar to the row's
 (``fuzz.ratio``) among those sales; equally similar sales go to the name first in alphabetical order, then to
@@ -415,13 +416,17 @@ class SalesHistoryFeatures(FeatureFamily):
             same = same_get((markets[j], texts_u[t], "" if proxy[row] else suffixes[row]))
             if same is not None:
                 cutoff = int(cutoffs[row])
-                ks = same.before(cutoff)
-                res[r, 2] = ks
-                if ks:
-                    res[r, 3] = same.logp[ks - 1]
+                dated = same.before(min(cutoff, _UNDATED))
+                # an undated sale happened before the history was collected: a valuation after the history's
+                # newest dated sale sees it (as the oldest sale), a training row (dated within it) never does
+                undated = len(same.times) - same.before(_UNDATED) if cutoff > self.latest_ else 0
+                res[r, 2] = dated + undated
+                if dated:
+                    res[r, 3] = same.logp[dated - 1]
                     ref = cutoff if cutoff < _UNDATED else self.latest_
-                    last = same.times[ks - 1]
-                    res[r, 4] = (ref - last) / _DAY_NS if last < _UNDATED and ref < _UNDATED else math.nan
+                    res[r, 4] = (ref - same.times[dated - 1]) / _DAY_NS if ref < _UNDATED else math.nan
+                elif undated:
+                    res[r, 3] = same.logp[-1]  # age unknown: NaN
         # same length bucket and pattern class
         res[:, 8] = 0
         lp_key = (mk * (_LEN_CAP + 1) + len_u[tcode]) * (max(PATTERN_CODES) + 1) + pclass_u[tcode]

@@ -38,7 +38,7 @@ def _reasons_note(manifest: dict[str, Any]) -> list[str]:
 
 def _premium_section(manifest: dict[str, Any]) -> list[str]:
     """How the high end, floors, fame, own sales and X are handled, and the checks that say whether it worked."""
-    from handleval.config import RareHandlePricing, Target
+    from handleval.config import Floor, RareHandlePricing, Target
     from handleval.price.evaluate import checks_text
 
     markets = manifest["markets"]
@@ -49,12 +49,13 @@ def _premium_section(manifest: dict[str, Any]) -> list[str]:
         "",
         "- **The high end.** `dnjournal_domains` (reported sales, most undated) is its own venue (`reported`): its "
         "top-heavy selection sets that venue's level and does not lift venue auctions; its undated rows train and "
-        "serve as comparables but are never test rows. `namebio_2015_2020` is weighted back to its market (its "
+        "anchor their own name's price as its oldest sale, but are never test rows or comparables. "
+        "`namebio_2015_2020` is weighted back to its market (its "
         "$5,000+ tail is complete, the rest a uniform sample: tail rows weigh the sample's rate in that range). A "
         "sale two sources list (same name, suffix, USD price) is loaded once. Domains are priced at venue-auction "
         "(wholesale) level by default; `venue=reported` gives the end-user level of reported sales.",
         "- **Floors are market mechanics.** " + " ".join(
-            f"{f['platform']} names of {f['min_length']}-{f['max_length']} characters: minimum {f['min_price']:,.0f} "
+            f"{f['platform']} names of {Floor(**f).lengths} characters: minimum {f['min_price']:,.0f} "
             f"{f['currency']} ({f['rule'].replace('_', ' ')})." for f in markets.get("floors", [])) +
         " A minimum that sets the price is not learnt from and holds only in its own market (never in X, priced "
         f"by proxy); sales at a lower-bound minimum are "

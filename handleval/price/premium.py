@@ -242,8 +242,8 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         floor_ln = float(np.log(floor.min_price * markets.usd_rate(floor.currency)))
         delta = np.where(hit, np.maximum(ln, min(floor_ln, cap_ln)) - ln, 0.0)
         out.minimum_ln = np.where(hit, np.maximum(out.minimum_ln, min(floor_ln, cap_ln)), out.minimum_ln)
-        minimum = f"{PLATFORM_NAMES.get(floor.platform, floor.platform)} minimum for {floor.min_length}-" \
-                  f"{floor.max_length} characters (${np.exp(floor_ln):,.0f})"
+        minimum = f"{PLATFORM_NAMES.get(floor.platform, floor.platform)} minimum for names of {floor.lengths} " \
+                  f"characters (${np.exp(floor_ln):,.0f})"
         phrase = np.where(delta > 0, minimum, "")
         for i in np.flatnonzero(delta > 0).tolist():
             _lead(out.basis, i, minimum)

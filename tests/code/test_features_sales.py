@@ -64,6 +64,28 @@ def test_prediction_mode_sees_the_whole_history_and_proxies_x_to_telegram(telegr
     assert past["sales__n_market"].iloc[0] == 0
 
 
+def test_an_undated_sale_is_the_oldest_own_sale_of_a_valuation_after_the_history():
+    """icon.com's $12 million DN Journal sale is undated: a valuation dated after the history's newest sale (what
+    ``value`` does, as of now) sees it as the name's oldest sale, of unknown age; a valuation within the history's
+    dates and the training rows never do; a dated sale of the same name is the later one."""
+    history = pd.DataFrame({"handle": ["icon", "icon", "club", "pizza"], "platform": "domain",
+                            "suffix": "com", "price_usd": [12e6, 9e3, 1e7, 500.0],
+                            "sold_at": [pd.NaT, "2020-01-01", pd.NaT, "2021-06-01"]})
+    history["sold_at"] = pd.to_datetime(history["sold_at"])
+    fam = SalesHistoryFeatures().fit(history)
+    cols = ["sales__n_prev_same", "sales__prev_same_logp", "sales__prev_same_age_days"]
+    after = fam.transform(pd.DataFrame({"handle": ["club", "icon"], "platform": "domain", "suffix": "com",
+                                        "as_of": pd.Timestamp("2026-01-01")}))[cols]
+    assert after.iloc[0, :2].tolist() == [1, pytest.approx(np.log(1e7))] and np.isnan(after.iloc[0, 2])
+    assert after.iloc[1].tolist() == [2, pytest.approx(np.log(9e3)), (pd.Timestamp("2026-01-01")
+                                                                      - pd.Timestamp("2020-01-01")).days]
+    within = fam.transform(pd.DataFrame({"handle": ["club"], "platform": "domain", "suffix": "com",
+                                         "as_of": pd.Timestamp("2021-01-01")}))[cols]
+    assert within.iloc[0, 0] == 0 and within.iloc[0, 1:].isna().all()
+    training = fam.transform(history)["sales__n_prev_same"]  # dated rows see no undated sale; undated rows: NaN
+    assert training.iloc[[1, 3]].tolist() == [0, 0] and training.iloc[[0, 2]].isna().all()
+
+
 def test_same_suffix_features_only_for_names_with_a_suffix():
     """A Telegram username has no suffix: its "same suffix" sales would be every Telegram sale (the market count
     again), which reasons then read out as "3403 earlier sales with the same suffix"."""

@@ -23,3 +23,20 @@ def test_brand_and_celebrity_phrases_never_read_alike():
             for match in (None, "nike"):
                 assert describe_feature(f"brand__{feature}", value, "nike", match) != \
                     describe_feature(f"celeb__{feature}", value, "nike", match), (feature, value, match)
+
+
+def test_a_missing_value_of_any_feature_is_said_in_words():
+    """'pronounce_loglik unknown (+$243)' was a reason of 2025.com: a feature missing for a valid handle (no
+    letters, no word, no year, no earlier sale) says so in words, not by its column name."""
+    import math
+
+    from tests.code._features_shared import fitted
+
+    handles = ["2025", "1234567", "____", "x", "a_b", "pizza", "xqzvbn", "_9_", "zz"]
+    features = fitted().transform(handles)
+    missing = [(name, h) for name in features.columns for h, v in zip(handles, features[name], strict=True)
+               if isinstance(v, float) and math.isnan(v)]
+    assert len({name for name, _ in missing}) >= 5  # year, pronounceability, vowels, language, word frequencies
+    for name, handle in missing:
+        phrase = describe_feature(name, float("nan"), handle)
+        assert "_" not in phrase and not phrase.endswith(" unknown"), (name, handle, phrase)

@@ -354,7 +354,7 @@ def test_a_market_minimum_stays_in_its_own_market(small_valuer, small_price):
     usd = small_price.manifest["markets"]["rates"]["TON"]["usd_per_unit"] * 5000
     out = small_valuer.value_many(pd.DataFrame({"handle": ["xq7t", "xq7t"], "platform": ["telegram", "x"]}))
     assert out.loc[0, "price_usd"] >= usd - 0.01 and "minimum" in out.loc[0, "reasons"]
-    assert out.loc[0, "market_basis"].startswith("Telegram minimum for 1-4 characters ($"), out.loc[0]
+    assert out.loc[0, "market_basis"].startswith("Telegram minimum for names of up to 4 characters ($"), out.loc[0]
     assert out.loc[0, "price_low_usd"] >= usd - 0.01  # the range does not go below the minimum either
     assert out.loc[1, "price_usd"] < 2500 and "minimum" not in out.loc[1, "reasons"]
 
