@@ -276,7 +276,9 @@ class SalesHistoryFeatures(FeatureFamily):
         return None
 
     def _fit(self, prepared: Prepared, X: Any, y: Any) -> None:
-        """Store the history: ``X`` with ``price_usd`` (or ``y`` = ln USD price) and ``sold_at``."""
+        """Store the history: ``X`` with ``price_usd`` (or ``y`` = ln USD price) and ``sold_at``; a sale whose
+        ``comparable`` column is False (a price a venue's minimum set) is only its own name's past sale, never a
+        comparable of others nor counted in the market's."""
         if self.k < 1:
             raise ValueError(f"k must be at least 1, got {self.k}")
         logp = self._log_prices(X, y)
@@ -289,28 +291,32 @@ class SalesHistoryFeatures(FeatureFamily):
         else:  # an as_of column in a history table: NaT would mean "now", treat as undated
             times[times == _NEVER] = _UNDATED
         keep = prepared.ok & np.isfinite(logp)
+        comparable = (X["comparable"].fillna(True).to_numpy(dtype=bool) if isinstance(X, pd.DataFrame)
+                      and "comparable" in X.columns else np.ones(len(frame), dtype=bool))[keep]
         texts = [t[:MAX_CHARS] for t in frame["text"].to_numpy()[keep].tolist()]
         platform = frame["platform"].to_numpy()[keep]
         suffix = frame["suffix"].to_numpy()[keep]
         time, logp = times[keep], logp[keep]
         length = np.fromiter((_len_bucket(t) for t in texts), dtype=np.int64, count=len(texts))
         pclass = pattern_classes(texts)
-        self.n_history_ = len(texts)
+        self.n_history_ = int(comparable.sum())
         dated = time[time < _UNDATED]
         self.latest_ = int(dated.max()) if len(dated) else _UNDATED
-        self.markets_ = sorted(pd.unique(platform).tolist())
+        self.markets_ = sorted(pd.unique(platform[comparable]).tolist())
         texts_arr = np.asarray(texts, dtype=object)
         by_time = np.argsort(time, kind="stable")
-        self.market_ = _groups([platform], time, logp, by_time)
-        self.same_ = _groups([platform, texts_arr, suffix], time, logp, by_time)
+        self.same_ = _groups([platform, texts_arr, suffix], time, logp, by_time)  # every sale: its name's own
         self.sold_names_ = frozenset(name for _, name, _ in self.same_)  # names that ever sold
+        by_time = by_time[comparable[by_time]]  # the rest: comparables only
+        self.market_ = _groups([platform], time, logp, by_time)
         self.lenpat_ = _groups([platform, length, pclass], time, logp, by_time)
         self.suffix_ = _groups([platform, suffix], time, logp, by_time)
         # k-NN buckets in the tie order (equally similar sales: the earlier in the bucket wins): by name, then the
         # later sale first, an undated one last (queries with a date never see it; training rows all have one)
         self.listed_: dict[tuple[str, int, bool], list[Any]] = {}  # per bucket, as comparables lists its sales
+        tie_order = _tie_order(texts, time)
         self.bucket_ = {key: _Bucket(texts_arr[rows].tolist(), time[rows], logp[rows], suffix[rows].tolist())
-                        for key, rows in _group_rows([platform, length], _tie_order(texts, time)).items()}
+                        for key, rows in _group_rows([platform, length], tie_order[comparable[tie_order]]).items()}
 
     #: The group dicts :meth:`_fit` builds (key -> :class:`_Group`).
     _GROUPS = ("market_", "same_", "lenpat_", "suffix_")

@@ -808,7 +808,8 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
                       "price on them as trained", HandlevalWarning, stacklevel=2)
 
     def priced(sales: pd.DataFrame) -> pd.DataFrame:
-        return sales[~price_set_by_rule(sales, markets)]  # as in training: not evidence of value
+        # a price a venue's minimum set is no evidence of value (as in training): its name's own sale only
+        return sales.assign(comparable=~price_set_by_rule(sales, markets))
 
     with gc_paused():  # the fit builds and keeps ~10^6 small objects: the collector's passes over them are waste
         if history is None:

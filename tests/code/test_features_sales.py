@@ -86,6 +86,23 @@ def test_an_undated_sale_is_the_oldest_own_sale_of_a_valuation_after_the_history
     assert training.iloc[[1, 3]].tolist() == [0, 0] and training.iloc[[0, 2]].isna().all()
 
 
+def test_a_sale_that_is_no_comparable_is_only_its_own_names_past_sale():
+    """A price a venue's minimum set (``comparable`` False: Fragment's 4-character names) tells nothing of other
+    names: it is the name's own past sale, and neither a comparable of another name nor counted in the market."""
+    history = pd.DataFrame({"handle": ["tgai", "tgbi", "kiln", "loft"], "platform": "telegram",
+                            "price_usd": [43_680.0, 16_000.0, 900.0, 1_200.0],
+                            "sold_at": pd.to_datetime(["2025-03-09", "2025-03-10", "2025-03-01", "2025-03-02"]),
+                            "comparable": [True, False, True, True]})
+    fam = SalesHistoryFeatures(k=3).fit(history)
+    rows = pd.DataFrame({"handle": ["tgbi", "tgbj"], "platform": "telegram", "as_of": pd.Timestamp("2026-01-01")})
+    out = fam.transform(rows)
+    assert out.loc[0, "sales__n_prev_same"] == 1 and out.loc[0, "sales__prev_same_logp"] == pytest.approx(np.log(16e3))
+    assert (out["sales__n_market"] == 3).all() and (out["sales__n_lenpat"] == 3).all()
+    listed = [c["name"] for c in fam.comparables(rows.iloc[[1]])[0]]
+    assert sorted(listed) == ["kiln", "loft", "tgai"]
+    assert fam.transform(rows.assign(handle="tgbj"))["sales__knn_max_sim"].max() < 1.0
+
+
 def test_same_suffix_features_only_for_names_with_a_suffix():
     """A Telegram username has no suffix: its "same suffix" sales would be every Telegram sale (the market count
     again), which reasons then read out as "3403 earlier sales with the same suffix"."""

@@ -359,6 +359,24 @@ def test_a_market_minimum_stays_in_its_own_market(small_valuer, small_price):
     assert out.loc[1, "price_usd"] < 2500 and "minimum" not in out.loc[1, "reasons"]
 
 
+def test_a_sale_above_a_price_setting_minimum_anchors_its_name_in_its_own_market_only(small_valuer, small_price,
+                                                                                         data_root):
+    """tgai sold for 13,650 TON on Fragment, where 4-character names open at 5,000 TON: it was priced at the minimum
+    like every 4-character name, its own sale unseen (such sales are set aside as prices the minimum set). Its own
+    sale now anchors it on Telegram; X, priced by proxy, borrows nothing of Fragment's 4-character market."""
+    floor = next(f for f in small_price.manifest["markets"]["floors"] if f["rule"] == "sets_price")
+    usd = small_price.manifest["markets"]["rates"]["TON"]["usd_per_unit"] * floor["min_price"]
+    fragment = pd.read_csv(data_root / "sales" / "fragment_telegram" / "fragment_sold_merged.csv")
+    sold = fragment[fragment["username"].str.len().between(floor["min_length"], floor["max_length"])
+                    & (fragment["price_ton"] >= 1.5 * floor["min_price"])]["username"].unique().tolist()
+    assert len(sold) >= 3
+    telegram = small_valuer.value_many(pd.DataFrame({"handle": sold, "platform": "telegram"}))
+    assert (telegram["price_usd"] > usd).all(), telegram[["handle", "price_usd"]]
+    assert telegram["reasons"].str.startswith("own sale for $").all()
+    x = small_valuer.value_many(pd.DataFrame({"handle": sold, "platform": "x"}))
+    assert not x["reasons"].str.contains("own sale").any() and not x["market_basis"].str.contains("own sale").any()
+
+
 def test_x_prices_rare_handles_by_its_published_rule(small_valuer):
     out = small_valuer.value_many(["google", "okay", "xyz", "jdk_19927", "bluefrog77"])
     google, okay, three, junk, combo = out["price_usd"].tolist()
