@@ -29,7 +29,7 @@ from handleval.handles import public_suffix_list
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
-LEXICON_VERSION = "24"
+LEXICON_VERSION = "26"
 
 BRAND_FILES = (
     "tranco_100k/tranco_top_100k.csv",
@@ -72,10 +72,12 @@ _LATIN_LETTERS = str.maketrans({"ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "�
 
 def slug(name: str) -> str:
     """``Coca-Cola`` → ``cocacola``, ``Niké`` → ``nike``, ``Lech Wałęsa`` → ``lechwalesa``: accents dropped, the
-    Latin letters of :data:`_LATIN_LETTERS` spelt out, only ``[a-z0-9]`` kept."""
-    text = unicodedata.normalize("NFKD", name.lower().translate(_LATIN_LETTERS))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return _NOT_SLUG.sub("", text)
+    Latin letters of :data:`_LATIN_LETTERS` spelt out, only ``[a-z0-9]`` kept. A leading "&" is read "and"
+    (``&pizza`` is ``andpizza``, not the word pizza)."""
+    text = name.lower().translate(_LATIN_LETTERS).strip()
+    text = "and" + text[1:] if text.startswith("&") else text
+    text = unicodedata.normalize("NFKD", text)
+    return _NOT_SLUG.sub("", "".join(c for c in text if not unicodedata.combining(c)))
 
 
 def _name_words(name: str) -> tuple[list[str], list[str]]:
@@ -359,7 +361,7 @@ def lone_surnames(rows: list[dict[str, str]], popularity: list[float], first_nam
             if (len(key) >= 4 and (not others or seen >= SURNAME_VIEWS_LEAD * others[-1])
                     and row["countryCode"] not in _SURNAME_FIRST
                     and max(first_names.get(key, 0.0), surnames.get(key, 0.0)) < SURNAME_CENSUS_SHARE
-                    and SURNAME_ZIPF[0] <= zipf_frequency(written, "en") < SURNAME_ZIPF[1]
+                    and SURNAME_ZIPF[0] <= zipf_frequency(" ".join(map(slug, written.split())), "en") < SURNAME_ZIPF[1]
                     and brands.popularity.get(key, 0.0) < 0.5):
                 out.append((pop, key, row["name"]))
     return out
