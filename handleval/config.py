@@ -205,8 +205,10 @@ class Floor(StrictModel):
 
     @property
     def lengths(self) -> str:
-        """The name lengths it holds for, as a reason says them: "up to 4", "5-64"."""
-        return f"up to {self.max_length}" if self.min_length <= 1 else f"{self.min_length}-{self.max_length}"
+        """The name lengths it holds for, as a reason says them: "up to 4", "4", "5-64"."""
+        if self.min_length <= 1:
+            return f"up to {self.max_length}"
+        return str(self.min_length) if self.min_length == self.max_length else f"{self.min_length}-{self.max_length}"
 
 
 class PricePoint(StrictModel):

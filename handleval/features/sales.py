@@ -6,8 +6,8 @@
 * prediction rows carry ``as_of`` (missing = now, i.e. the whole history);
 * training rows are the sales themselves and carry ``sold_at``: the cut-off is the row's own sale time, so a
   sale never sees itself, a same-time sale or any later sale (an undated training row gets NaN: its
-  comparables cannot be placed in time). An undated history sale is seen by rows without a date and, as the name's
-  own oldest sale (``…prev_same…``), by a valuation dated after the history's newest sale.
+  comparables cannot be placed in time). An undated history sale is seen only by rows without a date; the
+  own-sale rule of a valuation reads it through :meth:`SalesHistoryFeatures.anchor_sales`.
 
 The k-NN columns summarise the k sold names of the same length (and market) most similar to the row's
 (``fuzz.ratio``) among those sales; equally similar sales go to the name first in alphabetical order, then to
@@ -300,17 +300,22 @@ class SalesHistoryFeatures(FeatureFamily):
         length = np.fromiter((_len_bucket(t) for t in texts), dtype=np.int64, count=len(texts))
         pclass = pattern_classes(texts)
         self.n_history_ = int(comparable.sum())
-        dated = time[time < _UNDATED]
-        self.latest_ = int(dated.max()) if len(dated) else _UNDATED
+        dated = time < _UNDATED
+        self.latest_ = int(time[dated & comparable].max()) if (dated & comparable).any() else _UNDATED
+        self.newest_ = {m: int(time[dated & (platform == m)].max()) for m in pd.unique(platform[dated]).tolist()}
         self.markets_ = sorted(pd.unique(platform[comparable]).tolist())
         texts_arr = np.asarray(texts, dtype=object)
         by_time = np.argsort(time, kind="stable")
-        self.same_ = _groups([platform, texts_arr, suffix], time, logp, by_time)  # every sale: its name's own
+        # a price a venue's minimum set is no comparable, only its name's own past sale (:meth:`anchor_sales`)
+        self.aside_ = _groups([platform, texts_arr, suffix], time, logp, by_time[~comparable[by_time]])
+        comparable_by_time = by_time[comparable[by_time]]
+        self.market_ = _groups([platform], time, logp, comparable_by_time)
+        self.same_ = _groups([platform, texts_arr, suffix], time, logp, comparable_by_time)
         self.sold_names_ = frozenset(name for _, name, _ in self.same_)  # names that ever sold
-        by_time = by_time[comparable[by_time]]  # the rest: comparables only
-        self.market_ = _groups([platform], time, logp, by_time)
-        self.lenpat_ = _groups([platform, length, pclass], time, logp, by_time)
-        self.suffix_ = _groups([platform, suffix], time, logp, by_time)
+        self.anchor_names_ = sorted({name for _, name, _ in self.aside_}
+                                    | set(texts_arr[comparable & ~dated].tolist()))
+        self.lenpat_ = _groups([platform, length, pclass], time, logp, comparable_by_time)
+        self.suffix_ = _groups([platform, suffix], time, logp, comparable_by_time)
         # k-NN buckets in the tie order (equally similar sales: the earlier in the bucket wins): by name, then the
         # later sale first, an undated one last (queries with a date never see it; training rows all have one)
         self.listed_: dict[tuple[str, int, bool], list[Any]] = {}  # per bucket, as comparables lists its sales
@@ -319,7 +324,7 @@ class SalesHistoryFeatures(FeatureFamily):
                         for key, rows in _group_rows([platform, length], tie_order[comparable[tie_order]]).items()}
 
     #: The group dicts :meth:`_fit` builds (key -> :class:`_Group`).
-    _GROUPS = ("market_", "same_", "lenpat_", "suffix_")
+    _GROUPS = ("market_", "same_", "aside_", "lenpat_", "suffix_")
 
     def fit_cached(self, load_history: Callable[[], Any], key: Any, use_cache: bool = True) -> SalesHistoryFeatures:
         """``fit(load_history())``, with the fitted state kept in the data cache under ``key``, which must identify
@@ -330,7 +335,8 @@ class SalesHistoryFeatures(FeatureFamily):
             state = {name: _flat({k: (g.times, g.logp) for k, g in getattr(self, name).items()})
                      for name in self._GROUPS}
             return {**state, "bucket_": _flat(self.bucket_), "n_history_": self.n_history_,
-                    "latest_": self.latest_, "markets_": self.markets_}
+                    "latest_": self.latest_, "newest_": self.newest_, "anchor_names_": self.anchor_names_,
+                    "markets_": self.markets_}
 
         state = cached("sales", (source_digest(__file__), sorted(self.get_params().items()), key), build, use_cache)
         for name in self._GROUPS:
@@ -339,6 +345,7 @@ class SalesHistoryFeatures(FeatureFamily):
         self.listed_ = {}
         self.sold_names_ = frozenset(name for _, name, _ in self.same_)
         self.n_history_, self.latest_, self.markets_ = state["n_history_"], state["latest_"], state["markets_"]
+        self.newest_, self.anchor_names_ = state["newest_"], state["anchor_names_"]
         self.feature_names_out_ = np.asarray(self._feature_names(), dtype=object)
         self.n_features_out_ = len(self.feature_names_out_)
         return self
@@ -422,17 +429,13 @@ class SalesHistoryFeatures(FeatureFamily):
             same = same_get((markets[j], texts_u[t], "" if proxy[row] else suffixes[row]))
             if same is not None:
                 cutoff = int(cutoffs[row])
-                dated = same.before(min(cutoff, _UNDATED))
-                # an undated sale happened before the history was collected: a valuation after the history's
-                # newest dated sale sees it (as the oldest sale), a training row (dated within it) never does
-                undated = len(same.times) - same.before(_UNDATED) if cutoff > self.latest_ else 0
-                res[r, 2] = dated + undated
-                if dated:
-                    res[r, 3] = same.logp[dated - 1]
+                ks = same.before(cutoff)
+                res[r, 2] = ks
+                if ks:
+                    res[r, 3] = same.logp[ks - 1]
                     ref = cutoff if cutoff < _UNDATED else self.latest_
-                    res[r, 4] = (ref - same.times[dated - 1]) / _DAY_NS if ref < _UNDATED else math.nan
-                elif undated:
-                    res[r, 3] = same.logp[-1]  # age unknown: NaN
+                    last = same.times[ks - 1]
+                    res[r, 4] = (ref - last) / _DAY_NS if last < _UNDATED and ref < _UNDATED else math.nan
         # same length bucket and pattern class
         res[:, 8] = 0
         lp_key = (mk * (_LEN_CAP + 1) + len_u[tcode]) * (max(PATTERN_CODES) + 1) + pclass_u[tcode]
@@ -468,6 +471,38 @@ class SalesHistoryFeatures(FeatureFamily):
                 listed = self._listed(len(frame), near, found, as_json)
         out[rows] = res
         return out, listed
+
+    def anchor_sales(self, X: Any) -> pd.DataFrame:
+        """Per row, a past sale of its own name that the features leave out, for the own-sale rule of a
+        valuation: ``sales__prev_same_logp`` and ``sales__prev_same_age_days`` (NaN where none). In the row's own
+        market (not a proxy's), its latest sale among those whose price a venue's minimum set (Fragment's
+        4-character names: no comparable, so not in the features); else the median of its undated sales when the
+        row is dated after its market's newest dated sale (an undated sale was collected with the history: it
+        happened before then, but no one knows when, so no feature and no held-out row sees it)."""
+        check_is_fitted(self, "feature_names_out_")
+        prepared = prepare(X)
+        out = np.full((len(prepared.frame), 2), np.nan)
+        route = self._routes(prepared)
+        if route is not None and self.anchor_names_:
+            wanted = pd.Series(route.texts, dtype=object).isin(self.anchor_names_).to_numpy()
+            suffixes = prepared.frame["suffix"].to_numpy(dtype=object)
+            for row, t, j, cutoff, proxy in zip(route.rows.tolist(), route.text.tolist(), route.market.tolist(),
+                                                route.cutoff.tolist(), route.proxy.tolist(), strict=True):
+                if not wanted[t]:
+                    continue
+                key = (route.markets[j], route.texts[t], "" if proxy else suffixes[row])
+                aside = None if proxy else self.aside_.get(key)
+                ks = aside.before(min(cutoff, _UNDATED)) if aside is not None else 0
+                if ks:
+                    ref = cutoff if cutoff < _UNDATED else self.latest_
+                    out[row] = aside.logp[ks - 1], (ref - aside.times[ks - 1]) / _DAY_NS
+                    continue
+                same = self.same_.get(key)
+                newest = self.newest_.get(route.markets[j], _UNDATED)
+                if same is not None and cutoff > newest and same.before(_UNDATED) == 0:
+                    out[row, 0] = float(np.median(same.logp))
+        return pd.DataFrame(out, columns=["sales__prev_same_logp", "sales__prev_same_age_days"],
+                            index=prepared.frame.index)
 
     def transform_with_comparables(self, prepared: Prepared, as_json: bool = False
                                    ) -> tuple[pd.DataFrame, list[Any]]:

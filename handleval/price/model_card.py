@@ -49,7 +49,7 @@ def _premium_section(manifest: dict[str, Any]) -> list[str]:
         "",
         "- **The high end.** `dnjournal_domains` (reported sales, most undated) is its own venue (`reported`): its "
         "top-heavy selection sets that venue's level and does not lift venue auctions; its undated rows train and "
-        "anchor their own name's price as its oldest sale, but are never test rows or comparables. "
+        "anchor their own name's price as its oldest sale, but are never test rows nor a dated row's comparables. "
         "`namebio_2015_2020` is weighted back to its market (its "
         "$5,000+ tail is complete, the rest a uniform sample: tail rows weigh the sample's rate in that range). A "
         "sale two sources list (same name, suffix, USD price) is loaded once. Domains are priced at venue-auction "
@@ -66,8 +66,10 @@ def _premium_section(manifest: dict[str, Any]) -> list[str]:
         "Lookalikes (`n1ke`, `nikeofficial`) borrow no fame: they get a `risk` column instead.",
         f"- **Own sales anchor.** A name's own last sale in the market that prices it pulls the price towards it: "
         f"weight 0.5 ** (age / {markets['own_sale']['half_life_years']} years); undated sales count as "
-        f"{markets['own_sale']['undated_age_years']} years old. On a platform priced by proxy, a sale at the proxy "
-        "market's opening bid anchors nothing (a venue's minimum stays in its market).",
+        f"{markets['own_sale']['undated_age_years']} years old and only in a valuation after their market's newest "
+        "dated sale (the model never reads them). A sale whose price a venue's minimum set anchors its own name in "
+        "that market only. On a platform priced by proxy, a sale at the proxy market's opening bid anchors nothing "
+        "(a venue's minimum stays in its market).",
     ]
     own = _own_sales(manifest)
     if rare and "x" in own:

@@ -235,6 +235,27 @@ class Valuer:
             frame.index = prices.index = data.index  # a caller joins the prices back by index
         return pd.concat([frame, prices.add_prefix(prefix) if prefix else prices], axis=1)
 
+    def _with_anchor_sales(self, frame: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+        """``features`` with, where they hold no own sale, the own sales the model never reads
+        (:meth:`~handleval.features.sales.SalesHistoryFeatures.anchor_sales`): the own-sale rule reads them, for
+        rows priced in their own market (a platform priced by proxy borrows none of the proxy's)."""
+        sales = getattr(self.featurizer, "families_", {}).get("sales")
+        if sales is None or "sales__prev_same_logp" not in features or "requested" not in frame:
+            return features
+        rows = np.flatnonzero((frame["requested"] == frame["platform"]).to_numpy()
+                              & features["sales__prev_same_logp"].isna().to_numpy()
+                              & frame["handle"].isin(sales.anchor_names_).to_numpy())  # few: look up only those
+        if not len(rows):
+            return features
+        anchors = sales.anchor_sales(frame.iloc[rows]).to_numpy()
+        rows, anchors = rows[np.isfinite(anchors[:, 0])], anchors[np.isfinite(anchors[:, 0])]
+        features = features.copy()
+        for j, column in enumerate(("sales__prev_same_logp", "sales__prev_same_age_days")):
+            values = features[column].to_numpy(dtype=np.float64, copy=True)
+            values[rows] = anchors[:, j]
+            features[column] = values
+        return features
+
     def price_columns(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x",
                       reasons: bool = True, attribution: Attribution = "paths", comparables: bool = False
                       ) -> pd.DataFrame:
@@ -278,7 +299,8 @@ class Valuer:
             else:
                 contrib = np.mean([m.predict(x, pred_contrib=True)[:, :-1] for m in self.points], axis=0) \
                     if reasons else None
-            ruled = apply_rules(market_frame, x_h, raw, self.markets, self.cap, matches)
+            ruled = apply_rules(market_frame, self._with_anchor_sales(market_frame, x_h), raw, self.markets,
+                                self.cap, matches)
             pred = ruled.ln
             off = interval_offsets(keys, market_frame["platform"],
                                    self.manifest.get("conformal_offsets_by_venue_ln", {}), self.offsets)

@@ -205,15 +205,15 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
     handles = frame["handle"].to_numpy(dtype=object).astype(str)
 
     # 1. The name's own last sale in the market that prices it; on a platform priced by proxy, not a sale at the
-    # proxy market's opening bid (Fragment's 10 TON) nor one of a length whose price its minimum sets (Fragment's
-    # 4-character names): a venue's minimum stays in its own market.
+    # proxy market's opening bid (Fragment's 10 TON): a venue's minimum stays in its own market (a sale whose price
+    # it set never reaches a proxied row: SalesHistoryFeatures.anchor_sales).
     last = _col(features, "sales__prev_same_logp")
     has_sale = np.isfinite(last)
     proxied = np.flatnonzero(has_sale & (market != requested).to_numpy())
     if len(proxied):
         sold = pd.DataFrame({"platform": market.iloc[proxied].to_numpy(), "handle": handles[proxied],
                              "price_usd": np.exp(last[proxied])})
-        has_sale[proxied[at_floor(sold, markets) | price_set_by_rule(sold, markets)]] = False
+        has_sale[proxied[at_floor(sold, markets)]] = False
     if has_sale.any():
         age = _col(features, "sales__prev_same_age_days")
         weight = own_sale_weight(age, markets)

@@ -64,43 +64,54 @@ def test_prediction_mode_sees_the_whole_history_and_proxies_x_to_telegram(telegr
     assert past["sales__n_market"].iloc[0] == 0
 
 
-def test_an_undated_sale_is_the_oldest_own_sale_of_a_valuation_after_the_history():
-    """icon.com's $12 million DN Journal sale is undated: a valuation dated after the history's newest sale (what
-    ``value`` does, as of now) sees it as the name's oldest sale, of unknown age; a valuation within the history's
-    dates and the training rows never do; a dated sale of the same name is the later one."""
-    history = pd.DataFrame({"handle": ["icon", "icon", "club", "pizza"], "platform": "domain",
-                            "suffix": "com", "price_usd": [12e6, 9e3, 1e7, 500.0],
-                            "sold_at": [pd.NaT, "2020-01-01", pd.NaT, "2021-06-01"]})
-    history["sold_at"] = pd.to_datetime(history["sold_at"])
+def test_an_undated_sale_anchors_only_a_valuation_after_its_markets_history():
+    """icon.com's $12 million DN Journal sale is undated. The features (what the model learnt from) never hold an
+    undated sale; :meth:`anchor_sales` gives it to the own-sale rule of a valuation dated after its market's newest
+    dated sale, where the name has no dated sale (the features hold that one): the median of its undated sales."""
+    history = pd.DataFrame({"handle": ["icon", "icon", "club", "club", "pizza", "kiln"],
+                            "platform": ["domain"] * 5 + ["telegram"], "suffix": ["com"] * 5 + [""],
+                            "price_usd": [12e6, 9e3, 1e7, 4e6, 500.0, 50.0],
+                            "sold_at": pd.to_datetime([None, "2020-01-01", None, None, "2021-06-01", "2025-03-01"])})
     fam = SalesHistoryFeatures().fit(history)
-    cols = ["sales__n_prev_same", "sales__prev_same_logp", "sales__prev_same_age_days"]
-    after = fam.transform(pd.DataFrame({"handle": ["club", "icon"], "platform": "domain", "suffix": "com",
-                                        "as_of": pd.Timestamp("2026-01-01")}))[cols]
-    assert after.iloc[0, :2].tolist() == [1, pytest.approx(np.log(1e7))] and np.isnan(after.iloc[0, 2])
-    assert after.iloc[1].tolist() == [2, pytest.approx(np.log(9e3)), (pd.Timestamp("2026-01-01")
-                                                                      - pd.Timestamp("2020-01-01")).days]
-    within = fam.transform(pd.DataFrame({"handle": ["club"], "platform": "domain", "suffix": "com",
-                                         "as_of": pd.Timestamp("2021-01-01")}))[cols]
-    assert within.iloc[0, 0] == 0 and within.iloc[0, 1:].isna().all()
+
+    def rows(as_of: str) -> pd.DataFrame:
+        return pd.DataFrame({"handle": ["club", "icon"], "platform": "domain", "suffix": "com",
+                             "as_of": pd.Timestamp(as_of)})
+
+    own = ["sales__prev_same_logp", "sales__prev_same_age_days"]
+    features = fam.transform(rows("2023-01-01"))  # after the domains' newest sale, before Telegram's
+    assert features["sales__n_prev_same"].tolist() == [0, 1]
+    anchors = fam.anchor_sales(rows("2023-01-01"))
+    assert anchors.loc[0, own[0]] == pytest.approx(np.log(np.sqrt(1e7 * 4e6))) and np.isnan(anchors.loc[0, own[1]])
+    assert anchors.loc[1].isna().all()  # its dated sale is in the features
+    assert fam.anchor_sales(rows("2021-01-01")).isna().all(axis=None)  # within the domains' history
     training = fam.transform(history)["sales__n_prev_same"]  # dated rows see no undated sale; undated rows: NaN
-    assert training.iloc[[1, 3]].tolist() == [0, 0] and training.iloc[[0, 2]].isna().all()
+    assert training.iloc[[1, 4, 5]].tolist() == [0, 0, 0] and training.iloc[[0, 2, 3]].isna().all()
 
 
 def test_a_sale_that_is_no_comparable_is_only_its_own_names_past_sale():
     """A price a venue's minimum set (``comparable`` False: Fragment's 4-character names) tells nothing of other
-    names: it is the name's own past sale, and neither a comparable of another name nor counted in the market."""
+    names nor of the model's: it is only its name's own past sale for the own-sale rule (:meth:`anchor_sales`), in
+    its own market, never a feature, a comparable or a count of the market's sales."""
+    from rapidfuzz import fuzz
+
     history = pd.DataFrame({"handle": ["tgai", "tgbi", "kiln", "loft"], "platform": "telegram",
                             "price_usd": [43_680.0, 16_000.0, 900.0, 1_200.0],
                             "sold_at": pd.to_datetime(["2025-03-09", "2025-03-10", "2025-03-01", "2025-03-02"]),
                             "comparable": [True, False, True, True]})
     fam = SalesHistoryFeatures(k=3).fit(history)
-    rows = pd.DataFrame({"handle": ["tgbi", "tgbj"], "platform": "telegram", "as_of": pd.Timestamp("2026-01-01")})
+    rows = pd.DataFrame({"handle": ["tgbi", "tgbj", "tgbi"], "platform": ["telegram", "telegram", "x"],
+                         "as_of": pd.Timestamp("2026-01-01")})
     out = fam.transform(rows)
-    assert out.loc[0, "sales__n_prev_same"] == 1 and out.loc[0, "sales__prev_same_logp"] == pytest.approx(np.log(16e3))
-    assert (out["sales__n_market"] == 3).all() and (out["sales__n_lenpat"] == 3).all()
-    listed = [c["name"] for c in fam.comparables(rows.iloc[[1]])[0]]
-    assert sorted(listed) == ["kiln", "loft", "tgai"]
-    assert fam.transform(rows.assign(handle="tgbj"))["sales__knn_max_sim"].max() < 1.0
+    assert (out["sales__n_prev_same"] == 0).all() and (out["sales__n_market"] == 3).all()
+    assert (out["sales__n_lenpat"] == 3).all()
+    assert out.loc[1, "sales__knn_max_sim"] == pytest.approx(fuzz.ratio("tgbj", "tgai") / 100)
+    assert sorted(c["name"] for c in fam.comparables(rows.iloc[[1]])[0]) == ["kiln", "loft", "tgai"]
+    anchors = fam.anchor_sales(rows)
+    assert anchors.loc[0, "sales__prev_same_logp"] == pytest.approx(np.log(16e3))
+    age = (pd.Timestamp("2026-01-01") - pd.Timestamp("2025-03-10")).days
+    assert anchors.loc[0, "sales__prev_same_age_days"] == age
+    assert anchors.loc[[1, 2]].isna().all(axis=None)  # another name; X, priced by proxy, borrows none
 
 
 def test_same_suffix_features_only_for_names_with_a_suffix():

@@ -254,3 +254,13 @@ def test_an_own_sale_far_above_a_poor_learned_price_is_averaged_in_dollars():
     assert w == pytest.approx(0.5 ** (637 / 365.25 / markets.own_sale.half_life_years))  # the configured half-life
     assert ruled.ln[0] == np.log(50_000), np.exp(ruled.ln[0])
     assert np.exp(ruled.ln[1]) == pytest.approx(w * 100 + (1 - w) * 10_000)
+
+
+def test_a_floor_says_the_lengths_it_holds_for():
+    from handleval.config import Floor
+
+    def lengths(low: int, high: int) -> str:
+        return Floor(platform="telegram", currency="TON", min_price=10, min_length=low, max_length=high,
+                     rule="lower_bound").lengths
+
+    assert [lengths(1, 4), lengths(4, 4), lengths(5, 64)] == ["up to 4", "4", "5-64"]

@@ -26,8 +26,8 @@ def test_brand_and_celebrity_phrases_never_read_alike():
 
 
 def test_a_missing_value_of_any_feature_is_said_in_words():
-    """'pronounce_loglik unknown (+$243)' was a reason of 2025.com: a feature missing for a valid handle (no
-    letters, no word, no year, no earlier sale) says so in words, not by its column name."""
+    """A feature missing for a valid handle (no letters, no word, no year, no earlier sale) says so in words
+    (2025.com: 'no letters to pronounce'), not by its column name."""
     import math
 
     from tests.code._features_shared import fitted

@@ -361,9 +361,9 @@ def test_a_market_minimum_stays_in_its_own_market(small_valuer, small_price):
 
 def test_a_sale_above_a_price_setting_minimum_anchors_its_name_in_its_own_market_only(small_valuer, small_price,
                                                                                          data_root):
-    """tgai sold for 13,650 TON on Fragment, where 4-character names open at 5,000 TON: it was priced at the minimum
-    like every 4-character name, its own sale unseen (such sales are set aside as prices the minimum set). Its own
-    sale now anchors it on Telegram; X, priced by proxy, borrows nothing of Fragment's 4-character market."""
+    """tgai sold for 13,650 TON on Fragment, where 4-character names open at 5,000 TON. Such sales are set aside as
+    prices the minimum set, but a name's own sale above it anchors it on Telegram; X, priced by proxy, borrows
+    nothing of Fragment's 4-character market."""
     floor = next(f for f in small_price.manifest["markets"]["floors"] if f["rule"] == "sets_price")
     usd = small_price.manifest["markets"]["rates"]["TON"]["usd_per_unit"] * floor["min_price"]
     fragment = pd.read_csv(data_root / "sales" / "fragment_telegram" / "fragment_sold_merged.csv")
