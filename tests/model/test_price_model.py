@@ -449,8 +449,8 @@ def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
     contrib = summed / k
     raw = scores[:, :k].mean(axis=1)
     matches = small_valuer.featurizer.matches(rows)  # matched afresh, not the transform's kept matches
-    ruled = apply_rules(rows, small_valuer.featurizer.transform(rows), raw, small_valuer.markets, small_valuer.cap,
-                        matches)
+    own_sales = small_valuer._with_anchor_sales(rows, small_valuer.featurizer.transform(rows))  # undated, set aside
+    ruled = apply_rules(rows, own_sales, raw, small_valuer.markets, small_valuer.cap, matches)
     x_values = x.to_numpy(dtype=float)
     expected = [_reasons_of_one_row(small_valuer.features, rows["handle"][i], x_values[i], contrib[i], raw[i],
                                     ruled.learned_ln[i],
