@@ -312,6 +312,7 @@ class SalesHistoryFeatures(FeatureFamily):
         self.market_ = _groups([platform], time, logp, comparable_by_time)
         self.same_ = _groups([platform, texts_arr, suffix], time, logp, comparable_by_time)
         self.sold_names_ = frozenset(name for _, name, _ in self.same_)  # names that ever sold
+        # the only names anchor_sales can answer for: a caller with many rows looks up just these
         self.anchor_names_ = sorted({name for _, name, _ in self.aside_}
                                     | set(texts_arr[comparable & ~dated].tolist()))
         self.lenpat_ = _groups([platform, length, pclass], time, logp, comparable_by_time)
@@ -483,13 +484,10 @@ class SalesHistoryFeatures(FeatureFamily):
         prepared = prepare(X)
         out = np.full((len(prepared.frame), 2), np.nan)
         route = self._routes(prepared)
-        if route is not None and self.anchor_names_:
-            wanted = pd.Series(route.texts, dtype=object).isin(self.anchor_names_).to_numpy()
+        if route is not None:
             suffixes = prepared.frame["suffix"].to_numpy(dtype=object)
             for row, t, j, cutoff, proxy in zip(route.rows.tolist(), route.text.tolist(), route.market.tolist(),
                                                 route.cutoff.tolist(), route.proxy.tolist(), strict=True):
-                if not wanted[t]:
-                    continue
                 key = (route.markets[j], route.texts[t], "" if proxy else suffixes[row])
                 aside = None if proxy else self.aside_.get(key)
                 ks = aside.before(min(cutoff, _UNDATED)) if aside is not None else 0
