@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 
+from handleval.estimator import Transformer
 from handleval.handles import handle_texts
 
 COUNTS = ("statuses_count", "followers_count", "friends_count", "favourites_count", "listed_count")
@@ -502,7 +502,7 @@ def compute_features(p: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({k: np.asarray(f[k], dtype=float) for k in FEATURES}, index=p.index)
 
 
-class AccountFeaturizer(TransformerMixin, BaseEstimator):
+class AccountFeaturizer(Transformer):
     """User-object rows -> numeric feature frame (scikit-learn transformer).
 
     ``exclude_inputs``: raw columns to ignore (features needing them are dropped, e.g. columns a training set

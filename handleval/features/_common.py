@@ -21,10 +21,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from handleval._arrays import frame_of
+from handleval.estimator import Transformer, check_is_fitted
 from handleval.handles import _INVISIBLE
 
 #: Text features (words, brands, comparables) look at most this many characters; length features see all.
@@ -370,7 +369,7 @@ def per_unique_batch(prepared: Prepared, batch: Callable[[list[str], dict[int, s
     return _broadcast(table, codes, failed, errors)
 
 
-class FeatureFamily(TransformerMixin, BaseEstimator):
+class FeatureFamily(Transformer):
     """Base of the families: fit/transform on handles, stable prefixed names, DataFrame output."""
 
     prefix: ClassVar[str] = ""

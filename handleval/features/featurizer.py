@@ -12,11 +12,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from handleval._arrays import frame_of
 from handleval.errors import BundleError
+from handleval.estimator import Transformer, check_is_fitted
 from handleval.features._common import Prepared, gc_paused, prepare
 from handleval.features.brands import MATCH_KINDS, BrandFeatures, CelebrityFeatures
 from handleval.features.length import LengthPatternFeatures
@@ -37,7 +36,7 @@ class Transformed(NamedTuple):
     comparables: list[str] | None
 
 
-class HandleFeaturizer(TransformerMixin, BaseEstimator):
+class HandleFeaturizer(Transformer):
     """All handle features as one float DataFrame with stable, prefixed column names.
 
     Parameters

@@ -31,9 +31,9 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq
-from sklearn.utils.validation import check_is_fitted
 
 from handleval._arrays import group_ids
+from handleval.estimator import check_is_fitted
 from handleval.features._common import MAX_CHARS, FeatureFamily, Prepared, cached, gc_paused, prepare, source_digest
 from handleval.features.length import PATTERN_CLASSES, pattern_classes
 from handleval.handles import Handle

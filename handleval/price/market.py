@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from handleval._arrays import first_occurrences, group_ids
+from handleval.estimator import Transformer
 
 # Venue classes: wholesale auctions of expiring names price differently from retail marketplaces.
 VENUE_CLASSES = {
@@ -79,7 +79,7 @@ def venue_class(venue: object) -> str:
     return VENUE_CLASSES.get(text, "other" if text else "unknown")
 
 
-class MarketEncoder(TransformerMixin, BaseEstimator):
+class MarketEncoder(Transformer):
     """Integer codes for platform, suffix bucket and venue class (LightGBM categoricals).
 
     Suffixes seen fewer than ``min_count`` times in training fall into ``other`` (code 0) so that a rare TLD

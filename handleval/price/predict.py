@@ -9,7 +9,7 @@ reordered.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
@@ -170,11 +170,11 @@ def _blank(values: pd.Series, strip: bool) -> np.ndarray:
 class Valuer:
     """A loaded price bundle. Build it with :func:`load`."""
 
-    def __init__(self, bundle_dir: Path, manifest: dict[str, Any], points: list[Any], low: Any, high: Any,
+    def __init__(self, bundle_dir: Path, manifest: dict[str, Any], parse_boosters: Callable[[], list[Any]],
                  featurizer: Any, market: Any, markets: MarketsConfig):
         self.bundle_dir = bundle_dir
         self.manifest = manifest
-        self.points, self.low, self.high = points, low, high
+        self._parse_boosters = parse_boosters
         self.featurizer = featurizer
         self.market = market
         self.markets = markets
@@ -182,6 +182,17 @@ class Valuer:
         self.cap = float(np.log(manifest["cap_usd"]))
         self.offsets: dict[str, float] = manifest["conformal_offsets_ln"]
         self.trained_platforms = set(self.offsets)
+        self.n_points = len(_model_files(manifest)) - 2
+
+    @cached_property
+    def boosters(self) -> list[Any]:
+        """The LightGBM point models, then the low and high quantile models, parsed on first use: scoring reads
+        the compiled forest, only TreeSHAP reasons and a forest not yet cached need them."""
+        return self._parse_boosters()
+
+    @property
+    def points(self) -> list[Any]:
+        return self.boosters[:self.n_points]
 
     @cached_property
     def forest(self) -> Any:
@@ -189,11 +200,8 @@ class Valuer:
         for the point models: one pass finds every tree's leaf. Built on first use (~0.5 s), then cached."""
         from handleval.trees.forest import Forest
 
-        boosters = [*self.points, self.low, self.high]
-        digests = [self.manifest.get("files", {}).get(name) for name in _model_files(self.manifest)]
-        if None in digests:  # not from a verified bundle
-            return Forest.from_boosters(boosters, n_explained=len(self.points))
-        return Forest.from_bundle(boosters, len(self.points), digests)
+        digests = [self.manifest["files"][name] for name in _model_files(self.manifest)]
+        return Forest.from_bundle(lambda: self.boosters, self.n_points, digests)
 
     # ----------------------------------------------------------------------------------------------- public
     def value(self, handle: str, platform: str = "x", suffix: str | None = None, venue: str | None = None,
@@ -291,7 +299,7 @@ class Valuer:
             x = pd.concat([x_h, codes.reset_index(drop=True)], axis=1)[self.features]
             x = x.to_numpy(dtype=np.float64)  # once for every model (each would convert a DataFrame again)
             # Attributions are additive, so those of the averaged model are the average of the models'.
-            k = len(self.points)
+            k = self.n_points
             scores, summed = self.forest.predict(x, explain=reasons and attribution == "paths")
             raw = scores[:, :k].mean(axis=1)
             if reasons and attribution == "paths":
@@ -798,7 +806,7 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     from handleval.features._common import gc_paused
     from handleval.price.market import MarketEncoder
     from handleval.price.premium import price_set_by_rule
-    from handleval.trees.bundle import load_booster, malformed, manifest_values, read_bundle
+    from handleval.trees.bundle import booster_feature_names, load_booster, malformed, manifest_values, read_bundle
 
     bundle_dir = Path(bundle_dir) if bundle_dir else MODELS_DIR / "price"
     manifest, verified = read_bundle(bundle_dir, "price")
@@ -839,10 +847,11 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
         else:
             featurizer.fit(priced(history))
     featurizer.check_lexicons(lexicons)
-    *points, low, high = (load_booster(bundle_dir, verified, f) for f in model_files)
-    if any(list(b.feature_name()) != features for b in (*points, low, high)):
+    if any(booster_feature_names(bundle_dir, verified, f) != features for f in model_files):
         raise BundleError(f"{bundle_dir}: the models' features differ from the manifest's feature list")
-    return Valuer(bundle_dir, manifest, points, low, high, featurizer=featurizer, market=market, markets=markets)
+    texts = {f: verified[f] for f in model_files}
+    return Valuer(bundle_dir, manifest, lambda: [load_booster(bundle_dir, texts, f) for f in model_files],
+                  featurizer=featurizer, market=market, markets=markets)
 
 
 def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,

@@ -243,6 +243,19 @@ def bundle_path(bundle_dir: Path, name: object) -> Path:
     return file
 
 
+def booster_feature_names(bundle_dir: Path, verified: dict[str, bytes], name: str) -> list[str]:
+    """The feature names a LightGBM text model ``name`` declares (the ``feature_names=`` line of its header), read
+    without parsing its trees: a load checks them without importing LightGBM."""
+    if name not in verified:
+        raise BundleError(f"{bundle_dir}: the model file {name!r} is not listed in {MANIFEST}'s files, so it is "
+                          "not loaded")
+    header = verified[name].split(b"\nTree=", 1)[0]
+    for line in header.splitlines():
+        if line.startswith(b"feature_names="):
+            return line.removeprefix(b"feature_names=").decode("utf-8", "replace").split(" ")
+    raise BundleError(f"{Path(bundle_dir) / name} is not a valid LightGBM text model: no feature_names line")
+
+
 def load_booster(bundle_dir: Path, verified: dict[str, bytes], name: str) -> Any:
     """A LightGBM booster from the bundle's text model ``name`` (never pickle), parsed from its bytes as
     :func:`read_bundle` checked them (``verified``): LightGBM parses exactly what was verified. A file the

@@ -18,7 +18,9 @@ LightGBM's predictor exactly, including two details its documentation does not s
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -41,7 +43,7 @@ class Forest:
     ``leaf_value`` and the rows of ``paths`` (as CSR arrays) in the order the kernel finds leaves: per tree left to
     right with QuickScorer, else by leaf index."""
 
-    boosters: tuple[Any, ...]
+    parse_boosters: Callable[[], Sequence[Any]]  # the boosters: only LightGBM's own predict needs them parsed
     first_tree: np.ndarray  # per booster, the index of its first tree; then the number of trees
     leaf_offset: np.ndarray  # per tree: index of its leaf 0 in ``leaf_value`` and in the rows of ``paths``
     leaf_value: np.ndarray
@@ -87,24 +89,38 @@ class Forest:
         in_tree = arrays[2] if arrays is not None else np.arange(leaf_offset[-1]) - tree_base
         leaf = tree_base + in_tree  # per exit position, its index in leaf_value
         by_exit = (leaf_value[leaf], *_fixed_width(paths[leaf[:paths.shape[0]]]))
-        return cls(tuple(boosters), first_tree, leaf_offset, leaf_value, paths, biases, n_features, arrays, by_exit)
+        parsed = tuple(boosters)
+        return cls(lambda: parsed, first_tree, leaf_offset, leaf_value, paths, biases, n_features, arrays, by_exit)
 
     @classmethod
-    def from_bundle(cls, boosters: list[Any], n_explained: int, sha256s: list[str]) -> Forest:
-        """:meth:`from_boosters` for the boosters of a verified bundle, whose model files (in the same order) have
-        the sha256s ``sha256s``: the arrays are kept in handleval's cache under those and this module's source,
-        so a process reads them back (~0.02 s) instead of rebuilding them from LightGBM's JSON dump (~0.4 s)."""
+    def from_bundle(cls, parse_boosters: Callable[[], Sequence[Any]], n_explained: int,
+                    sha256s: list[str]) -> Forest:
+        """:meth:`from_boosters` for the boosters of a verified bundle (``parse_boosters()``), whose model files (in
+        the same order) have the sha256s ``sha256s``: the arrays are kept in handleval's cache under those and this
+        module's source, so a process reads them back (~0.02 s) instead of rebuilding them from LightGBM's JSON dump
+        (~0.4 s), and parses the boosters only if it needs LightGBM's own ``predict``."""
         from handleval.features._common import cached, source_digest
 
-        if len(sha256s) != len(boosters):
-            raise ValueError(f"{len(boosters)} boosters but {len(sha256s)} file digests")
+        def boosters() -> tuple[Any, ...]:
+            parsed = tuple(parse_boosters())
+            if len(parsed) != len(sha256s):
+                raise ValueError(f"{len(parsed)} boosters but {len(sha256s)} file digests")
+            return parsed
 
         def build() -> dict[str, Any]:
-            forest = cls.from_boosters(boosters, n_explained)
-            return {f.name: getattr(forest, f.name) for f in fields(forest) if f.name != "boosters"}
+            forest = cls.from_boosters(boosters(), n_explained)
+            return {f.name: getattr(forest, f.name) for f in fields(forest) if f.name != "parse_boosters"}
 
         key = (source_digest(__file__), tuple(sha256s), n_explained)
-        return cls(boosters=tuple(boosters), **cached("forest", key, build))
+        forest = cls(parse_boosters=boosters, **cached("forest", key, build))
+        if len(forest.first_tree) - 1 != len(sha256s):
+            raise ValueError(f"{len(forest.first_tree) - 1} boosters but {len(sha256s)} file digests")
+        return forest
+
+    @cached_property
+    def boosters(self) -> tuple[Any, ...]:
+        """The LightGBM boosters, parsed when first needed (trees of more than 64 leaves: LightGBM finds them)."""
+        return tuple(self.parse_boosters())
 
     def leaves(self, X: Any, block: int = BLOCK) -> np.ndarray:
         """Each row's leaf per tree, numbered as ``pred_leaf=True`` numbers them (int32, rows x trees)."""
@@ -129,7 +145,7 @@ class Forest:
         X = np.ascontiguousarray(X, dtype=np.float64)
         n = X.shape[0]
         explain = explain and len(self.biases) > 0
-        raw = np.zeros((n, len(self.boosters)))
+        raw = np.zeros((n, len(self.first_tree) - 1))
         attributions = np.zeros((n, self.n_features if explain else 0))
         paths = (block, self.first_tree, *self.by_exit, int(self.first_tree[len(self.biases)]) if explain else 0)
         if self.arrays is not None:

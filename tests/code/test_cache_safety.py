@@ -59,7 +59,7 @@ def test_an_edited_forest_cache_is_not_used(tmp_path, monkeypatch):
     y = x[:, 0] * 2 + rng.normal(size=2000)
     booster = lgb.train({"objective": "regression", "verbosity": -1, "num_leaves": 7, "seed": 1,
                          "num_threads": 1}, lgb.Dataset(x, y), num_boost_round=20)
-    want = Forest.from_bundle([booster], 1, ["a" * 64]).predict(x[:50])[0]
+    want = Forest.from_bundle(lambda: [booster], 1, ["a" * 64]).predict(x[:50])[0]
     (path,) = [p for p in tmp_path.iterdir() if p.name.startswith("forest-")]
     forest = Forest.from_boosters([booster], 1)
     values = [forest.leaf_value, *forest.by_exit, *(forest.arrays or ())]
@@ -69,7 +69,7 @@ def test_an_edited_forest_cache_is_not_used(tmp_path, monkeypatch):
             assert data.count(array.tobytes()) >= 1
             data = data.replace(array.tobytes(), (array + 0.02).tobytes())
     path.write_bytes(data)
-    got = Forest.from_bundle([booster], 1, ["a" * 64]).predict(x[:50])[0]
+    got = Forest.from_bundle(lambda: [booster], 1, ["a" * 64]).predict(x[:50])[0]
     np.testing.assert_array_equal(got, want)
 
 

@@ -53,6 +53,39 @@ def test_clone_params_and_pipeline():
         LengthPatternFeatures().transform(["x"])
 
 
+def test_transformers_read_parameters_as_scikit_learn_does():
+    """:class:`handleval.estimator.Transformer` reads parameters by scikit-learn's rule without importing it: for
+    every transformer the package has, the same names and values as ``BaseEstimator``'s own methods, the same
+    repr for a short one, and ``set_params`` and tags from scikit-learn."""
+    from sklearn.base import BaseEstimator
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils import get_tags
+
+    from handleval.accounts.features import AccountFeaturizer
+    from handleval.features import CelebrityFeatures
+    from handleval.price.market import MarketEncoder
+
+    transformers = [HandleFeaturizer(families=("length",), k=3), LengthPatternFeatures(), WordFeatures(),
+                    BrandFeatures(), CelebrityFeatures(), SalesHistoryFeatures(k=2), MarketEncoder(min_count=5),
+                    AccountFeaturizer(drop_features=("name__says_bot",))]
+    for t in transformers:
+        assert not isinstance(t, BaseEstimator)
+        assert type(t)._get_param_names() == BaseEstimator._get_param_names.__func__(type(t))
+        for deep in (True, False):
+            assert t.get_params(deep=deep) == BaseEstimator.get_params(t, deep=deep)
+        assert get_tags(t).transformer_tags is not None
+    fz = transformers[0].set_params(k=4)
+    assert fz.k == 4 and repr(fz) == "HandleFeaturizer(families=('length',), k=4)"
+    assert repr(SalesHistoryFeatures()) == "SalesHistoryFeatures()"
+    assert repr(MarketEncoder(min_count=5)) == "MarketEncoder(min_count=5)"
+    with pytest.raises(ValueError, match="Invalid parameter 'nope'"):
+        fz.set_params(nope=1)
+    with pytest.raises(ValueError, match="returns pandas DataFrames"):
+        LengthPatternFeatures().set_output(transform="polars")
+    with pytest.raises(NotFittedError):
+        LengthPatternFeatures().get_feature_names_out()
+
+
 def test_set_output_pandas_keeps_names():
     fam = LengthPatternFeatures().set_output(transform="pandas").fit()
     out = fam.transform(["pizza"])

@@ -102,8 +102,8 @@ def test_one_pass_scores_several_boosters_and_explains_the_first():
 
 
 def test_a_bundles_forest_is_cached_under_its_files_digests(tmp_path, monkeypatch):
-    """``from_bundle`` builds once per set of model files and reads the same forest back; other digests (another
-    bundle) build their own."""
+    """``from_bundle`` builds once per set of model files and reads the same forest back without parsing the
+    boosters (LightGBM is not needed to score); other digests (another bundle) build their own."""
     monkeypatch.setenv("HANDLEVAL_CACHE", str(tmp_path))
     x, y = _data()
     data = lgb.Dataset(x, y, categorical_feature=["cat"], free_raw_data=False)
@@ -111,19 +111,28 @@ def test_a_bundles_forest_is_cached_under_its_files_digests(tmp_path, monkeypatc
     high = lgb.train({**BASE, "objective": "quantile", "alpha": 0.9}, data, num_boost_round=20)
     probe = _probe()
     expected = Forest.from_boosters([point, high], n_explained=1).predict(probe)
-    built = Forest.from_bundle([point, high], 1, ["a" * 64, "b" * 64])
+    parsed = []
+
+    def parse():
+        parsed.append(1)
+        return [point, high]
+
+    built = Forest.from_bundle(parse, 1, ["a" * 64, "b" * 64])
     assert len(list(tmp_path.glob("forest-*.cache"))) == 1
+    assert parsed == [1]
     with monkeypatch.context() as patched:  # read back, not rebuilt
         patched.setattr(Forest, "from_boosters", classmethod(lambda *a, **k: pytest.fail("rebuilt")))
-        read = Forest.from_bundle([point, high], 1, ["a" * 64, "b" * 64])
+        read = Forest.from_bundle(parse, 1, ["a" * 64, "b" * 64])
     for forest in (built, read):
         for got, want in zip(forest.predict(probe), expected, strict=True):
             np.testing.assert_array_equal(got, want)
+    assert parsed == [1]  # scoring the forest read back parsed nothing
     assert read.boosters == (point, high)
-    Forest.from_bundle([point, high], 1, ["a" * 64, "c" * 64])
+    assert parsed == [1, 1]
+    Forest.from_bundle(parse, 1, ["a" * 64, "c" * 64])
     assert len(list(tmp_path.glob("forest-*.cache"))) == 2
     with pytest.raises(ValueError, match="digests"):
-        Forest.from_bundle([point, high], 1, ["a" * 64])
+        Forest.from_bundle(parse, 1, ["a" * 64])
 
 
 @pytest.mark.parametrize("dense_share", [0, 10**9])  # every missing value and category as a list; as a dense row

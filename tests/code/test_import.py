@@ -38,3 +38,23 @@ def test_the_two_models_are_independent_and_triage_composes_them():
     from handleval.release import triage
 
     assert handleval.triage is triage
+
+
+def test_pricing_with_a_warm_cache_imports_neither_scikit_learn_nor_lightgbm(tmp_path):
+    """``value`` and ``predict`` score with the compiled forest read from the cache: scikit-learn (~1 s to import,
+    half of a warm ``value``) and LightGBM stay unloaded; TreeSHAP reasons load them when asked for."""
+    handles = tmp_path / "handles.csv"
+    handles.write_text("handle\npizza\nelonmusk\n")
+    heavy = "('sklearn', 'lightgbm', 'scipy.stats')"
+    probe = ("import sys, json; from handleval.cli import app; "
+             "app(sys.argv[1:], standalone_mode=False); "
+             f"print(json.dumps(sorted(m for m in {heavy} if m in sys.modules)), file=sys.stderr)")
+
+    def loaded(*args: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True)
+        return json.loads(done.stderr.strip().splitlines()[-1])
+
+    loaded("value", "pizza")  # fills the caches if this machine has not yet
+    assert loaded("value", "pizza") == []
+    assert loaded("predict", str(handles), "-o", str(tmp_path / "out"), "--quiet") == []
+    assert loaded("value", "pizza", "--attribution", "shap") == ["lightgbm", "scipy.stats", "sklearn"]
