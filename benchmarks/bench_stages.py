@@ -81,8 +81,7 @@ def main() -> None:
                                              .reset_index(drop=True)], axis=1)[valuer.features]
                        .to_numpy(dtype=np.float64))
     k = len(valuer.points)
-    _, lightgbm = cpu_us(n, lambda: ([m.predict(x) for m in valuer.points], valuer.low.predict(x),
-                                     valuer.high.predict(x)))
+    _, lightgbm = cpu_us(n, lambda: [m.predict(x) for m in valuer.boosters])
     _, plain = cpu_us(n, lambda: valuer.forest.predict(x, explain=False))
     (scores, summed), paths = cpu_us(n, lambda: valuer.forest.predict(x))
     raw = scores[:, :k].mean(axis=1)

@@ -4,7 +4,9 @@ Importing ``sklearn`` at all costs ~1 s (its ``utils`` import ``scipy.stats``), 
 took, and scoring uses none of it. So the transformers derive from :class:`Transformer` instead of
 ``BaseEstimator``: the parameters are read by scikit-learn's rule (the arguments of ``__init__``), and
 ``set_params`` and the tags are ``BaseEstimator``'s own methods, imported on first use. ``clone``, ``Pipeline``
-and grid searches see the same parameters as with the base class (``tests/code/test_features_api.py``).
+and grid searches see the same parameters as with the base class (``tests/code/test_features_api.py``). Not
+provided: the HTML repr of notebooks (they show the text repr), ``get_metadata_routing`` (no transformer here takes
+metadata; scikit-learn routes none to an object without it), and outputs other than pandas.
 """
 
 from __future__ import annotations

@@ -184,24 +184,25 @@ class Valuer:
         self.trained_platforms = set(self.offsets)
         self.n_points = len(_model_files(manifest)) - 2
 
-    @cached_property
-    def boosters(self) -> list[Any]:
+    @property
+    def boosters(self) -> tuple[Any, ...]:
         """The LightGBM point models, then the low and high quantile models, parsed on first use: scoring reads
-        the compiled forest, only TreeSHAP reasons and a forest not yet cached need them."""
-        return self._parse_boosters()
+        the compiled forest, only TreeSHAP reasons need them once the forest is cached."""
+        return self.forest.boosters
 
     @property
-    def points(self) -> list[Any]:
+    def points(self) -> tuple[Any, ...]:
         return self.boosters[:self.n_points]
 
     @cached_property
     def forest(self) -> Any:
         """The point and quantile models as one compiled forest (:mod:`handleval.trees.forest`), with path attributions
-        for the point models: one pass finds every tree's leaf. Built on first use (~0.5 s), then cached."""
+        for the point models: one pass finds every tree's leaf. Read from the cache (~0.02 s) or built (~0.5 s)
+        by :func:`load`."""
         from handleval.trees.forest import Forest
 
         digests = [self.manifest["files"][name] for name in _model_files(self.manifest)]
-        return Forest.from_bundle(lambda: self.boosters, self.n_points, digests)
+        return Forest.from_bundle(self._parse_boosters, self.n_points, digests)
 
     # ----------------------------------------------------------------------------------------------- public
     def value(self, handle: str, platform: str = "x", suffix: str | None = None, venue: str | None = None,
@@ -806,7 +807,7 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     from handleval.features._common import gc_paused
     from handleval.price.market import MarketEncoder
     from handleval.price.premium import price_set_by_rule
-    from handleval.trees.bundle import booster_feature_names, load_booster, malformed, manifest_values, read_bundle
+    from handleval.trees.bundle import booster_feature_names, malformed, manifest_values, read_bundle
 
     bundle_dir = Path(bundle_dir) if bundle_dir else MODELS_DIR / "price"
     manifest, verified = read_bundle(bundle_dir, "price")
@@ -850,8 +851,17 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     if any(booster_feature_names(bundle_dir, verified, f) != features for f in model_files):
         raise BundleError(f"{bundle_dir}: the models' features differ from the manifest's feature list")
     texts = {f: verified[f] for f in model_files}
-    return Valuer(bundle_dir, manifest, lambda: [load_booster(bundle_dir, texts, f) for f in model_files],
-                  featurizer=featurizer, market=market, markets=markets)
+    valuer = Valuer(bundle_dir, manifest, partial(_parse_boosters, bundle_dir, texts, model_files),
+                    featurizer=featurizer, market=market, markets=markets)
+    valuer.forest  # noqa: B018 (read from the cache, or built now: a model LightGBM cannot parse fails the load)
+    return valuer
+
+
+def _parse_boosters(bundle_dir: Path, texts: dict[str, bytes], model_files: list[str]) -> list[Any]:
+    """The verified model texts as LightGBM boosters, in the Valuer's order (a module function: a Valuer pickles)."""
+    from handleval.trees.bundle import load_booster
+
+    return [load_booster(bundle_dir, texts, f) for f in model_files]
 
 
 def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,

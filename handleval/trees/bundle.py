@@ -250,10 +250,11 @@ def booster_feature_names(bundle_dir: Path, verified: dict[str, bytes], name: st
         raise BundleError(f"{bundle_dir}: the model file {name!r} is not listed in {MANIFEST}'s files, so it is "
                           "not loaded")
     header = verified[name].split(b"\nTree=", 1)[0]
-    for line in header.splitlines():
-        if line.startswith(b"feature_names="):
-            return line.removeprefix(b"feature_names=").decode("utf-8", "replace").split(" ")
-    raise BundleError(f"{Path(bundle_dir) / name} is not a valid LightGBM text model: no feature_names line")
+    lines = [line for line in header.splitlines() if line.startswith(b"feature_names=")]
+    if len(lines) != 1:
+        raise BundleError(f"{Path(bundle_dir) / name} is not a valid LightGBM text model: {len(lines)} "
+                          "feature_names lines in its header")
+    return lines[0].removeprefix(b"feature_names=").decode("utf-8", "replace").split()
 
 
 def load_booster(bundle_dir: Path, verified: dict[str, bytes], name: str) -> Any:

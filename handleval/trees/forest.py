@@ -19,8 +19,8 @@ LightGBM's predictor exactly, including two details its documentation does not s
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
-from functools import cached_property
+from dataclasses import dataclass, field, fields
+from functools import cached_property, partial
 from typing import Any
 
 import numpy as np
@@ -43,7 +43,7 @@ class Forest:
     ``leaf_value`` and the rows of ``paths`` (as CSR arrays) in the order the kernel finds leaves: per tree left to
     right with QuickScorer, else by leaf index."""
 
-    parse_boosters: Callable[[], Sequence[Any]]  # the boosters: only LightGBM's own predict needs them parsed
+    parse_boosters: Callable[[], Sequence[Any]] = field(compare=False)  # only LightGBM's own predict needs them
     first_tree: np.ndarray  # per booster, the index of its first tree; then the number of trees
     leaf_offset: np.ndarray  # per tree: index of its leaf 0 in ``leaf_value`` and in the rows of ``paths``
     leaf_value: np.ndarray
@@ -90,7 +90,8 @@ class Forest:
         leaf = tree_base + in_tree  # per exit position, its index in leaf_value
         by_exit = (leaf_value[leaf], *_fixed_width(paths[leaf[:paths.shape[0]]]))
         parsed = tuple(boosters)
-        return cls(lambda: parsed, first_tree, leaf_offset, leaf_value, paths, biases, n_features, arrays, by_exit)
+        return cls(partial(tuple, parsed), first_tree, leaf_offset, leaf_value, paths, biases, n_features, arrays,
+                   by_exit)
 
     @classmethod
     def from_bundle(cls, parse_boosters: Callable[[], Sequence[Any]], n_explained: int,
@@ -101,25 +102,25 @@ class Forest:
         (~0.4 s), and parses the boosters only if it needs LightGBM's own ``predict``."""
         from handleval.features._common import cached, source_digest
 
-        def boosters() -> tuple[Any, ...]:
-            parsed = tuple(parse_boosters())
-            if len(parsed) != len(sha256s):
-                raise ValueError(f"{len(parsed)} boosters but {len(sha256s)} file digests")
-            return parsed
+        parse = partial(_parsed, parse_boosters, len(sha256s))
+        built: list[tuple[Any, ...]] = []
 
         def build() -> dict[str, Any]:
-            forest = cls.from_boosters(boosters(), n_explained)
+            built.append(parse())
+            forest = cls.from_boosters(built[0], n_explained)
             return {f.name: getattr(forest, f.name) for f in fields(forest) if f.name != "parse_boosters"}
 
         key = (source_digest(__file__), tuple(sha256s), n_explained)
-        forest = cls(parse_boosters=boosters, **cached("forest", key, build))
+        forest = cls(parse_boosters=parse, **cached("forest", key, build))
         if len(forest.first_tree) - 1 != len(sha256s):
             raise ValueError(f"{len(forest.first_tree) - 1} boosters but {len(sha256s)} file digests")
+        if built:  # parsed to build it: kept, not parsed again
+            forest.__dict__["boosters"] = built[0]
         return forest
 
     @cached_property
     def boosters(self) -> tuple[Any, ...]:
-        """The LightGBM boosters, parsed when first needed (trees of more than 64 leaves: LightGBM finds them)."""
+        """The LightGBM boosters, parsed when first needed (TreeSHAP; trees of more than 64 leaves)."""
         return tuple(self.parse_boosters())
 
     def leaves(self, X: Any, block: int = BLOCK) -> np.ndarray:
@@ -155,6 +156,14 @@ class Forest:
             score_leaves(self.leaves(X[lo:lo + block_rows]), self.leaf_offset, *paths, raw[lo:lo + block_rows],
                          attributions[lo:lo + block_rows])
         return raw, attributions
+
+
+def _parsed(parse_boosters: Callable[[], Sequence[Any]], expected: int) -> tuple[Any, ...]:
+    """``parse_boosters()`` as a tuple, refused unless there are ``expected`` of them (one per file digest)."""
+    parsed = tuple(parse_boosters())
+    if len(parsed) != expected:
+        raise ValueError(f"{len(parsed)} boosters but {expected} file digests")
+    return parsed
 
 
 def _fixed_width(paths: Any, width: int | None = None) -> tuple[np.ndarray, ...]:

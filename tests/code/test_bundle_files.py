@@ -220,3 +220,39 @@ def test_a_finished_training_swaps_in_without_losing_a_users_files(tmp_path):
     assert here.returncode == 2 and "is the current folder" in here.stderr, here.stderr
     with pytest.raises(HandlevalError, match="current folder"), staged_bundle(Path("."), "price"):
         pass
+
+
+def _rehash(bundle: Path, name: str, change) -> None:
+    """``change`` the model text ``name`` and list its new sha256: only LightGBM (or the header check) can refuse it."""
+    (bundle / name).write_text(change((bundle / name).read_text()))
+    _edit(bundle, lambda m: m["files"].update({name: sha256_file(bundle / name)}))
+
+
+def test_a_listed_model_lightgbm_cannot_read_fails_the_load_not_the_first_price(tmp_path, monkeypatch):
+    """Scoring reads the compiled forest from the cache and never parses the boosters; a model file never parsed
+    before (no forest cached for its sha256) is parsed at load, so a text LightGBM refuses, or a header that names
+    its features twice, fails ``load`` with one message, not a server's first request."""
+    from handleval.price.predict import load
+
+    monkeypatch.setenv("HANDLEVAL_CACHE", str(tmp_path / "cache"))
+    bundle = _copy(tmp_path / "objective", "price")
+    _rehash(bundle, "quantile_high.txt", lambda t: t.replace("objective=quantile", "objective=bogus_objective", 1))
+    with pytest.raises(BundleError, match=r"quantile_high\.txt is not a valid LightGBM text model"):
+        load(bundle)
+    bundle = _copy(tmp_path / "names", "price")
+    _rehash(bundle, "model.txt", lambda t: t.replace("feature_names=", "feature_names=a b\nfeature_names=", 1))
+    with pytest.raises(BundleError, match="2 feature_names lines"):
+        load(bundle)
+
+
+def test_a_loaded_valuer_and_its_forest_pickle(tmp_path):
+    """A Valuer handed to multiprocessing or joblib: its lazily parsed boosters are a module function's partial,
+    so it pickles, and the copy prices as the original."""
+    import pickle
+
+    from handleval.price.predict import load
+
+    valuer = load()
+    copy = pickle.loads(pickle.dumps(valuer))
+    assert copy.value("pizza").price_usd == valuer.value("pizza").price_usd
+    assert [b.num_trees() for b in copy.boosters] == [b.num_trees() for b in valuer.boosters]
