@@ -279,7 +279,7 @@ def handle_texts(values: pd.Series) -> pd.Series:
     """A handle column as the text every path reads (the batch command, the library, the MLflow model, triage):
     text stays as it is, a missing value stays missing (None: an "empty handle" error), an integral float is its
     integer (``7.0`` is the handle ``"7"``, as ``7`` is: Parquet stores a numeric column with gaps as floats),
-    bytes and booleans are left to the parser (which decodes UTF-8, and refuses a yes/no value) and anything else
+    UTF-8 bytes are their text, other bytes and booleans are left to the parser (which refuses them) and anything else
     is ``str(value)``. ``values`` itself
     when it holds only text and None."""
     import pandas as pd
@@ -289,7 +289,12 @@ def handle_texts(values: pd.Series) -> pd.Series:
         return values
 
     def text(value: object) -> object:
-        if isinstance(value, str | bytes) or _is_boolean(value):  # the parser refuses a boolean
+        if isinstance(value, bytes):  # UTF-8 text as bytes is that text; other bytes the parser refuses
+            try:
+                return value.decode("utf-8")
+            except UnicodeDecodeError:
+                return value
+        if isinstance(value, str) or _is_boolean(value):  # the parser refuses a boolean
             return value
         if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
             return None
@@ -309,7 +314,7 @@ def canonical_mask(values: object, platform: str) -> np.ndarray:
     series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
     pattern = _CANONICAL.get(platform)
     if pattern is None or not (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)) \
-            or pd.api.types.infer_dtype(series, skipna=True) == "boolean":  # no .str on yes/no values alone
+            or pd.api.types.infer_dtype(series, skipna=True) in ("boolean", "bytes"):  # no .str on these alone
         return np.zeros(len(series), dtype=bool)
     return series.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
 

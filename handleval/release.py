@@ -60,6 +60,9 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     The input's columns come back unchanged; the output columns are named ``prefix + name`` after them, and
     :class:`~handleval.errors.ColumnCollisionError` names any input column they would overwrite. Rows with an
     ``input_errors`` entry (a ragged CSV row) are not scored: they carry that error."""
+    if not isinstance(accounts, pd.DataFrame):
+        raise TypeError(f"triage takes a DataFrame of accounts (a 'screen_name' column and the profile columns "
+                        f"`handleval flag --help` lists), not a {type(accounts).__name__}")
     check_triage_columns(accounts.columns, prefix)
     flagger = flagger or load_accounts()
     if valuer is None:

@@ -73,7 +73,13 @@ def _first_line(exc: BaseException) -> str:
 
 
 def artifact_root() -> str:
-    return os.environ.get("HANDLEVAL_ARTIFACT_ROOT") or (Path.cwd() / "mlartifacts").as_uri()
+    """Where new experiments keep their artifacts: ``HANDLEVAL_ARTIFACT_ROOT``, else ``mlartifacts`` beside the
+    SQLite store (the working directory for any other store)."""
+    if os.environ.get("HANDLEVAL_ARTIFACT_ROOT"):
+        return os.environ["HANDLEVAL_ARTIFACT_ROOT"]
+    uri = tracking_uri()
+    beside = Path(uri.removeprefix("sqlite:///")).parent if uri.startswith("sqlite:///") else Path.cwd()
+    return (beside.absolute() / "mlartifacts").as_uri()
 
 
 def ui_path(experiment_id: str, run_id: str | None = None) -> str:

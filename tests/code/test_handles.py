@@ -260,3 +260,20 @@ def test_twitter_is_x_wherever_a_platform_is_named():
 
     out = handleval.load().value_many(pd.DataFrame({"handle": ["pizza", "pizza"], "platform": ["Twitter", "x"]}))
     assert out["error"].isna().all() and out["price_usd"].iloc[0] == out["price_usd"].iloc[1]
+
+
+def test_the_library_reads_utf8_bytes_as_text_and_refuses_other_input_with_a_message():
+    """``value(b"nike")`` is ``value("nike")`` (it raised a TypeError from a string method); bytes that are not
+    UTF-8 are a row's error; ``triage`` given a list, not a DataFrame, says what it takes."""
+    import pandas as pd
+
+    import handleval
+
+    valuer = handleval.load()
+    assert valuer.value(b"nike").price_usd == valuer.value("nike").price_usd
+    out = valuer.value_many(pd.DataFrame({"handle": [b"nike", b"\xffnike", "pizza"]}))
+    assert out["price_usd"].notna().tolist() == [True, False, True]
+    assert out["error"].tolist()[1] == "not valid UTF-8 text"
+    assert out["handle"].tolist() == [b"nike", b"\xffnike", "pizza"]  # the input as given
+    with pytest.raises(TypeError, match="DataFrame of accounts"):
+        handleval.triage(["pizza"])

@@ -588,3 +588,20 @@ def test_a_broken_store_or_a_busy_port_is_one_message_before_any_work(tmp_path):
         taken = run_cli("ui", "--port", str(port), env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'ok.db'}"},
                         timeout=120)
     assert taken.returncode == 2 and f"cannot serve the UI at 127.0.0.1:{port}" in taken.stderr, taken.stderr
+
+
+def test_artifacts_go_beside_the_sqlite_store_a_user_names(tmp_path, monkeypatch):
+    """``MLFLOW_TRACKING_URI=sqlite:////somewhere/mlflow.db`` keeps new experiments' artifacts in
+    ``/somewhere/mlartifacts`` (they went to the working directory); ``HANDLEVAL_ARTIFACT_ROOT`` still wins."""
+    from handleval.tracking import artifact_root
+
+    monkeypatch.delenv("HANDLEVAL_ARTIFACT_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}")
+    assert artifact_root() == (tmp_path / "store" / "mlartifacts").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///rel/mlflow.db")
+    assert artifact_root() == (tmp_path / "rel" / "mlartifacts").as_uri()
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    assert artifact_root() == (tmp_path / "mlartifacts").as_uri()
+    monkeypatch.setenv("HANDLEVAL_ARTIFACT_ROOT", "file:///elsewhere")
+    assert artifact_root() == "file:///elsewhere"
