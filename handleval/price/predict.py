@@ -608,7 +608,9 @@ class Valuer:
         premium over it (learned price minus baseline) is shared among the name's features in proportion to their
         path attributions (ln); each market rule (own sale, minimum, rare-handle pricing) adds what it moved, and
         takes in the shares of the features it read (:class:`~handleval.price.premium.Step` ``covers``), so that
-        one fact (the name's fame, word, length or own sale) is one reason.
+        one fact (the name's fame, word, length or own sale) is one reason. A rule that set a price (a minimum, or
+        rare-handle pricing, where it lifted the price) is its one reason above the baseline: the price does not
+        depend on the features or rules before it, so they show no dollars.
 
         Features that read the same are one reason with their contributions summed, and so are the word features
         (:data:`~handleval.features.describe.WORD_FEATURES`), named from the row's own values in ``words`` (the
@@ -660,6 +662,12 @@ class Valuer:
                 taken = is_read[order] & (rows_read & (moved != 0))[:, None]
                 moved = moved + np.where(taken, amounts * scale[:, None], 0.0).sum(axis=1)
                 amounts[taken] = 0.0
+            if step.sets_price:  # where it lifted a price, the price is its own: it takes in every reason before
+                lifted = moved != 0
+                moved = np.where(lifted, np.exp(after) - baseline, moved)
+                amounts[lifted] = 0.0
+                for earlier in rule_dollars:
+                    earlier[lifted] = 0.0
             rule_dollars.append(moved[:, None])
             rule_labels.append(step.phrase[:, None])
             before = after

@@ -60,12 +60,16 @@ class Step:
 
     ``covers`` maps the model features a rule reads (name prefixes: a feature, or a family such as ``brand__``)
     to the rows where it read them: there the rule's reason takes in the model's reasons from those features, so
-    that one fact (the name's fame, its word, its length, its own sale) is one reason, not two."""
+    that one fact (the name's fame, its word, its length, its own sale) is one reason, not two.
+
+    ``sets_price``: the rule lifts a price to its own (a minimum, rare-handle pricing), so where it moved a price,
+    that price depends on nothing before it: neither the model's reasons nor an earlier rule count there."""
 
     name: str
     delta_ln: np.ndarray
     phrase: np.ndarray
     covers: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
+    sets_price: bool = False
 
 
 @dataclass
@@ -247,9 +251,9 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
                   f"characters (${np.exp(floor_ln):,.0f})"
         phrase = np.where(delta > 0, minimum, "")
         for i in np.flatnonzero(delta > 0).tolist():
-            _lead(out.basis, i, minimum)
+            out.basis[i] = minimum  # the price rests on the minimum alone (an own sale below it changes nothing)
         out.ln = ln = ln + delta
-        out.steps.append(Step("floor", delta, phrase.astype(object)))
+        out.steps.append(Step("floor", delta, phrase.astype(object), sets_price=True))
 
     # 3. A platform's published rare-handle pricing, while the platform is priced by proxy: once it is a market of
     # its own (a sales ledger of its own in training), its sales price its rare names too.
@@ -279,9 +283,10 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
             what = {1: famous.get(i), 2: word, 3: short, 4: f"{word}, {short}",
                     5: f"place '{places.get(handles[i].lower())}'"}[int(factor[i])]
             phrase[i] = f"{name} rare handle: {what}"
-            _lead(out.basis, i, f"{name} rare-handle pricing")
+            out.basis[i] = f"{name} rare-handle pricing"  # its price alone: what came before it changes nothing
         out.ln = ln = ln + delta
-        out.steps.append(Step("rare", delta, phrase, {read: rare & (factor == k) for k, read in _RARE_READS.items()}))
+        out.steps.append(Step("rare", delta, phrase, {read: rare & (factor == k) for k, read in _RARE_READS.items()},
+                              sets_price=True))
     return out
 
 

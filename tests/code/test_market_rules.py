@@ -74,6 +74,27 @@ def test_an_own_sale_above_the_cap_counts_in_full_before_the_cap():
     assert at_cap.basis[0] == "" and at_cap.ln[0] == cap and at_cap.basis[1] == "own sale $20,000"
 
 
+def test_a_rule_that_sets_the_price_is_all_its_basis():
+    """A minimum or rare-handle pricing lifts a price to its own: where it did, an own sale below it changed nothing
+    and is not in the basis; where the own sale is above it, the sale is the basis and the rule moved nothing."""
+    markets = load_markets()
+    frame = pd.DataFrame({"handle": ["abcd", "abcd", "house", "house"], "platform": "telegram",
+                          "requested": ["telegram", "telegram", "x", "x"]})
+    features = pd.DataFrame({"sales__prev_same_logp": np.log([900.0, 90_000.0, 900.0, 40_000.0]),
+                             "sales__prev_same_age_days": [30.0] * 4, "len__length": [4.0, 4.0, 5.0, 5.0],
+                             "len__is_all_letters": [1.0] * 4, "dict__zipf_en": [0.0, 0.0, 5.0, 5.0],
+                             "dict__is_word": [0.0, 0.0, 1.0, 1.0]})
+    ruled = apply_rules(frame, features, np.log(np.full(4, 40.0)), markets, np.log(50_000))
+    setting = [step for step in ruled.steps if step.sets_price]
+    assert {step.name for step in setting} == {"floor", "rare"}
+    lifted = sum(step.delta_ln > 0 for step in setting)
+    assert lifted.tolist() == [1, 0, 1, 0], lifted
+    assert ruled.basis[0].startswith("Telegram minimum") and "own sale" not in ruled.basis[0]
+    assert ruled.basis[1] == "own sale $90,000"
+    assert ruled.basis[2] == "X rare-handle pricing"
+    assert ruled.basis[3] == "own sale on Telegram $40,000"
+
+
 def test_market_codes_and_interval_keys_come_from_one_pass_over_the_rows(monkeypatch):
     """``transform_with_keys`` reads the rows once for the codes and the interval keys (``platform:venue class``,
     a missing venue taking the platform's usual class), equal to ``transform`` and ``interval_keys`` apart, for

@@ -358,10 +358,11 @@ def _money(dollars: float) -> str:
 
 
 def _reasons_of_one_row(features: list[str], handle: str, x: np.ndarray, contrib: np.ndarray, raw: float,
-                        learned_ln: float, steps: list[tuple[str, float, tuple[str, ...]]], final_ln: float,
+                        learned_ln: float, steps: list[tuple[str, float, tuple[str, ...], bool]], final_ln: float,
                         names: dict[str, str | None]) -> str:
     """One row's reason text written the plain way: the reference for the vectorised ``Valuer._reasons``.
-    ``steps``: each market rule's (phrase, ln change, the features it read on this row), in order."""
+    ``steps``: each market rule's (phrase, ln change, the features it read on this row, whether it sets the price
+    where it moves it), in order."""
     from handleval.features.describe import WORD_FEATURES, describe_feature, describe_word, handle_word
     from handleval.price.predict import is_market_feature
 
@@ -384,8 +385,12 @@ def _reasons_of_one_row(features: list[str], handle: str, x: np.ndarray, contrib
     baseline = np.exp(raw - total)
     share = (np.exp(learned_ln) - baseline) / total if abs(total) > 1e-9 else 0.0
     level, rules = learned_ln, []
-    for phrase, delta, read in steps:
+    for phrase, delta, read, sets_price in steps:
         moved = np.exp(level + delta) - np.exp(level)
+        if moved != 0 and sets_price:  # the price is the rule's: nothing before it counts
+            merged = {label: [0.0, j] for label, (_, j) in merged.items()}
+            rules = [(earlier, 0.0) for earlier, _ in rules]
+            moved = np.exp(level + delta) - baseline
         for item in merged.values():  # a rule's reason takes in the candidates from the features the rule read
             name = features[item[1]]
             if moved != 0 and name.startswith(read):
@@ -454,7 +459,7 @@ def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
     x_values = x.to_numpy(dtype=float)
     expected = [_reasons_of_one_row(small_valuer.features, rows["handle"][i], x_values[i], contrib[i], raw[i],
                                     ruled.learned_ln[i],
-                                    [(s.phrase[i], s.delta_ln[i], _read(s, i)) for s in ruled.steps], ruled.ln[i],
+                                    [(s.phrase[i], s.delta_ln[i], _read(s, i), s.sets_price) for s in ruled.steps], ruled.ln[i],
                                     {"brand": matches["brand_match"][i], "celeb": matches["celeb_match"][i]})
                 for i in range(len(rows))]
     got = out.loc[ok, "reasons"].tolist()
