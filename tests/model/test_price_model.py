@@ -459,7 +459,8 @@ def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
     x_values = x.to_numpy(dtype=float)
     expected = [_reasons_of_one_row(small_valuer.features, rows["handle"][i], x_values[i], contrib[i], raw[i],
                                     ruled.learned_ln[i],
-                                    [(s.phrase[i], s.delta_ln[i], _read(s, i), s.sets_price) for s in ruled.steps], ruled.ln[i],
+                                    [(s.phrase[i], s.delta_ln[i], _read(s, i), s.sets_price) for s in ruled.steps],
+                                    ruled.ln[i],
                                     {"brand": matches["brand_match"][i], "celeb": matches["celeb_match"][i]})
                 for i in range(len(rows))]
     got = out.loc[ok, "reasons"].tolist()
