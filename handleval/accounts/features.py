@@ -35,6 +35,8 @@ from handleval.estimator import Transformer
 from handleval.handles import handle_texts
 
 COUNTS = ("statuses_count", "followers_count", "friends_count", "favourites_count", "listed_count")
+#: More than any account's count (the most-followed account has ~2 x 10^8 followers): a larger one is a broken input.
+MAX_COUNT = 1_000_000_000
 BOOLS = ("verified", "default_profile", "default_profile_image", "geo_enabled", "protected")
 TEXTS = ("screen_name", "name", "description", "url", "location")
 
@@ -268,9 +270,9 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
     measured at (the input column it came from: ``observed_at``, ``probe_created_at``, ``crawled_at``,
     ``updated``; or ``now``). ``last_active_at`` is optional. A row gets
     an error for a missing ``screen_name``, an unparseable ``created_at`` or ``observed_at``, a count that is not
-    a non-negative number, a blank required count (:data:`REQUIRED_COLUMNS`), or ``created_at`` after
-    ``observed_at`` (the message names the input's column for it, or says "in the future" when measured now),
-    ``observed_at`` in the future, or ``last_active_at`` before ``created_at``."""
+    a whole number from 0 to :data:`MAX_COUNT`, a blank required count (:data:`REQUIRED_COLUMNS`), or
+    ``created_at`` after ``observed_at`` (the message names the input's column for it, or says "in the future" when
+    measured now), ``observed_at`` in the future, or ``last_active_at`` before ``created_at``."""
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
@@ -338,10 +340,14 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
             num = pd.to_numeric(raw, errors="coerce").astype("float64")
             blank = raw.isna() | (raw.astype("string").str.strip() == "")
             given = found.get(col, col)  # the input's own name for it (public_metrics.tweet_count)
-            flag((num.isna() & ~blank) | (num < 0) | np.isinf(num), f"{given} is not a non-negative number")
+            bad = (num.isna() & ~blank) | (num < 0) | np.isinf(num)
+            flag(bad, f"{given} is not a non-negative number")
+            # a count of 10^12 tweets made a profile-less account a self-declared bot, which triage never releases
+            flag(~bad & num.notna() & (num % 1 != 0), f"{given} is not a whole number")
+            flag(~bad & (num > MAX_COUNT), f"{given} is more than any account has (at most {MAX_COUNT:,})")
             if col in REQUIRED_COLUMNS:  # the model cannot do without it: a blank is no account to score
                 flag(blank, f"{given} missing")
-            out[col] = num.where((num >= 0) & ~np.isinf(num))
+            out[col] = num.where((num >= 0) & (num <= MAX_COUNT) & (num % 1 == 0))
         else:
             out[col] = np.nan
     for col in BOOLS:

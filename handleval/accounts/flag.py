@@ -19,6 +19,7 @@ import pandas as pd
 from handleval.accounts.features import (
     ACCOUNT_INPUT_NAMES,
     COLUMN_ALIASES,
+    FEATURE_INPUTS,
     FEATURES,
     REQUIRED_COLUMNS,
     compute_features,
@@ -134,6 +135,12 @@ _REASON_TEXT: dict[str, tuple[str, str]] = {
 
 
 _HOW_CODE = {"raw": 0, "expm1": 1, "exp": 2, "bool": 3}
+
+
+#: Ratios of two counts shown from the counts themselves: the words for each count.
+_RATIO_SHOWN = {"ratio__log_followers_per_friend": ("followers", "followed"),
+                "ratio__log_favourites_per_status": ("likes", "tweets"),
+                "ratio__log_listed_per_follower": ("lists", "followers")}
 
 
 def _readable_many(features: list[str], idx: np.ndarray, values: np.ndarray) -> list[str]:
@@ -260,14 +267,16 @@ class AccountFlagger:
             out.loc[idx, "status"] = np.select([bot & dormant, bot, dormant], ["bot_and_dormant", "bot", "dormant"],
                                                "active")
             if contrib is not None:
-                out.loc[idx, "reasons"] = self._reasons(x, contrib, p_bot, bot, days, p_dorm_est, known)
+                out.loc[idx, "reasons"] = self._reasons(x, contrib, p_bot, bot, days, p_dorm_est, known,
+                                                        prepared.loc[ok].reset_index(drop=True))
         return out.set_axis(accounts.index)
 
     def _reasons(self, x: pd.DataFrame, contrib: np.ndarray, p_bot: np.ndarray, bot: np.ndarray,
-                 days: np.ndarray, p_dorm: np.ndarray, known: np.ndarray) -> list[str]:
+                 days: np.ndarray, p_dorm: np.ndarray, known: np.ndarray, counts: pd.DataFrame) -> list[str]:
         """Per row: the verdict, up to three features pushing towards it (largest path attribution
         first), and the dormancy basis. Sorting and number transforms run on whole arrays; only the
-        formatting is per row."""
+        formatting is per row. A ratio of two counts is shown from the row's ``counts`` (the model reads it
+        smoothed, each count + 1: 0 likes for 0 tweets read "likes per tweet 1.0")."""
         values = x.to_numpy(dtype=float)
         names = list(x.columns)
         n = len(x)
@@ -281,6 +290,14 @@ class AccountFlagger:
         which_rows, which_slot = np.nonzero(pushes)
         feat = order[which_rows, which_slot]
         texts = _readable_many(names, feat, values[which_rows, feat])
+        for k in np.flatnonzero(np.isin(np.asarray(names, dtype=object)[feat], list(_RATIO_SHOWN))).tolist():
+            name = names[feat[k]]
+            (top, bottom), (top_word, bottom_word) = FEATURE_INPUTS[name], _RATIO_SHOWN[name]
+            a, b = counts[top].iloc[which_rows[k]], counts[bottom].iloc[which_rows[k]]
+            if a != a or b != b:  # a count not given: the feature is unknown, as the text says
+                continue
+            ratio = "n/a" if not b > 0 else f"{a / b:,.0f}" if a / b >= 100 else f"{a / b:.2g}"
+            texts[k] = f"{_REASON_TEXT[name][0]} {ratio} ({a:,.0f} {top_word}, {b:,.0f} {bottom_word})"
         drivers: list[list[str]] = [[] for _ in range(n)]
         for i, text in zip(which_rows.tolist(), texts, strict=True):
             drivers[i].append(text)

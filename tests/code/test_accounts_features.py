@@ -83,6 +83,17 @@ def test_row_errors_are_reported_not_raised():
     assert len(p) == 3 and list(p.index) == list(a.index)
 
 
+def test_a_count_no_account_can_have_is_a_row_error():
+    """10^12 tweets (a profile-less account came out a self-declared bot, which triage never releases) or 1.5
+    tweets is a broken input, not an account to score; 10^9 and a whole float are counts."""
+    a = pd.concat([_accounts()] * 2, ignore_index=True).astype({"statuses_count": object})
+    a["statuses_count"] = [1e12, 1.5, 1e9, 120.0, "7", -1][:len(a)]
+    _, err = prepare_accounts(a)
+    assert err.tolist()[:2] == ["statuses_count is more than any account has (at most 1,000,000,000)",
+                                "statuses_count is not a whole number"]
+    assert err.iloc[2:5].isna().all() and err.iloc[5] == "statuses_count is not a non-negative number"
+
+
 def test_a_blank_required_count_is_a_row_error_and_a_blank_optional_one_is_unknown():
     """An account with empty tweet/follower/friend/like counts is no account to score (it had come out a bot);
     listed_count is optional: blank means unknown."""

@@ -541,3 +541,27 @@ def test_a_count_missing_from_v2_objects_is_each_rows_error_whatever_the_chunk(f
     flat = pd.json_normalize([{**frame.iloc[2].to_dict()}, {**frame.iloc[0].to_dict(), "username": "ghost2"}])
     assert "public_metrics" in flat and "public_metrics.tweet_count" in flat
     assert flagger.flag(flat)["p_bot"].tolist()[0] == together["p_bot"].tolist()[2]
+
+
+def test_a_ratio_reason_shows_the_accounts_own_counts():
+    """The model reads likes per tweet smoothed, (likes + 1) / (tweets + 1): 0 likes for 0 tweets read "likes per
+    tweet 1.0", 0 for 1 "0.5". A ratio reason now shows the ratio of the row's own counts, and the counts."""
+    import re
+
+    rng = np.random.default_rng(0)
+    n = 400
+    accounts = pd.DataFrame({"screen_name": [f"user{i}" for i in range(n)], "created_at": "2010-01-01",
+                             "observed_at": "2024-01-01", "statuses_count": rng.choice([0, 1, 5, 100, 5000], n),
+                             "followers_count": rng.choice([0, 3, 50, 2000], n),
+                             "friends_count": rng.choice([0, 10, 300, 5000], n),
+                             "favourites_count": rng.choice([0, 2, 40, 9000], n)})
+    reasons = load_accounts().flag(accounts)["reasons"].tolist()
+    seen = 0
+    for i, text in enumerate(reasons):
+        for shown, likes, tweets in re.findall(r"likes per tweet (\S+) \(([\d,]+) likes, ([\d,]+) tweets\)", text):
+            seen += 1
+            likes, tweets = int(likes.replace(",", "")), int(tweets.replace(",", ""))
+            assert (likes, tweets) == (accounts.favourites_count[i], accounts.statuses_count[i]), text
+            assert shown == ("n/a" if tweets == 0 else f"{likes / tweets:.2g}" if likes < 100 * tweets
+                             else f"{likes / tweets:,.0f}"), text
+    assert seen >= 50 and not any("likes per tweet 1.0" in r or "likes per tweet 0.5" in r for r in reasons)
