@@ -37,6 +37,7 @@ from handleval.handles import (
     has_public_suffix,
     parse_handle,
     platform_name,
+    public_suffix_list,
     split_canonical,
 )
 from handleval.price.market import DOMAIN_LEVELS, interval, interval_offsets, unknown_venue, venue_class
@@ -403,13 +404,23 @@ class Valuer:
             return
         pairs = pd.Series(list(zip(platforms[rows], parsed["suffix"].to_numpy(dtype=object)[rows], strict=True)))
         codes, distinct = pd.factorize(pairs)
-        unknown = [not has_public_suffix(str(suffix)) and f"{platform}:{suffix}" not in self._sold_suffixes
-                   for platform, suffix in distinct]
+        sold = [f"{platform}:{suffix}" in self._sold_suffixes for platform, suffix in distinct]
+        unknown = [not has_public_suffix(str(suffix)) and not was_sold
+                   for (_, suffix), was_sold in zip(distinct, sold, strict=True)]
+        # a domain is a name and a public suffix; more labels are a subdomain, which is not sold on its own
+        psl = public_suffix_list(icann=False)
+        within = [platform == "domain" and not was_sold and psl.publicsuffix(f"x.{suffix}") != suffix
+                  for (platform, suffix), was_sold in zip(distinct, sold, strict=True)]
+        names = parsed["handle"].to_numpy(dtype=object)
         for i, j in zip(rows.tolist(), codes.tolist(), strict=True):
+            platform, suffix = distinct[j]
             if unknown[j]:
-                platform, suffix = distinct[j]
                 errors[i] = f"'.{suffix}' is not a known suffix: the Public Suffix List does not name it and " \
                             f"the training sales have no {PLATFORM_NAMES.get(platform, platform)} market for it"
+            elif within[j]:
+                registered = psl.privatesuffix(f"x.{suffix}")
+                errors[i] = f"'{names[i]}.{suffix}' is a subdomain of '{registered}': a domain is sold as a name " \
+                            f"and its suffix (price '{registered}')"
 
     def _check_international(self, parsed: pd.DataFrame, errors: np.ndarray) -> None:
         """A domain name in another script (``пример.com``, written ``xn--e1afmkfd``) is a row error, not a price:
@@ -555,7 +566,10 @@ class Valuer:
                 joined.append(None)  # what _parse_one makes of these is left to it
                 continue
             given = given.strip().lower() if type(given) is str else ""
-            if given and type(raw) is str and separator not in raw:
+            if given and type(raw) is str and separator in raw:
+                joined.append(None)  # a suffix in the name and in the column: _parse_one checks they agree
+                continue
+            if given and type(raw) is str:
                 raw = f"{raw.strip()}{separator}{given.lstrip(separator)}"
             joined.append(raw)
         canonical, names, suffixes = split_canonical(joined, plat)
@@ -576,9 +590,13 @@ class Valuer:
             separator = SUFFIX_SEPARATOR.get(plat)
             if given and not separator and plat in PLATFORM_NAMES:  # would price an unseen 'telegram:com' market
                 return f"{PLATFORM_NAMES[plat]} names have no suffix (got suffix {given!r})"
+            named = bool(separator and given and isinstance(raw, str) and separator in raw)
             if separator and given and isinstance(raw, str) and separator not in raw:
                 raw = f"{raw.strip()}{separator}{given.lstrip(separator)}"  # name and suffix in two columns
             handle = parse_handle(raw, plat)
+            if named and handle.suffix != given.lstrip(separator):
+                return f"{raw.strip()!r} names its suffix {separator}{handle.suffix} and the suffix column " \
+                       f"{given!r}: give the suffix once"
             market, basis = self._market_for(plat)
             if as_of is None or as_of != as_of or str(as_of).strip() == "":
                 when = now

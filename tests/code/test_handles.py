@@ -277,3 +277,25 @@ def test_the_library_reads_utf8_bytes_as_text_and_refuses_other_input_with_a_mes
     assert out["handle"].tolist() == [b"nike", b"\xffnike", "pizza"]  # the input as given
     with pytest.raises(TypeError, match="DataFrame of accounts"):
         handleval.triage(["pizza"])
+
+
+def test_a_subdomain_or_two_suffixes_for_one_domain_is_a_row_error():
+    """``mail.google.com`` was priced as the name 'mail' under the suffix 'google.com' ($400): a domain is a name
+    and a public suffix (the Public Suffix List's private section too: ``casino.eu.com`` sold); ``pizza.com`` with
+    the suffix column 'net' priced .com, silently. ``www.`` and a suffix given the same way twice are fine."""
+    import pandas as pd
+
+    import handleval
+
+    frame = pd.DataFrame({"handle": ["mail.google.com", "pizza.co.uk", "casino.eu.com", "www.pizza.com", "pizza.com",
+                                     "pizza.com", "pizza", "ab@163.com", "ab@163.com"],
+                          "platform": ["domain"] * 7 + ["email"] * 2,
+                          "suffix": [None, None, None, "com", "net", ".com", "net", "163.com", "qq.com"]})
+    out = handleval.load().value_many(frame, reasons=False)
+    errors = out["error"].tolist()
+    assert errors[0] == "'mail.google.com' is a subdomain of 'google.com': a domain is sold as a name and its " \
+                        "suffix (price 'google.com')"
+    assert errors[4] == "'pizza.com' names its suffix .com and the suffix column 'net': give the suffix once"
+    assert errors[8] == "'ab@163.com' names its suffix @163.com and the suffix column 'qq.com': give the suffix once"
+    assert [e is None for e in errors] == [False, True, True, True, False, True, True, True, False], errors
+    assert out["price_usd"][3] == out["price_usd"][5]
