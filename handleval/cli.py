@@ -109,7 +109,9 @@ def friendly_errors(func: F) -> F:
                               highlight=False)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted[/]")
+            hint = ": the finished parts are kept; the same command with --resume finishes the run" \
+                if "resume" in kwargs else ""
+            err_console.print(f"\n[yellow]interrupted[/]{hint}", highlight=False, soft_wrap=True)  # a line of its own
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]

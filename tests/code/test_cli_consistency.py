@@ -611,3 +611,35 @@ def test_messages_say_what_is_wrong_with_options_folders_and_column_names(tmp_pa
     cased = runner.invoke(app, ["flag", str(tmp_path / "cased.csv"), "-o", str(tmp_path / "f")],
                           env={"COLUMNS": "300"})
     assert cased.exit_code == 2 and "did you mean 'Screen_Name'? names are case-sensitive" in cased.output
+
+
+def test_ctrl_c_in_predict_says_how_to_finish_and_resume_does(tmp_path):
+    """Ctrl-C (SIGINT) mid-run: exit 130 and, on a line of its own after the progress bar, that the finished parts
+    are kept and ``--resume`` finishes the run (it printed only "interrupted"); then ``--resume`` does."""
+    import signal
+
+    from handleval.batch import Manifest
+
+    source, out = tmp_path / "in.csv", tmp_path / "out"
+    _handles_csv(source, 150_000)
+    cmd = [sys.executable, "-m", "handleval", "predict", str(source), "-o", str(out), "--chunk-rows", "1000"]
+    proc = subprocess.Popen(cmd, env=checkout_env(), cwd=Path(__file__).resolve().parents[2],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if len(Manifest.load(out).parts) >= 1:  # type: ignore[union-attr]
+                break
+        except Exception:  # not written yet, or a journal line half written
+            pass
+        time.sleep(0.02)
+    assert proc.poll() is None, f"run ended before Ctrl-C: {proc.communicate()}"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "\ninterrupted: the finished parts are kept; the same command with --resume finishes the run" in err, err
+    assert "Traceback" not in err
+    done = subprocess.run([*cmd, "--resume", "--quiet"], env=checkout_env(), cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert len(read_output(out)) == 150_000
