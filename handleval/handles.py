@@ -32,6 +32,7 @@ _INVISIBLE = dict.fromkeys(
     [0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2060, 0x2066,
      0x2067, 0x2068, 0x2069, 0xFEFF, 0x00AD]
 )
+_INVISIBLE_CHARS = frozenset(map(chr, _INVISIBLE))
 #: A profile URL: its site, then the name (after twitter.com's old ``#!/`` and Telegram's preview ``t.me/s/``).
 _URL = re.compile(
     r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\.|mobile\.)?"
@@ -226,6 +227,21 @@ def platform_name(text: object, default: str = "x") -> str:
 def unknown_platform(name: str) -> str | None:
     """Why ``name`` (as :func:`platform_name` gives it) is no platform handleval prices, or None."""
     return None if name in PLATFORMS else f"unknown platform {name!r}: choose one of {', '.join(PLATFORMS)}"
+
+
+def foreign_characters(raw: object, platform: str, read_as: str) -> str | None:
+    """For a username written with characters its platform does not allow that cleaning turned into the name
+    ``read_as`` (full-width or circled forms, invisible marks: ``pay\u200bpal``, ``ｎｉｋｅ``, ``①``), the risk to show:
+    the price is ``read_as``'s, and the reader sees which characters were read how. ``None`` for plain text."""
+    if platform not in _LIMITS or not isinstance(raw, str) or raw.isascii():
+        return None
+    foreign = [c for c in dict.fromkeys(raw.strip().lstrip("@＠"))  # a full-width '＠' or space only frames it
+               if not c.isascii() and not unicodedata.normalize("NFKC", c).isspace()]
+    if not foreign:
+        return None
+    shown = ", ".join(repr(c) if c.isprintable() and c not in _INVISIBLE_CHARS else f"U+{ord(c):04X}"
+                      for c in foreign)
+    return f"written with characters {PLATFORM_NAMES[platform]} does not allow ({shown}): priced as '{read_as}'"
 
 
 def _is_boolean(value: object) -> bool:

@@ -33,6 +33,7 @@ from handleval.handles import (
     PLATFORM_NAMES,
     SUFFIX_SEPARATOR,
     canonical_mask,
+    foreign_characters,
     handle_texts,
     has_public_suffix,
     parse_handle,
@@ -355,6 +356,12 @@ class Valuer:
                                 market_frame["requested"].to_numpy(dtype=object))
             named = np.flatnonzero(pd.notna(own))  # more specific than a brand lookalike ('twitter.com')
             risk[idx[named]] = own[named]
+            written = readable["handle"].to_numpy(dtype=object)[idx]
+            for j in np.flatnonzero([isinstance(w, str) and not w.isascii() for w in written]).tolist():
+                note = foreign_characters(written[j], market_frame["requested"].iloc[j],
+                                          market_frame["handle"].iloc[j])
+                if note:  # beside any other risk: 'ｎ1ke' imitates Nike and is written in full-width letters
+                    risk[idx[j]] = f"{risk[idx[j]]}; {note}" if risk[idx[j]] else note
             if contrib is not None:
                 reason_text[idx] = self._reasons(market_frame, x, contrib, raw, ruled, matches, x_h)
             if listed is not None:

@@ -299,3 +299,26 @@ def test_a_subdomain_or_two_suffixes_for_one_domain_is_a_row_error():
     assert errors[8] == "'ab@163.com' names its suffix @163.com and the suffix column 'qq.com': give the suffix once"
     assert [e is None for e in errors] == [False, True, True, True, False, True, True, True, False], errors
     assert out["price_usd"][3] == out["price_usd"][5]
+
+
+def test_a_username_written_with_characters_the_platform_does_not_allow_says_so_in_risk():
+    """Cleaning reads ``pay\\u200bpal`` as 'paypal' and ``①`` as '1' and prices them so (scraped text carries
+    invisible marks): the risk column says which characters were read how, beside any lookalike risk. A
+    full-width '＠' or space around the name, plain ASCII and domains (IDNA maps full-width letters) say nothing."""
+    import pandas as pd
+
+    import handleval
+
+    frame = pd.DataFrame({"handle": ["pay\u200bpal", "\u2460", "ｎｉｋｅ", "\u202enike", "＠nike", "\u3000nike", "nike",
+                                     "ｎ1ke", "ｇｏｏｇｌｅ.com"],
+                          "platform": ["x"] * 8 + ["domain"]})
+    out = handleval.load().value_many(frame, reasons=False)
+    risk = out["risk"].tolist()
+    assert risk[0] == "written with characters X does not allow (U+200B): priced as 'paypal'"
+    assert risk[1] == "written with characters X does not allow ('①'): priced as '1'"
+    assert risk[2] == "written with characters X does not allow ('ｎ', 'ｉ', 'ｋ', 'ｅ'): priced as 'nike'"
+    assert risk[3] == "written with characters X does not allow (U+202E): priced as 'nike'"
+    assert risk[4] is None and risk[5] is None and risk[6] is None and risk[8] is None, risk
+    assert risk[7] == "could impersonate brand 'Nike'; written with characters X does not allow ('ｎ'): " \
+                      "priced as 'n1ke'"
+    assert out["price_usd"][2] == out["price_usd"][6]  # the price is the name's as read
