@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 from handleval.errors import BundleError, HandlevalError
 
 MANIFEST = "manifest.json"
+#: The manifest's key for the sha256 of the rest of it (:func:`manifest_digest`).
+MANIFEST_DIGEST = "manifest_sha256"
 Result = TypeVar("Result")
 
 
@@ -59,11 +61,22 @@ def write_manifest(bundle_dir: Path, manifest: dict[str, Any], model_files: list
     manifest = dict(manifest)
     manifest["files"] = {name: sha256_file(bundle_dir / name) for name in model_files}
     manifest.setdefault("created_at", datetime.now(UTC).isoformat(timespec="seconds"))
+    manifest.pop(MANIFEST_DIGEST, None)
+    manifest = json.loads(json.dumps(manifest, default=str))  # as it will read back
+    manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
     path = bundle_dir / MANIFEST
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """The sha256 of a manifest's content without its own digest (keys sorted, compact JSON): a value edited by
+    hand after training (a cap, an offset, a market's price points) no longer matches it."""
+    content = {k: v for k, v in manifest.items() if k != MANIFEST_DIGEST}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def read_manifest(bundle_dir: str | Path, kind: str) -> dict[str, Any]:
@@ -213,6 +226,9 @@ def read_bundle(bundle_dir: str | Path, kind: str) -> tuple[dict[str, Any], dict
     if not isinstance(manifest, dict) or manifest.get("kind") != kind:
         found = manifest.get("kind") if isinstance(manifest, dict) else None
         raise BundleError(f"{bundle_dir} is not a {kind} bundle (manifest kind: {found!r})")
+    if MANIFEST_DIGEST in manifest and manifest[MANIFEST_DIGEST] != manifest_digest(manifest):
+        raise BundleError(f"{path} was edited after training (it no longer matches its {MANIFEST_DIGEST}): restore "
+                          "the bundle or train it again")
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise BundleError(f"{path} lists no model files")

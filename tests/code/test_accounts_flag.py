@@ -151,13 +151,19 @@ def test_missing_or_corrupt_bundle_raises_bundle_error(tmp_path):
 ])
 def test_an_edited_account_manifest_is_one_bundle_error(tmp_path, edit, says):
     """A threshold of 'high', a missing policy or type list gave a TypeError or KeyError at load or at the first
-    batch: one BundleError at load now."""
+    batch: one BundleError at load now; edited by hand, the manifest no longer matches its ``manifest_sha256``."""
     import json
+
+    from handleval.trees.bundle import MANIFEST_DIGEST, manifest_digest
 
     copy = tmp_path / "accounts"
     shutil.copytree(MODELS_DIR / "accounts", copy)
     manifest = json.loads((copy / "manifest.json").read_text())
     edit(manifest)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="was edited after training"):
+        load_accounts(copy)
+    manifest[MANIFEST_DIGEST] = manifest_digest(manifest)  # written wrong by a tool, not edited by hand
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match=says):
         load_accounts(copy)

@@ -15,7 +15,7 @@ import pytest
 from handleval.accounts import load_accounts
 from handleval.config import MODELS_DIR
 from handleval.errors import BundleError
-from handleval.trees.bundle import sha256_file
+from handleval.trees.bundle import MANIFEST_DIGEST, manifest_digest, sha256_file
 from tests._helpers import run_cli
 
 
@@ -26,8 +26,11 @@ def _copy(tmp_path: Path, kind: str) -> Path:
 
 
 def _edit(bundle: Path, change) -> None:
+    """``change`` the manifest as a tool would write it: with its ``manifest_sha256`` to match (what is tested
+    here is the files it names, not a hand edit)."""
     manifest = json.loads((bundle / "manifest.json").read_text())
     change(manifest)
+    manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
     (bundle / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -256,3 +259,10 @@ def test_a_loaded_valuer_and_its_forest_pickle(tmp_path):
     copy = pickle.loads(pickle.dumps(valuer))
     assert copy.value("pizza").price_usd == valuer.value("pizza").price_usd
     assert [b.num_trees() for b in copy.boosters] == [b.num_trees() for b in valuer.boosters]
+
+
+def test_the_committed_manifests_carry_their_own_digest():
+    """Every bundle training writes has a ``manifest_sha256`` of the rest of its manifest; the committed ones too."""
+    for kind in ("price", "accounts"):
+        manifest = json.loads((MODELS_DIR / kind / "manifest.json").read_text())
+        assert manifest[MANIFEST_DIGEST] == manifest_digest(manifest), kind

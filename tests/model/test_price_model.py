@@ -180,16 +180,22 @@ def test_missing_bundle_and_corrupt_bundle(small_price, tmp_path):
     (lambda m: m.update(markets={"foo": 1}), r"malformed \(rates: Field required; .*foo: Extra inputs"),
 ])
 def test_an_edited_manifest_is_one_bundle_error(small_price, tmp_path, edit, says):
-    """The manifest lists every file's hash but has none itself: a value edited or lost in it gave a KeyError,
+    """A value edited by hand in the manifest no longer matches its ``manifest_sha256``; one written wrong with a
+    matching digest (a tool's bug, a bundle from before the digest) is checked value by value: it gave a KeyError,
     TypeError or IndexError (or, cap_usd -5, prices of $nan at exit 0)."""
     import shutil
 
     from handleval.price.predict import load
+    from handleval.trees.bundle import MANIFEST_DIGEST, manifest_digest
 
     edited = tmp_path / "edited"
     shutil.copytree(small_price.bundle_dir, edited)
     manifest = json.loads((edited / "manifest.json").read_text())
     edit(manifest)
+    (edited / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="was edited after training"):
+        load(edited)
+    manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
     (edited / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match=says):
         load(edited)
@@ -199,6 +205,7 @@ def test_bundle_with_other_lexicons_is_refused(small_price, tmp_path):
     import shutil
 
     from handleval.price.predict import load
+    from handleval.trees.bundle import MANIFEST_DIGEST, manifest_digest
 
     other = tmp_path / "other"
     shutil.copytree(small_price.bundle_dir, other)
@@ -206,6 +213,7 @@ def test_bundle_with_other_lexicons_is_refused(small_price, tmp_path):
     lexicons = manifest["featurizer"]["lexicons"]
     first = next(iter(lexicons))
     lexicons[first] = "0" * 64 if isinstance(lexicons[first], str) else {**lexicons[first], "sha256": "0" * 64}
+    manifest[MANIFEST_DIGEST] = manifest_digest(manifest)  # a bundle made on other lexicons, not a hand edit
     (other / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="lexicon"):
         load(other)
