@@ -228,10 +228,12 @@ def test_homoglyph_handles_are_named_as_lookalikes(small_valuer):
 
 
 def test_domain_and_email_names_with_the_suffix_in_its_own_column(small_valuer):
-    """The sales tables' shape (name, suffix) prices like the joined handle; a handle with a suffix keeps it."""
+    """The sales tables' shape (name, suffix) prices like the joined handle; a handle that names its suffix too
+    prices so when both agree, and is a row error when they do not (``pizza.net`` with 'com' priced .net silently:
+    test_a_subdomain_or_two_suffixes_for_one_domain_is_a_row_error)."""
     split = pd.DataFrame({"handle": ["freemind", "63866", "pizza.net", " waaves "],
                           "platform": ["domain", "email", "domain", "domain"],
-                          "suffix": [".io", "163.com", "com", "com"]})
+                          "suffix": [".io", "163.com", "net", "com"]})
     joined = pd.DataFrame({"handle": ["freemind.io", "63866@163.com", "pizza.net", "waaves.com"],
                            "platform": ["domain", "email", "domain", "domain"]})
     a, b = small_valuer.value_many(split), small_valuer.value_many(joined)
