@@ -60,12 +60,22 @@ def check_store() -> None:
     from sqlalchemy.exc import SQLAlchemyError  # a corrupt SQLite store's error comes through unwrapped
 
     uri = tracking_uri()
+    # a server that does not answer: said in seconds, not after MLflow's retries (~4 minutes)
+    quick = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+    saved = {k: os.environ.get(k) for k in quick}
+    os.environ.update(quick)
     try:
         with quiet_mlflow():
             mlflow.MlflowClient(uri).search_experiments(max_results=1)
-    except (MlflowException, SQLAlchemyError, OSError) as exc:
+    except (MlflowException, SQLAlchemyError, OSError, ImportError) as exc:  # ImportError: a database's driver
         raise HandlevalError(f"the MLflow tracking store {uri} cannot be used: {_first_line(exc)} (fix or move it, "
                              "set MLFLOW_TRACKING_URI, or train with --no-track)") from None
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _first_line(exc: BaseException) -> str:
@@ -413,11 +423,18 @@ def log_training_run(review: Review, bundle_dir: Path, quiet: bool = False,
                      registered_name: str | None = None) -> tuple[str, ChampionDecision]:
     """Log one training run, log + register the model (models-from-code), apply the champion rule and write the
     decision onto the run and the version."""
+    from mlflow.exceptions import MlflowException
     from rich.console import Console
+    from sqlalchemy.exc import SQLAlchemyError
 
     console = Console(quiet=quiet)
-    with quiet_mlflow():
-        experiment_id, run_id, decision = _log(review, bundle_dir, registered_name or REGISTERED[review.kind])
+    try:
+        with quiet_mlflow():
+            experiment_id, run_id, decision = _log(review, bundle_dir, registered_name or REGISTERED[review.kind])
+    except (MlflowException, SQLAlchemyError, OSError, ImportError) as exc:  # a store locked or gone meanwhile
+        raise HandlevalError(f"the bundle is trained and saved in {bundle_dir}, but the MLflow tracking store "
+                             f"{tracking_uri()} failed while its run was logged: {_first_line(exc)}; train again "
+                             "once the store is free to record it") from None
     uri = tracking_uri()
     address = ui_path(experiment_id, run_id)
     where = f"{uri.rstrip('/')}/{address}" if uri.startswith("http") else \
@@ -437,6 +454,8 @@ def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, s
     from mlflow import MlflowClient
     from mlflow.models import infer_signature
 
+    from handleval.trees.bundle import own_files
+
     kind = review.kind
     tags = git_tags()
     with mlflow.start_run(experiment_id=_experiment(mlflow, kind), run_name=review.run_name) as run, \
@@ -450,13 +469,17 @@ def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, s
         mlflow.log_table(review.summary, "review/summary_table.json")
         for path in dict.fromkeys(review.artifacts):
             mlflow.log_artifact(str(path), artifact_path="plots" if path.suffix == ".png" else None)
-        mlflow.log_artifacts(str(bundle_dir), artifact_path="bundle")
+        published = Path(tmp) / "bundle"  # the files training wrote, not a user's notes or ledger kept beside them
+        for name in own_files(bundle_dir):
+            (published / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(bundle_dir / name, published / name)
+        mlflow.log_artifacts(str(published), artifact_path="bundle")
         if review.candidate.predictions is not None:
             path = Path(tmp) / Path(PREDICTIONS_ARTIFACT).name
             review.candidate.predictions.to_parquet(path, index=False)
             mlflow.log_artifact(str(path), artifact_path=str(Path(PREDICTIONS_ARTIFACT).parent))
 
-        artifacts = {"bundle": str(bundle_dir)}
+        artifacts = {"bundle": str(published)}
         if kind == "price":
             artifacts["data"] = str(price_data_snapshot(bundle_dir, Path(tmp) / "data"))
         sample_output = _predict_with_bundle(kind, bundle_dir, review.input_example, artifacts.get("data"))
@@ -708,7 +731,8 @@ def accounts_review(result: Any) -> Review:
     trees = config.get("lgbm", {}).get("num_boost_round", "?")
     run_name = (f"accounts · lgbm {trees} trees · {len(config.get('sets', []))} sets · seed {config.get('seed')}"
                 f" · {when}")
-    training = f"sets {', '.join(config.get('sets', []))}; {rows:,} held-out rows scored in leave-one-dataset-out"
+    training = (f"sets {', '.join(config.get('sets', []))}; {rows:,} held-out scores in leave-one-dataset-out (an "
+                "account held out in more than one unit counts in each)")
     example = pd.DataFrame({
         "screen_name": ["jack", "crypto_bot_48213"], "created_at": ["2006-03-21", "2019-05-01"],
         "statuses_count": [29000, 120000], "followers_count": [6_400_000, 12], "friends_count": [4500, 4900],

@@ -71,6 +71,15 @@ def write_manifest(bundle_dir: Path, manifest: dict[str, Any], model_files: list
     return path
 
 
+def own_files(bundle_dir: Path) -> list[Path]:
+    """What training wrote into ``bundle_dir``, relative to it: the manifest, the model files it lists, the model
+    card and the plots (``*.png``, ``plots/``). A run publishes these, not a user's notes or ledger kept there."""
+    listed = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8")).get("files", {})
+    names = [MANIFEST, *listed, "MODEL_CARD.md", *(p.name for p in bundle_dir.glob("*.png"))]
+    plots = sorted(p.relative_to(bundle_dir) for p in (bundle_dir / "plots").rglob("*") if p.is_file())
+    return [Path(n) for n in dict.fromkeys(names) if (bundle_dir / n).is_file()] + plots
+
+
 def manifest_digest(manifest: dict[str, Any]) -> str:
     """The sha256 of a manifest's content without its own digest (keys sorted, compact JSON): a value edited by
     hand after training (a cap, an offset, a market's price points) no longer matches it."""

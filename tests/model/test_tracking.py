@@ -605,3 +605,51 @@ def test_artifacts_go_beside_the_sqlite_store_a_user_names(tmp_path, monkeypatch
     assert artifact_root() == (tmp_path / "mlartifacts").as_uri()
     monkeypatch.setenv("HANDLEVAL_ARTIFACT_ROOT", "file:///elsewhere")
     assert artifact_root() == "file:///elsewhere"
+
+
+def test_a_run_publishes_the_bundles_own_files_and_a_store_busy_at_logging_is_one_message(small_accounts, tmp_path,
+                                                                                           monkeypatch):
+    """A user's notes kept in the bundle folder are not uploaded with the run (only the manifest, the files it
+    lists, the card and the plots are); a store locked by another process while the run is logged after training
+    is one message saying the bundle is saved (it was a traceback, and the run lost without a word)."""
+    import dataclasses
+    import shutil
+    import sqlite3
+
+    from mlflow import MlflowClient
+
+    from handleval import tracking
+    from handleval.errors import HandlevalError
+    from handleval.trees.bundle import own_files
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(small_accounts.bundle_dir, bundle)
+    (bundle / "NOTES.md").write_text("my notes\n")
+    result = dataclasses.replace(small_accounts, bundle_dir=bundle)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("HANDLEVAL_ARTIFACT_ROOT", (tmp_path / "mlartifacts").as_uri())
+    run_id, _ = tracking.track_accounts_run(result, quiet=True, registered_name="qa-accounts")
+    logged = {a.path for a in MlflowClient().list_artifacts(run_id, "bundle")}
+    assert "bundle/NOTES.md" not in logged and "bundle/manifest.json" in logged and "bundle/model.txt" in logged
+    assert logged >= {f"bundle/{p}" for p in own_files(bundle) if len(p.parts) == 1}
+
+    lock = sqlite3.connect(tmp_path / "mlflow.db", timeout=0)
+    lock.execute("BEGIN IMMEDIATE")  # another process writing
+    try:
+        with pytest.raises(HandlevalError, match=f"the bundle is trained and saved in {bundle}, but the MLflow "):
+            tracking.track_accounts_run(result, quiet=True, registered_name="qa-accounts")
+    finally:
+        lock.rollback()
+        lock.close()
+
+
+def test_a_store_that_cannot_answer_is_one_message_in_seconds(tmp_path):
+    """A server that is not running answered after MLflow's retries (~4 minutes of silence), a database without its
+    driver with a traceback: one message and exit 2 before any training, each."""
+    for uri, says in (("http://127.0.0.1:9", "Max retries exceeded"),
+                      ("postgresql://u@127.0.0.1:1/x", "")):  # no driver here ('psycopg'); with one, no server
+        done = run_cli("train", "accounts", "--output", str(tmp_path / "out"), env={"MLFLOW_TRACKING_URI": uri},
+                       timeout=90)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+        assert f"the MLflow tracking store {uri} cannot be used" in done.stderr and says in done.stderr, done.stderr
+        assert not (tmp_path / "out").exists()
