@@ -880,11 +880,11 @@ Public, third-party, labelled Twitter sets (profiles 2010-2020), de-duplicated b
 {data_rows}
 
 Licences: Cresci-2015/2017 - research use, cite the papers (Cresci et al. 2015, 2017); Bot Repository sets
-(verified/botwiki/vendor/pronbots/political 2019, and the 2020 re-hydration's lists) - research use, cite
-originating papers (Yang et al. 2019, 2020),
-Twitter ToS; Kaggle-2017 - unknown licence, course dataset. gilani2017_processed is not used (aggregated
-features, no raw profile). The sealed cresci-rtbust-2019 set is not used. Text fields are personal data and
-are not stored in the bundle.
+(verified/botwiki/vendor/pronbots/political 2019) - research use, cite originating papers (Yang et al. 2019, 2020),
+Twitter ToS; the 2020 re-hydration (Kaggle, Martin-Gutierrez et al. 2021) - its Kaggle licence NOT verified (its
+SOURCE.txt), its lists' labels under the Bot Repository's terms; Kaggle-2017 - unknown licence, course dataset.
+gilani2017_processed is not used (aggregated features, no raw profile). The sealed cresci-rtbust-2019 set is not
+used. Text fields are personal data and are not stored in the bundle.
 
 ## Limits
 * Collections from 2010-2020; today's X and today's bots differ. Probabilities are calibrated to a balanced
