@@ -8,7 +8,9 @@ evaluate on the test split next to two baselines → write the bundle (text mode
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -127,7 +129,45 @@ class PriceConfig(StrictModel):
             if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.001 <= rate <= 1:
                 raise ValueError(f"{where}: learning_rate {rate!r} must be a number from 0.001 to 1 (rounds scale "
                                  "with it: a smaller one never ends)")
+            _check_lightgbm_params(where, {**self.params, **given})
         return self
+
+
+def _check_lightgbm_params(where: str, params: dict[str, Any]) -> None:
+    """LightGBM drops a parameter name it does not know without a word (``num_leavs: 3`` trained 31-leaf trees)
+    and refuses a value of the wrong type only once the data is loaded: both are config errors, said at once."""
+    import difflib
+
+    import lightgbm as lgb
+
+    known = {alias for name, aliases in lgb.basic._ConfigAliases._get_all_param_aliases().items()
+             for alias in (name, *aliases)}
+    for key in params:
+        if key not in known:
+            near = difflib.get_close_matches(key, sorted(known), n=1)
+            raise ValueError(f"{where}: {key!r} is no LightGBM parameter" + (f" (did you mean {near[0]!r}?)"
+                                                                            if near else ""))
+    rows = np.random.default_rng(0).normal(size=(256, 2))
+    quiet = {"verbosity": -1}
+    try:  # LightGBM reads and checks the values as it builds a booster (nothing is trained)
+        with _c_stderr_silenced():  # its own "[Fatal]" line: the message below says it once
+            lgb.Booster(params={**params, "objective": "regression", **quiet},
+                        train_set=lgb.Dataset(rows, label=rows[:, 0], params=quiet))
+    except lgb.basic.LightGBMError as exc:
+        raise ValueError(f"{where}: {str(exc).strip().splitlines()[0]}") from None
+
+
+@contextlib.contextmanager
+def _c_stderr_silenced() -> Any:
+    """Standard error closed for compiled code (LightGBM writes to the file descriptor, not to ``sys.stderr``)."""
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def check_bar_markets(cfg: PriceConfig) -> None:

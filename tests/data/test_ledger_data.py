@@ -240,6 +240,11 @@ def test_a_decimal_comma_is_no_price_a_hundred_times_too_high(tmp_path):
     ({"sources": ["fragment_telegram", "fragment_telegram"]}, "twice"),
     ({"seed": -1}, "seed: Input should be greater than or equal to 0"),
     ({"cap_usd": 1}, "cap_usd"),
+    # LightGBM dropped an unknown name silently (31-leaf trees for 'num_leavs: 3'), and refused a value of the
+    # wrong type with a traceback once the data had loaded
+    ({"params": {"num_leavs": 3}}, r"params: 'num_leavs' is no LightGBM parameter \(did you mean 'num_leaves'\?\)"),
+    ({"quantile_params": {"min_data_in_lef": 5}}, "quantile_params: 'min_data_in_lef' is no LightGBM parameter"),
+    ({"search": [{"num_leaves": "abc"}]}, r'search\[0\]: Parameter num_leaves should be of type int, got "abc"'),
 ])
 def test_a_config_that_validates_field_by_field_but_cannot_train_is_refused(tmp_path, change, message):
     """Each passed validation and then trained on every public set (sources: []), on nothing (a weight of -1:
