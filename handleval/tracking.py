@@ -55,6 +55,8 @@ def tracking_uri() -> str:
 def check_store() -> None:
     """One sentence when the tracking store cannot be read (a corrupt ``mlflow.db``, a server that is not running):
     checked before training, so that a run is not lost after its minutes of work, and before the UI starts."""
+    from unittest import mock
+
     import mlflow
     from mlflow.exceptions import MlflowException
     from sqlalchemy.exc import SQLAlchemyError  # a corrupt SQLite store's error comes through unwrapped
@@ -62,20 +64,12 @@ def check_store() -> None:
     uri = tracking_uri()
     # a server that does not answer: said in seconds, not after MLflow's retries (~4 minutes)
     quick = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
-    saved = {k: os.environ.get(k) for k in quick}
-    os.environ.update(quick)
     try:
-        with quiet_mlflow():
+        with quiet_mlflow(), mock.patch.dict(os.environ, quick):  # the environment as it was afterwards
             mlflow.MlflowClient(uri).search_experiments(max_results=1)
     except (MlflowException, SQLAlchemyError, OSError, ImportError) as exc:  # ImportError: a database's driver
         raise HandlevalError(f"the MLflow tracking store {uri} cannot be used: {_first_line(exc)} (fix or move it, "
                              "set MLFLOW_TRACKING_URI, or train with --no-track)") from None
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _first_line(exc: BaseException) -> str:
