@@ -623,8 +623,11 @@ def test_ctrl_c_in_predict_says_how_to_finish_and_resume_does(tmp_path):
     source, out = tmp_path / "in.csv", tmp_path / "out"
     _handles_csv(source, 150_000)
     cmd = [sys.executable, "-m", "handleval", "predict", str(source), "-o", str(out), "--chunk-rows", "1000"]
+    # a shell without job control starts background jobs with SIGINT ignored, and the child inherits that: give it
+    # the default, as a terminal's Ctrl-C finds it
     proc = subprocess.Popen(cmd, env=checkout_env(), cwd=Path(__file__).resolve().parents[2],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         try:
