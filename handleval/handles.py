@@ -72,6 +72,14 @@ def has_public_suffix(domain: str) -> bool:
     return public_suffix_list(icann=True, accept_unknown=False).publicsuffix(domain) is not None
 
 
+def registered_domain(suffix: str) -> str | None:
+    """For a domain's suffix (all after its first label) that is no public suffix but a domain itself (``google.com``
+    of ``mail.google.com``), that registered domain; ``None`` for a public suffix (``com``, ``co.uk``, and the
+    private section's ``eu.com``, whose names are sold too)."""
+    public = public_suffix_list(icann=False).publicsuffix(f"x.{suffix}")
+    return None if public == suffix else public_suffix_list(icann=False).privatesuffix(f"x.{suffix}")
+
+
 @functools.cache
 def public_suffix_list(icann: bool, accept_unknown: bool = True) -> Any:
     """The Public Suffix List the pinned ``publicsuffixlist`` package ships (its ICANN section, or all of it with

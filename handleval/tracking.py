@@ -58,8 +58,6 @@ def check_store() -> None:
     from unittest import mock
 
     import mlflow
-    from mlflow.exceptions import MlflowException
-    from sqlalchemy.exc import SQLAlchemyError  # a corrupt SQLite store's error comes through unwrapped
 
     uri = tracking_uri()
     # a server that does not answer: said in seconds, not after MLflow's retries (~4 minutes)
@@ -67,9 +65,18 @@ def check_store() -> None:
     try:
         with quiet_mlflow(), mock.patch.dict(os.environ, quick):  # the environment as it was afterwards
             mlflow.MlflowClient(uri).search_experiments(max_results=1)
-    except (MlflowException, SQLAlchemyError, OSError, ImportError) as exc:  # ImportError: a database's driver
+    except _store_errors() as exc:
         raise HandlevalError(f"the MLflow tracking store {uri} cannot be used: {_first_line(exc)} (fix or move it, "
                              "set MLFLOW_TRACKING_URI, or train with --no-track)") from None
+
+
+def _store_errors() -> tuple[type[BaseException], ...]:
+    """What a tracking store that cannot be used raises: MLflow's errors, a corrupt or locked SQLite store's (they
+    come through unwrapped), the file system's, and a missing database driver (``postgresql://`` without one)."""
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return MlflowException, SQLAlchemyError, OSError, ImportError
 
 
 def _first_line(exc: BaseException) -> str:
@@ -417,15 +424,13 @@ def log_training_run(review: Review, bundle_dir: Path, quiet: bool = False,
                      registered_name: str | None = None) -> tuple[str, ChampionDecision]:
     """Log one training run, log + register the model (models-from-code), apply the champion rule and write the
     decision onto the run and the version."""
-    from mlflow.exceptions import MlflowException
     from rich.console import Console
-    from sqlalchemy.exc import SQLAlchemyError
 
     console = Console(quiet=quiet)
     try:
         with quiet_mlflow():
             experiment_id, run_id, decision = _log(review, bundle_dir, registered_name or REGISTERED[review.kind])
-    except (MlflowException, SQLAlchemyError, OSError, ImportError) as exc:  # a store locked or gone meanwhile
+    except _store_errors() as exc:  # a store locked or gone since it was checked
         raise HandlevalError(f"the bundle is trained and saved in {bundle_dir}, but the MLflow tracking store "
                              f"{tracking_uri()} failed while its run was logged: {_first_line(exc)}; train again "
                              "once the store is free to record it") from None

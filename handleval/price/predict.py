@@ -38,7 +38,7 @@ from handleval.handles import (
     has_public_suffix,
     parse_handle,
     platform_name,
-    public_suffix_list,
+    registered_domain,
     split_canonical,
 )
 from handleval.price.market import DOMAIN_LEVELS, interval, interval_offsets, unknown_venue, venue_class
@@ -327,7 +327,7 @@ class Valuer:
                 level = keys.iloc[on_domains].str.removeprefix("domain:").map(DOMAIN_LEVELS).fillna("")
                 basis[idx[on_domains]] = [f"{b} at {lv}" if lv else b for b, lv in
                                           zip(basis[idx[on_domains]], level.tolist(), strict=True)]
-            rests_on = np.flatnonzero(ruled.basis != "")  # the rules that set the price lead, the market follows
+            rests_on = np.flatnonzero(ruled.basis != "")  # the rule that set the price leads, the market follows
             basis[idx[rests_on]] = [f"{r}; {b}" for b, r in zip(basis[idx[rests_on]], ruled.basis[rests_on],
                                                                   strict=True)]
             capped = idx[pred >= self.cap - 1e-9]  # the price says "at least": the cap, not a value
@@ -415,8 +415,7 @@ class Valuer:
         unknown = [not has_public_suffix(str(suffix)) and not was_sold
                    for (_, suffix), was_sold in zip(distinct, sold, strict=True)]
         # a domain is a name and a public suffix; more labels are a subdomain, which is not sold on its own
-        psl = public_suffix_list(icann=False)
-        within = [platform == "domain" and not was_sold and psl.publicsuffix(f"x.{suffix}") != suffix
+        within = [registered_domain(str(suffix)) if platform == "domain" and not was_sold else None
                   for (platform, suffix), was_sold in zip(distinct, sold, strict=True)]
         names = parsed["handle"].to_numpy(dtype=object)
         for i, j in zip(rows.tolist(), codes.tolist(), strict=True):
@@ -425,9 +424,8 @@ class Valuer:
                 errors[i] = f"'.{suffix}' is not a known suffix: the Public Suffix List does not name it and " \
                             f"the training sales have no {PLATFORM_NAMES.get(platform, platform)} market for it"
             elif within[j]:
-                registered = psl.privatesuffix(f"x.{suffix}")
-                errors[i] = f"'{names[i]}.{suffix}' is a subdomain of '{registered}': a domain is sold as a name " \
-                            f"and its suffix (price '{registered}')"
+                errors[i] = f"'{names[i]}.{suffix}' is a subdomain of '{within[j]}': a domain is sold as a name " \
+                            f"and its suffix (price '{within[j]}')"
 
     def _check_international(self, parsed: pd.DataFrame, errors: np.ndarray) -> None:
         """A domain name in another script (``пример.com``, written ``xn--e1afmkfd``) is a row error, not a price:

@@ -79,7 +79,7 @@ class RuledPrices:
     learned_ln: np.ndarray
     ln: np.ndarray
     steps: list[Step] = field(default_factory=list)
-    basis: np.ndarray | None = None  # per row: the rules the price rests on ("own sale", …), the last first
+    basis: np.ndarray | None = None  # per row: the rule the price rests on ("own sale", …): the last that moved it
     minimum_ln: np.ndarray | None = None  # per row: the least price a rule guarantees (-inf where none applied)
 
 
@@ -92,11 +92,6 @@ def _col(features: pd.DataFrame, name: str) -> np.ndarray:
 def _separators(features: pd.DataFrame) -> np.ndarray:
     """Underscores, dots, hyphens and other non-alphanumerics in each handle."""
     return sum(np.nan_to_num(_col(features, f"len__n_{c}")) for c in ("underscores", "dots", "hyphens", "other"))
-
-
-def _lead(basis: np.ndarray, i: int, text: str) -> None:
-    """Put ``text`` first in row ``i``'s basis: the rules are listed the last one first."""
-    basis[i] = text + ("; " + basis[i] if basis[i] else "")
 
 
 def _itself_famous(features: pd.DataFrame) -> np.ndarray:
@@ -232,7 +227,7 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
             where = f" on {PLATFORM_NAMES.get(market[i], market[i])}" if market[i] != requested[i] else ""
             phrase[i] = f"own sale{where} for ${np.exp(last[i]):,.0f}{when}, weight {weight[i]:.2f}"
             if delta[i] != 0:  # the basis names what set the price (gold.com's $8.5 million sale is not, at the cap)
-                _lead(out.basis, i, f"own sale{where} ${np.exp(last[i]):,.0f}")
+                out.basis[i] = f"own sale{where} ${np.exp(last[i]):,.0f}"
         out.ln = ln = ln + delta
         out.steps.append(Step("own_sale", delta, phrase, {_OWN_SALE_FEATURES: has_sale}))
 
@@ -250,8 +245,7 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         minimum = f"{PLATFORM_NAMES.get(floor.platform, floor.platform)} minimum for names of {floor.lengths} " \
                   f"characters (${np.exp(floor_ln):,.0f})"
         phrase = np.where(delta > 0, minimum, "")
-        for i in np.flatnonzero(delta > 0).tolist():
-            out.basis[i] = minimum  # the price rests on the minimum alone (an own sale below it changes nothing)
+        out.basis[delta > 0] = minimum  # the price rests on the minimum alone (an own sale below it changes nothing)
         out.ln = ln = ln + delta
         out.steps.append(Step("floor", delta, phrase.astype(object), sets_price=True))
 

@@ -268,13 +268,18 @@ def bundle_path(bundle_dir: Path, name: object) -> Path:
     return file
 
 
-def booster_feature_names(bundle_dir: Path, verified: dict[str, bytes], name: str) -> list[str]:
-    """The feature names a LightGBM text model ``name`` declares (the ``feature_names=`` line of its header), read
-    without parsing its trees: a load checks them without importing LightGBM."""
+def _listed(bundle_dir: Path, verified: dict[str, bytes], name: str) -> bytes:
+    """The verified bytes of the model file ``name``; a file the manifest does not list is not loaded."""
     if name not in verified:
         raise BundleError(f"{bundle_dir}: the model file {name!r} is not listed in {MANIFEST}'s files, so it is "
                           "not loaded")
-    header = verified[name].split(b"\nTree=", 1)[0]
+    return verified[name]
+
+
+def booster_feature_names(bundle_dir: Path, verified: dict[str, bytes], name: str) -> list[str]:
+    """The feature names a LightGBM text model ``name`` declares (the ``feature_names=`` line of its header), read
+    without parsing its trees: a load checks them without importing LightGBM."""
+    header = _listed(bundle_dir, verified, name).split(b"\nTree=", 1)[0]
     lines = [line for line in header.splitlines() if line.startswith(b"feature_names=")]
     if len(lines) != 1:
         raise BundleError(f"{Path(bundle_dir) / name} is not a valid LightGBM text model: {len(lines)} "
@@ -288,10 +293,8 @@ def load_booster(bundle_dir: Path, verified: dict[str, bytes], name: str) -> Any
     manifest does not list is not loaded."""
     import lightgbm as lgb
 
-    if name not in verified:
-        raise BundleError(f"{bundle_dir}: the model file {name!r} is not listed in {MANIFEST}'s files, so it is "
-                          "not loaded")
+    text = _listed(bundle_dir, verified, name)
     try:
-        return lgb.Booster(model_str=verified[name].decode("utf-8"))
+        return lgb.Booster(model_str=text.decode("utf-8"))
     except (lgb.basic.LightGBMError, UnicodeDecodeError) as exc:
         raise BundleError(f"{Path(bundle_dir) / name} is not a valid LightGBM text model: {exc}") from exc
