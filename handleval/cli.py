@@ -5,11 +5,14 @@ Every ``HandlevalError`` becomes one red line and exit code 2; nothing a user ca
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -92,13 +95,35 @@ def _plain_warning(python_shows: Callable[..., None], message: Warning | str, ca
         python_shows(message, category, *where)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler or ``kill`` stopping the job), handled as Ctrl-C is: what cleans up after Ctrl-C (a
+    batch's temporary parts, a training's staging folder) runs for it too."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises ``Terminated`` while a command runs (signals reach only the main thread's handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def friendly_errors(func: F) -> F:
     """Turn expected failures into one clear message and a non-zero exit."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _sigterm_as_interrupt():
                 warnings.showwarning = functools.partial(_plain_warning, warnings.showwarning)
                 return func(*args, **kwargs)
         except HandlevalError as exc:
@@ -108,11 +133,12 @@ def friendly_errors(func: F) -> F:
             err_console.print(f"[bold red]error:[/] {shown(exc.filename or '')}: {shown(exc.strerror or exc)}",
                               highlight=False)
             raise typer.Exit(2) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            stopped, code = ("terminated", 143) if isinstance(exc, Terminated) else ("interrupted", 130)
             hint = ": the finished parts are kept; the same command with --resume finishes the run" \
                 if "resume" in kwargs else ""
-            err_console.print(f"\n[yellow]interrupted[/]{hint}", highlight=False, soft_wrap=True)  # a line of its own
-            raise typer.Exit(130) from None
+            err_console.print(f"\n[yellow]{stopped}[/]{hint}", highlight=False, soft_wrap=True)  # a line of its own
+            raise typer.Exit(code) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -613,9 +613,11 @@ def test_messages_say_what_is_wrong_with_options_folders_and_column_names(tmp_pa
     assert cased.exit_code == 2 and "did you mean 'Screen_Name'? names are case-sensitive" in cased.output
 
 
-def test_ctrl_c_in_predict_says_how_to_finish_and_resume_does(tmp_path):
-    """Ctrl-C (SIGINT) mid-run: exit 130 and, on a line of its own after the progress bar, that the finished parts
-    are kept and ``--resume`` finishes the run (it printed only "interrupted"); then ``--resume`` does."""
+@pytest.mark.parametrize(("stop", "code", "said"), [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])
+def test_ctrl_c_in_predict_says_how_to_finish_and_resume_does(tmp_path, stop, code, said):
+    """Ctrl-C (SIGINT) or a scheduler's SIGTERM mid-run: exit 130 or 143 and, on a line of its own after the
+    progress bar, that the finished parts are kept and ``--resume`` finishes the run (SIGINT printed only
+    "interrupted"; SIGTERM printed nothing and left temporary parts); then ``--resume`` does."""
     import signal
 
     from handleval.batch import Manifest
@@ -637,12 +639,33 @@ def test_ctrl_c_in_predict_says_how_to_finish_and_resume_does(tmp_path):
             pass
         time.sleep(0.02)
     assert proc.poll() is None, f"run ended before Ctrl-C: {proc.communicate()}"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, stop))
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert "\ninterrupted: the finished parts are kept; the same command with --resume finishes the run" in err, err
+    assert proc.returncode == code, err
+    assert f"\n{said}: the finished parts are kept; the same command with --resume finishes the run" in err, err
     assert "Traceback" not in err
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "a temporary part was left behind"
     done = subprocess.run([*cmd, "--resume", "--quiet"], env=checkout_env(), cwd=Path(__file__).resolve().parents[2],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert len(read_output(out)) == 150_000
+
+
+def test_sigterm_in_training_leaves_no_staging_folder(tmp_path):
+    """A training stopped by SIGTERM says so and exits 143, and removes its staging folder (it was left, hidden,
+    until the next training there), as Ctrl-C does; nothing is written at ``--output``."""
+    import signal
+
+    out = tmp_path / "accounts"
+    proc = subprocess.Popen([sys.executable, "-m", "handleval", "train", "accounts", "-o", str(out), "--no-track"],
+                            env=checkout_env(), cwd=Path(__file__).resolve().parents[2],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not list(tmp_path.glob(".accounts.training-*")):
+        time.sleep(0.02)
+    assert proc.poll() is None, f"training ended before SIGTERM: {proc.communicate()}"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "terminated" in err and "Traceback" not in err, err
+    assert list(tmp_path.iterdir()) == [], [p.name for p in tmp_path.iterdir()]
