@@ -16,6 +16,7 @@ and beats the current champion by more than noise (:func:`decide_champion`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import shutil
@@ -405,6 +406,42 @@ def decide_champion(client: Any, name: str, version: str, candidate: Candidate) 
 
 # --------------------------------------------------------------------------------------------------- a run
 @dataclass
+class DatasetInput:
+    """One training set as an input of the run: the UI's "Datasets used" names it with a digest of its files, so a
+    reviewer sees what a model learnt from and whether two runs read the same files."""
+
+    name: str
+    #: the manifest's ``{"file": path relative to root, "sha256": ...}`` records
+    files: list[dict[str, Any]]
+    root: Path | None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def digest(self) -> str:
+        """The first 16 hex digits of the sha256 of its files' sha256s, in the manifest's order."""
+        return hashlib.sha256("".join(f["sha256"] for f in self.files).encode()).hexdigest()[:16]
+
+    @property
+    def uri(self) -> str:
+        """Its file, or the folder holding its files, on the machine that trained."""
+        paths = [Path(f["file"]) for f in self.files]
+        where = paths[0] if len(paths) == 1 else Path(os.path.commonpath(paths))
+        return str((self.root / where) if self.root else where)
+
+
+def _log_datasets(mlflow: Any, datasets: list[DatasetInput]) -> None:
+    import json
+
+    from mlflow.data.dataset_source_registry import get_dataset_source_from_json
+    from mlflow.data.meta_dataset import MetaDataset
+
+    for d in datasets:  # MLflow registers its "local" source class at run time: it is looked up, not imported
+        source = get_dataset_source_from_json(json.dumps({"uri": d.uri}), source_type="local")
+        dataset = MetaDataset(source, name=d.name, digest=d.digest)
+        mlflow.log_input(dataset, context="training", tags=d.tags)
+
+
+@dataclass
 class Review:
     """Everything one training run logs besides its bundle: the reviewer's view of it."""
 
@@ -418,6 +455,7 @@ class Review:
     artifacts: list[Path]
     input_example: pd.DataFrame
     extra_tags: dict[str, str] = field(default_factory=dict)
+    datasets: list[DatasetInput] = field(default_factory=list)
 
 
 def log_training_run(review: Review, bundle_dir: Path, quiet: bool = False,
@@ -465,6 +503,7 @@ def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, s
         for i in range(0, len(items), 100):
             mlflow.log_params(dict(items[i:i + 100]))
         mlflow.log_metrics({k: float(v) for k, v in review.metrics.items() if v is not None and np.isfinite(v)})
+        _log_datasets(mlflow, review.datasets)
         mlflow.log_table(review.summary, "review/summary_table.json")
         for path in dict.fromkeys(review.artifacts):
             mlflow.log_artifact(str(path), artifact_path="plots" if path.suffix == ".png" else None)
@@ -659,9 +698,13 @@ def price_review(result: Any) -> Review:
                           promotion=Promotion.model_validate(config.get("promotion", {})), predictions=predictions)
     example = pd.DataFrame({"handle": ["pizza", "nike", "jdk_19927"], "platform": ["x", "x", "x"],
                             "suffix": ["", "", ""], "venue": ["", "", ""], "as_of": ["", "", ""]})
+    datasets = [DatasetInput(source, info["files"], result.data_root,
+                             {"rows_train": str(info["rows_train"]), "rows_test": str(info["rows_test"]),
+                              "split": "by time: the newest sales of each market are the test"})
+                for source, info in manifest["training_data"].items() if info.get("files")]
     return Review("price", price_run_name(manifest), params, flat, price_summary(result.metrics),
                   price_training_data(manifest), candidate, [*result.plots, result.bundle_dir / "MODEL_CARD.md"],
-                  example)
+                  example, datasets=datasets)
 
 
 def track_price_run(result: Any, quiet: bool = False, registered_name: str | None = None,
@@ -737,8 +780,12 @@ def accounts_review(result: Any) -> Review:
         "statuses_count": [29000, 120000], "followers_count": [6_400_000, 12], "friends_count": [4500, 4900],
         "favourites_count": [35000, 0], "verified": [True, False], "observed_at": ["2020-08-01", "2020-08-01"],
     })
+    datasets = [DatasetInput(name, info["files"], result.data_root,
+                             {"rows": str(info.get("rows", "")), "bots": str(info.get("bots", "")),
+                              "humans": str(info.get("humans", "")), "split": "leave-one-dataset-out"})
+                for name, info in manifest.get("data", {}).items() if isinstance(info, dict) and info.get("files")]
     return Review("accounts", run_name, params, flat, summary, training, candidate,
-                  [*result.figures, result.bundle_dir / "MODEL_CARD.md"], example)
+                  [*result.figures, result.bundle_dir / "MODEL_CARD.md"], example, datasets=datasets)
 
 
 def track_accounts_run(result: Any, quiet: bool = False, registered_name: str | None = None,

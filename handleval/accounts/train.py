@@ -34,7 +34,7 @@ from handleval.accounts.flag import (  # what a bundle holds and how its scores 
 )
 from handleval.config import CONFIGS_DIR, Promotion, StrictModel, Target, load_model_config, training_output
 from handleval.config import data_dir as default_data_dir
-from handleval.data.accounts import SOURCE_PRIORITY, UNAVAILABLE_COLUMNS, load_account_table
+from handleval.data.accounts import SOURCE_PRIORITY, UNAVAILABLE_COLUMNS, accounts_folder, load_account_table
 from handleval.errors import ConfigError, repeated
 
 # Published numbers to read the LODO results against (accounts/_baselines/BASELINES.md). All but the
@@ -170,6 +170,8 @@ class AccountsTrainResult:
     report_markdown: str
     figures: list[Path] = field(default_factory=list)
     seconds: float = 0.0
+    #: the folder the manifest's data file paths are relative to
+    data_root: Path | None = None
 
 
 # --------------------------------------------------------------------------------------------- building blocks
@@ -558,7 +560,7 @@ def _subsample(table: pd.DataFrame, max_rows: int | None, seed: int) -> pd.DataF
 def _data_fingerprints(root: Path, table: pd.DataFrame, sets: list[str]) -> dict[str, Any]:
     from handleval.trees.bundle import file_fingerprint
 
-    accounts = root / "accounts" if (root / "accounts").is_dir() else root
+    accounts = accounts_folder(root)
     out: dict[str, Any] = {}
     for s in sets:
         files = sorted(p for p in (accounts / s).iterdir() if p.suffix in (".csv", ".tsv") and p.is_file())
@@ -690,7 +692,8 @@ def _train_accounts_into(bundle_dir: Path, cfg: AccountsConfig, data_dir: str | 
     return AccountsTrainResult(bundle_dir=bundle_dir, manifest=manifest, metrics=metrics, lodo=lodo,
                                type_confusion=confusion, calibration_curve=curve, dormancy_eval=dorm_eval,
                                report_markdown=report,
-                               figures=figures, seconds=time.perf_counter() - start)
+                               figures=figures, seconds=time.perf_counter() - start,
+                               data_root=accounts_folder(root))
 
 
 def _trim_model_file(path: Path) -> None:

@@ -523,6 +523,11 @@ def deduplicate(table: pd.DataFrame, report: LoadReport,
     return table.loc[reject_reason.isna()].drop(columns=["_rank"])
 
 
+def accounts_folder(root: Path) -> Path:
+    """The folder holding the account sets: ``root/accounts`` where the data root is given, else ``root`` itself."""
+    return root / "accounts" if (root / "accounts").is_dir() else root
+
+
 def load_account_table(data_dir: str | Path | None = None, sets: list[str] | None = None,
                        dedupe: bool = True) -> tuple[pd.DataFrame, LoadReport]:
     """The canonical account table and its load report.
@@ -531,9 +536,7 @@ def load_account_table(data_dir: str | Path | None = None, sets: list[str] | Non
     ``handleval.config.data_dir()``. ``sets`` restricts to some folders (default: every set in
     ``SOURCE_PRIORITY``). With ``dedupe`` (default) ids are unique across sets (see ``SOURCE_PRIORITY``).
     """
-    root = Path(data_dir) if data_dir is not None else default_data_dir()
-    if (root / "accounts").is_dir():
-        root = root / "accounts"
+    root = accounts_folder(Path(data_dir) if data_dir is not None else default_data_dir())
     if not root.is_dir():
         raise DataFormatError(f"accounts folder not found: {root}")
     wanted = sets or list(SOURCE_PRIORITY)

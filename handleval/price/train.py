@@ -210,6 +210,8 @@ class PriceTrainResult:
     plots: list[Path] = field(default_factory=list)
     seconds: float = 0.0
     tiers: pd.DataFrame | None = None
+    #: the folder the manifest's data file paths are relative to
+    data_root: Path | None = None
 
 
 def time_split(sales: pd.DataFrame, test_fraction: float) -> pd.Series:
@@ -558,4 +560,4 @@ def _train_price_into(out: Path, config: PriceConfig | str | Path | None, quiet:
     seconds = time.perf_counter() - started
     console.print(report)
     console.print(checks_text(checks, metrics, cfg.goals))
-    return PriceTrainResult(out, manifest, metrics, slice_table, test, report, plots, seconds, tiers)
+    return PriceTrainResult(out, manifest, metrics, slice_table, test, report, plots, seconds, tiers, root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from handleval.config import data_dir as default_data_dir
 from tests._helpers import checkout_env, run_cli
 
 pytestmark = pytest.mark.slow
@@ -108,6 +110,16 @@ def test_run_has_params_metrics_tags_and_artifacts(store, small_price):
             "plots/interval_coverage.png"} <= plots
     experiment = client.get_experiment(run.info.experiment_id)
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    # each market's sales are an input of the run ("Datasets used" in the UI): its file and their digest
+    inputs = {i.dataset.name: i for i in run.inputs.dataset_inputs}
+    assert set(inputs) == set(small_price.manifest["training_data"])
+    fragment = small_price.manifest["training_data"]["fragment_telegram"]
+    logged = inputs["fragment_telegram"]
+    assert json.loads(logged.dataset.source)["uri"] == str(default_data_dir() / fragment["files"][0]["file"])
+    assert Path(json.loads(logged.dataset.source)["uri"]).is_file()
+    assert logged.dataset.digest == hashlib.sha256(fragment["files"][0]["sha256"].encode()).hexdigest()[:16]
+    tags = {t.key: t.value for t in logged.tags}
+    assert tags["mlflow.data.context"] == "training" and tags["rows_test"] == str(fragment["rows_test"])
 
 
 def test_run_logs_one_summary_table_with_baselines(store, small_price):
@@ -529,6 +541,11 @@ def test_accounts_run_has_lodo_metrics_plots_and_champion(store, small_accounts)
     plots = {a.path for a in client.list_artifacts(store["accounts_run_id"], "plots")}
     assert {"plots/roc_by_held_out_set.png", "plots/calibration_by_held_out_set.png"} <= plots
     assert client.get_model_version_by_alias("handleval-accounts", "champion").run_id == store["accounts_run_id"]
+    inputs = {i.dataset.name: i for i in run.inputs.dataset_inputs}
+    assert set(inputs) == set(small_accounts.manifest["data"])
+    for name, logged in inputs.items():  # each set's folder (its files are relative to it), with their counts
+        assert Path(json.loads(logged.dataset.source)["uri"]).exists(), name
+        assert {t.key: t.value for t in logged.tags}["bots"] == str(small_accounts.manifest["data"][name]["bots"])
 
 
 def test_accounts_pyfunc_matches_flag_command(store, small_accounts, tmp_path):
