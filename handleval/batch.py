@@ -1052,7 +1052,10 @@ def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.
         raise HandlevalError(f"{out} is a directory, but a name ending {out.suffix} means one file: choose another "
                              "name (a name without .csv/.parquet gives a directory of parts)")
     parts, record = one_file_companions(out)
-    fd = lock_path(record, str(out), create=True)
+    try:
+        fd = lock_path(record, str(out), create=True)
+    except OSError as exc:  # the first write there, of a hidden file the user never named
+        raise HandlevalError(f"cannot write {out}: {exc.strerror or exc}") from exc
     try:
         if out.exists() and not parts.exists():
             if not resume and not overwrite:

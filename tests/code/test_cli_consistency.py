@@ -606,6 +606,10 @@ def test_messages_say_what_is_wrong_with_options_folders_and_column_names(tmp_pa
         folder = runner.invoke(app, [command, str(src), "-o", str(tmp_path / "afile" / "out.csv")],
                                env={"COLUMNS": "300"})
         assert folder.exit_code == 2 and "afile is a file, not a folder" in folder.output, (command, folder.output)
+    # a folder where no file can be made (even by root): the message names the output, not the hidden run record
+    unwritable = runner.invoke(app, ["predict", str(source), "-o", "/proc/handleval-out.csv"], env={"COLUMNS": "300"})
+    assert unwritable.exit_code == 2 and "cannot write /proc/handleval-out.csv" in unwritable.output, unwritable.output
+    assert ".run.json" not in unwritable.output
     pd.read_csv(tmp_path / "accounts.csv").rename(columns={"screen_name": "Screen_Name"}).to_csv(
         tmp_path / "cased.csv", index=False)
     cased = runner.invoke(app, ["flag", str(tmp_path / "cased.csv"), "-o", str(tmp_path / "f")],
