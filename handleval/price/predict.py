@@ -502,7 +502,8 @@ class Valuer:
         column-wise path (domains and e-mail: no venue or as_of, see :meth:`_split_plain`); the rest go through
         :func:`parse_handle` one by one, with the same result."""
         n = len(frame)
-        now = pd.Timestamp.now("UTC").tz_localize(None)
+        # a row without as_of is valued as of the end of today (UTC): the same name gets the same price all day
+        now = pd.Timestamp.now("UTC").tz_localize(None).normalize() + pd.Timedelta(days=1)
 
         def column(name: str) -> pd.Series:
             return frame[name] if name in frame.columns else pd.Series([None] * n, dtype=object)

@@ -203,35 +203,7 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
                           .astype(str))
     handles = frame["handle"].to_numpy(dtype=object).astype(str)
 
-    # 1. The name's own last sale in the market that prices it; on a platform priced by proxy, not a sale at the
-    # proxy market's opening bid (Fragment's 10 TON): a venue's minimum stays in its own market (a sale whose price
-    # it set never reaches a proxied row: SalesHistoryFeatures.anchor_sales).
-    last = _col(features, "sales__prev_same_logp")
-    has_sale = np.isfinite(last)
-    proxied = np.flatnonzero(has_sale & (market != requested).to_numpy())
-    if len(proxied):
-        sold = pd.DataFrame({"platform": market.iloc[proxied].to_numpy(), "handle": handles[proxied],
-                             "price_usd": np.exp(last[proxied])})
-        has_sale[proxied[at_floor(sold, markets)]] = False
-    if has_sale.any():
-        age = _col(features, "sales__prev_same_age_days")
-        weight = own_sale_weight(age, markets)
-        # a weighted average in dollars (a sale far above a poor learned price is not dragged down to it in
-        # ratio), the sale as it was, then the cap
-        anchored = np.minimum(np.log(weight * np.exp(last) + (1 - weight) * np.exp(ln)), cap_ln)
-        delta = np.where(has_sale, anchored - ln, 0.0)
-        phrase = np.full(n, "", dtype=object)
-        for i in np.flatnonzero(has_sale).tolist():
-            when = f", {age[i]:,.0f} days before" if np.isfinite(age[i]) else " (undated)"
-            # on a platform priced by proxy, the sale was of the same name in the proxy's market
-            where = f" on {PLATFORM_NAMES.get(market[i], market[i])}" if market[i] != requested[i] else ""
-            phrase[i] = f"own sale{where} for ${np.exp(last[i]):,.0f}{when}, weight {weight[i]:.2f}"
-            if delta[i] != 0:  # the basis names what set the price (gold.com's $8.5 million sale is not, at the cap)
-                out.basis[i] = f"own sale{where} ${np.exp(last[i]):,.0f}"
-        out.ln = ln = ln + delta
-        out.steps.append(Step("own_sale", delta, phrase, {_OWN_SALE_FEATURES: has_sale}))
-
-    # 2. Venue minimums that set the price, in their own market only.
+    # 1. Venue minimums that set the price, in their own market only: the price the name's own sale (2.) moves.
     length = pd.Series(np.char.str_len(handles))
     for floor in markets.floors:
         if floor.rule != "sets_price":
@@ -245,9 +217,40 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         minimum = f"{PLATFORM_NAMES.get(floor.platform, floor.platform)} minimum for names of {floor.lengths} " \
                   f"characters (${np.exp(floor_ln):,.0f})"
         phrase = np.where(delta > 0, minimum, "")
-        out.basis[delta > 0] = minimum  # the price rests on the minimum alone (an own sale below it changes nothing)
+        out.basis[delta > 0] = minimum  # the price rests on the minimum alone
         out.ln = ln = ln + delta
         out.steps.append(Step("floor", delta, phrase.astype(object), sets_price=True))
+
+    # 2. The name's own last sale in the market that prices it; on a platform priced by proxy, not a sale at the
+    # proxy market's opening bid (Fragment's 10 TON): a venue's minimum stays in its own market (a sale whose price
+    # it set never reaches a proxied row: SalesHistoryFeatures.anchor_sales).
+    last = _col(features, "sales__prev_same_logp")
+    has_sale = np.isfinite(last)
+    proxied = np.flatnonzero(has_sale & (market != requested).to_numpy())
+    if len(proxied):
+        sold = pd.DataFrame({"platform": market.iloc[proxied].to_numpy(), "handle": handles[proxied],
+                             "price_usd": np.exp(last[proxied])})
+        has_sale[proxied[at_floor(sold, markets)]] = False
+    if has_sale.any():
+        age = _col(features, "sales__prev_same_age_days")
+        weight = own_sale_weight(age, markets)
+        # a weighted average in dollars (a sale far above a poor learned price is not dragged down to it in
+        # ratio), of the sale and the price without it (a venue's minimum included: `gray`'s 6,769-TON sale is
+        # averaged with the 5,000-TON minimum, not with a learned $100 the minimum then replaced), never below the
+        # minimum (a sale below it changes nothing), then the cap
+        anchored = np.minimum(np.maximum(np.log(weight * np.exp(last) + (1 - weight) * np.exp(ln)), out.minimum_ln),
+                              cap_ln)
+        delta = np.where(has_sale, anchored - ln, 0.0)
+        phrase = np.full(n, "", dtype=object)
+        for i in np.flatnonzero(has_sale).tolist():
+            when = f", {age[i]:,.0f} days before" if np.isfinite(age[i]) else " (undated)"
+            # on a platform priced by proxy, the sale was of the same name in the proxy's market
+            where = f" on {PLATFORM_NAMES.get(market[i], market[i])}" if market[i] != requested[i] else ""
+            phrase[i] = f"own sale{where} for ${np.exp(last[i]):,.0f}{when}, weight {weight[i]:.2f}"
+            if delta[i] != 0:  # the basis names what set the price (gold.com's $8.5 million sale is not, at the cap)
+                out.basis[i] = f"own sale{where} ${np.exp(last[i]):,.0f}"
+        out.ln = ln = ln + delta
+        out.steps.append(Step("own_sale", delta, phrase, {_OWN_SALE_FEATURES: has_sale}))
 
     # 3. A platform's published rare-handle pricing, while the platform is priced by proxy: once it is a market of
     # its own (a sales ledger of its own in training), its sales price its rare names too.

@@ -76,7 +76,8 @@ def test_an_own_sale_above_the_cap_counts_in_full_before_the_cap():
 
 def test_a_rule_that_sets_the_price_is_all_its_basis():
     """A minimum or rare-handle pricing lifts a price to its own: where it did, an own sale below it changed nothing
-    and is not in the basis; where the own sale is above it, the sale is the basis and the rule moved nothing."""
+    and is not in the basis; where the own sale is above it, the sale is the basis (a minimum lifted the price the
+    sale then moves, rare-handle pricing moved nothing)."""
     markets = load_markets()
     frame = pd.DataFrame({"handle": ["abcd", "abcd", "house", "house"], "platform": "telegram",
                           "requested": ["telegram", "telegram", "x", "x"]})
@@ -88,11 +89,31 @@ def test_a_rule_that_sets_the_price_is_all_its_basis():
     setting = [step for step in ruled.steps if step.sets_price]
     assert {step.name for step in setting} == {"floor", "rare"}
     lifted = sum(step.delta_ln > 0 for step in setting)
-    assert lifted.tolist() == [1, 0, 1, 0], lifted
+    assert lifted.tolist() == [1, 1, 1, 0], lifted
     assert ruled.basis[0].startswith("Telegram minimum") and "own sale" not in ruled.basis[0]
     assert ruled.basis[1] == "own sale $90,000"
     assert ruled.basis[2] == "X rare-handle pricing"
     assert ruled.basis[3] == "own sale on Telegram $40,000"
+
+
+def test_an_own_sale_above_a_minimum_is_averaged_with_the_minimum():
+    """`gray` sold for 6,769 TON ($21,661) on Fragment, above the 4-character minimum: its price is the sale averaged
+    with the minimum, ``w * sale + (1 - w) * minimum``. It had been averaged with the learned ~$100, which the
+    minimum then replaced: the price was the minimum and the sale was named nowhere. A sale below the minimum
+    changes nothing."""
+    from handleval.price.premium import own_sale_weight
+
+    markets = load_markets()
+    floor = next(f for f in markets.floors if f.rule == "sets_price" and f.platform == "telegram")
+    minimum = floor.min_price * markets.usd_rate(floor.currency)
+    frame = pd.DataFrame({"handle": ["gray", "gray"], "platform": "telegram", "requested": "telegram"})
+    features = pd.DataFrame({"sales__prev_same_logp": np.log([21_661.0, minimum / 2]),
+                             "sales__prev_same_age_days": [652.0, 652.0], "len__length": [4.0, 4.0]})
+    ruled = apply_rules(frame, features, np.log([100.0, 100.0]), markets, np.log(50_000))
+    w = float(own_sale_weight(np.array([652.0]), markets)[0])
+    assert np.isclose(np.exp(ruled.ln[0]), w * 21_661 + (1 - w) * minimum)
+    assert ruled.basis[0] == "own sale $21,661"
+    assert np.isclose(np.exp(ruled.ln[1]), minimum) and ruled.basis[1].startswith("Telegram minimum")
 
 
 def test_market_codes_and_interval_keys_come_from_one_pass_over_the_rows(monkeypatch):

@@ -362,17 +362,19 @@ def test_a_market_minimum_stays_in_its_own_market(small_valuer, small_price):
 def test_a_sale_above_a_price_setting_minimum_anchors_its_name_in_its_own_market_only(small_valuer, small_price,
                                                                                          data_root):
     """tgai sold for 13,650 TON on Fragment, where 4-character names open at 5,000 TON. Such sales are set aside as
-    prices the minimum set, but a name's own sale above it anchors it on Telegram; X, priced by proxy, borrows
-    nothing of Fragment's 4-character market."""
+    prices the minimum set, but a name's own sale above it anchors it on Telegram (`gray`, 6,769 TON, was at the
+    minimum: its sale had been averaged with the learned price the minimum then replaced); X, priced by proxy,
+    borrows nothing of Fragment's 4-character market."""
     floor = next(f for f in small_price.manifest["markets"]["floors"] if f["rule"] == "sets_price")
     usd = small_price.manifest["markets"]["rates"]["TON"]["usd_per_unit"] * floor["min_price"]
     fragment = pd.read_csv(data_root / "sales" / "fragment_telegram" / "fragment_sold_merged.csv")
     sold = fragment[fragment["username"].str.len().between(floor["min_length"], floor["max_length"])
-                    & (fragment["price_ton"] >= 1.5 * floor["min_price"])]["username"].unique().tolist()
+                    & (fragment["price_ton"] >= 1.1 * floor["min_price"])]["username"].unique().tolist()
     assert len(sold) >= 3
     telegram = small_valuer.value_many(pd.DataFrame({"handle": sold, "platform": "telegram"}))
     assert (telegram["price_usd"] > usd).all(), telegram[["handle", "price_usd"]]
-    assert telegram["reasons"].str.startswith("own sale for $").all()
+    assert telegram["market_basis"].str.startswith("own sale $").all(), telegram[["handle", "market_basis"]]
+    assert telegram["reasons"].str.contains("own sale for $", regex=False).all()
     x = small_valuer.value_many(pd.DataFrame({"handle": sold, "platform": "x"}))
     assert not x["reasons"].str.contains("own sale").any() and not x["market_basis"].str.contains("own sale").any()
 

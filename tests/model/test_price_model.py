@@ -134,6 +134,17 @@ def test_value_many_is_row_exact_with_errors(small_valuer):
     assert out.loc[out["error"].isna(), "price_usd"].gt(0).all()
 
 
+def test_a_row_without_as_of_is_valued_as_of_the_end_of_today(small_valuer):
+    """A price quoted twice in a day is the same price: a row without ``as_of`` is valued as of the end of today in
+    UTC (it was the current second, so a sold name's price drifted by cents between two runs)."""
+    parsed, _ = small_valuer._parse(pd.DataFrame({"handle": ["pizza", "pizza.com"], "platform": ["x", "domain"]}), "x")
+    tomorrow = pd.Timestamp.now("UTC").tz_localize(None).normalize() + pd.Timedelta(days=1)
+    assert parsed["as_of"].tolist() in ([tomorrow] * 2, [tomorrow + pd.Timedelta(days=1)] * 2)  # midnight passing
+    rows = pd.DataFrame({"handle": ["elonmusk", "elonmusk"], "platform": "telegram", "as_of": ["", str(tomorrow)]})
+    priced = small_valuer.value_many(rows, reasons=False)
+    assert priced["price_usd"].iloc[0] == priced["price_usd"].iloc[1]
+
+
 def test_value_many_keeps_the_callers_index_and_never_overwrites_its_columns(small_valuer):
     """A sorted frame came back renumbered 0..n-1, so `df['price'] = v.value_many(df)['price_usd']` put pizza's
     price on another handle; and an input's own price_usd, risk or error were replaced without a word."""
