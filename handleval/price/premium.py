@@ -35,6 +35,10 @@ VERY_POPULAR = 0.9
 #: is also a common word, count only for a name this popular: at the lookalike floor a made-up name is often a step
 #: from some name (``kodav`` → 'kodak.com'), and ``shop1``, ``wine_``, ``dream22`` are somebody's shop, wine and dream.
 WELL_KNOWN = 0.8
+#: An English word of letters only this frequent (``thimble``, ``boson``, ``inuit``: Zipf 2.5 - 3, below what the
+#: word features call a dictionary word) is no misspelling or affixed copy of a name less than :data:`WELL_KNOWN`
+#: ('Trimble', 'boston.com', 'intuit.com'); of a better-known one it still is (``googly``, ``oreal``).
+ENGLISH_WORD_ZIPF = 2.5
 #: Languages whose words count on X as words (X is read worldwide: ``dinero`` was $233 beside ``money``'s $20,600),
 #: if of :data:`OTHER_LANGUAGE_MIN_LETTERS` or more (shorter strings are a word in some language too often: ``kami``,
 #: ``bir``), and as frequent as an English grammar word at most (``function_word_zipf``): their grammar words
@@ -400,7 +404,9 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     ``jguar``) and (given both) a famous name that is also a common English word with only digits and separators
     around it (``wine_`` is somebody's wine, not the brand 'Wine'; ``dream1`` no copy of the YouTuber 'Dream';
     ``chasesupport`` and ``rolexofficial`` are copies) need :data:`WELL_KNOWN`. A common English word of letters
-    only (Zipf 4 or more) is no name plus an affix (``states``, ``western``, ``cities``), and a word and digits no
+    only (Zipf 4 or more) is no name plus an affix (``states``, ``western``, ``cities``), nor (Zipf
+    :data:`ENGLISH_WORD_ZIPF` or more) a misspelling or affixed copy of a name less than well known (``thimble``,
+    ``boson``), and a word and digits no
     leetspeak of a name less than well known (``bank1`` is no 'banki.ru'; ``leg0`` is LEGO). Given both, 'the' and a
     famous name names it (``theeconomist``, ``thebeatles``: the accounts' own handles), as ``therealnike`` does not."""
     kind = _col(features, f"{prefix}__match_kind")
@@ -430,8 +436,11 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     common_word = (np.nan_to_num(_col(features, "dict__is_word")) > 0) & \
         (np.nan_to_num(_col(features, "len__is_all_letters")) > 0) & \
         (np.nan_to_num(_col(features, "dict__zipf_en")) >= COMMON_PART_ZIPF)
+    english_word = (np.nan_to_num(_col(features, "len__is_all_letters")) > 0) & \
+        (np.nan_to_num(_col(features, "dict__zipf_en")) >= ENGLISH_WORD_ZIPF) & (popularity < WELL_KNOWN)
     return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(misspelt & a_word) & \
-        ~word_leet & ~(spelt & mostly_digits) & ~((kind == AFFIX) & common_word) & ~the_name
+        ~word_leet & ~(spelt & mostly_digits) & ~((kind == AFFIX) & common_word) & ~the_name & \
+        ~(np.isin(kind, (float(AFFIX), float(FUZZY))) & ~homoglyph & english_word)
 
 
 def is_place_name(handles: np.ndarray) -> np.ndarray:

@@ -224,6 +224,15 @@ def test_x_own_names_are_reserved_or_could_impersonate_x_itself(small_valuer):
     assert small_valuer.value_many(["xsupport", "home"], platform="telegram")["risk"].isna().all()
 
 
+def test_an_english_word_is_no_lookalike_of_a_name_less_than_well_known(small_valuer):
+    """Words of Zipf 2.5 - 3 (below the word features' dictionary words) were flagged as lookalikes: ``thimble``
+    'Trimble Inc.', ``boson`` 'boston.com', ``inuit`` 'intuit.com', ``pontoon`` 'powtoon.com'. Of a well-known name
+    a word still is (``googly``: Google)."""
+    out = small_valuer.value_many(["thimble", "boson", "inuit", "pontoon", "googly", "gooogle"], reasons=False)
+    assert out["risk"][:4].isna().all(), out[["handle", "risk"]]
+    assert "google" in str(out.loc[4, "risk"]).lower() and "google" in str(out.loc[5, "risk"]).lower(), out
+
+
 def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
     out = small_valuer.value_many(["nike", "n1ke", "nikeofficial", "therealnike", "pizza"])
     nike, *lookalikes = out["price_usd"].tolist()[:4]
