@@ -52,8 +52,11 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     else sort by ``row``).
 
     ``p_releasable = 1 - (1 - p_bot) * (1 - p_dormant)``: the handle can come free if the account is removed
-    as a bot or purged as inactive (an assumption about platform policy, not a measured rate). Guard rails
-    set it to 0 for verified accounts and for accounts known to be active within the policy window. A handle
+    as a bot or purged as inactive (an assumption about platform policy, not a measured rate); it ranks.
+    ``releasable`` is what the flags say: the account is flagged a bot (not a self-declared one) or dormant, and no
+    guard rail holds (NA where the account or its handle could not be scored). Guard rails set both to 0/False
+    for verified accounts (``verified``, or an X API v2 ``verified_type`` other than ``none``) and for accounts
+    known to be active within the policy window. A handle
     listed more than once (any case, with or without '@') is one account: its first row that could be scored
     counts, the others get 0, and a guard rail on any of its scorable rows holds for all.
 
@@ -91,7 +94,8 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     p_dorm = flagged["p_dormant"].to_numpy(dtype=float)
     # A self-declared (benign) bot is never releasable for being a bot: only the other bot types count.
     p_bot_release = np.clip(p_bot - flagged["p_self_declared"].to_numpy(dtype=float), 0.0, 1.0)
-    p_bot_release[(flagged["bot_type"] == "self_declared").fillna(False).to_numpy(dtype=bool)] = 0.0
+    self_declared = (flagged["bot_type"] == "self_declared").fillna(False).to_numpy(dtype=bool)
+    p_bot_release[self_declared] = 0.0
     p_rel = 1.0 - (1.0 - p_bot_release) * (1.0 - p_dorm)
     verified = _verified(accounts)
     days = flagged["days_inactive"].to_numpy(dtype=float)
@@ -114,7 +118,7 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     first = first_of[ids]
     rail_of = np.full(n_handles, None, dtype=object)
     rail_row_of = np.zeros(n_handles, dtype=np.int64)
-    on_rail = np.flatnonzero(guarded & scorable)
+    on_rail = np.flatnonzero(guarded & ~bad)  # a row flagging could not score is still verified
     handles, at = np.unique(ids[on_rail], return_index=True)  # each handle's first guarded scorable row
     rail_of[handles], rail_row_of[handles] = guard[on_rail[at]], on_rail[at]
     rail, rail_row = rail_of[ids], rail_row_of[ids]
@@ -126,8 +130,12 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
                                        first[again & ~guarded & ~held]]
     guarded = guarded | held | again
     p_rel = np.where(guarded & ~np.isnan(p_rel), 0.0, p_rel)
-    releasable = pd.array(np.where(np.isnan(p_rel), None, (p_rel >= 0.5) & ~guarded), dtype="boolean")
+    # releasable as the flags say (a bot at the flag threshold, not a self-declared one, or dormant): P(releasable)
+    # ranks, it does not decide (a P(bot) of 0.50 is "unknown" at the balanced calibration, not half a bot)
+    flagged_out = (flagged["bot"].fillna(False).to_numpy(dtype=bool) & ~self_declared) \
+        | flagged["dormant"].fillna(False).to_numpy(dtype=bool)
     expected = price * p_rel
+    releasable = pd.array(np.where(np.isnan(expected), None, flagged_out & ~guarded), dtype="boolean")
 
     error = flagged["error"].astype("string")
     perr = price_error.astype("string").reset_index(drop=True)
@@ -158,6 +166,12 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
 
 
 def _verified(flagged: pd.DataFrame) -> np.ndarray:
-    if "verified" not in flagged:
-        return np.zeros(len(flagged), dtype=bool)
-    return _to_bool(flagged["verified"]).fillna(False).to_numpy(dtype=bool)
+    """``verified`` true, or an X API v2 ``verified_type`` other than ``none`` (blue, business, government: a paid
+    or an official account is no abandoned one)."""
+    verified = np.zeros(len(flagged), dtype=bool)
+    if "verified" in flagged:
+        verified |= _to_bool(flagged["verified"]).fillna(False).to_numpy(dtype=bool)
+    if "verified_type" in flagged:
+        kind = flagged["verified_type"].astype("string").str.strip().str.lower().fillna("")
+        verified |= ~kind.isin(["", "none", "false", "null"]).to_numpy(dtype=bool)
+    return verified

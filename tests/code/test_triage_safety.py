@@ -215,3 +215,39 @@ def test_two_columns_of_one_name_are_one_clear_error_everywhere(flagger):
     notes = pd.concat([accounts, pd.DataFrame({"note": ["a", "b"]}), pd.DataFrame({"note": ["c", "d"], 1: [0, 0],
                                                                                     "1": [0, 0]})], axis=1)
     assert flagger.flag(notes)["p_bot"].notna().all()
+
+
+def test_releasable_is_what_the_flags_say_and_never_an_unscorable_row(flagger, data_root):
+    """``releasable`` was ``P(releasable) >= 0.5``: an account with the uninformative P(bot) 0.50 and a small
+    P(dormant) crossed it, so real, active humans (446 of Cresci-2017's 3,409 genuine accounts) were releasable
+    while flagged neither bot nor dormant. Now it is the flags (a bot that is not self-declared, or dormant) and no
+    guard rail; a row whose handle cannot be priced is NA, not releasable."""
+    people = pd.read_csv(data_root / "accounts" / "cresci2017" / "genuine_accounts.users.csv", dtype=str,
+                         nrows=400)
+    out = triage(people, valuer=PriceByLength(), flagger=flagger, now=NOW).sort_values("row")
+    flagged_out = (out["bot"].astype("boolean").fillna(False) & (out["bot_type"] != "self_declared")) \
+        | out["dormant"].astype("boolean").fillna(False)
+    scored = out["expected_value"].notna()
+    expected = (flagged_out & (out["guard_rail"] == "")).where(scored, pd.NA)
+    assert (out["releasable"].astype("boolean").fillna(False) == expected.astype("boolean").fillna(False)).all()
+    assert not (out["releasable"].astype("boolean").fillna(False) & ~flagged_out).any()
+    assert (out.loc[scored, "p_releasable"] >= 0.5).sum() > out["releasable"].astype("boolean").fillna(False).sum()
+    unpriceable = triage(_bot_like(1, screen_name=[""]), valuer=PriceByLength(), flagger=flagger, now=NOW)
+    assert pd.isna(unpriceable["releasable"].iloc[0]) and pd.isna(unpriceable["expected_value"].iloc[0])
+
+
+def test_verified_type_and_a_verified_row_flagging_could_not_score_hold_the_guard_rail(flagger):
+    """An X API v2 ``verified_type`` (business, government, blue) is a verified account; a verified row whose
+    ``created_at`` cannot be read still guards the other rows of its handle (the duplicate was releasable)."""
+    kinds = ["business", "government", "blue", "none", None]
+    out = triage(_bot_like(5, verified_type=kinds), valuer=PriceByLength(), flagger=flagger, now=NOW)
+    by = dict(zip(out["verified_type"].tolist(), out.itertuples(index=False), strict=True))
+    for kind in ("business", "government", "blue"):
+        assert by[kind].p_releasable == 0.0 and by[kind].guard_rail.startswith("verified"), kind
+    assert by["none"].guard_rail == "" and by["none"].p_releasable > 0
+    twice = _bot_like(2, screen_name=["Brandname", "brandname"], verified=["true", "false"])
+    twice.loc[0, "created_at"] = "not a date"
+    out = triage(twice, valuer=PriceByLength(), flagger=flagger, now=NOW).sort_values("row")
+    assert out["error"].notna().tolist() == [True, False]
+    assert out["p_releasable"].iloc[1] == 0.0 and not out["releasable"].iloc[1]
+    assert out["guard_rail"].iloc[1].startswith("verified account: never releasable (row 0")
