@@ -1211,4 +1211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the importable module's main, not this __main__ copy: Dask pickles the task functions by reference to
+    # their module, and functions of __main__ would be pickled by value with their globals (a lock among them)
+    from handleval.batch import main as module_main
+
+    sys.exit(module_main())

@@ -482,6 +482,13 @@ def test_dask_engine_single_file_and_plain_scorer(tmp_path: Path) -> None:
                         quiet=True)
     assert summary.parts == 3
     pd.testing.assert_frame_equal(read_output(tmp_path / "dask"), read_output(tmp_path / "local"))
+    # the documented command line: run as __main__, its task functions were pickled by value with a lock (exit 1)
+    cli = subprocess.run([sys.executable, "-m", "handleval.batch", str(tmp_path / "in.parquet"), str(tmp_path / "cli"),
+                          "--engine", "dask", "--workers", "1", "--quiet",
+                          "--scorer", "tests.code.batch_scorers:make_length_scorer"],
+                         env=checkout_env(HERE), capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 0, cli.stderr[-2000:]
+    pd.testing.assert_frame_equal(read_output(tmp_path / "cli"), read_output(tmp_path / "local"))
 
 
 def thread_pool_scorer(frame: pd.DataFrame) -> pd.DataFrame:
