@@ -37,7 +37,11 @@ def _read_csv(path: Path, **kwargs: object) -> pd.DataFrame:
     if not path.is_file():
         raise DataFormatError(f"sales file missing: {path}")
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, **kwargs)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, **kwargs)
+        if not isinstance(frame.index, pd.RangeIndex):  # pandas made the first column an index: one field too many
+            raise DataFormatError(f"{path}: line 2 has more fields than the header (a comma at the end of each row?); "
+                                  "remove the extra fields or name them in the header")
+        return frame
     except pd.errors.EmptyDataError as exc:
         raise DataFormatError(f"{path} is empty: no header, no rows") from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:

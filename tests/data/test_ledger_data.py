@@ -133,6 +133,9 @@ BAD_FILES = {
     "unknown platform": ("handle,price,currency,sold_at,platform\npizza,100,USD,2024-01-01,myspace\n", {},
                          "unknown platform 'myspace'"),
     "empty file": ("", {"platform": "x"}, "is empty"),
+    # a spreadsheet's export with a comma at the end of each row (pandas made the first column an index: traceback)
+    "trailing commas": ("handle,price,currency,sold_at\npizza,100,USD,2024-01-01,\nburger,90,USD,2024-01-02,\n",
+                        {"platform": "x"}, "line 2 has more fields than the header"),
     "header only": ("handle,price,currency,sold_at\n", {"platform": "x"}, "has no sales rows"),
 }
 
