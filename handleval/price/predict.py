@@ -46,10 +46,13 @@ from handleval.price.premium import (
     WELL_KNOWN,
     RuledPrices,
     apply_rules,
+    cap_at_core,
     capital_i_lookalikes,
     imitates,
     is_place_name,
+    junk_affix_cores,
     lookalike_risk,
+    numbered_series,
     platform_risk,
     spelled_lookalikes,
 )
@@ -268,10 +271,11 @@ class Valuer:
         return features
 
     def price_columns(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x",
-                      reasons: bool = True, attribution: Attribution = "paths", comparables: bool = False
-                      ) -> pd.DataFrame:
+                      reasons: bool = True, attribution: Attribution = "paths", comparables: bool = False,
+                      *, with_risk: bool = True) -> pd.DataFrame:
         """Only :meth:`value_many`'s output columns (:func:`output_names`), a row per input row with the input's
-        index: for callers that put them beside the input under names of their own (batch jobs, triage)."""
+        index: for callers that put them beside the input under names of their own (batch jobs, triage).
+        ``with_risk=False`` leaves ``risk`` empty (prices only, as a rule pricing another name needs them)."""
         if attribution not in ("paths", "shap"):
             raise ValueError(f"attribution must be 'paths' or 'shap', not {attribution!r}")
         frame = self._as_frame(data)
@@ -287,7 +291,7 @@ class Valuer:
         parsed, errors = self._parse(readable, platform)
         self._check_suffixes(parsed, errors)
         failed = np.flatnonzero(pd.notna(errors))
-        if len(failed):
+        if len(failed) and with_risk:
             self._flag_lookalikes(readable, failed, errors)
         self._check_international(parsed, errors)  # after: it names a lookalike itself, from the decoded name
         risk = np.full(n, None, dtype=object)
@@ -310,13 +314,17 @@ class Valuer:
             else:
                 contrib = np.mean([m.predict(x, pred_contrib=True)[:, :-1] for m in self.points], axis=0) \
                     if reasons else None
-            ruled = apply_rules(market_frame, self._with_anchor_sales(market_frame, x_h), raw, self.markets,
-                                self.cap, matches)
+            anchored = self._with_anchor_sales(market_frame, x_h)
+            ruled = apply_rules(market_frame, anchored, raw, self.markets, self.cap, matches)
+            core_range = self._cap_at_cores(market_frame, anchored, ruled)
             pred = ruled.ln
             off = interval_offsets(keys, market_frame["platform"],
                                    self.manifest.get("conformal_offsets_by_venue_ln", {}), self.offsets)
             low, high = interval(scores[:, k], scores[:, k + 1], ruled.learned_ln, pred, off, self.cap,
                                  ruled.minimum_ln)
+            if core_range is not None:  # priced as its core: the core's interval too
+                capped, core_low, core_high = core_range
+                low[capped], high[capped] = core_low, core_high
             idx = np.flatnonzero(ok)
             out["price_usd"][idx] = np.round(np.exp(pred), 2)
             out["price_low_usd"][idx] = np.round(np.exp(low), 2)
@@ -332,36 +340,37 @@ class Valuer:
                                                                   strict=True)]
             capped = idx[pred >= self.cap - 1e-9]  # the price says "at least": the cap, not a value
             basis[capped] = [f"{b}; at the ${np.exp(self.cap):,.0f} cap" for b in basis[capped]]
-            place = is_place_name(market_frame["handle"].to_numpy(dtype=object))  # 'monaco' is Monaco: no one's
-            risky = np.flatnonzero((imitates(x_h, "brand", self._risk_popularity)
-                                    | imitates(x_h, "celeb", self._risk_popularity)) & ~place)
-            if len(risky):  # name the imitated match (the transform's own, else found for these rows only)
-                found = matches.iloc[risky] if matches is not None else \
-                    self.featurizer.matches(market_frame.iloc[risky])
-                risk[idx[risky]] = lookalike_risk(x_h.iloc[risky].reset_index(drop=True),
-                                                  found.reset_index(drop=True), self._risk_popularity,
-                                                  market_frame["handle"].to_numpy(dtype=object)[risky])
-            lexicons = self._lexicons
-            rest = np.flatnonzero(pd.isna(risk[idx]) & ~place)  # famous names with a letter group swapped
-            if lexicons and len(rest):
-                risk[idx[rest]] = spelled_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
-                                                     x_h.iloc[rest].reset_index(drop=True), lexicons,
-                                                     self._risk_popularity)
-            rest = np.flatnonzero(pd.isna(risk[idx]) & ~place)  # 'AppIe': a famous name as written, I for an l
-            if lexicons and len(rest):
-                risk[idx[rest]] = capital_i_lookalikes(readable["handle"].to_numpy(dtype=object)[idx[rest]],
-                                                       market_frame["handle"].to_numpy(dtype=object)[rest],
-                                                       lexicons, self._risk_popularity)
-            own = platform_risk(market_frame["handle"].to_numpy(dtype=object),  # 'home', 'XSupport': X's own
-                                market_frame["requested"].to_numpy(dtype=object))
-            named = np.flatnonzero(pd.notna(own))  # more specific than a brand lookalike ('twitter.com')
-            risk[idx[named]] = own[named]
-            written = readable["handle"].to_numpy(dtype=object)[idx]
-            for j in np.flatnonzero([isinstance(w, str) and not w.isascii() for w in written]).tolist():
-                note = foreign_characters(written[j], market_frame["requested"].iloc[j],
-                                          market_frame["handle"].iloc[j])
-                if note:  # beside any other risk: 'ｎ1ke' imitates Nike and is written in full-width letters
-                    risk[idx[j]] = f"{risk[idx[j]]}; {note}" if risk[idx[j]] else note
+            if with_risk:  # who the name could impersonate, and how it is written
+                place = is_place_name(market_frame["handle"].to_numpy(dtype=object))  # 'monaco' is Monaco: no one's
+                risky = np.flatnonzero((imitates(x_h, "brand", self._risk_popularity)
+                                        | imitates(x_h, "celeb", self._risk_popularity)) & ~place)
+                if len(risky):  # name the imitated match (the transform's own, else found for these rows only)
+                    found = matches.iloc[risky] if matches is not None else \
+                        self.featurizer.matches(market_frame.iloc[risky])
+                    risk[idx[risky]] = lookalike_risk(x_h.iloc[risky].reset_index(drop=True),
+                                                      found.reset_index(drop=True), self._risk_popularity,
+                                                      market_frame["handle"].to_numpy(dtype=object)[risky])
+                lexicons = self._lexicons
+                rest = np.flatnonzero(pd.isna(risk[idx]) & ~place)  # famous names with a letter group swapped
+                if lexicons and len(rest):
+                    risk[idx[rest]] = spelled_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
+                                                         x_h.iloc[rest].reset_index(drop=True), lexicons,
+                                                         self._risk_popularity)
+                rest = np.flatnonzero(pd.isna(risk[idx]) & ~place)  # 'AppIe': a famous name as written, I for an l
+                if lexicons and len(rest):
+                    risk[idx[rest]] = capital_i_lookalikes(readable["handle"].to_numpy(dtype=object)[idx[rest]],
+                                                           market_frame["handle"].to_numpy(dtype=object)[rest],
+                                                           lexicons, self._risk_popularity)
+                own = platform_risk(market_frame["handle"].to_numpy(dtype=object),  # 'home', 'XSupport': X's own
+                                    market_frame["requested"].to_numpy(dtype=object))
+                named = np.flatnonzero(pd.notna(own))  # more specific than a brand lookalike ('twitter.com')
+                risk[idx[named]] = own[named]
+                written = readable["handle"].to_numpy(dtype=object)[idx]
+                for j in np.flatnonzero([isinstance(w, str) and not w.isascii() for w in written]).tolist():
+                    note = foreign_characters(written[j], market_frame["requested"].iloc[j],
+                                              market_frame["handle"].iloc[j])
+                    if note:  # beside any other risk: 'ｎ1ke' imitates Nike and is written in full-width letters
+                        risk[idx[j]] = f"{risk[idx[j]]}; {note}" if risk[idx[j]] else note
             if contrib is not None:
                 reason_text[idx] = self._reasons(market_frame, x, contrib, raw, ruled, matches, x_h)
             if listed is not None:
@@ -379,6 +388,37 @@ class Valuer:
         index = data.index if isinstance(data, pd.DataFrame | pd.Series) else pd.RangeIndex(n)  # joins back by it
         return pd.DataFrame({c: pd.Series(outputs[c], index=index, dtype=np.float64 if c in OUTPUT_COLUMNS[:3]
                                           else object) for c in output_names(comparables)}, index=index)
+
+    def _cap_at_cores(self, market_frame: pd.DataFrame, features: pd.DataFrame, ruled: RuledPrices
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """A name with digits or separators added at its ends is priced at most as the name without them
+        (:func:`~handleval.price.premium.cap_at_core`): the model reads each added distinct character as a little
+        value (``shadowhunter123`` was $315 beside ``shadowhunter``'s $80). The cores are priced in the same market,
+        at the same time, without reasons. Returns the rows it lowered with their cores' interval (ln), or None."""
+        handles = market_frame["handle"].to_numpy(dtype=object)
+        rows, cores = junk_affix_cores(handles, features, market_frame["platform"].to_numpy(dtype=object),
+                                       self._numbered_series)
+        if not len(rows):
+            return None
+        picked = market_frame.iloc[rows]
+        core_frame = pd.DataFrame({"handle": cores, "platform": picked["requested"].to_numpy(dtype=object),
+                                   "suffix": picked["suffix"].to_numpy(dtype=object),
+                                   "venue": picked["venue"].to_numpy(dtype=object),
+                                   "as_of": picked["as_of"].to_numpy()})
+        priced = self.price_columns(core_frame, reasons=False, with_risk=False)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            core_ln = np.log(priced[OUTPUT_COLUMNS[:3]].to_numpy(dtype=np.float64))  # price, low, high
+        before = ruled.ln.copy()
+        cap_at_core(ruled, rows, cores, core_ln[:, 0])
+        lowered = ruled.ln[rows] < before[rows]
+        return (rows[lowered], core_ln[lowered, 1], core_ln[lowered, 2]) if lowered.any() else None
+
+    @cached_property
+    def _numbered_series(self) -> frozenset[tuple[str, str]]:
+        """The numbered series that sold in each market (:func:`~handleval.price.premium.numbered_series`): their
+        digits are what sells, so a member is not priced as its core."""
+        sales = getattr(self.featurizer, "families_", {}).get("sales")
+        return numbered_series((market, name) for market, name, _ in getattr(sales, "same_", {}))
 
     @property
     def _lexicons(self) -> dict[str, Any]:
@@ -502,8 +542,7 @@ class Valuer:
         column-wise path (domains and e-mail: no venue or as_of, see :meth:`_split_plain`); the rest go through
         :func:`parse_handle` one by one, with the same result."""
         n = len(frame)
-        # a row without as_of is valued as of the end of today (UTC): the same name gets the same price all day
-        now = pd.Timestamp.now("UTC").tz_localize(None).normalize() + pd.Timedelta(days=1)
+        now = default_as_of()
 
         def column(name: str) -> pd.Series:
             return frame[name] if name in frame.columns else pd.Series([None] * n, dtype=object)
@@ -750,6 +789,12 @@ class Valuer:
 #: there at one time ("names in this market sold for about $32", "24,617 earlier sales with the same suffix").
 _MARKET_SALES_FEATURES = frozenset({"sales__market_median_logp", "sales__proxy_market", "sales__n_suffix",
                                     "sales__suffix_median_logp"})
+
+
+def default_as_of() -> pd.Timestamp:
+    """The time a row without ``as_of`` is valued at: the end of today in UTC (naive), so that the same name gets
+    the same price all day (the current second made a sold name's price drift by cents between two runs)."""
+    return pd.Timestamp.now("UTC").tz_localize(None).normalize() + pd.Timedelta(days=1)
 
 
 def is_market_feature(name: str) -> bool:

@@ -12,6 +12,7 @@ Every rule returns how much it moved each price, so that the reasons can show it
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -289,6 +290,65 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         out.steps.append(Step("rare", delta, phrase, {read: rare & (factor == k) for k, read in _RARE_READS.items()},
                               sets_price=True))
     return out
+
+
+#: What a name may carry around its letters that adds no value of its own: digits and separators.
+_JUNK_AFFIX = re.compile(r"([0-9_.\-]*)(.*[^0-9_.\-])([0-9_.\-]*)")
+
+
+def _junk_core(handle: object) -> str | None:
+    """The name inside ``handle`` when digits or separators were added at its start or end (``shadowhunter123`` →
+    ``shadowhunter``, ``_pizza`` → ``pizza``; the core holds a letter), else None."""
+    found = _JUNK_AFFIX.fullmatch(handle) if isinstance(handle, str) else None
+    if found and (found.group(1) or found.group(3)) and any(c.isalpha() for c in found.group(2)):
+        return found.group(2)
+    return None
+
+
+def numbered_series(sold: Iterable[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    """``(market, core)`` of every numbered series that sold: two or more sold names of a market that are one core
+    with other digits or separators added (``satoshipremium111``, ``satoshipremium182``: a collection that sells
+    as one, at 3,200 TON a name)."""
+    names: dict[tuple[str, str], set[str]] = {}
+    for market, name in sold:
+        core = _junk_core(name)
+        if core is not None:
+            names.setdefault((market, core), set()).add(name)
+    return frozenset(key for key, members in names.items() if len(members) >= 2)
+
+
+def junk_affix_cores(handles: np.ndarray, features: pd.DataFrame, markets: np.ndarray | None = None,
+                     series: frozenset[tuple[str, str]] = frozenset()) -> tuple[np.ndarray, list[str]]:
+    """``(rows, cores)``: the rows whose handle is another name with digits or separators added at its start or end,
+    and that core (:func:`_junk_core`). Not a name that is famous itself (``blink182``, ``2pac``), nor one that sold
+    itself (its own sale prices it), nor (given each row's market) one of a numbered ``series`` that sold there."""
+    exempt = _itself_famous(features) | np.isfinite(_col(features, "sales__prev_same_logp"))
+    rows, cores = [], []
+    for i, handle in enumerate(handles.tolist()):
+        core = None if exempt[i] else _junk_core(handle)
+        if core is not None and (markets is None or (markets[i], core) not in series):
+            rows.append(i)
+            cores.append(core)
+    return np.array(rows, dtype=np.int64), cores
+
+
+def cap_at_core(ruled: RuledPrices, rows: np.ndarray, cores: list[str], core_ln: np.ndarray) -> None:
+    """The last rule: a name with digits or separators added is worth no more than the name without them
+    (``core_ln``, NaN where that name cannot be priced). Where it lowers a price, that price is the core's: a rule
+    that sets the price."""
+    n = len(ruled.ln)
+    target = np.full(n, np.inf)
+    target[rows] = np.where(np.isfinite(core_ln), core_ln, np.inf)
+    delta = np.minimum(ruled.ln, target) - ruled.ln
+    if not (delta < 0).any():
+        return
+    phrase = np.full(n, "", dtype=object)
+    core_of = dict(zip(rows.tolist(), cores, strict=True))
+    for i in np.flatnonzero(delta < 0).tolist():
+        phrase[i] = f"no more than '{core_of[i]}' without its added characters (${np.exp(target[i]):,.0f})"
+        ruled.basis[i] = f"priced as '{core_of[i]}'"
+    ruled.ln = ruled.ln + delta
+    ruled.steps.append(Step("core", delta, phrase, sets_price=True))
 
 
 def price_set_by_rule(sales: pd.DataFrame, markets: MarketsConfig) -> np.ndarray:

@@ -501,6 +501,33 @@ def test_reasons_add_up_to_the_price(small_valuer):
             assert abs(sum(amounts) - row.price_usd) <= 0.5 * len(amounts) + 0.01, (row.handle, row.reasons)
 
 
+def test_digits_or_separators_added_to_a_name_never_raise_its_price(small_valuer, data_root):
+    """The model reads each added distinct character as a little value: 22 of 272 names with digits or an
+    underscore added were priced above the name (``shadowhunter123`` $315, ``shadowhunter`` $80). A name with digits
+    or separators at its ends is now priced at most as the name without them, with that name's interval, and says
+    so; its reasons still add up. A famous name with digits (``blink182``) is its own name."""
+    words = pd.read_csv(data_root / "sales" / "fragment_telegram" / "fragment_sold_merged.csv")["username"]
+    bases = [w for w in words.drop_duplicates().head(400) if w.isalpha() and len(w) >= 6][:60]
+    bases += ["shadowhunter", "lordoftherings", "xqzvbn"]
+    variants = [v for b in bases for v in (f"{b}123", f"{b}1", f"_{b}", f"{b}_007")]
+    for platform in ("x", "telegram"):
+        base = small_valuer.value_many(pd.DataFrame({"handle": bases, "platform": platform}))
+        added = small_valuer.value_many(pd.DataFrame({"handle": variants, "platform": platform}))
+        base_price = dict(zip(base["handle"], base["price_usd"], strict=True))
+        for row in added[added["error"].isna()].itertuples():
+            core = row.handle.strip("_0123456789")
+            assert row.price_usd <= base_price[core] + 0.01, (platform, row.handle, row.price_usd, base_price[core])
+            if row.market_basis.startswith("priced as"):
+                assert row.price_usd == base_price[core] and row.market_basis.startswith(f"priced as '{core}'")
+                # the rule's reason, unless the core's price is the baseline itself (a reason under $0.50 is not shown)
+                assert f"no more than '{core}'" in row.reasons or row.reasons.startswith("market baseline"), row
+                # whole dollars, and a rule's or the rest's amount under $0.50 is not shown
+                assert abs(sum(_amounts(row.reasons)) - row.price_usd) <= 0.5 * len(_amounts(row.reasons)) + 1.01
+        assert added["market_basis"].str.startswith("priced as").any(), platform  # the rule was exercised
+    famous = small_valuer.value_many(["blink182"])
+    assert not famous.loc[0, "market_basis"].startswith("priced as"), famous.loc[0, "market_basis"]
+
+
 def test_a_slip_in_a_short_name_or_an_affix_on_an_everyday_word_imitates_only_a_well_known_name(small_valuer):
     """At the lookalike floor 18 of 150 random five-letter names were flagged (``kodav`` → 'kodak.com', ``nodol`` →
     'Christian Nodal'), and so was every ``shop1``, ``wine_``, ``dream22`` (the brands 'shop.app' and 'Wine', the
