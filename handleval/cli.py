@@ -497,10 +497,12 @@ def flag_command(
                         the run's start (one time, kept by --resume) -
                         give it: measured against today, an old
                         snapshot looks human (rates per day of age fall)
-      last_active_at    latest activity: dormancy from dates, not estimated
+      last_active_at    latest activity: dormancy from dates, not estimated;
+                        or status.created_at (a v1.1 object's last tweet)
       listed_count      or public_metrics.listed_count, listedcount
       description, location, url, name, verified, protected, geo_enabled,
-      default_profile, default_profile_image (v2: from profile_image_url)
+      default_profile, default_profile_image (v2: from profile_image_url);
+      triage also reads verified_type (v2: any but none is verified)
     v2 objects may be nested (NDJSON lines, or a public_metrics column
     holding the object) or flattened with dots (public_metrics.tweet_count);
     an NDJSON line that is a v2 response page ({"data": [...]}) gives a row

@@ -54,11 +54,12 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     ``p_releasable = 1 - (1 - p_bot) * (1 - p_dormant)``: the handle can come free if the account is removed
     as a bot or purged as inactive (an assumption about platform policy, not a measured rate); it ranks.
     ``releasable`` is what the flags say: the account is flagged a bot (not a self-declared one) or dormant, and no
-    guard rail holds (NA where the account or its handle could not be scored). Guard rails set both to 0/False
-    for verified accounts (``verified``, or an X API v2 ``verified_type`` other than ``none``) and for accounts
-    known to be active within the policy window. A handle
-    listed more than once (any case, with or without '@') is one account: its first row that could be scored
-    counts, the others get 0, and a guard rail on any of its scorable rows holds for all.
+    guard rail holds (NA where the account or its handle could not be scored, unless a guard rail holds). Guard
+    rails set both to 0/False for verified accounts (``verified``, or an X API v2 ``verified_type`` other than
+    ``none``) and for accounts known to be active within the policy window. A handle listed more than once (any
+    case, with or without '@', or as a profile address) is one account: its newest observation that could be
+    scored counts (then the first in input order), the others get 0, and a guard rail on any of its rows holds for
+    all (not a malformed CSV row's).
 
     The input's columns come back unchanged; the output columns are named ``prefix + name`` after them, and
     :class:`~handleval.errors.ColumnCollisionError` names any input column they would overwrite. Rows with an
@@ -104,14 +105,18 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
                      np.where(recently_active, f"active within the {flagger.policy_days}-day policy window: "
                                                "never releasable", "")).astype(object)
     guarded = verified | recently_active
-    # One handle is one account: listed again (any case, with or without '@'), its first row that could be scored
-    # counts and speaks for the others, and a guard rail on any of its scorable rows holds for all of them (a row
-    # with an error speaks for no one: a ragged row's 'verified' may be another field).
-    keys = np.array([n.lower() for n in names], dtype=object)
+    # One handle is one account: listed again (any case, with or without '@', as a profile address), its newest
+    # observation that could be scored counts and speaks for the others (a 2019 snapshot of a dormant account does
+    # not outvote this year's busy one), and a guard rail on any of its rows holds for all of them (but a ragged
+    # row's: its 'verified' may be another field).
+    keys = np.array([_handle_key(n) for n in names], dtype=object)
     ids = group_ids(keys)
     scorable = ~np.isnan(price * p_rel)
     n_handles = int(ids.max(initial=-1)) + 1
-    order = np.lexsort((np.arange(len(ids)), ~scorable))  # scorable rows first, in input order
+    measured = pd.to_datetime(flagged["measured_at"], utc=True, errors="coerce")
+    newest_first = -measured.to_numpy(dtype="datetime64[ns]").astype(np.int64)  # NaT is the oldest
+    newest_first[measured.isna().to_numpy()] = np.iinfo(np.int64).max
+    order = np.lexsort((np.arange(len(ids)), newest_first, ~scorable))  # scorable, newest, then in input order
     handles, at = np.unique(ids[order], return_index=True)  # each handle's first row in that order
     first_of = np.zeros(n_handles, dtype=np.int64)
     first_of[handles] = order[at]
@@ -135,7 +140,7 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     flagged_out = (flagged["bot"].fillna(False).to_numpy(dtype=bool) & ~self_declared) \
         | flagged["dormant"].fillna(False).to_numpy(dtype=bool)
     expected = price * p_rel
-    releasable = pd.array(np.where(np.isnan(expected), None, flagged_out & ~guarded), dtype="boolean")
+    releasable = pd.array(np.where(np.isnan(expected) & ~guarded, None, flagged_out & ~guarded), dtype="boolean")
 
     error = flagged["error"].astype("string")
     perr = price_error.astype("string").reset_index(drop=True)
@@ -163,6 +168,18 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
         out[prefix + name] = values
     return out.sort_values([prefix + "expected_value", prefix + "row"], ascending=[False, True],
                            na_position="last", kind="stable")
+
+
+def _handle_key(name: str) -> str:
+    """What makes two listings one handle: its X name as parsed (``https://x.com/Jack``, ``@jack`` and ``jack`` are
+    one), else its text in lower case (a name X would refuse)."""
+    from handleval.errors import InvalidHandle
+    from handleval.handles import parse_handle
+
+    try:
+        return parse_handle(name, "x").name
+    except InvalidHandle:
+        return name.lower()
 
 
 def _verified(flagged: pd.DataFrame) -> np.ndarray:

@@ -97,7 +97,8 @@ FEATURES = tuple(FEATURE_INPUTS)
 #: Input names accepted for each column the flagger reads, first match wins: the Twitter v1.1 user-object name,
 #: then X API v2 names (flattened ``public_metrics.*``, or a ``public_metrics`` column holding the object) and
 #: a few spellings in circulation (the Bot Repository's ``probe_created_at`` and the Cresci sets' ``crawled_at`` are
-#: when the profile was seen; Cresci's fake followers have only ``updated``, as the training loader reads them).
+#: when the profile was seen; Cresci's fake followers have only ``updated``, as the training loader reads them; a v1.1
+#: user object's ``status`` is its latest tweet, whose time training reads as the last activity too).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "screen_name": ("screen_name", "username"),
     "created_at": ("created_at",),
@@ -107,7 +108,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "favourites_count": ("favourites_count", "favorites_count", "public_metrics.like_count", "like_count"),
     "listed_count": ("listed_count", "public_metrics.listed_count", "listedcount"),
     "observed_at": ("observed_at", "probe_created_at", "crawled_at", "updated"),
-    "last_active_at": ("last_active_at",),
+    "last_active_at": ("last_active_at", "status.created_at"),  # a v1.1 user object's latest tweet
     **{c: (c,) for c in ("name", "description", "location", "url", "default_profile", "default_profile_image",
                          "verified", "geo_enabled", "protected", "profile_image_url")},
 }

@@ -309,7 +309,7 @@ class AccountFlagger:
                 part += ": " + "; ".join(drivers[i])
             if known[i]:
                 state = "dormant" if days[i] > self.policy_days else "active"
-                dorm = f"{state}: last active {days[i]:.0f} days before observed_at (policy {self.policy_days})"
+                dorm = f"{state}: last active {days[i]:.0f} days before measured_at (policy {self.policy_days})"
             else:
                 dorm = (f"no last activity given: P(dormant) {p_dorm[i]:.2f} is a model ESTIMATE from the profile")
             out.append(f"{part} | {dorm}")
