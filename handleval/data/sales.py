@@ -304,6 +304,34 @@ def _read_table(path: Path) -> pd.DataFrame:
     return pd.DataFrame(text, index=frame.index)
 
 
+#: A date with its day and month as numbers first (``03/12/2024``, ``3.12.24 10:00``): which is the day is unknown.
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}(?:[ T].*)?$")
+
+
+def _ledger_dates(when: pd.Series, path: Path, report: SourceReport) -> pd.Series:
+    """``sold_at`` text as naive UTC times. A date written with day and month as numbers (``03/12/2024``) is read
+    day-first where a date of the file has a first number above 12 (``13/02/2024``), else month-first (with a note
+    when no date of the file tells); a file whose dates are written both ways (``13/02/2024`` and ``02/13/2024``)
+    is refused."""
+    numeric = when.str.extract(_NUMERIC_DATE.pattern).astype(float)
+    day_first = (numeric[0] > 12) & (numeric[1] <= 12)  # both above 12: no date at all, rejected as such
+    month_first = (numeric[1] > 12) & (numeric[0] <= 12)
+    if day_first.any() and month_first.any():
+        line = lambda mask: int(mask.to_numpy().argmax()) + 2  # noqa: E731 - the header is line 1
+        raise DataFormatError(f"{path}: sold_at is written day-first (line {line(day_first)}: "
+                              f"{when[day_first].iloc[0]!r}) and month-first (line {line(month_first)}: "
+                              f"{when[month_first].iloc[0]!r}); write the dates as YYYY-MM-DD")
+    ambiguous = (numeric[0] <= 12) & (numeric[1] <= 12) & (numeric[0] != numeric[1])
+    if ambiguous.any() and not day_first.any() and not month_first.any():
+        report.notes.append(f"{int(ambiguous.sum())} sold_at dates like {when[ambiguous].iloc[0]!r} read month-first "
+                            "(no date of the file has a day or a month above 12): write YYYY-MM-DD to be sure")
+    parsed = pd.to_datetime(when.where(when != ""), errors="coerce", format="mixed", utc=True)
+    if day_first.any():  # only those dates: dayfirst would read an ISO 2024-12-03 as 12 March
+        rows = numeric[0].notna()
+        parsed[rows] = pd.to_datetime(when[rows], errors="coerce", format="mixed", utc=True, dayfirst=True)
+    return parsed.dt.tz_convert(None)
+
+
 def load_ledger(extra: ExtraSource, markets: MarketsConfig, report: SourceReport) -> pd.DataFrame:
     """A sales ledger of your own (CSV or Parquet) as canonical rows, validated like every source.
 
@@ -338,7 +366,7 @@ def load_ledger(extra: ExtraSource, markets: MarketsConfig, report: SourceReport
 
     platform = column("platform").map(lambda p: platform_name(p, ""))  # 'Twitter' is x
     when = column("sold_at")
-    parsed = pd.to_datetime(when.where(when != ""), errors="coerce", format="mixed", utc=True).dt.tz_convert(None)
+    parsed = _ledger_dates(when, path, report)
     raw = pd.DataFrame({
         "raw": frame["handle"],
         "price": column("price"),
@@ -346,6 +374,9 @@ def load_ledger(extra: ExtraSource, markets: MarketsConfig, report: SourceReport
         # Offsets become UTC, naive like every sold_at; an unparseable date stays as written to be rejected.
         "sold_at": parsed.dt.strftime("%Y-%m-%dT%H:%M:%S").where(parsed.notna(), when),
         "venue": column("venue"),
+        # a sale cannot be later than the run: a typo (2031) would make every valuation "before the newest sale"
+        "reject": pd.Series(np.where(parsed > pd.Timestamp.now("UTC").tz_localize(None) + pd.Timedelta(days=1),
+                                     "sale dated after today", None), index=frame.index, dtype=object),
     })
     suffix = column("suffix").str.lstrip(".@").str.lower()
     report.rows_read = len(raw)

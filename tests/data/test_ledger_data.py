@@ -133,6 +133,9 @@ BAD_FILES = {
     "unknown platform": ("handle,price,currency,sold_at,platform\npizza,100,USD,2024-01-01,myspace\n", {},
                          "unknown platform 'myspace'"),
     "empty file": ("", {"platform": "x"}, "is empty"),
+    "dates day-first and month-first": ("handle,price,currency,sold_at\npizza,100,USD,13/02/2024\n"
+                                        "burger,90,USD,02/13/2024\n", {"platform": "x"},
+                                        r"day-first \(line 2: '13/02/2024'\) and month-first \(line 3"),
     # a spreadsheet's export with a comma at the end of each row (pandas made the first column an index: traceback)
     "trailing commas": ("handle,price,currency,sold_at\npizza,100,USD,2024-01-01,\nburger,90,USD,2024-01-02,\n",
                         {"platform": "x"}, "line 2 has more fields than the header"),
@@ -340,3 +343,21 @@ def test_a_ledger_whose_sales_share_one_date_is_not_held_out_whole():
     spread = pd.DataFrame({"source": "theirs", "sold_at": pd.date_range("2024-01-01", periods=100)})
     split = time_split(pd.concat([one_day, spread], ignore_index=True), 0.15)
     assert not split[:400].any() and split[400:].sum() == 15
+
+
+def test_a_ledgers_numeric_dates_are_read_as_the_file_writes_them(tmp_path):
+    """``03/12/2024`` was read month-first beside ``13/02/2024`` (day-first) in the same file: 166 of 400 sales of a
+    day-first ledger got the wrong date. A file with a day above 12 is read day-first (an ISO date stays ISO); one
+    that does not tell is read month-first with a note; a sale dated after today is rejected (a typo such as 2031
+    had made every valuation 'before the newest sale')."""
+    rows = ["03/12/2024", "13/02/2024", "2024-12-03", "1/2/2024"] + ["2024-05-05"] * 20 + ["2031-01-01"]
+    frame = pd.DataFrame({"handle": [f"name{i}" for i in range(len(rows))], "price": 100, "currency": "USD",
+                          "sold_at": rows})
+    table, report = _load(_write(tmp_path, frame), platform="x")
+    got = dict(zip(table["handle"], table["sold_at"].dt.strftime("%Y-%m-%d"), strict=True))
+    assert [got[f"name{i}"] for i in range(4)] == ["2024-12-03", "2024-02-13", "2024-12-03", "2024-02-01"]
+    assert report.rejected == {"sale dated after today": 1} and "name24" not in got
+    unsure = frame.iloc[[0, 2]].assign(sold_at=["03/12/2024", "2024-12-03"])
+    table, report = _load(_write(tmp_path, pd.concat([unsure] * 15, ignore_index=True)), platform="x")
+    assert table["sold_at"].dt.strftime("%Y-%m-%d").iloc[0] == "2024-03-12"
+    assert any("read month-first" in note for note in report.notes), report.notes
