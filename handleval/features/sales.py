@@ -147,6 +147,15 @@ class _Group:
     def before(self, cutoff: int) -> int:
         return int(np.searchsorted(self.times, cutoff, side="left"))
 
+    def last_logp(self, k: int) -> float:
+        """The price of the last of the first ``k`` sales; sales at that same time count as one, at their median
+        (two sales of a name in one day are in no order: the file's order must not choose)."""
+        last = self.times[k - 1]
+        if k < 2 or self.times[k - 2] != last:
+            return float(self.logp[k - 1])
+        first = int(np.searchsorted(self.times, last, side="left"))
+        return float(np.median(self.logp[first:k]))
+
     def median(self, k: int) -> float:
         if k <= 0:
             return math.nan
@@ -433,7 +442,7 @@ class SalesHistoryFeatures(FeatureFamily):
                 ks = same.before(cutoff)
                 res[r, 2] = ks
                 if ks:
-                    res[r, 3] = same.logp[ks - 1]
+                    res[r, 3] = same.last_logp(ks)
                     ref = cutoff if cutoff < _UNDATED else self.latest_
                     last = same.times[ks - 1]
                     res[r, 4] = (ref - last) / _DAY_NS if last < _UNDATED and ref < _UNDATED else math.nan
@@ -493,7 +502,7 @@ class SalesHistoryFeatures(FeatureFamily):
                 ks = aside.before(min(cutoff, _UNDATED)) if aside is not None else 0
                 if ks:
                     ref = cutoff if cutoff < _UNDATED else self.latest_
-                    out[row] = aside.logp[ks - 1], (ref - aside.times[ks - 1]) / _DAY_NS
+                    out[row] = aside.last_logp(ks), (ref - aside.times[ks - 1]) / _DAY_NS
                     continue
                 same = self.same_.get(key)
                 newest = self.newest_.get(route.markets[j], _UNDATED)

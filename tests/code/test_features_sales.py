@@ -89,6 +89,20 @@ def test_an_undated_sale_anchors_only_a_valuation_after_its_markets_history():
     assert training.iloc[[1, 4, 5]].tolist() == [0, 0, 0] and training.iloc[[0, 2, 3]].isna().all()
 
 
+def test_two_sales_of_a_name_at_one_time_are_its_last_sale_in_either_order():
+    """samedaya sold for $100 then $10,000 on one day, samedayb the same two in the other order: the file's order
+    chose the 'last sale' ($9,995 against $101 at the next day's valuation). Sales at one time count as one, at
+    their median."""
+    def history(prices: list[float]) -> pd.DataFrame:
+        return pd.DataFrame({"handle": ["sameday", "sameday", "other"], "platform": "x", "price_usd": [*prices, 50.0],
+                             "sold_at": pd.to_datetime(["2025-03-01", "2025-03-01", "2025-01-01"])})
+
+    row = pd.DataFrame({"handle": ["sameday"], "platform": "x", "as_of": pd.Timestamp("2025-03-02")})
+    one, other = (SalesHistoryFeatures().fit(history(p)).transform(row) for p in ([100.0, 10_000.0], [10_000.0, 100.0]))
+    assert one["sales__prev_same_logp"].iloc[0] == pytest.approx(np.log(1000.0))
+    pd.testing.assert_frame_equal(one, other)
+
+
 def test_a_sale_that_is_no_comparable_is_only_its_own_names_past_sale():
     """A price a venue's minimum set (``comparable`` False: Fragment's 4-character names) tells nothing of other
     names nor of the model's: it is only its name's own past sale for the own-sale rule (:meth:`anchor_sales`), in
