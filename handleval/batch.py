@@ -35,6 +35,7 @@ import importlib
 import json
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -210,6 +211,10 @@ def _call_scorer(score_chunk: ScoreChunk, sub: pd.DataFrame) -> pd.DataFrame:
         raise ScorerError(f"the scorer returned {type(out).__name__}, not a pandas DataFrame")
     if len(out) != len(sub):
         raise ScorerError(f"the scorer returned {len(out)} rows for {len(sub)}: it must keep every row in order")
+    if not out.index.equals(sub.index) and sub.index.is_unique and out.index.sort_values().equals(
+            sub.index.sort_values()):  # its rows carry their labels, in another order: each value on another row
+        raise ScorerError("the scorer returned its rows in another order (their index labels say so): it must keep "
+                          "every row in order")
     return out.reset_index(drop=True)
 
 
@@ -877,6 +882,19 @@ def _run_local(source: hio.InputSource, scorer: ScoreChunk, manifest: Manifest, 
 _WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while processes are started (they inherit it), then this process's own handler again."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 #: Dask settings for the ``LocalCluster`` handleval starts (not for an existing cluster at ``--scheduler``). A worker
 #: here is one core and nobody watches a dashboard, so the worker's own bookkeeping is turned down: the
 #: statistical profiler (samples the task thread every 10 ms), the event-loop health tick (every 20 ms) and the
@@ -933,7 +951,10 @@ def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifes
         else:
             import dask
 
-            with dask.config.set(_LOCAL_CLUSTER_CONFIG):  # the nannies hand this config to their workers
+            # the nannies hand this config to their workers; the workers start with Ctrl-C ignored (a terminal sends
+            # it to the whole process group, and each worker printed a KeyboardInterrupt traceback): this process
+            # gets it and closes the cluster
+            with dask.config.set(_LOCAL_CLUSTER_CONFIG), _sigint_ignored():
                 cluster = stack.enter_context(LocalCluster(
                     n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
                     dashboard_address=None, silence_logs=40, env=_WORKER_ENV))

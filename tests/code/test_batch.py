@@ -270,6 +270,9 @@ def test_a_scorer_that_drops_rows_or_always_fails_stops_the_run(tmp_path: Path) 
 
     with pytest.raises(ScorerError, match="broken scorer"):
         run_batch(tmp_path / "in.csv", tmp_path / "b", broken, quiet=True)
+    # rows returned reversed with their own index labels: each value went on another row, at exit 0
+    with pytest.raises(ScorerError, match="returned its rows in another order"):
+        run_batch(tmp_path / "in.csv", tmp_path / "c", lambda f: length_scorer(f).iloc[::-1], quiet=True)
 
 
 def test_csv_output_neutralises_formulas_but_not_numbers(tmp_path: Path) -> None:

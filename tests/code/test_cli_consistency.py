@@ -655,6 +655,39 @@ def test_ctrl_c_in_predict_says_how_to_finish_and_resume_does(tmp_path, stop, co
     assert len(read_output(out)) == 150_000
 
 
+def test_ctrl_c_to_the_process_group_of_a_dask_run_prints_no_worker_traceback(tmp_path):
+    """A terminal's Ctrl-C reaches the whole process group: each Dask worker printed a KeyboardInterrupt traceback
+    before the "interrupted" line. The workers start with it ignored; the run stops as a local one does."""
+    import os
+    import signal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from handleval.batch import Manifest
+
+    source, out = tmp_path / "in.parquet", tmp_path / "out"
+    pq.write_table(pa.table({"handle": [f"name_{i:06d}" for i in range(200_000)]}), source, row_group_size=2_000)
+    proc = subprocess.Popen([sys.executable, "-m", "handleval", "predict", str(source), "-o", str(out), "--engine",
+                             "dask", "--workers", "1"], env=checkout_env(), cwd=Path(__file__).resolve().parents[2],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if len(Manifest.load(out).parts) >= 1:  # type: ignore[union-attr]
+                break
+        except Exception:  # not written yet, or a journal line half written
+            pass
+        time.sleep(0.05)
+    assert proc.poll() is None, f"run ended before Ctrl-C: {proc.communicate()}"
+    os.killpg(proc.pid, signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output[-3000:]
+    assert "interrupted: the finished parts are kept" in output
+
+
 def test_sigterm_in_training_leaves_no_staging_folder(tmp_path):
     """A training stopped by SIGTERM says so and exits 143, and removes its staging folder (it was left, hidden,
     until the next training there), as Ctrl-C does; nothing is written at ``--output``."""
