@@ -53,6 +53,29 @@ def test_model_review_notebook_runs_against_registry(store, monkeypatch):
     assert _inline_images(notebook) >= 2
 
 
+def test_model_review_notebook_reviews_the_newest_version_without_a_champion(store, tmp_path, monkeypatch):
+    """A tracked account run that misses a target (as the committed config's does) has no champion: the notebook
+    stopped there with "alias champion not found"; it reviews the newest version and says so. Without a store it
+    says what to run (it made an empty mlflow.db)."""
+    import shutil
+
+    from mlflow import MlflowClient
+
+    shutil.copy(store["root"] / "mlflow.db", tmp_path / "mlflow.db")  # artifacts stay where the runs logged them
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    MlflowClient(uri, registry_uri=uri).delete_registered_model_alias("handleval-accounts", "champion")
+    notebook = _execute("02_model_review.ipynb", monkeypatch)
+    text = "\n".join(str(o.get("text", "")) for o in _outputs(notebook))
+    assert "handleval-accounts has no champion (its versions missed a target): reviewing its newest, v1" in text
+    assert "handleval-accounts v1: threshold" in text
+    missing = tmp_path / "none" / "mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{missing}")
+    with pytest.raises(Exception, match="run `handleval train price` at the checkout root first"):
+        _execute("02_model_review.ipynb", monkeypatch)
+    assert not missing.exists()
+
+
 def test_own_ledger_notebook_retrains_and_values_before_and_after(monkeypatch):
     notebook = _execute("03_own_ledger.ipynb", monkeypatch)
     text = "\n".join(str(o.get("data", {}).get("text/plain", "")) for o in _outputs(notebook))
