@@ -79,7 +79,9 @@ def test_ledger_in_the_price_config_and_on_the_command_line(tmp_path):
     path = tmp_path / "price.yaml"
     path.write_text("extra_sources: [{path: ledger.csv, platform: x, currency: USD}]\n", encoding="utf-8")
     cfg = load_price_config(path)
-    assert cfg.extra_sources == [ExtraSource(path="ledger.csv", platform="x", currency="USD")]
+    # a relative path is the config file's neighbour, wherever the command runs (it was the working directory's)
+    assert cfg.extra_sources == [ExtraSource(path=str(tmp_path.resolve() / "ledger.csv"), platform="x",
+                                             currency="USD")]
     assert cfg.extra_sources[0].label == "ledger"
     both = with_ledgers(cfg, [tmp_path / "My Sales 2025.parquet"], platform="telegram")  # train price --sales
     assert [(e.platform, e.currency, e.label) for e in both.extra_sources] == [
