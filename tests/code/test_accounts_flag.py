@@ -376,6 +376,8 @@ def test_cli_triage_reads_x_api_v2_user_objects_as_flag_does(tmp_path):
     assert sorted(ranked["username"]) == sorted(v1["screen_name"]) and "screen_name" not in ranked.columns
     assert ranked["price_usd"].notna().all() and ranked["error"].isna().all()
     assert v1.loc[0, "screen_name"] in result.stdout  # the terminal table names each account
+    # no observed_at: triage says so as flag does (it ranked on measurements against today without a word)
+    assert "no observed_at (or probe_created_at, crawled_at, updated) column" in " ".join(result.stderr.split())
 
 
 def test_cli_flag_reads_a_line_that_is_an_x_api_v2_response_page(tmp_path):
