@@ -301,10 +301,12 @@ class AccountFlagger:
         drivers: list[list[str]] = [[] for _ in range(n)]
         for i, text in zip(which_rows.tolist(), texts, strict=True):
             drivers[i].append(text)
-        threshold = f"{self.threshold:.2f}"
         out = []
         for i in range(n):
-            part = f"{'bot' if bot[i] else 'not bot'} (P(bot) {p_bot[i]:.2f}, threshold {threshold})"
+            # as many decimals as tell the two apart ("not bot (P(bot) 0.62, threshold 0.62)" read as a tie)
+            places = next((d for d in (2, 3, 4) if f"{p_bot[i]:.{d}f}" != f"{self.threshold:.{d}f}"), 4)
+            part = f"{'bot' if bot[i] else 'not bot'} (P(bot) {p_bot[i]:.{places}f}, " \
+                   f"threshold {self.threshold:.{places}f})"
             if drivers[i]:
                 part += ": " + "; ".join(drivers[i])
             if known[i]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -195,6 +196,20 @@ def test_vectorised_reason_text_matches_the_per_value_text():
     with np.errstate(over="ignore"):
         expected = [_readable(features[j], v) for j, v in zip(idx, values, strict=True)]
     assert _readable_many(features, idx, values) == expected
+
+
+def test_a_reason_tells_p_bot_from_a_threshold_just_above_it(flagger):
+    """"not bot (P(bot) 0.62, threshold 0.62)" read as a tie at 0.6174 against 0.6243: as many decimals as tell the
+    two apart."""
+    import copy
+
+    rows = _accounts().head(3)
+    p_bot = float(flagger.flag(rows)["p_bot"].iloc[0])
+    near = copy.copy(flagger)
+    near.threshold = p_bot + 0.0021
+    reason = near.flag(rows)["reasons"].iloc[0]
+    shown = re.search(r"P\(bot\) ([0-9.]+), threshold ([0-9.]+)", reason)
+    assert shown and shown.group(1) != shown.group(2) and reason.startswith("not bot"), reason
 
 
 def test_flag_without_reasons_changes_nothing_else(flagger):
