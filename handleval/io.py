@@ -17,8 +17,10 @@ Inputs (chosen from the path):
   partitioning) become text columns where the files have no column of that name. Schemas are unified; a column
   missing from one file is null there.
 * ``.ndjson`` / ``.jsonl``, and ``.json`` whose first line is a whole object - one JSON object per line (e.g.
-  Twitter v1.1 or X API v2 user objects; a line ``{"data": {...}}`` is unwrapped, and a response page
-  ``{"data": [...], "meta": ...}`` gives a row per user). A ``.json`` document over several lines is refused.
+  Twitter v1.1 or X API v2 user objects; a line ``{"data": {...}}`` is unwrapped, a response page
+  ``{"data": [...], "meta": ...}`` gives a row per user and one per user in its ``errors`` (suspended, not found:
+  the name and the API's words as the row's error), and a line that is an array of objects, a v1.1 users/lookup
+  response, a row per object). A JSON document over several lines is refused.
   Nested objects become dotted columns (``public_metrics.followers_count``), every value is read as text (lists
   as JSON). The columns are the union over the file (one streaming pass at
   open); a line that is not a JSON object is kept as a row with an ``error``. Blank lines are not rows.
@@ -780,16 +782,35 @@ def _ndjson_records(stream: Any, latin1: list[int] | None = None
         except json.JSONDecodeError as exc:
             yield {}, f"line {n} is not valid JSON ({exc.msg})"
             continue
-        if isinstance(obj, dict) and set(obj) <= _V2_ENVELOPE and isinstance(obj.get("data"), dict | list):
-            # an API v2 response: one user, or a page of users (each a row, in order)
-            for user in obj["data"] if isinstance(obj["data"], list) else [obj["data"]]:
+        if isinstance(obj, dict) and set(obj) <= _V2_ENVELOPE and ("data" in obj or "errors" in obj):
+            # an API v2 response: one user, or a page of users (each a row, in order), then the users it could not
+            # return (suspended, not found: each a row with the API's words as its error)
+            data = obj.get("data") or []
+            for user in data if isinstance(data, list) else [data]:
                 yield (_flatten(user), None) if isinstance(user, dict) else \
                     ({}, f"line {n}: an element of its data list is not a JSON object")
+            for problem in obj.get("errors") or []:
+                yield _api_error(problem, n)
+            continue
+        if isinstance(obj, list):  # a v1.1 response (users/lookup): an array of user objects, a row each
+            for user in obj:
+                yield (_flatten(user), None) if isinstance(user, dict) else \
+                    ({}, f"line {n}: an element of its array is not a JSON object")
             continue
         if not isinstance(obj, dict):
             yield {}, f"line {n} is not a JSON object (one object per line expected)"
             continue
         yield _flatten(obj), None
+
+
+def _api_error(problem: Any, n: int) -> tuple[dict[str, str | None], str]:
+    """An X API v2 ``errors`` entry as a row: the username or id it names, and the API's words as the error."""
+    if not isinstance(problem, dict):
+        return {}, f"line {n}: an X API error that is not a JSON object"
+    named = {"username": problem.get("value")} if problem.get("parameter") in ("username", "usernames") else \
+        {"id": problem.get("value")} if problem.get("parameter") in ("id", "ids") else {}
+    words = problem.get("detail") or problem.get("title") or "no detail"
+    return {k: None if v is None else str(v) for k, v in named.items()}, f"line {n}: X API error: {words}"
 
 
 def _one_object_per_line(p: Path) -> bool:
@@ -810,12 +831,40 @@ def _open_ndjson(p: Path) -> InputSource:
         reason = looks_binary(fh.read(_SNIFF))
     if reason:
         raise DataFormatError(f"{p} is not a text file ({reason}); expected one JSON object per line")
+    if not _first_line_is_json(p) and _json_document(p):
+        raise DataFormatError(f"{p} is a JSON document over several lines, not one JSON object per line: "
+                              f"handleval reads NDJSON; convert it, e.g. `jq -c '.data[]' {p.name} > "
+                              f"{p.stem}.lines.ndjson`")
     names: dict[str, None] = {}
     with open(p, "rb") as fh:
         for record, _ in _ndjson_records(fh):
             for key in record:
                 names.setdefault(key)
     return InputSource(p, "ndjson", list(names), None, p.stat().st_size)
+
+
+def _first_line_is_json(p: Path) -> bool:
+    """Whether the file's first line that is not blank is a whole JSON value (an object, or an array of them)."""
+    with open(p, "rb") as fh:
+        while line := fh.readline(1 << 24):
+            if line.strip():
+                try:
+                    json.loads(line)
+                except ValueError:
+                    return False
+                return True
+    return True
+
+
+def _json_document(p: Path, limit: int = 1 << 28) -> bool:
+    """Whether the file (at most ``limit`` bytes) is one JSON document (pretty-printed: not a line per object)."""
+    if p.stat().st_size > limit:
+        return False
+    try:
+        json.loads(p.read_bytes())
+    except ValueError:
+        return False
+    return True
 
 
 def _read_header(p: Path, delimiter: str, encoding: str) -> list[str] | None:

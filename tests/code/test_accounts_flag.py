@@ -409,6 +409,25 @@ def test_cli_flag_reads_a_line_that_is_an_x_api_v2_response_page(tmp_path):
     assert result.returncode == 0, result.stderr
     out = read_output(tmp_path / "out")
     assert out["username"].tolist() == v1["screen_name"].tolist() and out["error"].isna().all()
+    # the users a response could not return (suspended, not found: the accounts a release decision is about) were
+    # dropped from a page, or a row "missing screen_name": now a row each, named, with the API's words
+    gone = {"value": "zqgone", "detail": "Could not find user with usernames: [zqgone].", "parameter": "usernames"}
+    suspended = {"value": "zqsusp", "title": "Forbidden", "detail": "User has been suspended: [zqsusp].",
+                 "parameter": "usernames"}
+    lines = [json.dumps({"data": users[:1], "errors": [gone]}), json.dumps({"errors": [suspended]}),
+             json.dumps([v1.astype(object).to_dict(orient="records")[1]])]  # a v1.1 users/lookup array
+    (tmp_path / "errors.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_cli("flag", str(tmp_path / "errors.jsonl"), "-o", str(tmp_path / "out2"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    out = read_output(tmp_path / "out2")
+    assert out["username"].tolist()[:3] == [v1.loc[0, "screen_name"], "zqgone", "zqsusp"]
+    assert out["error"].tolist()[1:3] == ["line 1: X API error: Could not find user with usernames: [zqgone].",
+                                          "line 2: X API error: User has been suspended: [zqsusp]."]
+    assert out.loc[3, "screen_name"] == v1.loc[1, "screen_name"] and pd.isna(out.loc[3, "error"])
+    # a page saved pretty-printed is one clear error, not "lacks required column(s)" listing every column
+    (tmp_path / "pretty.ndjson").write_text(json.dumps({"data": users}, indent=2), encoding="utf-8")
+    pretty = run_cli("flag", str(tmp_path / "pretty.ndjson"), "-o", str(tmp_path / "out3"))
+    assert pretty.returncode == 2 and "is a JSON document over several lines" in " ".join(pretty.stderr.split())
 
 
 def test_flag_help_documents_every_accepted_column():
