@@ -623,6 +623,9 @@ _X_ACCOUNT_NAMES = frozenset([f"x{w}" for w in X_ACCOUNT_WORDS] + [f"{w}x" for w
 #: X's username rules: names containing the words Twitter or Admin cannot be claimed (official accounts aside).
 #: Read as: ``twitter`` anywhere, ``admin`` at the start or the end (``badminton`` is no admin).
 _X_RESERVED_WORDS = re.compile(r"twitter|^admin|admin$")
+#: Names X's own accounts hold (@X, @Support, @Safety, @Premium, @Verified: the accounts it renamed from
+#: @Twitter… in 2023): in use by the platform, not handles a buyer gets.
+X_OWN_ACCOUNTS = frozenset(("x", "support", "safety", "premium", "verified"))
 
 
 def platform_risk(handles: np.ndarray, requested: np.ndarray) -> np.ndarray:
@@ -632,7 +635,8 @@ def platform_risk(handles: np.ndarray, requested: np.ndarray) -> np.ndarray:
       profile) and for a name X's username rules keep from users (``twitter`` in it, ``admin`` at either end once
       outer underscores go: ``twitter_support``, ``admin``, ``site_admin``; not ``bad_min``);
     - ``could impersonate X itself`` for X's one-letter name with one of its account words
-      (:data:`X_ACCOUNT_WORDS`), either order, separators ignored (``XSupport``, ``support_x``)."""
+      (:data:`X_ACCOUNT_WORDS`), either order, separators ignored (``XSupport``, ``support_x``);
+    - ``held by X's own account @Support`` for a name one of X's own accounts holds (:data:`X_OWN_ACCOUNTS`)."""
     risk = np.full(len(handles), None, dtype=object)
     on_x = (pd.Series(requested, dtype=object) == "x").to_numpy()
     if not on_x.any():
@@ -643,10 +647,13 @@ def platform_risk(handles: np.ndarray, requested: np.ndarray) -> np.ndarray:
     risk[on_x & written.str.strip("_").str.contains(_X_RESERVED_WORDS).to_numpy()] = \
         "reserved by X: its username rules keep names with 'twitter' or 'admin' from users"
     risk[on_x & written.isin(X_PAGES).to_numpy()] = "reserved by X: a page of x.com, not an account"
+    own = on_x & written.isin(X_OWN_ACCOUNTS).to_numpy()
+    risk[own] = [f"held by X's own account @{'X' if w == 'x' else w.capitalize()}" for w in written[own]]
     return risk
 
 
-__all__ = ["CONFUSABLE_LETTERS", "PLUMBING_ENDINGS", "VERY_POPULAR", "X_ACCOUNT_WORDS", "X_PAGES", "RuledPrices",
-           "Step", "apply_rules", "at_floor", "capital_i_lookalikes", "imitates", "is_place_name", "letter_swaps",
-           "lookalike_risk", "own_sale_weight", "platform_risk", "price_set_by_rule", "rare_scores",
+__all__ = ["CONFUSABLE_LETTERS", "ENGLISH_WORD_ZIPF", "PLUMBING_ENDINGS", "VERY_POPULAR", "X_ACCOUNT_WORDS",
+           "X_OWN_ACCOUNTS", "X_PAGES", "RuledPrices", "Step", "apply_rules", "at_floor", "cap_at_core",
+           "capital_i_lookalikes", "imitates", "is_place_name", "junk_affix_cores", "letter_swaps", "lookalike_risk",
+           "numbered_series", "own_sale_weight", "platform_risk", "price_set_by_rule", "rare_scores",
            "spelled_lookalikes"]

@@ -222,6 +222,10 @@ def test_x_own_names_are_reserved_or_could_impersonate_x_itself(small_valuer):
     assert "page of x.com" in risk[4] and all("'twitter' or 'admin'" in r for r in risk[6:9])
     assert risk[9:].isna().all(), risk  # profiles: a page's name with a separator, 'admin' split by one
     assert small_valuer.value_many(["xsupport", "home"], platform="telegram")["risk"].isna().all()
+    # the names X's own accounts hold: priced, with no risk at all (an analyst: 'x' $50,000, 'support' $18,867)
+    own = small_valuer.value_many(["x", "Support", "verified", "supports"])["risk"].tolist()
+    assert own[:3] == ["held by X's own account @X", "held by X's own account @Support",
+                       "held by X's own account @Verified"] and pd.isna(own[3]), own
 
 
 def test_an_english_word_is_no_lookalike_of_a_name_less_than_well_known(small_valuer):
