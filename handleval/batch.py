@@ -952,8 +952,8 @@ def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifes
             import dask
 
             # the nannies hand this config to their workers; the workers start with Ctrl-C ignored (a terminal sends
-            # it to the whole process group, and each worker printed a KeyboardInterrupt traceback): this process
-            # gets it and closes the cluster
+            # it to the whole process group, and each worker would print a KeyboardInterrupt traceback): this
+            # process gets it and closes the cluster
             with dask.config.set(_LOCAL_CLUSTER_CONFIG), _sigint_ignored():
                 cluster = stack.enter_context(LocalCluster(
                     n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,

@@ -393,8 +393,9 @@ class Valuer:
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """A name with digits or separators added at its ends is priced at most as the name without them
         (:func:`~handleval.price.premium.cap_at_core`): the model reads each added distinct character as a little
-        value (``shadowhunter123`` was $315 beside ``shadowhunter``'s $80). The cores are priced in the same market,
-        at the same time, without reasons. Returns the rows it lowered with their cores' interval (ln), or None."""
+        value (``shadowhunter123`` would be $315 beside ``shadowhunter``'s $80). The cores are priced in the same
+        market, at the same time, without reasons. Returns the rows it lowered with their cores' interval (ln), or
+        None."""
         handles = market_frame["handle"].to_numpy(dtype=object)
         rows, cores = junk_affix_cores(handles, features, market_frame["platform"].to_numpy(dtype=object),
                                        self._numbered_series)
@@ -793,7 +794,7 @@ _MARKET_SALES_FEATURES = frozenset({"sales__market_median_logp", "sales__proxy_m
 
 def default_as_of() -> pd.Timestamp:
     """The time a row without ``as_of`` is valued at: the end of today in UTC (naive), so that the same name gets
-    the same price all day (the current second made a sold name's price drift by cents between two runs)."""
+    the same price all day (a sold name's price moves with its sale's age)."""
     return pd.Timestamp.now("UTC").tz_localize(None).normalize() + pd.Timedelta(days=1)
 
 

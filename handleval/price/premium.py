@@ -241,8 +241,8 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         weight = own_sale_weight(age, markets)
         # a weighted average in dollars (a sale far above a poor learned price is not dragged down to it in
         # ratio), of the sale and the price without it (a venue's minimum included: `gray`'s 6,769-TON sale is
-        # averaged with the 5,000-TON minimum, not with a learned $100 the minimum then replaced), never below the
-        # minimum (a sale below it changes nothing), then the cap
+        # averaged with the 5,000-TON minimum, not with a learned $100), never below the minimum (a sale below it
+        # changes nothing), then the cap
         anchored = np.minimum(np.maximum(np.log(weight * np.exp(last) + (1 - weight) * np.exp(ln)), out.minimum_ln),
                               cap_ln)
         delta = np.where(has_sale, anchored - ln, 0.0)
