@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 import pandas as pd
@@ -617,24 +618,17 @@ def test_messages_say_what_is_wrong_with_options_folders_and_column_names(tmp_pa
     assert cased.exit_code == 2 and "did you mean 'Screen_Name'? names are case-sensitive" in cased.output
 
 
-@pytest.mark.parametrize(("stop", "code", "said"), [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])
-def test_ctrl_c_in_predict_says_how_to_finish_and_resume_does(tmp_path, stop, code, said):
-    """Ctrl-C (SIGINT) or a scheduler's SIGTERM mid-run: exit 130 or 143 and, on a line of its own after the
-    progress bar, that the finished parts are kept and ``--resume`` finishes the run (SIGINT printed only
-    "interrupted"; SIGTERM printed nothing and left temporary parts); then ``--resume`` does."""
+def _running_with_a_part(cmd: list[str], out: Path, **popen: Any) -> subprocess.Popen:
+    """``cmd`` started from the checkout, still running once it has recorded a finished part in ``out``. A shell
+    without job control starts background jobs with SIGINT ignored and the child inherits that: it gets the
+    default, as a terminal's Ctrl-C finds it."""
     import signal
 
     from handleval.batch import Manifest
 
-    source, out = tmp_path / "in.csv", tmp_path / "out"
-    _handles_csv(source, 150_000)
-    cmd = [sys.executable, "-m", "handleval", "predict", str(source), "-o", str(out), "--chunk-rows", "1000"]
-    # a shell without job control starts background jobs with SIGINT ignored, and the child inherits that: give it
-    # the default, as a terminal's Ctrl-C finds it
-    proc = subprocess.Popen(cmd, env=checkout_env(), cwd=Path(__file__).resolve().parents[2],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 120
+    proc = subprocess.Popen(cmd, env=checkout_env(), cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE,
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **popen)
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
         try:
             if len(Manifest.load(out).parts) >= 1:  # type: ignore[union-attr]
@@ -642,7 +636,22 @@ def test_ctrl_c_in_predict_says_how_to_finish_and_resume_does(tmp_path, stop, co
         except Exception:  # not written yet, or a journal line half written
             pass
         time.sleep(0.02)
-    assert proc.poll() is None, f"run ended before Ctrl-C: {proc.communicate()}"
+    assert proc.poll() is None, f"run ended before it was stopped: {proc.communicate()}"
+    return proc
+
+
+@pytest.mark.parametrize(("stop", "code", "said"), [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])
+def test_ctrl_c_in_predict_says_how_to_finish_and_resume_does(tmp_path, stop, code, said):
+    """Ctrl-C (SIGINT) or a scheduler's SIGTERM mid-run: exit 130 or 143 and, on a line of its own after the
+    progress bar, that the finished parts are kept and ``--resume`` finishes the run (SIGINT printed only
+    "interrupted"; SIGTERM printed nothing and left temporary parts); then ``--resume`` does."""
+    import signal
+
+
+    source, out = tmp_path / "in.csv", tmp_path / "out"
+    _handles_csv(source, 150_000)
+    cmd = [sys.executable, "-m", "handleval", "predict", str(source), "-o", str(out), "--chunk-rows", "1000"]
+    proc = _running_with_a_part(cmd, out, stderr=subprocess.PIPE)
     proc.send_signal(getattr(signal, stop))
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err
@@ -664,23 +673,12 @@ def test_ctrl_c_to_the_process_group_of_a_dask_run_prints_no_worker_traceback(tm
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from handleval.batch import Manifest
 
     source, out = tmp_path / "in.parquet", tmp_path / "out"
     pq.write_table(pa.table({"handle": [f"name_{i:06d}" for i in range(200_000)]}), source, row_group_size=2_000)
-    proc = subprocess.Popen([sys.executable, "-m", "handleval", "predict", str(source), "-o", str(out), "--engine",
-                             "dask", "--workers", "1"], env=checkout_env(), cwd=Path(__file__).resolve().parents[2],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if len(Manifest.load(out).parts) >= 1:  # type: ignore[union-attr]
-                break
-        except Exception:  # not written yet, or a journal line half written
-            pass
-        time.sleep(0.05)
-    assert proc.poll() is None, f"run ended before Ctrl-C: {proc.communicate()}"
+    proc = _running_with_a_part([sys.executable, "-m", "handleval", "predict", str(source), "-o", str(out),
+                                 "--engine", "dask", "--workers", "1"], out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     os.killpg(proc.pid, signal.SIGINT)
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, output
