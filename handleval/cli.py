@@ -658,6 +658,10 @@ def value_command(
     venue: Annotated[str, typer.Option(help="Where it would sell. Domains: auction (wholesale, the default) or "
                                             "reported (end-user level of reported sales); also retail, private, "
                                             "other, or a venue's name (godaddy, sedo …).")] = "",
+    as_of: Annotated[str, typer.Option("--as-of", help="Value as of this date or time (ISO 8601, UTC): sales after "
+                                                      "it are not seen, own sales age to it. Default: the end of "
+                                                      "today (UTC), so a price quoted twice in a day is one price.")]
+    = "",
 ) -> None:
     """Price handles at the terminal: per handle one line (price, 10-90% interval, market basis, risk), its reasons
     on the next (with --comps the comparable sales on a third). Lines are never wrapped, so they grep whole. Exit
@@ -674,9 +678,17 @@ def value_command(
     why = unknown_venue(venue)
     if why:  # a typo would price another level
         raise HandlevalError(why)
+    if as_of.strip():
+        import pandas as pd
+
+        try:
+            pd.Timestamp(as_of.strip())
+        except (ValueError, TypeError, OverflowError):
+            raise HandlevalError(f"--as-of {as_of!r} is not a date or time (e.g. 2025-03-01)") from None
     with console.status("loading the price model"):
         valuer = load(model)
-    result = valuer.value_many(pd_frame(handles, platform, venue), attribution=attribution.value, comparables=comps)
+    result = valuer.value_many(pd_frame(handles, platform, venue, as_of.strip()), attribution=attribution.value,
+                               comparables=comps)
     width = max(len(str(h)) for h in result["handle"])
     lines = []
     for row in result.itertuples(index=False):
@@ -741,11 +753,11 @@ def _comps_text(listed: str) -> str:
     return " · ".join(listed) or "no earlier sales of similar names"
 
 
-def pd_frame(handles: list[str], platform: str, venue: str = "") -> Any:
+def pd_frame(handles: list[str], platform: str, venue: str = "", as_of: str = "") -> Any:
     """The value command's input table (pandas is imported lazily to keep the CLI start fast)."""
     import pandas as pd
 
-    return pd.DataFrame({"handle": handles, "platform": platform, "venue": venue})
+    return pd.DataFrame({"handle": handles, "platform": platform, "venue": venue, "as_of": as_of})
 
 
 for _typer in (app, data_app, train_app):  # every command, also those added above by others: readable --help

@@ -62,6 +62,17 @@ def test_value_command_prints_a_table():
     assert not [line for line in result.stdout.splitlines() if line.strip().startswith("comparables ")]
 
 
+def test_value_as_of_a_date_sees_only_the_sales_before_it():
+    """``value --as-of`` prices as of a date (a quote an analyst can reproduce): before elonmusk's March 2025 sale on
+    Fragment there is no own sale to start from; without it, the end of today."""
+    before = run_cli("value", "-p", "telegram", "elonmusk", "--as-of", "2025-01-01")
+    today = run_cli("value", "-p", "telegram", "elonmusk")
+    assert before.returncode == 0 and today.returncode == 0, before.stderr + today.stderr
+    assert "own sale" not in before.stdout and "own sale $16,000" in today.stdout
+    wrong = run_cli("value", "elonmusk", "--as-of", "soon")
+    assert wrong.returncode == 2 and "--as-of 'soon' is not a date or time" in wrong.stderr
+
+
 def test_value_lines_are_whole_in_a_narrow_pipe():
     """In an 80-column pipe each handle's price line and its reasons come out whole, as the library gives them,
     so that a person can grep them."""
