@@ -556,7 +556,8 @@ def open_input(path: str | os.PathLike[str], required_columns: Sequence[str] = (
         elif suffix == ".json":
             raise DataFormatError(f"{p} is a JSON document over several lines, not one JSON object per line: "
                                   "handleval reads NDJSON (.ndjson, .jsonl); convert it, e.g. "
-                                  f"`jq -c '.data[]' {p.name} > {p.stem}.ndjson`")
+                                  f"`jq -c '.data[]' {p.name} > {p.stem}.ndjson` (an API v2 page) or `jq -c '.[]'` "
+                                  "(an array)")
         else:
             encoding, newline = _text_encoding(p)
             source = InputSource(p, "text", ["handle"], None, size, encoding=encoding, newline=newline)
@@ -786,11 +787,17 @@ def _ndjson_records(stream: Any, latin1: list[int] | None = None
             # an API v2 response: one user, or a page of users (each a row, in order), then the users it could not
             # return (suspended, not found: each a row with the API's words as its error)
             data = obj.get("data") or []
-            for user in data if isinstance(data, list) else [data]:
+            users = data if isinstance(data, list) else [data]
+            for user in users:
                 yield (_flatten(user), None) if isinstance(user, dict) else \
                     ({}, f"line {n}: an element of its data list is not a JSON object")
-            for problem in obj.get("errors") or []:
+            problems = obj.get("errors") or []
+            problems = problems if isinstance(problems, list) else [problems]
+            about_users = [e for e in problems if _names_a_user(e)]
+            for problem in about_users:
                 yield _api_error(problem, n)
+            if not users and not about_users and problems:  # a line is never lost: its first error, as a row
+                yield _api_error(problems[0], n)
             continue
         if isinstance(obj, list):  # a v1.1 response (users/lookup): an array of user objects, a row each
             for user in obj:
@@ -803,26 +810,44 @@ def _ndjson_records(stream: Any, latin1: list[int] | None = None
         yield _flatten(obj), None
 
 
+def _names_a_user(problem: Any) -> bool:
+    """Whether an X API ``errors`` entry is about a user asked for (suspended, not found), not about an expansion of
+    a returned one (a pinned tweet that cannot be found)."""
+    return isinstance(problem, dict) and (problem.get("parameter") in ("username", "usernames", "id", "ids")
+                                          or problem.get("resource_type") == "user")
+
+
 def _api_error(problem: Any, n: int) -> tuple[dict[str, str | None], str]:
-    """An X API v2 ``errors`` entry as a row: the username or id it names, and the API's words as the error."""
+    """An X API ``errors`` entry as a row: the username or id it names, and the API's words as the error (v2
+    ``detail`` or ``title``, v1.1 ``message``)."""
     if not isinstance(problem, dict):
-        return {}, f"line {n}: an X API error that is not a JSON object"
+        return {}, f"line {n}: X API error: {str(problem)[:200]}"
     named = {"username": problem.get("value")} if problem.get("parameter") in ("username", "usernames") else \
         {"id": problem.get("value")} if problem.get("parameter") in ("id", "ids") else {}
-    words = problem.get("detail") or problem.get("title") or "no detail"
+    words = problem.get("detail") or problem.get("title") or problem.get("message") or "no detail"
     return {k: None if v is None else str(v) for k, v in named.items()}, f"line {n}: X API error: {words}"
 
 
-def _one_object_per_line(p: Path) -> bool:
-    """Whether a ``.json`` file is NDJSON: its first line that is not blank is a whole JSON object."""
+_NOT_JSON = object()
+
+
+def _first_line_json(p: Path) -> Any:
+    """The file's first line that is not blank, parsed as JSON (``_NOT_JSON`` when it is not a whole JSON value;
+    None for a blank file)."""
     with open(p, "rb") as fh:
         while line := fh.readline(1 << 24):  # at most 16 MB: a minified document of gigabytes is not read whole
             if line.strip():
                 try:
-                    return isinstance(json.loads(line), dict)
+                    return json.loads(line)
                 except ValueError:
-                    return False
-    return False
+                    return _NOT_JSON
+    return None
+
+
+def _one_object_per_line(p: Path) -> bool:
+    """Whether a ``.json`` file is NDJSON: its first line that is not blank is a whole JSON object, or an array (a
+    v1.1 users/lookup response)."""
+    return isinstance(_first_line_json(p), dict | list)
 
 
 def _open_ndjson(p: Path) -> InputSource:
@@ -831,7 +856,7 @@ def _open_ndjson(p: Path) -> InputSource:
         reason = looks_binary(fh.read(_SNIFF))
     if reason:
         raise DataFormatError(f"{p} is not a text file ({reason}); expected one JSON object per line")
-    if not _first_line_is_json(p) and _json_document(p):
+    if _first_line_json(p) is _NOT_JSON and _json_document(p):
         raise DataFormatError(f"{p} is a JSON document over several lines, not one JSON object per line: "
                               f"handleval reads NDJSON; convert it, e.g. `jq -c '.data[]' {p.name} > "
                               f"{p.stem}.lines.ndjson`")
@@ -843,20 +868,7 @@ def _open_ndjson(p: Path) -> InputSource:
     return InputSource(p, "ndjson", list(names), None, p.stat().st_size)
 
 
-def _first_line_is_json(p: Path) -> bool:
-    """Whether the file's first line that is not blank is a whole JSON value (an object, or an array of them)."""
-    with open(p, "rb") as fh:
-        while line := fh.readline(1 << 24):
-            if line.strip():
-                try:
-                    json.loads(line)
-                except ValueError:
-                    return False
-                return True
-    return True
-
-
-def _json_document(p: Path, limit: int = 1 << 28) -> bool:
+def _json_document(p: Path, limit: int = 1 << 26) -> bool:
     """Whether the file (at most ``limit`` bytes) is one JSON document (pretty-printed: not a line per object)."""
     if p.stat().st_size > limit:
         return False

@@ -414,16 +414,24 @@ def test_cli_flag_reads_a_line_that_is_an_x_api_v2_response_page(tmp_path):
     gone = {"value": "zqgone", "detail": "Could not find user with usernames: [zqgone].", "parameter": "usernames"}
     suspended = {"value": "zqsusp", "title": "Forbidden", "detail": "User has been suspended: [zqsusp].",
                  "parameter": "usernames"}
-    lines = [json.dumps({"data": users[:1], "errors": [gone]}), json.dumps({"errors": [suspended]}),
-             json.dumps([v1.astype(object).to_dict(orient="records")[1]])]  # a v1.1 users/lookup array
+    pinned = {"value": "1", "detail": "Could not find tweet with pinned_tweet_id: [1].", "parameter": "pinned_tweet_id",
+              "resource_type": "tweet"}  # about an expansion of a returned user: no row of its own
+    lines = [json.dumps({"data": users[:1], "errors": [gone, pinned]}), json.dumps({"errors": [suspended]}),
+             json.dumps([v1.astype(object).to_dict(orient="records")[1]]),  # a v1.1 users/lookup array
+             json.dumps({"errors": [{"code": 50, "message": "User not found."}]}), json.dumps({"errors": "oops"})]
     (tmp_path / "errors.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = run_cli("flag", str(tmp_path / "errors.jsonl"), "-o", str(tmp_path / "out2"), "--quiet")
     assert result.returncode == 0, result.stderr
     out = read_output(tmp_path / "out2")
-    assert out["username"].tolist()[:3] == [v1.loc[0, "screen_name"], "zqgone", "zqsusp"]
+    assert len(out) == 6 and out["username"].tolist()[:3] == [v1.loc[0, "screen_name"], "zqgone", "zqsusp"]
     assert out["error"].tolist()[1:3] == ["line 1: X API error: Could not find user with usernames: [zqgone].",
                                           "line 2: X API error: User has been suspended: [zqsusp]."]
     assert out.loc[3, "screen_name"] == v1.loc[1, "screen_name"] and pd.isna(out.loc[3, "error"])
+    assert out["error"].tolist()[4:] == ["line 4: X API error: User not found.", "line 5: X API error: oops"]
+    # the users/lookup array saved as .json on one line is read as the same rows
+    (tmp_path / "lookup.json").write_text(lines[2] + "\n", encoding="utf-8")
+    assert run_cli("flag", str(tmp_path / "lookup.json"), "-o", str(tmp_path / "out4"), "--quiet").returncode == 0
+    assert read_output(tmp_path / "out4")["screen_name"].tolist() == [v1.loc[1, "screen_name"]]
     # a page saved pretty-printed is one clear error, not "lacks required column(s)" listing every column
     (tmp_path / "pretty.ndjson").write_text(json.dumps({"data": users}, indent=2), encoding="utf-8")
     pretty = run_cli("flag", str(tmp_path / "pretty.ndjson"), "-o", str(tmp_path / "out3"))
