@@ -15,9 +15,9 @@ import pandas as pd
 
 from handleval._arrays import group_ids
 from handleval.accounts.features import _to_bool, canonical_columns
-from handleval.accounts.flag import FLAG_COLUMNS, AccountFlagger, load_accounts
-from handleval.errors import HandlevalError
-from handleval.handles import handle_texts
+from handleval.accounts.flag import FLAG_COLUMNS, NOW_BASIS, AccountFlagger, load_accounts
+from handleval.errors import HandlevalError, InvalidHandle
+from handleval.handles import handle_texts, parse_handle
 
 TRIAGE_COLUMNS = ["row", "screen_name", "price_usd", "p_releasable", "releasable", "expected_value",
                   "guard_rail", "triage_reasons"]
@@ -113,7 +113,9 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     ids = group_ids(keys)
     scorable = ~np.isnan(price * p_rel)
     n_handles = int(ids.max(initial=-1)) + 1
-    measured = pd.to_datetime(flagged["measured_at"], utc=True, errors="coerce")
+    # the time each row was observed; a row measured "now" because it gave no observed_at was seen at no known time
+    measured = pd.to_datetime(flagged["measured_at"], utc=True, errors="coerce").where(
+        flagged["measured_at_basis"].astype("string").fillna("") != NOW_BASIS)
     newest_first = -measured.to_numpy(dtype="datetime64[ns]").astype(np.int64)  # NaT is the oldest
     newest_first[measured.isna().to_numpy()] = np.iinfo(np.int64).max
     order = np.lexsort((np.arange(len(ids)), newest_first, ~scorable))  # scorable, newest, then in input order
@@ -133,14 +135,15 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     guard[held] = [f"{r} (row {f} of the same handle)" for r, f in zip(rail[held], rail_row[held], strict=True)]
     guard[again & ~guarded & ~held] = [f"the same handle as row {f}: counted once" for f in
                                        first[again & ~guarded & ~held]]
-    guarded = guarded | held | again
+    rails = guarded | held  # never releasable, whatever could be scored
+    guarded = rails | again
     p_rel = np.where(guarded & ~np.isnan(p_rel), 0.0, p_rel)
     # releasable as the flags say (a bot at the flag threshold, not a self-declared one, or dormant): P(releasable)
     # ranks, it does not decide (a P(bot) of 0.50 is "unknown" at the balanced calibration, not half a bot)
     flagged_out = (flagged["bot"].fillna(False).to_numpy(dtype=bool) & ~self_declared) \
         | flagged["dormant"].fillna(False).to_numpy(dtype=bool)
     expected = price * p_rel
-    releasable = pd.array(np.where(np.isnan(expected) & ~guarded, None, flagged_out & ~guarded), dtype="boolean")
+    releasable = pd.array(np.where(np.isnan(expected) & ~rails, None, flagged_out & ~guarded), dtype="boolean")
 
     error = flagged["error"].astype("string")
     perr = price_error.astype("string").reset_index(drop=True)
@@ -173,9 +176,6 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
 def _handle_key(name: str) -> str:
     """What makes two listings one handle: its X name as parsed (``https://x.com/Jack``, ``@jack`` and ``jack`` are
     one), else its text in lower case (a name X would refuse)."""
-    from handleval.errors import InvalidHandle
-    from handleval.handles import parse_handle
-
     try:
         return parse_handle(name, "x").name
     except InvalidHandle:

@@ -61,6 +61,8 @@ def logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+#: ``measured_at_basis`` of a row that gave no observation time: measured at the run's "now".
+NOW_BASIS = "now (no observed_at given)"
 FLAG_COLUMNS = ["p_bot", "bot", "bot_type", *(f"p_{t}" for t in BOT_TYPES), "days_inactive", "p_dormant", "dormant",
                 "dormancy_basis", "measured_at", "measured_at_basis", "status", "reasons", "error"]
 
@@ -227,7 +229,7 @@ class AccountFlagger:
             "dormancy_basis": na_str.copy(),
             "measured_at": prepared["observed_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype("string"),
             "measured_at_basis": prepared["observed_basis"].map(
-                lambda b: "now (no observed_at given)" if b == "now" else b).astype("string"),
+                lambda b: NOW_BASIS if b == "now" else b).astype("string"),
             "status": na_str.copy(),
             "reasons": pd.Series("", index=range(n), dtype="string"),
             "error": error.reset_index(drop=True),

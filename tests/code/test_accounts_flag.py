@@ -635,6 +635,15 @@ def test_triage_takes_a_handles_newest_observation_and_knows_its_profile_address
     assert out.loc[0, "guard_rail"] == "the same handle as row 1: counted once", out.loc[0, "guard_rail"]
     assert out.loc[1, "guard_rail"] == "" and out.loc[1, "dormancy_basis"] == "estimate"
     assert out.loc[3, "guard_rail"] == "the same handle as row 2: counted once", out.loc[3, "guard_rail"]
+    # a listing without observed_at was seen at no known time: it is measured "now", but it is not the newest
+    undated = rows.iloc[[1, 0]].reset_index(drop=True)
+    undated.loc[1, "observed_at"] = ""
+    out = triage(undated, valuer=PriceByLength(), flagger=flagger).set_index("row")
+    assert out.loc[1, "guard_rail"] == "the same handle as row 0: counted once", out.loc[1, "guard_rail"]
+    # a handle none of whose listings can be scored is unknown (NA) on every row, not False on the repeats
+    broken = rows.iloc[[0, 1]].assign(created_at="not a date").reset_index(drop=True)
+    out = triage(broken, valuer=PriceByLength(), flagger=flagger)
+    assert out["releasable"].isna().all(), out[["releasable", "guard_rail"]]
 
 
 def test_a_v1_user_objects_latest_tweet_is_its_last_activity(flagger):
