@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from handleval._markdown import to_markdown
-from handleval.config import PROJECT_ROOT, Promotion, Target
+from handleval.config import PROJECT_ROOT, ExtraSource, Promotion, Target
 from handleval.errors import HandlevalError
 from handleval.price.evaluate import bar_values, price_headline
 
@@ -698,13 +698,24 @@ def price_review(result: Any) -> Review:
                           promotion=Promotion.model_validate(config.get("promotion", {})), predictions=predictions)
     example = pd.DataFrame({"handle": ["pizza", "nike", "jdk_19927"], "platform": ["x", "x", "x"],
                             "suffix": ["", "", ""], "venue": ["", "", ""], "as_of": ["", "", ""]})
-    datasets = [DatasetInput(source, info["files"], result.data_root,
-                             {"rows_train": str(info["rows_train"]), "rows_test": str(info["rows_test"]),
-                              "split": "by time: the newest sales of each market are the test"})
-                for source, info in manifest["training_data"].items() if info.get("files")]
     return Review("price", price_run_name(manifest), params, flat, price_summary(result.metrics),
                   price_training_data(manifest), candidate, [*result.plots, result.bundle_dir / "MODEL_CARD.md"],
-                  example, datasets=datasets)
+                  example, datasets=_price_datasets(manifest, result.data_root))
+
+
+def _price_datasets(manifest: dict[str, Any], data_root: Path | None) -> list[DatasetInput]:
+    """Each market's sales as a run input: a public set's file under the data folder, a ledger's file where the
+    config says it is (its fingerprint names the file alone)."""
+    ledgers = {e.label: e.path for e in map(ExtraSource.model_validate, manifest["config"].get("extra_sources", []))}
+    out = []
+    for source, info in manifest["training_data"].items():
+        if not info.get("files"):
+            continue
+        files = [{**f, "file": ledgers[source]} for f in info["files"]] if source in ledgers else info["files"]
+        out.append(DatasetInput(source, files, None if source in ledgers else data_root,
+                                {"rows_train": str(info["rows_train"]), "rows_test": str(info["rows_test"]),
+                                 "split": "by time: the newest sales of each market are the test"}))
+    return out
 
 
 def track_price_run(result: Any, quiet: bool = False, registered_name: str | None = None,

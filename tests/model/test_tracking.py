@@ -670,3 +670,19 @@ def test_a_store_that_cannot_answer_is_one_message_in_seconds(tmp_path):
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
         assert f"the MLflow tracking store {uri} cannot be used" in done.stderr and says in done.stderr, done.stderr
         assert not (tmp_path / "out").exists()
+
+
+def test_a_ledgers_dataset_input_is_its_own_file_not_one_under_the_data_folder(tmp_path):
+    """A ledger's fingerprint names its file alone: joined to the data folder it pointed at a file that does not
+    exist. Its input is the path the config gives; a public set's stays under the data folder."""
+    from handleval.tracking import _price_datasets
+
+    manifest = json.loads((Path(__file__).resolve().parents[2] / "models" / "price" / "manifest.json").read_text())
+    ledger = tmp_path / "my_x_sales.csv"
+    ledger.write_text("handle,price,currency,sold_at\n", encoding="utf-8")
+    manifest["config"]["extra_sources"] = [{"path": str(ledger), "platform": "x"}]
+    manifest["training_data"]["my_x_sales"] = {"rows_train": 1, "rows_test": 0,
+                                               "files": [{"file": "my_x_sales.csv", "sha256": "ab" * 32}]}
+    inputs = {d.name: d for d in _price_datasets(manifest, default_data_dir())}
+    assert inputs["my_x_sales"].uri == str(ledger)
+    assert Path(inputs["fragment_telegram"].uri).is_file()
