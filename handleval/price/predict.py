@@ -649,6 +649,8 @@ class Valuer:
             else:
                 when = pd.Timestamp(as_of)
                 when = when.tz_convert(None) if when.tzinfo else when
+                if not pd.Timestamp.min < when < pd.Timestamp.max:  # it would wrap round in nanoseconds
+                    return f"as_of {as_of!r} is outside the dates a price can be valued at (1678 to 2261)"
             sfx = handle.suffix or given
             venue = "" if venue is None or venue != venue else str(venue)
             if venue.strip() and plat != "domain" and plat in PLATFORM_NAMES \

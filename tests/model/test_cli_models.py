@@ -71,6 +71,8 @@ def test_value_as_of_a_date_sees_only_the_sales_before_it():
     assert "own sale" not in before.stdout and "own sale $16,000" in today.stdout
     wrong = run_cli("value", "elonmusk", "--as-of", "soon")
     assert wrong.returncode == 2 and "--as-of 'soon' is not a date or time" in wrong.stderr
+    far = run_cli("value", "elonmusk", "--as-of", "2300-01-01")  # wrapped round in nanoseconds to before every sale
+    assert far.returncode == 1 and "outside the dates a price can be valued at" in far.stdout, far.stdout
 
 
 def test_value_lines_are_whole_in_a_narrow_pipe():
