@@ -397,11 +397,14 @@ class Valuer:
         market, at the same time, without reasons. Returns the rows it lowered with their cores' interval (ln), or
         None."""
         handles = market_frame["handle"].to_numpy(dtype=object)
-        rows, cores = junk_affix_cores(handles, features, market_frame["platform"].to_numpy(dtype=object),
+        as_of = market_frame["as_of"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        rows, cores = junk_affix_cores(handles, features, market_frame["platform"].to_numpy(dtype=object), as_of,
                                        self._numbered_series)
         if not len(rows):
             return None
         picked = market_frame.iloc[rows]
+        shown = [f"{core}{SUFFIX_SEPARATOR.get(plat, '')}{sfx}" if sfx else core for core, plat, sfx in  # pizza.com
+                 zip(cores, picked["platform"].tolist(), picked["suffix"].tolist(), strict=True)]
         core_frame = pd.DataFrame({"handle": cores, "platform": picked["requested"].to_numpy(dtype=object),
                                    "suffix": picked["suffix"].to_numpy(dtype=object),
                                    "venue": picked["venue"].to_numpy(dtype=object),
@@ -410,16 +413,18 @@ class Valuer:
         with np.errstate(divide="ignore", invalid="ignore"):
             core_ln = np.log(priced[OUTPUT_COLUMNS[:3]].to_numpy(dtype=np.float64))  # price, low, high
         before = ruled.ln.copy()
-        cap_at_core(ruled, rows, cores, core_ln[:, 0])
+        cap_at_core(ruled, rows, shown, core_ln[:, 0])
         lowered = ruled.ln[rows] < before[rows]
         return (rows[lowered], core_ln[lowered, 1], core_ln[lowered, 2]) if lowered.any() else None
 
     @cached_property
-    def _numbered_series(self) -> frozenset[tuple[str, str]]:
-        """The numbered series that sold in each market (:func:`~handleval.price.premium.numbered_series`): their
-        digits are what sells, so a member is not priced as its core."""
+    def _numbered_series(self) -> dict[tuple[str, str], int]:
+        """The numbered series that sold in each market, with when (:func:`~handleval.price.premium.numbered_series`):
+        their digits are what sells, so a member valued after that is not priced as its core."""
         sales = getattr(self.featurizer, "families_", {}).get("sales")
-        return numbered_series((market, name) for market, name, _ in getattr(sales, "same_", {}))
+        groups = getattr(sales, "same_", {})
+        return numbered_series((market, name, int(group.times[0])) for (market, name, _), group in groups.items()
+                               if len(group.times))
 
     @property
     def _lexicons(self) -> dict[str, Any]:

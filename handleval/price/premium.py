@@ -12,7 +12,7 @@ Every rule returns how much it moved each price, so that the reasons can show it
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,7 +252,9 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
             # on a platform priced by proxy, the sale was of the same name in the proxy's market
             where = f" on {PLATFORM_NAMES.get(market[i], market[i])}" if market[i] != requested[i] else ""
             phrase[i] = f"own sale{where} for ${np.exp(last[i]):,.0f}{when}, weight {weight[i]:.2f}"
-            if delta[i] != 0:  # the basis names what set the price (gold.com's $8.5 million sale is not, at the cap)
+            # the basis names what set the price (gold.com's $8.5 million sale is not, at the cap; nor a sale that
+            # moved it by cents)
+            if abs(np.exp(ln[i] + delta[i]) - np.exp(ln[i])) >= 0.5:
                 out.basis[i] = f"own sale{where} ${np.exp(last[i]):,.0f}"
         out.ln = ln = ln + delta
         out.steps.append(Step("own_sale", delta, phrase, {_OWN_SALE_FEATURES: has_sale}))
@@ -305,28 +307,34 @@ def _junk_core(handle: object) -> str | None:
     return None
 
 
-def numbered_series(sold: Iterable[tuple[str, str]]) -> frozenset[tuple[str, str]]:
-    """``(market, core)`` of every numbered series that sold: two or more sold names of a market that are one core
-    with other digits or separators added (``satoshipremium111``, ``satoshipremium182``: a collection that sells
-    as one, at 3,200 TON a name)."""
-    names: dict[tuple[str, str], set[str]] = {}
-    for market, name in sold:
+def numbered_series(first_sold: Iterable[tuple[str, str, int]]) -> dict[tuple[str, str], int]:
+    """``(market, core) -> time`` of every numbered series that sold: from ``(market, name, time of its first
+    sale)``, the time the second name of one core with other digits or separators added first sold in that market
+    (``satoshipremium111``, ``satoshipremium182``: a collection that sells as one, at 3,200 TON a name)."""
+    times: dict[tuple[str, str], dict[str, int]] = {}
+    for market, name, when in first_sold:
         core = _junk_core(name)
         if core is not None:
-            names.setdefault((market, core), set()).add(name)
-    return frozenset(key for key, members in names.items() if len(members) >= 2)
+            named = times.setdefault((market, core), {})
+            named[name] = min(when, named.get(name, when))
+    return {key: sorted(named.values())[1] for key, named in times.items() if len(named) >= 2}
 
 
 def junk_affix_cores(handles: np.ndarray, features: pd.DataFrame, markets: np.ndarray | None = None,
-                     series: frozenset[tuple[str, str]] = frozenset()) -> tuple[np.ndarray, list[str]]:
+                     as_of: np.ndarray | None = None, series: Mapping[tuple[str, str], int] | None = None
+                     ) -> tuple[np.ndarray, list[str]]:
     """``(rows, cores)``: the rows whose handle is another name with digits or separators added at its start or end,
     and that core (:func:`_junk_core`). Not a name that is famous itself (``blink182``, ``2pac``), nor one that sold
-    itself (its own sale prices it), nor (given each row's market) one of a numbered ``series`` that sold there."""
+    itself (its own sale prices it), nor (given each row's market and ``as_of``, nanoseconds) one of a numbered
+    ``series`` that had sold there before it (:func:`numbered_series`)."""
     exempt = _itself_famous(features) | np.isfinite(_col(features, "sales__prev_same_logp"))
     rows, cores = [], []
     for i, handle in enumerate(handles.tolist()):
         core = None if exempt[i] else _junk_core(handle)
-        if core is not None and (markets is None or (markets[i], core) not in series):
+        if core is None:
+            continue
+        since = series.get((markets[i], core)) if series and markets is not None and as_of is not None else None
+        if since is None or since >= as_of[i]:
             rows.append(i)
             cores.append(core)
     return np.array(rows, dtype=np.int64), cores

@@ -114,6 +114,10 @@ def test_an_own_sale_above_a_minimum_is_averaged_with_the_minimum():
     assert np.isclose(np.exp(ruled.ln[0]), w * 21_661 + (1 - w) * minimum)
     assert ruled.basis[0] == "own sale $21,661"
     assert np.isclose(np.exp(ruled.ln[1]), minimum) and ruled.basis[1].startswith("Telegram minimum")
+    # a sale that moves the price by cents is not what the price rests on (its reason is not shown either)
+    cents = features.assign(sales__prev_same_logp=np.log([minimum + 0.4, minimum + 0.4]))
+    ruled = apply_rules(frame, cents, np.log([100.0, 100.0]), markets, np.log(50_000))
+    assert ruled.basis[0].startswith("Telegram minimum"), ruled.basis[0]
 
 
 def test_market_codes_and_interval_keys_come_from_one_pass_over_the_rows(monkeypatch):
@@ -306,3 +310,19 @@ def test_a_floor_says_the_lengths_it_holds_for():
                      rule="lower_bound").lengths
 
     assert [lengths(1, 4), lengths(4, 4), lengths(5, 64)] == ["up to 4", "4", "5-64"]
+
+
+def test_a_numbered_series_keeps_its_digits_once_two_of_its_names_sold_there():
+    """satoshipremium111 and …182 sold on Fragment as one collection: after the second sale, a member is not priced
+    as its core. Before it (a valuation as of an earlier date), and in another market, it is."""
+    from handleval.price.premium import junk_affix_cores, numbered_series
+
+    series = numbered_series([("telegram", "satoshipremium111", 100), ("telegram", "satoshipremium182", 200),
+                              ("telegram", "satoshipremium182", 300), ("telegram", "pizza1", 50),
+                              ("x", "satoshipremium5", 10)])
+    assert series == {("telegram", "satoshipremium"): 200}
+    handles = np.array(["satoshipremium999"] * 3, dtype=object)
+    rows, cores = junk_affix_cores(handles, pd.DataFrame({"brand__fame": [0.0] * 3}),
+                                   np.array(["telegram", "telegram", "x"], dtype=object), np.array([150, 250, 250]),
+                                   series)
+    assert rows.tolist() == [0, 2] and cores == ["satoshipremium", "satoshipremium"]

@@ -530,6 +530,13 @@ def test_digits_or_separators_added_to_a_name_never_raise_its_price(small_valuer
         assert added["market_basis"].str.startswith("priced as").any(), platform  # the rule was exercised
     famous = small_valuer.value_many(["blink182"])
     assert not famous.loc[0, "market_basis"].startswith("priced as"), famous.loc[0, "market_basis"]
+    # a domain is priced as its core with its suffix, and says so with it
+    domains = small_valuer.value_many(pd.DataFrame({"handle": ["qzkxvb.co.uk", "qzkxvb-1.co.uk"],
+                                                    "platform": "domain"}))
+    core, added = domains["price_usd"].tolist()
+    assert added <= core + 0.01
+    if added == core:
+        assert domains.loc[1, "market_basis"].startswith("priced as 'qzkxvb.co.uk'"), domains.loc[1, "market_basis"]
 
 
 def test_a_slip_in_a_short_name_or_an_affix_on_an_everyday_word_imitates_only_a_well_known_name(small_valuer):
