@@ -48,6 +48,7 @@ from typing import Any
 import pandas as pd
 
 from handleval import io as hio
+from handleval._signals import Terminated, signal_handled, sigterm_as_interrupt
 from handleval.errors import (
     ColumnCollisionError,
     DataFormatError,
@@ -882,19 +883,6 @@ def _run_local(source: hio.InputSource, scorer: ScoreChunk, manifest: Manifest, 
 _WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
 
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """SIGINT ignored while processes are started (they inherit it), then this process's own handler again."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 #: Dask settings for the ``LocalCluster`` handleval starts (not for an existing cluster at ``--scheduler``). A worker
 #: here is one core and nobody watches a dashboard, so the worker's own bookkeeping is turned down: the
 #: statistical profiler (samples the task thread every 10 ms), the event-loop health tick (every 20 ms) and the
@@ -954,7 +942,7 @@ def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifes
             # the nannies hand this config to their workers; the workers start with Ctrl-C ignored (a terminal sends
             # it to the whole process group, and each worker would print a KeyboardInterrupt traceback): this
             # process gets it and closes the cluster
-            with dask.config.set(_LOCAL_CLUSTER_CONFIG), _sigint_ignored():
+            with dask.config.set(_LOCAL_CLUSTER_CONFIG), signal_handled(signal.SIGINT, signal.SIG_IGN):
                 cluster = stack.enter_context(LocalCluster(
                     n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
                     dashboard_address=None, silence_logs=40, env=_WORKER_ENV))
@@ -1206,7 +1194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # handleval's warnings (the input's, the run's, a scorer's own at load: "the sales … have changed since") are
     # printed once each, plainly, after the run
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, sigterm_as_interrupt():
         warnings.simplefilter("always", HandlevalWarning)
         try:
             kwargs = json.loads(args.scorer_kwargs)
@@ -1223,6 +1211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except json.JSONDecodeError as exc:
             print(f"error: --scorer-kwargs is not JSON: {exc}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the finished parts are kept
+            stopped, code = ("terminated", 143) if isinstance(exc, Terminated) else ("interrupted", 130)
+            print(f"\n{stopped}: the finished parts are kept; the same command with --resume finishes the run",
+                  file=sys.stderr)
+            return code
     raised = [str(w.message) for w in caught if issubclass(w.category, HandlevalWarning)]
     for message in dict.fromkeys([*summary.warnings, *raised]):
         print(f"warning: {message}", file=sys.stderr)

@@ -5,14 +5,11 @@ Every ``HandlevalError`` becomes one red line and exit code 2; nothing a user ca
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import re
-import signal
 import sys
-import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +21,7 @@ from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
 from handleval import __version__
+from handleval._signals import Terminated, sigterm_as_interrupt
 from handleval.errors import HandlevalError, HandlevalWarning
 from handleval.handles import PLATFORM_ALIASES, PLATFORMS
 
@@ -95,35 +93,13 @@ def _plain_warning(python_shows: Callable[..., None], message: Warning | str, ca
         python_shows(message, category, *where)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a scheduler or ``kill`` stopping the job), handled as Ctrl-C is: what cleans up after Ctrl-C (a
-    batch's temporary parts, a training's staging folder) runs for it too."""
-
-
-def _raise_terminated(signum: int, frame: Any) -> None:
-    raise Terminated
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises ``Terminated`` while a command runs (signals reach only the main thread's handlers)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def friendly_errors(func: F) -> F:
     """Turn expected failures into one clear message and a non-zero exit."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            with warnings.catch_warnings(), _sigterm_as_interrupt():
+            with warnings.catch_warnings(), sigterm_as_interrupt():
                 warnings.showwarning = functools.partial(_plain_warning, warnings.showwarning)
                 return func(*args, **kwargs)
         except HandlevalError as exc:
