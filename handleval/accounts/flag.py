@@ -305,7 +305,7 @@ class AccountFlagger:
             drivers[i].append(text)
         out = []
         for i in range(n):
-            # as many decimals as tell the two apart ("not bot (P(bot) 0.62, threshold 0.62)" read as a tie)
+            # as many decimals as tell the two apart (two numbers that round alike would read as a tie)
             places = next((d for d in (2, 3, 4) if f"{p_bot[i]:.{d}f}" != f"{self.threshold:.{d}f}"), 4)
             part = f"{'bot' if bot[i] else 'not bot'} (P(bot) {p_bot[i]:.{places}f}, " \
                    f"threshold {self.threshold:.{places}f})"

@@ -323,8 +323,8 @@ class Valuer:
             low, high = interval(scores[:, k], scores[:, k + 1], ruled.learned_ln, pred, off, self.cap,
                                  ruled.minimum_ln)
             if core_range is not None:  # priced as its core: the core's interval too
-                capped, core_low, core_high = core_range
-                low[capped], high[capped] = core_low, core_high
+                as_core, core_low, core_high = core_range
+                low[as_core], high[as_core] = core_low, core_high
             idx = np.flatnonzero(ok)
             out["price_usd"][idx] = np.round(np.exp(pred), 2)
             out["price_low_usd"][idx] = np.round(np.exp(low), 2)
