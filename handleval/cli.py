@@ -416,23 +416,30 @@ def predict_command(
 ) -> None:
     """Price every handle of a file: every input column unchanged, then price_usd, price_low_usd, price_high_usd,
     market_basis, reasons, risk, (with --comps) comparables, error (each with --prefix) - same rows, same order."""
-    from handleval.price.predict import output_names
+    from handleval.batch import recorded_scorer_options
+    from handleval.price.predict import default_as_of, output_names
 
     platform = _known_platform(platform)  # every row without a platform column would fail the same way
-    factory, scoring = predict_scoring(model, platform, reasons, attribution.value, comps)
+    # rows without as_of are valued at one time for the whole run, the interrupted run's on --resume (a run begun
+    # before runs recorded it resumes as it began)
+    recorded = recorded_scorer_options(output) if resume else {}
+    as_of = recorded.get("as_of") if recorded else default_as_of().isoformat()
+    factory, scoring = predict_scoring(model, platform, reasons, attribution.value, comps, as_of)
     _load_scorer(factory, output, resume, overwrite)
     _run_batch(input_path, output, factory, ("handle",), engine, scheduler, workers, resume, overwrite, quiet,
                chunk_rows, output_names(comps), prefix, scoring)
 
 
 def predict_scoring(model: Path | None, platform: str = "x", reasons: bool = True, attribution: str = "paths",
-                    comps: bool = False) -> tuple[tuple[str, str, dict[str, Any]], dict[str, Any]]:
+                    comps: bool = False, as_of: str | None = None
+                    ) -> tuple[tuple[str, str, dict[str, Any]], dict[str, Any]]:
     """``predict``'s scorer factory and what else identifies its scoring (the bundle's digest, and that of the
     sales its comparables come from): a run's manifest records both, and ``--resume`` refuses any other."""
     from handleval.price.predict import sales_digest
 
     kwargs = {"bundle_dir": str(model) if model else None, "platform": platform, "reasons": reasons,
-              "attribution": attribution, **({"comparables": True} if comps else {})}
+              "attribution": attribution, **({"comparables": True} if comps else {}),
+              **({"as_of": as_of} if as_of else {})}
     return ("handleval.price.predict", "outputs_scorer", kwargs), {"bundle": _bundle_digest(model, "price"),
                                                                     "sales": sales_digest(model)}
 

@@ -229,7 +229,7 @@ class Valuer:
 
     def value_many(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x",
                    reasons: bool = True, attribution: Attribution = "paths", comparables: bool = False,
-                   prefix: str = "") -> pd.DataFrame:
+                   prefix: str = "", as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
         """Every input column, then ``price_usd, price_low_usd, price_high_usd, market_basis, reasons, risk,
         error`` — same rows, same order, the input's index. ``reasons=False`` leaves ``reasons`` empty.
         ``comparables=True`` adds ``comparables`` before ``error``: per row a JSON array of the earlier sales
@@ -244,7 +244,7 @@ class Valuer:
         if taken:
             raise ColumnCollisionError(taken, prefix, "value_many", data.columns, command_line=False)
         frame = self._as_frame(data)  # once: a generator of handles is read once
-        prices = self.price_columns(frame, platform, reasons, attribution, comparables)
+        prices = self.price_columns(frame, platform, reasons, attribution, comparables, as_of=as_of)
         if isinstance(data, pd.DataFrame | pd.Series):
             frame.index = prices.index = data.index  # a caller joins the prices back by index
         return pd.concat([frame, prices.add_prefix(prefix) if prefix else prices], axis=1)
@@ -272,10 +272,11 @@ class Valuer:
 
     def price_columns(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x",
                       reasons: bool = True, attribution: Attribution = "paths", comparables: bool = False,
-                      *, with_risk: bool = True) -> pd.DataFrame:
+                      *, with_risk: bool = True, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
         """Only :meth:`value_many`'s output columns (:func:`output_names`), a row per input row with the input's
         index: for callers that put them beside the input under names of their own (batch jobs, triage).
-        ``with_risk=False`` leaves ``risk`` empty (prices only, as a rule pricing another name needs them)."""
+        ``with_risk=False`` leaves ``risk`` empty (prices only, as a rule pricing another name needs them);
+        ``as_of`` is the time of rows without one (default :func:`default_as_of`: a batch gives one for a run)."""
         if attribution not in ("paths", "shap"):
             raise ValueError(f"attribution must be 'paths' or 'shap', not {attribution!r}")
         frame = self._as_frame(data)
@@ -288,7 +289,7 @@ class Valuer:
         reason_text = np.full(n, "", dtype=object)
         listed = np.full(n, "[]", dtype=object) if comparables else None
 
-        parsed, errors = self._parse(readable, platform)
+        parsed, errors = self._parse(readable, platform, as_of)
         self._check_suffixes(parsed, errors)
         failed = np.flatnonzero(pd.notna(errors))
         if len(failed) and with_risk:
@@ -539,7 +540,8 @@ class Valuer:
         raise InvalidHandle(platform, f"no market for platform {platform!r}: the bundle was trained on "
                                       f"{', '.join(sorted(self.trained_platforms))}")
 
-    def _parse(self, frame: pd.DataFrame, default_platform: str) -> tuple[pd.DataFrame, np.ndarray]:
+    def _parse(self, frame: pd.DataFrame, default_platform: str, as_of: str | pd.Timestamp | None = None
+               ) -> tuple[pd.DataFrame, np.ndarray]:
         """``(parsed, errors)``: per input row the featurizer's columns (``handle, platform, suffix, venue, as_of,
         basis, requested``; platform is the market priced in, requested the platform asked for), or in ``errors``
         why the row cannot be priced (else None).
@@ -548,7 +550,7 @@ class Valuer:
         column-wise path (domains and e-mail: no venue or as_of, see :meth:`_split_plain`); the rest go through
         :func:`parse_handle` one by one, with the same result."""
         n = len(frame)
-        now = default_as_of()
+        now = default_as_of() if as_of is None else _naive_utc(pd.Timestamp(as_of))
 
         def column(name: str) -> pd.Series:
             return frame[name] if name in frame.columns else pd.Series([None] * n, dtype=object)
@@ -652,8 +654,7 @@ class Valuer:
             if as_of is None or as_of != as_of or str(as_of).strip() == "":
                 when = now
             else:
-                when = pd.Timestamp(as_of)
-                when = when.tz_convert(None) if when.tzinfo else when
+                when = _naive_utc(pd.Timestamp(as_of))
                 if not pd.Timestamp.min < when < pd.Timestamp.max:  # it would wrap round in nanoseconds
                     return f"as_of {as_of!r} is outside the dates a price can be valued at (1678 to 2261)"
             sfx = handle.suffix or given
@@ -797,6 +798,11 @@ class Valuer:
 #: there at one time ("names in this market sold for about $32", "24,617 earlier sales with the same suffix").
 _MARKET_SALES_FEATURES = frozenset({"sales__market_median_logp", "sales__proxy_market", "sales__n_suffix",
                                     "sales__suffix_median_logp"})
+
+
+def _naive_utc(when: pd.Timestamp) -> pd.Timestamp:
+    """``when`` in UTC without its zone (a naive time is taken as UTC), as every sale time is kept."""
+    return when.tz_convert(None) if when.tzinfo else when
 
 
 def default_as_of() -> pd.Timestamp:
@@ -950,20 +956,21 @@ def _parse_boosters(bundle_dir: Path, texts: dict[str, bytes], model_files: list
 
 
 def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,
-                 attribution: Attribution = "paths", comparables: bool = False, prefix: str = "") -> Any:
+                 attribution: Attribution = "paths", comparables: bool = False, prefix: str = "",
+                 as_of: str | None = None) -> Any:
     """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker): every input
     column, then the price columns (:meth:`Valuer.value_many`, its options and ``prefix`` as there)."""
     return _warmed(partial(load(bundle_dir).value_many, platform=platform, reasons=reasons,
-                           attribution=attribution, comparables=comparables, prefix=prefix))
+                           attribution=attribution, comparables=comparables, prefix=prefix, as_of=as_of))
 
 
 def outputs_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,
-                   attribution: Attribution = "paths", comparables: bool = False) -> Any:
+                   attribution: Attribution = "paths", comparables: bool = False, as_of: str | None = None) -> Any:
     """A chunk scorer that returns only the price columns (:meth:`Valuer.price_columns`), whatever the input's own
     columns are called: for a batch that declares them (``output_columns``) and names them itself (``handleval
-    predict --prefix``)."""
+    predict --prefix``). ``as_of``: the time of rows without one, the same for every chunk of a run."""
     return _warmed(partial(load(bundle_dir).price_columns, platform=platform, reasons=reasons,
-                           attribution=attribution, comparables=comparables))
+                           attribution=attribution, comparables=comparables, as_of=as_of))
 
 
 def _warmed(score: Any) -> Any:

@@ -105,6 +105,27 @@ def _forget_last_part(out: Path) -> None:
     (out / SUCCESS).unlink()
 
 
+def test_predict_values_rows_without_as_of_at_one_time_for_the_run_and_its_resume(tmp_path):
+    """Rows without as_of are valued at one time for the whole run (the end of its first day, UTC), recorded with
+    the scorer: a run or a --resume across midnight mixed two days' prices. --resume takes the recorded time."""
+    from handleval.price.predict import default_as_of
+
+    source, out = tmp_path / "h.csv", tmp_path / "scores"
+    _handles_csv(source, 5)
+    args = ["predict", str(source), "-o", str(out), "--chunk-rows", "2", "--quiet"]
+    assert runner.invoke(app, args).exit_code == 0
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["scoring"]["scorer"][2]["as_of"] in (default_as_of().isoformat(),
+                                                       (default_as_of() - pd.Timedelta(days=1)).isoformat())
+    _forget_last_part(out)
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["scoring"]["scorer"][2]["as_of"] = "2025-06-01T00:00:00"  # a run begun another day
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    resumed = runner.invoke(app, [*args, "--resume"], env={"COLUMNS": "200"})
+    assert resumed.exit_code == 0, resumed.output  # today's time would be another scoring: refused
+    assert json.loads((out / MANIFEST).read_text())["scoring"]["scorer"][2]["as_of"] == "2025-06-01T00:00:00"
+
+
 def test_resume_takes_the_chunk_size_from_the_manifest(tmp_path):
     sys.path.insert(0, str(HERE))
     try:
