@@ -107,7 +107,7 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     guarded = verified | recently_active
     # One handle is one account: listed again (any case, with or without '@', as a profile address), its newest
     # observation that could be scored counts and speaks for the others (a 2019 snapshot of a dormant account does
-    # not outvote this year's busy one), and a guard rail on any of its rows holds for all of them (but a ragged
+    # not outvote this year's busy one), and a guard rail on any of its rows holds for all of them (not a ragged
     # row's: its 'verified' may be another field).
     keys = np.array([_handle_key(n) for n in names], dtype=object)
     ids = group_ids(keys)

@@ -413,9 +413,7 @@ class Valuer:
         priced = self.price_columns(core_frame, reasons=False, with_risk=False)
         with np.errstate(divide="ignore", invalid="ignore"):
             core_ln = np.log(priced[OUTPUT_COLUMNS[:3]].to_numpy(dtype=np.float64))  # price, low, high
-        before = ruled.ln.copy()
-        cap_at_core(ruled, rows, shown, core_ln[:, 0])
-        lowered = ruled.ln[rows] < before[rows]
+        lowered = cap_at_core(ruled, rows, shown, core_ln[:, 0])
         return (rows[lowered], core_ln[lowered, 1], core_ln[lowered, 2]) if lowered.any() else None
 
     @cached_property

@@ -320,43 +320,39 @@ def numbered_series(first_sold: Iterable[tuple[str, str, int]]) -> dict[tuple[st
     return {key: sorted(named.values())[1] for key, named in times.items() if len(named) >= 2}
 
 
-def junk_affix_cores(handles: np.ndarray, features: pd.DataFrame, markets: np.ndarray | None = None,
-                     as_of: np.ndarray | None = None, series: Mapping[tuple[str, str], int] | None = None
-                     ) -> tuple[np.ndarray, list[str]]:
+def junk_affix_cores(handles: np.ndarray, features: pd.DataFrame, markets: np.ndarray, as_of: np.ndarray,
+                     series: Mapping[tuple[str, str], int]) -> tuple[np.ndarray, list[str]]:
     """``(rows, cores)``: the rows whose handle is another name with digits or separators added at its start or end,
     and that core (:func:`_junk_core`). Not a name that is famous itself (``blink182``, ``2pac``), nor one that sold
-    itself (its own sale prices it), nor (given each row's market and ``as_of``, nanoseconds) one of a numbered
-    ``series`` that had sold there before it (:func:`numbered_series`)."""
+    itself (its own sale prices it), nor one of a numbered ``series`` (:func:`numbered_series`) that had sold in the
+    row's market before its ``as_of`` (nanoseconds)."""
     exempt = _itself_famous(features) | np.isfinite(_col(features, "sales__prev_same_logp"))
     rows, cores = [], []
     for i, handle in enumerate(handles.tolist()):
         core = None if exempt[i] else _junk_core(handle)
-        if core is None:
-            continue
-        since = series.get((markets[i], core)) if series and markets is not None and as_of is not None else None
-        if since is None or since >= as_of[i]:
+        if core is not None and series.get((markets[i], core), as_of[i]) >= as_of[i]:
             rows.append(i)
             cores.append(core)
     return np.array(rows, dtype=np.int64), cores
 
 
-def cap_at_core(ruled: RuledPrices, rows: np.ndarray, cores: list[str], core_ln: np.ndarray) -> None:
+def cap_at_core(ruled: RuledPrices, rows: np.ndarray, cores: list[str], core_ln: np.ndarray) -> np.ndarray:
     """The last rule: a name with digits or separators added is worth no more than the name without them
     (``core_ln``, NaN where that name cannot be priced). Where it lowers a price, that price is the core's: a rule
-    that sets the price."""
-    n = len(ruled.ln)
-    target = np.full(n, np.inf)
-    target[rows] = np.where(np.isfinite(core_ln), core_ln, np.inf)
-    delta = np.minimum(ruled.ln, target) - ruled.ln
-    if not (delta < 0).any():
-        return
-    phrase = np.full(n, "", dtype=object)
-    core_of = dict(zip(rows.tolist(), cores, strict=True))
-    for i in np.flatnonzero(delta < 0).tolist():
-        phrase[i] = f"no more than '{core_of[i]}' without its added characters (${np.exp(target[i]):,.0f})"
-        ruled.basis[i] = f"priced as '{core_of[i]}'"
+    that sets the price. Returns which of ``rows`` it lowered."""
+    lowered = np.isfinite(core_ln) & (core_ln < ruled.ln[rows])
+    if not lowered.any():
+        return lowered
+    delta = np.zeros(len(ruled.ln))
+    delta[rows[lowered]] = core_ln[lowered] - ruled.ln[rows[lowered]]
+    phrase = np.full(len(ruled.ln), "", dtype=object)
+    for i, core, price in zip(rows[lowered].tolist(), np.asarray(cores, dtype=object)[lowered].tolist(),
+                              np.exp(core_ln[lowered]).tolist(), strict=True):
+        phrase[i] = f"no more than '{core}' without its added characters (${price:,.0f})"
+        ruled.basis[i] = f"priced as '{core}'"
     ruled.ln = ruled.ln + delta
     ruled.steps.append(Step("core", delta, phrase, sets_price=True))
+    return lowered
 
 
 def price_set_by_rule(sales: pd.DataFrame, markets: MarketsConfig) -> np.ndarray:
