@@ -38,6 +38,11 @@ def _plural(n: float, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
+def _earlier_sales(n: float) -> str:
+    """'no earlier sale' for none: "0 earlier sales (+$16)" read as money paid for data that is not there."""
+    return _plural(n, "earlier sale") if int(n) else "no earlier sale"
+
+
 def _kind_phrase(family: str, kind: float, match: str | None, homoglyph: bool = False) -> str:
     what = "brand" if family == "brand" else "famous name"
     name = f"'{match}'" if match else f"a {what}"
@@ -106,7 +111,7 @@ PHRASES: dict[str, Callable[[float, str, str | None], str]] = {
     "dict__first_name": lambda v, h, m: "first name" if v else "not a first name",
     "dict__surname": lambda v, h, m: "surname" if v else "not a surname",
     "dict__full_name": lambda v, h, m: "first name + surname" if v else "not a full name",
-    "sales__n_market": lambda v, h, m: _plural(v, "earlier sale") + " in this market",
+    "sales__n_market": lambda v, h, m: _earlier_sales(v) + " in this market",
     "sales__market_median_logp": lambda v, h, m: f"names in this market sold for about {_usd(v)}",
     "sales__n_prev_same": lambda v, h, m: f"sold {_plural(v, 'time')} before" if v else "never sold before",
     "sales__prev_same_logp": lambda v, h, m: f"last sold for {_usd(v)}",
@@ -114,9 +119,9 @@ PHRASES: dict[str, Callable[[float, str, str | None], str]] = {
     "sales__knn_median_logp": lambda v, h, m: f"similar names sold for about {_usd(v)}",
     "sales__knn_max_sim": lambda v, h, m: f"closest sold name {v:.0%} similar",
     "sales__knn_mean_sim": lambda v, h, m: f"comparable names {v:.0%} similar",
-    "sales__n_lenpat": lambda v, h, m: _plural(v, "earlier sale") + " of the same length and pattern",
+    "sales__n_lenpat": lambda v, h, m: _earlier_sales(v) + " of the same length and pattern",
     "sales__lenpat_median_logp": lambda v, h, m: f"same length and pattern sold for about {_usd(v)}",
-    "sales__n_suffix": lambda v, h, m: _plural(v, "earlier sale") + " with the same suffix",
+    "sales__n_suffix": lambda v, h, m: _earlier_sales(v) + " with the same suffix",
     "sales__suffix_median_logp": lambda v, h, m: f"same suffix sold for about {_usd(v)}",
     "sales__proxy_market": lambda v, h, m: "priced from Telegram sales" if v else "priced from its own market",
 }

@@ -145,6 +145,11 @@ def test_same_suffix_features_only_for_names_with_a_suffix():
     assert describe_feature("sales__n_suffix", np.nan) == "no suffix"  # not "no earlier sales": it has none
     assert describe_feature("sales__n_suffix", out["sales__n_suffix"].iloc[1]) == f"{dotcom:,} earlier sales with " \
         "the same suffix"
+    # none is said in words: "0 earlier sales of the same length and pattern (+$16)" read as money for no data
+    assert [describe_feature(f, 0) for f in ("sales__n_lenpat", "sales__n_suffix", "sales__n_market")] == [
+        "no earlier sale of the same length and pattern", "no earlier sale with the same suffix",
+        "no earlier sale in this market"]
+    assert describe_feature("sales__n_lenpat", 1) == "1 earlier sale of the same length and pattern"
 
 
 def test_fit_transform_masks_a_share_of_rows_and_transform_never_does(telegram):
