@@ -317,15 +317,18 @@ class Valuer:
                     if reasons else None
             anchored = self._with_anchor_sales(market_frame, x_h)
             ruled = apply_rules(market_frame, anchored, raw, self.markets, self.cap, matches)
-            core_range = self._cap_at_cores(market_frame, anchored, ruled)
+            core_range = self._cap_at_cores(market_frame, anchored, ruled, comparables)
             pred = ruled.ln
             off = interval_offsets(keys, market_frame["platform"],
                                    self.manifest.get("conformal_offsets_by_venue_ln", {}), self.offsets)
             low, high = interval(scores[:, k], scores[:, k + 1], ruled.learned_ln, pred, off, self.cap,
                                  ruled.minimum_ln)
-            if core_range is not None:  # priced as its core: the core's interval too
-                as_core, core_low, core_high = core_range
+            if core_range is not None:  # priced as its core: the core's interval (and comparables) too
+                as_core, core_low, core_high, core_comps = core_range
                 low[as_core], high[as_core] = core_low, core_high
+                if comps is not None:
+                    comps = np.asarray(comps, dtype=object).copy()
+                    comps[as_core] = core_comps
             idx = np.flatnonzero(ok)
             out["price_usd"][idx] = np.round(np.exp(pred), 2)
             out["price_low_usd"][idx] = np.round(np.exp(low), 2)
@@ -390,13 +393,13 @@ class Valuer:
         return pd.DataFrame({c: pd.Series(outputs[c], index=index, dtype=np.float64 if c in OUTPUT_COLUMNS[:3]
                                           else object) for c in output_names(comparables)}, index=index)
 
-    def _cap_at_cores(self, market_frame: pd.DataFrame, features: pd.DataFrame, ruled: RuledPrices
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    def _cap_at_cores(self, market_frame: pd.DataFrame, features: pd.DataFrame, ruled: RuledPrices,
+                      comparables: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         """A name with digits or separators added at its ends is priced at most as the name without them
         (:func:`~handleval.price.premium.cap_at_core`): the model reads each added distinct character as a little
         value (``shadowhunter123`` would be $315 beside ``shadowhunter``'s $80). The cores are priced in the same
-        market, at the same time, without reasons. Returns the rows it lowered with their cores' interval (ln), or
-        None."""
+        market, at the same time, without reasons. Returns the rows it lowered with their cores' interval (ln) and
+        comparables (``[]`` unless asked for), or None."""
         handles = market_frame["handle"].to_numpy(dtype=object)
         as_of = market_frame["as_of"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
         rows, cores = junk_affix_cores(handles, features, market_frame["platform"].to_numpy(dtype=object), as_of,
@@ -410,11 +413,14 @@ class Valuer:
                                    "suffix": picked["suffix"].to_numpy(dtype=object),
                                    "venue": picked["venue"].to_numpy(dtype=object),
                                    "as_of": picked["as_of"].to_numpy()})
-        priced = self.price_columns(core_frame, reasons=False, with_risk=False)
+        priced = self.price_columns(core_frame, reasons=False, comparables=comparables, with_risk=False)
         with np.errstate(divide="ignore", invalid="ignore"):
             core_ln = np.log(priced[OUTPUT_COLUMNS[:3]].to_numpy(dtype=np.float64))  # price, low, high
         lowered = cap_at_core(ruled, rows, shown, core_ln[:, 0])
-        return (rows[lowered], core_ln[lowered, 1], core_ln[lowered, 2]) if lowered.any() else None
+        if not lowered.any():
+            return None
+        core_comps = priced[COMPARABLES].to_numpy(dtype=object) if comparables else np.full(len(rows), "[]", object)
+        return rows[lowered], core_ln[lowered, 1], core_ln[lowered, 2], core_comps[lowered]
 
     @cached_property
     def _numbered_series(self) -> dict[tuple[str, str], int]:

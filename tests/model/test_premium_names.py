@@ -530,6 +530,14 @@ def test_digits_or_separators_added_to_a_name_never_raise_its_price(small_valuer
         assert added["market_basis"].str.startswith("priced as").any(), platform  # the rule was exercised
     famous = small_valuer.value_many(["blink182"])
     assert not famous.loc[0, "market_basis"].startswith("priced as"), famous.loc[0, "market_basis"]
+    # its comparables are the core's: the sales its price rests on (the name's own neighbours were listed)
+    as_core = added.loc[added["market_basis"].str.startswith("priced as"), "handle"].head(3).tolist()
+    cores = [h.strip("_0123456789") for h in as_core]
+    both = small_valuer.value_many(pd.DataFrame({"handle": cores + as_core, "platform": "telegram"}), reasons=False,
+                                   comparables=True)
+    assert both["market_basis"].iloc[len(cores):].str.startswith("priced as").all(), both["market_basis"]
+    assert both["comparables"].iloc[:len(cores)].tolist() == both["comparables"].iloc[len(cores):].tolist()
+    assert (both["comparables"] != "[]").all()
     # a domain is priced as its core with its suffix, and says so with it
     domains = small_valuer.value_many(pd.DataFrame({"handle": ["qzkxvb.co.uk", "qzkxvb-1.co.uk"],
                                                     "platform": "domain"}))
