@@ -46,6 +46,9 @@ ENGLISH_WORD_ZIPF = 2.5
 #: (``nicht``, ``porque``) are not told apart from their nouns as English ones are.
 OTHER_LANGUAGES = {"es": "Spanish", "fr": "French", "de": "German", "pt": "Portuguese", "it": "Italian"}
 OTHER_LANGUAGE_MIN_LETTERS = 5
+#: A reason names such a word's language only when it is no English word (Zipf 3) or this much more frequent in its
+#: language (3×): ``robots`` (French 4.02, English 3.99) and ``cairo`` are words, not "French" or "Italian" words.
+LANGUAGE_NAMED_MARGIN = 0.5
 #: Endings of a name that is a site's plumbing, the files or services it serves other sites, not a brand people
 #: know (``gstatic``, ``ytimg``, ``fbcdn``, ``googleusercontent``, ``amazonaws``, ``ctfassets``).
 PLUMBING_ENDINGS = ("static", "cdn", "img", "usercontent", "tagmanager", "syndication", "aws", "apis", "assets")
@@ -135,14 +138,17 @@ def _rare_fame(features: pd.DataFrame, lowered: pd.Series | None) -> np.ndarray:
 def _other_language_word(features: pd.DataFrame, most: float) -> tuple[np.ndarray, np.ndarray]:
     """Per row, ``(zipf, language)`` of a word of :data:`OTHER_LANGUAGES` as rare-handle pricing reads it: the
     word's Zipf frequency, at ``most``, where that language is its most frequent one, the word has five letters or
-    more and counts above its English frequency; else ``(0, "")``."""
+    more and counts above its English frequency; else ``(0, "")``. The language is "" for an English word not
+    clearly more frequent there (:data:`LANGUAGE_NAMED_MARGIN`)."""
     best = _col(features, "dict__best_lang")
     codes = [float(LANGUAGES.index(code)) for code in OTHER_LANGUAGES]
     long_enough = np.nan_to_num(_col(features, "len__length")) >= OTHER_LANGUAGE_MIN_LETTERS
     zipf = np.minimum(np.nan_to_num(_col(features, "dict__zipf_best")), most)
-    theirs = np.isin(best, codes) & long_enough & (zipf > np.nan_to_num(_col(features, "dict__zipf_en")))
+    english = np.nan_to_num(_col(features, "dict__zipf_en"))
+    theirs = np.isin(best, codes) & long_enough & (zipf > english)
+    named = theirs & ((english < 3) | (zipf >= english + LANGUAGE_NAMED_MARGIN))
     names = np.select([best == c for c in codes], list(OTHER_LANGUAGES.values()), "").astype(object)
-    return np.where(theirs, zipf, 0.0), np.where(theirs, names, "")
+    return np.where(theirs, zipf, 0.0), np.where(named, names, "")
 
 
 def rare_scores(pricing: RareHandlePricing, features: pd.DataFrame, handles: np.ndarray | None = None

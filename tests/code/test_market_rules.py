@@ -326,3 +326,20 @@ def test_a_numbered_series_keeps_its_digits_once_two_of_its_names_sold_there():
                                    np.array(["telegram", "telegram", "x"], dtype=object), np.array([150, 250, 250]),
                                    series)
     assert rows.tolist() == [0, 2] and cores == ["satoshipremium", "satoshipremium"]
+
+
+def test_a_word_is_called_a_word_of_another_language_only_where_it_clearly_is_one():
+    """``robots`` (French 4.02, English 3.99), ``cairo`` and ``lagos`` read "common French / Italian / Portuguese
+    word": an English word is named by another language only when it is three times as frequent there; the price
+    still reads the higher frequency."""
+    from handleval.features.words import LANGUAGES
+    from handleval.price.premium import _other_language_word
+
+    fr, es = float(LANGUAGES.index("fr")), float(LANGUAGES.index("es"))
+    features = pd.DataFrame({"dict__best_lang": [fr, fr, es, es, 0.0],  # robots, fromage, amigo, dinero, pizza
+                             "len__length": [6.0, 7.0, 5.0, 6.0, 5.0],
+                             "dict__zipf_best": [4.02, 3.6, 4.9, 4.1, 4.5],
+                             "dict__zipf_en": [3.99, 2.0, 3.4, 0.0, 4.5]})
+    zipf, language = _other_language_word(features, 5.0)
+    assert language.tolist() == ["", "French", "Spanish", "Spanish", ""]
+    assert zipf.tolist() == [4.02, 3.6, 4.9, 4.1, 0.0]
