@@ -641,9 +641,10 @@ def value_command(
     venue: Annotated[str, typer.Option(help="Where it would sell. Domains: auction (wholesale, the default) or "
                                             "reported (end-user level of reported sales); also retail, private, "
                                             "other, or a venue's name (godaddy, sedo …).")] = "",
-    as_of: Annotated[str, typer.Option("--as-of", help="Value as of this date or time (ISO 8601, UTC): sales after "
-                                                      "it are not seen, own sales age to it. Default: the end of "
-                                                      "today (UTC), so a price quoted twice in a day is one price.")]
+    as_of: Annotated[str, typer.Option("--as-of", help="Value as of this date or time (ISO 8601, UTC; a date alone "
+                                                      "is the end of that day), up to today: sales after it are not "
+                                                      "seen, own sales age to it. Default: the end of today (UTC), "
+                                                      "so a price quoted twice in a day is one price.")]
     = "",
 ) -> None:
     """Price handles at the terminal: per handle one line (price, 10-90% interval, market basis, risk), its reasons
@@ -661,16 +662,10 @@ def value_command(
     why = unknown_venue(venue)
     if why:  # a typo would price another level
         raise HandlevalError(why)
-    if as_of.strip():
-        import pandas as pd
-
-        try:
-            pd.Timestamp(as_of.strip())
-        except (ValueError, TypeError, OverflowError):
-            raise HandlevalError(f"--as-of {as_of!r} is not a date or time (e.g. 2025-03-01)") from None
+    when = _as_of_option(as_of)
     with console.status("loading the price model"):
         valuer = load(model)
-    result = valuer.value_many(pd_frame(handles, platform, venue, as_of.strip()), attribution=attribution.value,
+    result = valuer.value_many(pd_frame(handles, platform, venue, when), attribution=attribution.value,
                                comparables=comps)
     width = max(len(str(h)) for h in result["handle"])
     lines = []
@@ -734,6 +729,35 @@ def _comps_text(listed: str) -> str:
     listed = [f"{shown(c['name'])} ${c['price_usd']:,.0f}, {c['similarity']:.0%} similar, "
               f"{c['sold_at'] or 'undated'}" for c in json.loads(listed)]
     return " · ".join(listed) or "no earlier sales of similar names"
+
+
+def _as_of_option(text: str) -> str:
+    """``--as-of`` as the time a valuation sees sales strictly before ('' for the default): a date alone is the
+    end of that day, as the default is the end of today (``2025-03-09`` saw none of that day's sales); a time after
+    the end of today is refused (a valuation does not forecast: own sales would age into the future)."""
+    import re
+
+    import pandas as pd
+
+    from handleval.price.predict import default_as_of
+
+    text = text.strip()
+    if not text:
+        return ""
+    try:
+        when = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        raise HandlevalError(f"--as-of {text!r} is not a date or time (e.g. 2025-03-01)") from None
+    if when is pd.NaT:
+        raise HandlevalError(f"--as-of {text!r} is not a date or time (e.g. 2025-03-01)")
+    if when.tzinfo is not None:
+        when = when.tz_convert("UTC").tz_localize(None)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        when += pd.Timedelta(days=1)
+    if when > default_as_of():
+        raise HandlevalError(f"--as-of {text!r} is after today: a valuation sees the sales up to a time, it does not "
+                             "forecast")
+    return when.isoformat()
 
 
 def pd_frame(handles: list[str], platform: str, venue: str = "", as_of: str = "") -> Any:

@@ -63,16 +63,20 @@ def test_value_command_prints_a_table():
 
 
 def test_value_as_of_a_date_sees_only_the_sales_before_it():
-    """``value --as-of`` prices as of a date (a quote an analyst can reproduce): before elonmusk's March 2025 sale on
-    Fragment there is no own sale to start from; without it, the end of today."""
-    before = run_cli("value", "-p", "telegram", "elonmusk", "--as-of", "2025-01-01")
+    """``value --as-of`` prices as of a date (a quote an analyst can reproduce): before elonmusk's sale on Fragment
+    (2025-03-13 00:57 UTC) there is no own sale to start from; a date alone is the end of that day, as the default is
+    the end of today (``--as-of`` the sale's date did not see it); a time after today is refused (own sales aged
+    into the future; 2300 had wrapped round in nanoseconds to before every sale)."""
+    day_before = run_cli("value", "-p", "telegram", "elonmusk", "--as-of", "2025-03-12")
+    that_day = run_cli("value", "-p", "telegram", "elonmusk", "--as-of", "2025-03-13")
     today = run_cli("value", "-p", "telegram", "elonmusk")
-    assert before.returncode == 0 and today.returncode == 0, before.stderr + today.stderr
-    assert "own sale" not in before.stdout and "own sale $16,000" in today.stdout
-    wrong = run_cli("value", "elonmusk", "--as-of", "soon")
-    assert wrong.returncode == 2 and "--as-of 'soon' is not a date or time" in wrong.stderr
-    far = run_cli("value", "elonmusk", "--as-of", "2300-01-01")  # wrapped round in nanoseconds to before every sale
-    assert far.returncode == 1 and "outside the dates a price can be valued at" in far.stdout, far.stdout
+    assert day_before.returncode == 0 and that_day.returncode == 0 and today.returncode == 0, today.stderr
+    assert "own sale" not in day_before.stdout and "own sale $16,000" in that_day.stdout
+    assert "own sale $16,000" in today.stdout
+    for wrong, says in (("soon", "is not a date or time"), ("2300-01-01", "is after today"),
+                        ((pd.Timestamp.now("UTC") + pd.Timedelta(days=2)).strftime("%Y-%m-%d"), "is after today")):
+        done = run_cli("value", "elonmusk", "--as-of", wrong)
+        assert done.returncode == 2 and f"--as-of {wrong!r} {says}" in done.stderr, done.stderr
 
 
 def test_value_lines_are_whole_in_a_narrow_pipe():
