@@ -52,6 +52,7 @@ from handleval.price.premium import (
     is_place_name,
     junk_affix_cores,
     lookalike_risk,
+    name_and_word_lookalikes,
     numbered_series,
     platform_risk,
     spelled_lookalikes,
@@ -365,6 +366,11 @@ class Valuer:
                     risk[idx[rest]] = capital_i_lookalikes(readable["handle"].to_numpy(dtype=object)[idx[rest]],
                                                            market_frame["handle"].to_numpy(dtype=object)[rest],
                                                            lexicons, self._risk_popularity)
+                rest = np.flatnonzero(pd.isna(risk[idx]) & ~place)  # 'paypallogin': a famous name and a word
+                if lexicons and len(rest):
+                    risk[idx[rest]] = name_and_word_lookalikes(
+                        market_frame["handle"].to_numpy(dtype=object)[rest], x_h.iloc[rest].reset_index(drop=True),
+                        lexicons, self._risk_popularity)
                 own = platform_risk(market_frame["handle"].to_numpy(dtype=object),  # 'home', 'XSupport': X's own
                                     market_frame["requested"].to_numpy(dtype=object))
                 named = np.flatnonzero(pd.notna(own))  # more specific than a brand lookalike ('twitter.com')

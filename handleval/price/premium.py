@@ -595,6 +595,57 @@ def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: di
     return risk
 
 
+#: Words of phishing and counterfeit trade that a famous name is put beside (``paypallogin``, ``metamaskwallet``,
+#: ``rolexreplica``, ``buyrolex``), beyond the featurizer's affixes (``official``, ``support``, ``giveaway``:
+#: :data:`handleval.features.brands.SUFFIXES`, which the model reads and so cannot grow without a retrain).
+SCAM_WORDS_AFTER = frozenset((
+    "login", "signin", "logon", "secure", "security", "safe", "verification", "recovery", "restore", "unlock", "reset",
+    "password", "auth", "wallet", "wallets", "pay", "payment", "payments", "refund", "refunds", "billing", "invoice",
+    "bank", "card", "cash", "claim", "claims", "outlet", "outlets", "replica", "replicas", "sale", "sales", "discount",
+    "discounts", "deal", "deals", "cheap", "care", "service", "services", "desk", "helpdesk", "helpline", "assist",
+    "agent", "admin", "account", "accounts", "alert", "alerts", "bot", "drop", "drops", "free", "winner", "prize"))
+SCAM_WORDS_BEFORE = frozenset(("buy", "cheap", "free", "fake", "login", "secure", "claim", "win", "replica",
+                               "discount", "sale", "sell"))
+#: The least length of a famous name read beside such a word (``hp``, ``ibm`` with a word are too often something
+#: else).
+NAME_BESIDE_WORD_MIN = 4
+
+
+def name_and_word_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: dict[str, Any],
+                             min_popularity: float) -> np.ndarray:
+    """``could impersonate brand 'PayPal'`` for a handle that is a famous name with a word of phishing or counterfeit
+    trade after it (:data:`SCAM_WORDS_AFTER`: ``paypallogin``, ``metamask_wallet``, ``nikeoutlet``) or before it
+    (:data:`SCAM_WORDS_BEFORE`: ``buyrolex``), separators aside; None otherwise, and for a handle that is an English
+    word (Zipf 3) or a famous name itself. A common given name needs :data:`VERY_POPULAR` (``zarasale`` is some
+    Zara's). ``lexicons``: ``{"celeb": lexicon, "brand": lexicon}``, the person first."""
+    risk = np.full(len(handles), None, dtype=object)
+    itself = _itself_famous(features) | (np.nan_to_num(_col(features, "dict__zipf_en")) >= 3)
+    rows = np.flatnonzero(~itself)
+    if not len(rows):
+        return risk
+    codes, texts = pd.factorize(pd.Series(handles[rows], dtype=object).astype(str).str.lower()
+                                .str.replace(r"[_.\-]", "", regex=True))
+    given = common_given_names()
+    found = np.full(len(texts), None, dtype=object)
+    for j, text in enumerate(texts.tolist()):  # each distinct handle once
+        n = len(text)
+        if not text.isalpha():
+            continue
+        names = [text[:cut] for cut in range(NAME_BESIDE_WORD_MIN, n - 2) if text[cut:] in SCAM_WORDS_AFTER]
+        names += [text[cut:] for cut in range(3, n - NAME_BESIDE_WORD_MIN + 1) if text[:cut] in SCAM_WORDS_BEFORE]
+        best = None
+        for name in names:
+            needed = max(min_popularity, VERY_POPULAR) if name in given else min_popularity
+            for family, what in (("celeb", "famous name"), ("brand", "brand")):
+                popularity = lexicons[family].popularity.get(name, 0.0)
+                if popularity >= needed and (best is None or popularity > best[0]):
+                    best = (popularity, what, lexicons[family].display.get(name, name))
+        if best is not None:
+            found[j] = _impersonation(best[1], best[2])
+    risk[rows] = found[codes]
+    return risk
+
+
 def capital_i_lookalikes(written: np.ndarray, handles: np.ndarray, lexicons: dict[str, Any],
                          min_popularity: float) -> np.ndarray:
     """``could impersonate brand 'Apple'`` for a handle written with a capital I where a famous name has an l

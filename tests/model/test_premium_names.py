@@ -560,3 +560,17 @@ def test_a_slip_in_a_short_name_or_an_affix_on_an_everyday_word_imitates_only_a_
     risk = small_valuer.value_many(innocent + copies, reasons=False)["risk"].tolist()
     assert [r for r in risk[:len(innocent)] if pd.notna(r)] == []
     assert all(str(r).startswith("could impersonate") for r in risk[len(innocent):]), risk
+
+
+def test_a_famous_name_beside_a_word_of_phishing_or_counterfeit_trade_could_impersonate_it(small_valuer):
+    """``paypallogin``, ``metamaskwallet``, ``nikeoutlet``, ``rolexreplica`` carried no risk (only the featurizer's
+    affixes counted: ``paypalhelp`` did): an empty risk reads as "clear to sell" on exactly the handles phishing
+    uses. Words that merely contain such a word, or a word beside no famous name, stay clear."""
+    copies = ["paypallogin", "paypal_security", "metamaskwallet", "coinbase_wallet", "nikeoutlet", "rolexreplica",
+              "buyrolex", "cheapgucci", "binancewallet"]
+    clear = ["bluefish", "payday", "walletconnect", "safehouse", "saleswoman", "buyer", "loginform"]
+    out = small_valuer.value_many(copies + clear, reasons=False)
+    risk = dict(zip(out["handle"], out["risk"], strict=True))
+    assert all(str(risk[h]).startswith("could impersonate brand") for h in copies), risk
+    assert [h for h in clear if pd.notna(risk[h])] == [], risk
+    assert "'paypal" in risk["paypallogin"].lower() and "rolex" in risk["buyrolex"].lower()
