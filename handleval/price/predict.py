@@ -29,6 +29,7 @@ from handleval.errors import (
     check_unique_columns,
     output_collisions,
 )
+from handleval.features.brands import COMPOUND
 from handleval.handles import (
     PLATFORM_NAMES,
     SUFFIX_SEPARATOR,
@@ -784,6 +785,12 @@ class Valuer:
             phrases = np.empty(len(r), dtype=object)
             phrases[:] = [describe_feature(self.features[f], v, _HANDLE, m) for f, v, m
                           in zip(j.tolist(), cells[r, top[r, k]].tolist(), names.tolist(), strict=True)]
+            # a run-together token wordfreq knows (``highkey``, ``bluefish``) is a sign of a name, in no lexicon:
+            # its fame is no famous name's (and rare-handle pricing reads none, :func:`premium._rare_fame`)
+            kind = np.array([words[f"{family[f]}__match_kind"].iat[row] if f"{family[f]}__match_kind" in words
+                             else np.nan for f, row in zip(j.tolist(), r.tolist(), strict=True)], dtype=np.float64)
+            token = kind == COMPOUND
+            phrases[token] = [f"run-together name '{m}'" for m in names[token].tolist()]
             top_labels[r, k] = phrases
 
         all_labels = np.hstack([top_labels, *rule_labels])

@@ -505,6 +505,18 @@ def test_reasons_add_up_to_the_price(small_valuer):
             assert abs(sum(amounts) - row.price_usd) <= 0.5 * len(amounts) + 0.01, (row.handle, row.reasons)
 
 
+def test_a_run_together_token_is_no_famous_name_in_the_reasons(small_valuer):
+    """``highkey``, ``bluefish``, ``nakamoto`` are in no lexicon: the featurizer reads a run-together token wordfreq
+    knows as a sign of a name (its fame feature 0.3 + 0.1 Zipf), and the reasons called it "famous name 'highkey'",
+    which no one can check. It reads "run-together name" now; a real match keeps its famous name."""
+    handles = ["highkey", "bluefish", "nakamoto", "shadowhunter", "btcusd", "elonmusk", "taylorswift"]
+    out = small_valuer.value_many(pd.DataFrame({"handle": handles, "platform": "telegram"}))
+    reasons = dict(zip(out["handle"], out["reasons"], strict=True))
+    assert not [h for h in handles[:5] if f"famous name '{h}'" in reasons[h]], reasons
+    assert any(f"run-together name '{h}'" in reasons[h] for h in handles[:5]), reasons
+    assert not [h for h in handles[5:] if "run-together" in reasons[h]], reasons
+
+
 def test_digits_or_separators_added_to_a_name_never_raise_its_price(small_valuer, data_root):
     """The model reads each added distinct character as a little value: 22 of 272 names with digits or an
     underscore added were priced above the name (``shadowhunter123`` $315, ``shadowhunter`` $80). A name with digits
