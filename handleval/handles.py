@@ -150,7 +150,9 @@ def _too_long(n: int, platform: str, hi: int) -> str:
     return f"{n} characters: {_PLATFORM_LABEL[platform]} allows at most {hi}"
 
 
-def _validate_username(text: str, platform: str) -> Handle:
+def _validate_username(text: str, platform: str, typed: str = "") -> Handle:
+    """``text`` (cleaned, lower case) as a handle of ``platform``; a character not allowed is quoted as ``typed``
+    has it (``'Ν'``, a Greek capital, not the ``'ν'`` lower case made of it; ``'İ'``, not a bare combining dot)."""
     lo, hi = _LIMITS[platform]
     n = len(text)
     if n == 0:
@@ -162,6 +164,7 @@ def _validate_username(text: str, platform: str) -> Handle:
     pattern = {"x": _X, "telegram": _X, "instagram": _INSTAGRAM}[platform]
     if not pattern.fullmatch(text):
         bad = next(c for c in text if not pattern.fullmatch(c))
+        bad = next((c for c in typed if bad in unicodedata.normalize("NFKC", c).lower()), bad)
         allowed = "letters, digits and '_'" if platform != "instagram" else "letters, digits, '.' and '_'"
         raise InvalidHandle(text, f"character {bad!r} not allowed: {_PLATFORM_LABEL[platform]} allows "
                                   f"only {allowed}", platform)
@@ -282,7 +285,7 @@ def parse_handle(raw: object, platform: str = "x") -> Handle:
     if linked is not None and linked != platform:  # a profile URL names its platform: never priced on another
         raise InvalidHandle(raw, f"a profile URL of {PLATFORM_NAMES[linked]}, not of {PLATFORM_NAMES[platform]}: "
                                  f"price it with platform {linked}", platform)
-    return _validate_username(text, platform)
+    return _validate_username(text, platform, raw if isinstance(raw, str) else "")
 
 
 def normalise(raw: object, platform: str = "x") -> str:

@@ -124,6 +124,30 @@ def _latin_of(char: str) -> str:
     return out
 
 
+def _latin_capital_of(char: str) -> str:
+    """The Latin capital a capital letter passes for (Greek ``Ν`` → ``N``), else its :func:`_latin_of` reading in
+    upper case (the confusables list reads Greek ``Ι`` as ``l``: a capital that passes for l is an I), else ''."""
+    from confusable_homoglyphs import confusables
+
+    try:
+        found = confusables.is_confusable(char, preferred_aliases=["latin"]) or []
+    except Exception:  # the library has no entry for some code points
+        found = []
+    for entry in found:
+        for glyph in entry.get("homoglyphs", []):
+            c = glyph.get("c", "")
+            if len(c) == 1 and c.isascii() and c.isupper():
+                return c
+    latin = _latin_of(char)
+    return "I" if latin == "l" else latin.upper()  # a capital that passes for l is an I: no capital L looks like it
+
+
+def capitals_read_as_latin(text: str) -> str:
+    """``text`` with each capital of another script read as the Latin capital it looks like (``ΝΙΚΕ`` → ``NIKE``,
+    ``Тesla`` → ``Tesla``): lower-cased first, Greek ``ΝΙΚΕ`` would read as ``vike``."""
+    return "".join(_latin_capital_of(c) or c if not c.isascii() and c.isupper() else c for c in text)
+
+
 def skeleton(text: str) -> tuple[str, bool]:
     """``(ascii skeleton, changed)``: non-ASCII characters replaced by the Latin ones they look like."""
     if text.isascii():

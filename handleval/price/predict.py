@@ -29,7 +29,7 @@ from handleval.errors import (
     check_unique_columns,
     output_collisions,
 )
-from handleval.features.brands import COMPOUND
+from handleval.features.brands import COMPOUND, capitals_read_as_latin
 from handleval.handles import (
     PLATFORM_NAMES,
     SUFFIX_SEPARATOR,
@@ -508,11 +508,18 @@ class Valuer:
         notes = [""] * len(texts)
         if not texts:
             return notes
-        for pos, (_, match) in enumerate(self.featurizer.matches(pd.DataFrame({"handle": texts})).iterrows()):
+        # capitals read as capitals: Greek 'ΝΙΚΕ' is N I K E, while its lower case 'νικε' reads as 'vike'
+        as_typed = [capitals_read_as_latin(text) for text in texts]
+        read = [typed.lower() if typed.isascii() and typed != text else text  # no other confusable: ASCII now
+                for text, typed in zip(texts, as_typed, strict=True)]
+        swapped = [r != t for r, t in zip(read, texts, strict=True)]
+        matches = self.featurizer.matches(pd.DataFrame({"handle": read}))
+        for pos, (_, match) in enumerate(matches.iterrows()):
             for family in ("brand", "celeb"):
                 key = match[f"{family}_key"]
                 known = not lexicons or lexicons[family].popularity.get(key, 0.0) >= WELL_KNOWN
-                if bool(match[f"{family}_homoglyph"]) and isinstance(key, str) and known:
+                confusable = bool(match[f"{family}_homoglyph"]) or (swapped[pos] and match[f"{family}_kind"] != "none")
+                if confusable and isinstance(key, str) and known:
                     notes[pos] = f"; lookalike of '{key}' (confusable characters)"
                     break
         return notes

@@ -45,6 +45,8 @@ def test_x_handles_parse(raw, expected):
         ("   ", "empty handle"),
         ("elon.musk", "character '.' not allowed"),
         ("pаypal", "character 'а' not allowed"),  # Cyrillic а
+        ("ΝΙΚΕ", "character 'Ν' not allowed"),  # quoted as typed: a Greek capital, not the 'ν' lower case made of it
+        ("İstanbul", "character 'İ' not allowed"),  # not a bare combining dot
         (None, "empty handle"),
         (float("nan"), "empty handle"),
     ],

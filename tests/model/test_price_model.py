@@ -316,6 +316,16 @@ def test_a_domain_name_in_another_script_is_an_error_that_names_a_copy(small_val
     assert errors[3:] == [None, None] and out["price_usd"].iloc[:3].isna().all()
 
 
+def test_a_lookalike_in_capitals_of_another_script_is_named(small_valuer):
+    """Greek ``ΝΙΚΕ`` and ``ΤESLA`` were lower-cased before being read ('νικε' reads as 'vike'): no "lookalike of"
+    note, while ``NІKE`` (a Cyrillic І) had one. Capitals now read as the Latin capitals they look like."""
+    errors = small_valuer.value_many(["ΝΙΚΕ", "ΤESLA", "NІKE", "pаypal", "Москва"], reasons=False)["error"].tolist()
+    assert [e.rsplit("; ", 1)[-1] for e in errors[:4]] == [
+        "lookalike of 'nike' (confusable characters)", "lookalike of 'tesla' (confusable characters)",
+        "lookalike of 'nike' (confusable characters)", "lookalike of 'paypal' (confusable characters)"], errors
+    assert "lookalike" not in errors[4]
+
+
 def test_a_suffix_that_exists_nowhere_is_an_error(small_valuer):
     """``nike.zzz`` has no suffix the Public Suffix List names and no market in the training sales: a row error, not
     a price. A real one the sales never had (``.museum``, ``mweb.co.za``: the list has ``co.za``, no bare ``za``) is
