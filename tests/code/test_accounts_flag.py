@@ -121,11 +121,20 @@ def test_triage_guard_rails_sorting_and_rows(flagger):
     assert np.allclose(ok["expected_value"], (ok["price_usd"] * ok["p_releasable"]).round(2), atol=0.01)
 
 
-def test_triage_with_the_real_price_model_if_present(flagger):
-    if not (MODELS_DIR / "price" / "manifest.json").is_file():
-        pytest.skip("models/price not trained yet: triage is tested with a stand-in valuer above")
-    out = triage(_accounts(), flagger=flagger, now=NOW)
-    assert len(out) == 7 and out["price_usd"].notna().sum() >= 4
+def test_triage_prices_screen_names_as_x_handles_with_the_real_valuer(flagger):
+    """Triage's price is the committed valuer's price of the screen name on X (the stand-in above ignores the
+    platform: triage pricing on Telegram passed every triage test)."""
+    import handleval
+
+    names = ["google", "okay", "pizza", "jdk_19927"]
+    accounts = pd.DataFrame({"screen_name": names, "created_at": "2015-01-01", "statuses_count": 100,
+                             "followers_count": 10, "friends_count": 10, "favourites_count": 1,
+                             "observed_at": "2024-06-01"})
+    valuer = handleval.load()
+    out = triage(accounts, valuer=valuer, flagger=flagger, now=NOW).set_index("screen_name")
+    want = valuer.value_many(pd.DataFrame({"handle": names, "platform": "x"})).set_index("handle")["price_usd"]
+    pd.testing.assert_series_equal(out.loc[names, "price_usd"], want.loc[names], check_names=False)
+    assert len(triage(_accounts(), flagger=flagger, now=NOW)) == 7  # the default valuer is the committed one
 
 
 def test_missing_or_corrupt_bundle_raises_bundle_error(tmp_path):

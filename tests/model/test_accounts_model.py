@@ -211,3 +211,20 @@ def test_committed_type_model_names_the_types_of_known_bots():
              / out.loc[(sample["bot_type"] == t).to_numpy(), "p_bot"].astype(float).mean()
              for t in ("self_declared", "spam", "fake_follower")}
     assert all(v > 0.5 for v in share.values()), share
+
+
+def test_leave_one_dataset_out_never_trains_on_the_held_out_set():
+    """Set c follows the reversed label rule, and a column says which rows are c: a model that had seen c scores it
+    well, one that never saw it scores it reversed (the end-to-end test's AUC range could not tell: a model trained
+    on every set also passed)."""
+    from handleval.accounts.train import load_accounts_config, lodo_evaluate
+
+    rng = np.random.default_rng(0)
+    n = 400
+    sets = np.repeat(["a", "b", "c"], n)
+    y = rng.integers(0, 2, 3 * n)
+    signal = np.where(sets == "c", 1 - y, y) + rng.normal(0, 0.3, 3 * n)
+    x = pd.DataFrame({"f": signal, "is_c": (sets == "c").astype(float)})
+    table, _ = lodo_evaluate(x, y, sets, {"a": ["a"], "c": ["c"]}, load_accounts_config())
+    auc = table.set_index("held_out")["auc"]
+    assert auc["a"] > 0.9 and auc["c"] < 0.2, auc
