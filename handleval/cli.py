@@ -496,7 +496,7 @@ def flag_command(
     the run before scoring; --prefix renames the outputs):
       p_bot, bot, bot_type, p_fake_follower, p_spam, p_amplifier,
       p_self_declared, days_inactive, p_dormant, dormant, dormancy_basis,
-      measured_at, measured_at_basis, status, reasons, error
+      measured_at, measured_at_basis, account_status, reasons, error
     measured_at: the time each account was measured at; measured_at_basis:
     observed_at, probe_created_at, crawled_at, updated, or "now (no observed_at given)".
     """
@@ -587,7 +587,8 @@ def triage_command(
         err_console.print(f"[yellow]warning:[/] {shown(message)}", highlight=False)
     if top and not quiet:
         table = Table(title=f"top {top} by expected value")
-        listed = ("screen_name", "price_usd", "p_releasable", "expected_value", "status", "triage_reasons")
+        listed = ("screen_name", "price_usd", "p_releasable", "expected_value", "account_status",
+                  "triage_reasons")
         for col in listed:
             table.add_column(col, overflow="fold")
         name = resolve_columns(ranked.columns).get("screen_name", "screen_name")  # v1.1 screen_name or v2 username

@@ -81,7 +81,7 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
         bad = np.array([e is not None for e in input_errors], dtype=bool)
         for col in ("p_bot", "p_dormant", "days_inactive"):
             flagged.loc[bad, col] = np.nan
-        for col in ("bot", "dormant", "dormancy_basis", "status", "reasons"):
+        for col in ("bot", "dormant", "dormancy_basis", "account_status", "reasons"):
             flagged[col] = flagged[col].astype(object).where(~bad, None)
         flagged.loc[bad, "error"] = [e for e in input_errors if e is not None]
     screen_names = canonical_columns(accounts)[0]["screen_name"]  # v1.1 screen_name or v2 username

@@ -64,7 +64,7 @@ def logit(p: np.ndarray) -> np.ndarray:
 #: ``measured_at_basis`` of a row that gave no observation time: measured at the run's "now".
 NOW_BASIS = "now (no observed_at given)"
 FLAG_COLUMNS = ["p_bot", "bot", "bot_type", *(f"p_{t}" for t in BOT_TYPES), "days_inactive", "p_dormant", "dormant",
-                "dormancy_basis", "measured_at", "measured_at_basis", "status", "reasons", "error"]
+                "dormancy_basis", "measured_at", "measured_at_basis", "account_status", "reasons", "error"]
 
 
 def output_names(prefix: str = "") -> list[str]:
@@ -230,7 +230,7 @@ class AccountFlagger:
             "measured_at": prepared["observed_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype("string"),
             "measured_at_basis": prepared["observed_basis"].map(
                 lambda b: NOW_BASIS if b == "now" else b).astype("string"),
-            "status": na_str.copy(),
+            "account_status": na_str.copy(),
             "reasons": pd.Series("", index=range(n), dtype="string"),
             "error": error.reset_index(drop=True),
         })
@@ -266,8 +266,8 @@ class AccountFlagger:
             out.loc[idx, "p_dormant"] = np.round(p_dormant, 4)
             out.loc[idx, "dormant"] = dormant
             out.loc[idx, "dormancy_basis"] = np.where(known, "last_active_at", "estimate")
-            out.loc[idx, "status"] = np.select([bot & dormant, bot, dormant], ["bot_and_dormant", "bot", "dormant"],
-                                               "active")
+            out.loc[idx, "account_status"] = np.select([bot & dormant, bot, dormant],
+                                                       ["bot_and_dormant", "bot", "dormant"], "active")
             if contrib is not None:
                 out.loc[idx, "reasons"] = self._reasons(x, contrib, p_bot, bot, days, p_dorm_est, known,
                                                         prepared.loc[ok].reset_index(drop=True))

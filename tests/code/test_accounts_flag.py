@@ -46,10 +46,10 @@ def test_flag_returns_every_row_in_order_with_errors(flagger):
     assert all(c in out for c in FLAG_COLUMNS)
     assert out.loc[11, "error"] == "missing screen_name"
     assert out.loc[13, "error"] == "created_at missing or unparseable"
-    assert out.loc[[11, 13], "p_bot"].isna().all() and out.loc[[11, 13], "status"].isna().all()
+    assert out.loc[[11, 13], "p_bot"].isna().all() and out.loc[[11, 13], "account_status"].isna().all()
     ok = out["error"].isna()
     assert out.loc[ok, "p_bot"].between(0, 1).all()
-    assert set(out.loc[ok, "status"]) <= {"active", "dormant", "bot", "bot_and_dormant"}
+    assert set(out.loc[ok, "account_status"]) <= {"active", "dormant", "bot", "bot_and_dormant"}
     assert (out.loc[ok, "reasons"].str.len() > 0).all()
 
 
@@ -77,11 +77,11 @@ def test_p_dormant_is_labelled_an_estimate_when_activity_unknown(flagger):
 
 
 def test_status_matches_flags(flagger):
-    out = flagger.flag(_accounts(), now=NOW).dropna(subset=["status"])
+    out = flagger.flag(_accounts(), now=NOW).dropna(subset=["account_status"])
     for _, r in out.iterrows():
         expected = {(True, True): "bot_and_dormant", (True, False): "bot", (False, True): "dormant",
                     (False, False): "active"}[(bool(r["bot"]), bool(r["dormant"]))]
-        assert r["status"] == expected
+        assert r["account_status"] == expected
         assert bool(r["bot"]) == (r["p_bot"] >= flagger.threshold - 1e-4)
 
 
@@ -255,9 +255,9 @@ def test_flag_refuses_to_overwrite_input_columns_and_prefix_keeps_them(flagger):
     from handleval.accounts.flag import ColumnCollisionError, output_names
 
     df = _kaggle_like()
-    with pytest.raises(ColumnCollisionError, match="'bot', 'status'") as caught:
+    with pytest.raises(ColumnCollisionError, match="'bot'") as caught:
         flagger.flag(df, now=NOW)
-    assert caught.value.collisions == ["bot", "status"]
+    assert caught.value.collisions == ["bot"]  # not v1.1's own `status`: the flag's is `account_status`
     assert "prefix" in str(caught.value)
     out = flagger.flag(df, now=NOW, prefix="flag_")
     pd.testing.assert_frame_equal(out[df.columns], df)  # every input column exactly as given
@@ -339,14 +339,14 @@ def test_cli_flag_collision_refused_then_prefix_keeps_the_input(flagger, tmp_pat
     _kaggle_like().to_csv(source, index=False)
     refused = run_cli("flag", str(source), "-o", str(tmp_path / "out"), "--quiet")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
-    assert "'bot', 'status'" in refused.stderr and "--prefix" in refused.stderr
+    assert "'bot'" in refused.stderr and "'status'" not in refused.stderr and "--prefix" in refused.stderr
     assert not (tmp_path / "out").exists()
     done = run_cli("flag", str(source), "-o", str(tmp_path / "out"), "--prefix", "hv_", "--quiet")
     assert done.returncode == 0, done.stderr
     out = read_output(tmp_path / "out")
     assert out["bot"].astype(str).tolist() == ["0", "1", "0"] and out["status"].fillna("").tolist()[0] == \
         "{'text': 'hi'}"
-    assert {"hv_p_bot", "hv_bot", "hv_status", "hv_error"} <= set(out.columns) and "error" not in out.columns
+    assert {"hv_p_bot", "hv_bot", "hv_account_status", "hv_error"} <= set(out.columns) and "error" not in out.columns
     assert list(out.columns) == [*_kaggle_like().columns, *(f"hv_{c}" for c in FLAG_COLUMNS)]  # as predict's
 
 

@@ -73,16 +73,16 @@ def test_flag_turns_impossible_numbers_and_times_into_row_errors(flagger):
 
 
 def test_triage_never_overwrites_input_columns(flagger):
-    """An input with the flag's and triage's names (``bot``, ``status``, ``error``, ``price_usd``) is refused
+    """An input with the flag's and triage's names (``bot``, ``account_status``, ``error``, ``price_usd``) is refused
     with the collisions named; with a prefix every input column comes back unchanged."""
-    frame = _bot_like(3, bot=["label1", "label2", "label3"], status=["s1", "s2", "s3"], error=["e1", "e2", "e3"],
-                      price_usd=["p1", "p2", "p3"])
-    with pytest.raises(HandlevalError, match=r"'bot', 'status', 'error', 'price_usd'.*--prefix"):
+    frame = _bot_like(3, bot=["label1", "label2", "label3"], account_status=["s1", "s2", "s3"],
+                      error=["e1", "e2", "e3"], price_usd=["p1", "p2", "p3"])
+    with pytest.raises(HandlevalError, match=r"'bot', 'account_status', 'error', 'price_usd'.*--prefix"):
         triage(frame, valuer=PriceByLength(), flagger=flagger, now=NOW)
     out = triage(frame, valuer=PriceByLength(), flagger=flagger, now=NOW, prefix="hv_").sort_values("hv_row")
     for col in frame.columns:
         assert out[col].tolist() == frame[col].tolist(), col
-    assert out["hv_status"].notna().all() and out["hv_price_usd"].notna().all()
+    assert out["hv_account_status"].notna().all() and out["hv_price_usd"].notna().all()
 
 
 def test_untrusted_text_never_drives_the_terminal(tmp_path):
@@ -110,11 +110,11 @@ def test_triage_command_ragged_rows_full_disk_and_prefix(tmp_path):
     source = tmp_path / "accounts.csv"
     rows = [f"acct_{i},2015-01-01,{i},{i * 3},{i * 2},{i},orig{i}" for i in range(1500)]
     rows[7] = "ragged_one,2015-01-01,1,2"
-    source.write_text("screen_name,created_at,statuses_count,followers_count,friends_count,favourites_count,status\n"
+    source.write_text("screen_name,created_at,statuses_count,followers_count,friends_count,favourites_count,account_status\n"
                       + "\n".join(rows) + "\n")
     out = tmp_path / "ranked.csv"
     refused = run_cli("triage", str(source), "-o", str(out))
-    assert refused.returncode == 2 and "'status'" in refused.stderr and "--prefix" in refused.stderr
+    assert refused.returncode == 2 and "'account_status'" in refused.stderr and "--prefix" in refused.stderr
     full = run_cli("triage", str(source), "-o", str(out), "--prefix", "hv_", preexec=file_size_limit(50_000))
     assert full.returncode == 2 and "no space left" in full.stderr and "Traceback" not in full.stderr, full.stderr
     assert not out.exists() and not list(tmp_path.glob(".ranked.csv.tmp*"))
@@ -122,7 +122,7 @@ def test_triage_command_ragged_rows_full_disk_and_prefix(tmp_path):
     assert done.returncode == 0, done.stderr
     ranked = pd.read_csv(out, dtype=str, keep_default_na=False).sort_values("hv_row", key=lambda s: s.astype(int))
     assert len(ranked) == 1500
-    assert ranked["status"].tolist()[:7] == [f"orig{i}" for i in range(7)]
+    assert ranked["account_status"].tolist()[:7] == [f"orig{i}" for i in range(7)]
     ragged = ranked[ranked["screen_name"] == "ragged_one"].iloc[0]
     assert "malformed CSV row" in ragged["hv_error"] and ragged["hv_p_releasable"] == ""
     (tmp_path / "folder").mkdir()
