@@ -725,6 +725,11 @@ def track_price_run(result: Any, quiet: bool = False, registered_name: str | Non
 
 
 # ------------------------------------------------------------------------------------------ account runs
+#: Leave-one-dataset-out columns at a raw 0.5 cut of the uncalibrated score: kept in the manifest, not shown in the
+#: run, whose precision and recall are the ones the card and README give (at the calibrated flag threshold).
+RAW_CUT_COLUMNS = ("precision", "recall", "f1")
+
+
 def accounts_metrics(metrics: dict[str, Any]) -> tuple[dict[str, float], float]:
     """``1_headline/`` (mean and minimum leave-one-dataset-out AUC, AUC per held-out set), then ``2_lodo/<set>.*``,
     ``3_calibration/``, ``4_out_of_fold/`` and ``5_dormancy/``; primary: mean LODO AUC."""
@@ -734,8 +739,8 @@ def accounts_metrics(metrics: dict[str, Any]) -> tuple[dict[str, float], float]:
     for row in metrics["lodo"]:
         unit = _metric_key(str(row["held_out"]))
         for key, value in row.items():
-            if isinstance(value, int | float) and key != "held_out":
-                flat[f"2_lodo/{unit}.{_metric_key(key).replace('@', '_at_')}"] = float(value)
+            if isinstance(value, int | float) and key != "held_out" and key not in RAW_CUT_COLUMNS:
+                flat[f"2_lodo/{unit}.{_metric_key(key.replace('@', '_at_'))}"] = float(value)
         if row.get("auc") == row.get("auc"):
             flat[f"{HEADLINE}{unit}.auc"] = float(row["auc"])
     bars = bar_values(metrics)  # the summaries a target or goal may name, as the card reads them
@@ -768,7 +773,7 @@ def accounts_review(result: Any) -> Review:
     params["calibration.method"] = manifest["calibration"].get("method")
     flat, _ = accounts_metrics(result.metrics)
     flat["6_run/train_seconds"] = result.seconds
-    summary = result.lodo.drop(columns=[c for c in ("published",) if c in result.lodo], errors="ignore")
+    summary = result.lodo.drop(columns=[c for c in ("published", *RAW_CUT_COLUMNS) if c in result.lodo])
     summary = summary.rename(columns={"held_out": "held-out set"})
     if "n" in summary:
         rows = int(pd.to_numeric(summary["n"], errors="coerce").fillna(0).sum())
