@@ -79,19 +79,26 @@ def cache_dir() -> Path:
     return Path(os.environ.get("HANDLEVAL_CACHE") or Path.home() / ".cache" / "handleval")
 
 
+#: The folders of a data directory: one of them makes a folder one (an empty folder, or a wrong one, gave a
+#: warning that the sales had changed, then a missing reference file).
+DATA_PARTS = ("sales", "reference", "accounts")
+
+
 def data_dir(required: bool = True) -> Path:
-    """The data directory; raise ``DataDirNotFound`` with how to fix it when it is missing."""
+    """The data directory; raise ``DataDirNotFound`` with how to fix it when it is missing or holds none of
+    :data:`DATA_PARTS`."""
     env = os.environ.get("HANDLEVAL_DATA")
     beside = [PROJECT_ROOT.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
     candidates = [Path(env)] if env else beside
     for path in candidates:
-        if path.is_dir():
+        if path.is_dir() and any((path / part).is_dir() for part in DATA_PARTS):
             return path.resolve()
     if not required:
         return candidates[0]
     where = f"HANDLEVAL_DATA={env}" if env else " or ".join(str(p) for p in candidates)
+    found = "holds none of sales/, reference/, accounts/" if env and Path(env).is_dir() else "not found"
     raise DataDirNotFound(
-        f"data directory not found ({where}). Set HANDLEVAL_DATA to the folder that holds sales/, reference/ "
+        f"data directory {found} ({where}). Set HANDLEVAL_DATA to the folder that holds sales/, reference/ "
         "and accounts/, e.g. `export HANDLEVAL_DATA=/path/to/shared/data`."
     )
 

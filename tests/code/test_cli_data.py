@@ -41,9 +41,16 @@ def test_data_check_fails_on_malformed_set(tmp_path, data_root):
 
 
 def test_missing_data_dir_is_one_clear_message(tmp_path):
+    """A folder that does not exist, or one that holds none of sales/, reference/, accounts/ (it gave a warning that
+    the sales had changed, then a missing reference file), is one message saying what to set."""
     result = run_cli("data", "list", env={"HANDLEVAL_DATA": str(tmp_path / "nope")})
     assert result.returncode == 2
     assert "HANDLEVAL_DATA" in result.stderr and "Traceback" not in result.stderr
+    (tmp_path / "empty").mkdir()
+    result = run_cli("value", "pizza", env={"HANDLEVAL_DATA": str(tmp_path / "empty")})
+    said = " ".join(result.stderr.split())
+    assert result.returncode == 2 and said.startswith("error: data directory holds none of sales/, reference/"), said
+    assert "warning" not in said
 
 
 def _without_two_sets(tmp_path: Path, data_root: Path) -> Path:
