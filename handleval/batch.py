@@ -1061,6 +1061,7 @@ def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.
         raise HandlevalError(f"{out} is a directory, but a name ending {out.suffix} means one file: choose another "
                              "name (a name without .csv/.parquet gives a directory of parts)")
     parts, record = one_file_companions(out)
+    had_record = record.exists()
     try:
         fd = lock_path(record, str(out), create=True)
     except OSError as exc:  # the first write there, of a hidden file the user never named
@@ -1098,8 +1099,8 @@ def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.
         shutil.rmtree(parts)
         return summary
     finally:
-        if os.fstat(fd).st_size == 0 and not out.exists() and not parts.exists():
-            record.unlink(missing_ok=True)  # a run that made nothing leaves no empty record behind
+        if os.fstat(fd).st_size == 0 and not parts.exists() and (not out.exists() or not had_record):
+            record.unlink(missing_ok=True)  # a run that made nothing (or was refused) leaves no empty record
         os.close(fd)
 
 

@@ -368,6 +368,12 @@ def test_a_one_file_run_that_made_nothing_leaves_no_hidden_record(tmp_path: Path
     with pytest.raises(DataFormatError):
         run_batch_to_file(source, tmp_path / "x.csv", score_chunk=length_scorer, quiet=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["h.csv"]
+    # refused because the output is a file of the user's: nothing beside it either (an empty record was left)
+    (tmp_path / "mine.csv").write_text("my report\n")
+    with pytest.raises(OutputExistsError):
+        run_batch_to_file(source, tmp_path / "mine.csv", score_chunk=length_scorer, quiet=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.csv", "mine.csv"]
+    assert (tmp_path / "mine.csv").read_text() == "my report\n"
 
 
 def test_a_join_killed_before_leaves_no_temporary_file_after_the_resume(tmp_path: Path) -> None:
