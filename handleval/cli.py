@@ -702,6 +702,8 @@ def ui_command(
     from handleval.tracking import artifact_root, check_store, mark_experiments, tracking_uri, ui_path
 
     uri = tracking_uri()
+    store = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+    new_store = store is not None and not store.exists()
     check_store()
     try:  # the server would say so only in its log, and exit 0
         with socket.create_server((host, port)):
@@ -709,6 +711,10 @@ def ui_command(
     except (OSError, OverflowError) as exc:
         raise HandlevalError(f"cannot serve the UI at {host}:{port}: {exc}") from None
     console.print(f"MLflow UI for {uri} at http://{host}:{port} (Ctrl+C to stop)")
+    if new_store:  # MLflow makes an empty store: say so, or the empty UI looks like lost runs
+        err_console.print(f"[yellow]warning:[/] no MLflow store was at {shown(str(store))}: the UI starts empty; "
+                          "runs appear after `handleval train …` in this folder (or set MLFLOW_TRACKING_URI to "
+                          "the store they went to)", highlight=False)
     if uri.startswith("sqlite:///") and Path(uri.removeprefix("sqlite:///")).is_file():
         # tag older experiments as model-training ones too, and link each in that view
         for name, experiment_id in mark_experiments().items():

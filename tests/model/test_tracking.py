@@ -612,6 +612,23 @@ def test_a_broken_store_or_a_busy_port_is_one_message_before_any_work(tmp_path):
     assert taken.returncode == 2 and f"cannot serve the UI at 127.0.0.1:{port}" in taken.stderr, taken.stderr
 
 
+def test_ui_on_a_store_that_is_not_there_says_it_starts_empty(tmp_path):
+    """Run where no mlflow.db is, ``handleval ui`` made an empty store and served an empty UI without a word: runs
+    a reviewer expected looked lost."""
+    with socket.create_server(("127.0.0.1", 0)) as free:
+        port = free.getsockname()[1]
+    store = tmp_path / "mlflow.db"
+    server = subprocess.Popen([sys.executable, "-m", "handleval", "ui", "--port", str(port)], cwd=tmp_path,
+                              env=checkout_env(MLFLOW_TRACKING_URI=f"sqlite:///{store}", COLUMNS="300"),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        said = server.stderr.readline()  # type: ignore[union-attr]
+    finally:
+        leftover = stop_group(server)
+    assert said.startswith(f"warning: no MLflow store was at {store}: the UI starts empty"), said
+    assert leftover == []
+
+
 def test_artifacts_go_beside_the_sqlite_store_a_user_names(tmp_path, monkeypatch):
     """``MLFLOW_TRACKING_URI=sqlite:////somewhere/mlflow.db`` keeps new experiments' artifacts in
     ``/somewhere/mlartifacts`` (they went to the working directory); ``HANDLEVAL_ARTIFACT_ROOT`` still wins."""
