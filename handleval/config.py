@@ -317,12 +317,14 @@ def read_yaml(path: str | Path, empty_ok: bool = False) -> dict[str, Any]:
     """Read a YAML mapping with a clear error for missing or malformed files (with ``empty_ok``, a file of nothing
     or comments only is an empty mapping)."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder; a config is a YAML file")
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
         content = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # safe: plain data only
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    except yaml.YAMLError as exc:  # its lines joined: the terminal shows a line break inside a message as '?'
+        raise ConfigError(f"{path} is not valid YAML: {'; '.join(str(exc).split(chr(10)))}") from exc
     if content is None and empty_ok:
         return {}
     if not isinstance(content, dict):

@@ -125,8 +125,9 @@ def check_training_output(bundle_dir: Path, kind: str) -> None:
     except (OSError, ValueError, AttributeError):
         found = None
     if found != kind:
-        raise HandlevalError(f"{bundle_dir} holds files that are not a {kind} bundle, which training would replace "
-                             "or delete; choose a new or empty folder")
+        article = "an" if kind[:1] in "aeiou" else "a"
+        raise HandlevalError(f"{bundle_dir} holds files that are not {article} {kind} bundle, which training would "
+                             "replace or delete; choose a new or empty folder")
 
 
 @contextlib.contextmanager
@@ -223,6 +224,8 @@ def read_bundle(bundle_dir: str | Path, kind: str) -> tuple[dict[str, Any], dict
     Returns the manifest and the bytes of each listed file as checked: :func:`load_booster` parses those, so each
     file is read and hashed once per load, and a file changed after the check is never read."""
     bundle_dir = Path(bundle_dir)
+    if bundle_dir.exists() and not bundle_dir.is_dir():
+        raise BundleError(f"{bundle_dir} is a file; a model bundle is a folder (its manifest.json and model files)")
     if not bundle_dir.is_dir():
         raise BundleError(f"model bundle not found: {bundle_dir} (train one with `handleval train {kind}`)")
     path = bundle_dir / MANIFEST

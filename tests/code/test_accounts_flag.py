@@ -140,6 +140,9 @@ def test_triage_prices_screen_names_as_x_handles_with_the_real_valuer(flagger):
 def test_missing_or_corrupt_bundle_raises_bundle_error(tmp_path):
     with pytest.raises(BundleError, match="not found"):
         load_accounts(tmp_path / "nothing")
+    (tmp_path / "a-file").write_text("x\n")
+    with pytest.raises(BundleError, match="is a file; a model bundle is a folder"):  # it said "not found"
+        load_accounts(tmp_path / "a-file")
     copy = tmp_path / "accounts"
     shutil.copytree(MODELS_DIR / "accounts", copy)
     with open(copy / "model.txt", "a", encoding="utf-8") as fh:

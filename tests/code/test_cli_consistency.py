@@ -236,7 +236,8 @@ def test_the_summary_counts_the_runs_own_errors_and_a_domain_venue_typo_is_a_row
                       "pizza.com,domain,,\n", encoding="utf-8")
     out = tmp_path / "d_out.csv"
     result = runner.invoke(app, ["predict", str(source), "-o", str(out), "--prefix", "hv_"], env={"COLUMNS": "200"})
-    assert result.exit_code == 0 and "1 rows with error" in result.output, result.output
+    assert result.exit_code == 0 and "3 rows → " in result.output and "1 row with error" in result.output, \
+        result.output
     scored = pd.read_csv(out)
     assert scored["error"].tolist()[:2] == ["mine", "mine"]  # the input's own column, untouched
     assert "unknown venue 'godadyy'" in scored["hv_error"][0]

@@ -52,3 +52,18 @@ def test_other_sets_without_a_lodo_of_their_own_say_whose_lodo_it_is(tmp_path):
         load_accounts_config(mine)
     mine.write_text("sets: [cresci2017, cresci2015_bas, kaggle_bots_2017]\nlodo: {}\n", encoding="utf-8")
     assert load_accounts_config(mine).lodo == {}
+
+
+def test_a_config_that_cannot_be_read_says_why_in_one_line(tmp_path):
+    """A YAML error's lines were joined by a line break the terminal showed as '?' ("while parsing a flow
+    node?expected the node content"), and a folder given as the config was "config file not found"."""
+    from handleval.config import read_yaml
+    from handleval.errors import ConfigError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seed: [1, 2\nmax_rounds: 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        read_yaml(bad)
+    assert "\n" not in str(caught.value) and "; " in str(caught.value), str(caught.value)
+    with pytest.raises(ConfigError, match="is a folder; a config is a YAML file"):
+        read_yaml(tmp_path)
