@@ -46,6 +46,7 @@ from handleval.price.market import DOMAIN_LEVELS, interval, interval_offsets, un
 from handleval.price.premium import (
     WELL_KNOWN,
     RuledPrices,
+    account_fame_lifts,
     apply_rules,
     cap_at_core,
     capital_i_lookalikes,
@@ -272,6 +273,38 @@ class Valuer:
             features[column] = values
         return features
 
+    @cached_property
+    def _account_fame(self) -> dict[str, dict[str, float]]:
+        """The famous people's names lifted to the popularity of their account handles
+        (:func:`~handleval.price.premium.account_fame_lifts`), as ``{"celeb": lifts}``; a brand's site and its
+        name are no accounts."""
+        people = self._lexicons.get("celeb")
+        return {} if people is None else {
+            "celeb": account_fame_lifts(people.popularity, people.display, self._risk_popularity)}
+
+    def _with_account_fame(self, frame: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+        """``features`` with the fame the market rules read (``*__fame``, of an exact famous name) lifted to that
+        of the person's account handles that contain the name: ``tomholland`` is worth at least ``tomholland2013``
+        on X. The model read the features before: only the rules see this."""
+        lifts = self._account_fame
+        if not any(lifts.values()):
+            return features
+        keys = frame["handle"].astype(str).str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
+        out = features
+        for family, lifted in lifts.items():
+            column = f"{family}__fame"
+            if column not in features or not lifted:
+                continue
+            fame = features[column].to_numpy(dtype=np.float64)
+            lift = keys.map(lifted).to_numpy(dtype=np.float64)
+            rows = np.flatnonzero((np.nan_to_num(fame) > 0) & (np.nan_to_num(lift) > fame))
+            if len(rows):
+                out = out.copy() if out is features else out
+                fame = fame.copy()
+                fame[rows] = lift[rows]
+                out[column] = fame
+        return out
+
     def price_columns(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x",
                       reasons: bool = True, attribution: Attribution = "paths", comparables: bool = False,
                       *, with_risk: bool = True, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
@@ -317,7 +350,7 @@ class Valuer:
             else:
                 contrib = np.mean([m.predict(x, pred_contrib=True)[:, :-1] for m in self.points], axis=0) \
                     if reasons else None
-            anchored = self._with_anchor_sales(market_frame, x_h)
+            anchored = self._with_account_fame(market_frame, self._with_anchor_sales(market_frame, x_h))
             ruled = apply_rules(market_frame, anchored, raw, self.markets, self.cap, matches)
             core_range = self._cap_at_cores(market_frame, anchored, ruled, comparables)
             pred = ruled.ln

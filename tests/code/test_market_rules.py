@@ -343,3 +343,17 @@ def test_a_word_is_called_a_word_of_another_language_only_where_it_clearly_is_on
     zipf, language = _other_language_word(features, 5.0)
     assert language.tolist() == ["", "French", "Spanish", "Spanish", ""]
     assert zipf.tolist() == [4.02, 3.6, 4.9, 4.1, 0.0]
+
+
+def test_a_famous_name_has_the_fame_of_its_holders_account_handles_that_contain_it():
+    """A social list ranks the account and enters the display name a little lower: ``tomholland2013`` was priced
+    above ``tomholland`` on X. A name is lifted to the account's popularity; not a short first name many people
+    share, not a name that is not famous (a lift never makes one), not another person's key."""
+    from handleval.price.premium import account_fame_lifts
+
+    popularity = {"tomholland": 0.69, "tomholland2013": 0.73, "nina": 0.63, "ninadobrev": 0.76,
+                  "quietname": 0.40, "quietname99": 0.70, "tomhollandfan": 0.95}
+    display = {"tomholland": "Tom Holland", "tomholland2013": "Tom Holland", "nina": "Nina Dobrev",
+               "ninadobrev": "Nina Dobrev", "quietname": "Quiet Name", "quietname99": "Quiet Name",
+               "tomhollandfan": "A Fan"}
+    assert account_fame_lifts(popularity, display, 0.5) == {"tomholland": 0.73}

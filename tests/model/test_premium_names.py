@@ -586,3 +586,14 @@ def test_a_famous_name_beside_a_word_of_phishing_or_counterfeit_trade_could_impe
     assert all(str(risk[h]).startswith("could impersonate brand") for h in copies), risk
     assert [h for h in clear if pd.notna(risk[h])] == [], risk
     assert "'paypal" in risk["paypallogin"].lower() and "rolex" in risk["buyrolex"].lower()
+
+
+def test_a_persons_plain_name_is_worth_at_least_their_decorated_account_handle_on_x(small_valuer):
+    """``kevinhart4real`` $16,484 beside ``kevinhart`` $12,914, ``tomholland2013`` above ``tomholland``: the
+    account's popularity came from a social list, the name's at 0.95 of it. On X the name is worth at least the
+    account that holds it."""
+    pairs = [("tomholland", "tomholland2013"), ("kevinhart", "kevinhart4real"), ("cardib", "iamcardib"),
+             ("luissuarez", "luissuarez9")]
+    out = small_valuer.value_many([h for pair in pairs for h in pair], reasons=False)
+    price = dict(zip(out["handle"], out["price_usd"], strict=True))
+    assert all(price[name] >= price[account] >= 2_500 for name, account in pairs), price
