@@ -286,22 +286,20 @@ class Valuer:
         """``features`` with the fame the market rules read (``*__fame``, of an exact famous name) lifted to that
         of the person's account handles that contain the name: ``tomholland`` is worth at least ``tomholland2013``
         on X. The model read the features before: only the rules see this."""
-        lifts = self._account_fame
-        if not any(lifts.values()):
-            return features
-        keys = frame["handle"].astype(str).str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
         out = features
-        for family, lifted in lifts.items():
+        for family, lifted in self._account_fame.items():
             column = f"{family}__fame"
             if column not in features or not lifted:
                 continue
             fame = features[column].to_numpy(dtype=np.float64)
+            famous = np.flatnonzero(np.nan_to_num(fame) > 0)  # few: the rest are looked up for nothing
+            keys = frame["handle"].iloc[famous].astype(str).str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
             lift = keys.map(lifted).to_numpy(dtype=np.float64)
-            rows = np.flatnonzero((np.nan_to_num(fame) > 0) & (np.nan_to_num(lift) > fame))
+            rows = famous[np.nan_to_num(lift) > fame[famous]]
             if len(rows):
                 out = out.copy() if out is features else out
                 fame = fame.copy()
-                fame[rows] = lift[rows]
+                fame[rows] = lift[np.nan_to_num(lift) > fame[famous]]
                 out[column] = fame
         return out
 
