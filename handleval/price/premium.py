@@ -741,8 +741,8 @@ def platform_risk(handles: np.ndarray, requested: np.ndarray) -> np.ndarray:
     return risk
 
 
-__all__ = ["CONFUSABLE_LETTERS", "ENGLISH_WORD_ZIPF", "PLUMBING_ENDINGS", "VERY_POPULAR", "X_ACCOUNT_WORDS",
-           "X_OWN_ACCOUNTS", "X_PAGES", "RuledPrices", "Step", "apply_rules", "at_floor", "cap_at_core",
-           "capital_i_lookalikes", "imitates", "is_place_name", "junk_affix_cores", "letter_swaps", "lookalike_risk",
-           "numbered_series", "own_sale_weight", "platform_risk", "price_set_by_rule", "rare_scores",
-           "spelled_lookalikes"]
+__all__ = ["CONFUSABLE_LETTERS", "ENGLISH_WORD_ZIPF", "PLUMBING_ENDINGS", "SCAM_WORDS_AFTER", "SCAM_WORDS_BEFORE",
+           "VERY_POPULAR", "X_ACCOUNT_WORDS", "X_OWN_ACCOUNTS", "X_PAGES", "RuledPrices", "Step", "account_fame_lifts",
+           "apply_rules", "at_floor", "cap_at_core", "capital_i_lookalikes", "imitates", "is_place_name",
+           "junk_affix_cores", "letter_swaps", "lookalike_risk", "name_and_word_lookalikes", "numbered_series",
+           "own_sale_weight", "platform_risk", "price_set_by_rule", "rare_scores", "spelled_lookalikes"]
