@@ -43,6 +43,15 @@ def _earlier_sales(n: float) -> str:
     return _plural(n, "earlier sale") if int(n) else "no earlier sale"
 
 
+def as_run_together(phrase: str) -> str:
+    """A brand or celebrity phrase of a run-together token wordfreq knows (``highkey``, ``bluefish``: match kind
+    "known compound") as what it is: in no lexicon, a sign of a name, so "run-together name 'highkey'" where the
+    phrase said "famous name 'highkey'", which no one could check."""
+    for said in ("famous brand '", "famous name '", "brand '"):
+        phrase = phrase.replace(said, "run-together name '")
+    return phrase
+
+
 def _kind_phrase(family: str, kind: float, match: str | None, homoglyph: bool = False) -> str:
     what = "brand" if family == "brand" else "famous name"
     name = f"'{match}'" if match else f"a {what}"

@@ -739,7 +739,13 @@ class Valuer:
         the matched name (``matches``: :meth:`HandleFeaturizer.matches` of the rows).
         Each distinct (feature, value) is described once, with a placeholder for the handle that is filled in
         at the end, so that the per-row work is array operations on label ids rather than string building."""
-        from handleval.features.describe import WORD_FEATURES, describe_feature, describe_word, handle_word
+        from handleval.features.describe import (
+            WORD_FEATURES,
+            as_run_together,
+            describe_feature,
+            describe_word,
+            handle_word,
+        )
 
         # Market features set the baseline the name is priced against (market_basis says which); the reasons
         # are about the name, so they are ranked without them.
@@ -828,7 +834,7 @@ class Valuer:
             kind = np.array([words[f"{family[f]}__match_kind"].iat[row] if f"{family[f]}__match_kind" in words
                              else np.nan for f, row in zip(j.tolist(), r.tolist(), strict=True)], dtype=np.float64)
             token = kind == COMPOUND
-            phrases[token] = [f"run-together name '{m}'" for m in names[token].tolist()]
+            phrases[token] = [as_run_together(phrase) for phrase in phrases[token].tolist()]
             top_labels[r, k] = phrases
 
         all_labels = np.hstack([top_labels, *rule_labels])

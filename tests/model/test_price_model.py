@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from handleval.errors import BundleError
+from handleval.features.brands import COMPOUND
 from handleval.price.predict import default_as_of
 
 pytestmark = pytest.mark.slow
@@ -400,11 +401,11 @@ def _money(dollars: float) -> str:
 
 def _reasons_of_one_row(features: list[str], handle: str, x: np.ndarray, contrib: np.ndarray, raw: float,
                         learned_ln: float, steps: list[tuple[str, float, tuple[str, ...], bool]], final_ln: float,
-                        names: dict[str, str | None]) -> str:
+                        names: dict[str, str | None], run_together: dict[str, bool]) -> str:
     """One row's reason text written the plain way: the reference for the vectorised ``Valuer._reasons``.
     ``steps``: each market rule's (phrase, ln change, the features it read on this row, whether it sets the price
-    where it moves it), in order."""
-    from handleval.features.describe import WORD_FEATURES, describe_feature, describe_word, handle_word
+    where it moves it), in order; ``run_together``: per family, whether its match is a run-together token."""
+    from handleval.features.describe import WORD_FEATURES, as_run_together, describe_feature, describe_word, handle_word
     from handleval.price.predict import is_market_feature
 
     name_features = [j for j, f in enumerate(features) if not is_market_feature(f)]
@@ -443,6 +444,8 @@ def _reasons_of_one_row(features: list[str], handle: str, x: np.ndarray, contrib
         family = features[j][:5]
         if names.get(family):
             label = describe_feature(features[j], x[j], handle, names[family])
+            if run_together[family]:  # in no lexicon: no famous name
+                label = as_run_together(label)
         items.append((label, amount * share))
     items = sorted([i for i in items + rules if abs(i[1]) >= 0.5], key=lambda i: -abs(i[1]))[:3]
     other = np.exp(final_ln) - baseline - sum(d for _, d in items)
@@ -502,7 +505,8 @@ def test_vectorised_reasons_equal_the_plain_per_row_text(small_valuer):
                                     ruled.learned_ln[i],
                                     [(s.phrase[i], s.delta_ln[i], _read(s, i), s.sets_price) for s in ruled.steps],
                                     ruled.ln[i],
-                                    {"brand": matches["brand_match"][i], "celeb": matches["celeb_match"][i]})
+                                    {"brand": matches["brand_match"][i], "celeb": matches["celeb_match"][i]},
+                                    {f: own_sales[f"{f}__match_kind"][i] == COMPOUND for f in ("brand", "celeb")})
                 for i in range(len(rows))]
     got = out.loc[ok, "reasons"].tolist()
     assert len(got) > 1400
