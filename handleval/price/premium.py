@@ -623,8 +623,10 @@ def name_and_word_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexico
     rows = np.flatnonzero(~itself)
     if not len(rows):
         return risk
-    codes, texts = pd.factorize(pd.Series(handles[rows], dtype=object).astype(str).str.lower()
-                                .str.replace(r"[_.\-]", "", regex=True))
+    cores = pd.Series(handles[rows], dtype=object).astype(str).str.lower().str.replace(r"[_.\-]", "", regex=True)
+    beside = (cores.str.endswith(tuple(SCAM_WORDS_AFTER)) | cores.str.startswith(tuple(SCAM_WORDS_BEFORE))).to_numpy()
+    rows = rows[beside]  # few: the loop below reads only these
+    codes, texts = pd.factorize(cores[beside])
     given = common_given_names()
     found = np.full(len(texts), None, dtype=object)
     for j, text in enumerate(texts.tolist()):  # each distinct handle once
