@@ -831,9 +831,11 @@ class Valuer:
                           in zip(j.tolist(), cells[r, top[r, k]].tolist(), names.tolist(), strict=True)]
             # a run-together token wordfreq knows (``highkey``, ``bluefish``) is a sign of a name, in no lexicon:
             # its fame is no famous name's (and rare-handle pricing reads none, :func:`premium._rare_fame`)
-            kind = np.array([words[f"{family[f]}__match_kind"].iat[row] if f"{family[f]}__match_kind" in words
-                             else np.nan for f, row in zip(j.tolist(), r.tolist(), strict=True)], dtype=np.float64)
-            token = kind == COMPOUND
+            token = np.zeros(len(r), dtype=bool)
+            for prefix in np.unique(family[j]).tolist():
+                if f"{prefix}__match_kind" in words:
+                    mine = family[j] == prefix
+                    token[mine] = words[f"{prefix}__match_kind"].to_numpy(dtype=np.float64)[r[mine]] == COMPOUND
             phrases[token] = [as_run_together(phrase) for phrase in phrases[token].tolist()]
             top_labels[r, k] = phrases
 
