@@ -402,7 +402,8 @@ class Valuer:
                 if lexicons and len(rest):
                     risk[idx[rest]] = name_and_word_lookalikes(
                         market_frame["handle"].to_numpy(dtype=object)[rest], x_h.iloc[rest].reset_index(drop=True),
-                        lexicons, self._risk_popularity)
+                        lexicons, lambda words: self.featurizer.families_["words"].lookup(words)[0],
+                        self._risk_popularity)
                 own = platform_risk(market_frame["handle"].to_numpy(dtype=object),  # 'home', 'XSupport': X's own
                                     market_frame["requested"].to_numpy(dtype=object))
                 named = np.flatnonzero(pd.notna(own))  # more specific than a brand lookalike ('twitter.com')

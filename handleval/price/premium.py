@@ -12,7 +12,7 @@ Every rule returns how much it moved each price, so that the reasons can show it
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -612,31 +612,40 @@ NAME_BESIDE_WORD_MIN = 4
 
 
 def name_and_word_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: dict[str, Any],
-                             min_popularity: float) -> np.ndarray:
+                             english: Callable[[list[str]], np.ndarray], min_popularity: float) -> np.ndarray:
     """``could impersonate brand 'PayPal'`` for a handle that is a famous name with a word of phishing or counterfeit
-    trade after it (:data:`SCAM_WORDS_AFTER`: ``paypallogin``, ``metamask_wallet``, ``nikeoutlet``) or before it
-    (:data:`SCAM_WORDS_BEFORE`: ``buyrolex``), separators aside; None otherwise, and for a handle that is an English
-    word (Zipf 3) or a famous name itself. A common given name needs :data:`VERY_POPULAR` (``zarasale`` is some
-    Zara's). ``lexicons``: ``{"celeb": lexicon, "brand": lexicon}``, the person first."""
+    trade after it (:data:`SCAM_WORDS_AFTER`: ``paypallogin``, ``metamask_wallet``, ``nikeoutlet2``) or before it
+    (:data:`SCAM_WORDS_BEFORE`: ``buyrolex``), separators and digits at its ends aside; None otherwise, and for a
+    handle that is an English word (Zipf 3) or a famous name itself. The name is no everyday word (Zipf
+    :data:`COMMON_PART_ZIPF` or more by ``english``, which gives each word's English Zipf: ``weatheralert``,
+    ``smartpay``, ``autocare`` are a shop's, not copies of weather.com, smart.com, auto.ru; so ``applelogin`` is
+    missed) and no place (``parisdeals``); a common given name needs :data:`VERY_POPULAR` (``sarahsale`` is some
+    Sarah's). ``lexicons``: ``{"celeb": lexicon, "brand": lexicon}``, the person first."""
     risk = np.full(len(handles), None, dtype=object)
     itself = _itself_famous(features) | (np.nan_to_num(_col(features, "dict__zipf_en")) >= 3)
     rows = np.flatnonzero(~itself)
     if not len(rows):
         return risk
-    cores = pd.Series(handles[rows], dtype=object).astype(str).str.lower().str.replace(r"[_.\-]", "", regex=True)
+    cores = (pd.Series(handles[rows], dtype=object).astype(str).str.lower().str.replace(r"[_.\-]", "", regex=True)
+             .str.strip("0123456789"))
     beside = (cores.str.endswith(tuple(SCAM_WORDS_AFTER)) | cores.str.startswith(tuple(SCAM_WORDS_BEFORE))).to_numpy()
     rows = rows[beside]  # few: the loop below reads only these
     codes, texts = pd.factorize(cores[beside])
-    given = common_given_names()
+    given, places = common_given_names(), place_names()
     found = np.full(len(texts), None, dtype=object)
-    for j, text in enumerate(texts.tolist()):  # each distinct handle once
+    candidates = []
+    for text in texts.tolist():  # each distinct handle once: the names beside a scam word
         n = len(text)
-        if not text.isalpha():
-            continue
         names = [text[:cut] for cut in range(NAME_BESIDE_WORD_MIN, n - 2) if text[cut:] in SCAM_WORDS_AFTER]
         names += [text[cut:] for cut in range(3, n - NAME_BESIDE_WORD_MIN + 1) if text[:cut] in SCAM_WORDS_BEFORE]
+        candidates.append(names if text.isalpha() else [])
+    every = sorted({name for names in candidates for name in names})
+    everyday = {name for name, z in zip(every, english(every).tolist(), strict=True) if z >= COMMON_PART_ZIPF}
+    for j, names in enumerate(candidates):
         best = None
         for name in names:
+            if name in everyday or name in places:
+                continue
             needed = max(min_popularity, VERY_POPULAR) if name in given else min_popularity
             for family, what in (("celeb", "famous name"), ("brand", "brand")):
                 popularity = lexicons[family].popularity.get(name, 0.0)

@@ -579,8 +579,10 @@ def test_a_famous_name_beside_a_word_of_phishing_or_counterfeit_trade_could_impe
     affixes counted: ``paypalhelp`` did): an empty risk reads as "clear to sell" on exactly the handles phishing
     uses. Words that merely contain such a word, or a word beside no famous name, stay clear."""
     copies = ["paypallogin", "paypal_security", "metamaskwallet", "coinbase_wallet", "nikeoutlet", "rolexreplica",
-              "buyrolex", "cheapgucci", "binancewallet"]
-    clear = ["bluefish", "payday", "walletconnect", "safehouse", "saleswoman", "buyer", "loginform"]
+              "buyrolex", "cheapgucci", "binancewallet", "paypallogin1", "nikeoutlet2"]
+    # a word's, a place's or a shop's name beside such a word is no copy (weather.com, paris.fr, auto.ru, smart.com)
+    clear = ["bluefish", "payday", "walletconnect", "safehouse", "saleswoman", "buyer", "loginform", "weatheralert",
+             "parisdeals", "texasbank", "autocare", "smartpay", "sarahsale"]
     out = small_valuer.value_many(copies + clear, reasons=False)
     risk = dict(zip(out["handle"], out["risk"], strict=True))
     assert all(str(risk[h]).startswith("could impersonate brand") for h in copies), risk
