@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from handleval.config import MarketsConfig, RareHandlePricing
-from handleval.features.brands import AFFIX, COMPOUND, FUZZY, LEET
+from handleval.features.brands import AFFIX, COMPOUND, FUZZY, LEET, PREFIXES, SUFFIXES
 from handleval.features.places import place_names, run_together_places
 from handleval.features.words import COMMON_PART_ZIPF, FUNCTION_WORDS, LANGUAGES, common_given_names
 from handleval.handles import PLATFORM_NAMES, X_PAGES
@@ -662,13 +662,26 @@ def name_and_word_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexico
 ACCOUNT_LIFT_MIN_CHARS = 6
 
 
+def _decorates(account: str, name: str) -> bool:
+    """Whether ``account`` is ``name`` with only digits and an account's affixes around it (``tomholland2013``,
+    ``kevinhart4real``, ``iamcardib``: :data:`~handleval.features.brands.PREFIXES`, ``SUFFIXES``), not another
+    name that holds it (``kendalljenner`` is no decorated ``kendall``)."""
+    at = account.find(name)
+    if at < 0 or account == name:
+        return False
+    before, after = account[:at].strip("0123456789"), account[at + len(name):].strip("0123456789")
+    return before in ("", *PREFIXES) and after in ("", *SUFFIXES)
+
+
 def account_fame_lifts(popularity: Mapping[str, float], display: Mapping[str, str],
                        min_popularity: float) -> dict[str, float]:
-    """Per famous person's name, the higher popularity of one of their account handles that contain it
-    (``tomholland`` 0.691 → 0.728 of ``tomholland2013``, ``kevinhart`` → ``kevinhart4real``, ``cardib`` →
-    ``iamcardib``: one person, the same display name): a social list ranks the account and enters the name itself a
-    little lower, so on X the plain name was priced 20-30% below the decorated account. Only names already famous
-    (``min_popularity``) of :data:`ACCOUNT_LIFT_MIN_CHARS` or more are lifted: a lift never makes a name famous."""
+    """Per famous person's name, the higher popularity of one of their account handles that decorates it
+    (:func:`_decorates`: ``tomholland`` 0.691 → 0.728 of ``tomholland2013``, ``kevinhart`` → ``kevinhart4real``,
+    ``cardib`` → ``iamcardib``; one person, the same display name): a social list ranks the account and enters the
+    name itself a little lower, so on X the plain name was priced 20-30% below the decorated account. Only names
+    already famous (``min_popularity``) of :data:`ACCOUNT_LIFT_MIN_CHARS` or more and no common given name are
+    lifted: a lift never makes a name famous, nor a first name a star's."""
+    given = common_given_names()
     by_display: dict[str, list[str]] = {}
     for key, shown in display.items():
         by_display.setdefault(shown, []).append(key)
@@ -677,9 +690,9 @@ def account_fame_lifts(popularity: Mapping[str, float], display: Mapping[str, st
         if len(keys) < 2:
             continue
         for name in keys:
-            if len(name) < ACCOUNT_LIFT_MIN_CHARS or popularity[name] < min_popularity:
+            if len(name) < ACCOUNT_LIFT_MIN_CHARS or popularity[name] < min_popularity or name in given:
                 continue
-            best = max((popularity[k] for k in keys if k != name and name in k), default=0.0)
+            best = max((popularity[k] for k in keys if _decorates(k, name)), default=0.0)
             if best > popularity[name]:
                 lifts[name] = best
     return lifts

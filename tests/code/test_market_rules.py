@@ -352,8 +352,12 @@ def test_a_famous_name_has_the_fame_of_its_holders_account_handles_that_contain_
     from handleval.price.premium import account_fame_lifts
 
     popularity = {"tomholland": 0.69, "tomholland2013": 0.73, "nina": 0.63, "ninadobrev": 0.76,
-                  "quietname": 0.40, "quietname99": 0.70, "tomhollandfan": 0.95}
+                  "quietname": 0.40, "quietname99": 0.70, "tomhollandfan": 0.95, "kevinhart": 0.77,
+                  "kevinhart4real": 0.81, "kardashian": 0.7, "kimkardashian": 0.9, "sandra": 0.6, "iamsandra": 0.7}
     display = {"tomholland": "Tom Holland", "tomholland2013": "Tom Holland", "nina": "Nina Dobrev",
                "ninadobrev": "Nina Dobrev", "quietname": "Quiet Name", "quietname99": "Quiet Name",
-               "tomhollandfan": "A Fan"}
-    assert account_fame_lifts(popularity, display, 0.5) == {"tomholland": 0.73}
+               "tomhollandfan": "A Fan", "kevinhart": "Kevin Hart", "kevinhart4real": "Kevin Hart",
+               "kardashian": "Kim Kardashian", "kimkardashian": "Kim Kardashian", "sandra": "Sandra",
+               "iamsandra": "Sandra"}
+    # not a name inside another name (kardashian in kimkardashian), nor a common given name (sandra)
+    assert account_fame_lifts(popularity, display, 0.5) == {"tomholland": 0.73, "kevinhart": 0.81}
