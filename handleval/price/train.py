@@ -534,8 +534,9 @@ def _train_price_into(out: Path, config: PriceConfig | str | Path | None, quiet:
             for s in [*cfg.sources, *ledgers]},
         # Sales per platform: a platform with sales of its own is its own market (market_basis says how many).
         "market_sales": {str(p): int(n) for p, n in sales.groupby("platform").size().items()},
-        "split": {"test_fraction": cfg.test_fraction, "test_from": {
-            s: str(g["sold_at"].min()) for s, g in test.groupby("source")}},
+        "split": {"test_fraction": cfg.test_fraction,
+                  "test_from": {s: str(g["sold_at"].min()) for s, g in test.groupby("source")},
+                  "train_to": {s: str(g["sold_at"].max()) for s, g in train.groupby("source")}},
         "metrics": metrics,
         "checks": checks,
         "monotone_increasing": [f for f in cfg.monotone_increasing if f in features],

@@ -35,18 +35,14 @@ def test_model_beats_market_median_where_signal_is_strong(small_price):
         assert m["model"][market]["spearman"] > 0.3
 
 
-def test_test_split_is_the_newest_sales_and_disjoint_in_time(small_price, sales_table):
-    """No training sale of a market is newer than its first test sale (the manifest's ``test_from`` is the test
-    rows' own minimum, so comparing the test rows with it could not fail: a random split passed), and the run held
-    out a share near its fraction."""
-    from handleval.price.train import time_split
-
-    sales = sales_table[0]
-    is_test = time_split(sales, 0.15)
-    for source, group in sales.groupby("source"):
-        test, train = group[is_test[group.index]], group[~is_test[group.index] & group["sold_at"].notna()]
-        if len(test):
-            assert train["sold_at"].max() <= test["sold_at"].min(), source
+def test_test_split_is_the_newest_sales_and_disjoint_in_time(small_price):
+    """No sale the run trained on is newer than its market's first test sale (the manifest's ``test_from`` is the
+    test rows' own minimum, so comparing the test rows with it could not fail: a random split passed), and the run
+    held out a share near its fraction."""
+    split = small_price.manifest["split"]
+    assert set(split["test_from"]) <= set(split["train_to"])
+    for market, start in split["test_from"].items():
+        assert pd.Timestamp(split["train_to"][market]) <= pd.Timestamp(start), market
     rows = small_price.manifest["training_data"]
     for market in MARKETS:
         share = rows[market]["rows_test"] / (rows[market]["rows_test"] + rows[market]["rows_train"])
