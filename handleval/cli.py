@@ -744,32 +744,17 @@ def _comps_text(listed: str) -> str:
 
 
 def _as_of_option(text: str) -> str:
-    """``--as-of`` as the time a valuation sees sales strictly before ('' for the default): a date alone is the
-    end of that day, as the default is the end of today (``2025-03-09`` saw none of that day's sales); a time after
-    the end of today is refused (a valuation does not forecast: own sales would age into the future)."""
-    import re
-
-    import pandas as pd
-
-    from handleval.price.predict import default_as_of
+    """``--as-of`` as the valuation time (:func:`handleval.price.predict.valuation_time`), '' for the default;
+    what is no date or is after today is refused before the model loads."""
+    from handleval.price.predict import valuation_time
 
     text = text.strip()
     if not text:
         return ""
     try:
-        when = pd.Timestamp(text)
-    except (ValueError, TypeError, OverflowError):
-        raise HandlevalError(f"--as-of {text!r} is not a date or time (e.g. 2025-03-01)") from None
-    if when is pd.NaT:
-        raise HandlevalError(f"--as-of {text!r} is not a date or time (e.g. 2025-03-01)")
-    if when.tzinfo is not None:
-        when = when.tz_convert("UTC").tz_localize(None)
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        when += pd.Timedelta(days=1)
-    if when > default_as_of():
-        raise HandlevalError(f"--as-of {text!r} is after today: a valuation sees the sales up to a time, it does not "
-                             "forecast")
-    return when.isoformat()
+        return valuation_time(text).isoformat()
+    except ValueError as exc:
+        raise HandlevalError(f"--as-of {exc}") from None
 
 
 def pd_frame(handles: list[str], platform: str, venue: str = "", as_of: str = "") -> Any:

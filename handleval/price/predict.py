@@ -8,6 +8,7 @@ reordered.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -600,7 +601,7 @@ class Valuer:
         column-wise path (domains and e-mail: no venue or as_of, see :meth:`_split_plain`); the rest go through
         :func:`parse_handle` one by one, with the same result."""
         n = len(frame)
-        now = default_as_of() if as_of is None else _naive_utc(pd.Timestamp(as_of))
+        now = default_as_of() if as_of is None else valuation_time(as_of)
 
         def column(name: str) -> pd.Series:
             return frame[name] if name in frame.columns else pd.Series([None] * n, dtype=object)
@@ -704,9 +705,10 @@ class Valuer:
             if as_of is None or as_of != as_of or str(as_of).strip() == "":
                 when = now
             else:
-                when = _naive_utc(pd.Timestamp(as_of))
-                if not pd.Timestamp.min < when < pd.Timestamp.max:  # it would wrap round in nanoseconds
-                    return f"as_of {as_of!r} is outside the dates a price can be valued at (1678 to 2261)"
+                try:
+                    when = valuation_time(as_of)
+                except ValueError as exc:
+                    return f"as_of {exc}"
             sfx = handle.suffix or given
             venue = "" if venue is None or venue != venue else str(venue)
             if venue.strip() and plat != "domain" and plat in PLATFORM_NAMES \
@@ -867,6 +869,30 @@ _MARKET_SALES_FEATURES = frozenset({"sales__market_median_logp", "sales__proxy_m
 def _naive_utc(when: pd.Timestamp) -> pd.Timestamp:
     """``when`` in UTC without its zone (a naive time is taken as UTC), as every sale time is kept."""
     return when.tz_convert(None) if when.tzinfo else when
+
+
+#: A date without a time (``2025-03-13``, ``20250313``): a valuation as of a day sees that whole day's sales.
+_DATE_ONLY = re.compile(r"\d{4}-?\d{2}-?\d{2}")
+
+
+def valuation_time(value: object) -> pd.Timestamp:
+    """The time a valuation ``as_of`` stands for: UTC without its zone; a date alone is the end of that day, as
+    :func:`default_as_of` is the end of today (``--as-of 2025-03-13`` did not see that day's sales). ``ValueError``
+    for what is no date, a time before 1678 or after 2261 (it would wrap round in nanoseconds) or after today (a
+    valuation sees the sales up to a time, it does not forecast: own sales would age into the future)."""
+    try:
+        when = _naive_utc(pd.Timestamp(value))  # type: ignore[arg-type]
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(f"{value!r} is not a date or time (e.g. 2025-03-01)") from None
+    if when is pd.NaT:
+        raise ValueError(f"{value!r} is not a date or time (e.g. 2025-03-01)")
+    if isinstance(value, str) and _DATE_ONLY.fullmatch(value.strip()):
+        when += pd.Timedelta(days=1)
+    if not pd.Timestamp.min < when < pd.Timestamp.max:
+        raise ValueError(f"{value!r} is outside the dates a price can be valued at (1678 to 2261)")
+    if when > default_as_of():
+        raise ValueError(f"{value!r} is after today: a valuation sees the sales up to a time, it does not forecast")
+    return when
 
 
 def default_as_of() -> pd.Timestamp:

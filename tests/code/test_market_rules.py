@@ -361,3 +361,20 @@ def test_a_famous_name_has_the_fame_of_its_holders_account_handles_that_contain_
                "iamsandra": "Sandra"}
     # not a name inside another name (kardashian in kimkardashian), nor a common given name (sandra)
     assert account_fame_lifts(popularity, display, 0.5) == {"tomholland": 0.73, "kevinhart": 0.81}
+
+
+def test_a_valuation_time_is_read_one_way_for_the_cli_the_library_and_batches():
+    """A date alone is the end of that day, as the default is the end of today (``value --as-of 2025-03-13`` saw
+    none of that day's sales, while a batch row's ``as_of`` of the same date was its midnight until both read it
+    here); a time after today is refused (own sales aged into the future), as is one that would wrap round."""
+    from handleval.price.predict import default_as_of, valuation_time
+
+    end_of_day = pd.Timestamp("2025-03-14")
+    assert valuation_time("2025-03-13") == valuation_time("20250313") == valuation_time(" 2025-03-13 ") == end_of_day
+    assert valuation_time("2025-03-13T12:00:00+02:00") == pd.Timestamp("2025-03-13 10:00")
+    assert valuation_time(pd.Timestamp("2025-03-13")) == pd.Timestamp("2025-03-13")  # a time, not a date text
+    assert valuation_time(default_as_of()) == default_as_of()
+    for wrong, says in (("soon", "is not a date or time"), ("2035-01-01", "is after today"),
+                        ("2300-01-01", "outside the dates"), ("1600-01-01", "outside the dates")):
+        with pytest.raises(ValueError, match=says):
+            valuation_time(wrong)

@@ -73,7 +73,7 @@ def test_value_as_of_a_date_sees_only_the_sales_before_it():
     assert day_before.returncode == 0 and that_day.returncode == 0 and today.returncode == 0, today.stderr
     assert "own sale" not in day_before.stdout and "own sale $16,000" in that_day.stdout
     assert "own sale $16,000" in today.stdout
-    for wrong, says in (("soon", "is not a date or time"), ("2300-01-01", "is after today"),
+    for wrong, says in (("soon", "is not a date or time"), ("2300-01-01", "is outside the dates"),
                         ((pd.Timestamp.now("UTC") + pd.Timedelta(days=2)).strftime("%Y-%m-%d"), "is after today")):
         done = run_cli("value", "elonmusk", "--as-of", wrong)
         assert done.returncode == 2 and f"--as-of {wrong!r} {says}" in done.stderr, done.stderr
