@@ -103,6 +103,19 @@ def data_dir(required: bool = True) -> Path:
     )
 
 
+def require_data_parts(*parts: str, root: str | Path | None = None) -> Path:
+    """``root`` (default :func:`data_dir`) when it holds each of ``parts`` (``sales``, ``reference``), else the one
+    "set HANDLEVAL_DATA" message naming what is missing (a folder of accounts/ only gave a warning that the sales had
+    changed, then a missing reference file)."""
+    folder = Path(root) if root is not None else data_dir()
+    missing = [f"{part}/" for part in parts if not (folder / part).is_dir()]
+    if missing:
+        raise DataDirNotFound(
+            f"the data directory {folder} holds no {' or '.join(missing)}. Set HANDLEVAL_DATA to the folder that "
+            "holds sales/, reference/ and accounts/, e.g. `export HANDLEVAL_DATA=/path/to/shared/data`.")
+    return folder
+
+
 T = TypeVar("T", bound=BaseModel)
 
 

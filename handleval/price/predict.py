@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from handleval._arrays import first_occurrences, frame_of, group_ids
-from handleval.config import MODELS_DIR, MarketsConfig
+from handleval.config import MODELS_DIR, MarketsConfig, require_data_parts
 from handleval.errors import (
     BundleError,
     ColumnCollisionError,
@@ -992,6 +992,9 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
 
     bundle_dir = Path(bundle_dir) if bundle_dir else MODELS_DIR / "price"
     manifest, verified = read_bundle(bundle_dir, "price")
+    require_data_parts("reference", root=data_dir)  # the lexicons, where the caller gives no folder of its own
+    if history is None:
+        require_data_parts("sales")  # the comparables
     with manifest_values(bundle_dir):  # every value read from the manifest, before any work is done with them
         markets = MarketsConfig.model_validate(manifest["markets"])
         params = {k: v for k, v in manifest["featurizer"].items() if k != "lexicons"}

@@ -51,6 +51,12 @@ def test_missing_data_dir_is_one_clear_message(tmp_path):
     said = " ".join(result.stderr.split())
     assert result.returncode == 2 and said.startswith("error: data directory holds none of sales/, reference/"), said
     assert "warning" not in said
+    (tmp_path / "empty" / "accounts").mkdir()  # one part is a data directory, but pricing needs the other two
+    result = run_cli("value", "pizza", env={"HANDLEVAL_DATA": str(tmp_path / "empty")})
+    said = " ".join(result.stderr.split())
+    assert result.returncode == 2 and said.startswith(f"error: the data directory {tmp_path / 'empty'} holds no "
+                                                      "reference/"), said
+    assert "warning" not in said
 
 
 def _without_two_sets(tmp_path: Path, data_root: Path) -> Path:
