@@ -707,7 +707,7 @@ def ui_command(
     from handleval.tracking import artifact_root, check_store, mark_experiments, tracking_uri, ui_path
 
     uri = tracking_uri()
-    store = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+    store = _sqlite_path(uri)
     new_store = store is not None and not store.exists()
     check_store()
     try:  # the server would say so only in its log, and exit 0
@@ -720,7 +720,7 @@ def ui_command(
         err_console.print(f"[yellow]warning:[/] no MLflow store was at {shown(str(store))}: the UI starts empty; "
                           "runs appear after `handleval train …` in this folder (or set MLFLOW_TRACKING_URI to "
                           "the store they went to)", highlight=False)
-    if uri.startswith("sqlite:///") and Path(uri.removeprefix("sqlite:///")).is_file():
+    if store is not None and store.is_file():
         # tag older experiments as model-training ones too, and link each in that view
         for name, experiment_id in mark_experiments().items():
             console.print(f"  {name}: http://{host}:{port}/{ui_path(experiment_id)}", soft_wrap=True)
@@ -732,6 +732,15 @@ def ui_command(
     # Become the MLflow server (no wrapper process): Ctrl+C and SIGTERM reach it directly, and stopping
     # `handleval ui` never leaves an orphaned server with its workers behind.
     os.execv(sys.executable, cmd)
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    """The file of an SQLite store URI (``sqlite:///mlflow.db``, or SQLite's URI form
+    ``sqlite:///file:/path/mlflow.db?mode=ro&uri=true``), None for another store."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri.removeprefix("sqlite:///")
+    return Path(path.removeprefix("file:").split("?", 1)[0]) if path.startswith("file:") else Path(path)
 
 
 def _comps_text(listed: str) -> str:

@@ -627,6 +627,10 @@ def test_ui_on_a_store_that_is_not_there_says_it_starts_empty(tmp_path):
         leftover = stop_group(server)
     assert said.startswith(f"warning: no MLflow store was at {store}: the UI starts empty"), said
     assert leftover == []
+    from handleval.cli import _sqlite_path  # SQLite's URI form names the same file (it was read as a missing one)
+
+    assert _sqlite_path(f"sqlite:///file:{store}?mode=ro&uri=true") == _sqlite_path(f"sqlite:///{store}") == store
+    assert _sqlite_path("http://127.0.0.1:5000") is None
 
 
 def test_artifacts_go_beside_the_sqlite_store_a_user_names(tmp_path, monkeypatch):
