@@ -367,15 +367,12 @@ def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str
             console.print(f"{where} is already complete ({summary.rows_out:,} rows, {summary.parts} parts): "
                           "nothing to resume")
     elif not quiet:
-        layout = "one file" if fmt else _count(summary.parts, "part")
-        console.print(f"{_count(summary.rows_out, 'row')} → {where} ({layout}, {_count(summary.errors, 'row')} with "
+        from handleval.features.describe import plural
+
+        layout = "one file" if fmt else plural(summary.parts, "part")
+        console.print(f"{plural(summary.rows_out, 'row')} → {where} ({layout}, {plural(summary.errors, 'row')} with "
                       f"error, {summary.seconds:.1f} s, {summary.rows_per_second:,.0f} rows/s)")
     _exit_if_none_scored(bool(summary.rows_out) and summary.errors == summary.rows_out, "row", where)
-
-
-def _count(n: int, word: str) -> str:
-    """``1 row``, ``2,000 rows``."""
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def _load_scorer(factory: tuple[str, str, dict[str, Any]], output: Path, resume: bool, overwrite: bool) -> None:

@@ -336,8 +336,9 @@ def read_yaml(path: str | Path, empty_ok: bool = False) -> dict[str, Any]:
         raise ConfigError(f"config file not found: {path}")
     try:
         content = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # safe: plain data only
-    except yaml.YAMLError as exc:  # its lines joined: the terminal shows a line break inside a message as '?'
-        raise ConfigError(f"{path} is not valid YAML: {'; '.join(str(exc).split(chr(10)))}") from exc
+    except yaml.YAMLError as exc:  # one line (a terminal shows a line break in a message as '?'), no '^' pointers
+        said = [line.strip() for line in str(exc).splitlines() if line.strip(" ^")]
+        raise ConfigError(f"{path} is not valid YAML: {'; '.join(said)}") from exc
     if content is None and empty_ok:
         return {}
     if not isinstance(content, dict):

@@ -33,14 +33,15 @@ def _example(run: str, n: float) -> str:
     return run[:max(int(n), 1)]
 
 
-def _plural(n: float, word: str) -> str:
+def plural(n: float, word: str) -> str:
+    """``1 row``, ``2,000 rows``: a count and its word, in the singular for one."""
     n = int(n)
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def _earlier_sales(n: float) -> str:
     """'no earlier sale' for none: "0 earlier sales (+$16)" read as money paid for data that is not there."""
-    return _plural(n, "earlier sale") if int(n) else "no earlier sale"
+    return plural(n, "earlier sale") if int(n) else "no earlier sale"
 
 
 def as_run_together(phrase: str) -> str:
@@ -70,16 +71,16 @@ def _kind_phrase(family: str, kind: float, match: str | None, homoglyph: bool = 
 
 #: Feature name → phrase template: ``f(value, handle, match) -> str``.
 PHRASES: dict[str, Callable[[float, str, str | None], str]] = {
-    "len__length": lambda v, h, m: _plural(v, "character"),
-    "len__n_letters": lambda v, h, m: _plural(v, "letter"),
-    "len__n_digits": lambda v, h, m: _plural(v, "digit"),
-    "len__n_underscores": lambda v, h, m: _plural(v, "underscore"),
-    "len__n_dots": lambda v, h, m: _plural(v, "dot"),
-    "len__n_hyphens": lambda v, h, m: _plural(v, "hyphen"),
-    "len__n_other": lambda v, h, m: _plural(v, "unusual character"),
+    "len__length": lambda v, h, m: plural(v, "character"),
+    "len__n_letters": lambda v, h, m: plural(v, "letter"),
+    "len__n_digits": lambda v, h, m: plural(v, "digit"),
+    "len__n_underscores": lambda v, h, m: plural(v, "underscore"),
+    "len__n_dots": lambda v, h, m: plural(v, "dot"),
+    "len__n_hyphens": lambda v, h, m: plural(v, "hyphen"),
+    "len__n_other": lambda v, h, m: plural(v, "unusual character"),
     "len__share_letters": lambda v, h, m: f"{v:.0%} letters",
     "len__share_digits": lambda v, h, m: f"{v:.0%} digits",
-    "len__n_unique_chars": lambda v, h, m: _plural(v, "distinct character"),
+    "len__n_unique_chars": lambda v, h, m: plural(v, "distinct character"),
     "len__non_ascii": lambda v, h, m: "non-Latin characters" if v else "plain Latin characters",
     "len__pattern_class": lambda v, h, m: f"pattern {PATTERN_CLASSES.get(int(v), 'other')}",
     "len__is_all_letters": lambda v, h, m: "letters only" if v else "not letters only",
@@ -100,7 +101,7 @@ PHRASES: dict[str, Callable[[float, str, str | None], str]] = {
     "len__trailing_digits": lambda v, h, m: "digits at the end" if v else "no digits at the end",
     "len__leading_underscore": lambda v, h, m: "starts with '_'" if v else "does not start with '_'",
     "len__trailing_underscore": lambda v, h, m: "ends with '_'" if v else "does not end with '_'",
-    "len__n_parts": lambda v, h, m: _plural(v, "part") + " separated by _ . -",
+    "len__n_parts": lambda v, h, m: plural(v, "part") + " separated by _ . -",
     "len__pronounce_loglik": lambda v, h, m: "easy to pronounce" if v > -3.0 else "hard to pronounce",
     "len__vowel_ratio": lambda v, h, m: f"{v:.0%} vowels",
     "len__max_consonant_cluster": lambda v, h, m: f"{int(v)} consonants in a row",
@@ -110,11 +111,11 @@ PHRASES: dict[str, Callable[[float, str, str | None], str]] = {
     "dict__best_lang": lambda v, h, m: f"{_LANG_NAMES.get(LANGUAGES[int(v)], LANGUAGES[int(v)])} word '{h}'"
     if 0 <= v < len(LANGUAGES) else "no language",
     "dict__is_word": lambda v, h, m: f"dictionary word '{h}'" if v else NOT_A_WORD,
-    "dict__n_words": lambda v, h, m: _plural(v, "word") if v else "no words",
+    "dict__n_words": lambda v, h, m: plural(v, "word") if v else "no words",
     "dict__coverage": lambda v, h, m: f"{v:.0%} made of words",
     "dict__min_zipf": lambda v, h, m: "all parts are common words" if v >= COMMON_PART_ZIPF else "contains a rare word",
     "dict__mean_zipf": lambda v, h, m: "common words" if v >= COMMON_PART_ZIPF else "uncommon words",
-    "dict__junk_chars": lambda v, h, m: _plural(v, "character") + " that are not words" if v else "no junk",
+    "dict__junk_chars": lambda v, h, m: plural(v, "character") + " that are not words" if v else "no junk",
     "dict__longest_word": lambda v, h, m: f"longest word has {int(v)} letters",
     "dict__known_compound": lambda v, h, m: f"'{h}' is a known phrase" if v else "not a known phrase",
     "dict__first_name": lambda v, h, m: "first name" if v else "not a first name",
@@ -122,7 +123,7 @@ PHRASES: dict[str, Callable[[float, str, str | None], str]] = {
     "dict__full_name": lambda v, h, m: "first name + surname" if v else "not a full name",
     "sales__n_market": lambda v, h, m: _earlier_sales(v) + " in this market",
     "sales__market_median_logp": lambda v, h, m: f"names in this market sold for about {_usd(v)}",
-    "sales__n_prev_same": lambda v, h, m: f"sold {_plural(v, 'time')} before" if v else "never sold before",
+    "sales__n_prev_same": lambda v, h, m: f"sold {plural(v, 'time')} before" if v else "never sold before",
     "sales__prev_same_logp": lambda v, h, m: f"last sold for {_usd(v)}",
     "sales__prev_same_age_days": lambda v, h, m: f"last sold {int(v):,} days earlier",
     "sales__knn_median_logp": lambda v, h, m: f"similar names sold for about {_usd(v)}",

@@ -21,6 +21,7 @@ import pandas as pd
 
 from handleval.config import MarketsConfig, RareHandlePricing
 from handleval.features.brands import AFFIX, COMPOUND, FUZZY, LEET, PREFIXES, SUFFIXES
+from handleval.features.describe import plural
 from handleval.features.places import place_names, run_together_places
 from handleval.features.words import COMMON_PART_ZIPF, FUNCTION_WORDS, LANGUAGES, common_given_names
 from handleval.handles import PLATFORM_NAMES, X_PAGES
@@ -254,7 +255,7 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         delta = np.where(has_sale, anchored - ln, 0.0)
         phrase = np.full(n, "", dtype=object)
         for i in np.flatnonzero(has_sale).tolist():
-            when = f", {age[i]:,.0f} days before" if np.isfinite(age[i]) else " (undated)"
+            when = f", {plural(round(age[i]), 'day')} before" if np.isfinite(age[i]) else " (undated)"
             # on a platform priced by proxy, the sale was of the same name in the proxy's market
             where = f" on {PLATFORM_NAMES.get(market[i], market[i])}" if market[i] != requested[i] else ""
             phrase[i] = f"own sale{where} for ${np.exp(last[i]):,.0f}{when}, weight {weight[i]:.2f}"
