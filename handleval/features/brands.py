@@ -95,6 +95,18 @@ _NO_MATCH = Match()
 _CONFUSABLE_CACHE: dict[str, str] = {}
 
 
+def _latin_glyphs(char: str) -> list[str]:
+    """The single ASCII letters and digits ``char`` can pass for, as the confusables list gives them, in its order."""
+    from confusable_homoglyphs import confusables
+
+    try:
+        found = confusables.is_confusable(char, preferred_aliases=["latin"]) or []
+    except Exception:  # the library has no entry for some code points
+        found = []
+    return [c for entry in found for c in (glyph.get("c", "") for glyph in entry.get("homoglyphs", []))
+            if len(c) == 1 and c.isascii() and c.isalnum()]
+
+
 def _latin_of(char: str) -> str:
     """The Latin letter or digit a character can pass for (``а`` → ``a``), else its accent-free base, else ''."""
     hit = _CONFUSABLE_CACHE.get(char)
@@ -102,21 +114,7 @@ def _latin_of(char: str) -> str:
         return hit
     import unicodedata
 
-    from confusable_homoglyphs import confusables
-
-    out = ""
-    try:
-        found = confusables.is_confusable(char, preferred_aliases=["latin"]) or []
-    except Exception:  # the library has no entry for some code points
-        found = []
-    for entry in found:
-        for glyph in entry.get("homoglyphs", []):
-            c = glyph.get("c", "").lower()
-            if len(c) == 1 and c.isascii() and c.isalnum():
-                out = c
-                break
-        if out:
-            break
+    out = next(iter(_latin_glyphs(char)), "").lower()
     if not out:
         base = unicodedata.normalize("NFKD", char)[:1].lower()
         out = base if base.isascii() and base.isalnum() else ""
@@ -127,17 +125,9 @@ def _latin_of(char: str) -> str:
 def _latin_capital_of(char: str) -> str:
     """The Latin capital a capital letter passes for (Greek ``Ν`` → ``N``), else its :func:`_latin_of` reading in
     upper case (the confusables list reads Greek ``Ι`` as ``l``: a capital that passes for l is an I), else ''."""
-    from confusable_homoglyphs import confusables
-
-    try:
-        found = confusables.is_confusable(char, preferred_aliases=["latin"]) or []
-    except Exception:  # the library has no entry for some code points
-        found = []
-    for entry in found:
-        for glyph in entry.get("homoglyphs", []):
-            c = glyph.get("c", "")
-            if len(c) == 1 and c.isascii() and c.isupper():
-                return c
+    capital = next((c for c in _latin_glyphs(char) if c.isupper()), "")
+    if capital:
+        return capital
     latin = _latin_of(char)
     return "I" if latin == "l" else latin.upper()  # a capital that passes for l is an I: no capital L looks like it
 
