@@ -35,3 +35,13 @@ def signal_handled(signum: int, handler: Callable[[int, Any], Any] | int) -> Ite
 def sigterm_as_interrupt() -> contextlib.AbstractContextManager[None]:
     """SIGTERM raises :class:`Terminated` (a ``KeyboardInterrupt``) while the block runs."""
     return signal_handled(signal.SIGTERM, _raise_terminated)
+
+
+#: What a stopped batch says after how it stopped: what it kept, and how to finish.
+RESUME_HINT = ": the finished parts are kept; the same command with --resume finishes the run"
+
+
+def how_stopped(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """``("terminated", 143)`` for SIGTERM, ``("interrupted", 130)`` for Ctrl-C: the word a stopped command says
+    and its exit code, as a shell gives them (128 + the signal)."""
+    return ("terminated", 143) if isinstance(exc, Terminated) else ("interrupted", 130)

@@ -48,7 +48,7 @@ from typing import Any
 import pandas as pd
 
 from handleval import io as hio
-from handleval._signals import Terminated, signal_handled, sigterm_as_interrupt
+from handleval._signals import RESUME_HINT, how_stopped, signal_handled, sigterm_as_interrupt
 from handleval.errors import (
     ColumnCollisionError,
     DataFormatError,
@@ -1213,9 +1213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: --scorer-kwargs is not JSON: {exc}", file=sys.stderr)
             return 2
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the finished parts are kept
-            stopped, code = ("terminated", 143) if isinstance(exc, Terminated) else ("interrupted", 130)
-            print(f"\n{stopped}: the finished parts are kept; the same command with --resume finishes the run",
-                  file=sys.stderr)
+            stopped, code = how_stopped(exc)
+            print(f"\n{stopped}{RESUME_HINT}", file=sys.stderr)
             return code
     raised = [str(w.message) for w in caught if issubclass(w.category, HandlevalWarning)]
     for message in dict.fromkeys([*summary.warnings, *raised]):

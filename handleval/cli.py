@@ -21,7 +21,7 @@ from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
 from handleval import __version__
-from handleval._signals import Terminated, sigterm_as_interrupt
+from handleval._signals import RESUME_HINT, how_stopped, sigterm_as_interrupt
 from handleval.errors import HandlevalError, HandlevalWarning
 from handleval.handles import PLATFORM_ALIASES, PLATFORMS
 
@@ -110,9 +110,8 @@ def friendly_errors(func: F) -> F:
                               highlight=False)
             raise typer.Exit(2) from None
         except KeyboardInterrupt as exc:
-            stopped, code = ("terminated", 143) if isinstance(exc, Terminated) else ("interrupted", 130)
-            hint = ": the finished parts are kept; the same command with --resume finishes the run" \
-                if "resume" in kwargs else ""
+            stopped, code = how_stopped(exc)
+            hint = RESUME_HINT if "resume" in kwargs else ""
             err_console.print(f"\n[yellow]{stopped}[/]{hint}", highlight=False, soft_wrap=True)  # a line of its own
             raise typer.Exit(code) from None
 

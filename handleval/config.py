@@ -82,6 +82,9 @@ def cache_dir() -> Path:
 #: The folders of a data directory: one of them makes a folder one (an empty folder, or a wrong one, gave a
 #: warning that the sales had changed, then a missing reference file).
 DATA_PARTS = ("sales", "reference", "accounts")
+#: How to fix a data directory that is missing or lacks a part.
+_SET_DATA = ("Set HANDLEVAL_DATA to the folder that holds sales/, reference/ and accounts/, e.g. "
+             "`export HANDLEVAL_DATA=/path/to/shared/data`.")
 
 
 def data_dir(required: bool = True) -> Path:
@@ -97,10 +100,7 @@ def data_dir(required: bool = True) -> Path:
         return candidates[0]
     where = f"HANDLEVAL_DATA={env}" if env else " or ".join(str(p) for p in candidates)
     found = "holds none of sales/, reference/, accounts/" if env and Path(env).is_dir() else "not found"
-    raise DataDirNotFound(
-        f"data directory {found} ({where}). Set HANDLEVAL_DATA to the folder that holds sales/, reference/ "
-        "and accounts/, e.g. `export HANDLEVAL_DATA=/path/to/shared/data`."
-    )
+    raise DataDirNotFound(f"data directory {found} ({where}). {_SET_DATA}")
 
 
 def require_data_parts(*parts: str, root: str | Path | None = None) -> Path:
@@ -110,9 +110,7 @@ def require_data_parts(*parts: str, root: str | Path | None = None) -> Path:
     folder = Path(root) if root is not None else data_dir()
     missing = [f"{part}/" for part in parts if not (folder / part).is_dir()]
     if missing:
-        raise DataDirNotFound(
-            f"the data directory {folder} holds no {' or '.join(missing)}. Set HANDLEVAL_DATA to the folder that "
-            "holds sales/, reference/ and accounts/, e.g. `export HANDLEVAL_DATA=/path/to/shared/data`.")
+        raise DataDirNotFound(f"the data directory {folder} holds no {' or '.join(missing)}. {_SET_DATA}")
     return folder
 
 

@@ -30,6 +30,7 @@ from handleval.errors import (
     check_unique_columns,
     output_collisions,
 )
+from handleval.features._common import core_of
 from handleval.features.brands import COMPOUND, capitals_read_as_latin
 from handleval.handles import (
     PLATFORM_NAMES,
@@ -275,34 +276,27 @@ class Valuer:
         return features
 
     @cached_property
-    def _account_fame(self) -> dict[str, dict[str, float]]:
+    def _account_fame(self) -> dict[str, float]:
         """The famous people's names lifted to the popularity of their account handles
-        (:func:`~handleval.price.premium.account_fame_lifts`), as ``{"celeb": lifts}``; a brand's site and its
-        name are no accounts."""
+        (:func:`~handleval.price.premium.account_fame_lifts`); a brand's site and its name are no accounts."""
         people = self._lexicons.get("celeb")
-        return {} if people is None else {
-            "celeb": account_fame_lifts(people.popularity, people.display, self._risk_popularity)}
+        return {} if people is None else account_fame_lifts(people.popularity, people.display, self._risk_popularity)
 
     def _with_account_fame(self, frame: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
-        """``features`` with the fame the market rules read (``*__fame``, of an exact famous name) lifted to that
-        of the person's account handles that contain the name: ``tomholland`` is worth at least ``tomholland2013``
-        on X. The model read the features before: only the rules see this."""
-        out = features
-        for family, lifted in self._account_fame.items():
-            column = f"{family}__fame"
-            if column not in features or not lifted:
-                continue
-            fame = features[column].to_numpy(dtype=np.float64)
-            famous = np.flatnonzero(np.nan_to_num(fame) > 0)  # few: the rest are looked up for nothing
-            keys = frame["handle"].iloc[famous].astype(str).str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
-            lift = keys.map(lifted).to_numpy(dtype=np.float64)
-            rows = famous[np.nan_to_num(lift) > fame[famous]]
-            if len(rows):
-                out = out.copy() if out is features else out
-                fame = fame.copy()
-                fame[rows] = lift[np.nan_to_num(lift) > fame[famous]]
-                out[column] = fame
-        return out
+        """``features`` with the fame the market rules read (``celeb__fame``, of an exact famous name) lifted to
+        that of the person's account handles that decorate the name: ``tomholland`` is worth at least
+        ``tomholland2013`` on X. The model read the features before: only the rules see this."""
+        if not self._account_fame or "celeb__fame" not in features:
+            return features
+        fame = features["celeb__fame"].to_numpy(dtype=np.float64, copy=True)
+        famous = np.flatnonzero(np.nan_to_num(fame) > 0)  # few: the rest are looked up for nothing
+        keys = [core_of(str(h).lower()) for h in frame["handle"].iloc[famous].tolist()]
+        lift = np.array([self._account_fame.get(k, 0.0) for k in keys], dtype=np.float64)
+        lifted = lift > fame[famous]
+        if not lifted.any():
+            return features
+        fame[famous[lifted]] = lift[lifted]
+        return features.assign(celeb__fame=fame)
 
     def price_columns(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x",
                       reasons: bool = True, attribution: Attribution = "paths", comparables: bool = False,
@@ -434,7 +428,7 @@ class Valuer:
                                           else object) for c in output_names(comparables)}, index=index)
 
     def _cap_at_cores(self, market_frame: pd.DataFrame, features: pd.DataFrame, ruled: RuledPrices,
-                      comparables: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+                      comparables: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         """A name with digits or separators added at its ends is priced at most as the name without them
         (:func:`~handleval.price.premium.cap_at_core`): the model reads each added distinct character as a little
         value (``shadowhunter123`` would be $315 beside ``shadowhunter``'s $80). The cores are priced in the same
