@@ -547,20 +547,22 @@ def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, s
 def price_data_snapshot(bundle_dir: Path, out: Path) -> Path:
     """What the price model reads at prediction time besides its bundle, copied for the logged model: the sales
     history for comparables (``sales_history.parquet``) and the reference files of its lexicons
-    (``reference/...``). It goes to the MLflow artifact store only, never into the repository."""
+    (``reference/...``) and the account tables of X's famous accounts (``accounts/...``). It goes to the MLflow
+    artifact store only, never into the repository."""
     from handleval.config import data_dir
-    from handleval.features.lexicons import LEXICON_FILES
+    from handleval.features.lexicons import lexicon_files
     from handleval.price.predict import sales_history
     from handleval.trees.bundle import read_manifest
 
     manifest = read_manifest(bundle_dir, "price")
     out.mkdir(parents=True, exist_ok=True)
     sales_history(manifest).to_parquet(out / "sales_history.parquet", index=False)
-    reference = data_dir() / "reference"
-    files = {rel for name in manifest["featurizer"].get("lexicons", {}) for rel in LEXICON_FILES.get(name, ())}
+    data = data_dir()
+    names = [*manifest["featurizer"].get("lexicons", {}), "x_account"]  # the market rules read X's famous accounts
+    files = {rel for name in names for rel in lexicon_files(name, data)}
     for rel in sorted(files):  # each once: the celebrity lexicon reads the brand files too
-        (out / "reference" / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(reference / rel, out / "reference" / rel)
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(data / rel, out / rel)
     return out
 
 

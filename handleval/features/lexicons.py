@@ -1,4 +1,5 @@
-"""Brand and celebrity lexicons built from ``$HANDLEVAL_DATA/reference`` (read at run time, never copied).
+"""Brand and celebrity lexicons built from ``$HANDLEVAL_DATA/reference``, and the famous X accounts of
+``$HANDLEVAL_DATA/accounts`` (read at run time, never copied).
 
 Each lexicon maps a slug (``nike``, ``taylorswift``) to a popularity in [0, 1] (the strongest of its sources:
 Tranco rank, Majestic referring subnets, Interbrand/Fortune/Forbes ranks, Pantheon page views, social follower
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from handleval.config import data_dir as _data_dir
+from handleval.config import require_data_parts
 from handleval.handles import public_suffix_list
 from handleval.trees.bundle import sha256_file
 
@@ -52,11 +54,19 @@ CELEB_FILES = (
     "fortune1000_2024/fortune1000_2024.csv",
 )
 #: A surname alone never takes a brand's key (:func:`lone_surnames`): the celebrity lexicon reads the brand files.
-LEXICON_FILES = {"brand": BRAND_FILES, "celeb": CELEB_FILES + BRAND_FILES}
+LEXICON_FILES = {"brand": BRAND_FILES, "celeb": CELEB_FILES + BRAND_FILES, "x_account": ()}
+#: Account sets that sampled popular X accounts (user objects with follower counts and the verified flag): their
+#: verified accounts of :data:`X_ACCOUNT_MIN_FOLLOWERS` or more are the ``x_account`` lexicon, keyed by the handle as
+#: X knows it (``realdonaldtrump``, ``taylorswift13``, ``aamir_khan``), which no reference list holds (the social
+#: lists are Instagram, TikTok and YouTube accounts). Only X's market rules read it: the price model never did.
+X_ACCOUNT_SETS = ("kaggle_bots_2017", "botrepo_verified2019", "twitter_human_bots_2020_subset")
+X_ACCOUNT_MIN_FOLLOWERS = 1e6
+#: The ``x_account`` lexicon's own code version: the brand and celebrity lexicons are pinned by the price bundle.
+LEXICON_VERSIONS = {"x_account": "1"}
 #: Packages whose data decides what a lexicon holds: common words (wordfreq), site labels (the Public Suffix List),
 #: short first names (nicknames, and the US Census first names of ``names``).
 LEXICON_PACKAGES = {"brand": ("wordfreq", "publicsuffixlist"),
-                    "celeb": ("wordfreq", "publicsuffixlist", "nicknames", "names")}
+                    "celeb": ("wordfreq", "publicsuffixlist", "nicknames", "names"), "x_account": ()}
 #: Zipf frequency from which an English word is common (``home`` 5.8, ``music`` 5.5; ``google`` 4.9, ``apple`` 4.8).
 COMMON_WORD_ZIPF = 5.0
 
@@ -189,15 +199,28 @@ def common_words() -> frozenset[str]:
                      if not w.isdigit() and zipf_frequency(w, "en") >= COMMON_WORD_ZIPF)
 
 
-def fingerprint(name: str, reference: Path) -> tuple[str, dict[str, str]]:
+def lexicon_files(name: str, data: Path) -> list[str]:
+    """The files lexicon ``name`` reads, relative to the data directory ``data``: reference files, and for the
+    ``x_account`` lexicon every table of the :data:`X_ACCOUNT_SETS` (what the account loader may read)."""
+    files = [f"reference/{rel}" for rel in LEXICON_FILES[name]]
+    if name == "x_account":
+        require_data_parts(*(f"accounts/{s}" for s in X_ACCOUNT_SETS), root=data)
+        files += sorted(str(p.relative_to(data)) for s in X_ACCOUNT_SETS for p in (data / "accounts" / s).iterdir()
+                        if p.suffix in (".csv", ".tsv") and p.is_file())
+    return files
+
+
+def fingerprint(name: str, data: Path) -> tuple[str, dict[str, str]]:
     """``(fingerprint, {file: sha256})`` of lexicon ``name``: name + version + sha256 of its source files."""
-    files = {rel: sha256_file(reference / rel) for rel in LEXICON_FILES[name]}
-    h = hashlib.sha256(f"{name}:{LEXICON_VERSION}\n".encode())
+    # reference files named as before the account tables came (the brand and celebrity fingerprints stay the same)
+    files = {rel.removeprefix("reference/"): sha256_file(data / rel) for rel in lexicon_files(name, data)}
+    code = LEXICON_VERSIONS.get(name, LEXICON_VERSION)
+    h = hashlib.sha256(f"{name}:{code}\n".encode())
     for package in LEXICON_PACKAGES[name]:  # their data is an input like the files
         h.update(f"{package}={version(package)}\n".encode())
     for rel, digest in sorted(files.items()):
         h.update(f"{rel}={digest}\n".encode())
-    return f"{name}-v{LEXICON_VERSION}-{h.hexdigest()[:32]}", files
+    return f"{name}-v{code}-{h.hexdigest()[:32]}", files
 
 
 def _csv_rows(path: Path, delimiter: str = ",", encoding: str = "utf-8-sig") -> Iterator[dict[str, str]]:
@@ -439,15 +462,42 @@ def _build_celeb(ref: Path) -> Lexicon:
     return lex
 
 
-_BUILDERS = {"brand": _build_brand, "celeb": _build_celeb}
+def _build_x_account(ref: Path) -> Lexicon:
+    """The verified accounts of :data:`X_ACCOUNT_MIN_FOLLOWERS` or more in the :data:`X_ACCOUNT_SETS` (2017-2020
+    snapshots), keyed by the handle as X knows it, at their followers' popularity as for the social lists (an
+    account listed twice: its most followers), shown as the owner's name and the handle ('Donald J. Trump
+    (@realDonaldTrump)', '@katyperry'). An unverified account is not famous for its followers: they can be bought."""
+    from handleval.data.accounts import load_account_table
+
+    lex = Lexicon("x_account")
+    table, _ = load_account_table(ref.parent, sets=list(X_ACCOUNT_SETS), dedupe=False)
+    famous = table[table["verified"].fillna(False).astype(bool) & (table["followers_count"] >= X_ACCOUNT_MIN_FOLLOWERS)]
+    names = famous["name"].fillna("").astype(str).str.strip()
+    mangled = famous["source"].str.startswith("kaggle_bots_2017") & ~names.map(str.isascii)  # its SOURCE.txt: mojibake
+    famous = famous.assign(key=famous["screen_name"].str.lower(), name=names.mask(mangled, ""))
+    famous = famous.sort_values("followers_count", ascending=False, kind="stable")
+    named = famous[famous["name"] != ""].drop_duplicates("key").set_index("key")["name"]  # any listing's name
+    for key, account, followers in famous.drop_duplicates("key")[["key", "screen_name", "followers_count"]].itertuples(
+            index=False):
+        name = named.get(key, "")
+        shown = name if name.isascii() and name.isprintable() else shown_name(name, account)  # 'P!nk' as written
+        lex.popularity[key] = _follower_popularity(followers)
+        lex.display[key] = shown if shown.endswith(f"(@{account})") else f"{shown} (@{account})" if shown else \
+            f"@{account}"
+        lex.source[key] = "x_accounts"
+    return lex
+
+
+_BUILDERS = {"brand": _build_brand, "celeb": _build_celeb, "x_account": _build_x_account}
 
 
 def load_lexicon(name: str, data_dir: str | Path | None = None, use_cache: bool = True) -> Lexicon:
-    """Build (or load from cache) lexicon ``name`` (``brand`` or ``celeb``) from the reference data."""
+    """Build (or load from cache) lexicon ``name`` (``brand``, ``celeb`` or ``x_account``) from the data directory."""
     from handleval.features._common import cached
 
-    ref = Path(data_dir or _data_dir()) / "reference"
-    fp, files = fingerprint(name, ref)
+    data = Path(data_dir or _data_dir())
+    ref = data / "reference"
+    fp, files = fingerprint(name, data)
 
     def build() -> dict[str, Any]:
         lex = _BUILDERS[name](ref)

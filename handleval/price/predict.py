@@ -282,21 +282,50 @@ class Valuer:
         people = self._lexicons.get("celeb")
         return {} if people is None else account_fame_lifts(people.popularity, people.display, self._risk_popularity)
 
-    def _with_account_fame(self, frame: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    def _with_account_fame(self, frame: pd.DataFrame, features: pd.DataFrame, x_fame: np.ndarray) -> pd.DataFrame:
         """``features`` with the fame the market rules read (``celeb__fame``, of an exact famous name) lifted to
-        that of the person's account handles that decorate the name: ``tomholland`` is worth at least
-        ``tomholland2013`` on X. The model read the features before: only the rules see this."""
-        if not self._account_fame or "celeb__fame" not in features:
+        that of the person's account handles that decorate the name (``tomholland`` is worth at least
+        ``tomholland2013`` on X) and to ``x_fame`` (:meth:`_x_account_fame`). The model read the features before:
+        only the rules see this."""
+        if "celeb__fame" not in features:
             return features
         fame = features["celeb__fame"].to_numpy(dtype=np.float64, copy=True)
         famous = np.flatnonzero(np.nan_to_num(fame) > 0)  # few: the rest are looked up for nothing
         keys = [core_of(str(h).lower()) for h in frame["handle"].iloc[famous].tolist()]
         lift = np.array([self._account_fame.get(k, 0.0) for k in keys], dtype=np.float64)
         lifted = lift > fame[famous]
-        if not lifted.any():
-            return features
         fame[famous[lifted]] = lift[lifted]
-        return features.assign(celeb__fame=fame)
+        raised = np.nan_to_num(x_fame, nan=-1.0) > np.nan_to_num(fame)
+        fame[raised] = x_fame[raised]
+        return features.assign(celeb__fame=fame) if lifted.any() or raised.any() else features
+
+    @cached_property
+    def _x_accounts(self) -> Any:
+        """Famous X accounts by handle (:func:`~handleval.features.lexicons.load_lexicon` ``x_account``)."""
+        from handleval.features.lexicons import load_lexicon
+
+        return load_lexicon("x_account", self.featurizer.data_dir, self.featurizer.use_cache)
+
+    def _x_account_fame(self, frame: pd.DataFrame) -> np.ndarray:
+        """Per row asked for on X whose handle is a famous X account's own (``realdonaldtrump``,
+        ``taylorswift13``), the account's popularity; NaN elsewhere. Its fame on X is at least the account's, and it
+        is no copy of its owner's name; on another platform the same name, held by someone else, could be one."""
+        fame = np.full(len(frame), np.nan)
+        requested = np.flatnonzero(frame["requested"].to_numpy(dtype=object) == "x")
+        if len(requested):
+            known = self._x_accounts.popularity
+            fame[requested] = [known.get(h, np.nan) for h in frame["handle"].iloc[requested].tolist()]
+        return fame
+
+    def _with_x_account_names(self, frame: pd.DataFrame, matches: pd.DataFrame | None, rows: np.ndarray
+                              ) -> pd.DataFrame | None:
+        """``matches`` naming the X account on ``rows`` (whose fame is the account's): 'Donald J. Trump
+        (@realDonaldTrump)' for ``realdonaldtrump``, not the name it holds, for the reasons."""
+        if matches is None or not rows.any():
+            return matches
+        names = matches["celeb_match"].to_numpy(dtype=object, copy=True)
+        names[rows] = [self._x_accounts.display[h] for h in frame["handle"].to_numpy(dtype=object)[rows]]
+        return matches.assign(celeb_match=names)
 
     def price_columns(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x",
                       reasons: bool = True, attribution: Attribution = "paths", comparables: bool = False,
@@ -343,7 +372,12 @@ class Valuer:
             else:
                 contrib = np.mean([m.predict(x, pred_contrib=True)[:, :-1] for m in self.points], axis=0) \
                     if reasons else None
-            anchored = self._with_account_fame(market_frame, self._with_anchor_sales(market_frame, x_h))
+            x_fame = self._x_account_fame(market_frame)
+            anchored = self._with_account_fame(market_frame, self._with_anchor_sales(market_frame, x_h), x_fame)
+            if "celeb__fame" in x_h:  # the reasons name the X account where its fame is the one read
+                read = anchored["celeb__fame"].to_numpy(dtype=np.float64)
+                matches = self._with_x_account_names(market_frame, matches, (read == x_fame) & (
+                    x_fame > np.nan_to_num(x_h["celeb__fame"].to_numpy(dtype=np.float64))))
             ruled = apply_rules(market_frame, anchored, raw, self.markets, self.cap, matches)
             core_range = self._cap_at_cores(market_frame, anchored, ruled, comparables)
             pred = ruled.ln
@@ -373,9 +407,10 @@ class Valuer:
             capped = idx[pred >= self.cap - 1e-9]  # the price says "at least": the cap, not a value
             basis[capped] = [f"{b}; at the ${np.exp(self.cap):,.0f} cap" for b in basis[capped]]
             if with_risk:  # who the name could impersonate, and how it is written
-                place = is_place_name(market_frame["handle"].to_numpy(dtype=object))  # 'monaco' is Monaco: no one's
+                # 'monaco' is Monaco, 'realdonaldtrump' on X his own account: no one's copy
+                not_a_copy = is_place_name(market_frame["handle"].to_numpy(dtype=object)) | ~np.isnan(x_fame)
                 risky = np.flatnonzero((imitates(x_h, "brand", self._risk_popularity)
-                                        | imitates(x_h, "celeb", self._risk_popularity)) & ~place)
+                                        | imitates(x_h, "celeb", self._risk_popularity)) & ~not_a_copy)
                 if len(risky):  # name the imitated match (the transform's own, else found for these rows only)
                     found = matches.iloc[risky] if matches is not None else \
                         self.featurizer.matches(market_frame.iloc[risky])
@@ -383,17 +418,17 @@ class Valuer:
                                                       found.reset_index(drop=True), self._risk_popularity,
                                                       market_frame["handle"].to_numpy(dtype=object)[risky])
                 lexicons = self._lexicons
-                rest = np.flatnonzero(pd.isna(risk[idx]) & ~place)  # famous names with a letter group swapped
+                rest = np.flatnonzero(pd.isna(risk[idx]) & ~not_a_copy)  # famous names with a letter group swapped
                 if lexicons and len(rest):
                     risk[idx[rest]] = spelled_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
                                                          x_h.iloc[rest].reset_index(drop=True), lexicons,
                                                          self._risk_popularity)
-                rest = np.flatnonzero(pd.isna(risk[idx]) & ~place)  # 'AppIe': a famous name as written, I for an l
+                rest = np.flatnonzero(pd.isna(risk[idx]) & ~not_a_copy)  # 'AppIe': a famous name as written, I for an l
                 if lexicons and len(rest):
                     risk[idx[rest]] = capital_i_lookalikes(readable["handle"].to_numpy(dtype=object)[idx[rest]],
                                                            market_frame["handle"].to_numpy(dtype=object)[rest],
                                                            lexicons, self._risk_popularity)
-                rest = np.flatnonzero(pd.isna(risk[idx]) & ~place)  # 'paypallogin': a famous name and a word
+                rest = np.flatnonzero(pd.isna(risk[idx]) & ~not_a_copy)  # 'paypallogin': a famous name and a word
                 if lexicons and len(rest):
                     risk[idx[rest]] = name_and_word_lookalikes(
                         market_frame["handle"].to_numpy(dtype=object)[rest], x_h.iloc[rest].reset_index(drop=True),
@@ -1032,6 +1067,7 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     valuer = Valuer(bundle_dir, manifest, partial(_parse_boosters, bundle_dir, texts, model_files),
                     featurizer=featurizer, market=market, markets=markets)
     valuer.forest  # noqa: B018 (read from the cache, or built now: a model LightGBM cannot parse fails the load)
+    valuer._x_accounts  # noqa: B018 (X's famous accounts: a data directory without them fails the load, not a batch)
     return valuer
 
 

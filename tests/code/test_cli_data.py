@@ -59,6 +59,18 @@ def test_missing_data_dir_is_one_clear_message(tmp_path):
     assert "warning" not in said
 
 
+def test_pricing_without_the_account_sets_of_x_s_famous_accounts_is_one_clear_message(tmp_path, data_root):
+    """X's market rules read its famous accounts from three account sets: a data directory of sales and reference
+    files alone fails the load with the one message naming them, before any handle is priced."""
+    for part in ("sales", "reference"):
+        (tmp_path / part).symlink_to(data_root / part)
+    result = run_cli("value", "pizza", env={"HANDLEVAL_DATA": str(tmp_path)})
+    said = " ".join(result.stderr.split())
+    assert result.returncode == 2 and "Traceback" not in result.stderr, said
+    assert said.startswith(f"error: the data directory {tmp_path} holds no accounts/kaggle_bots_2017/ or "
+                           "accounts/botrepo_verified2019/ or accounts/twitter_human_bots_2020_subset/"), said
+
+
 def _without_two_sets(tmp_path: Path, data_root: Path) -> Path:
     """A data directory of links to ``data_root``'s sets but sales/dash_email and accounts/kaggle_bots_2017."""
     for group in ("sales", "accounts"):

@@ -254,10 +254,10 @@ def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
     assert near["risk"][2:].isna().all(), near  # separators and digits aside, a word: no 'T-Pain', no 'trains.com'
     assert near.loc[1, "risk"] == "could impersonate famous name 'Taylor Swift'", near.loc[1, "risk"]
     # one confusable letter group away (@nIke shows as nlke; rn reads as m) is a lookalike too
-    words = small_valuer.value_many(["a_b", "blackcat", "realdonaldtrump", "targethelp", "realwillsmith", "netfix",
+    words = small_valuer.value_many(["a_b", "blackcat", "realbradpitt", "targethelp", "realwillsmith", "netfix",
                                      "bradpit", "jamiedimon"])
     assert words["risk"][:2].isna().all(), words  # an obscure two-letter account; no misspelt 'blackhat.com'
-    for i, name in ((2, "Donald Trump"), (3, "Target"), (4, "Will Smith"), (5, "Netflix"), (6, "Brad Pitt")):
+    for i, name in ((2, "Brad Pitt"), (3, "Target"), (4, "Will Smith"), (5, "Netflix"), (6, "Brad Pitt")):
         assert name.lower() in str(words.loc[i, "risk"]).lower(), words.loc[i]  # common words, yet a lookalike
     assert words.loc[7, "risk"] is None and "Jamie Dimon" in words.loc[7, "reasons"]  # the man himself
     swapped = small_valuer.value_many(["nlke", "rnicrosoft", "bail", "nir"])
@@ -588,6 +588,24 @@ def test_a_famous_name_beside_a_word_of_phishing_or_counterfeit_trade_could_impe
     assert all(str(risk[h]).startswith("could impersonate brand") for h in copies), risk
     assert [h for h in clear if pd.notna(risk[h])] == [], risk
     assert "'paypal" in risk["paypallogin"].lower() and "rolex" in risk["buyrolex"].lower()
+
+
+def test_a_famous_x_account_s_own_handle_is_a_famous_name_not_a_copy(small_valuer):
+    """``realdonaldtrump`` and ``taylorswift13`` are the handles the people use on X (verified, millions of
+    followers): on X they are priced as famous names, with no "could impersonate" (they were $65 and $71, copies of
+    themselves); the reasons name the account. The same words around another famous name still imitate it, and on
+    Telegram the X handle held by someone else is a copy."""
+    handles = ["realdonaldtrump", "taylorswift13", "bbcbreaking", "leodicaprio", "realbradpitt", "katyperry"]
+    out = small_valuer.value_many(handles, reasons=True)
+    for i, name in enumerate(("Donald J. Trump (@realDonaldTrump)", "Taylor Swift (@taylorswift13)",
+                              "BBC Breaking News (@BBCBreaking)", "Leonardo DiCaprio (@LeoDiCaprio)")):
+        assert out.loc[i, "risk"] is None and f"famous name '{name}'" in out.loc[i, "reasons"], out.loc[i]
+        assert "rare" in out.loc[i, "market_basis"] and out.loc[i, "price_usd"] >= 2_500, out.loc[i]
+    assert "Brad Pitt" in str(out.loc[4, "risk"])
+    assert "famous name 'Katy Perry'" in out.loc[5, "reasons"]  # her Pantheon fame is the higher: named so
+    elsewhere = small_valuer.value_many(handles[:2], platform="telegram", reasons=False)
+    assert elsewhere["risk"].str.startswith("could impersonate famous name").all(), elsewhere
+    assert (elsewhere["price_usd"] < out["price_usd"][:2] / 10).all()
 
 
 def test_a_persons_plain_name_is_worth_at_least_their_decorated_account_handle_on_x(small_valuer):

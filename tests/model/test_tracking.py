@@ -505,7 +505,8 @@ def test_served_model_answers_over_http_without_data_dir(store, small_valuer, tm
         except Exception as exc:
             raise AssertionError(f"the model server did not answer; its log ends:\n{log.read_text()[-3000:]}") from exc
         body = json.dumps({"dataframe_split": {"columns": ["handle", "platform"],
-                                               "data": [["pizza", "x"], ["bad handle!", "x"]]}}).encode()
+                                               "data": [["pizza", "x"], ["bad handle!", "x"],
+                                                        ["realdonaldtrump", "x"]]}}).encode()
         request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -519,6 +520,10 @@ def test_served_model_answers_over_http_without_data_dir(store, small_valuer, tm
         assert rows[0]["price_usd"] == pytest.approx(float(local["price_usd"].iloc[0]), rel=1e-9)
         assert rows[0]["market_basis"] == local["market_basis"].iloc[0]
         assert isinstance(rows[1]["error"], str) and "not allowed" in rows[1]["error"] and null(rows[1]["price_usd"])
+        # X's famous accounts travel with the model too (the account tables they come from are in its data)
+        own = small_valuer.value_many(["realdonaldtrump"])
+        assert rows[2]["price_usd"] == pytest.approx(float(own["price_usd"].iloc[0])) and null(rows[2]["risk"])
+        assert own["price_usd"].iloc[0] >= 2_500
     finally:
         leftover = stop_group(server)
     assert leftover == []  # nothing of the server's process group is left running
