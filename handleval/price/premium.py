@@ -676,24 +676,29 @@ def _decorates(account: str, name: str) -> bool:
 
 def account_fame_lifts(popularity: Mapping[str, float], display: Mapping[str, str],
                        min_popularity: float) -> dict[str, float]:
-    """Per famous person's name, the higher popularity of one of their account handles that decorates it
-    (:func:`_decorates`: ``tomholland`` 0.691 → 0.728 of ``tomholland2013``, ``kevinhart`` → ``kevinhart4real``,
-    ``cardib`` → ``iamcardib``; one person, the same display name): a social list ranks the account and enters the
-    name itself a little lower, so on X the plain name was priced 20-30% below the decorated account. Only names
-    already famous (``min_popularity``) of :data:`ACCOUNT_LIFT_MIN_CHARS` or more and no common given name are
-    lifted: a lift never makes a name famous, nor a first name a star's."""
+    """Per famous person's name, the higher popularity of one of their account handles (one person: the same
+    display name) that decorates it (:func:`_decorates`: ``tomholland`` 0.691 → 0.728 of ``tomholland2013``,
+    ``kevinhart`` → ``kevinhart4real``, ``cardib`` → ``iamcardib``) or of any of their accounts where the name is
+    their full display name, two words or more (``dwaynejohnson`` 0.850 → 0.895 of ``therock``, ``ellendegeneres``
+    → ``theellenshow``): a social list ranks the account and enters the name itself a little lower, so on X the
+    plain name was priced 20-30% below the account. Only names already famous (``min_popularity``) of
+    :data:`ACCOUNT_LIFT_MIN_CHARS` or more and no common given name are lifted: a lift never makes a name famous,
+    nor a first name a star's."""
+    from handleval.features.lexicons import slug
+
     given = common_given_names()
     by_display: dict[str, list[str]] = {}
     for key, shown in display.items():
         by_display.setdefault(shown, []).append(key)
     lifts: dict[str, float] = {}
-    for keys in by_display.values():
+    for shown, keys in by_display.items():
         if len(keys) < 2:
             continue
+        full_name = slug(shown) if len(shown.split()) >= 2 else None
         for name in keys:
             if len(name) < ACCOUNT_LIFT_MIN_CHARS or popularity[name] < min_popularity or name in given:
                 continue
-            best = max((popularity[k] for k in keys if _decorates(k, name)), default=0.0)
+            best = max((popularity[k] for k in keys if _decorates(k, name) or name == full_name), default=0.0)
             if best > popularity[name]:
                 lifts[name] = best
     return lifts

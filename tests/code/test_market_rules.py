@@ -361,6 +361,14 @@ def test_a_famous_name_has_the_fame_of_its_holders_account_handles_that_contain_
                "iamsandra": "Sandra"}
     # not a name inside another name (kardashian in kimkardashian), nor a common given name (sandra)
     assert account_fame_lifts(popularity, display, 0.5) == {"tomholland": 0.73, "kevinhart": 0.81}
+    # a full name (two words or more) has the fame of any account of the same display name: therock is Dwayne
+    # Johnson's; not a one-word name (a stage name several accounts may show) nor a name that is not the display's
+    popularity |= {"therock": 0.9, "dwaynejohnson": 0.85, "rihanna": 0.8, "badgalriri": 0.9, "rockfan": 0.6,
+                   "rockjohnson": 0.7}
+    display |= {"therock": "Dwayne Johnson", "dwaynejohnson": "Dwayne Johnson", "rihanna": "Rihanna",
+                "badgalriri": "Rihanna", "rockjohnson": "Dwayne Johnson"}
+    assert account_fame_lifts(popularity, display, 0.5) == {"tomholland": 0.73, "kevinhart": 0.81,
+                                                             "dwaynejohnson": 0.9}
 
 
 def test_a_valuation_time_is_read_one_way_for_the_cli_the_library_and_batches():
