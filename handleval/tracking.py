@@ -604,8 +604,11 @@ def _predict_with_bundle(kind: str, bundle_dir: Path, frame: pd.DataFrame, data:
 
 
 def _metric_key(text: str) -> str:
-    """MLflow metric names allow letters, digits, ``_ - . / `` and spaces."""
-    return "".join(c if c.isalnum() or c in "_-./ :" else "_" for c in text).replace("  ", " ").strip()
+    """MLflow metric names allow letters, digits, ``_ - . / `` and spaces: "+" reads "and", parentheses go, any
+    other character is "_" ("cresci family (2015 + 2017)" → "cresci family 2015 and 2017", was "cresci family _2015
+    _ 2017_")."""
+    text = text.replace("+", " and ").replace("(", " ").replace(")", " ")
+    return " ".join("".join(c if c.isalnum() or c in "_-./ :" else "_" for c in text).split())
 
 
 # --------------------------------------------------------------------------------------------- price runs

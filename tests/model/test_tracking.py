@@ -541,6 +541,10 @@ def test_accounts_run_has_lodo_metrics_plots_and_champion(store, small_accounts)
     # precision and recall at the flag threshold, as the card and README give them; not at a raw 0.5 cut
     assert metrics["2_lodo/cresci2017.precision_at_thr"] == pytest.approx(lodo.loc["cresci2017", "precision@thr"])
     assert not [k for k in metrics if k.endswith((".precision", ".recall", ".f1"))]
+    # a unit's name as a reader says it: "+" is "and", no parentheses or underscores standing in for them
+    assert metrics["2_lodo/cresci family 2015 and 2017.auc"] == pytest.approx(
+        lodo.loc["cresci family (2015 + 2017)", "auc"])
+    assert not [k for k in metrics if "_ " in k or " _" in k]
     table = client.load_table(run.info.experiment_id, "review/summary_table.json", run_ids=[run.info.run_id])
     assert "precision@thr" in table.columns and "precision" not in table.columns
     assert metrics["1_headline/mean_lodo_auc"] == pytest.approx(lodo["auc"].mean())
