@@ -60,6 +60,7 @@ from handleval.price.premium import (
     numbered_series,
     platform_risk,
     spelled_lookalikes,
+    x_account_lookalikes,
 )
 
 Attribution = Literal["paths", "shap"]
@@ -434,6 +435,13 @@ class Valuer:
                         market_frame["handle"].to_numpy(dtype=object)[rest], x_h.iloc[rest].reset_index(drop=True),
                         lexicons, lambda words: self.featurizer.families_["words"].lookup(words)[0],
                         self._risk_popularity)
+                on_x = market_frame["requested"].to_numpy(dtype=object) == "x"
+                rest = np.flatnonzero(pd.isna(risk[idx]) & ~not_a_copy & on_x)  # 'realdonaldtrmp': an X account's
+                if len(rest):
+                    risk[idx[rest]] = x_account_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
+                                                           x_h.iloc[rest].reset_index(drop=True),
+                                                           self._x_accounts.popularity, self._x_accounts.display,
+                                                           self._risk_popularity)
                 own = platform_risk(market_frame["handle"].to_numpy(dtype=object),  # 'home', 'XSupport': X's own
                                     market_frame["requested"].to_numpy(dtype=object))
                 named = np.flatnonzero(pd.notna(own))  # more specific than a brand lookalike ('twitter.com')

@@ -658,6 +658,41 @@ def name_and_word_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexico
     return risk
 
 
+#: The shortest famous X handle :func:`x_account_lookalikes` reads near-spellings of: shorter handles are one letter
+#: from too many words and names (``espn``, ``adele``).
+X_LOOKALIKE_MIN_CHARS = 6
+
+
+def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity: Mapping[str, float],
+                         display: Mapping[str, str], min_popularity: float) -> np.ndarray:
+    """``could impersonate X account 'Donald J. Trump (@realDonaldTrump)'`` for a handle one edit from a famous X
+    account's handle of :data:`X_LOOKALIKE_MIN_CHARS` or more (a character changed, added or dropped, or two
+    neighbours swapped: ``realdonaldtrmp``, ``taylorswift31``), at ``min_popularity`` or more (the most popular
+    where several are); None otherwise, and for a dictionary word or a famous name itself. ``popularity`` and
+    ``display``: the ``x_account`` lexicon's, by handle."""
+    from rapidfuzz.distance import OSA
+    from rapidfuzz.process import cdist
+
+    risk = np.full(len(handles), None, dtype=object)
+    famous = sorted((k for k, p in popularity.items() if p >= min_popularity and len(k) >= X_LOOKALIKE_MIN_CHARS),
+                    key=lambda k: -popularity[k])
+    if not famous or not len(handles):
+        return risk
+    text = pd.Series(handles, dtype=object).astype(str).str.lower()
+    # one edit leaves the first three or the last three characters of a name of six or more as they were
+    near = text.str[:3].isin({k[:3] for k in famous}) | text.str[-3:].isin({k[-3:] for k in famous})
+    itself = _itself_famous(features) | (np.nan_to_num(_col(features, "dict__is_word")) > 0)
+    rows = np.flatnonzero(near.to_numpy() & ~itself & (text.str.len() >= X_LOOKALIKE_MIN_CHARS - 1).to_numpy()
+                          & ~text.isin(popularity).to_numpy())
+    if not len(rows):
+        return risk
+    close = cdist(text.iloc[rows].tolist(), famous, scorer=OSA.distance, score_cutoff=1, dtype=np.int8) <= 1
+    hit = close.any(axis=1)
+    first = close.argmax(axis=1)  # the most popular of the handles it is near: ``famous`` is in that order
+    risk[rows[hit]] = [_impersonation("X account", display[famous[j]]) for j in first[hit].tolist()]
+    return risk
+
+
 #: The shortest famous name :func:`account_fame_lifts` lifts: shorter ones are first names and nicknames that many
 #: people share (``nina``, ``lisa``, ``rose`` inside a star's account handle).
 ACCOUNT_LIFT_MIN_CHARS = 6
@@ -772,7 +807,8 @@ def platform_risk(handles: np.ndarray, requested: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["CONFUSABLE_LETTERS", "ENGLISH_WORD_ZIPF", "PLUMBING_ENDINGS", "SCAM_WORDS_AFTER", "SCAM_WORDS_BEFORE",
-           "VERY_POPULAR", "X_ACCOUNT_WORDS", "X_OWN_ACCOUNTS", "X_PAGES", "RuledPrices", "Step", "account_fame_lifts",
-           "apply_rules", "at_floor", "cap_at_core", "capital_i_lookalikes", "imitates", "is_place_name",
-           "junk_affix_cores", "letter_swaps", "lookalike_risk", "name_and_word_lookalikes", "numbered_series",
-           "own_sale_weight", "platform_risk", "price_set_by_rule", "rare_scores", "spelled_lookalikes"]
+           "VERY_POPULAR", "X_ACCOUNT_WORDS", "X_LOOKALIKE_MIN_CHARS", "X_OWN_ACCOUNTS", "X_PAGES", "RuledPrices",
+           "Step", "account_fame_lifts", "apply_rules", "at_floor", "cap_at_core", "capital_i_lookalikes",
+           "imitates", "is_place_name", "junk_affix_cores", "letter_swaps", "lookalike_risk",
+           "name_and_word_lookalikes", "numbered_series", "own_sale_weight", "platform_risk", "price_set_by_rule",
+           "rare_scores", "spelled_lookalikes", "x_account_lookalikes"]

@@ -371,6 +371,28 @@ def test_a_famous_name_has_the_fame_of_its_holders_account_handles_that_contain_
                                                              "dwaynejohnson": 0.9}
 
 
+def test_a_near_spelling_of_a_famous_x_handle_impersonates_the_account():
+    """One edit (a character changed, added, dropped, or two neighbours swapped) from a famous X account's handle of
+    six characters or more, the most popular where several are; not the handle itself, a dictionary word, a famous
+    name, a shorter handle, an account below the fame threshold, or two edits away."""
+    from handleval.price.premium import x_account_lookalikes
+
+    popularity = {"realdonaldtrump": 0.63, "taylorswift13": 0.75, "taylorswift1": 0.55, "espn": 0.66,
+                  "quietstar": 0.40, "bbcbreaking": 0.65}
+    display = {k: f"@{k}" for k in popularity}
+    handles = np.array(["realdonaldtrmp", "taylorswift31", "taylorswift12", "espm", "quietstat", "bbcbreakinq",
+                        "bbcbreakiqq", "bbcbreaking", "breaking", "realdonaldtrumps"], dtype=object)
+    features = pd.DataFrame({"brand__fame": 0.0, "celeb__fame": 0.0, "dict__is_word": 0.0}, index=range(len(handles)))
+    features.loc[8, "dict__is_word"] = 1.0
+    risk = x_account_lookalikes(handles, features, popularity, display, 0.5)
+    assert risk.tolist() == ["could impersonate X account '@realdonaldtrump'", "could impersonate X account "
+                             "'@taylorswift13'", "could impersonate X account '@taylorswift13'", None, None,
+                             "could impersonate X account '@bbcbreaking'", None, None, None,
+                             "could impersonate X account '@realdonaldtrump'"]
+    features.loc[0, "celeb__fame"] = 0.6  # a famous name itself imitates nothing
+    assert x_account_lookalikes(handles[:1], features[:1], popularity, display, 0.5).tolist() == [None]
+
+
 def test_a_valuation_time_is_read_one_way_for_the_cli_the_library_and_batches():
     """A date alone is the end of that day, as the default is the end of today (``value --as-of 2025-03-13`` saw
     none of that day's sales, while a batch row's ``as_of`` of the same date was its midnight until both read it

@@ -606,6 +606,12 @@ def test_a_famous_x_account_s_own_handle_is_a_famous_name_not_a_copy(small_value
     elsewhere = small_valuer.value_many(handles[:2], platform="telegram", reasons=False)
     assert elsewhere["risk"].str.startswith("could impersonate famous name").all(), elsewhere
     assert (elsewhere["price_usd"] < out["price_usd"][:2] / 10).all()
+    # one edit from a famous X account's handle is a copy of the account, on X
+    near = small_valuer.value_many(["realdonaldtrmp", "bbcbreakinq", "srbachchan"], reasons=False)
+    assert near["risk"].tolist()[:2] == ["could impersonate X account 'Donald J. Trump (@realDonaldTrump)'",
+                                         "could impersonate X account 'BBC Breaking News (@BBCBreaking)'"], near
+    assert near.loc[2, "risk"] is None
+    assert small_valuer.value_many(["realdonaldtrmp"], platform="telegram", reasons=False).loc[0, "risk"] is None
 
 
 def test_a_persons_plain_name_is_worth_at_least_their_account_handle_on_x(small_valuer):
