@@ -53,6 +53,9 @@ CELEB_FILES = (
     "youtube_top1000_2023/global_youtube_statistics_2023.csv",
     "fortune1000_2024/fortune1000_2024.csv",
 )
+#: The celebrity lexicon's sources that list social accounts (the platforms of ``social_top1000_2022``, then
+#: ``instagram_top200`` and ``youtube2023``): their keys are accounts, the others names of people and companies.
+SOCIAL_ACCOUNT_SOURCES = ("Instagram", "TikTok", "Youtube", "instagram_top200", "youtube2023")
 #: A surname alone never takes a brand's key (:func:`lone_surnames`): the celebrity lexicon reads the brand files.
 LEXICON_FILES = {"brand": BRAND_FILES, "celeb": CELEB_FILES + BRAND_FILES, "x_account": ()}
 #: Account sets that sampled popular X accounts (user objects with follower counts and the verified flag): their
@@ -62,7 +65,7 @@ LEXICON_FILES = {"brand": BRAND_FILES, "celeb": CELEB_FILES + BRAND_FILES, "x_ac
 X_ACCOUNT_SETS = ("kaggle_bots_2017", "botrepo_verified2019", "twitter_human_bots_2020_subset")
 X_ACCOUNT_MIN_FOLLOWERS = 1e6
 #: The ``x_account`` lexicon's own code version: the brand and celebrity lexicons are pinned by the price bundle.
-LEXICON_VERSIONS = {"x_account": "1"}
+LEXICON_VERSIONS = {"x_account": "2"}
 #: Packages whose data decides what a lexicon holds: common words (wordfreq), site labels (the Public Suffix List),
 #: short first names (nicknames, and the US Census first names of ``names``).
 LEXICON_PACKAGES = {"brand": ("wordfreq", "publicsuffixlist"),
@@ -216,6 +219,8 @@ def fingerprint(name: str, data: Path) -> tuple[str, dict[str, str]]:
     files = {rel.removeprefix("reference/"): sha256_file(data / rel) for rel in lexicon_files(name, data)}
     code = LEXICON_VERSIONS.get(name, LEXICON_VERSION)
     h = hashlib.sha256(f"{name}:{code}\n".encode())
+    if name == "x_account":  # what it selects is an input too
+        h.update(f"sets={','.join(X_ACCOUNT_SETS)};min_followers={X_ACCOUNT_MIN_FOLLOWERS}\n".encode())
     for package in LEXICON_PACKAGES[name]:  # their data is an input like the files
         h.update(f"{package}={version(package)}\n".encode())
     for rel, digest in sorted(files.items()):
@@ -472,9 +477,11 @@ def _build_x_account(ref: Path) -> Lexicon:
     lex = Lexicon("x_account")
     table, _ = load_account_table(ref.parent, sets=list(X_ACCOUNT_SETS), dedupe=False)
     famous = table[table["verified"].fillna(False).astype(bool) & (table["followers_count"] >= X_ACCOUNT_MIN_FOLLOWERS)]
-    names = famous["name"].fillna("").astype(str).str.strip()
+    names = famous["name"].fillna("").astype(str).str.strip().str.strip('"')
     mangled = famous["source"].str.startswith("kaggle_bots_2017") & ~names.map(str.isascii)  # its SOURCE.txt: mojibake
-    famous = famous.assign(key=famous["screen_name"].str.lower(), name=names.mask(mangled, ""))
+    handles = famous["screen_name"].astype(str).str.strip().str.strip('"')  # the Kaggle file quotes a few
+    famous = famous.assign(screen_name=handles, key=handles.str.lower(), name=names.mask(mangled, ""))
+    famous = famous[famous["key"].str.fullmatch(r"[a-z0-9_]{1,15}")]  # a handle X allows
     famous = famous.sort_values("followers_count", ascending=False, kind="stable")
     named = famous[famous["name"] != ""].drop_duplicates("key").set_index("key")["name"]  # any listing's name
     for key, account, followers in famous.drop_duplicates("key")[["key", "screen_name", "followers_count"]].itertuples(

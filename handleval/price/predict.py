@@ -31,7 +31,7 @@ from handleval.errors import (
     output_collisions,
 )
 from handleval.features._common import core_of
-from handleval.features.brands import COMPOUND, capitals_read_as_latin
+from handleval.features.brands import COMPOUND, EXACT, capitals_read_as_latin
 from handleval.handles import (
     PLATFORM_NAMES,
     SUFFIX_SEPARATOR,
@@ -281,7 +281,12 @@ class Valuer:
         """The famous people's names lifted to the popularity of their account handles
         (:func:`~handleval.price.premium.account_fame_lifts`); a brand's site and its name are no accounts."""
         people = self._lexicons.get("celeb")
-        return {} if people is None else account_fame_lifts(people.popularity, people.display, self._risk_popularity)
+        from handleval.features.lexicons import SOCIAL_ACCOUNT_SOURCES
+
+        if people is None:
+            return {}
+        accounts = {key for key, source in people.source.items() if source in SOCIAL_ACCOUNT_SOURCES}
+        return account_fame_lifts(people.popularity, people.display, self._risk_popularity, accounts)
 
     def _with_account_fame(self, frame: pd.DataFrame, features: pd.DataFrame, x_fame: np.ndarray) -> pd.DataFrame:
         """``features`` with the fame the market rules read (``celeb__fame``, of an exact famous name) lifted to
@@ -297,8 +302,15 @@ class Valuer:
         lifted = lift > fame[famous]
         fame[famous[lifted]] = lift[lifted]
         raised = np.nan_to_num(x_fame, nan=-1.0) > np.nan_to_num(fame)
+        if not (lifted.any() or raised.any()):
+            return features
         fame[raised] = x_fame[raised]
-        return features.assign(celeb__fame=fame) if lifted.any() or raised.any() else features
+        features = features.assign(celeb__fame=fame)
+        if raised.any() and "celeb__match_kind" in features:  # the account's own handle: an exact famous name
+            kind = features["celeb__match_kind"].to_numpy(dtype=np.float64, copy=True)
+            kind[raised] = EXACT
+            features = features.assign(celeb__match_kind=kind)
+        return features
 
     @cached_property
     def _x_accounts(self) -> Any:
@@ -307,12 +319,15 @@ class Valuer:
 
         return load_lexicon("x_account", self.featurizer.data_dir, self.featurizer.use_cache)
 
-    def _x_account_fame(self, frame: pd.DataFrame) -> np.ndarray:
+    def _x_account_fame(self, frame: pd.DataFrame, written: np.ndarray) -> np.ndarray:
         """Per row asked for on X whose handle is a famous X account's own (``realdonaldtrump``,
-        ``taylorswift13``), the account's popularity; NaN elsewhere. Its fame on X is at least the account's, and it
-        is no copy of its owner's name; on another platform the same name, held by someone else, could be one."""
+        ``taylorswift13``), written as X writes handles (``written``: the text as typed, ASCII; a full-width
+        ``ｔａｙｌｏｒｓｗｉｆｔ１３`` is no one's handle), the account's popularity; NaN elsewhere. Its fame on X is at
+        least the account's, and it is no copy of its owner's name; on another platform the same name, held by
+        someone else, could be one."""
         fame = np.full(len(frame), np.nan)
-        requested = np.flatnonzero(frame["requested"].to_numpy(dtype=object) == "x")
+        requested = np.flatnonzero((frame["requested"].to_numpy(dtype=object) == "x")
+                                   & np.array([str(w).isascii() for w in written], dtype=bool))
         if len(requested):
             known = self._x_accounts.popularity
             fame[requested] = [known.get(h, np.nan) for h in frame["handle"].iloc[requested].tolist()]
@@ -325,7 +340,14 @@ class Valuer:
         if matches is None or not rows.any():
             return matches
         names = matches["celeb_match"].to_numpy(dtype=object, copy=True)
-        names[rows] = [self._x_accounts.display[h] for h in frame["handle"].to_numpy(dtype=object)[rows]]
+        people = self._lexicons.get("celeb")
+        for i in np.flatnonzero(rows).tolist():
+            handle = frame["handle"].iat[i]
+            shown = self._x_accounts.display[handle]
+            known_as = people.display.get(handle, "") if people is not None else ""  # the same handle elsewhere
+            if shown.startswith("@") and known_as and known_as != handle and "(@" not in known_as:
+                shown = f"{known_as} ({shown})"  # a listing without names: the name the lexicon knows it by
+            names[i] = shown
         return matches.assign(celeb_match=names)
 
     def price_columns(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x",
@@ -373,7 +395,7 @@ class Valuer:
             else:
                 contrib = np.mean([m.predict(x, pred_contrib=True)[:, :-1] for m in self.points], axis=0) \
                     if reasons else None
-            x_fame = self._x_account_fame(market_frame)
+            x_fame = self._x_account_fame(market_frame, readable["handle"].to_numpy(dtype=object)[ok])
             anchored = self._with_account_fame(market_frame, self._with_anchor_sales(market_frame, x_h), x_fame)
             if "celeb__fame" in x_h:  # the reasons name the X account where its fame is the one read
                 read = anchored["celeb__fame"].to_numpy(dtype=np.float64)
@@ -428,7 +450,8 @@ class Valuer:
                 if lexicons and len(rest):
                     risk[idx[rest]] = capital_i_lookalikes(readable["handle"].to_numpy(dtype=object)[idx[rest]],
                                                            market_frame["handle"].to_numpy(dtype=object)[rest],
-                                                           lexicons, self._risk_popularity)
+                                                           {**lexicons, "x_account": self._x_accounts},
+                                                           self._risk_popularity)
                 rest = np.flatnonzero(pd.isna(risk[idx]) & ~not_a_copy)  # 'paypallogin': a famous name and a word
                 if lexicons and len(rest):
                     risk[idx[rest]] = name_and_word_lookalikes(
@@ -1075,6 +1098,12 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     valuer = Valuer(bundle_dir, manifest, partial(_parse_boosters, bundle_dir, texts, model_files),
                     featurizer=featurizer, market=market, markets=markets)
     valuer.forest  # noqa: B018 (read from the cache, or built now: a model LightGBM cannot parse fails the load)
+    if data_dir is not None and not (Path(data_dir) / "accounts").is_dir():
+        from handleval.features.lexicons import Lexicon
+
+        warnings.warn(f"{data_dir} holds no accounts/ (a model logged before X's famous accounts were read): priced "
+                      "without them, as when it was logged", HandlevalWarning, stacklevel=2)
+        valuer.__dict__["_x_accounts"] = Lexicon("x_account")
     valuer._x_accounts  # noqa: B018 (X's famous accounts: a data directory without them fails the load, not a batch)
     return valuer
 

@@ -12,7 +12,7 @@ Every rule returns how much it moved each price, so that the reasons can show it
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -709,8 +709,8 @@ def _decorates(account: str, name: str) -> bool:
     return before in ("", *PREFIXES) and after in ("", *SUFFIXES)
 
 
-def account_fame_lifts(popularity: Mapping[str, float], display: Mapping[str, str],
-                       min_popularity: float) -> dict[str, float]:
+def account_fame_lifts(popularity: Mapping[str, float], display: Mapping[str, str], min_popularity: float,
+                       accounts: Container[str]) -> dict[str, float]:
     """Per famous person's name, the higher popularity of one of their account handles (one person: the same
     display name) that decorates it (:func:`_decorates`: ``tomholland`` 0.691 → 0.728 of ``tomholland2013``,
     ``kevinhart`` → ``kevinhart4real``, ``cardib`` → ``iamcardib``) or of any of their accounts where the name is
@@ -718,7 +718,8 @@ def account_fame_lifts(popularity: Mapping[str, float], display: Mapping[str, st
     → ``theellenshow``): a social list ranks the account and enters the name itself a little lower, so on X the
     plain name was priced 20-30% below the account. Only names already famous (``min_popularity``) of
     :data:`ACCOUNT_LIFT_MIN_CHARS` or more and no common given name are lifted: a lift never makes a name famous,
-    nor a first name a star's."""
+    nor a first name a star's. ``accounts``: the keys a social list gives as accounts (a lift comes from one only:
+    a CEO list's ``timcook`` does not lift ``timothydcook``, its legal name)."""
     from handleval.features.lexicons import slug
 
     given = common_given_names()
@@ -733,7 +734,8 @@ def account_fame_lifts(popularity: Mapping[str, float], display: Mapping[str, st
         for name in keys:
             if len(name) < ACCOUNT_LIFT_MIN_CHARS or popularity[name] < min_popularity or name in given:
                 continue
-            best = max((popularity[k] for k in keys if _decorates(k, name) or name == full_name), default=0.0)
+            best = max((popularity[k] for k in keys if k in accounts and (_decorates(k, name) or name == full_name)),
+                       default=0.0)
             if best > popularity[name]:
                 lifts[name] = best
     return lifts
@@ -744,8 +746,9 @@ def capital_i_lookalikes(written: np.ndarray, handles: np.ndarray, lexicons: dic
     """``could impersonate brand 'Apple'`` for a handle written with a capital I where a famous name has an l
     (``AppIe``, ``DeII``, ``BiIIgates``): X shows a handle as its owner writes it, and the two letters look alike in
     its typeface. Handles are the same account in any case, so only the written form can deceive: read with every
-    capital I as l, it must be a famous name itself, at ``min_popularity`` or more (the more popular family). None
-    otherwise, and for a handle written in lower case."""
+    capital I as l, it must be a famous name itself, at ``min_popularity`` or more (the more popular family; with an
+    ``x_account`` lexicon also a famous X account's handle: ``realDonaIdTrump``). None otherwise, and for a handle
+    written in lower case."""
     risk = np.full(len(handles), None, dtype=object)
     with_i = np.flatnonzero(pd.Series(written, dtype=object).str.contains("I", regex=False, na=False).to_numpy())
     for i in with_i.tolist():  # a batch has few: the rest cost one vectorised test
@@ -757,7 +760,9 @@ def capital_i_lookalikes(written: np.ndarray, handles: np.ndarray, lexicons: dic
             continue
         reading = shown.replace("I", "l").lower()
         best = None
-        for family, what in (("celeb", "famous name"), ("brand", "brand")):
+        for family, what in (("celeb", "famous name"), ("brand", "brand"), ("x_account", "X account")):
+            if family not in lexicons:
+                continue
             popularity = lexicons[family].popularity.get(reading, 0.0)
             if reading != handle and popularity >= min_popularity and (best is None or popularity > best[0]):
                 best = (popularity, what, lexicons[family].display.get(reading, reading))

@@ -64,7 +64,7 @@ def test_pricing_without_the_account_sets_of_x_s_famous_accounts_is_one_clear_me
     files alone fails the load with the one message naming them, before any handle is priced."""
     for part in ("sales", "reference"):
         (tmp_path / part).symlink_to(data_root / part)
-    result = run_cli("value", "pizza", env={"HANDLEVAL_DATA": str(tmp_path)})
+    result = run_cli("value", "pizza", "-p", "telegram", env={"HANDLEVAL_DATA": str(tmp_path)})  # read at load
     said = " ".join(result.stderr.split())
     assert result.returncode == 2 and "Traceback" not in result.stderr, said
     assert said.startswith(f"error: the data directory {tmp_path} holds no accounts/kaggle_bots_2017/ or "

@@ -360,15 +360,23 @@ def test_a_famous_name_has_the_fame_of_its_holders_account_handles_that_contain_
                "kardashian": "Kim Kardashian", "kimkardashian": "Kim Kardashian", "sandra": "Sandra",
                "iamsandra": "Sandra"}
     # not a name inside another name (kardashian in kimkardashian), nor a common given name (sandra)
-    assert account_fame_lifts(popularity, display, 0.5) == {"tomholland": 0.73, "kevinhart": 0.81}
+    accounts = {"tomholland2013", "ninadobrev", "quietname99", "tomhollandfan", "kevinhart4real", "kimkardashian",
+                "iamsandra"}
+    assert account_fame_lifts(popularity, display, 0.5, accounts) == {"tomholland": 0.73, "kevinhart": 0.81}
     # a full name (two words or more) has the fame of any account of the same display name: therock is Dwayne
     # Johnson's; not a one-word name (a stage name several accounts may show) nor a name that is not the display's
     popularity |= {"therock": 0.9, "dwaynejohnson": 0.85, "rihanna": 0.8, "badgalriri": 0.9, "rockfan": 0.6,
                    "rockjohnson": 0.7}
     display |= {"therock": "Dwayne Johnson", "dwaynejohnson": "Dwayne Johnson", "rihanna": "Rihanna",
                 "badgalriri": "Rihanna", "rockjohnson": "Dwayne Johnson"}
-    assert account_fame_lifts(popularity, display, 0.5) == {"tomholland": 0.73, "kevinhart": 0.81,
-                                                             "dwaynejohnson": 0.9}
+    accounts |= {"therock", "badgalriri", "rockjohnson"}
+    assert account_fame_lifts(popularity, display, 0.5, accounts) == {"tomholland": 0.73, "kevinhart": 0.81,
+                                                                       "dwaynejohnson": 0.9}
+    # only an account lifts: a CEO list's short name is no account of the legal name's holder
+    popularity |= {"timothydcook": 0.6, "timcook": 0.7}
+    display |= {"timothydcook": "Timothy D. Cook", "timcook": "Timothy D. Cook"}
+    assert "timothydcook" not in account_fame_lifts(popularity, display, 0.5, accounts)
+    assert account_fame_lifts(popularity, display, 0.5, accounts | {"timcook"})["timothydcook"] == 0.7
 
 
 def test_a_near_spelling_of_a_famous_x_handle_impersonates_the_account():

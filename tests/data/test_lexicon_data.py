@@ -110,17 +110,48 @@ def test_verified_x_accounts_of_a_million_followers_are_famous_under_their_handl
 
     x = load_lexicon("x_account")
     table, _ = load_account_table(data_root, sets=list(X_ACCOUNT_SETS), dedupe=False)
-    table = table.assign(key=table["screen_name"].str.lower(), verified=table["verified"].fillna(False).astype(bool))
+    key = table["screen_name"].str.replace('"', "", regex=False).str.lower()  # the Kaggle file quotes a few
+    table = table.assign(key=key, verified=table["verified"].fillna(False).astype(bool))
     big = table["followers_count"] >= X_ACCOUNT_MIN_FOLLOWERS
-    most = table[table["verified"] & big].groupby("key")["followers_count"].max()
+    valid = key.str.fullmatch(r"[a-z0-9_]{1,15}")
+    most = table[table["verified"] & big & valid].groupby("key")["followers_count"].max()
     assert set(x.popularity) == set(most.index) and len(most) > 500
     assert all(x.popularity[k] == pytest.approx(_follower_popularity(f)) for k, f in most.items())
     assert not set(table.loc[~table["verified"] & big, "key"]) - set(most.index) & set(x.popularity)
     assert x.display["realdonaldtrump"] == "Donald J. Trump (@realDonaldTrump)"
+    assert x.display["phil_coutinho"] == "Philipe Coutinho (@Phil_Coutinho)"  # listed as '"Phil_Coutinho"'
+    assert not [shown for shown in x.display.values() if '"' in shown]
     assert x.display["pink"] == "P!nk (@Pink)" and x.display["aliaa08"] == "@aliaa08"  # a listing without names
     assert x.display["khloekardashian"] == "@khloekardashian"  # the 2017 Kaggle file's mojibake is not shown
     assert set(x.source.values()) == {"x_accounts"}
     assert "realdonaldtrump" not in celeb and "taylorswift13" not in celeb
+
+
+def test_the_x_account_fingerprint_follows_its_files_and_what_it_selects(data_root, tmp_path, monkeypatch):
+    """A changed account table or a changed selection (the follower minimum) is another lexicon: the cache cannot
+    serve the old one. The brand and celebrity fingerprints do not read the account tables."""
+    import shutil
+
+    from handleval.features import lexicons
+
+    for item in data_root.iterdir():
+        if item.name != "accounts":
+            (tmp_path / item.name).symlink_to(item, target_is_directory=item.is_dir())
+    (tmp_path / "accounts").mkdir()
+    for item in (data_root / "accounts").iterdir():
+        (tmp_path / "accounts" / item.name).symlink_to(item, target_is_directory=item.is_dir())
+    before = {name: lexicons.fingerprint(name, tmp_path)[0] for name in ("brand", "celeb", "x_account")}
+    assert before == {name: lexicons.fingerprint(name, data_root)[0] for name in before}
+    kaggle = tmp_path / "accounts" / "kaggle_bots_2017"
+    kaggle.unlink()
+    shutil.copytree(data_root / "accounts" / "kaggle_bots_2017", kaggle)
+    with open(kaggle / "test.csv", "a", encoding="utf-8") as fh:
+        fh.write("\n")
+    after = {name: lexicons.fingerprint(name, tmp_path)[0] for name in before}
+    assert after["x_account"] != before["x_account"] and after["brand"] == before["brand"]
+    assert after["celeb"] == before["celeb"]
+    monkeypatch.setattr(lexicons, "X_ACCOUNT_MIN_FOLLOWERS", 5e5)
+    assert lexicons.fingerprint("x_account", data_root)[0] != before["x_account"]
 
 
 def test_pantheon_people_are_found_without_middle_initials(celeb, data_root):

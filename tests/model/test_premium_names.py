@@ -604,7 +604,7 @@ def test_a_famous_x_account_s_own_handle_is_a_famous_name_not_a_copy(small_value
     assert "Brad Pitt" in str(out.loc[4, "risk"])
     assert "famous name 'Katy Perry'" in out.loc[5, "reasons"]  # her Pantheon fame is the higher: named so
     elsewhere = small_valuer.value_many(handles[:2], platform="telegram", reasons=False)
-    assert elsewhere["risk"].str.startswith("could impersonate famous name").all(), elsewhere
+    assert elsewhere["risk"].str.startswith("could impersonate famous name", na=False).all(), elsewhere
     assert (elsewhere["price_usd"] < out["price_usd"][:2] / 10).all()
     # one edit from a famous X account's handle is a copy of the account, on X
     near = small_valuer.value_many(["realdonaldtrmp", "bbcbreakinq", "srbachchan"], reasons=False)
@@ -612,6 +612,31 @@ def test_a_famous_x_account_s_own_handle_is_a_famous_name_not_a_copy(small_value
                                          "could impersonate X account 'BBC Breaking News (@BBCBreaking)'"], near
     assert near.loc[2, "risk"] is None
     assert small_valuer.value_many(["realdonaldtrmp"], platform="telegram", reasons=False).loc[0, "risk"] is None
+    # a handle the word lists read as a run-together name is the account's all the same; the account as written
+    # with a capital I for l, or in full-width letters X does not allow, is a copy
+    more = small_valuer.value_many(["hillaryclinton", "realDonaIdTrump", "ｔａｙｌｏｒｓｗｉｆｔ１３", "phil_coutinho"])
+    assert more.loc[0, "price_usd"] >= 2_500 and "@HillaryClinton" in more.loc[0, "reasons"], more.loc[0]
+    assert more.loc[1, "risk"] == ("could impersonate X account 'Donald J. Trump (@realDonaldTrump)' "
+                                   "(a capital I for l)"), more.loc[1]
+    assert "could impersonate famous name 'Taylor Swift'" in str(more.loc[2, "risk"]), more.loc[2]
+    assert more.loc[2, "price_usd"] < 2_500
+    assert more.loc[3, "risk"] is None  # quoted in the Kaggle file ('"Phil_Coutinho"'), his own all the same
+
+
+def test_a_model_logged_before_x_accounts_were_read_serves_as_it_did(small_price, small_valuer, tmp_path):
+    """An MLflow model logged before the account tables were part of its data has reference files and sales only:
+    it loads with a warning and prices without X's famous accounts, as when it was logged."""
+    from handleval.config import data_dir
+    from handleval.errors import HandlevalWarning
+    from handleval.price.predict import load, sales_history
+
+    (tmp_path / "reference").symlink_to(data_dir() / "reference", target_is_directory=True)
+    with pytest.warns(HandlevalWarning, match="holds no accounts/"):
+        old = load(small_price.bundle_dir, history=sales_history(small_valuer.manifest), data_dir=tmp_path)
+    then = old.value_many(["realdonaldtrump", "pizza"], reasons=False)
+    now = small_valuer.value_many(["realdonaldtrump", "pizza"], reasons=False)
+    assert then.loc[0, "price_usd"] < 500 and "could impersonate" in then.loc[0, "risk"] and now.loc[0, "risk"] is None
+    assert then.loc[1, "price_usd"] == now.loc[1, "price_usd"]
 
 
 def test_a_persons_plain_name_is_worth_at_least_their_account_handle_on_x(small_valuer):
