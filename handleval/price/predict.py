@@ -32,6 +32,7 @@ from handleval.errors import (
 )
 from handleval.features._common import core_of
 from handleval.features.brands import COMPOUND, EXACT, capitals_read_as_latin
+from handleval.features.lexicons import Lexicon, load_lexicon
 from handleval.handles import (
     PLATFORM_NAMES,
     SUFFIX_SEPARATOR,
@@ -182,8 +183,10 @@ class Valuer:
     """A loaded price bundle. Build it with :func:`load`."""
 
     def __init__(self, bundle_dir: Path, manifest: dict[str, Any], parse_boosters: Callable[[], list[Any]],
-                 featurizer: Any, market: Any, markets: MarketsConfig):
+                 featurizer: Any, market: Any, markets: MarketsConfig, x_accounts: Any):
         self.bundle_dir = bundle_dir
+        #: X's famous accounts by handle (the ``x_account`` lexicon), which X's market rules read
+        self.x_accounts = x_accounts
         self.manifest = manifest
         self._parse_boosters = parse_boosters
         self.featurizer = featurizer
@@ -313,11 +316,17 @@ class Valuer:
         return features
 
     @cached_property
-    def _x_accounts(self) -> Any:
-        """Famous X accounts by handle (:func:`~handleval.features.lexicons.load_lexicon` ``x_account``)."""
-        from handleval.features.lexicons import load_lexicon
-
-        return load_lexicon("x_account", self.featurizer.data_dir, self.featurizer.use_cache)
+    def _x_accounts_named(self) -> Lexicon:
+        """:attr:`x_accounts` shown as reasons and risks name them: the lexicon's display ('Donald J. Trump
+        (@realDonaldTrump)'), and where a listing gave no name, the name the celebrity lexicon gives the same handle
+        ('Salman Khan (@BeingSalmanKhan)'), else the handle alone."""
+        people = self._lexicons.get("celeb")
+        names = {}
+        for handle, shown in self.x_accounts.display.items():
+            known_as = people.display.get(handle, "") if people is not None else ""
+            names[handle] = f"{known_as} ({shown})" if shown.startswith("@") and known_as and known_as != handle \
+                and "(@" not in known_as else shown
+        return Lexicon("x_account", self.x_accounts.popularity, names)
 
     def _x_account_fame(self, frame: pd.DataFrame, written: np.ndarray) -> np.ndarray:
         """Per row asked for on X whose handle is a famous X account's own (``realdonaldtrump``,
@@ -326,10 +335,11 @@ class Valuer:
         least the account's, and it is no copy of its owner's name; on another platform the same name, held by
         someone else, could be one."""
         fame = np.full(len(frame), np.nan)
+        typed = [str(w).strip().lstrip("@＠").rsplit("/", 1)[-1] for w in written]  # the handle part, as typed
         requested = np.flatnonzero((frame["requested"].to_numpy(dtype=object) == "x")
-                                   & np.array([str(w).isascii() for w in written], dtype=bool))
+                                   & np.array([t.isascii() for t in typed], dtype=bool))
         if len(requested):
-            known = self._x_accounts.popularity
+            known = self.x_accounts.popularity
             fame[requested] = [known.get(h, np.nan) for h in frame["handle"].iloc[requested].tolist()]
         return fame
 
@@ -340,14 +350,8 @@ class Valuer:
         if matches is None or not rows.any():
             return matches
         names = matches["celeb_match"].to_numpy(dtype=object, copy=True)
-        people = self._lexicons.get("celeb")
-        for i in np.flatnonzero(rows).tolist():
-            handle = frame["handle"].iat[i]
-            shown = self._x_accounts.display[handle]
-            known_as = people.display.get(handle, "") if people is not None else ""  # the same handle elsewhere
-            if shown.startswith("@") and known_as and known_as != handle and "(@" not in known_as:
-                shown = f"{known_as} ({shown})"  # a listing without names: the name the lexicon knows it by
-            names[i] = shown
+        at = np.flatnonzero(rows)
+        names[at] = [self._x_accounts_named.display[h] for h in frame["handle"].to_numpy(dtype=object)[at]]
         return matches.assign(celeb_match=names)
 
     def price_columns(self, data: pd.DataFrame | list[str] | pd.Series, platform: str = "x",
@@ -450,8 +454,7 @@ class Valuer:
                 if lexicons and len(rest):
                     risk[idx[rest]] = capital_i_lookalikes(readable["handle"].to_numpy(dtype=object)[idx[rest]],
                                                            market_frame["handle"].to_numpy(dtype=object)[rest],
-                                                           {**lexicons, "x_account": self._x_accounts},
-                                                           self._risk_popularity)
+                                                           lexicons, self._risk_popularity)
                 rest = np.flatnonzero(pd.isna(risk[idx]) & ~not_a_copy)  # 'paypallogin': a famous name and a word
                 if lexicons and len(rest):
                     risk[idx[rest]] = name_and_word_lookalikes(
@@ -459,12 +462,18 @@ class Valuer:
                         lexicons, lambda words: self.featurizer.families_["words"].lookup(words)[0],
                         self._risk_popularity)
                 on_x = market_frame["requested"].to_numpy(dtype=object) == "x"
+                rest = np.flatnonzero(pd.isna(risk[idx]) & ~not_a_copy & on_x)  # 'realDonaIdTrump', I for an l
+                if len(rest):
+                    risk[idx[rest]] = capital_i_lookalikes(readable["handle"].to_numpy(dtype=object)[idx[rest]],
+                                                           market_frame["handle"].to_numpy(dtype=object)[rest],
+                                                           {"x_account": self._x_accounts_named},
+                                                           self._risk_popularity)
                 rest = np.flatnonzero(pd.isna(risk[idx]) & ~not_a_copy & on_x)  # 'realdonaldtrmp': an X account's
                 if len(rest):
+                    accounts = self._x_accounts_named
                     risk[idx[rest]] = x_account_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
-                                                           x_h.iloc[rest].reset_index(drop=True),
-                                                           self._x_accounts.popularity, self._x_accounts.display,
-                                                           self._risk_popularity)
+                                                           x_h.iloc[rest].reset_index(drop=True), accounts.popularity,
+                                                           accounts.display, self._risk_popularity)
                 own = platform_risk(market_frame["handle"].to_numpy(dtype=object),  # 'home', 'XSupport': X's own
                                     market_frame["requested"].to_numpy(dtype=object))
                 named = np.flatnonzero(pd.notna(own))  # more specific than a brand lookalike ('twitter.com')
@@ -1042,8 +1051,9 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
          data_dir: str | Path | None = None) -> Valuer:
     """Load and verify a price bundle (default ``models/price``), rebuilding its featurizer on this data.
 
-    ``history`` (a :func:`sales_history` table) and ``data_dir`` (a folder holding ``reference/``) replace the
-    data directory: an MLflow model carries both in its artifacts and serves on a machine without the data."""
+    ``history`` (a :func:`sales_history` table) and ``data_dir`` (a folder holding ``reference/`` and ``accounts/``)
+    replace the data directory: an MLflow model carries both in its artifacts and serves on a machine without the
+    data (one logged before the account tables were part of it prices without X's famous accounts, with a warning)."""
     from handleval.features import HandleFeaturizer
     from handleval.features._common import gc_paused
     from handleval.price.market import MarketEncoder
@@ -1095,16 +1105,15 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     if any(booster_feature_names(bundle_dir, verified, f) != features for f in model_files):
         raise BundleError(f"{bundle_dir}: the models' features differ from the manifest's feature list")
     texts = {f: verified[f] for f in model_files}
-    valuer = Valuer(bundle_dir, manifest, partial(_parse_boosters, bundle_dir, texts, model_files),
-                    featurizer=featurizer, market=market, markets=markets)
-    valuer.forest  # noqa: B018 (read from the cache, or built now: a model LightGBM cannot parse fails the load)
-    if data_dir is not None and not (Path(data_dir) / "accounts").is_dir():
-        from handleval.features.lexicons import Lexicon
-
+    if history is not None and data_dir is not None and not (Path(data_dir) / "accounts").is_dir():
         warnings.warn(f"{data_dir} holds no accounts/ (a model logged before X's famous accounts were read): priced "
                       "without them, as when it was logged", HandlevalWarning, stacklevel=2)
-        valuer.__dict__["_x_accounts"] = Lexicon("x_account")
-    valuer._x_accounts  # noqa: B018 (X's famous accounts: a data directory without them fails the load, not a batch)
+        x_accounts = Lexicon("x_account")
+    else:  # read now: a data directory without them fails the load, not a batch
+        x_accounts = load_lexicon("x_account", featurizer.data_dir, featurizer.use_cache)
+    valuer = Valuer(bundle_dir, manifest, partial(_parse_boosters, bundle_dir, texts, model_files),
+                    featurizer=featurizer, market=market, markets=markets, x_accounts=x_accounts)
+    valuer.forest  # noqa: B018 (read from the cache, or built now: a model LightGBM cannot parse fails the load)
     return valuer
 
 

@@ -658,9 +658,10 @@ def name_and_word_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexico
     return risk
 
 
-#: The shortest famous X handle :func:`x_account_lookalikes` reads near-spellings of: shorter handles are one letter
-#: from too many words and names (``espn``, ``adele``).
-X_LOOKALIKE_MIN_CHARS = 6
+#: The shortest famous X handle :func:`x_account_lookalikes` reads near-spellings of: shorter handles are one edit
+#: from too many names of their own (``iamwill`` from ``iambill``, ``50cent`` from ``10cent``, ``aliaa08`` from
+#: ``alina08``).
+X_LOOKALIKE_MIN_CHARS = 8
 
 
 def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity: Mapping[str, float],
@@ -668,8 +669,9 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     """``could impersonate X account 'Donald J. Trump (@realDonaldTrump)'`` for a handle one edit from a famous X
     account's handle of :data:`X_LOOKALIKE_MIN_CHARS` or more (a character changed, added or dropped, or two
     neighbours swapped: ``realdonaldtrmp``, ``taylorswift31``), at ``min_popularity`` or more (the most popular
-    where several are); None otherwise, and for a dictionary word or a famous name itself. ``popularity`` and
-    ``display``: the ``x_account`` lexicon's, by handle."""
+    where several are); None otherwise. Not for a name of its own: a dictionary word, a famous name, a first name and
+    surname (``richardbrandon`` is no copy of ``richardbranson``) or a common given name with digits
+    (``marcelo12``). ``popularity`` and ``display``: the ``x_account`` lexicon's, by handle."""
     from rapidfuzz.distance import OSA
     from rapidfuzz.process import cdist
 
@@ -679,11 +681,11 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     if not famous or not len(handles):
         return risk
     text = pd.Series(handles, dtype=object).astype(str).str.lower()
-    # one edit leaves the first three or the last three characters of a name of six or more as they were
-    near = text.str[:3].isin({k[:3] for k in famous}) | text.str[-3:].isin({k[-3:] for k in famous})
-    itself = _itself_famous(features) | (np.nan_to_num(_col(features, "dict__is_word")) > 0)
-    rows = np.flatnonzero(near.to_numpy() & ~itself & (text.str.len() >= X_LOOKALIKE_MIN_CHARS - 1).to_numpy()
-                          & ~text.isin(popularity).to_numpy())
+    given = common_given_names()
+    own_name = _itself_famous(features) | (np.nan_to_num(_col(features, "dict__is_word")) > 0) \
+        | (np.nan_to_num(_col(features, "dict__full_name")) > 0) \
+        | text.str.replace(r"[^a-z]", "", regex=True).isin(given).to_numpy()
+    rows = np.flatnonzero(~own_name & ~text.isin(popularity).to_numpy())
     if not len(rows):
         return risk
     close = cdist(text.iloc[rows].tolist(), famous, scorer=OSA.distance, score_cutoff=1, dtype=np.int8) <= 1

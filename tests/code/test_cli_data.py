@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import handleval
 from tests._helpers import run_cli
 
@@ -59,7 +61,8 @@ def test_missing_data_dir_is_one_clear_message(tmp_path):
     assert "warning" not in said
 
 
-def test_pricing_without_the_account_sets_of_x_s_famous_accounts_is_one_clear_message(tmp_path, data_root):
+def test_pricing_without_the_account_sets_of_x_s_famous_accounts_is_one_clear_message(tmp_path, data_root,
+                                                                                        monkeypatch):
     """X's market rules read its famous accounts from three account sets: a data directory of sales and reference
     files alone fails the load with the one message naming them, before any handle is priced."""
     for part in ("sales", "reference"):
@@ -69,6 +72,14 @@ def test_pricing_without_the_account_sets_of_x_s_famous_accounts_is_one_clear_me
     assert result.returncode == 2 and "Traceback" not in result.stderr, said
     assert said.startswith(f"error: the data directory {tmp_path} holds no accounts/kaggle_bots_2017/ or "
                            "accounts/botrepo_verified2019/ or accounts/twitter_human_bots_2020_subset/"), said
+    from handleval.errors import DataDirNotFound
+    from handleval.price.predict import load
+
+    monkeypatch.setenv("HANDLEVAL_DATA", str(tmp_path))
+    with pytest.raises(DataDirNotFound, match="holds no accounts/kaggle_bots_2017/"):
+        load()  # the load itself, not the first X row
+    with pytest.raises(DataDirNotFound, match="holds no accounts/kaggle_bots_2017/"):
+        load(data_dir=tmp_path)  # a data directory given as such is no logged model's snapshot
 
 
 def _without_two_sets(tmp_path: Path, data_root: Path) -> Path:

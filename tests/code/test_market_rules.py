@@ -380,25 +380,33 @@ def test_a_famous_name_has_the_fame_of_its_holders_account_handles_that_contain_
 
 
 def test_a_near_spelling_of_a_famous_x_handle_impersonates_the_account():
-    """One edit (a character changed, added, dropped, or two neighbours swapped) from a famous X account's handle of
-    six characters or more, the most popular where several are; not the handle itself, a dictionary word, a famous
-    name, a shorter handle, an account below the fame threshold, or two edits away."""
+    """One edit (a character changed, added, dropped, or two neighbours swapped, anywhere) from a famous X account's
+    handle of eight characters or more, the most popular where several are; not the handle itself, a name of its
+    own (a dictionary word, a famous name, a first name and surname, a common given name with digits), a shorter
+    handle, an account below the fame threshold, or two edits away."""
     from handleval.price.premium import x_account_lookalikes
 
-    popularity = {"realdonaldtrump": 0.63, "taylorswift13": 0.75, "taylorswift1": 0.55, "espn": 0.66,
-                  "quietstar": 0.40, "bbcbreaking": 0.65}
+    popularity = {"realdonaldtrump": 0.63, "taylorswift13": 0.75, "taylorswift1": 0.55, "iamwill": 0.66,
+                  "quietstars": 0.40, "bbcbreaking": 0.65, "sarahnews": 0.6, "richardbranson": 0.6}
     display = {k: f"@{k}" for k in popularity}
-    handles = np.array(["realdonaldtrmp", "taylorswift31", "taylorswift12", "espm", "quietstat", "bbcbreakinq",
-                        "bbcbreakiqq", "bbcbreaking", "breaking", "realdonaldtrumps"], dtype=object)
-    features = pd.DataFrame({"brand__fame": 0.0, "celeb__fame": 0.0, "dict__is_word": 0.0}, index=range(len(handles)))
-    features.loc[8, "dict__is_word"] = 1.0
-    risk = x_account_lookalikes(handles, features, popularity, display, 0.5)
-    assert risk.tolist() == ["could impersonate X account '@realdonaldtrump'", "could impersonate X account "
-                             "'@taylorswift13'", "could impersonate X account '@taylorswift13'", None, None,
-                             "could impersonate X account '@bbcbreaking'", None, None, None,
-                             "could impersonate X account '@realdonaldtrump'"]
+    handles = ["realdonaldtrmp", "taylorswift31", "taylorswift12", "iambill", "quietstar", "bbcbreakinq",
+               "bbcbreakiqq", "bbcbreaking", "bbcbreakingz", "realdonaldtrumps", "sarahnews1", "richardbrandon",
+               "bbcberaking"]
+    features = pd.DataFrame({"brand__fame": 0.0, "celeb__fame": 0.0, "dict__is_word": 0.0, "dict__full_name": 0.0},
+                            index=range(len(handles)))
+    features.loc[8, "dict__is_word"] = 1.0  # as if a word: a word is a name of its own
+    features.loc[11, "dict__full_name"] = 1.0
+    risk = x_account_lookalikes(np.array(handles, dtype=object), features, popularity, display, 0.5)
+    copy = "could impersonate X account '@{}'".format
+    assert risk.tolist() == [copy("realdonaldtrump"), copy("taylorswift13"), copy("taylorswift13"), None, None,
+                             copy("bbcbreaking"), None, None, None, copy("realdonaldtrump"), copy("sarahnews"), None,
+                             copy("bbcbreaking")]
+    # a common given name with digits is someone's own, whichever famous handle it is one edit from
+    assert x_account_lookalikes(np.array(["sarah12"], dtype=object), features[:1], {"sarah123": 0.9},
+                                {"sarah123": "@sarah123"}, 0.5).tolist() == [None]
     features.loc[0, "celeb__fame"] = 0.6  # a famous name itself imitates nothing
-    assert x_account_lookalikes(handles[:1], features[:1], popularity, display, 0.5).tolist() == [None]
+    assert x_account_lookalikes(np.array(handles[:1], dtype=object), features[:1], popularity, display,
+                                0.5).tolist() == [None]
 
 
 def test_a_valuation_time_is_read_one_way_for_the_cli_the_library_and_batches():
