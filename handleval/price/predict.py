@@ -32,7 +32,7 @@ from handleval.errors import (
 )
 from handleval.features._common import core_of
 from handleval.features.brands import COMPOUND, EXACT, capitals_read_as_latin
-from handleval.features.lexicons import Lexicon, load_lexicon
+from handleval.features.lexicons import SOCIAL_ACCOUNT_SOURCES, Lexicon, load_lexicon
 from handleval.handles import (
     PLATFORM_NAMES,
     SUFFIX_SEPARATOR,
@@ -183,7 +183,7 @@ class Valuer:
     """A loaded price bundle. Build it with :func:`load`."""
 
     def __init__(self, bundle_dir: Path, manifest: dict[str, Any], parse_boosters: Callable[[], list[Any]],
-                 featurizer: Any, market: Any, markets: MarketsConfig, x_accounts: Any):
+                 featurizer: Any, market: Any, markets: MarketsConfig, x_accounts: Lexicon):
         self.bundle_dir = bundle_dir
         #: X's famous accounts by handle (the ``x_account`` lexicon), which X's market rules read
         self.x_accounts = x_accounts
@@ -284,8 +284,6 @@ class Valuer:
         """The famous people's names lifted to the popularity of their account handles
         (:func:`~handleval.price.premium.account_fame_lifts`); a brand's site and its name are no accounts."""
         people = self._lexicons.get("celeb")
-        from handleval.features.lexicons import SOCIAL_ACCOUNT_SOURCES
-
         if people is None:
             return {}
         accounts = {key for key, source in people.source.items() if source in SOCIAL_ACCOUNT_SOURCES}

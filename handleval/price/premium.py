@@ -22,6 +22,7 @@ import pandas as pd
 from handleval.config import MarketsConfig, RareHandlePricing
 from handleval.features.brands import AFFIX, COMPOUND, FUZZY, LEET, PREFIXES, SUFFIXES
 from handleval.features.describe import plural
+from handleval.features.lexicons import slug
 from handleval.features.places import place_names, run_together_places
 from handleval.features.words import COMMON_PART_ZIPF, FUNCTION_WORDS, LANGUAGES, common_given_names
 from handleval.handles import PLATFORM_NAMES, X_PAGES
@@ -722,8 +723,6 @@ def account_fame_lifts(popularity: Mapping[str, float], display: Mapping[str, st
     :data:`ACCOUNT_LIFT_MIN_CHARS` or more and no common given name are lifted: a lift never makes a name famous,
     nor a first name a star's. ``accounts``: the keys a social list gives as accounts (a lift comes from one only:
     a CEO list's ``timcook`` does not lift ``timothydcook``, its legal name)."""
-    from handleval.features.lexicons import slug
-
     given = common_given_names()
     by_display: dict[str, list[str]] = {}
     for key, shown in display.items():
