@@ -59,6 +59,12 @@ _LDH = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _EMAIL_LOCAL = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+")
 
 _LIMITS = {"x": (1, 15), "telegram": (4, 32), "instagram": (1, 30)}
+
+
+def is_x_handle(text: str) -> bool:
+    """Whether ``text`` is, as it is, a handle X allows: lower-case letters, digits and '_', 1 to 15 of them."""
+    lo, hi = _LIMITS["x"]
+    return lo <= len(text) <= hi and _X.fullmatch(text) is not None
 #: A platform's name in a sentence about its market ("Telegram sales", "own sale on Telegram").
 PLATFORM_NAMES = {"x": "X", "telegram": "Telegram", "instagram": "Instagram", "domain": "domain",
                   "email": "e-mail"}

@@ -34,7 +34,13 @@ from handleval.accounts.flag import (  # what a bundle holds and how its scores 
 )
 from handleval.config import CONFIGS_DIR, Promotion, StrictModel, Target, load_model_config, training_output
 from handleval.config import data_dir as default_data_dir
-from handleval.data.accounts import SOURCE_PRIORITY, UNAVAILABLE_COLUMNS, accounts_folder, load_account_table
+from handleval.data.accounts import (
+    SOURCE_PRIORITY,
+    UNAVAILABLE_COLUMNS,
+    account_set_files,
+    accounts_folder,
+    load_account_table,
+)
 from handleval.errors import ConfigError, repeated
 
 # Published numbers to read the LODO results against (accounts/_baselines/BASELINES.md). All but the
@@ -563,7 +569,7 @@ def _data_fingerprints(root: Path, table: pd.DataFrame, sets: list[str]) -> dict
     accounts = accounts_folder(root)
     out: dict[str, Any] = {}
     for s in sets:
-        files = sorted(p for p in (accounts / s).iterdir() if p.suffix in (".csv", ".tsv") and p.is_file())
+        files = account_set_files(accounts, s)
         rows = table[table["source_set"] == s]
         out[s] = {"rows": len(rows), "bots": int((rows["label"] == "bot").sum()),
                   "humans": int((rows["label"] == "human").sum()), "files": file_fingerprint(files, accounts)}

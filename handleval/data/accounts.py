@@ -523,6 +523,12 @@ def deduplicate(table: pd.DataFrame, report: LoadReport,
     return table.loc[reject_reason.isna()].drop(columns=["_rank"])
 
 
+def account_set_files(accounts: Path, name: str) -> list[Path]:
+    """The tables of account set ``name`` under the ``accounts/`` folder ``accounts`` (its CSV and TSV files, sorted):
+    what its loader may read, for fingerprints."""
+    return sorted(p for p in (accounts / name).iterdir() if p.suffix in (".csv", ".tsv") and p.is_file())
+
+
 def accounts_folder(root: Path) -> Path:
     """The folder holding the account sets: ``root/accounts`` where the data root is given, else ``root`` itself."""
     return root / "accounts" if (root / "accounts").is_dir() else root

@@ -27,7 +27,7 @@ from typing import Any
 
 from handleval.config import data_dir as _data_dir
 from handleval.config import require_data_parts
-from handleval.handles import public_suffix_list
+from handleval.handles import is_x_handle, public_suffix_list
 from handleval.trees.bundle import sha256_file
 
 #: Bump when the building code changes what a lexicon holds (part of the fingerprint and cache key).
@@ -207,9 +207,10 @@ def lexicon_files(name: str, data: Path) -> list[str]:
     ``x_account`` lexicon every table of the :data:`X_ACCOUNT_SETS` (what the account loader may read)."""
     files = [f"reference/{rel}" for rel in LEXICON_FILES[name]]
     if name == "x_account":
+        from handleval.data.accounts import account_set_files
+
         require_data_parts(*(f"accounts/{s}" for s in X_ACCOUNT_SETS), root=data)
-        files += sorted(str(p.relative_to(data)) for s in X_ACCOUNT_SETS for p in (data / "accounts" / s).iterdir()
-                        if p.suffix in (".csv", ".tsv") and p.is_file())
+        files += [str(p.relative_to(data)) for s in X_ACCOUNT_SETS for p in account_set_files(data / "accounts", s)]
     return files
 
 
@@ -481,7 +482,7 @@ def _build_x_account(ref: Path) -> Lexicon:
     mangled = famous["source"].str.startswith("kaggle_bots_2017") & ~names.map(str.isascii)  # its SOURCE.txt: mojibake
     handles = famous["screen_name"].astype(str).str.strip().str.strip('"')  # the Kaggle file quotes a few
     famous = famous.assign(screen_name=handles, key=handles.str.lower(), name=names.mask(mangled, ""))
-    famous = famous[famous["key"].str.fullmatch(r"[a-z0-9_]{1,15}")]  # a handle X allows
+    famous = famous[famous["key"].map(is_x_handle)]
     famous = famous.sort_values("followers_count", ascending=False, kind="stable")
     named = famous[famous["name"] != ""].drop_duplicates("key").set_index("key")["name"]  # any listing's name
     for key, account, followers in famous.drop_duplicates("key")[["key", "screen_name", "followers_count"]].itertuples(

@@ -289,13 +289,15 @@ class Valuer:
         accounts = {key for key, source in people.source.items() if source in SOCIAL_ACCOUNT_SOURCES}
         return account_fame_lifts(people.popularity, people.display, self._risk_popularity, accounts)
 
-    def _with_account_fame(self, frame: pd.DataFrame, features: pd.DataFrame, x_fame: np.ndarray) -> pd.DataFrame:
+    def _with_account_fame(self, frame: pd.DataFrame, features: pd.DataFrame, x_fame: np.ndarray
+                           ) -> tuple[pd.DataFrame, np.ndarray]:
         """``features`` with the fame the market rules read (``celeb__fame``, of an exact famous name) lifted to
         that of the person's account handles that decorate the name (``tomholland`` is worth at least
-        ``tomholland2013`` on X) and to ``x_fame`` (:meth:`_x_account_fame`). The model read the features before:
-        only the rules see this."""
+        ``tomholland2013`` on X) and to ``x_fame`` (:meth:`_x_account_fame`), and the rows whose fame is now their X
+        account's. The model read the features before: only the rules see this."""
+        raised = np.zeros(len(features), dtype=bool)
         if "celeb__fame" not in features:
-            return features
+            return features, raised
         fame = features["celeb__fame"].to_numpy(dtype=np.float64, copy=True)
         famous = np.flatnonzero(np.nan_to_num(fame) > 0)  # few: the rest are looked up for nothing
         keys = [core_of(str(h).lower()) for h in frame["handle"].iloc[famous].tolist()]
@@ -304,14 +306,14 @@ class Valuer:
         fame[famous[lifted]] = lift[lifted]
         raised = np.nan_to_num(x_fame, nan=-1.0) > np.nan_to_num(fame)
         if not (lifted.any() or raised.any()):
-            return features
+            return features, raised
         fame[raised] = x_fame[raised]
         features = features.assign(celeb__fame=fame)
         if raised.any() and "celeb__match_kind" in features:  # the account's own handle: an exact famous name
             kind = features["celeb__match_kind"].to_numpy(dtype=np.float64, copy=True)
             kind[raised] = EXACT
             features = features.assign(celeb__match_kind=kind)
-        return features
+        return features, raised
 
     @cached_property
     def _x_accounts_named(self) -> Lexicon:
@@ -398,11 +400,9 @@ class Valuer:
                 contrib = np.mean([m.predict(x, pred_contrib=True)[:, :-1] for m in self.points], axis=0) \
                     if reasons else None
             x_fame = self._x_account_fame(market_frame, readable["handle"].to_numpy(dtype=object)[ok])
-            anchored = self._with_account_fame(market_frame, self._with_anchor_sales(market_frame, x_h), x_fame)
-            if "celeb__fame" in x_h:  # the reasons name the X account where its fame is the one read
-                read = anchored["celeb__fame"].to_numpy(dtype=np.float64)
-                matches = self._with_x_account_names(market_frame, matches, (read == x_fame) & (
-                    x_fame > np.nan_to_num(x_h["celeb__fame"].to_numpy(dtype=np.float64))))
+            anchored, on_account = self._with_account_fame(market_frame, self._with_anchor_sales(market_frame, x_h),
+                                                           x_fame)
+            matches = self._with_x_account_names(market_frame, matches, on_account)  # the reasons name the account
             ruled = apply_rules(market_frame, anchored, raw, self.markets, self.cap, matches)
             core_range = self._cap_at_cores(market_frame, anchored, ruled, comparables)
             pred = ruled.ln

@@ -109,6 +109,21 @@ def _itself_famous(features: pd.DataFrame) -> np.ndarray:
     return np.nan_to_num(np.maximum(_col(features, "brand__fame"), _col(features, "celeb__fame"))) > 0
 
 
+#: The lexicons a lookalike rule reads, the person first, and what a risk calls a name of each.
+_FAMILY_WORDS = (("celeb", "famous name"), ("brand", "brand"), ("x_account", "X account"))
+
+
+def _most_popular(lexicons: dict[str, Any], key: str, needed: float) -> tuple[float, str, str] | None:
+    """``(popularity, what, shown)`` of ``key`` in the most popular of ``lexicons`` that holds it at ``needed`` or more
+    (the person first on a tie), else None."""
+    best = None
+    for family, what in _FAMILY_WORDS:
+        popularity = lexicons[family].popularity.get(key, 0.0) if family in lexicons else 0.0
+        if popularity >= needed and (best is None or popularity > best[0]):
+            best = (popularity, what, lexicons[family].display.get(key, key))
+    return best
+
+
 def _impersonation(what: str, name: object) -> str:
     """The ``risk`` text: ``could impersonate brand 'Nike'`` (``a brand`` when the name is unknown)."""
     return f"could impersonate {what} '{name}'" if name else f"could impersonate a {what}"
@@ -649,10 +664,9 @@ def name_and_word_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexico
             if name in everyday or name in places:
                 continue
             needed = max(min_popularity, VERY_POPULAR) if name in given else min_popularity
-            for family, what in (("celeb", "famous name"), ("brand", "brand")):
-                popularity = lexicons[family].popularity.get(name, 0.0)
-                if popularity >= needed and (best is None or popularity > best[0]):
-                    best = (popularity, what, lexicons[family].display.get(name, name))
+            here = _most_popular(lexicons, name, needed)
+            if here is not None and (best is None or here[0] > best[0]):
+                best = here
         if best is not None:
             found[j] = _impersonation(best[1], best[2])
     risk[rows] = found[codes]
@@ -760,13 +774,7 @@ def capital_i_lookalikes(written: np.ndarray, handles: np.ndarray, lexicons: dic
         if shown.lower() != handle:
             continue
         reading = shown.replace("I", "l").lower()
-        best = None
-        for family, what in (("celeb", "famous name"), ("brand", "brand"), ("x_account", "X account")):
-            if family not in lexicons:
-                continue
-            popularity = lexicons[family].popularity.get(reading, 0.0)
-            if reading != handle and popularity >= min_popularity and (best is None or popularity > best[0]):
-                best = (popularity, what, lexicons[family].display.get(reading, reading))
+        best = _most_popular(lexicons, reading, min_popularity) if reading != handle else None
         if best is not None:
             risk[i] = f"{_impersonation(best[1], best[2])} (a capital I for l)"
     return risk

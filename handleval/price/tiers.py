@@ -11,7 +11,6 @@ discovered fame: an easy test that a credible model must pass, not evidence of a
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +18,11 @@ import pandas as pd
 
 from handleval.config import data_dir
 from handleval.features.words import FUNCTION_WORDS
+from handleval.handles import is_x_handle
 
 TIERS = ("A", "B", "C", "D", "E")
 TIER_NAMES = {"A": "famous brands and people", "B": "common English words", "C": "short pronounceable non-words",
               "D": "two-word combinations", "E": "random junk"}
-_VALID_X = re.compile(r"[a-z0-9_]{1,15}")
 _VOWELS, _CONSONANTS = "aeiou", "bcdfghjklmnprstvz"
 
 
@@ -44,7 +43,7 @@ def famous_handles(root: Path, n: int) -> list[str]:
     out: list[str] = []
     for pair in zip(brands, people, strict=False):
         for handle in pair:
-            if _VALID_X.fullmatch(handle) and handle not in out:
+            if is_x_handle(handle) and handle not in out:
                 out.append(handle)
     return out[:n]
 
