@@ -246,6 +246,12 @@ def unknown_platform(name: str) -> str | None:
     return None if name in PLATFORMS else f"unknown platform {name!r}: choose one of {', '.join(PLATFORMS)}"
 
 
+def as_typed(raw: str) -> str:
+    """The username in ``raw`` as typed, case and all: without the spaces around it, a leading '@' or full-width '＠',
+    or a profile address before it (``@AppIe``, ``x.com/AppIe`` → ``AppIe``)."""
+    return raw.strip().lstrip("@＠").rsplit("/", 1)[-1]
+
+
 def foreign_characters(raw: object, platform: str, read_as: str) -> str | None:
     """For a username written with characters its platform does not allow that cleaning turned into the name
     ``read_as`` (full-width or circled forms, invisible marks: ``pay\u200bpal``, ``ｎｉｋｅ``, ``①``), the risk to show:

@@ -36,6 +36,7 @@ from handleval.features.lexicons import SOCIAL_ACCOUNT_SOURCES, Lexicon, load_le
 from handleval.handles import (
     PLATFORM_NAMES,
     SUFFIX_SEPARATOR,
+    as_typed,
     canonical_mask,
     foreign_characters,
     handle_texts,
@@ -335,9 +336,8 @@ class Valuer:
         least the account's, and it is no copy of its owner's name; on another platform the same name, held by
         someone else, could be one."""
         fame = np.full(len(frame), np.nan)
-        typed = [str(w).strip().lstrip("@＠").rsplit("/", 1)[-1] for w in written]  # the handle part, as typed
         requested = np.flatnonzero((frame["requested"].to_numpy(dtype=object) == "x")
-                                   & np.array([t.isascii() for t in typed], dtype=bool))
+                                   & np.array([as_typed(str(w)).isascii() for w in written], dtype=bool))
         if len(requested):
             known = self.x_accounts.popularity
             fame[requested] = [known.get(h, np.nan) for h in frame["handle"].iloc[requested].tolist()]

@@ -25,7 +25,7 @@ from handleval.features.describe import plural
 from handleval.features.lexicons import slug
 from handleval.features.places import place_names, run_together_places
 from handleval.features.words import COMMON_PART_ZIPF, FUNCTION_WORDS, LANGUAGES, common_given_names
-from handleval.handles import PLATFORM_NAMES, X_PAGES
+from handleval.handles import PLATFORM_NAMES, X_PAGES, as_typed
 
 #: Match kinds that imitate a name rather than being it.
 _LOOKALIKE_KINDS = (float(AFFIX), float(LEET), float(FUZZY))
@@ -770,7 +770,7 @@ def capital_i_lookalikes(written: np.ndarray, handles: np.ndarray, lexicons: dic
         text, handle = written[i], handles[i]
         if not isinstance(handle, str):
             continue
-        shown = text.strip().lstrip("@").rsplit("/", 1)[-1]  # as typed, without '@' or an x.com/ address
+        shown = as_typed(text)
         if shown.lower() != handle:
             continue
         reading = shown.replace("I", "l").lower()

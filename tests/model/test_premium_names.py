@@ -629,6 +629,9 @@ def test_a_famous_x_account_s_own_handle_is_a_famous_name_not_a_copy(small_value
     assert more.loc[2, "price_usd"] < 2_500
     assert more.loc[3, "risk"] is None  # quoted in the Kaggle file ('"Phil_Coutinho"'), his own all the same
     assert more.loc[4, "risk"] is None and more.loc[4, "price_usd"] >= 2_500  # a full-width '@' is only the '@'
+    # and the capital-I reading sees through it as through '@' (it read '＠AppIe' as no copy)
+    typed = small_valuer.value_many(["＠AppIe", "@AppIe", "x.com/AppIe"], reasons=False)
+    assert typed["risk"].str.endswith("(a capital I for l)", na=False).all(), typed
 
 
 def test_a_model_logged_before_x_accounts_were_read_serves_as_it_did(small_price, small_valuer, tmp_path):
