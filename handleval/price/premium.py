@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from handleval.config import MarketsConfig, RareHandlePricing
-from handleval.features.brands import AFFIX, COMPOUND, FUZZY, LEET, PREFIXES, SUFFIXES
+from handleval.features.brands import AFFIX, COMPOUND, FUZZY, LEET, PREFIXES, SUFFIXES, affix_variants
 from handleval.features.describe import plural
 from handleval.features.lexicons import slug
 from handleval.features.places import place_names, run_together_places
@@ -677,21 +677,27 @@ def name_and_word_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexico
 #: from too many names of their own (``iamwill`` from ``iambill``, ``50cent`` from ``10cent``, ``aliaa08`` from
 #: ``alina08``).
 X_LOOKALIKE_MIN_CHARS = 8
+#: The shortest famous X handle :func:`x_account_lookalikes` reads behind an account's affixes (``bbcnewsuk``,
+#: ``officialnytimes``): shorter ones are parts of other names (``wsj``, ``espn``, ``pink``; the brand and celebrity
+#: lexicons judge their copies).
+X_AFFIX_MIN_CHARS = 6
 
 
 def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity: Mapping[str, float],
                          display: Mapping[str, str], min_popularity: float) -> np.ndarray:
     """``could impersonate X account 'Donald J. Trump (@realDonaldTrump)'`` for a handle one edit from a famous X
     account's handle of :data:`X_LOOKALIKE_MIN_CHARS` or more (a character changed, added or dropped, or two
-    neighbours swapped: ``realdonaldtrmp``, ``taylorswift31``), at ``min_popularity`` or more (the most popular
-    where several are); None otherwise. Not for a name of its own: a dictionary word, a famous name, a first name and
-    surname (``richardbrandon`` is no copy of ``richardbranson``) or a common given name with digits
-    (``marcelo12``). ``popularity`` and ``display``: the ``x_account`` lexicon's, by handle."""
+    neighbours swapped: ``realdonaldtrmp``, ``taylorswift31``), or that is one of :data:`X_AFFIX_MIN_CHARS` or more
+    behind the affixes the lexicons strip (:func:`~handleval.features.brands.affix_variants`: ``bbcbreakingnews``,
+    ``thereal_nytimes``, ``bbcnews2024``), at ``min_popularity`` or more (the most popular where several are); None
+    otherwise. Not for a name of its own: a dictionary word, a famous name, a first name and surname
+    (``richardbrandon`` is no copy of ``richardbranson``) or a common given name with digits (``marcelo12``).
+    ``popularity`` and ``display``: the ``x_account`` lexicon's, by handle."""
     from rapidfuzz.distance import OSA
     from rapidfuzz.process import cdist
 
     risk = np.full(len(handles), None, dtype=object)
-    famous = sorted((k for k, p in popularity.items() if p >= min_popularity and len(k) >= X_LOOKALIKE_MIN_CHARS),
+    famous = sorted((k for k, p in popularity.items() if p >= min_popularity and len(k) >= X_AFFIX_MIN_CHARS),
                     key=lambda k: -popularity[k])
     if not famous or not len(handles):
         return risk
@@ -703,10 +709,22 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     rows = np.flatnonzero(~own_name & ~text.isin(popularity).to_numpy())
     if not len(rows):
         return risk
-    close = cdist(text.iloc[rows].tolist(), famous, scorer=OSA.distance, score_cutoff=1, dtype=np.int8) <= 1
+    long_enough = [k for k in famous if len(k) >= X_LOOKALIKE_MIN_CHARS]
+    close = cdist(text.iloc[rows].tolist(), long_enough, scorer=OSA.distance, score_cutoff=1, dtype=np.int8) <= 1
     hit = close.any(axis=1)
-    first = close.argmax(axis=1)  # the most popular of the handles it is near: ``famous`` is in that order
-    risk[rows[hit]] = [_impersonation("X account", display[famous[j]]) for j in first[hit].tolist()]
+    first = close.argmax(axis=1)  # the most popular of the handles it is near: ``long_enough`` is in that order
+    risk[rows[hit]] = [_impersonation("X account", display[long_enough[j]]) for j in first[hit].tolist()]
+    behind_affixes: dict[str, str] = {}  # a famous handle, and without its closing digits (the affixes take them)
+    for handle in reversed(famous):  # the most popular last: it wins a shared form
+        for form in (handle, handle.rstrip("0123456789")):
+            if len(form) >= X_AFFIX_MIN_CHARS:
+                behind_affixes[form] = handle
+    rows = rows[~hit]
+    for i, core in zip(rows.tolist(), text.iloc[rows].str.replace(r"[^a-z0-9]", "", regex=True).tolist(),
+                       strict=True):
+        named = [behind_affixes[form] for form in affix_variants(core) if form in behind_affixes]
+        if named:
+            risk[i] = _impersonation("X account", display[max(named, key=popularity.__getitem__)])
     return risk
 
 
@@ -821,8 +839,8 @@ def platform_risk(handles: np.ndarray, requested: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["CONFUSABLE_LETTERS", "ENGLISH_WORD_ZIPF", "PLUMBING_ENDINGS", "SCAM_WORDS_AFTER", "SCAM_WORDS_BEFORE",
-           "VERY_POPULAR", "X_ACCOUNT_WORDS", "X_LOOKALIKE_MIN_CHARS", "X_OWN_ACCOUNTS", "X_PAGES", "RuledPrices",
-           "Step", "account_fame_lifts", "apply_rules", "at_floor", "cap_at_core", "capital_i_lookalikes",
-           "imitates", "is_place_name", "junk_affix_cores", "letter_swaps", "lookalike_risk",
+           "VERY_POPULAR", "X_ACCOUNT_WORDS", "X_AFFIX_MIN_CHARS", "X_LOOKALIKE_MIN_CHARS", "X_OWN_ACCOUNTS",
+           "X_PAGES", "RuledPrices", "Step", "account_fame_lifts", "apply_rules", "at_floor", "cap_at_core",
+           "capital_i_lookalikes", "imitates", "is_place_name", "junk_affix_cores", "letter_swaps", "lookalike_risk",
            "name_and_word_lookalikes", "numbered_series", "own_sale_weight", "platform_risk", "price_set_by_rule",
            "rare_scores", "spelled_lookalikes", "x_account_lookalikes"]

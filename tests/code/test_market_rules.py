@@ -409,6 +409,26 @@ def test_a_near_spelling_of_a_famous_x_handle_impersonates_the_account():
                                 0.5).tolist() == [None]
 
 
+def test_a_famous_x_handle_behind_an_accounts_affixes_impersonates_the_account():
+    """A famous X handle of six characters or more behind the affixes the lexicons strip (``news``, ``thereal``,
+    digits; a handle's closing digits may go: ``kdtrey99``), the most popular where several are; not a shorter
+    handle, one below the fame threshold, a name of its own, or a handle with other words around it."""
+    from handleval.price.premium import x_account_lookalikes
+
+    popularity = {"bbcbreaking": 0.65, "nytimes": 0.7, "kdtrey5": 0.6, "espn": 0.8, "quietstars": 0.4,
+                  "bbcnews": 0.66, "bbcnewsuk": 0.55}
+    display = {k: f"@{k}" for k in popularity}
+    handles = ["bbcbreakingnews", "thereal_nytimes", "kdtrey5fan", "kdtrey99", "espnnews", "quietstarsfan",
+               "bbcbreakinghello", "bbcnewsuk22", "nytimesnews"]
+    features = pd.DataFrame({"brand__fame": 0.0, "celeb__fame": 0.0, "dict__is_word": 0.0, "dict__full_name": 0.0},
+                            index=range(len(handles)))
+    features.loc[8, "dict__full_name"] = 1.0  # as if a first name and surname: a name of its own
+    risk = x_account_lookalikes(np.array(handles, dtype=object), features, popularity, display, 0.5)
+    copy = "could impersonate X account '@{}'".format
+    assert risk.tolist() == [copy("bbcbreaking"), copy("nytimes"), copy("kdtrey5"), copy("kdtrey5"), None, None,
+                             None, copy("bbcnews"), None]
+
+
 def test_a_valuation_time_is_read_one_way_for_the_cli_the_library_and_batches():
     """A date alone is the end of that day, as the default is the end of today (``value --as-of 2025-03-13`` saw
     none of that day's sales, while a batch row's ``as_of`` of the same date was its midnight until both read it
