@@ -689,10 +689,11 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     account's handle of :data:`X_LOOKALIKE_MIN_CHARS` or more (a character changed, added or dropped, or two
     neighbours swapped: ``realdonaldtrmp``, ``taylorswift31``), or that is one of :data:`X_AFFIX_MIN_CHARS` or more
     behind the affixes the lexicons strip (:func:`~handleval.features.brands.affix_variants`: ``bbcbreakingnews``,
-    ``thereal_nytimes``, ``bbcnews2024``), at ``min_popularity`` or more (the most popular where several are); None
-    otherwise. Not for a name of its own: a dictionary word, a famous name, a first name and surname
-    (``richardbrandon`` is no copy of ``richardbranson``) or a common given name with digits (``marcelo12``).
-    ``popularity`` and ``display``: the ``x_account`` lexicon's, by handle."""
+    ``thereal_nytimes``, ``bbcnews2024``) or with separators added or moved (``leodicaprio_``, ``ryan_seacrest``),
+    at ``min_popularity`` or more (the most popular where several are); None otherwise. Not for a famous name, nor,
+    but for the separators, for a name of its own: a dictionary word, a first name and surname (``richardbrandon``
+    is no copy of ``richardbranson``) or a common given name with digits (``marcelo12``). ``popularity`` and
+    ``display``: the ``x_account`` lexicon's, by handle."""
     from rapidfuzz.distance import OSA
     from rapidfuzz.process import cdist
 
@@ -702,11 +703,16 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     if not famous or not len(handles):
         return risk
     text = pd.Series(handles, dtype=object).astype(str).str.lower()
+    squeezed = text.str.replace(r"[^a-z0-9]", "", regex=True)
+    spelt_apart = {k.replace("_", ""): k for k in reversed(famous)}  # the most popular last: it wins a shared form
+    itself = _itself_famous(features) | text.isin(popularity).to_numpy()
+    apart = np.flatnonzero(~itself & squeezed.isin(spelt_apart).to_numpy())  # 'leodicaprio_', 'ryan_seacrest'
+    risk[apart] = [_impersonation("X account", display[spelt_apart[core]]) for core in squeezed.iloc[apart]]
     given = common_given_names()
-    own_name = _itself_famous(features) | (np.nan_to_num(_col(features, "dict__is_word")) > 0) \
+    own_name = itself | (np.nan_to_num(_col(features, "dict__is_word")) > 0) \
         | (np.nan_to_num(_col(features, "dict__full_name")) > 0) \
         | text.str.replace(r"[^a-z]", "", regex=True).isin(given).to_numpy()
-    rows = np.flatnonzero(~own_name & ~text.isin(popularity).to_numpy())
+    rows = np.flatnonzero(~own_name & pd.isna(risk))
     if not len(rows):
         return risk
     long_enough = [k for k in famous if len(k) >= X_LOOKALIKE_MIN_CHARS]
@@ -715,13 +721,12 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     first = close.argmax(axis=1)  # the most popular of the handles it is near: ``long_enough`` is in that order
     risk[rows[hit]] = [_impersonation("X account", display[long_enough[j]]) for j in first[hit].tolist()]
     behind_affixes: dict[str, str] = {}  # a famous handle, and without its closing digits (the affixes take them)
-    for handle in reversed(famous):  # the most popular last: it wins a shared form
-        for form in (handle, handle.rstrip("0123456789")):
+    for plain, handle in spelt_apart.items():  # the most popular last: it wins a shared form
+        for form in (plain, plain.rstrip("0123456789")):
             if len(form) >= X_AFFIX_MIN_CHARS:
                 behind_affixes[form] = handle
     rows = rows[~hit]
-    for i, core in zip(rows.tolist(), text.iloc[rows].str.replace(r"[^a-z0-9]", "", regex=True).tolist(),
-                       strict=True):
+    for i, core in zip(rows.tolist(), squeezed.iloc[rows].tolist(), strict=True):
         named = [behind_affixes[form] for form in affix_variants(core) if form in behind_affixes]
         if named:
             risk[i] = _impersonation("X account", display[max(named, key=popularity.__getitem__)])

@@ -411,8 +411,9 @@ def test_a_near_spelling_of_a_famous_x_handle_impersonates_the_account():
 
 def test_a_famous_x_handle_behind_an_accounts_affixes_impersonates_the_account():
     """A famous X handle of six characters or more behind the affixes the lexicons strip (``news``, ``thereal``,
-    digits; a handle's closing digits may go: ``kdtrey99``), the most popular where several are; not a shorter
-    handle, one below the fame threshold, a name of its own, or a handle with other words around it."""
+    digits; a handle's closing digits may go: ``kdtrey99``), the most popular where several are, or with separators
+    added or moved (even where it reads as a first name and surname); not a shorter handle, one below the fame
+    threshold, a name of its own behind an affix, a famous name, or a handle with other words around it."""
     from handleval.price.premium import x_account_lookalikes
 
     popularity = {"bbcbreaking": 0.65, "nytimes": 0.7, "kdtrey5": 0.6, "espn": 0.8, "quietstars": 0.4,
@@ -427,6 +428,13 @@ def test_a_famous_x_handle_behind_an_accounts_affixes_impersonates_the_account()
     copy = "could impersonate X account '@{}'".format
     assert risk.tolist() == [copy("bbcbreaking"), copy("nytimes"), copy("kdtrey5"), copy("kdtrey5"), None, None,
                              None, copy("bbcnews"), None]
+    popularity |= {"ryanseacrest": 0.6, "jk_rowling": 0.6}
+    display |= {"ryanseacrest": "@ryanseacrest", "jk_rowling": "@jk_rowling"}
+    handles = ["ryan_seacrest", "_nytimes", "jkrowling_", "jk_rowling", "ryan_seacrest"]
+    features = features.iloc[:len(handles)].assign(dict__full_name=[1.0, 0.0, 0.0, 0.0, 1.0], celeb__fame=0.0)
+    features.loc[4, "celeb__fame"] = 0.7  # a famous name is its own
+    assert x_account_lookalikes(np.array(handles, dtype=object), features, popularity, display, 0.5).tolist() == \
+        [copy("ryanseacrest"), copy("nytimes"), copy("jk_rowling"), None, None]
 
 
 def test_a_valuation_time_is_read_one_way_for_the_cli_the_library_and_batches():

@@ -607,15 +607,16 @@ def test_a_famous_x_account_s_own_handle_is_a_famous_name_not_a_copy(small_value
     assert elsewhere["risk"].str.startswith("could impersonate famous name", na=False).all(), elsewhere
     assert (elsewhere["price_usd"] < out["price_usd"][:2] / 10).all()
     # one edit from a famous X account's handle is a copy of the account, on X
-    # and so is a famous X handle behind an account's affixes
-    near = small_valuer.value_many(["realdonaldtrmp", "bbcbreakinq", "bbcbreakingnews", "thekdtrey5", "srbachchan",
-                                    "richardbrandon"], reasons=False)
-    assert near["risk"].tolist()[:4] == ["could impersonate X account 'Donald J. Trump (@realDonaldTrump)'",
+    # and so is a famous X handle behind an account's affixes or with separators added
+    near = small_valuer.value_many(["realdonaldtrmp", "bbcbreakinq", "bbcbreakingnews", "thekdtrey5", "leo_dicaprio_",
+                                    "srbachchan", "richardbrandon"], reasons=False)
+    assert near["risk"].tolist()[:5] == ["could impersonate X account 'Donald J. Trump (@realDonaldTrump)'",
                                          "could impersonate X account 'BBC Breaking News (@BBCBreaking)'",
                                          "could impersonate X account 'BBC Breaking News (@BBCBreaking)'",
-                                         "could impersonate X account 'Kevin Durant (@KDTrey5)'"], near
-    assert (near["price_usd"][:4] < 100).all(), near  # a copy does not borrow the account's fame
-    assert near["risk"][4:].isna().all(), near  # the account itself; a man's own name (not Richard Branson's)
+                                         "could impersonate X account 'Kevin Durant (@KDTrey5)'",
+                                         "could impersonate X account 'Leonardo DiCaprio (@LeoDiCaprio)'"], near
+    assert (near["price_usd"][:5] < 100).all(), near  # a copy does not borrow the account's fame
+    assert near["risk"][5:].isna().all(), near  # the account itself; a man's own name (not Richard Branson's)
     elsewhere = small_valuer.value_many(["realdonaldtrmp", "realDonaIdTrump"], platform="telegram", reasons=False)
     assert elsewhere["risk"].isna().all(), elsewhere  # X's accounts are read on X only
     # a listing without the owner's name: the name the celebrity lexicon gives the same handle
