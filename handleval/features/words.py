@@ -93,9 +93,9 @@ COMMON_GIVEN_NAME_SHARE = 0.1
 
 
 @functools.cache
-def common_given_names() -> frozenset[str]:
-    """US Census given names of :data:`COMMON_GIVEN_NAME_SHARE` % or more (390 of them)."""
-    return frozenset(n for n, share in census_names()[0].items() if share >= COMMON_GIVEN_NAME_SHARE)
+def common_given_names(min_share: float = COMMON_GIVEN_NAME_SHARE) -> frozenset[str]:
+    """US Census given names of ``min_share`` % of Americans or more (390 at :data:`COMMON_GIVEN_NAME_SHARE`)."""
+    return frozenset(n for n, share in census_names()[0].items() if share >= min_share)
 
 
 class WordFeatures(FeatureFamily):

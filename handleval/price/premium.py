@@ -475,6 +475,20 @@ def _is_common_given_name(keys: Any) -> np.ndarray:
     return np.array([isinstance(k, str) and k in given for k in keys], dtype=bool)
 
 
+#: A given name of at least this share of Americans (US Census, %: one in 10,000, 1,555 names) with only digits or
+#: separators around it is someone's own handle (``seth7``, ``claude12``, ``justin1``), not a copy of a famous
+#: Seth, claude.ai or Justin I; rarer names are copies (``shakira1``). Behind a word it takes a name of
+#: :data:`~handleval.features.words.COMMON_GIVEN_NAME_SHARE` (``sarahgiveaway``; ``chasesupport`` copies Chase).
+NUMBERED_GIVEN_NAME_SHARE = 0.01
+
+
+def is_numbered_given_name(handles: Any) -> np.ndarray:
+    """Per handle (any case): whether it is a given name of :data:`NUMBERED_GIVEN_NAME_SHARE` or more with only
+    digits or separators around it (``kyl1e`` is leetspeak, not Kyle)."""
+    given = common_given_names(NUMBERED_GIVEN_NAME_SHARE)
+    return np.array([isinstance(h, str) and h.lower().strip("0123456789_.-") in given for h in handles], dtype=bool)
+
+
 def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: Any = None,
              handles: Any = None) -> np.ndarray:
     """Rows whose ``prefix`` (``brand`` or ``celeb``) match imitates a name at least ``min_popularity`` popular:
@@ -483,11 +497,12 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     dictionary word, separators and digits aside, is no misspelling (``messi`` is a name of its own, not a misspelt
     'Jessi'; ``train_`` is no 'T-Pain'), and a handle of fewer letters than digits is no leetspeak or misspelling of
     a name (``4x4`` is no 'AXA', ``12345`` no '2345.com'; ``n1ke`` and ``g00gle`` are). A name of three letters or
-    fewer, a brand that a handle of common words spells nearly, and (given the matched ``keys``) a common given
-    name need :data:`VERY_POPULAR` (``blackcat`` is no 'blackhat.com', ``netfix`` is Netflix; ``bradpit`` is Brad
-    Pitt: few people are named by common words; ``sarahshop`` is no copy of the account 'Sarah'). Any other
-    misspelling of a name of six letters or fewer (``kodav`` is no 'kodak.com'; ``andrespiniesta`` still copies
-    Andrés Iniesta, and, given the ``keys`` and ``handles``, a dropped, swapped or doubled letter: ``krakenn``,
+    fewer, a brand that a handle of common words spells nearly, (given the matched ``keys``) a common given name
+    and (given the ``handles``) a given name with digits or separators (:func:`is_numbered_given_name`) need
+    :data:`VERY_POPULAR` (``blackcat`` is no 'blackhat.com', ``netfix`` is Netflix; ``bradpit`` is Brad Pitt: few
+    people are named by common words; ``sarahshop`` is no copy of the account 'Sarah', ``seth7`` none of 'Seth').
+    Any other misspelling of a name of six letters or fewer (``kodav`` is no 'kodak.com'; ``andrespiniesta`` still
+    copies Andrés Iniesta, and, given the ``keys`` and ``handles``, a dropped, swapped or doubled letter: ``krakenn``,
     ``jguar``) and (given both) a famous name that is also a common English word with only digits and separators
     around it (``wine_`` is somebody's wine, not the brand 'Wine'; ``dream1`` no copy of the YouTuber 'Dream';
     ``chasesupport`` and ``rolexofficial`` are copies) need :data:`WELL_KNOWN`. A common English word of letters
@@ -500,6 +515,8 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
     misspelt = (kind == FUZZY) & ~homoglyph
     given = _is_common_given_name(keys) if keys is not None else False
+    if handles is not None:
+        given = given | is_numbered_given_name(handles)
     strict = _needs_very_popular(_col(features, f"{prefix}__match_len") <= 3, prefix == "brand",
                                  misspelt & _reads_as_common_words(features), given)
     # without both, the looser test (a superset: the predictor's first pass before it finds the matched names)
@@ -692,8 +709,8 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     ``thereal_nytimes``, ``bbcnews2024``) or with separators added or moved (``leodicaprio_``, ``ryan_seacrest``),
     at ``min_popularity`` or more (the most popular where several are); None otherwise. Not for a famous name, nor,
     but for the separators, for a name of its own: a dictionary word, a first name and surname (``richardbrandon``
-    is no copy of ``richardbranson``) or a common given name with digits (``marcelo12``). ``popularity`` and
-    ``display``: the ``x_account`` lexicon's, by handle."""
+    is no copy of ``richardbranson``) or a given name with digits (:func:`is_numbered_given_name`: ``sarah12``).
+    ``popularity`` and ``display``: the ``x_account`` lexicon's, by handle."""
     from rapidfuzz.distance import OSA
     from rapidfuzz.process import cdist
 
@@ -708,10 +725,8 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     itself = _itself_famous(features) | text.isin(popularity).to_numpy()
     apart = np.flatnonzero(~itself & squeezed.isin(spelt_apart).to_numpy())  # 'leodicaprio_', 'ryan_seacrest'
     risk[apart] = [_impersonation("X account", display[spelt_apart[core]]) for core in squeezed.iloc[apart]]
-    given = common_given_names()
     own_name = itself | (np.nan_to_num(_col(features, "dict__is_word")) > 0) \
-        | (np.nan_to_num(_col(features, "dict__full_name")) > 0) \
-        | text.str.replace(r"[^a-z]", "", regex=True).isin(given).to_numpy()
+        | (np.nan_to_num(_col(features, "dict__full_name")) > 0) | is_numbered_given_name(handles)
     rows = np.flatnonzero(~own_name & pd.isna(risk))
     if not len(rows):
         return risk
@@ -843,9 +858,10 @@ def platform_risk(handles: np.ndarray, requested: np.ndarray) -> np.ndarray:
     return risk
 
 
-__all__ = ["CONFUSABLE_LETTERS", "ENGLISH_WORD_ZIPF", "PLUMBING_ENDINGS", "SCAM_WORDS_AFTER", "SCAM_WORDS_BEFORE",
-           "VERY_POPULAR", "X_ACCOUNT_WORDS", "X_AFFIX_MIN_CHARS", "X_LOOKALIKE_MIN_CHARS", "X_OWN_ACCOUNTS",
-           "X_PAGES", "RuledPrices", "Step", "account_fame_lifts", "apply_rules", "at_floor", "cap_at_core",
-           "capital_i_lookalikes", "imitates", "is_place_name", "junk_affix_cores", "letter_swaps", "lookalike_risk",
-           "name_and_word_lookalikes", "numbered_series", "own_sale_weight", "platform_risk", "price_set_by_rule",
-           "rare_scores", "spelled_lookalikes", "x_account_lookalikes"]
+__all__ = ["CONFUSABLE_LETTERS", "ENGLISH_WORD_ZIPF", "NUMBERED_GIVEN_NAME_SHARE", "PLUMBING_ENDINGS",
+           "SCAM_WORDS_AFTER", "SCAM_WORDS_BEFORE", "VERY_POPULAR", "X_ACCOUNT_WORDS", "X_AFFIX_MIN_CHARS",
+           "X_LOOKALIKE_MIN_CHARS", "X_OWN_ACCOUNTS", "X_PAGES", "RuledPrices", "Step", "account_fame_lifts",
+           "apply_rules", "at_floor", "cap_at_core", "capital_i_lookalikes", "imitates", "is_numbered_given_name",
+           "is_place_name", "junk_affix_cores", "letter_swaps", "lookalike_risk", "name_and_word_lookalikes",
+           "numbered_series", "own_sale_weight", "platform_risk", "price_set_by_rule", "rare_scores",
+           "spelled_lookalikes", "x_account_lookalikes"]

@@ -270,6 +270,11 @@ def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
     for i, name in enumerate(("Elon Musk", "binance", "coinbase", "Nike", "twitter", "Kylie")):
         assert name in str(scams.loc[i, "risk"]), scams.loc[i]
     assert scams["risk"][6:].isna().all(), scams  # a common given name (Sarah, Lisa) behind an affix is someone's own
+    # a given name of one American in 10,000 with digits or separators is someone's own; a rarer one, or leetspeak
+    # inside a name, is a copy
+    numbered = small_valuer.value_many(["seth7", "claude12", "_justin1", "shakira1", "kyl1e"], reasons=False)
+    assert numbered["risk"][:3].isna().all(), numbered
+    assert "Shakira" in str(numbered.loc[3, "risk"]) and "Kylie" in str(numbered.loc[4, "risk"]), numbered
     # a famous name written with separators is a lookalike too, and not a rare handle on X
     written = small_valuer.value_many(["elon_musk", "_google", "google_", "google"])
     for i in range(3):
@@ -303,18 +308,26 @@ def test_only_a_near_spelling_is_excused_for_being_a_word():
 
 def test_a_common_given_name_is_imitated_only_when_very_popular():
     """With the matched keys, a famous name that is a common US given name ('sarah', 0.5% of Americans) needs
-    :data:`VERY_POPULAR`; a rare one ('kylie') or an unknown key does not."""
+    :data:`VERY_POPULAR`; a rare one ('kylie') or an unknown key does not. With the handles, so does a handle that is
+    a given name of one American in 10,000 or more ('seth', 0.05%) with digits or separators around it."""
     from handleval.features.brands import AFFIX
     from handleval.features.words import common_given_names
-    from handleval.price.premium import VERY_POPULAR, imitates
+    from handleval.price.premium import NUMBERED_GIVEN_NAME_SHARE, VERY_POPULAR, imitates, is_numbered_given_name
 
     assert {"sarah", "lisa", "mary"} <= common_given_names() and "kylie" not in common_given_names()
+    assert {"seth", "claude", "moses"} <= common_given_names(NUMBERED_GIVEN_NAME_SHARE) - common_given_names()
+    assert not {"kylie", "shakira", "marcelo", "beyonce"} & common_given_names(NUMBERED_GIVEN_NAME_SHARE)
+    assert is_numbered_given_name(["Seth7", "_seth_", "seth", "kyl1e", "shakira1", None]).tolist() == \
+        [True, True, True, False, False, False]
     rows = pd.DataFrame({"celeb__match_kind": AFFIX, "celeb__popularity": 0.8, "celeb__match_len": 5,
                          "celeb__homoglyph": 0.0, "brand__fame": 0.0, "celeb__fame": 0.0}, index=range(3))
     keys = np.array(["sarah", "kylie", None], dtype=object)
     assert imitates(rows, "celeb", 0.5, keys).tolist() == [False, True, True]
     assert imitates(rows, "celeb", 0.5).all()  # without keys: the featurizer's rule alone
     assert imitates(rows.assign(celeb__popularity=VERY_POPULAR), "celeb", 0.5, keys).all()
+    handles = np.array(["seth12", "kylie_", "sethx"], dtype=object)  # 'kylie' as the key of all three
+    assert imitates(rows, "celeb", 0.5, np.array(["kylie"] * 3, dtype=object), handles).tolist() == \
+        [False, True, True]
 
 
 def test_a_short_name_or_a_near_spelling_in_common_words_imitates_only_the_very_popular():
