@@ -503,9 +503,10 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     people are named by common words; ``sarahshop`` is no copy of the account 'Sarah', ``seth7`` none of 'Seth').
     Any other misspelling of a name of six letters or fewer (``kodav`` is no 'kodak.com'; ``andrespiniesta`` still
     copies Andrés Iniesta, and, given the ``keys`` and ``handles``, a dropped, swapped or doubled letter: ``krakenn``,
-    ``jguar``) and (given both) a famous name that is also a common English word with only digits and separators
-    around it (``wine_`` is somebody's wine, not the brand 'Wine'; ``dream1`` no copy of the YouTuber 'Dream';
-    ``chasesupport`` and ``rolexofficial`` are copies) need :data:`WELL_KNOWN`. A common English word of letters
+    ``jguar``) and (given both) a famous name that is also a common English word or a place's name with only digits
+    and separators around it need :data:`WELL_KNOWN` (``wine_`` is somebody's wine, not the brand 'Wine'; ``dream1``
+    no copy of the YouTuber 'Dream', ``hamburg1`` none of hamburg.de; ``chasesupport`` and ``rolexofficial`` are
+    copies). A common English word of letters
     only (Zipf 4 or more) is no name plus an affix (``states``, ``western``, ``cities``), nor (Zipf
     :data:`ENGLISH_WORD_ZIPF` or more) a misspelling or affixed copy of a name less than well known (``thimble``,
     ``boson``), and a word and digits no
@@ -525,7 +526,8 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
         pairs = list(zip(handles, keys, strict=True))
         short_misspelt = misspelt & (_col(features, f"{prefix}__match_len") <= 6) & \
             ~np.array([_deliberate_slip(h, k) for h, k in pairs], dtype=bool)  # a slip in a long name is a copy
-        everyday = _is_everyday_word(keys) & np.array([_plain_affix(h, k) for h, k in pairs], dtype=bool)
+        everyday = (_is_everyday_word(keys) | is_place_name(keys)) & \
+            np.array([_plain_affix(h, k) for h, k in pairs], dtype=bool)
         the_name = np.array([isinstance(k, str) and str(h).lower() == "the" + k for h, k in pairs], dtype=bool)
     needed = np.select([strict, short_misspelt | everyday], [max(min_popularity, VERY_POPULAR),
                                                              max(min_popularity, WELL_KNOWN)], min_popularity)

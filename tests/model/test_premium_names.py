@@ -275,6 +275,9 @@ def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
     numbered = small_valuer.value_many(["seth7", "claude12", "_justin1", "shakira1", "kyl1e"], reasons=False)
     assert numbered["risk"][:3].isna().all(), numbered
     assert "Shakira" in str(numbered.loc[3, "risk"]) and "Kylie" in str(numbered.loc[4, "risk"]), numbered
+    # so is a place's name with digits, unless a well-known name's
+    places = small_valuer.value_many(["hamburg1", "idaho_", "toyota2024"], reasons=False)
+    assert places["risk"][:2].isna().all() and "Toyota" in str(places.loc[2, "risk"]), places
     # a famous name written with separators is a lookalike too, and not a rare handle on X
     written = small_valuer.value_many(["elon_musk", "_google", "google_", "google"])
     for i in range(3):
