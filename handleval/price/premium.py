@@ -511,7 +511,9 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     :data:`ENGLISH_WORD_ZIPF` or more) a misspelling or affixed copy of a name less than well known (``thimble``,
     ``boson``), and a word and digits no
     leetspeak of a name less than well known (``bank1`` is no 'banki.ru'; ``leg0`` is LEGO). Given both, 'the' and a
-    famous name names it (``theeconomist``, ``thebeatles``: the accounts' own handles), as ``therealnike`` does not."""
+    brand or an everyday word names it (``theeconomist``, ``theguardian``: the accounts' own handles; ``thegenius``
+    is no copy of the account 'Genius'), as ``therealnike`` does not; 'the' and a person is a copy (``themessi``: a
+    band that is 'The …' holds the whole name as its key)."""
     kind = _col(features, f"{prefix}__match_kind")
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
     misspelt = (kind == FUZZY) & ~homoglyph
@@ -526,9 +528,10 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
         pairs = list(zip(handles, keys, strict=True))
         short_misspelt = misspelt & (_col(features, f"{prefix}__match_len") <= 6) & \
             ~np.array([_deliberate_slip(h, k) for h, k in pairs], dtype=bool)  # a slip in a long name is a copy
-        everyday = (_is_everyday_word(keys) | is_place_name(keys)) & \
-            np.array([_plain_affix(h, k) for h, k in pairs], dtype=bool)
-        the_name = np.array([isinstance(k, str) and str(h).lower() == "the" + k for h, k in pairs], dtype=bool)
+        key_is_word = _is_everyday_word(keys)
+        everyday = (key_is_word | is_place_name(keys)) & np.array([_plain_affix(h, k) for h, k in pairs], dtype=bool)
+        the_name = (key_is_word | (prefix == "brand")) & \
+            np.array([isinstance(k, str) and str(h).lower() == "the" + k for h, k in pairs], dtype=bool)
     needed = np.select([strict, short_misspelt | everyday], [max(min_popularity, VERY_POPULAR),
                                                              max(min_popularity, WELL_KNOWN)], min_popularity)
     popularity = np.nan_to_num(_col(features, f"{prefix}__popularity"))

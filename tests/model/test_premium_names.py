@@ -479,12 +479,17 @@ def test_a_common_word_of_another_language_is_a_word_on_x(small_valuer):
     assert tidak < 2_500 and "rare-handle" not in out.loc[5, "market_basis"]
 
 
-def test_the_and_a_famous_name_names_it(small_valuer):
+def test_the_and_a_brand_names_it_the_and_a_person_copies_them(small_valuer):
     """@TheEconomist is the magazine's own handle: it was flagged "could impersonate brand 'economist.com'" (the
-    lexicons drop a leading 'The' from names). 'the' and a famous name now imitates nothing; 'the real' still does."""
-    out = small_valuer.value_many(["theeconomist", "thebeatles", "therealnike", "theeconomist_"], platform="x")
-    assert out["risk"][:2].isna().all(), out[["handle", "risk"]]
-    assert out.loc[2, "risk"] == "could impersonate brand 'Nike'" and out.loc[3, "risk"] is not None, out
+    lexicons drop a leading 'The' from names). 'the' and a brand or an everyday word imitates nothing; 'the real'
+    still does, and so does 'the' and a person (``thejustinbieber``, ``themessi``: 174 of 174 famous people's had
+    carried no risk)."""
+    out = small_valuer.value_many(["theeconomist", "thebeatles", "thegenius", "therealnike", "theeconomist_",
+                                   "themessi", "thejustinbieber"], platform="x")
+    assert out["risk"][:3].isna().all(), out[["handle", "risk"]]
+    assert out.loc[3, "risk"] == "could impersonate brand 'Nike'" and out.loc[4, "risk"] is not None, out
+    assert out["risk"][5:].tolist() == ["could impersonate famous name 'Lionel Messi'",
+                                        "could impersonate famous name 'Justin Bieber'"], out
 
 
 def test_a_famous_founder_is_priced_by_fame_on_x(small_valuer):
