@@ -62,6 +62,7 @@ from handleval.price.premium import (
     numbered_series,
     platform_risk,
     spelled_lookalikes,
+    swapped_forms,
     x_account_lookalikes,
 )
 
@@ -317,6 +318,11 @@ class Valuer:
         return features, raised
 
     @cached_property
+    def _swapped_forms(self) -> frozenset[str]:
+        """The famous names with two neighbouring letters swapped (:func:`swapped_forms`), built on first use."""
+        return swapped_forms(self._lexicons, self._risk_popularity)
+
+    @cached_property
     def _x_accounts_named(self) -> Lexicon:
         """:attr:`x_accounts` shown as reasons and risks name them: the lexicon's display ('Donald J. Trump
         (@realDonaldTrump)'), and where a listing gave no name, the name the celebrity lexicon gives the same handle
@@ -447,7 +453,7 @@ class Valuer:
                 if lexicons and len(rest):
                     risk[idx[rest]] = spelled_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
                                                          x_h.iloc[rest].reset_index(drop=True), lexicons,
-                                                         self._risk_popularity)
+                                                         self._risk_popularity, self._swapped_forms)
                 rest = np.flatnonzero(pd.isna(risk[idx]) & ~not_a_copy)  # 'AppIe': a famous name as written, I for an l
                 if lexicons and len(rest):
                     risk[idx[rest]] = capital_i_lookalikes(readable["handle"].to_numpy(dtype=object)[idx[rest]],

@@ -596,39 +596,68 @@ def letter_swaps(text: str) -> list[str]:
     return out
 
 
+#: The shortest handle :func:`spelled_lookalikes` reads with two neighbouring letters swapped back (``gogole``):
+#: the featurizer's near-spelling allows one edit up to eight letters, and a swap is two.
+SWAPPED_LETTERS_MIN = 5
+
+
+def neighbour_swaps(text: str) -> list[str]:
+    """``text`` with two different neighbouring letters swapped (``facbeook`` → ``facebook``), each position once."""
+    return [text[:i] + text[i + 1] + text[i] + text[i + 2:] for i in range(len(text) - 1) if text[i] != text[i + 1]]
+
+
+def swapped_forms(lexicons: dict[str, Any], min_popularity: float) -> frozenset[str]:
+    """Every :func:`neighbour_swaps` of the famous names (``celeb``, ``brand``) of :data:`SWAPPED_LETTERS_MIN`
+    letters or more at ``min_popularity`` or more: a handle outside it swaps to none of them (a swap undoes itself),
+    so :func:`spelled_lookalikes` swaps only the few inside."""
+    return frozenset(form for family in ("celeb", "brand") for key, popularity in lexicons[family].popularity.items()
+                     if popularity >= min_popularity and len(key) >= SWAPPED_LETTERS_MIN and key.isalpha()
+                     for form in neighbour_swaps(key))
+
+
 def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: dict[str, Any],
-                       min_popularity: float) -> np.ndarray:
+                       min_popularity: float, swaps: frozenset[str] | None = None) -> np.ndarray:
     """``could impersonate brand 'Nike'`` for a handle of letters only that is a famous name but for one
-    confusable letter group (``nlke``, ``rnicrosoft``, ``vlsa``); None otherwise. A dictionary word or a famous name
-    itself imitates nothing (``bail`` is not a copy of 'Ball'); the famous name has at least three letters, and
+    confusable letter group (``nlke``, ``rnicrosoft``, ``vlsa``) or, from :data:`SWAPPED_LETTERS_MIN` letters, two
+    neighbouring letters swapped (``gogole``, ``facbeook``, ``byeonce``; in a name of six letters or fewer, of a
+    name :data:`WELL_KNOWN`: ``macra`` is no 'marca.com'); None otherwise. A dictionary word, a famous
+    name, a place or a given name (:func:`is_numbered_given_name`) itself imitates nothing (``bail`` is not a copy
+    of 'Ball', ``carlo`` none of 'Carol'); the famous name has at least three letters, and
     where it or the handle has only three, or it is a brand and the handle common words, it needs
     :data:`VERY_POPULAR` (``lbm`` → 'IBM', ``iego`` → 'LEGO'). Handles with digits or separators are left to the
     featurizer's matching (``n1ke``, ``nike_``). ``lexicons``: ``{"celeb": lexicon, "brand": lexicon}``
-    (popularity and display by key), the person first."""
+    (popularity and display by key), the person first; ``swaps``: their :func:`swapped_forms` (built when not
+    given)."""
     risk = np.full(len(handles), None, dtype=object)
+    swaps = swapped_forms(lexicons, min_popularity) if swaps is None else swaps
     itself = _itself_famous(features) | (np.nan_to_num(_col(features, "dict__is_word")) > 0)
     rows = np.flatnonzero(~itself)
     codes, texts = pd.factorize(pd.Series(handles[rows], dtype=object).astype(str).str.lower())
     in_words = np.zeros(len(texts), dtype=bool)
     in_words[codes] = _reads_as_common_words(features)[rows]  # one handle, one set of features
     found = np.full(len(texts), None, dtype=object)
+    celeb, brand = lexicons["celeb"].popularity, lexicons["brand"].popularity
     for j, text in enumerate(texts.tolist()):  # each distinct handle once
         if len(text) < 3 or not text.isalpha():
             continue
         best = None
-        for variant in letter_swaps(text):
-            if len(variant) < 3:
+        swapped = neighbour_swaps(text) if text in swaps else []
+        for variant in letter_swaps(text) + swapped:
+            if len(variant) < 3 or (variant not in celeb and variant not in brand):  # most: no name at all
                 continue
             short = min(len(text), len(variant)) <= 3
+            floor = max(min_popularity, WELL_KNOWN) if variant in swapped and len(text) <= 6 else min_popularity
             for family, what in (("celeb", "famous name"), ("brand", "brand")):
                 strict = _needs_very_popular(short, family == "brand", bool(in_words[j]),
                                              variant in common_given_names())
-                needed = max(min_popularity, VERY_POPULAR) if strict else min_popularity
+                needed = max(floor, VERY_POPULAR) if strict else floor
                 popularity = lexicons[family].popularity.get(variant, 0.0)
                 if popularity >= needed and (best is None or popularity > best[0]):
                     best = (popularity, what, lexicons[family].display.get(variant, variant))
         if best is not None:
             found[j] = _impersonation(best[1], best[2])
+    named = np.flatnonzero(pd.notna(found))  # few: a place or a given name is its own name
+    found[named[is_place_name(texts[named]) | is_numbered_given_name(texts[named])]] = None
     if len(rows):
         risk[rows] = found[codes]
     return risk
@@ -746,6 +775,8 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
             if len(form) >= X_AFFIX_MIN_CHARS:
                 behind_affixes[form] = handle
     rows = rows[~hit]
+    holds_one = squeezed.iloc[rows].str.contains("|".join(sorted(behind_affixes, key=len, reverse=True)))
+    rows = rows[holds_one.to_numpy()]  # few: the loop below reads only these
     for i, core in zip(rows.tolist(), squeezed.iloc[rows].tolist(), strict=True):
         named = [behind_affixes[form] for form in affix_variants(core) if form in behind_affixes]
         if named:
@@ -864,9 +895,9 @@ def platform_risk(handles: np.ndarray, requested: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["CONFUSABLE_LETTERS", "ENGLISH_WORD_ZIPF", "NUMBERED_GIVEN_NAME_SHARE", "PLUMBING_ENDINGS",
-           "SCAM_WORDS_AFTER", "SCAM_WORDS_BEFORE", "VERY_POPULAR", "X_ACCOUNT_WORDS", "X_AFFIX_MIN_CHARS",
-           "X_LOOKALIKE_MIN_CHARS", "X_OWN_ACCOUNTS", "X_PAGES", "RuledPrices", "Step", "account_fame_lifts",
-           "apply_rules", "at_floor", "cap_at_core", "capital_i_lookalikes", "imitates", "is_numbered_given_name",
-           "is_place_name", "junk_affix_cores", "letter_swaps", "lookalike_risk", "name_and_word_lookalikes",
-           "numbered_series", "own_sale_weight", "platform_risk", "price_set_by_rule", "rare_scores",
-           "spelled_lookalikes", "x_account_lookalikes"]
+           "SCAM_WORDS_AFTER", "SCAM_WORDS_BEFORE", "SWAPPED_LETTERS_MIN", "VERY_POPULAR", "X_ACCOUNT_WORDS",
+           "X_AFFIX_MIN_CHARS", "X_LOOKALIKE_MIN_CHARS", "X_OWN_ACCOUNTS", "X_PAGES", "RuledPrices", "Step",
+           "account_fame_lifts", "apply_rules", "at_floor", "cap_at_core", "capital_i_lookalikes", "imitates",
+           "is_numbered_given_name", "is_place_name", "junk_affix_cores", "letter_swaps", "lookalike_risk",
+           "name_and_word_lookalikes", "neighbour_swaps", "numbered_series", "own_sale_weight", "platform_risk",
+           "price_set_by_rule", "rare_scores", "spelled_lookalikes", "swapped_forms", "x_account_lookalikes"]

@@ -198,6 +198,29 @@ def test_confusable_letters_make_a_lookalike_of_a_famous_name():
     assert spelled_lookalikes(handles[:1], features[:1], {"celeb": celeb, "brand": brand}, 0.99)[0] is None
 
 
+def test_two_swapped_neighbouring_letters_make_a_lookalike_of_a_famous_name():
+    """``gogole``, ``facbeook``: a swap is two edits, beyond the featurizer's one up to eight letters. From five
+    letters; in a name of six or fewer only of a well-known name (0.8); not a word, place or given name itself
+    ('sarah' is no copy of a famous 'Sarha'; 'sasmung': no such name here; 'goolge': as if a word)."""
+    from handleval.features.lexicons import Lexicon
+    from handleval.price.premium import WELL_KNOWN, neighbour_swaps, spelled_lookalikes
+
+    assert neighbour_swaps("gogole") == ["oggole", "ggoole", "google", "gogloe", "gogoel"]
+    assert neighbour_swaps("aab") == ["aba"] and neighbour_swaps("a") == []
+    brand, celeb = Lexicon("brand"), Lexicon("celeb")
+    brand.add("google", WELL_KNOWN, "Google", "interbrand")
+    brand.add("facebook", 0.6, "Facebook", "interbrand")
+    brand.add("marca", 0.7, "marca.com", "tranco")
+    brand.add("nike", 0.95, "Nike", "interbrand")
+    celeb.add("beyonce", 0.7, "Beyoncé", "instagram")
+    celeb.add("sarha", 0.95, "Sarha", "instagram")
+    handles = np.array(["gogole", "facbeook", "macra", "nkie", "byeonce", "sarah", "sasmung", "goolge"], dtype=object)
+    features = pd.DataFrame({"brand__fame": 0.0, "celeb__fame": 0.0, "dict__is_word": [0, 0, 0, 0, 0, 0, 0, 1]})
+    risk = spelled_lookalikes(handles, features, {"celeb": celeb, "brand": brand}, 0.5).tolist()
+    assert risk == ["could impersonate brand 'Google'", "could impersonate brand 'Facebook'", None, None,
+                    "could impersonate famous name 'Beyoncé'", None, None, None]  # 'sarah': a given name
+
+
 def test_a_handle_of_common_words_is_a_spelled_lookalike_of_a_very_popular_name_only():
     """Swapping a letter group in a handle that reads as common words hits some name too often: only a name of
     :data:`VERY_POPULAR` or more counts (``iego`` → 'LEGO')."""

@@ -264,6 +264,8 @@ def test_lookalikes_are_a_risk_not_a_brand(small_valuer):
     assert swapped["risk"][:2].str.startswith("could impersonate brand").all() and "Nike" in swapped.loc[0, "risk"]
     assert swapped.loc[2, "risk"] is None  # a word, though it swaps to the brand 'Ball'
     assert swapped.loc[3, "risk"] is None  # a name; it swaps to an obscure short label only
+    neighbours = small_valuer.value_many(["gogole", "facbeook", "byeonce", "natrue"], reasons=False)["risk"]
+    assert neighbours.str.startswith("could impersonate").all(), neighbours  # two neighbouring letters swapped
     # the words of impersonation scams are affixes too
     scams = small_valuer.value_many(["elonmuskcrypto", "binancegift", "coinbasepromo", "nikeceo", "twitterverified",
                                      "kyliegiveaway", "sarahgiveaway", "sarahshop", "lisaofficial"])
