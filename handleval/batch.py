@@ -34,6 +34,7 @@ import hashlib
 import importlib
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -363,9 +364,30 @@ def _part_name(index: int, fmt: str) -> str:
     return f"part-{index:05d}.{fmt}"
 
 
+#: The names a run writes in its directory: parts as :func:`_part_name` spells them, the manifest, its journal, the
+#: success marker, and their temporary files (``.part-00003.csv.tmp-<pid>``).
+_OUR_NAMES = re.compile(rf"(\.)?(part-\d{{5,}}\.(csv|parquet)|{re.escape(MANIFEST)}|{re.escape(JOURNAL)}|"
+                        rf"{re.escape(SUCCESS)})(?(1)\.tmp-\d+)")
+
+
 def _is_ours(name: str) -> bool:
-    return (name in (MANIFEST, JOURNAL, SUCCESS) or name.startswith("part-")
-            or (name.startswith((".part-", f".{MANIFEST}", f".{SUCCESS}")) and ".tmp-" in name))
+    return _OUR_NAMES.fullmatch(name) is not None
+
+
+def _holds_our_manifest(out: Path) -> bool:
+    try:
+        return json.loads((out / MANIFEST).read_bytes()).get("format") == MANIFEST_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _foreign_files(out: Path, names: list[str]) -> list[str]:
+    """Of the entries ``names`` of ``out``, those no run of ours wrote: another name, or one of ours that is not a
+    plain file (a folder named ``part-00000.csv``). With no handleval manifest, every entry is foreign: a Spark
+    output's ``part-00000-<uuid>.parquet`` and ``_SUCCESS`` are not ours to delete."""
+    if names and not _holds_our_manifest(out):
+        return names
+    return [n for n in names if not _is_ours(n) or (out / n).is_symlink() or not (out / n).is_file()]
 
 
 def _valid_record(record: Any) -> bool:
@@ -526,13 +548,12 @@ def _prepare_output(out: Path, *, resume: bool, overwrite: bool, header: dict[st
         if not overwrite:
             raise OutputExistsError(f"output {out} already exists; use --resume to finish an interrupted run or "
                                     "--overwrite to replace it")
-        foreign = [n for n in existing if not _is_ours(n)]
+        foreign = _foreign_files(out, existing)
         if foreign:
             raise OutputExistsError(f"refusing to overwrite {out}: it holds files handleval did not write "
                                     f"(e.g. {foreign[0]!r}); choose an empty or new output directory")
         for name in existing:
-            target = out / name
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
+            (out / name).unlink()
         existing = []
     out.mkdir(parents=True, exist_ok=True)
     if not locks:
@@ -572,7 +593,7 @@ def _prepare_output(out: Path, *, resume: bool, overwrite: bool, header: dict[st
     manifest.data["complete"] = False
     manifest.save()
     for name in existing:  # unfinished temp files and parts that never reached the manifest
-        if name not in names and name not in (MANIFEST, JOURNAL) and _is_ours(name):
+        if name not in names and name not in (MANIFEST, JOURNAL) and _is_ours(name) and (out / name).is_file():
             (out / name).unlink(missing_ok=True)
     return manifest, keep
 

@@ -84,6 +84,23 @@ def test_existing_output_is_never_silently_overwritten(tmp_path: Path) -> None:
     with pytest.raises(OutputExistsError, match="did not write"):
         run_batch(tmp_path / "in.csv", foreign, length_scorer, quiet=True, overwrite=True)
     assert (foreign / "thesis.docx").read_text() == "precious"
+    # nor names like ours without our manifest (a Spark output), nor beside it a file or folder we do not name so
+    spark = tmp_path / "spark"
+    spark.mkdir()
+    for name in ("part-00000-1b2c3d4e-c000.snappy.parquet", SUCCESS):
+        (spark / name).write_text("theirs")
+    ours = tmp_path / "out"
+    (ours / "part-notes.txt").write_text("mine")
+    for target in (spark, ours):
+        with pytest.raises(OutputExistsError, match="did not write"):
+            run_batch(tmp_path / "in.csv", target, length_scorer, quiet=True, overwrite=True)
+    assert sorted(f.name for f in spark.iterdir()) == [SUCCESS, "part-00000-1b2c3d4e-c000.snappy.parquet"]
+    (ours / "part-notes.txt").unlink()
+    (ours / "part-00007.parquet").mkdir()
+    (ours / "part-00007.parquet" / "thesis.docx").write_text("precious")
+    with pytest.raises(OutputExistsError, match=r"part-00007\.parquet"):
+        run_batch(tmp_path / "in.csv", ours, length_scorer, quiet=True, overwrite=True)
+    assert (ours / "part-00007.parquet" / "thesis.docx").read_text() == "precious"
 
 
 def _finished_five_parts(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
