@@ -279,6 +279,24 @@ def _listed(bundle_dir: Path, verified: dict[str, bytes], name: str) -> bytes:
     return verified[name]
 
 
+def _trees_cut_short(text: bytes) -> str:
+    """Why the trees of a LightGBM text model are not the ones its header counts ('' when they are): LightGBM
+    reads each tree at the offset its ``tree_sizes`` gives, and a text cut short or edited there crashes the
+    process instead of raising, so the bytes from ``Tree=0`` to ``end of trees`` must add up to those sizes."""
+    header = text.split(b"\nTree=", 1)[0]
+    sizes = [line for line in header.splitlines() if line.startswith(b"tree_sizes=")]
+    if not sizes:
+        return ""  # no offsets: LightGBM reads such a text line by line
+    try:
+        expected = sum(int(size) for size in sizes[0].removeprefix(b"tree_sizes=").split())
+    except ValueError:
+        return "its header's tree_sizes are not numbers"
+    start, end = text.find(b"Tree=0"), text.find(b"end of trees")
+    if start < 0 or end < 0 or end - start != expected:
+        return "its trees are cut short or edited (they do not add up to its header's tree_sizes)"
+    return ""
+
+
 def booster_feature_names(bundle_dir: Path, verified: dict[str, bytes], name: str) -> list[str]:
     """The feature names a LightGBM text model ``name`` declares (the ``feature_names=`` line of its header), read
     without parsing its trees: a load checks them without importing LightGBM."""
@@ -297,6 +315,9 @@ def load_booster(bundle_dir: Path, verified: dict[str, bytes], name: str) -> Any
     import lightgbm as lgb
 
     text = _listed(bundle_dir, verified, name)
+    cut = _trees_cut_short(text)
+    if cut:
+        raise BundleError(f"{Path(bundle_dir) / name} is not a valid LightGBM text model: {cut}")
     try:
         return lgb.Booster(model_str=text.decode("utf-8"))
     except (lgb.basic.LightGBMError, UnicodeDecodeError) as exc:

@@ -246,6 +246,11 @@ def test_a_listed_model_lightgbm_cannot_read_fails_the_load_not_the_first_price(
     _rehash(bundle, "model.txt", lambda t: t.replace("feature_names=", "feature_names=a b\nfeature_names=", 1))
     with pytest.raises(BundleError, match="2 feature_names lines"):
         load(bundle)
+    # cut short: LightGBM would read its trees at the header's offsets and crash the process
+    bundle = _copy(tmp_path / "short", "price")
+    _rehash(bundle, "model.txt", lambda t: t[:len(t) // 2])
+    with pytest.raises(BundleError, match=r"model\.txt is not a valid LightGBM text model: its trees are cut short"):
+        load(bundle)
 
 
 def test_a_loaded_valuer_and_its_forest_pickle(tmp_path):
