@@ -63,6 +63,8 @@ MANIFEST = "_manifest.json"
 JOURNAL = "_manifest.parts.jsonl"
 SUCCESS = "_SUCCESS"
 MANIFEST_FORMAT = "handleval-batch/1"
+#: The most rows a chunk may hold: a part of 100 million rows is already more than a worker's memory.
+MAX_CHUNK_ROWS = 100_000_000
 DEFAULT_CHUNK_ROWS = 100_000
 ERROR = "error"
 # After this many rows in a row that the scorer raised on, with none scored in between, the scorer is broken,
@@ -513,7 +515,11 @@ def _still_at(path: Path, fd: int) -> bool:
 
 def one_file_companions(out: Path) -> tuple[Path, Path]:
     """``(parts, record)`` beside a one-file output ``NAME``: the hidden ``.NAME.parts`` directory an unfinished
-    run scores into, and the hidden ``.NAME.run.json`` record of what the file was made from."""
+    run scores into, and the hidden ``.NAME.run.json`` record of what the file was made from. An output with no
+    name of its own (``.``, ``..``, ``/``, an empty path) is refused."""
+    if out.name in ("", ".", ".."):
+        raise HandlevalError(f"output {str(out)!r} has no name of its own: give a file (scores.csv) or a new "
+                             "directory of parts (scores/)")
     return out.with_name(f".{out.name}.parts"), out.with_name(f".{out.name}.run.json")
 
 
@@ -727,8 +733,10 @@ def run_batch(
     out = Path(output_path).expanduser()
     if chunk_rows is None:
         chunk_rows = _resumed_chunk_rows(out) if resume else DEFAULT_CHUNK_ROWS
-    if chunk_rows < 1:
-        raise HandlevalError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    if not 1 <= chunk_rows <= MAX_CHUNK_ROWS:
+        raise HandlevalError(f"chunk_rows must be 1 to {MAX_CHUNK_ROWS:,}, got {chunk_rows:,}")
+    if scheduler and engine != "dask":
+        raise HandlevalError("a scheduler address needs the dask engine (--engine dask)")
     fmt = (output_format or ("csv" if out.suffix.lower() in (".csv", ".tsv") else "parquet")).lower()
     if fmt not in ("parquet", "csv"):
         raise HandlevalError(f"unknown output format {output_format!r}: choose 'parquet' or 'csv'")
@@ -955,8 +963,9 @@ def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifes
         if scheduler:
             try:
                 client = stack.enter_context(Client(scheduler, timeout="30s"))
-            except OSError as exc:
-                raise HandlevalError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+            except (OSError, ValueError) as exc:  # ValueError: not an address (no port, an http:// scheme)
+                raise HandlevalError(f"cannot reach the Dask scheduler at {scheduler}: {exc} (an address is "
+                                     "tcp://host:8786)") from exc
         else:
             import dask
 

@@ -215,7 +215,12 @@ class InputSource:
         for file, tasks in by_file.items():
             pf = _open_parquet(Path(file))
             for task in tasks:
-                for batch in pf.iter_batches(batch_size=chunk_rows, row_groups=[task.row_group]):
+                batches = pf.iter_batches(batch_size=chunk_rows, row_groups=[task.row_group])
+                while True:
+                    with _damaged_row_group(task):
+                        batch = next(batches, None)
+                    if batch is None:
+                        break
                     self.bytes_read += batch.num_rows
                     yield conform(pa.Table.from_batches([batch]), self.schema, dict(task.partition))
 
@@ -518,10 +523,23 @@ def _binary_as_text(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pa.array([None if v is None else _bytes_as_text(v) for v in col.to_pylist()], pa.string())
 
 
+@contextlib.contextmanager
+def _damaged_row_group(task: RowGroupTask) -> Iterator[None]:
+    """A row group that cannot be decoded (its footer whole, its pages damaged) as one message naming the input:
+    pyarrow raises an OSError without a file name, which would read as a failed write of the output."""
+    try:
+        yield
+    except (OSError, pa.ArrowException) as exc:
+        raise DataFormatError(f"{task.file}: row group {task.row_group} cannot be read ({exc}); the input file is "
+                             "damaged") from exc
+
+
 def read_row_group(task: RowGroupTask, schema: pa.Schema) -> pa.Table:
     """The rows of one row group with the dataset schema (what the Dask engine hands each worker task)."""
     pf = _open_parquet(Path(task.file))
-    return conform(pf.read_row_group(task.row_group), schema, dict(task.partition))
+    with _damaged_row_group(task):
+        table = pf.read_row_group(task.row_group)
+    return conform(table, schema, dict(task.partition))
 
 
 # ------------------------------------------------------------------------------------------------ opening
@@ -779,35 +797,41 @@ def _ndjson_records(stream: Any, latin1: list[int] | None = None
         if not text:
             continue
         try:
-            obj = json.loads(text)
+            rows = list(_line_records(json.loads(text), n))
         except json.JSONDecodeError as exc:
-            yield {}, f"line {n} is not valid JSON ({exc.msg})"
-            continue
-        if isinstance(obj, dict) and set(obj) <= _V2_ENVELOPE and ("data" in obj or "errors" in obj):
-            # an API v2 response: one user, or a page of users (each a row, in order), then the users it could not
-            # return (suspended, not found: each a row with the API's words as its error)
-            data = obj.get("data") or []
-            users = data if isinstance(data, list) else [data]
-            for user in users:
-                yield (_flatten(user), None) if isinstance(user, dict) else \
-                    ({}, f"line {n}: an element of its data list is not a JSON object")
-            problems = obj.get("errors") or []
-            problems = problems if isinstance(problems, list) else [problems]
-            about_users = [e for e in problems if _names_a_user(e)]
-            for problem in about_users:
-                yield _api_error(problem, n)
-            if not users and not about_users and problems:  # a line is never lost: its first error, as a row
-                yield _api_error(problems[0], n)
-            continue
-        if isinstance(obj, list):  # a v1.1 response (users/lookup): an array of user objects, a row each
-            for user in obj:
-                yield (_flatten(user), None) if isinstance(user, dict) else \
-                    ({}, f"line {n}: an element of its array is not a JSON object")
-            continue
-        if not isinstance(obj, dict):
-            yield {}, f"line {n} is not a JSON object (one object per line expected)"
-            continue
-        yield _flatten(obj), None
+            rows = [({}, f"line {n} is not valid JSON ({exc.msg})")]
+        except RecursionError:  # Python's parser and _flatten recurse once per level
+            rows = [({}, f"line {n} is nested too deeply to read")]
+        yield from rows
+
+
+def _line_records(obj: Any, n: int) -> Iterator[tuple[dict[str, str | None], str | None]]:
+    """The rows of line ``n``, parsed as ``obj``: a user object, an API v2 response page or a v1.1 array."""
+    if isinstance(obj, dict) and set(obj) <= _V2_ENVELOPE and ("data" in obj or "errors" in obj):
+        # an API v2 response: one user, or a page of users (each a row, in order), then the users it could not
+        # return (suspended, not found: each a row with the API's words as its error)
+        data = obj.get("data") or []
+        users = data if isinstance(data, list) else [data]
+        for user in users:
+            yield (_flatten(user), None) if isinstance(user, dict) else \
+                ({}, f"line {n}: an element of its data list is not a JSON object")
+        problems = obj.get("errors") or []
+        problems = problems if isinstance(problems, list) else [problems]
+        about_users = [e for e in problems if _names_a_user(e)]
+        for problem in about_users:
+            yield _api_error(problem, n)
+        if not users and not about_users and problems:  # a line is never lost: its first error, as a row
+            yield _api_error(problems[0], n)
+        return
+    if isinstance(obj, list):  # a v1.1 response (users/lookup): an array of user objects, a row each
+        for user in obj:
+            yield (_flatten(user), None) if isinstance(user, dict) else \
+                ({}, f"line {n}: an element of its array is not a JSON object")
+        return
+    if not isinstance(obj, dict):
+        yield {}, f"line {n} is not a JSON object (one object per line expected)"
+        return
+    yield _flatten(obj), None
 
 
 def _names_a_user(problem: Any) -> bool:
@@ -839,7 +863,7 @@ def _first_line_json(p: Path) -> Any:
             if line.strip():
                 try:
                     return json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):
                     return _NOT_JSON
     return None
 
@@ -874,7 +898,7 @@ def _json_document(p: Path, limit: int = 1 << 26) -> bool:
         return False
     try:
         json.loads(p.read_bytes())
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 

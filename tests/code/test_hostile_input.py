@@ -295,3 +295,43 @@ def test_a_column_of_integers_in_one_part_and_floats_in_another_loses_no_digit(t
     pd.DataFrame({"handle": ["pizza"], "n": [5]}).to_parquet(tmp_path / "day=1.parquet")
     pd.DataFrame({"handle": ["nike"], "n": [np.nan]}).to_parquet(tmp_path / "day=2.parquet")
     assert open_input(tmp_path).schema.field("n").type == pa.float64()
+
+
+def test_a_line_nested_too_deeply_or_a_damaged_row_group_is_a_message_not_a_crash(tmp_path):
+    """An NDJSON line nested 100,000 levels deep raised Python's RecursionError; it is that row's error now. A
+    Parquet row group whose pages are damaged (its footer whole) read as a failed write of the output; the message
+    names the input file and row group."""
+    deep = "[" * 100_000 + "]" * 100_000
+    summary, out = _run(tmp_path, "deep.ndjson", f'{{"handle": "google"}}\n{deep}\n{{"handle": "x"}}\n'.encode())
+    assert out["handle"].fillna("").tolist() == ["google", "", "x"] and summary.rows_out == 3
+    assert out["error"].tolist()[1] == "line 2 is nested too deeply to read"
+    path = tmp_path / "damaged.parquet"
+    pq.write_table(pa.table({"handle": [f"name{i}" for i in range(3_000)]}), path, row_group_size=1_000)
+    column = pq.ParquetFile(path).metadata.row_group(1).column(0)
+    data = bytearray(path.read_bytes())
+    for at in range(column.data_page_offset + 20, column.data_page_offset + column.total_compressed_size - 20, 7):
+        data[at] ^= 0x5A
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataFormatError, match=r"damaged\.parquet: row group 1 cannot be read"):
+        run_batch(path, tmp_path / "out_damaged", length_scorer, quiet=True, chunk_rows=500)
+
+
+def test_an_output_without_a_name_a_huge_chunk_or_a_scheduler_without_dask_are_refused(tmp_path):
+    """``-o .`` (or ``-o ''``, ``-o /``) raised ValueError from pathlib; ``--chunk-rows 10**20`` an OverflowError
+    in pyarrow; ``--scheduler`` without ``--engine dask`` was ignored without a word."""
+    from typer.testing import CliRunner
+
+    from handleval.cli import app
+
+    handles = tmp_path / "h.csv"
+    handles.write_text("handle\nabc\n")
+    runner = CliRunner()
+    for output in (".", "", "/"):
+        result = runner.invoke(app, ["predict", str(handles), "-o", output, "-q"], env={"COLUMNS": "200"})
+        assert result.exit_code == 2 and "has no name of its own" in result.output, result.output
+    for extra, message in ((["--chunk-rows", str(10**20)], "chunk_rows must be 1 to 100,000,000"),
+                           (["--scheduler", "tcp://127.0.0.1:1"], "needs the dask engine")):
+        result = runner.invoke(app, ["predict", str(handles), "-o", str(tmp_path / "out.csv"), "-q", *extra],
+                               env={"COLUMNS": "200"})
+        assert result.exit_code == 2 and message in result.output, result.output
+    assert not (tmp_path / "out.csv").exists()
