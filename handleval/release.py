@@ -79,10 +79,11 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     bad = np.zeros(len(accounts), dtype=bool)
     if input_errors is not None:
         bad = np.array([e is not None for e in input_errors], dtype=bool)
-        for col in ("p_bot", "p_dormant", "days_inactive"):
-            flagged.loc[bad, col] = np.nan
-        for col in ("bot", "dormant", "dormancy_basis", "account_status", "reasons"):
-            flagged[col] = flagged[col].astype(object).where(~bad, None)
+        for col in FLAG_COLUMNS:  # every output of a row not scored is empty, as flag leaves it
+            if pd.api.types.is_float_dtype(flagged[col]):
+                flagged.loc[bad, col] = np.nan
+            elif col != "error":
+                flagged[col] = flagged[col].astype(object).where(~bad, None)
         flagged.loc[bad, "error"] = [e for e in input_errors if e is not None]
     screen_names = canonical_columns(accounts)[0]["screen_name"]  # v1.1 screen_name or v2 username
     names = handle_texts(screen_names).astype("string").fillna("").str.strip().str.lstrip("@").tolist()

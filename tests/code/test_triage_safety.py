@@ -125,6 +125,9 @@ def test_triage_command_ragged_rows_full_disk_and_prefix(tmp_path):
     assert ranked["account_status"].tolist()[:7] == [f"orig{i}" for i in range(7)]
     ragged = ranked[ranked["screen_name"] == "ragged_one"].iloc[0]
     assert "malformed CSV row" in ragged["hv_error"] and ragged["hv_p_releasable"] == ""
+    from handleval.accounts.flag import FLAG_COLUMNS
+
+    assert all(ragged[f"hv_{c}"] == "" for c in FLAG_COLUMNS if c != "error"), ragged  # no score of a row not read
     (tmp_path / "folder").mkdir()
     folder = run_cli("triage", str(source), "-o", str(tmp_path / "folder"), "--overwrite", "--prefix", "hv_")
     assert folder.returncode == 2 and "is a directory" in folder.stderr and "Traceback" not in folder.stderr
