@@ -416,7 +416,17 @@ def predict_command(
     comps: CompsOpt = False,
 ) -> None:
     """Price every handle of a file: every input column unchanged, then price_usd, price_low_usd, price_high_usd,
-    market_basis, reasons, risk, (with --comps) comparables, error (each with --prefix) - same rows, same order."""
+    market_basis, reasons, risk, (with --comps) comparables, error (each with --prefix) - same rows, same order.
+
+    \b
+    Columns read (any other passes through untouched):
+      handle    required: the name (pizza, @pizza, pizza.com)
+      platform  per row, else --platform
+      suffix    a domain's TLD or e-mail provider, when handle has none
+      venue     where a domain would sell: auction (wholesale, the default), reported
+                or a venue's name (godaddy, sedo); a column of yours by this name is
+                read too, so rename it if it means something else
+      as_of     the time to value at (ISO date or time), else now"""
     from handleval.batch import recorded_scorer_options
     from handleval.price.predict import default_as_of, output_names
 

@@ -254,3 +254,17 @@ def test_verified_type_and_a_verified_row_flagging_could_not_score_hold_the_guar
     assert out["error"].notna().tolist() == [True, False]
     assert out["p_releasable"].iloc[1] == 0.0 and not out["releasable"].iloc[1]
     assert out["guard_rail"].iloc[1].startswith("verified account: never releasable (row 0")
+
+
+def test_predict_help_names_every_input_column_it_reads():
+    """A user's own ``venue`` column ('eBay') made every row fail, and only docs/pricing.md said predict reads it."""
+    from typer.testing import CliRunner
+
+    from handleval.cli import app
+    from handleval.price.predict import INPUT_COLUMNS
+
+    result = CliRunner().invoke(app, ["predict", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    listed = {line.split()[0] for line in result.output.split("Columns read")[1].split("╭")[0].splitlines()
+              if line.strip() and line.startswith("   ") and not line.startswith("     ")}
+    assert listed == set(INPUT_COLUMNS), listed
