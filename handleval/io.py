@@ -752,6 +752,10 @@ def _open_csv(p: Path, delimiter: str) -> InputSource:
     return source
 
 
+class _KeyClash(ValueError):
+    """Two keys of one JSON object that flatten to the same column (``"meta.x"`` and ``"meta": {"x": …}``)."""
+
+
 def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, str | None]:
     """Nested objects as dotted keys; every value as text (lists as JSON, null as None)."""
     import json
@@ -760,8 +764,14 @@ def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, str | None]:
     for key, value in obj.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            out.update(_flatten(value, f"{name}."))
-        elif value is None:
+            inner = _flatten(value, f"{name}.")
+            if not inner.keys().isdisjoint(out):
+                raise _KeyClash(min(inner.keys() & out.keys()))
+            out.update(inner)
+            continue
+        if name in out:
+            raise _KeyClash(name)
+        if value is None:
             out[name] = None
         elif isinstance(value, bool):
             out[name] = "true" if value else "false"
@@ -802,6 +812,9 @@ def _ndjson_records(stream: Any, latin1: list[int] | None = None
             rows = [({}, f"line {n} is not valid JSON ({exc.msg})")]
         except RecursionError:  # Python's parser and _flatten recurse once per level
             rows = [({}, f"line {n} is nested too deeply to read")]
+        except _KeyClash as clash:  # keeping one would lose the other's value without a word
+            rows = [({}, f"line {n}: two of its keys read as the column '{clash}' (a dotted key and a nested "
+                         "one); rename one")]
         yield from rows
 
 

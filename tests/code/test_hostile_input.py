@@ -335,3 +335,17 @@ def test_an_output_without_a_name_a_huge_chunk_or_a_scheduler_without_dask_are_r
                                env={"COLUMNS": "200"})
         assert result.exit_code == 2 and message in result.output, result.output
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_two_keys_of_one_ndjson_object_that_read_as_one_column_are_that_rows_error(tmp_path):
+    """``{"meta.x": "flat", "meta": {"x": "nested"}}`` kept one value and lost the other without a word."""
+    lines = ['{"handle": "a", "meta.x": "flat", "meta": {"x": "nested"}}', '{"handle": "b", "meta": {"x": "1"}}',
+             '{"handle": "c", "meta": {"x": "2"}, "meta.x": "flat"}',
+             '{"handle": "d", "meta.y": "1", "meta": {"x": 3}}']
+    summary, out = _run(tmp_path, "clash.ndjson", ("\n".join(lines) + "\n").encode())
+    assert summary.rows_out == 4 and out["handle"].fillna("").tolist() == ["", "b", "", "d"]
+    errors = out["error"].tolist()
+    assert errors[0] == ("line 1: two of its keys read as the column 'meta.x' (a dotted key and a nested one); "
+                         "rename one")
+    assert errors[2].startswith("line 3: two of its keys read as the column 'meta.x'")
+    assert out["error"].isna().tolist() == [False, True, False, True]
