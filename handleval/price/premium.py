@@ -301,6 +301,9 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         lifted = np.flatnonzero(delta > 0)  # phrases only where the rule moved the price (the reasons show those)
         language = _other_language_word(features, pricing.function_word_zipf)[1]
         famous = _famous_names(features, matches, lifted[factor[lifted] == 1])
+        # a famous name priced by its length or word ('lfc', 'pink') names its fame as well: a reader checks both
+        fame = _rare_fame(features, pd.Series(handles, dtype=object).astype(str).str.lower())
+        also = _famous_names(features, matches, lifted[(factor[lifted] != 1) & (fame[lifted] >= pricing.fame_from)])
         places = run_together_places(pricing.place_min_population)["shown"] if (factor[lifted] == 5).any() else {}
         name = platform.upper() if len(platform) < 3 else platform
         for i in lifted.tolist():
@@ -309,7 +312,7 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
             word = f"common {language[i] + ' ' if language[i] else ''}word '{handles[i]}'"
             what = {1: famous.get(i), 2: word, 3: short, 4: f"{word}, {short}",
                     5: f"place '{places.get(handles[i].lower())}'"}[int(factor[i])]
-            phrase[i] = f"{name} rare handle: {what}"
+            phrase[i] = f"{name} rare handle: {what}" + (f", also {also[i]}" if i in also else "")
             out.basis[i] = f"{name} rare-handle pricing"  # its price alone: what came before it changes nothing
         out.ln = ln = ln + delta
         out.steps.append(Step("rare", delta, phrase, {read: rare & (factor == k) for k, read in _RARE_READS.items()},

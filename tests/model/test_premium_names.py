@@ -422,6 +422,11 @@ def test_x_prices_rare_handles_by_its_published_rule(small_valuer):
     # the rule's reason takes in what the model made of the same fact: the fame is one reason, not two
     assert out.loc[0, "reasons"].count("famous brand") == 1, out.loc[0, "reasons"]
     assert "rare" not in out.loc[3, "market_basis"] and "proxy" in out.loc[3, "market_basis"]
+    # a famous name priced by its length or word names its fame in the same reason, its first
+    short = small_valuer.value("un")
+    assert short.reasons[0].startswith("X rare handle: common word 'un', 2 letters, also famous brand 'un.org'"), \
+        short.reasons
+    assert "also famous" not in small_valuer.value("xyz").reasons[0]
 
 
 def test_a_domain_is_priced_at_the_venue_level_it_names(small_valuer):
