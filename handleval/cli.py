@@ -22,7 +22,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from handleval import __version__
 from handleval._signals import RESUME_HINT, how_stopped, sigterm_as_interrupt
-from handleval.errors import HandlevalError, HandlevalWarning
+from handleval.errors import DataFormatError, HandlevalError, HandlevalWarning
 from handleval.handles import PLATFORM_ALIASES, PLATFORMS
 
 #: The platforms ``-p`` takes, as its help says them: ``x, telegram, … (twitter = x)``.
@@ -385,6 +385,14 @@ def _load_scorer(factory: tuple[str, str, dict[str, Any]], output: Path, resume:
     cached_scorer(factory)
 
 
+def _refuse_an_empty_file(input_path: Path) -> None:
+    """flag and triage need the profile columns: a file of 0 bytes has none, and says so (predict writes an empty
+    output of a file without handles)."""
+    if input_path.is_file() and input_path.stat().st_size == 0:
+        raise DataFormatError(f"{input_path} is empty (0 bytes): it has no accounts and none of the columns "
+                              "`handleval flag --help` lists")
+
+
 def _exit_if_none_scored(none_scored: bool, what: str, where: Path) -> None:
     """Exit 1 when not one ``what`` could be scored (the output is written all the same: its errors say why)."""
     if none_scored:
@@ -516,7 +524,8 @@ def flag_command(
     from handleval.io import open_input
 
     source = open_input(input_path, ())
-    check_columns(source.columns, prefix)  # a missing column (an empty file has none) or a clash fails at once
+    _refuse_an_empty_file(input_path)
+    check_columns(source.columns, prefix, str(input_path))  # a missing column or a clash fails at once
     _warn_without_observed_at(source.columns)
     # one time for the whole run, the interrupted run's on --resume: no part is measured at another "now" (a run
     # begun before runs recorded their time resumes as it began)
@@ -579,7 +588,8 @@ def triage_command(
     import pyarrow as pa
 
     source = open_input(input_path, ())
-    check_required(source.columns)  # as flag: v1.1 or X API v2 names
+    _refuse_an_empty_file(input_path)
+    check_required(source.columns, str(input_path))  # as flag: v1.1 or X API v2 names
     check_triage_columns(source.columns, prefix)
     _warn_without_observed_at(source.columns)
     frames, errors, tables = [], [], []

@@ -72,23 +72,23 @@ def output_names(prefix: str = "") -> list[str]:
     return [f"{prefix}{c}" for c in FLAG_COLUMNS]
 
 
-def check_required(columns: Any) -> None:
+def check_required(columns: Any, where: str = "the accounts input") -> None:
     """Raise (one message, before any row is scored) when a column the bot model cannot do without is missing
-    under every name it is accepted by (flag and triage alike)."""
+    under every name it is accepted by (flag and triage alike). ``where``: the input, as the message names it."""
     missing = missing_required(columns)
     if missing:
         found = resolve_columns(columns)
         names = [a for c in REQUIRED_COLUMNS if c not in found for a in COLUMN_ALIASES[c]]
         raise DataFormatError(
-            f"the accounts input lacks required column(s) {'; '.join(missing)}{case_hint(names, columns)}. Required: "
+            f"{where} lacks required column(s) {'; '.join(missing)}{case_hint(names, columns)}. Required: "
             f"{', '.join(REQUIRED_COLUMNS)} (Twitter v1.1 user-object names, or the X API v2 names; "
             "`handleval flag --help` lists every accepted column)")
 
 
-def check_columns(columns: Any, prefix: str = "") -> None:
+def check_columns(columns: Any, prefix: str = "", where: str = "the accounts input") -> None:
     """Raise (one message, before any row is scored) when a required column is missing or an output would
     overwrite an input column."""
-    check_required(columns)
+    check_required(columns, where)
     taken = output_collisions(columns, output_names(prefix))
     if taken:
         raise ColumnCollisionError(taken, prefix, "flag", columns)

@@ -358,12 +358,14 @@ def test_cli_flag_missing_required_column_fails_at_once(tmp_path):
     _accounts().drop(columns=["created_at"]).to_csv(source, index=False)
     result = run_cli("flag", str(source), "-o", str(tmp_path / "out"), "--quiet")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "created_at" in result.stderr and "required" in result.stderr
+    assert "created_at" in result.stderr and "required" in result.stderr and "accounts.csv lacks" in result.stderr
     assert not (tmp_path / "out").exists()
     (tmp_path / "empty.csv").write_bytes(b"")  # no columns at all: not an empty success with predict's columns
-    result = run_cli("flag", str(tmp_path / "empty.csv"), "-o", str(tmp_path / "out.csv"), "--quiet")
-    assert result.returncode == 2 and "screen_name" in result.stderr and "Traceback" not in result.stderr
-    assert not (tmp_path / "out.csv").exists()
+    for command in ("flag", "triage"):
+        result = run_cli(command, str(tmp_path / "empty.csv"), "-o", str(tmp_path / "out.csv"), "--quiet")
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert "empty.csv is empty (0 bytes): it has no accounts" in " ".join(result.stderr.split()), result.stderr
+        assert not (tmp_path / "out.csv").exists()
 
 
 def test_cli_flag_reads_ndjson_of_v1_and_v2_user_objects(flagger, tmp_path):
