@@ -25,6 +25,7 @@ from handleval.errors import (
     BundleError,
     ColumnCollisionError,
     DataFormatError,
+    HandlevalError,
     HandlevalWarning,
     InvalidHandle,
     check_unique_columns,
@@ -250,6 +251,11 @@ class Valuer:
         ``attribution="paths"`` (default) ranks reasons by path attributions (:mod:`handleval.trees.forest`), computed
         in the same pass as the price; ``"shap"`` by LightGBM's exact TreeSHAP, the standard with the better
         theory, at about 1 ms per row (fine for a few handles, not for a batch of millions)."""
+        if not isinstance(prefix, str):
+            raise HandlevalError(f"prefix is the text put before each output name ('hv_'), not {prefix!r}")
+        if isinstance(data, pd.DataFrame) and isinstance(data.columns, pd.MultiIndex):
+            raise HandlevalError("value_many reads a DataFrame of plain column names ('handle', 'platform' …), "
+                                 "not a MultiIndex of columns: flatten them first")
         taken = output_collisions(data.columns if isinstance(data, pd.DataFrame) else (),
                                   [prefix + c for c in output_names(comparables)])
         if taken:

@@ -171,6 +171,12 @@ def test_value_many_keeps_the_callers_index_and_never_overwrites_its_columns(sma
         small_valuer.value_many(mine)
     with pytest.raises(TypeError, match="not NoneType"):
         small_valuer.value_many(None)
+    from handleval.errors import HandlevalError
+
+    with pytest.raises(HandlevalError, match="prefix is the text"):  # TypeError deep inside pandas before
+        small_valuer.value_many(mine, prefix=3)
+    with pytest.raises(HandlevalError, match="not a MultiIndex"):  # AttributeError before
+        small_valuer.value_many(mine.set_axis(pd.MultiIndex.from_product([["a"], mine.columns]), axis=1))
     kept = small_valuer.value_many(mine, prefix="hv_")
     assert kept.index.tolist() == [7] and kept.loc[7, "price_usd"] == 100.0 and kept.loc[7, "error"] == "mine"
     assert kept.loc[7, "hv_price_usd"] > 0 and pd.isna(kept.loc[7, "hv_error"])
