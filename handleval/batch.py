@@ -376,18 +376,12 @@ def _is_ours(name: str) -> bool:
     return _OUR_NAMES.fullmatch(name) is not None
 
 
-def _holds_our_manifest(out: Path) -> bool:
-    try:
-        return json.loads((out / MANIFEST).read_bytes()).get("format") == MANIFEST_FORMAT
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
 def _foreign_files(out: Path, names: list[str]) -> list[str]:
     """Of the entries ``names`` of ``out``, those no run of ours wrote: another name, or one of ours that is not a
-    plain file (a folder named ``part-00000.csv``). With no handleval manifest, every entry is foreign: a Spark
-    output's ``part-00000-<uuid>.parquet`` and ``_SUCCESS`` are not ours to delete."""
-    if names and not _holds_our_manifest(out):
+    plain file (a folder named ``part-00000.csv``). Without a manifest of ours (whole, damaged, or the temporary file
+    of its first write), every entry is foreign: a Spark output's ``part-00000-<uuid>.parquet`` and ``_SUCCESS`` are
+    not ours to delete."""
+    if names and not any(n == MANIFEST or n.startswith(f".{MANIFEST}.tmp-") for n in names):
         return names
     return [n for n in names if not _is_ours(n) or (out / n).is_symlink() or not (out / n).is_file()]
 
@@ -731,10 +725,10 @@ def run_batch(
     if score_chunk is None and scorer_factory is None:
         raise HandlevalError("run_batch needs score_chunk or scorer_factory")
     out = Path(output_path).expanduser()
+    if chunk_rows is not None and not 1 <= chunk_rows <= MAX_CHUNK_ROWS:  # a run's own, resumed, is what it was
+        raise HandlevalError(f"chunk_rows must be 1 to {MAX_CHUNK_ROWS:,}, got {chunk_rows:,}")
     if chunk_rows is None:
         chunk_rows = _resumed_chunk_rows(out) if resume else DEFAULT_CHUNK_ROWS
-    if not 1 <= chunk_rows <= MAX_CHUNK_ROWS:
-        raise HandlevalError(f"chunk_rows must be 1 to {MAX_CHUNK_ROWS:,}, got {chunk_rows:,}")
     if scheduler and engine != "dask":
         raise HandlevalError("a scheduler address needs the dask engine (--engine dask)")
     fmt = (output_format or ("csv" if out.suffix.lower() in (".csv", ".tsv") else "parquet")).lower()

@@ -101,6 +101,16 @@ def test_existing_output_is_never_silently_overwritten(tmp_path: Path) -> None:
     with pytest.raises(OutputExistsError, match=r"part-00007\.parquet"):
         run_batch(tmp_path / "in.csv", ours, length_scorer, quiet=True, overwrite=True)
     assert (ours / "part-00007.parquet" / "thesis.docx").read_text() == "precious"
+    # a run of ours whose manifest is damaged, or was killed writing its first one, is ours to start again
+    (ours / "part-00007.parquet" / "thesis.docx").unlink()
+    (ours / "part-00007.parquet").rmdir()
+    (ours / MANIFEST).write_text('{"format": "handleval-ba')
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    (killed / f".{MANIFEST}.tmp-4242").write_text("{")
+    for target in (ours, killed):
+        run_batch(tmp_path / "in.csv", target, length_scorer, quiet=True, overwrite=True)
+        assert read_output(target)["handle"].tolist() == ["c"]
 
 
 def _finished_five_parts(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
@@ -173,6 +183,21 @@ def test_a_torn_last_journal_line_is_redone_and_a_damaged_one_stops_the_resume(t
     (out / MANIFEST).write_text(json.dumps({**manifest, "parts": [records[0], {**records[1], "sha256": None}]}))
     with pytest.raises(HandlevalError, match=r"_manifest.json has a damaged part record.*--overwrite"):
         read_output(out, allow_incomplete=True)
+
+
+def test_resume_keeps_the_runs_own_chunk_size_beyond_todays_bound(tmp_path: Path) -> None:
+    """A run begun with --chunk-rows above today's bound (100 million) resumes as it began: the bound is for a size
+    given now, and the run's own may not change on resume."""
+    _write_csv(tmp_path / "in.csv", ["a", "b"])
+    run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, quiet=True)
+    manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
+    manifest["layout"]["chunk_rows"], manifest["complete"] = 200_000_000, False
+    (tmp_path / "out" / MANIFEST).write_text(json.dumps(manifest))
+    (tmp_path / "out" / SUCCESS).unlink()
+    run_batch(tmp_path / "in.csv", tmp_path / "out", length_scorer, quiet=True, resume=True)
+    assert read_output(tmp_path / "out")["handle"].tolist() == ["a", "b"]
+    with pytest.raises(HandlevalError, match="chunk_rows must be 1 to 100,000,000"):
+        run_batch(tmp_path / "in.csv", tmp_path / "new", length_scorer, quiet=True, chunk_rows=200_000_000)
 
 
 def test_resume_refuses_a_different_input(tmp_path: Path) -> None:
