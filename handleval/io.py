@@ -807,15 +807,28 @@ def _ndjson_records(stream: Any, latin1: list[int] | None = None
         if not text:
             continue
         try:
-            rows = list(_line_records(json.loads(text), n))
+            obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            rows = [({}, f"line {n} is not valid JSON ({exc.msg})")]
-        except RecursionError:  # Python's parser and _flatten recurse once per level
-            rows = [({}, f"line {n} is nested too deeply to read")]
-        except _KeyClash as clash:  # keeping one would lose the other's value without a word
-            rows = [({}, f"line {n}: two of its keys read as the column '{clash}' (a dotted key and a nested "
-                         "one); rename one")]
-        yield from rows
+            yield {}, f"line {n} is not valid JSON ({exc.msg})"
+            continue
+        except RecursionError:  # Python's parser recurses once per level
+            yield {}, f"line {n} is nested too deeply to read"
+            continue
+        yield from _line_records(obj, n)
+
+
+def _user_row(user: Any, n: int, what: str) -> tuple[dict[str, str | None], str | None]:
+    """One user object of line ``n`` as a row, or ({}, why) for this user alone (``what`` names it in the line:
+    '' for the line's one object, 'user 3 of its data list')."""
+    where = f"line {n}" + (f", {what}" if what else "")
+    if not isinstance(user, dict):
+        return {}, f"{where} is not a JSON object" + ("" if what else " (one object per line expected)")
+    try:
+        return _flatten(user), None
+    except RecursionError:  # _flatten recurses once per level
+        return {}, f"{where} is nested too deeply to read"
+    except _KeyClash as clash:  # keeping one would lose the other's value without a word
+        return {}, f"{where}: two of its keys read as the column '{clash}' (a dotted key and a nested one); rename one"
 
 
 def _line_records(obj: Any, n: int) -> Iterator[tuple[dict[str, str | None], str | None]]:
@@ -825,9 +838,8 @@ def _line_records(obj: Any, n: int) -> Iterator[tuple[dict[str, str | None], str
         # return (suspended, not found: each a row with the API's words as its error)
         data = obj.get("data") or []
         users = data if isinstance(data, list) else [data]
-        for user in users:
-            yield (_flatten(user), None) if isinstance(user, dict) else \
-                ({}, f"line {n}: an element of its data list is not a JSON object")
+        for k, user in enumerate(users, start=1):
+            yield _user_row(user, n, f"user {k} of its data list" if isinstance(data, list) else "its data")
         problems = obj.get("errors") or []
         problems = problems if isinstance(problems, list) else [problems]
         about_users = [e for e in problems if _names_a_user(e)]
@@ -837,14 +849,10 @@ def _line_records(obj: Any, n: int) -> Iterator[tuple[dict[str, str | None], str
             yield _api_error(problems[0], n)
         return
     if isinstance(obj, list):  # a v1.1 response (users/lookup): an array of user objects, a row each
-        for user in obj:
-            yield (_flatten(user), None) if isinstance(user, dict) else \
-                ({}, f"line {n}: an element of its array is not a JSON object")
+        for k, user in enumerate(obj, start=1):
+            yield _user_row(user, n, f"element {k} of its array")
         return
-    if not isinstance(obj, dict):
-        yield {}, f"line {n} is not a JSON object (one object per line expected)"
-        return
-    yield _flatten(obj), None
+    yield _user_row(obj, n, "")
 
 
 def _names_a_user(problem: Any) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -349,3 +350,13 @@ def test_two_keys_of_one_ndjson_object_that_read_as_one_column_are_that_rows_err
                          "rename one")
     assert errors[2].startswith("line 3: two of its keys read as the column 'meta.x'")
     assert out["error"].isna().tolist() == [False, True, False, True]
+    # in an API page or array, only that user is an error row: the others on the line are kept
+    clash = {"handle": "x", "meta.x": 1, "meta": {"x": 2}}
+    page = json.dumps({"data": [{"handle": "u1"}, clash, {"handle": "u3"}]})
+    array = json.dumps([{"handle": "u4"}, clash, 7, {"handle": "u6"}])
+    summary, out = _run(tmp_path, "page.ndjson", f"{page}\n{array}\n".encode())
+    assert out["handle"].fillna("").tolist() == ["u1", "", "u3", "u4", "", "", "u6"] and summary.rows_out == 7
+    assert out["error"].fillna("").tolist() == [
+        "", "line 1, user 2 of its data list: two of its keys read as the column 'meta.x' (a dotted key and a nested "
+        "one); rename one", "", "", "line 2, element 2 of its array: two of its keys read as the column 'meta.x' "
+        "(a dotted key and a nested one); rename one", "line 2, element 3 of its array is not a JSON object", ""]
