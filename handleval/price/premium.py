@@ -24,7 +24,13 @@ from handleval.features.brands import AFFIX, COMPOUND, FUZZY, LEET, PREFIXES, SU
 from handleval.features.describe import plural
 from handleval.features.lexicons import slug
 from handleval.features.places import place_names, run_together_places
-from handleval.features.words import COMMON_PART_ZIPF, FUNCTION_WORDS, LANGUAGES, common_given_names
+from handleval.features.words import (
+    COMMON_PART_ZIPF,
+    FUNCTION_WORDS,
+    LANGUAGES,
+    census_names,
+    common_given_names,
+)
 from handleval.handles import PLATFORM_NAMES, X_PAGES, as_typed
 
 #: Match kinds that imitate a name rather than being it.
@@ -624,8 +630,8 @@ def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: di
     confusable letter group (``nlke``, ``rnicrosoft``, ``vlsa``) or, from :data:`SWAPPED_LETTERS_MIN` letters, two
     neighbouring letters swapped (``gogole``, ``facbeook``, ``byeonce``; in a name of six letters or fewer, of a
     name :data:`WELL_KNOWN`: ``macra`` is no 'marca.com'); None otherwise. A dictionary word, a famous
-    name, a place or a given name (:func:`is_numbered_given_name`) itself imitates nothing (``bail`` is not a copy
-    of 'Ball', ``carlo`` none of 'Carol'); the famous name has at least three letters, and
+    name, a place, or a given name or surname of the US Census itself imitates nothing (``bail`` is not a copy of
+    'Ball', ``rowell`` none of 'George Orwell'); the famous name has at least three letters, and
     where it or the handle has only three, or it is a brand and the handle common words, it needs
     :data:`VERY_POPULAR` (``lbm`` → 'IBM', ``iego`` → 'LEGO'). Handles with digits or separators are left to the
     featurizer's matching (``n1ke``, ``nike_``). ``lexicons``: ``{"celeb": lexicon, "brand": lexicon}``
@@ -659,8 +665,10 @@ def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: di
                     best = (popularity, what, lexicons[family].display.get(variant, variant))
         if best is not None:
             found[j] = _impersonation(best[1], best[2])
-    named = np.flatnonzero(pd.notna(found))  # few: a place or a given name is its own name
-    found[named[is_place_name(texts[named]) | is_numbered_given_name(texts[named])]] = None
+    named = np.flatnonzero(pd.notna(found))  # few: a place, a given name or a surname is its own name
+    given, surnames = census_names()
+    own = [text in given or text in surnames for text in texts[named]]
+    found[named[is_place_name(texts[named]) | np.array(own, dtype=bool)]] = None
     if len(rows):
         risk[rows] = found[codes]
     return risk

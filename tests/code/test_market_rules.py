@@ -201,7 +201,8 @@ def test_confusable_letters_make_a_lookalike_of_a_famous_name():
 def test_two_swapped_neighbouring_letters_make_a_lookalike_of_a_famous_name():
     """``gogole``, ``facbeook``: a swap is two edits, beyond the featurizer's one up to eight letters. From five
     letters; in a name of six or fewer only of a well-known name (0.8); not a word, place or given name itself
-    ('sarah' is no copy of a famous 'Sarha'; 'sasmung': no such name here; 'goolge': as if a word)."""
+    ('sarah' is no copy of a famous 'Sarha', 'rowell' none of Orwell; 'sasmung': no such name here; 'goolge': as if a
+    word)."""
     from handleval.features.lexicons import Lexicon
     from handleval.price.premium import WELL_KNOWN, neighbour_swaps, spelled_lookalikes
 
@@ -214,11 +215,13 @@ def test_two_swapped_neighbouring_letters_make_a_lookalike_of_a_famous_name():
     brand.add("nike", 0.95, "Nike", "interbrand")
     celeb.add("beyonce", 0.7, "Beyoncé", "instagram")
     celeb.add("sarha", 0.95, "Sarha", "instagram")
-    handles = np.array(["gogole", "facbeook", "macra", "nkie", "byeonce", "sarah", "sasmung", "goolge"], dtype=object)
-    features = pd.DataFrame({"brand__fame": 0.0, "celeb__fame": 0.0, "dict__is_word": [0, 0, 0, 0, 0, 0, 0, 1]})
+    celeb.add("orwell", 0.9, "George Orwell", "pantheon")
+    handles = np.array(["gogole", "facbeook", "macra", "nkie", "byeonce", "sarah", "sasmung", "goolge", "rowell"],
+                       dtype=object)
+    features = pd.DataFrame({"brand__fame": 0.0, "celeb__fame": 0.0, "dict__is_word": [0, 0, 0, 0, 0, 0, 0, 1, 0]})
     risk = spelled_lookalikes(handles, features, {"celeb": celeb, "brand": brand}, 0.5).tolist()
     assert risk == ["could impersonate brand 'Google'", "could impersonate brand 'Facebook'", None, None,
-                    "could impersonate famous name 'Beyoncé'", None, None, None]  # 'sarah': a given name
+                    "could impersonate famous name 'Beyoncé'", None, None, None, None]  # a given name, a surname
 
 
 def test_a_handle_of_common_words_is_a_spelled_lookalike_of_a_very_popular_name_only():
