@@ -635,10 +635,9 @@ def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: di
     where it or the handle has only three, or it is a brand and the handle common words, it needs
     :data:`VERY_POPULAR` (``lbm`` → 'IBM', ``iego`` → 'LEGO'). Handles with digits or separators are left to the
     featurizer's matching (``n1ke``, ``nike_``). ``lexicons``: ``{"celeb": lexicon, "brand": lexicon}``
-    (popularity and display by key), the person first; ``swaps``: their :func:`swapped_forms` (built when not
-    given)."""
+    (popularity and display by key), the person first; ``swaps``: their :func:`swapped_forms`, a faster test for a
+    large batch (without it, each handle's swaps are looked up: the same answer)."""
     risk = np.full(len(handles), None, dtype=object)
-    swaps = swapped_forms(lexicons, min_popularity) if swaps is None else swaps
     itself = _itself_famous(features) | (np.nan_to_num(_col(features, "dict__is_word")) > 0)
     rows = np.flatnonzero(~itself)
     codes, texts = pd.factorize(pd.Series(handles[rows], dtype=object).astype(str).str.lower())
@@ -650,7 +649,8 @@ def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: di
         if len(text) < 3 or not text.isalpha():
             continue
         best = None
-        swapped = neighbour_swaps(text) if text in swaps else []
+        swapped = neighbour_swaps(text) if (text in swaps if swaps is not None else len(text) >= SWAPPED_LETTERS_MIN) \
+            else []
         for variant in letter_swaps(text) + swapped:
             if len(variant) < 3 or (variant not in celeb and variant not in brand):  # most: no name at all
                 continue

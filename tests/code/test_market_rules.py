@@ -204,7 +204,7 @@ def test_two_swapped_neighbouring_letters_make_a_lookalike_of_a_famous_name():
     ('sarah' is no copy of a famous 'Sarha', 'rowell' none of Orwell; 'sasmung': no such name here; 'goolge': as if a
     word)."""
     from handleval.features.lexicons import Lexicon
-    from handleval.price.premium import WELL_KNOWN, neighbour_swaps, spelled_lookalikes
+    from handleval.price.premium import WELL_KNOWN, neighbour_swaps, spelled_lookalikes, swapped_forms
 
     assert neighbour_swaps("gogole") == ["oggole", "ggoole", "google", "gogloe", "gogoel"]
     assert neighbour_swaps("aab") == ["aba"] and neighbour_swaps("a") == []
@@ -222,6 +222,9 @@ def test_two_swapped_neighbouring_letters_make_a_lookalike_of_a_famous_name():
     risk = spelled_lookalikes(handles, features, {"celeb": celeb, "brand": brand}, 0.5).tolist()
     assert risk == ["could impersonate brand 'Google'", "could impersonate brand 'Facebook'", None, None,
                     "could impersonate famous name 'Beyoncé'", None, None, None, None]  # a given name, a surname
+    lexicons = {"celeb": celeb, "brand": brand}  # a large batch's faster test answers the same
+    assert spelled_lookalikes(handles, features, lexicons, 0.5, swapped_forms(lexicons, 0.5)).tolist() == risk
+    assert "gogole" in swapped_forms(lexicons, 0.5) and "facbeook" not in swapped_forms(lexicons, 0.7)
 
 
 def test_a_handle_of_common_words_is_a_spelled_lookalike_of_a_very_popular_name_only():
