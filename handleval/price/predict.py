@@ -65,6 +65,7 @@ from handleval.price.premium import (
     spelled_lookalikes,
     swapped_forms,
     x_account_lookalikes,
+    x_account_spelt_apart,
 )
 
 Attribution = Literal["paths", "shap"]
@@ -489,6 +490,14 @@ class Valuer:
                     risk[idx[rest]] = x_account_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
                                                            x_h.iloc[rest].reset_index(drop=True), accounts.popularity,
                                                            accounts.display, self._risk_popularity)
+                rest = np.flatnonzero(~not_a_copy & on_x)  # 'bbcnews_' copies @BBCNews, not a near 'abcnews.com'
+                if len(rest):
+                    accounts = self._x_accounts_named
+                    apart = x_account_spelt_apart(market_frame["handle"].to_numpy(dtype=object)[rest],
+                                                  x_h.iloc[rest].reset_index(drop=True), accounts.popularity,
+                                                  accounts.display, self._risk_popularity)
+                    found = pd.notna(apart)
+                    risk[idx[rest[found]]] = apart[found]
                 own = platform_risk(market_frame["handle"].to_numpy(dtype=object),  # 'home', 'XSupport': X's own
                                     market_frame["requested"].to_numpy(dtype=object))
                 named = np.flatnonzero(pd.notna(own))  # more specific than a brand lookalike ('twitter.com')

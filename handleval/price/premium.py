@@ -767,9 +767,8 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     text = pd.Series(handles, dtype=object).astype(str).str.lower()
     squeezed = text.str.replace(r"[^a-z0-9]", "", regex=True)
     spelt_apart = {k.replace("_", ""): k for k in reversed(famous)}  # the most popular last: it wins a shared form
+    risk = x_account_spelt_apart(handles, features, popularity, display, min_popularity)
     itself = _itself_famous(features) | text.isin(popularity).to_numpy()
-    apart = np.flatnonzero(~itself & squeezed.isin(spelt_apart).to_numpy())  # 'leodicaprio_', 'ryan_seacrest'
-    risk[apart] = [_impersonation("X account", display[spelt_apart[core]]) for core in squeezed.iloc[apart]]
     own_name = itself | (np.nan_to_num(_col(features, "dict__is_word")) > 0) \
         | (np.nan_to_num(_col(features, "dict__full_name")) > 0) | is_numbered_given_name(handles)
     rows = np.flatnonzero(~own_name & pd.isna(risk))
@@ -792,6 +791,26 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
         named = [behind_affixes[form] for form in affix_variants(core) if form in behind_affixes]
         if named:
             risk[i] = _impersonation("X account", display[max(named, key=popularity.__getitem__)])
+    return risk
+
+
+def x_account_spelt_apart(handles: np.ndarray, features: pd.DataFrame, popularity: Mapping[str, float],
+                          display: Mapping[str, str], min_popularity: float) -> np.ndarray:
+    """``could impersonate X account …`` for a famous X handle of :data:`X_AFFIX_MIN_CHARS` or more with
+    separators added or moved (``leodicaprio_``, ``ryan_seacrest``, ``bbcnews_``), not a famous name itself; None
+    otherwise. The account, not a name it is near, is what such a handle copies: on X it names the account over a
+    brand or person's near-spelling (``bbcnews_`` is no copy of 'abcnews.com')."""
+    risk = np.full(len(handles), None, dtype=object)
+    spelt_apart = {k.replace("_", ""): k for k in sorted((k for k, p in popularity.items() if p >= min_popularity
+                                                           and len(k) >= X_AFFIX_MIN_CHARS),
+                                                          key=lambda k: popularity[k])}  # the most popular wins
+    if not spelt_apart or not len(handles):
+        return risk
+    text = pd.Series(handles, dtype=object).astype(str).str.lower()
+    squeezed = text.str.replace(r"[^a-z0-9]", "", regex=True)
+    itself = _itself_famous(features) | text.isin(popularity).to_numpy()
+    apart = np.flatnonzero(~itself & squeezed.isin(spelt_apart).to_numpy())
+    risk[apart] = [_impersonation("X account", display[spelt_apart[core]]) for core in squeezed.iloc[apart]]
     return risk
 
 
@@ -911,4 +930,5 @@ __all__ = ["CONFUSABLE_LETTERS", "ENGLISH_WORD_ZIPF", "NUMBERED_GIVEN_NAME_SHARE
            "account_fame_lifts", "apply_rules", "at_floor", "cap_at_core", "capital_i_lookalikes", "imitates",
            "is_numbered_given_name", "is_place_name", "junk_affix_cores", "letter_swaps", "lookalike_risk",
            "name_and_word_lookalikes", "neighbour_swaps", "numbered_series", "own_sale_weight", "platform_risk",
-           "price_set_by_rule", "rare_scores", "spelled_lookalikes", "swapped_forms", "x_account_lookalikes"]
+           "price_set_by_rule", "rare_scores", "spelled_lookalikes", "swapped_forms", "x_account_lookalikes",
+           "x_account_spelt_apart"]

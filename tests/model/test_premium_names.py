@@ -644,6 +644,8 @@ def test_a_famous_x_account_s_own_handle_is_a_famous_name_not_a_copy(small_value
                                          "could impersonate X account 'Kevin Durant (@KDTrey5)'",
                                          "could impersonate X account 'Leonardo DiCaprio (@LeoDiCaprio)'"], near
     assert (near["price_usd"][:5] < 100).all(), near  # a copy does not borrow the account's fame
+    # the account, not a near brand, is what its handle with an underscore copies ('abcnews.com' before)
+    assert "X account 'BBC News" in str(small_valuer.value("bbcnews_").risk)
     assert near["risk"][5:].isna().all(), near  # the account itself; a man's own name (not Richard Branson's)
     elsewhere = small_valuer.value_many(["realdonaldtrmp", "realDonaIdTrump"], platform="telegram", reasons=False)
     assert elsewhere["risk"].isna().all(), elsewhere  # X's accounts are read on X only
