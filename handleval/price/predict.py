@@ -237,7 +237,8 @@ class Valuer:
                               comparables=True).iloc[0]
         price = lambda c: None if pd.isna(row[c]) else float(row[c])  # noqa: E731
         error = None if pd.isna(row["error"]) else str(row["error"])
-        return Valuation("" if handle is None else str(handle), platform_name(platform), price("price_usd"),
+        missing = handle is None or (pd.api.types.is_scalar(handle) and bool(pd.isna(handle)))
+        return Valuation("" if missing else str(handle), platform_name(platform), price("price_usd"),
                          price("price_low_usd"), price("price_high_usd"), row["market_basis"],
                          [r for r in str(row["reasons"]).split("; ") if r], error,
                          None if pd.isna(row["risk"]) else str(row["risk"]),

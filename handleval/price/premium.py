@@ -308,8 +308,8 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
         language = _other_language_word(features, pricing.function_word_zipf)[1]
         famous = _famous_names(features, matches, lifted[factor[lifted] == 1])
         # a famous name priced by its length or word ('lfc', 'pink') names its fame as well: a reader checks both
-        fame = _rare_fame(features, pd.Series(handles, dtype=object).astype(str).str.lower())
-        also = _famous_names(features, matches, lifted[(factor[lifted] != 1) & (fame[lifted] >= pricing.fame_from)])
+        fame = _rare_fame(features.iloc[lifted], pd.Series(handles[lifted], dtype=object).astype(str).str.lower())
+        also = _famous_names(features, matches, lifted[(factor[lifted] != 1) & (fame >= pricing.fame_from)])
         places = run_together_places(pricing.place_min_population)["shown"] if (factor[lifted] == 5).any() else {}
         name = platform.upper() if len(platform) < 3 else platform
         for i in lifted.tolist():

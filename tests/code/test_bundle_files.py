@@ -271,3 +271,17 @@ def test_the_committed_manifests_carry_their_own_digest():
     for kind in ("price", "accounts"):
         manifest = json.loads((MODELS_DIR / kind / "manifest.json").read_text())
         assert manifest[MANIFEST_DIGEST] == manifest_digest(manifest), kind
+
+
+def test_the_tree_size_check_reads_the_header_as_lightgbm_does():
+    """Trees cut short or edited are refused before LightGBM reads them at their offsets; a model of no trees, or
+    a text without tree_sizes (read line by line), is LightGBM's to judge."""
+    from handleval.trees.bundle import _trees_cut_short
+
+    whole = b"tree\nversion=v4\ntree_sizes=12 12\n\nTree=0\nabcdeTree=1\nabcdeend of trees\n"
+    assert _trees_cut_short(whole) == ""
+    assert "cut short" in _trees_cut_short(whole[:40])
+    assert "cut short" in _trees_cut_short(whole.replace(b"abcde", b"abcdef", 1))
+    assert "not numbers" in _trees_cut_short(whole.replace(b"12 12", b"12 x"))
+    assert _trees_cut_short(b"tree\nversion=v4\ntree_sizes=\n\nend of trees\n") == ""
+    assert _trees_cut_short(b"tree\nversion=v4\n\nTree=0\nabc") == ""

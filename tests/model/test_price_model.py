@@ -80,7 +80,8 @@ def test_bundle_files_and_manifest(small_price):
 
 
 def test_same_config_and_seed_give_same_metrics(small_price, tmp_path):
-    """A second training of the session model's config and seed agrees on every metric and every tree."""
+    """A second training of the session model's config and seed agrees on every metric and on every tree of its
+    point models."""
     from handleval.price.train import train_price
     from tests.model.conftest import small_price_config
 
@@ -315,8 +316,9 @@ def test_a_venue_or_a_yes_no_value_on_a_handle_is_an_error(small_valuer):
     assert out.loc[3, "error"] == "a yes/no value (True), not a handle"
     assert out["error"][[1, 2, 4, 5, 6]].isna().all() and out["price_usd"][[0, 3]].isna().all()
     assert small_valuer.value(np.bool_(False)).error == "a yes/no value (False), not a handle"
-    missing = small_valuer.value(None)  # was handle 'None', as if someone had asked for the word
-    assert missing.handle == "" and missing.error == "empty handle"
+    for nothing in (None, float("nan"), pd.NA):  # were the handles 'None', 'nan', '<NA>', as if words
+        missing = small_valuer.value(nothing)
+        assert missing.handle == "" and missing.error == "empty handle", nothing
 
 
 def test_a_domain_name_in_another_script_is_an_error_that_names_a_copy(small_valuer):
