@@ -649,8 +649,8 @@ def spelled_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: di
         if len(text) < 3 or not text.isalpha():
             continue
         best = None
-        swapped = neighbour_swaps(text) if (text in swaps if swaps is not None else len(text) >= SWAPPED_LETTERS_MIN) \
-            else []
+        may_swap = len(text) >= SWAPPED_LETTERS_MIN if swaps is None else text in swaps
+        swapped = neighbour_swaps(text) if may_swap else []
         for variant in letter_swaps(text) + swapped:
             if len(variant) < 3 or (variant not in celeb and variant not in brand):  # most: no name at all
                 continue
@@ -759,15 +759,13 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     from rapidfuzz.distance import OSA
     from rapidfuzz.process import cdist
 
-    risk = np.full(len(handles), None, dtype=object)
+    risk = x_account_spelt_apart(handles, features, popularity, display, min_popularity)
     famous = sorted((k for k, p in popularity.items() if p >= min_popularity and len(k) >= X_AFFIX_MIN_CHARS),
                     key=lambda k: -popularity[k])
     if not famous or not len(handles):
         return risk
     text = pd.Series(handles, dtype=object).astype(str).str.lower()
     squeezed = text.str.replace(r"[^a-z0-9]", "", regex=True)
-    spelt_apart = {k.replace("_", ""): k for k in reversed(famous)}  # the most popular last: it wins a shared form
-    risk = x_account_spelt_apart(handles, features, popularity, display, min_popularity)
     itself = _itself_famous(features) | text.isin(popularity).to_numpy()
     own_name = itself | (np.nan_to_num(_col(features, "dict__is_word")) > 0) \
         | (np.nan_to_num(_col(features, "dict__full_name")) > 0) | is_numbered_given_name(handles)
@@ -780,7 +778,7 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     first = close.argmax(axis=1)  # the most popular of the handles it is near: ``long_enough`` is in that order
     risk[rows[hit]] = [_impersonation("X account", display[long_enough[j]]) for j in first[hit].tolist()]
     behind_affixes: dict[str, str] = {}  # a famous handle, and without its closing digits (the affixes take them)
-    for plain, handle in spelt_apart.items():  # the most popular last: it wins a shared form
+    for plain, handle in _without_separators(popularity, min_popularity).items():  # the most popular last: it wins
         for form in (plain, plain.rstrip("0123456789")):
             if len(form) >= X_AFFIX_MIN_CHARS:
                 behind_affixes[form] = handle
@@ -794,6 +792,14 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     return risk
 
 
+def _without_separators(popularity: Mapping[str, float], min_popularity: float) -> dict[str, str]:
+    """The famous X handles of :data:`X_AFFIX_MIN_CHARS` or more by their letters and digits (``jkrowling`` →
+    ``jk_rowling``), the least popular first: where two share a form, the more popular is kept."""
+    famous = sorted((k for k, p in popularity.items() if p >= min_popularity and len(k) >= X_AFFIX_MIN_CHARS),
+                    key=lambda k: popularity[k])
+    return {k.replace("_", ""): k for k in famous}
+
+
 def x_account_spelt_apart(handles: np.ndarray, features: pd.DataFrame, popularity: Mapping[str, float],
                           display: Mapping[str, str], min_popularity: float) -> np.ndarray:
     """``could impersonate X account …`` for a famous X handle of :data:`X_AFFIX_MIN_CHARS` or more with
@@ -801,9 +807,7 @@ def x_account_spelt_apart(handles: np.ndarray, features: pd.DataFrame, popularit
     otherwise. The account, not a name it is near, is what such a handle copies: on X it names the account over a
     brand or person's near-spelling (``bbcnews_`` is no copy of 'abcnews.com')."""
     risk = np.full(len(handles), None, dtype=object)
-    spelt_apart = {k.replace("_", ""): k for k in sorted((k for k, p in popularity.items() if p >= min_popularity
-                                                           and len(k) >= X_AFFIX_MIN_CHARS),
-                                                          key=lambda k: popularity[k])}  # the most popular wins
+    spelt_apart = _without_separators(popularity, min_popularity)
     if not spelt_apart or not len(handles):
         return risk
     text = pd.Series(handles, dtype=object).astype(str).str.lower()
