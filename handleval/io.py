@@ -898,7 +898,11 @@ def _one_object_per_line(p: Path) -> bool:
 def _open_ndjson(p: Path) -> InputSource:
     """Columns = the union of the flattened keys of every line, in order of first appearance."""
     with open(p, "rb") as fh:
-        reason = looks_binary(fh.read(_SNIFF))
+        sample = fh.read(_SNIFF)
+    if _utf16(sample):  # JSON is UTF-8 (RFC 8259); PowerShell writes UTF-16 by default
+        raise DataFormatError(f"{p} is UTF-16 text; JSON lines are read as UTF-8: convert it first, e.g. "
+                              f"`iconv -f UTF-16 -t UTF-8 {p.name} > {p.stem}.utf8{p.suffix}`")
+    reason = looks_binary(sample)
     if reason:
         raise DataFormatError(f"{p} is not a text file ({reason}); expected one JSON object per line")
     if _first_line_json(p) is _NOT_JSON and _json_document(p):

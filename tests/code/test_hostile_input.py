@@ -360,3 +360,12 @@ def test_two_keys_of_one_ndjson_object_that_read_as_one_column_are_that_rows_err
         "", "line 1, user 2 of its data list: two of its keys read as the column 'meta.x' (a dotted key and a nested "
         "one); rename one", "", "", "line 2, element 2 of its array: two of its keys read as the column 'meta.x' "
         "(a dotted key and a nested one); rename one", "line 2, element 3 of its array is not a JSON object", ""]
+
+
+def test_utf16_json_lines_are_refused_with_how_to_convert_them(tmp_path):
+    """PowerShell writes UTF-16: such a file read as "required column 'handle' not found; columns found: none"."""
+    for bom in (True, False):
+        path = tmp_path / f"users{int(bom)}.ndjson"
+        path.write_bytes(('{"handle": "pizza"}\n').encode("utf-16" if bom else "utf-16-le"))
+        with pytest.raises(DataFormatError, match=r"is UTF-16 text; JSON lines are read as UTF-8: convert it"):
+            run_batch(path, tmp_path / f"out{int(bom)}", length_scorer, quiet=True)
