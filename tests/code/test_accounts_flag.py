@@ -354,17 +354,25 @@ def test_cli_flag_collision_refused_then_prefix_keeps_the_input(flagger, tmp_pat
 
 
 def test_cli_flag_missing_required_column_fails_at_once(tmp_path):
+    from typer.testing import CliRunner
+
+    from handleval.cli import app
+
+    def run(*args: str):
+        return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+
     source = tmp_path / "accounts.csv"
     _accounts().drop(columns=["created_at"]).to_csv(source, index=False)
-    result = run_cli("flag", str(source), "-o", str(tmp_path / "out"), "--quiet")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "created_at" in result.stderr and "required" in result.stderr and "accounts.csv lacks" in result.stderr
+    result = run("flag", str(source), "-o", str(tmp_path / "out"), "--quiet")
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, text
+    assert "created_at" in text and "required" in text and "accounts.csv lacks" in text
     assert not (tmp_path / "out").exists()
     (tmp_path / "empty.csv").write_bytes(b"")  # no columns at all: not an empty success with predict's columns
     for command in ("flag", "triage"):
-        result = run_cli(command, str(tmp_path / "empty.csv"), "-o", str(tmp_path / "out.csv"), "--quiet")
-        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-        assert "empty.csv is empty (0 bytes): it has no accounts" in " ".join(result.stderr.split()), result.stderr
+        result = run(command, str(tmp_path / "empty.csv"), "-o", str(tmp_path / "out.csv"), "--quiet")
+        text = " ".join(result.output.split())
+        assert result.exit_code == 2 and "empty.csv is empty (0 bytes): it has no accounts" in text, text
         assert not (tmp_path / "out.csv").exists()
 
 

@@ -678,7 +678,7 @@ def test_ctrl_c_in_predict_says_how_to_finish_and_resume_does(tmp_path, stop, co
 
 
     source, out = tmp_path / "in.csv", tmp_path / "out"
-    _handles_csv(source, 60_000)
+    _handles_csv(source, 30_000)
     cmd = [sys.executable, "-m", "handleval", "predict", str(source), "-o", str(out), "--chunk-rows", "1000"]
     proc = _running_with_a_part(cmd, out, stderr=subprocess.PIPE)
     proc.send_signal(getattr(signal, stop))
@@ -692,7 +692,7 @@ def test_ctrl_c_in_predict_says_how_to_finish_and_resume_does(tmp_path, stop, co
     done = subprocess.run([*cmd, "--resume", "--quiet"], env=checkout_env(), cwd=Path(__file__).resolve().parents[2],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert len(read_output(out)) == 60_000
+    assert len(read_output(out)) == 30_000
 
 
 def test_ctrl_c_to_the_process_group_of_a_dask_run_prints_no_worker_traceback(tmp_path):

@@ -23,7 +23,6 @@ from hypothesis import strategies as st
 from handleval.batch import read_output, run_batch
 from handleval.errors import DataFormatError
 from handleval.io import looks_binary
-from tests._helpers import run_cli
 from tests.code.batch_scorers import length_scorer
 
 CORPUS = [
@@ -254,9 +253,13 @@ def test_a_file_whose_quoting_would_merge_rows_is_refused(tmp_path, delimiter, s
     bad.write_text(f"handle{d}note\npizza{d}\"best\" pizza\nnike{d}\"be kind\ncarol{d}just me\ndave{d}I said \"hi\"\n")
     with pytest.raises(DataFormatError, match="row starting at line 2 is quoted wrongly"):
         list(open_input(bad).chunks(10))
+    from typer.testing import CliRunner
+
+    from handleval.cli import app
+
     for out in (tmp_path / "out", tmp_path / "out.csv"):  # refused before any output is made
-        refused = run_cli("predict", str(bad), "-o", str(out))
-        assert refused.returncode == 2 and "quoted wrongly" in refused.stderr, refused.stderr
+        refused = CliRunner().invoke(app, ["predict", str(bad), "-o", str(out)], env={"COLUMNS": "200"})
+        assert refused.exit_code == 2 and "quoted wrongly" in refused.output, refused.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [bad.name]
     good = tmp_path / f"good{suffix}"
     good.write_text(f'handle{d}note\npizza{d}"a ""good"" one"\nnike{d}"two\nlines"\nx{d}say "hi"\n')
