@@ -682,9 +682,10 @@ SCAM_WORDS_AFTER = frozenset((
     "password", "auth", "wallet", "wallets", "pay", "payment", "payments", "refund", "refunds", "billing", "invoice",
     "bank", "card", "cash", "claim", "claims", "outlet", "outlets", "replica", "replicas", "sale", "sales", "discount",
     "discounts", "deal", "deals", "cheap", "care", "service", "services", "desk", "helpdesk", "helpline", "assist",
-    "agent", "admin", "account", "accounts", "alert", "alerts", "bot", "drop", "drops", "free", "winner", "prize"))
+    "agent", "admin", "account", "accounts", "alert", "alerts", "bot", "drop", "drops", "free", "winner", "prize",
+    "parody", "backup"))
 SCAM_WORDS_BEFORE = frozenset(("buy", "cheap", "free", "fake", "login", "secure", "claim", "win", "replica",
-                               "discount", "sale", "sell"))
+                               "discount", "sale", "sell", "fan", "not"))
 #: The least length of a famous name read beside such a word (``hp``, ``ibm`` with a word are too often something
 #: else).
 NAME_BESIDE_WORD_MIN = 4
