@@ -6,7 +6,7 @@ Prices every handle of the ``x_account`` lexicon on X and on Telegram with the b
 are, how many are famous enough to count (popularity 0.5 or more), how many X prices at $2,500 or more and under it,
 how many carry a risk on X and on Telegram, then how many of the account sets' own handles (ordinary accounts,
 the famous ones aside) get "could impersonate X account", and how many names the account-fame lift raises.
-About a minute.
+About 10 s.
 """
 
 import argparse

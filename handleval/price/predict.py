@@ -479,26 +479,23 @@ class Valuer:
                         lexicons, lambda words: self.featurizer.families_["words"].lookup(words)[0],
                         self._risk_popularity)
                 on_x = market_frame["requested"].to_numpy(dtype=object) == "x"
+                market_handles, accounts = market_frame["handle"].to_numpy(dtype=object), self._x_accounts_named
+                rest = np.flatnonzero(~not_a_copy & on_x)  # 'bbcnews_' copies @BBCNews, over a near 'abcnews.com'
+                if len(rest):
+                    apart = x_account_spelt_apart(market_handles[rest], x_h.iloc[rest].reset_index(drop=True),
+                                                  accounts.popularity, accounts.display, self._risk_popularity)
+                    found = pd.notna(apart)
+                    risk[idx[rest[found]]] = apart[found]
                 rest = np.flatnonzero(pd.isna(risk[idx]) & ~not_a_copy & on_x)  # 'realDonaIdTrump', I for an l
                 if len(rest):
                     risk[idx[rest]] = capital_i_lookalikes(readable["handle"].to_numpy(dtype=object)[idx[rest]],
-                                                           market_frame["handle"].to_numpy(dtype=object)[rest],
-                                                           {"x_account": self._x_accounts_named},
+                                                           market_handles[rest], {"x_account": accounts},
                                                            self._risk_popularity)
                 rest = np.flatnonzero(pd.isna(risk[idx]) & ~not_a_copy & on_x)  # 'realdonaldtrmp': an X account's
                 if len(rest):
-                    accounts = self._x_accounts_named
-                    risk[idx[rest]] = x_account_lookalikes(market_frame["handle"].to_numpy(dtype=object)[rest],
-                                                           x_h.iloc[rest].reset_index(drop=True), accounts.popularity,
-                                                           accounts.display, self._risk_popularity)
-                rest = np.flatnonzero(~not_a_copy & on_x)  # 'bbcnews_' copies @BBCNews, not a near 'abcnews.com'
-                if len(rest):
-                    accounts = self._x_accounts_named
-                    apart = x_account_spelt_apart(market_frame["handle"].to_numpy(dtype=object)[rest],
-                                                  x_h.iloc[rest].reset_index(drop=True), accounts.popularity,
-                                                  accounts.display, self._risk_popularity)
-                    found = pd.notna(apart)
-                    risk[idx[rest[found]]] = apart[found]
+                    risk[idx[rest]] = x_account_lookalikes(market_handles[rest], x_h.iloc[rest].reset_index(drop=True),
+                                                           accounts.popularity, accounts.display,
+                                                           self._risk_popularity)
                 own = platform_risk(market_frame["handle"].to_numpy(dtype=object),  # 'home', 'XSupport': X's own
                                     market_frame["requested"].to_numpy(dtype=object))
                 named = np.flatnonzero(pd.notna(own))  # more specific than a brand lookalike ('twitter.com')

@@ -752,15 +752,15 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     account's handle of :data:`X_LOOKALIKE_MIN_CHARS` or more (a character changed, added or dropped, or two
     neighbours swapped: ``realdonaldtrmp``, ``taylorswift31``), or that is one of :data:`X_AFFIX_MIN_CHARS` or more
     behind the affixes the lexicons strip (:func:`~handleval.features.brands.affix_variants`: ``bbcbreakingnews``,
-    ``thereal_nytimes``, ``bbcnews2024``) or with separators added or moved (``leodicaprio_``, ``ryan_seacrest``),
-    at ``min_popularity`` or more (the most popular where several are); None otherwise. Not for a famous name, nor,
-    but for the separators, for a name of its own: a dictionary word, a first name and surname (``richardbrandon``
-    is no copy of ``richardbranson``) or a given name with digits (:func:`is_numbered_given_name`: ``sarah12``).
-    ``popularity`` and ``display``: the ``x_account`` lexicon's, by handle."""
+    ``thereal_nytimes``, ``bbcnews2024``), at ``min_popularity`` or more (the most popular where several are); None
+    otherwise. Not for a name of its own: a famous name, a dictionary word, a first name and surname
+    (``richardbrandon`` is no copy of ``richardbranson``) or a given name with digits
+    (:func:`is_numbered_given_name`: ``sarah12``). The handle with separators added or moved is
+    :func:`x_account_spelt_apart`'s. ``popularity`` and ``display``: the ``x_account`` lexicon's, by handle."""
     from rapidfuzz.distance import OSA
     from rapidfuzz.process import cdist
 
-    risk = x_account_spelt_apart(handles, features, popularity, display, min_popularity)
+    risk = np.full(len(handles), None, dtype=object)
     famous = sorted((k for k, p in popularity.items() if p >= min_popularity and len(k) >= X_AFFIX_MIN_CHARS),
                     key=lambda k: -popularity[k])
     if not famous or not len(handles):
@@ -770,7 +770,7 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     itself = _itself_famous(features) | text.isin(popularity).to_numpy()
     own_name = itself | (np.nan_to_num(_col(features, "dict__is_word")) > 0) \
         | (np.nan_to_num(_col(features, "dict__full_name")) > 0) | is_numbered_given_name(handles)
-    rows = np.flatnonzero(~own_name & pd.isna(risk))
+    rows = np.flatnonzero(~own_name)
     if not len(rows):
         return risk
     long_enough = [k for k in famous if len(k) >= X_LOOKALIKE_MIN_CHARS]

@@ -443,7 +443,7 @@ def test_a_famous_x_handle_behind_an_accounts_affixes_impersonates_the_account()
     digits; a handle's closing digits may go: ``kdtrey99``), the most popular where several are, or with separators
     added or moved (even where it reads as a first name and surname); not a shorter handle, one below the fame
     threshold, a name of its own behind an affix, a famous name, or a handle with other words around it."""
-    from handleval.price.premium import x_account_lookalikes
+    from handleval.price.premium import x_account_lookalikes, x_account_spelt_apart
 
     popularity = {"bbcbreaking": 0.65, "nytimes": 0.7, "kdtrey5": 0.6, "espn": 0.8, "quietstars": 0.4,
                   "bbcnews": 0.66, "bbcnewsuk": 0.55}
@@ -457,13 +457,16 @@ def test_a_famous_x_handle_behind_an_accounts_affixes_impersonates_the_account()
     copy = "could impersonate X account '@{}'".format
     assert risk.tolist() == [copy("bbcbreaking"), copy("nytimes"), copy("kdtrey5"), copy("kdtrey5"), None, None,
                              None, copy("bbcnews"), None]
+    # with separators added or moved, even where it reads as a first name and surname: x_account_spelt_apart's
     popularity |= {"ryanseacrest": 0.6, "jk_rowling": 0.6}
     display |= {"ryanseacrest": "@ryanseacrest", "jk_rowling": "@jk_rowling"}
-    handles = ["ryan_seacrest", "_nytimes", "jkrowling_", "jk_rowling", "ryan_seacrest"]
-    features = features.iloc[:len(handles)].assign(dict__full_name=[1.0, 0.0, 0.0, 0.0, 1.0], celeb__fame=0.0)
+    handles = ["ryan_seacrest", "_nytimes", "jkrowling_", "jk_rowling", "ryan_seacrest", "espn_"]
+    features = features.iloc[:len(handles)].assign(dict__full_name=[1.0, 0.0, 0.0, 0.0, 1.0, 0.0], celeb__fame=0.0)
     features.loc[4, "celeb__fame"] = 0.7  # a famous name is its own
-    assert x_account_lookalikes(np.array(handles, dtype=object), features, popularity, display, 0.5).tolist() == \
-        [copy("ryanseacrest"), copy("nytimes"), copy("jk_rowling"), None, None]
+    assert x_account_spelt_apart(np.array(handles, dtype=object), features, popularity, display, 0.5).tolist() == \
+        [copy("ryanseacrest"), copy("nytimes"), copy("jk_rowling"), None, None, None]  # 'espn': too short
+    assert x_account_lookalikes(np.array(handles[:1], dtype=object), features[:1], popularity, display,
+                                0.5).tolist() == [None]  # a first name and surname is no near-spelling of one
 
 
 def test_a_valuation_time_is_read_one_way_for_the_cli_the_library_and_batches():
