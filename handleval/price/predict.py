@@ -32,7 +32,7 @@ from handleval.errors import (
     output_collisions,
 )
 from handleval.features._common import core_of
-from handleval.features.brands import COMPOUND, EXACT, capitals_read_as_latin
+from handleval.features.brands import COMPOUND, EXACT, capitals_read_as_latin, skeleton
 from handleval.features.lexicons import SOCIAL_ACCOUNT_SOURCES, Lexicon, load_lexicon
 from handleval.handles import (
     PLATFORM_NAMES,
@@ -627,7 +627,7 @@ class Valuer:
     def _imitated(self, texts: list[str]) -> list[str]:
         """Per text, ``; lookalike of 'paypal' (confusable characters)`` when it reads as a famous name through
         confusable characters and that name is well known (:data:`WELL_KNOWN`: a Russian word read through
-        confusables is no copy of 'pecom.ru'); else ''."""
+        confusables is no copy of 'pecom.ru'), or as a famous X account's handle; else ''."""
         lexicons = self._lexicons
         notes = [""] * len(texts)
         if not texts:
@@ -646,6 +646,9 @@ class Valuer:
                 if confusable and isinstance(key, str) and known:
                     notes[pos] = f"; lookalike of '{key}' (confusable characters)"
                     break
+            account = skeleton(read[pos])[0].lower()  # 'kdtrеy5', a Cyrillic е: no brand, @KDTrey5's handle
+            if not notes[pos] and self.x_accounts.popularity.get(account, 0.0) >= self._risk_popularity:
+                notes[pos] = f"; lookalike of X account '{self.x_accounts.display[account]}' (confusable characters)"
         return notes
 
     def _flag_lookalikes(self, frame: pd.DataFrame, rows: np.ndarray, errors: np.ndarray) -> None:

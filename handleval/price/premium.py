@@ -691,6 +691,14 @@ SCAM_WORDS_BEFORE = frozenset(("buy", "cheap", "free", "fake", "login", "secure"
 NAME_BESIDE_WORD_MIN = 4
 
 
+def names_beside_scam_words(text: str) -> list[str]:
+    """The names of :data:`NAME_BESIDE_WORD_MIN` characters or more that ``text`` holds with one of
+    :data:`SCAM_WORDS_AFTER` after them or :data:`SCAM_WORDS_BEFORE` before them (``paypallogin`` → ``paypal``)."""
+    n = len(text)
+    names = [text[:cut] for cut in range(NAME_BESIDE_WORD_MIN, n - 2) if text[cut:] in SCAM_WORDS_AFTER]
+    return names + [text[cut:] for cut in range(3, n - NAME_BESIDE_WORD_MIN + 1) if text[:cut] in SCAM_WORDS_BEFORE]
+
+
 def name_and_word_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: dict[str, Any],
                              english: Callable[[list[str]], np.ndarray], min_popularity: float) -> np.ndarray:
     """``could impersonate brand 'PayPal'`` for a handle that is a famous name with a word of phishing or counterfeit
@@ -715,10 +723,7 @@ def name_and_word_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexico
     found = np.full(len(texts), None, dtype=object)
     candidates = []
     for text in texts.tolist():  # each distinct handle once: the names beside a scam word
-        n = len(text)
-        names = [text[:cut] for cut in range(NAME_BESIDE_WORD_MIN, n - 2) if text[cut:] in SCAM_WORDS_AFTER]
-        names += [text[cut:] for cut in range(3, n - NAME_BESIDE_WORD_MIN + 1) if text[:cut] in SCAM_WORDS_BEFORE]
-        candidates.append(names if text.isalpha() else [])
+        candidates.append(names_beside_scam_words(text) if text.isalpha() else [])
     every = sorted({name for names in candidates for name in names})
     everyday = {name for name, z in zip(every, english(every).tolist(), strict=True) if z >= COMMON_PART_ZIPF}
     for j, names in enumerate(candidates):
@@ -752,7 +757,8 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     account's handle of :data:`X_LOOKALIKE_MIN_CHARS` or more (a character changed, added or dropped, or two
     neighbours swapped: ``realdonaldtrmp``, ``taylorswift31``), or that is one of :data:`X_AFFIX_MIN_CHARS` or more
     behind the affixes the lexicons strip (:func:`~handleval.features.brands.affix_variants`: ``bbcbreakingnews``,
-    ``thereal_nytimes``, ``bbcnews2024``), at ``min_popularity`` or more (the most popular where several are); None
+    ``thereal_nytimes``, ``bbcnews2024``) or beside a scam word (:func:`names_beside_scam_words`: ``fankdtrey5``,
+    ``bbcbreakingparody``), at ``min_popularity`` or more (the most popular where several are); None
     otherwise. Not for a name of its own: a famous name, a dictionary word, a first name and surname
     (``richardbrandon`` is no copy of ``richardbranson``) or a given name with digits
     (:func:`is_numbered_given_name`: ``sarah12``). The handle with separators added or moved is
@@ -787,7 +793,8 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     holds_one = squeezed.iloc[rows].str.contains("|".join(sorted(behind_affixes, key=len, reverse=True)))
     rows = rows[holds_one.to_numpy()]  # few: the loop below reads only these
     for i, core in zip(rows.tolist(), squeezed.iloc[rows].tolist(), strict=True):
-        named = [behind_affixes[form] for form in affix_variants(core) if form in behind_affixes]
+        forms = affix_variants(core).union(names_beside_scam_words(core.strip("0123456789")))
+        named = [behind_affixes[form] for form in forms if form in behind_affixes]
         if named:
             risk[i] = _impersonation("X account", display[max(named, key=popularity.__getitem__)])
     return risk
@@ -934,6 +941,6 @@ __all__ = ["CONFUSABLE_LETTERS", "ENGLISH_WORD_ZIPF", "NUMBERED_GIVEN_NAME_SHARE
            "X_AFFIX_MIN_CHARS", "X_LOOKALIKE_MIN_CHARS", "X_OWN_ACCOUNTS", "X_PAGES", "RuledPrices", "Step",
            "account_fame_lifts", "apply_rules", "at_floor", "cap_at_core", "capital_i_lookalikes", "imitates",
            "is_numbered_given_name", "is_place_name", "junk_affix_cores", "letter_swaps", "lookalike_risk",
-           "name_and_word_lookalikes", "neighbour_swaps", "numbered_series", "own_sale_weight", "platform_risk",
-           "price_set_by_rule", "rare_scores", "spelled_lookalikes", "swapped_forms", "x_account_lookalikes",
-           "x_account_spelt_apart"]
+           "name_and_word_lookalikes", "names_beside_scam_words", "neighbour_swaps", "numbered_series",
+           "own_sale_weight", "platform_risk", "price_set_by_rule", "rare_scores", "spelled_lookalikes",
+           "swapped_forms", "x_account_lookalikes", "x_account_spelt_apart"]

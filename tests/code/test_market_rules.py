@@ -440,7 +440,8 @@ def test_a_near_spelling_of_a_famous_x_handle_impersonates_the_account():
 
 def test_a_famous_x_handle_behind_an_accounts_affixes_impersonates_the_account():
     """A famous X handle of six characters or more behind the affixes the lexicons strip (``news``, ``thereal``,
-    digits; a handle's closing digits may go: ``kdtrey99``), the most popular where several are, or with separators
+    digits; a handle's closing digits may go: ``kdtrey99``) or beside a scam word (``fan``, ``parody``), the most
+    popular where several are, or with separators
     added or moved (even where it reads as a first name and surname); not a shorter handle, one below the fame
     threshold, a name of its own behind an affix, a famous name, or a handle with other words around it."""
     from handleval.price.premium import x_account_lookalikes, x_account_spelt_apart
@@ -467,6 +468,11 @@ def test_a_famous_x_handle_behind_an_accounts_affixes_impersonates_the_account()
         [copy("ryanseacrest"), copy("nytimes"), copy("jk_rowling"), None, None, None]  # 'espn': too short
     assert x_account_lookalikes(np.array(handles[:1], dtype=object), features[:1], popularity, display,
                                 0.5).tolist() == [None]  # a first name and surname is no near-spelling of one
+    # beside a fan's, a parody's or a scammer's word (the name-and-word rule reads only the brand and people lists)
+    handles = ["fankdtrey5", "notbbcbreaking", "nytimesparody2", "bbcnewsbackup", "espnparody", "notquietstars"]
+    features = features.iloc[:len(handles)].assign(dict__full_name=0.0, celeb__fame=0.0)
+    assert x_account_lookalikes(np.array(handles, dtype=object), features, popularity, display, 0.5).tolist() == \
+        [copy("kdtrey5"), copy("bbcbreaking"), copy("nytimes"), copy("bbcnews"), None, None]  # espn: short; quietstars
 
 
 def test_a_valuation_time_is_read_one_way_for_the_cli_the_library_and_batches():

@@ -336,12 +336,15 @@ def test_a_domain_name_in_another_script_is_an_error_that_names_a_copy(small_val
 
 def test_a_lookalike_in_capitals_of_another_script_is_named(small_valuer):
     """Greek ``ΝΙΚΕ`` and ``ΤESLA`` were lower-cased before being read ('νικε' reads as 'vike'): no "lookalike of"
-    note, while ``NІKE`` (a Cyrillic І) had one. Capitals now read as the Latin capitals they look like."""
-    errors = small_valuer.value_many(["ΝΙΚΕ", "ΤESLA", "NІKE", "pаypal", "Москва"], reasons=False)["error"].tolist()
-    assert [e.rsplit("; ", 1)[-1] for e in errors[:4]] == [
+    note, while ``NІKE`` (a Cyrillic І) had one. Capitals now read as the Latin capitals they look like. A famous X
+    account's handle with no brand or person behind it is named too."""
+    errors = small_valuer.value_many(["ΝΙΚΕ", "ΤESLA", "NІKE", "pаypal", "kdtrеy5", "Москва"],
+                                     reasons=False)["error"].tolist()
+    assert [e.rsplit("; ", 1)[-1] for e in errors[:5]] == [
         "lookalike of 'nike' (confusable characters)", "lookalike of 'tesla' (confusable characters)",
-        "lookalike of 'nike' (confusable characters)", "lookalike of 'paypal' (confusable characters)"], errors
-    assert "lookalike" not in errors[4]
+        "lookalike of 'nike' (confusable characters)", "lookalike of 'paypal' (confusable characters)",
+        "lookalike of X account 'Kevin Durant (@KDTrey5)' (confusable characters)"], errors  # a Cyrillic е
+    assert "lookalike" not in errors[5]
 
 
 def test_a_suffix_that_exists_nowhere_is_an_error(small_valuer):
