@@ -79,8 +79,18 @@ train_app = typer.Typer(help="Train models.", no_args_is_help=True, cls=Readable
 app.add_typer(data_app, name="data")
 app.add_typer(train_app, name="train")
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _Console(Console):
+    """Lines are wrapped at a terminal's width only: in a pipe or a log a long path stays whole (rich would break it
+    at 80 characters, mid-word)."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("soft_wrap", not self.is_terminal)
+        super().print(*objects, **kwargs)
+
+
+console = _Console()
+err_console = _Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -8,8 +8,12 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+#: A terminal wide enough that no message a test reads is wrapped (rich wraps at the width, breaking a long
+#: temporary path across lines: pytest-xdist's folders are deeper).
+NO_WRAP = {"COLUMNS": "10000"}
 
 
 def checkout_env(*first: str | Path, **extra: str) -> dict[str, str]:
@@ -23,11 +27,18 @@ def checkout_env(*first: str | Path, **extra: str) -> dict[str, str]:
 
 def run_cli(*args: str, env: dict[str, str] | None = None, preexec: Callable[[], None] | None = None,
             timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """``python -m handleval *args`` in a child that imports this checkout, from its root, with a 200-column
-    terminal (so that no line a test reads is wrapped); never raises on a non-zero exit."""
+    """``python -m handleval *args`` in a child that imports this checkout, from its root, on a :data:`NO_WRAP`
+    terminal; never raises on a non-zero exit."""
     return subprocess.run([sys.executable, "-m", "handleval", *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=ROOT, env=checkout_env(**{"COLUMNS": "200", **(env or {})}), preexec_fn=preexec,
+                          cwd=ROOT, env=checkout_env(**{**NO_WRAP, **(env or {})}), preexec_fn=preexec,
                           check=False)
+
+
+def cli_runner() -> Any:
+    """typer's runner of the CLI in this process, on a :data:`NO_WRAP` terminal."""
+    from typer.testing import CliRunner
+
+    return CliRunner(env=NO_WRAP)
 
 
 def file_size_limit(max_bytes: int) -> Callable[[], None]:

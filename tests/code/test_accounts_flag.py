@@ -354,12 +354,11 @@ def test_cli_flag_collision_refused_then_prefix_keeps_the_input(flagger, tmp_pat
 
 
 def test_cli_flag_missing_required_column_fails_at_once(tmp_path):
-    from typer.testing import CliRunner
-
     from handleval.cli import app
+    from tests._helpers import cli_runner
 
     def run(*args: str):
-        return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+        return cli_runner().invoke(app, list(args))
 
     source = tmp_path / "accounts.csv"
     _accounts().drop(columns=["created_at"]).to_csv(source, index=False)

@@ -16,7 +16,7 @@ from handleval.accounts import load_accounts
 from handleval.config import MODELS_DIR
 from handleval.errors import BundleError
 from handleval.trees.bundle import MANIFEST_DIGEST, manifest_digest, sha256_file
-from tests._helpers import run_cli
+from tests._helpers import NO_WRAP, run_cli
 
 
 def _copy(tmp_path: Path, kind: str) -> Path:
@@ -219,7 +219,7 @@ def test_a_finished_training_swaps_in_without_losing_a_users_files(tmp_path):
     assert not (tmp_path / "new").exists(), "a run that fails leaves no folder it made"
     here = subprocess.run([sys.executable, "-m", "handleval", "train", "price", "--no-track", "-o", "."],
                           cwd=bundle, capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "300"})  # refused before training
+                          env={**os.environ, **NO_WRAP})  # refused before training
     assert here.returncode == 2 and "is the current folder" in here.stderr, here.stderr
     with pytest.raises(HandlevalError, match="current folder"), staged_bundle(Path("."), "price"):
         pass

@@ -18,16 +18,15 @@ import click
 import pandas as pd
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from handleval.batch import MANIFEST, SUCCESS, read_output, run_batch
 from handleval.cli import OUTPUT_RULE, app
 from handleval.data.catalog import catalog
-from tests._helpers import checkout_env, run_cli
+from tests._helpers import checkout_env, cli_runner, run_cli
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-runner = CliRunner()
+runner = cli_runner()
 
 
 def _commands() -> list[tuple[str, click.Command]]:
@@ -51,7 +50,7 @@ def test_every_option_and_argument_has_help_text():
 
 @pytest.mark.parametrize("name", [name for name, _ in _commands()])
 def test_help_shows_readable_value_names(name):
-    result = runner.invoke(app, [*name.split()[1:], "--help"], env={"COLUMNS": "200"})
+    result = runner.invoke(app, [*name.split()[1:], "--help"])
     assert result.exit_code == 0, result.output
     placeholders = re.findall(r"<[a-z_]+(?:\[[^\]]*\])?>", result.output)  # <bool>, <str>, <list[str]>, <path>
     assert placeholders == []
@@ -66,26 +65,26 @@ def test_value_with_an_unknown_platform_fails_at_once():
 
 
 def test_value_exits_1_when_no_handle_can_be_priced_but_still_shows_why():
-    result = runner.invoke(app, ["value", "@@", "a b c"], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["value", "@@", "a b c"])
     assert result.exit_code == 1, result.output
     assert "empty handle" in result.output and "invalid" in result.output
     assert "no handle could be priced" in result.output
 
 
 def test_value_with_some_valid_handles_prints_them_and_exits_0():
-    result = runner.invoke(app, ["value", "-p", "X", "pizza", "@@"], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["value", "-p", "X", "pizza", "@@"])
     assert result.exit_code == 0, result.output
     assert "pizza" in result.output and "$" in result.output and "empty handle" in result.output
 
 
 def test_value_venue_is_a_known_domain_venue():
-    result = runner.invoke(app, ["value", "--venue", "reported", "pizza"], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["value", "--venue", "reported", "pizza"])
     assert result.exit_code == 2 and "--venue applies to domains" in result.output and "X names" in result.output
-    result = runner.invoke(app, ["value", "-p", "domain", "--venue", "reportd", "pizza.com"], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["value", "-p", "domain", "--venue", "reportd", "pizza.com"])
     assert result.exit_code == 2 and "unknown venue 'reportd'" in result.output and "auction" in result.output
     levels = {}
     for venue in ("", "Auction", "reported"):
-        result = runner.invoke(app, ["value", "-p", "domain", "--venue", venue, "voice.com"], env={"COLUMNS": "200"})
+        result = runner.invoke(app, ["value", "-p", "domain", "--venue", venue, "voice.com"])
         assert result.exit_code == 0, result.output
         levels[venue] = re.search(r"at ([a-z-]+) level", result.output).group(1)
     assert levels == {"": "wholesale", "Auction": "wholesale", "reported": "end-user"}
@@ -121,7 +120,7 @@ def test_predict_values_rows_without_as_of_at_one_time_for_the_run_and_its_resum
     manifest = json.loads((out / MANIFEST).read_text())
     manifest["scoring"]["scorer"][2]["as_of"] = "2025-06-01T00:00:00"  # a run begun another day
     (out / MANIFEST).write_text(json.dumps(manifest))
-    resumed = runner.invoke(app, [*args, "--resume"], env={"COLUMNS": "200"})
+    resumed = runner.invoke(app, [*args, "--resume"])
     assert resumed.exit_code == 0, resumed.output  # today's time would be another scoring: refused
     assert json.loads((out / MANIFEST).read_text())["scoring"]["scorer"][2]["as_of"] == "2025-06-01T00:00:00"
 
@@ -153,11 +152,11 @@ def test_predict_resume_without_chunk_rows_and_of_a_finished_run(tmp_path):
     assert first.exit_code == 0, first.output
     expected = read_output(out)
     _forget_last_part(out)
-    resumed = runner.invoke(app, ["predict", str(source), "-o", str(out), "--resume"], env={"COLUMNS": "200"})
+    resumed = runner.invoke(app, ["predict", str(source), "-o", str(out), "--resume"])
     assert resumed.exit_code == 0, resumed.output
     assert "5 rows" in resumed.output and "3 parts" in resumed.output
     pd.testing.assert_frame_equal(read_output(out, verify=True), expected)
-    done = runner.invoke(app, ["predict", str(source), "-o", str(out), "--resume"], env={"COLUMNS": "200"})
+    done = runner.invoke(app, ["predict", str(source), "-o", str(out), "--resume"])
     assert done.exit_code == 0, done.output
     assert "already complete" in done.output and "nothing to resume" in done.output
 
@@ -174,7 +173,7 @@ def test_flag_without_observed_at_measures_every_part_of_a_run_at_one_time(tmp_p
     if out.is_dir():
         _forget_last_part(out)
     time.sleep(1.1)  # a later "now" shows in measured_at (whole seconds)
-    resumed = runner.invoke(app, [*args, "--resume"], env={"COLUMNS": "200"})
+    resumed = runner.invoke(app, [*args, "--resume"])
     assert resumed.exit_code == 0, resumed.output
     again = pd.read_csv(out) if out.is_file() else read_output(out, verify=True)
     assert first["measured_at"].nunique() == 1 and again["measured_at"].tolist() == first["measured_at"].tolist()
@@ -184,7 +183,7 @@ def test_flag_without_observed_at_measures_every_part_of_a_run_at_one_time(tmp_p
         manifest = json.loads((out / MANIFEST).read_text())
         del manifest["scoring"]["scorer"][2]["now"]
         (out / MANIFEST).write_text(json.dumps(manifest))
-        older = runner.invoke(app, [*args, "--resume"], env={"COLUMNS": "200"})
+        older = runner.invoke(app, [*args, "--resume"])
         assert older.exit_code == 0 and "6 rows" in older.output, older.output
 
 
@@ -196,9 +195,9 @@ def test_resume_with_another_platform_or_options_is_refused(tmp_path):
     assert runner.invoke(app, [*args, "--chunk-rows", "2", "--quiet"]).exit_code == 0
     _forget_last_part(out)
     for other in (["-p", "domain"], ["--no-reasons"], ["--comps"]):
-        refused = runner.invoke(app, [*args, "--resume", *other], env={"COLUMNS": "200"})
+        refused = runner.invoke(app, [*args, "--resume", *other])
         assert refused.exit_code == 2 and "cannot resume" in refused.output, (other, refused.output)
-    resumed = runner.invoke(app, [*args, "--resume"], env={"COLUMNS": "200"})
+    resumed = runner.invoke(app, [*args, "--resume"])
     assert resumed.exit_code == 0 and "5 rows" in resumed.output, resumed.output
 
 
@@ -210,10 +209,10 @@ def test_a_finished_file_is_complete_for_resume_only_for_its_own_input_and_optio
     assert runner.invoke(app, ["predict", str(a), "-o", str(out), "--quiet"]).exit_code == 0
     made = out.read_bytes()
     for args in ([str(b)], [str(a), "-p", "domain"]):
-        refused = runner.invoke(app, ["predict", *args, "-o", str(out), "--resume"], env={"COLUMNS": "200"})
+        refused = runner.invoke(app, ["predict", *args, "-o", str(out), "--resume"])
         assert refused.exit_code == 2 and "cannot resume" in refused.output, (args, refused.output)
     assert out.read_bytes() == made
-    done = runner.invoke(app, ["predict", str(a), "-o", str(out), "--resume"], env={"COLUMNS": "200"})
+    done = runner.invoke(app, ["predict", str(a), "-o", str(out), "--resume"])
     assert done.exit_code == 0 and "already complete" in done.output, done.output
 
 
@@ -225,7 +224,7 @@ def test_predict_fails_at_once_on_an_unknown_platform_and_exits_1_when_no_row_sc
     assert not (tmp_path / "a.csv").exists()
     bad = tmp_path / "bad.csv"
     bad.write_text('handle\n@@\n"a b c"\n', encoding="utf-8")
-    none = runner.invoke(app, ["predict", str(bad), "-o", str(tmp_path / "b.csv")], env={"COLUMNS": "200"})
+    none = runner.invoke(app, ["predict", str(bad), "-o", str(tmp_path / "b.csv")])
     assert none.exit_code == 1 and "no row could be scored" in none.output, none.output
     assert pd.read_csv(tmp_path / "b.csv")["error"].notna().all()  # written all the same, each row saying why
 
@@ -235,7 +234,7 @@ def test_the_summary_counts_the_runs_own_errors_and_a_domain_venue_typo_is_a_row
     source.write_text("handle,platform,venue,error\npizza.com,domain,godadyy,mine\npizza.com,domain,godaddy,mine\n"
                       "pizza.com,domain,,\n", encoding="utf-8")
     out = tmp_path / "d_out.csv"
-    result = runner.invoke(app, ["predict", str(source), "-o", str(out), "--prefix", "hv_"], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["predict", str(source), "-o", str(out), "--prefix", "hv_"])
     assert result.exit_code == 0 and "3 rows → " in result.output and "1 row with error" in result.output, \
         result.output
     scored = pd.read_csv(out)
@@ -253,7 +252,7 @@ def test_the_input_is_never_the_output_even_with_overwrite(tmp_path):
     before = handles.read_bytes(), accounts.read_bytes()
     for args in (["predict", str(handles), "-o", str(handles)], ["predict", str(handles), "-o", str(link)],
                  ["flag", str(accounts), "-o", str(accounts)], ["triage", str(accounts), "-o", str(accounts)]):
-        refused = runner.invoke(app, [*args, "--overwrite"], env={"COLUMNS": "200"})
+        refused = runner.invoke(app, [*args, "--overwrite"])
         assert refused.exit_code == 2 and "must not be the input" in refused.output, (args, refused.output)
     assert (handles.read_bytes(), accounts.read_bytes()) == before
 
@@ -263,8 +262,7 @@ def test_a_finished_file_resumed_with_another_prefix_is_refused(tmp_path):
     _handles_csv(source, 3)
     out = tmp_path / "p.csv"
     assert runner.invoke(app, ["predict", str(source), "-o", str(out), "--quiet"]).exit_code == 0
-    refused = runner.invoke(app, ["predict", str(source), "-o", str(out), "--resume", "--prefix", "zz_"],
-                            env={"COLUMNS": "200"})
+    refused = runner.invoke(app, ["predict", str(source), "-o", str(out), "--resume", "--prefix", "zz_"])
     assert refused.exit_code == 2 and "cannot resume" in refused.output, refused.output
 
 
@@ -279,7 +277,7 @@ def test_a_second_run_on_the_same_file_stops_at_once(tmp_path):
     record = tmp_path / ".race.csv.run.json"
     with open(record, "a+b") as held:  # as a run in progress holds it
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        locked = runner.invoke(app, ["predict", str(source), "-o", str(out), "--overwrite"], env={"COLUMNS": "200"})
+        locked = runner.invoke(app, ["predict", str(source), "-o", str(out), "--overwrite"])
         assert locked.exit_code == 2 and "another handleval run is writing to" in locked.output, locked.output
         assert "race.csv" in locked.output
         assert not out.exists()
@@ -301,7 +299,7 @@ def test_a_locked_output_is_refused_before_the_model_loads(tmp_path, command):
     try:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         locked = runner.invoke(app, [command, str(source), "-o", str(out), "--resume", "--model",
-                                     str(tmp_path / "no-bundle")], env={"COLUMNS": "200"})
+                                     str(tmp_path / "no-bundle")])
     finally:
         os.close(held)
     assert locked.exit_code == 2 and "another handleval run is writing to" in locked.output, locked.output
@@ -311,13 +309,12 @@ def test_triage_exits_1_when_no_account_scores_and_bad_counts_are_refused(tmp_pa
     accounts = _accounts_csv(tmp_path / "accounts.csv")
     broken = pd.read_csv(accounts).assign(created_at="not a date")
     broken.to_csv(tmp_path / "broken.csv", index=False)
-    none = runner.invoke(app, ["triage", str(tmp_path / "broken.csv"), "-o", str(tmp_path / "t.csv")],
-                         env={"COLUMNS": "200"})
+    none = runner.invoke(app, ["triage", str(tmp_path / "broken.csv"), "-o", str(tmp_path / "t.csv")])
     assert none.exit_code == 1 and "no account could be scored" in none.output, none.output
     assert pd.read_csv(tmp_path / "t.csv")["error"].notna().all()
     for args in (["triage", str(accounts), "-o", str(tmp_path / "u.csv"), "--top", "-1"],
                  ["predict", str(accounts), "-o", str(tmp_path / "w"), "--engine", "dask", "--workers", "0"]):
-        bad = runner.invoke(app, args, env={"COLUMNS": "200"})
+        bad = runner.invoke(app, args)
         assert bad.exit_code == 2 and not (tmp_path / "u.csv").exists() and not (tmp_path / "w").exists(), args
 
 
@@ -343,6 +340,15 @@ def test_data_list_in_a_pipe_is_one_plain_line_per_dataset(entries):
     assert len(result.stdout.splitlines()) == len(entries) + 1  # a header, then one line each
     assert "sales/fragment_telegram" in result.stdout and "TON" in result.stdout
     assert "│" not in result.stdout and "\x1b" not in result.stdout
+
+
+def test_a_message_to_a_pipe_or_a_log_keeps_a_long_path_whole(tmp_path):
+    """rich wrapped every message at 80 characters when stderr was no terminal (a log, CI), folding a long path
+    mid-word ('.../afile/o' and 'ut.csv' on two lines): nothing to grep for. Only a terminal wraps now."""
+    missing = tmp_path / ("a-folder-with-a-long-name-" * 4) / "handles.csv"
+    for args in (("predict", str(missing), "-o", str(tmp_path / "out.csv")), ("flag", str(missing), "-o", "o.csv")):
+        result = run_cli(*args, env={"COLUMNS": "80"})
+        assert result.returncode == 2 and str(missing) in result.stderr.splitlines()[0], result.stderr
 
 
 def test_data_list_on_a_narrow_terminal_neither_cuts_nor_wraps(entries):
@@ -382,7 +388,7 @@ def test_data_list_json_is_the_catalog(entries):
 # ---------------------------------------------------------------------------------------------------- -o
 @pytest.mark.parametrize("command", ["predict", "flag", "triage"])
 def test_each_command_states_the_output_rule_in_its_help(command):
-    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "1000"})
+    result = runner.invoke(app, [command, "--help"])
     assert " ".join(OUTPUT_RULE.split()) in " ".join(result.output.split())
 
 
@@ -403,8 +409,7 @@ def test_a_csv_or_parquet_name_is_one_file_for_every_command(tmp_path, suffix):
     for command, source in (("predict", handles), ("flag", accounts), ("triage", accounts)):
         out = tmp_path / f"{command}{suffix}"
         result = runner.invoke(app, [command, str(source), "-o", str(out), *(["--chunk-rows", "2"] if command ==
-                                                                              "predict" else [])],
-                               env={"COLUMNS": "200"})
+                                                                              "predict" else [])])
         assert result.exit_code == 0, result.output
         assert out.is_file(), command
         results[command] = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
@@ -452,7 +457,7 @@ def test_overwrite_never_replaces_a_users_file_with_a_directory_of_parts(tmp_pat
     mine = tmp_path / "notes"
     mine.write_text("my own file\n")
     for flags in ([], ["--overwrite"]):
-        refused = runner.invoke(app, ["flag", str(accounts), "-o", str(mine), *flags], env={"COLUMNS": "200"})
+        refused = runner.invoke(app, ["flag", str(accounts), "-o", str(mine), *flags])
         assert refused.exit_code == 2 and "handleval did not write" in refused.output, refused.output
         assert mine.read_text() == "my own file\n"
 
@@ -479,7 +484,7 @@ def test_a_one_file_output_is_resumed_from_its_parts_and_never_silently_replaced
     _forget_last_part(tmp_path / ".scores.csv.parts")
     with pytest.raises(Exception, match="incomplete"):
         read_output(tmp_path / ".scores.csv.parts")
-    resumed = runner.invoke(app, ["predict", str(handles), "-o", str(out), "--resume"], env={"COLUMNS": "200"})
+    resumed = runner.invoke(app, ["predict", str(handles), "-o", str(out), "--resume"])
     assert resumed.exit_code == 0, resumed.output
     joined = pd.read_csv(out)
     assert joined["handle"].tolist() == expected["handle"].tolist()
@@ -490,11 +495,10 @@ def test_an_unknown_engine_is_refused_before_anything_runs(tmp_path):
     """`--engine` is a choice shown in `--help` (local|dask), and another value stops the run at once."""
     source = tmp_path / "h.csv"
     source.write_text("handle\npizza\n", encoding="utf-8")
-    result = runner.invoke(app, ["predict", str(source), "-o", str(tmp_path / "out.csv"), "--engine", "spark"],
-                           env={"COLUMNS": "1000"})
+    result = runner.invoke(app, ["predict", str(source), "-o", str(tmp_path / "out.csv"), "--engine", "spark"])
     assert result.exit_code == 2 and "'spark' is not one of 'local', 'dask'" in " ".join(result.output.split())
     assert not (tmp_path / "out.csv").exists()
-    shown = runner.invoke(app, ["predict", "--help"], env={"COLUMNS": "1000"}).output
+    shown = runner.invoke(app, ["predict", "--help"]).output
     assert "local|dask" in shown
 
 
@@ -512,7 +516,7 @@ def test_triage_names_its_price_bundle_price_model_and_still_reads_model(tmp_pat
         assert len(pd.read_csv(out)) == 2
     for option in ("--price-model", "--model"):  # each is read: a wrong directory is named in the error
         missing = runner.invoke(app, ["triage", str(accounts), "-o", str(tmp_path / "x.csv"),
-                                      option, str(tmp_path / "nowhere")], env={"COLUMNS": "1000"})
+                                      option, str(tmp_path / "nowhere")])
         assert missing.exit_code != 0 and "nowhere" in missing.output, option
 
 
@@ -520,7 +524,7 @@ def test_h_is_help_everywhere_and_triage_can_be_quiet(tmp_path):
     """-h is --help on every command; triage has --quiet like the other batch commands, and --top 0 prints no
     table (it had printed an empty one)."""
     for args in ([], ["value"], ["predict"], ["flag"], ["triage"], ["train", "price"], ["data", "list"]):
-        result = runner.invoke(app, [*args, "-h"], env={"COLUMNS": "1000"})
+        result = runner.invoke(app, [*args, "-h"])
         assert result.exit_code == 0 and "Usage:" in result.output, (args, result.output)
     accounts = _accounts_csv(tmp_path / "accounts.csv")
     quiet = runner.invoke(app, ["triage", str(accounts), "-o", str(tmp_path / "q.csv"), "-q"])
@@ -534,7 +538,7 @@ def test_platform_help_names_every_platform_the_cli_takes():
     from handleval.handles import PLATFORM_ALIASES, PLATFORMS
 
     for args in (["value"], ["predict"], ["train", "price"]):
-        text = " ".join(runner.invoke(app, [*args, "-h"], env={"COLUMNS": "1000"}).output.split())
+        text = " ".join(runner.invoke(app, [*args, "-h"]).output.split())
         assert all(f"{name}," in text or f"{name} (" in text for name in PLATFORMS), (args, text)
         assert all(f"({alias} = {name})" in text for alias, name in PLATFORM_ALIASES.items()), (args, text)
 
@@ -569,7 +573,7 @@ def test_predict_resume_is_refused_when_the_sales_changed(tmp_path, monkeypatch)
     sales.write_text(sales.read_text().replace("\n1", "\n2", 1))  # one price changed
     after = predict_scoring(None)[1]
     assert after["bundle"] == before["bundle"] and after["sales"] != before["sales"] is not None
-    refused = runner.invoke(app, [*args, "--resume"], env={"COLUMNS": "200"})
+    refused = runner.invoke(app, [*args, "--resume"])
     assert refused.exit_code == 2 and "cannot resume" in refused.output, refused.output
 
 
@@ -633,17 +637,15 @@ def test_messages_say_what_is_wrong_with_options_folders_and_column_names(tmp_pa
         assert both.exit_code == 2 and "--resume and --overwrite exclude each other" in both.output, both.output
     (tmp_path / "afile").write_text("x\n")
     for command, src in (("predict", source), ("triage", _accounts_csv(tmp_path / "accounts.csv"))):
-        folder = runner.invoke(app, [command, str(src), "-o", str(tmp_path / "afile" / "out.csv")],
-                               env={"COLUMNS": "300"})
+        folder = runner.invoke(app, [command, str(src), "-o", str(tmp_path / "afile" / "out.csv")])
         assert folder.exit_code == 2 and "afile is a file, not a folder" in folder.output, (command, folder.output)
     # a folder where no file can be made (even by root): the message names the output, not the hidden run record
-    unwritable = runner.invoke(app, ["predict", str(source), "-o", "/proc/handleval-out.csv"], env={"COLUMNS": "300"})
+    unwritable = runner.invoke(app, ["predict", str(source), "-o", "/proc/handleval-out.csv"])
     assert unwritable.exit_code == 2 and "cannot write /proc/handleval-out.csv" in unwritable.output, unwritable.output
     assert ".run.json" not in unwritable.output
     pd.read_csv(tmp_path / "accounts.csv").rename(columns={"screen_name": "Screen_Name"}).to_csv(
         tmp_path / "cased.csv", index=False)
-    cased = runner.invoke(app, ["flag", str(tmp_path / "cased.csv"), "-o", str(tmp_path / "f")],
-                          env={"COLUMNS": "300"})
+    cased = runner.invoke(app, ["flag", str(tmp_path / "cased.csv"), "-o", str(tmp_path / "f")])
     assert cased.exit_code == 2 and "did you mean 'Screen_Name'? names are case-sensitive" in cased.output
 
 

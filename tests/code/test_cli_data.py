@@ -107,8 +107,7 @@ def test_data_list_names_a_missing_set_and_lists_the_others(tmp_path, data_root)
 
 def test_data_check_names_a_missing_account_set_and_checks_the_others(tmp_path, data_root):
     """One account set missing read as the whole account group unreadable ("accounts", 0 rows read)."""
-    result = run_cli("data", "check", env={"HANDLEVAL_DATA": str(_without_two_sets(tmp_path, data_root)),
-                                           "COLUMNS": "400"})
+    result = run_cli("data", "check", env={"HANDLEVAL_DATA": str(_without_two_sets(tmp_path, data_root))})
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     malformed = " ".join(result.stderr.split())
     assert "dash_email" in malformed and "kaggle_bots_2017" in malformed and "accounts (" not in malformed

@@ -252,11 +252,10 @@ def test_twitter_is_x_wherever_a_platform_is_named():
     assert platform_name(" Twitter ") == platform_name("x") == "x" and platform_name("") == "x"
     assert platform_name("myspace") == "myspace"  # unknown names come back for the caller's error
     assert parse_handle("@Pizza", "twitter") == parse_handle("@Pizza", "x")
-    from typer.testing import CliRunner
-
     from handleval.cli import app
+    from tests._helpers import cli_runner
 
-    result = CliRunner().invoke(app, ["value", "-p", "twitter", "pizza"], env={"COLUMNS": "1000"})
+    result = cli_runner().invoke(app, ["value", "-p", "twitter", "pizza"])
     assert result.exit_code == 0 and "handle values (x)" in result.output
     import handleval
 

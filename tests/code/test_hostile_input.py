@@ -253,12 +253,11 @@ def test_a_file_whose_quoting_would_merge_rows_is_refused(tmp_path, delimiter, s
     bad.write_text(f"handle{d}note\npizza{d}\"best\" pizza\nnike{d}\"be kind\ncarol{d}just me\ndave{d}I said \"hi\"\n")
     with pytest.raises(DataFormatError, match="row starting at line 2 is quoted wrongly"):
         list(open_input(bad).chunks(10))
-    from typer.testing import CliRunner
-
     from handleval.cli import app
+    from tests._helpers import cli_runner
 
     for out in (tmp_path / "out", tmp_path / "out.csv"):  # refused before any output is made
-        refused = CliRunner().invoke(app, ["predict", str(bad), "-o", str(out)], env={"COLUMNS": "200"})
+        refused = cli_runner().invoke(app, ["predict", str(bad), "-o", str(out)])
         assert refused.exit_code == 2 and "quoted wrongly" in refused.output, refused.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [bad.name]
     good = tmp_path / f"good{suffix}"
@@ -323,20 +322,18 @@ def test_a_line_nested_too_deeply_or_a_damaged_row_group_is_a_message_not_a_cras
 def test_an_output_without_a_name_a_huge_chunk_or_a_scheduler_without_dask_are_refused(tmp_path):
     """``-o .`` (or ``-o ''``, ``-o /``) raised ValueError from pathlib; ``--chunk-rows 10**20`` an OverflowError
     in pyarrow; ``--scheduler`` without ``--engine dask`` was ignored without a word."""
-    from typer.testing import CliRunner
-
     from handleval.cli import app
+    from tests._helpers import cli_runner
 
     handles = tmp_path / "h.csv"
     handles.write_text("handle\nabc\n")
-    runner = CliRunner()
+    runner = cli_runner()
     for output in (".", "", "/"):
-        result = runner.invoke(app, ["predict", str(handles), "-o", output, "-q"], env={"COLUMNS": "200"})
+        result = runner.invoke(app, ["predict", str(handles), "-o", output, "-q"])
         assert result.exit_code == 2 and "has no name of its own" in result.output, result.output
     for extra, message in ((["--chunk-rows", str(10**20)], "chunk_rows must be 1 to 100,000,000"),
                            (["--scheduler", "tcp://127.0.0.1:1"], "needs the dask engine")):
-        result = runner.invoke(app, ["predict", str(handles), "-o", str(tmp_path / "out.csv"), "-q", *extra],
-                               env={"COLUMNS": "200"})
+        result = runner.invoke(app, ["predict", str(handles), "-o", str(tmp_path / "out.csv"), "-q", *extra])
         assert result.exit_code == 2 and message in result.output, result.output
     assert not (tmp_path / "out.csv").exists()
 

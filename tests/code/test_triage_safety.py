@@ -258,12 +258,11 @@ def test_verified_type_and_a_verified_row_flagging_could_not_score_hold_the_guar
 
 def test_predict_help_names_every_input_column_it_reads():
     """A user's own ``venue`` column ('eBay') made every row fail, and only docs/pricing.md said predict reads it."""
-    from typer.testing import CliRunner
-
     from handleval.cli import app
     from handleval.price.predict import INPUT_COLUMNS
+    from tests._helpers import cli_runner
 
-    result = CliRunner().invoke(app, ["predict", "--help"], env={"COLUMNS": "200"})
+    result = cli_runner().invoke(app, ["predict", "--help"])
     assert result.exit_code == 0
     listed = {line.split()[0] for line in result.output.split("Columns read")[1].split("╭")[0].splitlines()
               if line.strip() and line.startswith("   ") and not line.startswith("     ")}

@@ -18,6 +18,7 @@ from handleval.data import SALES_COLUMNS, load_sales
 from handleval.data.report import SourceReport
 from handleval.data.sales import load_ledger, rejected_lines
 from handleval.errors import ConfigError, DataFormatError
+from tests._helpers import NO_WRAP
 
 # Made up: one row per platform, a handle in canonical and in raw form, a name and suffix in two columns, a time
 # zone offset, a comma in a price, a blank venue.
@@ -183,7 +184,7 @@ def test_cli_reports_a_bad_ledger_in_one_line_without_traceback(tmp_path):
         result = subprocess.run(
             [sys.executable, "-m", "handleval", "train", "price", "--sales", str(ledger), "--sales-platform", "x",
              "--no-track", "--output", str(tmp_path / "bundle")],
-            capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=300)
+            capture_output=True, text=True, env={**os.environ, **NO_WRAP}, timeout=300)
         assert result.returncode == 2, result.stdout + result.stderr
         assert "Traceback" not in result.stderr and result.stderr.startswith("error:")
         assert str(ledger.name) in result.stderr
@@ -304,7 +305,7 @@ def test_a_ledger_alone_loads_and_a_source_that_holds_out_nothing_is_refused(tmp
     (tmp_path / "ens.yaml").write_text("sources: [ens_legacy_auction]\n")  # its sales hold out none
     result = subprocess.run([sys.executable, "-m", "handleval", "train", "price", "--no-track", "--config",
                              str(tmp_path / "ens.yaml"), "-o", str(tmp_path / "out")], capture_output=True, text=True,
-                            env={**os.environ, "COLUMNS": "300"}, timeout=300)
+                            env={**os.environ, **NO_WRAP}, timeout=300)
     assert result.returncode == 2 and "0 held out: too few to train and measure" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
 

@@ -130,10 +130,9 @@ def test_batch_commands_load_the_bundle_once(tmp_path, monkeypatch, command, mod
     """The up-front bundle check is the scorer the local engine then uses (a second load cost ~5 s per run)."""
     import importlib
 
-    from typer.testing import CliRunner
-
     from handleval import batch
     from handleval.cli import app
+    from tests._helpers import cli_runner
 
     calls: list[tuple] = []
     for module in modules:  # every module that binds the loader's name
@@ -143,7 +142,7 @@ def test_batch_commands_load_the_bundle_once(tmp_path, monkeypatch, command, mod
     monkeypatch.setattr(batch, "_SCORERS", {})
     source = tmp_path / "in.csv"
     table.to_csv(source, index=False)
-    result = CliRunner().invoke(app, [command, str(source), "-o", str(tmp_path / "out"), "--quiet"])
+    result = cli_runner().invoke(app, [command, str(source), "-o", str(tmp_path / "out"), "--quiet"])
     assert result.exit_code == 0, result.output
     assert len(read_output(tmp_path / "out")) == len(table)
     assert len(calls) == 1
