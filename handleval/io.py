@@ -147,6 +147,11 @@ class InputSource:
     newline: str = "\n"
     _counter: _ByteCounter | None = None
 
+    @property
+    def shown(self) -> str:
+        """The input as its messages name it: as the user gave it (``/dev/stdin``), not a pipe's spooled copy."""
+        return self.origin or str(self.path)
+
     # ------------------------------------------------------------------ progress
     def progress_done(self) -> int:
         """Work done in the unit of ``progress_total`` (rows for Parquet, bytes for text formats)."""
@@ -280,7 +285,7 @@ class InputSource:
         if rows:
             yield pa.table({"handle": pa.array(rows, pa.string())}), None
         if latin1:
-            self.warnings.append(f"{self.path}: {latin1:,} line(s) were not valid UTF-8 and were decoded as "
+            self.warnings.append(f"{self.shown}: {latin1:,} line(s) were not valid UTF-8 and were decoded as "
                                  f"Latin-1 (first at line {first_bad}); check the results for those rows")
 
     def _decoded_text_tables(self, chunk_rows: int) -> Iterator[tuple[pa.Table, None]]:
@@ -303,7 +308,7 @@ class InputSource:
         if rows:
             yield pa.table({"handle": pa.array(rows, pa.string())}), None
         if bad:
-            self.warnings.append(f"{self.path}: {bad:,} line(s) hold characters that are not valid {self.encoding} "
+            self.warnings.append(f"{self.shown}: {bad:,} line(s) hold characters that are not valid {self.encoding} "
                                  "(shown as \ufffd); check the results for those rows")
 
     # NDJSON --------------------------------------------------------------------------------------------
@@ -327,7 +332,7 @@ class InputSource:
         if rows:
             yield table()
         if latin1:
-            self.warnings.append(f"{self.path}: {len(latin1):,} line(s) were not valid UTF-8 and were decoded as "
+            self.warnings.append(f"{self.shown}: {len(latin1):,} line(s) were not valid UTF-8 and were decoded as "
                                  f"Latin-1 (first at line {latin1[0]}); check the results for those rows")
 
     # CSV -----------------------------------------------------------------------------------------------
@@ -398,7 +403,7 @@ class InputSource:
                         if seen == skip and last_row is not None and fixed[:width] != last_row[:width] \
                                 and len(fixed) == width:
                             raise DataFormatError(
-                                f"{self.path}: the two CSV readers disagree about where row {skip:,} ends "
+                                f"{self.shown}: the two CSV readers disagree about where row {skip:,} ends "
                                 "(unusual quoting?); fix the file or convert it to Parquet")
                         continue
                     error = None
@@ -418,14 +423,14 @@ class InputSource:
                         errors = []
                         any_error = False
             except csv.Error as exc:
-                raise DataFormatError(f"{self.path}: cannot parse CSV near line {reader.line_num}: {exc}") from exc
+                raise DataFormatError(f"{self.shown}: cannot parse CSV near line {reader.line_num}: {exc}") from exc
             if errors:
                 yield _text_table(self.columns, cols), (errors if any_error else None)
         if latin1:
-            self.warnings.append(f"{self.path}: {latin1:,} cell(s) were not valid UTF-8 and were decoded as "
+            self.warnings.append(f"{self.shown}: {latin1:,} cell(s) were not valid UTF-8 and were decoded as "
                                  f"Latin-1 (first at line {first_bad}); check the results for those rows")
         if ragged:
-            self.warnings.append(f"{self.path}: {ragged:,} row(s) had the wrong number of fields; they are kept "
+            self.warnings.append(f"{self.shown}: {ragged:,} row(s) had the wrong number of fields; they are kept "
                                  "with an error and were not scored")
 
     _raw_names: list[str] = field(default_factory=list)
@@ -551,10 +556,22 @@ def open_input(path: str | os.PathLike[str], required_columns: Sequence[str] = (
     p = Path(path).expanduser()
     if not p.exists():
         raise DataFormatError(f"input not found: {p}")
-    origin = None
-    if (not p.is_dir() and not p.is_file()) or str(p).startswith(("/dev/", "/proc/")):
-        # a pipe (/dev/stdin, <(...)), a device or a descriptor: read once, into a file whose format is known
-        origin, p = str(p), _spooled(p, required_columns)
+    if p.is_dir() or (p.is_file() and not str(p).startswith(("/dev/", "/proc/"))):
+        return _open_input(p, required_columns)
+    # a pipe (/dev/stdin, <(...)), a device or a descriptor: read once, into a file whose format is known; its
+    # messages name the input as given, not that file
+    spooled = _spooled(p, required_columns)
+    try:
+        source = _open_input(spooled, required_columns)
+    except DataFormatError as exc:
+        raise DataFormatError(str(exc).replace(str(spooled), str(p)).replace(spooled.stem, "input")) from None
+    source.origin = str(p)
+    source.warnings = [w.replace(str(spooled), str(p)) for w in source.warnings]
+    return source
+
+
+def _open_input(p: Path, required_columns: Sequence[str]) -> InputSource:
+    """:func:`open_input` of a file or folder."""
     if p.is_dir():
         source = _open_parquet_dir(p)
     else:
@@ -579,7 +596,6 @@ def open_input(path: str | os.PathLike[str], required_columns: Sequence[str] = (
         else:
             encoding, newline = _text_encoding(p)
             source = InputSource(p, "text", ["handle"], None, size, encoding=encoding, newline=newline)
-    source.origin = origin
     missing = [c for c in required_columns if c not in source.columns]
     if missing:
         found = ", ".join(repr(c) for c in source.columns[:30]) or "none"
@@ -635,8 +651,8 @@ def _spooled(p: Path, required_columns: Sequence[str]) -> Path:
 
 def _spool(p: Path, required_columns: Sequence[str]) -> Path:
     """Copy a pipe's bytes to a private temporary file (removed at exit), named so that its format is known: the
-    pipe's own suffix if it has one, else Parquet by its magic number, NDJSON when it starts with a JSON object,
-    CSV/TSV when the first line names the required columns, else one handle per line."""
+    pipe's own suffix if it has one, else Parquet by its magic number, NDJSON when it starts with a JSON object or
+    array, CSV/TSV when the first line names the required columns, else one handle per line."""
     import atexit
     import shutil
     import tempfile
@@ -657,7 +673,7 @@ def _spool(p: Path, required_columns: Sequence[str]) -> Path:
         text = sample.decode(_utf16(sample) or "utf-8", "replace").lstrip("\ufeff\r\n\t ")
         if sample.startswith(b"PAR1"):
             suffix = ".parquet"
-        elif text.startswith("{"):
+        elif text.startswith(("{", "[")):  # JSON lines, or an array of objects (a v1.1 users/lookup response)
             suffix = ".ndjson"
         else:
             first = text.splitlines()[0] if text else ""

@@ -100,6 +100,34 @@ def test_piped_input_is_read(tmp_path: Path) -> None:
                 assert out["id"].tolist() == [str(i) for i in range(len(handles))]
 
 
+def test_a_pipe_of_a_json_array_is_json_and_messages_name_the_pipe(tmp_path: Path) -> None:
+    """A JSON array piped in (as ``.json`` files are read) was read as one handle per line: one row '[{...}]'.
+    The messages about a pipe or a device named its temporary copy (``/tmp/handleval-input-x1y2.txt is empty``),
+    a path the user never saw; they name the input as given now."""
+    from handleval.errors import DataFormatError
+    from handleval.io import open_input
+
+    def piped(data: bytes, required: tuple[str, ...] = ("handle",)):
+        read, write = os.pipe()
+        os.write(write, data)
+        os.close(write)
+        try:
+            return open_input(f"/dev/fd/{read}", required)
+        finally:
+            os.close(read)
+
+    array = piped(b'[{"handle": "google", "n": 1}, {"handle": "pizza", "n": 2}]\n')
+    assert array.kind == "ndjson" and array.columns == ["handle", "n"] and array.origin.startswith("/dev/fd/")
+    assert [c.frame["handle"].tolist() for c in array.chunks(10)] == [["google", "pizza"]]
+    assert open_input("/dev/null").warnings == ["/dev/null is empty (0 bytes): the output has no rows"]
+    with pytest.raises(DataFormatError) as refused:
+        piped(b'[\n {"handle": "google"}\n]\n')
+    assert "/dev/fd/" in str(refused.value) and "handleval-input" not in str(refused.value), refused.value
+    latin1 = piped(b"handle\n\xe9t\xe9\ngoogle\n")
+    list(latin1.chunks(10))
+    assert latin1.warnings and all(w.startswith("/dev/fd/") for w in latin1.warnings), latin1.warnings
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
 def test_blank_lines_before_the_header_and_a_ragged_row(tmp_path: Path, encoding: str) -> None:
     """A CSV starting with blank lines, with a ragged row later: every row once, the header never a row."""
