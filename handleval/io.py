@@ -890,13 +890,16 @@ def _api_error(problem: Any, n: int) -> tuple[dict[str, str | None], str]:
 
 
 _NOT_JSON = object()
+_LONG_JSON_LINE = object()
 
 
 def _first_line_json(p: Path) -> Any:
-    """The file's first line that is not blank, parsed as JSON (``_NOT_JSON`` when it is not a whole JSON value;
-    None for a blank file)."""
+    """The file's first line that is not blank, parsed as JSON (``_NOT_JSON`` when it is not a whole JSON value,
+    ``_LONG_JSON_LINE`` when it is over 16 MB and starts as an object or array; None for a blank file)."""
     with open(p, "rb") as fh:
         while line := fh.readline(1 << 24):  # at most 16 MB: a minified document of gigabytes is not read whole
+            if len(line) == 1 << 24 and not line.endswith(b"\n") and line.lstrip()[:1] in (b"{", b"["):
+                return _LONG_JSON_LINE  # the NDJSON reader reads whole lines of any length
             if line.strip():
                 try:
                     return json.loads(line)
@@ -908,7 +911,8 @@ def _first_line_json(p: Path) -> Any:
 def _one_object_per_line(p: Path) -> bool:
     """Whether a ``.json`` file is NDJSON: its first line that is not blank is a whole JSON object, or an array (a
     v1.1 users/lookup response)."""
-    return isinstance(_first_line_json(p), dict | list)
+    first = _first_line_json(p)
+    return isinstance(first, dict | list) or first is _LONG_JSON_LINE
 
 
 def _open_ndjson(p: Path) -> InputSource:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -126,6 +127,18 @@ def test_a_pipe_of_a_json_array_is_json_and_messages_name_the_pipe(tmp_path: Pat
     latin1 = piped(b"handle\n\xe9t\xe9\ngoogle\n")
     list(latin1.chunks(10))
     assert latin1.warnings and all(w.startswith("/dev/fd/") for w in latin1.warnings), latin1.warnings
+
+
+def test_a_json_file_whose_first_line_is_over_16_mb_is_read_as_json_lines(tmp_path: Path) -> None:
+    """Its first line was read up to 16 MB, failed to parse, and the file was refused as "a JSON document over several
+    lines" (false): a cut line that starts as an object is JSON lines, as an .ndjson file of the same bytes is."""
+    from handleval.io import open_input
+
+    path = tmp_path / "users.json"
+    path.write_text(json.dumps({"handle": "google", "bio": "x" * (17 << 20)}) + "\n" + '{"handle": "pizza"}\n')
+    source = open_input(path)
+    assert source.kind == "ndjson"
+    assert [c.frame["handle"].tolist() for c in source.chunks(10)] == [["google", "pizza"]]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
