@@ -522,7 +522,8 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     leetspeak of a name less than well known (``bank1`` is no 'banki.ru'; ``leg0`` is LEGO). Given both, 'the' and a
     brand or an everyday word names it (``theeconomist``, ``theguardian``: the accounts' own handles; ``thegenius``
     is no copy of the account 'Genius'), as ``therealnike`` does not; 'the' and a person is a copy (``themessi``: a
-    band that is 'The …' holds the whole name as its key)."""
+    band that is 'The …' holds the whole name as its key); 'the' and an everyday word copies no other name
+    (``thefun`` is no misspelt 'thesun.co.uk', ``thestates`` no 'stat.go.jp' and an affix)."""
     kind = _col(features, f"{prefix}__match_kind")
     homoglyph = np.nan_to_num(_col(features, f"{prefix}__homoglyph")) > 0
     misspelt = (kind == FUZZY) & ~homoglyph
@@ -539,8 +540,13 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
             ~np.array([_deliberate_slip(h, k) for h, k in pairs], dtype=bool)  # a slip in a long name is a copy
         key_is_word = _is_everyday_word(keys)
         everyday = (key_is_word | is_place_name(keys)) & np.array([_plain_affix(h, k) for h, k in pairs], dtype=bool)
+        after_the = [str(h).lower()[3:] if str(h).lower().startswith("the") else "" for h in handles]
         the_name = (key_is_word | (prefix == "brand")) & \
-            np.array([isinstance(k, str) and str(h).lower() == "the" + k for h, k in pairs], dtype=bool)
+            np.array([isinstance(k, str) and rest == k for rest, k in zip(after_the, keys, strict=True)], dtype=bool)
+        # 'the' and an everyday word is that word, no copy of another name ('thefun' is no misspelt 'thesun.co.uk')
+        the_name |= _is_everyday_word(after_the) & np.array(
+            [len(rest) >= 3 and rest.isalpha() and rest != k for rest, k in zip(after_the, keys, strict=True)],
+            dtype=bool)
     needed = np.select([strict, short_misspelt | everyday], [max(min_popularity, VERY_POPULAR),
                                                              max(min_popularity, WELL_KNOWN)], min_popularity)
     popularity = np.nan_to_num(_col(features, f"{prefix}__popularity"))

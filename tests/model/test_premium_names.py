@@ -490,13 +490,14 @@ def test_the_and_a_brand_names_it_the_and_a_person_copies_them(small_valuer):
     """@TheEconomist is the magazine's own handle: it was flagged "could impersonate brand 'economist.com'" (the
     lexicons drop a leading 'The' from names). 'the' and a brand or an everyday word imitates nothing; 'the real'
     still does, and so does 'the' and a person (``thejustinbieber``, ``themessi``: 174 of 174 famous people's had
-    carried no risk)."""
+    carried no risk). 'the' and an everyday word copies no other name either: ``thefun`` was a misspelt
+    'thesun.co.uk', ``thestates`` 'stat.go.jp' and an affix (31 of 5,011 'the' + words and given names)."""
     out = small_valuer.value_many(["theeconomist", "thebeatles", "thegenius", "therealnike", "theeconomist_",
-                                   "themessi", "thejustinbieber"], platform="x")
-    assert out["risk"][:3].isna().all(), out[["handle", "risk"]]
+                                   "themessi", "thejustinbieber", "thefun", "thestates", "thecities"], platform="x")
+    assert out["risk"][:3].isna().all() and out["risk"][7:].isna().all(), out[["handle", "risk"]]
     assert out.loc[3, "risk"] == "could impersonate brand 'Nike'" and out.loc[4, "risk"] is not None, out
-    assert out["risk"][5:].tolist() == ["could impersonate famous name 'Lionel Messi'",
-                                        "could impersonate famous name 'Justin Bieber'"], out
+    assert out["risk"][5:7].tolist() == ["could impersonate famous name 'Lionel Messi'",
+                                         "could impersonate famous name 'Justin Bieber'"], out
 
 
 def test_a_famous_founder_is_priced_by_fame_on_x(small_valuer):
