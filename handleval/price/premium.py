@@ -493,9 +493,19 @@ NUMBERED_GIVEN_NAME_SHARE = 0.01
 
 def is_numbered_given_name(handles: Any) -> np.ndarray:
     """Per handle (any case): whether it is a given name of :data:`NUMBERED_GIVEN_NAME_SHARE` or more with only
-    digits or separators around it (``kyl1e`` is leetspeak, not Kyle)."""
+    digits or separators around it, or, in a handle of letters only, an initial after it (``jessiec``,
+    ``justinw``: no misspelt 'Jessie J' or 'Justin I'; a doubled last letter is an imitator's slip: ``adelee``);
+    ``kyl1e`` is leetspeak, not Kyle."""
     given = common_given_names(NUMBERED_GIVEN_NAME_SHARE)
-    return np.array([isinstance(h, str) and h.lower().strip("0123456789_.-") in given for h in handles], dtype=bool)
+
+    def own(handle: object) -> bool:
+        if not isinstance(handle, str):
+            return False
+        text = handle.lower()
+        initial = text.isalpha() and len(text) >= 4 and text[-1] != text[-2] and text[:-1] in given
+        return initial or text.strip("0123456789_.-") in given
+
+    return np.array([own(h) for h in handles], dtype=bool)
 
 
 def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: Any = None,

@@ -314,7 +314,8 @@ def test_only_a_near_spelling_is_excused_for_being_a_word():
 def test_a_common_given_name_is_imitated_only_when_very_popular():
     """With the matched keys, a famous name that is a common US given name ('sarah', 0.5% of Americans) needs
     :data:`VERY_POPULAR`; a rare one ('kylie') or an unknown key does not. With the handles, so does a handle that is
-    a given name of one American in 10,000 or more ('seth', 0.05%) with digits or separators around it."""
+    a given name of one American in 10,000 or more ('seth', 0.05%) with digits or separators around it, or an
+    initial after it ('jessiec': 4.1% of given names with an initial were flagged, 0.4% now)."""
     from handleval.features.brands import AFFIX
     from handleval.features.words import common_given_names
     from handleval.price.premium import NUMBERED_GIVEN_NAME_SHARE, VERY_POPULAR, imitates, is_numbered_given_name
@@ -324,15 +325,18 @@ def test_a_common_given_name_is_imitated_only_when_very_popular():
     assert not {"kylie", "shakira", "marcelo", "beyonce"} & common_given_names(NUMBERED_GIVEN_NAME_SHARE)
     assert is_numbered_given_name(["Seth7", "_seth_", "seth", "kyl1e", "shakira1", None]).tolist() == \
         [True, True, True, False, False, False]
+    # an initial after it, in letters only: Jessie C. is no misspelt 'Jessie J'; a doubled last letter is a slip
+    assert is_numbered_given_name(["jessiec", "JustinW", "sethx", "sethh", "jessiec1", "ronaldo1"]).tolist() == \
+        [True, True, True, False, False, False]
     rows = pd.DataFrame({"celeb__match_kind": AFFIX, "celeb__popularity": 0.8, "celeb__match_len": 5,
                          "celeb__homoglyph": 0.0, "brand__fame": 0.0, "celeb__fame": 0.0}, index=range(3))
     keys = np.array(["sarah", "kylie", None], dtype=object)
     assert imitates(rows, "celeb", 0.5, keys).tolist() == [False, True, True]
     assert imitates(rows, "celeb", 0.5).all()  # without keys: the featurizer's rule alone
     assert imitates(rows.assign(celeb__popularity=VERY_POPULAR), "celeb", 0.5, keys).all()
-    handles = np.array(["seth12", "kylie_", "sethx"], dtype=object)  # 'kylie' as the key of all three
-    assert imitates(rows, "celeb", 0.5, np.array(["kylie"] * 3, dtype=object), handles).tolist() == \
-        [False, True, True]
+    handles = np.array(["seth12", "kylie_", "sethx", "sethh"], dtype=object)  # 'kylie' as the key of all four
+    assert imitates(rows.reindex(range(4), method="ffill"), "celeb", 0.5, np.array(["kylie"] * 4, dtype=object),
+                    handles).tolist() == [False, True, False, True]
 
 
 def test_a_short_name_or_a_near_spelling_in_common_words_imitates_only_the_very_popular():
