@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
 from handleval import __version__
+from handleval._console import Console
 from handleval._signals import RESUME_HINT, how_stopped, sigterm_as_interrupt
 from handleval.errors import DataFormatError, HandlevalError, HandlevalWarning
 from handleval.handles import PLATFORM_ALIASES, PLATFORMS
@@ -80,17 +80,8 @@ app.add_typer(data_app, name="data")
 app.add_typer(train_app, name="train")
 
 
-class _Console(Console):
-    """Lines are wrapped at a terminal's width only: in a pipe or a log a long path stays whole (rich would break it
-    at 80 characters, mid-word)."""
-
-    def print(self, *objects: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("soft_wrap", not self.is_terminal)
-        super().print(*objects, **kwargs)
-
-
-console = _Console()
-err_console = _Console(stderr=True)
+console = Console()
+err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -319,15 +319,14 @@ def targets_differ(new: pd.DataFrame, old: pd.DataFrame) -> bool:
     return not np.allclose(new_y[both].to_numpy(), old_y[both].to_numpy())
 
 
-def _champion_predictions(client: Any, run_id: str) -> pd.DataFrame | None:
-    from mlflow.exceptions import MlflowException
-
+def _champion_predictions(client: Any, run_id: str) -> tuple[pd.DataFrame | None, str]:
+    """The champion run's test predictions, or None and why they cannot be read (an older run without them, a
+    store moved away from its artifacts, a damaged file): the decision then says so."""
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            path = client.download_artifacts(run_id, PREDICTIONS_ARTIFACT, tmp)
-        except (MlflowException, OSError):
-            return None
-        return pd.read_parquet(path)
+            return pd.read_parquet(client.download_artifacts(run_id, PREDICTIONS_ARTIFACT, tmp)), ""
+        except Exception as exc:  # MLflow, the filesystem or pyarrow: any of them means "unread"
+            return None, " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
 
 
 def decide_champion(client: Any, name: str, version: str, candidate: Candidate) -> ChampionDecision:
@@ -344,19 +343,27 @@ def decide_champion(client: Any, name: str, version: str, candidate: Candidate) 
         current = client.get_model_version_by_alias(name, "champion")
     except MlflowException:
         current = None
-    old_value = None
+    old_value = old_run = None
     if current is not None:
-        old_run = client.get_run(current.run_id)
-        old_value = old_run.data.metrics.get(metric)
+        try:
+            old_run = client.get_run(current.run_id)
+        except MlflowException:  # deleted for good (mlflow gc): the alias points at a version without its run
+            pass
+        else:
+            old_value = old_run.data.metrics.get(metric)
     decision = ChampionDecision(False, version, metric, candidate.value, old_value,
                                 None if current is None else str(current.version), checks)
     sign = 1.0 if candidate.higher_is_better else -1.0  # > 0: the candidate is better
-    if current is None or old_value is None or not np.isfinite(old_value):
+    if current is not None and old_run is None:
+        decision.better = False
+        decision.reason = (f"champion v{current.version}'s run {current.run_id} is no longer in the store: nothing "
+                           "to compare with; a reviewer moves the alias")
+    elif current is None or old_value is None or not np.isfinite(old_value):
         decision.better, decision.reason = True, "no champion yet"
     else:
-        diffs, old_predictions = None, None
+        diffs, old_predictions, unread = None, None, ""
         if candidate.predictions is not None:
-            old_predictions = _champion_predictions(client, current.run_id)
+            old_predictions, unread = _champion_predictions(client, current.run_id)
             if old_predictions is not None:
                 diffs = paired_bootstrap(candidate.predictions, old_predictions, rule.bootstrap_rounds)
         old_parts = {p: old_run.data.metrics.get(HEADLINE + p) for p in candidate.parts}
@@ -387,7 +394,9 @@ def decide_champion(client: Any, name: str, version: str, candidate: Candidate) 
             decision.better = share >= rule.confidence
         else:
             gain = sign * (candidate.value - old_value)
-            decision.noise = (f"not tested on the same rows as the champion: compared on the logged metric, "
+            why = f"the champion's test predictions could not be read ({unread})" if unread \
+                else "not tested on the same rows as the champion"
+            decision.noise = (f"{why}: compared on the logged metric, "
                               f"better by {gain:+.4f} (needs more than the margin {rule.margin:g})")
             decision.better = gain > rule.margin
         decision.reason = f"better than champion v{current.version} by more than noise" if decision.better \
@@ -462,7 +471,7 @@ def log_training_run(review: Review, bundle_dir: Path, quiet: bool = False,
                      registered_name: str | None = None) -> tuple[str, ChampionDecision]:
     """Log one training run, log + register the model (models-from-code), apply the champion rule and write the
     decision onto the run and the version."""
-    from rich.console import Console
+    from handleval._console import Console
 
     console = Console(quiet=quiet)
     try:

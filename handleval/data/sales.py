@@ -422,7 +422,7 @@ def source_files(source: str, root: Path | None = None) -> list[Path]:
 
 def source_note(folder: Path) -> dict[str, str]:
     """Title and licence of a folder's SOURCE.txt: ``licence`` whole, with its continuation lines (``handleval
-    data list``), ``licence_full`` its first line (as the model card quotes it)."""
+    data list`` and the model card quote it)."""
     path = folder / "SOURCE.txt"
     if not path.is_file():
         return {"title": "", "licence": "no SOURCE.txt"}
@@ -432,4 +432,4 @@ def source_note(folder: Path) -> dict[str, str]:
     licence = match.group(1).strip() if match else "not stated"
     whole = " ".join([licence, *(line.strip() for line in match.group(2).splitlines() if line.strip())]) \
         if match else licence  # its indented continuation lines too: the restriction is often the last words
-    return {"title": title, "licence": whole, "licence_full": licence}
+    return {"title": title, "licence": whole}

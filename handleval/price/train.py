@@ -290,10 +290,10 @@ def train_price(
 
 def _train_price_into(out: Path, config: PriceConfig | str | Path | None, quiet: bool) -> PriceTrainResult:
     import lightgbm as lgb
-    from rich.console import Console
     from sklearn.model_selection import GroupKFold
 
     from handleval import __version__
+    from handleval._console import Console
     from handleval._markdown import to_markdown
     from handleval.data import load_sales
     from handleval.data.sales import rejected_lines, source_files, source_note
@@ -501,7 +501,7 @@ def _train_price_into(out: Path, config: PriceConfig | str | Path | None, quiet:
         booster.save_model(str(out / name))
     fingerprints = {s: file_fingerprint(source_files(s, root), root) for s in cfg.sources}
     fingerprints |= {name: file_fingerprint([Path(e.path)]) for name, e in ledgers.items()}
-    licences = {s: source_note(root / "sales" / s)["licence_full"] for s in cfg.sources}
+    licences = {s: source_note(root / "sales" / s)["licence"] for s in cfg.sources}  # whole: its end restricts
     licences |= {name: f"your own sales ledger ({e.path})" for name, e in ledgers.items()}
     manifest = {
         "kind": "price",

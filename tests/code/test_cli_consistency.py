@@ -351,6 +351,21 @@ def test_a_message_to_a_pipe_or_a_log_keeps_a_long_path_whole(tmp_path):
         assert result.returncode == 2 and str(missing) in result.stderr.splitlines()[0], result.stderr
 
 
+def test_the_training_report_to_a_log_keeps_its_lines_whole():
+    """``train price > log``: the library's progress lines ("cv {...}: rmse_ln 0.8894 (686 rounds)") were wrapped
+    at 80 characters too; every console of handleval's is this one."""
+    import io
+
+    from handleval._console import Console
+
+    line = "cv {'num_leaves': 15, 'min_child_samples': 50, 'lambda_l2': 5.0}: rmse_ln 0.8894 (686 rounds) " * 2
+    log = io.StringIO()
+    Console(file=log, width=80).print(line)
+    assert log.getvalue() == line + "\n"
+    assert not any("from rich.console import Console" in p.read_text() for p in (ROOT / "handleval").rglob("*.py")
+                   if p.name != "_console.py")
+
+
 def test_data_list_on_a_narrow_terminal_neither_cuts_nor_wraps(entries):
     leader, follower = pty.openpty()
     try:

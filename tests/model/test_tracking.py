@@ -303,6 +303,35 @@ def test_champion_rule_compares_only_markets_both_were_tested_on(registry, small
     assert f"on the same {len(test)} test rows" in decision.noise and "ledger:x" in decision.noise
 
 
+def test_a_champion_whose_run_is_gone_or_damaged_is_said_and_blocks_nothing(registry, small_price, store, tmp_path):
+    """A champion whose run was deleted for good (``mlflow gc``) made every later tracked training fail ("Run with
+    id=... not found") and leave a version behind; a damaged copy of its test predictions raised pyarrow's
+    traceback. Now the first is a decision a reviewer reads (nothing compared, not promoted) and the second falls
+    back to the logged metric, saying why."""
+    from urllib.parse import urlparse
+
+    from handleval.tracking import PREDICTIONS_ARTIFACT
+
+    client, name = registry
+    good = small_price.test_predictions["pred"].to_numpy()
+    assert _register_and_decide(client, name, _candidate(small_price, good), tmp_path).promoted
+    champion = client.get_model_version_by_alias(name, "champion")
+    damaged = Path(urlparse(client.get_run(champion.run_id).info.artifact_uri).path) / PREDICTIONS_ARTIFACT
+    damaged.write_bytes(b"not parquet")
+    decision = _register_and_decide(client, name, _candidate(small_price, good), tmp_path)
+    assert not decision.promoted and "the champion's test predictions could not be read (" in decision.noise, \
+        decision.noise
+    client.delete_run(champion.run_id)
+    gc = subprocess.run([sys.executable, "-m", "mlflow", "gc", "--backend-store-uri", store["uri"], "--run-ids",
+                         champion.run_id], capture_output=True, text=True, timeout=300)
+    assert gc.returncode == 0, gc.stderr[-2000:]
+    decision = _register_and_decide(client, name, _candidate(small_price, good), tmp_path)
+    assert not decision.promoted and decision.reason == (
+        f"champion v{champion.version}'s run {champion.run_id} is no longer in the store: nothing to compare with; "
+        "a reviewer moves the alias"), decision.reason
+    assert client.get_model_version_by_alias(name, "champion").version == champion.version
+
+
 def test_champion_rule_without_shared_test_rows_needs_the_margin(registry, tmp_path):
     """The account model logs no per-row predictions: better means better than the champion by the margin."""
     from handleval.config import Promotion
