@@ -75,6 +75,8 @@ def test_bundle_files_and_manifest(small_price):
     assert manifest["featurizer"]["lexicons"]
     card = (bundle / "MODEL_CARD.md").read_text()
     assert "not X handles" in card and "research" in card and "rmse_ln" in card
+    # each set's licence whole: its restriction is often on its second line (DASH, DN Journal)
+    assert "prohibited unless prior written permission" in card and "copied without written consent" in card
     # The bundle holds no training rows: no file mentions a sold name's price table.
     assert not list(bundle.glob("*.csv")) and not list(bundle.glob("*.parquet"))
 
