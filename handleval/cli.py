@@ -721,10 +721,10 @@ def ui_command(
     import os
     import socket
 
-    from handleval.tracking import artifact_root, check_store, mark_experiments, tracking_uri, ui_path
+    from handleval.tracking import artifact_root, check_store, mark_experiments, sqlite_path, tracking_uri, ui_path
 
     uri = tracking_uri()
-    store = _sqlite_path(uri)
+    store = sqlite_path(uri)
     new_store = store is not None and not store.exists()
     check_store()
     try:  # the server would say so only in its log, and exit 0
@@ -749,15 +749,6 @@ def ui_command(
     # Become the MLflow server (no wrapper process): Ctrl+C and SIGTERM reach it directly, and stopping
     # `handleval ui` never leaves an orphaned server with its workers behind.
     os.execv(sys.executable, cmd)
-
-
-def _sqlite_path(uri: str) -> Path | None:
-    """The file of an SQLite store URI (``sqlite:///mlflow.db``, or SQLite's URI form
-    ``sqlite:///file:/path/mlflow.db?mode=ro&uri=true``), None for another store."""
-    if not uri.startswith("sqlite:///"):
-        return None
-    path = uri.removeprefix("sqlite:///")
-    return Path(path.removeprefix("file:").split("?", 1)[0]) if path.startswith("file:") else Path(path)
 
 
 def _comps_text(listed: str) -> str:

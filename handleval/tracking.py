@@ -61,6 +61,15 @@ def check_store() -> None:
     import mlflow
 
     uri = tracking_uri()
+    database = sqlite_path(uri)
+    problem = None if database is None else \
+        f"{database} is a folder, not a database file" if database.is_dir() else \
+        f"{database} cannot be written" if database.is_file() and not os.access(database, os.W_OK) else \
+        f"cannot make {database} in {database.parent}" if not database.exists() and database.parent.is_dir() \
+        and not os.access(database.parent, os.W_OK) else None
+    if problem:  # said at once: SQLite's retries took two minutes on a folder, a read-only file failed after training
+        raise HandlevalError(f"the MLflow tracking store {uri} cannot be used: {problem} (fix or move it, set "
+                             "MLFLOW_TRACKING_URI, or train with --no-track)")
     # a server that does not answer: said in seconds, not after MLflow's retries (~4 minutes)
     quick = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
     try:
@@ -84,13 +93,22 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
+def sqlite_path(uri: str) -> Path | None:
+    """The file of an SQLite store URI (``sqlite:///mlflow.db``, or SQLite's URI form
+    ``sqlite:///file:/path/mlflow.db?mode=ro&uri=true``), None for another store."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri.removeprefix("sqlite:///")
+    return Path(path.removeprefix("file:").split("?", 1)[0]) if path.startswith("file:") else Path(path)
+
+
 def artifact_root() -> str:
     """Where new experiments keep their artifacts: ``HANDLEVAL_ARTIFACT_ROOT``, else ``mlartifacts`` beside the
     SQLite store (the working directory for any other store)."""
     if os.environ.get("HANDLEVAL_ARTIFACT_ROOT"):
         return os.environ["HANDLEVAL_ARTIFACT_ROOT"]
-    uri = tracking_uri()
-    beside = Path(uri.removeprefix("sqlite:///")).parent if uri.startswith("sqlite:///") else Path.cwd()
+    database = sqlite_path(tracking_uri())
+    beside = database.parent if database is not None else Path.cwd()
     return (beside.absolute() / "mlartifacts").as_uri()
 
 

@@ -665,10 +665,10 @@ def test_ui_on_a_store_that_is_not_there_says_it_starts_empty(tmp_path):
         leftover = stop_group(server)
     assert said.startswith(f"warning: no MLflow store was at {store}: the UI starts empty"), said
     assert leftover == []
-    from handleval.cli import _sqlite_path  # SQLite's URI form names the same file (it was read as a missing one)
+    from handleval.tracking import sqlite_path  # SQLite's URI form names the same file (it was read as a missing one)
 
-    assert _sqlite_path(f"sqlite:///file:{store}?mode=ro&uri=true") == _sqlite_path(f"sqlite:///{store}") == store
-    assert _sqlite_path("http://127.0.0.1:5000") is None
+    assert sqlite_path(f"sqlite:///file:{store}?mode=ro&uri=true") == sqlite_path(f"sqlite:///{store}") == store
+    assert sqlite_path("http://127.0.0.1:5000") is None
 
 
 def test_artifacts_go_beside_the_sqlite_store_a_user_names(tmp_path, monkeypatch):
@@ -682,10 +682,27 @@ def test_artifacts_go_beside_the_sqlite_store_a_user_names(tmp_path, monkeypatch
     assert artifact_root() == (tmp_path / "store" / "mlartifacts").as_uri()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///rel/mlflow.db")
     assert artifact_root() == (tmp_path / "rel" / "mlartifacts").as_uri()
+    # SQLite's URI form: beside its file (they went to '<cwd>/file:/somewhere/mlartifacts')
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///file:{tmp_path / 'store' / 'mlflow.db'}?mode=rwc&uri=true")
+    assert artifact_root() == (tmp_path / "store" / "mlartifacts").as_uri()
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     assert artifact_root() == (tmp_path / "mlartifacts").as_uri()
     monkeypatch.setenv("HANDLEVAL_ARTIFACT_ROOT", "file:///elsewhere")
     assert artifact_root() == "file:///elsewhere"
+
+
+def test_a_store_that_is_a_folder_is_one_message_at_once(tmp_path, monkeypatch):
+    """``MLFLOW_TRACKING_URI=sqlite:///<a folder>``: ``handleval ui`` and training said so after two minutes of
+    SQLite's retries, in silence."""
+    from handleval.errors import HandlevalError
+    from handleval.tracking import check_store
+
+    (tmp_path / "mlflow.db").mkdir()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    started = time.perf_counter()
+    with pytest.raises(HandlevalError, match="is a folder, not a database file"):
+        check_store()
+    assert time.perf_counter() - started < 30
 
 
 def test_a_run_publishes_the_bundles_own_files_and_a_store_busy_at_logging_is_one_message(small_accounts, tmp_path,
