@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import glob
 import hashlib
 import importlib
@@ -940,6 +941,10 @@ def _dask_part(task: hio.RowGroupTask, schema: Any, factory: ScorerFactory, key:
                       row_stop=task.row_start + task.num_rows, source={"file": task.file, "row_group": task.row_group})
 
 
+#: How long a run waits for a first worker on a scheduler it was given.
+DASK_WORKER_WAIT_S = 30
+
+
 def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifest, reuse: set[int], fmt: str,
               show: bool, scheduler: str | None, n_workers: int | None, output_columns: Sequence[str] | None = None,
               prefix: str = "") -> tuple[int, int, dict[str, float]]:
@@ -971,6 +976,12 @@ def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifes
                     n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
                     dashboard_address=None, silence_logs=40, env=_WORKER_ENV))
             client = stack.enter_context(Client(cluster))
+        try:
+            client.wait_for_workers(1, timeout=DASK_WORKER_WAIT_S)
+        except TimeoutError as exc:  # an OSError: it read as "cannot write the output"
+            raise HandlevalError(f"the Dask scheduler at {scheduler} has no worker to run on (none joined in "
+                                 f"{DASK_WORKER_WAIT_S} s): start workers (`dask worker {scheduler}`), then "
+                                 "--resume") from exc
         factory_future = client.scatter(factory, broadcast=True, hash=False)
         timings["setup"] = time.perf_counter() - started
 
@@ -987,8 +998,11 @@ def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifes
         timings["warmup"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
+        # absolute paths: a worker resolves a relative one from its own working directory, not this process's
+        directory = manifest.directory.absolute()
         futures = [
-            client.submit(_dask_part, t, source.schema, factory_future, key, str(manifest.directory), fmt,
+            client.submit(_dask_part, dataclasses.replace(t, file=str(Path(t.file).absolute())), source.schema,
+                          factory_future, key, str(directory), fmt,
                           None if output_columns is None else list(output_columns), prefix,
                           key=f"handleval-part-{t.index}-{key[-12:]}-{os.getpid()}-{time.time_ns()}", pure=False,
                           priority=-t.index)
@@ -1000,6 +1014,10 @@ def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifes
             bar.update(0, reused_rows)
             for future in as_completed(futures):
                 rec = future.result()
+                if not (directory / rec["file"]).is_file():  # a worker on another machine, no shared filesystem
+                    raise HandlevalError(f"a Dask worker wrote {rec['file']} where this process cannot see it "
+                                         f"({directory}): the input and the output must be the same path on every "
+                                         "worker (a shared filesystem)")
                 manifest.add(rec)
                 scored += rec["rows"]
                 bar.update(rec["rows"], reused_rows + scored)
@@ -1115,7 +1133,10 @@ def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.
         os.ftruncate(fd, 0)  # the old record does not describe what is about to replace the file
         for stale in out.parent.glob(f".{glob.escape(out.name)}.tmp-*"):  # a join killed before (we hold the lock)
             stale.unlink(missing_ok=True)
-        join_output(parts, out)
+        try:
+            join_output(parts, out)
+        except OSError as exc:  # a full disk: it said only ": No space left on device"
+            raise _output_error(exc, out) from exc
         made_from = {"input": run["input"], "scoring": run["scoring"], "sha256": sha256_file(out),
                      "naming": run["naming"]}
         os.pwrite(fd, json.dumps(made_from, indent=1).encode("utf-8"), 0)

@@ -542,6 +542,37 @@ def test_dask_engine_single_file_and_plain_scorer(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(read_output(tmp_path / "cli"), read_output(tmp_path / "local"))
 
 
+def test_relative_paths_reach_workers_that_run_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cluster's workers started in another folder got a relative ``-o`` as given: every part landed in their
+    folder, while this process wrote _SUCCESS beside none and said "3,000 rows → out" (exit 0). Paths go to the
+    workers absolute now, and a part this process cannot see stops the run."""
+    from dask.distributed import LocalCluster
+
+    (tmp_path / "client").mkdir()
+    (tmp_path / "workers" / "out").mkdir(parents=True)  # the same relative name where the workers run
+    pq.write_table(pa.table({"handle": _handles(3_000)}), tmp_path / "client" / "in.parquet", row_group_size=1_000)
+    monkeypatch.chdir(tmp_path / "workers")  # worker processes start in the folder they are started from
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, silence_logs=40) as cluster:
+        monkeypatch.chdir(tmp_path / "client")
+        summary = run_batch("in.parquet", "out", length_scorer, engine="dask", scheduler=cluster.scheduler_address,
+                            quiet=True)
+    assert summary.parts == 3 and len(read_output(tmp_path / "client" / "out")) == 3_000
+    assert not list((tmp_path / "workers" / "out").iterdir())
+
+
+def test_a_scheduler_without_workers_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It said "cannot write the output out: No valid workers found" (distributed's TimeoutError is an OSError)."""
+    from dask.distributed import LocalCluster
+
+    monkeypatch.setattr("handleval.batch.DASK_WORKER_WAIT_S", 1)  # not the 30 s a real run waits
+    pq.write_table(pa.table({"handle": _handles(10)}), tmp_path / "in.parquet")
+    with LocalCluster(n_workers=0, dashboard_address=None, silence_logs=40) as cluster, \
+            pytest.raises(HandlevalError, match="has no worker to run on") as refused:
+        run_batch(tmp_path / "in.parquet", tmp_path / "out", length_scorer, engine="dask",
+                  scheduler=cluster.scheduler_address, quiet=True)
+    assert "cannot write" not in str(refused.value) and "--resume" in str(refused.value)
+
+
 def thread_pool_scorer(frame: pd.DataFrame) -> pd.DataFrame:
     """Records, per row, the thread-pool settings of the process that scored it (a Dask worker)."""
     out = frame.copy()

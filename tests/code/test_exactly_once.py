@@ -225,6 +225,23 @@ def test_a_read_only_output_is_one_clear_message(tmp_path: Path) -> None:
         locked.chmod(0o755)
 
 
+def test_a_disk_full_while_joining_one_file_is_one_message_and_resumes(tmp_path: Path) -> None:
+    """``-o out.csv`` writes parts, then joins them into the one file: a full disk there said only
+    "error: : No space left on device" (no file, no way on). The parts are kept and --resume joins them."""
+    from tests._helpers import run_cli
+
+    source = tmp_path / "h.txt"
+    source.write_text("\n".join(_handles(3_000)) + "\n")
+    out = tmp_path / "out.csv"
+    args = ["predict", str(source), "-o", str(out), "--chunk-rows", "500", "--no-reasons", "-q"]
+    full = run_cli(*args, preexec=file_size_limit(150_000))  # each part fits, the joined file does not
+    assert full.returncode == 2 and "Traceback" not in full.stderr, full.stderr
+    assert f"no space left writing {out}" in full.stderr and "--resume" in full.stderr, full.stderr
+    done = run_cli(*args, "--resume")
+    assert done.returncode == 0, done.stderr
+    assert pd.read_csv(out)["handle"].tolist() == _handles(3_000)
+
+
 def test_a_full_disk_is_one_message_and_the_run_resumes(tmp_path: Path) -> None:
     """Writing a part past the file-size limit (a full disk, as the process sees it) stops the run with one
     message; the finished parts are kept and ``--resume`` completes it exactly once."""
