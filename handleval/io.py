@@ -24,8 +24,10 @@ Inputs (chosen from the path):
   Nested objects become dotted columns (``public_metrics.followers_count``), every value is read as text (lists
   as JSON). The columns are the union over the file (one streaming pass at
   open); a line that is not a JSON object is kept as a row with an ``error``. Blank lines are not rows.
-* ``.txt`` or any other suffix - one handle per line, no header, column ``handle``. A blank line is a row (an
-  empty handle, which the scorer rejects with a reason); the newline at the end of the file is not.
+* ``.txt`` or any other suffix, and a pipe - read as their first bytes say, as a pipe's are: Parquet, JSON lines,
+  CSV or TSV whose first line names the required columns (``handle`` alone on it is a header), else one handle per
+  line, no header, column ``handle``. A blank line is a row (an empty handle, which the scorer rejects with a
+  reason); the newline at the end of the file is not.
 
 A 0-byte file is an empty input (no rows, the required columns) rather than an error. A file that is plainly
 not text (a picture, an archive, random bytes) raises :class:`DataFormatError` with one sentence.
@@ -579,6 +581,8 @@ def _open_input(p: Path, required_columns: Sequence[str]) -> InputSource:
             raise DataFormatError(f"cannot read {p}: permission denied")
         size = p.stat().st_size
         suffix = p.suffix.lower()
+        if size and suffix not in (*PARQUET_SUFFIXES, *CSV_SUFFIXES, *NDJSON_SUFFIXES, ".json"):
+            suffix = _sniffed_suffix(p, required_columns)  # as a pipe's bytes are: the same rows either way
         if size == 0:
             source = InputSource(p, "empty", list(required_columns) or ["handle"], 0, 0,
                                  warnings=[f"{p} is empty (0 bytes): the output has no rows"])
@@ -667,25 +671,30 @@ def _spool(p: Path, required_columns: Sequence[str]) -> Path:
         raise DataFormatError(f"cannot read {p}: {exc.strerror or exc}") from exc
     suffix = p.suffix.lower()
     if suffix not in CSV_SUFFIXES and suffix not in PARQUET_SUFFIXES:
-        with open(spooled, "rb") as fh:
-            sample = fh.read(_SNIFF)
-        suffix = ".txt"
-        text = sample.decode(_utf16(sample) or "utf-8", "replace").lstrip("\ufeff\r\n\t ")
-        if sample.startswith(b"PAR1"):
-            suffix = ".parquet"
-        elif text.startswith(("{", "[")):  # JSON lines, or an array of objects (a v1.1 users/lookup response)
-            suffix = ".ndjson"
-        else:
-            first = text.splitlines()[0] if text else ""
-            for sep, ext in ((",", ".csv"), ("\t", ".tsv")):
-                cells = [c.strip().strip('"') for c in first.split(sep)]
-                if (len(cells) > 1 or required_columns) and all(c in cells for c in required_columns):
-                    suffix = ext
-                    break
+        suffix = _sniffed_suffix(spooled, required_columns)
     target = spooled.with_name(spooled.name + suffix)
     spooled.rename(target)
     atexit.register(target.unlink, missing_ok=True)
     return target
+
+
+def _sniffed_suffix(p: Path, required_columns: Sequence[str]) -> str:
+    """The suffix a file of no known suffix (a pipe's copy, ``handles.txt``, ``export``) is read by, from its first
+    bytes: Parquet by its magic number, NDJSON when it starts with a JSON object or array, CSV/TSV when its first
+    line names the required columns (``handle`` alone on it is a header too), else ``.txt``: one handle per line."""
+    with open(p, "rb") as fh:
+        sample = fh.read(_SNIFF)
+    text = sample.decode(_utf16(sample) or "utf-8", "replace").lstrip("\ufeff\r\n\t ")
+    if sample.startswith(b"PAR1"):
+        return ".parquet"
+    if text.startswith(("{", "[")):  # JSON lines, or an array of objects (a v1.1 users/lookup response)
+        return ".ndjson"
+    first = text.splitlines()[0] if text else ""
+    for sep, ext in ((",", ".csv"), ("\t", ".tsv")):
+        cells = [c.strip().strip('"') for c in first.split(sep)]
+        if (len(cells) > 1 or required_columns) and all(c in cells for c in required_columns):
+            return ext
+    return ".txt"
 
 
 def looks_binary(sample: bytes) -> str | None:

@@ -129,6 +129,28 @@ def test_a_pipe_of_a_json_array_is_json_and_messages_name_the_pipe(tmp_path: Pat
     assert latin1.warnings and all(w.startswith("/dev/fd/") for w in latin1.warnings), latin1.warnings
 
 
+def test_the_same_bytes_give_the_same_rows_from_a_file_or_a_pipe(tmp_path: Path) -> None:
+    """A pipe's format was read from its bytes, a file's from its suffix alone: ``handle`` on the first line of
+    ``list.txt`` was priced as a handle (a header, piped), and a CSV saved without a suffix gave every row
+    "character ',' not allowed". A file of no known suffix is read as its bytes say now."""
+    from handleval.io import open_input
+
+    contents = {"list.txt": b"handle\npizza\nokay\n", "export": b"handle,note\npizza,a\nokay,b\n",
+                "plain.txt": b"pizza\nokay\n", "lines": b'{"handle": "pizza"}\n{"handle": "okay"}\n'}
+    for name, data in contents.items():
+        (tmp_path / name).write_bytes(data)
+        read, write = os.pipe()
+        os.write(write, data)
+        os.close(write)
+        try:
+            piped = open_input(f"/dev/fd/{read}")
+            rows = [pd.concat([c.frame for c in source.chunks(10)]) for source in (open_input(tmp_path / name), piped)]
+        finally:
+            os.close(read)
+        assert rows[0]["handle"].tolist() == rows[1]["handle"].tolist() == ["pizza", "okay"], name
+        assert rows[0].columns.tolist() == rows[1].columns.tolist(), name
+
+
 def test_a_json_file_whose_first_line_is_over_16_mb_is_read_as_json_lines(tmp_path: Path) -> None:
     """Its first line was read up to 16 MB, failed to parse, and the file was refused as "a JSON document over several
     lines" (false): a cut line that starts as an object is JSON lines, as an .ndjson file of the same bytes is."""
