@@ -41,7 +41,7 @@ class ConfigError(HandlevalError):
 
 
 class HandlevalWarning(UserWarning):
-    """Work went ahead on something that deserves a look: input read with a repair (Latin-1 cells, ragged rows) or
+    """Work went ahead on something that deserves a look: input read with a repair (Windows-1252 cells, ragged rows) or
     empty, sales files changed since the model was trained. The CLI prints it as one plain line."""
 
 

@@ -10,7 +10,8 @@ Inputs (chosen from the path):
   and ``null`` stays the handle ``null``). If pyarrow refuses the file part-way (a ragged row, bytes that are not
   UTF-8, a cell larger than a block) the reader falls back to Python's ``csv`` module from that row on: a ragged
   row is kept (padded or cut to the header's width) and carries an ``error``; a cell that is not valid UTF-8 is
-  decoded as Latin-1 and a warning says so. Blank lines are not rows (as in every CSV reader).
+  decoded as Windows-1252 (Excel's CSV on Windows: Latin-1 with € ’ “ ”) and a warning says so. Blank lines are
+  not rows (as in every CSV reader).
 * ``.parquet`` / ``.pq`` - a Parquet file, read row group by row group; column types are kept.
 * a directory - every ``*.parquet`` file below it (names starting with ``_`` or ``.`` are skipped, as Spark and
   pyarrow do), in natural path order (``part-2`` before ``part-10``); ``key=value`` directories (Hive
@@ -266,7 +267,7 @@ class InputSource:
                         try:
                             lines.append(piece.decode("utf-8"))
                         except UnicodeDecodeError:
-                            lines.append(piece.decode("latin-1"))
+                            lines.append(legacy_text(piece))
                             latin1 += 1
                             first_bad = first_bad or line_no + n + 1
                 line_no += len(lines)
@@ -280,7 +281,7 @@ class InputSource:
                 try:
                     line = pending.decode("utf-8")
                 except UnicodeDecodeError:
-                    line = pending.decode("latin-1")
+                    line = legacy_text(pending)
                     latin1 += 1
                     first_bad = first_bad or line_no
                 rows.append(line[:-1] if line.endswith("\r") else line)
@@ -288,7 +289,7 @@ class InputSource:
             yield pa.table({"handle": pa.array(rows, pa.string())}), None
         if latin1:
             self.warnings.append(f"{self.shown}: {latin1:,} line(s) were not valid UTF-8 and were decoded as "
-                                 f"Latin-1 (first at line {first_bad}); check the results for those rows")
+                                 f"Windows-1252 (first at line {first_bad}); check the results for those rows")
 
     def _decoded_text_tables(self, chunk_rows: int) -> Iterator[tuple[pa.Table, None]]:
         """One handle per line for UTF-16 files and files whose lines end in a lone CR: Python's decoder with
@@ -335,7 +336,7 @@ class InputSource:
             yield table()
         if latin1:
             self.warnings.append(f"{self.shown}: {len(latin1):,} line(s) were not valid UTF-8 and were decoded as "
-                                 f"Latin-1 (first at line {latin1[0]}); check the results for those rows")
+                                 f"Windows-1252 (first at line {latin1[0]}); check the results for those rows")
 
     # CSV -----------------------------------------------------------------------------------------------
     def _csv_tables(self, chunk_rows: int) -> Iterator[tuple[pa.Table, list[str | None] | None]]:
@@ -349,7 +350,7 @@ class InputSource:
                     last_row = [table.column(i)[-1].as_py() for i in range(table.num_columns)]
                 return
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
-                # Not a user-facing warning: the tolerant reader reports what it repaired (ragged rows, Latin-1).
+                # Not a user-facing warning: the tolerant reader reports what it repaired (ragged rows, Windows-1252).
                 _log.debug("%s: fast CSV reader stopped after %d rows (%s)", self.path, emitted, exc)
         yield from self._python_csv_tables(chunk_rows, emitted, last_row)
 
@@ -397,7 +398,7 @@ class InputSource:
                     fixed: list[str | None] = []
                     for value in record:
                         if not value.isascii() and _SURROGATE.search(value):
-                            value = value.encode(self.encoding, "surrogateescape").decode("latin-1")
+                            value = legacy_text(value.encode(self.encoding, "surrogateescape"))
                             latin1 += 1
                             first_bad = first_bad or reader.line_num
                         fixed.append(value)
@@ -430,7 +431,7 @@ class InputSource:
                 yield _text_table(self.columns, cols), (errors if any_error else None)
         if latin1:
             self.warnings.append(f"{self.shown}: {latin1:,} cell(s) were not valid UTF-8 and were decoded as "
-                                 f"Latin-1 (first at line {first_bad}); check the results for those rows")
+                                 f"Windows-1252 (first at line {first_bad}); check the results for those rows")
         if ragged:
             self.warnings.append(f"{self.shown}: {ragged:,} row(s) had the wrong number of fields; they are kept "
                                  "with an error and were not scored")
@@ -511,7 +512,7 @@ def _is_binary(t: pa.DataType) -> bool:
 
 
 def text_schema(schema: pa.Schema) -> pa.Schema:
-    """``schema`` with binary columns as text: bytes are read as UTF-8 (else Latin-1), as CSV cells are."""
+    """``schema`` with binary columns as text: bytes are read as UTF-8 (else Windows-1252), as CSV cells are."""
     for i, fld in enumerate(schema):
         if _is_binary(fld.type):
             schema = schema.set(i, pa.field(fld.name, pa.string()))
@@ -519,11 +520,11 @@ def text_schema(schema: pa.Schema) -> pa.Schema:
 
 
 def _bytes_as_text(value: bytes) -> str:
-    """Bytes read as UTF-8, else Latin-1 (as CSV cells are)."""
+    """Bytes read as UTF-8, else as :func:`legacy_text` (as CSV cells are)."""
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError:
-        return value.decode("latin-1")
+        return legacy_text(value)
 
 
 def _binary_as_text(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -697,6 +698,17 @@ def _sniffed_suffix(p: Path, required_columns: Sequence[str]) -> str:
     return ".txt"
 
 
+#: The bytes 0x80-0x9F as Windows-1252 reads them (Excel's CSV on Windows: € ’ “ ” –), not as Latin-1's invisible
+#: control characters; the five it leaves undefined stay Latin-1's.
+_WINDOWS_1252 = {i: bytes([i]).decode("cp1252") for i in range(0x80, 0xA0) if i not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
+
+
+def legacy_text(data: bytes) -> str:
+    """Bytes that are not UTF-8 as text: Windows-1252, the usual other encoding of a CSV (Latin-1 but for 0x80-0x9F,
+    where Latin-1 has only invisible control characters)."""
+    return data.decode("latin-1").translate(_WINDOWS_1252)
+
+
 def looks_binary(sample: bytes) -> str | None:
     """Why ``sample`` (the first bytes of a file) is binary rather than text, or ``None`` if it looks like text.
 
@@ -816,7 +828,7 @@ _V2_ENVELOPE = frozenset({"data", "includes", "errors", "meta"})
 def _ndjson_records(stream: Any, latin1: list[int] | None = None
                     ) -> Iterator[tuple[dict[str, str | None], str | None]]:
     """(flattened record, error) per non-blank line, or per user of a line that is an API v2 response page; a
-    line that is not a JSON object gives ({}, why). A line that is not valid UTF-8 is read as Latin-1, as CSV
+    line that is not a JSON object gives ({}, why). A line that is not valid UTF-8 is read as Windows-1252, as CSV
     cells are, and its number goes to ``latin1`` (for the warning)."""
     import json
 
@@ -824,7 +836,7 @@ def _ndjson_records(stream: Any, latin1: list[int] | None = None
         try:
             text = line.decode("utf-8").strip()
         except UnicodeDecodeError:
-            text = line.decode("latin-1").strip()
+            text = legacy_text(line).strip()
             if latin1 is not None:
                 latin1.append(n)
         if n == 1:
@@ -966,7 +978,7 @@ def _read_header(p: Path, delimiter: str, encoding: str) -> list[str] | None:
             for record in csv.reader(text, delimiter=delimiter):
                 if record:
                     return [
-                        v.encode("utf-8", "surrogateescape").decode("latin-1") if _SURROGATE.search(v) else v
+                        legacy_text(v.encode("utf-8", "surrogateescape")) if _SURROGATE.search(v) else v
                         for v in record
                     ]
         except (csv.Error, UnicodeError) as exc:
@@ -1166,7 +1178,7 @@ def _is_missing(value: object) -> bool:
 def _nested_as_json(table: pa.Table) -> pa.Table:
     """Struct, list and map cells as JSON text: a CSV cell holds text (a v2 ``public_metrics`` object read from
     Parquet comes back as the JSON it is). Maps are objects at any depth, NaN is null, bytes are UTF-8 (else
-    Latin-1) text as in binary columns, and other values their text (dates, decimals)."""
+    Windows-1252) text as in binary columns, and other values their text (dates, decimals)."""
     for i, fld in enumerate(table.schema):
         if pa.types.is_nested(fld.type):
             values = [None if v is None else json.dumps(_plain(v, fld.type), default=str, ensure_ascii=False,

@@ -452,7 +452,7 @@ def test_ndjson_that_is_not_utf8_is_read_as_latin1_and_said(tmp_path: Path) -> N
     source.write_bytes(b'{"handle": "al\xe9ice"}\n{"handle": "bob"}\n')
     summary = run_batch(source, tmp_path / "out", length_scorer, quiet=True)
     assert read_output(tmp_path / "out")["handle"].tolist() == ["al\u00e9ice", "bob"]
-    assert any("not valid UTF-8 and were decoded as Latin-1 (first at line 1)" in w for w in summary.warnings)
+    assert any("not valid UTF-8 and were decoded as Windows-1252 (first at line 1)" in w for w in summary.warnings)
 
 
 def test_parquet_input_columns_come_back_with_their_own_types_and_values(tmp_path: Path) -> None:

@@ -95,14 +95,17 @@ def test_ragged_row_after_many_clean_blocks_switches_reader_without_loss(tmp_pat
 
 
 def test_latin1_file_is_decoded_with_a_warning(tmp_path: Path) -> None:
-    data = "handle\ncafé\nnaïve\nplain\n".encode("latin-1")
-    with pytest.warns(UserWarning, match="decoded as Latin-1"):
+    """Windows-1252, Latin-1 with € ’ “ ” – (Excel's CSV on Windows), is read as such: as Latin-1 those came back
+    as invisible control characters in the user's own columns ('\\x80 5\\x9210')."""
+    data = "handle,note\ncafé,€ 5’10 “best” – ok\nnaïve,\nplain,\n".encode("cp1252")
+    with pytest.warns(UserWarning, match="decoded as Windows-1252"):
         summary, out = _run(tmp_path, "latin.csv", data)
     assert out["handle"].tolist() == ["café", "naïve", "plain"]
-    assert any("Latin-1" in w for w in summary.warnings)
-    with pytest.warns(UserWarning, match="Latin-1"):
-        _, txt = _run(tmp_path, "latin.txt", "café\nok\n".encode("latin-1"))
-    assert txt["handle"].tolist() == ["café", "ok"]
+    assert out["note"].tolist()[0] == "€ 5’10 “best” – ok"
+    assert any("Windows-1252" in w for w in summary.warnings)
+    with pytest.warns(UserWarning, match="Windows-1252"):
+        _, txt = _run(tmp_path, "latin.txt", "café\nok\x81\n".encode("latin-1"))  # 0x81: no Windows-1252 character
+    assert txt["handle"].tolist() == ["café", "ok\x81"]
 
 
 @pytest.mark.parametrize("payload", [
