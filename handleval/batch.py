@@ -568,8 +568,8 @@ def _prepare_output(out: Path, *, resume: bool, overwrite: bool, header: dict[st
         if existing:
             foreign = [n for n in existing if not _is_ours(n)]
             raise OutputExistsError(f"cannot resume into {out}: it has no {MANIFEST}"
-                                    + (f" and holds other files (e.g. {foreign[0]!r})" if foreign else "")
-                                    + "; use --overwrite to start again")
+                                    + (f" and holds other files (e.g. {foreign[0]!r}): choose another output"
+                                       if foreign else "; use --overwrite to start again"))
         manifest = Manifest(out, {**header, "parts": [], "complete": False})
         manifest.save()
         return manifest, set()

@@ -65,11 +65,15 @@ class ColumnCollisionError(DataFormatError):
 
 def case_hint(wanted: Iterable[str], columns: Sequence[Any]) -> str:
     """`` (did you mean 'Handle'? names are case-sensitive)`` when an input column differs from a wanted name only
-    in case or surrounding space, else ``""``: the part of a missing-column message that says why."""
+    in case or surrounding space, a note on ';' when a column is wanted names joined by it (a European Excel
+    export), else ``""``: the part of a missing-column message that says why."""
     exact = set(wanted)
     lowered = {w.lower() for w in exact}
     close = next((str(c) for c in columns if str(c) not in exact and str(c).strip().lower() in lowered), None)
-    return f" (did you mean {close!r}? names are case-sensitive)" if close else ""
+    if close:
+        return f" (did you mean {close!r}? names are case-sensitive)"
+    joined = next((str(c) for c in columns if ";" in str(c) and exact & set(str(c).split(";"))), None)
+    return f" ({joined!r}: a file separated by ';' is read as CSV with ',': save it with commas)" if joined else ""
 
 
 def repeated(items: Iterable[Any]) -> list[Any]:

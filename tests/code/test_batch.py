@@ -83,6 +83,8 @@ def test_existing_output_is_never_silently_overwritten(tmp_path: Path) -> None:
     (foreign / "thesis.docx").write_text("precious")
     with pytest.raises(OutputExistsError, match="did not write"):
         run_batch(tmp_path / "in.csv", foreign, length_scorer, quiet=True, overwrite=True)
+    with pytest.raises(OutputExistsError, match=r"holds other files \(e.g. 'thesis.docx'\): choose another output$"):
+        run_batch(tmp_path / "in.csv", foreign, length_scorer, quiet=True, resume=True)  # not --overwrite: refused
     assert (foreign / "thesis.docx").read_text() == "precious"
     # nor names like ours without our manifest (a Spark output), nor beside it a file or folder we do not name so
     spark = tmp_path / "spark"

@@ -147,6 +147,8 @@ def test_missing_column_names_the_column_and_the_columns_found(tmp_path: Path) -
     with pytest.raises(DataFormatError, match=r"required column 'handle' not found \(did you mean 'Handle'\?.*"
                                               r"columns found: 'Handle', 'price'"):
         _run(tmp_path, "cols.csv", b"Handle,price\na,1\n")
+    with pytest.raises(DataFormatError, match=r"\('handle;price': a file separated by ';' is read as CSV with ','"):
+        _run(tmp_path, "semicolons.csv", b"handle;price\na;1\n")  # a European Excel export
 
 
 def test_unreadable_paths(tmp_path: Path) -> None:
