@@ -657,3 +657,17 @@ def test_comparables_come_from_the_one_k_nn_pass_of_the_features(small_valuer, m
     one = small_valuer.value("pizza", platform="telegram", as_of="2024-06-01")
     assert len(passes) == 2
     assert [c.__dict__ for c in one.comparables] == json.loads(expected[0])
+
+
+def test_value_many_prices_in_chunks_as_at_once(small_valuer, monkeypatch):
+    """value_many held every row's features at once (4.3 GB for a million handles): it prices VALUE_MANY_CHUNK rows
+    at a time now, at one valuation time for all, with the same rows, order and index as in one go."""
+    from handleval.price import predict
+
+    rows = pd.DataFrame({"handle": ["google", "elonmusk", "pizza", "n1ke", "jdk_19927", "okay", None, "x" * 20,
+                                    "bbcnews_", "thefun", "seth7"] * 2,
+                         "platform": ["x", "telegram"] * 11}, index=[f"r{i}" for i in range(22)][::-1])
+    whole = small_valuer.value_many(rows, comparables=True)
+    monkeypatch.setattr(predict, "VALUE_MANY_CHUNK", 5)
+    pd.testing.assert_frame_equal(small_valuer.value_many(rows, comparables=True), whole)
+    assert small_valuer.value_many([]).empty
