@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -483,6 +484,8 @@ class Review:
     input_example: pd.DataFrame
     extra_tags: dict[str, str] = field(default_factory=dict)
     datasets: list[DatasetInput] = field(default_factory=list)
+    #: how long training took: the run starts that long before it is logged (the UI's Duration is the training's)
+    train_seconds: float = 0.0
 
 
 def log_training_run(review: Review, bundle_dir: Path, quiet: bool = False,
@@ -522,8 +525,9 @@ def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, s
 
     kind = review.kind
     tags = git_tags()
-    with mlflow.start_run(experiment_id=_experiment(mlflow, kind), run_name=review.run_name) as run, \
-            tempfile.TemporaryDirectory() as tmp:
+    began = int((time.time() - review.train_seconds) * 1000)
+    made = MlflowClient().create_run(_experiment(mlflow, kind), start_time=began, run_name=review.run_name)
+    with mlflow.start_run(run_id=made.info.run_id) as run, tempfile.TemporaryDirectory() as tmp:
         mlflow.set_tags({**tags, "kind": kind, **review.extra_tags})
         clean = {_metric_key(k): (str(v)[:6000] if v is not None else "null") for k, v in review.params.items()}
         items = list(clean.items())
@@ -732,7 +736,7 @@ def price_review(result: Any) -> Review:
                             "suffix": ["", "", ""], "venue": ["", "", ""], "as_of": ["", "", ""]})
     return Review("price", price_run_name(manifest), params, flat, price_summary(result.metrics),
                   price_training_data(manifest), candidate, [*result.plots, result.bundle_dir / "MODEL_CARD.md"],
-                  example, datasets=_price_datasets(manifest, result.data_root))
+                  example, datasets=_price_datasets(manifest, result.data_root), train_seconds=result.seconds)
 
 
 def _price_datasets(manifest: dict[str, Any], data_root: Path | None) -> list[DatasetInput]:
@@ -833,7 +837,8 @@ def accounts_review(result: Any) -> Review:
                               "humans": str(info.get("humans", "")), "split": "leave-one-dataset-out"})
                 for name, info in manifest.get("data", {}).items() if isinstance(info, dict) and info.get("files")]
     return Review("accounts", run_name, params, flat, summary, training, candidate,
-                  [*result.figures, result.bundle_dir / "MODEL_CARD.md"], example, datasets=datasets)
+                  [*result.figures, result.bundle_dir / "MODEL_CARD.md"], example, datasets=datasets,
+                  train_seconds=result.seconds)
 
 
 def track_accounts_run(result: Any, quiet: bool = False, registered_name: str | None = None,

@@ -99,6 +99,9 @@ def test_run_has_params_metrics_tags_and_artifacts(store, small_price):
     assert metrics["1_headline/mean_rmse_ln"] == pytest.approx(
         np.mean([v["rmse_ln"] for m, v in small_price.metrics["model"].items() if m != "all"]))
     assert len(tags["git_commit"]) >= 7 and tags["git_dirty"] in ("true", "false")
+    # the UI's Duration is the training's (it showed the seconds of logging after it)
+    assert (run.info.end_time - run.info.start_time) / 1000 >= small_price.seconds, run.info
+    assert tags["mlflow.runName"] == run.info.run_name and run.info.run_name
     assert tags["champion_decision"] == "promoted"
     seed = small_price.manifest["config"]["seed"]
     assert run.info.run_name.startswith("price · lgbm ") and f"seed {seed}" in run.info.run_name
