@@ -1,5 +1,5 @@
-"""rich's console, wrapping lines at a terminal's width only: in a pipe, a log or CI a long path or a table row
-stays whole (rich would break it at 80 characters, mid-word)."""
+"""rich's console, wrapping text at a terminal's width only: in a pipe, a log or CI a long path stays whole (rich
+would break it at 80 characters, mid-word). Tables are laid out at the width either way."""
 
 from __future__ import annotations
 

@@ -65,6 +65,8 @@ _log = logging.getLogger(__name__)
 CSV_SUFFIXES = {".csv": ",", ".tsv": "\t"}
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+#: Suffixes that say a file's format; any other (``.txt``, none, a pipe's) is read as its first bytes say.
+_KNOWN_SUFFIXES = (*PARQUET_SUFFIXES, *CSV_SUFFIXES, *NDJSON_SUFFIXES, ".json")
 _BLOCK = 16 << 20  # pyarrow CSV block: a row (and so a cell) must fit in one block, else we fall back
 _SNIFF = 64 << 10
 
@@ -582,7 +584,7 @@ def _open_input(p: Path, required_columns: Sequence[str]) -> InputSource:
             raise DataFormatError(f"cannot read {p}: permission denied")
         size = p.stat().st_size
         suffix = p.suffix.lower()
-        if size and suffix not in (*PARQUET_SUFFIXES, *CSV_SUFFIXES, *NDJSON_SUFFIXES, ".json"):
+        if size and suffix not in _KNOWN_SUFFIXES:
             suffix = _sniffed_suffix(p, required_columns)  # as a pipe's bytes are: the same rows either way
         if size == 0:
             source = InputSource(p, "empty", list(required_columns) or ["handle"], 0, 0,
@@ -671,7 +673,7 @@ def _spool(p: Path, required_columns: Sequence[str]) -> Path:
     except OSError as exc:
         raise DataFormatError(f"cannot read {p}: {exc.strerror or exc}") from exc
     suffix = p.suffix.lower()
-    if suffix not in CSV_SUFFIXES and suffix not in PARQUET_SUFFIXES:
+    if suffix not in _KNOWN_SUFFIXES:
         suffix = _sniffed_suffix(spooled, required_columns)
     target = spooled.with_name(spooled.name + suffix)
     spooled.rename(target)
@@ -688,8 +690,10 @@ def _sniffed_suffix(p: Path, required_columns: Sequence[str]) -> str:
     text = sample.decode(_utf16(sample) or "utf-8", "replace").lstrip("\ufeff\r\n\t ")
     if sample.startswith(b"PAR1"):
         return ".parquet"
-    if text.startswith(("{", "[")):  # JSON lines, or an array of objects (a v1.1 users/lookup response)
-        return ".ndjson"
+    if text.startswith(("{", "[")):  # JSON lines, an array of objects (a v1.1 users/lookup response), a document
+        first = _first_line_json(p)  # (refused with how to convert it); not a list whose first handle is '[deleted]'
+        if isinstance(first, dict | list) or first is _LONG_JSON_LINE or _json_document(p):
+            return ".ndjson"
     first = text.splitlines()[0] if text else ""
     for sep, ext in ((",", ".csv"), ("\t", ".tsv")):
         cells = [c.strip().strip('"') for c in first.split(sep)]

@@ -63,11 +63,7 @@ def check_store() -> None:
 
     uri = tracking_uri()
     database = sqlite_path(uri)
-    problem = None if database is None else \
-        f"{database} is a folder, not a database file" if database.is_dir() else \
-        f"{database} cannot be written" if database.is_file() and not os.access(database, os.W_OK) else \
-        f"cannot make {database} in {database.parent}" if not database.exists() and database.parent.is_dir() \
-        and not os.access(database.parent, os.W_OK) else None
+    problem = _sqlite_problem(database) if database is not None else None
     if problem:  # said at once: SQLite's retries took two minutes on a folder, a read-only file failed after training
         raise HandlevalError(f"the MLflow tracking store {uri} cannot be used: {problem} (fix or move it, set "
                              "MLFLOW_TRACKING_URI, or train with --no-track)")
@@ -79,6 +75,17 @@ def check_store() -> None:
     except _store_errors() as exc:
         raise HandlevalError(f"the MLflow tracking store {uri} cannot be used: {_first_line(exc)} (fix or move it, "
                              "set MLFLOW_TRACKING_URI, or train with --no-track)") from None
+
+
+def _sqlite_problem(database: Path) -> str | None:
+    """Why an SQLite store file cannot hold runs (a folder in its place, no write permission), else None."""
+    if database.is_dir():
+        return f"{database} is a folder, not a database file"
+    if database.is_file() and not os.access(database, os.W_OK):
+        return f"{database} cannot be written"
+    if not database.exists() and database.parent.is_dir() and not os.access(database.parent, os.W_OK):
+        return f"cannot make {database} in {database.parent}"
+    return None
 
 
 def _store_errors() -> tuple[type[BaseException], ...]:
@@ -520,13 +527,15 @@ def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, s
     mlflow = configure()
     from mlflow import MlflowClient
     from mlflow.models import infer_signature
+    from mlflow.tracking.context.registry import resolve_tags
 
     from handleval.trees.bundle import own_files
 
     kind = review.kind
     tags = git_tags()
     began = int((time.time() - review.train_seconds) * 1000)
-    made = MlflowClient().create_run(_experiment(mlflow, kind), start_time=began, run_name=review.run_name)
+    made = MlflowClient().create_run(_experiment(mlflow, kind), start_time=began, run_name=review.run_name,
+                                     tags=resolve_tags())  # the user and source start_run adds to a run it makes
     with mlflow.start_run(run_id=made.info.run_id) as run, tempfile.TemporaryDirectory() as tmp:
         mlflow.set_tags({**tags, "kind": kind, **review.extra_tags})
         clean = {_metric_key(k): (str(v)[:6000] if v is not None else "null") for k, v in review.params.items()}

@@ -16,7 +16,7 @@ error for confusable ones):
   'the' + an English word or a given name, places with digits, and the 92,062 words of six languages and sold names.
 
 The samples are easier than an imitator's real choices; they measure the rules' reach, not a rate in the wild.
-About a minute.
+About 30 s.
 """
 
 import argparse

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
@@ -401,7 +401,7 @@ class Valuer:
         self._check_suffixes(parsed, errors)
         failed = np.flatnonzero(pd.notna(errors))
         if len(failed) and with_risk:
-            self._flag_lookalikes(readable, failed, errors)
+            self._flag_lookalikes(readable, failed, errors, platform)
         self._check_international(parsed, errors)  # after: it names a lookalike itself, from the decoded name
         risk = np.full(n, None, dtype=object)
         ok = np.array([e is None for e in errors], dtype=bool)
@@ -630,10 +630,10 @@ class Valuer:
             errors[i] = f"an internationalised domain name (written in ASCII as '{label}'): not priced, as its " \
                         f"features would read that encoding{note}"
 
-    def _imitated(self, texts: list[str]) -> list[str]:
+    def _imitated(self, texts: list[str], on_x: Sequence[bool] = ()) -> list[str]:
         """Per text, ``; lookalike of 'paypal' (confusable characters)`` when it reads as a famous name through
         confusable characters and that name is well known (:data:`WELL_KNOWN`: a Russian word read through
-        confusables is no copy of 'pecom.ru'), or as a famous X account's handle; else ''."""
+        confusables is no copy of 'pecom.ru'), or, where ``on_x``, as a famous X account's handle; else ''."""
         lexicons = self._lexicons
         notes = [""] * len(texts)
         if not texts:
@@ -653,16 +653,22 @@ class Valuer:
                     notes[pos] = f"; lookalike of '{key}' (confusable characters)"
                     break
             account = skeleton(read[pos])[0].lower()  # 'kdtrеy5', a Cyrillic е: no brand, @KDTrey5's handle
-            if not notes[pos] and self.x_accounts.popularity.get(account, 0.0) >= self._risk_popularity:
-                notes[pos] = f"; lookalike of X account '{self.x_accounts.display[account]}' (confusable characters)"
+            if not notes[pos] and pos < len(on_x) and on_x[pos] \
+                    and self.x_accounts.popularity.get(account, 0.0) >= self._risk_popularity:
+                shown = self._x_accounts_named.display[account]
+                notes[pos] = f"; lookalike of X account '{shown}' (confusable characters)"
         return notes
 
-    def _flag_lookalikes(self, frame: pd.DataFrame, rows: np.ndarray, errors: np.ndarray) -> None:
-        """A handle rejected for a confusable character (Cyrillic 'а' in 'pаypal') says what it imitates."""
+    def _flag_lookalikes(self, frame: pd.DataFrame, rows: np.ndarray, errors: np.ndarray, platform: str) -> None:
+        """A handle rejected for a confusable character (Cyrillic 'а' in 'pаypal') says what it imitates (asked on X,
+        a famous X account too, as X's other account rules)."""
         raw = frame["handle"].iloc[rows]
         text = raw.where(raw.map(lambda v: isinstance(v, str)), "")
         suspects = text.map(lambda v: not v.isascii()).to_numpy()
-        for pos, note in zip(rows[suspects], self._imitated(text[suspects].tolist()), strict=True):
+        asked = frame["platform"].iloc[rows[suspects]].tolist() if "platform" in frame else [None] * suspects.sum()
+        on_x = [platform_name(p if pd.notna(p) else None, platform_name(platform)) == "x" for p in asked]
+        notes = self._imitated(text[suspects].tolist(), on_x)
+        for pos, note in zip(rows[suspects], notes, strict=True):
             errors[pos] = f"{errors[pos]}{note}"
 
     @staticmethod

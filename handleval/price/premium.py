@@ -491,7 +491,7 @@ def _is_common_given_name(keys: Any) -> np.ndarray:
 NUMBERED_GIVEN_NAME_SHARE = 0.01
 
 
-def is_numbered_given_name(handles: Any) -> np.ndarray:
+def is_own_given_name(handles: Any) -> np.ndarray:
     """Per handle (any case): whether it is a given name of :data:`NUMBERED_GIVEN_NAME_SHARE` or more with only
     digits or separators around it, or, in a handle of letters only, an initial after it (``jessiec``,
     ``justinw``: no misspelt 'Jessie J' or 'Justin I'; a doubled last letter is an imitator's slip: ``adelee``);
@@ -517,7 +517,7 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     'Jessi'; ``train_`` is no 'T-Pain'), and a handle of fewer letters than digits is no leetspeak or misspelling of
     a name (``4x4`` is no 'AXA', ``12345`` no '2345.com'; ``n1ke`` and ``g00gle`` are). A name of three letters or
     fewer, a brand that a handle of common words spells nearly, (given the matched ``keys``) a common given name
-    and (given the ``handles``) a given name with digits or separators (:func:`is_numbered_given_name`) need
+    and (given the ``handles``) a given name with digits or separators (:func:`is_own_given_name`) need
     :data:`VERY_POPULAR` (``blackcat`` is no 'blackhat.com', ``netfix`` is Netflix; ``bradpit`` is Brad Pitt: few
     people are named by common words; ``sarahshop`` is no copy of the account 'Sarah', ``seth7`` none of 'Seth').
     Any other misspelling of a name of six letters or fewer (``kodav`` is no 'kodak.com'; ``andrespiniesta`` still
@@ -539,7 +539,7 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     misspelt = (kind == FUZZY) & ~homoglyph
     given = _is_common_given_name(keys) if keys is not None else False
     if handles is not None:
-        given = given | is_numbered_given_name(handles)
+        given = given | is_own_given_name(handles)
     strict = _needs_very_popular(_col(features, f"{prefix}__match_len") <= 3, prefix == "brand",
                                  misspelt & _reads_as_common_words(features), given)
     # without both, the looser test (a superset: the predictor's first pass before it finds the matched names)
@@ -777,7 +777,7 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     ``bbcbreakingparody``), at ``min_popularity`` or more (the most popular where several are); None
     otherwise. Not for a name of its own: a famous name, a dictionary word, a first name and surname
     (``richardbrandon`` is no copy of ``richardbranson``) or a given name with digits
-    (:func:`is_numbered_given_name`: ``sarah12``). The handle with separators added or moved is
+    (:func:`is_own_given_name`: ``sarah12``, ``jessiec``). The handle with separators added or moved is
     :func:`x_account_spelt_apart`'s. ``popularity`` and ``display``: the ``x_account`` lexicon's, by handle."""
     from rapidfuzz.distance import OSA
     from rapidfuzz.process import cdist
@@ -791,7 +791,7 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     squeezed = text.str.replace(r"[^a-z0-9]", "", regex=True)
     itself = _itself_famous(features) | text.isin(popularity).to_numpy()
     own_name = itself | (np.nan_to_num(_col(features, "dict__is_word")) > 0) \
-        | (np.nan_to_num(_col(features, "dict__full_name")) > 0) | is_numbered_given_name(handles)
+        | (np.nan_to_num(_col(features, "dict__full_name")) > 0) | is_own_given_name(handles)
     rows = np.flatnonzero(~own_name)
     if not len(rows):
         return risk
@@ -956,7 +956,7 @@ __all__ = ["CONFUSABLE_LETTERS", "ENGLISH_WORD_ZIPF", "NUMBERED_GIVEN_NAME_SHARE
            "SCAM_WORDS_AFTER", "SCAM_WORDS_BEFORE", "SWAPPED_LETTERS_MIN", "VERY_POPULAR", "X_ACCOUNT_WORDS",
            "X_AFFIX_MIN_CHARS", "X_LOOKALIKE_MIN_CHARS", "X_OWN_ACCOUNTS", "X_PAGES", "RuledPrices", "Step",
            "account_fame_lifts", "apply_rules", "at_floor", "cap_at_core", "capital_i_lookalikes", "imitates",
-           "is_numbered_given_name", "is_place_name", "junk_affix_cores", "letter_swaps", "lookalike_risk",
+           "is_own_given_name", "is_place_name", "junk_affix_cores", "letter_swaps", "lookalike_risk",
            "name_and_word_lookalikes", "names_beside_scam_words", "neighbour_swaps", "numbered_series",
            "own_sale_weight", "platform_risk", "price_set_by_rule", "rare_scores", "spelled_lookalikes",
            "swapped_forms", "x_account_lookalikes", "x_account_spelt_apart"]

@@ -347,6 +347,8 @@ def test_a_lookalike_in_capitals_of_another_script_is_named(small_valuer):
         "lookalike of 'nike' (confusable characters)", "lookalike of 'paypal' (confusable characters)",
         "lookalike of X account 'Kevin Durant (@KDTrey5)' (confusable characters)"], errors  # a Cyrillic е
     assert "lookalike" not in errors[5]
+    elsewhere = small_valuer.value_many(["kdtrеy5"], platform="telegram", reasons=False)["error"].tolist()
+    assert "lookalike" not in elsewhere[0], elsewhere  # X's accounts are read on X only
 
 
 def test_a_suffix_that_exists_nowhere_is_an_error(small_valuer):

@@ -102,6 +102,7 @@ def test_run_has_params_metrics_tags_and_artifacts(store, small_price):
     # the UI's Duration is the training's (it showed the seconds of logging after it)
     assert (run.info.end_time - run.info.start_time) / 1000 >= small_price.seconds, run.info
     assert tags["mlflow.runName"] == run.info.run_name and run.info.run_name
+    assert tags["mlflow.user"] and tags["mlflow.source.name"] and tags["mlflow.source.type"]  # the UI's User, Source
     assert tags["champion_decision"] == "promoted"
     seed = small_price.manifest["config"]["seed"]
     assert run.info.run_name.startswith("price · lgbm ") and f"seed {seed}" in run.info.run_name
