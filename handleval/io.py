@@ -25,9 +25,9 @@ Inputs (chosen from the path):
   Nested objects become dotted columns (``public_metrics.followers_count``), every value is read as text (lists
   as JSON). The columns are the union over the file (one streaming pass at
   open); a line that is not a JSON object is kept as a row with an ``error``. Blank lines are not rows.
-* ``.txt`` or any other suffix, and a pipe - read as their first bytes say, as a pipe's are: Parquet, JSON lines,
-  CSV or TSV whose first line names the required columns (``handle`` alone on it is a header), else one handle per
-  line, no header, column ``handle``. A blank line is a row (an empty handle, which the scorer rejects with a
+* ``.txt``, any other suffix, or a pipe - read as their first bytes say: Parquet, JSON lines, CSV or TSV whose
+  first line names the required columns (``handle`` alone on it is a header), else one handle per line, no
+  header, column ``handle``. A blank line is a row (an empty handle, which the scorer rejects with a
   reason); the newline at the end of the file is not.
 
 A 0-byte file is an empty input (no rows, the required columns) rather than an error. A file that is plainly
