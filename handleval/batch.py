@@ -976,12 +976,13 @@ def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifes
                     n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
                     dashboard_address=None, silence_logs=40, env=_WORKER_ENV))
             client = stack.enter_context(Client(cluster))
-        try:
-            client.wait_for_workers(1, timeout=DASK_WORKER_WAIT_S)
-        except TimeoutError as exc:  # an OSError: it read as "cannot write the output"
-            raise HandlevalError(f"the Dask scheduler at {scheduler} has no worker to run on (none joined in "
-                                 f"{DASK_WORKER_WAIT_S} s): start workers (`dask worker {scheduler}`), then "
-                                 "--resume") from exc
+        if scheduler:  # a cluster of this machine starts with its workers
+            try:
+                client.wait_for_workers(1, timeout=DASK_WORKER_WAIT_S)
+            except TimeoutError as exc:  # an OSError: it read as "cannot write the output"
+                raise HandlevalError(f"the Dask scheduler at {scheduler} has no worker to run on (none joined in "
+                                     f"{DASK_WORKER_WAIT_S} s): start workers (`dask worker {scheduler}`), then "
+                                     "--resume") from exc
         factory_future = client.scatter(factory, broadcast=True, hash=False)
         timings["setup"] = time.perf_counter() - started
 

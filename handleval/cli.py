@@ -79,7 +79,6 @@ train_app = typer.Typer(help="Train models.", no_args_is_help=True, cls=Readable
 app.add_typer(data_app, name="data")
 app.add_typer(train_app, name="train")
 
-
 console = Console()
 err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])

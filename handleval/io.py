@@ -683,15 +683,16 @@ def _spool(p: Path, required_columns: Sequence[str]) -> Path:
 
 def _sniffed_suffix(p: Path, required_columns: Sequence[str]) -> str:
     """The suffix a file of no known suffix (a pipe's copy, ``handles.txt``, ``export``) is read by, from its first
-    bytes: Parquet by its magic number, NDJSON when it starts with a JSON object or array, CSV/TSV when its first
-    line names the required columns (``handle`` alone on it is a header too), else ``.txt``: one handle per line."""
+    bytes: Parquet by its magic number, NDJSON when its first line is a whole JSON object or array (or the file is
+    one JSON document, which the NDJSON reader refuses with how to convert it), CSV/TSV when its first line names
+    the required columns (``handle`` alone on it is a header too), else ``.txt``: one handle per line."""
     with open(p, "rb") as fh:
         sample = fh.read(_SNIFF)
     text = sample.decode(_utf16(sample) or "utf-8", "replace").lstrip("\ufeff\r\n\t ")
     if sample.startswith(b"PAR1"):
         return ".parquet"
-    if text.startswith(("{", "[")):  # JSON lines, an array of objects (a v1.1 users/lookup response), a document
-        first = _first_line_json(p)  # (refused with how to convert it); not a list whose first handle is '[deleted]'
+    if text.startswith(("{", "[")):  # not a list of handles whose first is '[deleted]'
+        first = _first_line_json(p)
         if isinstance(first, dict | list) or first is _LONG_JSON_LINE or _json_document(p):
             return ".ndjson"
     first = text.splitlines()[0] if text else ""

@@ -401,7 +401,7 @@ class Valuer:
         self._check_suffixes(parsed, errors)
         failed = np.flatnonzero(pd.notna(errors))
         if len(failed) and with_risk:
-            self._flag_lookalikes(readable, failed, errors, platform)
+            self._flag_lookalikes(readable, failed, errors, parsed["requested"].to_numpy(dtype=object))
         self._check_international(parsed, errors)  # after: it names a lookalike itself, from the decoded name
         risk = np.full(n, None, dtype=object)
         ok = np.array([e is None for e in errors], dtype=bool)
@@ -659,15 +659,14 @@ class Valuer:
                 notes[pos] = f"; lookalike of X account '{shown}' (confusable characters)"
         return notes
 
-    def _flag_lookalikes(self, frame: pd.DataFrame, rows: np.ndarray, errors: np.ndarray, platform: str) -> None:
+    def _flag_lookalikes(self, frame: pd.DataFrame, rows: np.ndarray, errors: np.ndarray,
+                         requested: np.ndarray) -> None:
         """A handle rejected for a confusable character (Cyrillic 'а' in 'pаypal') says what it imitates (asked on X,
-        a famous X account too, as X's other account rules)."""
+        a famous X account too, as X's other account rules); ``requested``: each row's platform, as parsed."""
         raw = frame["handle"].iloc[rows]
         text = raw.where(raw.map(lambda v: isinstance(v, str)), "")
         suspects = text.map(lambda v: not v.isascii()).to_numpy()
-        asked = frame["platform"].iloc[rows[suspects]].tolist() if "platform" in frame else [None] * suspects.sum()
-        on_x = [platform_name(p if pd.notna(p) else None, platform_name(platform)) == "x" for p in asked]
-        notes = self._imitated(text[suspects].tolist(), on_x)
+        notes = self._imitated(text[suspects].tolist(), (requested[rows[suspects]] == "x").tolist())
         for pos, note in zip(rows[suspects], notes, strict=True):
             errors[pos] = f"{errors[pos]}{note}"
 
@@ -700,8 +699,8 @@ class Valuer:
     def _parse(self, frame: pd.DataFrame, default_platform: str, as_of: str | pd.Timestamp | None = None
                ) -> tuple[pd.DataFrame, np.ndarray]:
         """``(parsed, errors)``: per input row the featurizer's columns (``handle, platform, suffix, venue, as_of,
-        basis, requested``; platform is the market priced in, requested the platform asked for), or in ``errors``
-        why the row cannot be priced (else None).
+        basis, requested``; platform is the market priced in, requested the platform asked for, on every row), or
+        in ``errors`` why the row cannot be priced (else None).
 
         Rows whose handle is already canonical for its platform and that set no suffix, venue or as_of take a
         column-wise path (domains and e-mail: no venue or as_of, see :meth:`_split_plain`); the rest go through
@@ -725,7 +724,7 @@ class Valuer:
         parsed = {"handle": np.full(n, None, dtype=object), "platform": np.full(n, None, dtype=object),
                   "suffix": np.full(n, "", dtype=object), "venue": np.full(n, "", dtype=object),
                   "as_of": np.full(n, now.to_datetime64()), "basis": np.full(n, None, dtype=object),
-                  "requested": np.full(n, None, dtype=object)}
+                  "requested": plat_values.copy()}  # every row's, a failed one's too (its error may name an account)
         errors = np.full(n, None, dtype=object)
         columns = {name: column(name).to_numpy(dtype=object) for name in ("handle", "suffix", "venue", "as_of")}
         fast = np.zeros(n, dtype=bool)
