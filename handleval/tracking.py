@@ -63,7 +63,7 @@ def check_store() -> None:
 
     uri = tracking_uri()
     database = sqlite_path(uri)
-    problem = _sqlite_problem(database) if database is not None else None
+    problem = _sqlite_problem(database, uri) if database is not None else None
     if problem:  # said at once: SQLite's retries took two minutes on a folder, a read-only file failed after training
         raise HandlevalError(f"the MLflow tracking store {uri} cannot be used: {problem} (fix or move it, set "
                              "MLFLOW_TRACKING_URI, or train with --no-track)")
@@ -77,8 +77,12 @@ def check_store() -> None:
                              "set MLFLOW_TRACKING_URI, or train with --no-track)") from None
 
 
-def _sqlite_problem(database: Path) -> str | None:
-    """Why an SQLite store file cannot hold runs (a folder in its place, no write permission), else None."""
+def _sqlite_problem(database: Path, uri: str = "") -> str | None:
+    """Why an SQLite store file cannot hold runs (a folder in its place, no write permission, opened read-only by
+    its URI), else None."""
+    options = uri.partition("?")[2].split("&")
+    if "mode=ro" in options or "immutable=1" in options:
+        return f"{uri.partition('?')[2]} opens it read-only"
     if database.is_dir():
         return f"{database} is a folder, not a database file"
     if database.is_file() and not os.access(database, os.W_OK):
@@ -512,7 +516,7 @@ def log_training_run(review: Review, bundle_dir: Path, quiet: bool = False,
     uri = tracking_uri()
     address = ui_path(experiment_id, run_id)
     where = f"{uri.rstrip('/')}/{address}" if uri.startswith("http") else \
-        f"`handleval ui`, then http://127.0.0.1:5000/{address}"
+        f"`handleval ui`, then http://127.0.0.1:5000/{address} (5000 or the port given to --port)"
     console.print(f"MLflow run {review.run_name!r} in {uri}", soft_wrap=True)
     console.print(f"  review it: {where}", soft_wrap=True)
     console.print(decision.sentence(), soft_wrap=True)

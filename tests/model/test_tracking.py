@@ -695,7 +695,7 @@ def test_artifacts_go_beside_the_sqlite_store_a_user_names(tmp_path, monkeypatch
     assert artifact_root() == "file:///elsewhere"
 
 
-def test_a_store_that_is_a_folder_is_one_message_at_once(tmp_path, monkeypatch):
+def test_a_store_that_is_a_folder_or_read_only_is_one_message_at_once(tmp_path, monkeypatch):
     """``MLFLOW_TRACKING_URI=sqlite:///<a folder>``: ``handleval ui`` and training said so after two minutes of
     SQLite's retries, in silence."""
     from handleval.errors import HandlevalError
@@ -704,6 +704,10 @@ def test_a_store_that_is_a_folder_is_one_message_at_once(tmp_path, monkeypatch):
     (tmp_path / "mlflow.db").mkdir()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     with pytest.raises(HandlevalError, match="is a folder, not a database file"):  # SQLite's error, before
+        check_store()
+    # a store opened read-only by its URI was accepted, and the run failed after the training's minutes
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///file:{tmp_path / 'other.db'}?mode=ro&uri=true")
+    with pytest.raises(HandlevalError, match="mode=ro&uri=true opens it read-only"):
         check_store()
 
 
