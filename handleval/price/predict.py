@@ -478,12 +478,14 @@ class Valuer:
                     risk[idx[rest]] = capital_i_lookalikes(readable["handle"].to_numpy(dtype=object)[idx[rest]],
                                                            market_frame["handle"].to_numpy(dtype=object)[rest],
                                                            lexicons, self._risk_popularity)
+                def english(words: list[str]) -> np.ndarray:
+                    return self.featurizer.families_["words"].lookup(words)[0]
+
                 rest = np.flatnonzero(pd.isna(risk[idx]) & ~not_a_copy)  # 'paypallogin': a famous name and a word
                 if lexicons and len(rest):
                     risk[idx[rest]] = name_and_word_lookalikes(
                         market_frame["handle"].to_numpy(dtype=object)[rest], x_h.iloc[rest].reset_index(drop=True),
-                        lexicons, lambda words: self.featurizer.families_["words"].lookup(words)[0],
-                        self._risk_popularity)
+                        lexicons, english, self._risk_popularity)
                 on_x = market_frame["requested"].to_numpy(dtype=object) == "x"
                 market_handles, accounts = market_frame["handle"].to_numpy(dtype=object), self._x_accounts_named
                 rest = np.flatnonzero(~not_a_copy & on_x)  # 'bbcnews_' copies @BBCNews, over a near 'abcnews.com'
@@ -501,7 +503,7 @@ class Valuer:
                 if len(rest):
                     risk[idx[rest]] = x_account_lookalikes(market_handles[rest], x_h.iloc[rest].reset_index(drop=True),
                                                            accounts.popularity, accounts.display,
-                                                           self._risk_popularity)
+                                                           self._risk_popularity, english)
                 own = platform_risk(market_frame["handle"].to_numpy(dtype=object),  # 'home', 'XSupport': X's own
                                     market_frame["requested"].to_numpy(dtype=object))
                 named = np.flatnonzero(pd.notna(own))  # more specific than a brand lookalike ('twitter.com')

@@ -705,14 +705,21 @@ SCAM_WORDS_BEFORE = frozenset(("buy", "cheap", "free", "fake", "login", "secure"
 #: The least length of a famous name read beside such a word (``hp``, ``ibm`` with a word are too often something
 #: else).
 NAME_BESIDE_WORD_MIN = 4
+#: The words by which a handle says whose account it is not or whom it follows: beside them a famous name of
+#: :data:`IDENTITY_NAME_MIN` characters is read too (``cnnparody``, ``notwsj``, ``fanjlo``).
+IDENTITY_WORDS = frozenset(("parody", "fan", "not", "fake"))
+IDENTITY_NAME_MIN = 3
 
 
 def names_beside_scam_words(text: str) -> list[str]:
-    """The names of :data:`NAME_BESIDE_WORD_MIN` characters or more that ``text`` holds with one of
-    :data:`SCAM_WORDS_AFTER` after them or :data:`SCAM_WORDS_BEFORE` before them (``paypallogin`` → ``paypal``)."""
+    """The names of :data:`NAME_BESIDE_WORD_MIN` characters or more (:data:`IDENTITY_NAME_MIN` beside one of
+    :data:`IDENTITY_WORDS`) that ``text`` holds with one of :data:`SCAM_WORDS_AFTER` after them or
+    :data:`SCAM_WORDS_BEFORE` before them (``paypallogin`` → ``paypal``, ``cnnparody`` → ``cnn``)."""
     n = len(text)
-    names = [text[:cut] for cut in range(NAME_BESIDE_WORD_MIN, n - 2) if text[cut:] in SCAM_WORDS_AFTER]
-    return names + [text[cut:] for cut in range(3, n - NAME_BESIDE_WORD_MIN + 1) if text[:cut] in SCAM_WORDS_BEFORE]
+    names = [text[:cut] for cut in range(IDENTITY_NAME_MIN, n - 2) if text[cut:] in SCAM_WORDS_AFTER
+             and (cut >= NAME_BESIDE_WORD_MIN or text[cut:] in IDENTITY_WORDS)]
+    return names + [text[cut:] for cut in range(3, n - IDENTITY_NAME_MIN + 1) if text[:cut] in SCAM_WORDS_BEFORE
+                    and (n - cut >= NAME_BESIDE_WORD_MIN or text[:cut] in IDENTITY_WORDS)]
 
 
 def name_and_word_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexicons: dict[str, Any],
@@ -723,8 +730,9 @@ def name_and_word_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexico
     handle that is an English word (Zipf 3) or a famous name itself. The name is no everyday word (Zipf
     :data:`COMMON_PART_ZIPF` or more by ``english``, which gives each word's English Zipf: ``weatheralert``,
     ``smartpay``, ``autocare`` are a shop's, not copies of weather.com, smart.com, auto.ru; so ``applelogin`` is
-    missed) and no place (``parisdeals``); a common given name needs :data:`VERY_POPULAR` (``sarahsale`` is some
-    Sarah's). ``lexicons``: ``{"celeb": lexicon, "brand": lexicon}``, the person first."""
+    missed) and no place (``parisdeals``); a common given name or a name of three letters needs :data:`VERY_POPULAR`
+    (``sarahsale`` is some Sarah's, ``notato`` no copy of 'ato.gov.au'). ``lexicons``: ``{"celeb": lexicon,
+    "brand": lexicon}``, the person first."""
     risk = np.full(len(handles), None, dtype=object)
     itself = _itself_famous(features) | (np.nan_to_num(_col(features, "dict__zipf_en")) >= 3)
     rows = np.flatnonzero(~itself)
@@ -747,7 +755,8 @@ def name_and_word_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexico
         for name in names:
             if name in everyday or name in places:
                 continue
-            needed = max(min_popularity, VERY_POPULAR) if name in given else min_popularity
+            rare = name in given or len(name) < NAME_BESIDE_WORD_MIN  # 'notato' is no copy of 'ato.gov.au'
+            needed = max(min_popularity, VERY_POPULAR) if rare else min_popularity
             here = _most_popular(lexicons, name, needed)
             if here is not None and (best is None or here[0] > best[0]):
                 best = here
@@ -768,15 +777,17 @@ X_AFFIX_MIN_CHARS = 6
 
 
 def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity: Mapping[str, float],
-                         display: Mapping[str, str], min_popularity: float) -> np.ndarray:
+                         display: Mapping[str, str], min_popularity: float,
+                         english: Callable[[list[str]], np.ndarray]) -> np.ndarray:
     """``could impersonate X account 'Donald J. Trump (@realDonaldTrump)'`` for a handle one edit from a famous X
     account's handle of :data:`X_LOOKALIKE_MIN_CHARS` or more (a character changed, added or dropped, or two
     neighbours swapped: ``realdonaldtrmp``, ``taylorswift31``), or that is one of :data:`X_AFFIX_MIN_CHARS` or more
     behind the affixes the lexicons strip (:func:`~handleval.features.brands.affix_variants`: ``bbcbreakingnews``,
     ``thereal_nytimes``, ``bbcnews2024``) or beside a scam word (:func:`names_beside_scam_words`: ``fankdtrey5``,
-    ``bbcbreakingparody``), at ``min_popularity`` or more (the most popular where several are); None
-    otherwise. Not for a name of its own: a famous name, a dictionary word, a first name and surname
-    (``richardbrandon`` is no copy of ``richardbranson``) or a given name with digits
+    ``bbcbreakingparody``; a shorter one too, from :data:`IDENTITY_NAME_MIN` characters, if it is no everyday
+    word by ``english``'s Zipf: ``wsjparody``, ``notoprah``, not ``pinkdeals``), at ``min_popularity`` or more (the
+    most popular where several are); None otherwise. Not for a name of its own: a famous name, a dictionary word,
+    a first name and surname (``richardbrandon`` is no copy of ``richardbranson``) or a given name with digits
     (:func:`is_own_given_name`: ``sarah12``, ``jessiec``). The handle with separators added or moved is
     :func:`x_account_spelt_apart`'s. ``popularity`` and ``display``: the ``x_account`` lexicon's, by handle."""
     from rapidfuzz.distance import OSA
@@ -805,22 +816,29 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
         for form in (plain, plain.rstrip("0123456789")):
             if len(form) >= X_AFFIX_MIN_CHARS:
                 behind_affixes[form] = handle
+    short = {plain: handle for plain, handle in _without_separators(popularity, min_popularity, shorter=True).items()
+             if len(plain) >= IDENTITY_NAME_MIN}
+    plains = list(short)
+    short = {plain: short[plain] for plain, z in zip(plains, english(plains).tolist(), strict=True)
+             if z < COMMON_PART_ZIPF}  # 'pinkdeals' is a shop's
     rows = rows[~hit]
-    holds_one = squeezed.iloc[rows].str.contains("|".join(sorted(behind_affixes, key=len, reverse=True)))
+    holds_one = squeezed.iloc[rows].str.contains("|".join(sorted([*behind_affixes, *short], key=len, reverse=True)))
     rows = rows[holds_one.to_numpy()]  # few: the loop below reads only these
     for i, core in zip(rows.tolist(), squeezed.iloc[rows].tolist(), strict=True):
-        forms = affix_variants(core).union(names_beside_scam_words(core.strip("0123456789")))
-        named = [behind_affixes[form] for form in forms if form in behind_affixes]
+        beside = names_beside_scam_words(core.strip("0123456789"))
+        named = [behind_affixes[form] for form in affix_variants(core).union(beside) if form in behind_affixes]
+        named += [short[name] for name in beside if name in short]
         if named:
             risk[i] = _impersonation("X account", display[max(named, key=popularity.__getitem__)])
     return risk
 
 
-def _without_separators(popularity: Mapping[str, float], min_popularity: float) -> dict[str, str]:
-    """The famous X handles of :data:`X_AFFIX_MIN_CHARS` or more by their letters and digits (``jkrowling`` →
-    ``jk_rowling``), the least popular first: where two share a form, the more popular is kept."""
-    famous = sorted((k for k, p in popularity.items() if p >= min_popularity and len(k) >= X_AFFIX_MIN_CHARS),
-                    key=lambda k: popularity[k])
+def _without_separators(popularity: Mapping[str, float], min_popularity: float,
+                        shorter: bool = False) -> dict[str, str]:
+    """The famous X handles of :data:`X_AFFIX_MIN_CHARS` or more (``shorter``: fewer) by their letters and digits
+    (``jkrowling`` → ``jk_rowling``), the least popular first: where two share a form, the more popular is kept."""
+    famous = sorted((k for k, p in popularity.items()
+                     if p >= min_popularity and (len(k) < X_AFFIX_MIN_CHARS) == shorter), key=lambda k: popularity[k])
     return {k.replace("_", ""): k for k in famous}
 
 

@@ -408,6 +408,11 @@ def test_a_famous_name_has_the_fame_of_its_holders_account_handles_that_contain_
     assert account_fame_lifts(popularity, display, 0.5, accounts | {"timcook"})["timothydcook"] == 0.7
 
 
+def no_words(words: list[str]) -> np.ndarray:
+    """An English Zipf of 0 for every word."""
+    return np.zeros(len(words))
+
+
 def test_a_near_spelling_of_a_famous_x_handle_impersonates_the_account():
     """One edit (a character changed, added, dropped, or two neighbours swapped, anywhere) from a famous X account's
     handle of eight characters or more, the most popular where several are; not the handle itself, a name of its
@@ -425,22 +430,23 @@ def test_a_near_spelling_of_a_famous_x_handle_impersonates_the_account():
                             index=range(len(handles)))
     features.loc[8, "dict__is_word"] = 1.0  # as if a word: a word is a name of its own
     features.loc[11, "dict__full_name"] = 1.0
-    risk = x_account_lookalikes(np.array(handles, dtype=object), features, popularity, display, 0.5)
+    risk = x_account_lookalikes(np.array(handles, dtype=object), features, popularity, display, 0.5, no_words)
     copy = "could impersonate X account '@{}'".format
     assert risk.tolist() == [copy("realdonaldtrump"), copy("taylorswift13"), copy("taylorswift13"), None, None,
                              copy("bbcbreaking"), None, None, None, copy("realdonaldtrump"), copy("sarahnews"), None,
                              copy("bbcbreaking")]
     # a common given name with digits is someone's own, whichever famous handle it is one edit from
     assert x_account_lookalikes(np.array(["sarah12"], dtype=object), features[:1], {"sarah123": 0.9},
-                                {"sarah123": "@sarah123"}, 0.5).tolist() == [None]
+                                {"sarah123": "@sarah123"}, 0.5, no_words).tolist() == [None]
     features.loc[0, "celeb__fame"] = 0.6  # a famous name itself imitates nothing
     assert x_account_lookalikes(np.array(handles[:1], dtype=object), features[:1], popularity, display,
-                                0.5).tolist() == [None]
+                                0.5, no_words).tolist() == [None]
 
 
 def test_a_famous_x_handle_behind_an_accounts_affixes_impersonates_the_account():
     """A famous X handle of six characters or more behind the affixes the lexicons strip (``news``, ``thereal``,
-    digits; a handle's closing digits may go: ``kdtrey99``) or beside a scam word (``fan``, ``parody``), the most
+    digits; a handle's closing digits may go: ``kdtrey99``) or beside a scam word (``fan``, ``parody``; a shorter
+    one too, if no everyday word, from three characters beside ``parody``, ``fan``, ``not``, ``fake``), the most
     popular where several are, or with separators
     added or moved (even where it reads as a first name and surname); not a shorter handle, one below the fame
     threshold, a name of its own behind an affix, a famous name, or a handle with other words around it."""
@@ -454,7 +460,7 @@ def test_a_famous_x_handle_behind_an_accounts_affixes_impersonates_the_account()
     features = pd.DataFrame({"brand__fame": 0.0, "celeb__fame": 0.0, "dict__is_word": 0.0, "dict__full_name": 0.0},
                             index=range(len(handles)))
     features.loc[8, "dict__full_name"] = 1.0  # as if a first name and surname: a name of its own
-    risk = x_account_lookalikes(np.array(handles, dtype=object), features, popularity, display, 0.5)
+    risk = x_account_lookalikes(np.array(handles, dtype=object), features, popularity, display, 0.5, no_words)
     copy = "could impersonate X account '@{}'".format
     assert risk.tolist() == [copy("bbcbreaking"), copy("nytimes"), copy("kdtrey5"), copy("kdtrey5"), None, None,
                              None, copy("bbcnews"), None]
@@ -467,12 +473,24 @@ def test_a_famous_x_handle_behind_an_accounts_affixes_impersonates_the_account()
     assert x_account_spelt_apart(np.array(handles, dtype=object), features, popularity, display, 0.5).tolist() == \
         [copy("ryanseacrest"), copy("nytimes"), copy("jk_rowling"), None, None, None]  # 'espn': too short
     assert x_account_lookalikes(np.array(handles[:1], dtype=object), features[:1], popularity, display,
-                                0.5).tolist() == [None]  # a first name and surname is no near-spelling of one
-    # beside a fan's, a parody's or a scammer's word (the name-and-word rule reads only the brand and people lists)
-    handles = ["fankdtrey5", "notbbcbreaking", "nytimesparody2", "bbcnewsbackup", "espnparody", "notquietstars"]
-    features = features.iloc[:len(handles)].assign(dict__full_name=0.0, celeb__fame=0.0)
-    assert x_account_lookalikes(np.array(handles, dtype=object), features, popularity, display, 0.5).tolist() == \
-        [copy("kdtrey5"), copy("bbcbreaking"), copy("nytimes"), copy("bbcnews"), None, None]  # espn: short; quietstars
+                                0.5, no_words).tolist() == [None]  # a first name and surname is no near-spelling of one
+    # beside a fan's, a parody's or a scammer's word (the name-and-word rule reads only the brand and people lists);
+    # a shorter handle beside them too, from three characters beside the words that say whose account it is not
+    popularity |= {"wsj": 0.7, "pink": 0.8}
+    display |= {"wsj": "@WSJ", "pink": "@Pink"}
+    handles = ["fankdtrey5", "notbbcbreaking", "nytimesparody2", "bbcnewsbackup", "espnparody", "notquietstars",
+               "wsjparody", "notwsj", "wsjlogin", "espnlogin", "pinkparody", "wsjnews"]
+    features = pd.DataFrame({"brand__fame": 0.0, "celeb__fame": 0.0, "dict__is_word": 0.0, "dict__full_name": 0.0},
+                            index=range(len(handles)))
+
+    def english(words: list[str]) -> np.ndarray:  # 'pink' is an everyday word
+        return np.array([4.5 if w == "pink" else 0.0 for w in words])
+
+    assert x_account_lookalikes(np.array(handles, dtype=object), features, popularity, display, 0.5,
+                                english).tolist() == \
+        [copy("kdtrey5"), copy("bbcbreaking"), copy("nytimes"), copy("bbcnews"), copy("espn"), None,  # quietstars
+         "could impersonate X account '@WSJ'", "could impersonate X account '@WSJ'", None,  # 3 letters: too often
+         copy("espn"), None, None]  # something else beside another word; 'pink' a word; no affixes for short ones
 
 
 def test_a_valuation_time_is_read_one_way_for_the_cli_the_library_and_batches():
