@@ -269,6 +269,10 @@ class Valuer:
         if taken:
             raise ColumnCollisionError(taken, prefix, "value_many", data.columns, command_line=False)
         frame = self._as_frame(data)  # once: a generator of handles is read once
+        if pd.api.types.infer_dtype(frame["handle"], skipna=True) in _NUMBERS:
+            warnings.warn("the handle column holds numbers: each is priced as its digits (7.0 as '7'), and a handle "
+                          "written with leading zeros ('007') was lost when it was read as a number; read the file "
+                          "with dtype=str", HandlevalWarning, stacklevel=2)
         as_of = default_as_of() if as_of is None else as_of  # one time for every chunk
         prices = pd.concat([self.price_columns(frame.iloc[start:start + VALUE_MANY_CHUNK], platform, reasons,
                                                attribution, comparables, as_of=as_of)
@@ -1153,6 +1157,10 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
                     featurizer=featurizer, market=market, markets=markets, x_accounts=x_accounts)
     valuer.forest  # noqa: B018 (read from the cache, or built now: a model LightGBM cannot parse fails the load)
     return valuer
+
+
+#: What :func:`pandas.api.types.infer_dtype` calls a column with numbers in it.
+_NUMBERS = ("integer", "floating", "mixed-integer", "mixed-integer-float", "decimal")
 
 
 def _parse_boosters(bundle_dir: Path, texts: dict[str, bytes], model_files: list[str]) -> list[Any]:
