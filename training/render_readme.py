@@ -80,12 +80,19 @@ def replaced(text: str, section: str) -> str:
 
 
 def main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write the 'How the committed bundles were made' section of "
+                                     "training/README.md from models/*/manifest.json.")
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if the section no longer "
+                        "matches the manifests")
+    check = parser.parse_args(argv).check  # --help and a misspelt option exit here, before anything is written
     text = README.read_text(encoding="utf-8")
     if BEGIN not in text or END not in text:
         print(f"{README} has no generated section ({BEGIN} … {END})", file=sys.stderr)
         return 2
     new = replaced(text, render())
-    if "--check" in argv:
+    if check:
         if new != text:
             print(f"{README} does not match the manifests: run python training/render_readme.py", file=sys.stderr)
             return 1
