@@ -504,7 +504,9 @@ def flag_command(
       listed_count      or public_metrics.listed_count, listedcount
       description, location, url, name, verified, protected, geo_enabled,
       default_profile, default_profile_image (v2: from profile_image_url);
-      triage also reads verified_type (v2: any but none is verified)
+      triage also reads verified_type (v2: any but none is verified) and
+      is_blue_verified (X's own JSON); a column the guard rails read
+      written in another case ('Verified') stops the run
     v2 objects may be nested (NDJSON lines, or a public_metrics column
     holding the object) or flattened with dots (public_metrics.tweet_count);
     an NDJSON line that is a v2 response page ({"data": [...]}) gives a row

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from handleval._arrays import group_ids
-from handleval.accounts.features import _to_bool, canonical_columns
+from handleval.accounts.features import COLUMN_ALIASES, _to_bool, canonical_columns
 from handleval.accounts.flag import FLAG_COLUMNS, NOW_BASIS, AccountFlagger, load_accounts
 from handleval.errors import HandlevalError, InvalidHandle
 from handleval.handles import handle_texts, parse_handle
@@ -187,8 +187,9 @@ def _verified(flagged: pd.DataFrame) -> np.ndarray:
     """``verified`` true, or an X API v2 ``verified_type`` other than ``none`` (blue, business, government: a paid
     or an official account is no abandoned one)."""
     verified = np.zeros(len(flagged), dtype=bool)
-    if "verified" in flagged:
-        verified |= _to_bool(flagged["verified"]).fillna(False).to_numpy(dtype=bool)
+    for column in COLUMN_ALIASES["verified"]:  # 'is_blue_verified' too
+        if column in flagged:
+            verified |= _to_bool(flagged[column]).fillna(False).to_numpy(dtype=bool)
     if "verified_type" in flagged:
         kind = flagged["verified_type"].astype("string").str.strip().str.lower().fillna("")
         verified |= ~kind.isin(["", "none", "false", "null"]).to_numpy(dtype=bool)

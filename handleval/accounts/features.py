@@ -109,9 +109,14 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "listed_count": ("listed_count", "public_metrics.listed_count", "listedcount"),
     "observed_at": ("observed_at", "probe_created_at", "crawled_at", "updated"),
     "last_active_at": ("last_active_at", "status.created_at"),  # a v1.1 user object's latest tweet
+    "verified": ("verified", "is_blue_verified"),  # X's own user JSON names a paid check mark so
     **{c: (c,) for c in ("name", "description", "location", "url", "default_profile", "default_profile_image",
-                         "verified", "geo_enabled", "protected", "profile_image_url")},
+                         "geo_enabled", "protected", "profile_image_url")},
 }
+#: Columns the guard rails and the dormancy policy read: one written otherwise in case ('Verified') would be
+#: ignored without a word (a verified account released), so such a file is refused.
+GUARD_COLUMNS = (*COLUMN_ALIASES["verified"], "verified_type", *COLUMN_ALIASES["observed_at"],
+                 *COLUMN_ALIASES["last_active_at"])
 #: Columns the bot model cannot do without: a file lacking one fails as a whole, before any row is scored.
 REQUIRED_COLUMNS = ("screen_name", "created_at", "statuses_count", "followers_count", "friends_count",
                     "favourites_count")

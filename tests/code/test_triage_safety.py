@@ -3,13 +3,15 @@ turns impossible numbers and times into row errors (issues 18 and 20)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from handleval.accounts import AccountFlagger, load_accounts
 from handleval.batch import read_output
-from handleval.errors import HandlevalError
+from handleval.errors import DataFormatError, HandlevalError
 from handleval.release import triage
 from tests._helpers import file_size_limit, run_cli
 
@@ -163,7 +165,10 @@ def test_parquet_handles_of_integers_with_nulls_or_bytes_are_priced_or_row_error
     factory = ("handleval.price.predict", "batch_scorer", {"reasons": False})
     for name, column in (("ints", ints), ("bytes", raw)):
         pq.write_table(pa.table({"handle": column}), tmp_path / f"{name}.parquet")
-        run_batch(tmp_path / f"{name}.parquet", tmp_path / f"out-{name}", scorer_factory=factory, quiet=True)
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            run_batch(tmp_path / f"{name}.parquet", tmp_path / f"out-{name}", scorer_factory=factory, quiet=True)
+        assert any("holds numbers" in str(w.message) for w in said) == (name == "ints")  # '007' may be lost
         out = read_output(tmp_path / f"out-{name}")
         assert len(out) == n
         if name == "ints":
@@ -248,6 +253,12 @@ def test_verified_type_and_a_verified_row_flagging_could_not_score_hold_the_guar
     for kind in ("business", "government", "blue"):
         assert by[kind].p_releasable == 0.0 and by[kind].guard_rail.startswith("verified"), kind
     assert by["none"].guard_rail == "" and by["none"].p_releasable > 0
+    # X's own JSON names a paid check mark 'is_blue_verified'; a 'Verified' column was ignored and the account released
+    blue = triage(_bot_like(2, is_blue_verified=["true", "false"]), valuer=PriceByLength(), flagger=flagger, now=NOW)
+    assert blue.sort_values("row")["guard_rail"].str.startswith("verified").tolist() == [True, False]
+    for column in ("Verified", "Last_Active_At", " verified_type"):
+        with pytest.raises(DataFormatError, match=f"has a column '{column}', not '{column.strip().lower()}': names"):
+            triage(_bot_like(1, **{column: ["true"]}), valuer=PriceByLength(), flagger=flagger, now=NOW)
     twice = _bot_like(2, screen_name=["Brandname", "brandname"], verified=["true", "false"])
     twice.loc[0, "created_at"] = "not a date"
     out = triage(twice, valuer=PriceByLength(), flagger=flagger, now=NOW).sort_values("row")
