@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from handleval._arrays import group_ids
-from handleval.accounts.features import COLUMN_ALIASES, _to_bool, canonical_columns
+from handleval.accounts.features import COLUMN_ALIASES, _to_bool, canonical_columns, declares_automation
 from handleval.accounts.flag import FLAG_COLUMNS, NOW_BASIS, AccountFlagger, load_accounts
 from handleval.errors import HandlevalError, InvalidHandle
 from handleval.handles import handle_texts, parse_handle
@@ -94,9 +94,11 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
 
     p_bot = flagged["p_bot"].to_numpy(dtype=float)
     p_dorm = flagged["p_dormant"].to_numpy(dtype=float)
-    # A self-declared (benign) bot is never releasable for being a bot: only the other bot types count.
+    # A self-declared (benign) bot is never releasable for being a bot: only the other bot types count. Self-declared
+    # by the type model, or by its own profile ('Automated account'): the model missed most of a held-out set's.
     p_bot_release = np.clip(p_bot - flagged["p_self_declared"].to_numpy(dtype=float), 0.0, 1.0)
-    self_declared = (flagged["bot_type"] == "self_declared").fillna(False).to_numpy(dtype=bool)
+    declared = declares_automation(canonical_columns(accounts)[0])
+    self_declared = (flagged["bot_type"] == "self_declared").fillna(False).to_numpy(dtype=bool) | declared
     p_bot_release[self_declared] = 0.0
     p_rel = 1.0 - (1.0 - p_bot_release) * (1.0 - p_dorm)
     verified = _verified(accounts)
@@ -158,7 +160,9 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
             why.append("")
         else:
             why.append(f"${price[i]:,.0f} x P(releasable) {p_rel[i]:.2f} (P(bot) {p_bot[i]:.2f}"
-                       + (f", counted {p_bot_release[i]:.2f}: a self-declared bot is not released for being one"
+                       + (f", counted {p_bot_release[i]:.2f}: "
+                          + ("its profile says it is automated; " if declared[i] else "")
+                          + "a self-declared bot is not released for being one"
                           if p_bot_release[i] < p_bot[i] - 0.05 else "") + ", "
                        f"P(dormant) {p_dorm[i]:.2f}"
                        + (" estimated" if flagged.at[i, "dormancy_basis"] == "estimate" else "") + ")")

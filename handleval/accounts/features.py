@@ -205,6 +205,19 @@ def canonical_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]
 _TWITTER_FMT = "%a %b %d %H:%M:%S %z %Y"
 _BOT_WORD = re.compile(r"(?:^|[^a-z])bot(?:s|$|[^a-z])|_bot|bot_|robot", re.IGNORECASE)
 _BOT_SN = re.compile(r"bot", re.IGNORECASE)
+_AUTOMATED = re.compile(r"\bautomated\b", re.IGNORECASE)
+
+
+def declares_automation(canonical: pd.DataFrame) -> np.ndarray:
+    """Per account (canonical columns), whether its screen name, name or description says it is a bot ('bot' as a
+    word, ``_bot``, ``robot``) or automated ('Automated account', X's 'Automated by @owner' label copied in): a
+    self-declared bot, whatever the type model guesses."""
+    says = np.zeros(len(canonical), dtype=bool)
+    for column in ("screen_name", "name", "description"):
+        if column in canonical:
+            text = canonical[column].astype("string").fillna("")
+            says |= (text.str.contains(_BOT_WORD) | text.str.contains(_AUTOMATED)).to_numpy(dtype=bool)
+    return says
 _LINK = re.compile(r"https?://|www\.|\.com\b", re.IGNORECASE)
 _EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 

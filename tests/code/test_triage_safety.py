@@ -232,8 +232,11 @@ def test_releasable_is_what_the_flags_say_and_never_an_unscorable_row(flagger, d
     guard rail; a row whose handle cannot be priced is NA, not releasable."""
     people = pd.read_csv(data_root / "accounts" / "cresci2017" / "genuine_accounts.users.csv", dtype=str,
                          nrows=400)
+    from handleval.accounts.features import canonical_columns, declares_automation
+
     out = triage(people, valuer=PriceByLength(), flagger=flagger, now=NOW).sort_values("row")
-    flagged_out = (out["bot"].astype("boolean").fillna(False) & (out["bot_type"] != "self_declared")) \
+    self_declared = (out["bot_type"] == "self_declared").to_numpy() | declares_automation(canonical_columns(people)[0])
+    flagged_out = (out["bot"].astype("boolean").fillna(False) & ~self_declared) \
         | out["dormant"].astype("boolean").fillna(False)
     scored = out["expected_value"].notna()
     expected = (flagged_out & (out["guard_rail"] == "")).where(scored, pd.NA)
@@ -242,6 +245,21 @@ def test_releasable_is_what_the_flags_say_and_never_an_unscorable_row(flagger, d
     assert (out.loc[scored, "p_releasable"] >= 0.5).sum() > out["releasable"].astype("boolean").fillna(False).sum()
     unpriceable = triage(_bot_like(1, screen_name=[""]), valuer=PriceByLength(), flagger=flagger, now=NOW)
     assert pd.isna(unpriceable["releasable"].iloc[0]) and pd.isna(unpriceable["expected_value"].iloc[0])
+
+
+def test_a_bot_whose_profile_says_it_is_automated_is_never_released_for_being_a_bot(flagger):
+    """A weather feed whose description reads 'Automated account' was typed a spam bot by the type model (which
+    missed most of botwiki's self-declared bots held out) and came out releasable: its own profile declares it."""
+    says = ["Automated account. Tweets the weather in Oslo every hour.", "This account is automated by @alice",
+            "posts every new arXiv paper", "I am a bot", "buy followers"]
+    accounts = _bot_like(len(says), description=says, observed_at=["2019-06-01"] * len(says))
+    out = triage(accounts, valuer=PriceByLength(), flagger=flagger, now=NOW).sort_values("row")
+    assert out["bot"].all(), out["p_bot"]  # all look like bots: only the profile's words tell them apart
+    declared = np.array([True, True, False, True, False])
+    assert out["triage_reasons"].str.contains("its profile says it is automated").tolist() == declared.tolist()
+    dormant = out["dormant"].astype(bool).to_numpy()
+    assert (out["releasable"].astype(bool).to_numpy() == (~declared | dormant)).all()  # dormant: released as such
+    np.testing.assert_allclose(out["p_releasable"][declared], out["p_dormant"][declared], atol=1e-4)  # no P(bot)
 
 
 def test_verified_type_and_a_verified_row_flagging_could_not_score_hold_the_guard_rail(flagger):
