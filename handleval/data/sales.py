@@ -308,26 +308,34 @@ def _read_table(path: Path) -> pd.DataFrame:
 _NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}(?:[ T].*)?$")
 
 
+def numeric_date_orders(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Masks of the dates written with day and month as numbers first: ``(day_first, month_first, ambiguous)``,
+    where the first number is above 12 (``13/02/2024``), the second is (``02/13/2024``), or neither tells
+    (``03/12/2024``; the same number twice is no ambiguity)."""
+    numeric = text.astype("string").str.extract(_NUMERIC_DATE.pattern).astype(float)
+    day_first = (numeric[0] > 12) & (numeric[1] <= 12)  # both above 12: no date at all, rejected as such
+    month_first = (numeric[1] > 12) & (numeric[0] <= 12)
+    ambiguous = (numeric[0] <= 12) & (numeric[1] <= 12) & (numeric[0] != numeric[1])
+    return day_first, month_first, ambiguous
+
+
 def _ledger_dates(when: pd.Series, path: Path, report: SourceReport) -> pd.Series:
     """``sold_at`` text as naive UTC times. A date written with day and month as numbers (``03/12/2024``) is read
     day-first where a date of the file has a first number above 12 (``13/02/2024``), else month-first (with a note
     when no date of the file tells); a file whose dates are written both ways (``13/02/2024`` and ``02/13/2024``)
     is refused."""
-    numeric = when.str.extract(_NUMERIC_DATE.pattern).astype(float)
-    day_first = (numeric[0] > 12) & (numeric[1] <= 12)  # both above 12: no date at all, rejected as such
-    month_first = (numeric[1] > 12) & (numeric[0] <= 12)
+    day_first, month_first, ambiguous = numeric_date_orders(when)
     if day_first.any() and month_first.any():
         line = lambda mask: int(mask.to_numpy().argmax()) + 2  # noqa: E731 - the header is line 1
         raise DataFormatError(f"{path}: sold_at is written day-first (line {line(day_first)}: "
                               f"{when[day_first].iloc[0]!r}) and month-first (line {line(month_first)}: "
                               f"{when[month_first].iloc[0]!r}); write the dates as YYYY-MM-DD")
-    ambiguous = (numeric[0] <= 12) & (numeric[1] <= 12) & (numeric[0] != numeric[1])
     if ambiguous.any() and not day_first.any() and not month_first.any():
         report.notes.append(f"{int(ambiguous.sum())} sold_at dates like {when[ambiguous].iloc[0]!r} read month-first "
                             "(no date of the file has a day or a month above 12): write YYYY-MM-DD to be sure")
     parsed = pd.to_datetime(when.where(when != ""), errors="coerce", format="mixed", utc=True)
     if day_first.any():  # only those dates: dayfirst would read an ISO 2024-12-03 as 12 March
-        rows = numeric[0].notna()
+        rows = when.str.match(_NUMERIC_DATE.pattern).fillna(False).astype(bool)
         parsed[rows] = pd.to_datetime(when[rows], errors="coerce", format="mixed", utc=True, dayfirst=True)
     return parsed.dt.tz_convert(None)
 
