@@ -518,6 +518,9 @@ def flag_command(
       p_bot, bot, bot_type, p_fake_follower, p_spam, p_amplifier,
       p_self_declared, days_inactive, p_dormant, dormant, dormancy_basis,
       measured_at, measured_at_basis, account_status, reasons, error
+    account_status: bot, dormant, bot_and_dormant, active (a last activity
+    within the window), or activity_unknown (neither flag, no last activity
+    given: dormancy was only estimated).
     measured_at: the time each account was measured at; measured_at_basis:
     observed_at, probe_created_at, crawled_at, updated, or "now (no observed_at given)".
     """

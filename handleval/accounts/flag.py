@@ -274,8 +274,10 @@ class AccountFlagger:
             out.loc[idx, "p_dormant"] = np.round(p_dormant, 4)
             out.loc[idx, "dormant"] = dormant
             out.loc[idx, "dormancy_basis"] = np.where(known, "last_active_at", "estimate")
-            out.loc[idx, "account_status"] = np.select([bot & dormant, bot, dormant],
-                                                       ["bot_and_dormant", "bot", "dormant"], "active")
+            # 'active' only where a last activity says so: without one, dormancy is an estimate that seldom flags
+            out.loc[idx, "account_status"] = np.select([bot & dormant, bot, dormant, known],
+                                                       ["bot_and_dormant", "bot", "dormant", "active"],
+                                                       "activity_unknown")
             if contrib is not None:
                 out.loc[idx, "reasons"] = self._reasons(x, contrib, p_bot, bot, days, p_dorm_est, known,
                                                         prepared.loc[ok].reset_index(drop=True))

@@ -49,7 +49,7 @@ def test_flag_returns_every_row_in_order_with_errors(flagger):
     assert out.loc[[11, 13], "p_bot"].isna().all() and out.loc[[11, 13], "account_status"].isna().all()
     ok = out["error"].isna()
     assert out.loc[ok, "p_bot"].between(0, 1).all()
-    assert set(out.loc[ok, "account_status"]) <= {"active", "dormant", "bot", "bot_and_dormant"}
+    assert set(out.loc[ok, "account_status"]) <= {"active", "activity_unknown", "dormant", "bot", "bot_and_dormant"}
     assert (out.loc[ok, "reasons"].str.len() > 0).all()
 
 
@@ -81,6 +81,8 @@ def test_status_matches_flags(flagger):
     for _, r in out.iterrows():
         expected = {(True, True): "bot_and_dormant", (True, False): "bot", (False, True): "dormant",
                     (False, False): "active"}[(bool(r["bot"]), bool(r["dormant"]))]
+        if expected == "active" and r["dormancy_basis"] == "estimate":  # no last activity: not known to be active
+            expected = "activity_unknown"
         assert r["account_status"] == expected
         assert bool(r["bot"]) == (r["p_bot"] >= flagger.threshold - 1e-4)
 
