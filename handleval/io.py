@@ -875,11 +875,16 @@ def _user_row(user: Any, n: int, what: str) -> tuple[dict[str, str | None], str 
 
 def _line_records(obj: Any, n: int) -> Iterator[tuple[dict[str, str | None], str | None]]:
     """The rows of line ``n``, parsed as ``obj``: a user object, an API v2 response page or a v1.1 array."""
+    if isinstance(obj, dict) and obj and set(obj) <= _V2_ENVELOPE and "data" not in obj and "errors" not in obj:
+        return  # a page with no users (the empty last page of a paginated answer: its meta alone)
     if isinstance(obj, dict) and set(obj) <= _V2_ENVELOPE and ("data" in obj or "errors" in obj):
         # an API v2 response: one user, or a page of users (each a row, in order), then the users it could not
         # return (suspended, not found: each a row with the API's words as its error)
         data = obj.get("data") or []
         users = data if isinstance(data, list) else [data]
+        if users and all(_is_post(item) for item in users):  # a page of posts: their authors are the accounts
+            yield from _authors(obj, n)
+            users = []
         for k, user in enumerate(users, start=1):
             yield _user_row(user, n, f"user {k} of its data list" if isinstance(data, list) else "its data")
         problems = obj.get("errors") or []
@@ -895,6 +900,24 @@ def _line_records(obj: Any, n: int) -> Iterator[tuple[dict[str, str | None], str
             yield _user_row(user, n, f"element {k} of its array")
         return
     yield _user_row(obj, n, "")
+
+
+def _is_post(item: Any) -> bool:
+    """Whether an X API v2 ``data`` item is a post (``text`` and ``author_id``), not a user."""
+    return isinstance(item, dict) and "author_id" in item and "text" in item and "username" not in item
+
+
+def _authors(page: dict[str, Any], n: int) -> Iterator[tuple[dict[str, str | None], str | None]]:
+    """The users of a page of posts (``expansions=author_id`` puts them in ``includes.users``), a row each; one
+    row that says what to ask for when the page has none (its posts' dates are no account's)."""
+    includes = page.get("includes")
+    users = includes.get("users") if isinstance(includes, dict) else None
+    if not isinstance(users, list) or not users:
+        yield {}, (f"line {n} is a page of posts without their authors: ask the X API with "
+                   "expansions=author_id&user.fields=created_at,public_metrics (the users come in includes.users)")
+        return
+    for k, user in enumerate(users, start=1):
+        yield _user_row(user, n, f"user {k} of its includes")
 
 
 def _names_a_user(problem: Any) -> bool:

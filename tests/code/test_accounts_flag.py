@@ -426,12 +426,24 @@ def test_cli_flag_reads_a_line_that_is_an_x_api_v2_response_page(tmp_path):
     v1 = _accounts().loc[[10, 12, 14]].drop(columns=["last_active_at"]).reset_index(drop=True)
     v1["created_at"] = ["2010-03-21", "2019-05-05", "2015-02-01"]
     users = [{**o, "observed_at": "2024-06-01T00:00:00Z"} for o in _v2(v1)]
-    lines = [json.dumps({"data": users[:2], "meta": {"result_count": 2}}), json.dumps({"data": users[2]})]
+    # a page of users, a page of posts whose authors come in includes.users (the posts' dates are no account's),
+    # and the empty last page of a paginated answer (its meta alone: it was a row "missing screen_name")
+    post = {"id": "99", "text": "hello", "author_id": "7", "created_at": "2024-05-30T00:00:00Z"}
+    lines = [json.dumps({"data": users[:2], "meta": {"result_count": 2}}),
+             json.dumps({"data": [post], "includes": {"users": [{**users[2], "id": "7"}]}}),
+             json.dumps({"meta": {"result_count": 0}})]
     (tmp_path / "pages.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = run_cli("flag", str(tmp_path / "pages.jsonl"), "-o", str(tmp_path / "out"), "--quiet")
     assert result.returncode == 0, result.stderr
     out = read_output(tmp_path / "out")
     assert out["username"].tolist() == v1["screen_name"].tolist() and out["error"].isna().all()
+    assert out["created_at"].tolist()[2] == users[2]["created_at"]
+    (tmp_path / "posts.jsonl").write_text(lines[0] + "\n" + json.dumps({"data": [post]}) + "\n", encoding="utf-8")
+    result = run_cli("flag", str(tmp_path / "posts.jsonl"), "-o", str(tmp_path / "posts"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert read_output(tmp_path / "posts")["error"].tolist()[2] == "line 2 is a page of posts without their " \
+        "authors: ask the X API with expansions=author_id&user.fields=created_at,public_metrics (the users come in " \
+        "includes.users)"
     # the users a response could not return (suspended, not found: the accounts a release decision is about) were
     # dropped from a page, or a row "missing screen_name": now a row each, named, with the API's words
     gone = {"value": "zqgone", "detail": "Could not find user with usernames: [zqgone].", "parameter": "usernames"}
