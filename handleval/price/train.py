@@ -186,14 +186,19 @@ def check_bar_markets(cfg: PriceConfig) -> None:
 
 
 def load_price_config(path: str | Path | None = None) -> PriceConfig:
-    """The price config: the shipped file, or a file of your own that changes the keys it names. A relative ledger
-    path in ``extra_sources`` is relative to the file that names it (not to where the command runs)."""
+    """The price config: the shipped file, or a file of your own that changes the keys it names. A relative path
+    (a ledger in ``extra_sources``, ``markets_config``) is relative to the file that names it (not to where the
+    command runs)."""
     shipped = CONFIGS_DIR / "price.yaml"
     cfg = load_model_config(PriceConfig, path or shipped, shipped=shipped)
     folder = Path(path or shipped).expanduser().resolve().parent
-    return cfg.model_copy(update={"extra_sources": [
-        e if Path(e.path).expanduser().is_absolute() else e.model_copy(update={"path": str(folder / e.path)})
-        for e in cfg.extra_sources]})
+
+    def beside(named: str) -> str:
+        return named if Path(named).expanduser().is_absolute() else str(folder / named)
+
+    markets = {"markets_config": beside(cfg.markets_config)} if cfg.markets_config else {}
+    return cfg.model_copy(update={**markets, "extra_sources": [e.model_copy(update={"path": beside(e.path)})
+                                                               for e in cfg.extra_sources]})
 
 
 def with_ledgers(cfg: PriceConfig, paths: list[Path], platform: str | None = None, currency: str | None = None

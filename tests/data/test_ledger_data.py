@@ -78,11 +78,14 @@ def test_ledger_in_the_price_config_and_on_the_command_line(tmp_path):
     from handleval.price.train import load_price_config, with_ledgers
 
     path = tmp_path / "price.yaml"
-    path.write_text("extra_sources: [{path: ledger.csv, platform: x, currency: USD}]\n", encoding="utf-8")
+    path.write_text("extra_sources: [{path: ledger.csv, platform: x, currency: USD}]\nmarkets_config: m1.yaml\n",
+                    encoding="utf-8")
     cfg = load_price_config(path)
-    # a relative path is the config file's neighbour, wherever the command runs (it was the working directory's)
+    # a relative path is the config file's neighbour, wherever the command runs (it was the working directory's;
+    # markets_config's stayed so: 'config file not found: m1.yaml')
     assert cfg.extra_sources == [ExtraSource(path=str(tmp_path.resolve() / "ledger.csv"), platform="x",
                                              currency="USD")]
+    assert cfg.markets_config == str(tmp_path.resolve() / "m1.yaml")
     assert cfg.extra_sources[0].label == "ledger"
     both = with_ledgers(cfg, [tmp_path / "My Sales 2025.parquet"], platform="telegram")  # train price --sales
     assert [(e.platform, e.currency, e.label) for e in both.extra_sources] == [
