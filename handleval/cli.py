@@ -191,7 +191,8 @@ def data_check() -> None:
     if bad:
         err_console.print(f"[bold red]malformed:[/] {', '.join(bad)}")
         raise typer.Exit(1)
-    console.print(f"[green]all {len(report.sources)} sets valid[/]")
+    sets = {str(name).split("/")[0] for name in report.sources}  # a set of several files reports each
+    console.print(f"[green]all {len(sets)} sets valid ({len(report.sources)} files or parts)[/]")
 
 
 TrackOpt = Annotated[bool, typer.Option(help="Log the run to MLflow and register the model.")]
