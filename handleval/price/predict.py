@@ -8,6 +8,7 @@ reordered.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -49,6 +50,7 @@ from handleval.handles import (
 )
 from handleval.price.market import DOMAIN_LEVELS, interval, interval_offsets, unknown_venue, venue_class
 from handleval.price.premium import (
+    NOT_NAMES,
     WELL_KNOWN,
     RuledPrices,
     account_fame_lifts,
@@ -574,13 +576,19 @@ class Valuer:
         return numbered_series((market, name, int(group.times[0])) for (market, name, _), group in groups.items()
                                if len(group.times))
 
-    @property
+    @cached_property
     def _lexicons(self) -> dict[str, Any]:
-        """The celebrity and brand lexicons the featurizer matches against, by family ({} without both)."""
+        """The celebrity and brand lexicons the featurizer matches against, by family ({} without both), as the
+        market rules read them: the brand lexicon without the sites that are no names (:data:`NOT_NAMES`)."""
         families = {f: self.featurizer.families_.get(f) for f in ("celeb", "brand")}
         if any(family is None for family in families.values()):
             return {}
-        return {name: family.matcher_.lexicon for name, family in families.items()}
+        lexicons = {name: family.matcher_.lexicon for name, family in families.items()}
+        brand = lexicons["brand"]
+        lexicons["brand"] = dataclasses.replace(brand, **{part: {k: v for k, v in getattr(brand, part).items()
+                                                                  if k not in NOT_NAMES}
+                                                           for part in ("popularity", "display", "source")})
+        return lexicons
 
     @property
     def _risk_popularity(self) -> float:
@@ -951,6 +959,10 @@ class Valuer:
                     mine = family[j] == prefix
                     token[mine] = words[f"{prefix}__match_kind"].to_numpy(dtype=np.float64)[r[mine]] == COMPOUND
             phrases[token] = [as_run_together(phrase) for phrase in phrases[token].tolist()]
+            brand = np.flatnonzero(family[j] == "brand")  # a short link's, a domain marketplace's: no famous name
+            site = brand[pd.Series(matches["brand_key"].to_numpy(dtype=object)[r[brand]], dtype=object)
+                         .isin(NOT_NAMES).to_numpy()]
+            phrases[site] = [f"site rank of '{name}'" for name in names[site].tolist()]
             top_labels[r, k] = phrases
 
         all_labels = np.hstack([top_labels, *rule_labels])

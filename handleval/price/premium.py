@@ -60,6 +60,34 @@ LANGUAGE_NAMED_MARGIN = 0.5
 #: Endings of a name that is a site's plumbing, the files or services it serves other sites, not a brand people
 #: know (``gstatic``, ``ytimg``, ``fbcdn``, ``googleusercontent``, ``amazonaws``, ``ctfassets``).
 PLUMBING_ENDINGS = ("static", "cdn", "img", "usercontent", "tagmanager", "syndication", "aws", "apis", "assets")
+#: Sites whose business is other sites' links, names or pages, high in the link and traffic ranks the brand lexicon
+#: reads but no name people know: a short-link domain of another site (its label is no one's name), a domain
+#: marketplace or parking service (every parked domain links it), and a service embedded in other pages (avatars,
+#: share buttons, consent and ad opt-out pages, registration badges). The brand lexicon's key -> the site; checked
+#: among the Moz top 500 and every site the lexicon holds at popularity 0.8 or more (2026-12-07). Their brand fame
+#: counts neither for rare-handle pricing nor as a name to imitate (the model's own feature still reads it).
+NOT_NAMES = {
+    # short links
+    "youtu": "youtu.be", "goo": "goo.gl", "wa": "wa.me", "forms": "forms.gle", "amzn": "amzn.to", "lin": "lin.ee",
+    "cutt": "cutt.ly", "ow": "ow.ly", "buff": "buff.ly", "lnkd": "lnkd.in", "onelink": "onelink.me",
+    "mailchi": "mailchi.mp", "linktr": "linktr.ee", "telegra": "telegra.ph",
+    # domain trade and parking
+    "brandbucket": "brandbucket.com", "nicsell": "nicsell.com", "namebright": "namebright.com",
+    "expireddomains": "expireddomains.com", "dan": "dan.com", "domainmarket": "domainmarket.com", "sedo": "sedo.com",
+    "afternic": "afternic.com", "buydomains": "buydomains.com", "hugedomains": "hugedomains.com",
+    "perfectdomain": "perfectdomain.com", "dropcatch": "dropcatch.com", "cointernet": "cointernet.com.co",
+    "sedoparking": "sedoparking.com",
+    # embedded in other pages
+    "gravatar": "gravatar.com", "addthis": "addthis.com", "addtoany": "addtoany.com",
+    "enablejavascript": "enable-javascript.com", "youronlinechoices": "youronlinechoices.com",
+    "aboutads": "aboutads.info", "privacyshield": "privacyshield.gov", "listmanage": "list-manage.com",
+    "secureserver": "secureserver.net", "fbsbx": "fbsbx.com", "ggpht": "ggpht.com", "alicdn": "alicdn.com",
+    "ebayimg": "ebayimg.com", "doubleclick": "doubleclick.net", "marketingplatform": "marketingplatform.google.com",
+    "networkadvertising": "networkadvertising.org", "thenai": "thenai.org", "cookiedatabase": "cookiedatabase.org",
+    "allaboutcookies": "allaboutcookies.org", "youtubenocookie": "youtube-nocookie.com",
+    "stratohosting": "strato-hosting.eu", "beian": "beian.gov.cn", "miit": "miit.gov.cn",
+    "feedburner": "feedburner.com",
+}
 _DAYS_PER_YEAR = 365.25
 #: The model features each rule reads, as name prefixes (a feature, or a family such as ``brand__``): see :class:`Step`.
 _OWN_SALE_FEATURES = ("sales__n_prev_same", "sales__prev_same_logp", "sales__prev_same_age_days")
@@ -146,13 +174,17 @@ def _rare_fame(features: pd.DataFrame, lowered: pd.Series | None) -> np.ndarray:
     """The fame rare-handle pricing reads (the featurizer's, of an exact famous name): not of a run-together token
     that wordfreq knows (``bluefish``: a sign of a name, not of fame), nor (given the handles, ``lowered``) of a
     site's plumbing: a name with one of the :data:`PLUMBING_ENDINGS` that is no English word (``gstatic``,
-    ``fbcdn``, ``ytimg``: every page loads them, so traffic and link ranks put them near the top)."""
+    ``fbcdn``, ``ytimg``: every page loads them, so traffic and link ranks put them near the top), nor the brand
+    fame of a site that is no name (:data:`NOT_NAMES`: ``youtu``, ``dan``, ``gravatar``)."""
+    core = None if lowered is None else lowered.str.replace(r"[^a-z0-9]", "", regex=True)
     fame = np.zeros(len(features))
     for family in ("brand", "celeb"):
         token = _col(features, f"{family}__match_kind") == COMPOUND
-        fame = np.maximum(fame, np.where(token, 0.0, np.nan_to_num(_col(features, f"{family}__fame"))))
-    if lowered is not None:
-        core = lowered.str.replace(r"[^a-z0-9]", "", regex=True)
+        of_family = np.where(token, 0.0, np.nan_to_num(_col(features, f"{family}__fame")))
+        if family == "brand" and core is not None:
+            of_family[core.isin(NOT_NAMES).to_numpy()] = 0.0
+        fame = np.maximum(fame, of_family)
+    if core is not None:
         plumbing = core.str.endswith(PLUMBING_ENDINGS).to_numpy() & (np.nan_to_num(_col(features, "dict__zipf_en")) < 2)
         fame[plumbing] = 0.0
     return fame
@@ -596,6 +628,8 @@ def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_pop
     for prefix, what in (("celeb", "famous name"), ("brand", "brand")):
         keys = matches[f"{prefix}_key"].to_numpy(dtype=object) if matches is not None else None
         hit = imitates(features, prefix, min_popularity, keys, lowered)
+        if prefix == "brand" and keys is not None:  # 'dorms' copies no 'forms.gle': a short link is no name
+            hit &= ~pd.Series(keys, dtype=object).isin(NOT_NAMES).to_numpy()
         popularity = np.nan_to_num(_col(features, f"{prefix}__popularity"))
         names = matches[f"{prefix}_match"].to_numpy(dtype=object) if matches is not None else np.full(n, None)
         for i in np.flatnonzero(hit & (popularity > named_popularity)).tolist():
@@ -970,7 +1004,7 @@ def platform_risk(handles: np.ndarray, requested: np.ndarray) -> np.ndarray:
     return risk
 
 
-__all__ = ["CONFUSABLE_LETTERS", "ENGLISH_WORD_ZIPF", "NUMBERED_GIVEN_NAME_SHARE", "PLUMBING_ENDINGS",
+__all__ = ["CONFUSABLE_LETTERS", "ENGLISH_WORD_ZIPF", "NOT_NAMES", "NUMBERED_GIVEN_NAME_SHARE", "PLUMBING_ENDINGS",
            "SCAM_WORDS_AFTER", "SCAM_WORDS_BEFORE", "SWAPPED_LETTERS_MIN", "VERY_POPULAR", "X_ACCOUNT_WORDS",
            "X_AFFIX_MIN_CHARS", "X_LOOKALIKE_MIN_CHARS", "X_OWN_ACCOUNTS", "X_PAGES", "RuledPrices", "Step",
            "account_fame_lifts", "apply_rules", "at_floor", "cap_at_core", "capital_i_lookalikes", "imitates",

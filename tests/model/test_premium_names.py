@@ -476,6 +476,13 @@ def test_a_sites_plumbing_and_a_run_together_token_are_not_priced_as_fame_on_x(s
     rare = out["market_basis"].str.contains("rare-handle", regex=False)
     assert not rare[:6].any() and (out["price_usd"][:6] < 2_500).all(), out[["price_usd", "market_basis"]]
     assert rare[6:].all() and out.loc["wikimedia", "reasons"].startswith("X rare handle: famous brand"), out
+    # a short link's, a domain marketplace's or an embedded service's site is no name (youtu $48,699, dan $36,440
+    # above david, gravatar $46,087): no fame on X, nothing to imitate, and the model's reason names a site rank
+    sites = small_valuer.value_many(["youtu", "gravatar", "nicsell", "dan", "dorms"], platform="x").set_index("handle")
+    assert not sites["reasons"].str.contains("famous brand").any(), sites["reasons"]
+    assert (sites["price_usd"][:3] < 2_500).all() and sites["risk"].isna().all(), sites
+    assert "site rank of 'youtu.be'" in sites.loc["youtu", "reasons"]
+    assert sites.loc["dan", "reasons"].startswith("X rare handle: common word 'dan', 3 letters")
 
 
 def test_a_common_word_of_another_language_is_a_word_on_x(small_valuer):
