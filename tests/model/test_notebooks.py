@@ -64,7 +64,7 @@ def test_model_review_notebook_reviews_the_newest_version_without_a_champion(sto
     assert _inline_images(notebook) >= 2
     missing = tmp_path / "none" / "mlflow.db"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{missing}")
-    with pytest.raises(Exception, match="run `handleval train price` at the checkout root first"):
+    with pytest.raises(Exception, match="run `handleval train price` and `handleval train accounts` at the"):
         _execute("02_model_review.ipynb", monkeypatch)
     assert not missing.exists()
 
