@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from handleval._dates import numeric_date_orders
 from handleval.estimator import Transformer
 from handleval.handles import handle_texts
 
@@ -253,36 +254,16 @@ def _parse_utc(values: pd.Series) -> pd.Series:
         rest &= ~epoch
         if rest.any():
             out[rest] = pd.to_datetime(s[rest], errors="coerce", utc=True, format="mixed")
-            out[rest] = _numeric_dates_one_way(s[rest], out[rest])
+            out[rest & numeric_date_orders(s)[2]] = pd.NaT  # '12/03/2020': 12 March or 3 December
     return out
 
 
-def _written_both_ways(values: pd.Series) -> pd.Series:
-    """The dates of a column written with day and month as numbers both ways (``13/03/2020`` and ``03/13/2020``)
-    that either order could read (``12/03/2020``): :func:`_numeric_dates_one_way` leaves them unread."""
-    from handleval.data.sales import numeric_date_orders
-
+def _either_order(values: pd.Series) -> pd.Series:
+    """The dates written with day and month as numbers that either order could read (``12/03/2020``): unread, as a
+    file's other dates cannot settle them in a streamed batch (each chunk would decide on its own)."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return pd.Series(False, index=values.index)
-    day_first, month_first, ambiguous = numeric_date_orders(values)
-    return ambiguous.fillna(False) & bool(day_first.any() and month_first.any())
-
-
-def _numeric_dates_one_way(text: pd.Series, parsed: pd.Series) -> pd.Series:
-    """``parsed`` with the dates written with day and month as numbers (``12/03/2020``) read one way for the whole
-    column: day-first where one of them has a first number above 12 (``13/03/2020``), else month-first; where both
-    orders occur, a date that either could be is unreadable (NaT). Read one at a time, ``12/03/2020`` was 3 December
-    beside a ``13/03/2020`` of the same file (an account 287 days dormant instead of 22)."""
-    from handleval.data.sales import numeric_date_orders
-
-    day_first, month_first, ambiguous = numeric_date_orders(text)
-    if day_first.any() and month_first.any():
-        return parsed.mask(ambiguous.fillna(False).to_numpy(dtype=bool))
-    if day_first.any():
-        again = ambiguous.fillna(False).to_numpy(dtype=bool)
-        parsed = parsed.copy()
-        parsed[again] = pd.to_datetime(text[again], errors="coerce", utc=True, format="mixed", dayfirst=True)
-    return parsed
+    return numeric_date_orders(values.astype("string").str.strip().str.strip('"'))[2]
 
 
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0", "on")
@@ -355,8 +336,7 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
 
     for col in ("created_at", "observed_at", "last_active_at"):  # said before "unparseable": why it is
         if col in frame:
-            flag(_written_both_ways(frame[col]), f"{col} could be day-first or month-first (the column has dates "
-                                                 "of both orders): write YYYY-MM-DD")
+            flag(_either_order(frame[col]), f"{col} could be day-first or month-first: write YYYY-MM-DD")
     if "created_at" in frame:
         out["created_at"] = _to_utc(frame["created_at"])
         flag(out["created_at"].isna(), "created_at missing or unparseable")

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from handleval._dates import NUMERIC_DATE, numeric_date_orders
 from handleval.config import ExtraSource, MarketsConfig, MarketSource, data_dir, load_markets
 from handleval.data.report import LoadReport, SourceReport
 from handleval.errors import DataFormatError, InvalidHandle, repeated
@@ -304,21 +305,6 @@ def _read_table(path: Path) -> pd.DataFrame:
     return pd.DataFrame(text, index=frame.index)
 
 
-#: A date with its day and month as numbers first (``03/12/2024``, ``3.12.24 10:00``): which is the day is unknown.
-_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}(?:[ T].*)?$")
-
-
-def numeric_date_orders(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Masks of the dates written with day and month as numbers first: ``(day_first, month_first, ambiguous)``,
-    where the first number is above 12 (``13/02/2024``), the second is (``02/13/2024``), or neither tells
-    (``03/12/2024``; the same number twice is no ambiguity)."""
-    numeric = text.astype("string").str.extract(_NUMERIC_DATE.pattern).astype(float)
-    day_first = (numeric[0] > 12) & (numeric[1] <= 12)  # both above 12: no date at all, rejected as such
-    month_first = (numeric[1] > 12) & (numeric[0] <= 12)
-    ambiguous = (numeric[0] <= 12) & (numeric[1] <= 12) & (numeric[0] != numeric[1])
-    return day_first, month_first, ambiguous
-
-
 def _ledger_dates(when: pd.Series, path: Path, report: SourceReport) -> pd.Series:
     """``sold_at`` text as naive UTC times. A date written with day and month as numbers (``03/12/2024``) is read
     day-first where a date of the file has a first number above 12 (``13/02/2024``), else month-first (with a note
@@ -335,7 +321,7 @@ def _ledger_dates(when: pd.Series, path: Path, report: SourceReport) -> pd.Serie
                             "(no date of the file has a day or a month above 12): write YYYY-MM-DD to be sure")
     parsed = pd.to_datetime(when.where(when != ""), errors="coerce", format="mixed", utc=True)
     if day_first.any():  # only those dates: dayfirst would read an ISO 2024-12-03 as 12 March
-        rows = when.str.match(_NUMERIC_DATE.pattern).fillna(False).astype(bool)
+        rows = when.str.match(NUMERIC_DATE.pattern).fillna(False).astype(bool)
         parsed[rows] = pd.to_datetime(when[rows], errors="coerce", format="mixed", utc=True, dayfirst=True)
     return parsed.dt.tz_convert(None)
 

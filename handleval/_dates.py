@@ -1,0 +1,21 @@
+"""Dates written with day and month as numbers (``03/12/2024``): which is the day, where the date itself tells."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+#: A date with its day and month as numbers first (``03/12/2024``, ``3.12.24 10:00``): which is the day is unknown.
+NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}(?:[ T].*)?$")
+
+
+def numeric_date_orders(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Masks of the dates written with day and month as numbers first: ``(day_first, month_first, ambiguous)``,
+    where the first number is above 12 (``13/02/2024``), the second is (``02/13/2024``), or neither tells
+    (``03/12/2024``; the same number twice is no ambiguity). Missing text is in none."""
+    numeric = text.astype("string").str.extract(NUMERIC_DATE.pattern).astype(float)
+    day_first = ((numeric[0] > 12) & (numeric[1] <= 12)).fillna(False)  # both above 12: no date, rejected as such
+    month_first = ((numeric[1] > 12) & (numeric[0] <= 12)).fillna(False)
+    ambiguous = ((numeric[0] <= 12) & (numeric[1] <= 12) & (numeric[0] != numeric[1])).fillna(False)
+    return day_first.astype(bool), month_first.astype(bool), ambiguous.astype(bool)
