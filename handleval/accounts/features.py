@@ -116,7 +116,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 #: Columns the guard rails and the dormancy policy read: one written otherwise in case ('Verified') would be
 #: ignored without a word (a verified account released), so such a file is refused.
-GUARD_COLUMNS = (*COLUMN_ALIASES["verified"], "verified_type", *COLUMN_ALIASES["observed_at"],
+GUARD_COLUMNS = (*COLUMN_ALIASES["verified"], "verified_type", "observed_at", "probe_created_at", "crawled_at",
                  *COLUMN_ALIASES["last_active_at"])
 #: Columns the bot model cannot do without: a file lacking one fails as a whole, before any row is scored.
 REQUIRED_COLUMNS = ("screen_name", "created_at", "statuses_count", "followers_count", "friends_count",
@@ -206,19 +206,24 @@ def canonical_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]
 _TWITTER_FMT = "%a %b %d %H:%M:%S %z %Y"
 _BOT_WORD = re.compile(r"(?:^|[^a-z])bot(?:s|$|[^a-z])|_bot|bot_|robot", re.IGNORECASE)
 _BOT_SN = re.compile(r"bot", re.IGNORECASE)
-_AUTOMATED = re.compile(r"\bautomated\b", re.IGNORECASE)
+#: A profile that says it is a bot: 'bot' or 'bots' as a word or beside an underscore ('weather_bot'), or X's
+#: 'Automated account' / 'Automated by @owner' label; not 'Botswana', 'robotics', 'abbott'.
+_DECLARED_BOT = re.compile(r"(?<![^\W_])bots?(?![^\W_])|\bautomated (?:account|by)\b", re.IGNORECASE)
+#: ... unless it says it is not one ('not a bot', 'no soy bot', "I'm no bot").
+_DENIED_BOT = re.compile(r"\b(?:not|no|never|n't)\s+(?:\w+\s+)?(?:a\s+)?bots?\b", re.IGNORECASE)
 
 
 def declares_automation(canonical: pd.DataFrame) -> np.ndarray:
-    """Per account (canonical columns), whether its screen name, name or description says it is a bot ('bot' as a
-    word, ``_bot``, ``robot``) or automated ('Automated account', X's 'Automated by @owner' label copied in): a
-    self-declared bot, whatever the type model guesses."""
+    """Per account (canonical columns), whether its screen name, name or description says it is a bot
+    (:data:`_DECLARED_BOT`) and none says it is not: a self-declared bot, whatever the type model guesses."""
     says = np.zeros(len(canonical), dtype=bool)
+    denies = np.zeros(len(canonical), dtype=bool)
     for column in ("screen_name", "name", "description"):
         if column in canonical:
             text = canonical[column].astype("string").fillna("")
-            says |= (text.str.contains(_BOT_WORD) | text.str.contains(_AUTOMATED)).to_numpy(dtype=bool)
-    return says
+            says |= text.str.contains(_DECLARED_BOT).to_numpy(dtype=bool)
+            denies |= text.str.contains(_DENIED_BOT).to_numpy(dtype=bool)
+    return says & ~denies
 _LINK = re.compile(r"https?://|www\.|\.com\b", re.IGNORECASE)
 _EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 

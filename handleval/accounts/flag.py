@@ -77,12 +77,12 @@ def check_required(columns: Any, where: str = "the accounts input") -> None:
     """Raise (one message, before any row is scored) when a column the bot model cannot do without is missing
     under every name it is accepted by (flag and triage alike), or when a column the guard rails read is written
     otherwise in case (:data:`GUARD_COLUMNS`). ``where``: the input, as the message names it."""
-    exact = {str(c) for c in columns}
     for column in map(str, columns):
-        meant = next((g for g in GUARD_COLUMNS if g not in exact and column.strip().lower() == g.lower()), None)
-        if meant:
-            raise DataFormatError(f"{where} has a column {column!r}, not {meant!r}: names are case-sensitive, and "
-                                  f"{meant!r} is what decides whether an account may be released; rename it")
+        meant = next((g for g in GUARD_COLUMNS if column != g and column.strip().lower() == g.lower()), None)
+        if meant:  # refused even beside the exact name: which of the two to read would be a guess
+            raise DataFormatError(f"{where} has a column {column!r}, which is not {meant!r}: names are read exactly "
+                                  f"(case and spaces), and {meant!r} decides whether an account may be released; "
+                                  "rename it")
     missing = missing_required(columns)
     if missing:
         found = resolve_columns(columns)
