@@ -883,7 +883,7 @@ def _line_records(obj: Any, n: int) -> Iterator[tuple[dict[str, str | None], str
         data = obj.get("data") or []
         users = data if isinstance(data, list) else [data]
         if users and all(_is_post(item) for item in users):  # a page of posts: their authors are the accounts
-            yield from _authors(obj, n)
+            yield from _authors(obj, users, n)
             users = []
         for k, user in enumerate(users, start=1):
             yield _user_row(user, n, f"user {k} of its data list" if isinstance(data, list) else "its data")
@@ -903,21 +903,26 @@ def _line_records(obj: Any, n: int) -> Iterator[tuple[dict[str, str | None], str
 
 
 def _is_post(item: Any) -> bool:
-    """Whether an X API v2 ``data`` item is a post (``text`` and ``author_id``), not a user."""
-    return isinstance(item, dict) and "author_id" in item and "text" in item and "username" not in item
+    """Whether an X API v2 ``data`` item is a post (it has ``text``; a user has a ``username``)."""
+    return isinstance(item, dict) and "text" in item and "username" not in item and "screen_name" not in item
 
 
-def _authors(page: dict[str, Any], n: int) -> Iterator[tuple[dict[str, str | None], str | None]]:
-    """The users of a page of posts (``expansions=author_id`` puts them in ``includes.users``), a row each; one
-    row that says what to ask for when the page has none (its posts' dates are no account's)."""
+def _authors(page: dict[str, Any], posts: list[dict[str, Any]], n: int
+             ) -> Iterator[tuple[dict[str, str | None], str | None]]:
+    """The authors of a page of posts (``expansions=author_id`` puts them in ``includes.users``; users mentioned
+    or replied to are there too, and are not these posts' accounts), a row each; one row that says what to ask
+    for when the page has none (its posts' dates are no account's)."""
     includes = page.get("includes")
     users = includes.get("users") if isinstance(includes, dict) else None
-    if not isinstance(users, list) or not users:
+    wrote = {str(post["author_id"]) for post in posts if post.get("author_id") is not None}
+    authors = [u for u in users if isinstance(u, dict) and str(u.get("id")) in wrote] \
+        if isinstance(users, list) else []
+    if not authors:
         yield {}, (f"line {n} is a page of posts without their authors: ask the X API with "
                    "expansions=author_id&user.fields=created_at,public_metrics (the users come in includes.users)")
         return
-    for k, user in enumerate(users, start=1):
-        yield _user_row(user, n, f"user {k} of its includes")
+    for k, user in enumerate(authors, start=1):
+        yield _user_row(user, n, f"author {k} of its posts")
 
 
 def _names_a_user(problem: Any) -> bool:

@@ -85,7 +85,8 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
             elif col != "error":
                 flagged[col] = flagged[col].astype(object).where(~bad, None)
         flagged.loc[bad, "error"] = [e for e in input_errors if e is not None]
-    screen_names = canonical_columns(accounts)[0]["screen_name"]  # v1.1 screen_name or v2 username
+    canonical = canonical_columns(accounts)[0]
+    screen_names = canonical["screen_name"]  # v1.1 screen_name or v2 username
     names = handle_texts(screen_names).astype("string").fillna("").str.strip().str.lstrip("@").tolist()
     priced = _prices(valuer, names)
     price = pd.to_numeric(priced["price_usd"], errors="coerce").to_numpy(dtype=float, copy=True)
@@ -97,7 +98,7 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     # A self-declared (benign) bot is never releasable for being a bot: only the other bot types count. Self-declared
     # by the type model, or by its own profile ('Automated account'): the model missed most of a held-out set's.
     p_bot_release = np.clip(p_bot - flagged["p_self_declared"].to_numpy(dtype=float), 0.0, 1.0)
-    declared = declares_automation(canonical_columns(accounts)[0])
+    declared = declares_automation(canonical)
     self_declared = (flagged["bot_type"] == "self_declared").fillna(False).to_numpy(dtype=bool) | declared
     p_bot_release[self_declared] = 0.0
     p_rel = 1.0 - (1.0 - p_bot_release) * (1.0 - p_dorm)

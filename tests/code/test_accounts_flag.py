@@ -429,8 +429,9 @@ def test_cli_flag_reads_a_line_that_is_an_x_api_v2_response_page(tmp_path):
     # a page of users, a page of posts whose authors come in includes.users (the posts' dates are no account's),
     # and the empty last page of a paginated answer (its meta alone: it was a row "missing screen_name")
     post = {"id": "99", "text": "hello", "author_id": "7", "created_at": "2024-05-30T00:00:00Z"}
+    mentioned = {**users[0], "id": "8", "username": "zqmentioned"}  # in includes too, but no author of these posts
     lines = [json.dumps({"data": users[:2], "meta": {"result_count": 2}}),
-             json.dumps({"data": [post], "includes": {"users": [{**users[2], "id": "7"}]}}),
+             json.dumps({"data": [post], "includes": {"users": [mentioned, {**users[2], "id": "7"}]}}),
              json.dumps({"meta": {"result_count": 0}})]
     (tmp_path / "pages.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = run_cli("flag", str(tmp_path / "pages.jsonl"), "-o", str(tmp_path / "out"), "--quiet")
@@ -438,7 +439,8 @@ def test_cli_flag_reads_a_line_that_is_an_x_api_v2_response_page(tmp_path):
     out = read_output(tmp_path / "out")
     assert out["username"].tolist() == v1["screen_name"].tolist() and out["error"].isna().all()
     assert out["created_at"].tolist()[2] == users[2]["created_at"]
-    (tmp_path / "posts.jsonl").write_text(lines[0] + "\n" + json.dumps({"data": [post]}) + "\n", encoding="utf-8")
+    bare = {"id": "98", "text": "hello", "edit_history_tweet_ids": ["98"]}  # the API's default fields: no author
+    (tmp_path / "posts.jsonl").write_text(lines[0] + "\n" + json.dumps({"data": [bare]}) + "\n", encoding="utf-8")
     result = run_cli("flag", str(tmp_path / "posts.jsonl"), "-o", str(tmp_path / "posts"), "--quiet")
     assert result.returncode == 0, result.stderr
     assert read_output(tmp_path / "posts")["error"].tolist()[2] == "line 2 is a page of posts without their " \
