@@ -740,9 +740,18 @@ SCAM_WORDS_BEFORE = frozenset(("buy", "cheap", "free", "fake", "login", "secure"
 #: else).
 NAME_BESIDE_WORD_MIN = 4
 #: The words by which a handle says whose account it is not or whom it follows: beside them a famous name of
-#: :data:`IDENTITY_NAME_MIN` characters is read too (``cnnparody``, ``notwsj``, ``fanjlo``).
-IDENTITY_WORDS = frozenset(("parody", "fan", "not", "fake"))
+#: :data:`IDENTITY_NAME_MIN` characters is read too (``ibmparody``, ``notwsj``, ``fanjlo``).
+IDENTITY_AFTER, IDENTITY_BEFORE = ("parody",), ("fan", "not", "fake")
+IDENTITY_WORDS = frozenset((*IDENTITY_AFTER, *IDENTITY_BEFORE))
 IDENTITY_NAME_MIN = 3
+
+
+def names_beside_identity_words(text: str) -> list[str]:
+    """The names of :data:`IDENTITY_NAME_MIN` characters or more that ``text`` holds beside one of
+    :data:`IDENTITY_WORDS` (``lfcparody`` → ``lfc``, ``fanjlo`` → ``jlo``)."""
+    names = [text[:-len(word)] for word in IDENTITY_AFTER if text.endswith(word)]
+    names += [text[len(word):] for word in IDENTITY_BEFORE if text.startswith(word)]
+    return [name for name in names if len(name) >= IDENTITY_NAME_MIN]
 
 
 def names_beside_scam_words(text: str) -> list[str]:
@@ -818,8 +827,9 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     neighbours swapped: ``realdonaldtrmp``, ``taylorswift31``), or that is one of :data:`X_AFFIX_MIN_CHARS` or more
     behind the affixes the lexicons strip (:func:`~handleval.features.brands.affix_variants`: ``bbcbreakingnews``,
     ``thereal_nytimes``, ``bbcnews2024``) or beside a scam word (:func:`names_beside_scam_words`: ``fankdtrey5``,
-    ``bbcbreakingparody``; a shorter one too, from :data:`IDENTITY_NAME_MIN` characters, if it is no everyday
-    word by ``english``'s Zipf: ``wsjparody``, ``notoprah``, not ``pinkdeals``), at ``min_popularity`` or more (the
+    ``bbcbreakingparody``; a shorter one beside the :data:`IDENTITY_WORDS` only, from :data:`IDENTITY_NAME_MIN`
+    characters, if it is no everyday word by ``english``'s Zipf: ``wsjparody``, ``notoprah``, not ``pinkparody``,
+    ``kakadeals``), at ``min_popularity`` or more (the
     most popular where several are); None otherwise. Not for a name of its own: a famous name, a dictionary word,
     a first name and surname (``richardbrandon`` is no copy of ``richardbranson``) or a given name with digits
     (:func:`is_own_given_name`: ``sarah12``, ``jessiec``). The handle with separators added or moved is
@@ -861,7 +871,7 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     for i, core in zip(rows.tolist(), squeezed.iloc[rows].tolist(), strict=True):
         beside = names_beside_scam_words(core.strip("0123456789"))
         named = [behind_affixes[form] for form in affix_variants(core).union(beside) if form in behind_affixes]
-        named += [short[name] for name in beside if name in short]
+        named += [short[name] for name in names_beside_identity_words(core.strip("0123456789")) if name in short]
         if named:
             risk[i] = _impersonation("X account", display[max(named, key=popularity.__getitem__)])
     return risk

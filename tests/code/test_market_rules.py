@@ -489,8 +489,8 @@ def test_a_famous_x_handle_behind_an_accounts_affixes_impersonates_the_account()
     assert x_account_lookalikes(np.array(handles, dtype=object), features, popularity, display, 0.5,
                                 english).tolist() == \
         [copy("kdtrey5"), copy("bbcbreaking"), copy("nytimes"), copy("bbcnews"), copy("espn"), None,  # quietstars
-         "could impersonate X account '@WSJ'", "could impersonate X account '@WSJ'", None,  # 3 letters: too often
-         copy("espn"), None, None]  # something else beside another word; 'pink' a word; no affixes for short ones
+         "could impersonate X account '@WSJ'", "could impersonate X account '@WSJ'", None,  # short ones: beside
+         None, None, None]  # fan, not, fake, parody only ('kakadeals'); 'pink' a word; no affixes for short ones
 
 
 def test_a_valuation_time_is_read_one_way_for_the_cli_the_library_and_batches():
