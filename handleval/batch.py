@@ -673,6 +673,15 @@ class _Progress:
 
 
 # ============================================================================================ the engine
+def _stored_as_numbers(source: Any, columns: Sequence[str]) -> list[str]:
+    """Which of ``columns`` a typed input (Parquet) stores as integers or floats."""
+    import pyarrow as pa
+
+    schema = source.schema
+    return [c for c in columns if schema is not None and c in schema.names
+            and (pa.types.is_integer(schema.field(c).type) or pa.types.is_floating(schema.field(c).type))]
+
+
 def run_batch(
     input_path: str | os.PathLike[str],
     output_path: str | os.PathLike[str],
@@ -753,6 +762,9 @@ def run_batch(
 
     for message in source.warnings:
         warnings.warn(message, HandlevalWarning, stacklevel=2)
+    for column in _stored_as_numbers(source, required_columns):  # '007' stored as 7: said where types are known
+        warn(f"{source.path}: the {column} column is stored as numbers: each is read as its digits (7.0 as '7'), "
+             "and one written with leading zeros ('007') was lost when it was stored")
     layout = {"engine": "local", "chunk_rows": chunk_rows} if engine == "local" or not source.tasks \
         else {"engine": "dask", "unit": "row_group"}
     header = {"format": MANIFEST_FORMAT, "input": source.fingerprint(), "layout": layout,

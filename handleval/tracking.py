@@ -80,8 +80,10 @@ def check_store() -> None:
 def _sqlite_problem(database: Path, uri: str = "") -> str | None:
     """Why an SQLite store file cannot hold runs (a folder in its place, no write permission, opened read-only by
     its URI), else None."""
-    options = uri.partition("?")[2].split("&")
-    if "mode=ro" in options or "immutable=1" in options:
+    from urllib.parse import parse_qs
+
+    options = {k.lower(): v[-1].lower() for k, v in parse_qs(uri.partition("?")[2]).items()}
+    if options.get("mode") == "ro" or options.get("immutable") in ("1", "true", "yes", "on"):
         return f"{uri.partition('?')[2]} opens it read-only"
     if database.is_dir():
         return f"{database} is a folder, not a database file"

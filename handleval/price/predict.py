@@ -271,10 +271,10 @@ class Valuer:
         if taken:
             raise ColumnCollisionError(taken, prefix, "value_many", data.columns, command_line=False)
         frame = self._as_frame(data)  # once: a generator of handles is read once
-        if pd.api.types.infer_dtype(frame["handle"], skipna=True) in _NUMBERS:
+        if pd.api.types.infer_dtype(frame["handle"], skipna=True) in _NUMBERS:  # a batch says so of its file
             warnings.warn("the handle column holds numbers: each is priced as its digits (7.0 as '7'), and a handle "
-                          "written with leading zeros ('007') was lost when it was read as a number; read the file "
-                          "with dtype=str", HandlevalWarning, stacklevel=2)
+                          "written with leading zeros ('007') was lost when it was stored or read as a number "
+                          "(pandas: read it with dtype=str)", HandlevalWarning, stacklevel=2)
         as_of = default_as_of() if as_of is None else as_of  # one time for every chunk
         prices = pd.concat([self.price_columns(frame.iloc[start:start + VALUE_MANY_CHUNK], platform, reasons,
                                                attribution, comparables, as_of=as_of)
@@ -1187,8 +1187,15 @@ def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bo
                  as_of: str | None = None) -> Any:
     """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker): every input
     column, then the price columns (:meth:`Valuer.value_many`, its options and ``prefix`` as there)."""
-    return _warmed(partial(load(bundle_dir).value_many, platform=platform, reasons=reasons,
-                           attribution=attribution, comparables=comparables, prefix=prefix, as_of=as_of))
+    value_many = partial(load(bundle_dir).value_many, platform=platform, reasons=reasons, attribution=attribution,
+                         comparables=comparables, prefix=prefix, as_of=as_of)
+
+    def score(chunk: pd.DataFrame) -> pd.DataFrame:
+        with warnings.catch_warnings():  # the batch says once of its file what value_many would say per chunk
+            warnings.filterwarnings("ignore", message="the handle column holds numbers", category=HandlevalWarning)
+            return value_many(chunk)
+
+    return _warmed(score)
 
 
 def outputs_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,

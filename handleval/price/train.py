@@ -194,7 +194,8 @@ def load_price_config(path: str | Path | None = None) -> PriceConfig:
     folder = Path(path or shipped).expanduser().resolve().parent
 
     def beside(named: str) -> str:
-        return named if Path(named).expanduser().is_absolute() else str(folder / named)
+        path = Path(named).expanduser()  # '~/sales.csv' is the home folder's
+        return str(path if path.is_absolute() else folder / path)
 
     markets = {"markets_config": beside(cfg.markets_config)} if cfg.markets_config else {}
     return cfg.model_copy(update={**markets, "extra_sources": [e.model_copy(update={"path": beside(e.path)})

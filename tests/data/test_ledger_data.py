@@ -8,6 +8,7 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -86,6 +87,8 @@ def test_ledger_in_the_price_config_and_on_the_command_line(tmp_path):
     assert cfg.extra_sources == [ExtraSource(path=str(tmp_path.resolve() / "ledger.csv"), platform="x",
                                              currency="USD")]
     assert cfg.markets_config == str(tmp_path.resolve() / "m1.yaml")
+    path.write_text("markets_config: ~/m1.yaml\n", encoding="utf-8")
+    assert load_price_config(path).markets_config == str(Path.home() / "m1.yaml")  # the home folder's
     assert cfg.extra_sources[0].label == "ledger"
     both = with_ledgers(cfg, [tmp_path / "My Sales 2025.parquet"], platform="telegram")  # train price --sales
     assert [(e.platform, e.currency, e.label) for e in both.extra_sources] == [

@@ -489,9 +489,10 @@ def test_library_pyfunc_and_predict_read_a_typed_handle_column_alike(store, smal
             "ints": pd.DataFrame({"handle": ["1234567", "88888"]})}
     for name, frame in typed.items():
         frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
-        subprocess.run([sys.executable, "-m", "handleval", "predict", str(tmp_path / f"{name}.parquet"), "-o",
-                        str(tmp_path / f"{name}.csv"), "--model", str(small_price.bundle_dir), "--quiet"],
-                       check=True, timeout=300)
+        done = subprocess.run([sys.executable, "-m", "handleval", "predict", str(tmp_path / f"{name}.parquet"), "-o",
+                               str(tmp_path / f"{name}.csv"), "--model", str(small_price.bundle_dir), "--quiet"],
+                              check=True, timeout=300, capture_output=True, text=True)
+        assert "the handle column is stored as numbers" in " ".join(done.stderr.split()), done.stderr  # once
         expected = small_valuer.value_many(text[name])
         assert expected["price_usd"].notna().sum() == 2, name  # the comparison below is not of errors only
         with pytest.warns(HandlevalWarning, match=r"holds numbers: .* leading zeros \('007'\) was lost"):
@@ -709,9 +710,10 @@ def test_a_store_that_is_a_folder_or_read_only_is_one_message_at_once(tmp_path, 
     with pytest.raises(HandlevalError, match="is a folder, not a database file"):  # SQLite's error, before
         check_store()
     # a store opened read-only by its URI was accepted, and the run failed after the training's minutes
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///file:{tmp_path / 'other.db'}?mode=ro&uri=true")
-    with pytest.raises(HandlevalError, match="mode=ro&uri=true opens it read-only"):
-        check_store()
+    for options in ("mode=ro&uri=true", "uri=true&immutable=true"):
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///file:{tmp_path / 'other.db'}?{options}")
+        with pytest.raises(HandlevalError, match=f"{options} opens it read-only"):
+            check_store()
 
 
 def test_a_run_publishes_the_bundles_own_files_and_a_store_busy_at_logging_is_one_message(small_accounts, tmp_path,
