@@ -511,7 +511,9 @@ def flag_command(
     v2 objects may be nested (NDJSON lines, or a public_metrics column
     holding the object) or flattened with dots (public_metrics.tweet_count);
     an NDJSON line that is a v2 response page ({"data": [...]}) gives a row
-    per user.
+    per user (a page of posts: per author); the Bot Repository's
+    <set>_tweets.json ({"created_at", "user"} records) a row per profile,
+    seen at its probe time.
 
     \b
     Output columns (an input column is never overwritten: a clash stops

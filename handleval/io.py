@@ -865,6 +865,9 @@ def _user_row(user: Any, n: int, what: str) -> tuple[dict[str, str | None], str 
     where = f"line {n}" + (f", {what}" if what else "")
     if not isinstance(user, dict):
         return {}, f"{where} is not a JSON object" + ("" if what else " (one object per line expected)")
+    if set(user) == {"created_at", "user"} and isinstance(user["user"], dict):
+        # the Bot Repository's <set>_tweets.json: a profile and the time it was seen (its probe tweet's)
+        user = {**user["user"], "probe_created_at": user["created_at"]}
     try:
         return _flatten(user), None
     except RecursionError:  # _flatten recurses once per level

@@ -293,6 +293,28 @@ def test_probe_and_crawl_times_are_the_observation_time(flagger, alias):
     assert (today["measured_at"] == "2024-06-01T00:00:00Z").all()
 
 
+def test_a_bot_repository_tweets_file_is_read_as_its_profiles_seen_at_their_probe(flagger, tmp_path):
+    """The Bot Repository ships each set as <set>_tweets.json: a JSON list of {"created_at": the probe tweet's time,
+    "user": a v1.1 user object}. flag said it lacked every required column; each is now the profile, seen at the
+    probe (probe_created_at), scored as the same profile given flat."""
+    import json
+
+    from handleval.batch import read_output
+
+    probe = "Thu May 30 16:25:03 +0000 2024"
+    flat = _accounts().loc[[10, 12, 14]].drop(columns=["last_active_at"]).reset_index(drop=True)
+    users = json.loads(flat.to_json(orient="records"))
+    (tmp_path / "set_tweets.json").write_text(json.dumps([{"created_at": probe, "user": u} for u in users]),
+                                              encoding="utf-8")
+    result = run_cli("flag", str(tmp_path / "set_tweets.json"), "-o", str(tmp_path / "out.csv"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    out = read_output(tmp_path / "out.csv")
+    assert out["screen_name"].tolist() == flat["screen_name"].tolist() and out["error"].isna().all()
+    assert (out["measured_at_basis"] == "probe_created_at").all()
+    expected = flagger.flag(flat.assign(probe_created_at=probe), now=NOW)
+    np.testing.assert_allclose(pd.to_numeric(out["p_bot"]), expected["p_bot"].astype(float))
+
+
 def test_measured_at_says_which_rows_fell_back_to_now(flagger):
     df = _accounts().assign(observed_at=["2024-05-30", None, "", "2024-05-30", "2024-05-30", None, "2024-05-30"])
     out = flagger.flag(df, now=NOW)
