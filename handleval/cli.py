@@ -512,7 +512,7 @@ def flag_command(
     holding the object) or flattened with dots (public_metrics.tweet_count);
     an NDJSON line that is a v2 response page ({"data": [...]}) gives a row
     per user (a page of posts: per author); the Bot Repository's
-    <set>_tweets.json ({"created_at", "user"} records) a row per profile,
+    SET_tweets.json ({"created_at", "user"} records) a row per profile,
     seen at its probe time.
 
     \b

@@ -987,10 +987,14 @@ def _open_ndjson(p: Path) -> InputSource:
                               f"handleval reads NDJSON; convert it, e.g. `jq -c '.data[]' {p.name} > "
                               f"{p.stem}.lines.ndjson`")
     names: dict[str, None] = {}
+    first_problem = None
     with open(p, "rb") as fh:
-        for record, _ in _ndjson_records(fh):
+        for record, problem in _ndjson_records(fh):
+            first_problem = first_problem or problem
             for key in record:
                 names.setdefault(key)
+    if not names and first_problem:  # no line could be read: that is the file's problem, not a missing column
+        raise DataFormatError(f"{p}: no line of it could be read as a record; the first: {first_problem}")
     return InputSource(p, "ndjson", list(names), None, p.stat().st_size)
 
 

@@ -374,3 +374,13 @@ def test_utf16_json_lines_are_refused_with_how_to_convert_them(tmp_path):
         path.write_bytes(('{"handle": "pizza"}\n').encode("utf-16" if bom else "utf-16-le"))
         with pytest.raises(DataFormatError, match=r"is UTF-16 text; JSON lines are read as UTF-8: convert it"):
             run_batch(path, tmp_path / f"out{int(bom)}", length_scorer, quiet=True)
+
+
+def test_json_lines_of_which_none_can_be_read_say_why_not_which_column_is_missing(tmp_path):
+    """A file whose only line is no valid JSON read as "lacks required column(s)" (flag) or "required column
+    'handle' not found; columns found: none" (predict): the first unreadable line is the file's problem."""
+    path = tmp_path / "broken.ndjson"
+    path.write_text('{not json\n["also", "not", "an object"\n', encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"no line of it could be read as a record; the first: line 1 is not "
+                                              r"valid JSON"):
+        run_batch(path, tmp_path / "out", length_scorer, quiet=True)
