@@ -45,8 +45,9 @@ VERY_POPULAR = 0.9
 #: from some name (``kodav`` → 'kodak.com'), and ``shop1``, ``wine_``, ``dream22`` are somebody's shop, wine and dream.
 WELL_KNOWN = 0.8
 #: An English word of letters only this frequent (``thimble``, ``boson``, ``inuit``: Zipf 2.5 - 3, below what the
-#: word features call a dictionary word) is no misspelling or affixed copy of a name less than :data:`WELL_KNOWN`
-#: ('Trimble', 'boston.com', 'intuit.com'); of a better-known one it still is (``googly``, ``oreal``).
+#: word features call a dictionary word) is no misspelling or affixed copy of a name less than :data:`VERY_POPULAR`
+#: ('Trimble', 'boston.com', 'intuit.com'; ``hoses``, 'Moses'); of a better-known one it still is (``googly``,
+#: ``oreal``).
 ENGLISH_WORD_ZIPF = 2.5
 #: Languages whose words count on X as words (X is read worldwide: ``dinero`` was $233 beside ``money``'s $20,600),
 #: if of :data:`OTHER_LANGUAGE_MIN_LETTERS` or more (shorter strings are a word in some language too often: ``kami``,
@@ -557,10 +558,10 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     ``jguar``) and (given both) a famous name that is also a common English word or a place's name with only digits
     and separators around it need :data:`WELL_KNOWN` (``wine_`` is somebody's wine, not the brand 'Wine'; ``dream1``
     no copy of the YouTuber 'Dream', ``hamburg1`` none of hamburg.de; ``chasesupport`` and ``rolexofficial`` are
-    copies). A common English word of letters
-    only (Zipf 4 or more) is no name plus an affix (``states``, ``western``, ``cities``), nor (Zipf
-    :data:`ENGLISH_WORD_ZIPF` or more) a misspelling or affixed copy of a name less than well known (``thimble``,
-    ``boson``), and a word and digits no
+    copies). An English word of letters
+    only (Zipf 3 or more) is no name plus an affix (``states``, ``western``, ``terrain``), nor (Zipf
+    :data:`ENGLISH_WORD_ZIPF` or more) a misspelling or affixed copy of a name less than :data:`VERY_POPULAR`
+    (``thimble``, ``boson``; ``hoses`` is no 'Moses', ``docket`` no 'docker.com'), and a word and digits no
     leetspeak of a name less than well known (``bank1`` is no 'banki.ru'; ``leg0`` is LEGO). Given both, 'the' and a
     brand or an everyday word names it (``theeconomist``, ``theguardian``: the accounts' own handles; ``thegenius``
     is no copy of the account 'Genius'), as ``therealnike`` does not; 'the' and a person is a copy (``themessi``: a
@@ -598,12 +599,12 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
     mostly_digits = np.nan_to_num(_col(features, "len__n_letters")) < np.nan_to_num(_col(features, "len__n_digits"))
     spelt = np.isin(kind, (float(LEET), float(FUZZY))) & ~homoglyph
     word_leet = (kind == LEET) & ~homoglyph & a_word & (popularity < WELL_KNOWN)
-    # a common word of letters only reads as itself, not as a name and an affix ('states' is no 'stat' + 'es')
+    # an English word of letters only reads as itself, not as a name and an affix ('states' is no 'stat' + 'es')
     common_word = (np.nan_to_num(_col(features, "dict__is_word")) > 0) & \
         (np.nan_to_num(_col(features, "len__is_all_letters")) > 0) & \
-        (np.nan_to_num(_col(features, "dict__zipf_en")) >= COMMON_PART_ZIPF)
+        (np.nan_to_num(_col(features, "dict__zipf_en")) >= 3)  # a dictionary word: 'terrain' is no 'terra' + 'in'
     english_word = (np.nan_to_num(_col(features, "len__is_all_letters")) > 0) & \
-        (np.nan_to_num(_col(features, "dict__zipf_en")) >= ENGLISH_WORD_ZIPF) & (popularity < WELL_KNOWN)
+        (np.nan_to_num(_col(features, "dict__zipf_en")) >= ENGLISH_WORD_ZIPF) & (popularity < VERY_POPULAR)
     return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(misspelt & a_word) & \
         ~word_leet & ~(spelt & mostly_digits) & ~((kind == AFFIX) & common_word) & ~the_name & \
         ~(np.isin(kind, (float(AFFIX), float(FUZZY))) & ~homoglyph & english_word)
