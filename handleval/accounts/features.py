@@ -210,7 +210,10 @@ _BOT_SN = re.compile(r"bot", re.IGNORECASE)
 #: 'Automated account' / 'Automated by @owner' label; not 'Botswana', 'robotics', 'abbott'.
 _DECLARED_BOT = re.compile(r"(?<![^\W_])bots?(?![^\W_])|\bautomated (?:account|by)\b", re.IGNORECASE)
 #: ... unless it says it is not one ('not a bot', 'no soy bot', "I'm no bot").
-_DENIED_BOT = re.compile(r"\b(?:not|no|never|n't)\s+(?:\w+\s+)?(?:a\s+)?bots?\b", re.IGNORECASE)
+_DENIED_BOT = re.compile(r"(?:\bnot|\bno|\bnever|n't)\s+(?:\w+\s+)?(?:a\s+)?bots?\b", re.IGNORECASE)
+
+_LINK = re.compile(r"https?://|www\.|\.com\b", re.IGNORECASE)
+_EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 
 
 def declares_automation(canonical: pd.DataFrame) -> np.ndarray:
@@ -224,8 +227,6 @@ def declares_automation(canonical: pd.DataFrame) -> np.ndarray:
             says |= text.str.contains(_DECLARED_BOT).to_numpy(dtype=bool)
             denies |= text.str.contains(_DENIED_BOT).to_numpy(dtype=bool)
     return says & ~denies
-_LINK = re.compile(r"https?://|www\.|\.com\b", re.IGNORECASE)
-_EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 
 
 #: Times outside these bounds (year 1, year 9999) are not a plausible account time: read as unparseable.
