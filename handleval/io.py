@@ -878,7 +878,7 @@ def _user_row(user: Any, n: int, what: str) -> tuple[dict[str, str | None], str 
 
 def _line_records(obj: Any, n: int) -> Iterator[tuple[dict[str, str | None], str | None]]:
     """The rows of line ``n``, parsed as ``obj``: a user object, an API v2 response page or a v1.1 array."""
-    if isinstance(obj, dict) and obj and set(obj) <= _V2_ENVELOPE and "data" not in obj and "errors" not in obj:
+    if isinstance(obj, dict) and set(obj) == {"meta"}:
         return  # a page with no users (the empty last page of a paginated answer: its meta alone)
     if isinstance(obj, dict) and set(obj) <= _V2_ENVELOPE and ("data" in obj or "errors" in obj):
         # an API v2 response: one user, or a page of users (each a row, in order), then the users it could not
