@@ -796,10 +796,11 @@ def name_and_word_lookalikes(handles: np.ndarray, features: pd.DataFrame, lexico
     everyday = {name for name, z in zip(every, english(every).tolist(), strict=True) if z >= COMMON_PART_ZIPF}
     for j, names in enumerate(candidates):
         best = None
+        identity = names_beside_identity_words(texts[j])  # 'cnnparody': CNN, an everyday word, very popular
         for name in names:
-            if name in everyday or name in places:
+            if (name in everyday and name not in identity) or name in places:
                 continue
-            rare = name in given or len(name) < NAME_BESIDE_WORD_MIN  # 'notato' is no copy of 'ato.gov.au'
+            rare = name in given or name in everyday or len(name) < NAME_BESIDE_WORD_MIN  # 'notato': no 'ato.gov.au'
             needed = max(min_popularity, VERY_POPULAR) if rare else min_popularity
             here = _most_popular(lexicons, name, needed)
             if here is not None and (best is None or here[0] > best[0]):
