@@ -567,7 +567,7 @@ def open_input(path: str | os.PathLike[str], required_columns: Sequence[str] = (
     # messages name the input as given, not that file
     spooled = _spooled(p, required_columns)
     try:
-        source = _open_input(spooled, required_columns)
+        source = _open_input(spooled, required_columns, sniffed=True)
     except DataFormatError as exc:
         raise DataFormatError(str(exc).replace(str(spooled), str(p)).replace(spooled.stem, "input")) from None
     source.origin = str(p)
@@ -575,8 +575,8 @@ def open_input(path: str | os.PathLike[str], required_columns: Sequence[str] = (
     return source
 
 
-def _open_input(p: Path, required_columns: Sequence[str]) -> InputSource:
-    """:func:`open_input` of a file or folder."""
+def _open_input(p: Path, required_columns: Sequence[str], sniffed: bool = False) -> InputSource:
+    """:func:`open_input` of a file or folder (``sniffed``: a pipe's copy, named by the suffix its bytes gave)."""
     if p.is_dir():
         source = _open_parquet_dir(p)
     else:
@@ -584,7 +584,7 @@ def _open_input(p: Path, required_columns: Sequence[str]) -> InputSource:
             raise DataFormatError(f"cannot read {p}: permission denied")
         size = p.stat().st_size
         suffix = p.suffix.lower()
-        if size and suffix not in _KNOWN_SUFFIXES:
+        if size and suffix not in _KNOWN_SUFFIXES and not sniffed:
             suffix = _sniffed_suffix(p, required_columns)  # as a pipe's bytes are: the same rows either way
         if size == 0:
             source = InputSource(p, "empty", list(required_columns) or ["handle"], 0, 0,
@@ -691,10 +691,9 @@ def _sniffed_suffix(p: Path, required_columns: Sequence[str]) -> str:
     text = sample.decode(_utf16(sample) or "utf-8", "replace").lstrip("\ufeff\r\n\t ")
     if sample.startswith(b"PAR1"):
         return ".parquet"
-    if text.startswith(("{", "[")):  # not a list of handles whose first is '[deleted]'
-        first = _first_line_json(p)
-        if isinstance(first, dict | list) or first is _LONG_JSON_LINE or _json_document(p):
-            return ".ndjson"
+    # (a list of handles whose first is '[deleted]' starts so too)
+    if text.startswith(("{", "[")) and (_one_object_per_line(p) or _json_document(p)):
+        return ".ndjson"
     first = text.splitlines()[0] if text else ""
     for sep, ext in ((",", ".csv"), ("\t", ".tsv")):
         cells = [c.strip().strip('"') for c in first.split(sep)]

@@ -204,10 +204,13 @@ def canonical_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]
     return out, found
 
 _TWITTER_FMT = "%a %b %d %H:%M:%S %z %Y"
+#: 'bot' in a description or name, as the model's ``says_bot`` features read it (wider than :data:`_DECLARED_BOT`,
+#: which decides self-declaration in triage; changing this one changes the model's features).
 _BOT_WORD = re.compile(r"(?:^|[^a-z])bot(?:s|$|[^a-z])|_bot|bot_|robot", re.IGNORECASE)
 _BOT_SN = re.compile(r"bot", re.IGNORECASE)
 #: A profile that says it is a bot: 'bot' or 'bots' as a word or beside an underscore ('weather_bot'), or X's
-#: 'Automated account' / 'Automated by @owner' label; not 'Botswana', 'robotics', 'abbott'.
+#: 'Automated account' / 'Automated by @owner' label; not 'Botswana', 'robotics', 'abbott' (:data:`_BOT_WORD`, the
+#: model's reading, counts some of those).
 _DECLARED_BOT = re.compile(r"(?<![^\W_])bots?(?![^\W_])|\bautomated (?:account|by)\b", re.IGNORECASE)
 #: ... unless it says it is not one ('not a bot', 'no soy bot', "I'm no bot").
 _DENIED_BOT = re.compile(r"(?:\bnot|\bno|\bnever|n't)\s+(?:\w+\s+)?(?:a\s+)?bots?\b", re.IGNORECASE)

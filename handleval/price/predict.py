@@ -261,6 +261,13 @@ class Valuer:
         ``attribution="paths"`` (default) ranks reasons by path attributions (:mod:`handleval.trees.forest`), computed
         in the same pass as the price; ``"shap"`` by LightGBM's exact TreeSHAP, the standard with the better
         theory, at about 1 ms per row (fine for a few handles, not for a batch of millions)."""
+        return self._value_many(data, platform, reasons, attribution, comparables, prefix, as_of, say_numbers=True)
+
+    def _value_many(self, data: pd.DataFrame | list[str] | pd.Series, platform: str, reasons: bool,
+                    attribution: Attribution, comparables: bool, prefix: str, as_of: str | pd.Timestamp | None,
+                    say_numbers: bool) -> pd.DataFrame:
+        """:meth:`value_many`; ``say_numbers=False`` for a batch, which says once of its file what this would say
+        of each chunk (a handle column of numbers)."""
         if not isinstance(prefix, str):
             raise HandlevalError(f"prefix is the text put before each output name ('hv_'), not {prefix!r}")
         if isinstance(data, pd.DataFrame) and isinstance(data.columns, pd.MultiIndex):
@@ -271,10 +278,10 @@ class Valuer:
         if taken:
             raise ColumnCollisionError(taken, prefix, "value_many", data.columns, command_line=False)
         frame = self._as_frame(data)  # once: a generator of handles is read once
-        if pd.api.types.infer_dtype(frame["handle"], skipna=True) in _NUMBERS:  # a batch says so of its file
+        if say_numbers and pd.api.types.infer_dtype(frame["handle"], skipna=True) in _NUMBERS:
             warnings.warn("the handle column holds numbers: each is priced as its digits (7.0 as '7'), and a handle "
                           "written with leading zeros ('007') was lost when it was stored or read as a number "
-                          "(pandas: read it with dtype=str)", HandlevalWarning, stacklevel=2)
+                          "(pandas: read it with dtype=str)", HandlevalWarning, stacklevel=3)
         as_of = default_as_of() if as_of is None else as_of  # one time for every chunk
         prices = pd.concat([self.price_columns(frame.iloc[start:start + VALUE_MANY_CHUNK], platform, reasons,
                                                attribution, comparables, as_of=as_of)
@@ -1187,15 +1194,8 @@ def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bo
                  as_of: str | None = None) -> Any:
     """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker): every input
     column, then the price columns (:meth:`Valuer.value_many`, its options and ``prefix`` as there)."""
-    value_many = partial(load(bundle_dir).value_many, platform=platform, reasons=reasons, attribution=attribution,
-                         comparables=comparables, prefix=prefix, as_of=as_of)
-
-    def score(chunk: pd.DataFrame) -> pd.DataFrame:
-        with warnings.catch_warnings():  # the batch says once of its file what value_many would say per chunk
-            warnings.filterwarnings("ignore", message="the handle column holds numbers", category=HandlevalWarning)
-            return value_many(chunk)
-
-    return _warmed(score)
+    return _warmed(partial(load(bundle_dir)._value_many, platform=platform, reasons=reasons, attribution=attribution,
+                           comparables=comparables, prefix=prefix, as_of=as_of, say_numbers=False))
 
 
 def outputs_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,

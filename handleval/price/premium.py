@@ -605,9 +605,12 @@ def imitates(features: pd.DataFrame, prefix: str, min_popularity: float, keys: A
         (np.nan_to_num(_col(features, "dict__zipf_en")) >= 3)  # a dictionary word: 'terrain' is no 'terra' + 'in'
     english_word = (np.nan_to_num(_col(features, "len__is_all_letters")) > 0) & \
         (np.nan_to_num(_col(features, "dict__zipf_en")) >= ENGLISH_WORD_ZIPF) & (popularity < VERY_POPULAR)
+    # (given the keys) a site that is no name has no one to imitate: 'dorms' copies no 'forms.gle'
+    no_name = pd.Series(keys, dtype=object).isin(NOT_NAMES).to_numpy() if keys is not None and prefix == "brand" \
+        else False
     return (np.isin(kind, _LOOKALIKE_KINDS) | homoglyph) & popular & ~itself_famous & ~(misspelt & a_word) & \
         ~word_leet & ~(spelt & mostly_digits) & ~((kind == AFFIX) & common_word) & ~the_name & \
-        ~(np.isin(kind, (float(AFFIX), float(FUZZY))) & ~homoglyph & english_word)
+        ~(np.isin(kind, (float(AFFIX), float(FUZZY))) & ~homoglyph & english_word) & ~no_name
 
 
 def is_place_name(handles: np.ndarray) -> np.ndarray:
@@ -629,8 +632,6 @@ def lookalike_risk(features: pd.DataFrame, matches: pd.DataFrame | None, min_pop
     for prefix, what in (("celeb", "famous name"), ("brand", "brand")):
         keys = matches[f"{prefix}_key"].to_numpy(dtype=object) if matches is not None else None
         hit = imitates(features, prefix, min_popularity, keys, lowered)
-        if prefix == "brand" and keys is not None:  # 'dorms' copies no 'forms.gle': a short link is no name
-            hit &= ~pd.Series(keys, dtype=object).isin(NOT_NAMES).to_numpy()
         popularity = np.nan_to_num(_col(features, f"{prefix}__popularity"))
         names = matches[f"{prefix}_match"].to_numpy(dtype=object) if matches is not None else np.full(n, None)
         for i in np.flatnonzero(hit & (popularity > named_popularity)).tolist():
@@ -871,9 +872,10 @@ def x_account_lookalikes(handles: np.ndarray, features: pd.DataFrame, popularity
     holds_one = squeezed.iloc[rows].str.contains("|".join(sorted([*behind_affixes, *short], key=len, reverse=True)))
     rows = rows[holds_one.to_numpy()]  # few: the loop below reads only these
     for i, core in zip(rows.tolist(), squeezed.iloc[rows].tolist(), strict=True):
-        beside = names_beside_scam_words(core.strip("0123456789"))
+        letters = core.strip("0123456789")
+        beside = names_beside_scam_words(letters)
         named = [behind_affixes[form] for form in affix_variants(core).union(beside) if form in behind_affixes]
-        named += [short[name] for name in names_beside_identity_words(core.strip("0123456789")) if name in short]
+        named += [short[name] for name in names_beside_identity_words(letters) if name in short]
         if named:
             risk[i] = _impersonation("X account", display[max(named, key=popularity.__getitem__)])
     return risk

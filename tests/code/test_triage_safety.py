@@ -238,7 +238,8 @@ def test_releasable_is_what_the_flags_say_and_never_an_unscorable_row(flagger, d
     from handleval.accounts.features import canonical_columns, declares_automation
 
     out = triage(people, valuer=PriceByLength(), flagger=flagger, now=NOW).sort_values("row")
-    self_declared = (out["bot_type"] == "self_declared").to_numpy() | declares_automation(canonical_columns(people)[0])
+    assert not declares_automation(canonical_columns(people)[0]).any()  # no profile here says it is a bot
+    self_declared = (out["bot_type"] == "self_declared").to_numpy()
     flagged_out = (out["bot"].astype("boolean").fillna(False) & ~self_declared) \
         | out["dormant"].astype("boolean").fillna(False)
     scored = out["expected_value"].notna()
