@@ -743,6 +743,7 @@ def test_a_run_publishes_the_bundles_own_files_and_a_store_busy_at_logging_is_on
     assert logged >= {f"bundle/{p}" for p in own_files(bundle) if len(p.parts) == 1}
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///file:{tmp_path / 'mlflow.db'}?mode=ro&uri=true")
+    monkeypatch.chdir(tmp_path)  # MLflow makes the URI's folders ('file:/…') under the working directory
     with pytest.raises(HandlevalError, match=f"the bundle is trained and saved in {bundle}, but the MLflow "):
         tracking.track_accounts_run(result, quiet=True, registered_name="qa-accounts")
 
