@@ -879,6 +879,10 @@ def _line_records(obj: Any, n: int) -> Iterator[tuple[dict[str, str | None], str
     """The rows of line ``n``, parsed as ``obj``: a user object, an API v2 response page or a v1.1 array."""
     if isinstance(obj, dict) and set(obj) == {"meta"}:
         return  # a page with no users (the empty last page of a paginated answer: its meta alone)
+    if isinstance(obj, dict) and obj and set(obj) <= _V2_ENVELOPE - {"data", "errors"}:
+        yield {}, (f"line {n} is an X API response without data: its includes are users the page mentions, not "
+                   "the accounts asked for")
+        return
     if isinstance(obj, dict) and set(obj) <= _V2_ENVELOPE and ("data" in obj or "errors" in obj):
         # an API v2 response: one user, or a page of users (each a row, in order), then the users it could not
         # return (suspended, not found: each a row with the API's words as its error)

@@ -462,12 +462,17 @@ def test_cli_flag_reads_a_line_that_is_an_x_api_v2_response_page(tmp_path):
     assert out["username"].tolist() == v1["screen_name"].tolist() and out["error"].isna().all()
     assert out["created_at"].tolist()[2] == users[2]["created_at"]
     bare = {"id": "98", "text": "hello", "edit_history_tweet_ids": ["98"]}  # the API's default fields: no author
-    (tmp_path / "posts.jsonl").write_text(lines[0] + "\n" + json.dumps({"data": [bare]}) + "\n", encoding="utf-8")
+    # a line of includes alone was a row "missing screen_name": its users are the ones a page mentions
+    only_includes = json.dumps({"includes": {"users": [mentioned]}})
+    (tmp_path / "posts.jsonl").write_text("\n".join([lines[0], json.dumps({"data": [bare]}), only_includes]) + "\n",
+                                          encoding="utf-8")
     result = run_cli("flag", str(tmp_path / "posts.jsonl"), "-o", str(tmp_path / "posts"), "--quiet")
     assert result.returncode == 0, result.stderr
-    assert read_output(tmp_path / "posts")["error"].tolist()[2] == "line 2 is a page of posts without their " \
-        "authors: ask the X API with expansions=author_id&user.fields=created_at,public_metrics (the users come in " \
-        "includes.users)"
+    assert read_output(tmp_path / "posts")["error"].tolist()[2:] == [
+        "line 2 is a page of posts without their authors: ask the X API with "
+        "expansions=author_id&user.fields=created_at,public_metrics (the users come in includes.users)",
+        "line 3 is an X API response without data: its includes are users the page mentions, not the accounts asked "
+        "for"]
     # the users a response could not return (suspended, not found: the accounts a release decision is about) were
     # dropped from a page, or a row "missing screen_name": now a row each, named, with the API's words
     gone = {"value": "zqgone", "detail": "Could not find user with usernames: [zqgone].", "parameter": "usernames"}
