@@ -239,32 +239,32 @@ _EARLIEST, _LATEST = pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2200-01
 def _to_utc(values: pd.Series) -> pd.Series:
     """Datetimes from Twitter strings, ISO strings, epoch milliseconds or datetime objects, as UTC nanoseconds
     (NaT if none of these, or outside 1970-2200)."""
-    out = _parse_utc(values)
-    return out.where((out >= _EARLIEST) & (out < _LATEST)).astype("datetime64[ns, UTC]")
-
-
-def _parse_utc(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
-        out = pd.to_datetime(values, utc=True)
-        return out
+        return _plausible(pd.to_datetime(values, utc=True))
     s = values.astype("string").str.strip().str.strip('"')
     # A string that starts with a digit (ISO date, epoch) cannot match the Twitter format (it starts with a
     # weekday name); strptime would reject it by raising once per row, which was most of the parse time, so it
     # is handed over as missing and parsed below like before.
     digit_first = s.str.match(r"[0-9]").fillna(False).to_numpy(dtype=bool)
-    out = pd.to_datetime(s.mask(digit_first) if digit_first.any() else s, format=_TWITTER_FMT, errors="coerce",
-                         utc=True)
+    out = _plausible(pd.to_datetime(s.mask(digit_first) if digit_first.any() else s, format=_TWITTER_FMT,
+                                    errors="coerce", utc=True))
     rest = out.isna() & s.notna() & (s != "")
     if rest.any():
         epoch = rest & s.str.fullmatch(r"\d{12,13}(?:L|\.0)?").fillna(False)  # 1183552203000.0: a float column's
         if epoch.any():
-            out[epoch] = pd.to_datetime(s[epoch].str.replace(r"(?:L|\.0)$", "", regex=True).astype("int64"),
-                                        unit="ms", utc=True)
+            out[epoch] = _plausible(pd.to_datetime(s[epoch].str.replace(r"(?:L|\.0)$", "", regex=True)
+                                                   .astype("int64"), unit="ms", utc=True))
         rest &= ~epoch
         if rest.any():
-            out[rest] = pd.to_datetime(s[rest], errors="coerce", utc=True, format="mixed")
+            out[rest] = _plausible(pd.to_datetime(s[rest], errors="coerce", utc=True, format="mixed"))
             out[rest & numeric_date_orders(s)[2]] = pd.NaT  # '12/03/2020': 12 March or 3 December
     return out
+
+
+def _plausible(times: pd.Series) -> pd.Series:
+    """``times`` as UTC nanoseconds, NaT outside 1970-2200 (pandas 3 parses at the resolution the text needs, and
+    seconds cannot hold '…56.789Z')."""
+    return times.where((times >= _EARLIEST) & (times < _LATEST)).astype("datetime64[ns, UTC]")
 
 
 def _either_order(values: pd.Series) -> pd.Series:

@@ -151,6 +151,17 @@ def test_a_date_either_order_could_read_is_a_row_error_that_says_so():
         "write YYYY-MM-DD"
 
 
+def test_times_with_fractions_of_a_second_are_read():
+    """``2025-06-01T12:34:56.789Z`` (JavaScript's toISOString, Python's isoformat, pandas' to_csv) crashed flag
+    and triage: pandas 3 parsed the column's other times at whole seconds, which cannot hold the fraction."""
+    a = _accounts().assign(observed_at=["2015-05-01T12:00:00.789Z", "2017-03-14T00:00:00.123456789Z", "2010-11-07"],
+                           last_active_at=["2015-04-01T00:00:00.5+02:00", None, None])
+    p, err = prepare_accounts(a)
+    assert err.isna().all(), err.tolist()
+    assert p["observed_at"].dt.strftime("%S.%f").tolist() == ["00.789000", "00.123456", "00.000000"]
+    assert p.loc[0, "last_active_at"] == pd.Timestamp("2015-03-31T22:00:00.5Z")
+
+
 def test_impossible_times_are_row_errors_and_null_is_a_name():
     """An observation in 2099 was scored (p_bot 0.89), a last activity before the account existed made it dormant
     for 3,652 days, and the screen names 'null' and 'None' were "missing" (predict prices them as handles)."""
