@@ -501,12 +501,13 @@ def flag_command(
                         give it: measured against today, an old
                         snapshot looks human (rates per day of age fall)
       last_active_at    latest activity: dormancy from dates, not estimated;
-                        or status.created_at (a v1.1 object's last tweet)
+                        or status.created_at (a v1.1 object's last tweet),
+                        or the time in most_recent_tweet_id (X API v2)
       listed_count      or public_metrics.listed_count, listedcount
       description, location, url, name, verified, protected, geo_enabled,
       default_profile, default_profile_image (v2: from profile_image_url);
-      triage also reads verified_type (v2: any but none is verified) and
-      is_blue_verified (X's own JSON); a column the guard rails read
+      triage also reads verified_type (v2: any but none is verified),
+      is_blue_verified (X's own JSON) and protected; a column the guard rails read
       written in another case ('Verified') stops the run
     v2 objects may be nested (NDJSON lines, or a public_metrics column
     holding the object) or flattened with dots (public_metrics.tweet_count);
@@ -576,7 +577,14 @@ def triage_command(
 ) -> None:
     """Rank accounts by the expected value of their handle: price × probability it becomes releasable. Every
     row comes back, ranked: row (its place in the input) first, then every input column unchanged, the flag
-    columns, price_usd, p_releasable, releasable, expected_value, guard_rail, triage_reasons, error."""
+    columns, price_usd, risk, p_releasable, releasable, expected_value, guard_rail, triage_reasons, error.
+
+    \b
+    Guard rails (never releasable, the reason in guard_rail): a verified
+    account; a protected one with no last activity given; one created or
+    active within the policy window (judged at its handle's newest
+    observation, with the latest activity any of its rows gives); one with
+    100,000 followers or more (a person decides on a notable account)."""
     from handleval.accounts import load_accounts
     from handleval.accounts.features import resolve_columns
     from handleval.accounts.flag import check_required
@@ -616,17 +624,17 @@ def triage_command(
         err_console.print(f"[yellow]warning:[/] {shown(message)}", highlight=False)
     if top and not quiet:
         table = Table(title=f"top {top} by expected value")
-        listed = ("screen_name", "price_usd", "p_releasable", "expected_value", "account_status",
+        listed = ("screen_name", "price_usd", "p_releasable", "releasable", "expected_value", "account_status",
                   "triage_reasons")
         for col in listed:
             table.add_column(col, overflow="fold")
         name = resolve_columns(ranked.columns).get("screen_name", "screen_name")  # v1.1 screen_name or v2 username
         for _, row in ranked.head(top).iterrows():
-            screen, price, p_rel, value, status, why = (row[name if c == "screen_name" else prefix + c]
-                                                        for c in listed)
+            screen, price, p_rel, free, value, status, why = (row[name if c == "screen_name" else prefix + c]
+                                                              for c in listed)
             table.add_row(shown(screen), f"${price:,.0f}" if price == price else "",
-                          f"{p_rel:.2f}" if p_rel == p_rel else "", f"${value:,.0f}" if value == value else "",
-                          shown(status), shown(why))
+                          f"{p_rel:.2f}" if p_rel == p_rel else "", "" if pd.isna(free) else str(bool(free)).lower(),
+                          f"${value:,.0f}" if value == value else "", shown(status), shown(why))
         console.print(table)
     if not quiet:
         console.print(f"{len(ranked):,} accounts ranked → {output}")

@@ -2,8 +2,9 @@
 
 ``triage(df)`` flags each account (:mod:`handleval.accounts`), prices its screen name on X
 (:mod:`handleval.price`) and ranks by ``expected_value = price_usd * p_releasable``, with guard rails that are
-never overridden: verified accounts and accounts known to be active within the policy window are not releasable,
-and a self-declared bot is never releasable for being a bot.
+never overridden: verified accounts, protected ones with no last activity, accounts created or known to be active
+within the policy window and notable ones (:data:`NOTABLE_FOLLOWERS`) are not releasable, and a self-declared bot
+is never releasable for being a bot.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ import numpy as np
 import pandas as pd
 
 from handleval._arrays import group_ids
-from handleval.accounts.features import COLUMN_ALIASES, _to_bool, canonical_columns, declares_automation
+from handleval.accounts.features import COLUMN_ALIASES, _to_bool, _to_utc, canonical_columns, declares_automation
 from handleval.accounts.flag import FLAG_COLUMNS, NOW_BASIS, AccountFlagger, load_accounts
 from handleval.errors import HandlevalError, InvalidHandle
 from handleval.handles import handle_texts, parse_handle
 
-TRIAGE_COLUMNS = ["row", "screen_name", "price_usd", "p_releasable", "releasable", "expected_value",
+#: Followers from which an account is notable: released by a person's decision, never by triage's rule (a famous
+#: account without a check mark at P(bot) 0.3 outranked every real bot of a 50,000-account run).
+NOTABLE_FOLLOWERS = 100_000
+TRIAGE_COLUMNS = ["row", "screen_name", "price_usd", "risk", "p_releasable", "releasable", "expected_value",
                   "guard_rail", "triage_reasons"]
 
 
@@ -56,10 +60,12 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     ``releasable`` is what the flags say: the account is flagged a bot (not a self-declared one) or dormant, and no
     guard rail holds (NA where the account or its handle could not be scored, unless a guard rail holds). Guard
     rails set both to 0/False for verified accounts (``verified``, or an X API v2 ``verified_type`` other than
-    ``none``) and for accounts known to be active within the policy window. A handle listed more than once (any
-    case, with or without '@', or as a profile address) is one account: its newest observation that could be
-    scored counts (then the first in input order), the others get 0, and a guard rail on any of its rows holds for
-    all (not a malformed CSV row's).
+    ``none``), protected accounts with no last activity, accounts created or known to be active within the policy
+    window and accounts with :data:`NOTABLE_FOLLOWERS` or more. A handle listed more than once (any case, with or
+    without '@', or as a profile address) is one account: its newest observation that could be scored counts (then
+    the first in input order), the others get 0, its age and activity are judged at that newest observation (with
+    the latest activity any of its rows gives), and a guard rail on any of its rows holds for all (not a malformed
+    CSV row's). ``risk`` is the price model's (``could impersonate …``).
 
     The input's columns come back unchanged; the output columns are named ``prefix + name`` after them, and
     :class:`~handleval.errors.ColumnCollisionError` names any input column they would overwrite. Rows with an
@@ -97,26 +103,38 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     p_dorm = flagged["p_dormant"].to_numpy(dtype=float)
     # A self-declared (benign) bot is never releasable for being a bot: only the other bot types count. Self-declared
     # by the type model, or by its own profile ('Automated account'): the model missed most of a held-out set's.
-    p_bot_release = np.clip(p_bot - flagged["p_self_declared"].to_numpy(dtype=float), 0.0, 1.0)
+    p_self = flagged["p_self_declared"].to_numpy(dtype=float)
+    p_bot_release = np.clip(p_bot - p_self, 0.0, 1.0)
     declared = declares_automation(canonical)
     self_declared = (flagged["bot_type"] == "self_declared").fillna(False).to_numpy(dtype=bool) | declared
     p_bot_release[self_declared] = 0.0
     p_rel = 1.0 - (1.0 - p_bot_release) * (1.0 - p_dorm)
-    verified = _verified(accounts)
-    days = flagged["days_inactive"].to_numpy(dtype=float)
-    recently_active = ~np.isnan(days) & (days <= flagger.policy_days)
-    guard = np.where(verified, "verified account: never releasable",
-                     np.where(recently_active, f"active within the {flagger.policy_days}-day policy window: "
-                                               "never releasable", "")).astype(object)
-    guarded = verified | recently_active
     # One handle is one account: listed again (any case, with or without '@', as a profile address), its newest
     # observation that could be scored counts and speaks for the others (a 2019 snapshot of a dormant account does
     # not outvote this year's busy one), and a guard rail on any of its rows holds for all of them (not a ragged
-    # row's: its 'verified' may be another field).
+    # row's: its 'verified' may be another field). Age and activity are judged at the handle's newest observation.
     keys = np.array([_handle_key(n) for n in names], dtype=object)
     ids = group_ids(keys)
     scorable = ~np.isnan(price * p_rel)
     n_handles = int(ids.max(initial=-1)) + 1
+    policy = flagger.policy_days
+    days, age = _days_at_newest(ids, keys != "", flagged, canonical,
+                                usable=~bad & flagged["error"].isna().to_numpy(dtype=bool))
+    protected = _yes(canonical, "protected") & np.isnan(days)
+    followers = pd.to_numeric(canonical.get("followers_count"), errors="coerce")
+    notable = (np.nan_to_num(np.asarray(followers, dtype=float)) >= NOTABLE_FOLLOWERS) if len(canonical) else \
+        np.zeros(0, dtype=bool)
+    rules = [
+        (_verified(accounts), "verified account: never releasable"),
+        (protected, "protected account with no last activity given: its posts cannot be seen; never releasable"),
+        (age < policy, f"created within the {policy}-day policy window: never releasable"),
+        # a row that shows the activity; its handle's other rows are held by it, as by any rail
+        ((flagged["days_inactive"].to_numpy(dtype=float) <= policy) & (days <= policy),
+         f"active within the {policy}-day policy window: never releasable"),
+        (notable, f"followed by {NOTABLE_FOLLOWERS:,} or more: a person decides on a notable account, not triage"),
+    ]
+    guard = np.select([on for on, _ in rules], [why for _, why in rules], "").astype(object)
+    guarded = guard != ""
     # the time each row was observed; a row measured "now" because it gave no observed_at was seen at no known time
     measured = pd.to_datetime(flagged["measured_at"], utc=True, errors="coerce").where(
         flagged["measured_at_basis"].astype("string").fillna("") != NOW_BASIS)
@@ -160,15 +178,20 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
         elif np.isnan(expected[i]):
             why.append("")
         else:
-            why.append(f"${price[i]:,.0f} x P(releasable) {p_rel[i]:.2f} (P(bot) {p_bot[i]:.2f}"
-                       + (f", counted {p_bot_release[i]:.2f}: "
-                          + ("its profile says it is automated; " if declared[i] else "")
-                          + "a self-declared bot is not released for being one"
-                          if p_bot_release[i] < p_bot[i] - 0.05 else "") + ", "
+            if declared[i] or self_declared[i]:
+                counted = (", counted 0: " + ("its profile says it is automated" if declared[i] else
+                                             "its type is self-declared") + ", not released for being a bot")
+            elif p_bot_release[i] < p_bot[i] - 0.05:
+                counted = f", counted {p_bot_release[i]:.2f}: less P(self-declared bot) {p_self[i]:.2f}"
+            else:
+                counted = ""
+            why.append(f"${price[i]:,.0f} x P(releasable) {p_rel[i]:.2f} (P(bot) {p_bot[i]:.2f}{counted}, "
                        f"P(dormant) {p_dorm[i]:.2f}"
                        + (" estimated" if flagged.at[i, "dormancy_basis"] == "estimate" else "") + ")")
     outputs = {c: flagged[c].to_numpy() for c in FLAG_COLUMNS if c != "error"}
-    outputs.update({"price_usd": price, "p_releasable": np.round(p_rel, 4), "releasable": releasable,
+    risk = priced["risk"].to_numpy(dtype=object).copy() if "risk" in priced else np.full(len(price), None)
+    risk[bad] = None
+    outputs.update({"price_usd": price, "risk": risk, "p_releasable": np.round(p_rel, 4), "releasable": releasable,
                     "expected_value": np.round(expected, 2), "guard_rail": guard, "triage_reasons": why,
                     "error": error.to_numpy()})
     out = accounts.set_axis(index).copy()
@@ -186,6 +209,35 @@ def _handle_key(name: str) -> str:
         return parse_handle(name, "x").name
     except InvalidHandle:
         return name.lower()
+
+
+def _days_at_newest(ids: np.ndarray, named: np.ndarray, flagged: pd.DataFrame, canonical: pd.DataFrame,
+                    usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, days inactive and account age (days) at its handle's newest usable observation, from the latest
+    activity any of its rows gives (NaN where unknown): a row without a handle name speaks for itself alone."""
+    measured = pd.to_datetime(flagged["measured_at"], utc=True, errors="coerce")
+    seen = measured.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float) / 86400e9
+    seen[measured.isna().to_numpy()] = np.nan
+    at_now = (flagged["measured_at_basis"].astype("string").fillna("") == NOW_BASIS).to_numpy(dtype=bool)
+    own_days = flagged["days_inactive"].to_numpy(dtype=float)
+    created = _to_utc(canonical["created_at"]) if "created_at" in canonical else pd.Series(pd.NaT, index=flagged.index)
+    born = created.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float) / 86400e9
+    born[created.isna().to_numpy()] = np.nan
+    groups = np.where(named, ids, ids.max(initial=-1) + 1 + np.arange(len(ids)))  # unnamed: a group each
+    def group_max(values: np.ndarray) -> np.ndarray:
+        return pd.Series(np.where(usable, values, np.nan)).groupby(groups).transform("max").to_numpy()
+
+    # a row measured now for want of an observed_at was seen at no known time: newest only for want of another
+    newest = group_max(np.where(at_now, np.nan, seen))
+    newest = np.where(np.isnan(newest), group_max(seen), newest)
+    return newest - group_max(seen - own_days), newest - born
+
+
+def _yes(canonical: pd.DataFrame, column: str) -> np.ndarray:
+    """Where a yes/no column of the canonical input says yes (False where it is absent or blank)."""
+    if column not in canonical:
+        return np.zeros(len(canonical), dtype=bool)
+    return _to_bool(canonical[column]).fillna(False).to_numpy(dtype=bool)
 
 
 def _verified(flagged: pd.DataFrame) -> np.ndarray:

@@ -114,16 +114,22 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     **{c: (c,) for c in ("name", "description", "location", "url", "default_profile", "default_profile_image",
                          "geo_enabled", "protected", "profile_image_url")},
 }
+#: An X API v2 user's latest post: its id holds the time it was posted (a snowflake), read as the last activity
+#: where no ``last_active_at`` is given.
+LATEST_POST_ID = "most_recent_tweet_id"
+#: X's snowflake ids count milliseconds from this epoch (2010-11-04T01:42:54.657Z) in their bits above the 22nd.
+SNOWFLAKE_EPOCH_MS = 1288834974657
 #: Columns the guard rails and the dormancy policy read: one written otherwise in case ('Verified') would be
 #: ignored without a word (a verified account released), so such a file is refused.
-GUARD_COLUMNS = (*COLUMN_ALIASES["verified"], "verified_type", "observed_at", "probe_created_at", "crawled_at",
-                 *COLUMN_ALIASES["last_active_at"])
+GUARD_COLUMNS = (*COLUMN_ALIASES["verified"], "verified_type", "protected", "observed_at", "probe_created_at",
+                 "crawled_at", *COLUMN_ALIASES["last_active_at"], LATEST_POST_ID)
 #: Columns the bot model cannot do without: a file lacking one fails as a whole, before any row is scored.
 REQUIRED_COLUMNS = ("screen_name", "created_at", "statuses_count", "followers_count", "friends_count",
                     "favourites_count")
 _NESTED = ("public_metrics",)  # v2 objects a column may hold as a dict or JSON text
 #: Every input column name the flagger and triage read (each canonical column under all its names).
-ACCOUNT_INPUT_NAMES = frozenset(a for aliases in COLUMN_ALIASES.values() for a in aliases) | frozenset(_NESTED)
+ACCOUNT_INPUT_NAMES = frozenset(a for aliases in COLUMN_ALIASES.values() for a in aliases) | frozenset(_NESTED) \
+    | {LATEST_POST_ID}
 
 
 def resolve_columns(columns: Any) -> dict[str, str]:
@@ -198,10 +204,26 @@ def canonical_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]
     out = pd.DataFrame(columns, index=frame.index)
     if basis is not None:
         out["observed_basis"] = basis  # which input column each row's observation time came from
+    if LATEST_POST_ID in expanded:
+        posted = snowflake_times(expanded[LATEST_POST_ID])
+        last = out["last_active_at"] if "last_active_at" in out else pd.Series(None, index=frame.index, dtype=object)
+        out["last_active_at"] = last.where(~(_blank(last) & posted.notna()), posted)
     if "default_profile_image" not in out and "profile_image_url" in out:  # v2 has only the image URL
         url = out["profile_image_url"].astype("string")
         out["default_profile_image"] = url.str.contains("default_profile_images").where(url.notna())
     return out, found
+
+def snowflake_times(ids: pd.Series) -> pd.Series:
+    """The time an X post id says it was made at (ISO 8601 text; NA for a value that is no id of 15-20 digits)."""
+    text = ids.astype("string").str.strip().str.strip('"')
+    out = pd.Series(pd.NA, index=ids.index, dtype="string")
+    valid = text.str.fullmatch(r"\d{15,20}").fillna(False).to_numpy(dtype=bool)
+    if valid.any():
+        ms = [(int(v) >> 22) + SNOWFLAKE_EPOCH_MS for v in text[valid].tolist()]
+        out[valid] = pd.to_datetime(pd.Series(ms, dtype="int64"), unit="ms", utc=True).dt.strftime(
+            "%Y-%m-%dT%H:%M:%S.%fZ").to_numpy()
+    return out
+
 
 _TWITTER_FMT = "%a %b %d %H:%M:%S %z %Y"
 #: 'bot' in a description or name, as the model's ``says_bot`` features read it (wider than :data:`_DECLARED_BOT`,

@@ -254,6 +254,10 @@ class AccountFlagger:
                 raw, contrib = self.bot_model.predict(x), None
             p_bot = np.clip(apply_calibration(self.calibration, raw), 0.0, 1.0)
             p_dorm_est = np.clip(apply_calibration(self.dormancy_calibration, self.dormancy_model.predict(x)), 0, 1)
+            # an account younger than the policy window cannot have been inactive for it
+            age = ((prepared.loc[ok, "observed_at"] - prepared.loc[ok, "created_at"]).dt.total_seconds()
+                   / 86400.0).to_numpy(dtype=float)
+            p_dorm_est[age < self.policy_days] = 0.0
             last = prepared.loc[ok, "last_active_at"]
             days = ((prepared.loc[ok, "observed_at"] - last).dt.total_seconds() / 86400.0).to_numpy(dtype=float)
             known = ~np.isnan(days)
@@ -279,12 +283,13 @@ class AccountFlagger:
                                                        ["bot_and_dormant", "bot", "dormant", "active"],
                                                        "activity_unknown")
             if contrib is not None:
-                out.loc[idx, "reasons"] = self._reasons(x, contrib, p_bot, bot, days, p_dorm_est, known,
+                out.loc[idx, "reasons"] = self._reasons(x, contrib, p_bot, bot, days, p_dorm_est, known, age,
                                                         prepared.loc[ok].reset_index(drop=True))
         return out.set_axis(accounts.index)
 
     def _reasons(self, x: pd.DataFrame, contrib: np.ndarray, p_bot: np.ndarray, bot: np.ndarray,
-                 days: np.ndarray, p_dorm: np.ndarray, known: np.ndarray, counts: pd.DataFrame) -> list[str]:
+                 days: np.ndarray, p_dorm: np.ndarray, known: np.ndarray, age: np.ndarray,
+                 counts: pd.DataFrame) -> list[str]:
         """Per row: the verdict, up to three features pushing towards it (largest path attribution
         first), and the dormancy basis. Sorting and number transforms run on whole arrays; only the
         formatting is per row. A ratio of two counts is shown from the row's ``counts`` (the model reads it
@@ -324,6 +329,9 @@ class AccountFlagger:
             if known[i]:
                 state = "dormant" if days[i] > self.policy_days else "active"
                 dorm = f"{state}: last active {days[i]:.0f} days before measured_at (policy {self.policy_days})"
+            elif age[i] < self.policy_days:
+                dorm = (f"no last activity given; created {age[i]:.0f} days before measured_at, within the policy "
+                        f"({self.policy_days}): not dormant")
             else:
                 dorm = (f"no last activity given: P(dormant) {p_dorm[i]:.2f} is a model ESTIMATE from the profile")
             out.append(f"{part} | {dorm}")

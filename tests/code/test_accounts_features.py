@@ -162,6 +162,19 @@ def test_times_with_fractions_of_a_second_are_read():
     assert p.loc[0, "last_active_at"] == pd.Timestamp("2015-03-31T22:00:00.5Z")
 
 
+def test_an_x_api_v2_latest_post_id_gives_the_last_activity():
+    """X API v2 users carry ``most_recent_tweet_id``, not a time: an account that posted an hour before it was seen
+    came out releasable on an estimate. The id holds its time (a snowflake); a given ``last_active_at`` comes first."""
+    a = _accounts().assign(observed_at="2025-01-01", created_at="2015-01-01",
+                           most_recent_tweet_id=["1050118621198921728", "1050118621198921728", "20"],
+                           last_active_at=[None, "2024-01-01", None])
+    p, err = prepare_accounts(a)
+    assert err.isna().all(), err.tolist()
+    # the X API documentation's example post, 'created_at': 'Wed Oct 10 20:19:24 +0000 2018'
+    assert p.loc[0, "last_active_at"] == pd.Timestamp("2018-10-10T20:19:24.211Z")
+    assert p.loc[1, "last_active_at"] == pd.Timestamp("2024-01-01", tz="UTC") and pd.isna(p.loc[2, "last_active_at"])
+
+
 def test_impossible_times_are_row_errors_and_null_is_a_name():
     """An observation in 2099 was scored (p_bot 0.89), a last activity before the account existed made it dormant
     for 3,652 days, and the screen names 'null' and 'None' were "missing" (predict prices them as handles)."""

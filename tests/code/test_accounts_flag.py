@@ -562,11 +562,17 @@ def test_triage_never_releases_a_self_declared_bot_for_being_a_bot(flagger):
     dormant = scored["dormant"].astype("boolean").fillna(False) & (scored["guard_rail"] == "")
     assert (scored["releasable"].astype(bool) == dormant).all() and (~dormant).any()
     free = scored[scored["guard_rail"] == ""]
-    assert free["triage_reasons"].str.contains("a self-declared bot is not released for being one").all()
-    # on accounts the flagger does not call self-declared, no such clause (it read on humans at p 0.006)
+    assert free["triage_reasons"].str.contains("counted 0: its type is self-declared, not released for being a "
+                                               "bot").all()
+    # on accounts the flagger does not call self-declared, no such clause (it read on humans at p 0.006), and where
+    # P(self-declared bot) is taken off P(bot), the reason says so, not that the account is one (BBCNews read so)
     plain = triage(_accounts(), valuer=PriceByLength(), flagger=flagger, now=NOW).dropna(subset=["expected_value"])
     small = plain["p_self_declared"] < 0.05
     assert small.any() and not plain.loc[small, "triage_reasons"].str.contains("self-declared").any()
+    part = ~small & (plain["bot_type"] != "self_declared").fillna(True) & (plain["guard_rail"] == "")
+    less = plain.loc[part, "triage_reasons"].str.contains("less P(self-declared bot) 0.", regex=False)
+    assert part.any() and less.all()
+    assert not plain["triage_reasons"].str.contains("not released for being").any()
 
 
 def test_flag_batch_scorer_keeps_the_input_columns_as_predicts_does(tmp_path):

@@ -256,11 +256,12 @@ def test_a_bot_whose_profile_says_it_is_automated_is_never_released_for_being_a_
     missed most of botwiki's self-declared bots held out) and came out releasable: its own profile declares it."""
     says = ["Automated account. Tweets the weather in Oslo every hour.", "This account is automated by @alice",
             "posts every new arXiv paper", "I am a bot", "Real person, not a bot"]
-    accounts = _bot_like(len(says), description=says, observed_at=["2019-06-01"] * len(says))
+    accounts = _bot_like(len(says), description=says, observed_at=["2019-09-01"] * len(says))
     out = triage(accounts, valuer=PriceByLength(), flagger=flagger, now=NOW).sort_values("row")
     assert out["bot"].all(), out["p_bot"]  # all look like bots: only the profile's words tell them apart
     declared = np.array([True, True, False, True, False])
-    assert out["triage_reasons"].str.contains("its profile says it is automated").tolist() == declared.tolist()
+    assert out["triage_reasons"].str.contains("its profile says it is automated, not released for being a bot"
+                                              ).tolist() == declared.tolist()
     dormant = out["dormant"].astype(bool).to_numpy()
     typed = (out["bot_type"] == "self_declared").to_numpy()  # the type model's own (a denial still says 'bot')
     assert (out["releasable"].astype(bool).to_numpy() == (~(declared | typed) | dormant)).all()  # dormant: as such
@@ -294,6 +295,54 @@ def test_verified_type_and_a_verified_row_flagging_could_not_score_hold_the_guar
     assert out["error"].notna().tolist() == [True, False]
     assert out["p_releasable"].iloc[1] == 0.0 and not out["releasable"].iloc[1]
     assert out["guard_rail"].iloc[1].startswith("verified account: never releasable (row 0")
+
+
+def test_protected_new_and_notable_accounts_are_never_released(flagger):
+    """A protected account with no last activity (its posts cannot be seen), one created an hour before it was seen
+    (no activity yet read as spam: P(bot) 0.86) and a famous one without a check mark (110M followers at P(bot) 0.3
+    outranked every real bot of a 50,000-account run) came out releasable or ranked first."""
+    frame = _bot_like(6, protected=["true", "true", "false", "false", "false", "false"],
+                      observed_at=["2024-05-01T12:00:00Z"] * 6,
+                      last_active_at=[None, "2020-01-01", None, None, None, None])
+    frame.loc[2, "created_at"] = "2024-05-01T11:00:00Z"
+    frame.loc[3, "created_at"] = "2024-04-05"  # 26 days old
+    frame.loc[4, "followers_count"] = 110_000_000
+    out = triage(frame, valuer=PriceByLength(), flagger=flagger, now=NOW).sort_values("row")
+    assert out["guard_rail"].tolist() == [
+        "protected account with no last activity given: its posts cannot be seen; never releasable",
+        "", "created within the 30-day policy window: never releasable",
+        "created within the 30-day policy window: never releasable",
+        "followed by 100,000 or more: a person decides on a notable account, not triage", ""]
+    assert out["releasable"].tolist() == [False, True, False, False, False, True]  # row 1: dormant since 2020
+    flags = flagger.flag(frame, now=NOW)
+    assert flags.loc[[2, 3], "p_dormant"].tolist() == [0.0, 0.0]  # too young to have been inactive for the window
+    assert flags.loc[5, "p_dormant"] > 0
+    assert "created 26 days before measured_at, within the policy (30): not dormant" in flags.loc[3, "reasons"]
+
+
+def test_an_old_observation_of_activity_does_not_hold_a_handle_dormant_since(flagger):
+    """Weekly crawls appended to one file: the 2023 crawl (active then) held the 2025 one (884 days inactive) as
+    "active within the policy window (row 0 of the same handle)", so a handle once seen active was never released.
+    Activity is judged at the handle's newest observation, from the latest activity any of its rows gives."""
+    frame = _bot_like(4, screen_name=["pizza", "pizza", "tacos", "tacos"],
+                      observed_at=["2023-01-01", "2025-06-01", "2025-06-01", "2025-06-03"],
+                      last_active_at=["2022-12-30", "2022-12-30", "2025-05-30", None])
+    out = triage(frame, valuer=PriceByLength(), flagger=flagger, now="2025-07-01").sort_values("row")
+    assert out["guard_rail"].tolist() == ["the same handle as row 1: counted once", "",
+                                          "active within the 30-day policy window: never releasable",
+                                          "active within the 30-day policy window: never releasable (row 2 of the "
+                                          "same handle)"]
+    assert out["releasable"].tolist() == [False, True, False, False]
+
+
+def test_triage_carries_the_price_models_impersonation_risk():
+    """A dormant ``paypal_support`` came out releasable with no word that its next holder could impersonate PayPal."""
+    frame = _bot_like(2, screen_name=["paypal_support", "zx081923"], last_active_at=["2019-01-01"] * 2,
+                      observed_at=["2024-05-01"] * 2)
+    out = triage(frame, now=NOW).sort_values("row")
+    assert out["risk"].iloc[0] == "could impersonate brand 'paypal.com'" and pd.isna(out["risk"].iloc[1])
+    at = out.columns.get_loc("price_usd")
+    assert out.columns.tolist()[at:at + 3] == ["price_usd", "risk", "p_releasable"]
 
 
 def test_predict_help_names_every_input_column_it_reads():
