@@ -55,8 +55,9 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     (with a unique index, ``accounts.join(ranked[["expected_value"]])`` puts each value on its own account;
     else sort by ``row``).
 
-    ``p_releasable = 1 - (1 - p_bot) * (1 - p_dormant)``: the handle can come free if the account is removed
-    as a bot or purged as inactive (an assumption about platform policy, not a measured rate); it ranks.
+    ``p_releasable = 1 - (1 - p_bot') * (1 - p_dormant)`` with ``p_bot' = p_bot - p_self_declared`` (0 for a
+    self-declared bot): the handle can come free if the account is removed as a bot or purged as inactive (an
+    assumption about platform policy, not a measured rate); it ranks.
     ``releasable`` is what the flags say: the account is flagged a bot (not a self-declared one) or dormant, and no
     guard rail holds (NA where the account or its handle could not be scored, unless a guard rail holds). Guard
     rails set both to 0/False for verified accounts (``verified``, or an X API v2 ``verified_type`` other than

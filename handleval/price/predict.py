@@ -1108,6 +1108,25 @@ def sales_digest(bundle_dir: str | Path | None = None) -> str | None:
     return hashlib.sha256(json.dumps([digest for _, digest in files]).encode()).hexdigest()  # wherever they are
 
 
+def _warn_if_markets_edited(bundle_dir: Path, markets: MarketsConfig) -> None:
+    """Warn when the shipped ``configs/markets.yaml`` no longer matches the copy the committed bundle was trained
+    with: the bundle prices by its own copy, so an edit there takes effect only after ``handleval train price``."""
+    from handleval.config import CONFIGS_DIR, load_markets
+
+    if bundle_dir.resolve() != (MODELS_DIR / "price").resolve() or not (CONFIGS_DIR / "markets.yaml").is_file():
+        return
+    try:
+        current = load_markets().model_dump()
+    except HandlevalError:
+        return  # the file's own error is train's to report; the bundle prices by its copy
+    trained = markets.model_dump()
+    edited = [key for key in current if current[key] != trained.get(key)]
+    if edited:
+        warnings.warn(f"{CONFIGS_DIR / 'markets.yaml'} differs from the copy {bundle_dir} was trained with (keys: "
+                      f"{', '.join(edited)}): prices follow the bundle's copy; run `handleval train price` to apply "
+                      "the edits", HandlevalWarning, stacklevel=3)
+
+
 def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None = None,
          data_dir: str | Path | None = None) -> Valuer:
     """Load and verify a price bundle (default ``models/price``), rebuilding its featurizer on this data.
@@ -1148,6 +1167,7 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     if not cap > 0 or not all(isinstance(v, int | float) for v in offsets.values()):
         raise malformed(bundle_dir, "cap_usd must be a positive number and conformal_offsets_ln numbers")
 
+    _warn_if_markets_edited(bundle_dir, markets)
     if changed:
         warnings.warn(f"the sales {bundle_dir} was trained on have changed since (by the manifest's sha256: "
                       f"{', '.join(changed)}): comparables and own-sale anchors read them as they are now; retrain to "

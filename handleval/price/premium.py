@@ -1,10 +1,12 @@
-"""Market rules applied to the learned price, each one sentence in ``configs/markets.yaml``.
+"""Market rules applied to the learned price (docs/pricing.md, "The rules, in order"); their numbers are in
+``configs/markets.yaml``, the word lists and cut-offs that decide what a name is are named constants here.
 
-In order: a name's own last sale anchors its price (a weighted average with the learned price, in dollars, the
-sale's weight halving with its age); a venue's minimum price holds in its own market only (Fragment's
-4-character minimum never reaches X); a platform's published rare-handle pricing (X: short, generic or culturally
+In order: a venue's minimum price holds in its own market only (Fragment's 4-character minimum never reaches X); a
+name's own last sale anchors its price (a weighted average with the price without it, in dollars, the sale's
+weight halving with its age); a platform's published rare-handle pricing (X: short, generic or culturally
 significant names from $2,500) lifts rare names to it while that platform is priced by proxy (not once it has
-sales of its own); the cap bounds it all.
+sales of its own); a name that is another with characters added is priced as that name at most; the cap bounds
+it all.
 Every rule returns how much it moved each price, so that the reasons can show it. Lookalikes of famous names get a
 ``risk`` and no fame: the price model reads fame only from exact matches (``brand__fame``, ``celeb__fame``).
 """

@@ -67,3 +67,24 @@ def test_a_config_that_cannot_be_read_says_why_in_one_line(tmp_path):
     assert "\n" not in str(caught.value) and "; " in str(caught.value) and "^" not in str(caught.value), caught.value
     with pytest.raises(ConfigError, match="is a folder; a config is a YAML file"):
         read_yaml(tmp_path)
+
+
+def test_an_edit_of_the_shipped_markets_config_is_said_to_wait_for_a_retrain(tmp_path):
+    """X's rare-handle floor raised from $2,500 to $3,000 in configs/markets.yaml changed no price and said nothing:
+    the committed bundle prices by the copy it was trained with. ``value`` now says so."""
+    import shutil
+
+    from handleval.config import CONFIGS_DIR
+    from tests._helpers import run_cli
+
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIGS_DIR, configs)
+    same = run_cli("value", "okay", env={"HANDLEVAL_CONFIGS": str(configs)})
+    assert same.returncode == 0 and "differs from the copy" not in same.stderr, same.stderr
+    text = (configs / "markets.yaml").read_text(encoding="utf-8")
+    assert text.count("usd: 2500") == 1
+    (configs / "markets.yaml").write_text(text.replace("usd: 2500", "usd: 3000"), encoding="utf-8")
+    edited = run_cli("value", "okay", env={"HANDLEVAL_CONFIGS": str(configs)})
+    assert edited.returncode == 0 and edited.stdout == same.stdout
+    assert "markets.yaml differs from the copy" in " ".join(edited.stderr.split())
+    assert "(keys: rare_handles)" in edited.stderr and "run `handleval train price` to apply" in edited.stderr
