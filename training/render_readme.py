@@ -38,6 +38,19 @@ def _config_today(kind: str, path: Path) -> tuple[dict[str, Any], dict[str, Any]
     return json.loads(config.model_dump_json()), json.loads(json.dumps(defaults, default=str))
 
 
+def _markets_line(trained: dict[str, Any], root: Path) -> str:
+    """Whether the markets config (rates, floors, X's rare-handle pricing) the bundle prices by is the file today."""
+    sys.path.insert(0, str(root))
+    from handleval.config import MarketsConfig, load_model_config
+
+    path = root / "configs" / "markets.yaml"
+    today = load_model_config(MarketsConfig, path).model_dump()
+    copy = MarketsConfig.model_validate(trained).model_dump()
+    changed = [k for k in today if today[k] != copy.get(k)]
+    return ("- markets: `configs/markets.yaml`; the manifest's copy (what prices follow) "
+            + ("matches the file today" if not changed else f"differs from the file today in: {', '.join(changed)}"))
+
+
 def bundle_section(kind: str, root: Path = ROOT) -> str:
     """The Markdown of one bundle: command, config (and whether today's file still says the same), seed, data
     fingerprints, training time and library versions, all from its manifest."""
@@ -53,6 +66,7 @@ def bundle_section(kind: str, root: Path = ROOT) -> str:
         f"- command: `{command}` (or `python training/{kind}.py`), default output `{folder}`",
         f"- config: `{config_file}`; the manifest's copy "
         + ("matches the file today" if not changed else f"differs from the file today in: {', '.join(changed)}"),
+        *([_markets_line(manifest["markets"], root)] if "markets" in manifest else []),
         f"- seed: {config['seed']}",
         f"- trained: {manifest['trained_at']}; training time: "
         + (f"{seconds:.0f} s" if seconds is not None else "not recorded (bundle made before manifests recorded it)"),

@@ -65,13 +65,21 @@ def test_the_config_line_names_real_differences_only(tmp_path):
     manifest = _manifest("price")
     manifest["config"].pop("extra_sources", None)
     (tmp_path / "configs").mkdir()
-    config = (ROOT / "configs" / "price.yaml").read_text(encoding="utf-8")
-    (tmp_path / "configs" / "price.yaml").write_text(config, encoding="utf-8")
+    for name in ("price.yaml", "markets.yaml"):
+        (tmp_path / "configs" / name).write_text((ROOT / "configs" / name).read_text(encoding="utf-8"),
+                                                 encoding="utf-8")
     (tmp_path / "models" / "price" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    assert "matches the file today" in render_readme.bundle_section("price", tmp_path)
+    section = render_readme.bundle_section("price", tmp_path)
+    assert "config: `configs/price.yaml`; the manifest's copy matches the file today" in section
+    assert "markets: `configs/markets.yaml`; the manifest's copy (what prices follow) matches the file today" in section
     manifest["config"]["seed"] = manifest["config"]["seed"] + 1
     (tmp_path / "models" / "price" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert "differs from the file today in: seed" in render_readme.bundle_section("price", tmp_path)
+    # the markets config prices by the bundle's copy: an edit of the file is named (it changed no price, unsaid)
+    markets = (tmp_path / "configs" / "markets.yaml").read_text(encoding="utf-8")
+    (tmp_path / "configs" / "markets.yaml").write_text(markets.replace("usd: 2500", "usd: 3000"), encoding="utf-8")
+    assert "(what prices follow) differs from the file today in: rare_handles" in \
+        render_readme.bundle_section("price", tmp_path)
 
 
 @pytest.mark.parametrize("kind", ["price", "accounts"])
