@@ -193,7 +193,8 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     risk = priced["risk"].to_numpy(dtype=object).copy() if "risk" in priced else np.full(len(price), None)
     risk[bad] = None
     outputs.update({"price_usd": price, "risk": risk, "p_releasable": np.round(p_rel, 4), "releasable": releasable,
-                    "expected_value": np.round(expected, 2), "guard_rail": guard, "triage_reasons": why,
+                    "expected_value": np.round(expected, 2), "guard_rail": guard,
+                    "triage_reasons": np.array(why, dtype=object),
                     "error": error.to_numpy()})
     out = accounts.set_axis(index).copy()
     out.insert(0, prefix + "row", np.arange(len(accounts)))

@@ -260,6 +260,7 @@ class AccountFlagger:
             p_dorm_est[age < self.policy_days] = 0.0
             last = prepared.loc[ok, "last_active_at"]
             days = ((prepared.loc[ok, "observed_at"] - last).dt.total_seconds() / 86400.0).to_numpy(dtype=float)
+            days = np.where(days < 0, 0.0, days)  # active up to a day after the observation (time zones): 0 days
             known = ~np.isnan(days)
             dormant_known = days > self.policy_days
             p_dormant = np.where(known, dormant_known.astype(float), p_dorm_est)

@@ -278,7 +278,8 @@ class Valuer:
         if taken:
             raise ColumnCollisionError(taken, prefix, "value_many", data.columns, command_line=False)
         frame = self._as_frame(data)  # once: a generator of handles is read once
-        if say_numbers and pd.api.types.infer_dtype(frame["handle"], skipna=True) in _NUMBERS:
+        numbers = pd.api.types.infer_dtype(frame["handle"], skipna=True) in _NUMBERS
+        if say_numbers and numbers and frame["handle"].notna().any():  # an empty column is float, and no number
             warnings.warn("the handle column holds numbers: each is priced as its digits (7.0 as '7'), and a handle "
                           "written with leading zeros ('007') was lost when it was stored or read as a number "
                           "(pandas: read it with dtype=str)", HandlevalWarning, stacklevel=3)

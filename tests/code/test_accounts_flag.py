@@ -65,6 +65,9 @@ def test_dormancy_rules_on_hand_made_dates(flagger):
     edge = pd.concat([edge.assign(last_active_at="2024-05-02"), edge.assign(last_active_at="2024-05-01")])
     e = flagger.flag(edge.reset_index(drop=True), now=NOW)
     assert e["dormant"].tolist() == [False, True]
+    # active some hours after it was seen (another time zone's clock): 0 days inactive, not -0.3
+    late = flagger.flag(edge.iloc[:1].assign(last_active_at=NOW + pd.Timedelta(hours=7)), now=NOW)
+    assert late["days_inactive"].tolist() == [0.0] and late["error"].isna().all()
 
 
 def test_p_dormant_is_labelled_an_estimate_when_activity_unknown(flagger):

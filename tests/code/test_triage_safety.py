@@ -198,6 +198,12 @@ def test_small_library_and_command_edges(tmp_path):
                       "anna,2015-01-01,1,2,3,4\n")
     missing = run_cli("triage", str(source), "-o", str(tmp_path / "nowhere" / "x.csv"))
     assert missing.returncode == 2 and "its folder" in missing.stderr and "does not exist" in missing.stderr
+    # no accounts: no word about numbers (an empty column is float), and the reasons are text
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert valuer.value_many([]).empty
+        empty = triage(_bot_like(0), valuer=valuer, now=NOW)
+    assert empty.empty and empty["triage_reasons"].dtype == object and empty["guard_rail"].dtype == object
 
 
 def test_triage_keeps_the_callers_index_so_values_go_back_on_their_own_accounts(flagger):
