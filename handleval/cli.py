@@ -524,7 +524,9 @@ def flag_command(
       measured_at, measured_at_basis, account_status, reasons, error
     account_status: bot, dormant, bot_and_dormant, active (a last activity
     within the window), or activity_unknown (neither flag, no last activity
-    given: dormancy was only estimated).
+    given: dormancy was only estimated). dormant is empty (unknown) where no
+    last activity was given, unless the estimate reaches 0.5 or the account
+    is younger than the window (then false).
     measured_at: the time each account was measured at; measured_at_basis:
     observed_at, probe_created_at, crawled_at, updated, or "now (no observed_at given)".
     """

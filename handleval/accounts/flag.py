@@ -265,6 +265,8 @@ class AccountFlagger:
             dormant_known = days > self.policy_days
             p_dormant = np.where(known, dormant_known.astype(float), p_dorm_est)
             dormant = np.where(known, dormant_known, p_dorm_est >= self.dormancy_threshold)
+            # without a last activity, 'not dormant' is no finding: unknown, unless too young to be dormant
+            unknown = ~known & ~dormant & (age >= self.policy_days)
             bot = p_bot >= self.threshold
             idx = np.flatnonzero(ok)
             out.loc[idx, "p_bot"] = np.round(p_bot, 4)
@@ -277,7 +279,7 @@ class AccountFlagger:
                                                          None), dtype="string")
             out.loc[idx, "days_inactive"] = np.round(days, 1)
             out.loc[idx, "p_dormant"] = np.round(p_dormant, 4)
-            out.loc[idx, "dormant"] = dormant
+            out.loc[idx, "dormant"] = pd.array(np.where(unknown, None, dormant), dtype="boolean")
             out.loc[idx, "dormancy_basis"] = np.where(known, "last_active_at", "estimate")
             # 'active' only where a last activity says so: without one, dormancy is an estimate that seldom flags
             out.loc[idx, "account_status"] = np.select([bot & dormant, bot, dormant, known],

@@ -83,9 +83,11 @@ def test_status_matches_flags(flagger):
     out = flagger.flag(_accounts(), now=NOW).dropna(subset=["account_status"])
     for _, r in out.iterrows():
         expected = {(True, True): "bot_and_dormant", (True, False): "bot", (False, True): "dormant",
-                    (False, False): "active"}[(bool(r["bot"]), bool(r["dormant"]))]
+                    (False, False): "active"}[(bool(r["bot"]), r["dormant"] is True)]
         if expected == "active" and r["dormancy_basis"] == "estimate":  # no last activity: not known to be active
             expected = "activity_unknown"
+        # no last activity: dormant is unknown (a 'False' there was no finding), unless the estimate says dormant
+        assert pd.isna(r["dormant"]) == (r["dormancy_basis"] == "estimate" and r["p_dormant"] < 0.5)
         assert r["account_status"] == expected
         assert bool(r["bot"]) == (r["p_bot"] >= flagger.threshold - 1e-4)
 

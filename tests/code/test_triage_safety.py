@@ -268,7 +268,7 @@ def test_a_bot_whose_profile_says_it_is_automated_is_never_released_for_being_a_
     declared = np.array([True, True, False, True, False])
     assert out["triage_reasons"].str.contains("its profile says it is automated, not released for being a bot"
                                               ).tolist() == declared.tolist()
-    dormant = out["dormant"].astype(bool).to_numpy()
+    dormant = out["dormant"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     typed = (out["bot_type"] == "self_declared").to_numpy()  # the type model's own (a denial still says 'bot')
     assert (out["releasable"].astype(bool).to_numpy() == (~(declared | typed) | dormant)).all()  # dormant: as such
     assert not typed[declared == False].all()  # noqa: E712 - some undeclared row is released for being a bot
