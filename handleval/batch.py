@@ -928,7 +928,7 @@ _LOCAL_CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False, "distribut
                          "distributed.admin.system-monitor.interval": "2s"}
 
 
-def _dask_warm(factory: ScorerFactory, key: str) -> dict[str, Any]:
+def _dask_warm(factory: ScorerFactory, key: str, facts: Mapping[str, Any]) -> dict[str, Any]:
     """Runs once on each Dask worker before any part: import the engine and build the worker's cached scorer,
     so that this cost is paid (and timed) once per worker, not inside the first part."""
     import pyarrow as pa
@@ -936,21 +936,51 @@ def _dask_warm(factory: ScorerFactory, key: str) -> dict[str, Any]:
     started = time.perf_counter()
     if os.environ.get("OMP_NUM_THREADS") == "1" and pa.cpu_count() != 1:
         pa.set_cpu_count(1)
-    cached_scorer(factory, key)
+    _same_scoring(cached_scorer(factory, key), facts)
     return {"pid": os.getpid(), "seconds": time.perf_counter() - started, "arrow_threads": pa.cpu_count()}
 
 
 def _dask_part(task: hio.RowGroupTask, schema: Any, factory: ScorerFactory, key: str, out: str,
-               fmt: str, output_columns: Sequence[str] | None = None, prefix: str = "") -> dict[str, Any]:
+               fmt: str, output_columns: Sequence[str] | None = None, prefix: str = "",
+               facts: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Runs on a Dask worker: read one row group, score it with the worker's cached scorer, write its part
     (atomic rename in the output directory). Only the small manifest record goes back to the client, which is
     the manifest's single writer (so a part counts only once it is recorded, as with the local engine)."""
     started = part_clock()
+    scorer = _same_scoring(cached_scorer(factory, key), facts or {})  # a worker that joined after the warm-up too
     read = hio.read_row_group(task, schema)
-    scored = score_rows(hio.table_to_frame(read), cached_scorer(factory, key), None, output_columns, prefix)
+    scored = score_rows(hio.table_to_frame(read), scorer, None, output_columns, prefix)
     return write_part(scored, Path(out), task.index, fmt, started, prefix + ERROR,
                       read if output_columns is not None else None, row_start=task.row_start,
                       row_stop=task.row_start + task.num_rows, source={"file": task.file, "row_group": task.row_group})
+
+
+def _same_scoring(scorer: ScoreChunk, facts: Mapping[str, Any]) -> ScoreChunk:
+    """``scorer``, when what it rests on (its ``facts``: the bundle's digest, the sales') is the run's; otherwise a
+    clear error: a worker with another model or data directory would mix two scorings in one output."""
+    own = getattr(scorer, "facts", None) or {}
+    differ = [k for k in own if k in facts and own[k] != facts[k]]
+    if differ:
+        import socket
+
+        found = ", ".join(f"{k} {str(own[k])[:12]}… against {str(facts[k])[:12]}…" for k in differ)
+        raise HandlevalError(f"the Dask worker on {socket.gethostname()} (pid {os.getpid()}) scores with another "
+                             f"{' and '.join(differ)} than this run ({found}): every worker must read the same model "
+                             "bundle and data (HANDLEVAL_MODELS, HANDLEVAL_DATA); fix that worker, then --resume")
+    return scorer
+
+
+def _result(future: Any) -> Any:
+    """A Dask task's result; a worker that died (or a task the scheduler forgot with it) is one clear error."""
+    from concurrent.futures import CancelledError
+
+    from dask.distributed import KilledWorker
+
+    try:
+        return future.result()
+    except (KilledWorker, CancelledError) as exc:
+        raise HandlevalError(f"a Dask worker was lost while scoring ({type(exc).__name__}: {str(exc)[:160]}); the "
+                             "finished parts are kept: run again with --resume") from exc
 
 
 #: How long a run waits for a first worker on a scheduler it was given.
@@ -1002,12 +1032,14 @@ def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifes
         # must not block a worker's event loop). Workers that join later build their scorer in their first part.
         mark = time.perf_counter()
         workers = list(client.scheduler_info().get("workers", {}))
-        warm = [client.submit(_dask_warm, factory_future, key, workers=[w], allow_other_workers=False, pure=False,
+        facts = {k: v for k, v in (manifest.data.get("scoring") or {}).items() if k != "scorer"}
+        warm = [client.submit(_dask_warm, factory_future, key, facts, workers=[w], allow_other_workers=False,
+                              pure=False,
                               key=f"handleval-warm-{i}-{key[-12:]}-{os.getpid()}-{time.time_ns()}")
                 for i, w in enumerate(workers)]
         wait(warm)
         for future in warm:
-            future.result()  # a factory that fails raises here, once, before any part is scored
+            _result(future)  # a factory that fails raises here, once, before any part is scored
         timings["warmup"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
@@ -1016,7 +1048,7 @@ def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifes
         futures = [
             client.submit(_dask_part, dataclasses.replace(t, file=str(Path(t.file).absolute())), source.schema,
                           factory_future, key, str(directory), fmt,
-                          None if output_columns is None else list(output_columns), prefix,
+                          None if output_columns is None else list(output_columns), prefix, facts,
                           key=f"handleval-part-{t.index}-{key[-12:]}-{os.getpid()}-{time.time_ns()}", pure=False,
                           priority=-t.index)
             for t in todo
@@ -1026,7 +1058,7 @@ def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifes
         with _Progress(show, sum(t.num_rows for t in source.tasks), "rows", "scoring (dask)") as bar:
             bar.update(0, reused_rows)
             for future in as_completed(futures):
-                rec = future.result()
+                rec = _result(future)
                 if not (directory / rec["file"]).is_file():  # a worker on another machine, no shared filesystem
                     raise HandlevalError(f"a Dask worker wrote {rec['file']} where this process cannot see it "
                                          f"({directory}): the input and the output must be the same path on every "

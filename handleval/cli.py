@@ -330,15 +330,6 @@ def _known_platform(text: str) -> str:
     return platform
 
 
-def _bundle_digest(model: Path | None, kind: str) -> str | None:
-    """The sha256 of a bundle's manifest (which lists every model file's sha256): the model a batch run used."""
-    from handleval.config import MODELS_DIR
-    from handleval.trees.bundle import sha256_file
-
-    manifest = (model or MODELS_DIR / kind) / "manifest.json"
-    return sha256_file(manifest) if manifest.is_file() else None
-
-
 def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str, Any]], required: tuple[str, ...],
                engine: str, scheduler: str | None, workers: int | None, resume: bool, overwrite: bool,
                quiet: bool, chunk_rows: int | None, output_columns: list[str] | None = None, prefix: str = "",
@@ -455,13 +446,12 @@ def predict_scoring(model: Path | None, platform: str = "x", reasons: bool = Tru
                     ) -> tuple[tuple[str, str, dict[str, Any]], dict[str, Any]]:
     """``predict``'s scorer factory and what else identifies its scoring (the bundle's digest, and that of the
     sales its comparables come from): a run's manifest records both, and ``--resume`` refuses any other."""
-    from handleval.price.predict import sales_digest
+    from handleval.price.predict import scoring_facts
 
     kwargs = {"bundle_dir": str(model) if model else None, "platform": platform, "reasons": reasons,
               "attribution": attribution, **({"comparables": True} if comps else {}),
               **({"as_of": as_of} if as_of else {})}
-    return ("handleval.price.predict", "outputs_scorer", kwargs), {"bundle": _bundle_digest(model, "price"),
-                                                                    "sales": sales_digest(model)}
+    return ("handleval.price.predict", "outputs_scorer", kwargs), scoring_facts(model)
 
 
 @app.command("flag")
@@ -530,7 +520,7 @@ def flag_command(
     measured_at: the time each account was measured at; measured_at_basis:
     observed_at, probe_created_at, crawled_at, updated, or "now (no observed_at given)".
     """
-    from handleval.accounts.flag import FLAG_COLUMNS, check_columns
+    from handleval.accounts.flag import FLAG_COLUMNS, check_columns, scoring_facts
     from handleval.batch import recorded_scorer_options
     from handleval.io import open_input
 
@@ -547,7 +537,7 @@ def flag_command(
     factory = ("handleval.accounts.flag", "outputs_scorer", kwargs)
     _load_scorer(factory, output, resume, overwrite)
     _run_batch(input_path, output, factory, (), engine, scheduler, workers, resume, overwrite,
-               quiet, chunk_rows, FLAG_COLUMNS, prefix, {"bundle": _bundle_digest(model, "accounts")})
+               quiet, chunk_rows, FLAG_COLUMNS, prefix, scoring_facts(model))
 
 
 def _warn_without_observed_at(columns: Any) -> None:

@@ -385,11 +385,26 @@ def batch_scorer(bundle_dir: str | None = None, reasons: bool = True, prefix: st
     """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker), as predict's:
     every input column, then the flag columns (:meth:`AccountFlagger.flag`, ``reasons``, ``prefix`` and ``now``
     as there: give ``now`` so that every part of a run is measured at the same time)."""
-    return functools.partial(load_accounts(bundle_dir).flag, reasons=reasons, prefix=prefix, now=now)
+    return _with_facts(functools.partial(load_accounts(bundle_dir).flag, reasons=reasons, prefix=prefix, now=now),
+                       bundle_dir)
 
 
 def outputs_scorer(bundle_dir: str | None = None, reasons: bool = True, now: str | None = None) -> Any:
     """A chunk scorer that returns only the flag columns (:meth:`AccountFlagger.flag_columns`), for a batch that
     declares them (``output_columns``) and names them itself after the input's (``handleval flag --prefix``);
     ``now`` as in :func:`batch_scorer`."""
-    return functools.partial(load_accounts(bundle_dir).flag_columns, now=now, reasons=reasons)
+    return _with_facts(functools.partial(load_accounts(bundle_dir).flag_columns, now=now, reasons=reasons),
+                       bundle_dir)
+
+
+def _with_facts(score: Any, bundle_dir: str | None) -> Any:
+    score.facts = scoring_facts(bundle_dir)  # as this process sees them: a Dask worker's are checked against the run's
+    return score
+
+
+def scoring_facts(bundle_dir: str | Path | None = None) -> dict[str, str | None]:
+    """What a batch's flags rest on besides its options: the bundle's digest (recorded in the run's manifest, and
+    the same on every Dask worker)."""
+    from handleval.trees.bundle import bundle_digest
+
+    return {"bundle": bundle_digest(bundle_dir, "accounts")}

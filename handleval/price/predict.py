@@ -1210,13 +1210,22 @@ def _parse_boosters(bundle_dir: Path, texts: dict[str, bytes], model_files: list
     return [load_booster(bundle_dir, texts, f) for f in model_files]
 
 
+def scoring_facts(bundle_dir: str | Path | None = None) -> dict[str, str | None]:
+    """What a batch's prices rest on besides its options: the bundle's digest and that of the sales its
+    comparables come from. A run's manifest records them (``--resume`` refuses others) and every Dask worker's
+    scorer must have the same."""
+    from handleval.trees.bundle import bundle_digest
+
+    return {"bundle": bundle_digest(bundle_dir, "price"), "sales": sales_digest(bundle_dir)}
+
+
 def batch_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,
                  attribution: Attribution = "paths", comparables: bool = False, prefix: str = "",
                  as_of: str | None = None) -> Any:
     """A chunk scorer for :func:`handleval.batch.run_batch` (built once per process or Dask worker): every input
     column, then the price columns (:meth:`Valuer.value_many`, its options and ``prefix`` as there)."""
     return _warmed(partial(load(bundle_dir)._value_many, platform=platform, reasons=reasons, attribution=attribution,
-                           comparables=comparables, prefix=prefix, as_of=as_of, say_numbers=False))
+                           comparables=comparables, prefix=prefix, as_of=as_of, say_numbers=False), bundle_dir)
 
 
 def outputs_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: bool = True,
@@ -1225,11 +1234,13 @@ def outputs_scorer(bundle_dir: str | None = None, platform: str = "x", reasons: 
     columns are called: for a batch that declares them (``output_columns``) and names them itself (``handleval
     predict --prefix``). ``as_of``: the time of rows without one, the same for every chunk of a run."""
     return _warmed(partial(load(bundle_dir).price_columns, platform=platform, reasons=reasons,
-                           attribution=attribution, comparables=comparables, as_of=as_of))
+                           attribution=attribution, comparables=comparables, as_of=as_of), bundle_dir)
 
 
-def _warmed(score: Any) -> Any:
+def _warmed(score: Any, bundle_dir: str | None) -> Any:
     """``score`` after valuing two handles: loading the compiled kernels and building the forest (~1 s) is then
-    part of the warm-up, not of the first chunk."""
+    part of the warm-up, not of the first chunk. Its ``facts`` are :func:`scoring_facts` as this process sees
+    them (a Dask worker's are checked against the run's)."""
     score(pd.DataFrame({"handle": ["pizza", "jdk_19927"]}))
+    score.facts = scoring_facts(bundle_dir)  # type: ignore[attr-defined]
     return score

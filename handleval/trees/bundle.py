@@ -36,6 +36,15 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def bundle_digest(bundle_dir: str | Path | None, kind: str) -> str | None:
+    """The sha256 of a bundle's manifest (which lists every model file's sha256; default ``models/<kind>``): the
+    model a batch run used, and what each Dask worker must load too. None where there is no manifest."""
+    from handleval.config import MODELS_DIR
+
+    manifest = Path(bundle_dir or MODELS_DIR / kind) / "manifest.json"
+    return sha256_file(manifest) if manifest.is_file() else None
+
+
 def file_fingerprint(paths: list[Path], root: Path | None = None) -> list[dict[str, Any]]:
     """Name, size and sha256 of data files, for manifests and MLflow params."""
     out = []

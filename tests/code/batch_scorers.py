@@ -58,3 +58,23 @@ def fragile_scorer(frame: pd.DataFrame) -> pd.DataFrame:
     if (frame["handle"] == "boom").any():
         raise RuntimeError("boom is not a handle I can price")
     return length_scorer(frame)
+
+
+def make_tagged_scorer() -> object:
+    """:func:`length_scorer` whose ``facts`` (what its scoring rests on, as a model's bundle digest) are this
+    process's ``HANDLEVAL_TEST_FACT``: a Dask worker started with another one scores with other facts."""
+
+    def tagged(frame: pd.DataFrame) -> pd.DataFrame:
+        return length_scorer(frame)
+
+    tagged.facts = {"bundle": os.environ.get("HANDLEVAL_TEST_FACT")}  # type: ignore[attr-defined]
+    return tagged
+
+
+def make_dying_scorer() -> object:
+    """A scorer whose process dies on its first chunk, as a worker killed mid-run (out of memory, ``kill -9``)."""
+
+    def dying(frame: pd.DataFrame) -> pd.DataFrame:
+        os._exit(1)
+
+    return dying

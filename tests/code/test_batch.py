@@ -575,6 +575,40 @@ def test_a_scheduler_without_workers_says_so(tmp_path: Path, monkeypatch: pytest
     assert "cannot write" not in str(refused.value) and "--resume" in str(refused.value)
 
 
+def test_a_worker_with_another_model_or_data_stops_the_run(tmp_path: Path) -> None:
+    """A worker reading a cut-down HANDLEVAL_DATA priced 4 of 8 parts otherwise, and the run said "8 parts" (exit
+    0): one output, two scorings. Each worker's scorer says what it rests on (``facts``), checked against the run's."""
+    from dask.distributed import LocalCluster
+
+    pq.write_table(pa.table({"handle": _handles(2_000)}), tmp_path / "in.parquet", row_group_size=1_000)
+    spec = ("tests.code.batch_scorers", "make_tagged_scorer", {})
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, silence_logs=40,
+                      env={"HANDLEVAL_TEST_FACT": "worker"}) as cluster:
+        with pytest.raises(HandlevalError, match=r"scores with another bundle than this run \(bundle worker… "
+                                                 r"against driver…\): every worker must read the same"):
+            run_batch(tmp_path / "in.parquet", tmp_path / "out", None, scorer_factory=spec, engine="dask",
+                      scheduler=cluster.scheduler_address, quiet=True, scoring={"bundle": "driver"})
+        assert not (tmp_path / "out" / "part-00000.parquet").exists()
+        summary = run_batch(tmp_path / "in.parquet", tmp_path / "same", None, scorer_factory=spec, engine="dask",
+                            scheduler=cluster.scheduler_address, quiet=True, scoring={"bundle": "worker"})
+    assert summary.parts == 2
+
+
+def test_a_worker_lost_mid_run_is_one_clear_error(tmp_path: Path) -> None:
+    """A worker killed mid-run ended the run in a 53-line traceback ('FutureCancelledError … already forgotten')
+    without a word of --resume."""
+    import dask
+    from dask.distributed import LocalCluster
+
+    pq.write_table(pa.table({"handle": _handles(1_000)}), tmp_path / "in.parquet")
+    spec = ("tests.code.batch_scorers", "make_dying_scorer", {})
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, silence_logs=50) as cluster, \
+            pytest.raises(HandlevalError, match=r"a Dask worker was lost while scoring .*run again with --resume"):
+        run_batch(tmp_path / "in.parquet", tmp_path / "out", None, scorer_factory=spec, engine="dask",
+                  scheduler=cluster.scheduler_address, quiet=True)
+
+
 def thread_pool_scorer(frame: pd.DataFrame) -> pd.DataFrame:
     """Records, per row, the thread-pool settings of the process that scored it (a Dask worker)."""
     out = frame.copy()
