@@ -660,16 +660,18 @@ class _Progress:
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
+            if exc[0] is None and self._bar.tasks[0].total is not None:  # lines were only an estimate of the rows
+                self._bar.update(self._task, completed=self._bar.tasks[0].total)
             self._bar.stop()
 
     def update(self, rows: int, done: int | None = None) -> None:
         self.rows += rows
         if self._bar is not None:
             rate = self.rows / max(time.perf_counter() - self.started, 1e-9)
-            kwargs: dict[str, Any] = {"rows": self.rows, "rate": rate}
-            if done is not None:
-                kwargs["completed"] = done
-            self._bar.update(self._task, **kwargs)
+            total = self._bar.tasks[0].total
+            completed = self.rows if done is None else done
+            self._bar.update(self._task, rows=self.rows, rate=rate,
+                             completed=completed if total is None else min(completed, total))
 
 
 # ============================================================================================ the engine
@@ -900,7 +902,7 @@ def _run_local(source: hio.InputSource, scorer: ScoreChunk, manifest: Manifest, 
                 if rec["rows"] != len(chunk.frame) or rec["row_start"] != chunk.row_start:
                     raise HandlevalError(f"cannot resume: part {chunk.index} covered rows {rec['row_start']}+"
                                          f"{rec['rows']}, the input now gives {chunk.row_start}+{len(chunk.frame)}")
-                bar.update(len(chunk.frame), source.progress_done())
+                bar.update(len(chunk.frame))
                 continue
             started = part_clock()
             frame = score_rows(chunk.frame, scorer, chunk.input_errors, output_columns, prefix)
@@ -908,7 +910,7 @@ def _run_local(source: hio.InputSource, scorer: ScoreChunk, manifest: Manifest, 
                                     chunk.table if output_columns is not None else None,
                                     row_start=chunk.row_start, row_stop=chunk.row_stop))
             scored += len(chunk.frame)
-            bar.update(len(chunk.frame), source.progress_done())
+            bar.update(len(chunk.frame))
     return rows_in, scored
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -698,7 +699,7 @@ def test_a_kill_mid_run_then_resume_gives_every_row_exactly_once(tmp_path: Path,
 def test_progress_bar_on_a_terminal_and_clear_error_for_binary(tmp_path: Path) -> None:
     _write_csv(tmp_path / "in.csv", _handles(20_000))
     cmd = [sys.executable, "-m", "handleval.batch", str(tmp_path / "in.csv"), str(tmp_path / "out"),
-           "--scorer", "tests.code.batch_scorers:make_slow_scorer", "--scorer-kwargs", '{"delay": 0.05}',
+           "--scorer", "tests.code.batch_scorers:make_slow_scorer", "--scorer-kwargs", '{"delay": 0.15}',
            "--chunk-rows", "2000"]
     leader, follower = pty.openpty()
     proc = subprocess.Popen(cmd, env=checkout_env(HERE, COLUMNS="160"), stdout=follower, stderr=follower,
@@ -721,6 +722,9 @@ def test_progress_bar_on_a_terminal_and_clear_error_for_binary(tmp_path: Path) -
     text = screen.decode("utf-8", "replace")
     assert proc.returncode == 0, text
     assert "rows/s" in text and "ETA" in text and "20,000" in text and "scoring" in text
+    # the bar counts rows against the file's lines: it said 100% after the first chunk (the reader reads 8 MB ahead)
+    shown = [int(p) for p in re.findall(r"(?<![\d.])(\d{1,3})%", text)]
+    assert shown[-1] == 100 and any(0 < p < 100 for p in shown), shown
 
     (tmp_path / "photo.csv").write_bytes(bytes(np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8)))
     bad_cmd = [*cmd[:3], str(tmp_path / "photo.csv"), str(tmp_path / "o2"), "--scorer",
