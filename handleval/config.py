@@ -160,8 +160,9 @@ class Target(StrictModel):
 
 class Promotion(StrictModel):
     """What "better than the champion by more than noise" means: better on the primary metric in at least
-    ``confidence`` of ``bootstrap_rounds`` paired resamples of the same test rows; when the two models were not
-    tested on the same rows (new data), better by more than ``margin`` on the logged metric."""
+    ``confidence`` of ``bootstrap_rounds`` paired resamples of the same test rows and by more than ``margin`` (the
+    resamples see the rows' noise, not another seed's); when the two models were not tested on the same rows (new
+    data), better by more than ``margin`` on the logged metric."""
 
     margin: float = Field(0.01, ge=0)
     bootstrap_rounds: int = Field(2000, ge=100, le=100_000)

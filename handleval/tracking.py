@@ -363,8 +363,9 @@ def _champion_predictions(client: Any, run_id: str) -> tuple[pd.DataFrame | None
 
 def decide_champion(client: Any, name: str, version: str, candidate: Candidate) -> ChampionDecision:
     """Move ``champion`` to ``version`` only if the candidate meets every target and beats the current champion
-    by more than noise: better in at least ``confidence`` of paired bootstrap resamples of the same test rows, or,
-    when the two were tested on different rows, better by more than the configured margin."""
+    by more than noise: better in at least ``confidence`` of paired bootstrap resamples of the same test rows and
+    by more than the configured margin (a model that differs by its seed alone was better in 98% of resamples), or,
+    when the two were tested on different rows, better by more than the margin."""
     from mlflow.exceptions import MlflowException
 
     checks = [TargetCheck(t, candidate.headline.get(t.metric)) for t in candidate.targets]
@@ -422,8 +423,10 @@ def decide_champion(client: Any, name: str, version: str, candidate: Candidate) 
                               + (f" (markets the champion was not tested on left out: {', '.join(only_new)})"
                                  if only_new else "") + ": better in "
                               f"{share:.1%} of {rule.bootstrap_rounds} resamples (needs {rule.confidence:.0%}); "
-                              f"difference {float(np.mean(diffs)):+.4f}, 95% interval [{low:+.4f}, {high:+.4f}]")
-            decision.better = share >= rule.confidence
+                              f"difference {float(np.mean(diffs)):+.4f}, 95% interval [{low:+.4f}, {high:+.4f}] "
+                              f"(needs better by more than the margin {rule.margin:g}: resampling rows does not see "
+                              "the noise of another seed)")
+            decision.better = share >= rule.confidence and sign * float(np.mean(diffs)) > rule.margin
         else:
             gain = sign * (candidate.value - old_value)
             why = f"the champion's test predictions could not be read ({unread})" if unread \

@@ -250,6 +250,14 @@ def test_champion_rule_better_promoted_equal_worse_and_lucky_kept(registry, smal
     assert "not better" in luck.reason
     assert str(client.get_model_version_by_alias(name, "champion").version) == better.version
 
+    # Better on every row, by less than the margin: a seed's worth (seed 7 lost to seed 42 in 98% of resamples, so a
+    # model differing by its seed alone was promoted "by more than noise")
+    y = test["y"].to_numpy()
+    slightly = good + 0.004 * (y - good)
+    small = _register_and_decide(client, name, _candidate(small_price, slightly), tmp_path)
+    assert small.better is False and not small.promoted and "better in 100.0% of" in small.noise
+    assert 0 < small.old_value - small.new_value < 0.01 and "needs better by more than the margin 0.01" in small.noise
+
 
 def test_champion_rule_keeps_a_better_model_that_misses_a_target(registry, small_price, tmp_path):
     from handleval.config import Target
