@@ -731,6 +731,10 @@ def ui_command(
     from handleval.tracking import artifact_root, check_store, mark_experiments, sqlite_path, tracking_uri, ui_path
 
     uri = tracking_uri()
+    if uri.split(":", 1)[0].lower() in ("http", "https", "databricks"):  # a server of its own already is the UI
+        raise HandlevalError(f"MLFLOW_TRACKING_URI is a tracking server ({uri}): its UI is already there, open it in "
+                             "a browser; `handleval ui` serves a store on this machine (unset MLFLOW_TRACKING_URI, or "
+                             "give it a sqlite:/// or folder store)")
     store = sqlite_path(uri)
     new_store = store is not None and not store.exists()
     check_store()

@@ -502,6 +502,14 @@ class Review:
     datasets: list[DatasetInput] = field(default_factory=list)
     #: how long training took: the run starts that long before it is logged (the UI's Duration is the training's)
     train_seconds: float = 0.0
+    #: each training set's licence note from its SOURCE.txt (several are research or evaluation use only)
+    licences: dict[str, str] = field(default_factory=dict)
+
+    def licence_text(self) -> str:
+        """The licences as one Markdown line for the run's and the version's description (empty without any)."""
+        if not self.licences:
+            return ""
+        return "**Licences (each set's SOURCE.txt):** " + "; ".join(f"{k}: {v}" for k, v in self.licences.items())
 
 
 def log_training_run(review: Review, bundle_dir: Path, quiet: bool = False,
@@ -581,13 +589,14 @@ def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, s
         decision = decide_champion(client, registered_name, version, review.candidate)
         mlflow.set_tags({**decision.tags(), "registered_version": version})
         table = to_markdown(review.summary[[c for c in review.summary if c not in DETAIL_COLUMNS]], missing="–")
-        mlflow.set_tag("mlflow.note.content", "\n\n".join([
-            table, decision.markdown(), f"**Training data:** {review.training_data}",
-            f"Registered as `{registered_name}` version {version}. The full table: `review/summary_table.json`."]))
-        client.update_model_version(registered_name, version, description="\n\n".join([
-            f"**{review.run_name}**", table, f"**Training data:** {review.training_data}",
+        mlflow.set_tag("mlflow.note.content", "\n\n".join(part for part in [
+            table, decision.markdown(), f"**Training data:** {review.training_data}", review.licence_text(),
+            f"Registered as `{registered_name}` version {version}. The full table: `review/summary_table.json`."]
+            if part))
+        client.update_model_version(registered_name, version, description="\n\n".join(part for part in [
+            f"**{review.run_name}**", table, f"**Training data:** {review.training_data}", review.licence_text(),
             f"Run `{run.info.run_id}`; commit `{tags['git_commit'][:12]}`"
-            f"{' (uncommitted changes)' if tags['git_dirty'] == 'true' else ''}.", decision.markdown()]))
+            f"{' (uncommitted changes)' if tags['git_dirty'] == 'true' else ''}.", decision.markdown()] if part))
         for key, value in decision.tags().items():
             client.set_model_version_tag(registered_name, version, key, value)
     return run.info.experiment_id, run.info.run_id, decision
@@ -754,7 +763,8 @@ def price_review(result: Any) -> Review:
                             "suffix": ["", "", ""], "venue": ["", "", ""], "as_of": ["", "", ""]})
     return Review("price", price_run_name(manifest), params, flat, price_summary(result.metrics),
                   price_training_data(manifest), candidate, [*result.plots, result.bundle_dir / "MODEL_CARD.md"],
-                  example, datasets=_price_datasets(manifest, result.data_root), train_seconds=result.seconds)
+                  example, datasets=_price_datasets(manifest, result.data_root), train_seconds=result.seconds,
+                  licences=_licences(result.data_root, "sales", manifest["training_data"]))
 
 
 def _price_datasets(manifest: dict[str, Any], data_root: Path | None) -> list[DatasetInput]:
@@ -856,7 +866,19 @@ def accounts_review(result: Any) -> Review:
                 for name, info in manifest.get("data", {}).items() if isinstance(info, dict) and info.get("files")]
     return Review("accounts", run_name, params, flat, summary, training, candidate,
                   [*result.figures, result.bundle_dir / "MODEL_CARD.md"], example, datasets=datasets,
-                  train_seconds=result.seconds)
+                  train_seconds=result.seconds,
+                  licences=_licences(result.data_root, "accounts",
+                                     [k for k, v in manifest.get("data", {}).items() if isinstance(v, dict)]))
+
+
+def _licences(data_root: Path | None, kind: str, sets: Any) -> dict[str, str]:
+    """Each set's licence note (its SOURCE.txt under ``data_root/kind``; a ledger of your own has none)."""
+    from handleval.data.sales import source_note
+
+    if data_root is None:
+        return {}
+    return {name: source_note(Path(data_root) / kind / name)["licence"] for name in sets
+            if (Path(data_root) / kind / name / "SOURCE.txt").is_file()}
 
 
 def track_accounts_run(result: Any, quiet: bool = False, registered_name: str | None = None,

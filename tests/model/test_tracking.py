@@ -153,6 +153,10 @@ def test_registered_version_describes_metrics_data_and_decision(store, small_pri
         assert f"{market}: {info['rows_train']:,} train / {info['rows_test']:,} test sales" in text
     assert f"{small_price.metrics['model']['dash_email']['rmse_ln']:.3f}" in text
     assert "Champion decision: promoted" in text and "no champion yet" in text
+    # a reviewer promoting a model sees what its data may be used for (several sets are research use only)
+    assert "**Licences (each set's SOURCE.txt):** " in text and "non-commercial research purposes only" in text
+    run_note = client.get_run(version.run_id).data.tags["mlflow.note.content"]
+    assert "**Licences (each set's SOURCE.txt):** " in run_note
     assert version.tags["champion_decision"] == "promoted"
 
 
@@ -664,6 +668,10 @@ def test_a_broken_store_or_a_busy_port_is_one_message_before_any_work(tmp_path):
         taken = run_cli("ui", "--port", str(port), env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'ok.db'}"},
                         timeout=120)
     assert taken.returncode == 2 and f"cannot serve the UI at 127.0.0.1:{port}" in taken.stderr, taken.stderr
+    # a team's tracking server (docs/review.md) is a UI already: `ui` said it was starting, then died in a traceback
+    served = run_cli("ui", "--port", "5999", env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}, timeout=120)
+    assert served.returncode == 2 and "Traceback" not in served.stderr and "starting" not in served.stdout
+    assert "is a tracking server (http://127.0.0.1:9): its UI is already there" in " ".join(served.stderr.split())
 
 
 def test_ui_on_a_store_that_is_not_there_says_it_starts_empty(tmp_path):
