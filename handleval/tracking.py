@@ -245,6 +245,8 @@ class Candidate:
     #: headline names whose mean is the primary metric, one per held-out unit (accounts: ``<set>.auc``): compared
     #: with a champion on the units both were tested on
     parts: list[str] = field(default_factory=list)
+    #: the config's goals: reported beside the decision, gating nothing
+    goals: list[Target] = field(default_factory=list)
 
     @property
     def value(self) -> float:
@@ -277,6 +279,7 @@ class ChampionDecision:
     noise: str = ""
     better: bool = True
     reason: str = ""
+    goals: list[TargetCheck] = field(default_factory=list)
 
     def sentence(self) -> str:
         old = "none" if self.old_value is None else f"{self.old_value:.4f}"
@@ -292,6 +295,7 @@ class ChampionDecision:
         if self.noise:
             lines.append(f"- better than noise: {self.noise}")
         lines += [f"- target {c.text()}" for c in self.checks]
+        lines += [f"- goal (reported, gates nothing) {c.target.verdict(c.value, 'goal')}" for c in self.goals]
         return "\n".join(lines)
 
     def tags(self) -> dict[str, str]:
@@ -303,7 +307,9 @@ class ChampionDecision:
                 "champion_compared_to": self.champion_version or "none",
                 "champion_noise": self.noise[:5000] or "none",
                 "targets_met": f"{len(self.checks) - len(missed)}/{len(self.checks)}",
-                "targets_missed": ", ".join(missed) or "none"}
+                "targets_missed": ", ".join(missed) or "none",
+                "goals_met": f"{sum(c.met for c in self.goals)}/{len(self.goals)}",
+                "goals_missed": ", ".join(c.target.metric for c in self.goals if not c.met) or "none"}
 
 
 def shared_markets(new: pd.DataFrame, old: pd.DataFrame) -> set[str]:
@@ -385,7 +391,8 @@ def decide_champion(client: Any, name: str, version: str, candidate: Candidate) 
         else:
             old_value = old_run.data.metrics.get(metric)
     decision = ChampionDecision(False, version, metric, candidate.value, old_value,
-                                None if current is None else str(current.version), checks)
+                                None if current is None else str(current.version), checks,
+                                goals=[TargetCheck(g, candidate.headline.get(g.metric)) for g in candidate.goals])
     sign = 1.0 if candidate.higher_is_better else -1.0  # > 0: the candidate is better
     if current is not None and old_run is None:
         decision.better = False
@@ -758,7 +765,8 @@ def price_review(result: Any) -> Review:
     candidate = Candidate(bar_values(result.metrics, manifest.get("checks", {})), "mean_rmse_ln",
                           higher_is_better=False,
                           targets=[Target.model_validate(t) for t in config.get("targets", [])],
-                          promotion=Promotion.model_validate(config.get("promotion", {})), predictions=predictions)
+                          promotion=Promotion.model_validate(config.get("promotion", {})), predictions=predictions,
+                          goals=[Target.model_validate(g) for g in config.get("goals", [])])
     example = pd.DataFrame({"handle": ["pizza", "nike", "jdk_19927"], "platform": ["x", "x", "x"],
                             "suffix": ["", "", ""], "venue": ["", "", ""], "as_of": ["", "", ""]})
     return Review("price", price_run_name(manifest), params, flat, price_summary(result.metrics),
@@ -848,7 +856,8 @@ def accounts_review(result: Any) -> Review:
     candidate = Candidate(headline | bar_values(result.metrics), "mean_lodo_auc", higher_is_better=True,
                           targets=[Target.model_validate(t) for t in config.get("targets", [])],
                           promotion=Promotion.model_validate(config.get("promotion", {})),
-                          parts=[k for k in headline if k.endswith(".auc")])
+                          parts=[k for k in headline if k.endswith(".auc")],
+                          goals=[Target.model_validate(g) for g in config.get("goals", [])])
     when = str(manifest.get("trained_at", ""))[:16].replace("T", " ")
     trees = config.get("lgbm", {}).get("num_boost_round", "?")
     run_name = (f"accounts · lgbm {trees} trees · {len(config.get('sets', []))} sets · seed {config.get('seed')}"

@@ -155,6 +155,11 @@ def test_registered_version_describes_metrics_data_and_decision(store, small_pri
     assert "Champion decision: promoted" in text and "no champion yet" in text
     # a reviewer promoting a model sees what its data may be used for (several sets are research use only)
     assert "**Licences (each set's SOURCE.txt):** " in text and "non-commercial research purposes only" in text
+    # the goals a reviewer signs off against (Fragment's bulk goal, the premium checks) were only in the card
+    goals = small_price.manifest["config"]["goals"]
+    assert goals and text.count("- goal (reported, gates nothing) ") == len(goals)
+    assert f"- goal (reported, gates nothing) {goals[0]['metric']}: " in text
+    assert version.tags["goals_met"].endswith(f"/{len(goals)}")
     run_note = client.get_run(version.run_id).data.tags["mlflow.note.content"]
     assert "**Licences (each set's SOURCE.txt):** " in run_note
     assert version.tags["champion_decision"] == "promoted"
