@@ -576,7 +576,8 @@ def triage_command(
     account; a protected one with no last activity given; one created or
     active within the policy window (judged at its handle's newest
     observation, with the latest activity any of its rows gives); one with
-    100,000 followers or more (a person decides on a notable account)."""
+    100,000 followers or more (a person decides on a notable account); a
+    row of an account (id) observed later under another handle."""
     from handleval.accounts import load_accounts
     from handleval.accounts.features import resolve_columns
     from handleval.accounts.flag import check_required

@@ -66,7 +66,8 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     without '@', or as a profile address) is one account: its newest observation that could be scored counts (then
     the first in input order), the others get 0, its age and activity are judged at that newest observation (with
     the latest activity any of its rows gives), and a guard rail on any of its rows holds for all (not a malformed
-    CSV row's). ``risk`` is the price model's (``could impersonate …``).
+    CSV row's). A row of an account (``id``) observed later under another handle is stale: never releasable.
+    ``risk`` is the price model's (``could impersonate …``).
 
     The input's columns come back unchanged; the output columns are named ``prefix + name`` after them, and
     :class:`~handleval.errors.ColumnCollisionError` names any input column they would overwrite. Rows with an
@@ -158,6 +159,11 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     guard[held] = [f"{r} (row {f} of the same handle)" for r, f in zip(rail[held], rail_row[held], strict=True)]
     guard[again & ~guarded & ~held] = [f"the same handle as row {f}: counted once" for f in
                                        first[again & ~guarded & ~held]]
+    # an account's older row under a name it has since left is no account's holding of that name now
+    renamed = _renamed_since(accounts, keys, names, measured, ~bad & flagged["error"].isna().to_numpy(dtype=bool))
+    moved = (renamed != "") & ~guarded & ~held
+    guard[moved] = renamed[moved]
+    held |= moved
     rails = guarded | held  # never releasable, whatever could be scored
     guarded = rails | again
     p_rel = np.where(guarded & ~np.isnan(p_rel), 0.0, p_rel)
@@ -233,6 +239,29 @@ def _days_at_newest(ids: np.ndarray, named: np.ndarray, flagged: pd.DataFrame, c
     newest = group_max(np.where(at_now, np.nan, seen))
     newest = np.where(np.isnan(newest), group_max(seen), newest)
     return newest - group_max(seen - own_days), newest - born
+
+
+def _renamed_since(accounts: pd.DataFrame, keys: np.ndarray, names: list[str], measured: pd.Series,
+                   usable: np.ndarray) -> np.ndarray:
+    """Per row, why it is stale when the same account (``id`` or ``id_str``) was observed later under another
+    handle (a crawl appended to an older one: a 2020 row of 'pizza' is no holding of it once the account is
+    'pizza_fan'); "" otherwise. Rows seen at no known time (no observed_at) prove nothing later."""
+    stale = np.full(len(keys), "", dtype=object)
+    column = next((c for c in ("id", "id_str") if c in accounts), None)
+    if column is None:
+        return stale
+    ident = accounts[column].astype("string").str.strip().to_numpy(dtype=object, na_value="")
+    rows = np.flatnonzero(usable & (ident != "") & (keys != "") & measured.notna().to_numpy())
+    if not len(rows):
+        return stale
+    seen = pd.DataFrame({"id": ident[rows], "key": keys[rows], "seen": measured.to_numpy()[rows], "row": rows})
+    newest = seen.sort_values(["seen", "row"]).groupby("id").tail(1)
+    mine = seen.merge(newest, on="id", suffixes=("", "_newest"))
+    moved = mine[(mine["key"] != mine["key_newest"]) & (mine["seen"] < mine["seen_newest"])]
+    stale[moved["row"].to_numpy()] = [
+        f"renamed since: the same account ({column} {i}) is '{names[r]}' in row {r}, observed later; never "
+        "releasable by this older row" for i, r in zip(moved["id"], moved["row_newest"], strict=True)]
+    return stale
 
 
 def _yes(canonical: pd.DataFrame, column: str) -> np.ndarray:

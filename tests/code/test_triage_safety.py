@@ -341,6 +341,23 @@ def test_an_old_observation_of_activity_does_not_hold_a_handle_dormant_since(fla
     assert out["releasable"].tolist() == [False, True, False, False]
 
 
+def test_an_older_row_of_an_account_renamed_since_is_never_released(flagger):
+    """A 2020 snapshot of 'pizza' (dormant since 2018) came out releasable at $7,835 beside the 2025 row of the same
+    account id, now 'pizza_fan' and active: the name is no longer that account's to release."""
+    frame = _bot_like(4, screen_name=["pizza", "pizza_fan", "tacos", "tacos"], id=[7, 7, 8, 8],
+                      created_at=["2015-01-01"] * 4,
+                      observed_at=["2020-01-01", "2025-06-01", "2020-01-01", "2025-06-01"],
+                      last_active_at=["2018-01-01", "2025-05-30", "2018-01-01", "2019-01-01"])
+    out = triage(frame, valuer=PriceByLength(), flagger=flagger, now="2025-07-01").sort_values("row")
+    assert out["guard_rail"].tolist()[:2] == [
+        "renamed since: the same account (id 7) is 'pizza_fan' in row 1, observed later; never releasable by this "
+        "older row", "active within the 30-day policy window: never releasable"]
+    assert out["releasable"].tolist() == [False, False, False, True]  # tacos: one account, its newest row counts
+    assert out["guard_rail"].iloc[2] == "the same handle as row 3: counted once"
+    assert triage(frame.drop(columns="id"), valuer=PriceByLength(), flagger=flagger, now="2025-07-01"
+                  ).sort_values("row")["releasable"].tolist()[0]  # without ids nothing tells: as before
+
+
 def test_triage_carries_the_price_models_impersonation_risk():
     """A dormant ``paypal_support`` came out releasable with no word that its next holder could impersonate PayPal."""
     frame = _bot_like(2, screen_name=["paypal_support", "zx081923"], last_active_at=["2019-01-01"] * 2,
