@@ -95,7 +95,8 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
         flagged.loc[bad, "error"] = [e for e in input_errors if e is not None]
     canonical = canonical_columns(accounts)[0]
     screen_names = canonical["screen_name"]  # v1.1 screen_name or v2 username
-    names = handle_texts(screen_names).astype("string").fillna("").str.strip().str.lstrip("@").tolist()
+    # a spreadsheet's quotes around a name ('"lenirvana666"', Kaggle 2017) are no part of it: X names hold none
+    names = handle_texts(screen_names).astype("string").fillna("").str.strip().str.strip('"').str.lstrip("@").tolist()
     priced = _prices(valuer, names)
     price = pd.to_numeric(priced["price_usd"], errors="coerce").to_numpy(dtype=float, copy=True)
     price[bad] = np.nan

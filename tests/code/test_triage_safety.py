@@ -358,6 +358,14 @@ def test_an_older_row_of_an_account_renamed_since_is_never_released(flagger):
                   ).sort_values("row")["releasable"].tolist()[0]  # without ids nothing tells: as before
 
 
+def test_a_spreadsheets_quotes_around_a_screen_name_are_no_part_of_the_handle(flagger):
+    """Kaggle 2017's '"lenirvana666"' could not be priced ('price: …'), so it was never ranked."""
+    out = triage(_bot_like(2, screen_name=['"lenirvana666"', "lenirvana666"]), valuer=PriceByLength(),
+                 flagger=flagger, now=NOW).sort_values("row")
+    assert out["price_usd"].tolist() == [1000 / 12] * 2 and out["error"].isna().all()
+    assert out["guard_rail"].iloc[1] == "the same handle as row 0: counted once"
+
+
 def test_triage_carries_the_price_models_impersonation_risk():
     """A dormant ``paypal_support`` came out releasable with no word that its next holder could impersonate PayPal."""
     frame = _bot_like(2, screen_name=["paypal_support", "zx081923"], last_active_at=["2019-01-01"] * 2,
