@@ -110,16 +110,16 @@ class RowGroupTask:
     partition: tuple[tuple[str, str], ...] = ()
 
 
-def _count_lines(path: Path, newline: str = "\n") -> tuple[bytes, int]:
-    """The sha256 of a file's bytes and its lines (a last line without its end counts), in one read."""
+def _count_lines(path: Path) -> tuple[bytes, int]:
+    """The sha256 of a file's bytes and its lines (ended by LF, CRLF or an old Mac's lone CR; a last line without
+    its end counts), in one read."""
     digest, lines, last = hashlib.sha256(), 0, b""
-    end = newline.encode()
     with open(path, "rb") as fh:
         while block := fh.read(1 << 20):
             digest.update(block)
-            lines += block.count(end)
+            lines += max(block.count(b"\n"), block.count(b"\r"))
             last = block[-1:]
-    return digest.digest(), lines + (last not in (b"", end))
+    return digest.digest(), lines + (last not in (b"", b"\n", b"\r"))
 
 
 @dataclass
@@ -150,13 +150,15 @@ class InputSource:
     # ------------------------------------------------------------------ progress
     @property
     def progress_total(self) -> int | None:
-        """Rows to score: Parquet's own count, else the file's lines (less a CSV's header; an NDJSON page of users
-        is one line of many rows, a quoted line break two lines of one). Readers read megabytes ahead, so the bytes
-        they read said 100% after the first chunk of a 20 MB file."""
+        """Rows to score: Parquet's own count, else the file's lines (less a CSV's header; a quoted line break makes
+        two lines of one row); None for NDJSON, whose line may be a page of many users. Readers read megabytes
+        ahead, so the bytes they read said 100% after the first chunk of a 20 MB file."""
         if self.kind in ("parquet", "empty"):
             return self.total_rows
+        if self.kind == "ndjson":
+            return None
         if self._lines is None:
-            self._lines = sum(_count_lines(f, self.newline)[1] for f in self._files())
+            self._lines = sum(_count_lines(f)[1] for f in self._files())
         return max(self._lines - (self.kind == "csv"), 0)
 
     # ------------------------------------------------------------------ identity
@@ -172,7 +174,7 @@ class InputSource:
                 continue
             size = f.stat().st_size
             digest.update(f"{f.relative_to(self.path) if self.path.is_dir() else ''}:{size}:".encode())
-            file_digest, file_lines = _count_lines(f, self.newline)  # one read: the progress bar's total too
+            file_digest, file_lines = _count_lines(f)  # one read: the progress bar's total too
             digest.update(file_digest)
             lines += file_lines
         self._lines = lines

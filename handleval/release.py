@@ -20,6 +20,8 @@ from handleval.accounts.flag import FLAG_COLUMNS, NOW_BASIS, AccountFlagger, loa
 from handleval.errors import HandlevalError, InvalidHandle
 from handleval.handles import handle_texts, parse_handle
 
+#: A flag error about one of the times triage reads (the row's times are then not read as evidence).
+_TIME_ERROR = r"created_at|observed_at|last_active_at|probe_created_at|crawled_at|updated|day-first"
 #: Followers from which an account is notable: released by a person's decision, never by triage's rule (a famous
 #: account without a check mark at P(bot) 0.3 outranked every real bot of a 50,000-account run).
 NOTABLE_FOLLOWERS = 100_000
@@ -121,20 +123,23 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     scorable = ~np.isnan(price * p_rel)
     n_handles = int(ids.max(initial=-1)) + 1
     policy = flagger.policy_days
-    days, age = _days_at_newest(ids, keys != "", flagged, canonical,
-                                usable=~bad & flagged["error"].isna().to_numpy(dtype=bool))
+    # times from every row whose times could be read (a count's error does not hide its activity); not a ragged
+    # row's, whose fields may have shifted
+    time_error = flagged["error"].astype("string").str.contains(_TIME_ERROR).fillna(False).to_numpy(dtype=bool)
+    days, own_days, age = _days_at_newest(ids, keys != "", flagged, canonical, usable=~bad & ~time_error)
     protected = _yes(canonical, "protected") & np.isnan(days)
     followers = pd.to_numeric(canonical.get("followers_count"), errors="coerce")
     notable = (np.nan_to_num(np.asarray(followers, dtype=float)) >= NOTABLE_FOLLOWERS) if len(canonical) else \
         np.zeros(0, dtype=bool)
     rules = [
         (_verified(accounts), "verified account: never releasable"),
-        (protected, "protected account with no last activity given: its posts cannot be seen; never releasable"),
+        (protected & ~bad, "protected account with no last activity given: its posts cannot be seen; never "
+                           "releasable"),
         (age < policy, f"created within the {policy}-day policy window: never releasable"),
         # a row that shows the activity; its handle's other rows are held by it, as by any rail
-        ((flagged["days_inactive"].to_numpy(dtype=float) <= policy) & (days <= policy),
-         f"active within the {policy}-day policy window: never releasable"),
-        (notable, f"followed by {NOTABLE_FOLLOWERS:,} or more: a person decides on a notable account, not triage"),
+        ((own_days <= policy) & (days <= policy), f"active within the {policy}-day policy window: never releasable"),
+        (notable & ~bad, f"followed by {NOTABLE_FOLLOWERS:,} or more: a person decides on a notable account, not "
+                         "triage"),
     ]
     guard = np.select([on for on, _ in rules], [why for _, why in rules], "").astype(object)
     guarded = guard != ""
@@ -221,25 +226,31 @@ def _handle_key(name: str) -> str:
 
 
 def _days_at_newest(ids: np.ndarray, named: np.ndarray, flagged: pd.DataFrame, canonical: pd.DataFrame,
-                    usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, days inactive and account age (days) at its handle's newest usable observation, from the latest
-    activity any of its rows gives (NaN where unknown): a row without a handle name speaks for itself alone."""
-    measured = pd.to_datetime(flagged["measured_at"], utc=True, errors="coerce")
-    seen = measured.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float) / 86400e9
-    seen[measured.isna().to_numpy()] = np.nan
+                    usable: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: days inactive at its handle's newest usable observation from the latest activity any of its usable
+    rows gives, its own days inactive, and the account's age (days) at that observation (NaN where unknown). A row
+    without a handle name speaks for itself alone."""
+    def days_of(times: pd.Series) -> np.ndarray:
+        out = times.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float) / 86400e9
+        out[times.isna().to_numpy()] = np.nan
+        return np.where(usable, out, np.nan)
+
+    def column(name: str) -> pd.Series:
+        return _to_utc(canonical[name]) if name in canonical else pd.Series(pd.NaT, index=flagged.index)
+
+    seen = days_of(pd.to_datetime(flagged["measured_at"], utc=True, errors="coerce"))
+    last, born = days_of(column("last_active_at")), days_of(column("created_at"))
+    own = np.maximum(seen - last, 0.0)  # active up to a day after it was seen (time zones): 0 days, as flag says
     at_now = (flagged["measured_at_basis"].astype("string").fillna("") == NOW_BASIS).to_numpy(dtype=bool)
-    own_days = flagged["days_inactive"].to_numpy(dtype=float)
-    created = _to_utc(canonical["created_at"]) if "created_at" in canonical else pd.Series(pd.NaT, index=flagged.index)
-    born = created.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float) / 86400e9
-    born[created.isna().to_numpy()] = np.nan
     groups = np.where(named, ids, ids.max(initial=-1) + 1 + np.arange(len(ids)))  # unnamed: a group each
+
     def group_max(values: np.ndarray) -> np.ndarray:
-        return pd.Series(np.where(usable, values, np.nan)).groupby(groups).transform("max").to_numpy()
+        return pd.Series(values).groupby(groups).transform("max").to_numpy()
 
     # a row measured now for want of an observed_at was seen at no known time: newest only for want of another
     newest = group_max(np.where(at_now, np.nan, seen))
     newest = np.where(np.isnan(newest), group_max(seen), newest)
-    return newest - group_max(seen - own_days), newest - born
+    return np.maximum(newest - group_max(last), 0.0), own, newest - born
 
 
 def _renamed_since(accounts: pd.DataFrame, keys: np.ndarray, names: list[str], measured: pd.Series,

@@ -66,7 +66,8 @@ def bundle_section(kind: str, root: Path = ROOT) -> str:
         f"- command: `{command}` (or `python training/{kind}.py`), default output `{folder}`",
         f"- config: `{config_file}`; the manifest's copy "
         + ("matches the file today" if not changed else f"differs from the file today in: {', '.join(changed)}"),
-        *([_markets_line(manifest["markets"], root)] if "markets" in manifest else []),
+        *([_markets_line(manifest["markets"], root)] if "markets" in manifest and not config.get("markets_config")
+          else []),
         f"- seed: {config['seed']}",
         f"- trained: {manifest['trained_at']}; training time: "
         + (f"{seconds:.0f} s" if seconds is not None else "not recorded (bundle made before manifests recorded it)"),

@@ -214,8 +214,11 @@ def canonical_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]
     return out, found
 
 def snowflake_times(ids: pd.Series) -> pd.Series:
-    """The time an X post id says it was made at (ISO 8601 text; NA for a value that is no id of 15-20 digits)."""
-    text = ids.astype("string").str.strip().str.strip('"')
+    """The time an X post id says it was made at (ISO 8601 text; NA for a value that is no id of 15-20 digits). A
+    float id (pandas reads a column with gaps so) is its integer: the lost low bits are below the id's millisecond."""
+    from handleval.handles import handle_texts
+
+    text = handle_texts(ids).astype("string").str.strip().str.strip('"')
     out = pd.Series(pd.NA, index=ids.index, dtype="string")
     valid = text.str.fullmatch(r"\d{15,20}").fillna(False).to_numpy(dtype=bool)
     if valid.any():

@@ -1109,12 +1109,14 @@ def sales_digest(bundle_dir: str | Path | None = None) -> str | None:
     return hashlib.sha256(json.dumps([digest for _, digest in files]).encode()).hexdigest()  # wherever they are
 
 
-def _warn_if_markets_edited(bundle_dir: Path, markets: MarketsConfig) -> None:
+def _warn_if_markets_edited(bundle_dir: Path, markets: MarketsConfig, own_config: str | None) -> None:
     """Warn when the shipped ``configs/markets.yaml`` no longer matches the copy the committed bundle was trained
-    with: the bundle prices by its own copy, so an edit there takes effect only after ``handleval train price``."""
+    with: the bundle prices by its own copy, so an edit there takes effect only after ``handleval train price``. A
+    bundle trained with a markets file of its own (``own_config``) is not compared with the shipped one."""
     from handleval.config import CONFIGS_DIR, load_markets
 
-    if bundle_dir.resolve() != (MODELS_DIR / "price").resolve() or not (CONFIGS_DIR / "markets.yaml").is_file():
+    if own_config or bundle_dir.resolve() != (MODELS_DIR / "price").resolve() \
+            or not (CONFIGS_DIR / "markets.yaml").is_file():
         return
     try:
         current = load_markets().model_dump()
@@ -1168,7 +1170,7 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     if not cap > 0 or not all(isinstance(v, int | float) for v in offsets.values()):
         raise malformed(bundle_dir, "cap_usd must be a positive number and conformal_offsets_ln numbers")
 
-    _warn_if_markets_edited(bundle_dir, markets)
+    _warn_if_markets_edited(bundle_dir, markets, manifest.get("config", {}).get("markets_config"))
     if changed:
         warnings.warn(f"the sales {bundle_dir} was trained on have changed since (by the manifest's sha256: "
                       f"{', '.join(changed)}): comparables and own-sale anchors read them as they are now; retrain to "

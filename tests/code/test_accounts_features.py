@@ -173,6 +173,11 @@ def test_an_x_api_v2_latest_post_id_gives_the_last_activity():
     # the X API documentation's example post, 'created_at': 'Wed Oct 10 20:19:24 +0000 2018'
     assert p.loc[0, "last_active_at"] == pd.Timestamp("2018-10-10T20:19:24.211Z")
     assert p.loc[1, "last_active_at"] == pd.Timestamp("2024-01-01", tz="UTC") and pd.isna(p.loc[2, "last_active_at"])
+    # read by pandas from a CSV whose column has a gap: floats, which were no id and left the account releasable
+    floats = a.assign(most_recent_tweet_id=[1050118621198921728.0, np.nan, 20.0], last_active_at=None)
+    p = prepare_accounts(floats)[0]
+    assert abs(p.loc[0, "last_active_at"] - pd.Timestamp("2018-10-10T20:19:24.211Z")) < pd.Timedelta(seconds=1)
+    assert p["last_active_at"].isna().tolist() == [False, True, True]
 
 
 def test_impossible_times_are_row_errors_and_null_is_a_name():

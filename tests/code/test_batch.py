@@ -725,6 +725,12 @@ def test_progress_bar_on_a_terminal_and_clear_error_for_binary(tmp_path: Path) -
     # the bar counts rows against the file's lines: it said 100% after the first chunk (the reader reads 8 MB ahead)
     shown = [int(p) for p in re.findall(r"(?<![\d.])(\d{1,3})%", text)]
     assert shown[-1] == 100 and any(0 < p < 100 for p in shown), shown
+    from handleval.io import open_input
+
+    (tmp_path / "mac.csv").write_bytes(b"handle\rpizza\rtaco\rnacho")  # an old Mac's lone CRs: 0 lines, 0% all along
+    (tmp_path / "pages.ndjson").write_text('{"data": [{"username": "a"}, {"username": "b"}]}\n', encoding="utf-8")
+    assert open_input(tmp_path / "mac.csv", ()).progress_total == 3
+    assert open_input(tmp_path / "pages.ndjson", ()).progress_total is None  # a line may be a page of many rows
 
     (tmp_path / "photo.csv").write_bytes(bytes(np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8)))
     bad_cmd = [*cmd[:3], str(tmp_path / "photo.csv"), str(tmp_path / "o2"), "--scorer",

@@ -366,6 +366,27 @@ def test_a_spreadsheets_quotes_around_a_screen_name_are_no_part_of_the_handle(fl
     assert out["guard_rail"].iloc[1] == "the same handle as row 0: counted once"
 
 
+def test_the_times_of_a_row_with_another_error_still_count_and_a_bad_time_says_nothing(flagger):
+    """A handle's newest row showed activity 2 days before it was seen but had a count error: its older dormant row
+    was released. A row whose created_at was the error held its handle's valid rows as 'created within the policy
+    window'. And 30.04 days inactive was 'active within the 30-day window' (days rounded to 30.0) while flag said
+    dormant."""
+    frame = _bot_like(6, screen_name=["pizza", "pizza", "tacos", "tacos", "nachos", "nachos"],
+                      created_at=["2015-01-01"] * 2 + ["2025-06-05", "2015-01-01"] + ["2015-01-01"] * 2,
+                      observed_at=["2023-01-01", "2025-06-01", "2025-06-01", "2025-06-03", "2025-06-01T00:00:00Z",
+                                   "2024-01-01"],
+                      last_active_at=["2022-01-01", "2025-05-30", None, "2023-01-01", "2025-05-01T23:02:24Z",
+                                      "2023-01-01"]).astype(str).replace("None", "")
+    frame.loc[1, "favourites_count"] = "12.5"  # an error that says nothing about its times
+    out = triage(frame, valuer=PriceByLength(), flagger=flagger, now="2025-07-01").sort_values("row")
+    assert out["error"].notna().tolist() == [False, True, True, False, False, False]
+    assert out["guard_rail"].tolist()[:2] == [
+        "active within the 30-day policy window: never releasable (row 1 of the same handle)",
+        "active within the 30-day policy window: never releasable"]
+    assert out["guard_rail"].iloc[3] == "" and out["releasable"].iloc[3]  # tacos: row 2's created_at is its error
+    assert out["days_inactive"].iloc[4] == 30.0 and out["dormant"].iloc[4] and out["guard_rail"].iloc[4] == ""
+
+
 def test_triage_carries_the_price_models_impersonation_risk():
     """A dormant ``paypal_support`` came out releasable with no word that its next holder could impersonate PayPal."""
     frame = _bot_like(2, screen_name=["paypal_support", "zx081923"], last_active_at=["2019-01-01"] * 2,
