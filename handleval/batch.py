@@ -42,7 +42,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1245,20 +1245,6 @@ def _csv_header(data: bytes) -> bytes:
             return data
         if data[:end].count(b'"') % 2 == 0:
             return data[:end + 1]
-
-
-def iter_output(path: str | os.PathLike[str]) -> Iterator[pd.DataFrame]:
-    """The parts of a finished output one at a time (bounded memory), in order."""
-    import pyarrow.parquet as pq
-
-    p = Path(path)
-    manifest = Manifest.load(p)
-    if manifest is None or not manifest.data.get("complete"):
-        raise HandlevalError(f"{p} is not a finished handleval output")
-    for _, rec in sorted(manifest.parts.items()):
-        file = p / rec["file"]
-        table = hio.read_csv_part(file) if rec["file"].endswith(".csv") else pq.read_table(file)
-        yield table.to_pandas()
 
 
 # ============================================================================================ command line

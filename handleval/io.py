@@ -47,7 +47,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISCHR, S_ISFIFO, S_ISSOCK
@@ -1308,5 +1308,3 @@ def read_csv_part(path: Path) -> pa.Table:
                                              strings_can_be_null=True, quoted_strings_can_be_null=False),
     )
 
-
-ScoreFn = Callable[[pd.DataFrame], pd.DataFrame]

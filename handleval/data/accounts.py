@@ -43,7 +43,6 @@ from handleval.errors import DataFormatError
 
 COUNT_COLUMNS = ["statuses_count", "followers_count", "friends_count", "favourites_count", "listed_count"]
 BOOL_COLUMNS = ["verified", "default_profile", "default_profile_image", "geo_enabled", "protected"]
-TEXT_COLUMNS = ["screen_name", "name", "description", "url", "location", "lang", "profile_image_url"]
 ACCOUNT_COLUMNS = [
     "id", "screen_name", "name", "created_at", *COUNT_COLUMNS, *BOOL_COLUMNS, "description", "url", "location",
     "lang", "profile_image_url", "observed_at", "last_active_at", "last_active_kind", "label", "source",

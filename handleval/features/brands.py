@@ -196,9 +196,6 @@ def candidates(core: str) -> _Cands:
     return affix_variants(core), leets, affix_variants(leets[0]) if leets else frozenset()
 
 
-_NO_CANDIDATES: _Cands = (_NO_VARIANTS, [], _NO_VARIANTS)
-
-
 def deletion_variants(core: str) -> frozenset[str]:
     """``core`` and every string one deletion away (keys of the deletion-neighbourhood index)."""
     return frozenset((core, *(core[:i] + core[i + 1:] for i in range(len(core)))))
