@@ -302,7 +302,8 @@ class AttributionChoice(StrEnum):
 AttributionOpt = Annotated[AttributionChoice, typer.Option(
     help="How reasons are ranked: path attributions (one pass, the default) or exact TreeSHAP (~1 ms/row).")]
 ChunkOpt = Annotated[int | None, typer.Option(
-    help="Rows per chunk and output part (bounds memory; default 100,000, or with --resume the interrupted run's).",
+    help="Rows per chunk and output part (bounds memory; default 100,000, or with --resume the interrupted run's). "
+    "The local engine's: with --engine dask each Parquet row group is a part.",
     show_default=False)]
 CompsOpt = Annotated[bool, typer.Option(
     "--comps", help="Also show the comparable sales each price rests on: the sold names most similar to the "
@@ -339,6 +340,10 @@ def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str
     from handleval.batch import run_batch, run_batch_to_file
 
     fmt = _one_file(output)
+    if str(engine) == "dask" and chunk_rows is not None:
+        err_console.print("[yellow]warning:[/] --chunk-rows is the local engine's: with --engine dask each Parquet row "
+                          "group is one part (write the file with smaller row groups to bound a worker's memory)",
+                          highlight=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         summary = (run_batch_to_file if fmt else run_batch)(

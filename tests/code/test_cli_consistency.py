@@ -725,13 +725,15 @@ def test_ctrl_c_to_the_process_group_of_a_dask_run_prints_no_worker_traceback(tm
     source, out = tmp_path / "in.parquet", tmp_path / "out"
     pq.write_table(pa.table({"handle": [f"name_{i:06d}" for i in range(200_000)]}), source, row_group_size=2_000)
     proc = _running_with_a_part([sys.executable, "-m", "handleval", "predict", str(source), "-o", str(out),
-                                 "--engine", "dask", "--workers", "1"], out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                 "--engine", "dask", "--workers", "1", "--chunk-rows", "500"], out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     os.killpg(proc.pid, signal.SIGINT)
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, output
     assert "Traceback" not in output and "KeyboardInterrupt" not in output, output[-3000:]
     assert "interrupted: the finished parts are kept" in output
+    # --chunk-rows was ignored without a word on Dask: its parts are the file's row groups
+    assert "warning: --chunk-rows is the local engine's" in output
 
 
 def test_sigterm_in_training_leaves_no_staging_folder(tmp_path):
