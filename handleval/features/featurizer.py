@@ -19,7 +19,7 @@ from handleval.estimator import Transformer, check_is_fitted
 from handleval.features._common import Prepared, gc_paused, prepare
 from handleval.features.brands import MATCH_KINDS, BrandFeatures, CelebrityFeatures
 from handleval.features.length import LengthPatternFeatures
-from handleval.features.sales import SalesHistoryFeatures, mask_comparables
+from handleval.features.sales import SalesHistoryFeatures, mask_comparables, require_sale_times
 from handleval.features.words import WordFeatures
 
 FAMILIES = ("length", "words", "brands", "sales")
@@ -157,7 +157,10 @@ class HandleFeaturizer(Transformer):
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> pd.DataFrame:
         """Training path: fit on the sales table, featurise its rows leak-free, mask ``mask_rate`` of comparables."""
-        features = self.fit(X, y).transform(X)
+        self.fit(X, y)
+        if "sales" in self.families_:
+            require_sale_times(X)
+        features = self.transform(X)
         return mask_comparables(features, self.mask_rate, self.random_state)
 
     def check_lexicons(self, expected: dict[str, str]) -> None:

@@ -72,6 +72,19 @@ def _negated_ratios() -> np.ndarray:
     return table
 
 
+#: The largest ln(USD) a sale's price can be: a ``y`` above it is prices in dollars, not their logarithm.
+MAX_LN_PRICE = 25.0
+
+
+def require_sale_times(X: Any) -> None:
+    """Training rows are sales featurised as of their own time (``sold_at``; NaT for an undated one): without the
+    column each row would be valued now, its own sale among its comparables (``prev_same_logp`` equal to y)."""
+    if not (isinstance(X, pd.DataFrame) and "sold_at" in X.columns):
+        raise ValueError("fit_transform featurises training sales as of their own sale: X needs a sold_at column "
+                         "(NaT for an undated sale), else each row sees its own price; to value rows now, call fit on "
+                         "the history and then transform")
+
+
 def mask_comparables(features: pd.DataFrame, rate: float, random_state: Any = None) -> pd.DataFrame:
     """Set every ``sales__`` feature of a random ``rate`` share of rows to NaN (in a copy)."""
     if rate <= 0:
@@ -281,7 +294,11 @@ class SalesHistoryFeatures(FeatureFamily):
             with np.errstate(divide="ignore", invalid="ignore"):
                 return np.where(price > 0, np.log(price), np.nan)
         if y is not None:
-            return np.asarray(y, dtype=float)
+            logp = np.asarray(y, dtype=float)
+            if np.isfinite(logp).any() and np.nanmax(np.where(np.isfinite(logp), logp, np.nan)) > MAX_LN_PRICE:
+                raise ValueError(f"y is ln(price in USD) (at most {MAX_LN_PRICE}, ${math.exp(MAX_LN_PRICE):,.0f}); "
+                                 f"this y reaches {np.nanmax(logp):,.1f}: pass np.log(prices)")
+            return logp
         return None
 
     def _fit(self, prepared: Prepared, X: Any, y: Any) -> None:
@@ -627,9 +644,10 @@ class SalesHistoryFeatures(FeatureFamily):
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> pd.DataFrame:
         """Fit on the history, featurise its rows leak-free, then mask ``mask_rate`` of them (training path)."""
+        require_sale_times(X)
         prepared = prepare(X)
         self.fit(X, y)
         return mask_comparables(self.transform_prepared(prepared), self.mask_rate, self.random_state)
 
 
-__all__ = ["FEATURES", "SalesHistoryFeatures", "mask_comparables"]
+__all__ = ["FEATURES", "MAX_LN_PRICE", "SalesHistoryFeatures", "mask_comparables", "require_sale_times"]

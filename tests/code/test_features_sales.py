@@ -162,6 +162,23 @@ def test_fit_transform_masks_a_share_of_rows_and_transform_never_does(telegram):
     pd.testing.assert_frame_equal(masked, again)
 
 
+def test_training_rows_without_their_sale_times_or_with_dollar_prices_are_refused():
+    """A library user's fit_transform(X, y) without sold_at valued each sale now, its own price among its
+    comparables (prev_same_logp equal to y: train R² 0.997 on pure noise); y in dollars filled the *_logp
+    columns with dollars."""
+    from handleval.features import HandleFeaturizer
+
+    names = pd.DataFrame({"handle": ["alpha", "bravo", "charl", "delta"], "platform": "telegram"})
+    y = np.log([100.0, 2000.0, 50.0, 700.0])
+    for featurizer in (SalesHistoryFeatures(), HandleFeaturizer(families=("sales",))):
+        with pytest.raises(ValueError, match="X needs a sold_at column"):
+            featurizer.fit_transform(names, y)
+    dated = names.assign(sold_at=pd.NaT)
+    assert SalesHistoryFeatures().fit_transform(dated, y)["sales__prev_same_logp"].isna().all()
+    with pytest.raises(ValueError, match=r"y is ln\(price in USD\).*this y reaches 2,000.0"):
+        SalesHistoryFeatures().fit(dated, np.exp(y))
+
+
 def test_knn_scores_from_the_lcs_table_equal_rapidfuzz_ratio():
     """The k-NN reads ``fuzz.ratio`` off a table by (length sum, LCS): every cell agrees with rapidfuzz's own
     ``int16`` scores, on random pairs of every length up to MAX_CHARS (non-ASCII included)."""
