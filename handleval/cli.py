@@ -497,7 +497,8 @@ def flag_command(
                         snapshot looks human (rates per day of age fall)
       last_active_at    latest activity: dormancy from dates, not estimated;
                         or status.created_at (a v1.1 object's last tweet),
-                        or the time in most_recent_tweet_id (X API v2)
+                        or the time in most_recent_tweet_id (X API v2; the
+                        later of the two; a value no post id is an error)
       listed_count      or public_metrics.listed_count, listedcount
       description, location, url, name, verified, protected, geo_enabled,
       default_profile, default_profile_image (v2: from profile_image_url);
@@ -507,7 +508,8 @@ def flag_command(
     v2 objects may be nested (NDJSON lines, or a public_metrics column
     holding the object) or flattened with dots (public_metrics.tweet_count);
     an NDJSON line that is a v2 response page ({"data": [...]}) gives a row
-    per user (a page of posts: per author); the Bot Repository's
+    per user (a page of posts: per author; a field beside "data", such as
+    observed_at, is each user's); the Bot Repository's
     SET_tweets.json ({"created_at", "user"} records) a row per profile,
     seen at its probe time.
 
@@ -578,11 +580,13 @@ def triage_command(
 
     \b
     Guard rails (never releasable, the reason in guard_rail): a verified
-    account; a protected one with no last activity given; one created or
-    active within the policy window (judged at its handle's newest
-    observation, with the latest activity any of its rows gives); one with
-    100,000 followers or more (a person decides on a notable account); a
-    row of an account (id) observed later under another handle."""
+    account; a protected one with no last activity given at its newest
+    observation; one created or active within the policy window (a bot
+    too; judged at its handle's newest observation, with the latest
+    activity any of its rows gives); one with 100,000 followers or more (a
+    person decides on a notable account); a row of an account (id) listed
+    under another handle observed later, at the same time, or itself
+    observed at no known time."""
     from handleval.accounts import load_accounts
     from handleval.accounts.features import resolve_columns
     from handleval.accounts.flag import check_required

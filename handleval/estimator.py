@@ -47,7 +47,8 @@ class Transformer:
         return _base().set_params(self, **params)
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
-        return self.fit(X, y, **fit_params).transform(X)
+        """``fit(X, y)`` then ``transform(X)``; ``fit_params`` (a Pipeline's ``sample_weight`` …) are not used."""
+        return self.fit(X, y).transform(X)
 
     def set_output(self, *, transform: str | None = None) -> Any:
         """Outputs are pandas DataFrames already: ``"pandas"``, ``"default"`` and ``None`` are accepted as they are."""

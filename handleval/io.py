@@ -876,13 +876,18 @@ def _line_records(obj: Any, n: int) -> Iterator[tuple[dict[str, str | None], str
         yield {}, (f"line {n} is an X API response without data: its includes are users the page mentions, not "
                    "the accounts asked for")
         return
-    if isinstance(obj, dict) and set(obj) <= _V2_ENVELOPE and ("data" in obj or "errors" in obj):
+    extras = set(obj) - _V2_ENVELOPE if isinstance(obj, dict) else set()
+    if isinstance(obj, dict) and ("data" in obj or "errors" in obj) and not {"username", "screen_name"} & extras \
+            and all(obj[k] is None or isinstance(obj[k], str | int | float) for k in extras):
         # an API v2 response: one user, or a page of users (each a row, in order), then the users it could not
-        # return (suspended, not found: each a row with the API's words as its error)
+        # return (suspended, not found: each a row with the API's words as its error). A field a crawler put beside
+        # the page ("observed_at") is each user's, where the user has none of that name.
+        page = {k: obj[k] for k in extras}
         data = obj.get("data") or []
         users = data if isinstance(data, list) else [data]
+        users = [{**page, **u} if isinstance(u, dict) and page else u for u in users]
         if users and all(_is_post(item) for item in users):  # a page of posts: their authors are the accounts
-            yield from _authors(obj, users, n)
+            yield from _authors(obj, users, n, page)
             users = []
         for k, user in enumerate(users, start=1):
             yield _user_row(user, n, f"user {k} of its data list" if isinstance(data, list) else "its data")
@@ -906,7 +911,7 @@ def _is_post(item: Any) -> bool:
     return isinstance(item, dict) and "text" in item and "username" not in item and "screen_name" not in item
 
 
-def _authors(page: dict[str, Any], posts: list[dict[str, Any]], n: int
+def _authors(page: dict[str, Any], posts: list[dict[str, Any]], n: int, fields: dict[str, Any] | None = None
              ) -> Iterator[tuple[dict[str, str | None], str | None]]:
     """The authors of a page of posts (``expansions=author_id`` puts them in ``includes.users``; users mentioned
     or replied to are there too, and are not these posts' accounts), a row each; one row that says what to ask
@@ -921,7 +926,7 @@ def _authors(page: dict[str, Any], posts: list[dict[str, Any]], n: int
                    "expansions=author_id&user.fields=created_at,public_metrics (the users come in includes.users)")
         return
     for k, user in enumerate(authors, start=1):
-        yield _user_row(user, n, f"author {k} of its posts")
+        yield _user_row({**(fields or {}), **user}, n, f"author {k} of its posts")
 
 
 def _names_a_user(problem: Any) -> bool:

@@ -126,8 +126,10 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     # times from every row whose times could be read (a count's error does not hide its activity); not a ragged
     # row's, whose fields may have shifted
     time_error = flagged["error"].astype("string").str.contains(_TIME_ERROR).fillna(False).to_numpy(dtype=bool)
-    days, own_days, age = _days_at_newest(ids, keys != "", flagged, canonical, usable=~bad & ~time_error)
-    protected = _yes(canonical, "protected") & np.isnan(days)
+    days, own_days, age, newest = _days_at_newest(ids, keys != "", flagged, canonical, usable=~bad & ~time_error)
+    # protected at the handle's newest observation, which gives no last activity (posts from before it went private
+    # are no sign of what it does now)
+    protected = _yes(canonical, "protected") & newest & np.isnan(own_days)
     followers = pd.to_numeric(canonical.get("followers_count"), errors="coerce")
     notable = (np.nan_to_num(np.asarray(followers, dtype=float)) >= NOTABLE_FOLLOWERS) if len(canonical) else \
         np.zeros(0, dtype=bool)
@@ -166,7 +168,7 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     guard[again & ~guarded & ~held] = [f"the same handle as row {f}: counted once" for f in
                                        first[again & ~guarded & ~held]]
     # an account's older row under a name it has since left is no account's holding of that name now
-    renamed = _renamed_since(accounts, keys, names, measured, ~bad & flagged["error"].isna().to_numpy(dtype=bool))
+    renamed = _renamed_since(accounts, keys, names, measured, ~bad & ~time_error)
     moved = (renamed != "") & ~guarded & ~held
     guard[moved] = renamed[moved]
     held |= moved
@@ -226,19 +228,21 @@ def _handle_key(name: str) -> str:
 
 
 def _days_at_newest(ids: np.ndarray, named: np.ndarray, flagged: pd.DataFrame, canonical: pd.DataFrame,
-                    usable: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    usable: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per row: days inactive at its handle's newest usable observation from the latest activity any of its usable
-    rows gives, its own days inactive, and the account's age (days) at that observation (NaN where unknown). A row
-    without a handle name speaks for itself alone."""
+    rows gives, its own days inactive, the account's age (days) at that observation (NaN where unknown), and
+    whether the row is that newest observation. A row without a handle name speaks for itself alone."""
     def days_of(times: pd.Series) -> np.ndarray:
         out = times.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float) / 86400e9
         out[times.isna().to_numpy()] = np.nan
         return np.where(usable, out, np.nan)
 
     def column(name: str) -> pd.Series:
-        return _to_utc(canonical[name]) if name in canonical else pd.Series(pd.NaT, index=flagged.index)
+        return _to_utc(canonical[name]) if name in canonical else \
+            pd.Series(pd.NaT, index=flagged.index, dtype="datetime64[ns, UTC]")
 
-    seen = days_of(pd.to_datetime(flagged["measured_at"], utc=True, errors="coerce"))
+    # the observation as given (to the millisecond; measured_at is written to the second), else the run's time
+    seen = days_of(column("observed_at").fillna(pd.to_datetime(flagged["measured_at"], utc=True, errors="coerce")))
     last, born = days_of(column("last_active_at")), days_of(column("created_at"))
     own = np.maximum(seen - last, 0.0)  # active up to a day after it was seen (time zones): 0 days, as flag says
     at_now = (flagged["measured_at_basis"].astype("string").fillna("") == NOW_BASIS).to_numpy(dtype=bool)
@@ -250,29 +254,36 @@ def _days_at_newest(ids: np.ndarray, named: np.ndarray, flagged: pd.DataFrame, c
     # a row measured now for want of an observed_at was seen at no known time: newest only for want of another
     newest = group_max(np.where(at_now, np.nan, seen))
     newest = np.where(np.isnan(newest), group_max(seen), newest)
-    return np.maximum(newest - group_max(last), 0.0), own, newest - born
+    return np.maximum(newest - group_max(last), 0.0), own, newest - born, seen == newest
 
 
 def _renamed_since(accounts: pd.DataFrame, keys: np.ndarray, names: list[str], measured: pd.Series,
                    usable: np.ndarray) -> np.ndarray:
-    """Per row, why it is stale when the same account (``id`` or ``id_str``) was observed later under another
-    handle (a crawl appended to an older one: a 2020 row of 'pizza' is no holding of it once the account is
-    'pizza_fan'); "" otherwise. Rows seen at no known time (no observed_at) prove nothing later."""
+    """Per row, why it holds no name of its own when the same account (``id`` or ``id_str``, in any case) is listed
+    under another handle: observed later (a 2020 row of 'pizza' is no holding of it once the account is
+    'pizza_fan'), at the same time, or this row at no known time (no observed_at); "" otherwise."""
     stale = np.full(len(keys), "", dtype=object)
-    column = next((c for c in ("id", "id_str") if c in accounts), None)
+    column = next((c for want in ("id", "id_str") for c in accounts.columns if str(c).strip().lower() == want), None)
     if column is None:
         return stale
-    ident = accounts[column].astype("string").str.strip().to_numpy(dtype=object, na_value="")
-    rows = np.flatnonzero(usable & (ident != "") & (keys != "") & measured.notna().to_numpy())
-    if not len(rows):
-        return stale
+    ident = handle_texts(accounts[column]).astype("string").str.strip().to_numpy(dtype=object, na_value="")
+    rows = np.flatnonzero(usable & (ident != "") & (keys != ""))
     seen = pd.DataFrame({"id": ident[rows], "key": keys[rows], "seen": measured.to_numpy()[rows], "row": rows})
-    newest = seen.sort_values(["seen", "row"]).groupby("id").tail(1)
-    mine = seen.merge(newest, on="id", suffixes=("", "_newest"))
-    moved = mine[(mine["key"] != mine["key_newest"]) & (mine["seen"] < mine["seen_newest"])]
-    stale[moved["row"].to_numpy()] = [
-        f"renamed since: the same account ({column} {i}) is '{names[r]}' in row {r}, observed later; never "
-        "releasable by this older row" for i, r in zip(moved["id"], moved["row_newest"], strict=True)]
+    for account, group in seen.groupby("id", sort=False):
+        if group["key"].nunique() < 2:
+            continue
+        latest = group["seen"].max()
+        newest = group[group["seen"] == latest] if pd.notna(latest) else group.iloc[:0]
+        holder = newest["key"].iloc[0] if newest["key"].nunique() == 1 else None  # one name at the newest time
+        for key, when, row in group[["key", "seen", "row"]].itertuples(index=False):
+            if key == holder and pd.notna(when) and when == latest:
+                continue
+            other = int((newest if (newest["key"] != key).any() else group).query("key != @key")["row"].iloc[0])
+            how = ("this row was seen at no known time (no observed_at)" if pd.isna(when) else
+                   "seen at the same time" if when == latest else "observed later")
+            stale[row] = (f"{'renamed since' if how == 'observed later' else 'two names'}: the same account "
+                          f"({column} {account}) is '{names[other]}' in row {other}, {how}; never releasable by "
+                          "this row")
     return stale
 
 

@@ -26,13 +26,15 @@ import functools
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from handleval._dates import numeric_date_orders
-from handleval.estimator import Transformer
+from handleval.errors import DataFormatError
+from handleval.estimator import Transformer, check_is_fitted
 from handleval.handles import handle_texts
 
 COUNTS = ("statuses_count", "followers_count", "friends_count", "favourites_count", "listed_count")
@@ -207,7 +209,13 @@ def canonical_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]
     if LATEST_POST_ID in expanded:
         posted = snowflake_times(expanded[LATEST_POST_ID])
         last = out["last_active_at"] if "last_active_at" in out else pd.Series(None, index=frame.index, dtype=object)
-        out["last_active_at"] = last.where(~(_blank(last) & posted.notna()), posted)
+        later = posted.notna() & (_blank(last) | (_to_utc(posted) > _to_utc(last)).fillna(False))
+        out["last_active_at"] = last.where(~later, posted)  # the later of the two: both are activity
+        # read where it would be the last activity: a value that is no post id is then a row error, not "unknown"
+        # (an id of fewer digits is a post from before 2010's snowflake ids, whose time it does not hold)
+        digits = handle_texts(expanded[LATEST_POST_ID]).astype("string").str.strip().str.strip('"') \
+            .str.fullmatch(r"\d{1,14}").fillna(False)
+        out["post_id_unread"] = _blank(last) & ~_blank(expanded[LATEST_POST_ID]) & posted.isna() & ~digits
     if "default_profile_image" not in out and "profile_image_url" in out:  # v2 has only the image URL
         url = out["profile_image_url"].astype("string")
         out["default_profile_image"] = url.str.contains("default_profile_images").where(url.notna())
@@ -216,9 +224,12 @@ def canonical_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]
 def snowflake_times(ids: pd.Series) -> pd.Series:
     """The time an X post id says it was made at (ISO 8601 text; NA for a value that is no id of 15-20 digits). A
     float id (pandas reads a column with gaps so) is its integer: the lost low bits are below the id's millisecond."""
-    from handleval.handles import handle_texts
-
     text = handle_texts(ids).astype("string").str.strip().str.strip('"')
+    # a float written out as text by pandas' to_csv ('2.1217550546994463e+18') is that float's integer
+    floats = text.str.fullmatch(r"\d\.\d+[eE]\+?1[4-9]").fillna(False).to_numpy(dtype=bool)
+    if floats.any():
+        text = text.copy()
+        text[floats] = [str(int(float(v))) for v in text[floats].tolist()]
     out = pd.Series(pd.NA, index=ids.index, dtype="string")
     valid = text.str.fullmatch(r"\d{15,20}").fillna(False).to_numpy(dtype=bool)
     if valid.any():
@@ -399,6 +410,8 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
     flag_after_observed("created_at")
     flag_observed(out["observed_at"] > now + pd.Timedelta(days=1), "{seen} in the future")
     flag(out["last_active_at"] < out["created_at"] - pd.Timedelta(days=1), "last_active_at before created_at")
+    if "post_id_unread" in frame:
+        flag(frame["post_id_unread"], f"{LATEST_POST_ID} is not an X post id (15-20 digits)")
 
     for col in COUNTS:
         if col in frame:
@@ -586,24 +599,34 @@ class AccountFeaturizer(Transformer):
         self.drop_features = drop_features
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> AccountFeaturizer:
-        excluded = set(self.exclude_inputs)
-        unknown = set(self.drop_features) - set(FEATURES)
+        """Fix the output columns (one name given as a string is that name, not its letters)."""
+        excluded = set(_names(self.exclude_inputs))
+        dropped = set(_names(self.drop_features))
+        unknown = dropped - set(FEATURES)
         if unknown:
             raise ValueError(f"unknown feature(s) to drop: {', '.join(sorted(unknown))}")
-        self.feature_names_out_ = [
-            name for name, inputs in FEATURE_INPUTS.items()
-            if name not in self.drop_features and not excluded.intersection(inputs)
-        ]
+        self.feature_names_out_ = np.asarray([
+            name for name, inputs in FEATURE_INPUTS.items() if name not in dropped and not excluded.intersection(inputs)
+        ], dtype=object)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        if not hasattr(self, "feature_names_out_"):
-            raise RuntimeError("AccountFeaturizer is not fitted: call fit() first")
+        """The features of each row (NaN where an input is unknown); a frame lacking a column the model cannot do
+        without is refused, as ``flag`` refuses it (it gave features of guessed values: a followers share of 0.5)."""
+        check_is_fitted(self, "feature_names_out_")
+        missing = missing_required(X.columns)
+        if missing:
+            raise DataFormatError(f"the accounts lack required column(s) {'; '.join(missing)}; `handleval flag "
+                                  "--help` lists every accepted column")
         prepared, _ = prepare_accounts(X, now=_fixed_now(X))
-        return compute_features(prepared)[self.feature_names_out_]
+        return compute_features(prepared)[list(self.feature_names_out_)]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(self.feature_names_out_, dtype=object)
+
+
+def _names(names: str | Iterable[str]) -> tuple[str, ...]:
+    return (names,) if isinstance(names, str) else tuple(names)
 
 
 def _fixed_now(X: pd.DataFrame) -> pd.Timestamp | None:

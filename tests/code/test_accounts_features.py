@@ -164,7 +164,8 @@ def test_times_with_fractions_of_a_second_are_read():
 
 def test_an_x_api_v2_latest_post_id_gives_the_last_activity():
     """X API v2 users carry ``most_recent_tweet_id``, not a time: an account that posted an hour before it was seen
-    came out releasable on an estimate. The id holds its time (a snowflake); a given ``last_active_at`` comes first."""
+    came out releasable on an estimate. The id holds its time (a snowflake); beside a ``last_active_at`` the later
+    of the two counts."""
     a = _accounts().assign(observed_at="2025-01-01", created_at="2015-01-01",
                            most_recent_tweet_id=["1050118621198921728", "1050118621198921728", "20"],
                            last_active_at=[None, "2024-01-01", None])
@@ -173,11 +174,19 @@ def test_an_x_api_v2_latest_post_id_gives_the_last_activity():
     # the X API documentation's example post, 'created_at': 'Wed Oct 10 20:19:24 +0000 2018'
     assert p.loc[0, "last_active_at"] == pd.Timestamp("2018-10-10T20:19:24.211Z")
     assert p.loc[1, "last_active_at"] == pd.Timestamp("2024-01-01", tz="UTC") and pd.isna(p.loc[2, "last_active_at"])
+    earlier = prepare_accounts(a.assign(last_active_at=[None, "2017-01-01", None]))[0]
+    assert earlier.loc[1, "last_active_at"] == earlier.loc[0, "last_active_at"]  # the post is later: it counts
     # read by pandas from a CSV whose column has a gap: floats, which were no id and left the account releasable
     floats = a.assign(most_recent_tweet_id=[1050118621198921728.0, np.nan, 20.0], last_active_at=None)
     p = prepare_accounts(floats)[0]
     assert abs(p.loc[0, "last_active_at"] - pd.Timestamp("2018-10-10T20:19:24.211Z")) < pd.Timedelta(seconds=1)
     assert p["last_active_at"].isna().tolist() == [False, True, True]
+    # pandas' to_csv writes such a float as text ('1.0501186211989217e+18'); a value that is no id was dropped
+    # without a word, the account's activity then "unknown" and the account releasable
+    text = a.assign(most_recent_tweet_id=["1.0501186211989217e+18", "12345abc", ""], last_active_at=None)
+    p, err = prepare_accounts(text)
+    assert abs(p.loc[0, "last_active_at"] - pd.Timestamp("2018-10-10T20:19:24.211Z")) < pd.Timedelta(seconds=1)
+    assert err.tolist() == [pd.NA, "most_recent_tweet_id is not an X post id (15-20 digits)", pd.NA]
 
 
 def test_impossible_times_are_row_errors_and_null_is_a_name():

@@ -466,6 +466,16 @@ def test_cli_flag_reads_a_line_that_is_an_x_api_v2_response_page(tmp_path):
     out = read_output(tmp_path / "out")
     assert out["username"].tolist() == v1["screen_name"].tolist() and out["error"].isna().all()
     assert out["created_at"].tolist()[2] == users[2]["created_at"]
+    # a crawler's time beside a page ({"data": [...], "observed_at": ...}) stopped the run, or the page became one
+    # row "missing screen_name": it is each of the page's users' own now
+    bare = [{k: v for k, v in u.items() if k != "observed_at"} for u in users[:2]]
+    (tmp_path / "dated.jsonl").write_text(json.dumps({"data": bare, "observed_at": "2024-05-01T00:00:00Z"}) + "\n"
+                                          + json.dumps(users[2]) + "\n", encoding="utf-8")
+    result = run_cli("flag", str(tmp_path / "dated.jsonl"), "-o", str(tmp_path / "dated"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    dated = read_output(tmp_path / "dated")
+    assert dated["username"].tolist() == v1["screen_name"].tolist() and dated["error"].isna().all()
+    assert dated["measured_at"].tolist() == ["2024-05-01T00:00:00Z"] * 2 + ["2024-06-01T00:00:00Z"]
     bare = {"id": "98", "text": "hello", "edit_history_tweet_ids": ["98"]}  # the API's default fields: no author
     # a line of includes alone was a row "missing screen_name": its users are the ones a page mentions
     only_includes = json.dumps({"includes": {"users": [mentioned]}})

@@ -320,6 +320,13 @@ def test_protected_new_and_notable_accounts_are_never_released(flagger):
         "created within the 30-day policy window: never releasable",
         "followed by 100,000 or more: a person decides on a notable account, not triage", ""]
     assert out["releasable"].tolist() == [False, True, False, False, False, True]  # row 1: dormant since 2020
+    # protected at the newest crawl with no activity since: an older public crawl's activity lifted the rail
+    crawls = _bot_like(2, screen_name=["protbot", "protbot"], protected=["false", "true"],
+                       observed_at=["2024-01-01", "2024-05-01"], last_active_at=["2023-12-30", None])
+    held = triage(crawls, valuer=PriceByLength(), flagger=flagger, now=NOW).sort_values("row")
+    assert held["guard_rail"].tolist() == [
+        "protected account with no last activity given: its posts cannot be seen; never releasable (row 1 of the "
+        "same handle)", "protected account with no last activity given: its posts cannot be seen; never releasable"]
     flags = flagger.flag(frame, now=NOW)
     assert flags.loc[[2, 3], "p_dormant"].tolist() == [0.0, 0.0]  # too young to have been inactive for the window
     assert flags.loc[5, "p_dormant"] > 0
@@ -351,11 +358,29 @@ def test_an_older_row_of_an_account_renamed_since_is_never_released(flagger):
     out = triage(frame, valuer=PriceByLength(), flagger=flagger, now="2025-07-01").sort_values("row")
     assert out["guard_rail"].tolist()[:2] == [
         "renamed since: the same account (id 7) is 'pizza_fan' in row 1, observed later; never releasable by this "
-        "older row", "active within the 30-day policy window: never releasable"]
+        "row", "active within the 30-day policy window: never releasable"]
     assert out["releasable"].tolist() == [False, False, False, True]  # tacos: one account, its newest row counts
     assert out["guard_rail"].iloc[2] == "the same handle as row 3: counted once"
     assert triage(frame.drop(columns="id"), valuer=PriceByLength(), flagger=flagger, now="2025-07-01"
                   ).sort_values("row")["releasable"].tolist()[0]  # without ids nothing tells: as before
+    # an 'ID' column, a newer row with a count error, a row seen at no known time, two names seen at one time: the
+    # old name was released in each (an operator's end-to-end review)
+    more = _bot_like(6, screen_name=["errold", "errnew", "noobs_old", "noobs_new", "twin_a", "twin_b"],
+                     ID=[22, 22, 23, 23, 25, 25], created_at=["2015-01-01"] * 6,
+                     observed_at=["2020-01-01", "2025-06-01", "", "2025-06-01", "2025-06-01", "2025-06-01"],
+                     last_active_at=["2018-01-01", "2025-05-30", "2018-01-01", "2025-05-30", "2018-01-01",
+                                     "2018-01-01"]).astype(str)
+    more.loc[1, "statuses_count"] = "lots"
+    out = triage(more, valuer=PriceByLength(), flagger=flagger, now="2025-07-01").sort_values("row")
+    assert out["error"].notna().tolist() == [False, True, False, False, False, False]
+    assert out["guard_rail"].tolist()[0].startswith("renamed since: the same account (ID 22) is 'errnew' in row 1")
+    assert out["guard_rail"].tolist()[2] == ("two names: the same account (ID 23) is 'noobs_new' in row 3, this row "
+                                             "was seen at no known time (no observed_at); never releasable by this row")
+    assert out["guard_rail"].tolist()[4:] == [
+        "two names: the same account (ID 25) is 'twin_b' in row 5, seen at the same time; never releasable by this "
+        "row", "two names: the same account (ID 25) is 'twin_a' in row 4, seen at the same time; never releasable by "
+        "this row"]
+    assert not out["releasable"].fillna(False).any()
 
 
 def test_a_spreadsheets_quotes_around_a_screen_name_are_no_part_of_the_handle(flagger):
