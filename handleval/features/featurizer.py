@@ -68,18 +68,19 @@ class HandleFeaturizer(Transformer):
         self.use_cache = use_cache
 
     def _make(self) -> dict[str, Any]:
-        unknown = set(self.families) - set(FAMILIES)
+        families = (self.families,) if isinstance(self.families, str) else tuple(self.families)  # "length": one
+        unknown = set(families) - set(FAMILIES)
         if unknown:
             raise ValueError(f"unknown feature families {sorted(unknown)}: choose among {', '.join(FAMILIES)}")
         parts: dict[str, Any] = {}
-        if "length" in self.families:
+        if "length" in families:
             parts["length"] = LengthPatternFeatures(use_cache=self.use_cache)
-        if "words" in self.families:
+        if "words" in families:
             parts["words"] = WordFeatures(use_cache=self.use_cache)
-        if "brands" in self.families:
+        if "brands" in families:
             parts["brand"] = BrandFeatures(self.data_dir, self.fuzzy_min_popularity, self.use_cache)
             parts["celeb"] = CelebrityFeatures(self.data_dir, self.fuzzy_min_popularity, self.use_cache)
-        if "sales" in self.families:
+        if "sales" in families:
             parts["sales"] = SalesHistoryFeatures(k=self.k, mask_rate=self.mask_rate, random_state=self.random_state)
         return parts
 

@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from handleval.errors import BundleError
+from handleval.errors import BundleError, DataFormatError
 from handleval.features import (
     BrandFeatures,
     HandleFeaturizer,
@@ -84,6 +84,24 @@ def test_transformers_read_parameters_as_scikit_learn_does():
         LengthPatternFeatures().set_output(transform="polars")
     with pytest.raises(NotFittedError):
         LengthPatternFeatures().get_feature_names_out()
+    # a data scientist's slips: one name as a string was split into its letters (nothing excluded, or "unknown
+    # families ['e', 'g', …]"); an unfitted account featurizer raised RuntimeError; a frame of screen names alone
+    # gave features of guessed values (followers share 0.5); a Pipeline's sample_weight reached fit and failed
+    accounts = pd.DataFrame({"screen_name": ["anna"], "created_at": ["2015-01-01"], "statuses_count": [5],
+                             "followers_count": [7], "friends_count": [9], "favourites_count": [1],
+                             "description": ["hi"], "observed_at": ["2016-01-01"]})
+    one = AccountFeaturizer(exclude_inputs="description").fit(accounts)
+    assert not any(name.startswith("desc__") for name in one.get_feature_names_out())
+    assert list(one.get_feature_names_out()) == list(AccountFeaturizer(exclude_inputs=("description",)).fit(
+        accounts).get_feature_names_out())
+    assert "name__says_bot" not in AccountFeaturizer(drop_features="name__says_bot").fit(accounts).feature_names_out_
+    assert list(HandleFeaturizer(families="length").fit().get_feature_names_out()) == list(
+        HandleFeaturizer(families=("length",)).fit().get_feature_names_out())
+    with pytest.raises(NotFittedError):
+        AccountFeaturizer().transform(accounts)
+    with pytest.raises(DataFormatError, match="lack required column"):
+        AccountFeaturizer().fit(accounts).transform(accounts[["screen_name"]])
+    assert AccountFeaturizer().fit_transform(accounts, sample_weight=[1.0]).shape[0] == 1
 
 
 def test_set_output_pandas_keeps_names():
