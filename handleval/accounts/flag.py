@@ -224,7 +224,12 @@ class AccountFlagger:
         input's own columns are called: for callers that put them beside the input under names of their own
         (batch jobs, triage). ``now`` and ``reasons`` as in :meth:`flag`."""
         check_required(_accounts_frame(accounts).columns)
-        now_ts = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz="UTC")
+        try:
+            now_ts = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz="UTC")
+        except (ValueError, TypeError) as exc:  # pandas' own words were "Unknown datetime string format"
+            raise DataFormatError(f"now {now!r} is not a date or time (e.g. 2025-03-01)") from exc
+        if now_ts is pd.NaT:
+            raise DataFormatError(f"now {now!r} is not a date or time (e.g. 2025-03-01)")
         now_ts = now_ts.tz_localize("UTC") if now_ts.tzinfo is None else now_ts.tz_convert("UTC")
         prepared, error = prepare_accounts(accounts.reset_index(drop=True), now=now_ts)
         n = len(prepared)

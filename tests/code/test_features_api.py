@@ -102,6 +102,10 @@ def test_transformers_read_parameters_as_scikit_learn_does():
     with pytest.raises(DataFormatError, match="lack required column"):
         AccountFeaturizer().fit(accounts).transform(accounts[["screen_name"]])
     assert AccountFeaturizer().fit_transform(accounts, sample_weight=[1.0]).shape[0] == 1
+    from handleval.accounts import load_accounts
+
+    with pytest.raises(DataFormatError, match=r"now 'nope' is not a date or time"):  # was pandas' DateParseError
+        load_accounts().flag(accounts, now="nope")
 
 
 def test_set_output_pandas_keeps_names():
