@@ -269,21 +269,27 @@ def _renamed_since(accounts: pd.DataFrame, keys: np.ndarray, names: list[str], m
     ident = handle_texts(accounts[column]).astype("string").str.strip().to_numpy(dtype=object, na_value="")
     rows = np.flatnonzero(usable & (ident != "") & (keys != ""))
     seen = pd.DataFrame({"id": ident[rows], "key": keys[rows], "seen": measured.to_numpy()[rows], "row": rows})
-    for account, group in seen.groupby("id", sort=False):
-        if group["key"].nunique() < 2:
-            continue
-        latest = group["seen"].max()
-        newest = group[group["seen"] == latest] if pd.notna(latest) else group.iloc[:0]
-        holder = newest["key"].iloc[0] if newest["key"].nunique() == 1 else None  # one name at the newest time
-        for key, when, row in group[["key", "seen", "row"]].itertuples(index=False):
-            if key == holder and pd.notna(when) and when == latest:
-                continue
-            other = int((newest if (newest["key"] != key).any() else group).query("key != @key")["row"].iloc[0])
-            how = ("this row was seen at no known time (no observed_at)" if pd.isna(when) else
-                   "seen at the same time" if when == latest else "observed later")
-            stale[row] = (f"{'renamed since' if how == 'observed later' else 'two names'}: the same account "
-                          f"({column} {account}) is '{names[other]}' in row {other}, {how}; never releasable by "
-                          "this row")
+    seen = seen[seen.groupby("id")["key"].transform("nunique").to_numpy() > 1]  # accounts listed under two names
+    if seen.empty:
+        return stale
+    # each account's names, newest first (a row seen at no known time last), the first row of each name
+    order = seen.sort_values(["id", "seen", "row"], ascending=[True, False, True], na_position="last")
+    names_of = order.drop_duplicates(["id", "key"])
+    rank = names_of.groupby("id").cumcount().to_numpy()
+    first = names_of[rank == 0].set_index("id")
+    second = names_of[rank == 1].set_index("id")
+    latest = seen["id"].map(seen.groupby("id")["seen"].max())
+    at_latest = seen["seen"].notna() & (seen["seen"] == latest)
+    names_at_latest = seen["id"].map(seen[at_latest].groupby("id")["key"].nunique()).fillna(0)
+    held = seen[~(at_latest & (names_at_latest == 1))]  # all but the one name the newest observation holds
+    top_key, top_row = held["id"].map(first["key"]), held["id"].map(first["row"])
+    other = np.where(held["key"].to_numpy() != top_key.to_numpy(), top_row, held["id"].map(second["row"]))
+    how = np.where(held["seen"].isna(), "this row was seen at no known time (no observed_at)",
+                   np.where(at_latest[held.index], "seen at the same time", "observed later"))
+    stale[held["row"].to_numpy()] = [
+        f"{'renamed since' if h == 'observed later' else 'two names'}: the same account ({column} {i}) is "
+        f"'{names[int(o)]}' in row {int(o)}, {h}; never releasable by this row"
+        for i, o, h in zip(held["id"], other, how, strict=True)]
     return stale
 
 
