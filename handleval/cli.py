@@ -498,7 +498,8 @@ def flag_command(
       last_active_at    latest activity: dormancy from dates, not estimated;
                         or status.created_at (a v1.1 object's last tweet),
                         or the time in most_recent_tweet_id (X API v2; the
-                        later of the two; a value no post id is an error)
+                        later of the two; a value that is no post id is a
+                        row error where no last_active_at is given)
       listed_count      or public_metrics.listed_count, listedcount
       description, location, url, name, verified, protected, geo_enabled,
       default_profile, default_profile_image (v2: from profile_image_url);
@@ -586,7 +587,8 @@ def triage_command(
     activity any of its rows gives); one with 100,000 followers or more (a
     person decides on a notable account); a row of an account (id) listed
     under another handle observed later, at the same time, or itself
-    observed at no known time."""
+    observed at no known time; an older row of a handle whose newest
+    observation could not be scored."""
     from handleval.accounts import load_accounts
     from handleval.accounts.features import resolve_columns
     from handleval.accounts.flag import check_required

@@ -2,9 +2,10 @@
 
 ``triage(df)`` flags each account (:mod:`handleval.accounts`), prices its screen name on X
 (:mod:`handleval.price`) and ranks by ``expected_value = price_usd * p_releasable``, with guard rails that are
-never overridden: verified accounts, protected ones with no last activity, accounts created or known to be active
-within the policy window and notable ones (:data:`NOTABLE_FOLLOWERS`) are not releasable, and a self-declared bot
-is never releasable for being a bot.
+never overridden: verified accounts, protected ones with no last activity at their newest observation, accounts
+created or known to be active within the policy window, notable ones (:data:`NOTABLE_FOLLOWERS`), a row of an
+account listed under another handle and an older row of a handle whose newest observation could not be scored are
+not releasable, and a self-declared bot is never releasable for being a bot.
 """
 
 from __future__ import annotations
@@ -63,12 +64,15 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     ``releasable`` is what the flags say: the account is flagged a bot (not a self-declared one) or dormant, and no
     guard rail holds (NA where the account or its handle could not be scored, unless a guard rail holds). Guard
     rails set both to 0/False for verified accounts (``verified``, or an X API v2 ``verified_type`` other than
-    ``none``), protected accounts with no last activity, accounts created or known to be active within the policy
+    ``none``), protected accounts with no last activity at their newest observation, accounts created or known to be
+    active within the policy
     window and accounts with :data:`NOTABLE_FOLLOWERS` or more. A handle listed more than once (any case, with or
     without '@', or as a profile address) is one account: its newest observation that could be scored counts (then
     the first in input order), the others get 0, its age and activity are judged at that newest observation (with
     the latest activity any of its rows gives), and a guard rail on any of its rows holds for all (not a malformed
-    CSV row's). A row of an account (``id``) observed later under another handle is stale: never releasable.
+    CSV row's). A row of an account (``id_str`` or ``id``) listed under another handle observed later, at the same
+    time or at no known time, and an older row of a handle whose newest observation could not be scored, are never
+    releasable.
     ``risk`` is the price model's (``could impersonate …``).
 
     The input's columns come back unchanged; the output columns are named ``prefix + name`` after them, and
@@ -129,7 +133,8 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     days, own_days, age, newest = _days_at_newest(ids, keys != "", flagged, canonical, usable=~bad & ~time_error)
     # protected at the handle's newest observation, which gives no last activity (posts from before it went private
     # are no sign of what it does now)
-    protected = _yes(canonical, "protected") & newest & np.isnan(own_days)
+    at_now = (flagged["measured_at_basis"].astype("string").fillna("") == NOW_BASIS).to_numpy(dtype=bool)
+    protected = _yes(canonical, "protected") & (newest | at_now) & np.isnan(own_days)  # undated: it may be newest
     followers = pd.to_numeric(canonical.get("followers_count"), errors="coerce")
     notable = (np.nan_to_num(np.asarray(followers, dtype=float)) >= NOTABLE_FOLLOWERS) if len(canonical) else \
         np.zeros(0, dtype=bool)
@@ -167,11 +172,15 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     guard[held] = [f"{r} (row {f} of the same handle)" for r, f in zip(rail[held], rail_row[held], strict=True)]
     guard[again & ~guarded & ~held] = [f"the same handle as row {f}: counted once" for f in
                                        first[again & ~guarded & ~held]]
-    # an account's older row under a name it has since left is no account's holding of that name now
-    renamed = _renamed_since(accounts, keys, names, measured, ~bad & ~time_error)
-    moved = (renamed != "") & ~guarded & ~held
-    guard[moved] = renamed[moved]
-    held |= moved
+    # an account's older row under a name it has since left is no account's holding of that name now; nor does an
+    # older row speak for a handle whose newest observation could not be scored
+    observed = _to_utc(canonical["observed_at"]) if "observed_at" in canonical else \
+        pd.Series(pd.NaT, index=flagged.index, dtype="datetime64[ns, UTC]")  # to the millisecond; NaT: not given
+    for stale in (_renamed_since(accounts, keys, names, observed, ~bad),
+                  _behind_an_unscored_newest(ids, keys != "", observed, ~bad, flagged["error"].isna().to_numpy())):
+        moved = (stale != "") & ~guarded & ~held
+        guard[moved] = stale[moved]
+        held |= moved
     rails = guarded | held  # never releasable, whatever could be scored
     guarded = rails | again
     p_rel = np.where(guarded & ~np.isnan(p_rel), 0.0, p_rel)
@@ -263,7 +272,8 @@ def _renamed_since(accounts: pd.DataFrame, keys: np.ndarray, names: list[str], m
     under another handle: observed later (a 2020 row of 'pizza' is no holding of it once the account is
     'pizza_fan'), at the same time, or this row at no known time (no observed_at); "" otherwise."""
     stale = np.full(len(keys), "", dtype=object)
-    column = next((c for want in ("id", "id_str") for c in accounts.columns if str(c).strip().lower() == want), None)
+    column = next((c for want in ("id_str", "id") for c in accounts.columns if str(c).strip().lower() == want),
+                  None)  # id_str first: the exact text of an id a float column would round
     if column is None:
         return stale
     ident = handle_texts(accounts[column]).astype("string").str.strip().to_numpy(dtype=object, na_value="")
@@ -281,15 +291,40 @@ def _renamed_since(accounts: pd.DataFrame, keys: np.ndarray, names: list[str], m
     latest = seen["id"].map(seen.groupby("id")["seen"].max())
     at_latest = seen["seen"].notna() & (seen["seen"] == latest)
     names_at_latest = seen["id"].map(seen[at_latest].groupby("id")["key"].nunique()).fillna(0)
-    held = seen[~(at_latest & (names_at_latest == 1))]  # all but the one name the newest observation holds
+    holder = seen["id"].map(seen[at_latest].groupby("id")["key"].first())
+    # an undated row under another name may be the newest: then no name is known to be held
+    undated_other = seen["seen"].isna() & (seen["key"] != holder)
+    sure = (names_at_latest == 1) & ~seen["id"].isin(seen.loc[undated_other, "id"])
+    held = seen[~(sure & (seen["key"] == holder))]  # all but the rows of the one name the account holds
     top_key, top_row = held["id"].map(first["key"]), held["id"].map(first["row"])
     other = np.where(held["key"].to_numpy() != top_key.to_numpy(), top_row, held["id"].map(second["row"]))
-    how = np.where(held["seen"].isna(), "this row was seen at no known time (no observed_at)",
-                   np.where(at_latest[held.index], "seen at the same time", "observed later"))
+    other_seen = pd.Series(np.asarray(other, dtype=np.int64)).map(seen.set_index("row")["seen"]).to_numpy()
+    how = np.select([held["seen"].isna().to_numpy(), pd.isna(other_seen), at_latest[held.index].to_numpy()],
+                    ["this row was seen at no known time (no observed_at)", "seen at no known time (no observed_at)",
+                     "seen at the same time"], "observed later")
     stale[held["row"].to_numpy()] = [
         f"{'renamed since' if h == 'observed later' else 'two names'}: the same account ({column} {i}) is "
         f"'{names[int(o)]}' in row {int(o)}, {h}; never releasable by this row"
         for i, o, h in zip(held["id"], other, how, strict=True)]
+    return stale
+
+
+def _behind_an_unscored_newest(ids: np.ndarray, named: np.ndarray, observed: pd.Series, usable: np.ndarray,
+                               scored: np.ndarray) -> np.ndarray:
+    """Per row, why it does not speak for its handle when the handle's newest observation (a later time than
+    this row's, or this row seen at no known time) could not be scored; "" otherwise (a newest row with an error
+    handed its handle's decision to a 2020 row)."""
+    stale = np.full(len(ids), "", dtype=object)
+    rows = np.flatnonzero(usable & named)
+    frame = pd.DataFrame({"handle": ids[rows], "seen": observed.to_numpy()[rows], "scored": scored[rows],
+                          "row": rows})
+    latest = frame["handle"].map(frame.groupby("handle")["seen"].max())
+    at_latest = frame["seen"].notna() & (frame["seen"] == latest)
+    unscored = frame[at_latest].groupby("handle")["scored"].any()
+    newest_row = frame[at_latest].groupby("handle")["row"].first()
+    behind = frame[~at_latest & frame["scored"] & frame["handle"].isin(unscored.index[~unscored])]  # else NA
+    stale[behind["row"].to_numpy()] = [f"its handle's newest observation (row {int(k)}) could not be scored; never "
+                                       "releasable by this row" for k in behind["handle"].map(newest_row)]
     return stale
 
 

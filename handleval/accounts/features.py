@@ -226,12 +226,13 @@ def snowflake_times(ids: pd.Series) -> pd.Series:
     float id (pandas reads a column with gaps so) is its integer: the lost low bits are below the id's millisecond."""
     text = handle_texts(ids).astype("string").str.strip().str.strip('"')
     # a float written out as text by pandas' to_csv ('2.1217550546994463e+18') is that float's integer
-    floats = text.str.fullmatch(r"\d\.\d+[eE]\+?1[4-9]").fillna(False).to_numpy(dtype=bool)
+    floats = text.str.fullmatch(r"\d\.\d+[eE]\+?1[4-9]|\d{15,20}\.0*").fillna(False).to_numpy(dtype=bool)
     if floats.any():
         text = text.copy()
-        text[floats] = [str(int(float(v))) for v in text[floats].tolist()]
+        text[floats] = [str(int(float(v))) if "e" in v.lower() else v.split(".")[0] for v in text[floats].tolist()]
     out = pd.Series(pd.NA, index=ids.index, dtype="string")
     valid = text.str.fullmatch(r"\d{15,20}").fillna(False).to_numpy(dtype=bool)
+    valid[valid] = [int(v) < 2 ** 63 for v in text[valid].tolist()]  # an id is a signed 64-bit number
     if valid.any():
         ms = [(int(v) >> 22) + SNOWFLAKE_EPOCH_MS for v in text[valid].tolist()]
         out[valid] = pd.to_datetime(pd.Series(ms, dtype="int64"), unit="ms", utc=True).dt.strftime(

@@ -880,8 +880,9 @@ Rank accounts whose handles might become releasable: P(bot) and whether the acco
 from public profile metadata only (no tweets, no network). Output is a screening signal for human review,
 never an automatic decision about a person. `triage` never marks releasable a verified account, a protected one
 with no last activity, one created or active within the dormancy policy (a bot too), one with 100,000 followers or
-more (a person decides) or a row of an account seen later under another handle, and a self-declared (benign) bot is
-never releasable for being a bot.
+more (a person decides), a row of an account listed under another handle (seen later, at the same time or at no
+known time) or an older row of a handle whose newest observation could not be scored, and a self-declared (benign)
+bot is never releasable for being a bot.
 
 ## Data (research use only)
 Public, third-party, labelled Twitter sets (profiles 2010-2020), de-duplicated by id across sets:

@@ -158,10 +158,9 @@ class HandleFeaturizer(Transformer):
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> pd.DataFrame:
         """Training path: fit on the sales table, featurise its rows leak-free, mask ``mask_rate`` of comparables."""
-        self.fit(X, y)
-        if "sales" in self.families_:
-            require_sale_times(X)
-        features = self.transform(X)
+        if "sales" in ((self.families,) if isinstance(self.families, str) else tuple(self.families)):
+            require_sale_times(X)  # before the fit's work
+        features = self.fit(X, y).transform(X)
         return mask_comparables(features, self.mask_rate, self.random_state)
 
     def check_lexicons(self, expected: dict[str, str]) -> None:

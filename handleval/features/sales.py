@@ -79,6 +79,9 @@ MAX_LN_PRICE = 25.0
 def require_sale_times(X: Any) -> None:
     """Training rows are sales featurised as of their own time (``sold_at``; NaT for an undated one): without the
     column each row would be valued now, its own sale among its comparables (``prev_same_logp`` equal to y)."""
+    if isinstance(X, pd.DataFrame) and "as_of" in X.columns:
+        raise ValueError("fit_transform featurises training sales as of their own sale (sold_at); an as_of column "
+                         "would value them at another time, a blank one now, each seeing its own price: drop it")
     if not (isinstance(X, pd.DataFrame) and "sold_at" in X.columns):
         raise ValueError("fit_transform featurises training sales as of their own sale: X needs a sold_at column "
                          "(NaT for an undated sale), else each row sees its own price; to value rows now, call fit on "

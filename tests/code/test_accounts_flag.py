@@ -477,9 +477,11 @@ def test_cli_flag_reads_a_line_that_is_an_x_api_v2_response_page(tmp_path):
     assert dated["username"].tolist() == v1["screen_name"].tolist() and dated["error"].isna().all()
     assert dated["measured_at"].tolist() == ["2024-05-01T00:00:00Z"] * 2 + ["2024-06-01T00:00:00Z"]
     bare = {"id": "98", "text": "hello", "edit_history_tweet_ids": ["98"]}  # the API's default fields: no author
-    # a line of includes alone was a row "missing screen_name": its users are the ones a page mentions
+    # a line of includes alone was a row "missing screen_name": its users are the ones a page mentions; a line whose
+    # data is null is a row too (it was read as an empty page and lost)
     only_includes = json.dumps({"includes": {"users": [mentioned]}})
-    (tmp_path / "posts.jsonl").write_text("\n".join([lines[0], json.dumps({"data": [bare]}), only_includes]) + "\n",
+    (tmp_path / "posts.jsonl").write_text("\n".join([lines[0], json.dumps({"data": [bare]}), only_includes,
+                                                     json.dumps({"username": "zqnull", "data": None})]) + "\n",
                                           encoding="utf-8")
     result = run_cli("flag", str(tmp_path / "posts.jsonl"), "-o", str(tmp_path / "posts"), "--quiet")
     assert result.returncode == 0, result.stderr
@@ -487,7 +489,7 @@ def test_cli_flag_reads_a_line_that_is_an_x_api_v2_response_page(tmp_path):
         "line 2 is a page of posts without their authors: ask the X API with "
         "expansions=author_id&user.fields=created_at,public_metrics (the users come in includes.users)",
         "line 3 is an X API response without data: its includes are users the page mentions, not the accounts asked "
-        "for"]
+        "for", "created_at missing or unparseable"]
     # the users a response could not return (suspended, not found: the accounts a release decision is about) were
     # dropped from a page, or a row "missing screen_name": now a row each, named, with the API's words
     gone = {"value": "zqgone", "detail": "Could not find user with usernames: [zqgone].", "parameter": "usernames"}

@@ -175,6 +175,8 @@ def test_training_rows_without_their_sale_times_or_with_dollar_prices_are_refuse
             featurizer.fit_transform(names, y)
     dated = names.assign(sold_at=pd.NaT)
     assert SalesHistoryFeatures().fit_transform(dated, y)["sales__prev_same_logp"].isna().all()
+    with pytest.raises(ValueError, match="an as_of column would value them at another time"):  # a blank one: now
+        SalesHistoryFeatures().fit_transform(dated.assign(as_of=pd.NaT), y)
     with pytest.raises(ValueError, match=r"y is ln\(price in USD\).*this y reaches 2,000.0"):
         SalesHistoryFeatures().fit(dated, np.exp(y))
 

@@ -383,6 +383,32 @@ def test_an_older_row_of_an_account_renamed_since_is_never_released(flagger):
     assert not out["releasable"].fillna(False).any()
 
 
+def test_an_unknown_or_unscorable_newest_observation_holds_the_older_rows(flagger):
+    """A second review's cases, each released: a dated 2020 'pizza' beside an undated lookup of the same account as
+    'pizza_fan'; an old name beside a newer row whose created_at could not be read; a 2020 row beside the handle's
+    2025 row that could not be scored; an undated lookup saying protected beside a 2020 public dormant row. And an
+    account back on its old name was said to be 'pizza_fan'."""
+    frame = _bot_like(11, screen_name=["pizza", "pizza_fan", "old", "new", "tacos", "tacos", "prot", "prot",
+                                       "back", "back_fan", "back"],
+                      id=[1, 1, 2, 2, 3, 4, 5, 5, 6, 6, 6], created_at=["2015-01-01"] * 11,
+                      observed_at=["2020-01-01", "", "2020-01-01", "2025-06-01", "2020-01-01", "2025-06-01",
+                                   "2020-01-01", "", "2020-01-01", "2022-01-01", "2025-06-01"],
+                      last_active_at=["2018-01-01", "", "2018-01-01", "", "2018-01-01", "2018-01-01",
+                                      "2018-01-01", "", "2018-01-01", "2018-01-01", "2018-01-01"],
+                      protected=["false"] * 7 + ["true"] + ["false"] * 3).astype(str)
+    frame.loc[3, "created_at"] = "garbage"
+    frame.loc[5, "favourites_count"] = "-1"
+    out = triage(frame, valuer=PriceByLength(), flagger=flagger, now="2025-07-01").sort_values("row")
+    rails = out["guard_rail"].tolist()
+    assert rails[0].startswith("two names: the same account (id 1) is 'pizza_fan' in row 1, seen at no known time")
+    assert rails[2].startswith("renamed since: the same account (id 2) is 'new' in row 3, observed later")
+    assert rails[4] == "its handle's newest observation (row 5) could not be scored; never releasable by this row"
+    assert rails[6].startswith("protected account with no last activity given") and rails[6].endswith("(row 7 of "
+                                                                                                     "the same handle)")
+    assert rails[8] == "the same handle as row 10: counted once" and rails[9].startswith("renamed since")
+    assert not out.loc[out["row"] != 10, "releasable"].fillna(False).any() and out["releasable"].iloc[10]
+
+
 def test_a_spreadsheets_quotes_around_a_screen_name_are_no_part_of_the_handle(flagger):
     """Kaggle 2017's '"lenirvana666"' could not be priced ('price: …'), so it was never ranked."""
     out = triage(_bot_like(2, screen_name=['"lenirvana666"', "lenirvana666"]), valuer=PriceByLength(),
