@@ -65,14 +65,13 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     guard rail holds (NA where the account or its handle could not be scored, unless a guard rail holds). Guard
     rails set both to 0/False for verified accounts (``verified``, or an X API v2 ``verified_type`` other than
     ``none``), protected accounts with no last activity at their newest observation, accounts created or known to be
-    active within the policy
-    window and accounts with :data:`NOTABLE_FOLLOWERS` or more. A handle listed more than once (any case, with or
-    without '@', or as a profile address) is one account: its newest observation that could be scored counts (then
-    the first in input order), the others get 0, its age and activity are judged at that newest observation (with
-    the latest activity any of its rows gives), and a guard rail on any of its rows holds for all (not a malformed
-    CSV row's). A row of an account (``id_str`` or ``id``) listed under another handle observed later, at the same
-    time or at no known time, and an older row of a handle whose newest observation could not be scored, are never
-    releasable.
+    active within the policy window and accounts with :data:`NOTABLE_FOLLOWERS` or more. A handle listed more than
+    once (any case, with or without '@', or as a profile address) is one account: its newest observation that could
+    be scored counts (then the first in input order), the others get 0, its age and activity are judged at that
+    newest observation (with the latest activity any of its rows gives), and a guard rail on any of its rows holds
+    for all (not a malformed CSV row's). A row of an account (``id_str`` or ``id``) listed under another handle
+    observed later, at the same time or at no known time, and an older row of a handle whose newest observation
+    could not be scored, are never releasable.
     ``risk`` is the price model's (``could impersonate …``).
 
     The input's columns come back unchanged; the output columns are named ``prefix + name`` after them, and
@@ -130,10 +129,14 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     # times from every row whose times could be read (a count's error does not hide its activity); not a ragged
     # row's, whose fields may have shifted
     time_error = flagged["error"].astype("string").str.contains(_TIME_ERROR).fillna(False).to_numpy(dtype=bool)
-    days, own_days, age, newest = _days_at_newest(ids, keys != "", flagged, canonical, usable=~bad & ~time_error)
+    # each observation as given, to the millisecond (measured_at is written to the second); NaT where none was given
+    observed = _to_utc(canonical["observed_at"]) if "observed_at" in canonical else \
+        pd.Series(pd.NaT, index=flagged.index, dtype="datetime64[ns, UTC]")
+    at_now = (flagged["measured_at_basis"].astype("string").fillna("") == NOW_BASIS).to_numpy(dtype=bool)
+    days, own_days, age, newest = _days_at_newest(ids, keys != "", flagged, canonical, observed, at_now,
+                                                  usable=~bad & ~time_error)
     # protected at the handle's newest observation, which gives no last activity (posts from before it went private
     # are no sign of what it does now)
-    at_now = (flagged["measured_at_basis"].astype("string").fillna("") == NOW_BASIS).to_numpy(dtype=bool)
     protected = _yes(canonical, "protected") & (newest | at_now) & np.isnan(own_days)  # undated: it may be newest
     followers = pd.to_numeric(canonical.get("followers_count"), errors="coerce")
     notable = (np.nan_to_num(np.asarray(followers, dtype=float)) >= NOTABLE_FOLLOWERS) if len(canonical) else \
@@ -174,8 +177,6 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
                                        first[again & ~guarded & ~held]]
     # an account's older row under a name it has since left is no account's holding of that name now; nor does an
     # older row speak for a handle whose newest observation could not be scored
-    observed = _to_utc(canonical["observed_at"]) if "observed_at" in canonical else \
-        pd.Series(pd.NaT, index=flagged.index, dtype="datetime64[ns, UTC]")  # to the millisecond; NaT: not given
     for stale in (_renamed_since(accounts, keys, names, observed, ~bad),
                   _behind_an_unscored_newest(ids, keys != "", observed, ~bad, flagged["error"].isna().to_numpy())):
         moved = (stale != "") & ~guarded & ~held
@@ -237,7 +238,8 @@ def _handle_key(name: str) -> str:
 
 
 def _days_at_newest(ids: np.ndarray, named: np.ndarray, flagged: pd.DataFrame, canonical: pd.DataFrame,
-                    usable: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                    observed: pd.Series, at_now: np.ndarray, usable: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per row: days inactive at its handle's newest usable observation from the latest activity any of its usable
     rows gives, its own days inactive, the account's age (days) at that observation (NaN where unknown), and
     whether the row is that newest observation. A row without a handle name speaks for itself alone."""
@@ -250,11 +252,9 @@ def _days_at_newest(ids: np.ndarray, named: np.ndarray, flagged: pd.DataFrame, c
         return _to_utc(canonical[name]) if name in canonical else \
             pd.Series(pd.NaT, index=flagged.index, dtype="datetime64[ns, UTC]")
 
-    # the observation as given (to the millisecond; measured_at is written to the second), else the run's time
-    seen = days_of(column("observed_at").fillna(pd.to_datetime(flagged["measured_at"], utc=True, errors="coerce")))
+    seen = days_of(observed.fillna(pd.to_datetime(flagged["measured_at"], utc=True, errors="coerce")))  # or now
     last, born = days_of(column("last_active_at")), days_of(column("created_at"))
     own = np.maximum(seen - last, 0.0)  # active up to a day after it was seen (time zones): 0 days, as flag says
-    at_now = (flagged["measured_at_basis"].astype("string").fillna("") == NOW_BASIS).to_numpy(dtype=bool)
     groups = np.where(named, ids, ids.max(initial=-1) + 1 + np.arange(len(ids)))  # unnamed: a group each
 
     def group_max(values: np.ndarray) -> np.ndarray:
@@ -268,7 +268,7 @@ def _days_at_newest(ids: np.ndarray, named: np.ndarray, flagged: pd.DataFrame, c
 
 def _renamed_since(accounts: pd.DataFrame, keys: np.ndarray, names: list[str], measured: pd.Series,
                    usable: np.ndarray) -> np.ndarray:
-    """Per row, why it holds no name of its own when the same account (``id`` or ``id_str``, in any case) is listed
+    """Per row, why it holds no name of its own when the same account (``id_str`` or ``id``, any case) is listed
     under another handle: observed later (a 2020 row of 'pizza' is no holding of it once the account is
     'pizza_fan'), at the same time, or this row at no known time (no observed_at); "" otherwise."""
     stale = np.full(len(keys), "", dtype=object)
