@@ -509,8 +509,8 @@ def flag_command(
     v2 objects may be nested (NDJSON lines, or a public_metrics column
     holding the object) or flattened with dots (public_metrics.tweet_count);
     an NDJSON line that is a v2 response page ({"data": [...]}) gives a row
-    per user (a page of posts: per author; a field beside "data", such as
-    observed_at, is each user's); the Bot Repository's
+    per user (a page of posts: per author; a crawler's observed_at beside
+    "data" is each user's); the Bot Repository's
     SET_tweets.json ({"created_at", "user"} records) a row per profile,
     seen at its probe time.
 
