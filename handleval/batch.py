@@ -938,7 +938,13 @@ def _dask_warm(factory: ScorerFactory, key: str, facts: Mapping[str, Any]) -> di
     started = time.perf_counter()
     if os.environ.get("OMP_NUM_THREADS") == "1" and pa.cpu_count() != 1:
         pa.set_cpu_count(1)
-    _same_scoring(cached_scorer(factory, key), facts)
+    try:
+        scorer = cached_scorer(factory, key)
+    except HandlevalError as exc:  # "data directory not found" read as this machine's problem, not a worker's
+        import socket
+
+        raise HandlevalError(f"on the Dask worker {socket.gethostname()} (pid {os.getpid()}): {exc}") from exc
+    _same_scoring(scorer, facts)
     return {"pid": os.getpid(), "seconds": time.perf_counter() - started, "arrow_threads": pa.cpu_count()}
 
 

@@ -78,3 +78,10 @@ def make_dying_scorer() -> object:
         os._exit(1)
 
     return dying
+
+
+def make_refusing_scorer() -> object:
+    """A factory that cannot build its scorer on this machine, as one whose data directory is missing."""
+    from handleval.errors import HandlevalError
+
+    raise HandlevalError("data directory not found (HANDLEVAL_DATA=/nowhere)")

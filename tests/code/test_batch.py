@@ -592,6 +592,11 @@ def test_a_worker_with_another_model_or_data_stops_the_run(tmp_path: Path) -> No
         assert not (tmp_path / "out" / "part-00000.parquet").exists()
         summary = run_batch(tmp_path / "in.parquet", tmp_path / "same", None, scorer_factory=spec, engine="dask",
                             scheduler=cluster.scheduler_address, quiet=True, scoring={"bundle": "worker"})
+        # a worker that cannot build its scorer says it is a worker's problem (it read as this machine's)
+        with pytest.raises(HandlevalError, match=r"^on the Dask worker .* \(pid \d+\): data directory not found"):
+            run_batch(tmp_path / "in.parquet", tmp_path / "refused", None, engine="dask",
+                      scorer_factory=("tests.code.batch_scorers", "make_refusing_scorer", {}),
+                      scheduler=cluster.scheduler_address, quiet=True)
     assert summary.parts == 2
 
 
