@@ -6,6 +6,9 @@ import re
 
 import pandas as pd
 
+#: The names an input gives the time a profile was seen under (ours; the Bot Repository's; Cresci's, whose fake
+#: followers have only ``updated``): the accounts' ``observed_at`` aliases, and the times a crawler puts beside a page.
+OBSERVED_AT_NAMES = ("observed_at", "probe_created_at", "crawled_at", "updated")
 #: A date with its day and month as numbers first (``03/12/2024``, ``3.12.24 10:00``): which is the day is unknown.
 NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}(?:[ T].*)?$")
 

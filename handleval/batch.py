@@ -941,9 +941,7 @@ def _dask_warm(factory: ScorerFactory, key: str, facts: Mapping[str, Any]) -> di
     try:
         scorer = cached_scorer(factory, key)
     except HandlevalError as exc:  # "data directory not found" read as this machine's problem, not a worker's
-        import socket
-
-        raise HandlevalError(f"on the Dask worker {socket.gethostname()} (pid {os.getpid()}): {exc}") from exc
+        raise HandlevalError(f"on {_this_worker()}: {exc}") from exc
     _same_scoring(scorer, facts)
     return {"pid": os.getpid(), "seconds": time.perf_counter() - started, "arrow_threads": pa.cpu_count()}
 
@@ -969,13 +967,18 @@ def _same_scoring(scorer: ScoreChunk, facts: Mapping[str, Any]) -> ScoreChunk:
     own = getattr(scorer, "facts", None) or {}
     differ = [k for k in own if k in facts and own[k] != facts[k]]
     if differ:
-        import socket
-
         found = ", ".join(f"{k} {str(own[k])[:12]}… against {str(facts[k])[:12]}…" for k in differ)
-        raise HandlevalError(f"the Dask worker on {socket.gethostname()} (pid {os.getpid()}) scores with another "
+        raise HandlevalError(f"{_this_worker()} scores with another "
                              f"{' and '.join(differ)} than this run ({found}): every worker must read the same model "
                              "bundle and data (HANDLEVAL_MODELS, HANDLEVAL_DATA); fix that worker, then --resume")
     return scorer
+
+
+def _this_worker() -> str:
+    """How an error raised on a Dask worker names it: ``the Dask worker HOST (pid N)``."""
+    import socket
+
+    return f"the Dask worker {socket.gethostname()} (pid {os.getpid()})"
 
 
 def _result(future: Any) -> Any:

@@ -12,6 +12,7 @@ metadata; scikit-learn routes none to an object without it), and outputs other t
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -78,3 +79,8 @@ def check_is_fitted(estimator: Any, attribute: str) -> None:
 
         raise NotFittedError(f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with "
                              "appropriate arguments before using this estimator.")
+
+
+def as_names(names: str | Iterable[str]) -> tuple[str, ...]:
+    """A parameter of names as a tuple: one name given as a string is that name, not its letters."""
+    return (names,) if isinstance(names, str) else tuple(names)

@@ -58,6 +58,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from handleval._dates import OBSERVED_AT_NAMES
 from handleval.errors import DataFormatError, case_hint, check_unique_columns
 
 _log = logging.getLogger(__name__)
@@ -820,8 +821,6 @@ def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, str | None]:
 
 #: The keys of an X API v2 response around its ``data`` (one user object, or a page of them).
 _V2_ENVELOPE = frozenset({"data", "includes", "errors", "meta"})
-#: The times a crawler may put beside a page: when its users were seen (the account inputs' names for it).
-_PAGE_TIMES = ("observed_at", "probe_created_at", "crawled_at", "updated")
 
 
 def _ndjson_records(stream: Any, latin1: list[int] | None = None
@@ -880,7 +879,7 @@ def _line_records(obj: Any, n: int) -> Iterator[tuple[dict[str, str | None], str
         return
     extras = set(obj) - _V2_ENVELOPE if isinstance(obj, dict) else set()
     if isinstance(obj, dict) and (isinstance(obj.get("data"), list | dict) or obj.get("errors") is not None) \
-            and extras <= set(_PAGE_TIMES):
+            and extras <= set(OBSERVED_AT_NAMES):
         # an API v2 response: one user, or a page of users (each a row, in order), then the users it could not
         # return (suspended, not found: each a row with the API's words as its error). The time a crawler put beside
         # the page ("observed_at") is each user's, where the user has none of that name.

@@ -370,7 +370,8 @@ def _champion_predictions(client: Any, run_id: str) -> tuple[pd.DataFrame | None
 def decide_champion(client: Any, name: str, version: str, candidate: Candidate) -> ChampionDecision:
     """Move ``champion`` to ``version`` only if the candidate meets every target and beats the current champion
     by more than noise: better in at least ``confidence`` of paired bootstrap resamples of the same test rows and
-    by more than the configured margin (a model that differs by its seed alone was better in 98% of resamples), or,
+    by more than the configured margin (resampling rows does not see a seed's noise: a model that differs by its
+    seed alone can be better in nearly every resample), or,
     when the two were tested on different rows, better by more than the margin."""
     from mlflow.exceptions import MlflowException
 

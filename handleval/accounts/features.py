@@ -26,15 +26,14 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from handleval._dates import numeric_date_orders
+from handleval._dates import OBSERVED_AT_NAMES, numeric_date_orders
 from handleval.errors import DataFormatError
-from handleval.estimator import Transformer, check_is_fitted
+from handleval.estimator import Transformer, as_names, check_is_fitted
 from handleval.handles import handle_texts
 
 COUNTS = ("statuses_count", "followers_count", "friends_count", "favourites_count", "listed_count")
@@ -110,7 +109,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "friends_count": ("friends_count", "public_metrics.following_count", "following_count"),
     "favourites_count": ("favourites_count", "favorites_count", "public_metrics.like_count", "like_count"),
     "listed_count": ("listed_count", "public_metrics.listed_count", "listedcount"),
-    "observed_at": ("observed_at", "probe_created_at", "crawled_at", "updated"),
+    "observed_at": OBSERVED_AT_NAMES,
     "last_active_at": ("last_active_at", "status.created_at"),  # a v1.1 user object's latest tweet
     "verified": ("verified", "is_blue_verified"),  # X's own user JSON names a paid check mark so
     **{c: (c,) for c in ("name", "description", "location", "url", "default_profile", "default_profile_image",
@@ -207,24 +206,32 @@ def canonical_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]
     if basis is not None:
         out["observed_basis"] = basis  # which input column each row's observation time came from
     if LATEST_POST_ID in expanded:
-        posted = snowflake_times(expanded[LATEST_POST_ID])
+        text = _post_id_text(expanded[LATEST_POST_ID])
+        posted = snowflake_times(text)
         last = out["last_active_at"] if "last_active_at" in out else pd.Series(None, index=frame.index, dtype=object)
-        later = posted.notna() & (_blank(last) | (_to_utc(posted) > _to_utc(last)).fillna(False))
-        out["last_active_at"] = last.where(~later, posted)  # the later of the two: both are activity
+        both = (posted.notna() & ~_blank(last)).to_numpy(dtype=bool)
+        later = posted.notna() & _blank(last)
+        if both.any():  # the later of the two: both are activity
+            later[both] = (_to_utc(posted[both]) > _to_utc(last[both])).fillna(False).to_numpy(dtype=bool)
+        out["last_active_at"] = last.where(~later, posted)
         # read where it would be the last activity: a value that is no post id is then a row error, not "unknown"
         # (an id of fewer digits is a post from before 2010's snowflake ids, whose time it does not hold)
-        digits = handle_texts(expanded[LATEST_POST_ID]).astype("string").str.strip().str.strip('"') \
-            .str.fullmatch(r"\d{1,14}").fillna(False)
-        out["post_id_unread"] = _blank(last) & ~_blank(expanded[LATEST_POST_ID]) & posted.isna() & ~digits
+        old_id = text.str.fullmatch(r"\d{1,14}").fillna(False)
+        out["post_id_unread"] = _blank(last) & ~_blank(expanded[LATEST_POST_ID]) & posted.isna() & ~old_id
     if "default_profile_image" not in out and "profile_image_url" in out:  # v2 has only the image URL
         url = out["profile_image_url"].astype("string")
         out["default_profile_image"] = url.str.contains("default_profile_images").where(url.notna())
     return out, found
 
+def _post_id_text(ids: pd.Series) -> pd.Series:
+    """Post ids as text: a float id (pandas reads a column with gaps so) is its integer."""
+    return handle_texts(ids).astype("string").str.strip().str.strip('"')
+
+
 def snowflake_times(ids: pd.Series) -> pd.Series:
     """The time an X post id says it was made at (ISO 8601 text; NA for a value that is no id of 15-20 digits). A
-    float id (pandas reads a column with gaps so) is its integer: the lost low bits are below the id's millisecond."""
-    text = handle_texts(ids).astype("string").str.strip().str.strip('"')
+    float id is its integer: the lost low bits are below the id's millisecond."""
+    text = _post_id_text(ids)
     # a float written out as text by pandas' to_csv ('2.1217550546994463e+18') is that float's integer
     floats = text.str.fullmatch(r"\d\.\d+[eE]\+?1[4-9]|\d{15,20}\.0*").fillna(False).to_numpy(dtype=bool)
     if floats.any():
@@ -601,8 +608,8 @@ class AccountFeaturizer(Transformer):
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> AccountFeaturizer:
         """Fix the output columns (one name given as a string is that name, not its letters)."""
-        excluded = set(_names(self.exclude_inputs))
-        dropped = set(_names(self.drop_features))
+        excluded = set(as_names(self.exclude_inputs))
+        dropped = set(as_names(self.drop_features))
         unknown = dropped - set(FEATURES)
         if unknown:
             raise ValueError(f"unknown feature(s) to drop: {', '.join(sorted(unknown))}")
@@ -624,10 +631,6 @@ class AccountFeaturizer(Transformer):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(self.feature_names_out_, dtype=object)
-
-
-def _names(names: str | Iterable[str]) -> tuple[str, ...]:
-    return (names,) if isinstance(names, str) else tuple(names)
 
 
 def _fixed_now(X: pd.DataFrame) -> pd.Timestamp | None:

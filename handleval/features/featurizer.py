@@ -15,7 +15,7 @@ import pandas as pd
 
 from handleval._arrays import frame_of
 from handleval.errors import BundleError
-from handleval.estimator import Transformer, check_is_fitted
+from handleval.estimator import Transformer, as_names, check_is_fitted
 from handleval.features._common import Prepared, gc_paused, prepare
 from handleval.features.brands import MATCH_KINDS, BrandFeatures, CelebrityFeatures
 from handleval.features.length import LengthPatternFeatures
@@ -68,7 +68,7 @@ class HandleFeaturizer(Transformer):
         self.use_cache = use_cache
 
     def _make(self) -> dict[str, Any]:
-        families = (self.families,) if isinstance(self.families, str) else tuple(self.families)  # "length": one
+        families = as_names(self.families)
         unknown = set(families) - set(FAMILIES)
         if unknown:
             raise ValueError(f"unknown feature families {sorted(unknown)}: choose among {', '.join(FAMILIES)}")
@@ -158,7 +158,7 @@ class HandleFeaturizer(Transformer):
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> pd.DataFrame:
         """Training path: fit on the sales table, featurise its rows leak-free, mask ``mask_rate`` of comparables."""
-        if "sales" in ((self.families,) if isinstance(self.families, str) else tuple(self.families)):
+        if "sales" in as_names(self.families):
             require_sale_times(X)  # before the fit's work
         features = self.fit(X, y).transform(X)
         return mask_comparables(features, self.mask_rate, self.random_state)
