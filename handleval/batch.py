@@ -16,8 +16,8 @@ Output layout (``output_path`` is always a **directory**, like Spark's and Dask'
 Each part is written to a hidden temp file and renamed into place, so a part file is either complete or absent.
 A part counts as finished only once it is recorded (a journal line, or ``_manifest.json``); with ``resume=True``
 finished parts whose sha256 still matches are kept, anything else (temp files, parts not recorded, parts that fail
-the hash) is redone. :func:`read_output` returns the parts concatenated in order. CSV output
-(``output_format="csv"`` or a path ending in ``.csv``) writes one CSV with a header per part and neutralises
+the hash) is redone. :func:`read_output` returns the parts concatenated in order. CSV or TSV output
+(``output_format="csv"``/``"tsv"``, or a path ending so) writes one file with a header per part and neutralises
 spreadsheet formulas (see :func:`handleval.io.neutralise_formulas`).
 
 Every output has an ``error`` column (last): null when the row was scored, else why not: a malformed input row,
@@ -363,13 +363,17 @@ def keep_freed_memory() -> bool:
 
 
 # ============================================================================================ manifest / output
+#: The formats a part is written in (its file's suffix).
+PART_FORMATS = ("parquet", "csv", "tsv")
+
+
 def _part_name(index: int, fmt: str) -> str:
     return f"part-{index:05d}.{fmt}"
 
 
 #: The names a run writes in its directory: parts as :func:`_part_name` spells them, the manifest, its journal, the
 #: success marker, and their temporary files (``.part-00003.csv.tmp-<pid>``).
-_OUR_NAMES = re.compile(rf"(\.)?(part-\d{{5,}}\.(csv|parquet)|{re.escape(MANIFEST)}|{re.escape(JOURNAL)}|"
+_OUR_NAMES = re.compile(rf"(\.)?(part-\d{{5,}}\.(csv|tsv|parquet)|{re.escape(MANIFEST)}|{re.escape(JOURNAL)}|"
                         rf"{re.escape(SUCCESS)})(?(1)\.tmp-\d+)")
 
 
@@ -392,7 +396,7 @@ def _valid_record(record: Any) -> bool:
     if not isinstance(record, dict) or type(record.get("index")) is not int or record["index"] < 0:
         return False
     sha = record.get("sha256")
-    return (record.get("file") in (_part_name(record["index"], "parquet"), _part_name(record["index"], "csv"))
+    return (record.get("file") in [_part_name(record["index"], fmt) for fmt in PART_FORMATS]
             and isinstance(sha, str) and len(sha) == 64
             and all(type(record.get(k)) is int and record[k] >= 0 for k in ("rows", "errors", "row_start")))
 
@@ -542,8 +546,8 @@ def _prepare_output(out: Path, *, resume: bool, overwrite: bool, header: dict[st
         locks.append(lock_directory(out))
     if out.exists() and not out.is_dir():  # no run of ours made it (ours is a directory): --overwrite keeps it too
         raise OutputExistsError(f"output {out} exists and is a file, which handleval did not write: a name without "
-                                ".csv/.parquet is a directory of parts; choose another path (a .csv or .parquet "
-                                "name writes one file)")
+                                ".csv/.tsv/.parquet is a directory of parts; choose another path (a .csv, .tsv or "
+                                ".parquet name writes one file)")
     existing = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
     if existing and not resume:
         if not overwrite:
@@ -743,9 +747,9 @@ def run_batch(
         chunk_rows = _resumed_chunk_rows(out) if resume else DEFAULT_CHUNK_ROWS
     if scheduler and engine != "dask":
         raise HandlevalError("a scheduler address needs the dask engine (--engine dask)")
-    fmt = (output_format or ("csv" if out.suffix.lower() in (".csv", ".tsv") else "parquet")).lower()
-    if fmt not in ("parquet", "csv"):
-        raise HandlevalError(f"unknown output format {output_format!r}: choose 'parquet' or 'csv'")
+    fmt = (output_format or hio.output_file_format(out) or "parquet").lower()
+    if fmt not in PART_FORMATS:
+        raise HandlevalError(f"unknown output format {output_format!r}: choose 'parquet', 'csv' or 'tsv'")
 
     source = hio.open_input(input_path, required_columns)
     check_output_columns(source.columns, [prefix + c for c in [*(output_columns or ()), ERROR]],
@@ -1097,7 +1101,7 @@ def read_output(path: str | os.PathLike[str], *, allow_incomplete: bool = False,
 
     p = Path(path)
     if p.is_file():
-        table = hio.read_csv_part(p) if p.suffix.lower() == ".csv" else pq.read_table(p)
+        table = hio.read_csv_part(p) if p.suffix.lower() in hio.CSV_SUFFIXES else pq.read_table(p)
         return table.to_pandas()
     manifest = Manifest.load(p)
     if manifest is None:
@@ -1109,7 +1113,7 @@ def read_output(path: str | os.PathLike[str], *, allow_incomplete: bool = False,
         file = p / rec["file"]
         if verify and sha256_file(file) != rec["sha256"]:
             raise HandlevalError(f"{file} does not match its sha256 in {MANIFEST}")
-        tables.append(hio.read_csv_part(file) if rec["file"].endswith(".csv") else pq.read_table(file))
+        tables.append(hio.read_csv_part(file) if file.suffix in hio.CSV_SUFFIXES else pq.read_table(file))
     if not tables:
         return pd.DataFrame()
     table = pa.concat_tables(tables, promote_options="permissive")
@@ -1145,7 +1149,7 @@ def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.
                       required_columns: Sequence[str] = ("handle",), scorer_factory: ScorerFactory | None = None,
                       scoring: Mapping[str, Any] | None = None, output_columns: Sequence[str] | None = None,
                       prefix: str = "", **options: Any) -> BatchSummary | None:
-    """:func:`run_batch` into one file (``output_format`` ``csv`` or ``parquet``): the parts wait in a hidden
+    """:func:`run_batch` into one file (``output_format`` ``csv``, ``tsv`` or ``parquet``): the parts wait in a hidden
     directory beside it (``.NAME.parts``, what ``resume`` finishes) and are joined into the file at the end, with a
     hidden record ``.NAME.run.json`` of what the file was made from (input fingerprint, scoring, column names, the
     file's sha256). The record is locked for the whole run, joining included, so a second run on the same file
@@ -1157,7 +1161,7 @@ def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.
     check_output_folder(out)  # not the name of the hidden record beside it, which is what failed first
     if out.is_dir():
         raise HandlevalError(f"{out} is a directory, but a name ending {out.suffix} means one file: choose another "
-                             "name (a name without .csv/.parquet gives a directory of parts)")
+                             "name (a name without .csv/.tsv/.parquet gives a directory of parts)")
     parts, record = one_file_companions(out)
     had_record = record.exists()
     try:
@@ -1220,7 +1224,7 @@ def join_output(directory: str | os.PathLike[str], path: str | os.PathLike[str])
     rows = sum(rec["rows"] for rec in manifest.parts.values())
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
-        if manifest.data.get("output_format") == "csv":
+        if manifest.data.get("output_format") in ("csv", "tsv"):
             with open(tmp, "wb") as fh:
                 header = b""
                 for i, file in enumerate(files):
@@ -1272,7 +1276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--require", action="append", default=None, help="required input column (repeatable)")
     parser.add_argument("--chunk-rows", type=int, default=None,
                         help=f"rows per part (default {DEFAULT_CHUNK_ROWS:,}, or the interrupted run's with --resume)")
-    parser.add_argument("--format", choices=["parquet", "csv"], default=None)
+    parser.add_argument("--format", choices=PART_FORMATS, default=None)
     parser.add_argument("--engine", choices=["local", "dask"], default="local")
     parser.add_argument("--scheduler", default=None)
     parser.add_argument("--workers", type=int, default=None)

@@ -269,7 +269,8 @@ def train_accounts_command(
 
 
 #: The one rule of -o, said in the --help of predict, flag and triage.
-OUTPUT_RULE = "A name ending .csv or .parquet is one file of that format; any other name a directory of Parquet parts."
+OUTPUT_RULE = ("A name ending .csv, .tsv or .parquet is one file of that format; .json, .txt, .xlsx are refused; any "
+               "other name a directory of Parquet parts.")
 # Batch options shared by predict and flag.
 BatchOutputOpt = Annotated[Path, typer.Option("--output", "-o", help=OUTPUT_RULE + " Either way the rows are "
                                               "scored in parts (a file is joined from them at the end), so "
@@ -315,9 +316,10 @@ PrefixOpt = Annotated[str, typer.Option(help="Prefix for the output column names
 
 
 def _one_file(output: Path) -> str | None:
-    """The format when ``output`` names one file (``.csv``/``.parquet``: the -o rule), else None (a directory)."""
-    suffix = output.suffix.lower()
-    return suffix[1:] if suffix in (".csv", ".parquet") else None
+    """The format when ``output`` names one file (the -o rule), else None (a directory)."""
+    from handleval.io import output_file_format
+
+    return output_file_format(output)
 
 
 def _known_platform(text: str) -> str:
@@ -598,8 +600,8 @@ def triage_command(
     from handleval.release import check_triage_columns, triage
 
     if output.is_dir() or _one_file(output) is None:
-        raise HandlevalError(f"{output} is a directory or not a .csv/.parquet name; triage writes one file "
-                             "(.csv or .parquet): give a file name")
+        raise HandlevalError(f"{output} is a directory or not a .csv/.tsv/.parquet name; triage writes one file "
+                             "(.csv, .tsv or .parquet): give a file name")
     refuse_output_over_input(input_path, output)
     check_output_folder(output)  # before scoring, as predict and flag say it
     if output.exists() and not overwrite:
@@ -650,9 +652,9 @@ def _write_atomically(frame: Any, output: Path, read: Any = None, start: int = 0
     into place: a full disk or a kill leaves the old file (or none), never half a file. ``read``: the input's rows
     as read (an Arrow table, in ``frame``'s order), whose columns (from column ``start`` on) are written as a batch
     part writes them."""
-    from handleval.io import atomic_write, encode_part, frame_to_table, with_input_columns
+    from handleval.io import atomic_write, encode_part, frame_to_table, output_file_format, with_input_columns
 
-    fmt = "csv" if output.suffix.lower() == ".csv" else "parquet"
+    fmt = output_file_format(output) or "parquet"
     table = frame_to_table(frame)
     if read is not None:
         table = with_input_columns(table, read, nested_only=fmt != "parquet", start=start)

@@ -68,6 +68,9 @@ NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 #: Suffixes that say a file's format; any other (``.txt``, none, a pipe's) is read as its first bytes say.
 _KNOWN_SUFFIXES = (*PARQUET_SUFFIXES, *CSV_SUFFIXES, *NDJSON_SUFFIXES, ".json")
+#: The one-file outputs by suffix; a name ending in another table suffix is refused, any other name is a directory.
+OUTPUT_FILE_FORMATS = {".csv": "csv", ".tsv": "tsv", **dict.fromkeys(PARQUET_SUFFIXES, "parquet")}
+_NOT_WRITTEN = (*NDJSON_SUFFIXES, ".json", ".txt", ".xlsx", ".xls", ".feather", ".arrow", ".gz", ".zip")
 _BLOCK = 16 << 20  # pyarrow CSV block: a row (and so a cell) must fit in one block, else we fall back
 _SNIFF = 64 << 10
 
@@ -1248,15 +1251,27 @@ def _plain(value: Any, kind: pa.DataType) -> Any:
     return value
 
 
+def output_file_format(path: str | os.PathLike[str]) -> str | None:
+    """The format of the one file ``path`` names (``csv``, ``tsv`` or ``parquet``, by its suffix), or None for a
+    directory of parts. A name ending in a table suffix we do not write (``.json``, ``.xlsx`` ...) is refused: it
+    would have become a directory of Parquet parts under a file's name."""
+    suffix = Path(path).suffix.lower()
+    if suffix in _NOT_WRITTEN:
+        raise DataFormatError(f"{path}: handleval writes no {suffix} file; name the output .csv, .tsv or .parquet "
+                              "(one file), or give a name without a suffix (a directory of Parquet parts)")
+    return OUTPUT_FILE_FORMATS.get(suffix)
+
+
 def encode_part(table: pa.Table, fmt: str) -> bytes:
-    """The bytes of one output part (Parquet with zstd, or CSV with a header and formulas neutralised)."""
+    """The bytes of one output part (Parquet with zstd, or CSV/TSV with a header and formulas neutralised)."""
     sink = pa.BufferOutputStream()
     if fmt == "parquet":
         pq.write_table(table, sink, compression="zstd")
-    elif fmt == "csv":
+    elif fmt in ("csv", "tsv"):
         names = ["'" + n if n.startswith(FORMULA_PREFIXES) else n for n in table.column_names]
         pacsv.write_csv(neutralise_formulas(_nested_as_json(table)).rename_columns(names), sink,
-                        write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"))
+                        write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed",
+                                                         delimiter="\t" if fmt == "tsv" else ","))
     else:
         raise ValueError(f"unknown output format {fmt!r}")
     return sink.getvalue().to_pybytes()
@@ -1301,15 +1316,16 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def read_csv_part(path: Path) -> pa.Table:
-    """Read one CSV part back with every column as text (as written): only an unquoted empty cell is missing,
-    so that handles such as ``null``, ``NA`` or ``nan`` come back as themselves."""
-    names = _read_header(path, ",", "utf-8") or []
+    """Read one CSV (or TSV) part back with every column as text (as written): only an unquoted empty cell is
+    missing, so that handles such as ``null``, ``NA`` or ``nan`` come back as themselves."""
+    sep = CSV_SUFFIXES.get(path.suffix.lower(), ",")
+    names = _read_header(path, sep, "utf-8") or []
     if not names:
         return pa.table({})
     return pacsv.read_csv(
         path,
         read_options=pacsv.ReadOptions(block_size=_BLOCK),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), null_values=[""],
                                              strings_can_be_null=True, quoted_strings_can_be_null=False),
     )

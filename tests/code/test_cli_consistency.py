@@ -415,8 +415,8 @@ def _accounts_csv(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_a_csv_or_parquet_name_is_one_file_for_every_command(tmp_path, suffix):
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet"])
+def test_a_csv_tsv_or_parquet_name_is_one_file_for_every_command(tmp_path, suffix):
     accounts = _accounts_csv(tmp_path / "accounts.csv")
     handles = tmp_path / "h.csv"
     _handles_csv(handles, 5)
@@ -427,7 +427,8 @@ def test_a_csv_or_parquet_name_is_one_file_for_every_command(tmp_path, suffix):
                                                                               "predict" else [])])
         assert result.exit_code == 0, result.output
         assert out.is_file(), command
-        results[command] = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+        results[command] = (pd.read_parquet(out) if suffix == ".parquet" else  # a .tsv is tab-separated
+                            pd.read_csv(out, sep="\t" if suffix == ".tsv" else ","))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(  # no parts left, a record of each batch run
         ["accounts.csv", "h.csv", *(f"{c}{suffix}" for c in ("predict", "flag", "triage")),
          *(f".{c}{suffix}.run.json" for c in ("predict", "flag"))])
@@ -435,6 +436,18 @@ def test_a_csv_or_parquet_name_is_one_file_for_every_command(tmp_path, suffix):
     assert results["predict"]["price_usd"].notna().all()
     assert results["flag"]["screen_name"].tolist() == ["pizza", "jdk_19927"]
     assert set(results["triage"]["screen_name"]) == {"pizza", "jdk_19927"}
+
+
+@pytest.mark.parametrize("command", ["predict", "flag", "triage"])
+def test_a_table_name_we_do_not_write_is_refused_before_anything_is_made(tmp_path, command):
+    """``-o scores.json`` was a directory of Parquet parts named like a JSON file."""
+    source = _accounts_csv(tmp_path / "accounts.csv") if command != "predict" else tmp_path / "h.csv"
+    if command == "predict":
+        _handles_csv(source, 3)
+    for name in ("scores.json", "scores.xlsx", "scores.txt"):
+        refused = runner.invoke(app, [command, str(source), "-o", str(tmp_path / name)])
+        assert refused.exit_code == 2 and "name the output .csv, .tsv or .parquet" in refused.output, refused.output
+        assert not (tmp_path / name).exists()
 
 
 def test_any_other_name_is_a_directory_of_parts_and_triage_refuses_it(tmp_path):
