@@ -76,7 +76,8 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
 
     The input's columns come back unchanged; the output columns are named ``prefix + name`` after them, and
     :class:`~handleval.errors.ColumnCollisionError` names any input column they would overwrite. Rows with an
-    ``input_errors`` entry (a ragged CSV row) are not scored: they carry that error."""
+    ``input_errors`` entry (a ragged CSV row) are not scored: they carry that error. Called in a loop, pass
+    ``valuer`` and ``flagger`` loaded once: without them each call loads both bundles again (about a second)."""
     if not isinstance(accounts, pd.DataFrame):
         raise TypeError(f"triage takes a DataFrame of accounts (a 'screen_name' column and the profile columns "
                         f"`handleval flag --help` lists), not a {type(accounts).__name__}")
