@@ -244,8 +244,10 @@ class Valuer:
         error = None if pd.isna(row["error"]) else str(row["error"])
         missing = handle is None or (pd.api.types.is_scalar(handle) and bool(pd.isna(handle)))
         return Valuation("" if missing else str(handle), platform_name(platform), price("price_usd"),
-                         price("price_low_usd"), price("price_high_usd"), row["market_basis"],
-                         [r for r in str(row["reasons"]).split("; ") if r], error,
+                         price("price_low_usd"), price("price_high_usd"),
+                         row["market_basis"] if isinstance(row["market_basis"], str) else "",
+                         row["reasons"].split("; ") if isinstance(row["reasons"], str) and row["reasons"] else [],
+                         error,
                          None if pd.isna(row["risk"]) else str(row["risk"]),
                          [Comparable(**c) for c in json.loads(row[COMPARABLES])])
 
@@ -540,6 +542,8 @@ class Valuer:
                     out[c][idx[j]] = np.nan
                 if listed is not None:
                     listed[idx[j]] = "[]"
+        failed = np.array([e is not None for e in errors], dtype=bool)
+        basis[failed] = reason_text[failed] = None  # as price and risk: nothing is said of a row with an error
         outputs = {**out, "market_basis": basis, "reasons": reason_text, "risk": risk,
                    **({COMPARABLES: listed} if listed is not None else {}), "error": errors}
         index = data.index if isinstance(data, pd.DataFrame | pd.Series) else pd.RangeIndex(n)  # joins back by it

@@ -321,6 +321,9 @@ def test_a_venue_or_a_yes_no_value_on_a_handle_is_an_error(small_valuer):
     for nothing in (None, float("nan"), pd.NA):  # were the handles 'None', 'nan', '<NA>', as if words
         missing = small_valuer.value(nothing)
         assert missing.handle == "" and missing.error == "empty handle", nothing
+        assert missing.reasons == [] and missing.market_basis == "" and missing.price_usd is None, missing
+    said = out[["market_basis", "reasons", "risk"]]  # a row with an error says nothing else, as its price
+    assert said.loc[out["error"].notna()].isna().all().all() and said.loc[out["error"].isna(), "reasons"].notna().all()
 
 
 def test_a_domain_name_in_another_script_is_an_error_that_names_a_copy(small_valuer):
