@@ -20,6 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from handleval.errors import BundleError, HandlevalError
 
 MANIFEST = "manifest.json"
@@ -308,6 +310,102 @@ def _trees_cut_short(text: bytes) -> str:
     return ""
 
 
+#: A tree's arrays as LightGBM reads them, and their length in leaves (1) or in splits (0: one fewer); the first
+#: six must be there (a tree of one leaf has no splits), the others are checked where they are.
+_TREE_ARRAYS = {"leaf_value": 1, "split_feature": 0, "threshold": 0, "decision_type": 0, "left_child": 0,
+                "right_child": 0, "leaf_weight": 1, "leaf_count": 1, "split_gain": 0, "internal_value": 0,
+                "internal_weight": 0, "internal_count": 0}
+_REQUIRED_ARRAYS = 6
+_MAX_LEAVES = 1 << 17
+
+
+def _malformed_trees(text: bytes) -> str:
+    """Why LightGBM or the tree kernel could not walk the trees of a text model safely ('' when they can).
+    LightGBM trusts a model's indices (a child pointing back at its parent, a feature past the last one, a
+    missing array) and crashes the process, or corrupts its memory, instead of raising; a bundle from someone
+    else carries hashes of its own, so each tree is checked as LightGBM would read it: every array of the
+    right length, with no NaN (and no infinity but a threshold's), every split on a feature the header names,
+    every node and leaf reached exactly once from the root through later nodes, categorical splits within their
+    own category lists, no linear trees."""
+    head, _, trees = text.partition(b"\nTree=")
+    header = dict(line.split(b"=", 1) for line in head.splitlines() if b"=" in line)
+    try:
+        n_features = int(header.get(b"max_feature_idx", b"")) + 1
+    except ValueError:
+        return "its header has no max_feature_idx"
+    if n_features != len(header.get(b"feature_names", b"").split()):
+        return "its header's feature_names do not match its max_feature_idx"
+    try:
+        per_round = int(header.get(b"num_tree_per_iteration", b"1"))
+    except ValueError:
+        per_round = 0
+    if not 1 <= per_round <= 1000 or header.get(b"num_class", b"1").strip() != str(per_round).encode():
+        return "its num_class and num_tree_per_iteration are not one number from 1 to 1000"
+    body = trees.split(b"end of trees", 1)[0]
+    blocks = body.split(b"\nTree=") if body.strip() else []
+    if len(blocks) % per_round:
+        return f"{len(blocks)} trees are not whole rounds of {per_round}"
+    for number, block in enumerate(blocks):
+        fields = dict(line.split(b"=", 1) for line in block.splitlines() if b"=" in line)
+        why = _malformed_tree(fields, n_features)
+        if why:
+            return f"tree {number}: {why}"
+    return ""
+
+
+def _malformed_tree(fields: dict[bytes, bytes], n_features: int) -> str:
+    """Why one tree (its ``key=value`` lines) is unsafe to walk ('' when it is safe); see :func:`_malformed_trees`."""
+    try:
+        leaves, n_cat = int(fields.get(b"num_leaves", b"")), int(fields.get(b"num_cat", b"0"))
+    except ValueError:
+        return "num_leaves or num_cat is no number"
+    if not 1 <= leaves <= _MAX_LEAVES or not 0 <= n_cat < max(leaves, 1):
+        return f"{leaves} leaves and {n_cat} category lists are out of range"
+    if fields.get(b"is_linear", b"0").strip() != b"0":
+        return "a linear tree (handleval trains none)"
+    arrays: dict[str, np.ndarray] = {}
+    for i, (name, of_leaves) in enumerate(_TREE_ARRAYS.items()):
+        want = leaves - 1 + of_leaves
+        if name.encode() not in fields and (want == 0 or i >= _REQUIRED_ARRAYS):
+            arrays[name] = np.zeros(0)
+            continue
+        try:
+            values = np.array(fields[name.encode()].split(), dtype=np.float64)
+        except (KeyError, ValueError):
+            return f"no {name} of numbers"
+        if len(values) != want:
+            return f"its {name} has {len(values)} values, not {want}"
+        if np.isnan(values).any() or (name != "threshold" and np.isinf(values).any()):
+            return f"its {name} holds NaN or infinity"
+        arrays[name] = values
+    split = arrays["split_feature"]
+    kind = arrays["decision_type"]
+    if not ((split >= 0) & (split < n_features) & (split == np.round(split))).all():
+        return f"a split on a feature that is not one of its {n_features}"
+    if not ((kind >= 0) & (kind < 16) & (kind == np.round(kind))).all():
+        return "a decision_type that is no LightGBM decision"
+    children = np.concatenate([arrays["left_child"], arrays["right_child"]])
+    parents = np.tile(np.arange(leaves - 1), 2)
+    nodes, leaf_of = children[children >= 0], -children[children < 0] - 1
+    if not ((children == np.round(children)).all() and (nodes > parents[children >= 0]).all()
+            and (nodes < leaves - 1).all() and sorted(nodes.tolist()) == list(range(1, leaves - 1))
+            and sorted(leaf_of.tolist()) == list(range(leaves if leaves > 1 else 0))):
+        return "its children do not reach every node and leaf exactly once from the root"
+    categorical = (kind.astype(np.int64) & 1).astype(bool)
+    if n_cat or categorical.any():
+        try:
+            bounds = np.array(fields[b"cat_boundaries"].split(), dtype=np.int64)
+            cats = np.array(fields[b"cat_threshold"].split(), dtype=np.int64)
+        except (KeyError, ValueError):
+            return "categorical splits without their cat_boundaries and cat_threshold"
+        index = arrays["threshold"][categorical]
+        if not (len(bounds) == n_cat + 1 and bounds[0] == 0 and (np.diff(bounds) >= 0).all()
+                and bounds[-1] == len(cats) and ((cats >= 0) & (cats < 1 << 32)).all()
+                and ((index >= 0) & (index < n_cat) & (index == np.round(index))).all()):
+            return "its categorical splits point outside their category lists"
+    return ""
+
+
 def booster_feature_names(bundle_dir: Path, verified: dict[str, bytes], name: str) -> list[str]:
     """The feature names a LightGBM text model ``name`` declares (the ``feature_names=`` line of its header), read
     without parsing its trees: a load checks them without importing LightGBM."""
@@ -326,7 +424,7 @@ def load_booster(bundle_dir: Path, verified: dict[str, bytes], name: str) -> Any
     import lightgbm as lgb
 
     text = _listed(bundle_dir, verified, name)
-    cut = _trees_cut_short(text)
+    cut = _trees_cut_short(text) or _malformed_trees(text)
     if cut:
         raise BundleError(f"{Path(bundle_dir) / name} is not a valid LightGBM text model: {cut}")
     try:

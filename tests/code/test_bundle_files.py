@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -285,3 +286,102 @@ def test_the_tree_size_check_reads_the_header_as_lightgbm_does():
     assert "not numbers" in _trees_cut_short(whole.replace(b"12 12", b"12 x"))
     assert _trees_cut_short(b"tree\nversion=v4\ntree_sizes=\n\nend of trees\n") == ""
     assert _trees_cut_short(b"tree\nversion=v4\n\nTree=0\nabc") == ""
+
+
+def _edit_tree(text: str, tree: int, key: str, change) -> str:
+    """``text`` with ``change(values)`` applied to the ``key`` line of tree ``tree``, its tree_sizes kept true (as a
+    sender of a crafted bundle would write it: the size check alone cannot refuse it)."""
+    start, end = text.index("\nTree=0\n") + 1, text.index("end of trees")
+    trees = re.split(r"(?=^Tree=\d+\n)", text[start:end], flags=re.M)
+    trees = [t for t in trees if t]
+    line = re.search(rf"^{key}=(.*)$", trees[tree], flags=re.M)
+    assert line is not None, key
+    values = change(line.group(1).split())
+    trees[tree] = trees[tree].replace(line.group(0), f"{key}={' '.join(map(str, values))}", 1)
+    head = re.sub(r"^tree_sizes=.*$", "tree_sizes=" + " ".join(str(len(t.encode())) for t in trees), text[:start],
+                  flags=re.M)
+    return head + "".join(trees) + text[end:]
+
+
+def _set(i: int, value: object):
+    return lambda values: [*values[:i], value, *values[i + 1:]]
+
+
+@pytest.mark.parametrize(("kind", "file", "key", "change", "why"), [
+    ("accounts", "model.txt", "left_child", _set(0, 0), "children do not reach every node and leaf exactly once"),
+    ("accounts", "model.txt", "right_child", _set(1, -100), "children do not reach every node and leaf exactly"),
+    ("accounts", "model.txt", "split_feature", _set(0, 37), "a split on a feature that is not one of its 37"),
+    ("accounts", "model.txt", "num_leaves", lambda v: [100000], "leaf_value has 15 values, not 100000"),
+    ("accounts", "model.txt", "leaf_value", lambda v: v[:-1], "leaf_value has 14 values, not 15"),
+    ("accounts", "model.txt", "leaf_value", _set(0, "nan"), "leaf_value holds NaN or infinity"),
+    ("price", "model.txt", "threshold", _set(0, "nan"), "threshold holds NaN"),
+    ("price", "model.txt", "cat_boundaries", lambda v: [*v[:-1], int(v[-1]) + 5], "categorical splits point outside"),
+])
+def test_a_crafted_tree_is_refused_before_lightgbm_trusts_its_indices(tmp_path, kind, file, key, change, why):
+    """A bundle from someone else carries hashes of its own, and LightGBM trusts a tree's indices: a child pointing
+    back at its parent crashed the process (SIGSEGV), a feature past the last one corrupted its memory (glibc
+    abort), a wrong count aborted it. Each is one message at load, in a child process so that a crash would show."""
+    bundle = _copy(tmp_path, kind)
+    tree = 0 if key != "cat_boundaries" else next(
+        i for i, t in enumerate((bundle / file).read_text().split("\nTree=")[1:]) if "num_cat=0\n" not in t)
+    _rehash(bundle, file, lambda text: _edit_tree(text, tree, key, change))
+    loader = "from handleval.accounts import load_accounts as load" if kind == "accounts" else \
+        "from handleval.price.predict import load"
+    code = (f"{loader}\nfrom handleval.errors import BundleError\n"
+            f"try:\n    load({str(bundle)!r})\nexcept BundleError as e:\n    print('refused', e)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False,
+                          env={**os.environ, "HANDLEVAL_CACHE": str(tmp_path / "cache")})
+    assert done.returncode == 0 and done.stdout.startswith("refused"), (done.returncode, done.stderr[-1500:])
+    said = done.stdout
+    assert f"{file} is not a valid LightGBM text model: tree {tree}: " in said and why in said, said
+
+
+def _random_edit(r: float, pick: int, new: object):
+    """One random edit of a line's values: replace one (60%), drop one, or repeat one."""
+    def change(values: list[str]) -> list[object]:
+        i = pick % len(values)
+        if r < 0.6:
+            return _set(i, new)(values)
+        return values[:i] + values[i + 1:] if r < 0.8 else [*values, values[i]]
+    return change
+
+
+def test_random_tree_edits_the_check_lets_through_never_crash_lightgbm(tmp_path):
+    """Seeded random edits of the committed trees (indices, counts, thresholds, categories): every text the check
+    accepts is one LightGBM loads, predicts with (NaN too), reads leaves of and dumps without a crash."""
+    import random
+
+    from handleval.trees.bundle import _malformed_trees
+
+    rng = random.Random(7)
+    accepted, refused = [], 0
+    keys = ["left_child", "right_child", "split_feature", "decision_type", "threshold", "num_leaves", "num_cat",
+            "cat_boundaries", "cat_threshold", "leaf_value"]
+    for file in ("accounts/model.txt", "price/quantile_low.txt"):
+        text = (MODELS_DIR / file).read_text()
+        for _ in range(300):
+            key, tree = rng.choice(keys), rng.randrange(20)
+            if not re.search(rf"^{key}=\S", text.split("\nTree=")[tree + 1], flags=re.M):
+                continue
+            change = _random_edit(rng.random(), rng.randrange(1 << 30), rng.choice(
+                [0, -1, 1, 2, 37, 63, 2**31 - 1, -2**31, "nan", "inf", "1e308"]))
+            edited = _edit_tree(text, tree, key, change)
+            if _malformed_trees(edited.encode()):
+                refused += 1
+            else:
+                accepted.append(edited)
+    assert refused > 200 and len(accepted) > 50, (refused, len(accepted))  # both sides of the check were tried
+    (tmp_path / "accepted.json").write_text(json.dumps(accepted))
+    code = ("import json, sys, numpy as np, lightgbm as lgb\n"
+            f"texts = json.load(open({str(tmp_path / 'accepted.json')!r}))\n"
+            "X = np.random.default_rng(0).normal(size=(50, 64)) * 10\nX[::7] = np.nan\n"
+            "for text in texts:\n"
+            "    try:\n"
+            "        b = lgb.Booster(model_str=text)\n"
+            "        x = X[:, :b.num_feature()]\n"
+            "        b.predict(x); b.predict(x, pred_leaf=True); b.dump_model()\n"
+            "    except lgb.basic.LightGBMError:\n"
+            "        pass\n"
+            "print('survived', len(texts))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0 and done.stdout.startswith("survived"), (done.returncode, done.stderr[-1500:])
