@@ -484,7 +484,13 @@ def lock_path(path: Path, what: str, create: bool = False) -> int:
     the returned descriptor is closed; :class:`OutputLockedError` naming ``what`` at once when another process
     holds it. Advisory: handleval runs respect it; on filesystems without ``flock`` (some network mounts) it may
     not hold."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT if create else os.O_RDONLY, 0o644)
+    try:  # a record is a file of ours: never one a symbolic link points to (it would be overwritten)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW if create else os.O_RDONLY, 0o644)
+    except OSError as exc:
+        if create and path.is_symlink():
+            raise HandlevalError(f"{path} is a symbolic link, not a record handleval wrote: remove it (its target "
+                                 "is left as it is)") from exc
+        raise
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
@@ -1224,8 +1230,10 @@ def join_output(directory: str | os.PathLike[str], path: str | os.PathLike[str])
     rows = sum(rec["rows"] for rec in manifest.parts.values())
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
+        tmp.unlink(missing_ok=True)  # never written through a symbolic link planted at the temp name
+        made = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         if manifest.data.get("output_format") in ("csv", "tsv"):
-            with open(tmp, "wb") as fh:
+            with open(made, "wb") as fh:
                 header = b""
                 for i, file in enumerate(files):
                     data = file.read_bytes()
@@ -1239,7 +1247,7 @@ def join_output(directory: str | os.PathLike[str], path: str | os.PathLike[str])
         else:
             schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive") \
                 if files else pa.schema([])
-            with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            with open(made, "wb") as fh, pq.ParquetWriter(fh, schema, compression="zstd") as writer:
                 for file in files:
                     writer.write_table(pq.read_table(file).cast(schema))
         os.replace(tmp, target)

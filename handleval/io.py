@@ -1281,8 +1281,9 @@ def atomic_write(path: Path, data: bytes) -> str:
     """Write ``data`` to ``path`` through a hidden temp file, fsync and rename, so that a reader (or a resumed
     run) sees either the whole file or none of it. Returns the sha256 of ``data``."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
+    try:  # never through a symbolic link planted at the temp name: its target would be overwritten
+        tmp.unlink(missing_ok=True)
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644), "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -1298,7 +1299,7 @@ def append_durably(path: Path, data: bytes) -> None:
     """Append ``data`` to ``path`` and fsync it (and, when the file is new, its directory): the journal write of
     :class:`handleval.batch.Manifest`. A kill can leave only the last append torn, never an earlier one."""
     new = not path.exists()
-    with open(path, "ab") as fh:
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644), "ab") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())

@@ -280,3 +280,29 @@ def test_a_full_disk_is_one_message_and_the_run_resumes(tmp_path: Path) -> None:
     done = _batch(*args, "--resume", "--quiet")
     assert done.returncode == 0, done.stderr
     assert read_output(out)["handle"].tolist() == handles
+
+
+def test_a_symbolic_link_planted_at_a_hidden_name_never_overwrites_its_target(tmp_path: Path) -> None:
+    """In a shared folder, a link at ``.out.csv.run.json`` (the record of ``-o out.csv``) had the run write its JSON
+    into the link's target, a user's file, without --overwrite; so could a link at a temp name (its pid guessed)."""
+    from handleval.batch import run_batch_to_file
+    from handleval.io import append_durably, atomic_write
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my own notes\n")
+    source = tmp_path / "h.txt"
+    source.write_text("\n".join(_handles(20)) + "\n")
+    out = tmp_path / "out.csv"
+    (tmp_path / ".out.csv.run.json").symlink_to(notes)
+    with pytest.raises(HandlevalError, match=r"\.out\.csv\.run\.json is a symbolic link, not a record"):
+        run_batch_to_file(source, out, score_chunk=length_scorer, quiet=True)
+    assert notes.read_text() == "my own notes\n" and not out.exists()
+    planted = tmp_path / f".part.csv.tmp-{os.getpid()}"
+    planted.symlink_to(notes)
+    atomic_write(tmp_path / "part.csv", b"scored\n")
+    assert (tmp_path / "part.csv").read_bytes() == b"scored\n" and notes.read_text() == "my own notes\n"
+    assert not planted.exists() and not planted.is_symlink()
+    (tmp_path / "journal").symlink_to(notes)
+    with pytest.raises(OSError):
+        append_durably(tmp_path / "journal", b"{}\n")
+    assert notes.read_text() == "my own notes\n"
