@@ -417,6 +417,19 @@ def test_a_spreadsheets_quotes_around_a_screen_name_are_no_part_of_the_handle(fl
     assert out["guard_rail"].iloc[1] == "the same handle as row 0: counted once"
 
 
+def test_a_screen_name_x_would_not_show_as_written_never_takes_the_handle_it_reads_as(flagger):
+    """'ni\u200dke' (a zero-width joiner) was read as 'nike', ranked first, and the account really named 'nike'
+    became "the same handle as row 0: counted once", expected value 0. X spells every screen name in letters,
+    digits and '_': such a row is an error of its own, and the real holder is ranked."""
+    out = triage(_bot_like(3, screen_name=["ni\u200dke", "nike", "\uff50\uff49\uff5a\uff5a\uff41"]),
+                 valuer=PriceByLength(), flagger=flagger, now=NOW).sort_values("row")
+    assert out["guard_rail"].iloc[1] == "" and out["expected_value"].iloc[1] > 0
+    assert out["expected_value"].iloc[[0, 2]].isna().all() and out["releasable"].iloc[[0, 2]].isna().all()
+    assert out["error"].iloc[0] == ("price: screen name written with characters X does not allow (U+200D): no X "
+                                    "spelling of 'nike', not ranked")
+    assert out["error"].iloc[2].endswith("no X spelling of 'pizza', not ranked")
+
+
 def test_the_times_of_a_row_with_another_error_still_count_and_a_bad_time_says_nothing(flagger):
     """A handle's newest row showed activity 2 days before it was seen but had a count error: its older dormant row
     was released. A row whose created_at was the error held its handle's valid rows as 'created within the policy
