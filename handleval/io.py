@@ -11,7 +11,8 @@ Inputs (chosen from the path):
   UTF-8, a cell larger than a block) the reader falls back to Python's ``csv`` module from that row on: a ragged
   row is kept (padded or cut to the header's width) and carries an ``error``; a cell that is not valid UTF-8 is
   decoded as Windows-1252 (Excel's CSV on Windows: Latin-1 with € ’ “ ”) and a warning says so. Blank lines are
-  not rows (as in every CSV reader).
+  not rows (as in every CSV reader), except in a CSV of one column, where a blank line is an empty cell (a
+  spreadsheet exports one so): a row, which the scorer rejects with a reason.
 * ``.parquet`` / ``.pq`` - a Parquet file, read row group by row group; column types are kept.
 * a directory - every ``*.parquet`` file below it (names starting with ``_`` or ``.`` are skipped, as Spark and
   pyarrow do), in natural path order (``part-2`` before ``part-10``); ``key=value`` directories (Hive
@@ -358,10 +359,13 @@ class InputSource:
     def _arrow_csv_batches(self, chunk_rows: int) -> Iterator[pa.Table]:
         raw = open(self.path, "rb", buffering=0)  # noqa: SIM115 - closed in finally; the reader streams it
         try:
+            one_column = len(self.columns) == 1  # its blank line is an empty cell (a spreadsheet's export)
             reader = pacsv.open_csv(
                 raw,
-                read_options=pacsv.ReadOptions(block_size=_BLOCK, use_threads=True),
-                parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True),
+                read_options=pacsv.ReadOptions(block_size=_BLOCK, use_threads=True,
+                                               skip_rows=self._blank_before_header if one_column else 0),
+                parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
+                                                 ignore_empty_lines=not one_column),
                 convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in self._raw_names},
                                                      strings_can_be_null=False, quoted_strings_can_be_null=False),
             )
@@ -391,8 +395,10 @@ class InputSource:
             any_error = False
             try:
                 for record in reader:
-                    if not record:
-                        continue  # a blank line is not a row (pyarrow agrees)
+                    if not record:  # a blank line is not a row (pyarrow agrees), but an empty cell of one column
+                        if width != 1:
+                            continue
+                        record = [""]
                     seen += 1
                     fixed: list[str | None] = []
                     for value in record:
@@ -436,6 +442,7 @@ class InputSource:
                                  "with an error and were not scored")
 
     _raw_names: list[str] = field(default_factory=list)
+    _blank_before_header: int = 0
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -784,6 +791,8 @@ def _open_csv(p: Path, delimiter: str) -> InputSource:
     _check_quoting(p, delimiter, encoding, stat.st_size, stat.st_mtime_ns)
     source = InputSource(p, "csv", unique, None, stat.st_size, delimiter=delimiter, encoding=encoding)
     source._raw_names = names
+    lines = sample.removeprefix(codecs.BOM_UTF8).split(b"\n")
+    source._blank_before_header = next((i for i, line in enumerate(lines) if line.strip(b"\r")), 0)
     renamed = [f"column {i + 1} {a!r} as {b!r}" for i, (a, b) in enumerate(zip(names, unique, strict=True)) if a != b]
     if renamed:
         source.warnings.append(f"{p}: column names must be unique and not empty; read {', '.join(renamed)}")

@@ -180,6 +180,19 @@ def test_blank_lines_before_the_header_and_a_ragged_row(tmp_path: Path, encoding
     assert got["error"].notna().sum() == 1 and "malformed" in got["error"][2500]
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "latin-1"])
+def test_a_blank_line_of_a_one_column_csv_is_an_empty_cell_kept_in_its_place(tmp_path: Path, encoding: str) -> None:
+    """A spreadsheet exports an empty cell of a one-column sheet as a blank line: 6 data lines came back as 3 rows,
+    without a word (the same list as .txt kept them). Blank lines before the header are still no rows; UTF-16 and a
+    late byte that is not UTF-8 go through the other reader, which must agree."""
+    handles = ["pizza", "", "", "nike", *_handles(2000), "", "caf\xe9", "", "end"]
+    path = tmp_path / "one.csv"
+    path.write_bytes(("\n\nhandle\n" + "\n".join(handles) + "\n").encode(encoding))
+    run_batch(path, tmp_path / "out", length_scorer, chunk_rows=700, quiet=True)
+    got = read_output(tmp_path / "out")
+    assert got["handle"].fillna("").tolist() == handles
+
+
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be"])
 def test_utf16_text_with_or_without_bom(tmp_path: Path, codec: str) -> None:
     handles = ["pizza", "nike", "straße", "", *_handles(50)]
