@@ -376,12 +376,14 @@ def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:
             raise BundleError(f"{path}: the {name} model's features differ from the manifest's feature list")
     with manifest_values(path):  # the values the flagger reads, and its calibrations tried once
         flagger = AccountFlagger(path, manifest, bot, dormancy, types)
-        for calibration in (flagger.calibration, flagger.dormancy_calibration):
-            apply_calibration(calibration, np.array([0.0]))  # a damaged calibration fails here, not in a batch
+        # a damaged calibration fails here, not in a batch (a NaN in it had left every P(bot) empty, no error)
+        calibrated = [apply_calibration(c, np.array([0.0, 0.5, 1.0]))
+                      for c in (flagger.calibration, flagger.dormancy_calibration)]
     if not (0 < flagger.threshold <= 1 and flagger.policy_days >= 0 and 0 <= flagger.dormancy_threshold <= 1
+            and np.isfinite(calibrated).all() and sorted(flagger.bot_types) == sorted(BOT_TYPES)
             and len(flagger.bot_types) == types.num_model_per_iteration()):
-        raise malformed(path, "a threshold outside (0, 1], negative policy_days or type classes unlike the type "
-                              "model's")
+        raise malformed(path, "a threshold outside (0, 1], negative policy_days, a calibration that gives no "
+                              "probability, or type classes other than the four bot types")
     return flagger
 
 

@@ -1145,7 +1145,7 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     from handleval.features._common import gc_paused
     from handleval.price.market import MarketEncoder
     from handleval.price.premium import price_set_by_rule
-    from handleval.trees.bundle import booster_feature_names, malformed, manifest_values, read_bundle
+    from handleval.trees.bundle import booster_feature_names, is_offset, malformed, manifest_values, read_bundle
 
     bundle_dir = Path(bundle_dir) if bundle_dir else MODELS_DIR / "price"
     manifest, verified = read_bundle(bundle_dir, "price")
@@ -1170,9 +1170,18 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
         history_key = history_fingerprint(manifest, files) if history is None else None
         changed = changed_since_training(manifest, files) if history is None else []  # a served model's own copy
         cap, offsets = float(manifest["cap_usd"]), dict(manifest["conformal_offsets_ln"])
+        offsets_by_venue = dict(manifest.get("conformal_offsets_by_venue_ln", {}))
         features, model_files = list(manifest["features"]), _model_files(manifest)
-    if not cap > 0 or not all(isinstance(v, int | float) for v in offsets.values()):
-        raise malformed(bundle_dir, "cap_usd must be a positive number and conformal_offsets_ln numbers")
+    if isinstance(manifest["cap_usd"], bool) or not 0 < cap < float("inf") or not offsets \
+            or not all(map(is_offset, [*offsets.values(), *offsets_by_venue.values()])):
+        raise malformed(bundle_dir, "cap_usd must be a positive number and the conformal offsets finite numbers of "
+                                    "0 or more")
+    lists = [market.categories_, market.rare_, getattr(market, "venues_", {})]
+    if not all(isinstance(d, dict) and all(isinstance(v, list) and all(isinstance(c, str) for c in v)
+                                           for v in d.values()) for d in lists) \
+            or not all(isinstance(f, str) for f in model_files) or len(model_files) < 3:
+        raise malformed(bundle_dir, "the market encoder's categories must be lists of names, and point_models a "
+                                    "list of one model file or more")
 
     _warn_if_markets_edited(bundle_dir, markets, manifest.get("config", {}).get("markets_config"))
     if changed:
@@ -1184,7 +1193,9 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
         # a price a venue's minimum set is no evidence of value (as in training): its name's own sale only
         return sales.assign(comparable=~price_set_by_rule(sales, markets))
 
-    with gc_paused():  # the fit builds and keeps ~10^6 small objects: the collector's passes over them are waste
+    # the fit builds and keeps ~10^6 small objects: the collector's passes over them are waste; a parameter the
+    # manifest holds wrong (k -1, a family unknown) fails it
+    with gc_paused(), manifest_values(bundle_dir):
         if history is None:
             featurizer.fit_history_cached(lambda: priced(sales_history(manifest)), history_key)
         else:

@@ -112,11 +112,17 @@ def manifest_values(bundle_dir: str | Path) -> Iterator[None]:
         yield
     except HandlevalError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError) as exc:
         errors = getattr(exc, "errors", None)  # pydantic's: one short line per field, not its long text
         what = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors()[:3]) if callable(errors) \
             else f"{type(exc).__name__}: {exc}"
         raise malformed(bundle_dir, what) from exc
+
+
+def is_offset(value: object) -> bool:
+    """A number that can widen an interval (ln): finite and not negative (a NaN gave '$nan - $nan', a negative
+    one an interval upside down); not a yes/no value."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < float("inf")
 
 
 def malformed(bundle_dir: str | Path, what: str) -> BundleError:
@@ -243,27 +249,42 @@ def read_bundle(bundle_dir: str | Path, kind: str) -> tuple[dict[str, Any], dict
     if not path.is_file():
         raise BundleError(f"{bundle_dir} has no {MANIFEST}: not a handleval bundle, or training did not finish")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BundleError(f"{path} is corrupt ({exc}); retrain or restore the bundle") from exc
+        manifest = json.loads(_read_at_most(path, MAX_BUNDLE_FILE_BYTES).decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, nested past Python's depth, a 5,000-digit number
+        raise BundleError(f"{path} is corrupt ({type(exc).__name__}: {str(exc)[:200]}); retrain or restore the "
+                          "bundle") from exc
     if not isinstance(manifest, dict) or manifest.get("kind") != kind:
         found = manifest.get("kind") if isinstance(manifest, dict) else None
         raise BundleError(f"{bundle_dir} is not a {kind} bundle (manifest kind: {found!r})")
-    if MANIFEST_DIGEST in manifest and manifest[MANIFEST_DIGEST] != manifest_digest(manifest):
-        raise BundleError(f"{path} was edited after training (it no longer matches its {MANIFEST_DIGEST}): restore "
-                          "the bundle or train it again")
+    if manifest.get(MANIFEST_DIGEST) != manifest_digest(manifest):  # without one, an edit could not be seen
+        raise BundleError(f"{path} was edited after training (it no longer matches its {MANIFEST_DIGEST}, or has "
+                          "none): restore the bundle or train it again")
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise BundleError(f"{path} lists no model files")
     verified = {}
     for name, expected in files.items():
         file = bundle_path(bundle_dir, name)
-        data = file.read_bytes()
+        data = _read_at_most(file, MAX_BUNDLE_FILE_BYTES)
         if not isinstance(expected, str) or hashlib.sha256(data).hexdigest() != expected:
             raise BundleError(f"bundle file {file} does not match its sha256 in the manifest: "
                               "it is truncated, edited or from another bundle")
         verified[name] = data
     return manifest, verified
+
+
+#: No file of a bundle is larger (the committed models are ~1 MB): a listed file past it is not read into memory.
+MAX_BUNDLE_FILE_BYTES = 256 << 20
+
+
+def _read_at_most(path: Path, limit: int) -> bytes:
+    """The bytes of ``path``, refused (:class:`BundleError`) when it is larger than ``limit``."""
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise BundleError(f"{path} is larger than {limit >> 20} MB: no handleval bundle file is; restore the bundle "
+                          "or train it again")
+    return data
 
 
 def bundle_path(bundle_dir: Path, name: object) -> Path:

@@ -385,3 +385,42 @@ def test_random_tree_edits_the_check_lets_through_never_crash_lightgbm(tmp_path)
             "print('survived', len(texts))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0 and done.stdout.startswith("survived"), (done.returncode, done.stderr[-1500:])
+
+
+def _nan_offsets(m: dict) -> None:
+    m["conformal_offsets_ln"] = {k: float("nan") for k in m["conformal_offsets_ln"]}
+
+
+@pytest.mark.parametrize(("kind", "change", "why"), [
+    ("price", lambda m: m.update(cap_usd=True), "cap_usd must be a positive number"),  # every price was $1
+    ("price", _nan_offsets, "conformal offsets finite numbers of 0 or more"),  # '$nan – $nan'
+    ("price", lambda m: m["conformal_offsets_by_venue_ln"].update({"domain:auction": -5}), "offsets finite"),
+    ("price", lambda m: m.update(point_models=[]), "point_models a list of one model file or more"),
+    ("price", lambda m: m["market_encoder"].update(categories="x"), "categories must be lists of names"),
+    ("price", lambda m: m["featurizer"].update(k=-1), "k must be at least 1"),
+    ("accounts", lambda m: m["calibration"].update(y=[float("nan")] * len(m["calibration"]["y"])),
+     "a calibration that gives no probability"),  # every P(bot) empty, bot false, no error
+    ("accounts", lambda m: m["types"].update(classes="abcd"), "type classes other than the four bot types"),
+    ("accounts", lambda m: m["dormancy"].update(policy_days=float("inf")), "OverflowError"),
+    ("accounts", lambda m: m.pop("threshold") and m.update(threshold=0.01), None),
+])
+def test_a_manifest_with_its_own_digest_and_impossible_values_is_refused_at_load(tmp_path, kind, change, why):
+    """A bundle from someone else carries a digest of its own: impossible values were taken (silent wrong prices
+    and flags) or failed the first price with a traceback. A manifest without its digest is an edited one (removing
+    the line had turned the edit check off: a threshold of 0.01 flagged every human)."""
+    from handleval.price.predict import load
+
+    bundle = _copy(tmp_path, kind)
+    loader = load if kind == "price" else load_accounts
+    if why is None:  # the edit, then the digest line removed
+        manifest = json.loads((bundle / "manifest.json").read_text())
+        change(manifest)
+        manifest.pop(MANIFEST_DIGEST)
+        (bundle / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(BundleError, match="no longer matches its manifest_sha256, or has none"):
+            loader(bundle)
+        return
+    _edit(bundle, change)
+    with pytest.raises(BundleError, match=r"manifest\.json is malformed") as refused:
+        loader(bundle)
+    assert why in str(refused.value), refused.value
