@@ -363,6 +363,23 @@ def test_missing_required_column_fails_the_whole_call_with_every_missing_name(fl
     assert "created_at" in message and "favourites_count" in message and "like_count" in message
 
 
+@pytest.mark.parametrize("column", ["screen_name", "created_at", "statuses_count", "followers_count",
+                                    "friends_count", "favourites_count"])  # written out: not the code's own list
+def test_each_required_column_missing_fails_the_call(flagger, column):
+    with pytest.raises(DataFormatError, match=column):
+        flagger.flag(_accounts().drop(columns=column), now=NOW)
+
+
+def test_the_flat_x_api_v2_count_names_are_read_as_the_v1_ones(flagger):
+    """`username`, `tweet_count`, `following_count`, `like_count` as top-level columns (a flattened v2 export)."""
+    v1 = _accounts().loc[[10, 12, 14]].reset_index(drop=True)
+    v2 = v1.rename(columns={"screen_name": "username", "statuses_count": "tweet_count",
+                            "friends_count": "following_count", "favourites_count": "like_count"})
+    got = flagger.flag(v2, now=NOW)
+    assert got["error"].isna().all()
+    np.testing.assert_allclose(got["p_bot"].astype(float), flagger.flag(v1, now=NOW)["p_bot"].astype(float))
+
+
 def test_cli_flag_collision_refused_then_prefix_keeps_the_input(flagger, tmp_path):
     from handleval.accounts.flag import FLAG_COLUMNS
     from handleval.batch import read_output

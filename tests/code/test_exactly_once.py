@@ -319,3 +319,19 @@ def test_a_symbolic_link_planted_at_a_hidden_name_never_overwrites_its_target(tm
     with pytest.raises(OSError):
         append_durably(tmp_path / "journal", b"{}\n")
     assert notes.read_text() == "my own notes\n"
+
+
+def test_a_resume_killed_midway_is_incomplete_though_the_old_success_file_is_there(tmp_path: Path) -> None:
+    """A resume of a finished run drops a damaged part from the manifest and clears ``complete``, but the old
+    ``_SUCCESS`` stays until it finishes: killed there, the output must not read as finished, one part short."""
+    from handleval.batch import MANIFEST, SUCCESS
+
+    (tmp_path / "in.csv").write_text("handle\n" + "".join(f"u{i}\n" for i in range(30)), encoding="utf-8")
+    out = tmp_path / "out"
+    run_batch(tmp_path / "in.csv", out, length_scorer, chunk_rows=10, quiet=True)
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["parts"], manifest["complete"] = manifest["parts"][:2], False
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    assert (out / SUCCESS).exists()
+    with pytest.raises(HandlevalError, match="incomplete"):
+        read_output(out)

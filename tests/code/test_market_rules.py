@@ -10,6 +10,31 @@ import pytest
 from handleval.config import load_markets
 from handleval.price.premium import apply_rules
 
+CAP = float(np.log(50_000))
+
+
+def test_a_learned_price_above_the_cap_is_the_cap_and_rare_handle_pricing_never_lowers_one():
+    """Without the cap, ai.com at the reported venue was $285,205 beside its own price_high_usd of $50,000 (no test
+    saw it: training caps its own predictions); rare-handle pricing replacing a price lowered chatgpt's own-sale
+    $50,000 to $15,201 on X."""
+    markets = load_markets()
+    domain = pd.DataFrame({"handle": ["ai.com"], "platform": ["domain"], "requested": ["domain"]})
+    assert apply_rules(domain, pd.DataFrame(index=range(1)), np.log([285_000.0]), markets, CAP).ln[0] <= CAP
+    short = pd.DataFrame({"handle": ["ab"], "platform": ["telegram"], "requested": ["x"]})  # rare by length on X
+    features = pd.DataFrame({"len__length": [2.0], "len__is_all_letters": [1.0]})
+    learned = np.log([45_000.0])  # above what the rule gives a 2-letter name
+    assert apply_rules(short, features, learned, markets, CAP).ln[0] >= learned[0]
+
+
+def test_an_undated_own_sale_weighs_as_an_old_one():
+    """An undated sale counted as made today would set the name's price outright (weight 1)."""
+    from handleval.price.premium import own_sale_weight
+
+    markets = load_markets()
+    rule = markets.own_sale
+    weight = own_sale_weight(np.array([np.nan, 0.0]), markets)
+    assert weight[0] == pytest.approx(0.5 ** (rule.undated_age_years / rule.half_life_years)) and weight[0] < weight[1]
+
 
 def test_rare_handle_pricing_lifts_proxied_x_only():
     markets = load_markets()

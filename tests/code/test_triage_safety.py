@@ -417,6 +417,21 @@ def test_a_spreadsheets_quotes_around_a_screen_name_are_no_part_of_the_handle(fl
     assert out["guard_rail"].iloc[1] == "the same handle as row 0: counted once"
 
 
+def test_the_rails_hold_at_their_stated_edges_and_a_row_not_scored_has_no_price(flagger):
+    """'100,000 followers or more' and 'created within the 30-day window' were tested far from their edges (110
+    million followers, 26 days); a ragged row's price was shown beside its error."""
+    out = triage(_bot_like(2, followers_count=[100_000, 99_999]), valuer=PriceByLength(), flagger=flagger,
+                 now=NOW).sort_values("row")
+    assert out["guard_rail"].iloc[0].startswith("followed by 100,000 or more")
+    assert not out["guard_rail"].iloc[1].startswith("followed by")
+    young = _bot_like(1, observed_at=["2024-05-31T00:00:00Z"]).assign(created_at="2024-05-01T12:00:00Z")  # 29.5 days
+    held = triage(young, valuer=PriceByLength(), flagger=flagger, now=NOW)
+    assert held["guard_rail"].iloc[0].startswith("created within the 30-day policy window")
+    ragged = triage(_bot_like(2), valuer=PriceByLength(), flagger=flagger, now=NOW,
+                    input_errors=[None, "malformed CSV row at line 3"]).sort_values("row")
+    assert np.isnan(ragged["price_usd"].iloc[1]) and ragged["error"].iloc[1].startswith("malformed")
+
+
 def test_a_screen_name_x_would_not_show_as_written_never_takes_the_handle_it_reads_as(flagger):
     """'ni\u200dke' (a zero-width joiner) was read as 'nike', ranked first, and the account really named 'nike'
     became "the same handle as row 0: counted once", expected value 0. X spells every screen name in letters,

@@ -676,3 +676,18 @@ def test_value_many_prices_in_chunks_as_at_once(small_valuer, monkeypatch):
     monkeypatch.setattr(predict, "VALUE_MANY_CHUNK", 5)
     pd.testing.assert_frame_equal(small_valuer.value_many(rows, comparables=True), whole)
     assert small_valuer.value_many([]).empty
+
+
+def test_the_committed_bundle_never_prices_above_the_cap_and_a_famous_name_with_digits_is_its_own():
+    """Without the cap on the learned price, ai.com at the reported venue was $285,205 beside its own price_high_usd
+    of $50,000; without the exemption of famous names from the added-characters rule, maroon5 was 'priced as
+    maroon' ($3,307 for $6,711). blink182, the other test's example, is priced below blink: that check cannot fail."""
+    import handleval
+
+    valuer = handleval.load()
+    domains = valuer.value_many(pd.DataFrame({"handle": ["ai.com", "gg.com", "fb.com"], "platform": "domain",
+                                              "venue": "reported"}), reasons=False)
+    assert (domains["price_usd"] <= domains["price_high_usd"]).all() and (domains["price_high_usd"] <= 50_000).all()
+    band = valuer.value_many(["maroon5", "maroon"])
+    assert not band.loc[0, "market_basis"].startswith("priced as"), band.loc[0, "market_basis"]
+    assert band.loc[0, "price_usd"] > band.loc[1, "price_usd"], "pick a famous name with digits priced above its core"

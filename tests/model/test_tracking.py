@@ -400,8 +400,20 @@ def test_account_champion_rule_compares_the_held_out_sets_both_have(registry, tm
     easier = _register_and_decide(client, name, lodo(kaggle=0.93, cresci=0.87), tmp_path)
     assert easier.new_value > easier.old_value and not easier.promoted
     assert "compared on the 2 held-out sets both were tested on" in easier.noise, easier.noise
+    barely = _register_and_decide(client, name, lodo(kaggle=0.952, hard=0.792, cresci=0.882), tmp_path)
+    assert not barely.promoted  # better on every set by 0.002: noise, within the margin 0.005
     better = _register_and_decide(client, name, lodo(kaggle=0.96, hard=0.82, cresci=0.89), tmp_path)
     assert better.promoted
+
+
+def test_the_paired_bootstrap_pairs_the_same_test_rows_only():
+    """As many test rows, but other sales: pairing them row by row would promote a model on an easier test set."""
+    from handleval.tracking import paired_bootstrap
+
+    rows = pd.DataFrame({"source": "fragment_telegram", "handle": [f"n{i}" for i in range(50)], "suffix": "",
+                         "sold_at": "2024-01-01", "y": np.linspace(3, 8, 50), "pred": np.linspace(3, 8, 50)})
+    assert paired_bootstrap(rows, rows.assign(pred=rows["pred"] + 0.1), 100) is not None  # the same rows pair
+    assert paired_bootstrap(rows, rows.assign(handle=[f"m{i}" for i in range(50)]), 100) is None
 
 
 def test_targets_are_validated(tmp_path):
