@@ -861,6 +861,9 @@ def _ndjson_records(stream: Any, latin1: list[int] | None = None
         except RecursionError:  # Python's parser recurses once per level
             yield {}, f"line {n} is nested too deeply to read"
             continue
+        except ValueError:  # a number of more than 4,300 digits (Python's limit on reading one)
+            yield {}, f"line {n} holds a number too long to read"
+            continue
         yield from _line_records(obj, n)
 
 

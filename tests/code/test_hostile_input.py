@@ -313,6 +313,9 @@ def test_a_line_nested_too_deeply_or_a_damaged_row_group_is_a_message_not_a_cras
     summary, out = _run(tmp_path, "deep.ndjson", f'{{"handle": "google"}}\n{deep}\n{{"handle": "x"}}\n'.encode())
     assert out["handle"].fillna("").tolist() == ["google", "", "x"] and summary.rows_out == 3
     assert out["error"].tolist()[1] == "line 2 is nested too deeply to read"
+    long = '{"handle": "pizza", "n": ' + "9" * 5_000 + "}"  # past Python's 4,300 digits: it stopped the whole run
+    _, out = _run(tmp_path, "long.ndjson", f'{{"handle": "google"}}\n{long}\n{{"handle": "x"}}\n'.encode())
+    assert out["error"].tolist()[1] == "line 2 holds a number too long to read" and out["error"].isna().sum() == 2
     path = tmp_path / "damaged.parquet"
     pq.write_table(pa.table({"handle": [f"name{i}" for i in range(3_000)]}), path, row_group_size=1_000)
     column = pq.ParquetFile(path).metadata.row_group(1).column(0)

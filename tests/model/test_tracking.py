@@ -747,6 +747,11 @@ def test_a_store_that_is_a_folder_or_read_only_is_one_message_at_once(tmp_path, 
         monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///file:{tmp_path / 'other.db'}?{options}")
         with pytest.raises(HandlevalError, match=f"{options} opens it read-only"):
             check_store()
+    # an in-memory store passed: a run and the champion were registered into a database gone at exit
+    for uri in ("sqlite://", "sqlite:///:memory:", f"sqlite:///file:{tmp_path / 'm'}?mode=memory&uri=true"):
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        with pytest.raises(HandlevalError, match="an in-memory store keeps nothing"):
+            check_store()
 
 
 def test_a_run_publishes_the_bundles_own_files_and_a_store_busy_at_logging_is_one_message(small_accounts, tmp_path,
