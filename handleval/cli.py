@@ -29,12 +29,13 @@ from handleval.handles import PLATFORM_ALIASES, PLATFORMS
 PLATFORM_HELP = ", ".join(PLATFORMS) + "".join(f" ({alias} = {name})" for alias, name in PLATFORM_ALIASES.items())
 #: Control characters (C0, DEL, C1): a name or a reason printed with them could move the cursor, recolour the
 #: terminal or retitle its window.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Control characters, and the marks that turn the direction of text (a right-to-left override reverses the line)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def shown(text: object) -> str:
     """Untrusted text (a handle, a screen name, a reason quoting them) as the terminal may print it: control
-    characters as '?', Rich markup escaped."""
+    characters and direction marks as '?', Rich markup escaped."""
     from rich.markup import escape
 
     return escape(_CONTROL.sub("?", str(text)))

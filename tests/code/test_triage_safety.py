@@ -96,12 +96,13 @@ def test_untrusted_text_never_drives_the_terminal(tmp_path):
                   "followers_count": [3, 4], "friends_count": [5, 6], "favourites_count": [7, 8]}).to_csv(
         source, index=False)
     ranked = run_cli("triage", str(source), "-o", str(tmp_path / "ranked.csv"))
-    valued = run_cli("value", "ok\x1b[2Jname")
+    valued = run_cli("value", "ok\x1b[2Jname", "\u202enike")  # a right-to-left override reversed the line
     missing = run_cli("predict", str(tmp_path / "no\x1b[2Jfile.csv"), "-o", str(tmp_path / "out"))
     for done in (ranked, valued, missing):
         assert "\x1b" not in done.stdout + done.stderr and "Traceback" not in done.stderr, done
     assert "evil?]0;pwned?" in ranked.stdout and "[bold]boss[/bold]" in ranked.stdout, ranked.stdout
     assert "ok?[2Jname" in valued.stdout and "no?[2Jfile.csv" in missing.stderr
+    assert "\u202e" not in valued.stdout and "?nike" in valued.stdout, valued.stdout
 
 
 @pytest.mark.slow
