@@ -424,7 +424,8 @@ def predict_command(
     comps: CompsOpt = False,
 ) -> None:
     """Price every handle of a file: every input column unchanged, then price_usd, price_low_usd, price_high_usd,
-    market_basis, reasons, risk, (with --comps) comparables, error (each with --prefix) - same rows, same order.
+    market_basis, reasons, risk, (with --comps) comparables, error (each with --prefix) - same rows, same order. A
+    row with an error has no price, market_basis, reasons or risk (empty).
 
     \b
     Columns read (any other passes through untouched):

@@ -438,9 +438,10 @@ def test_cli_flag_reads_ndjson_of_v1_and_v2_user_objects(flagger, tmp_path):
     v2_lines = [json.dumps({"data": v2[0]}), "", json.dumps(v2[1]), "{not json", json.dumps(v2[2])]
     (tmp_path / "v2.jsonl").write_text("\n".join(v2_lines) + "\n", encoding="utf-8")
     for name in ("v1.ndjson", "v2.jsonl"):
-        result = run_cli("flag", str(tmp_path / name), "-o", str(tmp_path / f"out_{name}"), "--quiet")
+        out_dir = tmp_path / f"out_{name.replace('.', '_')}"  # a directory of parts (out_v1.ndjson is refused)
+        result = run_cli("flag", str(tmp_path / name), "-o", str(out_dir), "--quiet")
         assert result.returncode == 0, result.stderr
-        out = read_output(tmp_path / f"out_{name}")
+        out = read_output(out_dir)
         scored = out[out["error"].isna()]
         np.testing.assert_allclose(pd.to_numeric(scored["p_bot"]).to_numpy(), expected, atol=1e-4)
         if name == "v2.jsonl":
