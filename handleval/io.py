@@ -1267,6 +1267,9 @@ def output_file_format(path: str | os.PathLike[str]) -> str | None:
     """The format of the one file ``path`` names (``csv``, ``tsv`` or ``parquet``, by its suffix), or None for a
     directory of parts. A name ending in a table suffix we do not write (``.json``, ``.xlsx`` ...) is refused: it
     would have become a directory of Parquet parts under a file's name."""
+    if str(path) == "-":
+        raise DataFormatError("-o - (standard output) is not written to: name a file (.csv, .tsv, .parquet) or a "
+                              "directory")
     suffix = Path(path).suffix.lower()
     if suffix in _NOT_WRITTEN:
         raise DataFormatError(f"{path}: handleval writes no {suffix} file; name the output .csv, .tsv or .parquet "

@@ -448,6 +448,8 @@ def test_a_table_name_we_do_not_write_is_refused_before_anything_is_made(tmp_pat
         refused = runner.invoke(app, [command, str(source), "-o", str(tmp_path / name)])
         assert refused.exit_code == 2 and "name the output .csv, .tsv or .parquet" in refused.output, refused.output
         assert not (tmp_path / name).exists()
+    dash = runner.invoke(app, [command, str(source), "-o", "-"])  # was a directory named '-' in the working one
+    assert dash.exit_code == 2 and "(standard output) is not written to" in dash.output, dash.output
 
 
 def test_any_other_name_is_a_directory_of_parts_and_triage_refuses_it(tmp_path):
