@@ -556,7 +556,7 @@ def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, s
     from mlflow.models import infer_signature
     from mlflow.tracking.context.registry import resolve_tags
 
-    from handleval.trees.bundle import own_files
+    from handleval.trees.bundle import own_files, sha256_file
 
     kind = review.kind
     tags = git_tags()
@@ -584,14 +584,15 @@ def _log(review: Review, bundle_dir: Path, registered_name: str) -> tuple[str, s
             review.candidate.predictions.to_parquet(path, index=False)
             mlflow.log_artifact(str(path), artifact_path=str(Path(PREDICTIONS_ARTIFACT).parent))
 
-        artifacts = {"bundle": str(published)}
+        artifacts, config = {"bundle": str(published)}, {"kind": kind}
         if kind == "price":
             artifacts["data"] = str(price_data_snapshot(bundle_dir, Path(tmp) / "data"))
+            config["sales_sha256"] = sha256_file(Path(artifacts["data"]) / "sales_history.parquet")
         sample_output = _predict_with_bundle(kind, bundle_dir, review.input_example, artifacts.get("data"))
         signature = _served_inputs(infer_signature(review.input_example, sample_output), kind)
         info = mlflow.pyfunc.log_model(
             name="model", python_model=str(PYFUNC_CODE), artifacts=artifacts,
-            model_config={"kind": kind}, signature=signature, input_example=review.input_example,
+            model_config=config, signature=signature, input_example=review.input_example,
             registered_model_name=registered_name, pip_requirements=[f"handleval=={tags['handleval_version']}"],
         )
         client = MlflowClient()

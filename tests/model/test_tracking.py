@@ -500,6 +500,12 @@ def test_pyfunc_from_registry_matches_cli_predict(store, small_price, tmp_path):
     via_cli = read_output(out)
     pd.testing.assert_series_equal(via_pyfunc["price_usd"].reset_index(drop=True),
                                    pd.to_numeric(via_cli["price_usd"]).reset_index(drop=True), check_names=False)
+    # the sales it prices from are checked against the sha256 it was logged with (they were read as found)
+    logged = mlflow.artifacts.download_artifacts("models:/handleval-price@champion", dst_path=str(tmp_path / "m"))
+    history = Path(logged) / "artifacts" / "data" / "sales_history.parquet"
+    pd.read_parquet(history).head(100).to_parquet(history)
+    with pytest.raises(Exception, match="does not match the sha256 it was logged with"):
+        mlflow.pyfunc.load_model(logged)
 
 
 def test_library_pyfunc_and_predict_read_a_typed_handle_column_alike(store, small_price, small_valuer, tmp_path):
