@@ -64,6 +64,8 @@ MANIFEST = "_manifest.json"
 JOURNAL = "_manifest.parts.jsonl"
 SUCCESS = "_SUCCESS"
 MANIFEST_FORMAT = "handleval-batch/1"
+#: The input reader's rule for what a row is, recorded with each run (see ``layout`` in :func:`run_batch`).
+READER_ROWS = "a blank line of a one-column CSV is a row"
 #: The most rows a chunk may hold: a part of 100 million rows is already more than a worker's memory.
 MAX_CHUNK_ROWS = 100_000_000
 DEFAULT_CHUNK_ROWS = 100_000
@@ -585,9 +587,9 @@ def _prepare_output(out: Path, *, resume: bool, overwrite: bool, header: dict[st
         return manifest, set()
 
     old = manifest.data
-    for key, label in (("input", "input"), ("layout", "engine/partitioning"), ("output_format", "output format"),
-                       ("columns_in", "input columns"), ("naming", "output column names"),
-                       ("scoring", "scorer (model, platform and options)")):
+    for key, label in (("input", "input"), ("layout", "engine, partitioning or reading of rows"),
+                       ("output_format", "output format"), ("columns_in", "input columns"),
+                       ("naming", "output column names"), ("scoring", "scorer (model, platform and options)")):
         if old.get(key) != header[key]:
             raise HandlevalError(f"cannot resume into {out}: the {label} differs from the interrupted run "
                                  f"({old.get(key)!r} then, {header[key]!r} now); use --overwrite to start again")
@@ -779,6 +781,9 @@ def run_batch(
              "and one written with leading zeros ('007') was lost when it was stored")
     layout = {"engine": "local", "chunk_rows": chunk_rows} if engine == "local" or not source.tasks \
         else {"engine": "dask", "unit": "row_group"}
+    # which lines are rows: a run read by another rule (before a one-column CSV's blank lines were rows) numbers
+    # its rows otherwise, and its parts are not resumed
+    layout["rows"] = READER_ROWS
     header = {"format": MANIFEST_FORMAT, "input": source.fingerprint(), "layout": layout,
               "output_format": fmt, "columns_in": source.columns, "required_columns": list(required_columns),
               "naming": output_naming(prefix, output_columns),

@@ -387,7 +387,8 @@ def _malformed_tree(fields: dict[bytes, bytes], n_features: int) -> str:
     arrays: dict[str, np.ndarray] = {}
     for i, (name, of_leaves) in enumerate(_TREE_ARRAYS.items()):
         want = leaves - 1 + of_leaves
-        if name.encode() not in fields and (want == 0 or i >= _REQUIRED_ARRAYS):
+        # a tree of one leaf is read for its leaf_value alone (LightGBM writes its leaf_weight empty)
+        if (name.encode() not in fields and (want == 0 or i >= _REQUIRED_ARRAYS)) or (leaves == 1 and i > 0):
             arrays[name] = np.zeros(0)
             continue
         try:

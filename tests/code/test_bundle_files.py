@@ -424,3 +424,24 @@ def test_a_manifest_with_its_own_digest_and_impossible_values_is_refused_at_load
     with pytest.raises(BundleError, match=r"manifest\.json is malformed") as refused:
         loader(bundle)
     assert why in str(refused.value), refused.value
+
+
+def test_the_tree_check_accepts_what_lightgbm_writes():
+    """A tree of one leaf (LightGBM writes its leaf_weight empty: a train accounts config without self-declared
+    bots made one, and its bundle was refused), categorical splits, several classes."""
+    import lightgbm as lgb
+    import numpy as np
+
+    from handleval.trees.bundle import _malformed_trees
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=600), rng.integers(0, 8, 600)])
+    for params, y in (({"objective": "regression"}, np.zeros(600)),  # nothing to split: one-leaf trees
+                      ({"objective": "regression"}, X[:, 0] + (X[:, 1] == 3)),
+                      ({"objective": "multiclass", "num_class": 3}, rng.integers(0, 3, 600))):
+        booster = lgb.train({**params, "verbose": -1, "num_leaves": 7, "min_data_in_leaf": 5},
+                            lgb.Dataset(X, y, categorical_feature=[1]), num_boost_round=5)
+        text = booster.model_to_string()
+        assert _malformed_trees(text.encode()) == "", params
+    assert "num_leaves=1\n" in lgb.train({"objective": "regression", "verbose": -1},
+                                         lgb.Dataset(X, np.zeros(600)), 2).model_to_string()

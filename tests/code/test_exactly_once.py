@@ -335,3 +335,19 @@ def test_a_resume_killed_midway_is_incomplete_though_the_old_success_file_is_the
     assert (out / SUCCESS).exists()
     with pytest.raises(HandlevalError, match="incomplete"):
         read_output(out)
+
+
+def test_a_run_read_by_an_older_rule_for_rows_is_not_resumed(tmp_path: Path) -> None:
+    """A run started before a one-column CSV's blank lines were rows numbered its rows otherwise: resumed, its
+    parts were kept and five rows came back twice. The rule is recorded with each run; another one is refused."""
+    from handleval.batch import MANIFEST
+
+    (tmp_path / "in.csv").write_text("handle\n" + "".join(f"u{i}\n\n" for i in range(30)), encoding="utf-8")
+    out = tmp_path / "out"
+    run_batch(tmp_path / "in.csv", out, length_scorer, chunk_rows=10, quiet=True)
+    manifest = json.loads((out / MANIFEST).read_text())
+    del manifest["layout"]["rows"]
+    manifest["parts"], manifest["complete"] = manifest["parts"][:2], False
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(HandlevalError, match="the engine, partitioning or reading of rows differs"):
+        run_batch(tmp_path / "in.csv", out, length_scorer, chunk_rows=10, quiet=True, resume=True)
