@@ -1174,6 +1174,9 @@ def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.
         raise HandlevalError(f"{out} is a directory, but a name ending {out.suffix} means one file: choose another "
                              "name (a name without .csv/.tsv/.parquet gives a directory of parts)")
     parts, record = one_file_companions(out)
+    if parts.is_symlink():  # ours to write into and remove: never a folder a link points to
+        raise HandlevalError(f"{parts} is a symbolic link, not the parts folder handleval makes: remove it (its "
+                             "target is left as it is)")
     had_record = record.exists()
     try:
         fd = lock_path(record, str(out), create=True)
@@ -1221,7 +1224,7 @@ def run_batch_to_file(input_path: str | os.PathLike[str], output_path: str | os.
 
 
 def join_output(directory: str | os.PathLike[str], path: str | os.PathLike[str]) -> int:
-    """Write the parts of the finished output ``directory`` as the one file ``path`` (CSV or Parquet, as the
+    """Write the parts of the finished output ``directory`` as the one file ``path`` (CSV, TSV or Parquet, as the
     parts), streamed a part at a time and renamed into place at the end (a kill leaves no half file). Returns the
     rows written. What ``-o name.csv`` of predict and flag ends with."""
     import pyarrow as pa

@@ -23,14 +23,14 @@ from handleval import __version__
 from handleval._console import Console
 from handleval._signals import RESUME_HINT, how_stopped, sigterm_as_interrupt
 from handleval.errors import DataFormatError, HandlevalError, HandlevalWarning
-from handleval.handles import PLATFORM_ALIASES, PLATFORMS
+from handleval.handles import _INVISIBLE_CHARS, PLATFORM_ALIASES, PLATFORMS
 
 #: The platforms ``-p`` takes, as its help says them: ``x, telegram, … (twitter = x)``.
 PLATFORM_HELP = ", ".join(PLATFORMS) + "".join(f" ({alias} = {name})" for alias, name in PLATFORM_ALIASES.items())
 #: Control characters (C0, DEL, C1): a name or a reason printed with them could move the cursor, recolour the
-#: terminal or retitle its window.
-#: Control characters, and the marks that turn the direction of text (a right-to-left override reverses the line)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: terminal or retitle its window; and the invisible marks handles drop, direction marks among them (a right-to-left
+#: override reversed the line).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c" + "".join(sorted(_INVISIBLE_CHARS)) + "]")
 
 
 def shown(text: object) -> str:
@@ -270,8 +270,8 @@ def train_accounts_command(
 
 
 #: The one rule of -o, said in the --help of predict, flag and triage.
-OUTPUT_RULE = ("A name ending .csv, .tsv or .parquet is one file of that format; .json, .txt, .xlsx are refused; any "
-               "other name a directory of Parquet parts.")
+OUTPUT_RULE = ("A name ending .csv, .tsv or .parquet (.pq) is one file of that format; another table's suffix (.json, "
+               ".ndjson, .txt, .xlsx, .gz ...) is refused; any other name a directory of Parquet parts.")
 # Batch options shared by predict and flag.
 BatchOutputOpt = Annotated[Path, typer.Option("--output", "-o", help=OUTPUT_RULE + " Either way the rows are "
                                               "scored in parts (a file is joined from them at the end), so "
@@ -316,13 +316,6 @@ PrefixOpt = Annotated[str, typer.Option(help="Prefix for the output column names
                                              "overwritten).")]
 
 
-def _one_file(output: Path) -> str | None:
-    """The format when ``output`` names one file (the -o rule), else None (a directory)."""
-    from handleval.io import output_file_format
-
-    return output_file_format(output)
-
-
 def _known_platform(text: str) -> str:
     """``-p`` as :data:`~handleval.handles.PLATFORMS` names it (``twitter`` is x), or exit 2 saying which exist."""
     from handleval.handles import platform_name, unknown_platform
@@ -341,8 +334,9 @@ def _run_batch(input_path: Path, output: Path, factory: tuple[str, str, dict[str
     """Score into a directory of parts, or into one file (:func:`handleval.batch.run_batch_to_file`), and say
     how it went."""
     from handleval.batch import run_batch, run_batch_to_file
+    from handleval.io import output_file_format
 
-    fmt = _one_file(output)
+    fmt = output_file_format(output)
     if str(engine) == "dask" and chunk_rows is not None:
         err_console.print("[yellow]warning:[/] --chunk-rows is the local engine's: with --engine dask each Parquet row "
                           "group is one part (write the file with smaller row groups to bound a worker's memory)",
@@ -597,11 +591,11 @@ def triage_command(
     from handleval.accounts.features import resolve_columns
     from handleval.accounts.flag import check_required
     from handleval.batch import check_output_folder, refuse_output_over_input
-    from handleval.io import open_input
+    from handleval.io import open_input, output_file_format
     from handleval.price.predict import load
     from handleval.release import check_triage_columns, triage
 
-    if output.is_dir() or _one_file(output) is None:
+    if output.is_dir() or output_file_format(output) is None:
         raise HandlevalError(f"{output} is a directory or not a .csv/.tsv/.parquet name; triage writes one file "
                              "(.csv, .tsv or .parquet): give a file name")
     refuse_output_over_input(input_path, output)

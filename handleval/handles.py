@@ -256,15 +256,20 @@ def foreign_characters(raw: object, platform: str, read_as: str) -> str | None:
     """For a username written with characters its platform does not allow that cleaning turned into the name
     ``read_as`` (full-width or circled forms, invisible marks: ``pay\u200bpal``, ``ｎｉｋｅ``, ``①``), the risk to show:
     the price is ``read_as``'s, and the reader sees which characters were read how. ``None`` for plain text."""
+    shown = disallowed_characters(raw, platform)
+    return None if shown is None else (f"written with characters {PLATFORM_NAMES[platform]} does not allow ({shown}): "
+                                       f"priced as '{read_as}'")
+
+
+def disallowed_characters(raw: object, platform: str) -> str | None:
+    """The characters of a username that its platform does not allow, as a reader can see them (``'ｎ', U+200D``),
+    or ``None`` for plain text or a platform without such limits."""
     if platform not in _LIMITS or not isinstance(raw, str) or raw.isascii():
         return None
     foreign = [c for c in dict.fromkeys(raw.strip().lstrip("@＠"))  # a full-width '＠' or space only frames it
                if not c.isascii() and not unicodedata.normalize("NFKC", c).isspace()]
-    if not foreign:
-        return None
-    shown = ", ".join(repr(c) if c.isprintable() and c not in _INVISIBLE_CHARS else f"U+{ord(c):04X}"
-                      for c in foreign)
-    return f"written with characters {PLATFORM_NAMES[platform]} does not allow ({shown}): priced as '{read_as}'"
+    return ", ".join(repr(c) if c.isprintable() and c not in _INVISIBLE_CHARS else f"U+{ord(c):04X}"
+                     for c in foreign) or None
 
 
 def _is_boolean(value: object) -> bool:

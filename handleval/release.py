@@ -19,7 +19,7 @@ from handleval._arrays import group_ids
 from handleval.accounts.features import COLUMN_ALIASES, _to_bool, _to_utc, canonical_columns, declares_automation
 from handleval.accounts.flag import FLAG_COLUMNS, NOW_BASIS, AccountFlagger, load_accounts
 from handleval.errors import HandlevalError, InvalidHandle
-from handleval.handles import foreign_characters, handle_texts, parse_handle
+from handleval.handles import disallowed_characters, handle_texts, parse_handle
 
 #: A flag error about one of the times triage reads (the row's times are then not read as evidence).
 _TIME_ERROR = r"created_at|observed_at|last_active_at|probe_created_at|crawled_at|updated|day-first"
@@ -125,14 +125,13 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     keys = np.array([_handle_key(n) for n in names], dtype=object)
     # a screen name X would not show as written ('ni\u200dke', full-width letters) is no listing of the handle it
     # reads as: an account's data holds X's own spelling, so such a row is an error, never merged with that handle
-    unreadable = np.array([bool(k) and foreign_characters(n, "x", k) is not None for n, k in zip(names, keys,
-                                                                                                   strict=True)],
-                          dtype=bool)
+    disallowed = [disallowed_characters(n, "x") if k else None for n, k in zip(names, keys, strict=True)]
+    unreadable = np.array([d is not None for d in disallowed], dtype=bool)
     if unreadable.any():
         price_error = price_error.astype(object).copy()
         for i in np.flatnonzero(unreadable):
-            written = str(foreign_characters(names[i], "x", keys[i])).rsplit(": priced as", 1)[0]
-            price_error[i] = f"screen name {written}: no X spelling of '{keys[i]}', not ranked"
+            price_error[i] = (f"screen name written with characters X does not allow ({disallowed[i]}): no X "
+                              f"spelling of '{keys[i]}', not ranked")
         price[unreadable] = np.nan
         keys[unreadable] = ""
     ids = group_ids(keys)

@@ -1158,6 +1158,9 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
         if data_dir is not None:
             params["data_dir"] = str(data_dir)
         featurizer = HandleFeaturizer(**params)
+        featurizer._make()  # an unknown feature family is the manifest's fault, said here (the fit reads data files)
+        if not isinstance(featurizer.k, int) or featurizer.k < 1:
+            raise ValueError(f"featurizer k must be a whole number of 1 or more, got {featurizer.k!r}")
         lexicons = manifest["featurizer"]["lexicons"]
         encoder = manifest["market_encoder"]
         market = MarketEncoder(min_count=encoder["min_count"])
@@ -1193,9 +1196,7 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
         # a price a venue's minimum set is no evidence of value (as in training): its name's own sale only
         return sales.assign(comparable=~price_set_by_rule(sales, markets))
 
-    # the fit builds and keeps ~10^6 small objects: the collector's passes over them are waste; a parameter the
-    # manifest holds wrong (k -1, a family unknown) fails it
-    with gc_paused(), manifest_values(bundle_dir):
+    with gc_paused():  # the fit builds and keeps ~10^6 small objects: the collector's passes over them are waste
         if history is None:
             featurizer.fit_history_cached(lambda: priced(sales_history(manifest)), history_key)
         else:

@@ -256,9 +256,12 @@ def read_bundle(bundle_dir: str | Path, kind: str) -> tuple[dict[str, Any], dict
     if not isinstance(manifest, dict) or manifest.get("kind") != kind:
         found = manifest.get("kind") if isinstance(manifest, dict) else None
         raise BundleError(f"{bundle_dir} is not a {kind} bundle (manifest kind: {found!r})")
-    if manifest.get(MANIFEST_DIGEST) != manifest_digest(manifest):  # without one, an edit could not be seen
-        raise BundleError(f"{path} was edited after training (it no longer matches its {MANIFEST_DIGEST}, or has "
-                          "none): restore the bundle or train it again")
+    if MANIFEST_DIGEST not in manifest:  # without one an edit could not be seen (removing it had turned the check off)
+        raise BundleError(f"{path} has no {MANIFEST_DIGEST}: made by a handleval from before 2026-12-07, or edited; "
+                          "train it again")
+    if manifest[MANIFEST_DIGEST] != manifest_digest(manifest):
+        raise BundleError(f"{path} was edited after training (it no longer matches its {MANIFEST_DIGEST}): restore "
+                          "the bundle or train it again")
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise BundleError(f"{path} lists no model files")

@@ -397,7 +397,8 @@ def _nan_offsets(m: dict) -> None:
     ("price", lambda m: m["conformal_offsets_by_venue_ln"].update({"domain:auction": -5}), "offsets finite"),
     ("price", lambda m: m.update(point_models=[]), "point_models a list of one model file or more"),
     ("price", lambda m: m["market_encoder"].update(categories="x"), "categories must be lists of names"),
-    ("price", lambda m: m["featurizer"].update(k=-1), "k must be at least 1"),
+    ("price", lambda m: m["featurizer"].update(k=-1), "k must be a whole number of 1 or more, got -1"),
+    ("price", lambda m: m["featurizer"].update(families=["length", "nope"]), "unknown feature families ['nope']"),
     ("accounts", lambda m: m["calibration"].update(y=[float("nan")] * len(m["calibration"]["y"])),
      "a calibration that gives no probability"),  # every P(bot) empty, bot false, no error
     ("accounts", lambda m: m["types"].update(classes="abcd"), "type classes other than the four bot types"),
@@ -417,7 +418,7 @@ def test_a_manifest_with_its_own_digest_and_impossible_values_is_refused_at_load
         change(manifest)
         manifest.pop(MANIFEST_DIGEST)
         (bundle / "manifest.json").write_text(json.dumps(manifest))
-        with pytest.raises(BundleError, match="no longer matches its manifest_sha256, or has none"):
+        with pytest.raises(BundleError, match="has no manifest_sha256: made by a handleval from before"):
             loader(bundle)
         return
     _edit(bundle, change)
@@ -445,3 +446,21 @@ def test_the_tree_check_accepts_what_lightgbm_writes():
         assert _malformed_trees(text.encode()) == "", params
     assert "num_leaves=1\n" in lgb.train({"objective": "regression", "verbose": -1},
                                          lgb.Dataset(X, np.zeros(600)), 2).model_to_string()
+
+
+def test_a_manifest_too_deep_or_with_too_long_a_number_and_a_file_too_large_are_one_message(tmp_path, monkeypatch):
+    """Python's JSON reader raised RecursionError and ValueError (4,300 digits); a listed file of 600 MB was read
+    whole into memory before its hash was checked."""
+    import handleval.trees.bundle as bundle_module
+
+    bundle = _copy(tmp_path, "accounts")
+    manifest = (bundle / "manifest.json").read_text()
+    for text, why in (("[" * 100_000 + "]" * 100_000, "RecursionError"),
+                      ('{"kind": ' + "9" * 5_000 + "}", "ValueError: Exceeds the limit")):
+        (bundle / "manifest.json").write_text(text)
+        with pytest.raises(BundleError, match=rf"manifest\.json is corrupt \({why}"):
+            load_accounts(bundle)
+    (bundle / "manifest.json").write_text(manifest)
+    monkeypatch.setattr(bundle_module, "MAX_BUNDLE_FILE_BYTES", 200_000)  # dormancy.txt is ~140 kB, model.txt more
+    with pytest.raises(BundleError, match=r"model\.txt is larger than 0 MB: no handleval bundle file is"):
+        load_accounts(bundle)

@@ -310,6 +310,13 @@ def test_a_symbolic_link_planted_at_a_hidden_name_never_overwrites_its_target(tm
     with pytest.raises(HandlevalError, match=r"\.out\.csv\.run\.json is a symbolic link, not a record"):
         run_batch_to_file(source, out, score_chunk=length_scorer, quiet=True)
     assert notes.read_text() == "my own notes\n" and not out.exists()
+    (tmp_path / ".out.csv.run.json").unlink()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / ".out.csv.parts").symlink_to(elsewhere)  # the parts folder: parts landed in the link's target
+    with pytest.raises(HandlevalError, match=r"\.out\.csv\.parts is a symbolic link, not the parts folder"):
+        run_batch_to_file(source, out, score_chunk=length_scorer, quiet=True)
+    assert list(elsewhere.iterdir()) == [] and not out.exists()
     planted = tmp_path / f".part.csv.tmp-{os.getpid()}"
     planted.symlink_to(notes)
     atomic_write(tmp_path / "part.csv", b"scored\n")
@@ -321,7 +328,7 @@ def test_a_symbolic_link_planted_at_a_hidden_name_never_overwrites_its_target(tm
     assert notes.read_text() == "my own notes\n"
 
 
-def test_a_resume_killed_midway_is_incomplete_though_the_old_success_file_is_there(tmp_path: Path) -> None:
+def test_a_manifest_mid_resume_reads_as_incomplete_though_the_old_success_file_is_there(tmp_path: Path) -> None:
     """A resume of a finished run drops a damaged part from the manifest and clears ``complete``, but the old
     ``_SUCCESS`` stays until it finishes: killed there, the output must not read as finished, one part short."""
     from handleval.batch import MANIFEST, SUCCESS
