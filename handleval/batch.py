@@ -34,6 +34,7 @@ import glob
 import hashlib
 import importlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -1038,11 +1039,13 @@ def _run_dask(source: hio.InputSource, factory: ScorerFactory, manifest: Manifes
 
             # the nannies hand this config to their workers; the workers start with Ctrl-C ignored (a terminal sends
             # it to the whole process group, and each worker would print a KeyboardInterrupt traceback): this
-            # process gets it and closes the cluster
+            # process gets it and closes the cluster. Their logs are silenced below CRITICAL: a part's error reaches
+            # this process through its future, and a worker closing after the scheduler on Ctrl-C logged a
+            # heartbeat ERROR with a traceback
             with dask.config.set(_LOCAL_CLUSTER_CONFIG), signal_handled(signal.SIGINT, signal.SIG_IGN):
                 cluster = stack.enter_context(LocalCluster(
                     n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                    dashboard_address=None, silence_logs=40, env=_WORKER_ENV))
+                    dashboard_address=None, silence_logs=logging.CRITICAL, env=_WORKER_ENV))
             client = stack.enter_context(Client(cluster))
         if scheduler:  # a cluster of this machine starts with its workers
             try:
