@@ -1241,8 +1241,7 @@ def join_output(directory: str | os.PathLike[str], path: str | os.PathLike[str])
     rows = sum(rec["rows"] for rec in manifest.parts.values())
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
-        tmp.unlink(missing_ok=True)  # never written through a symbolic link planted at the temp name
-        made = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        made = hio.new_temp_file(tmp)
         if manifest.data.get("output_format") in ("csv", "tsv"):
             with open(made, "wb") as fh:
                 header = b""

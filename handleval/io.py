@@ -1296,9 +1296,8 @@ def atomic_write(path: Path, data: bytes) -> str:
     """Write ``data`` to ``path`` through a hidden temp file, fsync and rename, so that a reader (or a resumed
     run) sees either the whole file or none of it. Returns the sha256 of ``data``."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:  # never through a symbolic link planted at the temp name: its target would be overwritten
-        tmp.unlink(missing_ok=True)
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644), "wb") as fh:
+    try:
+        with open(new_temp_file(tmp), "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -1308,6 +1307,13 @@ def atomic_write(path: Path, data: bytes) -> str:
         raise
     _fsync_dir(path.parent)
     return hashlib.sha256(data).hexdigest()
+
+
+def new_temp_file(tmp: Path) -> int:
+    """A descriptor of a new, empty file at ``tmp`` (a temp name of ours, replaced if there): never opened through a
+    symbolic link planted at that name, whose target would be overwritten."""
+    tmp.unlink(missing_ok=True)
+    return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
 
 
 def append_durably(path: Path, data: bytes) -> None:

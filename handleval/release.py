@@ -142,8 +142,7 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     # row's, whose fields may have shifted
     time_error = flagged["error"].astype("string").str.contains(_TIME_ERROR).fillna(False).to_numpy(dtype=bool)
     # each observation as given, to the millisecond (measured_at is written to the second); NaT where none was given
-    observed = _to_utc(canonical["observed_at"]) if "observed_at" in canonical else \
-        pd.Series(pd.NaT, index=flagged.index, dtype="datetime64[ns, UTC]")
+    observed = _times(canonical, "observed_at")
     at_now = (flagged["measured_at_basis"].astype("string").fillna("") == NOW_BASIS).to_numpy(dtype=bool)
     days, own_days, age, newest = _days_at_newest(ids, keys != "", flagged, canonical, observed, at_now,
                                                   usable=~bad & ~time_error)
@@ -248,6 +247,12 @@ def _handle_key(name: str) -> str:
         return name.lower()
 
 
+def _times(canonical: pd.DataFrame, name: str) -> pd.Series:
+    """The column ``name`` of the canonical accounts as UTC times (NaT where missing or unread, all NaT without it)."""
+    return _to_utc(canonical[name]) if name in canonical else \
+        pd.Series(pd.NaT, index=canonical.index, dtype="datetime64[ns, UTC]")
+
+
 def _days_at_newest(ids: np.ndarray, named: np.ndarray, flagged: pd.DataFrame, canonical: pd.DataFrame,
                     observed: pd.Series, at_now: np.ndarray, usable: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -259,12 +264,8 @@ def _days_at_newest(ids: np.ndarray, named: np.ndarray, flagged: pd.DataFrame, c
         out[times.isna().to_numpy()] = np.nan
         return np.where(usable, out, np.nan)
 
-    def column(name: str) -> pd.Series:
-        return _to_utc(canonical[name]) if name in canonical else \
-            pd.Series(pd.NaT, index=flagged.index, dtype="datetime64[ns, UTC]")
-
     seen = days_of(observed.fillna(pd.to_datetime(flagged["measured_at"], utc=True, errors="coerce")))  # or now
-    last, born = days_of(column("last_active_at")), days_of(column("created_at"))
+    last, born = days_of(_times(canonical, "last_active_at")), days_of(_times(canonical, "created_at"))
     own = np.maximum(seen - last, 0.0)  # active up to a day after it was seen (time zones): 0 days, as flag says
     groups = np.where(named, ids, ids.max(initial=-1) + 1 + np.arange(len(ids)))  # unnamed: a group each
 

@@ -63,9 +63,10 @@ def check_store() -> None:
 
     uri = tracking_uri()
     database = sqlite_path(uri)
-    problem = _sqlite_problem(database, uri) if database is not None else None
-    if uri.rstrip("/").lower() == "sqlite:" or str(database) in (".", ":memory:") or "mode=memory" in uri.lower():
-        problem = "an in-memory store keeps nothing once this process ends (runs, versions, the champion)"
+    in_memory = uri.rstrip("/").lower() == "sqlite:" or str(database) in (".", ":memory:") \
+        or "mode=memory" in uri.lower()
+    problem = "an in-memory store keeps nothing once this process ends (runs, versions, the champion)" if in_memory \
+        else _sqlite_problem(database, uri) if database is not None else None
     if problem:  # said at once: SQLite's retries took two minutes on a folder, a read-only file failed after training
         raise HandlevalError(f"the MLflow tracking store {uri} cannot be used: {problem} (fix or move it, set "
                              "MLFLOW_TRACKING_URI, or train with --no-track)")
