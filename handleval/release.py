@@ -164,8 +164,9 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     ]
     guard = np.select([on for on, _ in rules], [why for _, why in rules], "").astype(object)
     guarded = guard != ""
-    # the time each row was observed; a row measured "now" because it gave no observed_at was seen at no known time
-    measured = pd.to_datetime(flagged["measured_at"], utc=True, errors="coerce").where(~at_now)
+    # the time each row was observed, to the millisecond as the rails read it; a row measured "now" because it gave
+    # no observed_at was seen at no known time
+    measured = observed.fillna(pd.to_datetime(flagged["measured_at"], utc=True, errors="coerce")).where(~at_now)
     newest_first = -measured.to_numpy(dtype="datetime64[ns]").astype(np.int64)  # NaT is the oldest
     newest_first[measured.isna().to_numpy()] = np.iinfo(np.int64).max
     order = np.lexsort((np.arange(len(ids)), newest_first, ~scorable))  # scorable, newest, then in input order

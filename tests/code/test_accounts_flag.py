@@ -742,6 +742,13 @@ def test_triage_takes_a_handles_newest_observation_and_knows_its_profile_address
     undated.loc[1, "observed_at"] = ""
     out = triage(undated, valuer=PriceByLength(), flagger=flagger).set_index("row")
     assert out.loc[1, "guard_rail"] == "the same handle as row 0: counted once", out.loc[1, "guard_rail"]
+    # two crawls within one second: the later by its milliseconds speaks, as the guard rails read it (the order
+    # once went by measured_at, written to the second, and took the earlier row listed first)
+    close = rows.iloc[[0, 1]].reset_index(drop=True).assign(observed_at=["2024-05-01T10:00:00.100Z",
+                                                                         "2024-05-01T10:00:00.900Z"])
+    out = triage(close, valuer=PriceByLength(), flagger=flagger).set_index("row")
+    assert out.loc[0, "guard_rail"] == "the same handle as row 1: counted once", out.loc[0, "guard_rail"]
+    assert out.loc[1, "guard_rail"] == "", out.loc[1, "guard_rail"]
     # a handle none of whose listings can be scored is unknown (NA) on every row, not False on the repeats
     broken = rows.iloc[[0, 1]].assign(created_at="not a date").reset_index(drop=True)
     out = triage(broken, valuer=PriceByLength(), flagger=flagger)
