@@ -67,11 +67,18 @@ class HandleFeaturizer(Transformer):
         self.fuzzy_min_popularity = fuzzy_min_popularity
         self.use_cache = use_cache
 
-    def _make(self) -> dict[str, Any]:
-        families = as_names(self.families)
-        unknown = set(families) - set(FAMILIES)
+    def check_params(self) -> HandleFeaturizer:
+        """Raise ``ValueError`` for a parameter no fit could use (an unknown family, ``k`` below 1), before any
+        data is read: a bundle's manifest is checked with it at load."""
+        unknown = set(as_names(self.families)) - set(FAMILIES)
         if unknown:
             raise ValueError(f"unknown feature families {sorted(unknown)}: choose among {', '.join(FAMILIES)}")
+        if not isinstance(self.k, int) or isinstance(self.k, bool) or self.k < 1:
+            raise ValueError(f"featurizer k must be a whole number of 1 or more, got {self.k!r}")
+        return self
+
+    def _make(self) -> dict[str, Any]:
+        families = as_names(self.check_params().families)
         parts: dict[str, Any] = {}
         if "length" in families:
             parts["length"] = LengthPatternFeatures(use_cache=self.use_cache)

@@ -1157,10 +1157,7 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
         params = {k: v for k, v in manifest["featurizer"].items() if k != "lexicons"}
         if data_dir is not None:
             params["data_dir"] = str(data_dir)
-        featurizer = HandleFeaturizer(**params)
-        featurizer._make()  # an unknown feature family is the manifest's fault, said here (the fit reads data files)
-        if not isinstance(featurizer.k, int) or featurizer.k < 1:
-            raise ValueError(f"featurizer k must be a whole number of 1 or more, got {featurizer.k!r}")
+        featurizer = HandleFeaturizer(**params).check_params()  # the manifest's fault, said before data is read
         lexicons = manifest["featurizer"]["lexicons"]
         encoder = manifest["market_encoder"]
         market = MarketEncoder(min_count=encoder["min_count"])

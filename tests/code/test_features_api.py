@@ -97,6 +97,11 @@ def test_transformers_read_parameters_as_scikit_learn_does():
     assert "name__says_bot" not in AccountFeaturizer(drop_features="name__says_bot").fit(accounts).feature_names_out_
     assert list(HandleFeaturizer(families="length").fit().get_feature_names_out()) == list(
         HandleFeaturizer(families=("length",)).fit().get_feature_names_out())
+    # parameters no fit could use are refused before any data is read (a missing data directory is not the news)
+    for bad, why in (({"families": ("length", "nope")}, "unknown feature families"), ({"k": 0}, "k must be"),
+                     ({"k": True}, "k must be"), ({"k": 2.5}, "k must be")):
+        with pytest.raises(ValueError, match=why):
+            HandleFeaturizer(data_dir="/nonexistent", **bad).fit()
     with pytest.raises(NotFittedError):
         AccountFeaturizer().transform(accounts)
     with pytest.raises(DataFormatError, match="lack required column"):
