@@ -365,13 +365,21 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
 _JUNK_AFFIX = re.compile(r"([0-9_.\-]*)(.*[^0-9_.\-])([0-9_.\-]*)")
 
 
+#: Digits read as an ordinal at a name's start (``20th``, ``1st``): they belong to the name.
+_ORDINAL = re.compile(r"[0-9]+(?:st|nd|rd|th)")
+
+
 def _junk_core(handle: object) -> str | None:
     """The name inside ``handle`` when digits or separators were added at its start or end (``shadowhunter123`` →
-    ``shadowhunter``, ``_pizza`` → ``pizza``; the core holds a letter), else None."""
+    ``shadowhunter``, ``_pizza`` → ``pizza``), else None. The core holds a letter and no digit, and the added
+    digits are no ordinal's (``r2d2`` is not 'r2d' with a 2 added, nor ``20thcenturyfox`` 'thcenturyfox')."""
     found = _JUNK_AFFIX.fullmatch(handle) if isinstance(handle, str) else None
-    if found and (found.group(1) or found.group(3)) and any(c.isalpha() for c in found.group(2)):
-        return found.group(2)
-    return None
+    if not found or not (found.group(1) or found.group(3)):
+        return None
+    core = found.group(2)
+    if not any(c.isalpha() for c in core) or any(c.isdigit() for c in core) or _ORDINAL.match(handle.lower()):
+        return None
+    return core
 
 
 def numbered_series(first_sold: Iterable[tuple[str, str, int]]) -> dict[tuple[str, str], int]:

@@ -382,6 +382,19 @@ def test_a_numbered_series_keeps_its_digits_once_two_of_its_names_sold_there():
     assert rows.tolist() == [0, 2] and cores == ["satoshipremium", "satoshipremium"]
 
 
+def test_digits_that_belong_to_a_name_are_not_taken_for_added_ones():
+    """An analyst's review: ``20thcenturyfox`` was priced as 'thcenturyfox' ($44) and ``r2d2`` as 'r2d' ($74). The
+    added characters sit only at a name's ends: a core holding a digit, or leading digits read as an ordinal, mean
+    the digits are the name's own."""
+    from handleval.price.premium import _junk_core
+
+    cores = {h: _junk_core(h) for h in ["shadowhunter123", "_pizza", "pizza_007", "7pizza", "r2d2", "b2b2",
+                                        "20thcenturyfox", "21stcentury", "2ndhand", "3rdrock", "123", "pizza"]}
+    assert cores == {"shadowhunter123": "shadowhunter", "_pizza": "pizza", "pizza_007": "pizza", "7pizza": "pizza",
+                     "r2d2": None, "b2b2": None, "20thcenturyfox": None, "21stcentury": None, "2ndhand": None,
+                     "3rdrock": None, "123": None, "pizza": None}
+
+
 def test_a_word_is_called_a_word_of_another_language_only_where_it_clearly_is_one():
     """``robots`` (French 4.02, English 3.99), ``cairo`` and ``lagos`` read "common French / Italian / Portuguese
     word": an English word is named by another language only when it is three times as frequent there; the price
