@@ -480,7 +480,7 @@ def flag_command(
     \b
     Required columns (a file without one fails at once):
       screen_name       or username (X API v2)
-      created_at        Twitter date or ISO 8601
+      created_at        Twitter date, ISO 8601 or epoch (ms or seconds)
       statuses_count    or public_metrics.tweet_count, tweet_count
       followers_count   or public_metrics.followers_count
       friends_count     or public_metrics.following_count, following_count
@@ -504,8 +504,11 @@ def flag_command(
       triage also reads verified_type (v2: any but none is verified),
       is_blue_verified (X's own JSON) and protected; a column the guard rails read
       written in another case ('Verified') stops the run
-    v2 objects may be nested (NDJSON lines, or a public_metrics column
-    holding the object) or flattened with dots (public_metrics.tweet_count);
+    v2 objects may be nested (NDJSON lines, or a public_metrics or status
+    column holding the object as JSON or a Python dict's text) or flattened
+    with dots (public_metrics.tweet_count); counts are whole numbers without
+    separators (150.000 is refused); ids rounded by a spreadsheet (8.41E+17)
+    are no ids;
     an NDJSON line that is a v2 response page ({"data": [...]}) gives a row
     per user (a page of posts: per author; a crawler's observed_at beside
     "data" is each user's); the Bot Repository's

@@ -10,15 +10,23 @@ not releasable, and a self-declared bot is never releasable for being a bot.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from handleval._arrays import group_ids
-from handleval.accounts.features import COLUMN_ALIASES, _to_bool, _to_utc, canonical_columns, declares_automation
+from handleval.accounts.features import (
+    COLUMN_ALIASES,
+    _to_bool,
+    _to_utc,
+    canonical_columns,
+    declares_automation,
+    rounded_ids,
+)
 from handleval.accounts.flag import FLAG_COLUMNS, NOW_BASIS, AccountFlagger, load_accounts
-from handleval.errors import HandlevalError, InvalidHandle
+from handleval.errors import HandlevalError, HandlevalWarning, InvalidHandle
 from handleval.handles import disallowed_characters, handle_texts, parse_handle
 
 #: A flag error about one of the times triage reads (the row's times are then not read as evidence).
@@ -289,7 +297,13 @@ def _renamed_since(accounts: pd.DataFrame, keys: np.ndarray, names: list[str], m
                   None)  # id_str first: the exact text of an id a float column would round
     if column is None:
         return stale
-    ident = handle_texts(accounts[column]).astype("string").str.strip().to_numpy(dtype=object, na_value="")
+    ident = handle_texts(accounts[column]).astype("string").str.strip()
+    rounded = rounded_ids(ident)
+    if rounded.any():  # 8.41E+17 is many accounts: it tells no renamed one (it held different accounts as one)
+        warnings.warn(f"{int(rounded.sum()):,} rows have a rounded {column} ({ident[rounded].iloc[0]}: a spreadsheet "
+                      "keeps 15 digits at most, and this one fewer than 10): not used to tell an account listed "
+                      "under two names; export ids as text", HandlevalWarning, stacklevel=2)
+    ident = ident.mask(pd.Series(rounded, index=ident.index)).to_numpy(dtype=object, na_value="")
     rows = np.flatnonzero(usable & (ident != "") & (keys != ""))
     seen = pd.DataFrame({"id": ident[rows], "key": keys[rows], "seen": measured.to_numpy()[rows], "row": rows})
     seen = seen[seen.groupby("id")["key"].transform("nunique").to_numpy() > 1]  # accounts listed under two names

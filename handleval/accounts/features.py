@@ -123,11 +123,16 @@ SNOWFLAKE_EPOCH_MS = 1288834974657
 #: Columns the guard rails and the dormancy policy read: one written otherwise in case ('Verified') would be
 #: ignored without a word (a verified account released), so such a file is refused.
 GUARD_COLUMNS = (*COLUMN_ALIASES["verified"], "verified_type", "protected", "observed_at", "probe_created_at",
-                 "crawled_at", *COLUMN_ALIASES["last_active_at"], LATEST_POST_ID)
+                 "crawled_at", *COLUMN_ALIASES["last_active_at"], LATEST_POST_ID,
+                 *COLUMN_ALIASES["followers_count"])  # the notable-account rail
 #: Columns the bot model cannot do without: a file lacking one fails as a whole, before any row is scored.
 REQUIRED_COLUMNS = ("screen_name", "created_at", "statuses_count", "followers_count", "friends_count",
                     "favourites_count")
-_NESTED = ("public_metrics",)  # v2 objects a column may hold as a dict or JSON text
+#: Objects a column may hold (a dict, JSON text, a Python dict's repr as ``DataFrame.to_csv`` writes it, or a
+#: Parquet map's key-value pairs): v2's ``public_metrics`` and v1.1's ``status`` (the latest tweet).
+_NESTED = ("public_metrics", "status")
+#: Longer text in a nested column is no object the flagger reads (a v1.1 status is a few kB).
+_MAX_NESTED_TEXT = 100_000
 #: Every input column name the flagger and triage read (each canonical column under all its names).
 ACCOUNT_INPUT_NAMES = frozenset(a for aliases in COLUMN_ALIASES.values() for a in aliases) | frozenset(_NESTED) \
     | {LATEST_POST_ID}
@@ -150,31 +155,39 @@ def missing_required(columns: Any) -> list[str]:
             for c in REQUIRED_COLUMNS if c not in found]
 
 
-def _expand_nested(frame: pd.DataFrame) -> pd.DataFrame:
-    """A ``public_metrics`` column of dicts or JSON text as ``public_metrics.<key>`` columns (a new frame)."""
+def _as_dict(value: Any) -> dict[str, Any]:
+    """A nested object as a dict (:data:`_NESTED`); ``{}`` for anything else."""
+    import ast
     import json
 
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, list | tuple | np.ndarray) and all(isinstance(p, list | tuple) and len(p) == 2
+                                                             for p in value):
+        return dict(value)  # a Parquet map read by pandas: (key, value) pairs
+    if not isinstance(value, str) or not value.strip().startswith("{") or len(value) > _MAX_NESTED_TEXT:
+        return {}
+    for parse in (json.loads, ast.literal_eval):  # JSON, else a Python dict's repr ({'tweet_count': 5, ...})
+        try:
+            found = parse(value)
+            return found if isinstance(found, dict) else {}
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            continue
+    return {}
+
+
+def _expand_nested(frame: pd.DataFrame) -> pd.DataFrame:
+    """A nested column (:data:`_NESTED`) as ``<column>.<key>`` columns (a new frame)."""
     extra = {}
     for nest in _NESTED:
         if nest not in frame:
             continue
-
-        def as_dict(v: Any) -> dict[str, Any]:
-            if isinstance(v, dict):
-                return v
-            if isinstance(v, str) and v.strip().startswith("{"):
-                try:
-                    d = json.loads(v)
-                    return d if isinstance(d, dict) else {}
-                except ValueError:
-                    return {}
-            return {}
-
-        dicts = frame[nest].map(as_dict)
+        dicts = frame[nest].map(_as_dict)
         # The keys the flagger reads, whatever this chunk holds (a count missing from every object of a chunk is
-        # each row's error, as in any other chunk), then the others as first seen.
+        # each row's error, as in any other chunk), then a count object's others as first seen.
         read = [a.split(".", 1)[1] for aliases in COLUMN_ALIASES.values() for a in aliases if a.startswith(nest + ".")]
-        for key in dict.fromkeys([*read, *(k for d in dicts for k in d)]):
+        others = (k for d in dicts for k in d) if nest == "public_metrics" else ()
+        for key in dict.fromkeys([*read, *others]):
             name, inside = f"{nest}.{key}", dicts.map(lambda d, k=key: d.get(k))
             # a flattened column of that name (pd.json_normalize writes both) keeps its values; the object fills gaps
             extra[name] = frame[name].where(~_blank(frame[name]), inside) if name in frame else inside
@@ -228,17 +241,31 @@ def _post_id_text(ids: pd.Series) -> pd.Series:
     return handle_texts(ids).astype("string").str.strip().str.strip('"')
 
 
+def rounded_ids(text: pd.Series) -> np.ndarray:
+    """Per id (as text): written with fewer than 10 significant digits where it has 12 or more (a spreadsheet's
+    ``8.41E+17``, or that float's integer ``841000000000000000``). Its low digits are lost: two accounts share it,
+    and a post's time is off by days (10 digits keep it within a second)."""
+    mantissa = text.str.extract(r"^(\d+)(?:\.0*)?$|^(\d)\.(\d*)[eE]\+?(?:1[1-9]|2\d)$")
+    digits = mantissa[0].str.rstrip("0").str.len()
+    long_enough = mantissa[0].str.len() >= 12
+    sci = mantissa[1].notna()
+    digits = digits.where(~sci, 1 + mantissa[2].fillna("").str.rstrip("0").str.len())
+    return ((sci | long_enough) & (digits < 10)).fillna(False).to_numpy(dtype=bool)
+
+
 def snowflake_times(ids: pd.Series) -> pd.Series:
-    """The time an X post id says it was made at (ISO 8601 text; NA for a value that is no id of 15-20 digits). A
-    float id is its integer: the lost low bits are below the id's millisecond."""
+    """The time an X post id says it was made at (ISO 8601 text; NA for a value that is no id of 15-20 digits, or
+    a rounded one: :func:`rounded_ids`). A float id is its integer: the lost low bits are below the id's
+    millisecond."""
     text = _post_id_text(ids)
+    rounded = rounded_ids(text)
     # a float written out as text by pandas' to_csv ('2.1217550546994463e+18') is that float's integer
     floats = text.str.fullmatch(r"\d\.\d+[eE]\+?1[4-9]|\d{15,20}\.0*").fillna(False).to_numpy(dtype=bool)
     if floats.any():
         text = text.copy()
         text[floats] = [str(int(float(v))) if "e" in v.lower() else v.split(".")[0] for v in text[floats].tolist()]
     out = pd.Series(pd.NA, index=ids.index, dtype="string")
-    valid = text.str.fullmatch(r"\d{15,20}").fillna(False).to_numpy(dtype=bool)
+    valid = text.str.fullmatch(r"\d{15,20}").fillna(False).to_numpy(dtype=bool) & ~rounded
     valid[valid] = [int(v) < 2 ** 63 for v in text[valid].tolist()]  # an id is a signed 64-bit number
     if valid.any():
         ms = [(int(v) >> 22) + SNOWFLAKE_EPOCH_MS for v in text[valid].tolist()]
@@ -281,8 +308,9 @@ _EARLIEST, _LATEST = pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2200-01
 
 
 def _to_utc(values: pd.Series) -> pd.Series:
-    """Datetimes from Twitter strings, ISO strings, epoch milliseconds or datetime objects, as UTC nanoseconds
-    (NaT if none of these, or outside 1970-2200)."""
+    """Datetimes from Twitter strings, ISO strings, epoch milliseconds (12-13 digits) or seconds (9-10 digits: as
+    milliseconds they would be January 1970) or datetime objects, as UTC nanoseconds (NaT if none of these, or
+    outside 1970-2200)."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return _plausible(pd.to_datetime(values, utc=True))
     s = values.astype("string").str.strip().str.strip('"')
@@ -299,6 +327,10 @@ def _to_utc(values: pd.Series) -> pd.Series:
             out[epoch] = _plausible(pd.to_datetime(s[epoch].str.replace(r"(?:L|\.0)$", "", regex=True)
                                                    .astype("int64"), unit="ms", utc=True))
         rest &= ~epoch
+        seconds = rest & s.str.fullmatch(r"\d{9,10}(?:\.\d+)?").fillna(False)  # pandas' to_json(date_unit="s")
+        if seconds.any():
+            out[seconds] = _plausible(pd.to_datetime(s[seconds].astype("float64"), unit="s", utc=True))
+        rest &= ~seconds
         if rest.any():
             out[rest] = _plausible(pd.to_datetime(s[rest], errors="coerce", utc=True, format="mixed"))
             out[rest & numeric_date_orders(s)[2]] = pd.NaT  # '12/03/2020': 12 March or 3 December
@@ -419,7 +451,8 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
     flag_observed(out["observed_at"] > now + pd.Timedelta(days=1), "{seen} in the future")
     flag(out["last_active_at"] < out["created_at"] - pd.Timedelta(days=1), "last_active_at before created_at")
     if "post_id_unread" in frame:
-        flag(frame["post_id_unread"], f"{LATEST_POST_ID} is not an X post id (15-20 digits)")
+        flag(frame["post_id_unread"], f"{LATEST_POST_ID} is not an X post id (15-20 digits, not rounded as a "
+                                      "spreadsheet writes 1.88E+18: export ids as text)")
 
     for col in COUNTS:
         if col in frame:
@@ -429,12 +462,17 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
             given = found.get(col, col)  # the input's own name for it (public_metrics.tweet_count)
             bad = (num.isna() & ~blank) | (num < 0) | np.isinf(num)
             flag(bad, f"{given} is not a non-negative number")
+            # '150.000' is 150,000 written with a dot between thousands (a German spreadsheet's), or 150: no guess
+            dotted = raw.astype("string").str.strip().str.fullmatch(r"\d{1,3}(?:\.\d{3})+").fillna(False)
+            flag(dotted & ~bad, f"{given} is written with a dot between thousands, or with three decimals "
+                                "(150.000): write whole numbers without separators")
+            bad |= dotted
             # a count of 10^12 tweets made a profile-less account a self-declared bot, which triage never releases
             flag(~bad & num.notna() & (num % 1 != 0), f"{given} is not a whole number")
             flag(~bad & (num > MAX_COUNT), f"{given} is more than any account has (at most {MAX_COUNT:,})")
             if col in REQUIRED_COLUMNS:  # the model cannot do without it: a blank is no account to score
                 flag(blank, f"{given} missing")
-            out[col] = num.where((num >= 0) & (num <= MAX_COUNT) & (num % 1 == 0))
+            out[col] = num.where((num >= 0) & (num <= MAX_COUNT) & (num % 1 == 0) & ~dotted)
         else:
             out[col] = np.nan
     for col in BOOLS:

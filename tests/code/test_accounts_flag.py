@@ -348,7 +348,10 @@ def test_v2_user_objects_nested_json_or_dotted_give_the_v1_scores(flagger):
     nested = pd.DataFrame(objects)  # a public_metrics column of dicts
     as_text = nested.assign(public_metrics=[json.dumps(o["public_metrics"]) for o in objects])
     dotted = pd.json_normalize(objects)  # public_metrics.followers_count, ...
-    for frame in (nested, as_text, dotted):
+    # what DataFrame(resp["data"]).to_csv() writes (a Python dict's text), and a Parquet map as pandas reads it
+    as_repr = nested.assign(public_metrics=[str(o["public_metrics"]) for o in objects])
+    as_pairs = nested.assign(public_metrics=[list(o["public_metrics"].items()) for o in objects])
+    for frame in (nested, as_text, dotted, as_repr, as_pairs):
         got = flagger.flag(frame, now=NOW)
         np.testing.assert_allclose(got["p_bot"].astype(float), expected)
         assert got["error"].isna().all()
@@ -765,3 +768,48 @@ def test_a_v1_user_objects_latest_tweet_is_its_last_activity(flagger):
     out = flagger.flag(rows)
     assert out["dormancy_basis"].tolist() == ["last_active_at", "estimate"]
     assert bool(out.loc[0, "dormant"]) and "last active 2636 days before measured_at" in out.loc[0, "reasons"]
+
+
+def test_a_v1_status_column_holding_the_tweet_gives_the_last_activity(flagger):
+    """An operator's review: Kaggle-2017's file (and any DataFrame of v1.1 objects written to CSV) holds the latest
+    tweet as a ``status`` cell, JSON or a Python dict's text; it was ignored at flag (an active account came out
+    releasable) while training reads it. Read as ``status.created_at``, the same as a flattened column."""
+    import json
+
+    tweet = {"created_at": "Mon Mar 13 16:05:22 +0000 2017", "text": "it's on", "retweeted_status": {
+        "created_at": "Sun Jan 01 00:00:00 +0000 2017"}}  # an embedded retweet's time is not the account's
+    rows = pd.DataFrame({"screen_name": ["zqa", "zqb", "zqc", "zqd"],
+                         "created_at": ["Wed Mar 21 20:50:14 +0000 2012"] * 4, "statuses_count": [120] * 4,
+                         "followers_count": [30] * 4, "friends_count": [40] * 4, "favourites_count": [5] * 4,
+                         "status": [json.dumps(tweet), str(tweet), None, "{not a tweet"],
+                         "observed_at": ["2017-03-20"] * 4})
+    out = flagger.flag(rows)
+    assert out["dormancy_basis"].tolist() == ["last_active_at", "last_active_at", "estimate", "estimate"]
+    assert out["days_inactive"].iloc[:2].round(1).tolist() == [6.3, 6.3]
+    assert out["error"].isna().all() and out["status"].tolist() == rows["status"].tolist()  # the input's own
+    flat = rows.drop(columns="status").assign(**{"status.created_at": [tweet["created_at"]] * 2 + [None] * 2})
+    pd.testing.assert_series_equal(flagger.flag(flat)["p_bot"], out["p_bot"])
+
+
+def test_numbers_a_spreadsheet_mangled_are_row_errors_not_other_numbers(flagger):
+    """An operator's review: Excel writes a post id as ``1.88E+18`` (its time then off by days: an active account
+    came out dormant and releasable) and a German one 150,000 followers as ``150.000`` (read as 150: the notable
+    rail missed it); epoch seconds were "unparseable" while milliseconds were read."""
+    base = dict(screen_name="zqa", created_at="2015-01-01", statuses_count=500, followers_count=30,
+                friends_count=40, favourites_count=5, observed_at="2025-02-20")
+    rows = pd.DataFrame([{**base, "most_recent_tweet_id": "1881234567890123456"},
+                         {**base, "most_recent_tweet_id": "1.88E+18"},
+                         {**base, "most_recent_tweet_id": "1.881234567890123E+18"},
+                         {**base, "followers_count": "150.000"},
+                         {**base, "created_at": str(int(pd.Timestamp("2015-01-01", tz="UTC").timestamp()))},
+                         {**base, "created_at": str(int(pd.Timestamp("2015-01-01", tz="UTC").timestamp() * 1000))}])
+    out = flagger.flag(rows)
+    assert out["error"].isna().tolist() == [True, False, True, False, True, True], out["error"]
+    assert "rounded as a spreadsheet writes 1.88E+18" in out.loc[1, "error"]
+    assert "dot between thousands" in out.loc[3, "error"]
+    assert out.loc[0, "days_inactive"] == pytest.approx(out.loc[2, "days_inactive"], abs=1e-3)
+    assert out.loc[4, "p_bot"] == out.loc[5, "p_bot"] == out.loc[0, "p_bot"]  # epoch seconds, ms and ISO alike
+    # a count column twice, in two cases: which one the notable rail reads would be a guess
+    with pytest.raises(DataFormatError, match="'Followers_count', which is not 'followers_count'"):
+        flagger.flag(rows.assign(Followers_count=250_000))
+

@@ -11,7 +11,7 @@ import pytest
 
 from handleval.accounts import AccountFlagger, load_accounts
 from handleval.batch import read_output
-from handleval.errors import DataFormatError, HandlevalError
+from handleval.errors import DataFormatError, HandlevalError, HandlevalWarning
 from handleval.release import triage
 from tests._helpers import file_size_limit, run_cli
 
@@ -488,3 +488,20 @@ def test_predict_help_names_every_input_column_it_reads():
     listed = {line.split()[0] for line in result.output.split("Columns read")[1].split("╭")[0].splitlines()
               if line.strip() and line.startswith("   ") and not line.startswith("     ")}
     assert listed == set(INPUT_COLUMNS), listed
+
+
+def test_triage_does_not_take_rounded_account_ids_for_one_account(flagger):
+    """Kaggle-2017's ids as a spreadsheet saved them (``8.41E+17``): 56 of its first 300 rows were held as "two
+    names" of one account. A rounded id tells nothing (a warning says so); exact ids still do."""
+    rows = _bot_like(4, screen_name=["zqone", "zqtwo", "zqthree", "zqfour"],
+                     id=["8.41E+17", "8.41E+17", "841234567890123456", "841234567890123456"],
+                     created_at=["2015-01-01"] * 4, observed_at=["2020-01-01", "2020-02-01"] * 2,
+                     last_active_at=["2018-01-01"] * 4)
+    with pytest.warns(HandlevalWarning, match=r"2 rows have a rounded id \(8.41E\+17"):
+        out = triage(rows, valuer=PriceByLength(), flagger=flagger, now="2020-03-01").sort_values("row")
+    rails = out["guard_rail"].tolist()
+    assert rails[:2] == ["", ""] and rails[2].startswith("renamed since: the same account (id 841234567890123456)")
+    with pytest.warns(HandlevalWarning, match="rounded id"):  # the float a reader makes of it, too
+        floats = triage(rows.assign(id=[8.41e17, 8.41e17, 1.0, 2.0]), valuer=PriceByLength(), flagger=flagger,
+                        now="2020-03-01").sort_values("row")
+    assert floats["guard_rail"].tolist()[:2] == ["", ""]
