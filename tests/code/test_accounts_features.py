@@ -186,7 +186,8 @@ def test_an_x_api_v2_latest_post_id_gives_the_last_activity():
     text = a.assign(most_recent_tweet_id=["1.0501186211989217e+18", "12345abc", ""], last_active_at=None)
     p, err = prepare_accounts(text)
     assert abs(p.loc[0, "last_active_at"] - pd.Timestamp("2018-10-10T20:19:24.211Z")) < pd.Timedelta(seconds=1)
-    assert err.tolist() == [pd.NA, "most_recent_tweet_id is not an X post id (15-20 digits)", pd.NA]
+    assert err.tolist() == [pd.NA, "most_recent_tweet_id is not an X post id (15-20 digits, not rounded as a "
+                                   "spreadsheet writes 1.88E+18: export ids as text)", pd.NA]
 
 
 def test_impossible_times_are_row_errors_and_null_is_a_name():
