@@ -65,15 +65,22 @@ class ColumnCollisionError(DataFormatError):
 
 def case_hint(wanted: Iterable[str], columns: Sequence[Any]) -> str:
     """`` (did you mean 'Handle'? names are case-sensitive)`` when an input column differs from a wanted name only
-    in case or surrounding space, a note on ';' when a column is wanted names joined by it (a European Excel
-    export), else ``""``: the part of a missing-column message that says why."""
+    in case or surrounding space, a note on ';' or a tab when a column is wanted names joined by it (a European
+    Excel export, a TSV named .csv), a nested name written with '_' for its dot, else ``""``: the part of a
+    missing-column message that says why."""
     exact = set(wanted)
     lowered = {w.lower() for w in exact}
     close = next((str(c) for c in columns if str(c) not in exact and str(c).strip().lower() in lowered), None)
     if close:
         return f" (did you mean {close!r}? names are case-sensitive)"
-    joined = next((str(c) for c in columns if ";" in str(c) and exact & set(str(c).split(";"))), None)
-    return f" ({joined!r}: a file separated by ';' is read as CSV with ',': save it with commas)" if joined else ""
+    for sep, what, fix in ((";", "';'", "save it with commas"), ("\t", "tabs", "name it .tsv")):
+        joined = next((str(c) for c in columns if sep in str(c) and exact & set(str(c).split(sep))), None)
+        if joined:
+            return f" ({joined!r}: a file separated by {what} is read as CSV with ',': {fix})"
+    dotted = {w.replace(".", "_"): w for w in exact if "." in w}  # json_normalize(sep="_"), other flatteners
+    flat = next((str(c) for c in columns if str(c).strip() in dotted), None)
+    return f" (did you mean {dotted[flat.strip()]!r} for {flat!r}? a nested name is written with a dot)" if flat \
+        else ""
 
 
 def repeated(items: Iterable[Any]) -> list[Any]:

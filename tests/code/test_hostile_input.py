@@ -149,6 +149,15 @@ def test_missing_column_names_the_column_and_the_columns_found(tmp_path: Path) -
         _run(tmp_path, "cols.csv", b"Handle,price\na,1\n")
     with pytest.raises(DataFormatError, match=r"\('handle;price': a file separated by ';' is read as CSV with ','"):
         _run(tmp_path, "semicolons.csv", b"handle;price\na;1\n")  # a European Excel export
+    with pytest.raises(DataFormatError, match=r"a file separated by tabs is read as CSV with ',': name it .tsv"):
+        _run(tmp_path, "tabs.csv", b"handle\tprice\na\t1\n")
+    # a nested name flattened with '_' (json_normalize(sep="_")): the message names the dotted one
+    from handleval.accounts.flag import check_columns
+
+    with pytest.raises(DataFormatError, match=r"did you mean 'public_metrics.tweet_count' for "
+                                              r"'public_metrics_tweet_count'\? a nested name is written with a dot"):
+        check_columns(["username", "created_at", "public_metrics_tweet_count", "public_metrics_followers_count",
+                       "public_metrics_following_count", "public_metrics_like_count"])
 
 
 def test_unreadable_paths(tmp_path: Path) -> None:
