@@ -915,6 +915,11 @@ def _line_records(obj: Any, n: int) -> Iterator[tuple[dict[str, str | None], str
         if not users and not about_users and problems:  # a line is never lost: its first error, as a row
             yield _api_error(problems[0], n)
         return
+    if isinstance(obj, dict) and isinstance(obj.get("data"), list):  # a page with keys of a crawler's own
+        yield {}, (f"line {n} is an X API v2 response page with keys the API does not write "
+                   f"({', '.join(map(repr, sorted(extras)))}): name the time it was fetched observed_at (it is then "
+                   "each user's), or remove them")
+        return
     if isinstance(obj, list):  # a v1.1 response (users/lookup): an array of user objects, a row each
         for k, user in enumerate(obj, start=1):
             yield _user_row(user, n, f"element {k} of its array")

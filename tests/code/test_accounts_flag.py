@@ -497,6 +497,15 @@ def test_cli_flag_reads_a_line_that_is_an_x_api_v2_response_page(tmp_path):
     dated = read_output(tmp_path / "dated")
     assert dated["username"].tolist() == v1["screen_name"].tolist() and dated["error"].isna().all()
     assert dated["measured_at"].tolist() == ["2024-05-01T00:00:00Z"] * 2 + ["2024-06-01T00:00:00Z"]
+    # a key of the crawler's own beside a page is not taken for an observation time: the line is one row saying so
+    # (the file was "lacking required columns", the page read as one user)
+    (tmp_path / "fetched.jsonl").write_text(json.dumps(users[0]) + "\n" + json.dumps(
+        {"data": bare, "meta": {"result_count": 2}, "fetched_at": "2024-05-01T00:00:00Z"}) + "\n", encoding="utf-8")
+    result = run_cli("flag", str(tmp_path / "fetched.jsonl"), "-o", str(tmp_path / "fetched.csv"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert read_output(tmp_path / "fetched.csv")["error"].tolist()[1] == (
+        "line 2 is an X API v2 response page with keys the API does not write ('fetched_at'): name the time it was "
+        "fetched observed_at (it is then each user's), or remove them")
     bare = {"id": "98", "text": "hello", "edit_history_tweet_ids": ["98"]}  # the API's default fields: no author
     # a line of includes alone was a row "missing screen_name": its users are the ones a page mentions; a line whose
     # data is null is a row too (it was read as an empty page and lost)
