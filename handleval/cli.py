@@ -802,7 +802,8 @@ def pd_frame(handles: list[str], platform: str, venue: str = "", as_of: str = ""
     """The value command's input table (pandas is imported lazily to keep the CLI start fast)."""
     import pandas as pd
 
-    return pd.DataFrame({"handle": handles, "platform": platform, "venue": venue, "as_of": as_of})
+    return pd.DataFrame({"handle": pd.Series(handles, dtype=object), "platform": platform, "venue": venue,
+                         "as_of": as_of})  # object: an argument of bytes no UTF-8 reads ('\udcff') is a row error
 
 
 for _typer in (app, data_app, train_app):  # every command, also those added above by others: readable --help

@@ -319,6 +319,16 @@ _CANONICAL = {
 }
 
 
+def pandas_text(values: pd.Series) -> pd.Series:
+    """``values`` as pandas text; a lone surrogate ('\ud800', which no UTF-8 holds, nor pandas' Arrow-backed text)
+    becomes '?', so that a name holding one is a row's error, not the whole call's traceback."""
+    try:
+        return values.astype("string")
+    except UnicodeEncodeError:
+        return values.map(lambda v: v.encode("utf-8", "replace").decode("utf-8") if isinstance(v, str) else v
+                          ).astype("string")
+
+
 def handle_texts(values: pd.Series) -> pd.Series:
     """A handle column as the text every path reads (the batch command, the library, the MLflow model, triage):
     text stays as it is, a missing value stays missing (None: an "empty handle" error), an integral float is its

@@ -27,7 +27,7 @@ from handleval.accounts.features import (
 )
 from handleval.accounts.flag import FLAG_COLUMNS, NOW_BASIS, AccountFlagger, load_accounts
 from handleval.errors import HandlevalError, HandlevalWarning, InvalidHandle
-from handleval.handles import disallowed_characters, handle_texts, parse_handle
+from handleval.handles import disallowed_characters, handle_texts, pandas_text, parse_handle
 
 #: A flag error about one of the times triage reads (the row's times are then not read as evidence).
 _TIME_ERROR = r"created_at|observed_at|last_active_at|probe_created_at|crawled_at|updated|day-first"
@@ -110,7 +110,7 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     canonical = canonical_columns(accounts)[0]
     screen_names = canonical["screen_name"]  # v1.1 screen_name or v2 username
     # a spreadsheet's quotes around a name ('"lenirvana666"', Kaggle 2017) are no part of it: X names hold none
-    names = handle_texts(screen_names).astype("string").fillna("").str.strip().str.strip('"').str.lstrip("@").tolist()
+    names = pandas_text(handle_texts(screen_names)).fillna("").str.strip().str.strip('"').str.lstrip("@").tolist()
     priced = _prices(valuer, names)
     price = pd.to_numeric(priced["price_usd"], errors="coerce").to_numpy(dtype=float, copy=True)
     price[bad] = np.nan

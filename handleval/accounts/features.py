@@ -34,7 +34,7 @@ import pandas as pd
 from handleval._dates import OBSERVED_AT_NAMES, numeric_date_orders
 from handleval.errors import DataFormatError
 from handleval.estimator import Transformer, as_names, check_is_fitted
-from handleval.handles import handle_texts
+from handleval.handles import handle_texts, pandas_text
 
 COUNTS = ("statuses_count", "followers_count", "friends_count", "favourites_count", "listed_count")
 #: More than any account's count (the most-followed account has ~2 x 10^8 followers): a larger one is a broken input.
@@ -213,6 +213,8 @@ def canonical_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]
         for name in names[1:]:
             gap = _blank(value) & ~_blank(expanded[name])
             value, source = value.where(~gap, expanded[name]), source.where(~gap, name)
+        if canon in TEXTS and value.dtype == object:  # a lone surrogate ('\ud800') is a '?': a row's error at most
+            value = pandas_text(handle_texts(value) if canon == "screen_name" else value)
         columns[canon] = value
         basis = source if canon == "observed_at" else basis
     out = pd.DataFrame(columns, index=frame.index)

@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cache
@@ -97,7 +97,13 @@ def _as_frame(X: Any) -> pd.DataFrame:
         return X
     if isinstance(X, str | bytes):
         X = [X]
+    if isinstance(X, Mapping) or X is None:
+        raise TypeError(f"expected handles (a DataFrame with a 'handle' column, or a list, Series or one-column "
+                        f"array of them), got {type(X).__name__}")
     if isinstance(X, np.ndarray) and X.ndim == 2:
+        if X.shape[1] != 1:  # a second column (the platform?) would be dropped without a word
+            raise ValueError(f"expected one column of handles, got an array of {X.shape[1]} columns: give a "
+                             "DataFrame with 'handle' (and 'platform', ...) columns")
         X = X[:, 0]
     index = X.index if isinstance(X, pd.Series) else None
     # object dtype: pandas 3 would infer its string dtype, which cannot hold a lone surrogate ('\ud800') and raised

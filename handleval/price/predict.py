@@ -237,8 +237,11 @@ class Valuer:
         ``comparables`` are the picks of the k-NN pass that priced it (no pass of their own)."""
         import json
 
-        row = self.value_many(pd.DataFrame({"handle": [handle], "platform": [platform], "suffix": [suffix],
-                                            "venue": [venue], "as_of": [as_of]}), attribution=attribution,
+        if not (pd.api.types.is_scalar(handle) or handle is None):  # a list was priced as the text "['a', 'b']"
+            raise TypeError(f"value prices one handle, not a {type(handle).__name__}: use value_many for several")
+        row = self.value_many(pd.DataFrame({"handle": pd.Series([handle], dtype=object), "platform": [platform],
+                                            "suffix": [suffix], "venue": [venue], "as_of": [as_of]}),
+                              attribution=attribution,
                               comparables=True).iloc[0]
         price = lambda c: None if pd.isna(row[c]) else float(row[c])  # noqa: E731
         error = None if pd.isna(row["error"]) else str(row["error"])
@@ -669,7 +672,7 @@ class Valuer:
         read = [typed.lower() if typed.isascii() and typed != text else text  # no other confusable: ASCII now
                 for text, typed in zip(texts, as_typed, strict=True)]
         swapped = [r != t for r, t in zip(read, texts, strict=True)]
-        matches = self.featurizer.matches(pd.DataFrame({"handle": read}))
+        matches = self.featurizer.matches(pd.DataFrame({"handle": pd.Series(read, dtype=object)}))  # '\ud800': no Arrow
         for pos, (_, match) in enumerate(matches.iterrows()):
             for family in ("brand", "celeb"):
                 key = match[f"{family}_key"]
@@ -703,12 +706,13 @@ class Valuer:
                 raise DataFormatError(f"input has no 'handle' column; found {list(data.columns)}")
             check_unique_columns(data.columns, read=INPUT_COLUMNS)
             return data.reset_index(drop=True)
-        if isinstance(data, str):
+        if isinstance(data, str | bytes):  # one handle, as value() reads it (b"pizza" was five: 112, 105, ...)
             data = [data]
-        if not isinstance(data, Iterable) or isinstance(data, Mapping):
-            raise TypeError(f"value_many takes a DataFrame with a 'handle' column, a list or Series of handles, or "
-                            f"one handle; not {type(data).__name__}")
-        return pd.DataFrame({"handle": list(data)})
+        if not isinstance(data, Iterable) or isinstance(data, Mapping) or getattr(data, "ndim", 1) != 1:
+            raise TypeError(f"value_many takes a DataFrame with a 'handle' column, a list, Series or 1-D array of "
+                            f"handles, or one handle; not {type(data).__name__}"
+                            + (f" of {data.ndim} dimensions" if hasattr(data, "ndim") else ""))
+        return pd.DataFrame({"handle": pd.Series(list(data), dtype=object)})  # a lone surrogate is a row's error
 
     def _market_for(self, platform: str) -> tuple[str, str]:
         """The market whose sales price this platform, and the sentence that says so."""
@@ -1143,9 +1147,10 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     data (one logged before the account tables were part of it prices without X's famous accounts, with a warning)."""
     from handleval.features import HandleFeaturizer
     from handleval.features._common import gc_paused
+    from handleval.price.manifest import PriceManifest
     from handleval.price.market import MarketEncoder
     from handleval.price.premium import price_set_by_rule
-    from handleval.trees.bundle import booster_feature_names, is_offset, malformed, manifest_values, read_bundle
+    from handleval.trees.bundle import booster_feature_names, manifest_values, read_bundle
 
     bundle_dir = Path(bundle_dir) if bundle_dir else MODELS_DIR / "price"
     manifest, verified = read_bundle(bundle_dir, "price")
@@ -1153,35 +1158,25 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     if history is None:
         require_data_parts("sales")  # the comparables
     with manifest_values(bundle_dir):  # every value read from the manifest, before any work is done with them
-        markets = MarketsConfig.model_validate(manifest["markets"])
+        checked = PriceManifest.model_validate(manifest)
+        markets = checked.markets
         params = {k: v for k, v in manifest["featurizer"].items() if k != "lexicons"}
         if data_dir is not None:
             params["data_dir"] = str(data_dir)
         featurizer = HandleFeaturizer(**params).check_params()  # the manifest's fault, said before data is read
-        lexicons = manifest["featurizer"]["lexicons"]
-        encoder = manifest["market_encoder"]
-        market = MarketEncoder(min_count=encoder["min_count"])
-        market.categories_ = encoder["categories"]
-        market.default_venue_ = encoder["default_venue"]
-        market.rare_ = encoder["rare"]
-        if "venues" in encoder:
-            market.venues_ = encoder["venues"]
+        if data_dir is None and featurizer.data_dir is not None:  # a folder the manifest names must hold them
+            require_data_parts("reference", root=featurizer.data_dir)
+        lexicons = checked.featurizer.lexicons
+        encoder = checked.market_encoder
+        market = MarketEncoder(min_count=encoder.min_count)
+        market.categories_, market.default_venue_, market.rare_ = \
+            encoder.categories, encoder.default_venue, encoder.rare
+        if "venues" in manifest["market_encoder"]:
+            market.venues_ = encoder.venues
         files = _history_files(manifest) if history is None else []
         history_key = history_fingerprint(manifest, files) if history is None else None
         changed = changed_since_training(manifest, files) if history is None else []  # a served model's own copy
-        cap, offsets = float(manifest["cap_usd"]), dict(manifest["conformal_offsets_ln"])
-        offsets_by_venue = dict(manifest.get("conformal_offsets_by_venue_ln", {}))
-        features, model_files = list(manifest["features"]), _model_files(manifest)
-    if isinstance(manifest["cap_usd"], bool) or not 0 < cap < float("inf") or not offsets \
-            or not all(map(is_offset, [*offsets.values(), *offsets_by_venue.values()])):
-        raise malformed(bundle_dir, "cap_usd must be a positive number and the conformal offsets finite numbers of "
-                                    "0 or more")
-    lists = [market.categories_, market.rare_, getattr(market, "venues_", {})]
-    if not all(isinstance(d, dict) and all(isinstance(v, list) and all(isinstance(c, str) for c in v)
-                                           for v in d.values()) for d in lists) \
-            or not all(isinstance(f, str) for f in model_files) or len(model_files) < 3:
-        raise malformed(bundle_dir, "the market encoder's categories must be lists of names, and point_models a "
-                                    "list of one model file or more")
+        features, model_files = checked.features, _model_files(manifest)
 
     _warn_if_markets_edited(bundle_dir, markets, manifest.get("config", {}).get("markets_config"))
     if changed:

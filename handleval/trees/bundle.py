@@ -119,12 +119,6 @@ def manifest_values(bundle_dir: str | Path) -> Iterator[None]:
         raise malformed(bundle_dir, what) from exc
 
 
-def is_offset(value: object) -> bool:
-    """A number that can widen an interval (ln): finite and not negative (a NaN gave '$nan - $nan', a negative
-    one an interval upside down); not a yes/no value."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < float("inf")
-
-
 def malformed(bundle_dir: str | Path, what: str) -> BundleError:
     """The one message for a bundle whose manifest holds a value it cannot hold (``what``)."""
     return BundleError(f"{Path(bundle_dir) / MANIFEST} is malformed ({what}); restore the bundle or train it again")

@@ -822,3 +822,18 @@ def test_numbers_a_spreadsheet_mangled_are_row_errors_not_other_numbers(flagger)
     with pytest.raises(DataFormatError, match="'Followers_count', which is not 'followers_count'"):
         flagger.flag(rows.assign(Followers_count=250_000))
 
+
+
+def test_a_lone_surrogate_in_a_text_column_is_no_traceback(flagger):
+    """A library user's review: '\\ud800' (no UTF-8 holds it, nor pandas' Arrow text) in a screen name or a
+    description stopped flag and triage with a pyarrow UnicodeEncodeError; it reads as '?' (a screen name of it is
+    the row's error in triage, a description one more character)."""
+    rows = _accounts().loc[[10, 14]].assign(
+        screen_name=pd.Series(["alice", "d\ud800ve"], index=[10, 14], dtype=object),
+        description=pd.Series(["\ud800", "hi"], index=[10, 14], dtype=object))
+    flags = flagger.flag(rows, now=NOW)
+    assert flags["error"].isna().all() and flags["p_bot"].notna().all()
+    from handleval.price.predict import load
+
+    out = triage(rows, valuer=load(), flagger=flagger, now=NOW).sort_values("row")
+    assert out["error"].isna().tolist() == [True, False] and "character '?' not allowed" in out["error"].iloc[1]

@@ -392,13 +392,23 @@ def _nan_offsets(m: dict) -> None:
 
 
 @pytest.mark.parametrize(("kind", "change", "why"), [
-    ("price", lambda m: m.update(cap_usd=True), "cap_usd must be a positive number"),  # every price was $1
-    ("price", _nan_offsets, "conformal offsets finite numbers of 0 or more"),  # '$nan – $nan'
-    ("price", lambda m: m["conformal_offsets_by_venue_ln"].update({"domain:auction": -5}), "offsets finite"),
-    ("price", lambda m: m.update(point_models=[]), "point_models a list of one model file or more"),
-    ("price", lambda m: m["market_encoder"].update(categories="x"), "categories must be lists of names"),
+    ("price", lambda m: m.update(cap_usd=True), "cap_usd: Input should be a valid number"),  # every price was $1
+    ("price", _nan_offsets, "conformal_offsets_ln.domain: Input should be a finite number"),  # '$nan – $nan'
+    ("price", lambda m: m["conformal_offsets_by_venue_ln"].update({"domain:auction": -5}),
+     "conformal_offsets_by_venue_ln.domain:auction: Input should be greater than or equal to 0"),
+    ("price", lambda m: m.update(point_models=[]), "point_models: List should have at least 1 item"),
+    ("price", lambda m: m["market_encoder"].update(categories="x"), "market_encoder.categories: Input should be a "
+                                                                    "valid dictionary"),
+    # each a traceback at the first price or at load (a review's fuzz of every value's kind)
+    ("price", lambda m: m["featurizer"].update(lexicons=None), "featurizer.lexicons: Input should be a valid dict"),
+    ("price", lambda m: m["market_encoder"].update(default_venue="x"), "market_encoder.default_venue: Input should"),
+    ("price", lambda m: m.update(conformal_offsets_by_venue_ln=[]), "conformal_offsets_by_venue_ln: Input should"),
+    ("price", lambda m: m.update(market_sales={"domain": "x"}), "market_sales.domain: Input should be a valid "
+                                                                "integer"),
     ("price", lambda m: m["featurizer"].update(k=-1), "k must be a whole number of 1 or more, got -1"),
     ("price", lambda m: m["featurizer"].update(families=["length", "nope"]), "unknown feature families ['nope']"),
+    ("price", lambda m: m["featurizer"].update(fuzzy_min_popularity="x"), "fuzzy_min_popularity must be a number"),
+    ("price", lambda m: m["featurizer"].update(data_dir=7), "data_dir a path or None"),
     ("accounts", lambda m: m["calibration"].update(y=[float("nan")] * len(m["calibration"]["y"])),
      "a calibration that gives no probability"),  # every P(bot) empty, bot false, no error
     ("accounts", lambda m: m["types"].update(classes="abcd"), "type classes other than the four bot types"),

@@ -97,6 +97,12 @@ def test_transformers_read_parameters_as_scikit_learn_does():
     assert "name__says_bot" not in AccountFeaturizer(drop_features="name__says_bot").fit(accounts).feature_names_out_
     assert list(HandleFeaturizer(families="length").fit().get_feature_names_out()) == list(
         HandleFeaturizer(families=("length",)).fit().get_feature_names_out())
+    # a dict was featurized as its keys, a two-column array lost its second column (the platform) without a word
+    with pytest.raises(TypeError, match="expected handles"):
+        LengthPatternFeatures().fit().transform({"handle": ["pizza"]})
+    with pytest.raises(ValueError, match="got an array of 2 columns"):
+        LengthPatternFeatures().fit().transform(np.array([["pizza", "x"]], dtype=object))
+    assert LengthPatternFeatures().fit().transform(np.array([["pizza"]], dtype=object)).shape[0] == 1
     # parameters no fit could use are refused before any data is read (a missing data directory is not the news)
     for bad, why in (({"families": ("length", "nope")}, "unknown feature families"), ({"k": 0}, "k must be"),
                      ({"k": True}, "k must be"), ({"k": 2.5}, "k must be")):

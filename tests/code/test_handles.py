@@ -278,6 +278,20 @@ def test_the_library_reads_utf8_bytes_as_text_and_refuses_other_input_with_a_mes
     assert out["handle"].tolist() == [b"nike", b"\xffnike", "pizza"]  # the input as given
     with pytest.raises(TypeError, match="DataFrame of accounts"):
         handleval.triage(["pizza"])
+    # a library user's review: b"pizza" was five handles (112, 105, ... at $9,625 to $27,464), a list given to
+    # value() the text "['a', 'b']", a two-column array a row of "character '['" errors each
+    import numpy as np
+
+    assert valuer.value_many(b"pizza")["price_usd"].tolist() == [valuer.value("pizza").price_usd]
+    for wrong in (np.array([["pizza", "x"], ["nike", "x"]]), {"handle": ["pizza"]}, 7):
+        with pytest.raises(TypeError, match="value_many takes a DataFrame"):
+            valuer.value_many(wrong)
+    with pytest.raises(TypeError, match="value prices one handle, not a list: use value_many"):
+        valuer.value(["pizza", "nike"])
+    # a lone surrogate ('\ud800': no UTF-8, no pandas Arrow text) is its row's error, not the call's traceback
+    out = valuer.value_many(["pizza", "p\ud800zza"])
+    assert out["price_usd"].notna().tolist() == [True, False] and "'\\ud800' not allowed" in out.loc[1, "error"]
+    assert valuer.value("\ud800").error.startswith("character '\\ud800' not allowed")
 
 
 def test_a_subdomain_or_two_suffixes_for_one_domain_is_a_row_error():
