@@ -529,14 +529,14 @@ def flag_command(
     measured_at: the time each account was measured at; measured_at_basis:
     observed_at, probe_created_at, crawled_at, updated, or "now (no observed_at given)".
     """
-    from handleval.accounts.flag import FLAG_COLUMNS, check_columns, scoring_facts
+    from handleval.accounts.flag import FLAG_COLUMNS, check_columns, scoring_facts, warn_without_observed_at
     from handleval.batch import recorded_scorer_options
     from handleval.io import open_input
 
     source = open_input(input_path, ())
     _refuse_an_empty_file(input_path)
     check_columns(source.columns, prefix, str(input_path))  # a missing column or a clash fails at once
-    _warn_without_observed_at(source.columns)
+    warn_without_observed_at(source.columns)
     # one time for the whole run, the interrupted run's on --resume: no part is measured at another "now" (a run
     # begun before runs recorded their time resumes as it began)
     kwargs: dict[str, Any] = {"bundle_dir": str(model) if model else None, "reasons": reasons}
@@ -547,17 +547,6 @@ def flag_command(
     _load_scorer(factory, output, resume, overwrite)
     _run_batch(input_path, output, factory, (), engine, scheduler, workers, resume, overwrite,
                quiet, chunk_rows, FLAG_COLUMNS, prefix, scoring_facts(model))
-
-
-def _warn_without_observed_at(columns: Any) -> None:
-    """flag's and triage's warning for a file without a time the profiles were seen."""
-    from handleval.accounts.features import COLUMN_ALIASES
-
-    if not set(COLUMN_ALIASES["observed_at"]) & set(columns):
-        err_console.print("[yellow]warning:[/] no observed_at (or probe_created_at, crawled_at, updated) column: "
-                          "account age and inactivity are measured at the time of this run (see measured_at); an "
-                          "old snapshot then looks human, and a last activity long before today dormant",
-                          highlight=False)
 
 
 @app.command("triage")
@@ -612,7 +601,6 @@ def triage_command(
     _refuse_an_empty_file(input_path)
     check_required(source.columns, str(input_path))  # as flag: v1.1 or X API v2 names
     check_triage_columns(source.columns, prefix)
-    _warn_without_observed_at(source.columns)
     frames, errors, tables = [], [], []
     for chunk in source.chunks(1_000_000):
         frames.append(chunk.frame)

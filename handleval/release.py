@@ -25,7 +25,14 @@ from handleval.accounts.features import (
     declares_automation,
     rounded_ids,
 )
-from handleval.accounts.flag import FLAG_COLUMNS, NOW_BASIS, AccountFlagger, load_accounts
+from handleval.accounts.flag import (
+    FLAG_COLUMNS,
+    NOW_BASIS,
+    AccountFlagger,
+    load_accounts,
+    measuring_time,
+    warn_without_observed_at,
+)
 from handleval.errors import HandlevalError, HandlevalWarning, InvalidHandle
 from handleval.handles import disallowed_characters, handle_texts, pandas_text, parse_handle
 
@@ -38,11 +45,14 @@ TRIAGE_COLUMNS = ["row", "screen_name", "price_usd", "risk", "p_releasable", "re
                   "guard_rail", "triage_reasons"]
 
 
-def _prices(valuer: Any, names: list[str]) -> pd.DataFrame:
-    try:
-        priced = valuer.value_many(names, platform="x")
-    except TypeError:
-        priced = valuer.value_many(names)
+def _prices(valuer: Any, names: list[str], as_of: object = None) -> pd.DataFrame:
+    """X prices of ``names`` as of ``as_of`` (default: today), by any valuer with ``value_many`` (a stand-in may take
+    no ``platform`` or ``as_of``)."""
+    import inspect
+
+    accepted = inspect.signature(valuer.value_many).parameters
+    given = {"platform": "x", "as_of": as_of}
+    priced = valuer.value_many(names, **{k: v for k, v in given.items() if k in accepted and v is not None})
     if not isinstance(priced, pd.DataFrame) or "price_usd" not in priced or len(priced) != len(names):
         raise HandlevalError("the valuer must return a DataFrame with `price_usd`, one row per screen name in order")
     return priced.reset_index(drop=True)
@@ -90,7 +100,9 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
         raise TypeError(f"triage takes a DataFrame of accounts (a 'screen_name' column and the profile columns "
                         f"`handleval flag --help` lists), not a {type(accounts).__name__}")
     check_triage_columns(accounts.columns, prefix)
+    warn_without_observed_at(accounts.columns)
     flagger = flagger or load_accounts()
+    from handleval.price.predict import default_as_of
     if valuer is None:
         from handleval.price.predict import load as load_valuer
 
@@ -111,7 +123,9 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     screen_names = canonical["screen_name"]  # v1.1 screen_name or v2 username
     # a spreadsheet's quotes around a name ('"lenirvana666"', Kaggle 2017) are no part of it: X names hold none
     names = pandas_text(handle_texts(screen_names)).fillna("").str.strip().str.strip('"').str.lstrip("@").tolist()
-    priced = _prices(valuer, names)
+    # priced as of the time the accounts are measured at, as flagging them (a triage of 2016 priced as of today)
+    as_of = None if now is None else min(measuring_time(now).tz_localize(None), default_as_of())
+    priced = _prices(valuer, names, as_of)
     price = pd.to_numeric(priced["price_usd"], errors="coerce").to_numpy(dtype=float, copy=True)
     price[bad] = np.nan
     price_error = priced["error"] if "error" in priced else pd.Series(pd.NA, index=priced.index)

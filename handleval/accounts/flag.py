@@ -10,6 +10,7 @@ Triage (these flags × the price model) lives in :mod:`handleval.release`.
 from __future__ import annotations
 
 import functools
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from handleval.errors import (
     BundleError,
     ColumnCollisionError,
     DataFormatError,
+    HandlevalWarning,
     case_hint,
     check_unique_columns,
     output_collisions,
@@ -212,6 +214,7 @@ class AccountFlagger:
         ``reasons=False`` leaves ``reasons`` empty and skips the path attributions behind them (as
         ``handleval predict --no-reasons``); every other column is unchanged."""
         check_columns(_accounts_frame(accounts).columns, prefix)
+        warn_without_observed_at(accounts.columns)
         columns = self.flag_columns(accounts, now, reasons)
         result = accounts.copy()
         for col, name in zip(FLAG_COLUMNS, output_names(prefix), strict=True):
@@ -224,13 +227,7 @@ class AccountFlagger:
         input's own columns are called: for callers that put them beside the input under names of their own
         (batch jobs, triage). ``now`` and ``reasons`` as in :meth:`flag`."""
         check_required(_accounts_frame(accounts).columns)
-        try:
-            now_ts = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz="UTC")
-        except (ValueError, TypeError) as exc:  # pandas' own words were "Unknown datetime string format"
-            raise DataFormatError(f"now {now!r} is not a date or time (e.g. 2025-03-01)") from exc
-        if now_ts is pd.NaT:
-            raise DataFormatError(f"now {now!r} is not a date or time (e.g. 2025-03-01)")
-        now_ts = now_ts.tz_localize("UTC") if now_ts.tzinfo is None else now_ts.tz_convert("UTC")
+        now_ts = measuring_time(now)
         prepared, error = prepare_accounts(accounts.reset_index(drop=True), now=now_ts)
         n = len(prepared)
         na_str = pd.Series(pd.NA, index=range(n), dtype="string")
@@ -351,6 +348,35 @@ def _accounts_frame(accounts: Any) -> pd.DataFrame:
         raise DataFormatError(f"flag() needs a pandas DataFrame of accounts, got {type(accounts).__name__}")
     check_unique_columns(accounts.columns, read=ACCOUNT_INPUT_NAMES)
     return accounts
+
+
+def measuring_time(now: object) -> pd.Timestamp:
+    """The time accounts without an observation time are measured at (UTC): ``now`` as given, else the current
+    time. :class:`DataFormatError` for what is no date, a number (2019 was read as nanoseconds after 1970) or a
+    time after the current one (an account 'inactive' until 2099 was released)."""
+    if now is None:
+        return pd.Timestamp.now(tz="UTC")
+    try:
+        if isinstance(now, bool | int | float | np.number):
+            raise TypeError("a number")
+        now_ts = pd.Timestamp(now)  # type: ignore[arg-type]
+    except (ValueError, TypeError, OverflowError) as exc:  # pandas' own words were "Unknown datetime string format"
+        raise DataFormatError(f"now {now!r} is not a date or time (e.g. 2025-03-01)") from exc
+    if now_ts is pd.NaT:
+        raise DataFormatError(f"now {now!r} is not a date or time (e.g. 2025-03-01)")
+    now_ts = now_ts.tz_localize("UTC") if now_ts.tzinfo is None else now_ts.tz_convert("UTC")
+    if now_ts > pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1):  # a day for time zones, as observed_at's check
+        raise DataFormatError(f"now {now!r} is after the current time: accounts are measured as they were, not as "
+                              "they will be")
+    return now_ts
+
+
+def warn_without_observed_at(columns: Any) -> None:
+    """The warning for accounts given without a time they were seen: they are measured now."""
+    if not set(COLUMN_ALIASES["observed_at"]) & {str(c) for c in columns}:
+        warnings.warn("no observed_at (or probe_created_at, crawled_at, updated) column: account age and "
+                      "inactivity are measured at the time of this run (see measured_at); an old snapshot then "
+                      "looks human, and a last activity long before today dormant", HandlevalWarning, stacklevel=3)
 
 
 def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:

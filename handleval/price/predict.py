@@ -1017,9 +1017,12 @@ _DATE_ONLY = re.compile(r"\d{4}-?\d{2}-?\d{2}")
 def valuation_time(value: object) -> pd.Timestamp:
     """The time a valuation ``as_of`` stands for: UTC without its zone; a date alone is the end of that day, as
     :func:`default_as_of` is the end of today (``--as-of 2025-03-13`` did not see that day's sales). ``ValueError``
-    for what is no date, a time before 1678 or after 2261 (it would wrap round in nanoseconds) or after today (a
-    valuation sees the sales up to a time, it does not forecast: own sales would age into the future)."""
+    for what is no date (a number is none: write 2019-01-01), a time before 1678 or after 2261 (it would wrap round
+    in nanoseconds) or after today (a valuation sees the sales up to a time, it does not forecast: own sales would
+    age into the future)."""
     try:
+        if isinstance(value, bool | int | float | np.number):  # 2019 was read as nanoseconds after 1970
+            raise TypeError("a number")
         when = _naive_utc(pd.Timestamp(value))  # type: ignore[arg-type]
     except (ValueError, TypeError, OverflowError):
         raise ValueError(f"{value!r} is not a date or time (e.g. 2025-03-01)") from None

@@ -139,7 +139,8 @@ def test_triage_prices_screen_names_as_x_handles_with_the_real_valuer(flagger):
                              "observed_at": "2024-06-01"})
     valuer = handleval.load()
     out = triage(accounts, valuer=valuer, flagger=flagger, now=NOW).set_index("screen_name")
-    want = valuer.value_many(pd.DataFrame({"handle": names, "platform": "x"})).set_index("handle")["price_usd"]
+    want = valuer.value_many(pd.DataFrame({"handle": names, "platform": "x"}), as_of=NOW  # priced as of now too
+                             ).set_index("handle")["price_usd"]
     pd.testing.assert_series_equal(out.loc[names, "price_usd"], want.loc[names], check_names=False)
     assert len(triage(_accounts(), flagger=flagger, now=NOW)) == 7  # the default valuer is the committed one
 
@@ -837,3 +838,28 @@ def test_a_lone_surrogate_in_a_text_column_is_no_traceback(flagger):
 
     out = triage(rows, valuer=load(), flagger=flagger, now=NOW).sort_values("row")
     assert out["error"].isna().tolist() == [True, False] and "character '?' not allowed" in out["error"].iloc[1]
+
+
+def test_now_is_a_time_that_has_come_and_triage_prices_as_of_it(flagger):
+    """A library user's review: ``now=2020`` was read as nanoseconds after 1970 (every row "in the future"), a ``now``
+    of 2099 made an account inactive for 27,396 days and releasable, and ``triage(now="2016-06-01")`` flagged as
+    of 2016 but priced as of today (a name's own sale aged to now). Without an observation time, the library warns
+    as the command does."""
+    from handleval.errors import HandlevalWarning
+    from handleval.price.predict import load
+
+    rows = _accounts().loc[[10, 14]].assign(screen_name=["pizza", "jdk_19927"])
+    for wrong, says in ((2020, "is not a date or time"), (True, "is not a date or time"),
+                        ("2099-01-01", "is after the current time")):
+        with pytest.raises(DataFormatError, match=says):
+            flagger.flag(rows.assign(observed_at="2016-01-01"), now=wrong)
+    valuer = load()
+    with pytest.warns(HandlevalWarning, match="no observed_at"):
+        out = triage(rows, valuer=valuer, flagger=flagger, now="2016-06-01").sort_values("row")
+    names = rows["screen_name"].tolist()
+    then = valuer.value_many(names, as_of="2016-06-01")["price_usd"].tolist()
+    assert out["price_usd"].tolist() == then != valuer.value_many(names)["price_usd"].tolist()
+    with pytest.warns(HandlevalWarning, match="no observed_at"):
+        flagger.flag(rows, now=NOW)
+    with pytest.raises(ValueError, match="2019 is not a date or time"):  # pricing's as_of, the same rule
+        valuer.value_many(names, as_of=2019)

@@ -203,7 +203,7 @@ def test_small_library_and_command_edges(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert valuer.value_many([]).empty
-        empty = triage(_bot_like(0), valuer=valuer, now=NOW)
+        empty = triage(_bot_like(0, observed_at=[]), valuer=valuer, now=NOW)
     assert empty.empty and empty["triage_reasons"].dtype == object and empty["guard_rail"].dtype == object
 
 
