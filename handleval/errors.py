@@ -63,6 +63,13 @@ class ColumnCollisionError(DataFormatError):
                          "overwritten")
 
 
+def check_prefix(prefix: object) -> None:
+    """:class:`HandlevalError` for a ``prefix`` that is no text (``3`` gave a column '3p_bot' in one call and a
+    TypeError in another)."""
+    if not isinstance(prefix, str):
+        raise HandlevalError(f"prefix is the text put before each output name ('hv_'), not {prefix!r}")
+
+
 def case_hint(wanted: Iterable[str], columns: Sequence[Any]) -> str:
     """`` (did you mean 'Handle'? names are case-sensitive)`` when an input column differs from a wanted name only
     in case or surrounding space, a note on ';' or a tab when a column is wanted names joined by it (a European

@@ -33,7 +33,7 @@ from handleval.accounts.flag import (
     measuring_time,
     warn_without_observed_at,
 )
-from handleval.errors import HandlevalError, HandlevalWarning, InvalidHandle
+from handleval.errors import HandlevalError, HandlevalWarning, InvalidHandle, check_prefix
 from handleval.handles import disallowed_characters, handle_texts, pandas_text, parse_handle
 
 #: A flag error about one of the times triage reads (the row's times are then not read as evidence).
@@ -99,6 +99,13 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     if not isinstance(accounts, pd.DataFrame):
         raise TypeError(f"triage takes a DataFrame of accounts (a 'screen_name' column and the profile columns "
                         f"`handleval flag --help` lists), not a {type(accounts).__name__}")
+    check_prefix(prefix)
+    for name, given, method in (("valuer", valuer, "value_many"), ("flagger", flagger, "flag_columns")):
+        if given is not None and not callable(getattr(given, method, None)):  # a path was an AttributeError
+            raise TypeError(f"triage's {name} is an object with {method}() (handleval.load"
+                            f"{'' if name == 'valuer' else '_accounts'}() gives one), not {type(given).__name__}")
+    if input_errors is not None and len(input_errors) != len(accounts):
+        raise ValueError(f"input_errors has {len(input_errors)} entries for {len(accounts)} accounts: one per row")
     check_triage_columns(accounts.columns, prefix)
     warn_without_observed_at(accounts.columns)
     flagger = flagger or load_accounts()

@@ -37,6 +37,7 @@ from handleval.errors import (
     DataFormatError,
     HandlevalWarning,
     case_hint,
+    check_prefix,
     check_unique_columns,
     output_collisions,
 )
@@ -98,6 +99,7 @@ def check_required(columns: Any, where: str = "the accounts input") -> None:
 def check_columns(columns: Any, prefix: str = "", where: str = "the accounts input") -> None:
     """Raise (one message, before any row is scored) when a required column is missing or an output would
     overwrite an input column."""
+    check_prefix(prefix)
     check_required(columns, where)
     taken = output_collisions(columns, output_names(prefix))
     if taken:

@@ -312,6 +312,8 @@ class SalesHistoryFeatures(FeatureFamily):
             raise ValueError(f"k must be at least 1, got {self.k}")
         logp = self._log_prices(X, y)
         frame = prepared.frame
+        if logp is not None and len(logp) != len(frame):
+            raise ValueError(f"y has {len(logp)} prices for {len(frame)} rows of X: one per row")
         if logp is None or len(frame) == 0:
             logp = np.full(len(frame), np.nan)
         times = frame["cutoff"].to_numpy().copy()

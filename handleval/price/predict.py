@@ -9,6 +9,7 @@ reordered.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,6 +30,7 @@ from handleval.errors import (
     HandlevalError,
     HandlevalWarning,
     InvalidHandle,
+    check_prefix,
     check_unique_columns,
     output_collisions,
 )
@@ -273,8 +275,7 @@ class Valuer:
                     say_numbers: bool) -> pd.DataFrame:
         """:meth:`value_many`; ``say_numbers=False`` for a batch, which says once of its file what this would say
         of each chunk (a handle column of numbers)."""
-        if not isinstance(prefix, str):
-            raise HandlevalError(f"prefix is the text put before each output name ('hv_'), not {prefix!r}")
+        check_prefix(prefix)
         if isinstance(data, pd.DataFrame) and isinstance(data.columns, pd.MultiIndex):
             raise HandlevalError("value_many reads a DataFrame of plain column names ('handle', 'platform' …), "
                                  "not a MultiIndex of columns: flatten them first")
@@ -1155,6 +1156,13 @@ def load(bundle_dir: str | Path | None = None, *, history: pd.DataFrame | None =
     from handleval.price.premium import price_set_by_rule
     from handleval.trees.bundle import booster_feature_names, manifest_values, read_bundle
 
+    if not (bundle_dir is None or isinstance(bundle_dir, str | os.PathLike)):
+        raise TypeError(f"load takes a bundle folder (a path), not {type(bundle_dir).__name__}")
+    if history is not None and (not isinstance(history, pd.DataFrame)
+                                or not {"handle", "platform", "price_usd"} <= set(history.columns)):
+        raise TypeError("history is a table of sales with handle, platform and price_usd (as sales_history "
+                        f"returns), not {type(history).__name__}"
+                        + (f" of columns {list(history.columns)}" if isinstance(history, pd.DataFrame) else ""))
     bundle_dir = Path(bundle_dir) if bundle_dir else MODELS_DIR / "price"
     manifest, verified = read_bundle(bundle_dir, "price")
     require_data_parts("reference", root=data_dir)  # the lexicons, where the caller gives no folder of its own

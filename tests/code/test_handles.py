@@ -337,3 +337,36 @@ def test_a_username_written_with_characters_the_platform_does_not_allow_says_so_
     assert risk[7] == "could impersonate brand 'Nike'; written with characters X does not allow ('ｎ'): " \
                       "priced as 'n1ke'"
     assert out["price_usd"][2] == out["price_usd"][6]  # the price is the name's as read
+
+
+def test_library_arguments_of_the_wrong_kind_say_which():
+    """A library user's review: each of these was a pandas or attribute traceback (or, for flag, a column '3p_bot'
+    written without a word)."""
+    import pandas as pd
+
+    import handleval
+    from handleval.errors import HandlevalError
+    from handleval.features import HandleFeaturizer
+
+    valuer, flagger = handleval.load(), handleval.load_accounts()
+    accounts = pd.DataFrame({"screen_name": ["anna"], "created_at": ["2015-01-01"], "statuses_count": [1],
+                             "followers_count": [2], "friends_count": [3], "favourites_count": [4],
+                             "observed_at": ["2020-01-01"]})
+    for call in (lambda: flagger.flag(accounts, prefix=3), lambda: handleval.triage(accounts, prefix=3),
+                 lambda: valuer.value_many(["pizza"], prefix=3)):
+        with pytest.raises(HandlevalError, match="prefix is the text put before each output name"):
+            call()
+    with pytest.raises(TypeError, match="triage's valuer is an object with value_many"):
+        handleval.triage(accounts, valuer="models/price", flagger=flagger)
+    with pytest.raises(TypeError, match="triage's flagger is an object with flag_columns"):
+        handleval.triage(accounts, valuer=valuer, flagger=valuer)
+    with pytest.raises(ValueError, match="input_errors has 2 entries for 1 accounts"):
+        handleval.triage(accounts, valuer=valuer, flagger=flagger, input_errors=[None, None])
+    with pytest.raises(TypeError, match="load takes a bundle folder"):
+        handleval.load(123)
+    with pytest.raises(TypeError, match="history is a table of sales"):
+        handleval.load(history=pd.DataFrame())
+    sales = pd.DataFrame({"handle": ["pizza", "tacos"], "platform": ["telegram"] * 2,
+                          "sold_at": pd.to_datetime(["2024-01-01", "2024-02-01"])})
+    with pytest.raises(ValueError, match="y has 1 prices for 2 rows of X"):
+        HandleFeaturizer(families=("sales",)).fit(sales, [4.0])
