@@ -44,3 +44,8 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'handleval' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The module's names and the lazy ones: tab completion and ``dir(handleval)`` show ``load`` and ``triage``."""
+    return sorted({*globals(), *_LAZY})

@@ -16,6 +16,7 @@ def test_lazy_public_api_resolves():
     import handleval
 
     assert callable(handleval.parse_handle)
+    assert set(handleval.__all__) <= set(dir(handleval))  # the lazy names too: tab completion shows load, triage
     try:
         handleval.no_such_name  # noqa: B018
     except AttributeError as exc:
