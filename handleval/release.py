@@ -92,7 +92,8 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     could not be scored, are never releasable.
     ``risk`` is the price model's (``could impersonate …``).
 
-    The input's columns come back unchanged; the output columns are named ``prefix + name`` after them, and
+    The input's columns come back unchanged, after ``prefix + "row"``; the other output columns are named
+    ``prefix + name`` after them, and
     :class:`~handleval.errors.ColumnCollisionError` names any input column they would overwrite. Rows with an
     ``input_errors`` entry (a ragged CSV row) are not scored: they carry that error. Called in a loop, pass
     ``valuer`` and ``flagger`` loaded once: without them each call loads both bundles again (about a second)."""

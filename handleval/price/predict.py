@@ -113,11 +113,15 @@ class Valuation:
     price_usd: float | None
     price_low_usd: float | None
     price_high_usd: float | None
-    market_basis: str
+    market_basis: str | None  # None where the handle could not be priced (``error``), as in value_many
     reasons: list[str] = field(default_factory=list)
     error: str | None = None
     risk: str | None = None
     comparables: list[Comparable] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The valuation as plain values (its comparables as dicts): ready for ``json.dumps``."""
+        return dataclasses.asdict(self)
 
 
 #: Stands for the handle in reason phrases until the end of :meth:`Valuer._reasons` (no valid handle has it).
@@ -250,7 +254,7 @@ class Valuer:
         missing = handle is None or (pd.api.types.is_scalar(handle) and bool(pd.isna(handle)))
         return Valuation("" if missing else str(handle), platform_name(platform), price("price_usd"),
                          price("price_low_usd"), price("price_high_usd"),
-                         row["market_basis"] if isinstance(row["market_basis"], str) else "",
+                         row["market_basis"] if isinstance(row["market_basis"], str) else None,
                          row["reasons"].split("; ") if isinstance(row["reasons"], str) and row["reasons"] else [],
                          error,
                          None if pd.isna(row["risk"]) else str(row["risk"]),

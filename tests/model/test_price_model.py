@@ -321,7 +321,8 @@ def test_a_venue_or_a_yes_no_value_on_a_handle_is_an_error(small_valuer):
     for nothing in (None, float("nan"), pd.NA):  # were the handles 'None', 'nan', '<NA>', as if words
         missing = small_valuer.value(nothing)
         assert missing.handle == "" and missing.error == "empty handle", nothing
-        assert missing.reasons == [] and missing.market_basis == "" and missing.price_usd is None, missing
+        assert missing.reasons == [] and missing.market_basis is None and missing.price_usd is None, missing
+    assert json.loads(json.dumps(small_valuer.value("pizza").to_dict()))["handle"] == "pizza"
     said = out[["market_basis", "reasons", "risk"]]  # a row with an error says nothing else, as its price
     assert said.loc[out["error"].notna()].isna().all().all() and said.loc[out["error"].isna(), "reasons"].notna().all()
 
