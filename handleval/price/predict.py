@@ -245,14 +245,17 @@ class Valuer:
 
         if not (pd.api.types.is_scalar(handle) or handle is None):  # a list was priced as the text "['a', 'b']"
             raise TypeError(f"value prices one handle, not a {type(handle).__name__}: use value_many for several")
-        row = self.value_many(pd.DataFrame({"handle": pd.Series([handle], dtype=object), "platform": [platform],
-                                            "suffix": [suffix], "venue": [venue], "as_of": [as_of]}),
-                              attribution=attribution,
-                              comparables=True).iloc[0]
+        if isinstance(handle, int | float | np.number) and not isinstance(handle, bool) and handle == handle:
+            warnings.warn(f"handle {handle!r} is a number: priced as its digits (7.0 as '7'); a handle written with "
+                          "leading zeros ('007') must be given as text", HandlevalWarning, stacklevel=2)
+        row = self._value_many(pd.DataFrame({"handle": pd.Series([handle], dtype=object), "platform": [platform],
+                                             "suffix": [suffix], "venue": [venue], "as_of": [as_of]}), "x", True,
+                               attribution, True, "", None, say_numbers=False).iloc[0]
         price = lambda c: None if pd.isna(row[c]) else float(row[c])  # noqa: E731
         error = None if pd.isna(row["error"]) else str(row["error"])
         missing = handle is None or (pd.api.types.is_scalar(handle) and bool(pd.isna(handle)))
-        return Valuation("" if missing else str(handle), platform_name(platform), price("price_usd"),
+        text = handle_texts(pd.Series([handle], dtype=object)).iloc[0]  # as priced: 7.0 is '7', b'x' is 'x'
+        return Valuation("" if missing else str(text), platform_name(platform), price("price_usd"),
                          price("price_low_usd"), price("price_high_usd"),
                          row["market_basis"] if isinstance(row["market_basis"], str) else None,
                          row["reasons"].split("; ") if isinstance(row["reasons"], str) and row["reasons"] else [],

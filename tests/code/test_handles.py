@@ -370,3 +370,9 @@ def test_library_arguments_of_the_wrong_kind_say_which():
                           "sold_at": pd.to_datetime(["2024-01-01", "2024-02-01"])})
     with pytest.raises(ValueError, match="y has 1 prices for 2 rows of X"):
         HandleFeaturizer(families=("sales",)).fit(sales, [4.0])
+    # value(7) spoke of "the handle column" from inside the library, and named the handle '7.0' it priced as '7'
+    from handleval.errors import HandlevalWarning
+
+    with pytest.warns(HandlevalWarning, match=r"handle 7.0 is a number: priced as its digits") as said:
+        assert valuer.value(7.0).handle == "7"
+    assert said[0].filename == __file__
