@@ -1,8 +1,11 @@
-"""Dates written with day and month as numbers (``03/12/2024``): which is the day, where the date itself tells."""
+"""Dates as inputs write them: day and month as numbers (``03/12/2024``: which is the day, where the date itself
+tells), and a Twitter v1.1 user's latest tweet (``status``) as a crawler saved it."""
 
 from __future__ import annotations
 
+import ast
 import re
+from typing import Any
 
 import pandas as pd
 
@@ -22,3 +25,30 @@ def numeric_date_orders(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Serie
     month_first = ((numeric[1] > 12) & (numeric[0] <= 12)).fillna(False)
     ambiguous = ((numeric[0] <= 12) & (numeric[1] <= 12) & (numeric[0] != numeric[1])).fillna(False)
     return day_first.astype(bool), month_first.astype(bool), ambiguous.astype(bool)
+
+
+#: A ``created_at`` inside a status's text: JSON, a Python dict's repr (``u'...'``), tweepy's ``Status(...)``.
+_STATUS_CREATED = re.compile(r"""['"]created_at['"]\s*:\s*u?['"]([A-Z][a-z]{2} [A-Z][a-z]{2} [^'"]+)['"]""")
+
+
+def status_created_at(status: pd.Series) -> pd.Series:
+    """The time text of each v1.1 user's latest tweet (``status``: a dict, or its text as JSON, a Python dict's repr
+    or tweepy's repr); None where none is found. The tweet's own time: the one ``created_at`` its text holds, or,
+    when it embeds another tweet (a retweet's original, written first in a Python 2 repr), its top-level one."""
+    def created(value: Any) -> str | None:
+        if isinstance(value, dict):
+            found = value.get("created_at")
+            return found if isinstance(found, str) else None
+        if not isinstance(value, str) or not value:
+            return None
+        times = _STATUS_CREATED.findall(value)
+        if len(times) > 1 and value.startswith("{"):  # which is the top level only the object says
+            try:
+                parsed = ast.literal_eval(value)
+                if isinstance(parsed, dict) and isinstance(parsed.get("created_at"), str):
+                    return parsed["created_at"]
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                pass
+        return times[0] if times else None
+
+    return status.map(created)

@@ -504,9 +504,10 @@ def flag_command(
       triage also reads verified_type (v2: any but none is verified),
       is_blue_verified (X's own JSON) and protected; a column the guard rails read
       written in another case ('Verified') stops the run
-    v2 objects may be nested (NDJSON lines, or a public_metrics or status
-    column holding the object as JSON or a Python dict's text) or flattened
-    with dots (public_metrics.tweet_count); counts are whole numbers without
+    v2 objects may be nested (NDJSON lines; a public_metrics column holding
+    the object as JSON, a Python dict's text or a Parquet map; a v1.1 status
+    column the latest tweet) or flattened with dots
+    (public_metrics.tweet_count); counts are whole numbers without
     separators (150.000 is refused); ids rounded by a spreadsheet (8.41E+17)
     are no ids;
     an NDJSON line that is a v2 response page ({"data": [...]}) gives a row

@@ -915,7 +915,8 @@ def _line_records(obj: Any, n: int) -> Iterator[tuple[dict[str, str | None], str
         if not users and not about_users and problems:  # a line is never lost: its first error, as a row
             yield _api_error(problems[0], n)
         return
-    if isinstance(obj, dict) and isinstance(obj.get("data"), list):  # a page with keys of a crawler's own
+    if isinstance(obj, dict) and isinstance(obj.get("data"), list) \
+            and not {"screen_name", "username"} & set(obj):  # a page with keys of a crawler's own, not a user
         yield {}, (f"line {n} is an X API v2 response page with keys the API does not write "
                    f"({', '.join(map(repr, sorted(extras)))}): name the time it was fetched observed_at (it is then "
                    "each user's), or remove them")

@@ -50,9 +50,14 @@ def _prices(valuer: Any, names: list[str], as_of: object = None) -> pd.DataFrame
     no ``platform`` or ``as_of``)."""
     import inspect
 
-    accepted = inspect.signature(valuer.value_many).parameters
-    given = {"platform": "x", "as_of": as_of}
-    priced = valuer.value_many(names, **{k: v for k, v in given.items() if k in accepted and v is not None})
+    given = {k: v for k, v in {"platform": "x", "as_of": as_of}.items() if v is not None}
+    try:
+        accepted = inspect.signature(valuer.value_many).parameters
+    except (TypeError, ValueError):  # no signature to read (a compiled callable): the arguments as they are
+        accepted = {}
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()) and accepted:
+        given = {k: v for k, v in given.items() if k in accepted}
+    priced = valuer.value_many(names, **given)
     if not isinstance(priced, pd.DataFrame) or "price_usd" not in priced or len(priced) != len(names):
         raise HandlevalError("the valuer must return a DataFrame with `price_usd`, one row per screen name in order")
     return priced.reset_index(drop=True)
@@ -108,7 +113,8 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     if input_errors is not None and len(input_errors) != len(accounts):
         raise ValueError(f"input_errors has {len(input_errors)} entries for {len(accounts)} accounts: one per row")
     check_triage_columns(accounts.columns, prefix)
-    warn_without_observed_at(accounts.columns)
+    if now is None:  # a time given is the one they are measured at
+        warn_without_observed_at(accounts.columns)
     flagger = flagger or load_accounts()
     from handleval.price.predict import default_as_of
     if valuer is None:
@@ -131,8 +137,9 @@ def triage(accounts: pd.DataFrame, valuer: Any = None, flagger: AccountFlagger |
     screen_names = canonical["screen_name"]  # v1.1 screen_name or v2 username
     # a spreadsheet's quotes around a name ('"lenirvana666"', Kaggle 2017) are no part of it: X names hold none
     names = pandas_text(handle_texts(screen_names)).fillna("").str.strip().str.strip('"').str.lstrip("@").tolist()
-    # priced as of the time the accounts are measured at, as flagging them (a triage of 2016 priced as of today)
-    as_of = None if now is None else min(measuring_time(now).tz_localize(None), default_as_of())
+    # priced as of the time the accounts are measured at (a triage of 2016 priced as of today), as pricing reads it
+    # (a date alone is the end of that day); a time later today is priced as of today
+    as_of = None if now is None or measuring_time(now).tz_localize(None) >= default_as_of() else now
     priced = _prices(valuer, names, as_of)
     price = pd.to_numeric(priced["price_usd"], errors="coerce").to_numpy(dtype=float, copy=True)
     price[bad] = np.nan

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from handleval._dates import OBSERVED_AT_NAMES, numeric_date_orders
+from handleval._dates import OBSERVED_AT_NAMES, numeric_date_orders, status_created_at
 from handleval.errors import DataFormatError
 from handleval.estimator import Transformer, as_names, check_is_fitted
 from handleval.handles import handle_texts, pandas_text
@@ -129,19 +129,20 @@ GUARD_COLUMNS = (*COLUMN_ALIASES["verified"], "verified_type", "protected", "obs
 REQUIRED_COLUMNS = ("screen_name", "created_at", "statuses_count", "followers_count", "friends_count",
                     "favourites_count")
 #: Objects a column may hold (a dict, JSON text, a Python dict's repr as ``DataFrame.to_csv`` writes it, or a
-#: Parquet map's key-value pairs): v2's ``public_metrics`` and v1.1's ``status`` (the latest tweet).
-_NESTED = ("public_metrics", "status")
-#: Longer text in a nested column is no object the flagger reads (a v1.1 status is a few kB).
-_MAX_NESTED_TEXT = 100_000
+#: Parquet map's key-value pairs): v2's ``public_metrics``. (A v1.1 ``status``, the latest tweet, is read for its
+#: time alone, as training reads it: :func:`~handleval._dates.status_created_at`.)
+_NESTED = ("public_metrics",)
+#: Longer text in a nested column is no object the flagger reads (a public_metrics object is ~100 bytes).
+_MAX_NESTED_TEXT = 10_000
 #: Every input column name the flagger and triage read (each canonical column under all its names).
 ACCOUNT_INPUT_NAMES = frozenset(a for aliases in COLUMN_ALIASES.values() for a in aliases) | frozenset(_NESTED) \
-    | {LATEST_POST_ID}
+    | {LATEST_POST_ID, "status"}
 
 
 def resolve_columns(columns: Any) -> dict[str, str]:
     """canonical column -> the input column that provides it (first accepted name present)."""
     present = set(columns)
-    for nest in _NESTED:
+    for nest in (*_NESTED, "status"):
         if nest in present:  # its keys are looked up as nest.key once expanded
             present |= {a for names in COLUMN_ALIASES.values() for a in names if a.startswith(f"{nest}.")}
     return {canon: next(a for a in names if a in present) for canon, names in COLUMN_ALIASES.items()
@@ -163,7 +164,7 @@ def _as_dict(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
     if isinstance(value, list | tuple | np.ndarray) and all(isinstance(p, list | tuple) and len(p) == 2
-                                                             for p in value):
+                                                             and isinstance(p[0], str) for p in value):
         return dict(value)  # a Parquet map read by pandas: (key, value) pairs
     if not isinstance(value, str) or not value.strip().startswith("{") or len(value) > _MAX_NESTED_TEXT:
         return {}
@@ -177,20 +178,24 @@ def _as_dict(value: Any) -> dict[str, Any]:
 
 
 def _expand_nested(frame: pd.DataFrame) -> pd.DataFrame:
-    """A nested column (:data:`_NESTED`) as ``<column>.<key>`` columns (a new frame)."""
+    """A nested column (:data:`_NESTED`) as ``<column>.<key>`` columns, a ``status`` as ``status.created_at`` (a new
+    frame)."""
     extra = {}
     for nest in _NESTED:
         if nest not in frame:
             continue
         dicts = frame[nest].map(_as_dict)
         # The keys the flagger reads, whatever this chunk holds (a count missing from every object of a chunk is
-        # each row's error, as in any other chunk), then a count object's others as first seen.
+        # each row's error, as in any other chunk), then the others as first seen.
         read = [a.split(".", 1)[1] for aliases in COLUMN_ALIASES.values() for a in aliases if a.startswith(nest + ".")]
-        others = (k for d in dicts for k in d) if nest == "public_metrics" else ()
-        for key in dict.fromkeys([*read, *others]):
+        for key in dict.fromkeys([*read, *(k for d in dicts for k in d)]):
             name, inside = f"{nest}.{key}", dicts.map(lambda d, k=key: d.get(k))
             # a flattened column of that name (pd.json_normalize writes both) keeps its values; the object fills gaps
             extra[name] = frame[name].where(~_blank(frame[name]), inside) if name in frame else inside
+    if "status" in frame:  # a v1.1 user's latest tweet: its time is the last activity (a flattened column first)
+        inside = status_created_at(frame["status"])
+        extra["status.created_at"] = frame["status.created_at"].where(~_blank(frame["status.created_at"]), inside) \
+            if "status.created_at" in frame else inside
     return frame.assign(**extra) if extra else frame
 
 
@@ -247,7 +252,7 @@ def rounded_ids(text: pd.Series) -> np.ndarray:
     """Per id (as text): written with fewer than 10 significant digits where it has 12 or more (a spreadsheet's
     ``8.41E+17``, or that float's integer ``841000000000000000``). Its low digits are lost: two accounts share it,
     and a post's time is off by days (10 digits keep it within a second)."""
-    mantissa = text.str.extract(r"^(\d+)(?:\.0*)?$|^(\d)\.(\d*)[eE]\+?(?:1[1-9]|2\d)$")
+    mantissa = text.str.extract(r"^(\d+)(?:\.0*)?$|^(\d)[.,](\d*)[eE]\+?(?:1[1-9]|2\d)$")  # 8,41E+17: German
     digits = mantissa[0].str.rstrip("0").str.len()
     long_enough = mantissa[0].str.len() >= 12
     sci = mantissa[1].notna()
@@ -310,9 +315,9 @@ _EARLIEST, _LATEST = pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2200-01
 
 
 def _to_utc(values: pd.Series) -> pd.Series:
-    """Datetimes from Twitter strings, ISO strings, epoch milliseconds (12-13 digits) or seconds (9-10 digits: as
-    milliseconds they would be January 1970) or datetime objects, as UTC nanoseconds (NaT if none of these, or
-    outside 1970-2200)."""
+    """Datetimes from Twitter strings, ISO strings, epoch milliseconds (12-13 digits) or seconds (10 digits:
+    2001-2286; as milliseconds they would be January 1970) or datetime objects, as UTC nanoseconds (NaT if none
+    of these, or outside 1970-2200)."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return _plausible(pd.to_datetime(values, utc=True))
     s = values.astype("string").str.strip().str.strip('"')
@@ -329,7 +334,7 @@ def _to_utc(values: pd.Series) -> pd.Series:
             out[epoch] = _plausible(pd.to_datetime(s[epoch].str.replace(r"(?:L|\.0)$", "", regex=True)
                                                    .astype("int64"), unit="ms", utc=True))
         rest &= ~epoch
-        seconds = rest & s.str.fullmatch(r"\d{9,10}(?:\.\d+)?").fillna(False)  # pandas' to_json(date_unit="s")
+        seconds = rest & s.str.fullmatch(r"\d{10}(?:\.\d+)?").fillna(False)  # pandas' to_json(date_unit="s")
         if seconds.any():
             out[seconds] = _plausible(pd.to_datetime(s[seconds].astype("float64"), unit="s", utc=True))
         rest &= ~seconds
@@ -465,7 +470,9 @@ def prepare_accounts(frame: pd.DataFrame, now: pd.Timestamp | None = None) -> tu
             bad = (num.isna() & ~blank) | (num < 0) | np.isinf(num)
             flag(bad, f"{given} is not a non-negative number")
             # '150.000' is 150,000 written with a dot between thousands (a German spreadsheet's), or 150: no guess
-            dotted = raw.astype("string").str.strip().str.fullmatch(r"\d{1,3}(?:\.\d{3})+").fillna(False)
+            dotted = pd.Series(False, index=raw.index)  # a float is a float; text may be a German spreadsheet's
+            if not pd.api.types.is_numeric_dtype(raw):
+                dotted = raw.astype("string").str.strip().str.fullmatch(r"\d{1,3}(?:\.\d{3})+").fillna(False)
             flag(dotted & ~bad, f"{given} is written with a dot between thousands, or with three decimals "
                                 "(150.000): write whole numbers without separators")
             bad |= dotted

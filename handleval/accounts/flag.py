@@ -216,7 +216,8 @@ class AccountFlagger:
         ``reasons=False`` leaves ``reasons`` empty and skips the path attributions behind them (as
         ``handleval predict --no-reasons``); every other column is unchanged."""
         check_columns(_accounts_frame(accounts).columns, prefix)
-        warn_without_observed_at(accounts.columns)
+        if now is None:  # a time given is the one they are measured at
+            warn_without_observed_at(accounts.columns)
         columns = self.flag_columns(accounts, now, reasons)
         result = accounts.copy()
         for col, name in zip(FLAG_COLUMNS, output_names(prefix), strict=True):
@@ -370,6 +371,8 @@ def measuring_time(now: object) -> pd.Timestamp:
     if now_ts > pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1):  # a day for time zones, as observed_at's check
         raise DataFormatError(f"now {now!r} is after the current time: accounts are measured as they were, not as "
                               "they will be")
+    if now_ts < pd.Timestamp("2006-03-21", tz="UTC"):  # the first tweet: no account was measured before it
+        raise DataFormatError(f"now {now!r} is before X existed (2006-03-21)")
     return now_ts
 
 

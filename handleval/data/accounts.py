@@ -29,7 +29,6 @@ Rows are never dropped silently: every rejected row is counted per source with a
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from handleval._dates import status_created_at
 from handleval.config import data_dir as default_data_dir
 from handleval.data.report import LoadReport, SourceReport
 from handleval.errors import DataFormatError
@@ -350,26 +350,9 @@ def _load_botrepo(root: Path, report: LoadReport, folder: str) -> list[pd.DataFr
     return [frame]
 
 
-_STATUS_CREATED = re.compile(r"""['"]created_at['"]\s*:\s*u?['"]([A-Z][a-z]{2} [A-Z][a-z]{2} [^'"]+)['"]""")
-
-
 def _status_time(status: pd.Series) -> pd.Series:
-    """The latest tweet's ``created_at`` from a status object printed as a dict/JSON/tweepy repr. The
-    ``created_at`` that comes first is the status's own (an embedded retweet repeats the key later)."""
-    def first_date(text: object) -> str | None:
-        if not isinstance(text, str) or not text:
-            return None
-        if text.startswith("{"):
-            try:
-                value = ast.literal_eval(text)
-                if isinstance(value, dict) and isinstance(value.get("created_at"), str):
-                    return value["created_at"]
-            except (ValueError, SyntaxError, MemoryError, RecursionError):
-                pass
-        match = _STATUS_CREATED.search(text)
-        return match.group(1) if match else None
-
-    return pd.to_datetime(status.map(first_date), format=_TWITTER_FMT, errors="coerce", utc=True)
+    """The latest tweet's time (:func:`~handleval._dates.status_created_at`), read in Twitter's format."""
+    return pd.to_datetime(status_created_at(status), format=_TWITTER_FMT, errors="coerce", utc=True)
 
 
 def _load_kaggle2017(root: Path, report: LoadReport) -> list[pd.DataFrame]:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -74,18 +75,19 @@ class HandleFeaturizer(Transformer):
         unknown = set(as_names(self.families)) - set(FAMILIES)
         if unknown:
             raise ValueError(f"unknown feature families {sorted(unknown)}: choose among {', '.join(FAMILIES)}")
-        if not isinstance(self.k, int) or isinstance(self.k, bool) or self.k < 1:
+        if not isinstance(self.k, numbers.Integral) or isinstance(self.k, bool) or self.k < 1:
             raise ValueError(f"featurizer k must be a whole number of 1 or more, got {self.k!r}")
         for name in ("mask_rate", "fuzzy_min_popularity"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+            if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 <= value <= 1:
                 raise ValueError(f"featurizer {name} must be a number from 0 to 1, got {value!r}")
-        if not (self.random_state is None or isinstance(self.random_state, int)) \
+        seed = self.random_state
+        if not (seed is None or isinstance(seed, np.random.Generator)
+                or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool))) \
                 or not (self.data_dir is None or isinstance(self.data_dir, str | os.PathLike)) \
                 or not isinstance(self.use_cache, bool):
-            raise ValueError(f"featurizer random_state must be a whole number or None, data_dir a path or None, "
-                             f"use_cache true or false; got {self.random_state!r}, {self.data_dir!r}, "
-                             f"{self.use_cache!r}")
+            raise ValueError(f"featurizer random_state must be a whole number, a Generator or None, data_dir a path "
+                             f"or None, use_cache true or false; got {seed!r}, {self.data_dir!r}, {self.use_cache!r}")
         return self
 
     def _make(self) -> dict[str, Any]:

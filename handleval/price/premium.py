@@ -365,8 +365,9 @@ def apply_rules(frame: pd.DataFrame, features: pd.DataFrame, learned_ln: np.ndar
 _JUNK_AFFIX = re.compile(r"([0-9_.\-]*)(.*[^0-9_.\-])([0-9_.\-]*)")
 
 
-#: Digits read as an ordinal at a name's start (``20th``, ``1st``): they belong to the name.
-_ORDINAL = re.compile(r"[0-9]+(?:st|nd|rd|th)")
+#: A number written as an ordinal at a name's start (``20th``, ``1st``, ``22nd``; not ``99steve``): its digits
+#: belong to the name.
+_ORDINAL = re.compile(r"[0-9]*(?:1[1-3]th|1st|2nd|3rd|[04-9]th)")
 
 
 def _junk_core(handle: object) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -352,6 +353,8 @@ def test_v2_user_objects_nested_json_or_dotted_give_the_v1_scores(flagger):
     # what DataFrame(resp["data"]).to_csv() writes (a Python dict's text), and a Parquet map as pandas reads it
     as_repr = nested.assign(public_metrics=[str(o["public_metrics"]) for o in objects])
     as_pairs = nested.assign(public_metrics=[list(o["public_metrics"].items()) for o in objects])
+    odd = flagger.flag(nested.head(1).assign(public_metrics=[[(["a"], 1)]]), now=NOW)  # no key: no counts
+    assert odd.loc[0, "error"].startswith("public_metrics.tweet_count missing")
     for frame in (nested, as_text, dotted, as_repr, as_pairs):
         got = flagger.flag(frame, now=NOW)
         np.testing.assert_allclose(got["p_bot"].astype(float), expected)
@@ -819,6 +822,12 @@ def test_numbers_a_spreadsheet_mangled_are_row_errors_not_other_numbers(flagger)
     assert "dot between thousands" in out.loc[3, "error"]
     assert out.loc[0, "days_inactive"] == pytest.approx(out.loc[2, "days_inactive"], abs=1e-3)
     assert out.loc[4, "p_bot"] == out.loc[5, "p_bot"] == out.loc[0, "p_bot"]  # epoch seconds, ms and ISO alike
+    # a float is a float: 150.125 is no thousands ('not a whole number'); 9 digits are no epoch seconds
+    floats = flagger.flag(rows.iloc[[0, 0]].assign(followers_count=[150.125, 150.0], created_at=["123456789"] * 2))
+    assert floats["error"].tolist() == ["created_at missing or unparseable"] * 2
+    floats = flagger.flag(rows.iloc[[0, 0]].assign(followers_count=[150.125, 150.0]))
+    said = floats["error"].tolist()
+    assert said[0] == "followers_count is not a whole number" and pd.isna(said[1])
     # a count column twice, in two cases: which one the notable rail reads would be a guess
     with pytest.raises(DataFormatError, match="'Followers_count', which is not 'followers_count'"):
         flagger.flag(rows.assign(Followers_count=250_000))
@@ -848,18 +857,29 @@ def test_now_is_a_time_that_has_come_and_triage_prices_as_of_it(flagger):
     from handleval.errors import HandlevalWarning
     from handleval.price.predict import load
 
-    rows = _accounts().loc[[10, 14]].assign(screen_name=["pizza", "jdk_19927"])
+    rows = _accounts().loc[[10, 14]].assign(screen_name=["ericdoa", "jdk_19927"])  # ericdoa sold 2025-03-10 14:42
     for wrong, says in ((2020, "is not a date or time"), (True, "is not a date or time"),
-                        ("2099-01-01", "is after the current time")):
+                        ("2099-01-01", "is after the current time"), ("1650-01-01", "before X existed")):
         with pytest.raises(DataFormatError, match=says):
             flagger.flag(rows.assign(observed_at="2016-01-01"), now=wrong)
     valuer = load()
-    with pytest.warns(HandlevalWarning, match="no observed_at"):
-        out = triage(rows, valuer=valuer, flagger=flagger, now="2016-06-01").sort_values("row")
+    # a date alone is priced as pricing reads it, at the end of that day (with the day's own sales)
+    out = triage(rows, valuer=valuer, flagger=flagger, now="2025-03-10").sort_values("row")
     names = rows["screen_name"].tolist()
-    then = valuer.value_many(names, as_of="2016-06-01")["price_usd"].tolist()
+    then = valuer.value_many(names, as_of="2025-03-10")["price_usd"].tolist()
     assert out["price_usd"].tolist() == then != valuer.value_many(names)["price_usd"].tolist()
-    with pytest.warns(HandlevalWarning, match="no observed_at"):
-        flagger.flag(rows, now=NOW)
+    assert then != valuer.value_many(names, as_of="2025-03-10T00:00:00")["price_usd"].tolist()
+
+    class Logged:  # a stand-in that passes its arguments on (**kwargs) gets the time too
+        def value_many(self, names, **kwargs):
+            return valuer.value_many(names, **kwargs)
+
+    assert triage(rows, valuer=Logged(), flagger=flagger, now="2025-03-10").sort_values("row")[
+        "price_usd"].tolist() == then
+    with pytest.warns(HandlevalWarning, match="no observed_at"):  # no time given: measured now, and said so
+        flagger.flag(rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flagger.flag(rows, now=NOW)  # a time given is the one they are measured at
     with pytest.raises(ValueError, match="2019 is not a date or time"):  # pricing's as_of, the same rule
         valuer.value_many(names, as_of=2019)

@@ -389,8 +389,10 @@ def test_digits_that_belong_to_a_name_are_not_taken_for_added_ones():
     from handleval.price.premium import _junk_core
 
     cores = {h: _junk_core(h) for h in ["shadowhunter123", "_pizza", "pizza_007", "7pizza", "r2d2", "b2b2",
-                                        "20thcenturyfox", "21stcentury", "2ndhand", "3rdrock", "123", "pizza"]}
+                                        "20thcenturyfox", "21stcentury", "2ndhand", "3rdrock", "123", "pizza",
+                                        "99steve", "11thhour"]}
     assert cores == {"shadowhunter123": "shadowhunter", "_pizza": "pizza", "pizza_007": "pizza", "7pizza": "pizza",
+                     "99steve": "steve", "11thhour": None,
                      "r2d2": None, "b2b2": None, "20thcenturyfox": None, "21stcentury": None, "2ndhand": None,
                      "3rdrock": None, "123": None, "pizza": None}
 

@@ -494,7 +494,7 @@ def test_triage_does_not_take_rounded_account_ids_for_one_account(flagger):
     """Kaggle-2017's ids as a spreadsheet saved them (``8.41E+17``): 56 of its first 300 rows were held as "two
     names" of one account. A rounded id tells nothing (a warning says so); exact ids still do."""
     rows = _bot_like(4, screen_name=["zqone", "zqtwo", "zqthree", "zqfour"],
-                     id=["8.41E+17", "8.41E+17", "841234567890123456", "841234567890123456"],
+                     id=["8.41E+17", "8,41E+17", "841234567890123456", "841234567890123456"],  # German: ','
                      created_at=["2015-01-01"] * 4, observed_at=["2020-01-01", "2020-02-01"] * 2,
                      last_active_at=["2018-01-01"] * 4)
     with pytest.warns(HandlevalWarning, match=r"2 rows have a rounded id \(8.41E\+17"):
