@@ -3,8 +3,8 @@ tells), and a Twitter v1.1 user's latest tweet (``status``) as a crawler saved i
 
 from __future__ import annotations
 
-import ast
 import re
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -33,22 +33,18 @@ _STATUS_CREATED = re.compile(r"""['"]created_at['"]\s*:\s*u?['"]([A-Z][a-z]{2} [
 
 def status_created_at(status: pd.Series) -> pd.Series:
     """The time text of each v1.1 user's latest tweet (``status``: a dict, or its text as JSON, a Python dict's repr
-    or tweepy's repr); None where none is found. The tweet's own time: the one ``created_at`` its text holds, or,
-    when it embeds another tweet (a retweet's original, written first in a Python 2 repr), its top-level one."""
-    def created(value: Any) -> str | None:
-        if isinstance(value, dict):
-            found = value.get("created_at")
-            return found if isinstance(found, str) else None
-        if not isinstance(value, str) or not value:
-            return None
-        times = _STATUS_CREATED.findall(value)
-        if len(times) > 1 and value.startswith("{"):  # which is the top level only the object says
+    or tweepy's repr); None where none is found. The latest ``created_at`` the status holds: a tweet is newer than
+    all it embeds (its user's creation, a retweeted or quoted original), whatever order its text lists them in."""
+    def latest(value: Any) -> str | None:
+        text = value if isinstance(value, str) else str(value) if isinstance(value, dict) else None
+        best: tuple[datetime, str] | None = None
+        for written in _STATUS_CREATED.findall(text or ""):
             try:
-                parsed = ast.literal_eval(value)
-                if isinstance(parsed, dict) and isinstance(parsed.get("created_at"), str):
-                    return parsed["created_at"]
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                pass
-        return times[0] if times else None
+                when = datetime.strptime(written, "%a %b %d %H:%M:%S %z %Y")  # Twitter's own format
+            except ValueError:
+                continue
+            if best is None or when > best[0]:
+                best = (when, written)
+        return best[1] if best else None
 
-    return status.map(created)
+    return status.map(latest)
