@@ -489,7 +489,9 @@ def flag_command(
     Optional (missing = unknown):
       observed_at       when the profile was seen; or probe_created_at
                         (Bot Repository), crawled_at or updated (Cresci,
-                        its fake followers have only updated). Default:
+                        its fake followers have only updated), or
+                        created_at + account_age_days (the 2020 Twitter
+                        Human-Bots set: the age when seen). Default:
                         the run's start (one time, kept by --resume) -
                         give it: measured against today, an old
                         snapshot looks human (rates per day of age fall)
@@ -528,7 +530,8 @@ def flag_command(
     last activity was given, unless the estimate reaches 0.5 or the account
     is younger than the window (then false).
     measured_at: the time each account was measured at; measured_at_basis:
-    observed_at, probe_created_at, crawled_at, updated, or "now (no observed_at given)".
+    observed_at, probe_created_at, crawled_at, updated, account_age_days, or
+    "now (no observed_at given)".
     """
     from handleval.accounts.flag import FLAG_COLUMNS, check_columns, scoring_facts, warn_without_observed_at
     from handleval.batch import recorded_scorer_options

@@ -115,6 +115,9 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     **{c: (c,) for c in ("name", "description", "location", "url", "default_profile", "default_profile_image",
                          "geo_enabled", "protected", "profile_image_url")},
 }
+#: An account's age in days when it was seen (the 2020 Twitter Human-Bots set's column): ``created_at`` plus it is
+#: the observation time, where no ``observed_at`` (or alias) is given.
+AGE_AT_OBSERVATION = "account_age_days"
 #: An X API v2 user's latest post: its id holds the time it was posted (a snowflake), read as the last activity
 #: where no ``last_active_at`` is given.
 LATEST_POST_ID = "most_recent_tweet_id"
@@ -136,7 +139,7 @@ _NESTED = ("public_metrics",)
 _MAX_NESTED_TEXT = 10_000
 #: Every input column name the flagger and triage read (each canonical column under all its names).
 ACCOUNT_INPUT_NAMES = frozenset(a for aliases in COLUMN_ALIASES.values() for a in aliases) | frozenset(_NESTED) \
-    | {LATEST_POST_ID, "status"}
+    | {LATEST_POST_ID, "status", AGE_AT_OBSERVATION}
 
 
 def resolve_columns(columns: Any) -> dict[str, str]:
@@ -225,6 +228,14 @@ def canonical_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]
     out = pd.DataFrame(columns, index=frame.index)
     if basis is not None:
         out["observed_basis"] = basis  # which input column each row's observation time came from
+    if AGE_AT_OBSERVATION in expanded and "created_at" in out:  # seen when it was that old, where no time is given
+        age = pd.to_numeric(expanded[AGE_AT_OBSERVATION], errors="coerce")
+        seen = (_to_utc(out["created_at"]) + pd.to_timedelta(age, unit="D")).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        given = out["observed_at"] if "observed_at" in out else pd.Series(None, index=frame.index, dtype=object)
+        gap = _blank(given) & seen.notna()
+        out["observed_at"] = given.where(~gap, seen)
+        out["observed_basis"] = out.get("observed_basis", pd.Series(pd.NA, index=frame.index, dtype="string")) \
+            .where(~gap, AGE_AT_OBSERVATION)
     if LATEST_POST_ID in expanded:
         text = _post_id_text(expanded[LATEST_POST_ID])
         posted = snowflake_times(text)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from handleval.accounts.features import (
     ACCOUNT_INPUT_NAMES,
+    AGE_AT_OBSERVATION,
     COLUMN_ALIASES,
     FEATURE_INPUTS,
     FEATURES,
@@ -378,10 +379,11 @@ def measuring_time(now: object) -> pd.Timestamp:
 
 def warn_without_observed_at(columns: Any) -> None:
     """The warning for accounts given without a time they were seen: they are measured now."""
-    if not set(COLUMN_ALIASES["observed_at"]) & {str(c) for c in columns}:
-        warnings.warn("no observed_at (or probe_created_at, crawled_at, updated) column: account age and "
-                      "inactivity are measured at the time of this run (see measured_at); an old snapshot then "
-                      "looks human, and a last activity long before today dormant", HandlevalWarning, stacklevel=3)
+    if not {*COLUMN_ALIASES["observed_at"], AGE_AT_OBSERVATION} & {str(c) for c in columns}:
+        warnings.warn("no observed_at (or probe_created_at, crawled_at, updated, account_age_days) column: account "
+                      "age and inactivity are measured at the time of this run (see measured_at); an old snapshot "
+                      "then looks human, and a last activity long before today dormant", HandlevalWarning,
+                      stacklevel=3)
 
 
 def load_accounts(bundle_dir: str | Path | None = None) -> AccountFlagger:
