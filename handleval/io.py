@@ -417,9 +417,10 @@ class InputSource:
                     error = None
                     if len(fixed) != width:
                         ragged += 1
-                        error = (f"malformed CSV row at line {reader.line_num}: {len(fixed)} field(s) where the "
-                                 f"header has {width}" + (f"; extra fields {_preview(fixed[width:])} not kept"
-                                                          if len(fixed) > width else "") + "; row not scored")
+                        error = (f"malformed CSV row {seen:,}, ending at line {reader.line_num}: {len(fixed)} "
+                                 f"field(s) where the header has {width}"
+                                 + (f"; extra fields {_preview(fixed[width:])} not kept" if len(fixed) > width else "")
+                                 + "; row not scored")
                         fixed = (fixed + [None] * width)[:width]
                         any_error = True
                     for i in range(width):

@@ -80,7 +80,8 @@ def test_ragged_csv_keeps_every_row_with_an_error(tmp_path: Path) -> None:
         summary, out = _run(tmp_path, "ragged.csv", data)
     assert out["handle"].tolist() == ["alice", "bob", "carol", "dave"]
     assert out["error"].isna().tolist() == [True, False, False, True]
-    assert "line 3: 4 field(s) where the header has 2" in out["error"][1] and "'extra,fields'" in out["error"][1]
+    assert "malformed CSV row 2, ending at line 3: 4 field(s) where the header has 2" in out["error"][1]
+    assert "'extra,fields'" in out["error"][1]  # the row's number is its place among the rows, as in the output
     assert "line 4: 1 field(s)" in out["error"][2]
     assert summary.errors == 2 and out["normalised"].tolist()[3] == "dave"
 
