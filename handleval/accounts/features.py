@@ -126,7 +126,7 @@ SNOWFLAKE_EPOCH_MS = 1288834974657
 #: Columns the guard rails and the dormancy policy read: one written otherwise in case ('Verified') would be
 #: ignored without a word (a verified account released), so such a file is refused.
 GUARD_COLUMNS = (*COLUMN_ALIASES["verified"], "verified_type", "protected", "observed_at", "probe_created_at",
-                 "crawled_at", *COLUMN_ALIASES["last_active_at"], LATEST_POST_ID,
+                 "crawled_at", *COLUMN_ALIASES["last_active_at"], "status", LATEST_POST_ID, AGE_AT_OBSERVATION,
                  *COLUMN_ALIASES["followers_count"])  # the notable-account rail
 #: Columns the bot model cannot do without: a file lacking one fails as a whole, before any row is scored.
 REQUIRED_COLUMNS = ("screen_name", "created_at", "statuses_count", "followers_count", "friends_count",

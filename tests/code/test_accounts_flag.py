@@ -900,3 +900,6 @@ def test_an_age_when_seen_gives_the_observation_time(flagger):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         flagger.flag(rows)  # no warning: the age tells the time
+    for twin in ("Account_Age_Days", "Status"):  # read in one case only: a twin would be a guess, as 'Verified'
+        with pytest.raises(DataFormatError, match=f"'{twin}', which is not"):
+            flagger.flag(rows.assign(**{twin: 1}))
