@@ -27,18 +27,24 @@ def numeric_date_orders(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Serie
     return day_first.astype(bool), month_first.astype(bool), ambiguous.astype(bool)
 
 
+#: A status's text longer than this is read up to it (a v1.1 status is a few kB).
+_MAX_STATUS_TEXT = 100_000
 #: A ``created_at`` inside a status's text: JSON, a Python dict's repr (``u'...'``), tweepy's ``Status(...)``.
 _STATUS_CREATED = re.compile(r"""['"]created_at['"]\s*:\s*u?['"]([A-Z][a-z]{2} [A-Z][a-z]{2} [^'"]+)['"]""")
 
 
 def status_created_at(status: pd.Series) -> pd.Series:
     """The time text of each v1.1 user's latest tweet (``status``: a dict, or its text as JSON, a Python dict's repr
-    or tweepy's repr); None where none is found. The latest ``created_at`` the status holds: a tweet is newer than
-    all it embeds (its user's creation, a retweeted or quoted original), whatever order its text lists them in."""
+    or tweepy's repr); None where none is found. A dict's own ``created_at``; in text, the latest ``created_at`` it
+    holds: a tweet is newer than all it embeds (its user's creation, a retweeted or quoted original), whatever order
+    its text lists them in."""
     def latest(value: Any) -> str | None:
-        text = value if isinstance(value, str) else str(value) if isinstance(value, dict) else None
+        if isinstance(value, dict):  # an object says which time is its own, in whatever form it is written
+            own = value.get("created_at")
+            return own.isoformat() if isinstance(own, datetime) else own if isinstance(own, str) else None
+        text = value[:_MAX_STATUS_TEXT] if isinstance(value, str) else ""  # a status is a few kB
         best: tuple[datetime, str] | None = None
-        for written in _STATUS_CREATED.findall(text or ""):
+        for written in _STATUS_CREATED.findall(text):
             try:
                 when = datetime.strptime(written, "%a %b %d %H:%M:%S %z %Y")  # Twitter's own format
             except ValueError:

@@ -118,6 +118,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 #: An account's age in days when it was seen (the 2020 Twitter Human-Bots set's column): ``created_at`` plus it is
 #: the observation time, where no ``observed_at`` (or alias) is given.
 AGE_AT_OBSERVATION = "account_age_days"
+#: More days than any account can be old when seen (X is from 2006).
+MAX_AGE_DAYS = 36_500
 #: An X API v2 user's latest post: its id holds the time it was posted (a snowflake), read as the last activity
 #: where no ``last_active_at`` is given.
 LATEST_POST_ID = "most_recent_tweet_id"
@@ -126,7 +128,7 @@ SNOWFLAKE_EPOCH_MS = 1288834974657
 #: Columns the guard rails and the dormancy policy read: one written otherwise in case ('Verified') would be
 #: ignored without a word (a verified account released), so such a file is refused.
 GUARD_COLUMNS = (*COLUMN_ALIASES["verified"], "verified_type", "protected", "observed_at", "probe_created_at",
-                 "crawled_at", *COLUMN_ALIASES["last_active_at"], "status", LATEST_POST_ID, AGE_AT_OBSERVATION,
+                 "crawled_at", *COLUMN_ALIASES["last_active_at"], LATEST_POST_ID, AGE_AT_OBSERVATION,
                  *COLUMN_ALIASES["followers_count"])  # the notable-account rail
 #: Columns the bot model cannot do without: a file lacking one fails as a whole, before any row is scored.
 REQUIRED_COLUMNS = ("screen_name", "created_at", "statuses_count", "followers_count", "friends_count",
@@ -229,8 +231,12 @@ def canonical_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]
     if basis is not None:
         out["observed_basis"] = basis  # which input column each row's observation time came from
     if AGE_AT_OBSERVATION in expanded and "created_at" in out:  # seen when it was that old, where no time is given
-        age = pd.to_numeric(expanded[AGE_AT_OBSERVATION], errors="coerce")
+        raw_age = expanded[AGE_AT_OBSERVATION]
+        age = pd.to_numeric(raw_age, errors="coerce")
+        age = age.where((age >= 0) & (age <= MAX_AGE_DAYS))  # not inf, 1e9 (no time) or -5
         seen = (_to_utc(out["created_at"]) + pd.to_timedelta(age, unit="D")).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        # an age given that is none ('1,000', 99999) is that row's error, as an observed_at that is no time
+        seen = seen.where(age.notna() | _blank(raw_age), "not an age in days: " + raw_age.astype("string"))
         given = out["observed_at"] if "observed_at" in out else pd.Series(None, index=frame.index, dtype=object)
         gap = _blank(given) & seen.notna()
         out["observed_at"] = given.where(~gap, seen)

@@ -803,6 +803,12 @@ def test_a_v1_status_column_holding_the_tweet_gives_the_last_activity(flagger):
     assert out["error"].isna().all() and out["status"].tolist() == rows["status"].tolist()  # the input's own
     flat = rows.drop(columns="status").assign(**{"status.created_at": [tweet["created_at"]] * 2 + [None] * 2})
     pd.testing.assert_series_equal(flagger.flag(flat)["p_bot"], out["p_bot"])
+    # text: the latest time it holds (tweepy's text gave its user's creation first); a dict: its own, in any form
+    tweepy = ("Status(_json={'user': {'created_at': 'Wed Mar 21 20:50:14 +0000 2012'}, 'created_at': "
+              "'Mon Mar 13 16:05:22 +0000 2017'})")
+    own = {"created_at": "2017-03-13T16:05:22Z", "retweeted_status": {"created_at": "Sun Jan 01 00:00:00 +0000 2017"}}
+    both = flagger.flag(rows.iloc[:2].assign(status=pd.Series([tweepy, own], index=rows.index[:2], dtype=object)))
+    assert both["days_inactive"].round(1).tolist() == [6.3, 6.3], both["days_inactive"]
 
 
 def test_numbers_a_spreadsheet_mangled_are_row_errors_not_other_numbers(flagger):
@@ -900,6 +906,9 @@ def test_an_age_when_seen_gives_the_observation_time(flagger):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         flagger.flag(rows)  # no warning: the age tells the time
-    for twin in ("Account_Age_Days", "Status"):  # read in one case only: a twin would be a guess, as 'Verified'
-        with pytest.raises(DataFormatError, match=f"'{twin}', which is not"):
-            flagger.flag(rows.assign(**{twin: 1}))
+    with pytest.raises(DataFormatError, match="'Account_Age_Days', which is not"):  # a twin would be a guess
+        flagger.flag(rows.assign(Account_Age_Days=1))
+    assert flagger.flag(rows.assign(Status="to do"))["error"].isna().all()  # a CRM's Status column is no tweet
+    # an age that is none is the row's error (99999 days overflowed the whole call; '1,000' was measured now)
+    odd = flagger.flag(rows.iloc[[0] * 5].assign(account_age_days=[99999, float("inf"), "1,000", -5, 365]))
+    assert odd["error"].fillna("").tolist() == ["account_age_days unparseable"] * 4 + [""]
