@@ -7,6 +7,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 #: The names an input gives the time a profile was seen under (ours; the Bot Repository's; Cresci's, whose fake
@@ -25,6 +26,18 @@ def numeric_date_orders(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Serie
     month_first = ((numeric[1] > 12) & (numeric[0] <= 12)).fillna(False)
     ambiguous = ((numeric[0] <= 12) & (numeric[1] <= 12) & (numeric[0] != numeric[1])).fillna(False)
     return day_first.astype(bool), month_first.astype(bool), ambiguous.astype(bool)
+
+
+def given_time(value: object) -> pd.Timestamp | None:
+    """The time a caller gave (``as_of``, ``now``): a date, a time, text of one; None for what is none. A number is
+    none (2019 was read as nanoseconds after 1970)."""
+    if isinstance(value, bool | int | float | np.number):
+        return None
+    try:
+        when = pd.Timestamp(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return None if when is pd.NaT else when
 
 
 #: A status's text longer than this is read up to it (a v1.1 status is a few kB).

@@ -137,17 +137,19 @@ REQUIRED_COLUMNS = ("screen_name", "created_at", "statuses_count", "followers_co
 #: Parquet map's key-value pairs): v2's ``public_metrics``. (A v1.1 ``status``, the latest tweet, is read for its
 #: time alone, as training reads it: :func:`~handleval._dates.status_created_at`.)
 _NESTED = ("public_metrics",)
+#: A v1.1 user's latest tweet: read for its time, ``status.created_at``.
+STATUS = "status"
 #: Longer text in a nested column is no object the flagger reads (a public_metrics object is ~100 bytes).
 _MAX_NESTED_TEXT = 10_000
 #: Every input column name the flagger and triage read (each canonical column under all its names).
 ACCOUNT_INPUT_NAMES = frozenset(a for aliases in COLUMN_ALIASES.values() for a in aliases) | frozenset(_NESTED) \
-    | {LATEST_POST_ID, "status", AGE_AT_OBSERVATION}
+    | {LATEST_POST_ID, STATUS, AGE_AT_OBSERVATION}
 
 
 def resolve_columns(columns: Any) -> dict[str, str]:
     """canonical column -> the input column that provides it (first accepted name present)."""
     present = set(columns)
-    for nest in (*_NESTED, "status"):
+    for nest in (*_NESTED, STATUS):
         if nest in present:  # its keys are looked up as nest.key once expanded
             present |= {a for names in COLUMN_ALIASES.values() for a in names if a.startswith(f"{nest}.")}
     return {canon: next(a for a in names if a in present) for canon, names in COLUMN_ALIASES.items()
@@ -197,8 +199,8 @@ def _expand_nested(frame: pd.DataFrame) -> pd.DataFrame:
             name, inside = f"{nest}.{key}", dicts.map(lambda d, k=key: d.get(k))
             # a flattened column of that name (pd.json_normalize writes both) keeps its values; the object fills gaps
             extra[name] = frame[name].where(~_blank(frame[name]), inside) if name in frame else inside
-    if "status" in frame:  # a v1.1 user's latest tweet: its time is the last activity (a flattened column first)
-        inside = status_created_at(frame["status"])
+    if STATUS in frame:  # its time is the last activity (a flattened status.created_at first)
+        inside = status_created_at(frame[STATUS])
         extra["status.created_at"] = frame["status.created_at"].where(~_blank(frame["status.created_at"]), inside) \
             if "status.created_at" in frame else inside
     return frame.assign(**extra) if extra else frame

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from handleval._dates import given_time
 from handleval.accounts.features import (
     ACCOUNT_INPUT_NAMES,
     AGE_AT_OBSERVATION,
@@ -360,13 +361,8 @@ def measuring_time(now: object) -> pd.Timestamp:
     time after the current one (an account 'inactive' until 2099 was released)."""
     if now is None:
         return pd.Timestamp.now(tz="UTC")
-    try:
-        if isinstance(now, bool | int | float | np.number):
-            raise TypeError("a number")
-        now_ts = pd.Timestamp(now)  # type: ignore[arg-type]
-    except (ValueError, TypeError, OverflowError) as exc:  # pandas' own words were "Unknown datetime string format"
-        raise DataFormatError(f"now {now!r} is not a date or time (e.g. 2025-03-01)") from exc
-    if now_ts is pd.NaT:
+    now_ts = given_time(now)
+    if now_ts is None:  # pandas' own words were "Unknown datetime string format"
         raise DataFormatError(f"now {now!r} is not a date or time (e.g. 2025-03-01)")
     now_ts = now_ts.tz_localize("UTC") if now_ts.tzinfo is None else now_ts.tz_convert("UTC")
     if now_ts > pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1):  # a day for time zones, as observed_at's check

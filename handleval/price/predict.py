@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from handleval._arrays import first_occurrences, frame_of, group_ids
+from handleval._dates import given_time
 from handleval.config import MODELS_DIR, MarketsConfig, require_data_parts
 from handleval.errors import (
     BundleError,
@@ -253,9 +254,8 @@ class Valuer:
                                attribution, True, "", None, say_numbers=False).iloc[0]
         price = lambda c: None if pd.isna(row[c]) else float(row[c])  # noqa: E731
         error = None if pd.isna(row["error"]) else str(row["error"])
-        missing = handle is None or (pd.api.types.is_scalar(handle) and bool(pd.isna(handle)))
-        text = handle_texts(pd.Series([handle], dtype=object)).iloc[0]  # as priced: 7.0 is '7', b'x' is 'x'
-        return Valuation("" if missing else str(text), platform_name(platform), price("price_usd"),
+        text = handle_texts(pd.Series([handle], dtype=object)).iloc[0]  # as priced: 7.0 is '7', NaN is None
+        return Valuation("" if text is None else str(text), platform_name(platform), price("price_usd"),
                          price("price_low_usd"), price("price_high_usd"),
                          row["market_basis"] if isinstance(row["market_basis"], str) else None,
                          row["reasons"].split("; ") if isinstance(row["reasons"], str) and row["reasons"] else [],
@@ -1028,14 +1028,10 @@ def valuation_time(value: object) -> pd.Timestamp:
     for what is no date (a number is none: write 2019-01-01), a time before 1678 or after 2261 (it would wrap round
     in nanoseconds) or after today (a valuation sees the sales up to a time, it does not forecast: own sales would
     age into the future)."""
-    try:
-        if isinstance(value, bool | int | float | np.number):  # 2019 was read as nanoseconds after 1970
-            raise TypeError("a number")
-        when = _naive_utc(pd.Timestamp(value))  # type: ignore[arg-type]
-    except (ValueError, TypeError, OverflowError):
-        raise ValueError(f"{value!r} is not a date or time (e.g. 2025-03-01)") from None
-    if when is pd.NaT:
+    when = given_time(value)
+    if when is None:
         raise ValueError(f"{value!r} is not a date or time (e.g. 2025-03-01)")
+    when = _naive_utc(when)
     if isinstance(value, str) and _DATE_ONLY.fullmatch(value.strip()):
         when += pd.Timedelta(days=1)
     if not pd.Timestamp.min < when < pd.Timestamp.max:
