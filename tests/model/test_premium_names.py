@@ -561,7 +561,7 @@ def test_digits_or_separators_added_to_a_name_never_raise_its_price(small_valuer
     """The model reads each added distinct character as a little value: 22 of 272 names with digits or an
     underscore added were priced above the name (``shadowhunter123`` $315, ``shadowhunter`` $80). A name with digits
     or separators at its ends is now priced at most as the name without them, with that name's interval, and says
-    so; its reasons still add up. A famous name with digits (``blink182``) is its own name."""
+    so; its reasons still add up (a famous name with digits keeps its own: test_price_model, maroon5)."""
     words = pd.read_csv(data_root / "sales" / "fragment_telegram" / "fragment_sold_merged.csv")["username"]
     bases = [w for w in words.drop_duplicates().head(400) if w.isalpha() and len(w) >= 6][:60]
     bases += ["shadowhunter", "lordoftherings", "xqzvbn"]
@@ -580,8 +580,6 @@ def test_digits_or_separators_added_to_a_name_never_raise_its_price(small_valuer
                 # whole dollars, and a rule's or the rest's amount under $0.50 is not shown
                 assert abs(sum(_amounts(row.reasons)) - row.price_usd) <= 0.5 * len(_amounts(row.reasons)) + 1.01
         assert added["market_basis"].str.startswith("priced as", na=False).any(), platform  # the rule was exercised
-    famous = small_valuer.value_many(["blink182"])
-    assert not famous.loc[0, "market_basis"].startswith("priced as"), famous.loc[0, "market_basis"]
     # its comparables are the core's: the sales its price rests on (the name's own neighbours were listed)
     as_core = added.loc[added["market_basis"].str.startswith("priced as", na=False), "handle"].head(3).tolist()
     cores = [h.strip("_0123456789") for h in as_core]

@@ -682,7 +682,7 @@ def test_value_many_prices_in_chunks_as_at_once(small_valuer, monkeypatch):
 def test_the_committed_bundle_never_prices_above_the_cap_and_a_famous_name_with_digits_is_its_own():
     """Without the cap on the learned price, ai.com at the reported venue was $285,205 beside its own price_high_usd
     of $50,000; without the exemption of famous names from the added-characters rule, maroon5 was 'priced as
-    maroon' ($3,307 for $6,711). blink182, the other test's example, is priced below blink: that check cannot fail."""
+    maroon' ($3,307 for $6,711). (blink182 is priced below blink: no check of it could fail.)"""
     import handleval
 
     valuer = handleval.load()
